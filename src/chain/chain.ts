@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import { hex } from '../bytes/util.ts';
+import { p256PublicFromRaw, p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
+import { randomBytes } from '../crypto/random.ts';
+import { sha256 } from '../crypto/sha256.ts';
+import { ChainError } from './errors.ts';
+import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
+import { headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
+import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from './types.ts';
+import { checkHeader, collateralId, LinkChecker, verifyBundle } from './verify-bundle.ts';
+
+/** Element id of an enclave: derived from its element key, so it cannot be chosen freely. */
+export function enclaveElementId(elementKey: Uint8Array): string {
+  return 'e-' + hex(sha256(elementKey)).slice(0, 24);
+}
+
+/**
+ * A chain of trust held in memory. Every append is checked by the same LinkChecker an offline
+ * verifier uses, so a chain that accepted an append exports a bundle that verifies.
+ * Pure: no I/O; time is always passed in.
+ */
+export class Chain {
+  private readonly elements = new Map<string, Element>();
+  private readonly links = new Map<string, Link>();
+  private readonly revocations: Revocation[] = [];
+  private readonly collateral: Record<string, CollateralBlob> = {};
+  private checker: LinkChecker;
+
+  private constructor(
+    readonly header: ChainHeader,
+    private readonly root: Uint8Array,
+    private readonly remote: RemoteEvidenceVerifier,
+    private readonly owner?: P256KeyPair,
+  ) {
+    this.checker = this.newChecker();
+  }
+
+  private newChecker(): LinkChecker {
+    return new LinkChecker(this.header, p256PublicFromRaw(Uint8Array.from(Buffer.from(this.header.ownerKey, 'hex'))), this.elements, this.collateral, this.remote);
+  }
+
+  /** Creates an empty chain anchored at `root`, owned (header, first link, revocations signed) by `owner`. */
+  static create(opts: { name: string; id?: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; owner: P256KeyPair; remote: RemoteEvidenceVerifier; now: Date }): Chain {
+    const unsigned: Omit<ChainHeader, 'signature'> = {
+      version: 1,
+      id: opts.id ?? randomUUID(),
+      name: opts.name,
+      createdAt: opts.now.toISOString(),
+      rootSha256: hex(sha256(opts.root)),
+      emulatedRoot: opts.emulatedRoot,
+      ownerKey: hex(p256PublicRaw(opts.owner.publicKey)),
+      policy: opts.policy,
+    };
+    const header: ChainHeader = { ...unsigned, signature: hex(p256Sign(opts.owner.privateKey, headerSigningBytes(unsigned))) };
+    return new Chain(header, opts.root, opts.remote, opts.owner);
+  }
+
+  /** Imports a bundle after verifying it fully at `at`; refuses one that does not verify. */
+  static async fromBundle(bundle: ProofBundle, opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair }): Promise<Chain> {
+    const v = await verifyBundle(bundle, { root: opts.root, at: opts.at, remote: opts.remote });
+    if (!v.valid) {
+      const f = v.failures[0];
+      throw new ChainError('ERR_CHAIN_BUNDLE', `bundle does not verify: ${f ? `${f.link} ${f.check}: ${f.message}` : 'invalid'}`, f?.check);
+    }
+    const c = new Chain(bundle.chain, opts.root, opts.remote, opts.owner);
+    Object.assign(c.collateral, bundle.collateral);
+    for (const e of bundle.elements) c.elements.set(e.id, e);
+    for (const r of bundle.revocations) c.revocations.push(r);
+    for (const l of bundle.links) c.links.set(l.child, l);
+    const check = checkHeader(c.header, opts.root);
+    if (!check.ok) throw new ChainError('ERR_CHAIN_BUNDLE', check.failure.message, check.failure.check);
+    await c.recheck(opts.at);
+    return c;
+  }
+
+  get id(): string {
+    return this.header.id;
+  }
+  get size(): number {
+    return this.elements.size;
+  }
+  get linkCounts(): { local: number; remote: number } {
+    let local = 0;
+    let remote = 0;
+    for (const l of this.links.values()) l.type === 'local' ? local++ : remote++;
+    return { local, remote };
+  }
+  element(id: string): Element | undefined {
+    return this.elements.get(id);
+  }
+  link(childId: string): Link | undefined {
+    return this.links.get(childId);
+  }
+  allElements(): Element[] {
+    return [...this.elements.values()];
+  }
+  allLinks(): Link[] {
+    return [...this.links.values()];
+  }
+  /** A fresh 32-byte challenge for the next child (hex). Reuse is refused at append time. */
+  newNonce(): string {
+    return hex(randomBytes(32));
+  }
+  childrenOf(id: string | null): string[] {
+    const out: string[] = [];
+    for (const l of this.links.values()) if (l.parent === id) out.push(l.child);
+    return out;
+  }
+
+  /** Signs the first link with the owner's key (the owner challenged the first enclave). */
+  signAsOwner(link: Omit<Link, 'signature'>): Link {
+    if (!this.owner) throw new ChainError('ERR_CHAIN_NO_OWNER_KEY', 'this chain instance does not hold the owner key');
+    return { ...link, signature: hex(p256Sign(this.owner.privateKey, linkSigningBytes(link))) };
+  }
+
+  /**
+   * Appends the element a signed link admits. `collateral` is the collateral a remote link's quote was
+   * verified with (stored once by hash; the link must reference it). Checked at `at`.
+   */
+  async append(link: Link, opts: { at: Date; collateral?: CollateralBlob; cloud?: string }): Promise<Element> {
+    if (this.elements.has(link.child)) throw new ChainError('ERR_CHAIN_DUPLICATE', `element ${link.child} is already in the chain`);
+    if (link.parent !== null && !this.elements.has(link.parent)) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `parent ${link.parent} is not in the chain`);
+    if (link.parent === null && this.childrenOf(null).length > 0) throw new ChainError('ERR_CHAIN_LINK_REFUSED', 'the chain already has its first enclave', 'link-structure');
+    const el: Element = {
+      id: link.child,
+      kind: 'enclave',
+      parent: link.parent,
+      platform: link.childPlatform,
+      identity: link.childIdentity,
+      elementKey: link.childKey,
+      ...(opts.cloud ? { cloud: opts.cloud } : {}),
+    };
+    let addedCollateral: string | undefined;
+    if (link.evidence.kind === 'dcap-quote' && opts.collateral) {
+      const id = collateralId(opts.collateral);
+      if (!this.collateral[id]) {
+        this.collateral[id] = opts.collateral;
+        addedCollateral = id;
+      }
+    }
+    this.elements.set(el.id, el);
+    const failure = await this.checker.check(link, opts.at);
+    if (failure) {
+      this.elements.delete(el.id);
+      this.checker.invalid.delete(el.id);
+      this.checker.nonces.delete(link.nonce);
+      if (addedCollateral) delete this.collateral[addedCollateral];
+      throw new ChainError('ERR_CHAIN_LINK_REFUSED', `${failure.check}: ${failure.message}`, failure.check);
+    }
+    this.links.set(link.child, link);
+    if (link.type === 'remote') this.addPlatform(link.childPlatform, opts.cloud);
+    return el;
+  }
+
+  private addPlatform(platform: string, cloud?: string): void {
+    const info = this.checker.platforms.get(platform);
+    const pid = `platform:${platform}`;
+    const qid = `qe:${platform}`;
+    const pe: Element = { id: pid, kind: 'platform', parent: null, platform, ...(cloud ? { cloud } : {}), ...(info ? { fmspc: info.fmspc, tcbStatus: info.tcbStatus, advisoryIds: info.advisoryIds } : {}) };
+    this.elements.set(pid, pe);
+    // The QE's identity lives in each quote (its QE report); the element only places it in the tree.
+    const qe: Element = { id: qid, kind: 'qe', parent: pid, platform, ...(cloud ? { cloud } : {}) };
+    this.elements.set(qid, qe);
+  }
+
+  /** Revokes an element (owner-signed); every descendant becomes invalid with it as the cause. */
+  revoke(elementId: string, reason: string, at: Date): Revocation {
+    if (!this.elements.has(elementId)) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${elementId}`);
+    if (!this.owner) throw new ChainError('ERR_CHAIN_NO_OWNER_KEY', 'this chain instance does not hold the owner key');
+    const unsigned = { element: elementId, reason, at: at.toISOString() };
+    const r: Revocation = { ...unsigned, signature: hex(p256Sign(this.owner.privateKey, revocationSigningBytes(this.header.id, unsigned))) };
+    this.revocations.push(r);
+    this.checker.revoked.set(elementId, reason);
+    this.markSubtreeInvalid(elementId, `revoked: ${reason}`);
+    return r;
+  }
+
+  private markSubtreeInvalid(id: string, cause: string): void {
+    this.checker.invalid.set(id, cause);
+    this.checker.state.delete(id);
+    for (const c of this.childrenOf(id)) this.markSubtreeInvalid(c, `ancestor ${id} invalid: ${cause}`);
+  }
+
+  /**
+   * Replaces an element's link with fresh evidence for the same element key (re-attestation).
+   * The new link must pass every check; the old one stays if it does not.
+   */
+  async reattest(link: Link, opts: { at: Date; collateral?: CollateralBlob }): Promise<void> {
+    const old = this.links.get(link.child);
+    if (!old) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${link.child}`);
+    if (link.childKey !== old.childKey || link.parent !== old.parent) throw new ChainError('ERR_CHAIN_LINK_REFUSED', 're-attestation must keep the element key and parent', 'link-structure');
+    let addedCollateral: string | undefined;
+    if (link.evidence.kind === 'dcap-quote' && opts.collateral) {
+      const id = collateralId(opts.collateral);
+      if (!this.collateral[id]) {
+        this.collateral[id] = opts.collateral;
+        addedCollateral = id;
+      }
+    }
+    const prevState = this.checker.state.get(link.child);
+    const prevInvalid = this.checker.invalid.get(link.child);
+    this.checker.state.delete(link.child);
+    this.checker.invalid.delete(link.child);
+    const failure = await this.checker.check(link, opts.at);
+    if (failure) {
+      if (prevState) this.checker.state.set(link.child, prevState);
+      if (prevInvalid !== undefined) this.checker.invalid.set(link.child, prevInvalid);
+      else this.checker.invalid.delete(link.child);
+      if (addedCollateral) delete this.collateral[addedCollateral];
+      throw new ChainError('ERR_CHAIN_LINK_REFUSED', `${failure.check}: ${failure.message}`, failure.check);
+    }
+    this.links.set(link.child, link);
+  }
+
+  /** Removes a leaf enclave (one no other element was admitted by). */
+  removeLeaf(id: string): void {
+    const el = this.elements.get(id);
+    if (!el || el.kind !== 'enclave') throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${id}`);
+    if (this.childrenOf(id).length > 0) throw new ChainError('ERR_CHAIN_NOT_LEAF', `${id} has children`);
+    this.elements.delete(id);
+    this.links.delete(id);
+    this.checker.state.delete(id);
+  }
+
+  /** Re-runs every check at `at` (after import, or to re-evaluate evidence age). */
+  private async recheck(at: Date): Promise<void> {
+    const revoked = new Map(this.checker.revoked);
+    this.checker = this.newChecker();
+    for (const [k, v] of revoked) this.checker.revoked.set(k, v);
+    for (const r of this.revocations) this.checker.revoked.set(r.element, r.reason);
+    const queue = this.childrenOf(null).map((c) => this.links.get(c)!);
+    for (let i = 0; i < queue.length; i++) {
+      const l = queue[i]!;
+      await this.checker.check(l, at);
+      for (const c of this.childrenOf(l.child)) queue.push(this.links.get(c)!);
+    }
+  }
+
+  /** The self-contained proof bundle (schema: docs/chain.md). Only referenced collateral is included. */
+  toBundle(): ProofBundle {
+    const used = new Set<string>();
+    for (const l of this.links.values()) if (l.evidence.kind === 'dcap-quote') used.add(l.evidence.collateral);
+    const collateral: Record<string, CollateralBlob> = {};
+    for (const id of used) if (this.collateral[id]) collateral[id] = this.collateral[id];
+    return {
+      format: 'catena-proof-bundle',
+      version: 1,
+      chain: this.header,
+      elements: [...this.elements.values()],
+      links: [...this.links.values()],
+      revocations: [...this.revocations],
+      collateral,
+    };
+  }
+
+  /** Verifies the whole chain at `at`, exactly as an offline verifier would verify its bundle. */
+  verify(at: Date): Promise<ChainVerification> {
+    return verifyBundle(this.toBundle(), { root: this.root, at, remote: this.remote });
+  }
+}

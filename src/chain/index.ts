@@ -1,0 +1,8 @@
+export { Chain, enclaveElementId } from './chain.ts';
+export { verifyBundle, collateralId, LinkChecker, type VerifyChainOptions } from './verify-bundle.ts';
+export { elementReportData, linkSigningBytes, headerSigningBytes, revocationSigningBytes } from './signing.ts';
+export { canonicalJson } from './canonical.ts';
+export { checkElementPolicy, policyAtDepth, DEFAULT_EVIDENCE_MAX_AGE_SECONDS } from './policy.ts';
+export { alwaysFailRemoteVerifier, type RemoteEvidenceVerifier, type RemoteEvidenceResult } from './remote-verifier.ts';
+export { ChainError } from './errors.ts';
+export type * from './types.ts';

@@ -1,0 +1,161 @@
+import type { IdentityPolicy } from '../attestation/identity-policy.ts';
+
+/**
+ * The chain-of-trust model (design brief §1). Everything here is plain JSON-able data: bytes are
+ * lowercase hex, times ISO 8601 UTC. A chain is a tree of elements rooted at a root of trust:
+ *
+ *   RoT ─▶ platform ─▶ QE ─▶ E1 ─▶ E2 ─▶ …      (E2 local on E1's platform, or remote on another)
+ *
+ * Platforms and QEs enter the chain through the remote evidence (the PCK certificate and the QE
+ * report inside each DCAP quote); enclaves enter through links signed by their parent enclave.
+ */
+
+export type LinkType = 'local' | 'remote';
+export type ElementKind = 'platform' | 'qe' | 'enclave';
+
+export interface EnclaveIdentity {
+  mrEnclave: string;
+  mrSigner: string;
+  isvProdId: number;
+  isvSvn: number;
+  /** ATTRIBUTES as stored (16 bytes hex); debug is derived from it and repeated for readability. */
+  attributes: string;
+  debug: boolean;
+}
+
+export interface Element {
+  id: string;
+  kind: ElementKind;
+  /** The element that admitted this one: for an enclave its parent enclave (or null for the first
+   * enclave, admitted by the chain owner); for a QE its platform; for a platform null (the RoT). */
+  parent: string | null;
+  /** The platform the element runs on (for platforms: their own id, derived from the PPID). */
+  platform: string;
+  cloud?: string;
+  identity?: EnclaveIdentity;
+  /** Enclaves: the element key (P-256, 64-byte X‖Y hex) created inside the enclave and bound to its evidence. */
+  elementKey?: string;
+  /** Platforms: FMSPC hex; QEs and platforms: informational TCB status from the last appraisal. */
+  fmspc?: string;
+  tcbStatus?: string;
+  advisoryIds?: string[];
+}
+
+/** Evidence of a local link: the child's REPORT, MACed for the parent (only the parent could check it). */
+export interface LocalEvidence {
+  kind: 'sgx-report';
+  report: string;
+}
+
+/** Evidence of a remote link: a DCAP quote plus a reference (by SHA-256) to the collateral it was verified with. */
+export interface RemoteEvidence {
+  kind: 'dcap-quote';
+  quote: string;
+  collateral: string;
+}
+
+/** What the admitting side found, recorded and signed with the link. */
+export interface LinkAppraisal {
+  verdict: 'accepted';
+  tcbStatus?: string;
+  advisoryIds?: string[];
+}
+
+/**
+ * A link "child was measured and admitted by parent". Signed by the parent's element key, or by
+ * the chain owner's key for the first enclave (parent null).
+ */
+export interface Link {
+  version: 1;
+  chain: string;
+  parent: string | null;
+  child: string;
+  type: LinkType;
+  /** The parent's fresh challenge (32 bytes hex); the child's REPORTDATA binds it with the child's key. */
+  nonce: string;
+  childKey: string;
+  childIdentity: EnclaveIdentity;
+  childPlatform: string;
+  evidence: LocalEvidence | RemoteEvidence;
+  appraisal: LinkAppraisal;
+  /** When the parent appraised the evidence. */
+  at: string;
+  /** ECDSA P-256 r‖s hex over linkSigningBytes(link). */
+  signature: string;
+}
+
+/** One policy, applying to the whole chain, optionally overridden per depth (1 = the first enclave). */
+export interface ChainPolicy {
+  /** The enclave must match at least one of these. Empty or absent: any identity (other checks still apply). */
+  identities?: IdentityPolicy[];
+  /** Accepted TCB statuses for remote evidence (default ['UpToDate']). */
+  acceptedTcbStatuses?: string[];
+  /** If set, every advisory on remote evidence must be listed. */
+  acceptedAdvisories?: string[];
+  /** DEBUG enclaves are refused unless true. */
+  allowDebug?: boolean;
+  /** How old a link's appraisal may be at verification time, in seconds (default 24 h). */
+  evidenceMaxAgeSeconds?: number;
+  /** Link types allowed (default both). */
+  linkTypes?: LinkType[];
+  /** Maximum depth of enclave elements (the first enclave is depth 1). */
+  maxDepth?: number;
+  /** Overrides by depth. */
+  byDepth?: Record<string, Omit<ChainPolicy, 'byDepth'>>;
+}
+
+export interface ChainHeader {
+  version: 1;
+  id: string;
+  name: string;
+  createdAt: string;
+  /** SHA-256 of the root certificate DER the chain is anchored at. */
+  rootSha256: string;
+  /** True when the root is Catena's emulated manufacturer, not Intel. */
+  emulatedRoot: boolean;
+  /** The chain owner's P-256 public key (hex X‖Y): signs the header, the policy, the first link and revocations. */
+  ownerKey: string;
+  policy: ChainPolicy;
+  /** Owner's signature over headerSigningBytes(header). */
+  signature: string;
+}
+
+export interface Revocation {
+  element: string;
+  reason: string;
+  at: string;
+  /** Owner's signature over revocationSigningBytes(r). */
+  signature: string;
+}
+
+/** The collateral a remote link was verified with, in dcap-qvl collateral JSON form (all strings). */
+export type CollateralBlob = Record<string, string>;
+
+/** Proof bundle: a self-contained, versioned export of a chain (schema in docs/chain.md). */
+export interface ProofBundle {
+  format: 'catena-proof-bundle';
+  version: 1;
+  chain: ChainHeader;
+  elements: Element[];
+  links: Link[];
+  revocations: Revocation[];
+  /** Collateral de-duplicated by the SHA-256 of its canonical JSON. */
+  collateral: Record<string, CollateralBlob>;
+}
+
+export interface ChainFailure {
+  /** The child element id of the failing link, or the element for element-level failures. */
+  link: string;
+  check: string;
+  message: string;
+}
+
+export interface ChainVerification {
+  valid: boolean;
+  size: number;
+  links: { local: number; remote: number };
+  failures: ChainFailure[];
+  /** Per enclave element: valid, or the first cause (its own or an ancestor's). */
+  elements: Record<string, { valid: boolean; cause?: string }>;
+  emulatedRoot: boolean;
+}

@@ -1,0 +1,250 @@
+import type { KeyObject } from 'node:crypto';
+import { equal, fromHex, hex } from '../bytes/util.ts';
+import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
+import { sha256 } from '../crypto/sha256.ts';
+import { attributesBytes, isDebug } from '../formats/attributes.ts';
+import { parseReport, type ReportBody } from '../formats/report.ts';
+import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from './policy.ts';
+import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
+import { elementReportData, headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
+import type { ChainFailure, ChainHeader, ChainVerification, CollateralBlob, Element, EnclaveIdentity, Link, ProofBundle } from './types.ts';
+import { canonicalJson } from './canonical.ts';
+import { checkBundleShape } from './bundle-shape.ts';
+
+/** Clock skew tolerated for link times in the future. */
+const MAX_SKEW_MS = 5 * 60 * 1000;
+
+export interface VerifyChainOptions {
+  /** The root certificate (DER) the chain must be anchored at. */
+  root: Uint8Array;
+  at: Date;
+  remote: RemoteEvidenceVerifier;
+}
+
+class Fail extends Error {
+  constructor(readonly check: string, message: string) {
+    super(message);
+  }
+}
+
+function identityOf(b: ReportBody): EnclaveIdentity {
+  return {
+    mrEnclave: hex(b.mrEnclave),
+    mrSigner: hex(b.mrSigner),
+    isvProdId: b.isvProdId,
+    isvSvn: b.isvSvn,
+    attributes: hex(attributesBytes(b.attributes)),
+    debug: isDebug(b.attributes),
+  };
+}
+
+function sameIdentity(a: EnclaveIdentity, b: EnclaveIdentity): boolean {
+  return (
+    a.mrEnclave === b.mrEnclave && a.mrSigner === b.mrSigner && a.isvProdId === b.isvProdId && a.isvSvn === b.isvSvn && a.attributes === b.attributes && a.debug === b.debug
+  );
+}
+
+function key(hexKey: string, name: string): KeyObject {
+  try {
+    return p256PublicFromRaw(fromHex(hexKey, 64, name));
+  } catch (e) {
+    throw new Fail('key-format', `${name}: ${(e as Error).message}`);
+  }
+}
+
+function bytes(h: string, len: number | undefined, name: string): Uint8Array {
+  try {
+    return fromHex(h, len, name);
+  } catch (e) {
+    throw new Fail('format', (e as Error).message);
+  }
+}
+
+/** Per verified enclave element: its depth, platform and element key. */
+interface ElementState {
+  depth: number;
+  platform: string;
+  key: KeyObject;
+}
+
+/**
+ * Checks links one at a time, parent before child, keeping what it learnt (keys, platforms, nonces,
+ * invalid subtrees). Used by verifyBundle for a whole bundle and by Chain for each append, so an
+ * append is checked exactly as an offline verifier will check it later.
+ */
+export class LinkChecker {
+  readonly state = new Map<string, ElementState>();
+  readonly invalid = new Map<string, string>();
+  readonly nonces = new Set<string>();
+  readonly counts = { local: 0, remote: 0 };
+  readonly revoked = new Map<string, string>();
+  /** Platforms seen in remote evidence, by platform id (hex PPID). */
+  readonly platforms = new Map<string, { fmspc: string; tcbStatus: string; advisoryIds: string[]; qe: { mrEnclave: string; mrSigner: string; isvProdId: number; isvSvn: number } }>();
+  constructor(
+    private readonly header: ChainHeader,
+    private readonly owner: KeyObject,
+    private readonly elements: ReadonlyMap<string, Element>,
+    private readonly collateral: Readonly<Record<string, CollateralBlob>>,
+    private readonly remote: RemoteEvidenceVerifier,
+  ) {}
+
+  /** Checks the link admitting `l.child`; returns undefined when valid, else the failure. */
+  async check(l: Link, atDate: Date): Promise<ChainFailure | undefined> {
+    const h = this.header;
+    const at = atDate.getTime();
+    const parentState = l.parent === null ? undefined : this.state.get(l.parent);
+    const parentCause = l.parent === null ? undefined : (this.invalid.get(l.parent) ?? (parentState ? undefined : 'not admitted'));
+    if (parentCause !== undefined) {
+      const cause = `ancestor ${l.parent} invalid: ${parentCause}`;
+      this.invalid.set(l.child, cause);
+      return { link: l.child, check: 'ancestor', message: cause };
+    }
+    try {
+      const el = this.elements.get(l.child);
+      if (!el || el.kind !== 'enclave') throw new Fail('link-structure', `link admits unknown enclave element ${l.child}`);
+      if (l.chain !== h.id) throw new Fail('link-structure', `link belongs to chain ${l.chain}`);
+      if (el.parent !== l.parent) throw new Fail('link-structure', 'element parent differs from its link parent');
+      if (this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
+      const depth = parentState ? parentState.depth + 1 : 1;
+      const signer = l.parent === null ? this.owner : parentState!.key;
+      if (!p256Verify(signer, linkSigningBytes(l), bytes(l.signature, 64, 'link signature'))) {
+        throw new Fail('link-signature', l.parent === null ? 'first link is not signed by the chain owner' : 'link is not signed by the parent element key');
+      }
+      this.nonces.add(l.nonce);
+      const childKeyBytes = bytes(l.childKey, 64, 'child key');
+      const childKey = key(l.childKey, 'child key');
+      if (el.elementKey !== l.childKey) throw new Fail('link-structure', 'element key differs from the key its link binds');
+      if (!el.identity || !sameIdentity(el.identity, l.childIdentity)) throw new Fail('link-structure', 'element identity differs from its link');
+      const nonce = bytes(l.nonce, 32, 'nonce');
+      const t = Date.parse(l.at);
+      if (Number.isNaN(t)) throw new Fail('format', 'link time is not a date');
+      if (t > at + MAX_SKEW_MS) throw new Fail('evidence-age', `link time ${l.at} is in the future`);
+      const maxAge = (policyAtDepth(h.policy, depth).evidenceMaxAgeSeconds ?? DEFAULT_EVIDENCE_MAX_AGE_SECONDS) * 1000;
+      if (at - t > maxAge) throw new Fail('evidence-age', `evidence from ${l.at} is older than ${maxAge / 1000} s`);
+
+      let body: ReportBody;
+      let platform: string;
+      let tcb: { status: string; advisoryIds: string[] } | undefined;
+      if (l.type === 'local') {
+        if (l.parent === null || !parentState) throw new Fail('link-type', 'the first enclave must be admitted with remote evidence');
+        if (l.evidence.kind !== 'sgx-report') throw new Fail('evidence-format', 'a local link carries an SGX REPORT');
+        try {
+          body = parseReport(bytes(l.evidence.report, undefined, 'report')).body;
+        } catch (e) {
+          throw e instanceof Fail ? e : new Fail('evidence-format', (e as Error).message);
+        }
+        platform = parentState.platform;
+        if (l.childPlatform !== platform) throw new Fail('local-same-platform', `local link between platforms ${platform} and ${l.childPlatform}`);
+      } else {
+        if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
+        const coll = this.collateral[l.evidence.collateral];
+        if (!coll) throw new Fail('collateral-missing', `collateral ${l.evidence.collateral} is not in the bundle`);
+        const r = await this.remote.verify(bytes(l.evidence.quote, undefined, 'quote'), coll, atDate);
+        if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);
+        body = r.report;
+        platform = r.platform;
+        tcb = { status: r.tcbStatus, advisoryIds: r.advisoryIds };
+        this.platforms.set(r.platform, { fmspc: r.fmspc, tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds, qe: r.qe });
+        if (l.childPlatform !== platform) throw new Fail('link-structure', `remote link names platform ${l.childPlatform}, the quote's is ${platform}`);
+      }
+      if (!equal(body.reportData, elementReportData(h.id, childKeyBytes, nonce))) throw new Fail('key-binding', 'REPORTDATA does not bind the element key and the parent nonce');
+      if (!sameIdentity(identityOf(body), l.childIdentity)) throw new Fail('link-structure', 'link identity differs from the evidence');
+      const pol = checkElementPolicy(h.policy, depth, l.type, body, tcb);
+      if (!pol.ok) throw new Fail(pol.check, pol.message);
+      const rv = this.revoked.get(l.child);
+      if (rv !== undefined) throw new Fail('revoked', `element revoked: ${rv}`);
+      this.counts[l.type]++;
+      this.state.set(l.child, { depth, platform, key: childKey });
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      this.invalid.set(l.child, `${e.check}: ${e.message}`);
+      return { link: l.child, check: e.check, message: e.message };
+    }
+  }
+}
+
+/** Checks the anchor (root hash) and the owner's header signature; returns the owner key or the failure. */
+export function checkHeader(h: ChainHeader, root: Uint8Array): { ok: true; owner: KeyObject } | { ok: false; failure: ChainFailure } {
+  try {
+    if (hex(sha256(root)) !== h.rootSha256) throw new Fail('root-anchor', 'the chain is anchored at another root certificate');
+    const owner = key(h.ownerKey, 'owner key');
+    if (!p256Verify(owner, headerSigningBytes(h), bytes(h.signature, 64, 'header signature'))) throw new Fail('header-signature', 'chain header signature does not verify');
+    return { ok: true, owner };
+  } catch (e) {
+    if (!(e instanceof Fail)) throw e;
+    return { ok: false, failure: { link: '-', check: e.check, message: e.message } };
+  }
+}
+
+/** SHA-256 (hex) of a collateral blob's canonical JSON: its key in the bundle. */
+export function collateralId(c: CollateralBlob): string {
+  return hex(sha256(new TextEncoder().encode(canonicalJson(c))));
+}
+
+/**
+ * Verifies a proof bundle offline with only the root certificate and a time. Never throws on a bad
+ * bundle: every problem becomes a failure naming the link (its child element) and the check.
+ * Links are checked parent before child; an element is valid only if its whole path is.
+ */
+export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): Promise<ChainVerification> {
+  const shape = checkBundleShape(bundle);
+  if (!shape.ok) {
+    return { valid: false, size: 0, links: { local: 0, remote: 0 }, failures: [{ link: '-', check: 'bundle-format', message: shape.message }], elements: {}, emulatedRoot: false };
+  }
+  const b = bundle as ProofBundle;
+  const h = b.chain;
+  const failures: ChainFailure[] = [];
+  const head = checkHeader(h, opts.root);
+  if (!head.ok) return { valid: false, size: b.elements.length, links: { local: 0, remote: 0 }, failures: [head.failure], elements: {}, emulatedRoot: h.emulatedRoot };
+
+  for (const [id, c] of Object.entries(b.collateral)) {
+    if (collateralId(c) !== id) failures.push({ link: '-', check: 'collateral-hash', message: `collateral ${id} does not hash to its id` });
+  }
+  const elements = new Map(b.elements.map((e) => [e.id, e]));
+  const checker = new LinkChecker(h, head.owner, elements, failures.length ? {} : b.collateral, opts.remote);
+  for (const r of b.revocations) {
+    const sig = /^[0-9a-f]{128}$/.test(r.signature) ? fromHex(r.signature) : new Uint8Array(0);
+    if (!p256Verify(head.owner, revocationSigningBytes(h.id, r), sig)) failures.push({ link: r.element, check: 'revocation-signature', message: 'revocation is not signed by the chain owner' });
+    else checker.revoked.set(r.element, r.reason);
+  }
+  const linkByChild = new Map<string, Link>();
+  const children = new Map<string | null, Link[]>();
+  for (const l of b.links) {
+    if (linkByChild.has(l.child)) failures.push({ link: l.child, check: 'link-duplicate', message: 'two links admit the same element' });
+    linkByChild.set(l.child, l);
+    const list = children.get(l.parent) ?? [];
+    list.push(l);
+    children.set(l.parent, list);
+  }
+  // Parent before child: breadth-first from the links whose parent is the owner.
+  const queue: Link[] = [...(children.get(null) ?? [])];
+  const visited = new Set<string>();
+  for (let qi = 0; qi < queue.length; qi++) {
+    const l = queue[qi]!;
+    if (visited.has(l.child)) continue;
+    visited.add(l.child);
+    for (const c of children.get(l.child) ?? []) queue.push(c);
+    const f = await checker.check(l, opts.at);
+    if (f && f.check !== 'ancestor') failures.push(f);
+  }
+  const elementsOut: ChainVerification['elements'] = {};
+  for (const el of b.elements) {
+    if (el.kind !== 'enclave') continue;
+    if (!visited.has(el.id)) {
+      const cause = linkByChild.has(el.id) ? 'not reachable from the first enclave' : 'no link admits this element';
+      failures.push({ link: el.id, check: 'link-structure', message: cause });
+      checker.invalid.set(el.id, cause);
+    }
+    const cause = checker.invalid.get(el.id);
+    elementsOut[el.id] = cause === undefined ? { valid: true } : { valid: false, cause };
+  }
+  return {
+    valid: failures.length === 0 && checker.invalid.size === 0,
+    size: b.elements.length,
+    links: { ...checker.counts },
+    failures,
+    elements: elementsOut,
+    emulatedRoot: h.emulatedRoot,
+  };
+}
