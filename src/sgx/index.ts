@@ -1,0 +1,6 @@
+export { Cpu, EnclaveRef, ROOT_SECRETS_SIZE, type EnclaveIdentity, type EinitRequest } from './cpu.ts';
+export type { EnclaveContext, EnclaveHandle, EnclaveFactory, EcallTable, OcallTable, RuntimeKind } from './enclave.ts';
+export { sealData, unsealData, parseSealedData, SEALED_DATA_HEADER_SIZE, SEAL_ATTRIBUTE_MASK, SEAL_MISC_MASK, type SealPolicy, type SealedData, type SealingEnclave } from './seal.ts';
+export { deriveKey, serializeKeyDependencies, emptyKeyDependencies, KEY_DEPENDENCIES_SIZE, type KeyDependencies } from './key-derivation.ts';
+export { layoutEnclave, sgxsOf, loadSgxs, PAGE_SIZE, PAGE_FLAGS, NSSA, type EnclaveLayout, type PageSpec, type LoadedImage, type LayoutParams } from './layout.ts';
+export { SgxError, EnclaveCallError } from './errors.ts';
