@@ -20,12 +20,16 @@ function shiftLeft(src: Uint8Array): Uint8Array {
   return out;
 }
 
+const ZERO_IV = new Uint8Array(16);
+
 export class AesCmac {
+  private readonly key: Uint8Array;
   private readonly ecb: Cipher;
   private readonly k1: Uint8Array;
   private readonly k2: Uint8Array;
   constructor(key: Uint8Array) {
     abytes(key, 16, 'cmac key');
+    this.key = key.slice();
     this.ecb = createCipheriv('aes-128-ecb', key, null);
     this.ecb.setAutoPadding(false);
     const l = this.block(new Uint8Array(16));
@@ -38,12 +42,15 @@ export class AesCmac {
   mac(msg: Uint8Array): Uint8Array {
     const n = msg.length === 0 ? 1 : Math.ceil(msg.length / 16);
     const complete = msg.length > 0 && msg.length % 16 === 0;
-    // CBC-MAC over all blocks but the last, then the masked last block.
-    let x: Uint8Array = new Uint8Array(16);
+    // CBC-MAC over all blocks but the last (one CBC call: the last ciphertext block is the chain
+    // value), then the masked last block.
+    let x: Uint8Array = ZERO_IV;
     const y = new Uint8Array(16);
-    for (let i = 0; i < n - 1; i++) {
-      for (let j = 0; j < 16; j++) y[j] = x[j]! ^ msg[i * 16 + j]!;
-      x = this.block(y);
+    if (n > 1) {
+      const cbc = createCipheriv('aes-128-cbc', this.key, ZERO_IV);
+      cbc.setAutoPadding(false);
+      const out = cbc.update(msg.subarray(0, (n - 1) * 16));
+      x = new Uint8Array(out.buffer, out.byteOffset + out.length - 16, 16);
     }
     const last = new Uint8Array(16);
     const tail = msg.subarray((n - 1) * 16);
