@@ -14,3 +14,14 @@ export { aesGcmSeal, aesGcmOpen } from './aes-gcm.ts';
 export { hkdfSha256 } from './hkdf.ts';
 export { randomBytes } from './random.ts';
 export { ecdhP256Generate, ecdhP256Derive, type EcdhKeyPair } from './ecdh.ts';
+export {
+  rsa3072Sign,
+  rsa3072Verify,
+  rsaModulusLE,
+  rsaQ1Q2,
+  generateVendorKey,
+  bigintFromLE,
+  bigintToLE,
+  RSA3072_BYTES,
+  SIGSTRUCT_EXPONENT,
+} from './rsa3072.ts';

@@ -17,3 +17,4 @@ export { sealData, unsealData, parseSealedData, SEALED_DATA_HEADER_SIZE, SEAL_AT
 export { deriveKey, serializeKeyDependencies, emptyKeyDependencies, KEY_DEPENDENCIES_SIZE, type KeyDependencies } from './key-derivation.ts';
 export { layoutEnclave, sgxsOf, loadSgxs, PAGE_SIZE, PAGE_FLAGS, NSSA, type EnclaveLayout, type PageSpec, type LoadedImage, type LayoutParams } from './layout.ts';
 export { SgxError, EnclaveCallError } from './errors.ts';
+export { Measurement, measureSgxs } from './measure.ts';
