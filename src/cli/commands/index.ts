@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { register as enclave } from './enclave.ts';
+import { register as measure } from './measure.ts';
+import { register as sigstruct } from './sigstruct.ts';
+import { register as emulateLocalAttest } from './emulate-local-attest.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest];
