@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey, generateKeyPairSync, verify, constants } from 'node:crypto';
+import fc from 'fast-check';
+import {
+  bigintFromLE,
+  bigintToLE,
+  generateVendorKey,
+  rsa3072Sign,
+  rsa3072Verify,
+  rsaModulusLE,
+  rsaQ1Q2,
+} from '../../../src/crypto/rsa3072.ts';
+import { CatenaError } from '../../../src/errors.ts';
+
+const key = generateVendorKey();
+const modulus = rsaModulusLE(key);
+const n = bigintFromLE(modulus);
+
+/** node:crypto's own verifier, given the stored (LE) modulus and signature: an implementation we did not write. */
+function nodeVerifies(modLE: Uint8Array, msg: Uint8Array, sigLE: Uint8Array): boolean {
+  const pub = createPublicKey({
+    key: { kty: 'RSA', n: Buffer.from(modLE).reverse().toString('base64url'), e: 'Aw' },
+    format: 'jwk',
+  });
+  return verify('sha256', msg, { key: pub, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(sigLE).reverse());
+}
+
+test('generateVendorKey: RSA-3072 with public exponent 3', () => {
+  const d = key.asymmetricKeyDetails!;
+  assert.equal(key.asymmetricKeyType, 'rsa');
+  assert.equal(d.modulusLength, 3072);
+  assert.equal(d.publicExponent, 3n);
+});
+
+test('rsaModulusLE: 384 bytes, the JWK modulus reversed, same for the public half', () => {
+  const jwkN = new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).n!, 'base64url'));
+  assert.equal(modulus.length, 384);
+  assert.deepEqual(modulus, jwkN.slice().reverse());
+  assert.deepEqual(rsaModulusLE(createPublicKey(key)), modulus);
+  assert.equal(n >> 3071n, 1n, 'top bit of a 3072-bit modulus');
+});
+
+test('sign → our verifier and node:crypto both accept; Q1/Q2 satisfy their defining inequalities (property)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (msg) => {
+      const { signatureLE, q1LE, q2LE } = rsa3072Sign(key, msg);
+      assert.equal(signatureLE.length, 384);
+      assert.ok(rsa3072Verify(modulus, 3, msg, signatureLE));
+      assert.ok(nodeVerifies(modulus, msg, signatureLE));
+      const s = bigintFromLE(signatureLE);
+      const q1 = bigintFromLE(q1LE);
+      const q2 = bigintFromLE(q2LE);
+      // Q1 = floor(s²/n)  ⇔  Q1·n ≤ s² < (Q1+1)·n ; likewise Q2 for s³ − Q1·s·n.
+      assert.ok(q1 * n <= s * s && s * s < (q1 + 1n) * n);
+      const r = s * s * s - q1 * s * n;
+      assert.ok(q2 * n <= r && r < (q2 + 1n) * n);
+    }),
+    { numRuns: 12 },
+  );
+});
+
+test('signing is deterministic (PKCS#1 v1.5)', () => {
+  const msg = new TextEncoder().encode('same message');
+  assert.deepEqual(rsa3072Sign(key, msg), rsa3072Sign(key, msg));
+});
+
+test('verify refuses: another message, any flipped signature bit, another key, exponent ≠ 3, s ≥ n', () => {
+  const msg = new TextEncoder().encode('catena');
+  const { signatureLE } = rsa3072Sign(key, msg);
+  assert.equal(rsa3072Verify(modulus, 3, new TextEncoder().encode('catenA'), signatureLE), false);
+  for (const bit of [0, 7, 8 * 100 + 3, 8 * 383 + 6]) {
+    const bad = signatureLE.slice();
+    bad[bit >> 3]! ^= 1 << (bit & 7);
+    assert.equal(rsa3072Verify(modulus, 3, msg, bad), false, `bit ${bit}`);
+  }
+  const other = rsaModulusLE(generateVendorKey());
+  assert.equal(rsa3072Verify(other, 3, msg, signatureLE), false);
+  assert.equal(rsa3072Verify(modulus, 65537, msg, signatureLE), false);
+  assert.equal(rsa3072Verify(modulus, 3, msg, bigintToLE(n, 384)), false);
+});
+
+test('wrong key shapes are ArgumentErrors with a stable code', () => {
+  const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
+  const e65537 = generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey;
+  for (const k of [rsa2048, e65537]) {
+    assert.throws(() => rsa3072Sign(k, new Uint8Array(1)), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
+    assert.throws(() => rsaModulusLE(k), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
+  }
+  assert.throws(() => rsa3072Sign(createPublicKey(key), new Uint8Array(1)), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
+  assert.throws(() => rsa3072Verify(modulus.subarray(1), 3, new Uint8Array(1), new Uint8Array(384)), (e: CatenaError) => e.code === 'ERR_ARGUMENT');
+});
+
+test('rsaQ1Q2 matches the SDM formula on small hand-checkable numbers embedded in 384 bytes', () => {
+  // s = 10, n = 7: Q1 = floor(100/7) = 14; Q2 = floor((1000 − 14·10·7)/7) = floor(20/7) = 2.
+  const { q1LE, q2LE } = rsaQ1Q2(bigintToLE(10n, 384), bigintToLE(7n, 384));
+  assert.equal(bigintFromLE(q1LE), 14n);
+  assert.equal(bigintFromLE(q2LE), 2n);
+});
+
+test('bigint LE helpers round-trip (property) and refuse overflow', () => {
+  fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 3072n) - 1n }), (v) => bigintFromLE(bigintToLE(v, 384)) === v));
+  assert.throws(() => bigintToLE(1n << 3072n, 384), (e: CatenaError) => e.code === 'ERR_ARGUMENT');
+});
