@@ -1,0 +1,131 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { equal } from '../../bytes/util.ts';
+import { children, derTime, expectTag, integerHex, parseDer, TAG } from '../../formats/der-reader.ts';
+import { contentKey, type VerificationCache } from './cache.ts';
+
+/**
+ * X.509 handling for the PCK chain and the TCB signing chain: certificates parsed once (node:crypto
+ * X509Certificate for signatures and keys, our strict DER reader for the exact issuer/subject names and
+ * validity), chains built by issuer/subject name and signature — not by position — up to a pinned key.
+ */
+export interface Cert {
+  der: Uint8Array;
+  /** SHA-256 of the DER, hex. */
+  id: string;
+  x509: X509Certificate;
+  subject: Uint8Array;
+  issuer: Uint8Array;
+  subjectText: string;
+  issuerText: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  publicKey: KeyObject;
+  /** X‖Y for P-256 keys, hex; '' for other key types. */
+  publicKeyHex: string;
+  isCa: boolean;
+  selfIssued: boolean;
+}
+
+/** A pinned trust anchor: a P-256 public key (X‖Y hex), optionally with its certificate. */
+export interface Anchor {
+  publicKeyHex: string;
+  isIntel: boolean;
+  cert?: Cert;
+}
+
+export function p256KeyHex(key: KeyObject): string {
+  if (key.asymmetricKeyType !== 'ec') return '';
+  const jwk = key.export({ format: 'jwk' });
+  if (jwk.crv !== 'P-256') return '';
+  return Buffer.from(jwk.x!, 'base64url').toString('hex') + Buffer.from(jwk.y!, 'base64url').toString('hex');
+}
+
+/** Parses one DER certificate (cached by content). Throws on malformed input. */
+export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
+  const id = contentKey(der);
+  return cache.memo('cert', id, () => {
+    const x509 = new X509Certificate(der);
+    const tbs = children(expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
+    const o = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
+    const serial = integerHex(tbs[o]!, 'serialNumber');
+    const issuer = expectTag(tbs[o + 2], TAG.SEQUENCE, 'issuer').raw;
+    const validity = children(expectTag(tbs[o + 3], TAG.SEQUENCE, 'validity'), 'validity');
+    const subject = expectTag(tbs[o + 4], TAG.SEQUENCE, 'subject').raw;
+    const publicKey = x509.publicKey;
+    return {
+      der,
+      id,
+      x509,
+      subject,
+      issuer,
+      subjectText: x509.subject.replace(/\n/g, ', '),
+      issuerText: x509.issuer.replace(/\n/g, ', '),
+      serial,
+      notBefore: derTime(validity[0]!, 'notBefore'),
+      notAfter: derTime(validity[1]!, 'notAfter'),
+      publicKey,
+      publicKeyHex: p256KeyHex(publicKey),
+      isCa: x509.ca,
+      selfIssued: equal(subject, issuer),
+    };
+  });
+}
+
+/** Does `issuer`'s key verify `child`'s signature? (cached by the pair) */
+export function signedBy(child: Cert, issuer: Cert, cache: VerificationCache): boolean {
+  return cache.memo('certsig', `${child.id}|${issuer.id}`, () => {
+    try {
+      return child.x509.verify(issuer.publicKey);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export type ChainResult = { ok: true; chain: Cert[]; anchor: Anchor } | { ok: false; reason: string; chain: Cert[] };
+
+function cn(c: Cert): string {
+  return /CN=([^,]*)/.exec(c.subjectText)?.[1] ?? c.subjectText;
+}
+
+/**
+ * Builds the chain from `leaf` through `pool` by issuer name + signature, up to a self-signed root whose
+ * key is one of `anchors`; every certificate valid at `at`, every issuer a CA. The pool may hold
+ * unrelated certificates and be in any order.
+ */
+export function buildChain(leaf: Cert, pool: Cert[], anchors: Anchor[], at: Date, cache: VerificationCache): ChainResult {
+  const chain: Cert[] = [leaf];
+  let cur = leaf;
+  for (let step = 0; step <= pool.length + 1; step++) {
+    if (cur.selfIssued) {
+      const anchor = anchors.find((a) => a.publicKeyHex !== '' && a.publicKeyHex === cur.publicKeyHex);
+      if (!anchor) return { ok: false, reason: `the chain ends at "${cn(cur)}", whose key is not a trusted root`, chain };
+      if (!signedBy(cur, cur, cache)) return { ok: false, reason: `root "${cn(cur)}": self-signature does not verify`, chain };
+      for (const [i, c] of chain.entries()) {
+        if (at < c.notBefore || at > c.notAfter) {
+          return { ok: false, reason: `"${cn(c)}" is not valid at ${at.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`, chain };
+        }
+        if (i > 0 && !c.isCa) return { ok: false, reason: `"${cn(c)}" issues certificates but is not a CA`, chain };
+      }
+      return { ok: true, chain, anchor };
+    }
+    const issuer = pool.find((c) => c !== cur && equal(c.subject, cur.issuer) && signedBy(cur, c, cache));
+    if (!issuer) return { ok: false, reason: `no certificate named "${cur.issuerText}" signs "${cn(cur)}"`, chain };
+    if (chain.includes(issuer)) return { ok: false, reason: 'the certificates form a loop', chain };
+    chain.push(issuer);
+    cur = issuer;
+  }
+  return { ok: false, reason: 'chain too long', chain };
+}
+
+/** The certificate of `certs` that issues none of the others (the leaf), when there is exactly one. */
+export function findLeaf(certs: Cert[]): Cert | undefined {
+  const leaves = certs.filter((c) => !c.selfIssued && !certs.some((o) => o !== c && equal(o.issuer, c.subject) && !o.selfIssued));
+  const unique = [...new Map(leaves.map((c) => [c.id, c])).values()];
+  return unique.length === 1 ? unique[0] : undefined;
+}
+
+export function commonName(c: Cert): string {
+  return cn(c);
+}

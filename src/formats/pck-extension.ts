@@ -1,0 +1,148 @@
+import { FormatError } from '../errors.ts';
+import { children, expectTag, oidText, parseDer, smallUint, TAG, type DerNode } from './der-reader.ts';
+
+/**
+ * Intel's SGX extension in PCK certificates, OID 1.2.840.113741.1.13.1 (Intel "SGX PCK Certificate and
+ * CRL Profile", §1.5). The extension value is a DER SEQUENCE of SEQUENCE { OID, value }:
+ *
+ *   .1  PPID                   OCTET STRING (16)
+ *   .2  TCB                    SEQUENCE of SEQUENCE { OID, value }:
+ *         .2.1 … .2.16  SGX TCB component SVNs (INTEGER 0–255)
+ *         .2.17         PCESVN (INTEGER 0–65535)
+ *         .2.18         CPUSVN OCTET STRING (16)
+ *   .3  PCE-ID                 OCTET STRING (2)
+ *   .4  FMSPC                  OCTET STRING (6)
+ *   .5  SGX Type               ENUMERATED (0 Standard, 1 Scalable, 2 Scalable with integrity)
+ *   .6  PlatformInstanceID     OCTET STRING (16)          optional (Platform CA certificates)
+ *   .7  Configuration          SEQUENCE { .7.1 dynamicPlatform, .7.2 cachedKeys, .7.3 SMTEnabled: BOOLEAN, each optional } optional
+ *
+ * Parsing is strict: every required entry exactly once, exact lengths, no unknown top-level OIDs.
+ */
+export const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
+
+export interface PckTcb {
+  /** The 16 SGX TCB component SVNs, in order (.2.1 … .2.16). */
+  components: number[];
+  pceSvn: number;
+  cpuSvn: Uint8Array;
+}
+
+export interface PckExtension {
+  ppid: Uint8Array;
+  tcb: PckTcb;
+  pceId: Uint8Array;
+  fmspc: Uint8Array;
+  sgxType: number;
+  platformInstanceId?: Uint8Array;
+  configuration?: { dynamicPlatform?: boolean; cachedKeys?: boolean; smtEnabled?: boolean };
+}
+
+function fail(message: string): never {
+  throw new FormatError(`SGX PCK extension: ${message}`, 'ERR_PCK_EXTENSION');
+}
+
+function octets(node: DerNode, len: number, what: string): Uint8Array {
+  expectTag(node, TAG.OCTET_STRING, what);
+  if (node.value.length !== len) fail(`${what}: expected ${len} bytes, got ${node.value.length}`);
+  return node.value;
+}
+
+function boolean(node: DerNode, what: string): boolean {
+  expectTag(node, TAG.BOOLEAN, what);
+  if (node.value.length !== 1 || (node.value[0] !== 0 && node.value[0] !== 0xff)) fail(`${what}: not a DER BOOLEAN`);
+  return node.value[0] === 0xff;
+}
+
+/** Splits SEQUENCE OF SEQUENCE { OID, value } into a map, rejecting duplicates and malformed pairs. */
+function entries(node: DerNode, prefix: string, what: string): Map<string, DerNode> {
+  expectTag(node, TAG.SEQUENCE, what);
+  const out = new Map<string, DerNode>();
+  for (const item of children(node, what)) {
+    expectTag(item, TAG.SEQUENCE, what);
+    const parts = children(item, what);
+    if (parts.length !== 2) fail(`${what}: entry with ${parts.length} elements`);
+    const oid = oidText(parts[0]!, what);
+    if (!oid.startsWith(prefix + '.')) fail(`${what}: unexpected OID ${oid}`);
+    const arc = oid.slice(prefix.length + 1);
+    if (out.has(arc)) fail(`${what}: duplicate ${oid}`);
+    out.set(arc, parts[1]!);
+  }
+  return out;
+}
+
+function need(m: Map<string, DerNode>, arc: string, what: string): DerNode {
+  const n = m.get(arc);
+  if (!n) fail(`missing ${what} (${SGX_EXTENSION_OID}.${arc})`);
+  return n;
+}
+
+/** Parses the extension value (the contents of the extnValue OCTET STRING). */
+export function parsePckExtension(extValue: Uint8Array): PckExtension {
+  let top: Map<string, DerNode>;
+  try {
+    top = entries(parseDer(extValue, 'SGX extension'), SGX_EXTENSION_OID, 'SGX extension');
+  } catch (e) {
+    if (e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION') throw e;
+    fail((e as Error).message);
+  }
+  for (const arc of top.keys()) if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) fail(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
+  const ppid = octets(need(top, '1', 'PPID'), 16, 'PPID');
+  const tcbPrefix = `${SGX_EXTENSION_OID}.2`;
+  const tcbMap = entries(need(top, '2', 'TCB'), tcbPrefix, 'TCB');
+  const components: number[] = [];
+  for (let i = 1; i <= 16; i++) {
+    const v = smallUint(need(tcbMap, String(i), `TCB component ${i}`), TAG.INTEGER, `TCB component ${i}`);
+    if (v > 255) fail(`TCB component ${i} = ${v} is out of range`);
+    components.push(v);
+  }
+  const pceSvn = smallUint(need(tcbMap, '17', 'PCESVN'), TAG.INTEGER, 'PCESVN');
+  if (pceSvn > 0xffff) fail(`PCESVN ${pceSvn} out of range`);
+  const cpuSvn = octets(need(tcbMap, '18', 'CPUSVN'), 16, 'CPUSVN');
+  if (tcbMap.size !== 18) fail(`TCB has ${tcbMap.size} entries, expected 18`);
+  const pceId = octets(need(top, '3', 'PCE-ID'), 2, 'PCE-ID');
+  const fmspc = octets(need(top, '4', 'FMSPC'), 6, 'FMSPC');
+  const sgxType = smallUint(need(top, '5', 'SGX type'), TAG.ENUMERATED, 'SGX type');
+  const ext: PckExtension = { ppid, tcb: { components, pceSvn, cpuSvn }, pceId, fmspc, sgxType };
+  const pii = top.get('6');
+  if (pii) ext.platformInstanceId = octets(pii, 16, 'PlatformInstanceID');
+  const cfg = top.get('7');
+  if (cfg) {
+    const m = entries(cfg, `${SGX_EXTENSION_OID}.7`, 'Configuration');
+    const names = { '1': 'dynamicPlatform', '2': 'cachedKeys', '3': 'smtEnabled' } as const;
+    const c: NonNullable<PckExtension['configuration']> = {};
+    for (const [arc, node] of m) {
+      const name = names[arc as keyof typeof names];
+      if (!name) fail(`unknown Configuration entry .7.${arc}`);
+      c[name] = boolean(node, `Configuration.${name}`);
+    }
+    ext.configuration = c;
+  }
+  return ext;
+}
+
+/**
+ * Finds an extension's value in a DER certificate (RFC 5280: Certificate → tbsCertificate → [3] extensions).
+ * Returns undefined when absent; throws FormatError on malformed DER.
+ */
+export function certificateExtension(certDer: Uint8Array, oid: string): Uint8Array | undefined {
+  const cert = children(parseDer(certDer, 'certificate'), 'certificate');
+  const tbs = children(expectTag(cert[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
+  const extWrapper = tbs.find((n) => n.tag === 0xa3);
+  if (!extWrapper) return undefined;
+  const exts = children(expectTag(children(extWrapper, 'extensions')[0], TAG.SEQUENCE, 'extensions'), 'extensions');
+  let found: Uint8Array | undefined;
+  for (const ext of exts) {
+    const parts = children(expectTag(ext, TAG.SEQUENCE, 'extension'), 'extension');
+    if (oidText(parts[0]!, 'extension id') !== oid) continue;
+    if (found) throw new FormatError(`certificate: extension ${oid} appears twice`, 'ERR_PCK_EXTENSION');
+    found = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extnValue').value;
+  }
+  return found;
+}
+
+/** The SGX extension of a PCK certificate (DER). */
+export function pckExtensionFromCertificate(certDer: Uint8Array): PckExtension {
+  const v = certificateExtension(certDer, SGX_EXTENSION_OID);
+  if (!v) fail('the certificate has no SGX extension');
+  return parsePckExtension(v);
+}
