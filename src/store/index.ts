@@ -1,0 +1,29 @@
+export type {
+  Store,
+  AuditActor,
+  ChainRow,
+  NewChain,
+  ElementRow,
+  NewElement,
+  ElementPatch,
+  AgentRow,
+  NewAgent,
+  TokenRow,
+  NewToken,
+  TokenRole,
+  AuditAction,
+  AuditRecord,
+  AuditHead,
+  Checkpoint,
+  NewCheckpoint,
+} from './types.ts';
+export { StoreError, type StoreErrorCode } from './errors.ts';
+export { openStore, parseStoreUrl, type OpenStoreOptions, type StoreLocation } from './open-store.ts';
+export { verifyAuditLog, type AuditVerification } from './verify-audit-log.ts';
+export { auditRecordHash, checkpointSigningBytes, documentSha256, ZERO_HASH, type AuditRecordBody } from './audit-hash.ts';
+export { canonicalJson } from './canonical.ts';
+export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+export { SqlStore } from './sql-store.ts';
+export { SqliteDriver, type SqliteOptions } from './sqlite-driver.ts';
+export { PostgresDriver, type PostgresOptions } from './postgres-driver.ts';
+export type { Driver, Executor } from './driver.ts';

@@ -1,0 +1,124 @@
+import pg from 'pg';
+import { createHash } from 'node:crypto';
+import { asStoreError, StoreError } from './errors.ts';
+import type { Driver, Executor, SqlRow, SqlValue } from './driver.ts';
+
+export interface PostgresOptions {
+  /** Schema holding Catena's tables (created by migrate; default "public"). */
+  schema?: string;
+  /** Pool size (default 10). */
+  maxConnections?: number;
+  /** Give up connecting after this long (ms, default 10000). */
+  connectTimeoutMs?: number;
+}
+
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * PostgreSQL through a pg pool. Every write transaction runs on one pooled client at READ
+ * COMMITTED and serialises itself with row locks (see sql-store.ts); migrations run under a
+ * transaction-scoped advisory lock so replicas starting together apply them once.
+ */
+export class PostgresDriver implements Driver {
+  readonly dialect = 'postgres' as const;
+  readonly schema: string;
+  #pool: pg.Pool | undefined;
+  readonly #sql = new Map<string, string>();
+
+  constructor(url: string, opts: PostgresOptions = {}) {
+    const schema = opts.schema ?? 'public';
+    if (!IDENT.test(schema)) throw new StoreError('ERR_STORE_URL', `schema name ${JSON.stringify(schema)} is not a plain lowercase identifier`);
+    this.schema = schema;
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: opts.maxConnections ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      options: `-c search_path=${schema}`,
+    });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    this.#pool.on('error', () => {});
+  }
+
+  #open(): pg.Pool {
+    if (!this.#pool) throw new StoreError('ERR_STORE_CLOSED', 'the store is closed');
+    return this.#pool;
+  }
+
+  #text(sql: string): string {
+    let t = this.#sql.get(sql);
+    if (t === undefined) {
+      let n = 0;
+      t = sql.replaceAll('{{FOR_UPDATE}}', ' FOR UPDATE').replace(/\?/g, () => `$${++n}`);
+      this.#sql.set(sql, t);
+    }
+    return t;
+  }
+
+  #executor(q: pg.Pool | pg.PoolClient): Executor {
+    return {
+      all: async (sql, params = []) => (await q.query(this.#text(sql), params)).rows as SqlRow[],
+      run: async (sql, params = []) => (await q.query(this.#text(sql), params)).rowCount ?? 0,
+    };
+  }
+
+  async all(sql: string, params: SqlValue[] = []): Promise<SqlRow[]> {
+    try {
+      return await this.#executor(this.#open()).all(sql, params);
+    } catch (e) {
+      throw asStoreError(e);
+    }
+  }
+
+  async run(sql: string, params: SqlValue[] = []): Promise<number> {
+    try {
+      return await this.#executor(this.#open()).run(sql, params);
+    } catch (e) {
+      throw asStoreError(e);
+    }
+  }
+
+  async #tx<T>(fn: (tx: Executor) => Promise<T>, before?: (c: pg.PoolClient) => Promise<void>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#open().connect();
+    } catch (e) {
+      throw asStoreError(e);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (before) await before(client);
+      const result = await fn(this.#executor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is unusable: do not return it to the pool
+      }
+      throw asStoreError(e);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.#tx(fn);
+  }
+
+  migrationTransaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    // Key: "CATE" and the first 31 bits of SHA-256(schema), so different schemas migrate independently.
+    const k2 = createHash('sha256').update(this.schema).digest().readInt32BE(0);
+    return this.#tx(fn, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [0x43415445, k2]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    });
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await pool.end();
+  }
+}

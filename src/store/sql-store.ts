@@ -1,0 +1,507 @@
+import { StoreError } from './errors.ts';
+import { auditRecordHash, documentSha256 } from './audit-hash.ts';
+import { canonicalJson, toJsonText } from './canonical.ts';
+import { migrate } from './migrations.ts';
+import type { Driver, Executor, SqlRow } from './driver.ts';
+import type {
+  AgentRow,
+  AuditAction,
+  AuditActor,
+  AuditHead,
+  AuditRecord,
+  ChainRow,
+  Checkpoint,
+  ElementPatch,
+  ElementRow,
+  NewAgent,
+  NewChain,
+  NewCheckpoint,
+  NewElement,
+  NewToken,
+  Store,
+  TokenRow,
+} from './types.ts';
+
+const HASH = /^[0-9a-f]{64}$/;
+const MAX_ID = 256;
+const MAX_PAGE = 10_000;
+
+/** What a write asks to be recorded; seq, prevHash and hash are filled in under the head lock. */
+interface AuditEntry {
+  action: AuditAction;
+  subject: string;
+  evidenceHashes: string[];
+  detail: unknown;
+}
+type AuditFn = (entry: AuditEntry) => Promise<AuditRecord>;
+
+/**
+ * The Store over either driver. Concurrency: every write transaction first locks the single
+ * audit_head row (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the
+ * database write lock), then the chain row it changes. The audit log is one hash chain, so its head
+ * must be taken by one writer at a time anyway; taking it first gives every transaction the same
+ * lock order (no deadlocks), and every check a write makes (version, parent, duplicate id) is
+ * therefore made against the latest committed state. Two managers on one PostgreSQL thus append in
+ * some serial order: nothing is lost, no seq is assigned twice, the audit chain never forks.
+ */
+export class SqlStore implements Store {
+  readonly driver: Driver;
+
+  constructor(driver: Driver) {
+    this.driver = driver;
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.driver);
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  // ---- write plumbing ----
+
+  /** One write transaction: takes the audit head lock, runs fn, which records what it did via audit(). */
+  #audited<T>(who: AuditActor, fn: (tx: Executor, audit: AuditFn) => Promise<T>): Promise<T> {
+    const at = checkActor(who);
+    return this.driver.transaction(async (tx) => {
+      const head = (await tx.all(`SELECT seq, hash FROM audit_head WHERE id = 1{{FOR_UPDATE}}`))[0];
+      if (!head) throw new StoreError('ERR_STORE_BACKEND', 'audit_head row missing (database not migrated?)');
+      let seq = Number(head.seq);
+      let prevHash = String(head.hash);
+      const audit: AuditFn = async (entry) => {
+        const body = { seq: seq + 1, at, actor: who.actor, ...entry, prevHash };
+        const record: AuditRecord = { ...body, hash: auditRecordHash(body) };
+        await tx.run(
+          `INSERT INTO audit (seq, at, actor, action, subject, evidence_hashes, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [record.seq, record.at, record.actor, record.action, record.subject, JSON.stringify(record.evidenceHashes), canonicalJson(record.detail), record.prevHash, record.hash],
+        );
+        await tx.run(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, [record.seq, record.hash]);
+        seq = record.seq;
+        prevHash = record.hash;
+        return record;
+      };
+      return fn(tx, audit);
+    });
+  }
+
+  async #lockChain(tx: Executor, id: string): Promise<SqlRow> {
+    const row = (await tx.all(`SELECT * FROM chains WHERE id = ?{{FOR_UPDATE}}`, [id]))[0];
+    if (!row || row.deleted_at != null) throw new StoreError('ERR_STORE_NOT_FOUND', `no chain ${id}`);
+    return row;
+  }
+
+  // ---- chains ----
+
+  async createChain(c: NewChain, who: AuditActor): Promise<ChainRow> {
+    checkId(c?.id, 'chain id');
+    if (typeof c.name !== 'string') throw new StoreError('ERR_STORE_INVALID', 'chain name must be a string');
+    const createdAt = checkDate(c.createdAt, 'createdAt');
+    const policy = toJsonText(c.policy, 'policy');
+    const anchor = toJsonText(c.anchor, 'anchor');
+    return this.#audited(who, async (tx, audit) => {
+      const n = await tx.run(
+        `INSERT INTO chains (id, name, policy, anchor, created_at, version, next_seq, deleted_at) VALUES (?, ?, ?, ?, ?, 1, 1, NULL) ON CONFLICT DO NOTHING`,
+        [c.id, c.name, policy, anchor, createdAt],
+      );
+      if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `chain ${c.id} already exists (ids of deleted chains are not reused)`);
+      await audit({
+        action: 'chain.create',
+        subject: `chain:${c.id}`,
+        evidenceHashes: [],
+        detail: { chain: c.id, name: c.name, policy: JSON.parse(policy), anchor: documentSha256(JSON.parse(anchor)), version: 1 },
+      });
+      return chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [c.id]))[0]);
+    });
+  }
+
+  async getChain(id: string): Promise<ChainRow | undefined> {
+    checkId(id, 'chain id');
+    const row = (await this.driver.all(`SELECT * FROM chains WHERE id = ?`, [id]))[0];
+    return row ? chainRow(row) : undefined;
+  }
+
+  async listChains(page: { after?: string; limit: number; includeDeleted?: boolean }): Promise<ChainRow[]> {
+    const limit = checkLimit(page?.limit);
+    if (page.after !== undefined && typeof page.after !== 'string') throw new StoreError('ERR_STORE_INVALID', 'after must be a chain id');
+    const rows = await this.driver.all(
+      `SELECT * FROM chains WHERE id > ?${page.includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY id LIMIT ?`,
+      [page.after ?? '', limit],
+    );
+    return rows.map(chainRow);
+  }
+
+  async updatePolicy(id: string, policy: unknown, expectedVersion: number, who: AuditActor): Promise<ChainRow> {
+    checkId(id, 'chain id');
+    checkVersion(expectedVersion);
+    const text = toJsonText(policy, 'policy');
+    return this.#audited(who, async (tx, audit) => {
+      const row = await this.#lockChain(tx, id);
+      const version = Number(row.version);
+      if (version !== expectedVersion) throw new StoreError('ERR_STORE_CONFLICT', `chain ${id} is at version ${version}, not ${expectedVersion}`);
+      await tx.run(`UPDATE chains SET policy = ?, version = ? WHERE id = ?`, [text, version + 1, id]);
+      await audit({ action: 'chain.policy', subject: `chain:${id}`, evidenceHashes: [], detail: { chain: id, policy: JSON.parse(text), version: version + 1 } });
+      return chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [id]))[0]);
+    });
+  }
+
+  async deleteChain(id: string, who: AuditActor): Promise<void> {
+    checkId(id, 'chain id');
+    await this.#audited(who, async (tx, audit) => {
+      const row = await this.#lockChain(tx, id);
+      const version = Number(row.version) + 1;
+      await tx.run(`UPDATE chains SET deleted_at = ?, version = ? WHERE id = ?`, [who.at.toISOString(), version, id]);
+      await audit({ action: 'chain.delete', subject: `chain:${id}`, evidenceHashes: [], detail: { chain: id, version } });
+    });
+  }
+
+  // ---- elements ----
+
+  async appendElement(
+    chainId: string,
+    e: NewElement,
+    expectedVersion: number | 'any',
+    who: AuditActor,
+  ): Promise<{ element: ElementRow; chain: ChainRow }> {
+    checkId(chainId, 'chain id');
+    checkId(e?.id, 'element id');
+    if (e.parentId !== null) checkId(e.parentId, 'parent id');
+    checkText(e.kind, 'kind');
+    checkText(e.status, 'status');
+    checkHashes(e.evidenceHashes);
+    if (expectedVersion !== 'any') checkVersion(expectedVersion);
+    const record = toJsonText(e.record, 'record');
+    const now = checkActor(who);
+    return this.#audited(who, async (tx, audit) => {
+      const row = await this.#lockChain(tx, chainId);
+      const version = Number(row.version);
+      if (expectedVersion !== 'any' && version !== expectedVersion) {
+        throw new StoreError('ERR_STORE_CONFLICT', `chain ${chainId} is at version ${version}, not ${expectedVersion}`);
+      }
+      if ((await tx.all(`SELECT 1 AS x FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.id])).length > 0) {
+        throw new StoreError('ERR_STORE_DUPLICATE', `element ${e.id} is already in chain ${chainId}`);
+      }
+      if (e.parentId !== null && (await tx.all(`SELECT 1 AS x FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.parentId])).length === 0) {
+        throw new StoreError('ERR_STORE_NO_PARENT', `parent ${e.parentId} is not in chain ${chainId}`);
+      }
+      const seq = Number(row.next_seq);
+      await tx.run(
+        `INSERT INTO elements (chain_id, id, seq, parent_id, kind, status, record, evidence_hashes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [chainId, e.id, seq, e.parentId, e.kind, e.status, record, JSON.stringify(e.evidenceHashes), now, now],
+      );
+      await tx.run(`UPDATE chains SET version = ?, next_seq = ? WHERE id = ?`, [version + 1, seq + 1, chainId]);
+      await audit({
+        action: 'element.append',
+        subject: `element:${chainId}/${e.id}`,
+        evidenceHashes: [...e.evidenceHashes],
+        detail: { chain: chainId, element: e.id, parent: e.parentId, kind: e.kind, status: e.status, seq, record: documentSha256(JSON.parse(record)), version: version + 1 },
+      });
+      const element = elementRow((await tx.all(`SELECT * FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.id]))[0]);
+      const chain = chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [chainId]))[0]);
+      return { element, chain };
+    });
+  }
+
+  async getElement(chainId: string, id: string): Promise<ElementRow | undefined> {
+    checkId(chainId, 'chain id');
+    checkId(id, 'element id');
+    const row = (await this.driver.all(`SELECT * FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]))[0];
+    return row ? elementRow(row) : undefined;
+  }
+
+  async listElements(chainId: string): Promise<ElementRow[]> {
+    checkId(chainId, 'chain id');
+    if ((await this.driver.all(`SELECT 1 AS x FROM chains WHERE id = ?`, [chainId])).length === 0) {
+      throw new StoreError('ERR_STORE_NOT_FOUND', `no chain ${chainId}`);
+    }
+    return (await this.driver.all(`SELECT * FROM elements WHERE chain_id = ? ORDER BY seq`, [chainId])).map(elementRow);
+  }
+
+  async updateElement(chainId: string, id: string, patch: ElementPatch, who: AuditActor): Promise<ElementRow> {
+    checkId(chainId, 'chain id');
+    checkId(id, 'element id');
+    if (patch === null || typeof patch !== 'object' || (patch.status === undefined && !('record' in patch) && patch.evidenceHashes === undefined)) {
+      throw new StoreError('ERR_STORE_INVALID', 'patch must change status, record or evidenceHashes');
+    }
+    if (patch.status !== undefined) checkText(patch.status, 'status');
+    if (patch.evidenceHashes !== undefined) checkHashes(patch.evidenceHashes);
+    const record = 'record' in patch ? toJsonText(patch.record, 'record') : undefined;
+    const now = checkActor(who);
+    return this.#audited(who, async (tx, audit) => {
+      const chain = await this.#lockChain(tx, chainId);
+      const old = (await tx.all(`SELECT * FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]))[0];
+      if (!old) throw new StoreError('ERR_STORE_NOT_FOUND', `no element ${id} in chain ${chainId}`);
+      const version = Number(chain.version) + 1;
+      const status = patch.status ?? String(old.status);
+      const evidence = patch.evidenceHashes ? JSON.stringify(patch.evidenceHashes) : String(old.evidence_hashes);
+      await tx.run(`UPDATE elements SET status = ?, record = ?, evidence_hashes = ?, updated_at = ? WHERE chain_id = ? AND id = ?`, [
+        status,
+        record ?? String(old.record),
+        evidence,
+        now,
+        chainId,
+        id,
+      ]);
+      await tx.run(`UPDATE chains SET version = ? WHERE id = ?`, [version, chainId]);
+      const detail: Record<string, unknown> = { chain: chainId, element: id, version };
+      if (patch.status !== undefined) detail.status = status;
+      if (record !== undefined) detail.record = documentSha256(JSON.parse(record));
+      await audit({ action: 'element.update', subject: `element:${chainId}/${id}`, evidenceHashes: [...(patch.evidenceHashes ?? [])], detail });
+      return elementRow((await tx.all(`SELECT * FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]))[0]);
+    });
+  }
+
+  async removeElement(chainId: string, id: string, who: AuditActor): Promise<void> {
+    checkId(chainId, 'chain id');
+    checkId(id, 'element id');
+    await this.#audited(who, async (tx, audit) => {
+      const chain = await this.#lockChain(tx, chainId);
+      const old = (await tx.all(`SELECT seq FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]))[0];
+      if (!old) throw new StoreError('ERR_STORE_NOT_FOUND', `no element ${id} in chain ${chainId}`);
+      const children = await tx.all(`SELECT id FROM elements WHERE chain_id = ? AND parent_id = ? LIMIT 1`, [chainId, id]);
+      if (children.length > 0) throw new StoreError('ERR_STORE_NOT_LEAF', `element ${id} still has children (e.g. ${String(children[0].id)})`);
+      const version = Number(chain.version) + 1;
+      await tx.run(`DELETE FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]);
+      await tx.run(`UPDATE chains SET version = ? WHERE id = ?`, [version, chainId]);
+      await audit({ action: 'element.remove', subject: `element:${chainId}/${id}`, evidenceHashes: [], detail: { chain: chainId, element: id, seq: Number(old.seq), version } });
+    });
+  }
+
+  // ---- agents ----
+
+  async putAgent(a: NewAgent, who: AuditActor): Promise<void> {
+    checkId(a?.id, 'agent id');
+    checkText(a.cloud, 'cloud');
+    if (typeof a.url !== 'string') throw new StoreError('ERR_STORE_INVALID', 'url must be a string');
+    checkText(a.status, 'status');
+    const lastSeen = checkDate(a.lastSeen, 'lastSeen');
+    const info = toJsonText(a.info, 'info');
+    const infoHash = documentSha256(JSON.parse(info));
+    await this.#audited(who, async (tx, audit) => {
+      const old = (await tx.all(`SELECT * FROM agents WHERE id = ?`, [a.id]))[0];
+      const detail = { agent: a.id, cloud: a.cloud, url: a.url, status: a.status, info: infoHash };
+      if (!old) {
+        await tx.run(`INSERT INTO agents (id, cloud, url, status, info, last_seen, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+          a.id,
+          a.cloud,
+          a.url,
+          a.status,
+          info,
+          lastSeen,
+          who.at.toISOString(),
+        ]);
+        await audit({ action: 'agent.register', subject: `agent:${a.id}`, evidenceHashes: [], detail });
+        return;
+      }
+      await tx.run(`UPDATE agents SET cloud = ?, url = ?, status = ?, info = ?, last_seen = ? WHERE id = ?`, [a.cloud, a.url, a.status, info, lastSeen, a.id]);
+      const changed =
+        old.cloud !== a.cloud || old.url !== a.url || old.status !== a.status || documentSha256(parseJson(old.info, 'agents.info')) !== infoHash;
+      if (changed) await audit({ action: 'agent.update', subject: `agent:${a.id}`, evidenceHashes: [], detail });
+    });
+  }
+
+  async getAgent(id: string): Promise<AgentRow | undefined> {
+    checkId(id, 'agent id');
+    const row = (await this.driver.all(`SELECT * FROM agents WHERE id = ?`, [id]))[0];
+    return row ? agentRow(row) : undefined;
+  }
+
+  async listAgents(): Promise<AgentRow[]> {
+    return (await this.driver.all(`SELECT * FROM agents ORDER BY id`)).map(agentRow);
+  }
+
+  // ---- tokens ----
+
+  async createToken(t: NewToken, who: AuditActor): Promise<void> {
+    checkId(t?.id, 'token id');
+    if (typeof t.hash !== 'string' || !HASH.test(t.hash)) throw new StoreError('ERR_STORE_INVALID', 'token hash must be 64 lowercase hex digits (SHA-256 of the secret)');
+    if (t.role !== 'admin' && t.role !== 'agent') throw new StoreError('ERR_STORE_INVALID', `token role must be admin or agent`);
+    const createdAt = checkDate(t.createdAt, 'createdAt');
+    await this.#audited(who, async (tx, audit) => {
+      const n = await tx.run(`INSERT INTO tokens (id, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`, [t.id, t.hash, t.role, createdAt]);
+      if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `a token with id ${t.id} or the same secret already exists`);
+      // The hash stays out of the audit log: the log is readable by more people than the token table.
+      await audit({ action: 'token.create', subject: `token:${t.id}`, evidenceHashes: [], detail: { token: t.id, role: t.role } });
+    });
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRow | undefined> {
+    if (typeof hash !== 'string' || !HASH.test(hash)) return undefined;
+    const row = (await this.driver.all(`SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL`, [hash]))[0];
+    return row ? tokenRow(row) : undefined;
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    return (await this.driver.all(`SELECT * FROM tokens ORDER BY id`)).map(tokenRow);
+  }
+
+  async revokeToken(id: string, who: AuditActor): Promise<void> {
+    checkId(id, 'token id');
+    await this.#audited(who, async (tx, audit) => {
+      const row = (await tx.all(`SELECT revoked_at FROM tokens WHERE id = ?`, [id]))[0];
+      if (!row) throw new StoreError('ERR_STORE_NOT_FOUND', `no token ${id}`);
+      if (row.revoked_at != null) return; // already revoked: nothing changes, nothing to record
+      await tx.run(`UPDATE tokens SET revoked_at = ? WHERE id = ?`, [who.at.toISOString(), id]);
+      await audit({ action: 'token.revoke', subject: `token:${id}`, evidenceHashes: [], detail: { token: id } });
+    });
+  }
+
+  // ---- audit ----
+
+  async listAudit(page: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
+    const limit = checkLimit(page?.limit);
+    const after = page.afterSeq ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0) throw new StoreError('ERR_STORE_INVALID', 'afterSeq must be a non-negative integer');
+    return (await this.driver.all(`SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit])).map(auditRow);
+  }
+
+  async getAuditHead(): Promise<AuditHead> {
+    const row = (await this.driver.all(`SELECT seq, hash FROM audit_head WHERE id = 1`))[0];
+    if (!row) throw new StoreError('ERR_STORE_BACKEND', 'audit_head row missing (database not migrated?)');
+    return { seq: Number(row.seq), hash: String(row.hash) };
+  }
+
+  async addCheckpoint(cp: NewCheckpoint): Promise<void> {
+    if (!Number.isSafeInteger(cp?.seq) || cp.seq < 1) throw new StoreError('ERR_STORE_INVALID', 'checkpoint seq must be a positive integer');
+    if (typeof cp.hash !== 'string' || !HASH.test(cp.hash)) throw new StoreError('ERR_STORE_INVALID', 'checkpoint hash must be 64 lowercase hex digits');
+    checkText(cp.signature, 'signature');
+    checkText(cp.keyId, 'keyId');
+    const at = typeof cp.at === 'string' ? checkDate(new Date(cp.at), 'at') && cp.at : checkDate(cp.at, 'at');
+    await this.driver.transaction(async (tx) => {
+      const rec = (await tx.all(`SELECT hash FROM audit WHERE seq = ?`, [cp.seq]))[0];
+      if (!rec) throw new StoreError('ERR_STORE_CHECKPOINT', `no audit record at seq ${cp.seq}`);
+      if (rec.hash !== cp.hash) throw new StoreError('ERR_STORE_CHECKPOINT', `the audit record at seq ${cp.seq} does not have hash ${cp.hash}`);
+      const n = await tx.run(`INSERT INTO checkpoints (seq, hash, signature, key_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [cp.seq, cp.hash, cp.signature, cp.keyId, at]);
+      if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `a checkpoint at seq ${cp.seq} already exists`);
+    });
+  }
+
+  async listCheckpoints(): Promise<Checkpoint[]> {
+    return (await this.driver.all(`SELECT * FROM checkpoints ORDER BY seq`)).map((r) => ({
+      seq: Number(r.seq),
+      hash: String(r.hash),
+      signature: String(r.signature),
+      keyId: String(r.key_id),
+      at: String(r.at),
+    }));
+  }
+}
+
+// ---- argument checks (ERR_STORE_INVALID) ----
+
+function checkId(id: unknown, what: string): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID) {
+    throw new StoreError('ERR_STORE_INVALID', `${what} must be a non-empty string of at most ${MAX_ID} characters`);
+  }
+}
+function checkText(v: unknown, what: string): asserts v is string {
+  if (typeof v !== 'string' || v.length === 0) throw new StoreError('ERR_STORE_INVALID', `${what} must be a non-empty string`);
+}
+function checkDate(d: unknown, what: string): string {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new StoreError('ERR_STORE_INVALID', `${what} must be a valid Date`);
+  return d.toISOString();
+}
+function checkActor(who: AuditActor): string {
+  if (who === null || typeof who !== 'object') throw new StoreError('ERR_STORE_INVALID', 'audit actor {actor, at} required');
+  checkText(who.actor, 'audit actor');
+  return checkDate(who.at, 'audit time');
+}
+function checkVersion(v: unknown): void {
+  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new StoreError('ERR_STORE_INVALID', 'expectedVersion must be a positive integer');
+}
+function checkLimit(limit: unknown): number {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_PAGE) {
+    throw new StoreError('ERR_STORE_INVALID', `limit must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  return limit as number;
+}
+function checkHashes(h: unknown): asserts h is string[] {
+  if (!Array.isArray(h) || !h.every((x) => typeof x === 'string' && HASH.test(x))) {
+    throw new StoreError('ERR_STORE_INVALID', 'evidenceHashes must be an array of 64-digit lowercase hex SHA-256 hashes');
+  }
+}
+
+// ---- row mapping ----
+
+function parseJson(text: unknown, column: string): unknown {
+  try {
+    return JSON.parse(String(text));
+  } catch {
+    throw new StoreError('ERR_STORE_BACKEND', `corrupt JSON in ${column}`);
+  }
+}
+
+function chainRow(r: SqlRow): ChainRow {
+  const row: ChainRow = {
+    id: String(r.id),
+    name: String(r.name),
+    policy: parseJson(r.policy, 'chains.policy'),
+    anchor: parseJson(r.anchor, 'chains.anchor'),
+    createdAt: new Date(String(r.created_at)),
+    version: Number(r.version),
+  };
+  if (r.deleted_at != null) {
+    row.deleted = true;
+    row.deletedAt = new Date(String(r.deleted_at));
+  }
+  return row;
+}
+
+function elementRow(r: SqlRow): ElementRow {
+  return {
+    chainId: String(r.chain_id),
+    id: String(r.id),
+    seq: Number(r.seq),
+    parentId: r.parent_id == null ? null : String(r.parent_id),
+    kind: String(r.kind),
+    status: String(r.status),
+    record: parseJson(r.record, 'elements.record'),
+    evidenceHashes: parseJson(r.evidence_hashes, 'elements.evidence_hashes') as string[],
+    createdAt: new Date(String(r.created_at)),
+    updatedAt: new Date(String(r.updated_at)),
+  };
+}
+
+function agentRow(r: SqlRow): AgentRow {
+  return {
+    id: String(r.id),
+    cloud: String(r.cloud),
+    url: String(r.url),
+    status: String(r.status),
+    info: parseJson(r.info, 'agents.info'),
+    lastSeen: new Date(String(r.last_seen)),
+    registeredAt: new Date(String(r.registered_at)),
+  };
+}
+
+function tokenRow(r: SqlRow): TokenRow {
+  const row: TokenRow = { id: String(r.id), hash: String(r.hash), role: r.role as TokenRow['role'], createdAt: new Date(String(r.created_at)) };
+  if (r.revoked_at != null) row.revokedAt = new Date(String(r.revoked_at));
+  return row;
+}
+
+/**
+ * Audit rows are returned as stored, even when damaged: a detail or evidence list that is no
+ * longer JSON comes back as its raw text, so verifyAuditLog reports the record instead of the
+ * read throwing.
+ */
+function auditRow(r: SqlRow): AuditRecord {
+  const lenient = (text: unknown): unknown => {
+    try {
+      return JSON.parse(String(text));
+    } catch {
+      return String(text);
+    }
+  };
+  return {
+    seq: Number(r.seq),
+    at: String(r.at),
+    actor: String(r.actor),
+    action: String(r.action),
+    subject: String(r.subject),
+    evidenceHashes: lenient(r.evidence_hashes) as string[],
+    detail: lenient(r.detail),
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
+  };
+}

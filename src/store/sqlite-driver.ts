@@ -1,0 +1,148 @@
+import Database from 'better-sqlite3';
+import { resolve } from 'node:path';
+import { asStoreError, StoreError } from './errors.ts';
+import type { Driver, Executor, SqlRow, SqlValue } from './driver.ts';
+
+export interface SqliteOptions {
+  /** How long a writer waits for another process's write lock before ERR_STORE_BUSY (ms, default 5000). */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * One queue per database file in this process. better-sqlite3 is synchronous, but the store's
+ * logic awaits between statements; without the queue two async transactions on one connection
+ * would interleave their statements, and two connections to one file in one process would
+ * deadlock (the second blocks the thread in SQLite's busy handler while the first cannot finish).
+ * Other processes are excluded by SQLite's own lock (BEGIN IMMEDIATE + busy_timeout).
+ */
+const queues = new Map<string, { tail: Promise<void>; users: number }>();
+
+/**
+ * SQLite through better-sqlite3: WAL journal, synchronous = FULL (a commit is on disk before it is
+ * acknowledged), foreign keys on, every write transaction BEGIN IMMEDIATE (takes the write lock
+ * up front, so a transaction never fails half-way on lock upgrade).
+ */
+export class SqliteDriver implements Driver {
+  readonly dialect = 'sqlite' as const;
+  readonly path: string;
+  #db: Database.Database | undefined;
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #queueKey: string;
+  readonly #queue: { tail: Promise<void>; users: number };
+
+  constructor(path: string, opts: SqliteOptions = {}) {
+    this.path = path;
+    try {
+      this.#db = new Database(path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
+      this.#db.pragma('foreign_keys = ON');
+    } catch (e) {
+      this.#db?.close();
+      throw new StoreError('ERR_STORE_URL', `cannot open SQLite database ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    const memory = path === ':memory:' || path === '';
+    this.#queueKey = memory ? `memory:${Math.random()}` : resolve(path);
+    let q = queues.get(this.#queueKey);
+    if (!q) queues.set(this.#queueKey, (q = { tail: Promise.resolve(), users: 0 }));
+    q.users++;
+    this.#queue = q;
+  }
+
+  /** The effective pragmas (for tests and diagnostics). */
+  pragmas(): { journalMode: string; synchronous: number; busyTimeout: number; foreignKeys: number } {
+    const db = this.#open();
+    return {
+      journalMode: String(db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(db.pragma('synchronous', { simple: true })),
+      busyTimeout: Number(db.pragma('busy_timeout', { simple: true })),
+      foreignKeys: Number(db.pragma('foreign_keys', { simple: true })),
+    };
+  }
+
+  #open(): Database.Database {
+    if (!this.#db) throw new StoreError('ERR_STORE_CLOSED', 'the store is closed');
+    return this.#db;
+  }
+
+  async #exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const prev = this.#queue.tail;
+    let release!: () => void;
+    this.#queue.tail = new Promise<void>((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      s = this.#open().prepare(sql.replaceAll('{{FOR_UPDATE}}', ''));
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+
+  readonly #exec: Executor = {
+    all: async (sql: string, params: SqlValue[] = []): Promise<SqlRow[]> => this.#stmt(sql).all(...params) as SqlRow[],
+    run: async (sql: string, params: SqlValue[] = []): Promise<number> => this.#stmt(sql).run(...params).changes,
+  };
+
+  all(sql: string, params: SqlValue[] = []): Promise<SqlRow[]> {
+    return this.#exclusive(() => {
+      try {
+        return this.#stmt(sql).all(...params) as SqlRow[];
+      } catch (e) {
+        throw asStoreError(e);
+      }
+    });
+  }
+
+  run(sql: string, params: SqlValue[] = []): Promise<number> {
+    return this.#exclusive(() => {
+      try {
+        return this.#stmt(sql).run(...params).changes;
+      } catch (e) {
+        throw asStoreError(e);
+      }
+    });
+  }
+
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.#exclusive(async () => {
+      const db = this.#open();
+      try {
+        db.exec('BEGIN IMMEDIATE');
+      } catch (e) {
+        throw asStoreError(e);
+      }
+      try {
+        const result = await fn(this.#exec);
+        db.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw asStoreError(e);
+      }
+    });
+  }
+
+  // SQLite has one writer at a time: BEGIN IMMEDIATE is already the migration lock.
+  migrationTransaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.transaction(fn);
+  }
+
+  close(): Promise<void> {
+    return this.#exclusive(() => {
+      if (!this.#db) return;
+      this.#db.close();
+      this.#db = undefined;
+      this.#statements.clear();
+      if (--this.#queue.users === 0) queues.delete(this.#queueKey);
+    });
+  }
+}

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, parseStoreUrl, SqliteDriver, SqlStore, StoreError } from '../../../src/store/index.ts';
+
+const who = { actor: 'test', at: new Date('2025-01-01T00:00:00Z') };
+
+function tempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'catena-sqlite-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('SQLite runs with WAL, synchronous = FULL, a busy timeout and foreign keys', async () => {
+  const t = tempDir();
+  try {
+    const d = new SqliteDriver(join(t.dir, 'x.db'), { busyTimeoutMs: 1234 });
+    assert.deepEqual(d.pragmas(), { journalMode: 'wal', synchronous: 2, busyTimeout: 1234, foreignKeys: 1 });
+    await d.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('SQLite data and the audit chain persist across close and reopen', async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'persist.db');
+    const a = await openStore(path);
+    await a.createChain({ id: 'c', name: 'n', policy: { p: 1 }, anchor: null, createdAt: who.at }, who);
+    await a.appendElement('c', { id: 'e', parentId: null, kind: 'enclave', status: 'valid', record: { r: 1 }, evidenceHashes: [] }, 'any', who);
+    const head = await a.getAuditHead();
+    await a.close();
+    const b = await openStore(`sqlite://${path}`);
+    assert.deepEqual((await b.listElements('c')).map((e) => e.id), ['e']);
+    assert.deepEqual(await b.getAuditHead(), head);
+    await b.createChain({ id: 'd', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
+    assert.equal((await b.listAudit({ limit: 10 }))[2].prevHash, head.hash);
+    await b.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('openStore does not migrate when asked not to, and a file that is not SQLite is ERR_STORE_URL or ERR_STORE_BACKEND', async () => {
+  const t = tempDir();
+  try {
+    const raw = await openStore(join(t.dir, 'fresh.db'), { migrate: false });
+    await assert.rejects(raw.getChain('c'), (e: StoreError) => e.code === 'ERR_STORE_BACKEND');
+    await raw.migrate();
+    assert.equal(await raw.getChain('c'), undefined);
+    await raw.close();
+    const junk = join(t.dir, 'junk.db');
+    writeFileSync(junk, 'this is not a database, just some text that is long enough to look like a header.......');
+    await assert.rejects(openStore(junk), (e: StoreError) => e instanceof StoreError && ['ERR_STORE_URL', 'ERR_STORE_BACKEND'].includes(e.code));
+  } finally {
+    t.remove();
+  }
+});
+
+test('an in-memory store works (sqlite::memory:) and is independent per open', async () => {
+  const a = await openStore('sqlite::memory:');
+  const b = await openStore('sqlite::memory:');
+  await a.createChain({ id: 'c', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
+  assert.equal(await b.getChain('c'), undefined);
+  assert.ok(a instanceof SqlStore);
+  await a.close();
+  await b.close();
+});
+
+test('store URLs: SQLite paths and URLs, PostgreSQL with a schema, unknown schemes refused', () => {
+  assert.deepEqual(parseStoreUrl(undefined), { kind: 'sqlite', path: 'catena.db' });
+  assert.deepEqual(parseStoreUrl('', 'data/x.db'), { kind: 'sqlite', path: 'data/x.db' });
+  assert.deepEqual(parseStoreUrl('var/catena.db'), { kind: 'sqlite', path: 'var/catena.db' });
+  assert.deepEqual(parseStoreUrl('sqlite:var/catena.db'), { kind: 'sqlite', path: 'var/catena.db' });
+  assert.deepEqual(parseStoreUrl('sqlite:///abs/catena.db'), { kind: 'sqlite', path: '/abs/catena.db' });
+  assert.deepEqual(parseStoreUrl('sqlite::memory:'), { kind: 'sqlite', path: ':memory:' });
+  assert.deepEqual(parseStoreUrl('file:///abs/c.db'), { kind: 'sqlite', path: '/abs/c.db' });
+  assert.deepEqual(parseStoreUrl('postgres://u@h:5432/db'), { kind: 'postgres', url: 'postgres://u@h:5432/db' });
+  assert.deepEqual(parseStoreUrl('postgresql://u@h/db?schema=cot&sslmode=disable'), { kind: 'postgres', url: 'postgresql://u@h/db?sslmode=disable', schema: 'cot' });
+  for (const bad of ['mysql://h/db', 'sqlite:', 'http://x']) {
+    assert.throws(() => parseStoreUrl(bad), (e: StoreError) => e.code === 'ERR_STORE_URL', bad);
+  }
+});
+
+test('a PostgreSQL schema name that is not a plain identifier is refused before connecting', async () => {
+  await assert.rejects(openStore('postgres://u@127.0.0.1:1/db', { schema: 'x; drop table y' }), (e: StoreError) => e.code === 'ERR_STORE_URL');
+});
