@@ -1,0 +1,47 @@
+export { ChannelError, type ChannelErrorCode } from './errors.ts';
+export { CHECK, type QuoteIssuer, type QuoteValidator, type ValidationResult, type EnclaveIdentityClaims, type PeerIdentity, type ChannelPolicy, type AttestedStream } from './types.ts';
+export {
+  createRatlsCertificate,
+  readRatlsCertificate,
+  ratlsReportData,
+  diceClaims,
+  encodeDiceEvidence,
+  decodeDiceEvidence,
+  GRAMINE_QUOTE_OID,
+  TCG_DICE_TAGGED_EVIDENCE_OID,
+  DICE_EVIDENCE_CBOR_TAG,
+  type RatlsCredentials,
+  type RatlsCertificateOptions,
+  type RatlsCertificateContents,
+} from './ratls-cert.ts';
+export { verifyRatlsCertificate, checkPolicy, type PeerVerification } from './verify-peer.ts';
+export { startAttestedTls, connectAttested, createAttestedServer, type AttestedTlsOptions, type ConnectAttestedOptions, type AttestedServerOptions } from './tls.ts';
+export {
+  EnclaveQuoteIssuer,
+  MockQuoteIssuer,
+  FailingQuoteIssuer,
+  MockQuotingBackend,
+  quotingOcalls,
+  QE_TARGET_INFO_OCALL,
+  QE_QUOTE_OCALL,
+  type QuotingBackend,
+  type QuotingEnclaveContext,
+} from './issuer.ts';
+export { MockQuoteValidator, FailingQuoteValidator } from './validator.ts';
+export {
+  createMockAttestationRoot,
+  mockRootFromPem,
+  signMockEvidence,
+  parseMockEvidence,
+  isMockEvidence,
+  MOCK_EVIDENCE_MAGIC,
+  MOCK_EVIDENCE_SIZE,
+  type MockAttestationRoot,
+  type MockEvidence,
+} from './mock-evidence.ts';
+export { validatorFromSpec, type AttestationSpec } from './attestation-spec.ts';
+export { EnclaveTlsEndpoint, CHANNEL_OCALL, type EndpointConfig, type ChannelEvent, type EndpointApp } from './enclave-endpoint.ts';
+export { EnclaveChannelRelay, type EcallTarget } from './relay.ts';
+export { localAttestedStream, type RecordSession } from './local-stream.ts';
+export { channelAttestation, attestationSpecForRoots, validatorForRoots, certificatesFromFile, type ChannelAttestation } from './default-attestation.ts';
+export { encodeCbor, decodeCbor, CborMap, CborTag, type CborValue } from './cbor.ts';
