@@ -3,7 +3,8 @@ import { register as enclave } from './enclave.ts';
 import { register as measure } from './measure.ts';
 import { register as sigstruct } from './sigstruct.ts';
 import { register as emulateLocalAttest } from './emulate-local-attest.ts';
+import { register as emulatePcs } from './emulate-pcs.ts';
 import { register as quote } from './quote.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, quote];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote];

@@ -1,0 +1,80 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { hex } from '../../bytes/util.ts';
+import { sha256 } from '../../crypto/sha256.ts';
+import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../sgx/platform.ts';
+import { buildPcsServer, certificatePem, Manufacturer } from '../../sgx/manufacturer/index.ts';
+import { printJson, say, UsageError } from '../io.ts';
+import { emulateCommand } from './emulate.ts';
+
+function parseListen(v: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
+  if (!m) throw new UsageError(`--listen: expected HOST:PORT, got ${v}`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new UsageError(`--listen: port out of range: ${m[2]}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * `catena emulate pcs --listen HOST:PORT [--data DIR] [--json]`: serves an emulated manufacturer's
+ * collateral over Intel's PCS v4 API until SIGINT/SIGTERM. With --data, the manufacturer is loaded
+ * from DIR (or created and saved there), so a restarted service keeps its root.
+ */
+export function register(program: Command): void {
+  emulateCommand(program)
+    .command('pcs')
+    .description("serve an emulated manufacturer's PCK certificates, TCB info, QE identity and CRLs over Intel's PCS v4 API")
+    .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:8081 (port 0: any free port)')
+    .option('--data <dir>', 'manufacturer directory: loaded when present, created and saved otherwise (default: ephemeral)')
+    .option('--json', 'print one JSON document {url, root, ...} once listening')
+    .action(async (opts: { listen: string; data?: string; json?: boolean }) => {
+      const { host, port } = parseListen(opts.listen);
+      let manufacturer: Manufacturer | undefined;
+      const app = buildPcsServer({ manufacturer: () => manufacturer });
+      await app.listen({ host, port });
+      const addr = app.server.address();
+      const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+      try {
+        if (opts.data && (await exists(join(opts.data, 'manufacturer.json')))) {
+          manufacturer = await Manufacturer.load(opts.data);
+        } else {
+          manufacturer = await Manufacturer.create({ pcsUrl: url });
+          // A fresh manufacturer already serves TCB info for the emulated platforms' default FMSPC.
+          manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, DEFAULT_PCE_ID);
+          if (opts.data) await manufacturer.save(opts.data);
+        }
+      } catch (e) {
+        await app.close();
+        throw e;
+      }
+      const root = manufacturer.root;
+      if (opts.json) {
+        printJson({ url, root: hex(root), rootSha256: hex(sha256(root)), rootPem: certificatePem(root), data: opts.data ?? null, fmspcs: manufacturer.fmspcs() });
+      } else {
+        say(false, `emulated PCS listening on ${url}`);
+        say(false, `  root CA SHA-256 ${hex(sha256(root))}${opts.data ? `  (data: ${opts.data})` : '  (ephemeral)'}`);
+        say(false, `  paths: ${url}/sgx/certification/v4/{pckcert,tcb,qe/identity,pckcrl,rootcacrl}`);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await app.close();
+      if (opts.data) await manufacturer.save(opts.data);
+      process.stderr.write('emulated PCS stopped\n');
+    });
+}

@@ -1,0 +1,39 @@
+import type { JsonName } from '@peculiar/x509';
+
+/**
+ * Certificate names and OIDs of the emulated PKI. Names mirror Intel's profile (Intel SGX PCK
+ * Certificate and CRL Profile §1.3: CN, O, L, ST as UTF8String, C as PrintableString, in that order)
+ * but say plainly that they are Catena's emulated ones. The CA names keep the words "Processor" and
+ * "Platform", which verifiers (dcap-qvl among them) use to tell the two PCK CAs apart.
+ */
+export const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
+
+export const CERT_NAMES = {
+  root: 'Catena Emulated SGX Root CA',
+  platform: 'Catena Emulated SGX PCK Platform CA',
+  processor: 'Catena Emulated SGX PCK Processor CA',
+  tcbSigning: 'Catena Emulated SGX TCB Signing',
+  pck: 'Catena Emulated SGX PCK Certificate',
+} as const;
+
+export const ORGANIZATION = 'Catena Emulated Manufacturer';
+
+/** A distinguished name in Intel's attribute order and string types. */
+export function dn(commonName: string): JsonName {
+  // JsonName's value type is string[], but @peculiar/x509 accepts typed values ({ utf8String }) at run time
+  // (JsonAttributeAndObjectValue); the cast keeps the exact ASN.1 string types Intel uses.
+  return [
+    { CN: [{ utf8String: commonName }] },
+    { O: [{ utf8String: ORGANIZATION }] },
+    { L: [{ utf8String: 'Emulation' }] },
+    { ST: [{ utf8String: 'EM' }] },
+    { C: [{ printableString: 'ZZ' }] },
+  ] as unknown as JsonName;
+}
+
+/** The PCS paths the CRL distribution points name (relative to the PCS base URL). */
+export const CRL_PATHS = {
+  root: '/sgx/certification/v4/rootcacrl?encoding=der',
+  processor: '/sgx/certification/v4/pckcrl?ca=processor&encoding=der',
+  platform: '/sgx/certification/v4/pckcrl?ca=platform&encoding=der',
+} as const;

@@ -1,0 +1,161 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { fromHex, hex } from '../../bytes/util.ts';
+import { randomBytes } from '../../crypto/random.ts';
+import { ManufacturerError } from './errors.ts';
+import { certificatePem, crlPem } from './keys.ts';
+import type { Manufacturer, PckCa } from './manufacturer.ts';
+
+/**
+ * An Intel PCS v4-compatible collateral service over an emulated manufacturer (Intel "Provisioning
+ * Certification Service for ECDSA Attestation" API v4, and the PCCS conventions where PCS has no
+ * equivalent). Paths, parameters, headers:
+ *
+ *   GET /sgx/certification/v4/pckcert?encrypted_ppid=&cpusvn=&pcesvn=&pceid=
+ *       encrypted_ppid: the PPID, 32 hex digits — the emulated PCE does not encrypt it (Intel's is
+ *       RSA-3072-OAEP under Intel's key); cpusvn: 32 hex; pcesvn, pceid: 4 hex, little-endian (as
+ *       Intel). cpusvn/pcesvn may be left out (then: the latest PCK of the platform). qeid is ignored.
+ *       200 application/x-pem-file: the PCK certificate, with
+ *         SGX-PCK-Certificate-Issuer-Chain   URL-encoded PEM, PCK CA ‖ root
+ *         SGX-TCBm                           hex CPUSVN(16) ‖ PCESVN(2, LE) of the certificate returned
+ *         SGX-FMSPC                          hex
+ *         SGX-PCK-Certificate-CA-Type        processor | platform
+ *   GET /sgx/certification/v4/tcb?fmspc=   (tcbEvaluationDataNumber= only the current one; update= ignored)
+ *       200 application/json: {"tcbInfo":…,"signature":…}, with TCB-Info-Issuer-Chain (v4) and
+ *       SGX-TCB-Info-Issuer-Chain (v3 name), URL-encoded PEM, TCB Signing ‖ root.
+ *   GET /sgx/certification/v4/qe/identity
+ *       200 application/json: {"enclaveIdentity":…,"signature":…}, with SGX-Enclave-Identity-Issuer-Chain.
+ *   GET /sgx/certification/v4/pckcrl?ca=processor|platform[&encoding=pem|der]
+ *       200 the CRL, PEM (default, as PCS v4) or DER (application/pkix-crl), with SGX-PCK-CRL-Issuer-Chain.
+ *   GET /sgx/certification/v4/rootcacrl[?encoding=hex|der|pem]
+ *       200 the Root CA CRL; hex text by default (as Intel's PCCS serves it), DER with encoding=der
+ *       (the form the certificates' CRL distribution points name).
+ *
+ * Every response carries Request-ID. Errors are application/problem+json (RFC 9457): 400 for a
+ * malformed parameter, 404 for an unknown FMSPC / PCK / path, 503 while no manufacturer is attached.
+ */
+export interface PcsServerOptions {
+  /** The manufacturer, or a getter (lets a server start listening before the manufacturer exists). */
+  manufacturer: Manufacturer | (() => Manufacturer | undefined);
+  /** Fastify logger option; default off. */
+  logger?: boolean;
+}
+
+const V4 = '/sgx/certification/v4';
+
+class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+function sendProblem(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: 'about:blank', title, status, detail }));
+}
+
+function hexParam(q: Record<string, string | undefined>, name: string, bytes: number, required: boolean): Uint8Array | undefined {
+  const v = q[name];
+  if (v === undefined || v === '') {
+    if (required) throw new Problem(400, 'Bad Request', `missing parameter ${name}`);
+    return undefined;
+  }
+  if (!new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v)) throw new Problem(400, 'Bad Request', `${name} must be ${bytes * 2} hex digits`);
+  return fromHex(v.toLowerCase());
+}
+
+function u16le(b: Uint8Array): number {
+  return b[0]! | (b[1]! << 8);
+}
+
+const chainHeader = (chain: Uint8Array[]) => encodeURIComponent(chain.map(certificatePem).join(''));
+
+/** Builds the service (not listening): `await app.listen({ host: '127.0.0.1', port })`, or `app.inject()` in tests. */
+export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
+  const app = Fastify({ logger: opts.logger ?? false });
+  const get = typeof opts.manufacturer === 'function' ? opts.manufacturer : () => opts.manufacturer as Manufacturer;
+  const manufacturer = (): Manufacturer => {
+    const m = get();
+    if (!m) throw new Problem(503, 'Service Unavailable', 'the emulated manufacturer is not ready');
+    return m;
+  };
+
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('Request-ID', hex(randomBytes(16)));
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof Problem) return sendProblem(reply, err.status, err.title, err.detail);
+    if (err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_UNKNOWN') return sendProblem(reply, 404, 'Not Found', err.message);
+    if (err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_ARGUMENT') return sendProblem(reply, 400, 'Bad Request', err.message);
+    const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+    return sendProblem(reply, status, status >= 500 ? 'Internal Server Error' : 'Bad Request', (err as Error).message);
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not Found', `no such resource: ${req.method} ${req.url.split('?')[0]}`));
+
+  app.get(`${V4}/pckcert`, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const ppid = hexParam(q, 'encrypted_ppid', 16, true)!;
+    const pceId = u16le(hexParam(q, 'pceid', 2, true)!);
+    const cpuSvn = hexParam(q, 'cpusvn', 16, false);
+    const pceSvnBytes = hexParam(q, 'pcesvn', 2, false);
+    const m = manufacturer();
+    const rec = m.findPck({ ppid, pceId, cpuSvn, pceSvn: pceSvnBytes ? u16le(pceSvnBytes) : undefined });
+    if (!rec) throw new Problem(404, 'Not Found', 'no PCK certificate for this platform at or below the given TCB');
+    const pcesvnLe = new Uint8Array([rec.pceSvn & 0xff, rec.pceSvn >> 8]);
+    return reply
+      .header('SGX-PCK-Certificate-Issuer-Chain', chainHeader(m.pckIssuerChain(rec.ca)))
+      .header('SGX-TCBm', (hex(rec.cpuSvn) + hex(pcesvnLe)).toUpperCase())
+      .header('SGX-FMSPC', hex(rec.fmspc).toUpperCase())
+      .header('SGX-PCK-Certificate-CA-Type', rec.ca)
+      .type('application/x-pem-file')
+      .send(certificatePem(rec.der));
+  });
+
+  app.get(`${V4}/tcb`, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const fmspc = hexParam(q, 'fmspc', 6, true)!;
+    const m = manufacturer();
+    const wanted = q.tcbEvaluationDataNumber;
+    if (wanted !== undefined && wanted !== String(m.tcbEvaluationDataNumber)) {
+      throw new Problem(404, 'Not Found', `only tcbEvaluationDataNumber ${m.tcbEvaluationDataNumber} is served`);
+    }
+    const signed = m.tcbInfo(fmspc);
+    const chain = chainHeader(m.tcbSigningChain());
+    return reply.header('TCB-Info-Issuer-Chain', chain).header('SGX-TCB-Info-Issuer-Chain', chain).type('application/json').send(signed.body);
+  });
+
+  app.get(`${V4}/qe/identity`, async (_req, reply) => {
+    const m = manufacturer();
+    const signed = m.qeIdentity();
+    return reply.header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain())).type('application/json').send(signed.body);
+  });
+
+  app.get(`${V4}/pckcrl`, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const ca = (q.ca ?? '').toLowerCase();
+    if (ca !== 'processor' && ca !== 'platform') throw new Problem(400, 'Bad Request', 'ca must be processor or platform');
+    const encoding = (q.encoding ?? 'pem').toLowerCase();
+    if (encoding !== 'pem' && encoding !== 'der') throw new Problem(400, 'Bad Request', 'encoding must be pem or der');
+    const m = manufacturer();
+    const der = await m.pckCrl(ca as PckCa);
+    reply.header('SGX-PCK-CRL-Issuer-Chain', chainHeader(m.pckIssuerChain(ca as PckCa)));
+    return encoding === 'der' ? reply.type('application/pkix-crl').send(Buffer.from(der)) : reply.type('application/x-pem-file').send(crlPem(der));
+  });
+
+  app.get(`${V4}/rootcacrl`, async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const encoding = (q.encoding ?? 'hex').toLowerCase();
+    if (encoding !== 'hex' && encoding !== 'der' && encoding !== 'pem') throw new Problem(400, 'Bad Request', 'encoding must be hex, der or pem');
+    const der = await manufacturer().rootCaCrl();
+    if (encoding === 'der') return reply.type('application/pkix-crl').send(Buffer.from(der));
+    if (encoding === 'pem') return reply.type('application/x-pem-file').send(crlPem(der));
+    return reply.type('text/plain').send(hex(der));
+  });
+
+  return app;
+}

@@ -1,0 +1,90 @@
+import * as asn1js from 'asn1js';
+import { argumentError } from './errors.ts';
+import { SGX_EXTENSION_OID } from './names.ts';
+
+/**
+ * Encodes Intel's SGX extension of PCK certificates (OID 1.2.840.113741.1.13.1; Intel "SGX PCK
+ * Certificate and CRL Profile" §1.5), laid out exactly as in Intel's certificates:
+ *
+ *   SEQUENCE {
+ *     SEQUENCE { .1  PPID                 OCTET STRING (16) }
+ *     SEQUENCE { .2  TCB  SEQUENCE {
+ *         SEQUENCE { .2.1 … .2.16  SGX TCB COMP01…16 SVN  INTEGER }
+ *         SEQUENCE { .2.17         PCESVN                 INTEGER }
+ *         SEQUENCE { .2.18         CPUSVN                 OCTET STRING (16) } } }
+ *     SEQUENCE { .3  PCE-ID               OCTET STRING (2, little-endian as in the quote header) }
+ *     SEQUENCE { .4  FMSPC                OCTET STRING (6) }
+ *     SEQUENCE { .5  SGX Type             ENUMERATED (0 Standard, 1 Scalable, 2 Scalable with integrity) }
+ *     -- Platform CA certificates only:
+ *     SEQUENCE { .6  PlatformInstanceID   OCTET STRING (16) }
+ *     SEQUENCE { .7  Configuration  SEQUENCE {
+ *         SEQUENCE { .7.1 dynamicPlatform BOOLEAN } SEQUENCE { .7.2 cachedKeys BOOLEAN } SEQUENCE { .7.3 SMTEnabled BOOLEAN } } }
+ *   }
+ *
+ * INTEGERs are DER minimal two's complement (255 is 02 02 00 FF, as in Intel's leaves).
+ */
+export interface SgxExtensionFields {
+  ppid: Uint8Array;
+  /** The 16 SGX TCB component SVNs (0–255). */
+  tcbComponents: number[];
+  pceSvn: number;
+  cpuSvn: Uint8Array;
+  pceId: number;
+  fmspc: Uint8Array;
+  /** 0 Standard (Processor CA), 1 Scalable (Platform CA), 2 Scalable with integrity. */
+  sgxType: number;
+  platformInstanceId?: Uint8Array;
+  configuration?: { dynamicPlatform: boolean; cachedKeys: boolean; smtEnabled: boolean };
+}
+
+export const SGX_TYPE = { STANDARD: 0, SCALABLE: 1, SCALABLE_WITH_INTEGRITY: 2 } as const;
+
+function entry(arc: string, value: asn1js.BaseBlock): asn1js.Sequence {
+  return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: `${SGX_EXTENSION_OID}.${arc}` }), value] });
+}
+
+function octets(bytes: Uint8Array, len: number, what: string): asn1js.OctetString {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== len) throw argumentError(`SGX extension: ${what} must be ${len} bytes`);
+  return new asn1js.OctetString({ valueHex: Uint8Array.from(bytes).buffer });
+}
+
+function uint(n: number, max: number, what: string): asn1js.Integer {
+  if (!Number.isInteger(n) || n < 0 || n > max) throw argumentError(`SGX extension: ${what} must be an integer in [0, ${max}], got ${n}`);
+  return new asn1js.Integer({ value: n });
+}
+
+/** The DER of the extension value (what goes inside extnValue's OCTET STRING). */
+export function encodeSgxExtension(f: SgxExtensionFields): Uint8Array {
+  if (!Array.isArray(f.tcbComponents) || f.tcbComponents.length !== 16) throw argumentError('SGX extension: tcbComponents must hold 16 SVNs');
+  const pceId = new Uint8Array(2);
+  new DataView(pceId.buffer).setUint16(0, uint(f.pceId, 0xffff, 'pceId').valueBlock.valueDec, true);
+  const tcb = [
+    ...f.tcbComponents.map((svn, i) => entry(`2.${i + 1}`, uint(svn, 255, `TCB component ${i + 1}`))),
+    entry('2.17', uint(f.pceSvn, 0xffff, 'pceSvn')),
+    entry('2.18', octets(f.cpuSvn, 16, 'cpuSvn')),
+  ];
+  const items: asn1js.Sequence[] = [
+    entry('1', octets(f.ppid, 16, 'ppid')),
+    entry('2', new asn1js.Sequence({ value: tcb })),
+    entry('3', octets(pceId, 2, 'pceId')),
+    entry('4', octets(f.fmspc, 6, 'fmspc')),
+    entry('5', new asn1js.Enumerated({ value: uint(f.sgxType, 2, 'sgxType').valueBlock.valueDec })),
+  ];
+  if (f.platformInstanceId !== undefined) items.push(entry('6', octets(f.platformInstanceId, 16, 'platformInstanceId')));
+  if (f.configuration !== undefined) {
+    const c = f.configuration;
+    items.push(
+      entry(
+        '7',
+        new asn1js.Sequence({
+          value: [
+            entry('7.1', new asn1js.Boolean({ value: c.dynamicPlatform })),
+            entry('7.2', new asn1js.Boolean({ value: c.cachedKeys })),
+            entry('7.3', new asn1js.Boolean({ value: c.smtEnabled })),
+          ],
+        }),
+      ),
+    );
+  }
+  return new Uint8Array(new asn1js.Sequence({ value: items }).toBER(false));
+}
