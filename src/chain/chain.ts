@@ -6,7 +6,7 @@ import { sha256 } from '../crypto/sha256.ts';
 import { ChainError } from './errors.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
-import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from './types.ts';
+import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, LinkAppraisal, ProofBundle, Revocation } from './types.ts';
 import { checkHeader, collateralId, LinkChecker, verifyBundle } from './verify-bundle.ts';
 
 /** Element id of an enclave: derived from its element key, so it cannot be chosen freely. */
@@ -105,6 +105,17 @@ export class Chain {
     const out: string[] = [];
     for (const l of this.links.values()) if (l.parent === id) out.push(l.child);
     return out;
+  }
+
+  static collateralId(c: CollateralBlob): string {
+    return collateralId(c);
+  }
+
+  /** The owner's appraisal of a quote for the first link (refused evidence throws ChainError). */
+  async appraiseRemote(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<LinkAppraisal> {
+    const r = await this.remote.verify(quote, collateral, at);
+    if (!r.ok) throw new ChainError('ERR_CHAIN_LINK_REFUSED', `quote:${r.check}: ${r.message}`, `quote:${r.check}`);
+    return { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
   }
 
   /** Signs the first link with the owner's key (the owner challenged the first enclave). */
