@@ -1,0 +1,92 @@
+/**
+ * The logic of the element enclave (element-enclave.js imports it through `catena/cot/element-core`).
+ * Runs inside the enclave: the element key's private half lives only here.
+ */
+import { ctEqual, fromHex, hex } from '../bytes/util.ts';
+import { aesCmac } from '../crypto/cmac.ts';
+import { generateP256, p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
+import { attributesBytes, isDebug } from '../formats/attributes.ts';
+import { KEY_NAME, serializeKeyRequest } from '../formats/keyrequest.ts';
+import { parseReport, type ReportBody } from '../formats/report.ts';
+import { ChainError } from '../chain/errors.ts';
+import { checkElementPolicy } from '../chain/policy.ts';
+import { elementReportData, linkSigningBytes } from '../chain/signing.ts';
+import type { ChainPolicy, CollateralBlob, EnclaveIdentity, Link, LinkAppraisal } from '../chain/types.ts';
+import { dcapRemoteVerifier } from './dcap-remote-verifier.ts';
+
+export interface ElementKey {
+  keyPair: P256KeyPair;
+  publicRaw: Uint8Array;
+}
+
+export function createElementKey(): ElementKey {
+  const keyPair = generateP256();
+  return { keyPair, publicRaw: p256PublicRaw(keyPair.publicKey) };
+}
+
+export const elementEvidenceData = elementReportData;
+
+export function identityOfBody(b: ReportBody): EnclaveIdentity {
+  return {
+    mrEnclave: hex(b.mrEnclave),
+    mrSigner: hex(b.mrSigner),
+    isvProdId: b.isvProdId,
+    isvSvn: b.isvSvn,
+    attributes: hex(attributesBytes(b.attributes)),
+    debug: isDebug(b.attributes),
+  };
+}
+
+const refuse = (check: string, message: string) => new ChainError('ERR_CHAIN_LINK_REFUSED', `${check}: ${message}`, check);
+
+function checkBindingAndIdentity(draft: Omit<Link, 'signature' | 'appraisal'>, body: ReportBody): void {
+  const expected = elementReportData(draft.chain, fromHex(draft.childKey, 64, 'child key'), fromHex(draft.nonce, 32, 'nonce'));
+  if (!ctEqual(body.reportData, expected)) throw refuse('key-binding', 'REPORTDATA does not bind the child key and our nonce');
+  const id = identityOfBody(body);
+  const d = draft.childIdentity;
+  if (id.mrEnclave !== d.mrEnclave || id.mrSigner !== d.mrSigner || id.isvProdId !== d.isvProdId || id.isvSvn !== d.isvSvn || id.attributes !== d.attributes || id.debug !== d.debug) {
+    throw refuse('link-structure', 'the draft identity differs from the evidence');
+  }
+}
+
+interface ReportKeySource {
+  egetkey(keyRequest: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Parent side of a local link: the child's REPORT must verify under our REPORT key. */
+export async function admitLocal(ctx: ReportKeySource, key: ElementKey, draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
+  if (draft.type !== 'local' || draft.evidence.kind !== 'sgx-report') throw refuse('link-type', 'not a local link');
+  if (draft.evidence.report !== hex(childReport)) throw refuse('link-structure', 'the draft carries other evidence');
+  const report = parseReport(childReport);
+  const reportKey = await ctx.egetkey(
+    serializeKeyRequest({ keyName: KEY_NAME.REPORT, keyPolicy: 0, isvSvn: 0, cpuSvn: new Uint8Array(16), attributeMask: { flags: 0n, xfrm: 0n }, keyId: report.keyId, miscMask: 0, configSvn: 0 }),
+  );
+  if (!ctEqual(aesCmac(reportKey, report.rawBody), report.mac)) throw refuse('report-mac', 'the child REPORT does not verify: another target, another platform, or altered');
+  checkBindingAndIdentity(draft, report.body);
+  const pol = checkElementPolicy(policy, depth, 'local', report.body);
+  if (!pol.ok) throw refuse(pol.check, pol.message);
+  return hex(p256Sign(key.keyPair.privateKey, linkSigningBytes(draft)));
+}
+
+/** Parent side of a remote link: the child's quote must verify (DCAP, against `root`) at `at`; our appraisal goes into the signed link. */
+export async function admitRemote(
+  key: ElementKey,
+  draft: Omit<Link, 'signature' | 'appraisal'>,
+  quote: Uint8Array,
+  collateral: CollateralBlob,
+  at: string,
+  root: Uint8Array,
+  policy: ChainPolicy,
+  depth: number,
+): Promise<{ appraisal: LinkAppraisal; signature: string }> {
+  if (draft.type !== 'remote' || draft.evidence.kind !== 'dcap-quote') throw refuse('link-type', 'not a remote link');
+  if (draft.evidence.quote !== hex(quote)) throw refuse('link-structure', 'the draft carries other evidence');
+  const r = await dcapRemoteVerifier(root).verify(quote, collateral, new Date(at));
+  if (!r.ok) throw refuse(`quote:${r.check}`, r.message);
+  if (r.platform !== draft.childPlatform) throw refuse('link-structure', 'the draft names another platform than the quote');
+  checkBindingAndIdentity(draft, r.report);
+  const pol = checkElementPolicy(policy, depth, 'remote', r.report, { status: r.tcbStatus, advisoryIds: r.advisoryIds });
+  if (!pol.ok) throw refuse(pol.check, pol.message);
+  const appraisal: LinkAppraisal = { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
+  return { appraisal, signature: hex(p256Sign(key.keyPair.privateKey, linkSigningBytes({ ...draft, appraisal }))) };
+}

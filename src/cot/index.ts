@@ -1,0 +1,9 @@
+/**
+ * The CoT API: what an application developer imports to build chains of trust over emulated (or
+ * real) SGX platforms. See docs/cot-api.md.
+ */
+export { EmulatedWorld, type EmulatedWorldOptions, type WorldPlatform } from './world.ts';
+export { CotBuilder, type QuoteSource } from './builder.ts';
+export { ElementHandle, buildElementImage } from './element.ts';
+export { dcapRemoteVerifier } from './dcap-remote-verifier.ts';
+export { Chain, verifyBundle, ChainError, type ProofBundle, type ChainPolicy, type ChainVerification } from '../chain/index.ts';
