@@ -87,3 +87,56 @@ test('store URLs: SQLite paths and URLs, PostgreSQL with a schema, unknown schem
 test('a PostgreSQL schema name that is not a plain identifier is refused before connecting', async () => {
   await assert.rejects(openStore('postgres://u@127.0.0.1:1/db', { schema: 'x; drop table y' }), (e: StoreError) => e.code === 'ERR_STORE_URL');
 });
+
+test('group commit: concurrent writes share COMMITs; a failing one is rolled back alone', async () => {
+  const t = tempDir();
+  try {
+    const driver = new SqliteDriver(join(t.dir, 'group.db'));
+    const store = new SqlStore(driver);
+    await store.migrate();
+    await store.createChain({ id: 'c', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
+    await store.appendElement('c', { id: 'root', parentId: null, kind: 'enclave', status: 'valid', record: {}, evidenceHashes: [] }, 'any', who);
+    const before = driver.stats();
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        store.appendElement('c', { id: `e${i}`, parentId: i % 3 === 2 ? 'ghost' : 'root', kind: 'enclave', status: 'valid', record: { i }, evidenceHashes: [] }, 'any', who),
+      ),
+    );
+    const after = driver.stats();
+    results.forEach((r, i) => {
+      if (i % 3 === 2) assert.equal(r.status === 'rejected' && (r.reason as StoreError).code, 'ERR_STORE_NO_PARENT');
+      else assert.equal(r.status, 'fulfilled', `append ${i}`);
+    });
+    assert.equal(after.transactions - before.transactions, 20);
+    assert.ok(after.commits - before.commits < 20, `expected batching, got ${after.commits - before.commits} commits for 20 writes`);
+    const seqs = (await store.listElements('c')).map((e) => e.seq);
+    assert.deepEqual(seqs, Array.from({ length: 21 }, (_, i) => i + 1));
+    await store.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('group commit: when SQLite abandons the whole transaction, the batch\'s other writes run again', async () => {
+  const t = tempDir();
+  try {
+    const driver = new SqliteDriver(join(t.dir, 'abort.db'));
+    await driver.run('CREATE TABLE t (v INTEGER)');
+    const ok = (v: number) => driver.transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v));
+    const results = await Promise.allSettled([
+      ok(1),
+      ok(2),
+      driver.transaction(async (tx) => {
+        await tx.run('INSERT INTO t (v) VALUES (99)');
+        await tx.run('ROLLBACK'); // what SQLite does by itself on e.g. SQLITE_FULL or an I/O error
+        throw new Error('the transaction is gone');
+      }),
+      ok(3),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY v')).map((r) => r.v), [1, 2, 3]);
+    await driver.close();
+  } finally {
+    t.remove();
+  }
+});
