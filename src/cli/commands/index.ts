@@ -5,6 +5,8 @@ import { register as sigstruct } from './sigstruct.ts';
 import { register as emulateLocalAttest } from './emulate-local-attest.ts';
 import { register as emulatePcs } from './emulate-pcs.ts';
 import { register as quote } from './quote.ts';
+import { register as channel } from './channel.ts';
+import { register as emulateQuote } from './emulate-quote.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote];
