@@ -7,24 +7,34 @@ import { FormatError } from '../errors.ts';
  */
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\s]*?)-----END \1-----/g;
 
-/** Every `label` block of a PEM text, in order, as DER. Rejects text outside the blocks (other than whitespace and NULs). */
-export function pemBlocks(text: string, label: string): Uint8Array[] {
+/**
+ * Every `label` block of a PEM text, in order, as DER. The base64 must be canonical (re-encoding the
+ * bytes gives it back: no ignored padding bits). `strict` (used for a quote's PCK chain, whose bytes no
+ * signature covers) allows only CR/LF as separators and one terminating NUL, so that no change to the
+ * text can leave the decoded certificates the same; otherwise any whitespace and NULs between blocks.
+ */
+export function pemBlocks(text: string, label: string, opts: { strict?: boolean } = {}): Uint8Array[] {
   const out: Uint8Array[] = [];
+  const gap = opts.strict ? /^(\r?\n)*$/ : /^[\s\0]*$/;
+  const tail = opts.strict ? /^(\r?\n)*\0?$/ : /^[\s\0]*$/;
   let last = 0;
   for (const m of text.matchAll(BLOCK)) {
-    if (text.slice(last, m.index).replace(/[\s\0]/g, '') !== '') throw new FormatError('PEM: unexpected text between blocks', 'ERR_PEM');
+    if (!gap.test(text.slice(last, m.index))) throw new FormatError('PEM: unexpected text between blocks', 'ERR_PEM');
     last = m.index + m[0].length;
     if (m[1] !== label) throw new FormatError(`PEM: unexpected ${m[1]} block (expected ${label})`, 'ERR_PEM');
-    const b64 = m[2]!.replace(/\s/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw new FormatError('PEM: bad base64', 'ERR_PEM');
-    out.push(new Uint8Array(Buffer.from(b64, 'base64')));
+    const body = m[2]!;
+    if (opts.strict && !/^(\r?\n)([A-Za-z0-9+/=]+\r?\n)+$/.test(body)) throw new FormatError('PEM: malformed lines', 'ERR_PEM');
+    const b64 = body.replace(/\s/g, '');
+    const der = Buffer.from(b64, 'base64');
+    if (b64.length === 0 || der.toString('base64') !== b64) throw new FormatError('PEM: base64 is not canonical', 'ERR_PEM');
+    out.push(new Uint8Array(der));
   }
-  if (text.slice(last).replace(/[\s\0]/g, '') !== '') throw new FormatError('PEM: unexpected trailing text', 'ERR_PEM');
+  if (!tail.test(text.slice(last))) throw new FormatError('PEM: unexpected trailing text', 'ERR_PEM');
   return out;
 }
 
-export function pemCertificates(text: string): Uint8Array[] {
-  return pemBlocks(text, 'CERTIFICATE');
+export function pemCertificates(text: string, opts: { strict?: boolean } = {}): Uint8Array[] {
+  return pemBlocks(text, 'CERTIFICATE', opts);
 }
 
 export function toPem(der: Uint8Array, label: string): string {

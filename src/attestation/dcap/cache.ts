@@ -1,5 +1,3 @@
-import { hex } from '../../bytes/util.ts';
-import { sha256 } from '../../crypto/sha256.ts';
 
 /** A Map that forgets its oldest entries past `max` (insertion order), so a long-running verifier stays bounded. */
 export class BoundedMap<K, V> extends Map<K, V> {
@@ -23,9 +21,15 @@ export class BoundedMap<K, V> extends Map<K, V> {
  * A new VerificationCache is a cold verifier.
  */
 export class VerificationCache {
-  readonly entries = new BoundedMap<string, unknown>(20_000);
+  readonly entries = new BoundedMap<string, unknown>(8_192);
   hits = 0;
   misses = 0;
+  private seq = 0;
+
+  /** A short id, unique within this cache, for an object memoised by content (used in composite keys). */
+  nextId(prefix: string): string {
+    return `${prefix}${++this.seq}`;
+  }
 
   /** Memoises `compute()` under `kind:key`. Errors are not cached (they are cheap to recompute and may be transient). */
   memo<T>(kind: string, key: string, compute: () => T): T {
@@ -41,8 +45,13 @@ export class VerificationCache {
   }
 }
 
-/** Content key for cache lookups. */
+/**
+ * Content key for cache lookups: the bytes themselves (as a latin1 string, length-prefixed per part), so
+ * two different inputs can never share a cached result — no hash to collide — and a lookup costs a
+ * string hash, not a SHA-256. Inputs here are small (certificates, CRLs, collateral, a few KB).
+ */
 export function contentKey(...parts: Uint8Array[]): string {
-  if (parts.length === 1) return hex(sha256(parts[0]!));
-  return parts.map((p) => hex(sha256(p))).join('|');
+  let k = '';
+  for (const p of parts) k += `${p.length}:${Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('latin1')}`;
+  return k;
 }

@@ -1,6 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { equal } from '../../bytes/util.ts';
-import { children, derTime, expectTag, integerHex, parseDer, TAG } from '../../formats/der-reader.ts';
+import { children, derTime, expectTag, integerHex, oidText, parseDer, TAG, type DerNode } from '../../formats/der-reader.ts';
 import { contentKey, type VerificationCache } from './cache.ts';
 
 /**
@@ -10,7 +10,7 @@ import { contentKey, type VerificationCache } from './cache.ts';
  */
 export interface Cert {
   der: Uint8Array;
-  /** SHA-256 of the DER, hex. */
+  /** Unique within the cache that loaded it (certificates are memoised by content). */
   id: string;
   x509: X509Certificate;
   subject: Uint8Array;
@@ -34,6 +34,18 @@ export interface Anchor {
   cert?: Cert;
 }
 
+const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const PRIME256V1 = '1.2.840.10045.3.1.7';
+
+/** X‖Y hex of an uncompressed P-256 SubjectPublicKeyInfo, '' for anything else. */
+function spkiP256Hex(spki: DerNode[]): string {
+  const alg = children(expectTag(spki[0], TAG.SEQUENCE, 'algorithm'), 'algorithm');
+  if (oidText(alg[0]!, 'algorithm') !== EC_PUBLIC_KEY || alg[1]?.tag !== TAG.OID || oidText(alg[1], 'curve') !== PRIME256V1) return '';
+  const bits = expectTag(spki[1], TAG.BIT_STRING, 'subjectPublicKey').value;
+  if (bits.length !== 66 || bits[0] !== 0 || bits[1] !== 4) return '';
+  return Buffer.from(bits.subarray(2)).toString('hex');
+}
+
 export function p256KeyHex(key: KeyObject): string {
   if (key.asymmetricKeyType !== 'ec') return '';
   const jwk = key.export({ format: 'jwk' });
@@ -43,8 +55,8 @@ export function p256KeyHex(key: KeyObject): string {
 
 /** Parses one DER certificate (cached by content). Throws on malformed input. */
 export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
-  const id = contentKey(der);
-  return cache.memo('cert', id, () => {
+  return cache.memo('cert', contentKey(der), () => {
+    const id = cache.nextId('cert#');
     const x509 = new X509Certificate(der);
     const tbs = children(expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
     const o = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
@@ -52,7 +64,8 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
     const issuer = expectTag(tbs[o + 2], TAG.SEQUENCE, 'issuer').raw;
     const validity = children(expectTag(tbs[o + 3], TAG.SEQUENCE, 'validity'), 'validity');
     const subject = expectTag(tbs[o + 4], TAG.SEQUENCE, 'subject').raw;
-    const publicKey = x509.publicKey;
+    const spki = children(expectTag(tbs[o + 5], TAG.SEQUENCE, 'subjectPublicKeyInfo'), 'subjectPublicKeyInfo');
+    let keyObject: KeyObject | undefined;
     return {
       der,
       id,
@@ -64,8 +77,12 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
       serial,
       notBefore: derTime(validity[0]!, 'notBefore'),
       notAfter: derTime(validity[1]!, 'notAfter'),
-      publicKey,
-      publicKeyHex: p256KeyHex(publicKey),
+      // Created on first use: importing a key costs more than the rest of parsing, and a leaf whose
+      // chain fails never needs its own.
+      get publicKey() {
+        return (keyObject ??= x509.publicKey);
+      },
+      publicKeyHex: spkiP256Hex(spki),
       isCa: x509.ca,
       selfIssued: equal(subject, issuer),
     };

@@ -32,8 +32,8 @@ function bad(message: string): FormatError {
 }
 
 export function parseCrl(der: Uint8Array, cache: VerificationCache): Crl {
-  const id = contentKey(der);
-  return cache.memo('crl', id, () => {
+  return cache.memo('crl', contentKey(der), () => {
+    const id = cache.nextId('crl#');
     const top = children(expectTag(parseDer(der, 'CRL'), TAG.SEQUENCE, 'CRL'), 'CRL');
     if (top.length !== 3) throw bad(`CRL: ${top.length} top-level elements, expected 3`);
     const [tbsNode, algNode, sigNode] = top as [typeof top[0], typeof top[0], typeof top[0]];

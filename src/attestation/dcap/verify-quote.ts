@@ -180,7 +180,7 @@ function signedCollateral<T>(
   let parsed: T | undefined;
   let parseError: string | undefined;
   try {
-    parsed = cache.memo(name, contentKey(Buffer.from(signed.text, 'utf8')), () => parse(signed.text));
+    parsed = cache.memo(name, signed.text, () => parse(signed.text));
   } catch (e) {
     parseError = message(e);
   }
@@ -189,7 +189,7 @@ function signedCollateral<T>(
     return parsed;
   }
   const text = Buffer.from(signed.text, 'utf8');
-  const ok = cache.memo(`${name}.sig`, `${contentKey(text, signed.signature)}|${signer.id}`, () => verifyRaw(signer.publicKey, text, signed.signature));
+  const ok = cache.memo(`${name}.sig`, `${signed.text}|${hex(signed.signature)}|${signer.id}`, () => verifyRaw(signer.publicKey, text, signed.signature));
   if (!ok) run.fail(name, `the signature over the exact ${name === 'collateral.tcbInfo' ? 'tcbInfo' : 'enclaveIdentity'} text does not verify with "${commonName(signer)}"`);
   else if (parseError) run.fail(name, parseError);
   else run.pass(name, `signed by "${commonName(signer)}"`);
@@ -262,7 +262,7 @@ export class DcapVerifier implements QuoteVerifier {
     let pckProblem: string | undefined;
     try {
       pck = cache.memo('pckcerts', contentKey(cert.data), () => {
-        const certs = pemCertificates(Buffer.from(cert.data).toString('latin1')).map((d) => loadCert(d, cache));
+        const certs = pemCertificates(Buffer.from(cert.data).toString('latin1'), { strict: true }).map((d) => loadCert(d, cache));
         if (certs.length === 0) throw new Error('the certification data holds no certificate');
         const leaf = findLeaf(certs);
         if (!leaf) throw new Error('cannot tell the PCK leaf: the certificates do not form one chain');
@@ -451,7 +451,7 @@ export class DcapVerifier implements QuoteVerifier {
 
     // 15. qe.reportSignature — the QE report body is signed by the PCK leaf's key.
     const sd = q.signatureData;
-    if (!pck) run.skip('qe.reportSignature', 'no PCK certificate');
+    if (!pck || !pckChain) run.skip('qe.reportSignature', 'the PCK certificate is not verified (pck.chain failed)');
     else {
       const ok = cache.memo('qereport', `${contentKey(sd.qe.qeReportRaw, sd.qe.qeReportSignature)}|${pck.leaf.id}`, () => verifyRaw(pck!.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
       run.record('qe.reportSignature', ok, ok ? 'the PCK key signed the QE report' : 'the QE report signature does not verify with the PCK key');
@@ -500,7 +500,8 @@ export class DcapVerifier implements QuoteVerifier {
       let ok = false;
       let detail = 'the quote signature does not verify with the attestation key';
       try {
-        ok = verifyRaw(p256Key(sd.attestationKey), q.signedBytes, sd.signature);
+        const key = cache.memo('attkey', hex(sd.attestationKey), () => p256Key(sd.attestationKey));
+        ok = verifyRaw(key, q.signedBytes, sd.signature);
       } catch {
         detail = 'the attestation key is not a P-256 point';
       }
