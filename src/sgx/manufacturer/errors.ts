@@ -6,7 +6,6 @@ import { CatenaError } from '../../errors.ts';
  * - ERR_MANUFACTURER_DATA       a persisted manufacturer directory is unreadable or inconsistent
  * - ERR_MANUFACTURER_UNKNOWN    no such FMSPC, PCK certificate or CA
  * - ERR_MANUFACTURER_REASON     a CRL reason code that is not a non-zero RFC 5280 CRLReason
- * - ERR_MANUFACTURER_NO_QE      the QE identity was asked for before any QE was configured
  */
 export class ManufacturerError extends CatenaError {}
 
