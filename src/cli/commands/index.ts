@@ -7,6 +7,7 @@ import { register as emulatePcs } from './emulate-pcs.ts';
 import { register as quote } from './quote.ts';
 import { register as channel } from './channel.ts';
 import { register as emulateQuote } from './emulate-quote.ts';
+import { register as chain } from './chain.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain];
