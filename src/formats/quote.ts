@@ -247,7 +247,7 @@ export function serializeQuoteSignedPart(header: QuoteHeader, body: QuoteBody): 
   return w.finish();
 }
 
-function writeQeReportCertData(w: Writer, qe: QeReportCertificationData): void {
+function writeQeReportCertData(w: Writer, qe: Omit<QeReportCertificationData, 'qeReportRaw'>): void {
   writeReportBody(w, qe.qeReport);
   w.bytes(abytes(qe.qeReportSignature, 64, 'qe_report_signature'))
     .u16(qe.qeAuthData.length)
@@ -257,11 +257,18 @@ function writeQeReportCertData(w: Writer, qe: QeReportCertificationData): void {
     .bytes(qe.certification.data);
 }
 
+/** What serializeQuote needs: the parsed fields, without the raw-byte views parseQuote adds. */
+export interface QuoteFields {
+  header: QuoteHeader;
+  body: QuoteBody;
+  signatureData: Omit<QuoteSignatureData, 'qe'> & { qe: Omit<QeReportCertificationData, 'qeReportRaw'> };
+}
+
 /**
  * Serialises a quote from its fields (the inverse of parseQuote, without padding). Report bodies are
  * re-encoded from their parsed fields, so reserved bytes come out as zero.
  */
-export function serializeQuote(q: Pick<Quote, 'header' | 'body' | 'signatureData'>): Uint8Array {
+export function serializeQuote(q: QuoteFields): Uint8Array {
   const signed = serializeQuoteSignedPart(q.header, q.body);
   const sd = q.signatureData;
   const s = new Writer().bytes(abytes(sd.signature, 64, 'quote_signature')).bytes(abytes(sd.attestationKey, 64, 'attestation_key'));

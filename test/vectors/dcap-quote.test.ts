@@ -102,7 +102,7 @@ test('a garbage PCK CRL is rejected (fail closed) — while @phala/dcap-qvl acce
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'crl.pck');
   assert.equal(a.error?.code, 'ERR_PCK_CRL');
-  const qvl = qvlVerify(quote, bad, PHALA_AT.getTime() / 1000);
+  const qvl = qvlVerify(quote, bad as never, PHALA_AT.getTime() / 1000);
   assert.equal(qvl.status, PHALA_STATUS, 'dcap-qvl ignores an unparseable CRL');
   // Same for the root CA CRL.
   const badRoot = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, root_ca_crl: 'deadbeef' }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
