@@ -8,6 +8,7 @@ import { register as quote } from './quote.ts';
 import { register as channel } from './channel.ts';
 import { register as emulateQuote } from './emulate-quote.ts';
 import { register as chain } from './chain.ts';
+import { register as benchVerify } from './bench-verify.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify];
