@@ -30,6 +30,14 @@ export function dcapRemoteVerifier(root: Uint8Array): RemoteEvidenceVerifier {
   return v;
 }
 
+/**
+ * A new remote-evidence verifier trusting exactly `root`, with its own empty cache (a cold verifier,
+ * warming up as it goes): for an offline verifier, or to measure a chain's start-up honestly.
+ */
+export function createDcapRemoteVerifier(root: Uint8Array): RemoteEvidenceVerifier {
+  return makeVerifier(root);
+}
+
 function makeVerifier(root: Uint8Array): RemoteEvidenceVerifier {
   const dcap = new DcapVerifier();
   const parsed = new WeakMap<CollateralBlob, Collateral>();

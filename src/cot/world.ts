@@ -30,6 +30,11 @@ export interface EmulatedWorldOptions {
   /** Cloud names; default cloud-a, cloud-b, … */
   cloudNames?: string[];
   manufacturer?: Manufacturer;
+  /**
+   * QE/PCE images already signed by `manufacturer.enclaveSigningKey` (for the world's TCB level's PCESVN):
+   * the manufacturer signs them once, offline; passing them keeps that out of a platform boot.
+   */
+  quotingImages?: QuotingImages;
 }
 
 const DEFAULT_TCB = { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN };
@@ -68,7 +73,7 @@ export class EmulatedWorld implements QuoteSource {
     manufacturer.ensureFmspc(DEFAULT_FMSPC, DEFAULT_TCB);
     const level = levels[opts.tcbLevel ?? 0];
     if (!level) throw new RangeError(`tcbLevel must be below ${levels.length}`);
-    const images = buildQuotingImages(manufacturer.enclaveSigningKey, level.pceSvn);
+    const images = opts.quotingImages ?? buildQuotingImages(manufacturer.enclaveSigningKey, level.pceSvn);
     const platforms: WorldPlatform[] = [];
     try {
       for (let c = 0; c < clouds; c++) {
