@@ -182,13 +182,14 @@ function startCli(args: string[]): Promise<{ child: ReturnType<typeof spawn>; in
   });
 }
 
-function stopCli(child: ReturnType<typeof spawn>): Promise<number | null> {
+/** SIGTERM, then the exit code (or the name of the signal that ended it). */
+function stopCli(child: ReturnType<typeof spawn>): Promise<number | string | null> {
   return new Promise((done) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.removeAllListeners('exit');
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      done(code);
+      done(code ?? signal);
     });
     child.kill('SIGTERM');
   });

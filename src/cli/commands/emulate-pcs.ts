@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
 import { sha256 } from '../../crypto/sha256.ts';
-import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../sgx/platform.ts';
-import { buildPcsServer, certificatePem, Manufacturer } from '../../sgx/manufacturer/index.ts';
+import type { Manufacturer } from '../../sgx/manufacturer/index.ts';
 import { printJson, say, UsageError } from '../io.ts';
 import { emulateCommand } from './emulate.ts';
 
@@ -37,6 +36,9 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document {url, root, ...} once listening')
     .action(async (opts: { listen: string; data?: string; json?: boolean }) => {
       const { host, port } = parseListen(opts.listen);
+      // Loaded here, not at CLI start-up: fastify and the X.509 stack are only needed by this command.
+      const { buildPcsServer, certificatePem, Manufacturer } = await import('../../sgx/manufacturer/index.ts');
+      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } = await import('../../sgx/platform.ts');
       let manufacturer: Manufacturer | undefined;
       const app = buildPcsServer({ manufacturer: () => manufacturer });
       await app.listen({ host, port });
@@ -56,15 +58,8 @@ export function register(program: Command): void {
         await app.close();
         throw e;
       }
-      const root = manufacturer.root;
-      if (opts.json) {
-        printJson({ url, root: hex(root), rootSha256: hex(sha256(root)), rootPem: certificatePem(root), data: opts.data ?? null, fmspcs: manufacturer.fmspcs() });
-      } else {
-        say(false, `emulated PCS listening on ${url}`);
-        say(false, `  root CA SHA-256 ${hex(sha256(root))}${opts.data ? `  (data: ${opts.data})` : '  (ephemeral)'}`);
-        say(false, `  paths: ${url}/sgx/certification/v4/{pckcert,tcb,qe/identity,pckcrl,rootcacrl}`);
-      }
-      await new Promise<void>((resolve) => {
+      // Signal handlers go in before the URL is printed: a caller may send SIGTERM as soon as it reads it.
+      const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -73,6 +68,15 @@ export function register(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      const root = manufacturer.root;
+      if (opts.json) {
+        printJson({ url, root: hex(root), rootSha256: hex(sha256(root)), rootPem: certificatePem(root), data: opts.data ?? null, fmspcs: manufacturer.fmspcs() });
+      } else {
+        say(false, `emulated PCS listening on ${url}`);
+        say(false, `  root CA SHA-256 ${hex(sha256(root))}${opts.data ? `  (data: ${opts.data})` : '  (ephemeral)'}`);
+        say(false, `  paths: ${url}/sgx/certification/v4/{pckcert,tcb,qe/identity,pckcrl,rootcacrl}`);
+      }
+      await stopped;
       await app.close();
       if (opts.data) await manufacturer.save(opts.data);
       process.stderr.write('emulated PCS stopped\n');
