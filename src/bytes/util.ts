@@ -9,8 +9,12 @@ export function hex(b: Uint8Array): string {
 /** Bytes from hex; rejects odd length and non-hex characters (Buffer.from silently truncates). */
 export function fromHex(s: string, expectedLength?: number, name = 'hex'): Uint8Array {
   const t = s.startsWith('0x') ? s.slice(2) : s;
-  if (t.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(t)) throw new FormatError(`${name}: not a hex string`, 'ERR_HEX');
-  const out = new Uint8Array(Buffer.from(t, 'hex'));
+  if (t.length % 2 !== 0) throw new FormatError(`${name}: not a hex string`, 'ERR_HEX');
+  // Buffer stops decoding at the first pair that is not hex: a short result means a bad character.
+  // (One pass instead of a regex scan first; quotes in chains are ~9 KB of hex.)
+  const buf = Buffer.from(t, 'hex');
+  if (buf.length * 2 !== t.length) throw new FormatError(`${name}: not a hex string`, 'ERR_HEX');
+  const out = new Uint8Array(buf);
   if (expectedLength !== undefined && out.length !== expectedLength) {
     throw new FormatError(`${name}: expected ${expectedLength} bytes, got ${out.length}`, 'ERR_HEX');
   }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { equal, fromHex, hex } from '../bytes/util.ts';
-import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
+import { p256PointValid, p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { attributesBytes, isDebug } from '../formats/attributes.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
@@ -60,11 +60,21 @@ function bytes(h: string, len: number | undefined, name: string): Uint8Array {
   }
 }
 
-/** Per verified enclave element: its depth, platform and element key. */
+/**
+ * Per verified enclave element: its depth, platform and element key. The key was validated as a
+ * P-256 point when its link was checked; the KeyObject is built only when the element signs a child's
+ * link (importing a key costs OpenSSL more than a signature check, and leaves never sign).
+ */
 interface ElementState {
   depth: number;
   platform: string;
-  key: KeyObject;
+  keyRaw: Uint8Array;
+  key?: KeyObject;
+}
+
+function signerKey(s: ElementState): KeyObject {
+  s.key ??= key(hex(s.keyRaw), 'parent key');
+  return s.key;
 }
 
 /**
@@ -106,13 +116,13 @@ export class LinkChecker {
       if (el.parent !== l.parent) throw new Fail('link-structure', 'element parent differs from its link parent');
       if (this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       const depth = parentState ? parentState.depth + 1 : 1;
-      const signer = l.parent === null ? this.owner : parentState!.key;
+      const signer = l.parent === null ? this.owner : signerKey(parentState!);
       if (!p256Verify(signer, linkSigningBytes(l), bytes(l.signature, 64, 'link signature'))) {
         throw new Fail('link-signature', l.parent === null ? 'first link is not signed by the chain owner' : 'link is not signed by the parent element key');
       }
       this.nonces.add(l.nonce);
       const childKeyBytes = bytes(l.childKey, 64, 'child key');
-      const childKey = key(l.childKey, 'child key');
+      if (!p256PointValid(childKeyBytes)) throw new Fail('key-format', 'child key: not a point of P-256');
       if (el.elementKey !== l.childKey) throw new Fail('link-structure', 'element key differs from the key its link binds');
       if (!el.identity || !sameIdentity(el.identity, l.childIdentity)) throw new Fail('link-structure', 'element identity differs from its link');
       const nonce = bytes(l.nonce, 32, 'nonce');
@@ -154,7 +164,7 @@ export class LinkChecker {
       const rv = this.revoked.get(l.child);
       if (rv !== undefined) throw new Fail('revoked', `element revoked: ${rv}`);
       this.counts[l.type]++;
-      this.state.set(l.child, { depth, platform, key: childKey });
+      this.state.set(l.child, { depth, platform, keyRaw: childKeyBytes });
       return undefined;
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
