@@ -7,8 +7,14 @@ import { register as emulatePcs } from './emulate-pcs.ts';
 import { register as quote } from './quote.ts';
 import { register as channel } from './channel.ts';
 import { register as emulateQuote } from './emulate-quote.ts';
+import { register as manager } from './manager.ts';
+import { register as agent } from './agent.ts';
+import { register as admin } from './admin.ts';
+import { register as audit } from './audit.ts';
+import { register as demo } from './demo.ts';
 import { register as chain } from './chain.ts';
 import { register as benchVerify } from './bench-verify.ts';
+import { register as benchCot } from './bench-cot.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot];

@@ -1,0 +1,330 @@
+import { Chain } from '../src/chain/chain.ts';
+import { linkSigningBytes } from '../src/chain/signing.ts';
+import type { Link } from '../src/chain/types.ts';
+import { verifyBundle } from '../src/chain/verify-bundle.ts';
+import { CotBuilder } from '../src/cot/builder.ts';
+import { createDcapRemoteVerifier } from '../src/cot/dcap-remote-verifier.ts';
+import { buildElementImage } from '../src/cot/element.ts';
+import { EmulatedWorld } from '../src/cot/world.ts';
+import { generateP256 } from '../src/crypto/ecdsa.ts';
+import { generateVendorKey } from '../src/crypto/rsa3072.ts';
+import type { EnclaveImage } from '../src/sgx/build.ts';
+import type { RuntimeKind } from '../src/sgx/enclave.ts';
+import { Manufacturer } from '../src/sgx/manufacturer/manufacturer.ts';
+import { defaultTcbLevels } from '../src/sgx/manufacturer/tcb-levels.ts';
+import { DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../src/sgx/platform.ts';
+import { buildQuotingImages, type QuotingImages } from '../src/sgx/qe/quoting-service.ts';
+import { BenchError } from './errors.ts';
+import { measureCryptoFloor, type FloorParts } from './floor.ts';
+import { leastSquares, logLogSlope, median, round } from './stats.ts';
+
+/**
+ * `catena bench cot` (issue 6): the seed's experiment — the cost of building a chain of trust against
+ * its size — over emulated SGX platforms in several clouds, in one process.
+ *
+ * Once per run, MACHINE SETUP (not part of any chain's cost, reported as machineSetupMs): the emulated
+ * manufacturer's keys and certificates, its signing of the QE/PCE images and of the collateral, the
+ * enclave vendor's RSA-3072 key and its signing of the element image — all things a manufacturer or
+ * vendor does once, offline, for every chain ever built.
+ *
+ * Per size, a fresh CHAIN on fresh platforms:
+ *  - start-up (startupMs): boot the platforms (root secrets, CPU), launch each QE and PCE (attestation
+ *    key and PCK key created inside, PCK certificate issued, QE certified by the PCE), load the
+ *    collateral, create the chain (owner key, signed header) with a cold DCAP verifier, launch the
+ *    first enclave and admit it (its quote checked by the owner) — everything before the second element;
+ *  - then size−1 more elements, each a fresh enclave launch (element key created inside) admitted by a
+ *    random earlier element (a random recursive tree: depth ~ ln n), locally (same platform, REPORT MAC)
+ *    or remotely (another platform, DCAP quote checked inside the parent) in the proportion
+ *    `localShare`, interleaved; each element's time (launch + admission + the chain's check) is charged
+ *    to its link type;
+ *  - buildMs = start-up + all elements (wall), cpuMs = process user+sys over the same span, peakRssMb =
+ *    the largest RSS sampled during build and verify;
+ *  - then the proof bundle is verified offline (verifyBundle, a new cold DCAP verifier): verifyMs.
+ * Across sizes: marginalUs.local / .remote = least-squares slope of the time charged to each link type
+ * against the number of links of that type; slope = least-squares slope of log(buildMs) against
+ * log(size) over the sizes ≥ 1,000; floorUs = the crypto floor (floor.ts) measured in the same run.
+ */
+
+export interface CotBenchOptions {
+  sizes: number[];
+  runtime?: RuntimeKind;
+  /** Share of local links among the links after the first element (0..1). Default 0.5. */
+  localShare?: number;
+  clouds?: number;
+  platformsPerCloud?: number;
+  /** Seed of the tree shape (parents, interleaving). */
+  seed?: number;
+  /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
+  isolatedMaxSize?: number;
+  onProgress?: (p: { size: number; phase: 'start' | 'build' | 'verify' | 'done'; done: number; total: number }) => void;
+}
+
+export interface CotSizeResult {
+  size: number;
+  buildMs: number;
+  verifyMs: number;
+  cpuMs: number;
+  peakRssMb: number;
+  /** Start-up (everything before the second element), wall and CPU ms. */
+  startupMs: number;
+  startupCpuMs: number;
+  verifyCpuMs: number;
+  links: { local: number; remote: number };
+  /** Wall and CPU time charged to each link type (ms). */
+  linkMs: { local: number; remote: number };
+  linkCpuMs: { local: number; remote: number };
+  /** Mean enclave launch (load + element key) per element after the first (µs). */
+  launchUs: number;
+  valid: boolean;
+}
+
+export interface CotBenchResult {
+  sizes: CotSizeResult[];
+  /** Median over sizes of each chain's start-up CPU time (see above), ms. */
+  startupOffsetMs: number;
+  /** The same in wall time (other processes on the machine inflate it). */
+  startupOffsetWallMs: number;
+  /** CPU µs per element, by link type (least squares over the sizes). */
+  marginalUs: { local: number; remote: number };
+  /** The same from wall time. */
+  marginalWallUs: { local: number; remote: number };
+  floorUs: { local: number; remote: number };
+  /** marginal ÷ floor. */
+  ratio: { local: number; remote: number };
+  /** log–log slope of build CPU time against size, sizes ≥ 1,000 (null with fewer than two such sizes). */
+  slope: number;
+  slopeWall: number;
+  /** What the figures above measure. */
+  metric: 'cpu';
+  runtime: RuntimeKind;
+  clouds: number;
+  platforms: number;
+  localShare: number;
+  /** One-time manufacturer/vendor setup (ms): not part of any chain. */
+  machineSetupMs: number;
+  /** The first chain start-up of the process (module loading and JIT included), ms: not in the median. */
+  coldStartMs: number;
+  /** Mean per-enclave launch over all sizes (µs). */
+  launchUs: number;
+  floorParts: FloorParts;
+  fit: { local: { interceptMs: number; r2: number }; remote: { interceptMs: number; r2: number }; slopeSizes: number[] };
+  skipped: Array<{ size: number; reason: string }>;
+  node: string;
+  at: string;
+}
+
+/** mulberry32: a small deterministic PRNG for the tree shape. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Machine {
+  manufacturer: Manufacturer;
+  quotingImages: QuotingImages;
+  image: EnclaveImage;
+}
+
+async function machineSetup(): Promise<Machine> {
+  const manufacturer = await Manufacturer.create();
+  const level = defaultTcbLevels({ components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, new Date())[0]!;
+  manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN });
+  const quotingImages = buildQuotingImages(manufacturer.enclaveSigningKey, level.pceSvn);
+  await manufacturer.collateral(DEFAULT_FMSPC, 'processor'); // signs TCB info, QE identity, CRLs once
+  const image = buildElementImage(generateVendorKey());
+  return { manufacturer, quotingImages, image };
+}
+
+class RssSampler {
+  peak = 0;
+  sample(): void {
+    const r = process.memoryUsage.rss();
+    if (r > this.peak) this.peak = r;
+  }
+}
+
+interface OneChain {
+  result: CotSizeResult;
+  samples: { local: Link | undefined; remote: Link | undefined; quote: Uint8Array | undefined };
+}
+
+async function buildOne(m: Machine, size: number, o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed'>>, progress: CotBenchOptions['onProgress']): Promise<OneChain> {
+  const rand = prng(o.seed + size);
+  const rss = new RssSampler();
+  rss.sample();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const cpuMsSince = (c: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(c);
+    return (d.user + d.system) / 1000;
+  };
+  const world = await EmulatedWorld.create({ clouds: o.clouds, platformsPerCloud: o.platformsPerCloud, runtime: o.runtime, manufacturer: m.manufacturer, quotingImages: m.quotingImages });
+  try {
+    const collateral = await world.collateralFor();
+    void collateral;
+    const chain = Chain.create({ name: `bench-${size}`, root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote: createDcapRemoteVerifier(world.root), now: new Date() });
+    const builder = new CotBuilder(chain, world, world.root);
+    const nPlatforms = world.platforms.length;
+    const first = await builder.appendFirst(await world.loadElement(0, m.image));
+    const startupMs = performance.now() - t0;
+    const startupCpuMs = cpuMsSince(cpu0);
+    const ids: string[] = [first.id];
+    const platformOf: number[] = [0];
+    const linkMs = { local: 0, remote: 0 };
+    const linkCpuMs = { local: 0, remote: 0 };
+    const links = { local: 0, remote: 0 };
+    let launchMs = 0;
+    let sampleLocal: Link | undefined;
+    let sampleRemote: Link | undefined;
+    const every = Math.max(1, Math.floor(size / 200));
+    for (let i = 1; i < size; i++) {
+      const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
+      const p = Math.floor(rand() * ids.length);
+      const parent = ids[p]!;
+      const childPlatform = local ? platformOf[p]! : (platformOf[p]! + 1 + Math.floor(rand() * (nPlatforms - 1))) % nPlatforms;
+      const cs = process.cpuUsage();
+      const ts = performance.now();
+      const handle = await world.loadElement(childPlatform, m.image);
+      const tl = performance.now();
+      const el = local ? await builder.appendLocal(parent, handle) : await builder.appendRemote(parent, handle);
+      const te = performance.now();
+      launchMs += tl - ts;
+      linkMs[local ? 'local' : 'remote'] += te - ts;
+      linkCpuMs[local ? 'local' : 'remote'] += cpuMsSince(cs);
+      links[local ? 'local' : 'remote']++;
+      ids.push(el.id);
+      platformOf.push(childPlatform);
+      if (local && !sampleLocal) sampleLocal = chain.link(el.id);
+      if (!local && !sampleRemote) sampleRemote = chain.link(el.id);
+      if (i % every === 0) {
+        rss.sample();
+        progress?.({ size, phase: 'build', done: i + 1, total: size });
+      }
+    }
+    const buildMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    rss.sample();
+    progress?.({ size, phase: 'verify', done: size, total: size });
+    const tv = performance.now();
+    const cv = process.cpuUsage();
+    const bundle = chain.toBundle();
+    const v = await verifyBundle(bundle, { root: world.root, at: new Date(), remote: createDcapRemoteVerifier(world.root) });
+    const verifyMs = performance.now() - tv;
+    const verifyCpuMs = cpuMsSince(cv);
+    rss.sample();
+    if (!v.valid || v.links.local !== links.local || v.links.remote !== links.remote + 1) {
+      throw new BenchError('ERR_BENCH_RESULT', `the chain of ${size} does not verify: ${JSON.stringify(v.failures.slice(0, 3))}`);
+    }
+    const firstLink = chain.link(first.id)!;
+    const quote = firstLink.evidence.kind === 'dcap-quote' ? Uint8Array.from(Buffer.from(firstLink.evidence.quote, 'hex')) : undefined;
+    return {
+      result: {
+        size,
+        buildMs: round(buildMs, 5),
+        verifyMs: round(verifyMs, 5),
+        cpuMs: round((cpu.user + cpu.system) / 1000, 5),
+        peakRssMb: round(rss.peak / 2 ** 20, 4),
+        startupMs: round(startupMs, 4),
+        startupCpuMs: round(startupCpuMs, 4),
+        verifyCpuMs: round(verifyCpuMs, 5),
+        links,
+        linkMs: { local: round(linkMs.local, 5), remote: round(linkMs.remote, 5) },
+        linkCpuMs: { local: round(linkCpuMs.local, 5), remote: round(linkCpuMs.remote, 5) },
+        launchUs: size > 1 ? round((launchMs * 1000) / (size - 1), 4) : 0,
+        valid: v.valid,
+      },
+      samples: { local: sampleLocal, remote: sampleRemote, quote },
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
+  const o = {
+    runtime: opts.runtime ?? 'inline',
+    localShare: opts.localShare ?? 0.5,
+    clouds: opts.clouds ?? 3,
+    platformsPerCloud: opts.platformsPerCloud ?? 1,
+    seed: opts.seed ?? 1,
+  };
+  const isolatedMax = opts.isolatedMaxSize ?? 100;
+  if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000)) throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
+  if (!(o.localShare >= 0 && o.localShare <= 1)) throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
+  if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64) throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
+  if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1) throw new BenchError('ERR_BENCH_ARGUMENT', 'remote links need at least two platforms (more clouds, or localShare 1)');
+  const sizes = [...new Set(opts.sizes)].sort((a, b) => a - b);
+
+  const ts = performance.now();
+  const machine = await machineSetup();
+  const machineSetupMs = performance.now() - ts;
+
+  // The process's first chain pays module loading and JIT warm-up: measured, reported, kept out of the
+  // median start-up; its links give the floor its real inputs.
+  const warm = await buildOne(machine, 3, { ...o, localShare: 0.5, clouds: Math.max(2, o.clouds) }, undefined);
+  const coldStartMs = warm.result.startupCpuMs;
+  const { local: ll, remote: rl, quote } = warm.samples;
+  if (!ll || !rl || !quote) throw new BenchError('ERR_BENCH_RESULT', 'the warm-up chain lacks a local or remote link');
+
+  const results: CotSizeResult[] = [];
+  const skipped: CotBenchResult['skipped'] = [];
+  for (const size of sizes) {
+    if (o.runtime === 'isolated' && size > isolatedMax) {
+      skipped.push({ size, reason: `the isolated runtime starts a worker thread per enclave; sizes above ${isolatedMax} are not run` });
+      continue;
+    }
+    opts.onProgress?.({ size, phase: 'start', done: 0, total: size });
+    const r = await buildOne(machine, size, o, opts.onProgress);
+    results.push(r.result);
+    opts.onProgress?.({ size, phase: 'done', done: size, total: size });
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+  if (!results.length) throw new BenchError('ERR_BENCH_ARGUMENT', 'no size could be run');
+
+  const floor = measureCryptoFloor({ localLinkBytes: linkSigningBytes(ll), remoteLinkBytes: linkSigningBytes(rl), quoteSigned: quote.subarray(0, 432) });
+
+  const fitType = (k: 'local' | 'remote', time: 'linkMs' | 'linkCpuMs') => {
+    const pts = results.filter((r) => r.links[k] > 0);
+    const xs = pts.map((r) => r.links[k]);
+    if (new Set(xs).size < 2) return pts.length ? { slopeUs: (pts.at(-1)![time][k] * 1000) / pts.at(-1)!.links[k], interceptMs: NaN, r2: NaN } : { slopeUs: NaN, interceptMs: NaN, r2: NaN };
+    const f = leastSquares(xs, pts.map((r) => r[time][k]));
+    return { slopeUs: f.slope * 1000, interceptMs: f.intercept, r2: f.r2 };
+  };
+  const fl = fitType('local', 'linkCpuMs');
+  const fr = fitType('remote', 'linkCpuMs');
+  const big = results.filter((r) => r.size >= 1000);
+  const slope = big.length >= 2 ? logLogSlope(big.map((r) => [r.size, r.cpuMs] as const)) : NaN;
+  const slopeWall = big.length >= 2 ? logLogSlope(big.map((r) => [r.size, r.buildMs] as const)) : NaN;
+  const launched = results.filter((r) => r.size > 1);
+  const totalLaunched = launched.reduce((a, r) => a + r.size - 1, 0);
+  return {
+    sizes: results,
+    startupOffsetMs: round(median(results.map((r) => r.startupCpuMs)), 4),
+    startupOffsetWallMs: round(median(results.map((r) => r.startupMs)), 4),
+    marginalUs: { local: round(fl.slopeUs, 4), remote: round(fr.slopeUs, 4) },
+    marginalWallUs: { local: round(fitType('local', 'linkMs').slopeUs, 4), remote: round(fitType('remote', 'linkMs').slopeUs, 4) },
+    floorUs: { local: round(floor.local, 4), remote: round(floor.remote, 4) },
+    ratio: { local: round(fl.slopeUs / floor.local, 3), remote: round(fr.slopeUs / floor.remote, 3) },
+    slope: round(slope, 4),
+    slopeWall: round(slopeWall, 4),
+    metric: 'cpu',
+    runtime: o.runtime,
+    clouds: o.clouds,
+    platforms: o.clouds * o.platformsPerCloud,
+    localShare: o.localShare,
+    machineSetupMs: round(machineSetupMs, 4),
+    coldStartMs: round(coldStartMs, 4),
+    launchUs: totalLaunched ? round(launched.reduce((a, r) => a + r.launchUs * (r.size - 1), 0) / totalLaunched, 4) : 0,
+    floorParts: floor.parts,
+    fit: { local: { interceptMs: round(fl.interceptMs, 4), r2: round(fl.r2, 4) }, remote: { interceptMs: round(fr.interceptMs, 4), r2: round(fr.r2, 4) }, slopeSizes: big.map((r) => r.size) },
+    skipped,
+    node: process.version,
+    at: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,110 @@
+import { AesCmac } from '../src/crypto/cmac.ts';
+import { generateP256, p256PublicFromRaw, p256PublicRaw, p256Sign, p256Verify } from '../src/crypto/ecdsa.ts';
+import { randomBytes } from '../src/crypto/random.ts';
+import { sha256Parts } from '../src/crypto/sha256.ts';
+import { median } from './stats.ts';
+
+/**
+ * The crypto floor of one link: the primitive operations a link cannot do without, timed with the
+ * same `src/crypto` functions Catena uses, on inputs of the real sizes (the signed bytes of a real
+ * local and a real remote link from the same run). Nothing else — no parsing, no JSON, no enclave
+ * calls, no bookkeeping. Definitions (docs/benchmarks.md):
+ *
+ *   local  = keygen + 2 × CMAC(384 B) + 2 × SHA-256(binding) + sign(link) + verifyRaw(link)
+ *   remote = keygen + 2 × CMAC(384 B) + 2 × SHA-256(binding) + sign(quote, 432 B) + verify(quote)
+ *            + sign(link) + verifyRaw(link)
+ *
+ * keygen: the element key created inside the child (P-256). CMAC: EREPORT's MAC over the REPORT body
+ * and the admitting side's check of it (the parent for a local link, the QE for a remote one; the
+ * REPORT key itself is derived once per target identity, as a CPU may cache it). SHA-256(binding): the
+ * REPORTDATA the child computes and the admitting side recomputes. sign(quote): the QE's ECDSA over
+ * the quote header and body; verify(quote): the parent's check of it with the QE's attestation key
+ * (decoded once per QE). sign(link): the parent (or owner) signs the link; verifyRaw(link): a verifier
+ * checks it with the signer's key as carried in the chain (64 raw bytes): decode and validate the
+ * point, then ECDSA verify. A warm DCAP verifier does no other public-key operation per quote from
+ * a QE it has seen (PCK chain, CRLs, collateral and QE report signatures are the same bytes).
+ */
+
+export interface FloorParts {
+  keygen: number;
+  cmac: number;
+  bindingHash: number;
+  signLink: { local: number; remote: number };
+  verifyRawLink: { local: number; remote: number };
+  signQuote: number;
+  verifyQuote: number;
+}
+
+export interface CryptoFloor {
+  /** µs per link. */
+  local: number;
+  remote: number;
+  /** µs per operation. */
+  parts: FloorParts;
+}
+
+export interface FloorInputs {
+  /** The signed bytes of a real local and a real remote link (linkSigningBytes). */
+  localLinkBytes: Uint8Array;
+  remoteLinkBytes: Uint8Array;
+  /** Header + body of a real quote (what the QE signs). */
+  quoteSigned: Uint8Array;
+  /** Operations per batch and batches (the median batch is kept). */
+  iterations?: number;
+  batches?: number;
+}
+
+/**
+ * CPU µs (user + system, this process) per call of `f`: the median over `batches` batches of `n`
+ * calls. CPU time, like the marginal costs it is compared with, so other processes on the machine
+ * do not inflate either.
+ */
+function perCall(n: number, batches: number, f: (i: number) => unknown): number {
+  const out: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const c = process.cpuUsage();
+    for (let i = 0; i < n; i++) f(i);
+    const d = process.cpuUsage(c);
+    out.push((d.user + d.system) / n);
+  }
+  return median(out);
+}
+
+export function measureCryptoFloor(inp: FloorInputs): CryptoFloor {
+  const n = inp.iterations ?? 100;
+  const batches = inp.batches ?? 5;
+  const keys = Array.from({ length: 8 }, () => generateP256());
+  const raws = keys.map((k) => p256PublicRaw(k.publicKey));
+  const sigs = (bytes: Uint8Array) => keys.map((k) => p256Sign(k.privateKey, bytes));
+  const localSigs = sigs(inp.localLinkBytes);
+  const remoteSigs = sigs(inp.remoteLinkBytes);
+  const quoteSigs = sigs(inp.quoteSigned);
+  const cmac = new AesCmac(randomBytes(16));
+  const body = randomBytes(384);
+  const chainId = new TextEncoder().encode('00000000-0000-4000-8000-000000000000');
+  const nonce = randomBytes(32);
+  let sink = 0;
+  const check = (ok: boolean) => {
+    if (!ok) throw new Error('crypto floor: a signature that must verify did not');
+  };
+  const verifyRaw = (bytes: Uint8Array, s: Uint8Array[]) => (i: number) => check(p256Verify(p256PublicFromRaw(raws[i % 8]!), bytes, s[i % 8]!));
+  const parts: FloorParts = {
+    keygen: perCall(n, batches, () => generateP256()),
+    cmac: perCall(n, batches, () => (sink ^= cmac.mac(body)[0]!)),
+    bindingHash: perCall(n, batches, (i) => (sink ^= sha256Parts(chainId, new Uint8Array(1), raws[i % 8]!, nonce)[0]!)),
+    signLink: {
+      local: perCall(n, batches, (i) => p256Sign(keys[i % 8]!.privateKey, inp.localLinkBytes)),
+      remote: perCall(n, batches, (i) => p256Sign(keys[i % 8]!.privateKey, inp.remoteLinkBytes)),
+    },
+    verifyRawLink: { local: perCall(n, batches, verifyRaw(inp.localLinkBytes, localSigs)), remote: perCall(n, batches, verifyRaw(inp.remoteLinkBytes, remoteSigs)) },
+    signQuote: perCall(n, batches, (i) => p256Sign(keys[i % 8]!.privateKey, inp.quoteSigned)),
+    verifyQuote: perCall(n, batches, (i) => check(p256Verify(keys[i % 8]!.publicKey, inp.quoteSigned, quoteSigs[i % 8]!))),
+  };
+  void sink;
+  const common = parts.keygen + 2 * parts.cmac + 2 * parts.bindingHash;
+  return {
+    local: common + parts.signLink.local + parts.verifyRawLink.local,
+    remote: common + parts.signQuote + parts.verifyQuote + parts.signLink.remote + parts.verifyRawLink.remote,
+    parts,
+  };
+}

@@ -1,0 +1,76 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { benchCot, type CotBenchResult } from '../../../bench/cot.ts';
+import { cotPlotSvg } from '../../../bench/cot-plot.ts';
+import { BenchError } from '../../../bench/errors.ts';
+import { intFlag, printJson, say, UsageError } from '../io.ts';
+import { benchCommand } from './bench.ts';
+
+/**
+ * `catena bench cot`: the cost of building a chain of trust against its size (issue 6), start-up
+ * offset, marginal cost per local and remote link, the crypto floor and the log–log slope; optional
+ * SVG plot. See docs/benchmarks.md for the definitions.
+ */
+export function register(program: Command): void {
+  benchCommand(program)
+    .command('cot')
+    .description('time to build and verify chains of trust of growing size, against the crypto floor')
+    .option('--sizes <list>', 'comma-separated CoT sizes', '1,10,100,1000,10000')
+    .option('--runtime <kind>', 'enclave runtime: inline or isolated', 'inline')
+    .option('--local-share <x>', 'share of local links (0..1)', '0.5')
+    .option('--clouds <n>', 'clouds (one platform each unless --platforms-per-cloud)', '3')
+    .option('--platforms-per-cloud <n>', 'platforms per cloud', '1')
+    .option('--isolated-max <n>', 'largest size run with the isolated runtime (a worker per enclave)', '100')
+    .option('--plot <file.svg>', 'write a log–log SVG plot')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { sizes: string; runtime: string; localShare: string; clouds: string; platformsPerCloud: string; isolatedMax: string; plot?: string; json?: boolean }) => {
+      const sizes = opts.sizes.split(',').map((s) => intFlag('sizes', s.trim(), 1, 1_000_000));
+      if (opts.runtime !== 'inline' && opts.runtime !== 'isolated') throw new UsageError(`--runtime: inline or isolated, got ${opts.runtime}`);
+      const localShare = Number(opts.localShare);
+      if (!(localShare >= 0 && localShare <= 1)) throw new UsageError(`--local-share: expected a number in [0, 1], got ${opts.localShare}`);
+      const clouds = intFlag('clouds', opts.clouds, 1, 64);
+      const platformsPerCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
+      const isolatedMaxSize = intFlag('isolated-max', opts.isolatedMax, 1, 100_000);
+      const tty = process.stderr.isTTY;
+      let bar: SingleBar | undefined;
+      let r: CotBenchResult;
+      try {
+        r = await benchCot({
+          sizes,
+          runtime: opts.runtime,
+          localShare,
+          clouds,
+          platformsPerCloud,
+          isolatedMaxSize,
+          onProgress: (p) => {
+            if (!tty || p.size < 1000) return;
+            if (p.phase === 'start') {
+              bar = new SingleBar({ format: `size ${p.size} [{bar}] {value}/{total} {phase} {eta_formatted}`, stream: process.stderr, hideCursor: true });
+              bar.start(p.total, 0, { phase: 'build' });
+            } else if (p.phase === 'done') {
+              bar?.stop();
+              bar = undefined;
+            } else bar?.update(p.done, { phase: p.phase });
+          },
+        });
+      } catch (e) {
+        if (e instanceof BenchError && e.code === 'ERR_BENCH_ARGUMENT') throw new UsageError(e.message);
+        throw e;
+      } finally {
+        bar?.stop();
+      }
+      if (opts.plot) await writeFile(opts.plot, cotPlotSvg(r));
+      if (opts.json) return printJson(r);
+      say(false, `chains of trust over ${r.platforms} platforms in ${r.clouds} clouds, ${r.runtime} runtime, ${Math.round(r.localShare * 100)}% local links (CPU time)`);
+      say(false, '      size    build ms      cpu ms   verify ms   peak RSS MB');
+      for (const s of r.sizes) say(false, `${String(s.size).padStart(10)} ${s.buildMs.toFixed(1).padStart(11)} ${s.cpuMs.toFixed(1).padStart(11)} ${s.verifyMs.toFixed(1).padStart(11)} ${s.peakRssMb.toFixed(0).padStart(13)}`);
+      for (const s of r.skipped) say(false, `${String(s.size).padStart(10)}  skipped: ${s.reason}`);
+      say(false, `start-up offset      ${r.startupOffsetMs} ms CPU (${r.startupOffsetWallMs} ms wall; first in process ${r.coldStartMs} ms; machine setup ${r.machineSetupMs} ms)`);
+      say(false, `marginal per element local ${r.marginalUs.local} µs, remote ${r.marginalUs.remote} µs; enclave launch ${r.launchUs} µs`);
+      say(false, `crypto floor         local ${r.floorUs.local} µs, remote ${r.floorUs.remote} µs`);
+      say(false, `marginal ÷ floor     local ${r.ratio.local}, remote ${r.ratio.remote}`);
+      say(false, `log–log slope        ${r.slope ?? 'n/a (needs two sizes ≥ 1000)'}`);
+      if (opts.plot) say(false, `plot written to ${opts.plot}`);
+    });
+}
