@@ -150,11 +150,13 @@ export class Chain {
       }
     }
     this.elements.set(el.id, el);
+    // A refused link must not free a nonce an accepted link already consumed (nonce-reuse refusals).
+    const nonceWasUsed = this.checker.nonces.has(link.nonce);
     const failure = await this.checker.check(link, opts.at);
     if (failure) {
       this.elements.delete(el.id);
       this.checker.invalid.delete(el.id);
-      this.checker.nonces.delete(link.nonce);
+      if (!nonceWasUsed) this.checker.nonces.delete(link.nonce);
       if (addedCollateral) delete this.collateral[addedCollateral];
       throw new ChainError('ERR_CHAIN_LINK_REFUSED', `${failure.check}: ${failure.message}`, failure.check);
     }

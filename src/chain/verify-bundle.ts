@@ -98,14 +98,25 @@ export class LinkChecker {
     private readonly remote: RemoteEvidenceVerifier,
   ) {}
 
+  /** Why the platform (or its QE) is revoked, if it is: every enclave on it falls with it. */
+  private platformRevocation(platform: string): string | undefined {
+    const p = this.revoked.get(`platform:${platform}`);
+    if (p !== undefined) return `platform ${platform} revoked: ${p}`;
+    const q = this.revoked.get(`qe:${platform}`);
+    if (q !== undefined) return `quoting enclave of platform ${platform} revoked: ${q}`;
+    return undefined;
+  }
+
   /** Checks the link admitting `l.child`; returns undefined when valid, else the failure. */
   async check(l: Link, atDate: Date): Promise<ChainFailure | undefined> {
     const h = this.header;
     const at = atDate.getTime();
     const parentState = l.parent === null ? undefined : this.state.get(l.parent);
     const parentCause = l.parent === null ? undefined : (this.invalid.get(l.parent) ?? (parentState ? undefined : 'not admitted'));
-    if (parentCause !== undefined) {
-      const cause = `ancestor ${l.parent} invalid: ${parentCause}`;
+    // A parent on a platform revoked since it was admitted (Chain.revoke marks enclaves, not platforms).
+    const parentPlatformRevoked = parentState ? this.platformRevocation(parentState.platform) : undefined;
+    if (parentCause !== undefined || parentPlatformRevoked !== undefined) {
+      const cause = `ancestor ${l.parent} invalid: ${parentCause ?? parentPlatformRevoked}`;
       this.invalid.set(l.child, cause);
       return { link: l.child, check: 'ancestor', message: cause };
     }
@@ -163,6 +174,8 @@ export class LinkChecker {
       if (!pol.ok) throw new Fail(pol.check, pol.message);
       const rv = this.revoked.get(l.child);
       if (rv !== undefined) throw new Fail('revoked', `element revoked: ${rv}`);
+      const prv = this.platformRevocation(platform);
+      if (prv !== undefined) throw new Fail('revoked', prv);
       this.counts[l.type]++;
       this.state.set(l.child, { depth, platform, keyRaw: childKeyBytes });
       return undefined;
