@@ -5,6 +5,7 @@ import type { CollateralBlob, Element, Link, LinkAppraisal, LinkType } from '../
 import type { ElementHandle } from './element.ts';
 import { identityOfBody } from './element-core.ts';
 import { parseReport } from '../formats/report.ts';
+import { ChainError } from '../chain/errors.ts';
 
 /** Where a remote child gets its quote and which collateral verifies it. */
 export interface QuoteSource {
@@ -20,8 +21,8 @@ export interface QuoteSource {
  * and signs the link; the chain then checks the signed link as any verifier would.
  */
 export class CotBuilder {
-  private readonly depth = new Map<string, number>();
   private readonly handles = new Map<string, ElementHandle>();
+  private readonly depths = new Map<string, { parent: string | null; depth: number }>();
   constructor(
     readonly chain: Chain,
     private readonly quotes: QuoteSource,
@@ -42,6 +43,47 @@ export class CotBuilder {
 
   /** The first enclave: the chain owner challenges it and checks its quote. */
   async appendFirst(child: ElementHandle): Promise<Element> {
+    return this.commit(await this.firstLink(child), child);
+  }
+
+  /** A local child: same platform as the parent, REPORT MACed for the parent. */
+  async appendLocal(parentId: string, child: ElementHandle): Promise<Element> {
+    return this.commit(await this.localLink(parentId, child), child);
+  }
+
+  /** A remote child: another platform; its quote is checked by the parent inside the parent enclave. */
+  async appendRemote(parentId: string, child: ElementHandle): Promise<Element> {
+    return this.commit(await this.remoteLink(parentId, child), child);
+  }
+
+  /**
+   * Re-attests an element: its parent (or the owner, for the first enclave) challenges it again with a
+   * fresh nonce and signs a new link of the same type; the chain checks it and replaces the stale one.
+   * The element keeps its key, so its children's links stay valid. Returns the new link.
+   */
+  async reattest(id: string): Promise<Link> {
+    const old = this.chain.link(id);
+    if (!old) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${id}`);
+    const child = this.handleOf(id);
+    const made = old.parent === null ? await this.firstLink(child) : old.type === 'local' ? await this.localLink(old.parent, child) : await this.remoteLink(old.parent, child);
+    await this.chain.reattest(made.link, { at: made.at, ...(made.collateral ? { collateral: made.collateral } : {}) });
+    return made.link;
+  }
+
+  /**
+   * Gives the builder the loaded enclave of an element already in the chain (after `Chain.fromBundle`,
+   * or with a chain built by another builder), so it can admit children or be re-attested.
+   * The handle must hold the element's key.
+   */
+  attach(handle: ElementHandle): Element {
+    const id = this.childElementId(handle);
+    const el = this.chain.element(id);
+    if (!el || el.kind !== 'enclave') throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element with this handle's key (${id})`);
+    this.handles.set(id, handle);
+    return el;
+  }
+
+  private async firstLink(child: ElementHandle): Promise<Made> {
     const d = await this.draft(null, child, 'remote', this.quotes.qeTargetInfo(child));
     const quote = await this.quotes.quote(child, d.report);
     const collateral = this.quotes.collateral(child);
@@ -49,22 +91,19 @@ export class CotBuilder {
     const base = this.linkBase(null, child, 'remote', d.nonce, d.identity, { kind: 'dcap-quote', quote: hex(quote), collateral: '' }, at, collateral);
     // The owner's appraisal is the chain's own check of the quote: append() runs it before accepting.
     const probe = await this.chain.appraiseRemote(quote, collateral, at);
-    const link = this.chain.signAsOwner({ ...base, appraisal: probe });
-    return this.commit(link, child, at, collateral);
+    return { link: this.chain.signAsOwner({ ...base, appraisal: probe }), at, collateral };
   }
 
-  /** A local child: same platform as the parent, REPORT MACed for the parent. */
-  async appendLocal(parentId: string, child: ElementHandle): Promise<Element> {
+  private async localLink(parentId: string, child: ElementHandle): Promise<Made> {
     const parent = this.handleOf(parentId);
     const d = await this.draft(parentId, child, 'local', parent.targetInfo());
     const at = this.clock();
     const draft = { ...this.linkBase(parentId, child, 'local', d.nonce, d.identity, { kind: 'sgx-report' as const, report: hex(d.report) }, at), appraisal: { verdict: 'accepted' } as LinkAppraisal };
     const signature = await parent.admitLocal(draft, d.report, this.chain.header.policy, this.depthOf(parentId) + 1);
-    return this.commit({ ...draft, signature }, child, at);
+    return { link: { ...draft, signature }, at };
   }
 
-  /** A remote child: another platform; its quote is checked by the parent inside the parent enclave. */
-  async appendRemote(parentId: string, child: ElementHandle): Promise<Element> {
+  private async remoteLink(parentId: string, child: ElementHandle): Promise<Made> {
     const parent = this.handleOf(parentId);
     const d = await this.draft(parentId, child, 'remote', this.quotes.qeTargetInfo(child));
     const quote = await this.quotes.quote(child, d.report);
@@ -72,7 +111,7 @@ export class CotBuilder {
     const at = this.clock();
     const draft = this.linkBase(parentId, child, 'remote', d.nonce, d.identity, { kind: 'dcap-quote', quote: hex(quote), collateral: '' }, at, collateral);
     const { appraisal, signature } = await parent.admitRemote(draft, quote, collateral, at.toISOString(), this.root, this.chain.header.policy, this.depthOf(parentId) + 1);
-    return this.commit({ ...draft, appraisal, signature }, child, at, collateral);
+    return { link: { ...draft, appraisal, signature }, at, collateral };
   }
 
   private linkBase(
@@ -101,22 +140,46 @@ export class CotBuilder {
     };
   }
 
-  private async commit(link: Link, child: ElementHandle, at: Date, collateral?: CollateralBlob): Promise<Element> {
+  private async commit({ link, at, collateral }: Made, child: ElementHandle): Promise<Element> {
     const el = await this.chain.append(link, { at, ...(collateral ? { collateral } : {}), ...(child.cloud ? { cloud: child.cloud } : {}) });
     this.handles.set(el.id, child);
-    this.depth.set(el.id, link.parent === null ? 1 : this.depthOf(link.parent) + 1);
     return el;
   }
 
+  /** Depth of an enclave element in the chain (the first enclave is 1), from its parent links. */
   private depthOf(id: string): number {
-    const d = this.depth.get(id);
-    if (d === undefined) throw new Error(`element ${id} was not appended by this builder`);
-    return d;
+    const el = this.chain.element(id);
+    if (!el || el.kind !== 'enclave') throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${id}`);
+    const known = this.depths.get(id);
+    if (known && known.parent === el.parent) return known.depth;
+    // Iterative walk up to the first enclave (deep chains must not recurse); memoised per element.
+    const path: Element[] = [el];
+    let base = 0;
+    for (let cur = el.parent; cur !== null; ) {
+      const p = this.chain.element(cur);
+      if (!p || p.kind !== 'enclave' || path.length > this.chain.size) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${cur}`);
+      const k = this.depths.get(cur);
+      if (k && k.parent === p.parent) {
+        base = k.depth;
+        break;
+      }
+      path.push(p);
+      cur = p.parent;
+    }
+    for (let i = path.length - 1; i >= 0; i--) this.depths.set(path[i]!.id, { parent: path[i]!.parent, depth: base + path.length - i });
+    return base + path.length;
   }
 
   handleOf(id: string): ElementHandle {
     const h = this.handles.get(id);
-    if (!h) throw new Error(`element ${id} has no loaded enclave in this builder`);
+    if (!h) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `element ${id} has no loaded enclave in this builder (attach its handle)`);
     return h;
   }
+}
+
+/** A signed link ready for the chain, with the time it was appraised and the collateral a quote needs. */
+interface Made {
+  link: Link;
+  at: Date;
+  collateral?: CollateralBlob;
 }

@@ -5,5 +5,5 @@
 export { EmulatedWorld, type EmulatedWorldOptions, type WorldPlatform } from './world.ts';
 export { CotBuilder, type QuoteSource } from './builder.ts';
 export { ElementHandle, buildElementImage } from './element.ts';
-export { dcapRemoteVerifier } from './dcap-remote-verifier.ts';
+export { dcapRemoteVerifier, createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
 export { Chain, verifyBundle, ChainError, type ProofBundle, type ChainPolicy, type ChainVerification } from '../chain/index.ts';
