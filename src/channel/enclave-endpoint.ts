@@ -4,7 +4,7 @@ import { ChannelError } from './errors.ts';
 import { EnclaveQuoteIssuer, type QuotingEnclaveContext } from './issuer.ts';
 import { createRatlsCertificate, type RatlsCredentials } from './ratls-cert.ts';
 import { startAttestedTls } from './tls.ts';
-import { CHECK, type AttestedStream, type ChannelPolicy, type QuoteIssuer } from './types.ts';
+import { CHECK, type AttestedStream, type ChannelPolicy, type QuoteIssuer, type QuoteValidator } from './types.ts';
 
 /**
  * The enclave half of an RA-TLS endpoint: runs INSIDE the enclave, terminates TLS there. Each
@@ -66,6 +66,8 @@ class OcallPipe extends Duplex {
 export class EnclaveTlsEndpoint {
   #creds: RatlsCredentials | undefined;
   #config: EndpointConfig | undefined;
+  /** Built once per init: a DCAP validator stays warm across this enclave's handshakes. */
+  #validator: QuoteValidator | undefined;
   readonly #pipes = new Map<number, OcallPipe>();
   readonly #streams = new Map<number, AttestedStream>();
 
@@ -81,7 +83,7 @@ export class EnclaveTlsEndpoint {
   }
 
   async init(config: EndpointConfig): Promise<{ certificate: Uint8Array; certPem: string }> {
-    validatorFromSpec(config.attestation); // fail now, not at the first handshake
+    this.#validator = validatorFromSpec(config.attestation); // fail now, not at the first handshake
     this.#config = config;
     this.#creds = await createRatlsCertificate(this.issuer, config.commonName ? { commonName: config.commonName } : {});
     return { certificate: this.#creds.certificate, certPem: this.#creds.certPem };
@@ -94,7 +96,8 @@ export class EnclaveTlsEndpoint {
   #start(id: number, role: 'server' | 'client', policy?: ChannelPolicy): void {
     const config = this.#config;
     const creds = this.#creds;
-    if (!config || !creds) throw new ChannelError('ERR_CHANNEL_STATE', 'init', 'channelInit has not run');
+    const validator = this.#validator;
+    if (!config || !creds || !validator) throw new ChannelError('ERR_CHANNEL_STATE', 'init', 'channelInit has not run');
     if (this.#pipes.has(id)) throw new ChannelError('ERR_CHANNEL_STATE', 'connection', `connection ${id} exists`);
     const pipe = new OcallPipe(this.ctx, id);
     this.#pipes.set(id, pipe);
@@ -104,7 +107,7 @@ export class EnclaveTlsEndpoint {
     startAttestedTls(pipe, {
       role,
       credentials: { keyPem: creds.keyPem, certPem: creds.certPem },
-      ...(verify ? { verify: { validator: validatorFromSpec(config.attestation), policy: peerPolicy! } } : {}),
+      ...(verify ? { verify: { validator, policy: peerPolicy! } } : {}),
     }).then(
       (stream) => {
         this.#streams.set(id, stream);

@@ -27,6 +27,7 @@ export {
   type QuotingBackend,
   type QuotingEnclaveContext,
 } from './issuer.ts';
+/** MOCK validator: unit tests of the channel mechanics only (mock evidence is not a quote). */
 export { MockQuoteValidator, FailingQuoteValidator } from './validator.ts';
 export {
   createMockAttestationRoot,
@@ -43,5 +44,16 @@ export { validatorFromSpec, type AttestationSpec } from './attestation-spec.ts';
 export { EnclaveTlsEndpoint, CHANNEL_OCALL, type EndpointConfig, type ChannelEvent, type EndpointApp } from './enclave-endpoint.ts';
 export { EnclaveChannelRelay, type EcallTarget } from './relay.ts';
 export { localAttestedStream, type RecordSession } from './local-stream.ts';
-export { channelAttestation, attestationSpecForRoots, validatorForRoots, certificatesFromFile, type ChannelAttestation } from './default-attestation.ts';
+export {
+  channelAttestation,
+  mockChannelAttestation,
+  writeTrustFiles,
+  attestationSpecForRoots,
+  validatorForRoots,
+  certificatesFromFile,
+  TRUST_FILES,
+  type ChannelAttestation,
+  type ChannelAttestationOptions,
+} from './default-attestation.ts';
+export { DcapQuoteValidator, type DcapQuoteValidatorOptions, type QvlCollateralJson } from './dcap-validator.ts';
 export { encodeCbor, decodeCbor, CborMap, CborTag, type CborValue } from './cbor.ts';

@@ -1,9 +1,12 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { printJson, setExit, EXIT, say, timeFlag, UsageError } from '../io.ts';
 import type { ChannelPolicy } from '../../channel/types.ts';
+import type { AttestationSpec } from '../../channel/attestation-spec.ts';
+import type { ChannelAttestation } from '../../channel/default-attestation.ts';
+import type { CollateralSource } from '../../attestation/collateral/types.ts';
 
 /**
  * `catena channel serve --listen 127.0.0.1:PORT [--require-attested-client]` — an emulated platform
@@ -15,7 +18,11 @@ import type { ChannelPolicy } from '../../channel/types.ts';
  * with --enclave an emulated client enclave for mutual mode) verifies the server during the
  * handshake and prints its identity; exit 1 when refused, naming the failed check.
  *
- * Evidence kind: whatever src/channel/default-attestation.ts (the switch point) provides.
+ * Evidence: real DCAP v3 quotes from the platform's emulated QE, certified by an emulated manufacturer
+ * kept in `--state` (so its root is stable across runs). `serve` publishes the root (root.pem,
+ * root.der) and the collateral (collateral.json, dcap-qvl format) in the state directory; `connect`
+ * verifies with Catena's DCAP verifier trusting `--root` and reading `--collateral` (a
+ * collateral.json, a collateral directory or a PCS/PCCS URL; default collateral.json beside --root).
  */
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/i;
 function hostPort(flag: string, v: string): { host: string; port: number } {
@@ -80,28 +87,58 @@ async function ratlsImage(stateDir: string) {
   return buildEnclave(source, config, key);
 }
 
-async function startEnclave(stateDir: string, runtime: 'isolated' | 'inline', config: { roots?: Uint8Array[]; policy?: ChannelPolicy; requireAttestedClient?: boolean }) {
+/**
+ * An emulated platform with its QE/PCE (manufacturer kept in `stateDir`) running the RA-TLS enclave.
+ * `peers` = how the enclave validates its peers; default: DCAP under its own manufacturer's root
+ * and collateral (mutual mode between enclaves of one deployment).
+ */
+async function startEnclave(stateDir: string, runtime: 'isolated' | 'inline', config: { peers?: AttestationSpec; policy?: ChannelPolicy; requireAttestedClient?: boolean }) {
   const { Platform } = await import('../../sgx/platform.ts');
   const ch = await import('../../channel/index.ts');
-  const attestation = await ch.channelAttestation({ stateDir });
   const image = await ratlsImage(stateDir);
   const platform = await Platform.open({ name: 'channel' });
+  let attestation: ChannelAttestation | undefined;
   const relay = new ch.EnclaveChannelRelay();
-  const handle = await platform.loadEnclave(image, { runtime, ocalls: { ...relay.ocalls(), ...ch.quotingOcalls(attestation.backend) } });
-  relay.attach(handle);
-  // The enclave validates its peers against the given roots, or else the anchor relying parties use for it.
-  const roots = config.roots ?? ch.certificatesFromFile(new TextEncoder().encode(attestation.rootPem));
-  await handle.ecall('channelInit', {
-    attestation: ch.attestationSpecForRoots(roots),
-    ...(config.policy ? { policy: config.policy } : {}),
-    requireAttestedClient: !!config.requireAttestedClient,
-  });
-  const stop = async () => {
-    await relay.close();
+  try {
+    attestation = await ch.channelAttestation({ platform, stateDir });
+    const handle = await platform.loadEnclave(image, { runtime, ocalls: { ...relay.ocalls(), ...ch.quotingOcalls(attestation.backend) } });
+    relay.attach(handle);
+    await handle.ecall('channelInit', {
+      attestation: config.peers ?? attestation.spec,
+      ...(config.policy ? { policy: config.policy } : {}),
+      requireAttestedClient: !!config.requireAttestedClient,
+    });
+    const att = attestation;
+    const stop = async () => {
+      await relay.close();
+      await att.stop();
+      await platform.close();
+    };
+    return { attestation: att, image, relay, handle, stop };
+  } catch (e) {
+    await relay.close().catch(() => undefined);
+    await attestation?.stop().catch(() => undefined);
     await platform.close();
-    await attestation.stop();
-  };
-  return { attestation, image, relay, handle, stop };
+    throw e;
+  }
+}
+
+/** `--collateral` (default: collateral.json beside the root file) → a source; a missing file is a usage error. */
+async function collateralFlag(where: string | undefined, rootPath: string): Promise<{ where: string; source: CollateralSource }> {
+  const { openCollateral } = await import('../../attestation/collateral/open.ts');
+  const w = where ?? join(dirname(resolve(rootPath)), 'collateral.json');
+  try {
+    return { where: w, source: await openCollateral(w) };
+  } catch (e) {
+    throw new UsageError(`--collateral ${w}: ${(e as Error).message}${where ? '' : ' (the default is collateral.json beside --root, as `channel serve` writes it)'}`);
+  }
+}
+
+function acceptTcb(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (!list.length) throw new UsageError('--accept-tcb: name at least one TCB status');
+  return list;
 }
 
 const runtimeOf = (v: string | undefined) => {
@@ -119,7 +156,7 @@ export function register(program: Command): void {
     .requiredOption('--listen <host:port>', 'where to listen, e.g. 127.0.0.1:8443 (port 0: any free port)')
     .option('--require-attested-client', 'mutual mode: clients must present RA-TLS evidence')
     .option('--client-policy <file>', 'identity policy (JSON) for attested clients (default: any non-DEBUG enclave whose evidence verifies)')
-    .option('--state <dir>', 'keeps the attestation root and the vendor key between runs', '.catena/channel')
+    .option('--state <dir>', 'keeps the emulated manufacturer (root CA) and the vendor key between runs; root.pem, root.der and collateral.json are written there', '.catena/channel')
     .option('--runtime <kind>', 'isolated (worker) or inline', 'isolated')
     .option('--json', 'print one JSON document once listening')
     .action(async (o: { listen: string; requireAttestedClient?: boolean; clientPolicy?: string; state: string; runtime?: string; json?: boolean }) => {
@@ -127,8 +164,9 @@ export function register(program: Command): void {
       const state = resolve(o.state);
       const { policy } = readPolicy(o.clientPolicy, false);
       const s = await startEnclave(state, runtimeOf(o.runtime), { policy, requireAttestedClient: !!o.requireAttestedClient });
-      const rootPath = join(state, 'root.pem');
-      writeFileSync(rootPath, s.attestation.rootPem);
+      const { writeTrustFiles } = await import('../../channel/default-attestation.ts');
+      const files = await writeTrustFiles(state, s.attestation);
+      const rootPath = files.rootPem;
       const addr = await s.relay.listen(port, host);
       const id = s.handle.identity;
       const hexs = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -136,12 +174,14 @@ export function register(program: Command): void {
         listening: `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
         port: addr.port,
         root: rootPath,
-        evidence: s.attestation.kind,
+        rootDer: files.rootDer,
+        collateral: files.collateral,
+        evidence: s.attestation.kind === 'dcap' ? 'sgx-dcap-quote-v3' : s.attestation.kind,
         requireAttestedClient: !!o.requireAttestedClient,
         enclave: { mrEnclave: hexs(id.mrEnclave), mrSigner: hexs(id.mrSigner), isvProdId: id.isvProdId, isvSvn: id.isvSvn, runtime: s.handle.runtime },
       };
       if (o.json) printJson(doc);
-      else say(false, `RA-TLS enclave ${doc.enclave.mrEnclave} listening on ${doc.listening} (evidence: ${doc.evidence}; root: ${rootPath})`);
+      else say(false, `RA-TLS enclave ${doc.enclave.mrEnclave} listening on ${doc.listening} (evidence: ${doc.evidence}; root: ${rootPath}; collateral: ${doc.collateral})`);
       s.relay.on('secure', (cid: number, e: { peer: unknown }) => process.stderr.write(`connection ${cid}: secure${e.peer ? `, client ${JSON.stringify(e.peer)}` : ''}\n`));
       s.relay.on('refused', (cid: number, e: { code: string; check: string; message: string }) => process.stderr.write(`connection ${cid}: refused ${e.code} (${e.check}): ${e.message}\n`));
       await new Promise<void>((r) => {
@@ -155,19 +195,23 @@ export function register(program: Command): void {
     .command('connect')
     .description('connect to an RA-TLS server, verify its enclave during the handshake, print its identity')
     .argument('<host:port>', 'server address')
-    .requiredOption('--root <cert>', 'trust anchor for the evidence (PEM or DER), e.g. the root.pem `channel serve` wrote')
+    .requiredOption('--root <cert>', 'trust anchor for the quotes (PEM or DER), e.g. the root.pem `channel serve` wrote')
+    .option('--collateral <file|dir|url>', 'DCAP collateral: a dcap-qvl collateral.json, a collateral directory or a PCS/PCCS URL (default: collateral.json beside --root)')
+    .option('--accept-tcb <statuses>', 'comma-separated TCB statuses to accept (default: UpToDate)')
     .option('--policy <file>', 'identity policy JSON: {"mrEnclave": [hex], "mrSigner": hex, "isvProdId": n, "minIsvSvn": n, "allowDebug": bool}')
     .option('--allow-debug', 'accept a DEBUG enclave')
     .option('--at <time>', 'verification time, ISO 8601 or Unix seconds (default: now)')
     .option('--message <text>', 'send this after the handshake and print the reply')
     .option('--enclave', 'connect from inside an emulated client enclave with its own RA-TLS certificate (for --require-attested-client servers)')
-    .option('--state <dir>', 'with --enclave: state directory whose attestation root issues the client evidence', '.catena/channel')
+    .option('--state <dir>', 'with --enclave: state directory whose emulated manufacturer certifies the client platform', '.catena/channel')
     .option('--timeout <seconds>', 'give up after this long', '15')
     .option('--json', 'print one JSON document')
-    .action(async (target: string, o: { root: string; policy?: string; allowDebug?: boolean; at?: string; message?: string; enclave?: boolean; state: string; timeout: string; json?: boolean }) => {
+    .action(async (target: string, o: { root: string; collateral?: string; acceptTcb?: string; policy?: string; allowDebug?: boolean; at?: string; message?: string; enclave?: boolean; state: string; timeout: string; json?: boolean }) => {
       const { host, port } = hostPort('<host:port>', target);
       const ch = await import('../../channel/index.ts');
       const roots = readRoots(o.root, ch.certificatesFromFile);
+      const accepted = acceptTcb(o.acceptTcb);
+      const collateral = await collateralFlag(o.collateral, o.root);
       const { policy, described } = readPolicy(o.policy, o.allowDebug);
       const at = o.at ? timeFlag('at', o.at) : undefined;
       const timeoutMs = Math.max(1, Number(o.timeout) || 15) * 1000;
@@ -179,7 +223,15 @@ export function register(program: Command): void {
       };
       if (o.enclave) {
         if (at) throw new UsageError('--at is not supported with --enclave (the enclave uses its own clock)');
-        const s = await startEnclave(resolve(o.state), 'inline', { roots });
+        // The enclave rebuilds its validator from data: the collateral must be a collateral.json file.
+        let json: string;
+        try {
+          json = readFileSync(collateral.where, 'utf8');
+          JSON.parse(json);
+        } catch (e) {
+          throw new UsageError(`--collateral ${collateral.where}: with --enclave, a dcap-qvl collateral.json file is needed (${(e as Error).message})`);
+        }
+        const s = await startEnclave(resolve(o.state), 'inline', { peers: ch.attestationSpecForRoots(roots, json, accepted ? { acceptedTcbStatuses: accepted } : {}) });
         try {
           const r = await s.relay.connect(host, port, policy).catch((e: Error) => {
             throw new UsageError(`cannot connect to ${target}: ${e.message}`);
@@ -205,7 +257,7 @@ export function register(program: Command): void {
       }
       let conn;
       try {
-        conn = await ch.connectAttested({ host, port, validator: ch.validatorForRoots(roots), policy, ...(at ? { at } : {}), handshakeTimeoutMs: timeoutMs });
+        conn = await ch.connectAttested({ host, port, validator: ch.validatorForRoots(roots, collateral.source, accepted ? { acceptedTcbStatuses: accepted } : {}), policy, ...(at ? { at } : {}), handshakeTimeoutMs: timeoutMs });
       } catch (e) {
         if (e instanceof ch.ChannelError) return refuse(e);
         throw e;
@@ -224,7 +276,7 @@ export function register(program: Command): void {
       }
       const tlsInfo = { protocol: sock.getProtocol(), cipher: sock.getCipher().name };
       sock.end(); // graceful: our TLS Finished reaches the server before the close
-      report(o.json, { verified: true, peer: conn.peer, tls: tlsInfo, policy: described, client: 'relying-party', ...(reply !== undefined ? { reply } : {}) });
+      report(o.json, { verified: true, peer: conn.peer, tls: tlsInfo, policy: described, collateral: collateral.where, client: 'relying-party', ...(reply !== undefined ? { reply } : {}) });
     });
 }
 

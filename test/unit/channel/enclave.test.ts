@@ -19,6 +19,8 @@ import {
 } from '../../../src/channel/index.ts';
 import { rejectsWith, roundTrip } from './helpers.ts';
 
+// MOCK evidence: these tests exercise the channel mechanics (in-enclave termination, relay, mutual
+// mode). The same flows with real DCAP quotes are in dcap.test.ts.
 const source = readFileSync(new URL('../../../enclaves/ratls/ratls.js', import.meta.url), 'utf8');
 const vendor = generateVendorKey();
 const image = buildEnclave(source, { isvProdId: 21, isvSvn: 3 }, vendor);
