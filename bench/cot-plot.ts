@@ -11,8 +11,10 @@ export function cotPlotSvg(r: CotBenchResult): string {
   const withLinks = r.sizes.filter((s) => s.size > 1);
   const last = r.sizes.at(-1)!;
   return logLogSvg({
-    title: `Building a chain of trust: time against size (${r.runtime} runtime, ${r.platforms} platforms in ${r.clouds} clouds)`,
-    note: `CPU time; start-up offset ${r.startupOffsetMs} ms; marginal local ${r.marginalUs.local} µs (${r.ratio.local}× floor), remote ${r.marginalUs.remote} µs (${r.ratio.remote}× floor); Node ${r.node}, ${r.at.slice(0, 10)}`,
+    title: `Building a chain of trust: time against CoT size (${r.runtime}, ${r.platforms} platforms, ${r.clouds} clouds)`,
+    width: 900,
+    height: 540,
+    note: `offset ${r.startupOffsetMs} ms; per element: local ${r.marginalUs.local} µs (${r.ratio.local}× floor), remote ${r.marginalUs.remote} µs (${r.ratio.remote}× floor); CPU time; Node ${r.node}, ${r.at.slice(0, 10)}`,
     xLabel: 'CoT size (elements)',
     yLabel: 'time (ms)',
     series: [

@@ -254,7 +254,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
   };
-  const isolatedMax = opts.isolatedMaxSize ?? 100;
+  const isolatedMax = opts.isolatedMaxSize ?? 50;
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000)) throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
   if (!(o.localShare >= 0 && o.localShare <= 1)) throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
   if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64) throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--local-share <x>', 'share of local links (0..1)', '0.5')
     .option('--clouds <n>', 'clouds (one platform each unless --platforms-per-cloud)', '3')
     .option('--platforms-per-cloud <n>', 'platforms per cloud', '1')
-    .option('--isolated-max <n>', 'largest size run with the isolated runtime (a worker per enclave)', '100')
+    .option('--isolated-max <n>', 'largest size run with the isolated runtime (a worker per enclave, ~20 MB each)', '50')
     .option('--plot <file.svg>', 'write a log–log SVG plot')
     .option('--json', 'print one JSON document')
     .action(async (opts: { sizes: string; runtime: string; localShare: string; clouds: string; platformsPerCloud: string; isolatedMax: string; plot?: string; json?: boolean }) => {
