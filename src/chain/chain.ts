@@ -73,6 +73,23 @@ export class Chain {
     return c;
   }
 
+  /**
+   * Rebuilds a chain from a bundle without requiring it to be valid (a manager reloading a chain
+   * whose elements were revoked or whose evidence aged): the header must verify against `root`, and
+   * every link is re-checked at `at`, so invalid elements stay marked invalid and refuse children.
+   */
+  static async restore(bundle: ProofBundle, opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair }): Promise<Chain> {
+    const check = checkHeader(bundle.chain, opts.root);
+    if (!check.ok) throw new ChainError('ERR_CHAIN_BUNDLE', check.failure.message, check.failure.check);
+    const c = new Chain(bundle.chain, opts.root, opts.remote, opts.owner);
+    Object.assign(c.collateral, bundle.collateral);
+    for (const e of bundle.elements) c.elements.set(e.id, e);
+    for (const r of bundle.revocations) c.revocations.push(r);
+    for (const l of bundle.links) c.links.set(l.child, l);
+    await c.recheck(opts.at);
+    return c;
+  }
+
   get id(): string {
     return this.header.id;
   }

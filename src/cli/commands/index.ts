@@ -17,4 +17,4 @@ import { register as benchVerify } from './bench-verify.ts';
 import { register as benchCot } from './bench-cot.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot, manager, agent, admin, audit, demo];

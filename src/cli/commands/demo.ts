@@ -1,0 +1,269 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import { hex } from '../../bytes/util.ts';
+import type { ChainVerification, Element, ProofBundle } from '../../chain/types.ts';
+import { generateVendorKey } from '../../crypto/rsa3072.ts';
+import { sha256 } from '../../crypto/sha256.ts';
+import { buildElementImage } from '../../cot/element.ts';
+import { buildPcsServer } from '../../sgx/manufacturer/pcs-server.ts';
+import { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
+import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../sgx/platform.ts';
+import { openStore } from '../../store/open-store.ts';
+import type { Store } from '../../store/types.ts';
+import { CotDriver, type Placed } from '../../server/cot-driver.ts';
+import { callJson } from '../../server/http-json.ts';
+import { buildManager } from '../../server/manager.ts';
+import { loadOrCreateManagerKey } from '../../server/manager-key.ts';
+import { listenUrl, untilSignal } from '../../server/net.ts';
+import { createToken } from '../../server/tokens.ts';
+import { EXIT, intFlag, printJson, setExit, UsageError } from '../io.ts';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
+const CLOUDS = ['cloud-a', 'cloud-b', 'cloud-c', 'cloud-d', 'cloud-e', 'cloud-f'];
+
+interface AgentProc {
+  cloud: string;
+  url: string;
+  id: string;
+  child: ChildProcess;
+}
+
+/** Starts `catena agent` as a child process; resolves once it printed its JSON line (registered). */
+function startAgent(cloud: string, platforms: number, env: { manager: string; manufacturer: string; vendorKey: string; token: string }, timeoutMs: number): { child: ChildProcess; ready: Promise<AgentProc> } {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'agent', '--manager', env.manager, '--cloud', cloud, '--platforms', String(platforms), '--manufacturer', env.manufacturer, '--vendor-key', env.vendorKey, '--json'],
+    // The agent exits when its stdin closes: it cannot outlive a demo that was killed outright.
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: env.token, CATENA_EXIT_WITH_STDIN: '1' } },
+  );
+  const ready = new Promise<AgentProc>((resolveReady, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`agent ${cloud} did not start within ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      try {
+        const j = JSON.parse(out) as { url: string; id: string };
+        clearTimeout(timer);
+        resolveReady({ cloud, url: j.url, id: j.id, child });
+      } catch {
+        /* not complete yet */
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`agent ${cloud} exited (${code ?? sig}) before it was ready: ${err.slice(-300)}`));
+    });
+  });
+  ready.catch(() => {});
+  return { child, ready };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(t);
+}
+
+const short = (h: string | undefined, n = 12) => (h ? h.slice(0, n) : '-');
+
+/** The chain drawn as a text tree, children under their parent. */
+function drawTree(bundle: ProofBundle, v: ChainVerification, statuses: Record<string, string>): string[] {
+  const byParent = new Map<string | null, Element[]>();
+  const linkOf = new Map(bundle.links.map((l) => [l.child, l]));
+  for (const e of bundle.elements) {
+    if (e.kind !== 'enclave') continue;
+    const list = byParent.get(e.parent) ?? [];
+    list.push(e);
+    byParent.set(e.parent, list);
+  }
+  const lines: string[] = [];
+  const walk = (parent: string | null, prefix: string) => {
+    const kids = byParent.get(parent) ?? [];
+    kids.forEach((e, i) => {
+      const last = i === kids.length - 1;
+      const l = linkOf.get(e.id);
+      const ok = v.elements[e.id]?.valid ? 'ok' : `INVALID (${v.elements[e.id]?.cause ?? '?'})`;
+      const status = statuses[e.id] ? ` ${statuses[e.id]}` : '';
+      const tcb = l?.appraisal.tcbStatus ?? (l?.type === 'local' ? 'REPORT MAC' : '-');
+      lines.push(`${prefix}${last ? '└─' : '├─'} ${e.id}  ${(l?.type ?? '?').padEnd(6)} ${(e.cloud ?? '?').padEnd(8)} platform ${short(e.platform, 8)}  ${tcb.padEnd(10)} ${ok}${status}`);
+      walk(e.id, prefix + (last ? '   ' : '│  '));
+    });
+  };
+  walk(null, '  ');
+  return lines;
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('start an emulated PCS, the manager and three agents (clouds) on loopback, build a chain across them, verify it')
+    .option('--clouds <n>', 'clouds (one agent process each)', '3')
+    .option('--platforms <n>', 'platforms per cloud', '2')
+    .option('--data <dir>', 'keep the manager data (SQLite, keys) here instead of a temporary directory')
+    .option('--keep', 'leave everything running and print the URLs (Ctrl-C stops)')
+    .option('--json', 'print {clouds, platforms, elements, links, valid, managerUrl}')
+    .action(async (o: { clouds: string; platforms: string; data?: string; keep?: boolean; json?: boolean }) => {
+      const clouds = intFlag('clouds', o.clouds, 2, CLOUDS.length);
+      const perCloud = intFlag('platforms', o.platforms, 2, 8);
+      const t0 = performance.now();
+      const progress = (msg: string) => process.stderr.write(`[demo ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
+      const tmp = await mkdtemp(join(tmpdir(), 'catena-demo-'));
+      const data = o.data ?? join(tmp, 'manager');
+      await mkdir(data, { recursive: true });
+      const children: ChildProcess[] = [];
+      let pcs: FastifyInstance | undefined;
+      let manager: FastifyInstance | undefined;
+      let store: Store | undefined;
+      let cleaned: Promise<void> | undefined;
+      const cleanup = () =>
+        (cleaned ??= (async () => {
+          await Promise.all(children.map(stopChild));
+          await manager?.close().catch(() => {});
+          await store?.close().catch(() => {});
+          await pcs?.close().catch(() => {});
+          await rm(tmp, { recursive: true, force: true }).catch(() => {});
+        })());
+      const onSignal = (sig: NodeJS.Signals) => {
+        process.stderr.write(`\n[demo] ${sig}: stopping every process it started\n`);
+        void cleanup().finally(() => process.exit(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        // 1. The emulated manufacturer and its PCS v4 service.
+        progress('starting the emulated PCS (manufacturer root CA, PCK CAs, TCB info, QE identity, CRLs)');
+        let manufacturer: Manufacturer | undefined;
+        pcs = buildPcsServer({ manufacturer: () => manufacturer });
+        const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
+        manufacturer = await Manufacturer.create({ pcsUrl });
+        manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, DEFAULT_PCE_ID);
+        const mfrDir = join(tmp, 'manufacturer');
+        await manufacturer.save(mfrDir);
+        const root = manufacturer.root;
+        progress(`PCS on ${pcsUrl}; emulated root CA SHA-256 ${short(hex(sha256(root)), 16)}`);
+
+        // 2. The manager on SQLite.
+        store = await openStore(join(data, 'catena.db'));
+        const key = await loadOrCreateManagerKey(join(data, 'manager-key.pem'));
+        manager = await buildManager({ store, key, agentCheckIntervalMs: 2000 });
+        const managerUrl = await listenUrl(manager, '127.0.0.1', 0);
+        const admin = await createToken(store, 'admin', 'demo');
+        const agentToken = await createToken(store, 'agent', 'demo');
+        progress(`manager on ${managerUrl} (SQLite ${join(data, 'catena.db')})`);
+
+        // 3. Three agents, one process per cloud, sharing the manufacturer.
+        const vendorKey = generateVendorKey();
+        const vendorPem = join(tmp, 'vendor-key.pem');
+        await writeFile(vendorPem, vendorKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+        const mrSigner = hex(buildElementImage(vendorKey).mrSigner);
+        progress(`starting ${clouds} agents (${perCloud} platforms each, QE/PCE per platform) as separate processes`);
+        const starts = CLOUDS.slice(0, clouds).map((cloud) => startAgent(cloud, perCloud, { manager: managerUrl, manufacturer: mfrDir, vendorKey: vendorPem, token: agentToken.token }, 90_000));
+        children.push(...starts.map((s) => s.child));
+        const agents = await Promise.all(starts.map((s) => s.ready));
+        for (const a of agents) progress(`agent ${a.id} ready on ${a.url}`);
+
+        // 4. The chain: anchored at the emulated root (explicitly), policy pins the vendor.
+        const policy = { identities: [{ mrSigner, isvProdId: 1, minIsvSvn: 1 }], acceptedTcbStatuses: ['UpToDate'], allowDebug: false };
+        const driver = await CotDriver.createChain(managerUrl, admin.token, { name: 'demo', root: hex(root), emulatedRoot: true, policy });
+        progress(`chain ${driver.chain.id} created (owner: the manager key)`);
+        // Per cloud: E on p0 (remote from the previous cloud), a local sibling on p0, a remote child on p1.
+        let prev: Placed | undefined;
+        const step = async (label: string, f: () => Promise<{ element: Element }>) => {
+          const r = await f();
+          progress(`${label}: ${r.element.id} appended and re-verified by the manager`);
+        };
+        for (let c = 0; c < agents.length; c++) {
+          const a = agents[c]!;
+          const e0 = await CotDriver.load(a.url, 0);
+          if (!prev) await step(`${a.cloud}/p0 first enclave (quote appraised by the chain owner)`, () => driver.appendFirst(e0));
+          else await step(`${a.cloud}/p0 remote link from ${agents[c - 1]!.cloud}`, () => driver.append(prev!, e0, 'remote'));
+          const e1 = await CotDriver.load(a.url, 0);
+          await step(`${a.cloud}/p0 local link (REPORT checked inside the parent enclave)`, () => driver.append(e0, e1, 'local'));
+          for (let p = 1; p < perCloud; p++) {
+            const e2 = await CotDriver.load(a.url, p);
+            await step(`${a.cloud}/p${p} remote link within the cloud`, () => driver.append(e0, e2, 'remote'));
+          }
+          prev = e1;
+        }
+
+        // 5. Verify through the manager.
+        progress('verifying the chain through the manager (GET /v1/chains/:id/verify)');
+        const v = await callJson<ChainVerification & { statuses: Record<string, string>; ear: string }>(`${managerUrl}/v1/chains/${driver.chain.id}/verify`, { token: admin.token });
+        const bundle = await callJson<ProofBundle>(`${managerUrl}/v1/chains/${driver.chain.id}/proof`, { token: admin.token });
+        const enclaves = bundle.elements.filter((e) => e.kind === 'enclave');
+        const platforms = bundle.elements.filter((e) => e.kind === 'platform');
+        const summary = {
+          clouds: agents.length,
+          platforms: agents.length * perCloud,
+          elements: enclaves.length,
+          links: v.links,
+          valid: v.valid,
+          managerUrl,
+          chain: driver.chain.id,
+          size: v.size,
+          emulatedRoot: v.emulatedRoot,
+          failures: v.failures,
+          seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+        };
+        if (o.json) printJson(summary);
+        else {
+          const out = (s: string) => process.stdout.write(s + '\n');
+          out('');
+          out(`Chain "demo" ${driver.chain.id}`);
+          out(`  anchored at the EMULATED root CA ${short(hex(sha256(root)), 16)}… (trusted explicitly for this demo; not Intel's)`);
+          out(`  policy: MRSIGNER ${short(mrSigner, 16)}…, ISVPRODID 1, ISVSVN >= 1, TCB UpToDate, no DEBUG`);
+          out('');
+          out('  RoT (emulated manufacturer) ─▶ platform ─▶ QE ─▶ enclaves:');
+          for (const line of drawTree(bundle, v, v.statuses)) out(line);
+          out('');
+          out('  Platforms (from the PCK certificates in the quotes):');
+          for (const p of platforms) out(`    ${(p.cloud ?? '?').padEnd(8)} PPID ${short(p.platform, 16)}…  FMSPC ${p.fmspc ?? '-'}  TCB ${p.tcbStatus ?? '-'}${p.advisoryIds?.length ? ` (${p.advisoryIds.join(', ')})` : ''}`);
+          out('');
+          out('  Element identities:');
+          const ids = new Map<string, number>();
+          for (const e of enclaves) ids.set(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`, (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1);
+          for (const [k, n] of ids) out(`    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`);
+          out('');
+          out(`  ${enclaves.length} enclaves on ${summary.platforms} platforms in ${summary.clouds} clouds; links: ${v.links.local} local, ${v.links.remote} remote`);
+          out(`  Verdict: ${v.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`);
+          out(`  Manager: ${managerUrl}  (${summary.seconds} s)`);
+        }
+        setExit(v.valid ? EXIT.OK : EXIT.NEGATIVE);
+        if (o.keep) {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          const w = (s: string) => process.stderr.write(s + '\n');
+          w('');
+          w('Running (--keep); Ctrl-C stops everything:');
+          w(`  manager     ${managerUrl}   (OpenAPI ${managerUrl}/openapi.json, metrics ${managerUrl}/metrics, events ${managerUrl}/v1/events)`);
+          w(`  admin token ${admin.token}`);
+          w(`  PCS         ${pcsUrl}/sgx/certification/v4/`);
+          for (const a of agents) w(`  agent       ${a.url}  (${a.cloud})`);
+          w(`  chain       ${managerUrl}/v1/chains/${driver.chain.id}/verify`);
+          await untilSignal();
+        }
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        process.stderr.write(`[demo] failed: ${(e as Error).message}\n`);
+        setExit(EXIT.NEGATIVE);
+        if (o.json) printJson({ valid: false, error: (e as Error).message });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        progress('stopping every process the demo started');
+        await cleanup();
+      }
+    });
+}

@@ -1,0 +1,194 @@
+import type { KeyObject } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { fromHex, hex } from '../bytes/util.ts';
+import { enclaveElementId } from '../chain/chain.ts';
+import { ChainError } from '../chain/errors.ts';
+import type { ChainPolicy, CollateralBlob, Link, LinkAppraisal } from '../chain/types.ts';
+import { collateralId } from '../chain/verify-bundle.ts';
+import { randomBytes } from '../crypto/random.ts';
+import { identityOfBody } from '../cot/element-core.ts';
+import type { ElementHandle } from '../cot/element.ts';
+import type { EmulatedWorld } from '../cot/world.ts';
+import { parseReport } from '../formats/report.ts';
+import { problem, ServerError } from './errors.ts';
+import { callJson } from './http-json.ts';
+
+export interface AgentOptions {
+  /** The platforms this agent hosts (one cloud), with their QE/PCE. */
+  world: EmulatedWorld;
+  cloud: string;
+  /** Signs the element enclave image (SIGSTRUCT → MRSIGNER). */
+  vendorKey: KeyObject;
+  /** This agent's id (as registered with the manager). */
+  id: string;
+  clock?: () => Date;
+  logger?: boolean;
+}
+
+/** What a child presents: its REPORT (for a local parent) or quote + collateral (for anyone). */
+export interface EvidenceResponse {
+  element: string;
+  elementKey: string;
+  platform: string;
+  cloud: string;
+  agent: string;
+  report: string;
+  quote?: string;
+  collateral?: CollateralBlob;
+}
+
+export interface AdmitRequest {
+  chain: { id: string; policy: ChainPolicy };
+  /** The chain's root certificate (DER hex) the parent verifies remote evidence against. */
+  root: string;
+  /** Depth of the child (the first enclave is 1). */
+  depth: number;
+  type: 'local' | 'remote';
+  /** The child: an element on this agent (agent omitted) or on the agent at `agent` (base URL). */
+  child: { element: string; agent?: string };
+}
+
+export interface AdmitResponse {
+  link: Link;
+  collateral?: CollateralBlob;
+  cloud: string;
+  agent: string;
+}
+
+const ElementBody = Type.Object({ platform: Type.Integer({ minimum: 0 }), isvProdId: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })), isvSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, { additionalProperties: false });
+const EvidenceBody = Type.Object({ chain: Type.String({ minLength: 1 }), nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }), targetInfo: Type.Optional(Type.String({ pattern: '^[0-9a-f]+$' })) }, { additionalProperties: false });
+const AdmitBody = Type.Object(
+  {
+    chain: Type.Object({ id: Type.String(), policy: Type.Record(Type.String(), Type.Unknown()) }),
+    root: Type.String({ pattern: '^[0-9a-f]+$' }),
+    depth: Type.Integer({ minimum: 1 }),
+    type: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
+    child: Type.Object({ element: Type.String(), agent: Type.Optional(Type.String()) }),
+  },
+  { additionalProperties: false },
+);
+
+function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, check?: string): FastifyReply {
+  return reply.code(status).type('application/problem+json').send(JSON.stringify(problem(status, code, detail, check)));
+}
+
+/**
+ * The per-cloud agent: hosts emulated platforms (each with QE/PCE), loads element enclaves, makes
+ * them present evidence, and as a parent admits a child — inside the parent enclave, which checks
+ * the child's REPORT (local) or DCAP quote (remote) and signs the link. For a remote child the
+ * agent fetches the child's quote from the child's agent itself (agent to agent, plain HTTP on
+ * loopback: RA-TLS between agents is not used yet, see docs/api.md). Listen on loopback only.
+ */
+export function buildAgent(opts: AgentOptions): FastifyInstance {
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  const clock = opts.clock ?? (() => new Date());
+  const elements = new Map<string, { handle: ElementHandle; platform: number }>();
+  const image = new Map<string, ReturnType<EmulatedWorld['elementImage']>>();
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    if (err instanceof ServerError) return sendProblem(reply, err.status, err.code, err.message, err.check);
+    if (err instanceof ChainError) return sendProblem(reply, 422, 'ERR_LINK_REFUSED', err.message, err.check);
+    const fe = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, 'ERR_TOO_LARGE', fe.message ?? '');
+    if (fe.validation || fe.statusCode === 400) return sendProblem(reply, 400, 'ERR_MALFORMED', fe.message ?? 'malformed');
+    app.log.error(err);
+    return sendProblem(reply, 500, 'ERR_INTERNAL', (err as Error).message ?? 'internal error');
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'ERR_NOT_FOUND', `no such resource: ${req.method} ${req.url}`));
+
+  const platforms = () => opts.world.platforms.map((p, index) => ({ index, ppid: p.ppid }));
+  const get = (id: string) => {
+    const e = elements.get(id);
+    if (!e) throw new ServerError('ERR_NOT_FOUND', `no element ${id} on this agent`);
+    return e;
+  };
+
+  app.get('/healthz', async () => ({ ok: true, agent: opts.id, cloud: opts.cloud, platforms: platforms(), elements: elements.size }));
+
+  app.post('/v1/elements', { schema: { body: ElementBody } }, async (req, reply) => {
+    const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
+    if (b.platform >= opts.world.platforms.length) throw new ServerError('ERR_NOT_FOUND', `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`);
+    const k = `${b.isvProdId ?? 1}/${b.isvSvn ?? 1}`;
+    let img = image.get(k);
+    if (!img) image.set(k, (img = opts.world.elementImage(opts.vendorKey, b.isvProdId ?? 1, b.isvSvn ?? 1)));
+    const handle = await opts.world.loadElement(b.platform, img);
+    const id = enclaveElementId(handle.elementKey);
+    elements.set(id, { handle, platform: b.platform });
+    return reply.code(201).send({ element: id, elementKey: hex(handle.elementKey), platform: handle.platformPpid, cloud: opts.cloud, agent: opts.id, mrEnclave: hex(img.mrEnclave), mrSigner: hex(img.mrSigner) });
+  });
+
+  app.get('/v1/elements', async () => ({
+    elements: [...elements.entries()].map(([id, e]) => ({ element: id, platform: e.handle.platformPpid, platformIndex: e.platform })),
+  }));
+
+  async function evidence(id: string, chain: string, nonce: string, targetInfo?: Uint8Array): Promise<EvidenceResponse> {
+    const { handle } = get(id);
+    const base = { element: id, elementKey: hex(handle.elementKey), platform: handle.platformPpid, cloud: opts.cloud, agent: opts.id };
+    if (targetInfo) return { ...base, report: hex(await handle.evidence(targetInfo, chain, nonce)) };
+    const report = await handle.evidence(opts.world.qeTargetInfo(handle), chain, nonce);
+    const quote = await opts.world.quote(handle, report);
+    return { ...base, report: hex(report), quote: hex(quote), collateral: opts.world.collateral(handle) };
+  }
+
+  app.post('/v1/elements/:id/evidence', { schema: { body: EvidenceBody } }, async (req) => {
+    const b = req.body as { chain: string; nonce: string; targetInfo?: string };
+    return evidence((req.params as { id: string }).id, b.chain, b.nonce, b.targetInfo ? fromHex(b.targetInfo) : undefined);
+  });
+
+  app.post('/v1/elements/:id/admit', { schema: { body: AdmitBody } }, async (req): Promise<AdmitResponse> => {
+    const parentId = (req.params as { id: string }).id;
+    const b = req.body as AdmitRequest;
+    const parent = get(parentId).handle;
+    // The parent's fresh challenge: the child's REPORTDATA must bind it with the child's key.
+    const nonce = hex(randomBytes(32));
+    const at = clock();
+    if (b.type === 'local') {
+      if (b.child.agent !== undefined) throw new ServerError('ERR_MALFORMED', 'a local child runs on this agent (leave child.agent out)');
+      const ev = await evidence(b.child.element, b.chain.id, nonce, parent.targetInfo());
+      const report = fromHex(ev.report);
+      const draft: Omit<Link, 'signature'> = {
+        version: 1,
+        chain: b.chain.id,
+        parent: parentId,
+        child: ev.element,
+        type: 'local',
+        nonce,
+        childKey: ev.elementKey,
+        childIdentity: identityOfBody(parseReport(report).body),
+        childPlatform: ev.platform,
+        evidence: { kind: 'sgx-report', report: ev.report },
+        at: at.toISOString(),
+        appraisal: { verdict: 'accepted' } as LinkAppraisal,
+      };
+      const signature = await parent.admitLocal(draft, report, b.chain.policy, b.depth);
+      return { link: { ...draft, signature }, cloud: ev.cloud, agent: ev.agent };
+    }
+    const ev = b.child.agent
+      ? await callJson<EvidenceResponse>(new URL(`/v1/elements/${encodeURIComponent(b.child.element)}/evidence`, b.child.agent).toString(), { body: { chain: b.chain.id, nonce } })
+      : await evidence(b.child.element, b.chain.id, nonce);
+    if (!ev.quote || !ev.collateral) throw new ServerError('ERR_AGENT', 'the child agent sent no quote');
+    const quote = fromHex(ev.quote);
+    const draft: Omit<Link, 'signature' | 'appraisal'> = {
+      version: 1,
+      chain: b.chain.id,
+      parent: parentId,
+      child: ev.element,
+      type: 'remote',
+      nonce,
+      childKey: ev.elementKey,
+      childIdentity: identityOfBody(parseReport(fromHex(ev.report)).body),
+      childPlatform: ev.platform,
+      evidence: { kind: 'dcap-quote', quote: ev.quote, collateral: collateralId(ev.collateral) },
+      at: at.toISOString(),
+    };
+    const { appraisal, signature } = await parent.admitRemote(draft, quote, ev.collateral, at.toISOString(), fromHex(b.root), b.chain.policy, b.depth);
+    return { link: { ...draft, appraisal, signature }, collateral: ev.collateral, cloud: ev.cloud, agent: ev.agent };
+  });
+
+  app.addHook('onClose', async () => {
+    for (const e of elements.values()) await e.handle.destroy().catch(() => {});
+    elements.clear();
+  });
+  return app;
+}

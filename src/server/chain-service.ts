@@ -1,0 +1,369 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { fromHex, hex } from '../bytes/util.ts';
+import { Chain } from '../chain/chain.ts';
+import { ChainError } from '../chain/errors.ts';
+import { headerSigningBytes } from '../chain/signing.ts';
+import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from '../chain/types.ts';
+import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
+import { collateralId } from '../chain/verify-bundle.ts';
+import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
+import { sha256 } from '../crypto/sha256.ts';
+import { StoreError } from '../store/errors.ts';
+import type { AuditActor, ChainRow, ElementRow, Store } from '../store/types.ts';
+import { ServerError } from './errors.ts';
+
+/** What the store keeps for a chain (opaque JSON to the store). */
+export interface StoredAnchor {
+  /** The root certificate (DER, hex) the chain is anchored at. */
+  root: string;
+  header: Omit<ChainHeader, 'policy' | 'signature'>;
+}
+export interface StoredPolicy {
+  policy: ChainPolicy;
+  /** Owner signature of the header carrying this policy. */
+  signature: string;
+}
+/** What the store keeps per enclave element. */
+export interface ElementRecord {
+  element: Element;
+  link: Link;
+  /** The collateral of a remote link, kept with the first element that used it in this chain. */
+  collateral?: CollateralBlob;
+  /** Platform and QE elements as they stood after this append (remote links). */
+  platforms?: Element[];
+  revocation?: Revocation;
+  /** The agent hosting the enclave, when known. */
+  agent?: string;
+}
+
+export type ElementStatus = 'active' | 'revoked' | 'unreachable';
+
+export interface ChainEvent {
+  type: 'chain.created' | 'chain.deleted' | 'chain.policy' | 'element.appended' | 'element.revoked' | 'element.status' | 'agent.status';
+  chain?: string;
+  element?: string;
+  status?: string;
+  agent?: string;
+  at: string;
+  [k: string]: unknown;
+}
+
+interface Entry {
+  chain: Chain;
+  root: Uint8Array;
+  /** Store version the in-memory chain reflects (own acknowledged writes included). */
+  version: number;
+  pending: number;
+  lock: Promise<unknown>;
+  /** Collateral ids already kept in some element record of this chain. */
+  collateral: Set<string>;
+}
+
+export interface ChainServiceOptions {
+  store: Store;
+  key: P256KeyPair;
+  remoteVerifier: (root: Uint8Array) => RemoteEvidenceVerifier;
+  clock?: () => Date;
+  /** Several managers share the store (PostgreSQL): check for foreign writes before each append. */
+  sharedStore?: boolean;
+  /** How long a first-link challenge stays valid (ms, default 5 min). */
+  challengeTtlMs?: number;
+}
+
+export interface AppendRequest {
+  link: Link;
+  collateral?: CollateralBlob;
+  cloud?: string;
+  agent?: string;
+}
+
+const evidenceHash = (l: Link): string =>
+  hex(sha256(fromHex(l.evidence.kind === 'dcap-quote' ? l.evidence.quote : l.evidence.report)));
+
+export function storeToServerError(e: unknown): unknown {
+  if (e instanceof StoreError) {
+    switch (e.code) {
+      case 'ERR_STORE_NOT_FOUND':
+        return new ServerError('ERR_NOT_FOUND', e.message);
+      case 'ERR_STORE_CONFLICT':
+      case 'ERR_STORE_DUPLICATE':
+      case 'ERR_STORE_NOT_LEAF':
+        return new ServerError('ERR_CONFLICT', e.message);
+      case 'ERR_STORE_NO_PARENT':
+        return new ServerError('ERR_LINK_REFUSED', e.message, 'link-structure');
+      case 'ERR_STORE_INVALID':
+        return new ServerError('ERR_MALFORMED', e.message);
+      case 'ERR_STORE_BUSY':
+      case 'ERR_STORE_CLOSED':
+        return new ServerError('ERR_UNAVAILABLE', e.message);
+    }
+  }
+  if (e instanceof ChainError) {
+    if (e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT') return new ServerError('ERR_NOT_FOUND', e.message);
+    if (e.code === 'ERR_CHAIN_DUPLICATE') return new ServerError('ERR_CONFLICT', e.message);
+    if (e.code === 'ERR_CHAIN_NOT_LEAF') return new ServerError('ERR_CONFLICT', e.message);
+    return new ServerError('ERR_LINK_REFUSED', e.message, e.check);
+  }
+  return e;
+}
+
+/**
+ * The manager's chains: each is loaded once from the store into a `Chain` (the pure model), and
+ * every append runs the chain's LinkChecker — the same checks an offline verifier of the proof
+ * bundle runs — before the store commits it. The manager holds the owner key of the chains it
+ * creates. Appends to one chain are checked one at a time; their commits overlap (group commit).
+ */
+export class ChainService {
+  readonly events = new EventEmitter();
+  private readonly cache = new Map<string, Promise<Entry>>();
+  private readonly challenges = new Map<string, Map<string, number>>();
+  private readonly clock: () => Date;
+  constructor(private readonly opts: ChainServiceOptions) {
+    this.clock = opts.clock ?? (() => new Date());
+    this.events.setMaxListeners(0);
+  }
+
+  private emit(ev: Omit<ChainEvent, 'at'>): void {
+    this.events.emit('event', { ...ev, at: this.clock().toISOString() });
+  }
+
+  get ownerKey(): string {
+    return hex(p256PublicRaw(this.opts.key.publicKey));
+  }
+
+  async create(req: { name: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; id?: string }, actor: string): Promise<ChainRow> {
+    const now = this.clock();
+    const chain = Chain.create({ name: req.name, id: req.id ?? randomUUID(), root: req.root, emulatedRoot: req.emulatedRoot, policy: req.policy, owner: this.opts.key, remote: this.opts.remoteVerifier(req.root), now });
+    const { policy, signature, ...rest } = chain.header;
+    const row = await this.opts.store
+      .createChain({ id: chain.id, name: req.name, policy: { policy, signature } satisfies StoredPolicy, anchor: { root: hex(req.root), header: rest } satisfies StoredAnchor, createdAt: now }, { actor, at: now })
+      .catch((e) => {
+        throw storeToServerError(e);
+      });
+    this.cache.set(chain.id, Promise.resolve({ chain, root: req.root, version: row.version, pending: 0, lock: Promise.resolve(), collateral: new Set() }));
+    this.emit({ type: 'chain.created', chain: chain.id });
+    return row;
+  }
+
+  async row(id: string): Promise<ChainRow> {
+    const row = await this.opts.store.getChain(id);
+    if (!row || row.deleted) throw new ServerError('ERR_NOT_FOUND', `no chain ${id}`);
+    return row;
+  }
+
+  private async load(id: string): Promise<Entry> {
+    const row = await this.row(id);
+    const rows = await this.opts.store.listElements(id);
+    const anchor = row.anchor as StoredAnchor;
+    const pol = row.policy as StoredPolicy;
+    const root = fromHex(anchor.root);
+    const header: ChainHeader = { ...anchor.header, policy: pol.policy, signature: pol.signature };
+    const elements = new Map<string, Element>();
+    const links: Link[] = [];
+    const revocations: Revocation[] = [];
+    const collateral: Record<string, CollateralBlob> = {};
+    for (const r of rows) {
+      const rec = r.record as ElementRecord;
+      for (const p of rec.platforms ?? []) elements.set(p.id, p);
+      elements.set(rec.element.id, rec.element);
+      links.push(rec.link);
+      if (rec.collateral) collateral[collateralId(rec.collateral)] = rec.collateral;
+      if (rec.revocation) revocations.push(rec.revocation);
+    }
+    const bundle: ProofBundle = { format: 'catena-proof-bundle', version: 1, chain: header, elements: [...elements.values()], links, revocations, collateral };
+    const chain = await Chain.restore(bundle, { root, remote: this.opts.remoteVerifier(root), at: this.clock(), owner: this.opts.key });
+    return { chain, root, version: row.version, pending: 0, lock: Promise.resolve(), collateral: new Set(Object.keys(collateral)) };
+  }
+
+  /** The loaded chain (from cache, or the store). */
+  entry(id: string): Promise<Entry> {
+    let p = this.cache.get(id);
+    if (!p) {
+      p = this.load(id);
+      this.cache.set(id, p);
+      p.catch(() => this.cache.delete(id));
+    }
+    return p;
+  }
+
+  /** Forgets the in-memory chain: the next use reloads it from the store. */
+  evict(id: string): void {
+    this.cache.delete(id);
+  }
+
+  private async locked<T>(e: Entry, fn: () => Promise<T>): Promise<T> {
+    const run = e.lock.then(fn, fn);
+    e.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A fresh owner challenge for the chain's first enclave (remembered until used or expired). */
+  async challenge(id: string): Promise<{ nonce: string; expiresAt: string }> {
+    await this.row(id);
+    const nonce = hex(crypto.getRandomValues(new Uint8Array(32)));
+    const ttl = this.opts.challengeTtlMs ?? 300_000;
+    const until = this.clock().getTime() + ttl;
+    let m = this.challenges.get(id);
+    if (!m) this.challenges.set(id, (m = new Map()));
+    const now = this.clock().getTime();
+    for (const [n, t] of m) if (t < now) m.delete(n);
+    if (m.size > 1000) throw new ServerError('ERR_CONFLICT', 'too many open challenges for this chain');
+    m.set(nonce, until);
+    return { nonce, expiresAt: new Date(until).toISOString() };
+  }
+
+  /**
+   * Appends the element a link admits. A first link (parent null) arrives unsigned with the evidence
+   * answering one of our challenges: the manager, as chain owner, appraises the quote and signs it.
+   */
+  async append(chainId: string, req: AppendRequest, actor: string): Promise<{ element: Element; row: ElementRow; link: Link }> {
+    let entry = await this.entry(chainId);
+    if (this.opts.sharedStore) {
+      const row = await this.row(chainId);
+      if (row.version > entry.version + entry.pending) {
+        this.evict(chainId);
+        entry = await this.entry(chainId);
+      }
+    }
+    const now = this.clock();
+    const checked = await this.locked(entry, async () => {
+      let link = req.link;
+      if (link.parent === null) link = await this.ownerLink(chainId, entry.chain, link, req.collateral, now);
+      const existing = entry.chain.element(link.child);
+      if (existing) throw new ServerError('ERR_CONFLICT', `element ${link.child} is already in the chain`);
+      const platformBefore = entry.chain.element(`platform:${link.childPlatform}`);
+      const before = platformBefore ? `${platformBefore.tcbStatus ?? ''}/${(platformBefore.advisoryIds ?? []).join(',')}` : undefined;
+      let el: Element;
+      try {
+        el = await entry.chain.append(link, { at: now, ...(req.collateral ? { collateral: req.collateral } : {}), ...(req.cloud ? { cloud: req.cloud } : {}) });
+      } catch (e) {
+        throw storeToServerError(e);
+      }
+      const platforms =
+        link.type === 'remote' ? [entry.chain.element(`platform:${link.childPlatform}`), entry.chain.element(`qe:${link.childPlatform}`)].filter((x): x is Element => x !== undefined) : [];
+      const pe = platforms[0];
+      const changedPlatforms = pe && `${pe.tcbStatus ?? ''}/${(pe.advisoryIds ?? []).join(',')}` === before ? [] : platforms;
+      // Collateral is stored once per chain: with the first element whose link references it.
+      const collRef = link.evidence.kind === 'dcap-quote' ? link.evidence.collateral : undefined;
+      const storeCollateral = collRef !== undefined && req.collateral !== undefined && !entry.collateral.has(collRef);
+      if (storeCollateral) entry.collateral.add(collRef);
+      const record: ElementRecord = {
+        element: el,
+        link,
+        ...(storeCollateral ? { collateral: req.collateral } : {}),
+        ...(changedPlatforms.length ? { platforms: changedPlatforms } : {}),
+        ...(req.agent ? { agent: req.agent } : {}),
+      };
+      entry.pending++;
+      return { el, link, record };
+    });
+    let result: { element: ElementRow; chain: ChainRow };
+    try {
+      result = await this.opts.store.appendElement(
+        chainId,
+        { id: checked.el.id, parentId: checked.link.parent, kind: 'enclave', status: 'active', record: checked.record, evidenceHashes: [evidenceHash(checked.link)] },
+        'any',
+        { actor, at: now },
+      );
+    } catch (e) {
+      // The in-memory chain holds an element the store refused: rebuild it from the store.
+      this.evict(chainId);
+      throw storeToServerError(e);
+    } finally {
+      entry.pending--;
+    }
+    entry.version++;
+    this.emit({ type: 'element.appended', chain: chainId, element: checked.el.id, parent: checked.link.parent, linkType: checked.link.type, seq: result.element.seq });
+    return { element: checked.el, row: result.element, link: checked.link };
+  }
+
+  private async ownerLink(chainId: string, chain: Chain, link: Link, collateral: CollateralBlob | undefined, now: Date): Promise<Link> {
+    const open = this.challenges.get(chainId);
+    const until = open?.get(link.nonce);
+    if (until === undefined || until < now.getTime()) throw new ServerError('ERR_UNKNOWN_CHALLENGE', 'the first link must answer a challenge from POST /v1/chains/:id/challenge');
+    if (link.type !== 'remote' || link.evidence.kind !== 'dcap-quote' || !collateral) throw new ServerError('ERR_LINK_REFUSED', 'the first enclave is admitted with a DCAP quote and its collateral', 'link-type');
+    const { signature: _s, appraisal: _a, ...rest } = link;
+    let appraisal;
+    try {
+      appraisal = await chain.appraiseRemote(fromHex(link.evidence.quote), collateral, now);
+    } catch (e) {
+      throw storeToServerError(e);
+    }
+    open!.delete(link.nonce);
+    return chain.signAsOwner({ ...rest, evidence: { ...link.evidence, collateral: collateralId(collateral) }, at: now.toISOString(), appraisal });
+  }
+
+  async revoke(chainId: string, elementId: string, reason: string, actor: string): Promise<Revocation> {
+    const entry = await this.entry(chainId);
+    const now = this.clock();
+    const row = await this.opts.store.getElement(chainId, elementId);
+    if (!row) throw new ServerError('ERR_NOT_FOUND', `no element ${elementId} in chain ${chainId}`);
+    const rev = await this.locked(entry, async () => entry.chain.revoke(elementId, reason, now));
+    try {
+      await this.opts.store.updateElement(chainId, elementId, { status: 'revoked', record: { ...(row.record as ElementRecord), revocation: rev } }, { actor, at: now });
+    } catch (e) {
+      this.evict(chainId);
+      throw storeToServerError(e);
+    }
+    entry.version++;
+    this.emit({ type: 'element.revoked', chain: chainId, element: elementId, reason });
+    return rev;
+  }
+
+  /** Replaces the policy (a new owner-signed header) and re-evaluates the chain under it. */
+  async updatePolicy(chainId: string, policy: ChainPolicy, actor: string): Promise<ChainVerification> {
+    const row = await this.row(chainId);
+    const anchor = row.anchor as StoredAnchor;
+    const unsigned = { ...anchor.header, policy };
+    const signature = hex(p256Sign(this.opts.key.privateKey, headerSigningBytes(unsigned)));
+    const now = this.clock();
+    await this.opts.store.updatePolicy(chainId, { policy, signature } satisfies StoredPolicy, row.version, { actor, at: now }).catch((e) => {
+      throw storeToServerError(e);
+    });
+    this.evict(chainId);
+    const v = await this.verify(chainId, now);
+    this.emit({ type: 'chain.policy', chain: chainId, valid: v.valid });
+    return v;
+  }
+
+  async delete(chainId: string, actor: string): Promise<void> {
+    await this.opts.store.deleteChain(chainId, { actor, at: this.clock() }).catch((e) => {
+      throw storeToServerError(e);
+    });
+    this.evict(chainId);
+    this.challenges.delete(chainId);
+    this.emit({ type: 'chain.deleted', chain: chainId });
+  }
+
+  async verify(chainId: string, at: Date = this.clock()): Promise<ChainVerification> {
+    const e = await this.entry(chainId);
+    return e.chain.verify(at);
+  }
+
+  async bundle(chainId: string): Promise<ProofBundle> {
+    return (await this.entry(chainId)).chain.toBundle();
+  }
+
+  /** Marks every element hosted by `agent` (status active ↔ unreachable); revoked elements stay revoked. */
+  async markAgentElements(agent: string, status: 'active' | 'unreachable', actor: string): Promise<number> {
+    let n = 0;
+    let after: string | undefined;
+    for (;;) {
+      const chains = await this.opts.store.listChains({ limit: 500, ...(after ? { after } : {}) });
+      if (chains.length === 0) break;
+      for (const c of chains) {
+        for (const r of await this.opts.store.listElements(c.id)) {
+          if ((r.record as ElementRecord).agent !== agent || r.status === 'revoked' || r.status === status) continue;
+          await this.opts.store.updateElement(c.id, r.id, { status }, { actor, at: this.clock() });
+          const cached = this.cache.get(c.id);
+          if (cached) cached.then((e) => e.version++).catch(() => {});
+          this.emit({ type: 'element.status', chain: c.id, element: r.id, status, agent });
+          n++;
+        }
+      }
+      after = chains[chains.length - 1]!.id;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,118 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** TypeBox schemas of the manager API (they feed request validation and GET /openapi.json). */
+const Hex = (description?: string) => Type.String({ pattern: '^[0-9a-f]*$', ...(description ? { description } : {}) });
+
+export const IdentityPolicySchema = Type.Object(
+  {
+    mrEnclave: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-fA-F]{64}$' }))),
+    mrSigner: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+    isvProdId: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    minIsvSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    allowDebug: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const policyFields = {
+  identities: Type.Optional(Type.Array(IdentityPolicySchema)),
+  acceptedTcbStatuses: Type.Optional(Type.Array(Type.String())),
+  acceptedAdvisories: Type.Optional(Type.Array(Type.String())),
+  allowDebug: Type.Optional(Type.Boolean()),
+  evidenceMaxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  linkTypes: Type.Optional(Type.Array(Type.Union([Type.Literal('local'), Type.Literal('remote')]))),
+  maxDepth: Type.Optional(Type.Integer({ minimum: 1 })),
+};
+export const PolicySchema = Type.Object(
+  { ...policyFields, byDepth: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]*$' }), Type.Object(policyFields, { additionalProperties: false }))) },
+  { additionalProperties: false, description: 'Chain policy (docs/chain.md)' },
+);
+
+export const CreateChainSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    root: Hex('root certificate (DER, hex) the chain is anchored at'),
+    emulatedRoot: Type.Boolean({ description: "true: the root is Catena's emulated manufacturer (never implied)" }),
+    policy: Type.Optional(PolicySchema),
+  },
+  { additionalProperties: false },
+);
+export type CreateChainBody = Static<typeof CreateChainSchema>;
+
+const IdentitySchema = Type.Object(
+  {
+    mrEnclave: Hex(),
+    mrSigner: Hex(),
+    isvProdId: Type.Integer(),
+    isvSvn: Type.Integer(),
+    attributes: Hex(),
+    debug: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+export const LinkSchema = Type.Object(
+  {
+    version: Type.Literal(1),
+    chain: Type.String(),
+    parent: Type.Union([Type.String(), Type.Null()]),
+    child: Type.String(),
+    type: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
+    nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    childKey: Type.String({ pattern: '^[0-9a-f]{128}$' }),
+    childIdentity: IdentitySchema,
+    childPlatform: Hex(),
+    evidence: Type.Union([
+      Type.Object({ kind: Type.Literal('sgx-report'), report: Hex() }, { additionalProperties: false }),
+      Type.Object({ kind: Type.Literal('dcap-quote'), quote: Hex(), collateral: Type.String() }, { additionalProperties: false }),
+    ]),
+    appraisal: Type.Optional(
+      Type.Object(
+        { verdict: Type.Literal('accepted'), tcbStatus: Type.Optional(Type.String()), advisoryIds: Type.Optional(Type.Array(Type.String())) },
+        { additionalProperties: false },
+      ),
+    ),
+    at: Type.String(),
+    signature: Type.String({ description: 'parent signature (hex r‖s); empty for a first link, which the manager signs as owner' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AppendSchema = Type.Object(
+  {
+    link: LinkSchema,
+    collateral: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'dcap-qvl collateral JSON of a remote link' })),
+    cloud: Type.Optional(Type.String({ maxLength: 200 })),
+    agent: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RevokeSchema = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false });
+
+export const RegisterAgentSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    cloud: Type.String({ minLength: 1, maxLength: 200 }),
+    url: Type.String({ pattern: '^https?://' }),
+    platforms: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), ppid: Hex() }, { additionalProperties: false }), { maxItems: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export const IdParams = Type.Object({ id: Type.String() });
+export const ElementParams = Type.Object({ id: Type.String(), element: Type.String() });
+// Query values arrive as strings (no type coercion anywhere: a null in a body must stay null).
+const Limit = Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size, 1..1000 (default 100)' });
+export const PageQuery = Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Limit) });
+export const AuditQuery = Type.Object({ afterSeq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })), limit: Type.Optional(Limit) });
+export const VerifyQuery = Type.Object({ at: Type.Optional(Type.String({ description: 'ISO 8601 time; default now' })) });
+
+export const ProblemSchema = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String(),
+  check: Type.Optional(Type.String()),
+});
