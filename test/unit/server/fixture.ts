@@ -1,0 +1,148 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { hex } from '../../../src/bytes/util.ts';
+import type { ChainPolicy, CollateralBlob, Link } from '../../../src/chain/types.ts';
+import { collateralId } from '../../../src/chain/verify-bundle.ts';
+import { generateP256, type P256KeyPair } from '../../../src/crypto/ecdsa.ts';
+import { randomBytes } from '../../../src/crypto/random.ts';
+import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
+import { identityOfBody } from '../../../src/cot/element-core.ts';
+import type { ElementHandle } from '../../../src/cot/element.ts';
+import { EmulatedWorld } from '../../../src/cot/world.ts';
+import { parseReport } from '../../../src/formats/report.ts';
+import { openStore } from '../../../src/store/open-store.ts';
+import type { Store } from '../../../src/store/types.ts';
+import { buildManager, type ManagerOptions } from '../../../src/server/manager.ts';
+import { createToken } from '../../../src/server/tokens.ts';
+
+/**
+ * A manager on a temp SQLite file and an emulated world (2 platforms) whose enclaves produce real
+ * evidence: links are made exactly as agents make them (parent enclave checks and signs).
+ */
+export class ManagerFixture {
+  private constructor(
+    readonly world: EmulatedWorld,
+    readonly dir: string,
+    readonly key: P256KeyPair,
+    public store: Store,
+    public app: FastifyInstance,
+    readonly admin: string,
+    readonly agent: string,
+    readonly vendor: ReturnType<typeof generateVendorKey>,
+  ) {}
+
+  static async create(opts: Partial<ManagerOptions> = {}): Promise<ManagerFixture> {
+    const world = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 2 });
+    await world.collateralFor();
+    const dir = await mkdtemp(join(tmpdir(), 'catena-mgr-'));
+    const store = await openStore(join(dir, 'm.db'));
+    const key = generateP256();
+    const app = await buildManager({ store, key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, ...opts });
+    const admin = (await createToken(store, 'admin')).token;
+    const agent = (await createToken(store, 'agent')).token;
+    return new ManagerFixture(world, dir, key, store, app, admin, agent, generateVendorKey());
+  }
+
+  /** Closes the app and store and reopens both on the same database (a manager restart). */
+  async restart(opts: Partial<ManagerOptions> = {}): Promise<void> {
+    await this.app.close();
+    await this.store.close();
+    this.store = await openStore(join(this.dir, 'm.db'));
+    this.app = await buildManager({ store: this.store, key: this.key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, ...opts });
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.store.close();
+    await this.world.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  req(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token: string | null = this.admin) {
+    return this.app.inject({ method, url, ...(body !== undefined ? { payload: body as object } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} });
+  }
+
+  async createChain(policy: ChainPolicy = {}): Promise<string> {
+    const r = await this.req('POST', '/v1/chains', { name: 't', root: hex(this.world.root), emulatedRoot: true, policy });
+    if (r.statusCode !== 201) throw new Error(`create chain: ${r.statusCode} ${r.body}`);
+    return r.json().id as string;
+  }
+
+  load(platform: number, isvSvn = 1): Promise<ElementHandle> {
+    return this.world.loadElement(platform, this.world.elementImage(this.vendor, 1, isvSvn));
+  }
+
+  /** The first link, unsigned, answering a manager challenge. */
+  async firstLink(chainId: string, child: ElementHandle, nonce?: string): Promise<{ link: Link; collateral: CollateralBlob }> {
+    if (!nonce) nonce = (await this.req('POST', `/v1/chains/${chainId}/challenge`, {})).json().nonce as string;
+    const report = await child.evidence(this.world.qeTargetInfo(child), chainId, nonce);
+    const quote = await this.world.quote(child, report);
+    const collateral = this.world.collateral(child);
+    return {
+      collateral,
+      link: {
+        version: 1,
+        chain: chainId,
+        parent: null,
+        child: elementId(child),
+        type: 'remote',
+        nonce,
+        childKey: hex(child.elementKey),
+        childIdentity: identityOfBody(parseReport(report).body),
+        childPlatform: child.platformPpid,
+        evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: '' },
+        appraisal: { verdict: 'accepted' },
+        at: new Date().toISOString(),
+        signature: '',
+      },
+    };
+  }
+
+  async localLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link }> {
+    const nonce = hex(randomBytes(32));
+    const report = await child.evidence(parent.targetInfo(), chainId, nonce);
+    const draft: Omit<Link, 'signature'> = {
+      version: 1,
+      chain: chainId,
+      parent: parentId,
+      child: elementId(child),
+      type: 'local',
+      nonce,
+      childKey: hex(child.elementKey),
+      childIdentity: identityOfBody(parseReport(report).body),
+      childPlatform: child.platformPpid,
+      evidence: { kind: 'sgx-report', report: hex(report) },
+      appraisal: { verdict: 'accepted' },
+      at: new Date().toISOString(),
+    };
+    return { link: { ...draft, signature: await parent.admitLocal(draft, report, policy, depth) } };
+  }
+
+  async remoteLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link; collateral: CollateralBlob }> {
+    const nonce = hex(randomBytes(32));
+    const report = await child.evidence(this.world.qeTargetInfo(child), chainId, nonce);
+    const quote = await this.world.quote(child, report);
+    const collateral = this.world.collateral(child);
+    const at = new Date().toISOString();
+    const draft: Omit<Link, 'signature' | 'appraisal'> = {
+      version: 1,
+      chain: chainId,
+      parent: parentId,
+      child: elementId(child),
+      type: 'remote',
+      nonce,
+      childKey: hex(child.elementKey),
+      childIdentity: identityOfBody(parseReport(report).body),
+      childPlatform: child.platformPpid,
+      evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: collateralId(collateral) },
+      at,
+    };
+    const { appraisal, signature } = await parent.admitRemote(draft, quote, collateral, at, this.world.root, policy, depth);
+    return { link: { ...draft, appraisal, signature }, collateral };
+  }
+}
+
+import { enclaveElementId } from '../../../src/chain/chain.ts';
+export const elementId = (h: ElementHandle): string => enclaveElementId(h.elementKey);
