@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -68,17 +68,43 @@ test('openssl s_client completes a TLS 1.3 handshake with a Catena enclave and s
   assert.equal(j.verified, true);
   assert.equal(j.peer.mrEnclave, s.mrEnclave);
   assert.equal(j.reply, 'ping');
+  // Real evidence: a DCAP v3 quote from the emulated QE, verified under the emulated root (never called Intel's).
+  assert.equal(j.peer.evidenceKind, 'sgx-dcap-quote-v3');
+  assert.equal(j.peer.tcbStatus, 'UpToDate');
+  assert.equal(j.peer.rootIsIntel, false);
+  // The quote in the certificate openssl showed verifies with `catena quote verify` and the published collateral.
+  const der = Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+  const { readRatlsCertificate } = await import('../../src/channel/ratls-cert.ts');
+  writeFileSync(join(state, 'quote.dat'), readRatlsCertificate(new Uint8Array(der)).evidence);
+  const qv = cli('quote', 'verify', join(state, 'quote.dat'), '--collateral', join(state, 'collateral.json'), '--root', join(state, 'root.der'), '--at', String(Math.floor(Date.now() / 1000)), '--json');
+  assert.equal(qv.status, 0, qv.stdout + qv.stderr);
+  assert.equal(JSON.parse(qv.stdout).quote.mrenclave, s.mrEnclave);
+  // Only UpToDate is accepted by default; --accept-tcb changes that, and a refusal names the DCAP check.
+  const tcb = cli('channel', 'connect', `127.0.0.1:${s.port}`, '--root', s.root, '--accept-tcb', 'OutOfDate', '--json');
+  assert.equal(tcb.status, 1, tcb.stderr);
+  assert.deepEqual([JSON.parse(tcb.stdout).code, JSON.parse(tcb.stdout).check], ['ERR_CHANNEL_EVIDENCE', 'policy.tcbStatus']);
   const pol = join(state, 'policy.json');
   writeFileSync(pol, JSON.stringify({ mrEnclave: ['00'.repeat(32)] }));
   const no = cli('channel', 'connect', `127.0.0.1:${s.port}`, '--root', s.root, '--policy', pol, '--json');
   assert.equal(no.status, 1, no.stderr);
   assert.deepEqual([JSON.parse(no.stdout).code, JSON.parse(no.stdout).check], ['ERR_CHANNEL_IDENTITY', 'identity']);
-  // Another root: the validator refuses.
+  // Another root (collateral.json beside it, the server's): the PCK chain does not reach it.
   const otherRoot = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(state, 'k.pem'), '-out', join(state, 'other.pem'), '-subj', '/CN=other', '-days', '1'], { encoding: 'utf8' });
   assert.equal(otherRoot.status, 0, otherRoot.stderr);
   const bad = cli('channel', 'connect', `127.0.0.1:${s.port}`, '--root', join(state, 'other.pem'), '--json');
   assert.equal(bad.status, 1, bad.stderr);
-  assert.equal(JSON.parse(bad.stdout).check, 'root');
+  assert.deepEqual([JSON.parse(bad.stdout).code, JSON.parse(bad.stdout).check], ['ERR_CHANNEL_EVIDENCE', 'pck.chain']);
+  // No collateral where it is looked for: a usage error, not a verdict.
+  const none = cli('channel', 'connect', `127.0.0.1:${s.port}`, '--root', s.root, '--collateral', join(state, 'missing.json'), '--json');
+  assert.equal(none.status, 2, none.stderr);
+});
+
+test('the state directory keeps the emulated root across restarts', async () => {
+  const before = readFileSync(join(state, 'root.der'));
+  const s = await serve('--runtime', 'inline');
+  assert.deepEqual(readFileSync(join(state, 'root.der')), before);
+  const ok = cli('channel', 'connect', `127.0.0.1:${s.port}`, '--root', join(state, 'root.der'), '--json');
+  assert.equal(ok.status, 0, ok.stderr + ok.stdout);
 });
 
 test('mutual mode: --require-attested-client refuses a plain client and admits a client enclave', async () => {

@@ -130,7 +130,7 @@ async function collateralFlag(where: string | undefined, rootPath: string): Prom
   try {
     return { where: w, source: await openCollateral(w) };
   } catch (e) {
-    throw new UsageError(`--collateral ${w}: ${(e as Error).message}${where ? '' : ' (the default is collateral.json beside --root, as `channel serve` writes it)'}`);
+    throw new UsageError(`${(e as Error).message}${where ? '' : ' (the default is collateral.json beside --root, as `channel serve` writes it)'}`);
   }
 }
 
