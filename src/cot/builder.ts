@@ -99,7 +99,7 @@ export class CotBuilder {
     const d = await this.draft(parentId, child, 'local', parent.targetInfo());
     const at = this.clock();
     const draft = { ...this.linkBase(parentId, child, 'local', d.nonce, d.identity, { kind: 'sgx-report' as const, report: hex(d.report) }, at), appraisal: { verdict: 'accepted' } as LinkAppraisal };
-    const signature = await parent.admitLocal(draft, d.report, this.chain.header.policy, this.depthOf(parentId) + 1);
+    const signature = await parent.admitLocal(draft, d.report, this.chain.header.policy, this.depthOf(parentId) + 1).catch(asRefusal);
     return { link: { ...draft, signature }, at };
   }
 
@@ -110,7 +110,9 @@ export class CotBuilder {
     const collateral = this.quotes.collateral(child);
     const at = this.clock();
     const draft = this.linkBase(parentId, child, 'remote', d.nonce, d.identity, { kind: 'dcap-quote', quote: hex(quote), collateral: '' }, at, collateral);
-    const { appraisal, signature } = await parent.admitRemote(draft, quote, collateral, at.toISOString(), this.root, this.chain.header.policy, this.depthOf(parentId) + 1);
+    const { appraisal, signature } = await parent
+      .admitRemote(draft, quote, collateral, at.toISOString(), this.root, this.chain.header.policy, this.depthOf(parentId) + 1)
+      .catch(asRefusal);
     return { link: { ...draft, appraisal, signature }, at, collateral };
   }
 
@@ -175,6 +177,20 @@ export class CotBuilder {
     if (!h) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `element ${id} has no loaded enclave in this builder (attach its handle)`);
     return h;
   }
+}
+
+/**
+ * A parent enclave's refusal as a ChainError with its check. The isolated runtime carries only an
+ * error's code and message across the worker boundary; the message starts with "<check>: ".
+ */
+function asRefusal(e: unknown): never {
+  if (e instanceof ChainError) throw e;
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  if (code === 'ERR_CHAIN_LINK_REFUSED' && typeof message === 'string') {
+    const i = message.indexOf(': ');
+    throw new ChainError(code, message, i > 0 ? message.slice(0, i) : undefined);
+  }
+  throw e;
 }
 
 /** A signed link ready for the chain, with the time it was appraised and the collateral a quote needs. */

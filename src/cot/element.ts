@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { hex } from '../bytes/util.ts';
 import type { ChainPolicy, CollateralBlob, Link, LinkAppraisal } from '../chain/types.ts';
 import { buildEnclave, type EnclaveConfig, type EnclaveImage } from '../sgx/build.ts';
-import type { EnclaveHandle, RuntimeKind } from '../sgx/enclave.ts';
+import type { EnclaveHandle, OcallTable, RuntimeKind } from '../sgx/enclave.ts';
 import type { Platform } from '../sgx/platform.ts';
 
 const ELEMENT_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'element-enclave.js'), 'utf8');
@@ -25,8 +25,13 @@ export class ElementHandle {
     readonly cloud: string | undefined,
   ) {}
 
-  static async load(platform: Platform, image: EnclaveImage, opts: { runtime?: RuntimeKind; cloud?: string } = {}): Promise<ElementHandle> {
-    const enclave = await platform.loadEnclave(image, { runtime: opts.runtime ?? 'inline' });
+  /**
+   * Loads `image` (any enclave exposing the element ECALLs: createKey, evidence, admitLocal, admitRemote)
+   * and has it create its element key. `ocalls`: host functions the enclave may call besides the
+   * element's (e.g. an RA-TLS relay's and the QE's, for an element that also serves a channel).
+   */
+  static async load(platform: Platform, image: EnclaveImage, opts: { runtime?: RuntimeKind; cloud?: string; ocalls?: OcallTable } = {}): Promise<ElementHandle> {
+    const enclave = await platform.loadEnclave(image, { runtime: opts.runtime ?? 'inline', ...(opts.ocalls ? { ocalls: opts.ocalls } : {}) });
     const key = (await enclave.ecall('createKey')) as Uint8Array;
     return new ElementHandle(enclave, key, hex(platform.identity.ppid), opts.cloud);
   }

@@ -7,7 +7,7 @@ import { Manufacturer } from '../sgx/manufacturer/manufacturer.ts';
 import { defaultTcbLevels } from '../sgx/manufacturer/tcb-levels.ts';
 import { DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS, Platform } from '../sgx/platform.ts';
 import type { EnclaveImage } from '../sgx/build.ts';
-import type { RuntimeKind } from '../sgx/enclave.ts';
+import type { OcallTable, RuntimeKind } from '../sgx/enclave.ts';
 import { buildQuotingImages, QuotingService, type QuotingImages } from '../sgx/qe/quoting-service.ts';
 import type { QuoteSource } from './builder.ts';
 import { buildElementImage, ElementHandle } from './element.ts';
@@ -122,11 +122,11 @@ export class EmulatedWorld implements QuoteSource {
     return img;
   }
 
-  /** Loads an element enclave on platform `index`. */
-  loadElement(index: number, image: EnclaveImage): Promise<ElementHandle> {
+  /** Loads an element enclave on platform `index` (`ocalls`: extra host functions, e.g. an RA-TLS relay's). */
+  loadElement(index: number, image: EnclaveImage, opts: { ocalls?: OcallTable } = {}): Promise<ElementHandle> {
     const p = this.platforms[index];
     if (!p) throw new RangeError(`no platform ${index}`);
-    return ElementHandle.load(p.platform, image, { runtime: this.runtime, cloud: p.cloud });
+    return ElementHandle.load(p.platform, image, { runtime: this.runtime, cloud: p.cloud, ...(opts.ocalls ? { ocalls: opts.ocalls } : {}) });
   }
 
   // QuoteSource

@@ -595,3 +595,29 @@ test('refusals at append time leave the chain unchanged, and are the checks the 
   const v = await verifyOffline(b);
   assert.equal(v.failures[0]!.check, 'revocation-signature');
 });
+
+test('isolated runtime (a worker per enclave): the same chain operations, and a parent refusal keeps its check across the boundary', async () => {
+  const iso = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 1, runtime: 'isolated' });
+  try {
+    await iso.collateralFor();
+    const img = iso.elementImage(vendor);
+    const c = Chain.create({ name: 'isolated', root: iso.root, emulatedRoot: true, policy: {}, owner, remote: dcapRemoteVerifier(iso.root), now: clock() });
+    const bld = new CotBuilder(c, iso, iso.root, clock);
+    const h1 = await iso.loadElement(0, img);
+    const h2 = await iso.loadElement(0, img);
+    const dbg = await iso.loadElement(0, iso.elementImage(vendor, 1, 1, true));
+    try {
+      const e1 = await bld.appendFirst(h1);
+      const e2 = await bld.appendLocal(e1.id, h2);
+      await refused(bld.appendLocal(e1.id, dbg), 'policy-debug');
+      await bld.reattest(e2.id);
+      const v = await verifyBundle(JSON.parse(JSON.stringify(c.toBundle())), { root: iso.root, at: soon(), remote: createDcapRemoteVerifier(iso.root) });
+      assert.equal(v.valid, true, JSON.stringify(v.failures));
+      assert.deepEqual(v.links, { local: 1, remote: 1 });
+    } finally {
+      for (const h of [h1, h2, dbg]) await h.destroy();
+    }
+  } finally {
+    await iso.close();
+  }
+});

@@ -1,0 +1,34 @@
+// Example enclave: a chain element that also serves an RA-TLS channel (docs/cot-api.md).
+// The element ECALLs (createKey, evidence, admitLocal, admitRemote) are those of Catena's element
+// enclave (src/cot/element-enclave.js): the element key is created here and never leaves. The
+// channel ECALLs are those of EnclaveTlsEndpoint: the TLS key, its certificate (carrying a DCAP quote
+// of THIS enclave, REPORTDATA = SHA-256 of the certificate key) and the plaintext stay in here too.
+// The application: an echo service that prefixes each reply with this element's public key, so a
+// client can see which chain element answered.
+import { admitLocal, admitRemote, createElementKey, elementEvidenceData } from 'catena/cot/element-core';
+import { EnclaveTlsEndpoint } from 'catena/channel';
+
+export default function elementWithChannel(ctx) {
+  let key;
+  const endpoint = new EnclaveTlsEndpoint(ctx, (stream) => {
+    stream.on('error', () => stream.destroy());
+    stream.on('data', (chunk) => stream.write(`${Buffer.from(key.publicRaw).toString('hex').slice(0, 16)}: ${chunk}`));
+    stream.on('end', () => stream.end());
+  });
+  return {
+    createKey() {
+      key = createElementKey();
+      return key.publicRaw;
+    },
+    evidence(targetInfo, chainId, nonce) {
+      return ctx.ereport(targetInfo, elementEvidenceData(chainId, key.publicRaw, nonce));
+    },
+    admitLocal(draft, childReport, policy, depth) {
+      return admitLocal(ctx, key, draft, childReport, policy, depth);
+    },
+    admitRemote(draft, quote, collateral, at, root, policy, depth) {
+      return admitRemote(key, draft, quote, collateral, at, root, policy, depth);
+    },
+    ...endpoint.ecalls(),
+  };
+}
