@@ -12,9 +12,11 @@ import { register as agent } from './agent.ts';
 import { register as admin } from './admin.ts';
 import { register as audit } from './audit.ts';
 import { register as demo } from './demo.ts';
+import { register as benchManager } from './bench-manager.ts';
 import { register as chain } from './chain.ts';
 import { register as benchVerify } from './bench-verify.ts';
 import { register as benchCot } from './bench-cot.ts';
+import { register as benchChannel } from './bench-channel.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot, manager, agent, admin, audit, demo];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot, benchChannel, manager, agent, admin, audit, demo, benchManager];

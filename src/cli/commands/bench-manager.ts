@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { hex } from '../../bytes/util.ts';
+import type { ChainPolicy, CollateralBlob, Link } from '../../chain/types.ts';
+import { generateVendorKey } from '../../crypto/rsa3072.ts';
+import { EmulatedWorld } from '../../cot/world.ts';
+import { openStore } from '../../store/open-store.ts';
+import { callJson } from '../../server/http-json.ts';
+import { LinkFactory, rekey } from '../../server/link-factory.ts';
+import { createToken } from '../../server/tokens.ts';
+import { intFlag, printJson, say, UsageError } from '../io.ts';
+import { benchCommand } from './bench.ts';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
+
+function startManager(db: string, key: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolveUrl, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`manager did not start: ${err.slice(-300)}`)), 120_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      try {
+        const j = JSON.parse(out) as { url: string };
+        clearTimeout(timer);
+        resolveUrl({ child, url: j.url });
+      } catch {
+        /* incomplete */
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`manager exited (${c}): ${err.slice(-300)}`));
+    });
+  });
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/**
+ * `catena bench manager`: sustained appends with remote evidence over HTTP on loopback. The manager
+ * runs as its own process (`catena manager`); this process pre-builds N signed remote links (each a
+ * fresh element key inside one child enclave, its quote verified and the link signed inside the
+ * parent enclave), then POSTs them with C requests in flight. The manager re-verifies every quote
+ * (warm DCAP verifier) and commits each append durably before answering.
+ */
+export function register(program: Command): void {
+  benchCommand(program)
+    .command('manager')
+    .description('appends per second and latency of the CoT manager (remote evidence, HTTP on loopback)')
+    .option('--db <kind>', 'sqlite or postgres', 'sqlite')
+    .option('--pg-url <url>', 'PostgreSQL URL (default $CATENA_PG_URL or postgres://postgres@127.0.0.1:5432/test)')
+    .option('--appends <n>', 'appends to drive', '1000')
+    .option('--concurrency <n>', 'requests in flight', '16')
+    .option('--manager-url <url>', 'drive a manager that is already running (with --token) instead of starting one')
+    .option('--token <token>', 'admin token for --manager-url')
+    .option('--send-collateral', 'send the collateral with every append (default: by reference, the chain already holds it)')
+    .option('--json', 'print {db, appends, appendsPerSec, p50Ms, p99Ms}')
+    .action(async (o: { db: string; pgUrl?: string; appends: string; concurrency: string; managerUrl?: string; token?: string; sendCollateral?: boolean; json?: boolean }) => {
+      if (o.managerUrl && !o.token) throw new UsageError('--manager-url needs --token');
+      if (o.db !== 'sqlite' && o.db !== 'postgres') throw new UsageError(`--db: sqlite or postgres, got ${o.db}`);
+      const n = intFlag('appends', o.appends, 1, 100_000);
+      const conc = intFlag('concurrency', o.concurrency, 1, 256);
+      const log = (m: string) => process.stderr.write(`[bench manager] ${m}\n`);
+      const tmp = await mkdtemp(join(tmpdir(), 'catena-bench-mgr-'));
+      const schema = `bench_${Date.now().toString(36)}`;
+      const db = o.db === 'sqlite' ? join(tmp, 'bench.db') : `${o.pgUrl ?? process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}${(o.pgUrl ?? '').includes('?') ? '&' : '?'}schema=${schema}`;
+      let manager: ChildProcess | undefined;
+      const world = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 2 });
+      try {
+        await world.collateralFor();
+        let m: { url: string };
+        let admin: string;
+        if (o.managerUrl) {
+          m = { url: o.managerUrl.replace(/\/+$/, '') };
+          admin = o.token!;
+        } else {
+          const store = await openStore(db);
+          admin = (await createToken(store, 'admin', 'bench')).token;
+          await store.close();
+          log(`starting the manager (${o.db})`);
+          const started = await startManager(db, join(tmp, 'manager-key.pem'));
+          manager = started.child;
+          m = started;
+        }
+        const policy: ChainPolicy = { acceptedTcbStatuses: ['UpToDate'] };
+        const chain = await callJson<{ id: string }>(`${m.url}/v1/chains`, { body: { name: 'bench', root: hex(world.root), emulatedRoot: true, policy }, token: admin });
+        const vendor = generateVendorKey();
+        const img = world.elementImage(vendor);
+        const [parent, child] = await Promise.all([world.loadElement(0, img), world.loadElement(1, img)]);
+        const links = new LinkFactory(world, world.root);
+        const { nonce } = await callJson<{ nonce: string }>(`${m.url}/v1/chains/${chain.id}/challenge`, { method: 'POST', body: {}, token: admin });
+        const first = await callJson<{ element: { id: string } }>(`${m.url}/v1/chains/${chain.id}/elements`, { body: await links.first(chain.id, parent, nonce), token: admin });
+        log(`pre-building ${n} signed remote links (quote + DCAP check + signature inside the parent enclave)`);
+        const bodies: Array<{ link: Link; collateral: CollateralBlob }> = [];
+        for (let i = 0; i < n; i++) {
+          const b = await links.remote(chain.id, first.element.id, parent, child, policy, 2, await rekey(child));
+          // The link names its collateral by SHA-256; the chain holds it since the first element.
+          bodies.push(o.sendCollateral ? b : ({ link: b.link } as { link: Link; collateral: CollateralBlob }));
+        }
+        // Warm-up outside the measurement: connections, the manager's verifier caches.
+        log(`driving ${n} appends, ${conc} in flight`);
+        const lat: number[] = [];
+        let next = 0;
+        let failed = 0;
+        const t0 = performance.now();
+        const deadline = t0 + 120_000;
+        await Promise.all(
+          Array.from({ length: conc }, async () => {
+            for (;;) {
+              const i = next++;
+              if (i >= bodies.length || performance.now() > deadline) return;
+              const s = performance.now();
+              try {
+                await callJson(`${m.url}/v1/chains/${chain.id}/elements`, { body: bodies[i], token: admin });
+                lat.push(performance.now() - s);
+              } catch (e) {
+                failed++;
+                if (failed <= 3) log(`append failed: ${(e as Error).message}`);
+              }
+            }
+          }),
+        );
+        const secs = (performance.now() - t0) / 1000;
+        lat.sort((a, b) => a - b);
+        const v = await callJson<{ valid: boolean; size: number }>(`${m.url}/v1/chains/${chain.id}/verify`, { token: admin, timeoutMs: 300_000 });
+        const r = {
+          db: o.db,
+          appends: lat.length,
+          failed,
+          concurrency: conc,
+          collateral: o.sendCollateral ? 'sent' : 'by reference',
+          seconds: Number(secs.toFixed(2)),
+          appendsPerSec: Number((lat.length / secs).toFixed(1)),
+          p50Ms: Number(pct(lat, 50).toFixed(2)),
+          p99Ms: Number(pct(lat, 99).toFixed(2)),
+          chainValid: v.valid,
+          chainSize: v.size,
+        };
+        if (o.json) printJson(r);
+        else say(false, `manager (${r.db}): ${r.appends} appends in ${r.seconds} s = ${r.appendsPerSec}/s; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; chain valid: ${r.chainValid}`);
+      } finally {
+        if (manager && manager.exitCode === null) {
+          const done = new Promise((r) => manager!.once('exit', r));
+          manager.kill('SIGTERM');
+          await done;
+        }
+        await world.close();
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+}
