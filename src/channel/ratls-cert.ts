@@ -146,6 +146,30 @@ export interface RatlsCertificateContents {
  * hash this certificate's key).
  */
 export function readRatlsCertificate(der: Uint8Array): RatlsCertificateContents {
+  // The same peer presents the same certificate on every handshake: parsing it (two X.509 parsers,
+  // CBOR) costs more than the rest of the handshake's verification, so results are kept by exact
+  // bytes (never by a hash: different bytes can never share an entry). Refusals are not cached.
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+  let r = readCache.get(key);
+  if (!r) {
+    r = readUncached(der);
+    if (readCache.size >= 256) readCache.delete(readCache.keys().next().value!);
+    readCache.set(key, r);
+  }
+  // Copies: a caller that changes the bytes it got cannot change what the next handshake reads.
+  return {
+    spki: r.spki.slice(),
+    notBefore: new Date(r.notBefore),
+    notAfter: new Date(r.notAfter),
+    evidence: r.evidence.slice(),
+    ...(r.gramine ? { gramine: r.gramine.slice() } : {}),
+    ...(r.dice ? { dice: { evidence: r.dice.evidence.slice(), claims: r.dice.claims.slice() } } : {}),
+  };
+}
+
+const readCache = new Map<string, RatlsCertificateContents>();
+
+function readUncached(der: Uint8Array): RatlsCertificateContents {
   let cert: x509.X509Certificate;
   try {
     new NodeX509(Buffer.from(der)); // OpenSSL's parser too: what node:tls accepted must parse the same here

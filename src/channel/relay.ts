@@ -69,7 +69,8 @@ export class EnclaveChannelRelay extends EventEmitter {
   /** Accepts TCP connections and hands each to the enclave as a TLS server connection. */
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     const e = this.#enclaveOrThrow();
-    const server = createServer((tcp) => {
+    // noDelay: TLS flights are small writes; Nagle + delayed ACK would stall each handshake by tens of ms.
+    const server = createServer({ noDelay: true }, (tcp) => {
       const id = this.#next++;
       this.#wire(id, tcp);
       e.ecall('channelAccept', id).catch(() => tcp.destroy());
@@ -89,7 +90,7 @@ export class EnclaveChannelRelay extends EventEmitter {
   async connect(host: string, port: number, policy?: ChannelPolicy): Promise<{ id: number; event: Extract<ChannelEvent, { type: 'secure' | 'refused' }> }> {
     const e = this.#enclaveOrThrow();
     const tcp = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host, port }, () => {
+      const s = netConnect({ host, port, noDelay: true }, () => {
         s.off('error', reject);
         resolve(s);
       });

@@ -31,19 +31,30 @@ export interface AttestedTlsOptions {
 
 const TLS13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
 
+/**
+ * One SecureContext per credentials (as a tls.Server keeps one): building it parses the key and the
+ * certificate, which would otherwise be paid on every handshake. Bounded; keyed by the PEM texts.
+ */
+const contexts = new Map<string, tls.SecureContext>();
+function contextFor(c: { keyPem: string; certPem: string } | undefined): tls.SecureContext {
+  const k = c ? `${c.keyPem}\u0000${c.certPem}` : '';
+  let ctx = contexts.get(k);
+  if (!ctx) {
+    ctx = tls.createSecureContext({ ...(c ? { key: c.keyPem, cert: c.certPem } : {}), ...TLS13 });
+    if (contexts.size >= 32) contexts.delete(contexts.keys().next().value!);
+    contexts.set(k, ctx);
+  }
+  return ctx;
+}
+
 export function startAttestedTls(transport: Duplex, opts: AttestedTlsOptions): Promise<AttestedStream> {
   if (opts.role === 'server' && !opts.credentials) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.certificate, 'a server needs RA-TLS credentials');
   if (opts.role === 'client' && !opts.verify) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.peerCertificate, 'a client must verify the server (validator + policy)');
-  const creds = opts.credentials ? { key: opts.credentials.keyPem, cert: opts.credentials.certPem } : {};
+  const secureContext = contextFor(opts.credentials);
   const sock: tls.TLSSocket =
     opts.role === 'server'
-      ? new tls.TLSSocket(transport, {
-          isServer: true,
-          secureContext: tls.createSecureContext({ ...creds, ...TLS13 }),
-          requestCert: !!opts.verify,
-          rejectUnauthorized: false,
-        })
-      : tls.connect({ socket: transport, ...creds, ...TLS13, rejectUnauthorized: false, servername: opts.servername ?? 'catena-enclave' });
+      ? new tls.TLSSocket(transport, { isServer: true, secureContext, requestCert: !!opts.verify, rejectUnauthorized: false })
+      : tls.connect({ socket: transport, secureContext, rejectUnauthorized: false, servername: opts.servername ?? 'catena-enclave' });
 
   return new Promise<AttestedStream>((resolve, reject) => {
     let settled = false;
@@ -105,7 +116,7 @@ export interface ConnectAttestedOptions {
 /** A relying party (enclave or not) connects over TCP and verifies the server during the handshake. */
 export async function connectAttested(o: ConnectAttestedOptions): Promise<{ socket: AttestedStream; peer: PeerIdentity }> {
   const tcp = await new Promise<Socket>((resolve, reject) => {
-    const s = netConnect({ host: o.host, port: o.port });
+    const s = netConnect({ host: o.host, port: o.port, noDelay: true }); // small TLS flights: no Nagle delay
     s.once('connect', () => {
       s.off('error', reject);
       resolve(s);

@@ -228,6 +228,14 @@ test('the DCAP validator: exact REPORTDATA, flipped quote bytes, mock evidence, 
   const c = readRatlsCertificate(certificate);
   const v = rp();
   const want = ratlsReportData(c.spki);
+  // Reads are cached by exact bytes, but what a caller does to its copy never reaches the next read.
+  c.evidence[0]! ^= 0xff;
+  c.spki[0]! ^= 0xff;
+  const again = readRatlsCertificate(certificate);
+  assert.notEqual(again.evidence[0], c.evidence[0]);
+  c.evidence[0]! ^= 0xff;
+  c.spki[0]! ^= 0xff;
+  assert.deepEqual(again.evidence, c.evidence);
   const good = await v.validate(c.evidence, want, new Date());
   assert.equal(good.ok, true, JSON.stringify(good));
   const wrong = want.slice();
