@@ -7,3 +7,4 @@ export { ServerError, problem, type Problem, type ServerErrorCode } from './erro
 export { createToken, tokenHash } from './tokens.ts';
 export { loadOrCreateManagerKey, readPublicKey, managerKeyId, checkpointVerifier } from './manager-key.ts';
 export { callJson } from './http-json.ts';
+export { LinkFactory, rekey } from './link-factory.ts';
