@@ -250,6 +250,11 @@ export class Chain {
     this.elements.delete(id);
     this.links.delete(id);
     this.checker.state.delete(id);
+    // The platform stays in the tree only while an enclave of the chain runs on it.
+    if (![...this.elements.values()].some((e) => e.kind === 'enclave' && e.platform === el.platform)) {
+      this.elements.delete(`platform:${el.platform}`);
+      this.elements.delete(`qe:${el.platform}`);
+    }
   }
 
   /** Re-runs every check at `at` (after import, or to re-evaluate evidence age). */

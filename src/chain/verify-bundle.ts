@@ -60,6 +60,15 @@ function bytes(h: string, len: number | undefined, name: string): Uint8Array {
   }
 }
 
+/** Signing bytes of an untrusted object: one that is not canonical JSON (a non-integer number …) fails `check`. */
+function canonical(make: () => Uint8Array, what: string, check = 'format'): Uint8Array {
+  try {
+    return make();
+  } catch (e) {
+    throw new Fail(check, `${what} is not canonical JSON: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Per verified enclave element: its depth, platform and element key. The key was validated as a
  * P-256 point when its link was checked; the KeyObject is built only when the element signs a child's
@@ -125,10 +134,11 @@ export class LinkChecker {
       if (!el || el.kind !== 'enclave') throw new Fail('link-structure', `link admits unknown enclave element ${l.child}`);
       if (l.chain !== h.id) throw new Fail('link-structure', `link belongs to chain ${l.chain}`);
       if (el.parent !== l.parent) throw new Fail('link-structure', 'element parent differs from its link parent');
+      if (el.platform !== l.childPlatform) throw new Fail('link-structure', 'element platform differs from its link');
       if (this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       const depth = parentState ? parentState.depth + 1 : 1;
       const signer = l.parent === null ? this.owner : signerKey(parentState!);
-      if (!p256Verify(signer, linkSigningBytes(l), bytes(l.signature, 64, 'link signature'))) {
+      if (!p256Verify(signer, canonical(() => linkSigningBytes(l), 'link'), bytes(l.signature, 64, 'link signature'))) {
         throw new Fail('link-signature', l.parent === null ? 'first link is not signed by the chain owner' : 'link is not signed by the parent element key');
       }
       this.nonces.add(l.nonce);
@@ -192,7 +202,7 @@ export function checkHeader(h: ChainHeader, root: Uint8Array): { ok: true; owner
   try {
     if (hex(sha256(root)) !== h.rootSha256) throw new Fail('root-anchor', 'the chain is anchored at another root certificate');
     const owner = key(h.ownerKey, 'owner key');
-    if (!p256Verify(owner, headerSigningBytes(h), bytes(h.signature, 64, 'header signature'))) throw new Fail('header-signature', 'chain header signature does not verify');
+    if (!p256Verify(owner, canonical(() => headerSigningBytes(h), 'chain header', 'header-signature'), bytes(h.signature, 64, 'header signature'))) throw new Fail('header-signature', 'chain header signature does not verify');
     return { ok: true, owner };
   } catch (e) {
     if (!(e instanceof Fail)) throw e;
@@ -225,10 +235,23 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
     if (collateralId(c) !== id) failures.push({ link: '-', check: 'collateral-hash', message: `collateral ${id} does not hash to its id` });
   }
   const elements = new Map(b.elements.map((e) => [e.id, e]));
+  if (elements.size !== b.elements.length) {
+    const seen = new Set<string>();
+    for (const e of b.elements) {
+      if (seen.has(e.id)) failures.push({ link: e.id, check: 'link-structure', message: 'two elements have this id' });
+      seen.add(e.id);
+    }
+  }
   const checker = new LinkChecker(h, head.owner, elements, failures.length ? {} : b.collateral, opts.remote);
   for (const r of b.revocations) {
     const sig = /^[0-9a-f]{128}$/.test(r.signature) ? fromHex(r.signature) : new Uint8Array(0);
-    if (!p256Verify(head.owner, revocationSigningBytes(h.id, r), sig)) failures.push({ link: r.element, check: 'revocation-signature', message: 'revocation is not signed by the chain owner' });
+    let signed: Uint8Array | undefined;
+    try {
+      signed = revocationSigningBytes(h.id, r);
+    } catch {
+      // not canonical JSON (e.g. a non-integer number): it cannot carry a valid signature
+    }
+    if (!signed || !p256Verify(head.owner, signed, sig)) failures.push({ link: r.element, check: 'revocation-signature', message: 'revocation is not signed by the chain owner' });
     else checker.revoked.set(r.element, r.reason);
   }
   const linkByChild = new Map<string, Link>();
@@ -250,6 +273,19 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
     for (const c of children.get(l.child) ?? []) queue.push(c);
     const f = await checker.check(l, opts.at);
     if (f && f.check !== 'ancestor') failures.push(f);
+  }
+  // Platform and QE elements carry no signature of their own: they must be the places the enclaves run on
+  // (as the verified quotes say), named as Chain names them.
+  const enclavePlatforms = new Set(b.elements.filter((e) => e.kind === 'enclave').map((e) => e.platform));
+  for (const el of b.elements) {
+    if (el.kind === 'enclave') continue;
+    const expected = el.kind === 'platform' ? { id: `platform:${el.platform}`, parent: null } : { id: `qe:${el.platform}`, parent: `platform:${el.platform}` };
+    const seen = checker.platforms.get(el.platform);
+    let problem: string | undefined;
+    if (el.id !== expected.id || el.parent !== expected.parent) problem = `a ${el.kind} element must be ${expected.id} with parent ${String(expected.parent)}`;
+    else if (!enclavePlatforms.has(el.platform)) problem = `no enclave element runs on platform ${el.platform}`;
+    else if (el.kind === 'platform' && seen && el.fmspc !== undefined && el.fmspc !== seen.fmspc) problem = `FMSPC ${String(el.fmspc)} differs from the quotes' ${seen.fmspc}`;
+    if (problem) failures.push({ link: el.id, check: 'link-structure', message: problem });
   }
   const elementsOut: ChainVerification['elements'] = {};
   for (const el of b.elements) {

@@ -107,7 +107,7 @@ function assertFirstFailure(v: ChainVerification, link: string, check: string | 
   assert.equal(f.link, link, `${ctx}: first failure on ${f.link} (${f.check}: ${f.message}), expected ${link}`);
   if (typeof check === 'string') assert.equal(f.check, check, `${ctx}: check ${f.check} (${f.message}), expected ${check}`);
   else assert.match(f.check, check, `${ctx}: check ${f.check} (${f.message})`);
-  if (link !== '-') assert.equal(v.elements[link]?.valid, false);
+  if (v.elements[link]) assert.equal(v.elements[link]!.valid, false);
   for (const d of descendants) {
     assert.equal(v.elements[d]?.valid, false, `${ctx}: descendant ${d} should be invalid`);
     assert.match(v.elements[d]!.cause!, /^ancestor /, `${ctx}: descendant ${d} cause`);
@@ -551,6 +551,18 @@ test('remove a leaf; a non-leaf cannot be removed', async () => {
   c.removeLeaf(ids.e4);
   assert.equal((await verifyOffline(c.toBundle())).valid, true);
   assert.throws(() => c.removeLeaf(ids.e4), (e: ChainError) => e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT');
+  // The last enclave on platform 1 goes: so do that platform and its QE.
+  c.removeLeaf(ids.e3);
+  const p1 = world.platforms[1]!.ppid;
+  assert.equal(c.element(`platform:${p1}`), undefined);
+  assert.equal(c.element(`qe:${p1}`), undefined);
+  const after3 = await verifyOffline(c.toBundle());
+  assert.equal(after3.valid, true, JSON.stringify(after3.failures));
+  assert.equal(after3.size, 2 + 2, 'E1, E2, platform 0 and its QE');
+  // A platform element no enclave runs on is refused offline.
+  const orphan = c.toBundle();
+  orphan.elements.push({ id: `platform:${p1}`, kind: 'platform', parent: null, platform: p1 });
+  assertFirstFailure(await verifyOffline(orphan), `platform:${p1}`, 'link-structure');
 });
 
 test('import a bundle and keep appending (local and remote); a bundle that does not verify is not imported', async () => {
