@@ -39,11 +39,6 @@ export const TRUST_FILES = { rootPem: 'root.pem', rootDer: 'root.der', collatera
 
 /** The manufacturer's directory inside the state directory (keys mode 0600). */
 const MANUFACTURER_DIR = 'manufacturer';
-/**
- * Collateral and certificates are dated one hour back, as a real PCS serves collateral issued
- * earlier: a relying party whose clock is slightly behind still finds them current.
- */
-const ISSUE_BACKDATE_MS = 3600_000;
 
 export interface ChannelAttestationOptions {
   /** The platform the server (or client) enclave runs on: its QE/PCE are started there. */
@@ -60,16 +55,15 @@ export async function channelAttestation(opts: ChannelAttestationOptions): Promi
   const { collateralJson } = await import('../sgx/manufacturer/collateral.ts');
   const { certificatePem } = await import('../sgx/manufacturer/keys.ts');
   const { QuotingService, buildQuotingImages } = await import('../sgx/qe/quoting-service.ts');
-  const clock = () => new Date(Date.now() - ISSUE_BACKDATE_MS);
   const id = opts.platform.identity;
   const tcb = { components: [...id.tcbComponents], pceSvn: id.pceSvn };
   let manufacturer;
   const dir = opts.stateDir ? join(opts.stateDir, MANUFACTURER_DIR) : undefined;
   if (dir && (await exists(join(dir, 'manufacturer.json')))) {
-    manufacturer = await Manufacturer.load(dir, { clock });
+    manufacturer = await Manufacturer.load(dir); // dates what it issues an hour back by default
     if (manufacturer.ensureFmspc(id.fmspc, tcb, id.pceId)) await manufacturer.save(dir);
   } else {
-    manufacturer = await Manufacturer.create({ clock });
+    manufacturer = await Manufacturer.create();
     manufacturer.ensureFmspc(id.fmspc, tcb, id.pceId);
     void manufacturer.enclaveSigningKey; // created now so it is saved: the QE's MRSIGNER stays stable
     if (dir) {

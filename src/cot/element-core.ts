@@ -6,7 +6,7 @@ import { ctEqual, fromHex, hex } from '../bytes/util.ts';
 import { aesCmac } from '../crypto/cmac.ts';
 import { generateP256, p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { attributesBytes, isDebug } from '../formats/attributes.ts';
-import { KEY_NAME, serializeKeyRequest } from '../formats/keyrequest.ts';
+import { reportKeyRequest } from '../formats/keyrequest.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
 import { ChainError } from '../chain/errors.ts';
 import { checkElementPolicy } from '../chain/policy.ts';
@@ -58,9 +58,8 @@ export async function admitLocal(ctx: ReportKeySource, key: ElementKey, draft: O
   if (draft.type !== 'local' || draft.evidence.kind !== 'sgx-report') throw refuse('link-type', 'not a local link');
   if (draft.evidence.report !== hex(childReport)) throw refuse('link-structure', 'the draft carries other evidence');
   const report = parseReport(childReport);
-  const reportKey = await ctx.egetkey(
-    serializeKeyRequest({ keyName: KEY_NAME.REPORT, keyPolicy: 0, isvSvn: 0, cpuSvn: new Uint8Array(16), attributeMask: { flags: 0n, xfrm: 0n }, keyId: report.keyId, miscMask: 0, configSvn: 0 }),
-  );
+  const reportKey = await ctx.egetkey(reportKeyRequest(report.keyId));
+
   if (!ctEqual(aesCmac(reportKey, report.rawBody), report.mac)) throw refuse('report-mac', 'the child REPORT does not verify: another target, another platform, or altered');
   checkBindingAndIdentity(draft, report.body);
   const pol = checkElementPolicy(policy, depth, 'local', report.body);

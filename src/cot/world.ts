@@ -39,12 +39,7 @@ export interface EmulatedWorldOptions {
 
 const DEFAULT_TCB = { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN };
 
-/**
- * The world's manufacturer dates what it issues (certificates, TCB info, QE identity, CRLs) one hour
- * in the past, as a real PCS serves collateral issued earlier: a verifier whose clock is slightly
- * behind, or that took its "now" before the world booted, still finds everything current.
- */
-export const ISSUE_BACKDATE_MS = 3600_000;
+// The manufacturer dates what it issues an hour back by default (ISSUE_BACKDATE_MS in manufacturer.ts).
 
 /**
  * Emulated multi-cloud SGX in one process: one emulated manufacturer (root CA, PCK CAs, TCB info,
@@ -68,7 +63,7 @@ export class EmulatedWorld implements QuoteSource {
     const clouds = opts.clouds ?? 1;
     const perCloud = opts.platformsPerCloud ?? 1;
     const runtime = opts.runtime ?? 'inline';
-    const manufacturer = opts.manufacturer ?? (await Manufacturer.create({ clock: () => new Date(Date.now() - ISSUE_BACKDATE_MS) }));
+    const manufacturer = opts.manufacturer ?? (await Manufacturer.create());
     const levels = defaultTcbLevels(DEFAULT_TCB, new Date());
     manufacturer.ensureFmspc(DEFAULT_FMSPC, DEFAULT_TCB);
     const level = levels[opts.tcbLevel ?? 0];

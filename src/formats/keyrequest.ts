@@ -57,3 +57,20 @@ export function serializeKeyRequest(k: KeyRequest): Uint8Array {
   w.bytes(abytes(k.keyId, 32, 'key_id')).u32(k.miscMask).u16(k.configSvn).zeros(434);
   return w.finish();
 }
+
+/**
+ * The KEYREQUEST an enclave uses to check a REPORT targeted at it: EGETKEY(REPORT) with the report's
+ * KEYID (every other field is ignored by EGETKEY for the REPORT key).
+ */
+export function reportKeyRequest(keyId: Uint8Array): Uint8Array {
+  return serializeKeyRequest({
+    keyName: KEY_NAME.REPORT,
+    keyPolicy: 0,
+    isvSvn: 0,
+    cpuSvn: new Uint8Array(16),
+    attributeMask: { flags: 0n, xfrm: 0n },
+    keyId,
+    miscMask: 0,
+    configSvn: 0,
+  });
+}

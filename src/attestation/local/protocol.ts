@@ -4,7 +4,7 @@ import { ecdhP256Generate, type EcdhKeyPair } from '../../crypto/ecdh.ts';
 import { hkdfSha256 } from '../../crypto/hkdf.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import { sha256Parts } from '../../crypto/sha256.ts';
-import { KEY_NAME, serializeKeyRequest } from '../../formats/keyrequest.ts';
+import { reportKeyRequest } from '../../formats/keyrequest.ts';
 import { parseReport, type ReportBody } from '../../formats/report.ts';
 import { checkIdentity, type IdentityPolicy } from '../identity-policy.ts';
 import { LocalAttestationError } from './errors.ts';
@@ -51,18 +51,8 @@ export async function verifyLocalReport(
   } catch (e) {
     throw new LocalAttestationError('ERR_LA_MESSAGE', (e as Error).message);
   }
-  const key = await sgx.egetkey(
-    serializeKeyRequest({
-      keyName: KEY_NAME.REPORT,
-      keyPolicy: 0,
-      isvSvn: 0,
-      cpuSvn: new Uint8Array(16),
-      attributeMask: { flags: 0n, xfrm: 0n },
-      keyId: report.keyId,
-      miscMask: 0,
-      configSvn: 0,
-    }),
-  );
+  const key = await sgx.egetkey(reportKeyRequest(report.keyId));
+
   if (!ctEqual(aesCmac(key, report.rawBody), report.mac)) {
     throw new LocalAttestationError('ERR_LA_REPORT_MAC', 'peer REPORT MAC does not verify: made for another target, on another platform, or altered');
   }

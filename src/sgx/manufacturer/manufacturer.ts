@@ -75,7 +75,7 @@ export interface QeDescription {
 export interface ManufacturerOptions {
   /** Base URL of the PCS that serves this manufacturer's CRLs (named in the certificates' CRL distribution points). */
   pcsUrl?: string;
-  /** Time source, for tests; default the system clock. */
+  /** Time source, for tests; default the system clock one hour back (see ISSUE_BACKDATE_MS). */
   clock?: () => Date;
   /** nextUpdate − issueDate of TCB info, QE identity and CRLs. Default 30 days, as Intel. */
   collateralValidityDays?: number;
@@ -204,6 +204,14 @@ interface Cached<T> {
   value: T;
 }
 
+/**
+ * By default the manufacturer dates what it issues (certificates, TCB info, QE identity, CRLs) one
+ * hour in the past, as a real PCS serves collateral issued earlier: a verifier whose clock is slightly
+ * behind, or that took its "now" just before the emulator booted, still finds everything current.
+ */
+export const ISSUE_BACKDATE_MS = 3_600_000;
+const backdatedClock = (): Date => new Date(Date.now() - ISSUE_BACKDATE_MS);
+
 export class Manufacturer {
   private readonly keys: Record<KeyName, CaKey>;
   private readonly certs: Record<KeyName, Uint8Array>;
@@ -238,7 +246,7 @@ export class Manufacturer {
 
   /** A new manufacturer: fresh P-256 keys, the Root CA, both PCK CAs and the TCB Signing certificate. */
   static async create(opts: ManufacturerOptions = {}): Promise<Manufacturer> {
-    const clock = opts.clock ?? (() => new Date());
+    const clock = opts.clock ?? backdatedClock;
     const pcsUrl = (opts.pcsUrl ?? DEFAULT_PCS_URL).replace(/\/+$/, '');
     const validityDays = opts.collateralValidityDays ?? 30;
     if (!(validityDays > 0)) throw argumentError('collateralValidityDays must be positive');
@@ -317,7 +325,7 @@ export class Manufacturer {
       keys,
       certs,
       pcsUrl: state.pcsUrl,
-      clock: opts.clock ?? (() => new Date()),
+      clock: opts.clock ?? backdatedClock,
       validityDays: state.collateralValidityDays,
       evaluationNumber: state.tcbEvaluationDataNumber,
     });

@@ -3,17 +3,15 @@
 // SHA-256(attestation key ‖ QE auth data) — and turns application REPORTs targeted at it into
 // DCAP ECDSA v3 quotes after checking their MAC.
 import { aesCmac, buildQuoteV3, ctEqualBytes, p256PublicRaw, p256Sign, pckKeyFromSeed, sha256, sha256Parts } from 'catena/sgx/qe/enclave-imports';
-import { KEY_NAME, parseReport, serializeKeyRequest } from 'catena/formats';
+import { parseReport, reportKeyRequest } from 'catena/formats';
 
 export default function qe(ctx) {
   let attestation;
   let attPub;
   let authData;
   let certification;
-  const reportKey = (keyId) =>
-    ctx.egetkey(
-      serializeKeyRequest({ keyName: KEY_NAME.REPORT, keyPolicy: 0, isvSvn: 0, cpuSvn: new Uint8Array(16), attributeMask: { flags: 0n, xfrm: 0n }, keyId, miscMask: 0, configSvn: 0 }),
-    );
+  const reportKey = (keyId) => ctx.egetkey(reportKeyRequest(keyId));
+
   return {
     targetInfo() {
       return ctx.selfTargetInfo();
