@@ -19,6 +19,12 @@ export interface VerifyChainOptions {
   root: Uint8Array;
   at: Date;
   remote: RemoteEvidenceVerifier;
+  /**
+   * The owner key (hex X‖Y) the relying party expects. A bundle proves that a chain meets its own
+   * owner-signed policy; anyone can sign a chain anchored at a public root, so a relying party that
+   * knows whose chain it wants pins the owner here (failure `owner`).
+   */
+  expectOwner?: string;
 }
 
 class Fail extends Error {
@@ -228,7 +234,9 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
   const b = bundle as ProofBundle;
   const h = b.chain;
   const failures: ChainFailure[] = [];
-  const head = checkHeader(h, opts.root);
+  const head = opts.expectOwner !== undefined && opts.expectOwner.toLowerCase() !== h.ownerKey
+    ? ({ ok: false, failure: { link: '-', check: 'owner', message: `the chain is owned by ${h.ownerKey.slice(0, 16)}…, not the expected owner` } } as const)
+    : checkHeader(h, opts.root);
   if (!head.ok) return { valid: false, size: b.elements.length, links: { local: 0, remote: 0 }, failures: [head.failure], elements: {}, emulatedRoot: h.emulatedRoot };
 
   for (const [id, c] of Object.entries(b.collateral)) {

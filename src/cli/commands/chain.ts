@@ -99,8 +99,9 @@ export function register(program: Command): void {
     .argument('<bundle>', 'proof bundle (JSON)')
     .requiredOption('--root <cert>', 'the root certificate (DER or PEM) the chain must be anchored at')
     .requiredOption('--at <time>', 'verification time: ISO 8601, Unix seconds, or "now"')
+    .option('--owner <hex>', 'the chain owner key (hex X‖Y) to require; without it any owner-signed chain at this root is judged on its own policy')
     .option('--json', 'print one JSON document')
-    .action(async (file: string, opts: { root: string; at: string; json?: boolean }) => {
+    .action(async (file: string, opts: { root: string; at: string; owner?: string; json?: boolean }) => {
       const at = opts.at === 'now' ? new Date() : timeFlag('at', opts.at);
       let bundle: unknown;
       try {
@@ -114,7 +115,7 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`--root ${opts.root}: ${(e as Error).message}`);
       }
-      const v = await verifyBundle(bundle, { root, at, remote: dcapRemoteVerifier(root) });
+      const v = await verifyBundle(bundle, { root, at, remote: dcapRemoteVerifier(root), ...(opts.owner ? { expectOwner: opts.owner } : {}) });
       const out = { valid: v.valid, size: v.size, links: v.links, failures: v.failures, emulatedRoot: v.emulatedRoot, at: at.toISOString() };
       if (opts.json) printJson(out);
       else {

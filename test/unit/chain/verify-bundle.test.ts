@@ -134,3 +134,14 @@ test('a header re-signed by its owner with any policy never makes the verifier t
     { numRuns: 150 },
   );
 });
+
+test('a relying party that pins the owner refuses a chain signed by anyone else', async () => {
+  const bundle = JSON.parse(text) as ProofBundle;
+  const mine = hex(Buffer.from(owner.publicKey.export({ format: 'jwk' }).x!, 'base64url')) + hex(Buffer.from(owner.publicKey.export({ format: 'jwk' }).y!, 'base64url'));
+  const pinned = await verifyBundle(bundle, { root: world.root, at, remote: remote(), expectOwner: mine });
+  assert.notEqual(pinned.failures[0]?.check, 'owner', 'the right owner passes the pin');
+  const other = hex(Buffer.from(generateP256().publicKey.export({ format: 'jwk' }).x!, 'base64url')).padEnd(128, '0');
+  const refused = await verifyBundle(bundle, { root: world.root, at, remote: remote(), expectOwner: other });
+  assert.equal(refused.valid, false);
+  assert.equal(refused.failures[0]?.check, 'owner');
+});
