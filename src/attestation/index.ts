@@ -5,3 +5,4 @@ export { issueEar, publicJwks, earStatus, trustworthinessVector, EAR_PROFILE, ty
 export { CollateralError } from './errors.ts';
 export { pemCertificates, certificatesFromAny, derFromAny, toPem } from './pem.ts';
 export { checkIdentity, type IdentityPolicy, type IdentityResult, type IdentityFailure } from './identity-policy.ts';
+export * from './hardware/index.ts';
