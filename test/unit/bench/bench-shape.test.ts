@@ -20,7 +20,8 @@ test('bench cot at sizes 1, 6, 13: the issue-6 JSON shape, link counts that add 
   }
   for (const k of ['local', 'remote'] as const) {
     assert.ok(r.floorUs[k] > 0 && Number.isFinite(r.marginalUs[k]));
-    assert.ok(Math.abs(r.ratio[k] - r.marginalUs[k] / r.floorUs[k]) <= 0.01 * r.ratio[k]);
+    // At three tiny sizes the least-squares marginal can come out negative on a noisy machine: compare magnitudes.
+    assert.ok(Math.abs(r.ratio[k] - r.marginalUs[k] / r.floorUs[k]) <= 0.01 * Math.abs(r.ratio[k]) + 0.001);
   }
   assert.ok(r.floorUs.remote > r.floorUs.local, 'a remote link does strictly more crypto');
   assert.ok(Number.isNaN(r.slope), 'no slope without two sizes ≥ 1000');
