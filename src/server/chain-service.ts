@@ -69,6 +69,12 @@ export interface ChainServiceOptions {
   sharedStore?: boolean;
   /** How long a first-link challenge stays valid (ms, default 5 min). */
   challengeTtlMs?: number;
+  /**
+   * The manager's own collateral for a quote (from its PCS/PCCS, cached): when set, remote appends
+   * are checked with it and it is the collateral stored; a client-supplied collateral is then optional
+   * (docs/api.md, "Collateral").
+   */
+  collateralFor?: (quote: Uint8Array, at: Date) => Promise<CollateralBlob>;
 }
 
 export interface AppendRequest {
@@ -227,16 +233,20 @@ export class ChainService {
       }
     }
     const now = this.clock();
+    const ev = req.link.evidence;
+    // The manager's own collateral (fetched outside the chain lock: the PCS may be slow).
+    const own = req.link.type === 'remote' && ev.kind === 'dcap-quote' && this.opts.collateralFor ? await this.opts.collateralFor(fromHex(ev.quote), now) : undefined;
     const checked = await this.locked(entry, async () => {
       let link = req.link;
-      if (link.parent === null) link = await this.ownerLink(chainId, entry.chain, link, req.collateral, now);
+      const collateral = await this.resolveCollateral(entry, link, req.collateral, own, now);
+      if (link.parent === null) link = await this.ownerLink(chainId, entry.chain, link, collateral, now);
       const existing = entry.chain.element(link.child);
       if (existing) throw new ServerError('ERR_CONFLICT', `element ${link.child} is already in the chain`);
       const platformBefore = entry.chain.element(`platform:${link.childPlatform}`);
       const before = platformBefore ? `${platformBefore.tcbStatus ?? ''}/${(platformBefore.advisoryIds ?? []).join(',')}` : undefined;
       let el: Element;
       try {
-        el = await entry.chain.append(link, { at: now, ...(req.collateral ? { collateral: req.collateral } : {}), ...(req.cloud ? { cloud: req.cloud } : {}) });
+        el = await entry.chain.append(link, { at: now, ...(collateral ? { collateral } : {}), ...(req.cloud ? { cloud: req.cloud } : {}) });
       } catch (e) {
         throw storeToServerError(e);
       }
@@ -246,12 +256,12 @@ export class ChainService {
       const changedPlatforms = pe && `${pe.tcbStatus ?? ''}/${(pe.advisoryIds ?? []).join(',')}` === before ? [] : platforms;
       // Collateral is stored once per chain: with the first element whose link references it.
       const collRef = link.evidence.kind === 'dcap-quote' ? link.evidence.collateral : undefined;
-      const storeCollateral = collRef !== undefined && req.collateral !== undefined && !entry.collateral.has(collRef);
+      const storeCollateral = collRef !== undefined && collateral !== undefined && collateralId(collateral) === collRef && !entry.collateral.has(collRef);
       if (storeCollateral) entry.collateral.add(collRef);
       const record: ElementRecord = {
         element: el,
         link,
-        ...(storeCollateral ? { collateral: req.collateral } : {}),
+        ...(storeCollateral ? { collateral } : {}),
         ...(changedPlatforms.length ? { platforms: changedPlatforms } : {}),
         ...(req.agent ? { agent: req.agent } : {}),
       };
@@ -276,6 +286,35 @@ export class ChainService {
     entry.version++;
     this.emit({ type: 'element.appended', chain: chainId, element: checked.el.id, parent: checked.link.parent, linkType: checked.link.type, seq: result.element.seq });
     return { element: checked.el, row: result.element, link: checked.link };
+  }
+
+  /**
+   * The collateral a remote link is checked with and stored with. Without a PCS: the client's (required
+   * unless the chain already holds the one the link references). With a PCS (`own`): the first link
+   * uses the PCS collateral (the client's is ignored); a later link names, under its parent's
+   * signature, the collateral the parent verified with — when that is the PCS collateral, the client's
+   * is ignored; otherwise the quote must also pass with the PCS collateral (the manager's own check),
+   * and the referenced collateral comes from the client or the chain.
+   */
+  private async resolveCollateral(entry: Entry, link: Link, client: CollateralBlob | undefined, own: CollateralBlob | undefined, now: Date): Promise<CollateralBlob | undefined> {
+    if (link.type !== 'remote' || link.evidence.kind !== 'dcap-quote') return client;
+    const ref = link.evidence.collateral;
+    if (own) {
+      if (link.parent === null || collateralId(own) === ref) return own;
+      try {
+        await entry.chain.appraiseRemote(fromHex(link.evidence.quote), own, now);
+      } catch (e) {
+        throw storeToServerError(e);
+      }
+    }
+    if (client || (link.parent !== null && entry.collateral.has(ref))) return client;
+    throw new ServerError(
+      'ERR_COLLATERAL_REQUIRED',
+      link.parent === null
+        ? 'the first enclave is admitted with a DCAP quote and its collateral: send "collateral", or run the manager with a PCS (--pcs URL)'
+        : `the link references collateral ${ref}, which this chain does not hold${own ? ' and the PCS does not serve' : ''}: send it as "collateral"${own ? '' : ', or run the manager with a PCS (--pcs URL)'}`,
+      'collateral-missing',
+    );
   }
 
   private async ownerLink(chainId: string, chain: Chain, link: Link, collateral: CollateralBlob | undefined, now: Date): Promise<Link> {

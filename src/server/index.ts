@@ -8,3 +8,4 @@ export { createToken, tokenHash } from './tokens.ts';
 export { loadOrCreateManagerKey, readPublicKey, managerKeyId, checkpointVerifier } from './manager-key.ts';
 export { callJson } from './http-json.ts';
 export { LinkFactory, rekey } from './link-factory.ts';
+export { PcsCollateralProvider, collateralRequestOfQuote, type PcsCollateralCounters } from './pcs-collateral.ts';

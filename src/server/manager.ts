@@ -14,6 +14,7 @@ import type { AgentRow, ChainRow, ElementRow, Store, TokenRole } from '../store/
 import { ChainService, storeToServerError, type ChainEvent, type ElementRecord, type StoredAnchor, type StoredPolicy } from './chain-service.ts';
 import { problem, ServerError } from './errors.ts';
 import { managerKeyId } from './manager-key.ts';
+import { PcsCollateralProvider } from './pcs-collateral.ts';
 import * as S from './schemas.ts';
 import { tokenHash } from './tokens.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
@@ -37,6 +38,12 @@ export interface ManagerOptions {
   agentCheckTimeoutMs?: number;
   /** Remote evidence verifier per root (default: Catena's DCAP verifier, one warm instance per root). */
   remoteVerifier?: (root: Uint8Array) => RemoteEvidenceVerifier;
+  /**
+   * A PCS/PCCS base URL (Intel PCS API v4, e.g. the emulated `catena emulate pcs`): remote appends are
+   * checked with collateral the manager fetches from it (one cache, kept until nextUpdate) and that is
+   * what the chain stores; a client-supplied collateral becomes optional (docs/api.md, "Collateral").
+   */
+  pcsUrl?: string;
   logger?: boolean;
 }
 
@@ -113,12 +120,22 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-  const chains = new ChainService({ store, key: opts.key, remoteVerifier: opts.remoteVerifier ?? dcapRemoteVerifier, clock, sharedStore: opts.sharedStore ?? false });
-  app.decorate('chains', chains);
-
   // ---- metrics ----
   const registry = new Registry();
   app.decorate('metricsRegistry', registry);
+  const collateralFetches = new Counter({ name: 'catena_collateral_fetches_total', help: 'collateral sets fetched from the PCS (cache misses)', registers: [registry] });
+  const collateralHits = new Counter({ name: 'catena_collateral_cache_hits_total', help: 'remote appends served PCS collateral from the cache', registers: [registry] });
+  const pcs = opts.pcsUrl ? new PcsCollateralProvider(opts.pcsUrl, { fetched: () => collateralFetches.inc(), hit: () => collateralHits.inc() }) : undefined;
+
+  const chains = new ChainService({
+    store,
+    key: opts.key,
+    remoteVerifier: opts.remoteVerifier ?? dcapRemoteVerifier,
+    clock,
+    sharedStore: opts.sharedStore ?? false,
+    ...(pcs ? { collateralFor: (quote: Uint8Array, at: Date) => pcs.blobFor(quote, at) } : {}),
+  });
+  app.decorate('chains', chains);
   const httpRequests = new Counter({ name: 'catena_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const httpDuration = new Histogram({
     name: 'catena_http_request_duration_seconds',

@@ -81,7 +81,7 @@ export const LinkSchema = Type.Object(
 export const AppendSchema = Type.Object(
   {
     link: LinkSchema,
-    collateral: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'dcap-qvl collateral JSON of a remote link' })),
+    collateral: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'dcap-qvl collateral JSON of a remote link (optional when the manager has a PCS and the link references what it serves)' })),
     cloud: Type.Optional(Type.String({ maxLength: 200 })),
     agent: Type.Optional(Type.String({ maxLength: 200 })),
   },

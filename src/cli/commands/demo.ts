@@ -149,6 +149,8 @@ export function register(program: Command): void {
         const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
         manufacturer = await Manufacturer.create({ pcsUrl });
         manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, DEFAULT_PCE_ID);
+        // Created before saving, so every agent's QE is signed by the key the PCS's QE identity names.
+        void manufacturer.enclaveSigningKey;
         const mfrDir = join(tmp, 'manufacturer');
         await manufacturer.save(mfrDir);
         const root = manufacturer.root;
@@ -157,7 +159,7 @@ export function register(program: Command): void {
         // 2. The manager on SQLite.
         store = await openStore(join(data, 'catena.db'));
         const key = await loadOrCreateManagerKey(join(data, 'manager-key.pem'));
-        manager = await buildManager({ store, key, agentCheckIntervalMs: 2000 });
+        manager = await buildManager({ store, key, agentCheckIntervalMs: 2000, pcsUrl });
         const managerUrl = await listenUrl(manager, '127.0.0.1', 0);
         const admin = await createToken(store, 'admin', 'demo');
         const agentToken = await createToken(store, 'agent', 'demo');

@@ -16,22 +16,24 @@ export function register(program: Command): void {
     .option('--db <url>', 'store: SQLite path / sqlite:PATH, or postgres://… (default DATA/catena.db)')
     .option('--key <pem>', 'manager key (P-256, created if missing; default DATA/manager-key.pem)')
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
+    .option('--pcs <url>', 'PCS/PCCS base URL (API v4): the manager fetches and caches collateral for remote appends itself')
     .option('--json', 'print one JSON document {url, keyId, db} once listening')
-    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; json?: boolean }) => {
+    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; json?: boolean }) => {
       let listen;
       try {
         listen = parseListen(o.listen);
       } catch (e) {
         throw new UsageError(`--listen: ${(e as Error).message}`);
       }
+      if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs)) throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);
       const key = await loadOrCreateManagerKey(paths.key);
-      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0 });
+      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}) });
       try {
         const url = await listenUrl(app, listen.host, listen.port);
-        const info = { url, keyId: managerKeyId(key.publicKey), db: shared ? 'postgres' : 'sqlite', data: paths.data };
+        const info = { url, keyId: managerKeyId(key.publicKey), db: shared ? 'postgres' : 'sqlite', data: paths.data, ...(o.pcs ? { pcs: o.pcs } : {}) };
         if (o.json) printJson(info);
         else say(false, `catena manager listening on ${url} (${info.db}, key ${info.keyId}); OpenAPI: ${url}/openapi.json`);
         await untilSignal();
