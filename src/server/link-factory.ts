@@ -43,7 +43,31 @@ export class LinkFactory {
     };
   }
 
-  /** A remote link: `parent` verifies the child's quote inside its enclave and signs. */
+  /** A local link: `parent` checks the child's REPORT MAC inside its enclave and signs. */
+  async local(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link }> {
+    const nonce = hex(randomBytes(32));
+    const report = await child.evidence(parent.targetInfo(), chainId, nonce);
+    const draft: Omit<Link, 'signature'> = {
+      version: 1,
+      chain: chainId,
+      parent: parentId,
+      child: enclaveElementId(child.elementKey),
+      type: 'local',
+      nonce,
+      childKey: hex(child.elementKey),
+      childIdentity: identityOfBody(parseReport(report).body),
+      childPlatform: child.platformPpid,
+      evidence: { kind: 'sgx-report', report: hex(report) },
+      appraisal: { verdict: 'accepted' },
+      at: new Date().toISOString(),
+    };
+    return { link: { ...draft, signature: await parent.admitLocal(draft, report, policy, depth) } };
+  }
+
+  /**
+   * A remote link: `parent` verifies the child's quote inside its enclave and signs. `collateral`
+   * overrides the quote source's (an agent that verified with its own copy).
+   */
   async remote(
     chainId: string,
     parentId: string,
@@ -52,11 +76,12 @@ export class LinkFactory {
     policy: ChainPolicy,
     depth: number,
     childKey: Uint8Array = child.elementKey,
+    collateralOverride?: CollateralBlob,
   ): Promise<{ link: Link; collateral: CollateralBlob }> {
     const nonce = hex(randomBytes(32));
     const report = await child.evidence(this.quotes.qeTargetInfo(child), chainId, nonce);
     const quote = await this.quotes.quote(child, report);
-    const collateral = this.quotes.collateral(child);
+    const collateral = collateralOverride ?? this.quotes.collateral(child);
     const at = new Date().toISOString();
     const draft: Omit<Link, 'signature' | 'appraisal'> = {
       version: 1,

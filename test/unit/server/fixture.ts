@@ -3,18 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { hex } from '../../../src/bytes/util.ts';
+import { enclaveElementId } from '../../../src/chain/chain.ts';
 import type { ChainPolicy, CollateralBlob, Link } from '../../../src/chain/types.ts';
-import { collateralId } from '../../../src/chain/verify-bundle.ts';
 import { generateP256, type P256KeyPair } from '../../../src/crypto/ecdsa.ts';
-import { randomBytes } from '../../../src/crypto/random.ts';
 import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
-import { identityOfBody } from '../../../src/cot/element-core.ts';
 import type { ElementHandle } from '../../../src/cot/element.ts';
 import { EmulatedWorld } from '../../../src/cot/world.ts';
-import { parseReport } from '../../../src/formats/report.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { buildManager, type ManagerOptions } from '../../../src/server/manager.ts';
+import { LinkFactory } from '../../../src/server/link-factory.ts';
 import { createToken } from '../../../src/server/tokens.ts';
 
 /**
@@ -74,75 +72,24 @@ export class ManagerFixture {
     return this.world.loadElement(platform, this.world.elementImage(this.vendor, 1, isvSvn));
   }
 
+  /** Links made exactly as agents make them (src/server/link-factory.ts). */
+  get links(): LinkFactory {
+    return new LinkFactory(this.world, this.world.root);
+  }
+
   /** The first link, unsigned, answering a manager challenge. */
   async firstLink(chainId: string, child: ElementHandle, nonce?: string): Promise<{ link: Link; collateral: CollateralBlob }> {
     if (!nonce) nonce = (await this.req('POST', `/v1/chains/${chainId}/challenge`, {})).json().nonce as string;
-    const report = await child.evidence(this.world.qeTargetInfo(child), chainId, nonce);
-    const quote = await this.world.quote(child, report);
-    const collateral = this.world.collateral(child);
-    return {
-      collateral,
-      link: {
-        version: 1,
-        chain: chainId,
-        parent: null,
-        child: elementId(child),
-        type: 'remote',
-        nonce,
-        childKey: hex(child.elementKey),
-        childIdentity: identityOfBody(parseReport(report).body),
-        childPlatform: child.platformPpid,
-        evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: '' },
-        appraisal: { verdict: 'accepted' },
-        at: new Date().toISOString(),
-        signature: '',
-      },
-    };
+    return this.links.first(chainId, child, nonce);
   }
 
-  async localLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link }> {
-    const nonce = hex(randomBytes(32));
-    const report = await child.evidence(parent.targetInfo(), chainId, nonce);
-    const draft: Omit<Link, 'signature'> = {
-      version: 1,
-      chain: chainId,
-      parent: parentId,
-      child: elementId(child),
-      type: 'local',
-      nonce,
-      childKey: hex(child.elementKey),
-      childIdentity: identityOfBody(parseReport(report).body),
-      childPlatform: child.platformPpid,
-      evidence: { kind: 'sgx-report', report: hex(report) },
-      appraisal: { verdict: 'accepted' },
-      at: new Date().toISOString(),
-    };
-    return { link: { ...draft, signature: await parent.admitLocal(draft, report, policy, depth) } };
+  localLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link }> {
+    return this.links.local(chainId, parentId, parent, child, policy, depth);
   }
 
-  async remoteLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link; collateral: CollateralBlob }> {
-    const nonce = hex(randomBytes(32));
-    const report = await child.evidence(this.world.qeTargetInfo(child), chainId, nonce);
-    const quote = await this.world.quote(child, report);
-    const collateral = this.world.collateral(child);
-    const at = new Date().toISOString();
-    const draft: Omit<Link, 'signature' | 'appraisal'> = {
-      version: 1,
-      chain: chainId,
-      parent: parentId,
-      child: elementId(child),
-      type: 'remote',
-      nonce,
-      childKey: hex(child.elementKey),
-      childIdentity: identityOfBody(parseReport(report).body),
-      childPlatform: child.platformPpid,
-      evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: collateralId(collateral) },
-      at,
-    };
-    const { appraisal, signature } = await parent.admitRemote(draft, quote, collateral, at, this.world.root, policy, depth);
-    return { link: { ...draft, appraisal, signature }, collateral };
+  remoteLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link; collateral: CollateralBlob }> {
+    return this.links.remote(chainId, parentId, parent, child, policy, depth);
   }
 }
 
-import { enclaveElementId } from '../../../src/chain/chain.ts';
 export const elementId = (h: ElementHandle): string => enclaveElementId(h.elementKey);

@@ -6,10 +6,7 @@ import { hex } from '../../../src/bytes/util.ts';
 import type { ChainPolicy, CollateralBlob, Link, ProofBundle } from '../../../src/chain/types.ts';
 import { collateralId, verifyBundle } from '../../../src/chain/verify-bundle.ts';
 import { dcapRemoteVerifier } from '../../../src/cot/dcap-remote-verifier.ts';
-import { identityOfBody } from '../../../src/cot/element-core.ts';
 import type { ElementHandle } from '../../../src/cot/element.ts';
-import { randomBytes } from '../../../src/crypto/random.ts';
-import { parseReport } from '../../../src/formats/report.ts';
 import { collateralRequestOfQuote } from '../../../src/server/pcs-collateral.ts';
 import { listenUrl } from '../../../src/server/net.ts';
 import { buildPcsServer } from '../../../src/sgx/manufacturer/pcs-server.ts';
@@ -151,23 +148,5 @@ describe('manager collateral from a PCS', () => {
 
 /** A remote link whose parent enclave verified the child's quote with `collateral` (as an agent does). */
 async function remoteLinkWith(f: ManagerFixture, collateral: CollateralBlob, chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle): Promise<Link> {
-  const nonce = hex(randomBytes(32));
-  const report = await child.evidence(f.world.qeTargetInfo(child), chainId, nonce);
-  const quote = await f.world.quote(child, report);
-  const at = new Date().toISOString();
-  const draft: Omit<Link, 'signature' | 'appraisal'> = {
-    version: 1,
-    chain: chainId,
-    parent: parentId,
-    child: elementId(child),
-    type: 'remote',
-    nonce,
-    childKey: hex(child.elementKey),
-    childIdentity: identityOfBody(parseReport(report).body),
-    childPlatform: child.platformPpid,
-    evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: collateralId(collateral) },
-    at,
-  };
-  const { appraisal, signature } = await parent.admitRemote(draft, quote, collateral, at, f.world.root, POLICY, 1);
-  return { ...draft, appraisal, signature };
+  return (await f.links.remote(chainId, parentId, parent, child, POLICY, 1, child.elementKey, collateral)).link;
 }
