@@ -5,30 +5,15 @@
 // of THIS enclave, REPORTDATA = SHA-256 of the certificate key) and the plaintext stay in here too.
 // The application: an echo service that prefixes each reply with this element's public key, so a
 // client can see which chain element answered.
-import { admitLocal, admitRemote, createElementKey, elementEvidenceData } from 'catena/cot/element-core';
+import { elementEcalls } from 'catena/cot/element-core';
 import { EnclaveTlsEndpoint } from 'catena/channel';
 
 export default function elementWithChannel(ctx) {
-  let key;
+  const element = elementEcalls(ctx);
   const endpoint = new EnclaveTlsEndpoint(ctx, (stream) => {
     stream.on('error', () => stream.destroy());
-    stream.on('data', (chunk) => stream.write(`${Buffer.from(key.publicRaw).toString('hex').slice(0, 16)}: ${chunk}`));
+    stream.on('data', (chunk) => stream.write(`${Buffer.from(element.publicKey()).toString('hex').slice(0, 16)}: ${chunk}`));
     stream.on('end', () => stream.end());
   });
-  return {
-    createKey() {
-      key = createElementKey();
-      return key.publicRaw;
-    },
-    evidence(targetInfo, chainId, nonce) {
-      return ctx.ereport(targetInfo, elementEvidenceData(chainId, key.publicRaw, nonce));
-    },
-    admitLocal(draft, childReport, policy, depth) {
-      return admitLocal(ctx, key, draft, childReport, policy, depth);
-    },
-    admitRemote(draft, quote, collateral, at, root, policy, depth) {
-      return admitRemote(key, draft, quote, collateral, at, root, policy, depth);
-    },
-    ...endpoint.ecalls(),
-  };
+  return { ...element, ...endpoint.ecalls() };
 }

@@ -89,3 +89,39 @@ export async function admitRemote(
   const appraisal: LinkAppraisal = { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
   return { appraisal, signature: hex(p256Sign(key.keyPair.privateKey, linkSigningBytes({ ...draft, appraisal }))) };
 }
+
+/**
+ * The element ECALLs (createKey, evidence, admitLocal, admitRemote) over one enclave's context: the
+ * element enclave is exactly this table; an application enclave that is also a chain element spreads
+ * it into its own. The element key lives in this closure and never leaves it.
+ */
+export function elementEcalls(ctx: ReportKeySource & { ereport(targetInfo: Uint8Array, reportData: Uint8Array): Promise<Uint8Array> }) {
+  let key: ElementKey | undefined;
+  const own = (): ElementKey => {
+    if (!key) throw new ChainError('ERR_CHAIN_NO_ELEMENT_KEY', 'createKey has not been called in this enclave');
+    return key;
+  };
+  return {
+    /** Creates the element key inside the enclave; returns its public half (64-byte X‖Y). */
+    createKey(): Uint8Array {
+      key = createElementKey();
+      return key.publicRaw;
+    },
+    /** The element key's public half (after createKey). */
+    publicKey(): Uint8Array {
+      return own().publicRaw;
+    },
+    /** A REPORT for `targetInfo` (the parent, or the QE) whose REPORTDATA binds the key, chain and nonce. */
+    evidence(targetInfo: Uint8Array, chainId: string, nonce: Uint8Array): Promise<Uint8Array> {
+      return ctx.ereport(targetInfo, elementEvidenceData(chainId, own().publicRaw, nonce));
+    },
+    /** As parent: checks a local child's REPORT (MAC under our REPORT key) and signs the link. */
+    admitLocal(draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
+      return admitLocal(ctx, own(), draft, childReport, policy, depth);
+    },
+    /** As parent: checks a remote child's quote with the DCAP verifier and signs the link. */
+    admitRemote(draft: Omit<Link, 'signature' | 'appraisal'>, quote: Uint8Array, collateral: CollateralBlob, at: string, root: Uint8Array, policy: ChainPolicy, depth: number) {
+      return admitRemote(own(), draft, quote, collateral, at, root, policy, depth);
+    },
+  };
+}
