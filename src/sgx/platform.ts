@@ -57,6 +57,8 @@ export interface LoadOptions {
   ocalls?: OcallTable;
   /** Request (or refuse) the DEBUG attribute; default: what the SIGSTRUCT says. A mismatch fails EINIT. */
   debug?: boolean;
+  /** Isolated runtime: how long the worker may take to load the module (default 60 s, or $CATENA_ENCLAVE_LAUNCH_TIMEOUT_MS). */
+  launchTimeoutMs?: number;
 }
 
 export const DEFAULT_FMSPC = fromHex('00ca7e4a0000');
@@ -317,8 +319,10 @@ export class Platform {
     };
     try {
       const url = materializeModule(loaded.moduleText, loaded.moduleHash, this.#moduleDir);
-      const start = runtime === 'inline' ? startInline : startIsolated;
-      handle = await start(this.#cpu, ref, identity, url, this.identity.id, opts.ocalls ?? {}, onDestroy);
+      handle =
+        runtime === 'inline'
+          ? await startInline(this.#cpu, ref, identity, url, this.identity.id, opts.ocalls ?? {}, onDestroy)
+          : await startIsolated(this.#cpu, ref, identity, url, this.identity.id, opts.ocalls ?? {}, onDestroy, opts.launchTimeoutMs);
     } catch (e) {
       this.#cpu.eremove(ref);
       throw e;

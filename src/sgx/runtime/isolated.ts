@@ -7,6 +7,13 @@ import { fromWire, toWire, type HostMessage, type WorkerInit, type WorkerMessage
 const BOOTSTRAP = new URL('./worker-bootstrap.js', import.meta.url);
 
 /**
+ * How long a new enclave worker may take to load its module and say it is ready. A launch that
+ * stalls (a module that never finishes loading, a loader deadlock) becomes ERR_ENCLAVE_MODULE and
+ * its worker is terminated, instead of a launch that never returns.
+ */
+export const LAUNCH_TIMEOUT_MS = Number(process.env.CATENA_ENCLAVE_LAUNCH_TIMEOUT_MS ?? 60_000);
+
+/**
  * The isolated runtime: one worker_thread per enclave. The host ↔ enclave boundary is messages
  * only — ECALLs in, OCALLs and EREPORT/EGETKEY requests out. This side answers EREPORT/EGETKEY
  * with the CPU using the EnclaveRef it started the worker for; nothing in a message can name
@@ -21,6 +28,7 @@ export async function startIsolated(
   platformId: string,
   ocalls: OcallTable,
   onDestroy: () => void,
+  launchTimeoutMs: number = LAUNCH_TIMEOUT_MS,
 ): Promise<EnclaveHandle> {
   const targetInfo = cpu.targetInfoOf(ref);
   const init: WorkerInit = { moduleUrl, identity, cpuSvn: cpu.cpuSvn, targetInfo };
@@ -48,6 +56,16 @@ export async function startIsolated(
   };
 
   await new Promise<void>((resolve, reject) => {
+    const stalled = setTimeout(
+      () => reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker was not ready within ${launchTimeoutMs} ms`)),
+      launchTimeoutMs,
+    );
+    const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
+      clearTimeout(stalled);
+      f(...a);
+    };
+    resolve = settle(resolve);
+    reject = settle(reject);
     const onInitExit = (code: number) => reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker exited (code ${code}) before it was ready`));
     const onInitError = (e: Error) => reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker failed: ${e.message}`));
     worker.once('exit', onInitExit);

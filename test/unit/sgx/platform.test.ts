@@ -254,3 +254,13 @@ test('a module without a factory, or one that throws while loading, is refused (
   }
   assert.equal(p.enclaveCount, 0);
 });
+
+test('an isolated enclave whose module never finishes loading is refused after the launch timeout, not waited for', async () => {
+  const p = await open();
+  const stalls = buildEnclave('await new Promise(() => setInterval(() => {}, 1000));\nexport default () => ({});\n', { isvProdId: 1, isvSvn: 1 }, vendorKey);
+  const t0 = Date.now();
+  await rejectsWithCode(p.loadEnclave(stalls, { runtime: 'isolated', launchTimeoutMs: 1500 }), 'ERR_ENCLAVE_MODULE');
+  assert.ok(Date.now() - t0 < 30_000);
+  assert.equal(p.enclaveCount, 0);
+  await p.close();
+});
