@@ -12,6 +12,7 @@ import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
 import type { AuditActor, ChainRow, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
+import type { Reattestation } from './reattest.ts';
 
 /** What the store keeps for a chain (opaque JSON to the store). */
 export interface StoredAnchor {
@@ -35,12 +36,15 @@ export interface ElementRecord {
   revocation?: Revocation;
   /** The agent hosting the enclave, when known. */
   agent?: string;
+  /** The last re-attestation by the manager (src/server/reattest.ts). */
+  reattestation?: Reattestation;
 }
 
-export type ElementStatus = 'active' | 'revoked' | 'unreachable';
+/** `attestation-failed`: the last re-attestation was refused (the element stays; only the owner revokes). */
+export type ElementStatus = 'active' | 'revoked' | 'unreachable' | 'attestation-failed';
 
 export interface ChainEvent {
-  type: 'chain.created' | 'chain.deleted' | 'chain.policy' | 'element.appended' | 'element.revoked' | 'element.status' | 'agent.status';
+  type: 'chain.created' | 'chain.deleted' | 'chain.policy' | 'element.appended' | 'element.revoked' | 'element.status' | 'element.reattested' | 'agent.status';
   chain?: string;
   element?: string;
   status?: string;
@@ -384,7 +388,16 @@ export class ChainService {
     return (await this.entry(chainId)).chain.toBundle();
   }
 
-  /** Marks every element hosted by `agent` (status active ↔ unreachable); revoked elements stay revoked. */
+  /** A write outside append/revoke changed the chain's store version: keep the cached entry in step. */
+  touched(chainId: string): void {
+    const cached = this.cache.get(chainId);
+    if (cached) cached.then((e) => e.version++).catch(() => {});
+  }
+
+  /**
+   * Marks every element hosted by `agent` (status active ↔ unreachable); revoked elements stay
+   * revoked and elements whose re-attestation failed stay flagged (reachability does not clear that).
+   */
   async markAgentElements(agent: string, status: 'active' | 'unreachable', actor: string): Promise<number> {
     let n = 0;
     let after: string | undefined;
@@ -393,7 +406,7 @@ export class ChainService {
       if (chains.length === 0) break;
       for (const c of chains) {
         for (const r of await this.opts.store.listElements(c.id)) {
-          if ((r.record as ElementRecord).agent !== agent || r.status === 'revoked' || r.status === status) continue;
+          if ((r.record as ElementRecord).agent !== agent || (r.status !== 'active' && r.status !== 'unreachable') || r.status === status) continue;
           await this.opts.store.updateElement(c.id, r.id, { status }, { actor, at: this.clock() });
           const cached = this.cache.get(c.id);
           if (cached) cached.then((e) => e.version++).catch(() => {});

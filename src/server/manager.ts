@@ -17,6 +17,8 @@ import { managerKeyId } from './manager-key.ts';
 import { PcsCollateralProvider } from './pcs-collateral.ts';
 import * as S from './schemas.ts';
 import { tokenHash } from './tokens.ts';
+import { callJson } from './http-json.ts';
+import { reattestElement, type AgentEvidence, type FetchEvidence } from './reattest.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 
 export interface ManagerOptions {
@@ -44,8 +46,15 @@ export interface ManagerOptions {
    * what the chain stores; a client-supplied collateral becomes optional (docs/api.md, "Collateral").
    */
   pcsUrl?: string;
+  /** How the manager asks an agent for an element's fresh evidence (re-attestation); default: HTTP JSON to the agent's registered URL. */
+  fetchEvidence?: FetchEvidence;
+  /** Re-attest every active element hosted by an agent this often (ms; default 0: only on request). */
+  reattestIntervalMs?: number;
   logger?: boolean;
 }
+
+const httpFetchEvidence: FetchEvidence = (agentUrl, elementId, chainId, nonce) =>
+  callJson<AgentEvidence>(new URL(`/v1/elements/${encodeURIComponent(elementId)}/evidence`, agentUrl).toString(), { body: { chain: chainId, nonce }, timeoutMs: 10_000 });
 
 interface Principal {
   id: string;
@@ -59,6 +68,7 @@ declare module 'fastify' {
     chains: ChainService;
     checkpoint(): Promise<void>;
     checkAgents(): Promise<void>;
+    reattestAll(): Promise<{ affirmed: number; refused: number; failed: number }>;
     metricsRegistry: Registry;
   }
 }
@@ -303,16 +313,51 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     const { id, element } = req.params as { id: string; element: string };
     return { revocation: await chains.revoke(id, element, (req.body as { reason: string }).reason, p.id) };
   });
+  const reattestDeps = {
+    chains,
+    store,
+    remoteVerifier: opts.remoteVerifier ?? dcapRemoteVerifier,
+    ...(pcs ? { collateralFor: (quote: Uint8Array, at: Date) => pcs.blobFor(quote, at) } : {}),
+    fetchEvidence: opts.fetchEvidence ?? httpFetchEvidence,
+    clock,
+  };
+  const reattests = new Counter({ name: 'catena_reattestations_total', help: 're-attestations by verdict', labelNames: ['verdict'], registers: [registry] });
+  async function elementEar(chainId: string, elementId: string, r: Awaited<ReturnType<typeof reattestElement>>): Promise<string> {
+    return new SignJWT({
+      eat_profile: EAR_PROFILE,
+      'ear.verifier-id': { developer: 'catena', build: 'catena-manager/1' },
+      submods: {
+        [`element:${elementId}`]: {
+          'ear.status': r.result.verdict === 'affirmed' ? (r.emulatedRoot ? 'warning' : 'affirming') : 'contraindicated',
+          'catena.reattestation': { chain: chainId, element: elementId, ...r.result },
+        },
+      },
+    })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+      .setIssuedAt(Math.floor(clock().getTime() / 1000))
+      .setIssuer('catena-manager')
+      .sign(opts.key.privateKey);
+  }
+  app.post('/v1/chains/:id/elements/:element/reattest', { schema: { tags: ['elements'], params: S.ElementParams } }, async (req) => {
+    const p = need(req, 'admin');
+    const { id, element } = req.params as { id: string; element: string };
+    await chains.row(id);
+    const r = await reattestElement(reattestDeps, id, element, p.id);
+    reattests.inc({ verdict: r.result.verdict });
+    return { chain: id, element, status: r.status, ...r.result, ear: await elementEar(id, element, r) };
+  });
 
   // ---- verification and proof ----
-  async function ear(chainId: string, v: ChainVerification, at: Date): Promise<string> {
+  async function ear(chainId: string, v: ChainVerification, at: Date, statuses: Record<string, string>): Promise<string> {
+    // An element whose re-attestation was refused contraindicates the chain even though every link verifies.
+    const failed = Object.values(statuses).filter((s) => s === 'attestation-failed').length;
     return new SignJWT({
       eat_profile: EAR_PROFILE,
       'ear.verifier-id': { developer: 'catena', build: 'catena-manager/1' },
       submods: {
         [`chain:${chainId}`]: {
-          'ear.status': v.valid ? (v.emulatedRoot ? 'warning' : 'affirming') : 'contraindicated',
-          'catena.chain': { id: chainId, valid: v.valid, size: v.size, links: v.links, failures: v.failures.length, emulatedRoot: v.emulatedRoot, at: at.toISOString() },
+          'ear.status': v.valid && failed === 0 ? (v.emulatedRoot ? 'warning' : 'affirming') : 'contraindicated',
+          'catena.chain': { id: chainId, valid: v.valid, size: v.size, links: v.links, failures: v.failures.length, attestationFailed: failed, emulatedRoot: v.emulatedRoot, at: at.toISOString() },
         },
       },
     })
@@ -331,7 +376,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     const rows = await store.listElements(id);
     const statuses: Record<string, string> = {};
     for (const r of rows) if (r.status !== 'active') statuses[r.id] = r.status;
-    return { chain: id, at: at.toISOString(), ...v, statuses, ear: await ear(id, v, at) };
+    return { chain: id, at: at.toISOString(), ...v, statuses, ear: await ear(id, v, at, statuses) };
   });
   app.get('/v1/chains/:id/proof', { schema: { tags: ['verification'], params: S.IdParams } }, async (req) => {
     const id = (req.params as { id: string }).id;
@@ -471,7 +516,50 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
       : undefined;
   agentTimer?.unref();
 
+  // ---- periodic re-attestation ----
+  async function reattestAll(): Promise<{ affirmed: number; refused: number; failed: number }> {
+    const out = { affirmed: 0, refused: 0, failed: 0 };
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.listChains({ limit: 100, ...(after ? { after } : {}) });
+      if (page.length === 0) break;
+      for (const c of page) {
+        if (c.deleted) continue;
+        for (const r of await store.listElements(c.id)) {
+          if ((r.status !== 'active' && r.status !== 'attestation-failed') || !(r.record as { agent?: string }).agent) continue;
+          try {
+            const x = await reattestElement(reattestDeps, c.id, r.id, 'manager');
+            reattests.inc({ verdict: x.result.verdict });
+            out[x.result.verdict === 'affirmed' ? 'affirmed' : 'refused']++;
+          } catch (e) {
+            out.failed++; // agent or PCS unreachable: health checks mark reachability; try again next round
+            app.log.warn(e);
+          }
+        }
+      }
+      after = page[page.length - 1]!.id;
+    }
+    return out;
+  }
+  app.decorate('reattestAll', reattestAll);
+  const reMs = opts.reattestIntervalMs ?? 0;
+  let reRun: Promise<unknown> | undefined;
+  const reTimer =
+    reMs > 0
+      ? setInterval(() => {
+          if (reRun) return;
+          reRun = reattestAll()
+            .catch((e) => app.log.warn(e))
+            .finally(() => {
+              reRun = undefined;
+            });
+        }, reMs)
+      : undefined;
+  reTimer?.unref();
+
   app.addHook('onClose', async () => {
+    if (reTimer) clearInterval(reTimer);
+    await reRun;
     if (cpTimer) clearInterval(cpTimer);
     if (agentTimer) clearInterval(agentTimer);
     for (const s of streams) s.end();

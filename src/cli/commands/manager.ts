@@ -17,8 +17,9 @@ export function register(program: Command): void {
     .option('--key <pem>', 'manager key (P-256, created if missing; default DATA/manager-key.pem)')
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
     .option('--pcs <url>', 'PCS/PCCS base URL (API v4): the manager fetches and caches collateral for remote appends itself')
+    .option('--reattest-every <seconds>', 're-attest every active element hosted by an agent this often (default: only on request)')
     .option('--json', 'print one JSON document {url, keyId, db} once listening')
-    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; json?: boolean }) => {
+    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; json?: boolean }) => {
       let listen;
       try {
         listen = parseListen(o.listen);
@@ -26,11 +27,12 @@ export function register(program: Command): void {
         throw new UsageError(`--listen: ${(e as Error).message}`);
       }
       if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs)) throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
+      const reattestIntervalMs = o.reattestEvery === undefined ? 0 : reattestMs(o.reattestEvery);
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);
       const key = await loadOrCreateManagerKey(paths.key);
-      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}) });
+      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}), reattestIntervalMs });
       try {
         const url = await listenUrl(app, listen.host, listen.port);
         const info = { url, keyId: managerKeyId(key.publicKey), db: shared ? 'postgres' : 'sqlite', data: paths.data, ...(o.pcs ? { pcs: o.pcs } : {}) };
@@ -42,4 +44,10 @@ export function register(program: Command): void {
         await store.close();
       }
     });
+}
+
+function reattestMs(v: string): number {
+  const s = Number(v);
+  if (!Number.isFinite(s) || s <= 0) throw new UsageError(`--reattest-every: a positive number of seconds, not ${JSON.stringify(v)}`);
+  return Math.round(s * 1000);
 }

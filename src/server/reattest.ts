@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { ctEqual, fromHex, hex } from '../bytes/util.ts';
+import { checkElementPolicy } from '../chain/policy.ts';
+import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
+import { elementReportData } from '../chain/signing.ts';
+import type { CollateralBlob, Element } from '../chain/types.ts';
+import { collateralId } from '../chain/verify-bundle.ts';
+import { identityOfBody } from '../cot/element-core.ts';
+import { sha256 } from '../crypto/sha256.ts';
+import type { Store } from '../store/types.ts';
+import type { ChainService, ElementRecord } from './chain-service.ts';
+import { ServerError } from './errors.ts';
+
+/** Fresh evidence from the agent hosting an element: a quote whose REPORTDATA binds (chain, element key, nonce). */
+export interface AgentEvidence {
+  quote: string;
+  collateral?: CollateralBlob;
+}
+
+/** Asks an agent for an element's evidence (`POST {agentUrl}/v1/elements/:id/evidence`). */
+export type FetchEvidence = (agentUrl: string, elementId: string, chainId: string, nonce: string) => Promise<AgentEvidence>;
+
+/** The outcome of one re-attestation, as stored in the element record and returned by the API. */
+export interface Reattestation {
+  at: string;
+  nonce: string;
+  verdict: 'affirmed' | 'refused';
+  /** The failing check when refused (same names as link checks: `quote:…`, `key-binding`, `policy-…`). */
+  check?: string;
+  message?: string;
+  tcbStatus?: string;
+  advisoryIds?: string[];
+  /** SHA-256 of the quote appraised. */
+  evidenceHash?: string;
+  /** Id (SHA-256) of the collateral it was appraised with. */
+  collateral?: string;
+  /** Where the collateral came from. */
+  collateralSource?: 'pcs' | 'agent';
+}
+
+export interface ReattestDeps {
+  chains: ChainService;
+  store: Store;
+  remoteVerifier: (root: Uint8Array) => RemoteEvidenceVerifier;
+  /** The manager's own collateral (PCS), preferred over the agent's. */
+  collateralFor?: (quote: Uint8Array, at: Date) => Promise<CollateralBlob>;
+  fetchEvidence: FetchEvidence;
+  clock: () => Date;
+}
+
+/** Element status after a refused re-attestation: kept in the chain (only the owner revokes), flagged. */
+export const ATTESTATION_FAILED = 'attestation-failed';
+
+/**
+ * Re-attests one enclave element: a fresh nonce, fresh evidence from the agent hosting it, and the
+ * manager's own appraisal — DCAP under the chain's root and collateral, the same platform, REPORTDATA
+ * binding the element key recorded at admission and this nonce, the same enclave identity, and the
+ * chain policy at the element's depth with the TCB status of today. Bad evidence is a `refused`
+ * result (status `attestation-failed`, audited), not an error; a refused element that later passes
+ * is `active` again. Errors are for what is not an appraisal: unknown element (404), revoked (409),
+ * no agent to ask (422 ERR_NOT_REATTESTABLE), agent unreachable (502 ERR_AGENT), PCS down (502).
+ */
+export async function reattestElement(deps: ReattestDeps, chainId: string, elementId: string, actor: string): Promise<{ result: Reattestation; status: string; emulatedRoot: boolean }> {
+  const entry = await deps.chains.entry(chainId);
+  const row = await deps.store.getElement(chainId, elementId);
+  if (!row) throw new ServerError('ERR_NOT_FOUND', `no enclave element ${elementId} in chain ${chainId}`);
+  if (row.status === 'revoked') throw new ServerError('ERR_CONFLICT', `element ${elementId} is revoked; revoked elements are not re-attested`);
+  const rec = row.record as ElementRecord;
+  const el = entry.chain.element(elementId) ?? rec.element;
+  if (!rec.agent) throw new ServerError('ERR_NOT_REATTESTABLE', `element ${elementId} was appended without an agent: nobody to ask for evidence`);
+  const agent = await deps.store.getAgent(rec.agent);
+  if (!agent) throw new ServerError('ERR_NOT_REATTESTABLE', `the agent ${rec.agent} hosting ${elementId} is not registered`);
+
+  const nonce = hex(randomBytes(32));
+  const evidence = await deps.fetchEvidence(agent.url, elementId, chainId, nonce);
+  const now = deps.clock();
+  const result = await appraise(deps, entry.root, entry.chain.header.policy, depthOf(entry.chain, el), rec.link.type, chainId, el, nonce, evidence, now);
+
+  const status = result.verdict === 'affirmed' ? 'active' : ATTESTATION_FAILED;
+  await deps.store.updateElement(chainId, elementId, { status, record: { ...rec, reattestation: result } }, { actor, at: now });
+  deps.chains.touched(chainId);
+  deps.chains.events.emit('event', { type: 'element.reattested', chain: chainId, element: elementId, verdict: result.verdict, status, ...(result.check ? { check: result.check } : {}), at: now.toISOString() });
+  return { result, status, emulatedRoot: entry.chain.header.emulatedRoot };
+}
+
+async function appraise(
+  deps: ReattestDeps,
+  root: Uint8Array,
+  policy: Parameters<typeof checkElementPolicy>[0],
+  depth: number,
+  linkType: 'local' | 'remote',
+  chainId: string,
+  el: Element,
+  nonce: string,
+  evidence: AgentEvidence,
+  now: Date,
+): Promise<Reattestation> {
+  const base = { at: now.toISOString(), nonce };
+  const refused = (check: string, message: string, extra: Partial<Reattestation> = {}): Reattestation => ({ ...base, verdict: 'refused', check, message, ...extra });
+  let quote: Uint8Array;
+  try {
+    if (typeof evidence?.quote !== 'string') throw new Error('no quote');
+    quote = fromHex(evidence.quote);
+  } catch (e) {
+    return refused('evidence-format', `the agent sent no readable quote: ${(e as Error).message}`);
+  }
+  const evidenceHash = hex(sha256(quote));
+  let collateral: CollateralBlob | undefined;
+  let collateralSource: 'pcs' | 'agent' = 'agent';
+  if (deps.collateralFor) {
+    collateral = await deps.collateralFor(quote, now); // a PCS failure is ERR_COLLATERAL_UNAVAILABLE, not a verdict
+    collateralSource = 'pcs';
+  } else {
+    collateral = evidence.collateral;
+  }
+  if (!collateral) return refused('collateral-missing', 'no collateral: the agent sent none and the manager has no PCS', { evidenceHash });
+  const withEvidence = { evidenceHash, collateral: collateralId(collateral), collateralSource };
+  const r = await deps.remoteVerifier(root).verify(quote, collateral, now);
+  if (!r.ok) return refused(`quote:${r.check}`, r.message, { ...withEvidence, ...(r.tcbStatus ? { tcbStatus: r.tcbStatus } : {}), ...(r.advisoryIds ? { advisoryIds: r.advisoryIds } : {}) });
+  const tcb = { tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
+  if (r.platform !== el.platform) return refused('platform', `the quote comes from platform ${r.platform}, the element runs on ${el.platform}`, { ...withEvidence, ...tcb });
+  if (!el.elementKey) return refused('key-binding', 'the element has no recorded element key', { ...withEvidence, ...tcb });
+  const expected = elementReportData(chainId, fromHex(el.elementKey, 64, 'element key'), fromHex(nonce, 32, 'nonce'));
+  if (!ctEqual(r.report.reportData, expected)) return refused('key-binding', 'REPORTDATA does not bind the element key recorded at admission and this nonce', { ...withEvidence, ...tcb });
+  const id = identityOfBody(r.report);
+  const was = el.identity;
+  if (!was || id.mrEnclave !== was.mrEnclave || id.mrSigner !== was.mrSigner || id.isvProdId !== was.isvProdId || id.isvSvn !== was.isvSvn || id.attributes !== was.attributes) {
+    return refused('identity', 'the enclave identity differs from the one admitted', { ...withEvidence, ...tcb });
+  }
+  const pol = checkElementPolicy(policy, depth, linkType, r.report, { status: r.tcbStatus, advisoryIds: r.advisoryIds });
+  if (!pol.ok) return refused(pol.check, pol.message, { ...withEvidence, ...tcb });
+  return { ...base, verdict: 'affirmed', ...withEvidence, ...tcb };
+}
+
+/** Depth of an enclave element: 1 for the first enclave, parent's + 1 below it. */
+function depthOf(chain: { element(id: string): Element | undefined }, el: Element): number {
+  let depth = 1;
+  let p = el.parent;
+  while (p !== null) {
+    const parent = chain.element(p);
+    if (!parent || parent.kind !== 'enclave') break;
+    depth++;
+    p = parent.parent;
+  }
+  return depth;
+}
