@@ -16,7 +16,7 @@ import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS 
 import { openStore } from '../../store/open-store.ts';
 import type { Store } from '../../store/types.ts';
 import { pcsCollateral } from '../../attestation/collateral/from-pcs.ts';
-import { agentPeerVerification, buildAgentEnclaveImage } from '../../server/agent-enclave.ts';
+import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } from '../../server/agent-enclave.ts';
 import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
 import { CotDriver, type Placed } from '../../server/cot-driver.ts';
 import { callJson } from '../../server/http-json.ts';
@@ -259,6 +259,9 @@ export function register(program: Command): void {
           for (const e of enclaves) ids.set(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`, (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1);
           for (const [k, n] of ids) out(`    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`);
           out('');
+          out(`  Agents: API over RA-TLS, certificates from each agent's enclave (MRSIGNER ${short(hex(buildAgentEnclaveImage(vendorKey).mrSigner), 16)}…, ISVPRODID 0x${AGENT_ENCLAVE_PROD_ID.toString(16)}, no DEBUG),`);
+          out('          registered by RA-TLS client authentication; agent-to-agent evidence calls mutually attested');
+          out('');
           out(`  ${enclaves.length} enclaves on ${summary.platforms} platforms in ${summary.clouds} clouds; links: ${v.links.local} local, ${v.links.remote} remote`);
           out(`  Verdict: ${v.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`);
           out(`  Manager: ${managerUrl}  (${summary.seconds} s)`);
@@ -273,6 +276,7 @@ export function register(program: Command): void {
           w(`  manager     ${managerUrl}   (OpenAPI ${managerUrl}/openapi.json, metrics ${managerUrl}/metrics, events ${managerUrl}/v1/events)`);
           w(`  admin token ${admin.token}`);
           w(`  PCS         ${pcsUrl}/sgx/certification/v4/`);
+          w(`  agent TLS   ${agentListener.url}  (RA-TLS client authentication; certificate ${managerCertFile})`);
           for (const a of agents) w(`  agent       ${a.url}  (${a.cloud})`);
           w(`  chain       ${managerUrl}/v1/chains/${driver.chain.id}/verify`);
           await untilSignal();
