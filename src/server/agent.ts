@@ -140,7 +140,12 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
     if (m) {
       if (!opts.checkToken) throw new ServerError('ERR_UNAUTHENTICATED', 'this agent checks no bearer tokens (no manager to ask)');
-      const p = await opts.checkToken(m[1]!);
+      let p: TokenPrincipal | null;
+      try {
+        p = await opts.checkToken(m[1]!);
+      } catch (e) {
+        throw new ServerError('ERR_UNAVAILABLE', `the token could not be checked with the manager: ${(e as Error).message}`);
+      }
       if (!p) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown or revoked token');
       if (p.role !== 'admin') throw new ServerError('ERR_FORBIDDEN', `the agent API needs the admin role; the token is ${p.role}`);
       req.agentCaller = { kind: 'operator', id: p.id };
