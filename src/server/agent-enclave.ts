@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { hex } from '../bytes/util.ts';
 import type { IdentityPolicy } from '../attestation/identity-policy.ts';
 import { quotingOcalls } from '../channel/issuer.ts';
+import { ratlsHttpsOptions } from '../channel/attested-http.ts';
 import { DcapQuoteValidator, type DcapQuoteValidatorOptions } from '../channel/dcap-validator.ts';
 import type { PeerVerification } from '../channel/verify-peer.ts';
 import type { EmulatedWorld } from '../cot/world.ts';
@@ -56,6 +57,21 @@ export async function launchAgentEnclave(world: EmulatedWorld, index: number, im
     await enclave.destroy().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Has the agent enclave make a fresh key and certificate (RA-TLS certificates live a day, and a
+ * fresh quote is judged against current collateral) and puts them into `identity` in place, so
+ * every holder of that object (the agent's client calls, its manager link) uses them; `server`
+ * (the agent's https server) serves them to new connections.
+ */
+export async function renewAgentCertificate(identity: AgentTlsIdentity, server?: { setSecureContext(o: object): void }, commonName = 'Catena agent'): Promise<AgentTlsIdentity> {
+  const c = (await identity.enclave.ecall('issueCertificate', commonName)) as { keyPem: string; certPem: string; certificate: Uint8Array };
+  server?.setSecureContext(ratlsHttpsOptions(c));
+  identity.keyPem = c.keyPem;
+  identity.certPem = c.certPem;
+  identity.certificate = c.certificate;
+  return identity;
 }
 
 /**

@@ -7,7 +7,7 @@ import { EmulatedWorld } from '../../cot/world.ts';
 import { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
 import { generateVendorKey } from '../../crypto/rsa3072.ts';
 import { buildAgent } from '../../server/agent.ts';
-import { agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave } from '../../server/agent-enclave.ts';
+import { agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, renewAgentCertificate } from '../../server/agent-enclave.ts';
 import { callManager, managerTokenChecker, type ManagerLink } from '../../server/manager-client.ts';
 import { listenUrl, parseListen, untilSignal } from '../../server/net.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
@@ -80,10 +80,12 @@ export function register(program: Command): void {
         const id = o.id ?? `agent-${o.cloud}`;
         let app;
         let agentEnclave;
+        let renew: NodeJS.Timeout | undefined;
         try {
           const [, enclave] = await Promise.all([world.collateralFor(), launchAgentEnclave(world, agentPlatform, buildAgentEnclaveImage(vendorKey), `Catena agent ${id}`)]);
           agentEnclave = enclave;
-          const tls = { keyPem: enclave.keyPem, certPem: enclave.certPem };
+          // The same object everywhere (API server, calls to agents and the manager): renewal updates it in place.
+          const tls = enclave;
           const peers = o.collateral ? agentPeerVerification({ ...(roots ? { roots } : {}), collateral: await openCollateral(o.collateral), mrSigner: o.peerMrsigner ?? enclave.mrSigner }) : undefined;
           const link: ManagerLink = { url: o.manager, ...(token ? { token } : {}), ...(httpsManager ? { tls, ...(managerCert ? { managerCert } : {}) } : {}) };
           app = buildAgent({ world, cloud: o.cloud, vendorKey, id, tls, ...(peers ? { peers } : {}), checkToken: managerTokenChecker(link) });
@@ -98,10 +100,14 @@ export function register(program: Command): void {
             if (!peers) say(false, '  no --collateral: calls to and from other agents are refused');
             for (const p of platforms) say(false, `  platform ${p.index}: PPID ${p.ppid}`);
           }
+          // RA-TLS certificates are valid a day: a fresh one (new key, new quote) every 12 hours.
+          renew = setInterval(() => void renewAgentCertificate(enclave, app!.server as unknown as { setSecureContext(o: object): void }, `Catena agent ${id}`).catch((e: Error) => process.stderr.write(`agent ${id}: certificate renewal failed: ${e.message}\n`)), 12 * 3600_000);
+          renew.unref();
           // Started by a parent that may die without signalling (catena demo): exit when stdin closes.
           const stdinClosed = process.env.CATENA_EXIT_WITH_STDIN === '1' ? new Promise<void>((r) => { process.stdin.once('end', r).once('close', r); process.stdin.resume(); }) : new Promise<void>(() => {});
           await Promise.race([untilSignal(), stdinClosed]);
         } finally {
+          clearInterval(renew);
           await app?.close();
           await agentEnclave?.enclave.destroy().catch(() => {});
           await world.close();

@@ -26,7 +26,7 @@ import type { EnclaveHandle } from '../../../src/sgx/enclave.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { buildAgent, type EvidenceResponse } from '../../../src/server/agent.ts';
-import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, type AgentTlsIdentity } from '../../../src/server/agent-enclave.ts';
+import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, renewAgentCertificate, type AgentTlsIdentity } from '../../../src/server/agent-enclave.ts';
 import { callJson } from '../../../src/server/http-json.ts';
 import { buildManager } from '../../../src/server/manager.ts';
 import { managerTokenChecker } from '../../../src/server/manager-client.ts';
@@ -248,4 +248,17 @@ test('RA-TLS peers refused with a typed error: mock evidence, DEBUG agent enclav
     op(`${a.url}/v1/elements/${p.element}/admit`, { chain: { id: 'c', policy: {} }, root: hex(world.root), depth: 2, type: 'remote', child: { element: 'e-x', agent: rogue.url } }),
     (e: { httpStatus?: number; problemCode?: string; check?: string }) => e.httpStatus === 502 && e.problemCode === 'ERR_AGENT' && e.check === 'peer.identity',
   );
+});
+
+test('certificate renewal: the agent enclave makes a new key and quote; new connections see it, peers accept it both ways', async () => {
+  const [a, b] = agents as [(typeof agents)[0], (typeof agents)[0]];
+  const before = (await attestedHttpRequest(`${a.url}/healthz`, { verify: peers() })).peer.certificateSha256;
+  const oldCert = a.id.certPem;
+  await renewAgentCertificate(a.id, a.app.server as unknown as { setSecureContext(o: object): void });
+  assert.notEqual(a.id.certPem, oldCert);
+  const after = (await attestedHttpRequest(`${a.url}/healthz`, { verify: peers() })).peer.certificateSha256;
+  assert.ok(before && after && before !== after);
+  // A's renewed certificate as a client: B authenticates it (then finds the body malformed: 400, not 401/403).
+  const r = await attestedHttpRequest(`${b.url}/v1/elements/e-x/evidence`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', verify: peers(), credentials: a.id });
+  assert.equal(r.status, 400, r.body);
 });
