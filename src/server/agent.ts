@@ -108,8 +108,7 @@ function sendProblem(reply: FastifyReply, status: number, code: string, detail: 
  * The per-cloud agent: hosts emulated platforms (each with QE/PCE), loads element enclaves, makes
  * them present evidence, and as a parent admits a child — inside the parent enclave, which checks
  * the child's REPORT (local) or DCAP quote (remote) and signs the link. For a remote child the
- * agent fetches the child's quote from the child's agent itself (agent to agent, plain HTTP on
- * RA-TLS both ways: the child's agent's certificate is verified before the request is sent, and this
+ * agent fetches the child's quote from the child's agent itself (agent to agent over mutual RA-TLS: the child's agent's certificate is verified before the request is sent, and this
  * agent presents its own). Served over HTTPS with the agent enclave's RA-TLS certificate; every /v1
  * call needs an operator's admin bearer token (checked with the manager) or, for the evidence and
  * admit routes, an attested agent's client certificate (docs/api.md, "Agent API"). Listen on
@@ -135,7 +134,8 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
 
   // ---- who may call ----
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/')) return; // /healthz: liveness only
+    // Decided by the matched route, not the raw URL (no encoding tricks): only /healthz is open.
+    if (req.routeOptions.url === '/healthz') return;
     const h = req.headers.authorization;
     const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
     if (m) {

@@ -197,7 +197,9 @@ test('agent API: unauthenticated, unknown-token, agent-token calls are refused (
   const evidence = await call('/v1/elements/e-none/evidence', { credentials: agents[1]!.id });
   assert.equal(evidence.status, 400, evidence.body); // authenticated; then the body (no chain/nonce) is malformed
   await assert.rejects(fetch(`${a.url.replace('https:', 'http:')}/v1/elements`, { method: 'POST', signal: AbortSignal.timeout(5000) }));
-  assert.equal((await op<{ ok: boolean }>(`${a.url}/healthz`)).ok, true);
+  // Only /healthz is open; any other path (even one that matches no route, or an encoded /v1) needs auth first.
+  assert.equal((await attestedHttpRequest(`${a.url}/healthz`, { verify: peers() })).status, 200);
+  for (const path of ['/nope', '/%761/elements', '/v1/status']) assert.equal((await attestedHttpRequest(`${a.url}${path}`, { verify: peers() })).status, 401, path);
 });
 
 test('RA-TLS peers refused with a typed error: mock evidence, DEBUG agent enclave, wrong MRSIGNER, tampered quote, key not bound in REPORTDATA', async () => {
