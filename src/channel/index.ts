@@ -15,6 +15,7 @@ export {
   type RatlsCertificateContents,
 } from './ratls-cert.ts';
 export { verifyRatlsCertificate, checkPolicy, type PeerVerification } from './verify-peer.ts';
+export { attestedHttpRequest, attestedPeerOf, ratlsHttpsOptions, type AttestedRequestOptions, type AttestedResponse } from './attested-http.ts';
 export { startAttestedTls, connectAttested, createAttestedServer, type AttestedTlsOptions, type ConnectAttestedOptions, type AttestedServerOptions } from './tls.ts';
 export {
   EnclaveQuoteIssuer,

@@ -11,8 +11,14 @@ import { identityOfBody } from '../cot/element-core.ts';
 import type { ElementHandle } from '../cot/element.ts';
 import type { EmulatedWorld } from '../cot/world.ts';
 import { parseReport } from '../formats/report.ts';
+import { attestedPeerOf, ratlsHttpsOptions } from '../channel/attested-http.ts';
+import { ChannelError } from '../channel/errors.ts';
+import type { PeerVerification } from '../channel/verify-peer.ts';
+import type { PeerIdentity } from '../channel/types.ts';
+import { AGENT_ENCLAVE_PROD_ID } from './agent-enclave.ts';
 import { problem, ServerError } from './errors.ts';
 import { callJson } from './http-json.ts';
+import type { TokenPrincipal } from './manager-client.ts';
 
 export interface AgentOptions {
   /** The platforms this agent hosts (one cloud), with their QE/PCE. */
@@ -22,9 +28,34 @@ export interface AgentOptions {
   vendorKey: KeyObject;
   /** This agent's id (as registered with the manager). */
   id: string;
+  /**
+   * The agent's RA-TLS key and certificate, made inside its agent enclave (agent-enclave.ts): the API
+   * is served over TLS with them, and they are the client certificate of its calls to other agents.
+   */
+  tls: { keyPem: string; certPem: string };
+  /**
+   * How other agents are judged (DCAP validator with the trusted roots and collateral, and the agent
+   * identity policy): clients presenting a certificate, and the agents this one calls. Without it,
+   * agent-to-agent calls are refused both ways.
+   */
+  peers?: PeerVerification;
+  /** Checks an operator's bearer token (with the manager, managerTokenChecker); null = unknown token. */
+  checkToken?: (token: string) => Promise<TokenPrincipal | null>;
   clock?: () => Date;
   logger?: boolean;
 }
+
+/** Who is calling: an operator (admin token checked with the manager) or an attested agent. */
+export type AgentCaller = { kind: 'operator'; id: string } | { kind: 'agent'; peer: PeerIdentity };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    agentCaller?: AgentCaller;
+  }
+}
+
+/** Routes an attested agent may call (what agent-to-agent traffic needs); operators may call every route. */
+const AGENT_PEER_ROUTES = new Set(['/v1/elements/:id/evidence', '/v1/elements/:id/admit']);
 
 /** What a child presents: its REPORT (for a local parent) or quote + collateral (for anyone). */
 export interface EvidenceResponse {
@@ -77,11 +108,15 @@ function sendProblem(reply: FastifyReply, status: number, code: string, detail: 
  * The per-cloud agent: hosts emulated platforms (each with QE/PCE), loads element enclaves, makes
  * them present evidence, and as a parent admits a child — inside the parent enclave, which checks
  * the child's REPORT (local) or DCAP quote (remote) and signs the link. For a remote child the
- * agent fetches the child's quote from the child's agent itself (agent to agent, plain HTTP on
- * loopback: RA-TLS between agents is not used yet, see docs/api.md). Listen on loopback only.
+ * agent fetches the child's quote from the child's agent itself (agent to agent over mutual RA-TLS: the child's agent's certificate is verified before the request is sent, and this
+ * agent presents its own). Served over HTTPS with the agent enclave's RA-TLS certificate; every /v1
+ * call needs an operator's admin bearer token (checked with the manager) or, for the evidence and
+ * admit routes, an attested agent's client certificate (docs/api.md, "Agent API"). Listen on
+ * loopback only.
  */
 export function buildAgent(opts: AgentOptions): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  if (!opts.tls?.keyPem || !opts.tls.certPem) throw new ServerError('ERR_INTERNAL', 'an agent serves its API over RA-TLS only: tls credentials are required');
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024, https: ratlsHttpsOptions(opts.tls) }) as unknown as FastifyInstance;
   const clock = opts.clock ?? (() => new Date());
   const elements = new Map<string, { handle: ElementHandle; platform: number }>();
   const image = new Map<string, ReturnType<EmulatedWorld['elementImage']>>();
@@ -97,6 +132,39 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'ERR_NOT_FOUND', `no such resource: ${req.method} ${req.url}`));
 
+  // ---- who may call ----
+  app.addHook('onRequest', async (req) => {
+    // Decided by the matched route, not the raw URL (no encoding tricks): only /healthz is open.
+    if (req.routeOptions.url === '/healthz') return;
+    const h = req.headers.authorization;
+    const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+    if (m) {
+      if (!opts.checkToken) throw new ServerError('ERR_UNAUTHENTICATED', 'this agent checks no bearer tokens (no manager to ask)');
+      let p: TokenPrincipal | null;
+      try {
+        p = await opts.checkToken(m[1]!);
+      } catch (e) {
+        throw new ServerError('ERR_UNAVAILABLE', `the token could not be checked with the manager: ${(e as Error).message}`);
+      }
+      if (!p) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown or revoked token');
+      if (p.role !== 'admin') throw new ServerError('ERR_FORBIDDEN', `the agent API needs the admin role; the token is ${p.role}`);
+      req.agentCaller = { kind: 'operator', id: p.id };
+      return;
+    }
+    let peer: PeerIdentity | null = null;
+    if (opts.peers) {
+      try {
+        peer = await attestedPeerOf(req.raw.socket, opts.peers);
+      } catch (e) {
+        if (e instanceof ChannelError) throw new ServerError('ERR_PEER_REFUSED', `client certificate refused: ${e.code}: ${e.message}`, e.check);
+        throw e;
+      }
+    }
+    if (!peer) throw new ServerError('ERR_UNAUTHENTICATED', 'an admin bearer token or an attested agent client certificate (RA-TLS) is required');
+    if (!AGENT_PEER_ROUTES.has(req.routeOptions.url ?? '')) throw new ServerError('ERR_FORBIDDEN', `an attested agent may call only ${[...AGENT_PEER_ROUTES].join(', ')}`);
+    req.agentCaller = { kind: 'agent', peer };
+  });
+
   const platforms = () => opts.world.platforms.map((p, index) => ({ index, ppid: p.ppid }));
   const get = (id: string) => {
     const e = elements.get(id);
@@ -104,11 +172,13 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     return e;
   };
 
-  app.get('/healthz', async () => ({ ok: true, agent: opts.id, cloud: opts.cloud, platforms: platforms(), elements: elements.size }));
+  app.get('/healthz', async () => ({ ok: true, agent: opts.id, cloud: opts.cloud }));
+  app.get('/v1/status', async () => ({ agent: opts.id, cloud: opts.cloud, platforms: platforms(), elements: elements.size }));
 
   app.post('/v1/elements', { schema: { body: ElementBody } }, async (req, reply) => {
     const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
     if (b.platform >= opts.world.platforms.length) throw new ServerError('ERR_NOT_FOUND', `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`);
+    if (b.isvProdId === AGENT_ENCLAVE_PROD_ID) throw new ServerError('ERR_MALFORMED', `ISVPRODID ${AGENT_ENCLAVE_PROD_ID} is the agent enclave's: an element cannot take it`);
     const k = `${b.isvProdId ?? 1}/${b.isvSvn ?? 1}`;
     let img = image.get(k);
     if (!img) image.set(k, (img = opts.world.elementImage(opts.vendorKey, b.isvProdId ?? 1, b.isvSvn ?? 1)));
@@ -135,6 +205,16 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     const b = req.body as { chain: string; nonce: string; targetInfo?: string };
     return evidence((req.params as { id: string }).id, b.chain, b.nonce, b.targetInfo ? fromHex(b.targetInfo) : undefined);
   });
+
+  /** A remote child's evidence from the agent hosting it: agent to agent over RA-TLS, both sides attested. */
+  async function peerEvidence(agentUrl: string, element: string, chain: string, nonce: string): Promise<EvidenceResponse> {
+    if (!agentUrl.startsWith('https://')) throw new ServerError('ERR_MALFORMED', 'child.agent must be an https URL: agents talk to each other over RA-TLS only');
+    if (!opts.peers) throw new ServerError('ERR_AGENT', 'this agent was started without peer verification (trusted root and collateral): it calls no other agent');
+    return callJson<EvidenceResponse>(new URL(`/v1/elements/${encodeURIComponent(element)}/evidence`, agentUrl).toString(), {
+      body: { chain, nonce },
+      ratls: { verify: opts.peers, credentials: opts.tls },
+    });
+  }
 
   app.post('/v1/elements/:id/admit', { schema: { body: AdmitBody } }, async (req): Promise<AdmitResponse> => {
     const parentId = (req.params as { id: string }).id;
@@ -164,9 +244,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
       const signature = await parent.admitLocal(draft, report, b.chain.policy, b.depth);
       return { link: { ...draft, signature }, cloud: ev.cloud, agent: ev.agent };
     }
-    const ev = b.child.agent
-      ? await callJson<EvidenceResponse>(new URL(`/v1/elements/${encodeURIComponent(b.child.element)}/evidence`, b.child.agent).toString(), { body: { chain: b.chain.id, nonce } })
-      : await evidence(b.child.element, b.chain.id, nonce);
+    const ev = b.child.agent ? await peerEvidence(b.child.agent, b.child.element, b.chain.id, nonce) : await evidence(b.child.element, b.chain.id, nonce);
     if (!ev.quote || !ev.collateral) throw new ServerError('ERR_AGENT', 'the child agent sent no quote');
     const quote = fromHex(ev.quote);
     const draft: Omit<Link, 'signature' | 'appraisal'> = {

@@ -4,6 +4,7 @@ import { CatenaError } from '../errors.ts';
 export type ServerErrorCode =
   | 'ERR_UNAUTHENTICATED'
   | 'ERR_FORBIDDEN'
+  | 'ERR_PEER_REFUSED'
   | 'ERR_MALFORMED'
   | 'ERR_TOO_LARGE'
   | 'ERR_NOT_FOUND'
@@ -20,6 +21,7 @@ export type ServerErrorCode =
 const STATUS: Record<ServerErrorCode, number> = {
   ERR_UNAUTHENTICATED: 401,
   ERR_FORBIDDEN: 403,
+  ERR_PEER_REFUSED: 403,
   ERR_MALFORMED: 400,
   ERR_TOO_LARGE: 413,
   ERR_NOT_FOUND: 404,

@@ -20,6 +20,10 @@ import { tokenHash } from './tokens.ts';
 import { callJson } from './http-json.ts';
 import { reattestElement, type AgentEvidence, type FetchEvidence } from './reattest.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
+import { attestedHttpRequest, attestedPeerOf } from '../channel/attested-http.ts';
+import { ChannelError } from '../channel/errors.ts';
+import type { PeerVerification } from '../channel/verify-peer.ts';
+import { httpsLiveness } from './agent-health.ts';
 
 export interface ManagerOptions {
   store: Store;
@@ -50,6 +54,14 @@ export interface ManagerOptions {
   fetchEvidence?: FetchEvidence;
   /** Re-attest every active element hosted by an agent this often (ms; default 0: only on request). */
   reattestIntervalMs?: number;
+  /**
+   * Agents authenticated by RA-TLS: how their certificates are judged (DCAP validator with the
+   * explicitly trusted root and collateral, and the agent enclave identity policy). Used for client
+   * certificates on the agent TLS listener (listenAgentTls) — a verified agent gets the agent role
+   * without a token — and for health checks of https agents. Without it, https agents are
+   * health-checked for liveness only.
+   */
+  agentAttestation?: PeerVerification;
   logger?: boolean;
 }
 
@@ -183,7 +195,20 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     if (OPEN_ROUTES.has(path) || !path.startsWith('/v1/')) return;
     const h = req.headers.authorization;
     const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-    if (!m) throw new ServerError('ERR_UNAUTHENTICATED', 'a bearer token is required (Authorization: Bearer …)');
+    if (!m) {
+      // No token: an agent on the agent TLS listener may authenticate with its RA-TLS certificate.
+      const peer = opts.agentAttestation
+        ? await attestedPeerOf(req.raw.socket, opts.agentAttestation).catch((e: unknown) => {
+            if (e instanceof ChannelError) throw new ServerError('ERR_PEER_REFUSED', `agent certificate refused: ${e.code}: ${e.message}`, e.check);
+            throw e;
+          })
+        : null;
+      if (peer) {
+        req.principal = { id: `ratls:${peer.certificateSha256?.slice(0, 16) ?? 'agent'}`, role: 'agent' };
+        return;
+      }
+      throw new ServerError('ERR_UNAUTHENTICATED', 'a bearer token is required (Authorization: Bearer …)');
+    }
     const row = await store.findTokenByHash(tokenHash(m[1]!));
     if (!row) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown or revoked token');
     req.principal = { id: row.id, role: row.role };
@@ -384,6 +409,12 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     return chains.bundle(id);
   });
 
+  // ---- who am I (agents check operators' tokens with this) ----
+  app.get('/v1/auth/whoami', { schema: { tags: ['agents'] } }, async (req) => {
+    const p = need(req, 'admin', 'agent');
+    return { id: p.id, role: p.role };
+  });
+
   // ---- agents ----
   app.post('/v1/agents', { schema: { tags: ['agents'], body: S.RegisterAgentSchema } }, async (req, reply) => {
     const p = need(req, 'agent', 'admin');
@@ -483,9 +514,13 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     await Promise.all(
       agents.map(async (a) => {
         let ok = false;
+        const timeoutMs = opts.agentCheckTimeoutMs ?? 2000;
+        const url = new URL('/healthz', a.url);
         try {
-          const res = await fetch(new URL('/healthz', a.url), { signal: AbortSignal.timeout(opts.agentCheckTimeoutMs ?? 2000) });
-          ok = res.ok;
+          if (url.protocol !== 'https:') ok = (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).ok;
+          // An RA-TLS agent: its certificate is verified when the manager was given how to (a refused one is unreachable).
+          else if (opts.agentAttestation) ok = (await attestedHttpRequest(url, { verify: opts.agentAttestation, timeoutMs })).status === 200;
+          else ok = await httpsLiveness(url, timeoutMs);
         } catch {
           ok = false;
         }

@@ -1,3 +1,4 @@
+import { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 
 /** HOST:PORT (port 0: any free port); IPv6 hosts in brackets. */
@@ -14,7 +15,8 @@ export async function listenUrl(app: FastifyInstance, host: string, port: number
   await app.listen({ host, port });
   const addr = app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : port;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+  const scheme = app.server instanceof TlsServer ? 'https' : 'http';
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actual}`;
 }
 
 /** Resolves on the first SIGINT or SIGTERM (handlers removed afterwards). */

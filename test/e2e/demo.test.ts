@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
@@ -23,13 +24,15 @@ function run(args: string[], onStderr?: (text: string, child: ReturnType<typeof 
   });
 }
 
-async function reachable(url: string): Promise<boolean> {
-  try {
-    await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-    return true;
-  } catch {
-    return false;
-  }
+/** Anything listening there (an https agent answers the TCP connect even to a client that cannot verify it). */
+function reachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = connect({ host: u.hostname, port: Number(u.port) });
+    s.setTimeout(2000, () => (s.destroy(), resolve(false)));
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
 }
 
 test('catena demo --json: a valid chain over three agent processes, mixing local and remote links', { timeout: 180_000 }, async () => {
@@ -46,7 +49,8 @@ test('catena demo --json: a valid chain over three agent processes, mixing local
   assert.match(r.stderr, /agent agent-cloud-c ready/);
   // Every process it started is gone: the manager and the agents no longer answer.
   assert.equal(await reachable(d.managerUrl), false);
-  const agentUrls = [...r.stderr.matchAll(/ready on (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+  // Agents serve their API over RA-TLS.
+  const agentUrls = [...r.stderr.matchAll(/ready on (https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
   assert.equal(agentUrls.length, 3);
   for (const u of agentUrls) assert.equal(await reachable(u), false, `agent ${u} still answers`);
 });
@@ -61,7 +65,7 @@ test('catena demo --keep stops every process on SIGINT', { timeout: 180_000 }, a
   });
   assert.ok(sent, r.stderr.slice(-2000));
   assert.match(r.stdout, /Verdict: VALID/);
-  const agentUrls = [...r.stderr.matchAll(/agent\s+(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+  const agentUrls = [...r.stderr.matchAll(/agent\s+(https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
   const managerUrl = /manager\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(r.stderr)?.[1];
   assert.equal(agentUrls.length, 3, r.stderr.slice(-1500));
   assert.ok(managerUrl);

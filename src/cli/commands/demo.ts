@@ -15,6 +15,9 @@ import { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
 import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../sgx/platform.ts';
 import { openStore } from '../../store/open-store.ts';
 import type { Store } from '../../store/types.ts';
+import { pcsCollateral } from '../../attestation/collateral/from-pcs.ts';
+import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } from '../../server/agent-enclave.ts';
+import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
 import { CotDriver, type Placed } from '../../server/cot-driver.ts';
 import { callJson } from '../../server/http-json.ts';
 import { buildManager } from '../../server/manager.ts';
@@ -34,12 +37,18 @@ interface AgentProc {
 }
 
 /** Starts `catena agent` as a child process; resolves once it printed its JSON line (registered). */
-function startAgent(cloud: string, platforms: number, env: { manager: string; manufacturer: string; vendorKey: string; token: string }, timeoutMs: number): { child: ChildProcess; ready: Promise<AgentProc> } {
+function startAgent(
+  cloud: string,
+  platforms: number,
+  env: { manager: string; managerCert: string; manufacturer: string; vendorKey: string; trustRoot: string; collateral: string },
+  timeoutMs: number,
+): { child: ChildProcess; ready: Promise<AgentProc> } {
   const child = spawn(
     process.execPath,
-    [BIN, 'agent', '--manager', env.manager, '--cloud', cloud, '--platforms', String(platforms), '--manufacturer', env.manufacturer, '--vendor-key', env.vendorKey, '--json'],
+    // Registers by RA-TLS on the manager's agent listener (no token); peers judged under the emulated root, explicitly.
+    [BIN, 'agent', '--manager', env.manager, '--manager-cert', env.managerCert, '--cloud', cloud, '--platforms', String(platforms), '--manufacturer', env.manufacturer, '--vendor-key', env.vendorKey, '--trust-root', env.trustRoot, '--collateral', env.collateral, '--json'],
     // The agent exits when its stdin closes: it cannot outlive a demo that was killed outright.
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: env.token, CATENA_EXIT_WITH_STDIN: '1' } },
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1' } },
   );
   const ready = new Promise<AgentProc>((resolveReady, reject) => {
     let out = '';
@@ -125,11 +134,13 @@ export function register(program: Command): void {
       const children: ChildProcess[] = [];
       let pcs: FastifyInstance | undefined;
       let manager: FastifyInstance | undefined;
+      let agentListener: AgentTlsListener | undefined;
       let store: Store | undefined;
       let cleaned: Promise<void> | undefined;
       const cleanup = () =>
         (cleaned ??= (async () => {
           await Promise.all(children.map(stopChild));
+          await agentListener?.close().catch(() => {});
           await manager?.close().catch(() => {});
           await store?.close().catch(() => {});
           await pcs?.close().catch(() => {});
@@ -156,29 +167,39 @@ export function register(program: Command): void {
         const root = manufacturer.root;
         progress(`PCS on ${pcsUrl}; emulated root CA SHA-256 ${short(hex(sha256(root)), 16)}`);
 
-        // 2. The manager on SQLite.
-        store = await openStore(join(data, 'catena.db'));
-        const key = await loadOrCreateManagerKey(join(data, 'manager-key.pem'));
-        manager = await buildManager({ store, key, agentCheckIntervalMs: 2000, pcsUrl });
-        const managerUrl = await listenUrl(manager, '127.0.0.1', 0);
-        const admin = await createToken(store, 'admin', 'demo');
-        const agentToken = await createToken(store, 'agent', 'demo');
-        progress(`manager on ${managerUrl} (SQLite ${join(data, 'catena.db')})`);
-
-        // 3. Three agents, one process per cloud, sharing the manufacturer.
+        const rootFile = join(tmp, 'root.der');
+        await writeFile(rootFile, root);
         const vendorKey = generateVendorKey();
         const vendorPem = join(tmp, 'vendor-key.pem');
         await writeFile(vendorPem, vendorKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
         const mrSigner = hex(buildElementImage(vendorKey).mrSigner);
-        progress(`starting ${clouds} agents (${perCloud} platforms each, QE/PCE per platform) as separate processes`);
-        const starts = CLOUDS.slice(0, clouds).map((cloud) => startAgent(cloud, perCloud, { manager: managerUrl, manufacturer: mfrDir, vendorKey: vendorPem, token: agentToken.token }, 90_000));
+        // Agents are the vendor's agent enclaves (its MRSIGNER, the agent ISVPRODID, no DEBUG), quotes
+        // under the emulated root (trusted explicitly) with the PCS's collateral.
+        const agentAttestation = () => agentPeerVerification({ roots: [root], collateral: pcsCollateral(pcsUrl), mrSigner: hex(buildAgentEnclaveImage(vendorKey).mrSigner) });
+
+        // 2. The manager on SQLite, with its agent TLS listener (agents register by RA-TLS there).
+        store = await openStore(join(data, 'catena.db'));
+        const key = await loadOrCreateManagerKey(join(data, 'manager-key.pem'));
+        manager = await buildManager({ store, key, agentCheckIntervalMs: 2000, pcsUrl, agentAttestation: agentAttestation() });
+        const managerUrl = await listenUrl(manager, '127.0.0.1', 0);
+        agentListener = await listenAgentTls(manager, '127.0.0.1', 0);
+        const managerCertFile = join(tmp, 'manager-agent-listener.pem');
+        await writeFile(managerCertFile, agentListener.certPem);
+        const admin = await createToken(store, 'admin', 'demo');
+        progress(`manager on ${managerUrl} (SQLite ${join(data, 'catena.db')}); agent RA-TLS listener on ${agentListener.url}`);
+
+        // 3. Three agents, one process per cloud, sharing the manufacturer.
+        progress(`starting ${clouds} agents (${perCloud} platforms each, QE/PCE per platform, an agent enclave for RA-TLS) as separate processes`);
+        const starts = CLOUDS.slice(0, clouds).map((cloud) =>
+          startAgent(cloud, perCloud, { manager: agentListener!.url, managerCert: managerCertFile, manufacturer: mfrDir, vendorKey: vendorPem, trustRoot: rootFile, collateral: pcsUrl }, 90_000),
+        );
         children.push(...starts.map((s) => s.child));
         const agents = await Promise.all(starts.map((s) => s.ready));
         for (const a of agents) progress(`agent ${a.id} ready on ${a.url}`);
 
         // 4. The chain: anchored at the emulated root (explicitly), policy pins the vendor.
         const policy = { identities: [{ mrSigner, isvProdId: 1, minIsvSvn: 1 }], acceptedTcbStatuses: ['UpToDate'], allowDebug: false };
-        const driver = await CotDriver.createChain(managerUrl, admin.token, { name: 'demo', root: hex(root), emulatedRoot: true, policy });
+        const driver = await CotDriver.createChain(managerUrl, admin.token, { name: 'demo', root: hex(root), emulatedRoot: true, policy }, { ratls: { verify: agentAttestation() }, token: admin.token });
         progress(`chain ${driver.chain.id} created (owner: the manager key)`);
         // Per cloud: E on p0 (remote from the previous cloud), a local sibling on p0, a remote child on p1.
         let prev: Placed | undefined;
@@ -188,13 +209,13 @@ export function register(program: Command): void {
         };
         for (let c = 0; c < agents.length; c++) {
           const a = agents[c]!;
-          const e0 = await CotDriver.load(a.url, 0);
+          const e0 = await driver.load(a.url, 0);
           if (!prev) await step(`${a.cloud}/p0 first enclave (quote appraised by the chain owner)`, () => driver.appendFirst(e0));
           else await step(`${a.cloud}/p0 remote link from ${agents[c - 1]!.cloud}`, () => driver.append(prev!, e0, 'remote'));
-          const e1 = await CotDriver.load(a.url, 0);
+          const e1 = await driver.load(a.url, 0);
           await step(`${a.cloud}/p0 local link (REPORT checked inside the parent enclave)`, () => driver.append(e0, e1, 'local'));
           for (let p = 1; p < perCloud; p++) {
-            const e2 = await CotDriver.load(a.url, p);
+            const e2 = await driver.load(a.url, p);
             await step(`${a.cloud}/p${p} remote link within the cloud`, () => driver.append(e0, e2, 'remote'));
           }
           prev = e1;
@@ -238,6 +259,9 @@ export function register(program: Command): void {
           for (const e of enclaves) ids.set(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`, (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1);
           for (const [k, n] of ids) out(`    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`);
           out('');
+          out(`  Agents: API over RA-TLS, certificates from each agent's enclave (MRSIGNER ${short(hex(buildAgentEnclaveImage(vendorKey).mrSigner), 16)}…, ISVPRODID 0x${AGENT_ENCLAVE_PROD_ID.toString(16)}, no DEBUG),`);
+          out('          registered by RA-TLS client authentication; agent-to-agent evidence calls mutually attested');
+          out('');
           out(`  ${enclaves.length} enclaves on ${summary.platforms} platforms in ${summary.clouds} clouds; links: ${v.links.local} local, ${v.links.remote} remote`);
           out(`  Verdict: ${v.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`);
           out(`  Manager: ${managerUrl}  (${summary.seconds} s)`);
@@ -252,6 +276,7 @@ export function register(program: Command): void {
           w(`  manager     ${managerUrl}   (OpenAPI ${managerUrl}/openapi.json, metrics ${managerUrl}/metrics, events ${managerUrl}/v1/events)`);
           w(`  admin token ${admin.token}`);
           w(`  PCS         ${pcsUrl}/sgx/certification/v4/`);
+          w(`  agent TLS   ${agentListener.url}  (RA-TLS client authentication; certificate ${managerCertFile})`);
           for (const a of agents) w(`  agent       ${a.url}  (${a.cloud})`);
           w(`  chain       ${managerUrl}/v1/chains/${driver.chain.id}/verify`);
           await untilSignal();

@@ -1,4 +1,10 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { openCollateral } from '../../attestation/collateral/open.ts';
+import { certificatesFromFile } from '../../channel/default-attestation.ts';
+import { agentPeerVerification } from '../../server/agent-enclave.ts';
+import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
 import { openStore, parseStoreUrl } from '../../store/open-store.ts';
 import { buildManager } from '../../server/manager.ts';
 import { loadOrCreateManagerKey, managerKeyId } from '../../server/manager-key.ts';
@@ -18,8 +24,12 @@ export function register(program: Command): void {
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
     .option('--pcs <url>', 'PCS/PCCS base URL (API v4): the manager fetches and caches collateral for remote appends itself')
     .option('--reattest-every <seconds>', 're-attest every active element hosted by an agent this often (default: only on request)')
-    .option('--json', 'print one JSON document {url, keyId, db} once listening')
-    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; json?: boolean }) => {
+    .option('--agent-listen <host:port>', 'also listen here with TLS for agents: an agent presenting a verified RA-TLS certificate registers without a token (needs --agent-mrsigner)')
+    .option('--agent-mrsigner <hex>', "agents' enclaves must have this MRSIGNER (and the agent ISVPRODID, no DEBUG)")
+    .option('--trust-root <file>', "root CA (PEM/DER) agents' quotes must chain to (default: Intel's); an emulated root is trusted only when given here")
+    .option('--collateral <where>', "collateral for agents' quotes: PCS/PCCS URL, directory or collateral.json (default: --pcs)")
+    .option('--json', 'print one JSON document {url, keyId, db, agentListener?} once listening')
+    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; json?: boolean }) => {
       let listen;
       try {
         listen = parseListen(o.listen);
@@ -28,18 +38,44 @@ export function register(program: Command): void {
       }
       if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs)) throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
       const reattestIntervalMs = o.reattestEvery === undefined ? 0 : reattestMs(o.reattestEvery);
+      let agentListen;
+      try {
+        agentListen = o.agentListen ? parseListen(o.agentListen) : undefined;
+      } catch (e) {
+        throw new UsageError(`--agent-listen: ${(e as Error).message}`);
+      }
+      if (o.agentMrsigner !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.agentMrsigner)) throw new UsageError('--agent-mrsigner: 64 hex digits');
+      if (agentListen && !o.agentMrsigner) throw new UsageError('--agent-listen needs --agent-mrsigner (which agent enclaves to accept)');
+      const collateralAt = o.collateral ?? o.pcs;
+      if (o.agentMrsigner && !collateralAt) throw new UsageError('agent attestation needs collateral: --collateral or --pcs');
+      const roots = o.trustRoot ? certificatesFromFile(await readFile(o.trustRoot)) : undefined;
+      // Agents' RA-TLS certificates are judged on the agent listener and in health checks.
+      const agentAttestation = o.agentMrsigner ? agentPeerVerification({ ...(roots ? { roots } : {}), collateral: await openCollateral(collateralAt!), mrSigner: o.agentMrsigner }) : undefined;
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);
       const key = await loadOrCreateManagerKey(paths.key);
-      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}), reattestIntervalMs });
+      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}), ...(agentAttestation ? { agentAttestation } : {}), reattestIntervalMs });
+      let listener: AgentTlsListener | undefined;
       try {
         const url = await listenUrl(app, listen.host, listen.port);
-        const info = { url, keyId: managerKeyId(key.publicKey), db: shared ? 'postgres' : 'sqlite', data: paths.data, ...(o.pcs ? { pcs: o.pcs } : {}) };
+        let agentListener;
+        if (agentListen) {
+          listener = await listenAgentTls(app, agentListen.host, agentListen.port);
+          // Agents pin this certificate (catena agent --manager-cert); a fresh one each start.
+          const certFile = join(paths.data, 'agent-listener.pem');
+          await writeFile(certFile, listener.certPem);
+          agentListener = { url: listener.url, certificate: certFile };
+        }
+        const info = { url, keyId: managerKeyId(key.publicKey), db: shared ? 'postgres' : 'sqlite', data: paths.data, ...(o.pcs ? { pcs: o.pcs } : {}), ...(agentListener ? { agentListener } : {}) };
         if (o.json) printJson(info);
-        else say(false, `catena manager listening on ${url} (${info.db}, key ${info.keyId}); OpenAPI: ${url}/openapi.json`);
+        else {
+          say(false, `catena manager listening on ${url} (${info.db}, key ${info.keyId}); OpenAPI: ${url}/openapi.json`);
+          if (agentListener) say(false, `agent RA-TLS listener on ${agentListener.url} (certificate for agents to pin: ${agentListener.certificate})`);
+        }
         await untilSignal();
       } finally {
+        await listener?.close();
         await app.close();
         await store.close();
       }

@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:https';
+import { webcrypto, constants as cryptoConstants } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import type { FastifyInstance } from 'fastify';
+import { hex } from '../bytes/util.ts';
+import { randomBytes } from '../crypto/random.ts';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+/**
+ * The manager's agent TLS listener: the same manager app behind HTTPS that asks every client for a
+ * certificate (optional: admins keep using bearer tokens). An agent presenting its RA-TLS certificate
+ * is verified by the manager's `agentAttestation` (manager.ts auth hook) and registers without a token.
+ * The listener's own certificate is self-signed (the manager is not an enclave): agents pin it
+ * (`catena agent --manager-cert`), so it is published as `certificate` (DER) and `certPem`.
+ */
+export interface AgentTlsListener {
+  url: string;
+  certificate: Uint8Array;
+  certPem: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function listenAgentTls(app: FastifyInstance, host: string, port: number): Promise<AgentTlsListener> {
+  await app.ready();
+  const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const serial = randomBytes(16);
+  serial[0]! &= 0x7f;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: hex(serial),
+    name: 'CN=Catena manager (agent listener), O=Catena',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 365 * 86_400_000),
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, false)],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  const certPem = cert.toString('pem') + '\n';
+  const server = createServer(
+    {
+      key: keyPem,
+      cert: certPem,
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: false, // RA-TLS certificates are self-signed: the auth hook judges them
+      secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+    },
+    (req, res) => app.routing(req, res),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${actual}`,
+    certificate: new Uint8Array(cert.rawData),
+    certPem,
+    server,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
