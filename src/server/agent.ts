@@ -1,3 +1,4 @@
+import { looksLikeJwt } from './manager-request.ts';
 import type { KeyObject } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -41,12 +42,17 @@ export interface AgentOptions {
   peers?: PeerVerification;
   /** Checks an operator's bearer token (with the manager, managerTokenChecker); null = unknown token. */
   checkToken?: (token: string) => Promise<TokenPrincipal | null>;
+  /**
+   * Verifies a manager request token (a JWT the manager signs for this agent: re-attestation asks for
+   * an element's evidence; src/server/manager-request.ts). Such a caller may call only the evidence route.
+   */
+  checkManagerRequest?: (token: string) => Promise<boolean>;
   clock?: () => Date;
   logger?: boolean;
 }
 
 /** Who is calling: an operator (admin token checked with the manager) or an attested agent. */
-export type AgentCaller = { kind: 'operator'; id: string } | { kind: 'agent'; peer: PeerIdentity };
+export type AgentCaller = { kind: 'operator'; id: string } | { kind: 'agent'; peer: PeerIdentity } | { kind: 'manager' };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -55,6 +61,7 @@ declare module 'fastify' {
 }
 
 /** Routes an attested agent may call (what agent-to-agent traffic needs); operators may call every route. */
+const MANAGER_REQUEST_ROUTE = '/v1/elements/:id/evidence';
 const AGENT_PEER_ROUTES = new Set(['/v1/elements/:id/evidence', '/v1/elements/:id/admit']);
 
 /** What a child presents: its REPORT (for a local parent) or quote + collateral (for anyone). */
@@ -138,6 +145,12 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     if (req.routeOptions.url === '/healthz') return;
     const h = req.headers.authorization;
     const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+    if (m && looksLikeJwt(m[1]!) && opts.checkManagerRequest) {
+      if (!(await opts.checkManagerRequest(m[1]!))) throw new ServerError('ERR_UNAUTHENTICATED', 'the manager request token does not verify (signature, audience, scope, expiry or replay)');
+      if (req.routeOptions.url !== MANAGER_REQUEST_ROUTE) throw new ServerError('ERR_FORBIDDEN', `a manager request token allows only ${MANAGER_REQUEST_ROUTE}`);
+      req.agentCaller = { kind: 'manager' };
+      return;
+    }
     if (m) {
       if (!opts.checkToken) throw new ServerError('ERR_UNAUTHENTICATED', 'this agent checks no bearer tokens (no manager to ask)');
       let p: TokenPrincipal | null;

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import { signManagerRequest } from './manager-request.ts';
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -65,8 +67,7 @@ export interface ManagerOptions {
   logger?: boolean;
 }
 
-const httpFetchEvidence: FetchEvidence = (agentUrl, elementId, chainId, nonce) =>
-  callJson<AgentEvidence>(new URL(`/v1/elements/${encodeURIComponent(elementId)}/evidence`, agentUrl).toString(), { body: { chain: chainId, nonce }, timeoutMs: 10_000 });
+
 
 interface Principal {
   id: string;
@@ -343,7 +344,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     store,
     remoteVerifier: opts.remoteVerifier ?? dcapRemoteVerifier,
     ...(pcs ? { collateralFor: (quote: Uint8Array, at: Date) => pcs.blobFor(quote, at) } : {}),
-    fetchEvidence: opts.fetchEvidence ?? httpFetchEvidence,
+    fetchEvidence: opts.fetchEvidence ?? agentEvidenceFetcher(opts.key.privateKey, kid, opts.agentAttestation),
     clock,
   };
   const reattests = new Counter({ name: 'catena_reattestations_total', help: 're-attestations by verdict', labelNames: ['verdict'], registers: [registry] });
@@ -602,6 +603,31 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     await checkpoint().catch(() => {});
   });
   return app;
+}
+
+/**
+ * Asks an agent for an element's fresh evidence. An https agent (the real ones) is reached over
+ * RA-TLS — its certificate judged with `agentAttestation` before anything is sent — and the request
+ * carries a manager request token (a JWT for that agent, src/server/manager-request.ts). Plain http
+ * agent URLs (tests) get the same token over HTTP.
+ */
+function agentEvidenceFetcher(privateKey: KeyObject, kid: string, verify: PeerVerification | undefined): FetchEvidence {
+  return async (agent, elementId, chainId, nonce) => {
+    const agentUrl = agent.url;
+    const url = new URL(`/v1/elements/${encodeURIComponent(elementId)}/evidence`, agentUrl);
+    const token = await signManagerRequest(privateKey, kid, agent.id);
+    const body = { chain: chainId, nonce };
+    if (url.protocol !== 'https:') return callJson<AgentEvidence>(url.toString(), { body, token, timeoutMs: 10_000 });
+    if (!verify) throw new ServerError('ERR_AGENT', `${agentUrl}: an https agent is verified by RA-TLS, and this manager has no agent attestation configured (--agent-mrsigner, --trust-root, --collateral)`);
+    let res;
+    try {
+      res = await attestedHttpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body), verify, timeoutMs: 10_000 });
+    } catch (e) {
+      throw new ServerError('ERR_AGENT', `${agentUrl}: ${(e as Error).message}`, e instanceof ChannelError ? `peer.${e.check}` : undefined);
+    }
+    if (res.status !== 200) throw new ServerError('ERR_AGENT', `${url}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    return JSON.parse(res.body) as AgentEvidence;
+  };
 }
 
 /** `build(opts)`: the manager app, not listening. */

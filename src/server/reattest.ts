@@ -17,8 +17,8 @@ export interface AgentEvidence {
   collateral?: CollateralBlob;
 }
 
-/** Asks an agent for an element's evidence (`POST {agentUrl}/v1/elements/:id/evidence`). */
-export type FetchEvidence = (agentUrl: string, elementId: string, chainId: string, nonce: string) => Promise<AgentEvidence>;
+/** Asks an agent (as registered) for an element's evidence (`POST {url}/v1/elements/:id/evidence`). */
+export type FetchEvidence = (agent: { id: string; url: string }, elementId: string, chainId: string, nonce: string) => Promise<AgentEvidence>;
 
 /** The outcome of one re-attestation, as stored in the element record and returned by the API. */
 export interface Reattestation {
@@ -72,7 +72,7 @@ export async function reattestElement(deps: ReattestDeps, chainId: string, eleme
   if (!agent) throw new ServerError('ERR_NOT_REATTESTABLE', `the agent ${rec.agent} hosting ${elementId} is not registered`);
 
   const nonce = hex(randomBytes(32));
-  const evidence = await deps.fetchEvidence(agent.url, elementId, chainId, nonce);
+  const evidence = await deps.fetchEvidence({ id: agent.id, url: agent.url }, elementId, chainId, nonce);
   const now = deps.clock();
   const result = await appraise(deps, entry.root, entry.chain.header.policy, depthOf(entry.chain, el), rec.link.type, chainId, el, nonce, evidence, now);
 

@@ -1,3 +1,5 @@
+import type { JWK } from 'jose';
+import { managerRequestVerifier } from '../../server/manager-request.ts';
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -88,7 +90,9 @@ export function register(program: Command): void {
           const tls = enclave;
           const peers = o.collateral ? agentPeerVerification({ ...(roots ? { roots } : {}), collateral: await openCollateral(o.collateral), mrSigner: o.peerMrsigner ?? enclave.mrSigner }) : undefined;
           const link: ManagerLink = { url: o.manager, ...(token ? { token } : {}), ...(httpsManager ? { tls, ...(managerCert ? { managerCert } : {}) } : {}) };
-          app = buildAgent({ world, cloud: o.cloud, vendorKey, id, tls, ...(peers ? { peers } : {}), checkToken: managerTokenChecker(link) });
+          // The manager's published key: its request tokens (re-attestation) are verified with it.
+          const checkManagerRequest = await managerRequestVerifier(await callManager<{ keys: JWK[] }>(link, '/.well-known/jwks.json'), id);
+          app = buildAgent({ world, cloud: o.cloud, vendorKey, id, tls, ...(peers ? { peers } : {}), checkToken: managerTokenChecker(link), checkManagerRequest });
           const url = await listenUrl(app, listen.host, listen.port);
           const platforms = world.platforms.map((p, index) => ({ index, ppid: p.ppid }));
           await callManager(link, '/v1/agents', { body: { id, cloud: o.cloud, url, platforms } });

@@ -226,13 +226,23 @@ export function register(program: Command): void {
         const v = await callJson<ChainVerification & { statuses: Record<string, string>; ear: string }>(`${managerUrl}/v1/chains/${driver.chain.id}/verify`, { token: admin.token });
         const bundle = await callJson<ProofBundle>(`${managerUrl}/v1/chains/${driver.chain.id}/proof`, { token: admin.token });
         const enclaves = bundle.elements.filter((e) => e.kind === 'enclave');
+        // Re-attestation: the manager asks each enclave's agent (over RA-TLS, with a request token it
+        // signs) for fresh evidence under a new nonce and appraises it itself.
+        progress(`re-attesting the ${enclaves.length} enclaves through the manager (POST …/elements/:id/reattest)`);
+        const reattested = { affirmed: 0, refused: 0 };
+        for (const e of enclaves) {
+          const r = await callJson<{ verdict: 'affirmed' | 'refused'; check?: string; message?: string }>(`${managerUrl}/v1/chains/${driver.chain.id}/elements/${encodeURIComponent(e.id)}/reattest`, { method: 'POST', token: admin.token });
+          reattested[r.verdict]++;
+          if (r.verdict === 'refused') progress(`  ${e.id}: re-attestation refused (${r.check}: ${r.message})`);
+        }
         const platforms = bundle.elements.filter((e) => e.kind === 'platform');
         const summary = {
           clouds: agents.length,
           platforms: agents.length * perCloud,
           elements: enclaves.length,
           links: v.links,
-          valid: v.valid,
+          valid: v.valid && reattested.refused === 0,
+          reattested,
           managerUrl,
           chain: driver.chain.id,
           size: v.size,
@@ -263,10 +273,11 @@ export function register(program: Command): void {
           out('          registered by RA-TLS client authentication; agent-to-agent evidence calls mutually attested');
           out('');
           out(`  ${enclaves.length} enclaves on ${summary.platforms} platforms in ${summary.clouds} clouds; links: ${v.links.local} local, ${v.links.remote} remote`);
-          out(`  Verdict: ${v.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`);
+          out(`  Re-attested by the manager (fresh nonce, evidence fetched over RA-TLS): ${reattested.affirmed} affirmed, ${reattested.refused} refused`);
+          out(`  Verdict: ${summary.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`);
           out(`  Manager: ${managerUrl}  (${summary.seconds} s)`);
         }
-        setExit(v.valid ? EXIT.OK : EXIT.NEGATIVE);
+        setExit(summary.valid ? EXIT.OK : EXIT.NEGATIVE);
         if (o.keep) {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);

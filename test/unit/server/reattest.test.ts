@@ -17,8 +17,8 @@ describe('manager re-attestation', () => {
   let tamper: ((ev: AgentEvidence, req: { element: string; chain: string; nonce: string }) => Promise<AgentEvidence>) | undefined;
   let agentDown = false;
   const calls: string[] = [];
-  const fetchEvidence: FetchEvidence = async (agentUrl, element, chain, nonce) => {
-    calls.push(`${agentUrl} ${element} ${nonce}`);
+  const fetchEvidence: FetchEvidence = async (agent, element, chain, nonce) => {
+    calls.push(`${agent.id} ${agent.url} ${element} ${nonce}`);
     if (agentDown) throw Object.assign(new Error('connect ECONNREFUSED'), {});
     const h = hosted.get(element);
     if (!h) throw new Error(`no element ${element}`);
