@@ -61,17 +61,20 @@ export async function callJson<T = unknown>(
     status = res.status;
     text = await res.text();
   }
-  if (status < 200 || status > 299) {
-    let p: { code?: string; detail?: string; check?: string } = {};
-    try {
-      p = JSON.parse(text) as typeof p;
-    } catch {
-      /* not JSON */
-    }
-    const err = new ServerError('ERR_AGENT', `${url}: HTTP ${status} ${p.code ?? ''} ${p.detail ?? text.slice(0, 200)}`.trim(), p.check);
-    (err as { httpStatus?: number }).httpStatus = status;
-    (err as { problemCode?: string }).problemCode = p.code;
-    throw err;
-  }
+  if (status < 200 || status > 299) throw upstreamError(url, status, text);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A non-2xx answer from an agent or manager as ERR_AGENT, carrying its status and problem code (and check). */
+export function upstreamError(url: string | URL, status: number, text: string): ServerError {
+  let p: { code?: string; detail?: string; check?: string } = {};
+  try {
+    p = JSON.parse(text) as typeof p;
+  } catch {
+    /* not JSON */
+  }
+  const err = new ServerError('ERR_AGENT', `${url}: HTTP ${status} ${p.code ?? ''} ${p.detail ?? text.slice(0, 200)}`.trim(), p.check);
+  (err as { httpStatus?: number }).httpStatus = status;
+  (err as { problemCode?: string }).problemCode = p.code;
+  return err;
 }

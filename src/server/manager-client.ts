@@ -4,7 +4,7 @@ import { ctEqual } from '../bytes/util.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { ServerError } from './errors.ts';
 import { tokenHash } from './tokens.ts';
-import { callJson } from './http-json.ts';
+import { callJson, upstreamError } from './http-json.ts';
 
 /**
  * How an agent reaches its manager: plain http (registration token as bearer), or the manager's
@@ -57,17 +57,7 @@ export async function callManager<T>(link: ManagerLink, path: string, opts: { bo
     req.once('error', (e) => reject(new ServerError('ERR_AGENT', `${url}: ${e.message}`)));
     req.end(body);
   });
-  if (status < 200 || status > 299) {
-    let p: { code?: string; detail?: string; check?: string } = {};
-    try {
-      p = JSON.parse(text) as typeof p;
-    } catch {
-      /* not JSON */
-    }
-    const err = new ServerError('ERR_AGENT', `${url}: HTTP ${status} ${p.code ?? ''} ${p.detail ?? text.slice(0, 200)}`.trim(), p.check);
-    (err as { httpStatus?: number }).httpStatus = status;
-    throw err;
-  }
+  if (status < 200 || status > 299) throw upstreamError(url, status, text);
   return (text ? JSON.parse(text) : undefined) as T;
 }
 

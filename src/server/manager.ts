@@ -19,7 +19,7 @@ import { managerKeyId } from './manager-key.ts';
 import { PcsCollateralProvider } from './pcs-collateral.ts';
 import * as S from './schemas.ts';
 import { tokenHash } from './tokens.ts';
-import { callJson } from './http-json.ts';
+import { callJson, upstreamError } from './http-json.ts';
 import { reattestElement, type AgentEvidence, type FetchEvidence } from './reattest.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import { attestedHttpRequest, attestedPeerOf } from '../channel/attested-http.ts';
@@ -625,7 +625,7 @@ function agentEvidenceFetcher(privateKey: KeyObject, kid: string, verify: PeerVe
     } catch (e) {
       throw new ServerError('ERR_AGENT', `${agentUrl}: ${(e as Error).message}`, e instanceof ChannelError ? `peer.${e.check}` : undefined);
     }
-    if (res.status !== 200) throw new ServerError('ERR_AGENT', `${url}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    if (res.status !== 200) throw upstreamError(url, res.status, res.body);
     return JSON.parse(res.body) as AgentEvidence;
   };
 }

@@ -5,16 +5,9 @@ import { argumentError } from './errors.ts';
  * matching a platform's TCB (Intel's rule: the first level, in descending order, whose 16 SGX
  * components and PCESVN are all ≤ the platform's) and a TCB recovery.
  */
-export const TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
+// One list of TCB statuses: the one the TCB info parser accepts.
+import { TCB_STATUSES, type TcbStatus } from '../../formats/json-fields.ts';
+export { TCB_STATUSES, type TcbStatus };
 
 export interface TcbLevelSpec {
   /** The 16 SGX TCB component SVNs. */
