@@ -114,6 +114,14 @@ export class Chain {
   allLinks(): Link[] {
     return [...this.links.values()];
   }
+  /** Whether an accepted link of this chain already used `nonce` (a new link reusing it is refused). */
+  nonceUsed(nonce: string): boolean {
+    return this.checker.nonces.has(nonce);
+  }
+  /** The collateral the chain holds under `id` (what a remote link referencing `id` is checked with). */
+  heldCollateral(id: string): CollateralBlob | undefined {
+    return this.collateral[id];
+  }
   /** A fresh 32-byte challenge for the next child (hex). Reuse is refused at append time. */
   newNonce(): string {
     return hex(randomBytes(32));

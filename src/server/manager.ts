@@ -15,6 +15,7 @@ import { ChainService, storeToServerError, type ChainEvent, type ElementRecord, 
 import { problem, ServerError } from './errors.ts';
 import { managerKeyId } from './manager-key.ts';
 import { PcsCollateralProvider } from './pcs-collateral.ts';
+import { VerifierPool } from './verifier-pool.ts';
 import * as S from './schemas.ts';
 import { tokenHash } from './tokens.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
@@ -38,6 +39,12 @@ export interface ManagerOptions {
   agentCheckTimeoutMs?: number;
   /** Remote evidence verifier per root (default: Catena's DCAP verifier, one warm instance per root). */
   remoteVerifier?: (root: Uint8Array) => RemoteEvidenceVerifier;
+  /**
+   * Worker threads verifying quotes for the default verifier (default 0: in the event loop's thread).
+   * With threads, the DCAP verifications of concurrent appends run on other cores (VerifierPool);
+   * ignored when `remoteVerifier` is given.
+   */
+  verifierThreads?: number;
   /**
    * A PCS/PCCS base URL (Intel PCS API v4, e.g. the emulated `catena emulate pcs`): remote appends are
    * checked with collateral the manager fetches from it (one cache, kept until nextUpdate) and that is
@@ -127,10 +134,18 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   const collateralHits = new Counter({ name: 'catena_collateral_cache_hits_total', help: 'remote appends served PCS collateral from the cache', registers: [registry] });
   const pcs = opts.pcsUrl ? new PcsCollateralProvider(opts.pcsUrl, { fetched: () => collateralFetches.inc(), hit: () => collateralHits.inc() }) : undefined;
 
+  const pools = new Map<string, VerifierPool>();
+  const threads = opts.remoteVerifier ? 0 : Math.max(0, Math.trunc(opts.verifierThreads ?? 0));
+  const pooled = (root: Uint8Array): RemoteEvidenceVerifier => {
+    const k = hex(root);
+    let p = pools.get(k);
+    if (!p) pools.set(k, (p = new VerifierPool(root, threads, dcapRemoteVerifier(root))));
+    return p;
+  };
   const chains = new ChainService({
     store,
     key: opts.key,
-    remoteVerifier: opts.remoteVerifier ?? dcapRemoteVerifier,
+    remoteVerifier: opts.remoteVerifier ?? (threads > 0 ? pooled : dcapRemoteVerifier),
     clock,
     sharedStore: opts.sharedStore ?? false,
     ...(pcs ? { collateralFor: (quote: Uint8Array, at: Date) => pcs.blobFor(quote, at) } : {}),
@@ -477,6 +492,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     for (const s of streams) s.end();
     await agentCheck;
     await checkpoint().catch(() => {});
+    await Promise.all([...pools.values()].map((p) => p.close()));
   });
   return app;
 }

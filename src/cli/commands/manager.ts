@@ -4,7 +4,8 @@ import { buildManager } from '../../server/manager.ts';
 import { loadOrCreateManagerKey, managerKeyId } from '../../server/manager-key.ts';
 import { managerPaths } from '../../server/data-dir.ts';
 import { listenUrl, parseListen, untilSignal } from '../../server/net.ts';
-import { printJson, say, UsageError } from '../io.ts';
+import { intFlag, printJson, say, UsageError } from '../io.ts';
+import { availableParallelism } from 'node:os';
 
 /** `catena manager`: the CoT manager service (REST API under /v1, docs/api.md) until SIGINT/SIGTERM. */
 export function register(program: Command): void {
@@ -17,8 +18,9 @@ export function register(program: Command): void {
     .option('--key <pem>', 'manager key (P-256, created if missing; default DATA/manager-key.pem)')
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
     .option('--pcs <url>', 'PCS/PCCS base URL (API v4): the manager fetches and caches collateral for remote appends itself')
+    .option('--verify-threads <n>', 'worker threads verifying quotes (default: cores − 1, at least 1; 0: in the event loop thread)')
     .option('--json', 'print one JSON document {url, keyId, db} once listening')
-    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; json?: boolean }) => {
+    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; verifyThreads?: string; json?: boolean }) => {
       let listen;
       try {
         listen = parseListen(o.listen);
@@ -26,11 +28,12 @@ export function register(program: Command): void {
         throw new UsageError(`--listen: ${(e as Error).message}`);
       }
       if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs)) throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
+      const verifierThreads = o.verifyThreads === undefined ? Math.max(1, availableParallelism() - 1) : intFlag('verify-threads', o.verifyThreads, 0, 64);
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);
       const key = await loadOrCreateManagerKey(paths.key);
-      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}) });
+      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, verifierThreads, ...(o.pcs ? { pcsUrl: o.pcs } : {}) });
       try {
         const url = await listenUrl(app, listen.host, listen.port);
         const info = { url, keyId: managerKeyId(key.publicKey), db: shared ? 'postgres' : 'sqlite', data: paths.data, ...(o.pcs ? { pcs: o.pcs } : {}) };
