@@ -165,7 +165,7 @@ export class ChainService {
     } catch {
       return () => {}; // the checker names the bad hex
     }
-    return this.verifierFor(entry.root).start(l.evidence.quote, quote, blob, now);
+    return this.verifierFor(entry.root).start(quote, blob, now);
   }
 
   get ownerKey(): string {

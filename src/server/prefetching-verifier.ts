@@ -1,8 +1,9 @@
-import { hex } from '../bytes/util.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import type { CollateralBlob } from '../chain/types.ts';
 
 interface Started {
+  quote: Buffer;
+  atMs: number;
   collateral: CollateralBlob;
   result: Promise<RemoteEvidenceResult>;
   users: number;
@@ -19,22 +20,23 @@ interface Started {
  * replayed quote is verified again and then refused by the checks that refuse it today.
  */
 export class PrefetchingVerifier implements RemoteEvidenceVerifier {
-  private readonly started = new Map<string, Started>();
+  // As many entries as appends in flight: a scan comparing time, collateral, then bytes (memcmp).
+  private readonly started: Started[] = [];
   constructor(private readonly base: RemoteEvidenceVerifier) {}
 
-  private static key(quoteHex: string, at: Date): string {
-    return `${at.getTime()}:${quoteHex}`;
+  private find(quote: Buffer, collateral: CollateralBlob, atMs: number): Started | undefined {
+    for (const s of this.started) if (s.atMs === atMs && s.collateral === collateral && s.quote.equals(quote)) return s;
+    return undefined;
   }
 
-  /** Starts verifying `quote` (hex) with `collateral` at `at`; call the returned function when the request is done. */
-  start(quoteHex: string, quote: Uint8Array, collateral: CollateralBlob, at: Date): () => void {
-    const k = PrefetchingVerifier.key(quoteHex, at);
-    let s = this.started.get(k);
-    if (s && s.collateral !== collateral) return () => {};
+  /** Starts verifying `quote` with `collateral` at `at`; call the returned function when the request is done. */
+  start(quote: Uint8Array, collateral: CollateralBlob, at: Date): () => void {
+    const q = Buffer.from(quote.buffer, quote.byteOffset, quote.byteLength);
+    let s = this.find(q, collateral, at.getTime());
     if (!s) {
-      s = { collateral, result: this.base.verify(quote, collateral, at), users: 0 };
+      s = { quote: q, atMs: at.getTime(), collateral, result: this.base.verify(quote, collateral, at), users: 0 };
       s.result.catch(() => {}); // a failure is reported to whoever asks for it
-      this.started.set(k, s);
+      this.started.push(s);
     }
     s.users++;
     const entry = s;
@@ -42,18 +44,17 @@ export class PrefetchingVerifier implements RemoteEvidenceVerifier {
     return () => {
       if (released) return;
       released = true;
-      if (--entry.users === 0 && this.started.get(k) === entry) this.started.delete(k);
+      if (--entry.users === 0) this.started.splice(this.started.indexOf(entry), 1);
     };
   }
 
   /** Open entries (for tests: every request releases what it started). */
   get size(): number {
-    return this.started.size;
+    return this.started.length;
   }
 
   verify(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<RemoteEvidenceResult> {
-    const s = this.started.size > 0 ? this.started.get(PrefetchingVerifier.key(hex(quote), at)) : undefined;
-    if (s && s.collateral === collateral) return s.result;
-    return this.base.verify(quote, collateral, at);
+    const s = this.started.length > 0 ? this.find(Buffer.from(quote.buffer, quote.byteOffset, quote.byteLength), collateral, at.getTime()) : undefined;
+    return s ? s.result : this.base.verify(quote, collateral, at);
   }
 }

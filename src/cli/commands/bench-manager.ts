@@ -14,7 +14,7 @@ import { LinkFactory, rekey } from '../../server/link-factory.ts';
 import { createToken } from '../../server/tokens.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
 import { benchCommand } from './bench.ts';
-import { BenchClient, processCpuMs } from './bench-manager-driver.ts';
+import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driver.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
 
@@ -142,6 +142,7 @@ export function register(program: Command): void {
         failed = 0;
         log(`driving ${n} appends, ${conc} in flight`);
         const managerCpu0 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
+        const loopCpu0 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
         const driverCpu0 = process.cpuUsage();
         const t0 = performance.now();
         deadline = t0 + 120_000;
@@ -149,6 +150,7 @@ export function register(program: Command): void {
         const ms = performance.now() - t0;
         const driverCpu = process.cpuUsage(driverCpu0);
         const managerCpu1 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
+        const loopCpu1 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
         client.close();
         const secs = ms / 1000;
         lat.sort((a, b) => a - b);
@@ -168,6 +170,7 @@ export function register(program: Command): void {
           p50Ms: lat.length ? Number(pct(lat, 50).toFixed(2)) : null,
           p99Ms: lat.length ? Number(pct(lat, 99).toFixed(2)) : null,
           ...(managerCpu0 !== undefined && managerCpu1 !== undefined ? { cpuMsPerAppend: Number(((managerCpu1 - managerCpu0) / done).toFixed(3)) } : {}),
+          ...(loopCpu0 !== undefined && loopCpu1 !== undefined ? { eventLoopCpuMsPerAppend: Number(((loopCpu1 - loopCpu0) / done).toFixed(3)) } : {}),
           driverCpuMsPerAppend: Number(((driverCpu.user + driverCpu.system) / 1000 / done).toFixed(3)),
           cores: availableParallelism(),
           loadAvg1: Number(loadavg()[0]!.toFixed(2)),

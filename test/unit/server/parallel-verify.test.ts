@@ -29,7 +29,7 @@ test('PrefetchingVerifier hands a started verification only to the same quote, c
   const quote = Uint8Array.from([1, 2, 3, 4]);
   const coll: CollateralBlob = { a: 'x' };
   const at = new Date(1_000_000);
-  const release = p.start('01020304', quote, coll, at);
+  const release = p.start(quote, coll, at);
   assert.equal(base.calls, 1);
   assert.deepEqual(await p.verify(Uint8Array.from([1, 2, 3, 4]), coll, new Date(1_000_000)), { ok: false, check: 'fake', message: 'call 1' });
   assert.equal(base.calls, 1, 'the started verification was used');
@@ -39,7 +39,7 @@ test('PrefetchingVerifier hands a started verification only to the same quote, c
   await p.verify(Uint8Array.from([1, 2, 3, 5]), coll, at);
   assert.equal(base.calls, 4);
   // Two requests with the same inputs share one entry; it lives until both released.
-  const release2 = p.start('01020304', quote, coll, at);
+  const release2 = p.start(quote, coll, at);
   assert.equal(base.calls, 4);
   release();
   release(); // idempotent
