@@ -6,7 +6,7 @@ import { ChainError } from '../chain/errors.ts';
 import { headerSigningBytes } from '../chain/signing.ts';
 import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from '../chain/types.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
-import { collateralId } from '../chain/verify-bundle.ts';
+import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.ts';
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
@@ -144,6 +144,11 @@ export class ChainService {
     return v;
   }
 
+  private signaturesFor(root: Uint8Array): PrefetchedSignature {
+    const v = this.verifierFor(root);
+    return (link, key) => v.signatureFor(link, key);
+  }
+
   /**
    * Starts the DCAP verification of a remote link's quote before the chain lock (see
    * PrefetchingVerifier), with the collateral the chain's LinkChecker will use: the one the chain holds
@@ -165,7 +170,9 @@ export class ChainService {
     } catch {
       return () => {}; // the checker names the bad hex
     }
-    return this.verifierFor(entry.root).start(quote, blob, now);
+    // With the parent already in the chain, its signature on the link is checked along (off this thread when the verifier can).
+    const parentKey = entry.chain.element(l.parent)?.elementKey;
+    return this.verifierFor(entry.root).start(quote, blob, now, parentKey ? { link: l, key: parentKey } : undefined);
   }
 
   get ownerKey(): string {
@@ -174,7 +181,7 @@ export class ChainService {
 
   async create(req: { name: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; id?: string }, actor: string): Promise<ChainRow> {
     const now = this.clock();
-    const chain = Chain.create({ name: req.name, id: req.id ?? randomUUID(), root: req.root, emulatedRoot: req.emulatedRoot, policy: req.policy, owner: this.opts.key, remote: this.verifierFor(req.root), now });
+    const chain = Chain.create({ name: req.name, id: req.id ?? randomUUID(), root: req.root, emulatedRoot: req.emulatedRoot, policy: req.policy, owner: this.opts.key, remote: this.verifierFor(req.root), now, prefetched: this.signaturesFor(req.root) });
     const { policy, signature, ...rest } = chain.header;
     const row = await this.opts.store
       .createChain({ id: chain.id, name: req.name, policy: { policy, signature } satisfies StoredPolicy, anchor: { root: hex(req.root), header: rest } satisfies StoredAnchor, createdAt: now }, { actor, at: now })
@@ -212,7 +219,7 @@ export class ChainService {
       if (rec.revocation) revocations.push(rec.revocation);
     }
     const bundle: ProofBundle = { format: 'catena-proof-bundle', version: 1, chain: header, elements: [...elements.values()], links, revocations, collateral };
-    const chain = await Chain.restore(bundle, { root, remote: this.verifierFor(root), at: this.clock(), owner: this.opts.key });
+    const chain = await Chain.restore(bundle, { root, remote: this.verifierFor(root), at: this.clock(), owner: this.opts.key, prefetched: this.signaturesFor(root) });
     return { chain, root, version: row.version, pending: 0, lock: Promise.resolve(), collateral: new Set(Object.keys(collateral)) };
   }
 

@@ -1,8 +1,19 @@
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
-import type { CollateralBlob } from '../chain/types.ts';
+import { hex } from '../bytes/util.ts';
+import type { CollateralBlob, Link } from '../chain/types.ts';
+
+/** A verifier that can also check a remote link's signature with its quote (VerifierPool). */
+interface LinkVerifier extends RemoteEvidenceVerifier {
+  verifyLink(link: Link, key: string, collateral: CollateralBlob, at: Date): Promise<{ result: RemoteEvidenceResult; signature?: boolean | null }>;
+}
+const verifiesLinks = (v: RemoteEvidenceVerifier): v is LinkVerifier => typeof (v as Partial<LinkVerifier>).verifyLink === 'function';
 
 interface Started {
   quote: Buffer;
+  /** With a signature verdict: the link object and signer key (hex) it is for. */
+  link?: Link;
+  key?: string;
+  signature?: Promise<boolean | undefined>;
   atMs: number;
   collateral: CollateralBlob;
   result: Promise<RemoteEvidenceResult>;
@@ -29,12 +40,23 @@ export class PrefetchingVerifier implements RemoteEvidenceVerifier {
     return undefined;
   }
 
-  /** Starts verifying `quote` with `collateral` at `at`; call the returned function when the request is done. */
-  start(quote: Uint8Array, collateral: CollateralBlob, at: Date): () => void {
+  /**
+   * Starts verifying `quote` with `collateral` at `at` — and, given `signed` and a base verifier that
+   * can (VerifierPool), the check that `signed.key` signed `signed.link` — off this thread. Call the
+   * returned function when the request is done.
+   */
+  start(quote: Uint8Array, collateral: CollateralBlob, at: Date, signed?: { link: Link; key: string }): () => void {
     const q = Buffer.from(quote.buffer, quote.byteOffset, quote.byteLength);
     let s = this.find(q, collateral, at.getTime());
     if (!s) {
-      s = { quote: q, atMs: at.getTime(), collateral, result: this.base.verify(quote, collateral, at), users: 0 };
+      if (signed && verifiesLinks(this.base)) {
+        const both = this.base.verifyLink(signed.link, signed.key, collateral, at);
+        const signature = both.then((r) => (typeof r.signature === 'boolean' ? r.signature : undefined));
+        s = { quote: q, atMs: at.getTime(), collateral, result: both.then((r) => r.result), users: 0, link: signed.link, key: signed.key, signature };
+        signature.catch(() => {});
+      } else {
+        s = { quote: q, atMs: at.getTime(), collateral, result: this.base.verify(quote, collateral, at), users: 0 };
+      }
       s.result.catch(() => {}); // a failure is reported to whoever asks for it
       this.started.push(s);
     }
@@ -51,6 +73,15 @@ export class PrefetchingVerifier implements RemoteEvidenceVerifier {
   /** Open entries (for tests: every request releases what it started). */
   get size(): number {
     return this.started.length;
+  }
+
+  /**
+   * The started verdict on whether `key` (raw X‖Y) signed this very link object, if one was started
+   * for it (undefined: verify it yourself; the promise may also resolve undefined, same meaning).
+   */
+  signatureFor(link: Link, key: Uint8Array): Promise<boolean | undefined> | undefined {
+    for (const s of this.started) if (s.link === link && s.signature && s.key === hex(key)) return s.signature;
+    return undefined;
   }
 
   verify(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<RemoteEvidenceResult> {

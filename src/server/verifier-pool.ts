@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
-import type { CollateralBlob } from '../chain/types.ts';
+import type { CollateralBlob, Link } from '../chain/types.ts';
+import { fromHex } from '../bytes/util.ts';
 import type { VerifyReply, VerifyRequest } from './verifier-worker.ts';
 
 const BOOTSTRAP = new URL('./verifier-worker-bootstrap.js', import.meta.url);
@@ -8,11 +9,17 @@ const BOOTSTRAP = new URL('./verifier-worker-bootstrap.js', import.meta.url);
 const COLLATERAL_PER_WORKER = 16;
 const START_TIMEOUT_MS = 60_000;
 
+/** A quote verification and, when asked for, a link signature verdict (null: not computable there). */
+export interface PooledResult {
+  result: RemoteEvidenceResult;
+  signature?: boolean | null;
+}
+
 interface PoolWorker {
   worker: Worker;
   ready: Promise<void>;
   alive: boolean;
-  calls: Map<number, { resolve: (r: RemoteEvidenceResult) => void; reject: (e: Error) => void }>;
+  calls: Map<number, { resolve: (r: PooledResult) => void; reject: (e: Error) => void }>;
   /** Collateral ids this worker holds, oldest first. */
   sent: number[];
 }
@@ -65,7 +72,7 @@ export class VerifierPool implements RemoteEvidenceVerifier {
         if (!c) return;
         w.calls.delete(m.id);
         if (w.calls.size === 0) worker.unref();
-        if (m.ok) c.resolve(m.result);
+        if (m.ok) c.resolve(m.signature !== undefined ? { result: m.result, signature: m.signature } : { result: m.result });
         else c.reject(new Error(m.message));
       });
       worker.on('error', (e) => {
@@ -90,31 +97,52 @@ export class VerifierPool implements RemoteEvidenceVerifier {
   }
 
   async verify(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<RemoteEvidenceResult> {
-    const live = this.closed ? [] : this.workers.filter((w) => w.alive);
-    if (live.length === 0) return this.fallback.verify(quote, collateral, at);
-    // The least busy thread.
-    let w = live[0]!;
-    for (const x of live) if (x.calls.size < w.calls.size) w = x;
-    try {
-      await w.ready;
-      return await this.call(w, quote, collateral, at);
-    } catch {
-      // A worker that died or never started: the same verification in this thread.
-      return this.fallback.verify(quote, collateral, at);
-    }
+    return (await this.run(quote, collateral, at)).result;
   }
 
-  private call(w: PoolWorker, quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<RemoteEvidenceResult> {
+  /**
+   * A remote link's quote verification (from its evidence hex) together with the check that `key`
+   * (hex X‖Y) signed the link, both off this thread: the signature verdict is what LinkChecker's own
+   * p256Verify over linkSigningBytes would give, or null where it would fail on format first.
+   */
+  verifyLink(link: Link & { evidence: { kind: 'dcap-quote' } }, key: string, collateral: CollateralBlob, at: Date): Promise<PooledResult> {
+    return this.run(undefined, collateral, at, link, key);
+  }
+
+  private async run(quote: Uint8Array | undefined, collateral: CollateralBlob, at: Date, link?: Link, key?: string): Promise<PooledResult> {
+    const live = this.closed ? [] : this.workers.filter((w) => w.alive);
+    // The least busy thread.
+    let w = live[0];
+    for (const x of live) if (x.calls.size < w!.calls.size) w = x;
+    if (w) {
+      try {
+        await w.ready;
+        return await this.call(w, quote, collateral, at, link, key);
+      } catch {
+        // A worker that died or never started: the same verification in this thread (below).
+      }
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = quote ?? fromHex(link?.evidence.kind === 'dcap-quote' ? link.evidence.quote : '');
+    } catch (e) {
+      return { result: { ok: false, check: 'format', message: (e as Error).message } };
+    }
+    // No signature verdict: the link's checker verifies it itself.
+    return { result: await this.fallback.verify(bytes, collateral, at), ...(link ? { signature: null } : {}) };
+  }
+
+  private call(w: PoolWorker, quote: Uint8Array | undefined, collateral: CollateralBlob, at: Date, link?: Link, key?: string): Promise<PooledResult> {
     if (!w.alive) return Promise.reject(new Error('verifier worker gone'));
     let cid = this.collateralIds.get(collateral);
     if (cid === undefined) this.collateralIds.set(collateral, (cid = this.nextCollateralId++));
-    const msg: VerifyRequest = { id: this.nextCallId++, quote, collateralId: cid, at: at.getTime() };
+    const msg: VerifyRequest = { id: this.nextCallId++, collateralId: cid, at: at.getTime(), ...(quote ? { quote } : {}), ...(link && key !== undefined ? { link, key } : {}) };
     if (!w.sent.includes(cid)) {
       msg.collateral = collateral;
       w.sent.push(cid);
       if (w.sent.length > COLLATERAL_PER_WORKER) msg.drop = w.sent.splice(0, w.sent.length - COLLATERAL_PER_WORKER);
     }
-    return new Promise<RemoteEvidenceResult>((resolve, reject) => {
+    return new Promise<PooledResult>((resolve, reject) => {
       w.calls.set(msg.id, { resolve, reject });
       w.worker.ref();
       try {

@@ -1,20 +1,41 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CollateralBlob } from '../chain/types.ts';
+import type { CollateralBlob, Link } from '../chain/types.ts';
+import { fromHex } from '../bytes/util.ts';
+import { linkSigningBytes } from '../chain/signing.ts';
+import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import type { RemoteEvidenceResult } from '../chain/remote-verifier.ts';
 import type { ReportBody } from '../formats/report.ts';
 import { createDcapRemoteVerifier } from '../cot/dcap-remote-verifier.ts';
 
-/** Host → worker: verify `quote` with collateral `collateralId` (sent along the first time) at `at` (ms). */
+/**
+ * Host → worker: verify `quote` (bytes, or the hex of a remote link's evidence) with collateral
+ * `collateralId` (sent along the first time) at `at` (ms); with `link` and `key`, also check that
+ * `key` (hex X‖Y) signed `link`.
+ */
 export interface VerifyRequest {
   id: number;
-  quote: Uint8Array;
+  /** Absent: the quote of `link`'s evidence (hex). */
+  quote?: Uint8Array;
+  link?: Link;
+  key?: string;
   collateralId: number;
   collateral?: CollateralBlob;
   /** Collateral ids the host no longer tracks for this worker: forget them. */
   drop?: number[];
   at: number;
 }
-export type VerifyReply = { id: number; ok: true; result: RemoteEvidenceResult } | { id: number; ok: false; message: string };
+/** `signature`: the link signature's verdict; null when it could not be computed here (non-canonical link, bad hex…). */
+export type VerifyReply = { id: number; ok: true; result: RemoteEvidenceResult; signature?: boolean | null } | { id: number; ok: false; message: string };
+
+/** p256Verify of the link's signing bytes, as LinkChecker computes them; null where LinkChecker would fail on format instead. */
+function linkSignature(link: Link, key: string): boolean | null {
+  try {
+    const signer = p256PublicFromRaw(fromHex(key, 64, 'key'));
+    return p256Verify(signer, linkSigningBytes(link), fromHex(link.signature, 64, 'signature'));
+  } catch {
+    return null;
+  }
+}
 
 /** A report body whose byte fields are copies (views into the quote would drag its whole buffer along). */
 function detached(r: ReportBody): ReportBody {
@@ -43,8 +64,24 @@ parentPort!.on('message', (m: VerifyRequest) => {
     parentPort!.postMessage({ id: m.id, ok: false, message: `collateral ${m.collateralId} was never sent to this worker` } satisfies VerifyReply);
     return;
   }
-  verifier.verify(m.quote, blob, new Date(m.at)).then(
-    (result) => parentPort!.postMessage({ id: m.id, ok: true, result: result.ok ? { ...result, report: detached(result.report) } : result } satisfies VerifyReply),
+  let quote: Uint8Array;
+  try {
+    if (m.quote) quote = m.quote;
+    else if (m.link?.evidence.kind === 'dcap-quote') quote = fromHex(m.link.evidence.quote);
+    else throw new Error('no quote to verify');
+  } catch (e) {
+    parentPort!.postMessage({ id: m.id, ok: false, message: (e as Error).message } satisfies VerifyReply);
+    return;
+  }
+  const signature = m.link && m.key !== undefined ? linkSignature(m.link, m.key) : undefined;
+  verifier.verify(quote, blob, new Date(m.at)).then(
+    (result) =>
+      parentPort!.postMessage({
+        id: m.id,
+        ok: true,
+        result: result.ok ? { ...result, report: detached(result.report) } : result,
+        ...(signature !== undefined ? { signature } : {}),
+      } satisfies VerifyReply),
     (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, message: (e as Error)?.message ?? String(e) } satisfies VerifyReply),
   );
 });

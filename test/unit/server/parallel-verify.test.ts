@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromHex } from '../../../src/bytes/util.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../../../src/chain/remote-verifier.ts';
-import type { ChainPolicy, CollateralBlob } from '../../../src/chain/types.ts';
+import type { ChainPolicy, CollateralBlob, Link } from '../../../src/chain/types.ts';
 import { createDcapRemoteVerifier } from '../../../src/cot/dcap-remote-verifier.ts';
 import type { ElementHandle } from '../../../src/cot/element.ts';
 import { PrefetchingVerifier } from '../../../src/server/prefetching-verifier.ts';
@@ -48,6 +48,37 @@ test('PrefetchingVerifier hands a started verification only to the same quote, c
   assert.equal(p.size, 0);
   // Released: nothing is reused across appends.
   assert.equal((await p.verify(quote, coll, at)).ok === false && base.calls, 5);
+});
+
+test('PrefetchingVerifier hands a started signature verdict only to the same link object and key', async () => {
+  let signatureCalls = 0;
+  const base = {
+    async verify(): Promise<RemoteEvidenceResult> {
+      return { ok: false, check: 'fake', message: 'inline' };
+    },
+    async verifyLink(): Promise<{ result: RemoteEvidenceResult; signature?: boolean | null }> {
+      signatureCalls++;
+      return { result: { ok: false, check: 'fake', message: 'pooled' }, signature: signatureCalls === 1 ? true : null };
+    },
+  };
+  const p = new PrefetchingVerifier(base);
+  const link = { child: 'x' } as unknown as Link;
+  const key = new Uint8Array(64).fill(7);
+  const keyHex = '07'.repeat(64);
+  const quote = Uint8Array.from([9]);
+  const coll: CollateralBlob = {};
+  const at = new Date(5);
+  const release = p.start(quote, coll, at, { link, key: keyHex });
+  assert.equal(await p.signatureFor(link, key), true);
+  assert.equal(p.signatureFor({ ...link }, key), undefined, 'another link object');
+  assert.equal(p.signatureFor(link, new Uint8Array(64).fill(8)), undefined, 'another key');
+  assert.deepEqual(await p.verify(quote, coll, at), { ok: false, check: 'fake', message: 'pooled' });
+  release();
+  assert.equal(p.signatureFor(link, key), undefined, 'released');
+  // A verdict the worker could not compute (null) is no verdict: the checker verifies itself.
+  const release2 = p.start(quote, coll, at, { link, key: keyHex });
+  assert.equal(await p.signatureFor(link, key), undefined);
+  release2();
 });
 
 describe('verification off the event loop', () => {
@@ -102,9 +133,21 @@ describe('verification off the event loop', () => {
     assert.equal(again.statusCode, 409, again.body);
     const forged = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...bodies[1]!.link, child: elementId(child) } });
     assert.equal(forged.statusCode, 422, forged.body);
+    // A new link for a new element, its signature flipped: refused on the signature (checked off-thread).
+    const k7 = await f.load(1);
+    const next = await f.links.remote(chainId, elementId(parent), parent, k7, POLICY, 2);
+    const sig = next.link.signature;
+    const bad = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...next.link, signature: sig.slice(0, 20) + (sig[20] === '0' ? '1' : '0') + sig.slice(21) } });
+    assert.equal(bad.statusCode, 422, bad.body);
+    assert.equal(bad.json().check, 'link-signature');
+    // A signature that is not hex: the same refusal as without a verifier thread (format).
+    const notHex = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...next.link, signature: 'zz' + sig.slice(2) } });
+    assert.equal(notHex.statusCode, 422, notHex.body);
+    assert.equal(notHex.json().check, 'format');
+    assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements`, { link: next.link })).statusCode, 201);
     const v = (await f.req('GET', `/v1/chains/${chainId}/verify`)).json();
     assert.equal(v.valid, true, JSON.stringify(v.failures));
-    assert.equal((await f.store.listElements(chainId)).length, 7);
+    assert.equal((await f.store.listElements(chainId)).length, 8);
   });
 });
 
