@@ -45,6 +45,18 @@ function startManager(db: string, key: string, profileDir?: string): Promise<{ c
   });
 }
 
+/** The manager's SQLite group-commit counters (GET /metrics), when it runs on SQLite. */
+async function storeCommits(url: string): Promise<{ transactions: number; commits: number } | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const r = { transactions: read('catena_store_write_transactions'), commits: read('catena_store_commits') };
+    return Number.isFinite(r.transactions) && Number.isFinite(r.commits) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /**
@@ -141,6 +153,7 @@ export function register(program: Command): void {
         if (warmup > 0) await drive(0, warmup, false);
         failed = 0;
         log(`driving ${n} appends, ${conc} in flight`);
+        const commits0 = await storeCommits(m.url);
         const managerCpu0 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
         const loopCpu0 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
         const driverCpu0 = process.cpuUsage();
@@ -152,6 +165,7 @@ export function register(program: Command): void {
         const managerCpu1 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
         const loopCpu1 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
         client.close();
+        const commits1 = await storeCommits(m.url);
         const secs = ms / 1000;
         lat.sort((a, b) => a - b);
         const v = await callJson<{ valid: boolean; size: number }>(`${m.url}/v1/chains/${chain.id}/verify`, { token: admin, timeoutMs: 300_000 });
@@ -171,6 +185,9 @@ export function register(program: Command): void {
           p99Ms: lat.length ? Number(pct(lat, 99).toFixed(2)) : null,
           ...(managerCpu0 !== undefined && managerCpu1 !== undefined ? { cpuMsPerAppend: Number(((managerCpu1 - managerCpu0) / done).toFixed(3)) } : {}),
           ...(loopCpu0 !== undefined && loopCpu1 !== undefined ? { eventLoopCpuMsPerAppend: Number(((loopCpu1 - loopCpu0) / done).toFixed(3)) } : {}),
+          ...(commits0 && commits1 && commits1.commits > commits0.commits
+            ? { transactionsPerCommit: Number(((commits1.transactions - commits0.transactions) / (commits1.commits - commits0.commits)).toFixed(2)) }
+            : {}),
           driverCpuMsPerAppend: Number(((driverCpu.user + driverCpu.system) / 1000 / done).toFixed(3)),
           cores: availableParallelism(),
           loadAvg1: Number(loadavg()[0]!.toFixed(2)),
