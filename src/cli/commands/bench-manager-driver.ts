@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 
 /** One append's outcome as the driver saw it. */
@@ -10,55 +10,123 @@ export interface PostResult {
 }
 
 /**
- * A keep-alive HTTP/1.1 client for the timed phase of `catena bench manager`: bodies are sent as
- * pre-serialised bytes, success bodies are drained without parsing. The driver shares the machine's
- * cores with the manager, so its own per-request cost (fetch/undici and JSON.stringify of ~10 KB
- * bodies cost more than the manager's HTTP layer) must not be what the benchmark measures.
+ * The driver's HTTP/1.1 client for the timed phase of `catena bench manager`, in the manner of wrk
+ * or autocannon: one keep-alive connection per request in flight, each request's bytes (head and
+ * body) built before the timed phase, responses read to their last byte (status line and
+ * Content-Length parsed, body kept only for failures). The driver shares the machine's cores with
+ * the manager, so its own per-request cost — fetch/undici or node:http cost more per request than
+ * the manager's HTTP layer — must not be what the benchmark measures. The manager's side is the
+ * ordinary node:http server under fastify.
  */
 export class BenchClient {
-  private readonly agent: Agent;
   private readonly url: URL;
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
   constructor(
     url: string,
     private readonly token: string,
-    sockets: number,
   ) {
     this.url = new URL(url);
-    this.agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   }
 
-  post(path: string, body: Buffer): Promise<PostResult> {
-    return new Promise((resolve) => {
-      const req = request(
-        {
-          agent: this.agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          method: 'POST',
-          path,
-          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${this.token}` },
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          const ok = status >= 200 && status < 300;
-          if (ok) {
-            res.resume();
-            res.once('end', () => resolve({ ok, status }));
-            return;
-          }
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.once('end', () => resolve({ ok, status, detail: Buffer.concat(chunks).toString('utf8').slice(0, 300) }));
-        },
-      );
-      req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
-      req.once('error', (e) => resolve({ ok: false, status: 0, detail: e.message }));
-      req.end(body);
+  /** The bytes of one POST request with a JSON body. */
+  request(path: string, body: Buffer): Buffer {
+    const head =
+      `POST ${path} HTTP/1.1\r\nHost: ${this.url.host}\r\nContent-Type: application/json\r\n` +
+      `Authorization: Bearer ${this.token}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  }
+
+  async send(request: Buffer): Promise<PostResult> {
+    const c = this.idle.pop() ?? (await this.connect());
+    const r = await c.exchange(request);
+    if (c.open) this.idle.push(c);
+    else this.all.delete(c);
+    return r;
+  }
+
+  private connect(): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ host: this.url.hostname, port: Number(this.url.port), noDelay: true });
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        const c = new Connection(socket);
+        this.all.add(c);
+        resolve(c);
+      });
+      socket.once('error', reject);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const c of this.all) c.destroy();
+    this.all.clear();
+    this.idle.length = 0;
+  }
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+class Connection {
+  open = true;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: ((r: PostResult) => void) | undefined;
+  constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.parse();
+    });
+    const gone = (why: string) => {
+      this.open = false;
+      this.finish({ ok: false, status: 0, detail: why });
+    };
+    socket.on('error', (e) => gone(e.message));
+    socket.on('close', () => gone('connection closed'));
+    socket.setTimeout(30_000, () => socket.destroy(new Error('timed out after 30 s')));
+  }
+
+  exchange(request: Buffer): Promise<PostResult> {
+    if (!this.open) return Promise.resolve({ ok: false, status: 0, detail: 'connection closed' });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.socket.write(request);
+    });
+  }
+
+  private finish(r: PostResult): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.(r);
+  }
+
+  private parse(): void {
+    const end = this.buf.indexOf(HEADER_END);
+    if (end < 0) return;
+    const head = this.buf.subarray(0, end).toString('latin1');
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!length) {
+      // Not what the manager sends (fastify answers with Content-Length): give up on this connection.
+      this.open = false;
+      this.socket.destroy();
+      this.finish({ ok: false, status, detail: 'response without Content-Length' });
+      return;
+    }
+    const total = end + 4 + Number(length[1]);
+    if (this.buf.length < total) return;
+    const body = this.buf.subarray(end + 4, total);
+    this.buf = this.buf.subarray(total);
+    if (/\r\nconnection: *close/i.test(head)) {
+      this.open = false;
+      this.socket.end();
+    }
+    const ok = status >= 200 && status < 300;
+    this.finish(ok ? { ok, status } : { ok, status, detail: body.toString('utf8').slice(0, 300) });
+  }
+
+  destroy(): void {
+    this.open = false;
+    this.socket.destroy();
   }
 }
 

@@ -119,14 +119,14 @@ export function register(program: Command): void {
         log(`pre-building ${warmup} + ${n} signed remote links (quote + DCAP check + signature inside the parent enclave; not timed)`);
         // Evidence is prepared before the timed phase: making quotes and signing links is the agents'
         // work, not the manager's. Bodies are serialised here too, so the timed phase only sends bytes.
-        const bodies: Buffer[] = [];
+        const client = new BenchClient(m.url, admin);
+        const path = `/v1/chains/${chain.id}/elements`;
+        const requests: Buffer[] = [];
         for (let i = 0; i < warmup + n; i++) {
           const b = await links.remote(chain.id, first.element.id, parent, child, policy, 2, await rekey(child));
           // The link names its collateral by SHA-256; the chain holds it since the first element.
-          bodies.push(Buffer.from(JSON.stringify(o.sendCollateral ? b : { link: b.link })));
+          requests.push(client.request(path, Buffer.from(JSON.stringify(o.sendCollateral ? b : { link: b.link }))));
         }
-        const client = new BenchClient(m.url, admin, conc);
-        const path = `/v1/chains/${chain.id}/elements`;
         const lat: number[] = [];
         let failed = 0;
         const drive = async (from: number, to: number, record: boolean): Promise<void> => {
@@ -137,7 +137,7 @@ export function register(program: Command): void {
                 const i = next++;
                 if (i >= to || performance.now() > deadline) return;
                 const s = performance.now();
-                const res = await client.post(path, bodies[i]!);
+                const res = await client.send(requests[i]!);
                 if (res.ok) {
                   if (record) lat.push(performance.now() - s);
                 } else {
