@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CollateralBlob, Link } from '../chain/types.ts';
 import { fromHex } from '../bytes/util.ts';
@@ -27,10 +28,26 @@ export interface VerifyRequest {
 /** `signature`: the link signature's verdict; null when it could not be computed here (non-canonical link, bad hex…). */
 export type VerifyReply = { id: number; ok: true; result: RemoteEvidenceResult; signature?: boolean | null } | { id: number; ok: false; message: string };
 
+/**
+ * Parents' keys, imported once (an import costs OpenSSL more than a signature check; a parent signs
+ * many links). Bounded: cleared when full.
+ */
+const keys = new Map<string, KeyObject>();
+const MAX_KEYS = 4096;
+function signerKey(hexKey: string): KeyObject {
+  let k = keys.get(hexKey);
+  if (!k) {
+    k = p256PublicFromRaw(fromHex(hexKey, 64, 'key'));
+    if (keys.size >= MAX_KEYS) keys.clear();
+    keys.set(hexKey, k);
+  }
+  return k;
+}
+
 /** p256Verify of the link's signing bytes, as LinkChecker computes them; null where LinkChecker would fail on format instead. */
 function linkSignature(link: Link, key: string): boolean | null {
   try {
-    const signer = p256PublicFromRaw(fromHex(key, 64, 'key'));
+    const signer = signerKey(key);
     return p256Verify(signer, linkSigningBytes(link), fromHex(link.signature, 64, 'signature'));
   } catch {
     return null;
