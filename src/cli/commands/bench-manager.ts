@@ -18,9 +18,10 @@ import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driv
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
 
-function startManager(db: string, key: string, profileDir?: string): Promise<{ child: ChildProcess; url: string }> {
+function startManager(db: string, key: string, profileDir?: string, verifyThreads?: number): Promise<{ child: ChildProcess; url: string }> {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json'], {
+  const extra = verifyThreads !== undefined ? ['--verify-threads', String(verifyThreads)] : [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolveUrl, reject) => {
@@ -78,9 +79,10 @@ export function register(program: Command): void {
     .option('--manager-url <url>', 'drive a manager that is already running (with --token) instead of starting one')
     .option('--token <token>', 'admin token for --manager-url')
     .option('--send-collateral', 'send the collateral with every append (default: by reference, the chain already holds it)')
+    .option('--verify-threads <n>', "the manager's quote-verifier threads (default: catena manager's, cores − 1)")
     .option('--profile <dir>', 'run the manager under node --cpu-prof, writing its .cpuprofile into <dir>')
     .option('--json', 'print {db, appends, appendsPerSec, p50Ms, p99Ms, …} (docs/benchmarks.md)')
-    .action(async (o: { db: string; pgUrl?: string; appends: string; concurrency: string; warmup: string; managerUrl?: string; token?: string; sendCollateral?: boolean; profile?: string; json?: boolean }) => {
+    .action(async (o: { db: string; pgUrl?: string; appends: string; concurrency: string; warmup: string; managerUrl?: string; token?: string; sendCollateral?: boolean; verifyThreads?: string; profile?: string; json?: boolean }) => {
       if (o.managerUrl && !o.token) throw new UsageError('--manager-url needs --token');
       if (o.db !== 'sqlite' && o.db !== 'postgres') throw new UsageError(`--db: sqlite or postgres, got ${o.db}`);
       const n = intFlag('appends', o.appends, 1, 100_000);
@@ -103,7 +105,7 @@ export function register(program: Command): void {
           admin = (await createToken(store, 'admin', 'bench')).token;
           await store.close();
           log(`starting the manager (${o.db})`);
-          const started = await startManager(db, join(tmp, 'manager-key.pem'), o.profile ? resolve(o.profile) : undefined);
+          const started = await startManager(db, join(tmp, 'manager-key.pem'), o.profile ? resolve(o.profile) : undefined, o.verifyThreads !== undefined ? intFlag('verify-threads', o.verifyThreads, 0, 64) : undefined);
           manager = started.child;
           m = started;
         }
