@@ -46,7 +46,13 @@ export class VerifierPool implements RemoteEvidenceVerifier {
   }
 
   private start(root: Uint8Array): PoolWorker {
-    const worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: withoutTsxImport(process.execArgv) });
+    let worker: Worker;
+    try {
+      worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: withoutTsxImport(process.execArgv) });
+    } catch {
+      // Node flags a worker refuses (e.g. V8 heap flags given to the manager's process): none then.
+      worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: [] });
+    }
     const w: PoolWorker = { worker, ready: Promise.resolve(), alive: true, calls: new Map(), sent: [] };
     const fail = (why: string) => {
       if (!w.alive) return;
