@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--key <pem>', 'manager key (P-256, created if missing; default DATA/manager-key.pem)')
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
     .option('--pcs <url>', 'PCS/PCCS base URL (API v4): the manager fetches and caches collateral for remote appends itself')
-    .option('--verify-threads <n>', 'worker threads verifying quotes (default: cores − 1, at least 1; 0: in the event loop thread)')
+    .option('--verify-threads <n>', 'worker threads verifying quotes (default: cores − 1; 0: in the event loop thread)')
     .option('--json', 'print one JSON document {url, keyId, db} once listening')
     .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; verifyThreads?: string; json?: boolean }) => {
       let listen;
@@ -28,7 +28,7 @@ export function register(program: Command): void {
         throw new UsageError(`--listen: ${(e as Error).message}`);
       }
       if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs)) throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
-      const verifierThreads = o.verifyThreads === undefined ? Math.max(1, availableParallelism() - 1) : intFlag('verify-threads', o.verifyThreads, 0, 64);
+      const verifierThreads = o.verifyThreads === undefined ? availableParallelism() - 1 : intFlag('verify-threads', o.verifyThreads, 0, 64);
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);
