@@ -7,7 +7,7 @@ import { ChainError } from './errors.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
 import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, LinkAppraisal, ProofBundle, Revocation } from './types.ts';
-import { checkHeader, collateralId, LinkChecker, verifyBundle } from './verify-bundle.ts';
+import { checkHeader, collateralId, LinkChecker, verifyBundle, type PrefetchedSignature } from './verify-bundle.ts';
 
 /** Element id of an enclave: derived from its element key, so it cannot be chosen freely. */
 export function enclaveElementId(elementKey: Uint8Array): string {
@@ -31,16 +31,28 @@ export class Chain {
     private readonly root: Uint8Array,
     private readonly remote: RemoteEvidenceVerifier,
     private readonly owner?: P256KeyPair,
+    private readonly prefetched?: PrefetchedSignature,
   ) {
     this.checker = this.newChecker();
   }
 
   private newChecker(): LinkChecker {
-    return new LinkChecker(this.header, p256PublicFromRaw(Uint8Array.from(Buffer.from(this.header.ownerKey, 'hex'))), this.elements, this.collateral, this.remote);
+    return new LinkChecker(this.header, p256PublicFromRaw(Uint8Array.from(Buffer.from(this.header.ownerKey, 'hex'))), this.elements, this.collateral, this.remote, this.prefetched);
   }
 
   /** Creates an empty chain anchored at `root`, owned (header, first link, revocations signed) by `owner`. */
-  static create(opts: { name: string; id?: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; owner: P256KeyPair; remote: RemoteEvidenceVerifier; now: Date }): Chain {
+  static create(opts: {
+    name: string;
+    id?: string;
+    root: Uint8Array;
+    emulatedRoot: boolean;
+    policy: ChainPolicy;
+    owner: P256KeyPair;
+    remote: RemoteEvidenceVerifier;
+    now: Date;
+    /** Link signature verdicts computed ahead (a server's worker threads); see PrefetchedSignature. */
+    prefetched?: PrefetchedSignature;
+  }): Chain {
     const unsigned: Omit<ChainHeader, 'signature'> = {
       version: 1,
       id: opts.id ?? randomUUID(),
@@ -52,7 +64,7 @@ export class Chain {
       policy: opts.policy,
     };
     const header: ChainHeader = { ...unsigned, signature: hex(p256Sign(opts.owner.privateKey, headerSigningBytes(unsigned))) };
-    return new Chain(header, opts.root, opts.remote, opts.owner);
+    return new Chain(header, opts.root, opts.remote, opts.owner, opts.prefetched);
   }
 
   /** Imports a bundle after verifying it fully at `at`; refuses one that does not verify. */
@@ -78,10 +90,13 @@ export class Chain {
    * whose elements were revoked or whose evidence aged): the header must verify against `root`, and
    * every link is re-checked at `at`, so invalid elements stay marked invalid and refuse children.
    */
-  static async restore(bundle: ProofBundle, opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair }): Promise<Chain> {
+  static async restore(
+    bundle: ProofBundle,
+    opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair; prefetched?: PrefetchedSignature },
+  ): Promise<Chain> {
     const check = checkHeader(bundle.chain, opts.root);
     if (!check.ok) throw new ChainError('ERR_CHAIN_BUNDLE', check.failure.message, check.failure.check);
-    const c = new Chain(bundle.chain, opts.root, opts.remote, opts.owner);
+    const c = new Chain(bundle.chain, opts.root, opts.remote, opts.owner, opts.prefetched);
     Object.assign(c.collateral, bundle.collateral);
     for (const e of bundle.elements) c.elements.set(e.id, e);
     for (const r of bundle.revocations) c.revocations.push(r);
@@ -113,6 +128,14 @@ export class Chain {
   }
   allLinks(): Link[] {
     return [...this.links.values()];
+  }
+  /** Whether an accepted link of this chain already used `nonce` (a new link reusing it is refused). */
+  nonceUsed(nonce: string): boolean {
+    return this.checker.nonces.has(nonce);
+  }
+  /** The collateral the chain holds under `id` (what a remote link referencing `id` is checked with). */
+  heldCollateral(id: string): CollateralBlob | undefined {
+    return this.collateral[id];
   }
   /** A fresh 32-byte challenge for the next child (hex). Reuse is refused at append time. */
   newNonce(): string {

@@ -97,6 +97,12 @@ function signerKey(s: ElementState): KeyObject {
  * invalid subtrees). Used by verifyBundle for a whole bundle and by Chain for each append, so an
  * append is checked exactly as an offline verifier will check it later.
  */
+/**
+ * A verdict on "the key (raw X‖Y) signed this link" computed earlier by the same p256Verify over
+ * the same linkSigningBytes (a server checks signatures off its event loop), or undefined: none.
+ */
+export type PrefetchedSignature = (link: Link, key: Uint8Array) => Promise<boolean | undefined> | undefined;
+
 export class LinkChecker {
   readonly state = new Map<string, ElementState>();
   readonly invalid = new Map<string, string>();
@@ -111,6 +117,7 @@ export class LinkChecker {
     private readonly elements: ReadonlyMap<string, Element>,
     private readonly collateral: Readonly<Record<string, CollateralBlob>>,
     private readonly remote: RemoteEvidenceVerifier,
+    private readonly prefetched?: PrefetchedSignature,
   ) {}
 
   /** Why the platform (or its QE) is revoked, if it is: every enclave on it falls with it. */
@@ -144,9 +151,13 @@ export class LinkChecker {
       if (this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       const depth = parentState ? parentState.depth + 1 : 1;
       const signer = l.parent === null ? this.owner : signerKey(parentState!);
-      if (!p256Verify(signer, canonical(() => linkSigningBytes(l), 'link'), bytes(l.signature, 64, 'link signature'))) {
+      const early = parentState && this.prefetched ? await this.prefetched(l, parentState.keyRaw) : undefined;
+      const signed = early ?? p256Verify(signer, canonical(() => linkSigningBytes(l), 'link'), bytes(l.signature, 64, 'link signature'));
+      if (!signed) {
         throw new Fail('link-signature', l.parent === null ? 'first link is not signed by the chain owner' : 'link is not signed by the parent element key');
       }
+      // Again: while a prefetched verdict was awaited, another link may have taken the nonce.
+      if (early !== undefined && this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       this.nonces.add(l.nonce);
       const childKeyBytes = bytes(l.childKey, 64, 'child key');
       if (!p256PointValid(childKeyBytes)) throw new Fail('key-format', 'child key: not a point of P-256');

@@ -6,13 +6,14 @@ import { ChainError } from '../chain/errors.ts';
 import { headerSigningBytes } from '../chain/signing.ts';
 import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from '../chain/types.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
-import { collateralId } from '../chain/verify-bundle.ts';
+import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.ts';
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
 import type { AuditActor, ChainRow, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import type { Reattestation } from './reattest.ts';
+import { PrefetchingVerifier } from './prefetching-verifier.ts';
 
 /** What the store keeps for a chain (opaque JSON to the store). */
 export interface StoredAnchor {
@@ -128,6 +129,7 @@ export class ChainService {
   readonly events = new EventEmitter();
   private readonly cache = new Map<string, Promise<Entry>>();
   private readonly challenges = new Map<string, Map<string, number>>();
+  private readonly verifiers = new Map<string, PrefetchingVerifier>();
   private readonly clock: () => Date;
   constructor(private readonly opts: ChainServiceOptions) {
     this.clock = opts.clock ?? (() => new Date());
@@ -138,13 +140,52 @@ export class ChainService {
     this.events.emit('event', { ...ev, at: this.clock().toISOString() });
   }
 
+  /** The remote-evidence verifier of chains anchored at `root` (one per root, shared by its chains). */
+  private verifierFor(root: Uint8Array): PrefetchingVerifier {
+    const k = hex(root);
+    let v = this.verifiers.get(k);
+    if (!v) this.verifiers.set(k, (v = new PrefetchingVerifier(this.opts.remoteVerifier(root))));
+    return v;
+  }
+
+  private signaturesFor(root: Uint8Array): PrefetchedSignature {
+    const v = this.verifierFor(root);
+    return (link, key) => v.signatureFor(link, key);
+  }
+
+  /**
+   * Starts the DCAP verification of a remote link's quote before the chain lock (see
+   * PrefetchingVerifier), with the collateral the chain's LinkChecker will use: the one the chain holds
+   * under the link's reference, else the one this append brings under that reference. Not for links
+   * the checks made under the lock will refuse anyway before verifying (known element, used nonce),
+   * nor for first links (the owner appraises those). Returns the release function.
+   */
+  private prefetch(entry: Entry, req: AppendRequest, own: CollateralBlob | undefined, now: Date): () => void {
+    const l = req.link;
+    if (l.type !== 'remote' || l.evidence.kind !== 'dcap-quote' || l.parent === null) return () => {};
+    if (entry.chain.element(l.child) || entry.chain.nonceUsed(l.nonce)) return () => {};
+    const ref = l.evidence.collateral;
+    const blob =
+      entry.chain.heldCollateral(ref) ?? (own && collateralId(own) === ref ? own : req.collateral && collateralId(req.collateral) === ref ? req.collateral : undefined);
+    if (!blob) return () => {};
+    let quote: Uint8Array;
+    try {
+      quote = fromHex(l.evidence.quote);
+    } catch {
+      return () => {}; // the checker names the bad hex
+    }
+    // With the parent already in the chain, its signature on the link is checked along (off this thread when the verifier can).
+    const parentKey = entry.chain.element(l.parent)?.elementKey;
+    return this.verifierFor(entry.root).start(quote, blob, now, parentKey ? { link: l, key: parentKey } : undefined);
+  }
+
   get ownerKey(): string {
     return hex(p256PublicRaw(this.opts.key.publicKey));
   }
 
   async create(req: { name: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; id?: string }, actor: string): Promise<ChainRow> {
     const now = this.clock();
-    const chain = Chain.create({ name: req.name, id: req.id ?? randomUUID(), root: req.root, emulatedRoot: req.emulatedRoot, policy: req.policy, owner: this.opts.key, remote: this.opts.remoteVerifier(req.root), now });
+    const chain = Chain.create({ name: req.name, id: req.id ?? randomUUID(), root: req.root, emulatedRoot: req.emulatedRoot, policy: req.policy, owner: this.opts.key, remote: this.verifierFor(req.root), now, prefetched: this.signaturesFor(req.root) });
     const { policy, signature, ...rest } = chain.header;
     const row = await this.opts.store
       .createChain({ id: chain.id, name: req.name, policy: { policy, signature } satisfies StoredPolicy, anchor: { root: hex(req.root), header: rest } satisfies StoredAnchor, createdAt: now }, { actor, at: now })
@@ -182,7 +223,7 @@ export class ChainService {
       if (rec.revocation) revocations.push(rec.revocation);
     }
     const bundle: ProofBundle = { format: 'catena-proof-bundle', version: 1, chain: header, elements: [...elements.values()], links, revocations, collateral };
-    const chain = await Chain.restore(bundle, { root, remote: this.opts.remoteVerifier(root), at: this.clock(), owner: this.opts.key });
+    const chain = await Chain.restore(bundle, { root, remote: this.verifierFor(root), at: this.clock(), owner: this.opts.key, prefetched: this.signaturesFor(root) });
     return { chain, root, version: row.version, pending: 0, lock: Promise.resolve(), collateral: new Set(Object.keys(collateral)) };
   }
 
@@ -240,6 +281,9 @@ export class ChainService {
     const ev = req.link.evidence;
     // The manager's own collateral (fetched outside the chain lock: the PCS may be slow).
     const own = req.link.type === 'remote' && ev.kind === 'dcap-quote' && this.opts.collateralFor ? await this.opts.collateralFor(fromHex(ev.quote), now) : undefined;
+    // The quote's verification starts now, outside the lock: appends to one chain are checked one at a
+    // time, but their (costly, independent) quote verifications need not wait for each other.
+    const release = this.prefetch(entry, req, own, now);
     const checked = await this.locked(entry, async () => {
       let link = req.link;
       const collateral = await this.resolveCollateral(entry, link, req.collateral, own, now);
@@ -271,7 +315,7 @@ export class ChainService {
       };
       entry.pending++;
       return { el, link, record };
-    });
+    }).finally(release);
     let result: { element: ElementRow; chain: ChainRow };
     try {
       result = await this.opts.store.appendElement(

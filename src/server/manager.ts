@@ -12,11 +12,14 @@ import { p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { dcapRemoteVerifier } from '../cot/dcap-remote-verifier.ts';
 import { checkpointSigningBytes } from '../store/audit-hash.ts';
 import { StoreError } from '../store/errors.ts';
+import { SqlStore } from '../store/sql-store.ts';
+import { SqliteDriver } from '../store/sqlite-driver.ts';
 import type { AgentRow, ChainRow, ElementRow, Store, TokenRole } from '../store/types.ts';
 import { ChainService, storeToServerError, type ChainEvent, type ElementRecord, type StoredAnchor, type StoredPolicy } from './chain-service.ts';
 import { problem, ServerError } from './errors.ts';
 import { managerKeyId } from './manager-key.ts';
 import { PcsCollateralProvider } from './pcs-collateral.ts';
+import { VerifierPool } from './verifier-pool.ts';
 import * as S from './schemas.ts';
 import { tokenHash } from './tokens.ts';
 import { callJson, upstreamError } from './http-json.ts';
@@ -46,6 +49,12 @@ export interface ManagerOptions {
   agentCheckTimeoutMs?: number;
   /** Remote evidence verifier per root (default: Catena's DCAP verifier, one warm instance per root). */
   remoteVerifier?: (root: Uint8Array) => RemoteEvidenceVerifier;
+  /**
+   * Worker threads verifying quotes for the default verifier (default 0: in the event loop's thread).
+   * With threads, the DCAP verifications of concurrent appends run on other cores (VerifierPool);
+   * ignored when `remoteVerifier` is given.
+   */
+  verifierThreads?: number;
   /**
    * A PCS/PCCS base URL (Intel PCS API v4, e.g. the emulated `catena emulate pcs`): remote appends are
    * checked with collateral the manager fetches from it (one cache, kept until nextUpdate) and that is
@@ -150,10 +159,18 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   const collateralHits = new Counter({ name: 'catena_collateral_cache_hits_total', help: 'remote appends served PCS collateral from the cache', registers: [registry] });
   const pcs = opts.pcsUrl ? new PcsCollateralProvider(opts.pcsUrl, { fetched: () => collateralFetches.inc(), hit: () => collateralHits.inc() }) : undefined;
 
+  const pools = new Map<string, VerifierPool>();
+  const threads = opts.remoteVerifier ? 0 : Math.max(0, Math.trunc(opts.verifierThreads ?? 0));
+  const pooled = (root: Uint8Array): RemoteEvidenceVerifier => {
+    const k = hex(root);
+    let p = pools.get(k);
+    if (!p) pools.set(k, (p = new VerifierPool(root, threads, dcapRemoteVerifier(root))));
+    return p;
+  };
   const chains = new ChainService({
     store,
     key: opts.key,
-    remoteVerifier: opts.remoteVerifier ?? dcapRemoteVerifier,
+    remoteVerifier: opts.remoteVerifier ?? (threads > 0 ? pooled : dcapRemoteVerifier),
     clock,
     sharedStore: opts.sharedStore ?? false,
     ...(pcs ? { collateralFor: (quote: Uint8Array, at: Date) => pcs.blobFor(quote, at) } : {}),
@@ -170,6 +187,12 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   const appends = new Counter({ name: 'catena_element_appends_total', help: 'element appends by result', labelNames: ['result', 'type'], registers: [registry] });
   const agentsGauge = new Gauge({ name: 'catena_agents', help: 'registered agents by status', labelNames: ['status'], registers: [registry] });
   const sseClients = new Gauge({ name: 'catena_sse_clients', help: 'open /v1/events streams', registers: [registry] });
+  const sqlite = store instanceof SqlStore && store.driver instanceof SqliteDriver ? store.driver : undefined;
+  if (sqlite) {
+    // Group commit at work: transactions / commits is the mean batch size.
+    new Gauge({ name: 'catena_store_write_transactions', help: 'SQLite write transactions committed since start', registers: [registry], collect() { this.set(sqlite.stats().transactions); } });
+    new Gauge({ name: 'catena_store_commits', help: 'SQLite COMMITs (each followed by one WAL fsync) since start', registers: [registry], collect() { this.set(sqlite.stats().commits); } });
+  }
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
     httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -601,6 +624,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     for (const s of streams) s.end();
     await agentCheck;
     await checkpoint().catch(() => {});
+    await Promise.all([...pools.values()].map((p) => p.close()));
   });
   return app;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sha256 } from '../crypto/sha256.ts';
 import { hex } from '../bytes/index.ts';
 import { canonicalJson } from './canonical.ts';
@@ -31,7 +32,12 @@ export function auditRecordHash(r: AuditRecordBody): string {
 
 /** Hex SHA-256 of a JSON document's canonical form: how the audit log refers to policies and records. */
 export function documentSha256(value: unknown): string {
-  return hex(sha256(utf8.encode(canonicalJson(value))));
+  return canonicalTextSha256(canonicalJson(value));
+}
+
+/** Hex SHA-256 of text that already is a document's canonical JSON (UTF-8). */
+export function canonicalTextSha256(canonical: string): string {
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
 /**

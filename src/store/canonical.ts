@@ -50,3 +50,23 @@ export function toJsonText(value: unknown, what: string): string {
   if (text === undefined) throw new StoreError('ERR_STORE_INVALID', `${what} is not JSON-serialisable`);
   return text;
 }
+
+/**
+ * An opaque document's stored text and the hash the audit log gives it (documentSha256 of the value
+ * the text parses back to), computed with one serialisation when the value is plain JSON data:
+ * then its canonical JSON is already valid JSON of exactly that value (JSON.stringify and RFC 8785
+ * agree on every plain value, member order aside), so it is stored as is and hashed directly.
+ * Anything else (Dates, toJSON, functions to skip…) takes the general path: JSON.stringify, parse
+ * back, canonicalise.
+ */
+export function canonicalDocument(value: unknown, what: string, hash: (canonical: string) => string): { text: string; sha256: string } {
+  let text: string | undefined;
+  try {
+    text = canonicalJson(value);
+  } catch {
+    // not plain JSON data: the general path below (or its error)
+  }
+  if (text !== undefined) return { text, sha256: hash(text) };
+  text = toJsonText(value, what);
+  return { text, sha256: hash(canonicalJson(JSON.parse(text))) };
+}

@@ -1,6 +1,6 @@
 import { StoreError } from './errors.ts';
-import { auditRecordHash, documentSha256 } from './audit-hash.ts';
-import { canonicalJson, toJsonText } from './canonical.ts';
+import { auditRecordHash, canonicalTextSha256, documentSha256 } from './audit-hash.ts';
+import { canonicalDocument, canonicalJson, toJsonText } from './canonical.ts';
 import { migrate } from './migrations.ts';
 import type { Driver, Executor, SqlRow } from './driver.ts';
 import type {
@@ -170,7 +170,8 @@ export class SqlStore implements Store {
     checkText(e.status, 'status');
     checkHashes(e.evidenceHashes);
     if (expectedVersion !== 'any') checkVersion(expectedVersion);
-    const record = toJsonText(e.record, 'record');
+    // One serialisation gives both the stored text and the record hash the audit record carries.
+    const { text: record, sha256: recordHash } = canonicalDocument(e.record, 'record', canonicalTextSha256);
     const now = checkActor(who);
     return this.#audited(who, async (tx, audit) => {
       const row = await this.#lockChain(tx, chainId);
@@ -194,10 +195,11 @@ export class SqlStore implements Store {
         action: 'element.append',
         subject: `element:${chainId}/${e.id}`,
         evidenceHashes: [...e.evidenceHashes],
-        detail: { chain: chainId, element: e.id, parent: e.parentId, kind: e.kind, status: e.status, seq, record: documentSha256(JSON.parse(record)), version: version + 1 },
+        detail: { chain: chainId, element: e.id, parent: e.parentId, kind: e.kind, status: e.status, seq, record: recordHash, version: version + 1 },
       });
-      const element = elementRow((await tx.all(`SELECT * FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.id]))[0]);
-      const chain = chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [chainId]))[0]);
+      // The rows as just written (no re-read of a ~10 KB record inside the write transaction).
+      const element = elementRow({ chain_id: chainId, id: e.id, seq, parent_id: e.parentId, kind: e.kind, status: e.status, record, evidence_hashes: JSON.stringify(e.evidenceHashes), created_at: now, updated_at: now });
+      const chain = chainRow({ ...row, version: version + 1, next_seq: seq + 1 });
       return { element, chain };
     });
   }

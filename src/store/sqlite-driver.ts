@@ -1,11 +1,17 @@
 import Database from 'better-sqlite3';
-import { resolve } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { asStoreError, StoreError } from './errors.ts';
 import type { Driver, Executor, SqlRow, SqlValue } from './driver.ts';
 
 export interface SqliteOptions {
   /** How long a writer waits for another process's write lock before ERR_STORE_BUSY (ms, default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * Makes a file's written data durable (default: fdatasync on libuv's thread pool). Called with the
+   * WAL's path after every COMMIT, before the batch is acknowledged; tests inject a slow or failing one.
+   */
+  syncFile?: (path: string) => Promise<void>;
 }
 
 interface PendingTx {
@@ -26,10 +32,15 @@ const MAX_BATCH = 256;
 const queues = new Map<string, { tail: Promise<void>; users: number }>();
 
 /**
- * SQLite through better-sqlite3: WAL journal, synchronous = FULL (a commit is on disk before it is
- * acknowledged), foreign keys on, write transactions run in BEGIN IMMEDIATE batches (the write
- * lock is taken up front, so a transaction never fails half-way on lock upgrade; see transaction()
- * for the group commit).
+ * SQLite through better-sqlite3: WAL journal, foreign keys on, write transactions run in BEGIN
+ * IMMEDIATE batches (the write lock is taken up front, so a transaction never fails half-way on
+ * lock upgrade; see transaction() for the group commit). Durability: a file database runs with
+ * synchronous = NORMAL and the driver itself fsyncs the WAL after each COMMIT, on libuv's thread
+ * pool, and acknowledges the batch only then — the same guarantee as synchronous = FULL (the WAL is
+ * on disk before a commit is acknowledged; SQLite still syncs the WAL before and the database after
+ * every checkpoint), but the event loop keeps serving requests during the fsync, and those requests
+ * form the next batch (see docs/storage.md, "Durability"). If that fsync fails the driver refuses
+ * every later call (ERR_STORE_BACKEND): what the kernel did with the unsynced pages is unknown.
  */
 export class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
@@ -38,13 +49,20 @@ export class SqliteDriver implements Driver {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queueKey: string;
   readonly #queue: { tail: Promise<void>; users: number };
+  readonly #walPath: string | undefined;
+  readonly #syncFile: (path: string) => Promise<void>;
+  #broken: StoreError | undefined;
 
   constructor(path: string, opts: SqliteOptions = {}) {
     this.path = path;
+    this.#syncFile = opts.syncFile ?? ((p) => this.#datasync(p));
     try {
       this.#db = new Database(path);
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
+      const mode = String(this.#db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+      // In WAL mode the driver syncs the WAL itself, off-thread, before acknowledging (see above);
+      // anything else (an in-memory database) keeps SQLite's own sync at every commit.
+      this.#walPath = mode === 'wal' ? `${this.#db.name}-wal` : undefined;
+      this.#db.pragma(this.#walPath ? 'synchronous = NORMAL' : 'synchronous = FULL');
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
       this.#db.pragma('foreign_keys = ON');
     } catch (e) {
@@ -59,10 +77,11 @@ export class SqliteDriver implements Driver {
     this.#queue = q;
   }
 
-  /** The effective pragmas (for tests and diagnostics). */
-  pragmas(): { journalMode: string; synchronous: number; busyTimeout: number; foreignKeys: number } {
+  /** The effective pragmas (for tests and diagnostics); walSync: the driver fsyncs the WAL before acknowledging. */
+  pragmas(): { journalMode: string; synchronous: number; busyTimeout: number; foreignKeys: number; walSync: boolean } {
     const db = this.#open();
     return {
+      walSync: this.#walPath !== undefined,
       journalMode: String(db.pragma('journal_mode', { simple: true })),
       synchronous: Number(db.pragma('synchronous', { simple: true })),
       busyTimeout: Number(db.pragma('busy_timeout', { simple: true })),
@@ -70,8 +89,26 @@ export class SqliteDriver implements Driver {
     };
   }
 
+  #walHandle: FileHandle | undefined;
+
+  /** fdatasync on libuv's thread pool; the first call also syncs the directory (the WAL's entry). */
+  async #datasync(path: string): Promise<void> {
+    if (!this.#walHandle) {
+      const h = await open(path, 'r');
+      const dir = await open(dirname(path), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      this.#walHandle = h;
+    }
+    await this.#walHandle.datasync();
+  }
+
   #open(): Database.Database {
     if (!this.#db) throw new StoreError('ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#broken) throw this.#broken;
     return this.#db;
   }
 
@@ -205,6 +242,18 @@ export class SqliteDriver implements Driver {
       for (const d of done) d.item.reject(asStoreError(e));
       return;
     }
+    if (this.#walPath && done.length > 0) {
+      // Durable before acknowledged. Other requests run meanwhile and queue up for the next batch;
+      // this batch still holds the queue, so reads in this process see only what is on disk.
+      try {
+        await this.#syncFile(this.#walPath);
+      } catch (e) {
+        this.#broken = new StoreError('ERR_STORE_BACKEND', `fsync of the SQLite WAL failed (${(e as Error).message}): committed data may not be on disk; the store refuses further use until it is reopened`, { cause: e });
+        for (const d of done) d.item.reject(this.#broken);
+        for (const p of this.#pending.splice(0)) p.reject(this.#broken);
+        return;
+      }
+    }
     this.#stats.commits++;
     this.#stats.transactions += done.length;
     for (const d of done) d.item.resolve(d.value);
@@ -216,8 +265,10 @@ export class SqliteDriver implements Driver {
   }
 
   close(): Promise<void> {
-    return this.#exclusive(() => {
+    return this.#exclusive(async () => {
       if (!this.#db) return;
+      await this.#walHandle?.close().catch(() => {});
+      this.#walHandle = undefined;
       this.#db.close();
       this.#db = undefined;
       this.#statements.clear();

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
-import type { ChainPolicy, CollateralBlob, Link } from '../../chain/types.ts';
+import type { ChainPolicy } from '../../chain/types.ts';
 import { generateVendorKey } from '../../crypto/rsa3072.ts';
 import { EmulatedWorld } from '../../cot/world.ts';
 import { openStore } from '../../store/open-store.ts';
@@ -14,11 +14,14 @@ import { LinkFactory, rekey } from '../../server/link-factory.ts';
 import { createToken } from '../../server/tokens.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
 import { benchCommand } from './bench.ts';
+import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driver.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
 
-function startManager(db: string, key: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json'], {
+function startManager(db: string, key: string, profileDir?: string, verifyThreads?: number): Promise<{ child: ChildProcess; url: string }> {
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const extra = verifyThreads !== undefined ? ['--verify-threads', String(verifyThreads)] : [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolveUrl, reject) => {
@@ -43,6 +46,18 @@ function startManager(db: string, key: string): Promise<{ child: ChildProcess; u
   });
 }
 
+/** The manager's SQLite group-commit counters (GET /metrics), when it runs on SQLite. */
+async function storeCommits(url: string): Promise<{ transactions: number; commits: number } | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const r = { transactions: read('catena_store_write_transactions'), commits: read('catena_store_commits') };
+    return Number.isFinite(r.transactions) && Number.isFinite(r.commits) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /**
@@ -60,11 +75,14 @@ export function register(program: Command): void {
     .option('--pg-url <url>', 'PostgreSQL URL (default $CATENA_PG_URL or postgres://postgres@127.0.0.1:5432/test)')
     .option('--appends <n>', 'appends to drive', '1000')
     .option('--concurrency <n>', 'requests in flight', '16')
+    .option('--warmup <n>', 'appends sent before the timed phase (not measured)', '50')
     .option('--manager-url <url>', 'drive a manager that is already running (with --token) instead of starting one')
     .option('--token <token>', 'admin token for --manager-url')
     .option('--send-collateral', 'send the collateral with every append (default: by reference, the chain already holds it)')
-    .option('--json', 'print {db, appends, appendsPerSec, p50Ms, p99Ms}')
-    .action(async (o: { db: string; pgUrl?: string; appends: string; concurrency: string; managerUrl?: string; token?: string; sendCollateral?: boolean; json?: boolean }) => {
+    .option('--verify-threads <n>', "the manager's quote-verifier threads (default: catena manager's, cores − 1)")
+    .option('--profile <dir>', 'run the manager under node --cpu-prof, writing its .cpuprofile into <dir>')
+    .option('--json', 'print {db, appends, appendsPerSec, p50Ms, p99Ms, …} (docs/benchmarks.md)')
+    .action(async (o: { db: string; pgUrl?: string; appends: string; concurrency: string; warmup: string; managerUrl?: string; token?: string; sendCollateral?: boolean; verifyThreads?: string; profile?: string; json?: boolean }) => {
       if (o.managerUrl && !o.token) throw new UsageError('--manager-url needs --token');
       if (o.db !== 'sqlite' && o.db !== 'postgres') throw new UsageError(`--db: sqlite or postgres, got ${o.db}`);
       const n = intFlag('appends', o.appends, 1, 100_000);
@@ -87,7 +105,7 @@ export function register(program: Command): void {
           admin = (await createToken(store, 'admin', 'bench')).token;
           await store.close();
           log(`starting the manager (${o.db})`);
-          const started = await startManager(db, join(tmp, 'manager-key.pem'));
+          const started = await startManager(db, join(tmp, 'manager-key.pem'), o.profile ? resolve(o.profile) : undefined, o.verifyThreads !== undefined ? intFlag('verify-threads', o.verifyThreads, 0, 64) : undefined);
           manager = started.child;
           m = started;
         }
@@ -99,49 +117,82 @@ export function register(program: Command): void {
         const links = new LinkFactory(world, world.root);
         const { nonce } = await callJson<{ nonce: string }>(`${m.url}/v1/chains/${chain.id}/challenge`, { method: 'POST', body: {}, token: admin });
         const first = await callJson<{ element: { id: string } }>(`${m.url}/v1/chains/${chain.id}/elements`, { body: await links.first(chain.id, parent, nonce), token: admin });
-        log(`pre-building ${n} signed remote links (quote + DCAP check + signature inside the parent enclave)`);
-        const bodies: Array<{ link: Link; collateral: CollateralBlob }> = [];
-        for (let i = 0; i < n; i++) {
+        const warmup = intFlag('warmup', o.warmup, 0, 10_000);
+        log(`pre-building ${warmup} + ${n} signed remote links (quote + DCAP check + signature inside the parent enclave; not timed)`);
+        // Evidence is prepared before the timed phase: making quotes and signing links is the agents'
+        // work, not the manager's. Bodies are serialised here too, so the timed phase only sends bytes.
+        const client = new BenchClient(m.url, admin);
+        const path = `/v1/chains/${chain.id}/elements`;
+        const requests: Buffer[] = [];
+        for (let i = 0; i < warmup + n; i++) {
           const b = await links.remote(chain.id, first.element.id, parent, child, policy, 2, await rekey(child));
           // The link names its collateral by SHA-256; the chain holds it since the first element.
-          bodies.push(o.sendCollateral ? b : ({ link: b.link } as { link: Link; collateral: CollateralBlob }));
+          requests.push(client.request(path, Buffer.from(JSON.stringify(o.sendCollateral ? b : { link: b.link }))));
         }
-        // Warm-up outside the measurement: connections, the manager's verifier caches.
-        log(`driving ${n} appends, ${conc} in flight`);
         const lat: number[] = [];
-        let next = 0;
         let failed = 0;
-        const t0 = performance.now();
-        const deadline = t0 + 120_000;
-        await Promise.all(
-          Array.from({ length: conc }, async () => {
-            for (;;) {
-              const i = next++;
-              if (i >= bodies.length || performance.now() > deadline) return;
-              const s = performance.now();
-              try {
-                await callJson(`${m.url}/v1/chains/${chain.id}/elements`, { body: bodies[i], token: admin });
-                lat.push(performance.now() - s);
-              } catch (e) {
-                failed++;
-                if (failed <= 3) log(`append failed: ${(e as Error).message}`);
+        const drive = async (from: number, to: number, record: boolean): Promise<void> => {
+          let next = from;
+          await Promise.all(
+            Array.from({ length: conc }, async () => {
+              for (;;) {
+                const i = next++;
+                if (i >= to || performance.now() > deadline) return;
+                const s = performance.now();
+                const res = await client.send(requests[i]!);
+                if (res.ok) {
+                  if (record) lat.push(performance.now() - s);
+                } else {
+                  failed++;
+                  if (failed <= 3) log(`append failed: HTTP ${res.status} ${res.detail ?? ''}`);
+                }
               }
-            }
-          }),
-        );
-        const secs = (performance.now() - t0) / 1000;
+            }),
+          );
+        };
+        let deadline = performance.now() + 120_000;
+        // Warm-up, not measured: connections opened, JIT and the manager's caches warm.
+        if (warmup > 0) await drive(0, warmup, false);
+        failed = 0;
+        log(`driving ${n} appends, ${conc} in flight`);
+        const commits0 = await storeCommits(m.url);
+        const managerCpu0 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
+        const loopCpu0 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
+        const driverCpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        deadline = t0 + 120_000;
+        await drive(warmup, warmup + n, true);
+        const ms = performance.now() - t0;
+        const driverCpu = process.cpuUsage(driverCpu0);
+        const managerCpu1 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
+        const loopCpu1 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
+        client.close();
+        const commits1 = await storeCommits(m.url);
+        const secs = ms / 1000;
         lat.sort((a, b) => a - b);
         const v = await callJson<{ valid: boolean; size: number }>(`${m.url}/v1/chains/${chain.id}/verify`, { token: admin, timeoutMs: 300_000 });
+        const done = Math.max(1, lat.length);
         const r = {
           db: o.db,
           appends: lat.length,
           failed,
           concurrency: conc,
+          warmup,
           collateral: o.sendCollateral ? 'sent' : 'by reference',
+          evidence: 'prepared before the timed phase',
+          durationMs: Math.round(ms),
           seconds: Number(secs.toFixed(2)),
           appendsPerSec: Number((lat.length / secs).toFixed(1)),
-          p50Ms: Number(pct(lat, 50).toFixed(2)),
-          p99Ms: Number(pct(lat, 99).toFixed(2)),
+          p50Ms: lat.length ? Number(pct(lat, 50).toFixed(2)) : null,
+          p99Ms: lat.length ? Number(pct(lat, 99).toFixed(2)) : null,
+          ...(managerCpu0 !== undefined && managerCpu1 !== undefined ? { cpuMsPerAppend: Number(((managerCpu1 - managerCpu0) / done).toFixed(3)) } : {}),
+          ...(loopCpu0 !== undefined && loopCpu1 !== undefined ? { eventLoopCpuMsPerAppend: Number(((loopCpu1 - loopCpu0) / done).toFixed(3)) } : {}),
+          ...(commits0 && commits1 && commits1.commits > commits0.commits
+            ? { transactionsPerCommit: Number(((commits1.transactions - commits0.transactions) / (commits1.commits - commits0.commits)).toFixed(2)) }
+            : {}),
+          driverCpuMsPerAppend: Number(((driverCpu.user + driverCpu.system) / 1000 / done).toFixed(3)),
+          cores: availableParallelism(),
+          loadAvg1: Number(loadavg()[0]!.toFixed(2)),
           chainValid: v.valid,
           chainSize: v.size,
         };

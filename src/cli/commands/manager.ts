@@ -10,7 +10,8 @@ import { buildManager } from '../../server/manager.ts';
 import { loadOrCreateManagerKey, managerKeyId } from '../../server/manager-key.ts';
 import { managerPaths } from '../../server/data-dir.ts';
 import { listenUrl, parseListen, untilSignal } from '../../server/net.ts';
-import { printJson, say, UsageError } from '../io.ts';
+import { intFlag, printJson, say, UsageError } from '../io.ts';
+import { availableParallelism } from 'node:os';
 
 /** `catena manager`: the CoT manager service (REST API under /v1, docs/api.md) until SIGINT/SIGTERM. */
 export function register(program: Command): void {
@@ -28,8 +29,9 @@ export function register(program: Command): void {
     .option('--agent-mrsigner <hex>', "agents' enclaves must have this MRSIGNER (and the agent ISVPRODID, no DEBUG)")
     .option('--trust-root <file>', "root CA (PEM/DER) agents' quotes must chain to (default: Intel's); an emulated root is trusted only when given here")
     .option('--collateral <where>', "collateral for agents' quotes: PCS/PCCS URL, directory or collateral.json (default: --pcs)")
+    .option('--verify-threads <n>', 'worker threads verifying quotes (default: cores − 1; 0: in the event loop thread)')
     .option('--json', 'print one JSON document {url, keyId, db, agentListener?} once listening')
-    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; json?: boolean }) => {
+    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; verifyThreads?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; json?: boolean }) => {
       let listen;
       try {
         listen = parseListen(o.listen);
@@ -51,11 +53,12 @@ export function register(program: Command): void {
       const roots = o.trustRoot ? certificatesFromFile(await readFile(o.trustRoot)) : undefined;
       // Agents' RA-TLS certificates are judged on the agent listener and in health checks.
       const agentAttestation = o.agentMrsigner ? agentPeerVerification({ ...(roots ? { roots } : {}), collateral: await openCollateral(collateralAt!), mrSigner: o.agentMrsigner }) : undefined;
+      const verifierThreads = o.verifyThreads === undefined ? availableParallelism() - 1 : intFlag('verify-threads', o.verifyThreads, 0, 64);
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);
       const key = await loadOrCreateManagerKey(paths.key);
-      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, ...(o.pcs ? { pcsUrl: o.pcs } : {}), ...(agentAttestation ? { agentAttestation } : {}), reattestIntervalMs });
+      const app = await buildManager({ store, key, sharedStore: shared, agentCheckIntervalMs: Number(o.agentCheck) || 0, verifierThreads, ...(o.pcs ? { pcsUrl: o.pcs } : {}), ...(agentAttestation ? { agentAttestation } : {}), reattestIntervalMs });
       let listener: AgentTlsListener | undefined;
       try {
         const url = await listenUrl(app, listen.host, listen.port);

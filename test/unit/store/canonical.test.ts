@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canonicalJson } from '../../../src/store/index.ts';
+import { canonicalJson, canonicalTextSha256, documentSha256 } from '../../../src/store/index.ts';
+import { canonicalDocument, toJsonText } from '../../../src/store/canonical.ts';
 
 /**
  * RFC 8785 (JCS) test data from the scheme's reference repository, cyberphone/json-canonicalization,
@@ -76,4 +77,25 @@ test('canonical JSON refuses what has no single JSON form', () => {
     assert.throws(() => canonicalJson(bad), (e: { code?: string }) => e.code === 'ERR_STORE_INVALID', String(typeof bad));
   }
   assert.equal(canonicalJson({ b: undefined, a: [undefined] }), '{"a":[null]}');
+});
+
+test('canonicalDocument: one serialisation gives the text stored and the hash of what that text parses to (property)', () => {
+  const general = (v: unknown) => documentSha256(JSON.parse(toJsonText(v, 'v')));
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => {
+      const d = canonicalDocument(v, 'v', canonicalTextSha256);
+      assert.equal(d.sha256, general(v));
+      assert.deepEqual(JSON.parse(d.text), JSON.parse(JSON.stringify(v)));
+    }),
+    { numRuns: 300 },
+  );
+  // Values with no canonical form of their own take the general path (Dates become ISO strings,
+  // undefined members and functions vanish as JSON.stringify drops them) and hash alike.
+  const odd = { at: new Date(0), skip: () => 1, nested: [{ when: new Date(1000), u: undefined }] };
+  const d = canonicalDocument(odd, 'odd', canonicalTextSha256);
+  assert.deepEqual(JSON.parse(d.text), { at: '1970-01-01T00:00:00.000Z', nested: [{ when: '1970-01-01T00:00:01.000Z' }] });
+  assert.equal(d.sha256, general(odd));
+  assert.notEqual(d.sha256, canonicalDocument({ ...odd, at: new Date(1) }, 'odd', canonicalTextSha256).sha256);
+  assert.throws(() => canonicalDocument(undefined, 'nothing', canonicalTextSha256), (e: { code?: string }) => e.code === 'ERR_STORE_INVALID');
+  assert.throws(() => canonicalDocument({ s: '\ud800' }, 'surrogate', canonicalTextSha256), (e: { code?: string }) => e.code === 'ERR_STORE_INVALID');
 });

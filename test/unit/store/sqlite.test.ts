@@ -12,12 +12,15 @@ function tempDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-test('SQLite runs with WAL, synchronous = FULL, a busy timeout and foreign keys', async () => {
+test('SQLite runs with WAL (synced by the driver before acknowledging), a busy timeout and foreign keys; in memory: synchronous = FULL', async () => {
   const t = tempDir();
   try {
     const d = new SqliteDriver(join(t.dir, 'x.db'), { busyTimeoutMs: 1234 });
-    assert.deepEqual(d.pragmas(), { journalMode: 'wal', synchronous: 2, busyTimeout: 1234, foreignKeys: 1 });
+    assert.deepEqual(d.pragmas(), { journalMode: 'wal', synchronous: 1, busyTimeout: 1234, foreignKeys: 1, walSync: true });
     await d.close();
+    const m = new SqliteDriver(':memory:');
+    assert.deepEqual(m.pragmas(), { journalMode: 'memory', synchronous: 2, busyTimeout: 5000, foreignKeys: 1, walSync: false });
+    await m.close();
   } finally {
     t.remove();
   }
@@ -135,6 +138,76 @@ test('group commit: when SQLite abandons the whole transaction, the batch\'s oth
     ]);
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY v')).map((r) => r.v), [1, 2, 3]);
+    await driver.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('group commit: nothing is acknowledged before the WAL fsync after its COMMIT returns; requests arriving meanwhile form the next batch', async () => {
+  const t = tempDir();
+  try {
+    const syncs: Array<{ path: string; done: () => void }> = [];
+    const driver = new SqliteDriver(join(t.dir, 'ack.db'), { syncFile: (path) => new Promise<void>((done) => syncs.push({ path, done })) });
+    const created = driver.run('CREATE TABLE t (v INTEGER)');
+    await created;
+    const settled: number[] = [];
+    const write = (v: number) => driver.transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v)).then((x) => (settled.push(x), x));
+    const first = [write(1), write(2)];
+    while (syncs.length === 0) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(syncs[0]!.path, join(t.dir, 'ack.db') + '-wal');
+    // Committed, not yet synced: not acknowledged. Writes arriving now wait for the next batch.
+    const later = [write(3), write(4), write(5)];
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(settled, []);
+    assert.equal(syncs.length, 1);
+    syncs[0]!.done();
+    assert.deepEqual(await Promise.all(first), [1, 2]);
+    while (syncs.length === 1) await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(settled, [1, 2]);
+    syncs[1]!.done();
+    assert.deepEqual(await Promise.all(later), [3, 4, 5]);
+    assert.deepEqual(driver.stats(), { transactions: 5, commits: 2 });
+    assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY rowid')).map((r) => r.v), [1, 2, 3, 4, 5]);
+    await driver.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('group commit: a failed WAL fsync fails every request of its batch and the driver refuses further use', async () => {
+  const t = tempDir();
+  try {
+    let fail = false;
+    const driver = new SqliteDriver(join(t.dir, 'eio.db'), { syncFile: async () => { if (fail) throw new Error('EIO'); } });
+    await driver.run('CREATE TABLE t (v INTEGER)');
+    fail = true;
+    const results = await Promise.allSettled([1, 2, 3].map((v) => driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (?)', [v]))));
+    for (const r of results) assert.equal(r.status === 'rejected' && (r.reason as StoreError).code, 'ERR_STORE_BACKEND');
+    await assert.rejects(driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (4)')), (e: StoreError) => e.code === 'ERR_STORE_BACKEND' && /fsync/.test(e.message));
+    await assert.rejects(driver.all('SELECT v FROM t'), (e: StoreError) => e.code === 'ERR_STORE_BACKEND');
+    await driver.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('group commit: a COMMIT that fails fails every request in its group and writes nothing', async () => {
+  const t = tempDir();
+  try {
+    const driver = new SqliteDriver(join(t.dir, 'commit.db'));
+    // A deferred foreign key is checked at COMMIT: one bad row makes the whole COMMIT fail.
+    await driver.run('CREATE TABLE p (id INTEGER PRIMARY KEY)');
+    await driver.run('CREATE TABLE c (v INTEGER, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)');
+    await driver.run('INSERT INTO p (id) VALUES (1)');
+    const results = await Promise.allSettled(
+      [1, 1, 99, 1].map((parent, i) => driver.transaction(async (tx) => tx.run('INSERT INTO c (v, p) VALUES (?, ?)', [i, parent]))),
+    );
+    for (const r of results) assert.equal(r.status, 'rejected');
+    assert.deepEqual(await driver.all('SELECT v FROM c'), []);
+    // The driver goes on: a good batch commits.
+    await driver.transaction(async (tx) => tx.run('INSERT INTO c (v, p) VALUES (7, 1)'));
+    assert.deepEqual((await driver.all('SELECT v FROM c')).map((r) => r.v), [7]);
     await driver.close();
   } finally {
     t.remove();
