@@ -12,6 +12,7 @@ import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
 import type { AuditActor, ChainRow, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
+import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
 import type { Reattestation } from './reattest.ts';
 import { PrefetchingVerifier } from './prefetching-verifier.ts';
 
@@ -128,11 +129,12 @@ export function storeToServerError(e: unknown): unknown {
 export class ChainService {
   readonly events = new EventEmitter();
   private readonly cache = new Map<string, Promise<Entry>>();
-  private readonly challenges = new Map<string, Map<string, number>>();
+  private readonly challengeSecret: ChallengeSecret;
   private readonly verifiers = new Map<string, PrefetchingVerifier>();
   private readonly clock: () => Date;
   constructor(private readonly opts: ChainServiceOptions) {
     this.clock = opts.clock ?? (() => new Date());
+    this.challengeSecret = challengeSecret(opts.key.privateKey);
     this.events.setMaxListeners(0);
   }
 
@@ -249,19 +251,13 @@ export class ChainService {
     return run;
   }
 
-  /** A fresh owner challenge for the chain's first enclave (remembered until used or expired). */
+  /**
+   * A fresh owner challenge for the chain's first enclave. Stateless (src/server/challenge.ts): any
+   * replica holding the manager key accepts it until it expires; a chain admits one first enclave.
+   */
   async challenge(id: string): Promise<{ nonce: string; expiresAt: string }> {
     await this.row(id);
-    const nonce = hex(crypto.getRandomValues(new Uint8Array(32)));
-    const ttl = this.opts.challengeTtlMs ?? 300_000;
-    const until = this.clock().getTime() + ttl;
-    let m = this.challenges.get(id);
-    if (!m) this.challenges.set(id, (m = new Map()));
-    const now = this.clock().getTime();
-    for (const [n, t] of m) if (t < now) m.delete(n);
-    if (m.size > 1000) throw new ServerError('ERR_CONFLICT', 'too many open challenges for this chain');
-    m.set(nonce, until);
-    return { nonce, expiresAt: new Date(until).toISOString() };
+    return issueChallenge(this.challengeSecret, id, this.clock(), this.opts.challengeTtlMs ?? 300_000);
   }
 
   /**
@@ -366,9 +362,8 @@ export class ChainService {
   }
 
   private async ownerLink(chainId: string, chain: Chain, link: Link, collateral: CollateralBlob | undefined, now: Date): Promise<Link> {
-    const open = this.challenges.get(chainId);
-    const until = open?.get(link.nonce);
-    if (until === undefined || until < now.getTime()) throw new ServerError('ERR_UNKNOWN_CHALLENGE', 'the first link must answer a challenge from POST /v1/chains/:id/challenge');
+    const answered = checkChallenge(this.challengeSecret, chainId, link.nonce, now);
+    if (!answered.ok) throw new ServerError('ERR_UNKNOWN_CHALLENGE', `the first link must answer an unexpired challenge from POST /v1/chains/:id/challenge (${answered.reason})`);
     if (link.type !== 'remote' || link.evidence.kind !== 'dcap-quote' || !collateral) throw new ServerError('ERR_LINK_REFUSED', 'the first enclave is admitted with a DCAP quote and its collateral', 'link-type');
     const { signature: _s, appraisal: _a, ...rest } = link;
     let appraisal;
@@ -377,7 +372,6 @@ export class ChainService {
     } catch (e) {
       throw storeToServerError(e);
     }
-    open!.delete(link.nonce);
     return chain.signAsOwner({ ...rest, evidence: { ...link.evidence, collateral: collateralId(collateral) }, at: now.toISOString(), appraisal });
   }
 
@@ -419,7 +413,6 @@ export class ChainService {
       throw storeToServerError(e);
     });
     this.evict(chainId);
-    this.challenges.delete(chainId);
     this.emit({ type: 'chain.deleted', chain: chainId });
   }
 

@@ -52,8 +52,9 @@ test('two managers on one PostgreSQL append to one chain concurrently without lo
     const img = world.elementImage(generateVendorKey());
     const [parent, child] = await Promise.all([world.loadElement(0, img), world.loadElement(1, img)]);
     const links = new LinkFactory(world, world.root);
+    // A challenge from one replica is answered at the other (stateless challenges, shared manager key).
     const nonce = (await a1.inject({ method: 'POST', url: `/v1/chains/${chain}/challenge`, headers: auth, payload: {} })).json().nonce as string;
-    const first = await a1.inject({ method: 'POST', url: `/v1/chains/${chain}/elements`, headers: auth, payload: await links.first(chain, parent, nonce) });
+    const first = await a2.inject({ method: 'POST', url: `/v1/chains/${chain}/elements`, headers: auth, payload: await links.first(chain, parent, nonce) });
     assert.equal(first.statusCode, 201, first.body);
     const firstId = first.json().element.id as string;
     const bodies: Array<{ link: Link }> = [];

@@ -59,8 +59,12 @@ describe('manager API', () => {
     assert.equal(r1.statusCode, 201, r1.body);
     assert.equal(r1.json().element.id, elementId(e1));
     assert.equal(r1.json().link.appraisal.tcbStatus, 'UpToDate');
-    // The same challenge cannot be answered twice.
-    problem(await f.req('POST', `/v1/chains/${chainId}/elements`, first), 422, 'ERR_UNKNOWN_CHALLENGE');
+    // A challenge admits one first enclave: the same link again, or another enclave answering it, is refused.
+    problem(await f.req('POST', `/v1/chains/${chainId}/elements`, first), 409, 'ERR_CONFLICT');
+    const again = await f.firstLink(chainId, e3, first.link.nonce);
+    const r1b = await f.req('POST', `/v1/chains/${chainId}/elements`, again);
+    assert.equal(r1b.statusCode, 422, r1b.body);
+    assert.equal(r1b.json().check, 'link-structure');
 
     const local = await f.localLink(chainId, elementId(e1), e1, e2, POLICY, 2);
     const r2 = await f.req('POST', `/v1/chains/${chainId}/elements`, local);
