@@ -7,8 +7,20 @@ export interface P256KeyPair {
   publicKey: KeyObject;
 }
 
+/**
+ * A fresh P-256 key pair, as KeyObjects imported from the generator's DER output rather than the
+ * generator's own KeyObjects: on Node 20, exporting a just-generated EC key as JWK (p256PublicRaw,
+ * jose's exportJWK) can deadlock — the export holds the key's mutex while allocating, and a GC run
+ * by that allocation destroys the generating job, which takes the same mutex (seen here: 2 of 5 runs
+ * of 5,000 generate + JWK-export rounds hung for good). Imported keys belong to no job.
+ */
 export function generateP256(): P256KeyPair {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+    publicKeyEncoding: { format: 'der', type: 'spki' },
+  });
+  return { privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }), publicKey: createPublicKey({ key: publicKey, format: 'der', type: 'spki' }) };
 }
 
 export function p256Sign(privateKey: KeyObject, data: Uint8Array): Uint8Array {

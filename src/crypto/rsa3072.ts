@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
 import { abytes } from '../bytes/util.ts';
 import { ArgumentError } from '../errors.ts';
 
@@ -126,5 +126,7 @@ export function rsa3072Verify(modulusLE: Uint8Array, exponent: number, message: 
 
 /** A fresh vendor signing key: RSA-3072, public exponent 3 (what EINIT requires). */
 export function generateVendorKey(): KeyObject {
-  return generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3 }).privateKey;
+  // Imported from DER, not the generator's KeyObject: a JWK export of a just-generated key can deadlock Node 20 (see generateP256).
+  const der = generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3, privateKeyEncoding: { format: 'der', type: 'pkcs8' }, publicKeyEncoding: { format: 'der', type: 'spki' } }).privateKey;
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
 }

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { generateKeyPairSync, verify as nodeVerify, X509Certificate } from 'node:crypto';
+import { verify as nodeVerify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildPcsServer, Manufacturer } from '../../src/sgx/manufacturer/index.ts';
 import { DEFAULT_FMSPC } from '../../src/sgx/platform.ts';
 import { crlContents, pemBlocks, sliceMember } from '../unit/sgx/manufacturer-helpers.ts';
+import { freshKeyPair } from '../helpers/keys.ts';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -31,7 +32,7 @@ let pck: Uint8Array;
 
 before(async () => {
   m = await Manufacturer.create();
-  pck = await m.issuePck(platform, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'processor');
+  pck = await m.issuePck(platform, freshKeyPair('ec', { namedCurve: 'P-256' }).publicKey, 'processor');
   m.setQeIdentity({ mrSigner: new Uint8Array(32).fill(1), isvProdId: 1, isvSvn: 8, miscSelect: 0, attributes: { flags: 0x11n, xfrm: 0n } });
   app = buildPcsServer({ manufacturer: m });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { test } from 'node:test';
 import { QuoteVerifier as QvlVerifier, verify as qvlVerify } from '@phala/dcap-qvl';
 import {
@@ -16,6 +16,7 @@ import {
 import { FormatError } from '../../src/errors.ts';
 import { children, parseDer, parseQuote, serializeQuote } from '../../src/formats/index.ts';
 import { skipWithoutVectors, vector, vectorPath, vectorText } from '../helpers/vectors.ts';
+import { freshKeyPair } from '../helpers/keys.ts';
 
 /**
  * The DCAP verifier on Intel's real quotes and collateral (../shared/vectors, README there), at their
@@ -120,7 +121,7 @@ test('a CRL with the right issuer name but signed by another key is rejected; re
   const { quote, json } = phala();
   const crl = parseDer(new Uint8Array(Buffer.from(json.pck_crl!, 'hex')));
   const [tbs, alg] = children(crl);
-  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const other = freshKeyPair('ec', { namedCurve: 'P-256' });
   const sig = new Uint8Array(sign('sha256', tbs!.raw, other.privateKey));
   const forged = tlv(0x30, Uint8Array.from([...tbs!.raw, ...alg!.raw, ...tlv(0x03, Uint8Array.from([0, ...sig]))]));
   const a = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, pck_crl: Buffer.from(forged).toString('hex') }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
@@ -157,7 +158,7 @@ test('the PCK chain in any order is accepted; an incomplete chain is not', { ski
 
 test('a caller-supplied root replaces the Intel pin; results on it say so', { skip: skipWithoutVectors }, async () => {
   const { quote, collateral } = phala();
-  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const other = freshKeyPair('ec', { namedCurve: 'P-256' });
   const raw = new Uint8Array(other.publicKey.export({ format: 'der', type: 'spki' })).subarray(-64);
   const a = await verifyQuote(quote, { collateral, at: PHALA_AT, trustedRoots: [raw], policy: accept(PHALA_STATUS) });
   assert.equal(a.error?.check, 'pck.chain');

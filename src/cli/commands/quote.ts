@@ -1,4 +1,5 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { generateP256 } from '../../crypto/ecdsa.ts';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, printJson, say, setExit, timeFlag, UsageError } from '../io.ts';
@@ -118,7 +119,7 @@ export function register(program: Command): void {
         ...(appraisal.collateral ? { collateral: appraisal.collateral } : {}),
       };
       if (o.ear) {
-        const key = earKey ?? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+        const key = earKey ?? generateP256().privateKey;
         result.ear = { jwt: await issueEar(appraisal, key, { issuer: o.earIssuer }), jwks: await publicJwks(key) };
       }
       setExit(appraisal.verdict === 'accepted' ? EXIT.OK : EXIT.NEGATIVE);

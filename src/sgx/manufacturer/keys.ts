@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
+import { generateP256 } from '../../crypto/ecdsa.ts';
 
 /** The ECDSA P-256 / SHA-256 algorithm of every certificate, CRL and collateral signature. */
 export const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -10,7 +11,7 @@ export interface CaKey {
 }
 
 export function generateCaKey(): CaKey {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return generateP256(); // decoupled from the generator (a JWK export of a generator's key can deadlock Node 20)
 }
 
 /** A node KeyObject as the WebCrypto CryptoKey @peculiar/x509 signs with. */

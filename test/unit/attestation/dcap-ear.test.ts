@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { EAR_PROFILE, issueEar, publicJwks, type Appraisal } from '../../../src/attestation/index.ts';
+import { freshKeyPair } from '../../helpers/keys.ts';
 
 /** EAR JWTs: verifiable with jose against the published JWKS; a tampered token or another key is refused. */
 const base: Appraisal = {
@@ -12,7 +12,7 @@ const base: Appraisal = {
 };
 
 test('issueEar → jwtVerify with the JWKS accepts it, with the EAR claims', async () => {
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
   const jwks = await publicJwks(key);
   assert.equal(jwks.keys.length, 1);
   assert.equal((jwks.keys[0] as Record<string, unknown>).d, undefined, 'no private part in the JWKS');
@@ -29,7 +29,7 @@ test('issueEar → jwtVerify with the JWKS accepts it, with the EAR claims', asy
 });
 
 test('status mapping: warning for an accepted non-UpToDate result, contraindicated for a rejection', async () => {
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
   const jwks = createLocalJWKSet(await publicJwks(key));
   const status = async (a: Appraisal) => {
     const { payload } = await jwtVerify(await issueEar(a, key, { issuer: 'v' }), jwks);
@@ -42,7 +42,7 @@ test('status mapping: warning for an accepted non-UpToDate result, contraindicat
 });
 
 test('a tampered EAR, or one checked against another key, is refused', async () => {
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
   const jwks = createLocalJWKSet(await publicJwks(key));
   const jwt = await issueEar({ ...base, verdict: 'rejected' }, key, { issuer: 'v' });
   const [h, p, s] = jwt.split('.');
@@ -50,7 +50,7 @@ test('a tampered EAR, or one checked against another key, is refused', async () 
   claims.submods.SGX['ear.status'] = 'affirming';
   const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
   await assert.rejects(jwtVerify(tampered, jwks), /signature verification failed/);
-  const other = createLocalJWKSet(await publicJwks(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey));
+  const other = createLocalJWKSet(await publicJwks(freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey));
   await assert.rejects(jwtVerify(jwt, other));
   await assert.doesNotReject(jwtVerify(jwt, jwks));
 });

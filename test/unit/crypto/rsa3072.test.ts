@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, verify, constants } from 'node:crypto';
+import { createPublicKey, verify, constants } from 'node:crypto';
 import fc from 'fast-check';
 import {
   bigintFromLE,
@@ -12,6 +12,7 @@ import {
   rsaQ1Q2,
 } from '../../../src/crypto/rsa3072.ts';
 import { CatenaError } from '../../../src/errors.ts';
+import { freshKeyPair } from '../../helpers/keys.ts';
 
 const key = generateVendorKey();
 const modulus = rsaModulusLE(key);
@@ -81,8 +82,8 @@ test('verify refuses: another message, any flipped signature bit, another key, e
 });
 
 test('wrong key shapes are ArgumentErrors with a stable code', () => {
-  const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
-  const e65537 = generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey;
+  const rsa2048 = freshKeyPair('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
+  const e65537 = freshKeyPair('rsa', { modulusLength: 3072 }).privateKey;
   for (const k of [rsa2048, e65537]) {
     assert.throws(() => rsa3072Sign(k, new Uint8Array(1)), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
     assert.throws(() => rsaModulusLE(k), (e: CatenaError) => e.code === 'ERR_RSA_KEY');

@@ -1,7 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { sha256 } from '../../../src/crypto/sha256.ts';
 import { parseSigstruct, verifySigstruct } from '../../../src/formats/sigstruct.ts';
 import { readEnclaveImage } from '../../../src/sgx/build.ts';
 import { Platform } from '../../../src/sgx/platform.ts';
+import { freshKeyPair } from '../../helpers/keys.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = join(ROOT, 'bin', 'catena.js');
@@ -58,7 +58,7 @@ test('catena enclave build: bad usage exits 2 with a message', () => {
   const r2 = catena('enclave', 'build', join(tmp, 'missing.js'), '--config', badConfig, '--key', key, '--out', join(tmp, 'x'));
   assert.equal(r2.status, 2);
   const notRsa = join(tmp, 'ec.pem');
-  writeFileSync(notRsa, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(notRsa, freshKeyPair('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const r3 = catena('enclave', 'build', join(ROOT, 'enclaves/hello/hello.js'), '--config', join(ROOT, 'enclaves/hello/enclave.json'), '--key', notRsa, '--out', join(tmp, 'x'));
   assert.equal(r3.status, 2);
   assert.match(r3.stderr, /RSA-3072/);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { generateKeyPairSync, verify as nodeVerify, X509Certificate } from 'node:crypto';
+import { verify as nodeVerify, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
 } from '../../../src/sgx/manufacturer/index.ts';
 import { skipWithoutVectors, vector, vectorText } from '../../helpers/vectors.ts';
 import { crlContents, optionalModule, pemBlocks, sliceMember } from './manufacturer-helpers.ts';
+import { freshKeyPair } from '../../helpers/keys.ts';
 
 const require = createRequire(import.meta.url);
 const dcapQvl = require('@phala/dcap-qvl') as {
@@ -38,7 +39,7 @@ const platform = {
   cpuSvn: Uint8Array.from([21, 21, 2, 4, 1, 128, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
   tcbComponents: [21, 21, 2, 4, 1, 128, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0],
 };
-const pckKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+const pckKey = () => freshKeyPair('ec', { namedCurve: 'P-256' }).publicKey;
 const pck = await m.issuePck(platform, pckKey(), 'processor');
 const qe = { mrSigner: new Uint8Array(32).fill(0x8c), isvProdId: 1, isvSvn: 8, miscSelect: 0, attributes: { flags: 0x15n, xfrm: 0x3n } };
 m.setQeIdentity(qe);

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import fc from 'fast-check';
 import { encodeSgxExtension, Manufacturer, SGX_EXTENSION_OID } from '../../../src/sgx/manufacturer/index.ts';
 import { skipWithoutVectors, vector, vectorText } from '../../helpers/vectors.ts';
 import { certExtensions, decodeSgxExtension, optionalModule, parseBer, pemBlocks, shapeOf } from './manufacturer-helpers.ts';
+import { freshKeyPair } from '../../helpers/keys.ts';
 
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const platform = {
@@ -15,7 +16,7 @@ const platform = {
   cpuSvn: Uint8Array.from([11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
   tcbComponents: [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128],
 };
-const pckKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const pckKey = () => freshKeyPair('ec', { namedCurve: 'P-256' });
 const m = await Manufacturer.create({ pcsUrl: 'http://127.0.0.1:9' });
 const x = (der: Uint8Array) => new X509Certificate(der);
 
@@ -100,7 +101,7 @@ test('issuePck refuses malformed platforms and non-P-256 keys', async () => {
   await assert.rejects(m.issuePck({ ...platform, tcbComponents: [1, 2, 3] }, key), { code: 'ERR_MANUFACTURER_ARGUMENT' });
   await assert.rejects(m.issuePck({ ...platform, tcbComponents: [...platform.tcbComponents.slice(1), 256] }, key), { code: 'ERR_MANUFACTURER_ARGUMENT' });
   await assert.rejects(m.issuePck({ ...platform, pceSvn: 70000 }, key), { code: 'ERR_MANUFACTURER_ARGUMENT' });
-  await assert.rejects(m.issuePck(platform, generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey), { code: 'ERR_MANUFACTURER_ARGUMENT' });
+  await assert.rejects(m.issuePck(platform, freshKeyPair('ec', { namedCurve: 'P-384' }).publicKey), { code: 'ERR_MANUFACTURER_ARGUMENT' });
   await assert.rejects(m.issuePck(platform, pckKey().privateKey), { code: 'ERR_MANUFACTURER_ARGUMENT' });
 });
 
