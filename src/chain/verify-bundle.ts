@@ -123,7 +123,11 @@ export class LinkChecker {
   }
 
   /** Checks the link admitting `l.child`; returns undefined when valid, else the failure. */
-  async check(l: Link, atDate: Date): Promise<ChainFailure | undefined> {
+  /**
+   * `opts.reuseVerification`: a remote link's quote may be answered from the remote verifier's memo of
+   * the very same input (Chain.append only; see docs/chain.md, "Verification reuse").
+   */
+  async check(l: Link, atDate: Date, opts: { reuseVerification?: boolean } = {}): Promise<ChainFailure | undefined> {
     const h = this.header;
     const at = atDate.getTime();
     const parentState = l.parent === null ? undefined : this.state.get(l.parent);
@@ -176,7 +180,7 @@ export class LinkChecker {
         if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
         const coll = this.collateral[l.evidence.collateral];
         if (!coll) throw new Fail('collateral-missing', `collateral ${l.evidence.collateral} is not in the bundle`);
-        const r = await this.remote.verify(bytes(l.evidence.quote, undefined, 'quote'), coll, atDate);
+        const r = await this.remote.verify(bytes(l.evidence.quote, undefined, 'quote'), coll, atDate, opts.reuseVerification ? { reuse: true } : undefined);
         if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);
         body = r.report;
         platform = r.platform;
