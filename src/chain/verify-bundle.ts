@@ -5,6 +5,7 @@ import { sha256 } from '../crypto/sha256.ts';
 import { attributesBytes, isDebug } from '../formats/attributes.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
 import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from './policy.ts';
+import { snapshotOf, unchangedSince, type CollateralSnapshot } from './collateral-snapshot.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { elementReportData, headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
 import type { ChainFailure, ChainHeader, ChainVerification, CollateralBlob, Element, EnclaveIdentity, Link, ProofBundle } from './types.ts';
@@ -221,8 +222,19 @@ export function checkHeader(h: ChainHeader, root: Uint8Array): { ok: true; owner
 }
 
 /** SHA-256 (hex) of a collateral blob's canonical JSON: its key in the bundle. */
+const collateralIds = new WeakMap<CollateralBlob, { fields: CollateralSnapshot; id: string }>();
+
+/**
+ * SHA-256 of the collateral's canonical JSON (hex). Remembered per blob object while its fields stay
+ * the same: ≈ 80 µs for 11 KB, and a builder asks it twice per remote link for the same blob.
+ */
 export function collateralId(c: CollateralBlob): string {
-  return hex(sha256(new TextEncoder().encode(canonicalJson(c))));
+  const seen = collateralIds.get(c);
+  if (seen && unchangedSince(seen.fields, c)) return seen.id;
+  const id = hex(sha256(new TextEncoder().encode(canonicalJson(c))));
+  const fields = snapshotOf(c);
+  if (fields) collateralIds.set(c, { fields, id });
+  return id;
 }
 
 /**

@@ -7,6 +7,7 @@ import { ArgumentError } from '../errors.ts';
 import { parseQuote } from '../formats/quote.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import type { CollateralBlob } from '../chain/types.ts';
+import { snapshotOf, unchangedSince, type CollateralSnapshot } from '../chain/collateral-snapshot.ts';
 
 /**
  * Every TCB status but Revoked passes the DCAP step here: the chain policy decides which statuses it
@@ -27,7 +28,7 @@ type Accepted = Extract<RemoteEvidenceResult, { ok: true }>;
  * (admission) and then by Chain.append at the same `at` (docs/chain.md, "Verification reuse").
  */
 export class VerifiedQuotes {
-  private readonly entries = new BoundedMap<string, { collateral: CollateralBlob; fields: [string, string][]; result: Accepted }>(64);
+  private readonly entries = new BoundedMap<string, { collateral: CollateralBlob; fields: CollateralSnapshot; result: Accepted }>(64);
   hits = 0;
   constructor(readonly rootHex: string) {}
 
@@ -38,20 +39,15 @@ export class VerifiedQuotes {
   /** The remembered result for exactly this input, or undefined. */
   get(quote: Uint8Array, collateral: CollateralBlob, at: Date): Accepted | undefined {
     const e = this.entries.get(VerifiedQuotes.key(quote, at));
-    if (!e || e.collateral !== collateral || !sameFields(e.fields, collateral)) return undefined;
+    if (!e || e.collateral !== collateral || !unchangedSince(e.fields, collateral)) return undefined;
     this.hits++;
     return e.result;
   }
 
   set(quote: Uint8Array, collateral: CollateralBlob, at: Date, result: Accepted): void {
-    this.entries.set(VerifiedQuotes.key(quote, at), { collateral, fields: Object.entries(collateral), result });
+    const fields = snapshotOf(collateral);
+    if (fields) this.entries.set(VerifiedQuotes.key(quote, at), { collateral, fields, result });
   }
-}
-
-/** The blob still holds exactly these fields (strings: `!==` compares content, in O(1) for the same string). */
-function sameFields(fields: [string, string][], blob: CollateralBlob): boolean {
-  const now = Object.entries(blob);
-  return now.length === fields.length && now.every(([k, v], i) => fields[i]![0] === k && fields[i]![1] === v);
 }
 
 const verifiers = new Map<string, { verifier: RemoteEvidenceVerifier; verified: VerifiedQuotes }>();
@@ -99,7 +95,7 @@ export function createDcapRemoteVerifier(root: Uint8Array, opts: { reuse?: Verif
 function makeVerifier(root: Uint8Array, verified?: VerifiedQuotes): RemoteEvidenceVerifier {
   const dcap = new DcapVerifier();
   // Parsed once per blob object, again if a field of the blob was replaced since.
-  const parsed = new WeakMap<CollateralBlob, { fields: [string, string][]; collateral: Collateral }>();
+  const parsed = new WeakMap<CollateralBlob, { fields: CollateralSnapshot; collateral: Collateral }>();
   const trustedRoots = [root];
   return {
     async verify(quote: Uint8Array, blob: CollateralBlob, at: Date, opts?: { reuse?: boolean }): Promise<RemoteEvidenceResult> {
@@ -107,14 +103,15 @@ function makeVerifier(root: Uint8Array, verified?: VerifiedQuotes): RemoteEviden
       // A fresh report and fresh arrays: the caller may keep or alter what it gets.
       if (known) return { ...known, advisoryIds: [...known.advisoryIds], qe: { ...known.qe }, report: (parseQuote(quote).body as { report: Accepted['report'] }).report };
       const seen = parsed.get(blob);
-      let collateral = seen && sameFields(seen.fields, blob) ? seen.collateral : undefined;
+      let collateral = seen && unchangedSince(seen.fields, blob) ? seen.collateral : undefined;
       if (!collateral) {
         try {
           collateral = collateralFromQvlJson(blob);
         } catch (e) {
           return { ok: false, check: 'collateral.format', message: (e as Error).message };
         }
-        parsed.set(blob, { fields: Object.entries(blob), collateral });
+        const fields = snapshotOf(blob);
+        if (fields) parsed.set(blob, { fields, collateral });
       }
       const a = await dcap.verify(quote, { collateral, at, trustedRoots, policy: { acceptedTcbStatuses: ALL_BUT_REVOKED, allowDebug: true } });
       if (a.verdict !== 'accepted' || !a.platform || !a.qe || !a.tcbStatus) {
