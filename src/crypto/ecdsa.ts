@@ -11,6 +11,23 @@ export function generateP256(): P256KeyPair {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
+/**
+ * A P-256 private key and its public half as 64-byte X‖Y, for keys whose public half is needed only as
+ * bytes (element keys). The public half is encoded by the key generation itself: exporting a freshly
+ * generated key later (p256PublicRaw → KeyObject.export jwk) can deadlock Node 20 — the export holds the
+ * key's mutex while allocating, and a GC run by that allocation destroys the generating job, which takes
+ * the same mutex (seen here: 5,000 generate+export rounds hang most runs; this form never did in 60,000).
+ */
+export function generateP256Raw(): { privateKey: KeyObject; publicRaw: Uint8Array } {
+  // @types/node has no overload for a JWK-encoded half; Node returns { privateKey: KeyObject, publicKey: JWK }.
+  const generate = generateKeyPairSync as unknown as (type: 'ec', o: object) => { privateKey: KeyObject; publicKey: JsonWebKey };
+  const { privateKey, publicKey } = generate('ec', { namedCurve: 'P-256', publicKeyEncoding: { format: 'jwk' } });
+  const x = Buffer.from(publicKey.x!, 'base64url');
+  const y = Buffer.from(publicKey.y!, 'base64url');
+  if (x.length !== 32 || y.length !== 32) throw new RangeError('P-256 key generation: unexpected coordinate length');
+  return { privateKey, publicRaw: concat(x, y) };
+}
+
 export function p256Sign(privateKey: KeyObject, data: Uint8Array): Uint8Array {
   return new Uint8Array(sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
 }
