@@ -18,7 +18,7 @@ import type { SignedJson } from '../../formats/pcs-body.ts';
 import { isCollateralSource, type Collateral } from '../collateral/types.ts';
 import { applyPolicy } from '../policy.ts';
 import { pemCertificates } from '../pem.ts';
-import { contentKey, isoOf, VerificationCache } from './cache.ts';
+import { isoOf, VerificationCache } from './cache.ts';
 import { buildChain, commonName, findLeaf, loadCert, type Anchor, type Cert } from './certs.ts';
 import { checkCrl, parseCrl, type Crl } from './crl.ts';
 import { INTEL_ROOT_PUBLIC_KEY_HEX } from './intel-root.ts';
@@ -260,7 +260,7 @@ export class DcapVerifier implements QuoteVerifier {
     let pckChain: Cert[] | undefined;
     let pckProblem: string | undefined;
     try {
-      pck = cache.memo('pckcerts', contentKey(cert.data), () => {
+      pck = cache.memoRecent('pckcerts', [cert.data], () => {
         const certs = pemCertificates(Buffer.from(cert.data).toString('latin1'), { strict: true }).map((d) => loadCert(d, cache));
         if (certs.length === 0) throw new Error('the certification data holds no certificate');
         const leaf = findLeaf(certs);
@@ -452,7 +452,8 @@ export class DcapVerifier implements QuoteVerifier {
     const sd = q.signatureData;
     if (!pck || !pckChain) run.skip('qe.reportSignature', 'the PCK certificate is not verified (pck.chain failed)');
     else {
-      const ok = cache.memo('qereport', `${contentKey(sd.qe.qeReportRaw, sd.qe.qeReportSignature)}|${pck.leaf.id}`, () => verifyRaw(pck!.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
+      const leafId = new TextEncoder().encode(pck.leaf.id);
+      const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () => verifyRaw(pck!.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
       run.record('qe.reportSignature', ok, ok ? 'the PCK key signed the QE report' : 'the QE report signature does not verify with the PCK key');
     }
 
