@@ -3,7 +3,7 @@ import { linkSigningBytes } from '../src/chain/signing.ts';
 import type { Link } from '../src/chain/types.ts';
 import { verifyBundle } from '../src/chain/verify-bundle.ts';
 import { CotBuilder } from '../src/cot/builder.ts';
-import { createDcapRemoteVerifier } from '../src/cot/dcap-remote-verifier.ts';
+import { createDcapRemoteVerifier, verifiedQuotesOf } from '../src/cot/dcap-remote-verifier.ts';
 import { buildElementImage } from '../src/cot/element.ts';
 import { EmulatedWorld } from '../src/cot/world.ts';
 import { generateP256 } from '../src/crypto/ecdsa.ts';
@@ -168,7 +168,10 @@ async function buildOne(m: Machine, size: number, o: Required<Pick<CotBenchOptio
   try {
     const collateral = await world.collateralFor();
     void collateral;
-    const chain = Chain.create({ name: `bench-${size}`, root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote: createDcapRemoteVerifier(world.root), now: new Date() });
+    // A cold DCAP verifier of its own that may reuse, at append, the accepted verification of the very
+    // same quote, collateral and instant the parent enclave just made (docs/chain.md, "Verification reuse").
+    const remote = createDcapRemoteVerifier(world.root, { reuse: verifiedQuotesOf(world.root) });
+    const chain = Chain.create({ name: `bench-${size}`, root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote, now: new Date() });
     const builder = new CotBuilder(chain, world, world.root);
     const nPlatforms = world.platforms.length;
     const first = await builder.appendFirst(await world.loadElement(0, m.image));

@@ -192,7 +192,7 @@ export class Chain {
     this.elements.set(el.id, el);
     // A refused link must not free a nonce an accepted link already consumed (nonce-reuse refusals).
     const nonceWasUsed = this.checker.nonces.has(link.nonce);
-    const failure = await this.checker.check(link, opts.at);
+    const failure = await this.checker.check(link, opts.at, { reuseVerification: true });
     if (failure) {
       this.elements.delete(el.id);
       this.checker.invalid.delete(el.id);
@@ -254,7 +254,7 @@ export class Chain {
     const prevInvalid = this.checker.invalid.get(link.child);
     this.checker.state.delete(link.child);
     this.checker.invalid.delete(link.child);
-    const failure = await this.checker.check(link, opts.at);
+    const failure = await this.checker.check(link, opts.at, { reuseVerification: true });
     if (failure) {
       if (prevState) this.checker.state.set(link.child, prevState);
       if (prevInvalid !== undefined) this.checker.invalid.set(link.child, prevInvalid);

@@ -7,7 +7,12 @@ import type { CollateralBlob } from './types.ts';
  * wraps the attestation layer's verifier (src/cot/), tests also use an always-failing one.
  */
 export interface RemoteEvidenceVerifier {
-  verify(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<RemoteEvidenceResult>;
+  /**
+   * `opts.reuse`: the caller accepts a result this verifier already computed for exactly this quote,
+   * collateral and instant (Chain.append does, for a quote its parent just verified; verification of a
+   * bundle never does). A verifier may ignore it and always verify.
+   */
+  verify(quote: Uint8Array, collateral: CollateralBlob, at: Date, opts?: { reuse?: boolean }): Promise<RemoteEvidenceResult>;
 }
 
 export type RemoteEvidenceResult =

@@ -4,7 +4,8 @@
  */
 import { ctEqual, fromHex, hex } from '../bytes/util.ts';
 import { aesCmac } from '../crypto/cmac.ts';
-import { generateP256, p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
+import type { KeyObject } from 'node:crypto';
+import { generateP256Raw, p256Sign } from '../crypto/ecdsa.ts';
 import { attributesBytes, isDebug } from '../formats/attributes.ts';
 import { reportKeyRequest } from '../formats/keyrequest.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
@@ -14,14 +15,14 @@ import { elementReportData, linkSigningBytes } from '../chain/signing.ts';
 import type { ChainPolicy, CollateralBlob, EnclaveIdentity, Link, LinkAppraisal } from '../chain/types.ts';
 import { dcapRemoteVerifier } from './dcap-remote-verifier.ts';
 
+/** The element key: the private key (signs children's links) and the public half as X‖Y (no public KeyObject kept: memory). */
 export interface ElementKey {
-  keyPair: P256KeyPair;
+  privateKey: KeyObject;
   publicRaw: Uint8Array;
 }
 
 export function createElementKey(): ElementKey {
-  const keyPair = generateP256();
-  return { keyPair, publicRaw: p256PublicRaw(keyPair.publicKey) };
+  return generateP256Raw();
 }
 
 export const elementEvidenceData = elementReportData;
@@ -64,7 +65,7 @@ export async function admitLocal(ctx: ReportKeySource, key: ElementKey, draft: O
   checkBindingAndIdentity(draft, report.body);
   const pol = checkElementPolicy(policy, depth, 'local', report.body);
   if (!pol.ok) throw refuse(pol.check, pol.message);
-  return hex(p256Sign(key.keyPair.privateKey, linkSigningBytes(draft)));
+  return hex(p256Sign(key.privateKey, linkSigningBytes(draft)));
 }
 
 /** Parent side of a remote link: the child's quote must verify (DCAP, against `root`) at `at`; our appraisal goes into the signed link. */
@@ -87,7 +88,7 @@ export async function admitRemote(
   const pol = checkElementPolicy(policy, depth, 'remote', r.report, { status: r.tcbStatus, advisoryIds: r.advisoryIds });
   if (!pol.ok) throw refuse(pol.check, pol.message);
   const appraisal: LinkAppraisal = { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
-  return { appraisal, signature: hex(p256Sign(key.keyPair.privateKey, linkSigningBytes({ ...draft, appraisal }))) };
+  return { appraisal, signature: hex(p256Sign(key.privateKey, linkSigningBytes({ ...draft, appraisal }))) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { equal } from '../../bytes/util.ts';
 import { children, derTime, expectTag, integerHex, oidText, parseDer, TAG, type DerNode } from '../../formats/der-reader.ts';
-import { contentKey, type VerificationCache } from './cache.ts';
+import type { VerificationCache } from './cache.ts';
 
 /**
  * X.509 handling for the PCK chain and the TCB signing chain: certificates parsed once (node:crypto
@@ -17,6 +17,8 @@ export interface Cert {
   issuer: Uint8Array;
   subjectText: string;
   issuerText: string;
+  /** The subject's CN (the subject text without one), for messages. */
+  cn: string;
   serial: string;
   notBefore: Date;
   notAfter: Date;
@@ -55,7 +57,7 @@ export function p256KeyHex(key: KeyObject): string {
 
 /** Parses one DER certificate (cached by content). Throws on malformed input. */
 export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
-  return cache.memo('cert', contentKey(der), () => {
+  return cache.memoBytes('cert', der, () => {
     const id = cache.nextId('cert#');
     const x509 = new X509Certificate(der);
     const tbs = children(expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
@@ -66,14 +68,16 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
     const subject = expectTag(tbs[o + 4], TAG.SEQUENCE, 'subject').raw;
     const spki = children(expectTag(tbs[o + 5], TAG.SEQUENCE, 'subjectPublicKeyInfo'), 'subjectPublicKeyInfo');
     let keyObject: KeyObject | undefined;
+    const subjectText = x509.subject.replace(/\n/g, ', ');
     return {
       der,
       id,
       x509,
       subject,
       issuer,
-      subjectText: x509.subject.replace(/\n/g, ', '),
+      subjectText,
       issuerText: x509.issuer.replace(/\n/g, ', '),
+      cn: /CN=([^,]*)/.exec(subjectText)?.[1] ?? subjectText,
       serial,
       notBefore: derTime(validity[0]!, 'notBefore'),
       notAfter: derTime(validity[1]!, 'notAfter'),
@@ -103,7 +107,7 @@ export function signedBy(child: Cert, issuer: Cert, cache: VerificationCache): b
 export type ChainResult = { ok: true; chain: Cert[]; anchor: Anchor } | { ok: false; reason: string; chain: Cert[] };
 
 function cn(c: Cert): string {
-  return /CN=([^,]*)/.exec(c.subjectText)?.[1] ?? c.subjectText;
+  return c.cn;
 }
 
 /**

@@ -2,7 +2,7 @@ import { verify } from 'node:crypto';
 import { equal } from '../../bytes/util.ts';
 import { FormatError } from '../../errors.ts';
 import { children, derTime, expectTag, integerHex, oidText, parseDer, smallUint, TAG } from '../../formats/der-reader.ts';
-import { contentKey, type VerificationCache } from './cache.ts';
+import type { VerificationCache } from './cache.ts';
 import type { Cert } from './certs.ts';
 
 /**
@@ -32,7 +32,7 @@ function bad(message: string): FormatError {
 }
 
 export function parseCrl(der: Uint8Array, cache: VerificationCache): Crl {
-  return cache.memo('crl', contentKey(der), () => {
+  return cache.memoBytes('crl', der, () => {
     const id = cache.nextId('crl#');
     const top = children(expectTag(parseDer(der, 'CRL'), TAG.SEQUENCE, 'CRL'), 'CRL');
     if (top.length !== 3) throw bad(`CRL: ${top.length} top-level elements, expected 3`);

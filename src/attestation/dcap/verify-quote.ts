@@ -18,7 +18,7 @@ import type { SignedJson } from '../../formats/pcs-body.ts';
 import { isCollateralSource, type Collateral } from '../collateral/types.ts';
 import { applyPolicy } from '../policy.ts';
 import { pemCertificates } from '../pem.ts';
-import { contentKey, VerificationCache } from './cache.ts';
+import { isoOf, VerificationCache } from './cache.ts';
 import { buildChain, commonName, findLeaf, loadCert, type Anchor, type Cert } from './certs.ts';
 import { checkCrl, parseCrl, type Crl } from './crl.ts';
 import { INTEL_ROOT_PUBLIC_KEY_HEX } from './intel-root.ts';
@@ -188,8 +188,7 @@ function signedCollateral<T>(
     run.skip(name, signerProblem ?? 'no signing certificate');
     return parsed;
   }
-  const text = Buffer.from(signed.text, 'utf8');
-  const ok = cache.memo(`${name}.sig`, `${signed.text}|${hex(signed.signature)}|${signer.id}`, () => verifyRaw(signer.publicKey, text, signed.signature));
+  const ok = cache.memo(`${name}.sig`, `${cache.textId(signed.text)}|${hex(signed.signature)}|${signer.id}`, () => verifyRaw(signer.publicKey, Buffer.from(signed.text, 'utf8'), signed.signature));
   if (!ok) run.fail(name, `the signature over the exact ${name === 'collateral.tcbInfo' ? 'tcbInfo' : 'enclaveIdentity'} text does not verify with "${commonName(signer)}"`);
   else if (parseError) run.fail(name, parseError);
   else run.pass(name, `signed by "${commonName(signer)}"`);
@@ -197,9 +196,9 @@ function signedCollateral<T>(
 }
 
 function windowCheck(run: Run, name: string, what: string, issueDate: Date, nextUpdate: Date, at: Date): void {
-  if (at < issueDate) run.fail(name, `${what} issued ${issueDate.toISOString()}, after the verification time ${at.toISOString()}`);
-  else if (at > nextUpdate) run.fail(name, `${what} expired: nextUpdate ${nextUpdate.toISOString()} is before the verification time ${at.toISOString()}`);
-  else run.pass(name, `${what} current (${issueDate.toISOString()} to ${nextUpdate.toISOString()})`);
+  if (at < issueDate) run.fail(name, `${what} issued ${isoOf(issueDate)}, after the verification time ${at.toISOString()}`);
+  else if (at > nextUpdate) run.fail(name, `${what} expired: nextUpdate ${isoOf(nextUpdate)} is before the verification time ${at.toISOString()}`);
+  else run.pass(name, `${what} current (${isoOf(issueDate)} to ${isoOf(nextUpdate)})`);
 }
 
 /**
@@ -261,7 +260,7 @@ export class DcapVerifier implements QuoteVerifier {
     let pckChain: Cert[] | undefined;
     let pckProblem: string | undefined;
     try {
-      pck = cache.memo('pckcerts', contentKey(cert.data), () => {
+      pck = cache.memoRecent('pckcerts', [cert.data], () => {
         const certs = pemCertificates(Buffer.from(cert.data).toString('latin1'), { strict: true }).map((d) => loadCert(d, cache));
         if (certs.length === 0) throw new Error('the certification data holds no certificate');
         const leaf = findLeaf(certs);
@@ -337,7 +336,7 @@ export class DcapVerifier implements QuoteVerifier {
         if (problem) {
           run.fail('crl.rootCa', `root CA CRL ${problem}`);
           rootCrl = undefined;
-        } else run.pass('crl.rootCa', `signed by "${commonName(root)}", current until ${rootCrl.nextUpdate.toISOString()}, ${rootCrl.revoked.size} revoked`);
+        } else run.pass('crl.rootCa', `signed by "${commonName(root)}", current until ${isoOf(rootCrl.nextUpdate)}, ${rootCrl.revoked.size} revoked`);
       } catch (e) {
         run.fail('crl.rootCa', `root CA CRL unreadable: ${message(e)}`);
         rootCrl = undefined;
@@ -355,7 +354,7 @@ export class DcapVerifier implements QuoteVerifier {
         if (problem) {
           run.fail('crl.pck', `PCK CRL ${problem}`);
           pckCrl = undefined;
-        } else run.pass('crl.pck', `signed by "${commonName(pckIssuer)}", current until ${pckCrl.nextUpdate.toISOString()}, ${pckCrl.revoked.size} revoked`);
+        } else run.pass('crl.pck', `signed by "${commonName(pckIssuer)}", current until ${isoOf(pckCrl.nextUpdate)}, ${pckCrl.revoked.size} revoked`);
       } catch (e) {
         run.fail('crl.pck', `PCK CRL unreadable: ${message(e)}`);
         pckCrl = undefined;
@@ -427,7 +426,7 @@ export class DcapVerifier implements QuoteVerifier {
           if (last.ok) Object.assign(last, { ok: false, detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} does not fit a ${expectId} quote`, code: CHECK_CODES['collateral.tcbInfo'] });
         }
         windowCheck(run, 'collateral.tcbInfoWindow', 'TCB info', tcbInfo.issueDate, tcbInfo.nextUpdate, at);
-        out.collateral!.tcbInfo = { issueDate: tcbInfo.issueDate.toISOString(), nextUpdate: tcbInfo.nextUpdate.toISOString(), tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber, version: tcbInfo.version, id: tcbInfo.id };
+        out.collateral!.tcbInfo = { issueDate: isoOf(tcbInfo.issueDate), nextUpdate: isoOf(tcbInfo.nextUpdate), tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber, version: tcbInfo.version, id: tcbInfo.id };
       } else run.skip('collateral.tcbInfoWindow', 'the TCB info could not be read');
       qeIdentity = signedCollateral(run, 'collateral.qeIdentity', col.qeIdentity, qeIdSigner, signerProblem, parseQeIdentity, cache);
       if (qeIdentity) {
@@ -437,7 +436,7 @@ export class DcapVerifier implements QuoteVerifier {
           if (last.ok) Object.assign(last, { ok: false, detail: `enclave identity ${qeIdentity.id} is not ${expectId}`, code: CHECK_CODES['collateral.qeIdentity'] });
         }
         windowCheck(run, 'collateral.qeIdentityWindow', 'QE identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at);
-        out.collateral!.qeIdentity = { issueDate: qeIdentity.issueDate.toISOString(), nextUpdate: qeIdentity.nextUpdate.toISOString(), tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber, id: qeIdentity.id };
+        out.collateral!.qeIdentity = { issueDate: isoOf(qeIdentity.issueDate), nextUpdate: isoOf(qeIdentity.nextUpdate), tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber, id: qeIdentity.id };
       } else run.skip('collateral.qeIdentityWindow', 'the QE identity could not be read');
     }
 
@@ -453,7 +452,8 @@ export class DcapVerifier implements QuoteVerifier {
     const sd = q.signatureData;
     if (!pck || !pckChain) run.skip('qe.reportSignature', 'the PCK certificate is not verified (pck.chain failed)');
     else {
-      const ok = cache.memo('qereport', `${contentKey(sd.qe.qeReportRaw, sd.qe.qeReportSignature)}|${pck.leaf.id}`, () => verifyRaw(pck!.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
+      const leafId = new TextEncoder().encode(pck.leaf.id);
+      const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () => verifyRaw(pck!.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
       run.record('qe.reportSignature', ok, ok ? 'the PCK key signed the QE report' : 'the QE report signature does not verify with the PCK key');
     }
 
@@ -516,7 +516,7 @@ export class DcapVerifier implements QuoteVerifier {
       if (!level) run.fail('tcb.platformLevel', `components ${ext.tcb.components.join(',')} / PCESVN ${ext.tcb.pceSvn}${isTdx ? ` / TEE_TCB_SVN ${out.quote.td!.teeTcbSvn}` : ''} reach no TCB level`);
       else {
         platformStatus = { status: level.tcbStatus, advisoryIds: [...level.advisoryIds] };
-        run.pass('tcb.platformLevel', `level of ${level.tcbDate.toISOString().slice(0, 10)}: ${level.tcbStatus}${level.advisoryIds.length ? ` [${level.advisoryIds.join(', ')}]` : ''}`);
+        run.pass('tcb.platformLevel', `level of ${isoOf(level.tcbDate).slice(0, 10)}: ${level.tcbStatus}${level.advisoryIds.length ? ` [${level.advisoryIds.join(', ')}]` : ''}`);
       }
       if (q.body.kind === 'td10') {
         const m = checkTdxModule(tcbInfo, q.body.report);

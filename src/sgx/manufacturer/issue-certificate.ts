@@ -1,10 +1,10 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { hex } from '../../bytes/util.ts';
+import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { concat } from '../../bytes/util.ts';
+import { bitString, boolean, context, octetString, oid, seq, smallInteger, time, unsignedInteger } from '../../formats/der-writer.ts';
 import { p256PublicRaw } from '../../crypto/ecdsa.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import { x509 } from './x509.ts';
-import { ECDSA_SHA256, publicCryptoKey, signingCryptoKey } from './keys.ts';
-import { dn, SGX_EXTENSION_OID } from './names.ts';
+import { nameDer, SGX_EXTENSION_OID } from './names.ts';
 
 /**
  * Issues one X.509 v3 certificate in the profile of Intel's SGX PKI (Intel SGX PCK Certificate and
@@ -54,25 +54,63 @@ export function wholeSeconds(d: Date): Date {
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
+const ECDSA_WITH_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
+const SPKI_P256_PREFIX = Uint8Array.from(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'));
+const OID = {
+  authorityKeyIdentifier: oid('2.5.29.35'),
+  crlDistributionPoints: oid('2.5.29.31'),
+  subjectKeyIdentifier: oid('2.5.29.14'),
+  keyUsage: oid('2.5.29.15'),
+  basicConstraints: oid('2.5.29.19'),
+  sgx: oid(SGX_EXTENSION_OID),
+};
+
+function extension(id: Uint8Array, critical: boolean, value: Uint8Array): Uint8Array {
+  return critical ? seq(id, boolean(true), octetString(value)) : seq(id, octetString(value));
+}
+
+/** KeyUsage flags (bit i = named bit i) as a DER BIT STRING: trailing zero bits dropped and counted as unused. */
+function keyUsageBits(flags: number): Uint8Array {
+  let last = -1;
+  for (let i = 0; i < 9; i++) if (flags & (1 << i)) last = i;
+  if (last < 0) return bitString(new Uint8Array(0));
+  const bytes = new Uint8Array((last >> 3) + 1);
+  for (let i = 0; i <= last; i++) if (flags & (1 << i)) bytes[i >> 3]! |= 0x80 >> (i & 7);
+  return bitString(bytes, 7 - (last & 7));
+}
+
+const keyIds = new WeakMap<KeyObject, Uint8Array>();
+function keyIdOf(key: KeyObject): Uint8Array {
+  let id = keyIds.get(key);
+  if (!id) keyIds.set(key, (id = keyIdentifier(key)));
+  return id;
+}
+
+/**
+ * DER-encodes and signs the certificate directly (the TBS is byte-for-byte what @peculiar/x509 makes
+ * of the same spec — test/unit/sgx/issue-certificate.test.ts — at ≈ 0.3 ms instead of ≈ 10 ms: a PCK
+ * certificate is issued for every platform that boots).
+ */
 export async function issueCertificate(spec: CertificateSpec): Promise<Uint8Array> {
-  const extensions: x509.Extension[] = [
-    new x509.AuthorityKeyIdentifierExtension(hex(keyIdentifier(spec.issuerKey))),
-    new x509.CRLDistributionPointsExtension([spec.crlUrl]),
-    new x509.SubjectKeyIdentifierExtension(hex(keyIdentifier(spec.publicKey))),
-    new x509.KeyUsagesExtension(spec.ca ? KEY_USAGE.ca : KEY_USAGE.leaf, true),
-    spec.ca ? new x509.BasicConstraintsExtension(true, spec.ca.pathLength, true) : new x509.BasicConstraintsExtension(false, undefined, true),
+  const extensions = [
+    extension(OID.authorityKeyIdentifier, false, seq(context(0, false, keyIdOf(spec.issuerKey)))),
+    extension(OID.crlDistributionPoints, false, seq(seq(context(0, true, context(0, true, context(6, false, new TextEncoder().encode(spec.crlUrl))))))),
+    extension(OID.subjectKeyIdentifier, false, octetString(keyIdOf(spec.publicKey))),
+    extension(OID.keyUsage, true, keyUsageBits(spec.ca ? KEY_USAGE.ca : KEY_USAGE.leaf)),
+    extension(OID.basicConstraints, true, spec.ca ? seq(boolean(true), smallInteger(spec.ca.pathLength)) : seq()),
   ];
-  if (spec.sgxExtension) extensions.push(new x509.Extension(SGX_EXTENSION_OID, false, Uint8Array.from(spec.sgxExtension)));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: hex(spec.serial ?? newSerial()),
-    subject: dn(spec.subject),
-    issuer: dn(spec.issuer),
-    notBefore: wholeSeconds(spec.notBefore),
-    notAfter: wholeSeconds(spec.notAfter),
-    publicKey: await publicCryptoKey(spec.publicKey),
-    signingKey: await signingCryptoKey(spec.issuerKey),
-    signingAlgorithm: ECDSA_SHA256,
-    extensions,
-  });
-  return new Uint8Array(cert.rawData);
+  if (spec.sgxExtension) extensions.push(extension(OID.sgx, false, spec.sgxExtension));
+  const subjectPublic = spec.publicKey.type === 'private' ? createPublicKey(spec.publicKey) : spec.publicKey;
+  const tbs = seq(
+    context(0, true, smallInteger(2)),
+    unsignedInteger(spec.serial ?? newSerial()),
+    ECDSA_WITH_SHA256,
+    nameDer(spec.issuer),
+    seq(time(wholeSeconds(spec.notBefore)), time(wholeSeconds(spec.notAfter))),
+    nameDer(spec.subject),
+    concat(SPKI_P256_PREFIX, new Uint8Array([4]), p256PublicRaw(subjectPublic)),
+    context(3, true, seq(...extensions)),
+  );
+  const signature = new Uint8Array(sign('sha256', tbs, spec.issuerKey));
+  return seq(tbs, ECDSA_WITH_SHA256, bitString(signature));
 }

@@ -6,7 +6,7 @@ import { generateVendorKey, rsaModulusLE } from '../../crypto/rsa3072.ts';
 import { sha256 } from '../../crypto/sha256.ts';
 import { attributesBytes, ATTR, type Attributes } from '../../formats/attributes.ts';
 import { argumentError, ManufacturerError } from './errors.ts';
-import { issueCertificate, wholeSeconds } from './issue-certificate.ts';
+import { issueCertificate, newSerial, wholeSeconds } from './issue-certificate.ts';
 import { assertCrlReason, CRL_REASON, issueCrl, type RevokedEntry } from './issue-crl.ts';
 import { certificatePem, generateCaKey, isP256Public, keyFromPem, pemCertificates, privateKeyPem, type CaKey } from './keys.ts';
 import { CERT_NAMES, CRL_PATHS } from './names.ts';
@@ -159,6 +159,14 @@ function fmspcKey(fmspc: Uint8Array | string): string {
 }
 
 /** A serial number as lower-case hex of its minimal unsigned bytes ("0a1b…", never "00"-padded). */
+const notAfters = new WeakMap<Uint8Array, Date>();
+/** A CA certificate's notAfter, parsed once per certificate (a PCK certificate is issued per platform boot). */
+function notAfterOf(der: Uint8Array): Date {
+  let d = notAfters.get(der);
+  if (!d) notAfters.set(der, (d = new Date(new X509Certificate(der).validTo)));
+  return new Date(d);
+}
+
 export function normalizeSerial(serial: string): string {
   let h = serial.toLowerCase().replace(/[\s:]/g, '');
   if (!/^[0-9a-f]+$/.test(h)) throw argumentError(`not a hex serial number: ${serial}`);
@@ -461,7 +469,7 @@ export class Manufacturer {
     if (!isP256Public(pckPublicKey)) throw argumentError('the PCK public key must be an ECDSA P-256 public key');
     const now = wholeSeconds(this.clock());
     const caName: KeyName = ca === 'processor' ? 'processor-ca' : 'platform-ca';
-    const caNotAfter = new Date(new X509Certificate(this.certs[caName]).validTo);
+    const caNotAfter = notAfterOf(this.certs[caName]);
     const sgxExtension = encodeSgxExtension({
       ppid: platform.ppid,
       tcbComponents: platform.tcbComponents,
@@ -477,7 +485,9 @@ export class Manufacturer {
           }
         : {}),
     });
+    const serial = newSerial();
     const der = await issueCertificate({
+      serial,
       subject: CERT_NAMES.pck,
       issuer: ca === 'processor' ? CERT_NAMES.processor : CERT_NAMES.platform,
       issuerKey: this.keys[caName].privateKey,
@@ -493,7 +503,7 @@ export class Manufacturer {
       this.changed();
     }
     this.pcks.push({
-      serial: normalizeSerial(new X509Certificate(der).serialNumber),
+      serial: normalizeSerial(hex(serial)),
       ca,
       ppid: Uint8Array.from(platform.ppid),
       fmspc: Uint8Array.from(platform.fmspc),

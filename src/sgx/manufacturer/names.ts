@@ -1,4 +1,5 @@
 import type { JsonName } from '@peculiar/x509';
+import { oid, printableString, seq, set, utf8String } from '../../formats/der-writer.ts';
 
 /**
  * Certificate names and OIDs of the emulated PKI. Names mirror Intel's profile (Intel SGX PCK
@@ -29,6 +30,12 @@ export function dn(commonName: string): JsonName {
     { ST: [{ utf8String: 'EM' }] },
     { C: [{ printableString: 'ZZ' }] },
   ] as unknown as JsonName;
+}
+
+/** The same name as DER (RDNSequence, one attribute per RDN), for the certificates Catena encodes itself. */
+export function nameDer(commonName: string): Uint8Array {
+  const rdn = (type: string, value: Uint8Array) => set(seq(oid(type), value));
+  return seq(rdn('2.5.4.3', utf8String(commonName)), rdn('2.5.4.10', utf8String(ORGANIZATION)), rdn('2.5.4.7', utf8String('Emulation')), rdn('2.5.4.8', utf8String('EM')), rdn('2.5.4.6', printableString('ZZ')));
 }
 
 /** The PCS paths the CRL distribution points name (relative to the PCS base URL). */

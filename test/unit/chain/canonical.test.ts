@@ -67,3 +67,12 @@ test('signing bytes are domain-separated by what is signed', () => {
   assert.equal(link, 'catena/link/v1\n{"a":1}');
   assert.notDeepEqual(signingBytes('link', v), signingBytes('revocation', v));
 });
+
+test('canonicalJson strings: the bytes JSON.stringify gives, for escapes, controls, surrogates and plain hex', () => {
+  const samples = ['', 'ab01', 'a"b', 'a\\b', 'line\nfeed', '\u0000\u001f\u007f', 'é€😀', '\ud800', 'x\udc00y', '\ud83d\ude00', '</script>', 'f'.repeat(9000)];
+  for (let i = 0; i < 300; i++) samples.push(String.fromCharCode(...Array.from({ length: 8 }, () => Math.floor(Math.random() * 0x10000))));
+  for (const s of samples) {
+    assert.equal(canonicalJson(s), JSON.stringify(s), JSON.stringify(s));
+    assert.equal(canonicalJson({ [s]: s }), `{${JSON.stringify(s)}:${JSON.stringify(s)}}`);
+  }
+});
