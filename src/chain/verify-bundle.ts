@@ -1,14 +1,14 @@
+import { identityOfBody, sameIdentity } from './identity.ts';
 import type { KeyObject } from 'node:crypto';
 import { equal, fromHex, hex } from '../bytes/util.ts';
 import { p256PointValid, p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
-import { attributesBytes, isDebug } from '../formats/attributes.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
 import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from './policy.ts';
 import { snapshotOf, unchangedSince, type CollateralSnapshot } from './collateral-snapshot.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { elementReportData, headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
-import type { ChainFailure, ChainHeader, ChainVerification, CollateralBlob, Element, EnclaveIdentity, Link, ProofBundle } from './types.ts';
+import type { ChainFailure, ChainHeader, ChainVerification, CollateralBlob, Element, Link, ProofBundle } from './types.ts';
 import { canonicalJson } from './canonical.ts';
 import { checkBundleShape } from './bundle-shape.ts';
 
@@ -32,23 +32,6 @@ class Fail extends Error {
   constructor(readonly check: string, message: string) {
     super(message);
   }
-}
-
-function identityOf(b: ReportBody): EnclaveIdentity {
-  return {
-    mrEnclave: hex(b.mrEnclave),
-    mrSigner: hex(b.mrSigner),
-    isvProdId: b.isvProdId,
-    isvSvn: b.isvSvn,
-    attributes: hex(attributesBytes(b.attributes)),
-    debug: isDebug(b.attributes),
-  };
-}
-
-function sameIdentity(a: EnclaveIdentity, b: EnclaveIdentity): boolean {
-  return (
-    a.mrEnclave === b.mrEnclave && a.mrSigner === b.mrSigner && a.isvProdId === b.isvProdId && a.isvSvn === b.isvSvn && a.attributes === b.attributes && a.debug === b.debug
-  );
 }
 
 function key(hexKey: string, name: string): KeyObject {
@@ -201,7 +184,7 @@ export class LinkChecker {
         if (l.childPlatform !== platform) throw new Fail('link-structure', `remote link names platform ${l.childPlatform}, the quote's is ${platform}`);
       }
       if (!equal(body.reportData, elementReportData(h.id, childKeyBytes, nonce))) throw new Fail('key-binding', 'REPORTDATA does not bind the element key and the parent nonce');
-      if (!sameIdentity(identityOf(body), l.childIdentity)) throw new Fail('link-structure', 'link identity differs from the evidence');
+      if (!sameIdentity(identityOfBody(body), l.childIdentity)) throw new Fail('link-structure', 'link identity differs from the evidence');
       const pol = checkElementPolicy(h.policy, depth, l.type, body, tcb);
       if (!pol.ok) throw new Fail(pol.check, pol.message);
       const rv = this.revoked.get(l.child);

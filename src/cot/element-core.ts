@@ -6,13 +6,12 @@ import { ctEqual, fromHex, hex } from '../bytes/util.ts';
 import { aesCmac } from '../crypto/cmac.ts';
 import type { KeyObject } from 'node:crypto';
 import { generateP256Raw, p256Sign } from '../crypto/ecdsa.ts';
-import { attributesBytes, isDebug } from '../formats/attributes.ts';
 import { reportKeyRequest } from '../formats/keyrequest.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
 import { ChainError } from '../chain/errors.ts';
 import { checkElementPolicy } from '../chain/policy.ts';
 import { elementReportData, linkSigningBytes } from '../chain/signing.ts';
-import type { ChainPolicy, CollateralBlob, EnclaveIdentity, Link, LinkAppraisal } from '../chain/types.ts';
+import type { ChainPolicy, CollateralBlob, Link, LinkAppraisal } from '../chain/types.ts';
 import { dcapRemoteVerifier } from './dcap-remote-verifier.ts';
 
 /** The element key: the private key (signs children's links) and the public half as X‖Y (no public KeyObject kept: memory). */
@@ -27,16 +26,8 @@ export function createElementKey(): ElementKey {
 
 export const elementEvidenceData = elementReportData;
 
-export function identityOfBody(b: ReportBody): EnclaveIdentity {
-  return {
-    mrEnclave: hex(b.mrEnclave),
-    mrSigner: hex(b.mrSigner),
-    isvProdId: b.isvProdId,
-    isvSvn: b.isvSvn,
-    attributes: hex(attributesBytes(b.attributes)),
-    debug: isDebug(b.attributes),
-  };
-}
+import { identityOfBody } from '../chain/identity.ts';
+export { identityOfBody };
 
 const refuse = (check: string, message: string) => new ChainError('ERR_CHAIN_LINK_REFUSED', `${check}: ${message}`, check);
 

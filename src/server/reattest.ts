@@ -5,7 +5,7 @@ import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import { elementReportData } from '../chain/signing.ts';
 import type { CollateralBlob, Element } from '../chain/types.ts';
 import { collateralId } from '../chain/verify-bundle.ts';
-import { identityOfBody } from '../cot/element-core.ts';
+import { identityOfBody, sameIdentity } from '../chain/identity.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import type { Store } from '../store/types.ts';
 import type { ChainService, ElementRecord } from './chain-service.ts';
@@ -122,9 +122,7 @@ async function appraise(
   if (!el.elementKey) return refused('key-binding', 'the element has no recorded element key', { ...withEvidence, ...tcb });
   const expected = elementReportData(chainId, fromHex(el.elementKey, 64, 'element key'), fromHex(nonce, 32, 'nonce'));
   if (!ctEqual(r.report.reportData, expected)) return refused('key-binding', 'REPORTDATA does not bind the element key recorded at admission and this nonce', { ...withEvidence, ...tcb });
-  const id = identityOfBody(r.report);
-  const was = el.identity;
-  if (!was || id.mrEnclave !== was.mrEnclave || id.mrSigner !== was.mrSigner || id.isvProdId !== was.isvProdId || id.isvSvn !== was.isvSvn || id.attributes !== was.attributes) {
+  if (!el.identity || !sameIdentity(identityOfBody(r.report), el.identity)) {
     return refused('identity', 'the enclave identity differs from the one admitted', { ...withEvidence, ...tcb });
   }
   const pol = checkElementPolicy(policy, depth, linkType, r.report, { status: r.tcbStatus, advisoryIds: r.advisoryIds });
