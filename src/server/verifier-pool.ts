@@ -1,3 +1,4 @@
+import { workerExecArgv } from '../sgx/runtime/worker-exec-argv.ts';
 import { Worker } from 'node:worker_threads';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import type { CollateralBlob, Link } from '../chain/types.ts';
@@ -48,7 +49,7 @@ export class VerifierPool implements RemoteEvidenceVerifier {
   private start(root: Uint8Array): PoolWorker {
     let worker: Worker;
     try {
-      worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: withoutTsxImport(process.execArgv) });
+      worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: workerExecArgv() });
     } catch {
       // Node flags a worker refuses (e.g. V8 heap flags given to the manager's process): none then.
       worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: [] });
@@ -174,17 +175,3 @@ export class VerifierPool implements RemoteEvidenceVerifier {
   }
 }
 
-/** The bootstrap registers tsx itself: drop an inherited `--import tsx` (or loader) so it is not registered twice. */
-function withoutTsxImport(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if ((a === '--import' || a === '--loader' || a === '--experimental-loader') && /(^|\/)tsx(\/|$)/.test(argv[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^--(import|loader|experimental-loader)=.*tsx/.test(a)) continue;
-    out.push(a);
-  }
-  return out;
-}

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Cpu, EnclaveIdentity, EnclaveRef } from '../cpu.ts';
 import { ecallOf, type EnclaveHandle, type OcallTable } from '../enclave.ts';
 import { SgxError } from '../errors.ts';
+import { workerExecArgv } from './worker-exec-argv.ts';
 import { fromWire, toWire, type HostMessage, type WorkerInit, type WorkerMessage } from './wire.ts';
 
 const BOOTSTRAP = new URL('./worker-bootstrap.js', import.meta.url);
@@ -33,7 +34,7 @@ export async function startIsolated(
   const targetInfo = cpu.targetInfoOf(ref);
   const init: WorkerInit = { moduleUrl, identity, cpuSvn: cpu.cpuSvn, targetInfo };
   // The bootstrap registers tsx itself; drop an inherited `--import tsx` so it is not registered twice.
-  const execArgv = stripTsxImport(process.execArgv);
+  const execArgv = workerExecArgv();
   const worker = new Worker(BOOTSTRAP, { workerData: init, execArgv });
   let alive = true;
   let nextId = 1;
@@ -152,17 +153,3 @@ export async function startIsolated(
   };
 }
 
-/** Removes `--import tsx` / `--import=tsx` / `--loader tsx` from an execArgv. */
-function stripTsxImport(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if ((a === '--import' || a === '--loader' || a === '--experimental-loader') && /(^|\/)tsx(\/|$)/.test(argv[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^--(import|loader|experimental-loader)=.*tsx/.test(a)) continue;
-    out.push(a);
-  }
-  return out;
-}
