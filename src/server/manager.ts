@@ -560,20 +560,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     );
   }
   app.decorate('checkAgents', checkAgents);
-  const agentMs = opts.agentCheckIntervalMs ?? 5000;
-  let agentCheck: Promise<void> | undefined;
-  const agentTimer =
-    agentMs > 0
-      ? setInterval(() => {
-          if (agentCheck) return;
-          agentCheck = checkAgents()
-            .catch((e) => app.log.warn(e))
-            .finally(() => {
-              agentCheck = undefined;
-            });
-        }, agentMs)
-      : undefined;
-  agentTimer?.unref();
+  const agentJob = periodic(opts.agentCheckIntervalMs ?? 5000, checkAgents, (e) => app.log.warn(e));
 
   // ---- periodic re-attestation ----
   async function reattestAll(): Promise<{ affirmed: number; refused: number; failed: number }> {
@@ -601,32 +588,39 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     return out;
   }
   app.decorate('reattestAll', reattestAll);
-  const reMs = opts.reattestIntervalMs ?? 0;
-  let reRun: Promise<unknown> | undefined;
-  const reTimer =
-    reMs > 0
-      ? setInterval(() => {
-          if (reRun) return;
-          reRun = reattestAll()
-            .catch((e) => app.log.warn(e))
-            .finally(() => {
-              reRun = undefined;
-            });
-        }, reMs)
-      : undefined;
-  reTimer?.unref();
+  const reattestJob = periodic(opts.reattestIntervalMs ?? 0, reattestAll, (e) => app.log.warn(e));
 
   app.addHook('onClose', async () => {
-    if (reTimer) clearInterval(reTimer);
-    await reRun;
+    await reattestJob.stop();
     if (cpTimer) clearInterval(cpTimer);
-    if (agentTimer) clearInterval(agentTimer);
     for (const s of streams) s.end();
-    await agentCheck;
+    await agentJob.stop();
     await checkpoint().catch(() => {});
     await Promise.all([...pools.values()].map((p) => p.close()));
   });
   return app;
+}
+
+/** Runs `job` every `ms` (0: never), never two runs at once; `stop()` clears the timer and waits for a running job. */
+function periodic(ms: number, job: () => Promise<unknown>, onError: (e: unknown) => void): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer =
+    ms > 0
+      ? setInterval(() => {
+          running ??= job()
+            .catch(onError)
+            .finally(() => {
+              running = undefined;
+            });
+        }, ms)
+      : undefined;
+  timer?.unref();
+  return {
+    async stop() {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 /**
