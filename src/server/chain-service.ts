@@ -10,7 +10,7 @@ import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.t
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
-import type { AuditActor, ChainRow, ElementRow, Store } from '../store/types.ts';
+import type { AuditActor, ChainRow, ElementPatch, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
 import type { Reattestation } from './reattest.ts';
@@ -378,18 +378,41 @@ export class ChainService {
   async revoke(chainId: string, elementId: string, reason: string, actor: string): Promise<Revocation> {
     const entry = await this.entry(chainId);
     const now = this.clock();
-    const row = await this.opts.store.getElement(chainId, elementId);
-    if (!row) throw new ServerError('ERR_NOT_FOUND', `no element ${elementId} in chain ${chainId}`);
-    const rev = await this.locked(entry, async () => entry.chain.revoke(elementId, reason, now));
-    try {
-      await this.opts.store.updateElement(chainId, elementId, { status: 'revoked', record: { ...(row.record as ElementRecord), revocation: rev } }, { actor, at: now });
-    } catch (e) {
-      this.evict(chainId);
-      throw storeToServerError(e);
-    }
-    entry.version++;
+    // Read, revoke and write under the chain's lock: a re-attestation result written meanwhile is kept, and cannot overwrite the revocation.
+    const rev = await this.locked(entry, async () => {
+      const row = await this.opts.store.getElement(chainId, elementId);
+      if (!row) throw new ServerError('ERR_NOT_FOUND', `no element ${elementId} in chain ${chainId}`);
+      const r = entry.chain.revoke(elementId, reason, now);
+      try {
+        await this.opts.store.updateElement(chainId, elementId, { status: 'revoked', record: { ...(row.record as ElementRecord), revocation: r } }, { actor, at: now });
+      } catch (e) {
+        this.evict(chainId);
+        throw storeToServerError(e);
+      }
+      entry.version++;
+      return r;
+    });
     this.emit({ type: 'element.revoked', chain: chainId, element: elementId, reason });
     return rev;
+  }
+
+  /**
+   * Read-modify-write of one element row under the chain's lock (revocation takes the same lock):
+   * `patch` sees the row as stored now and returns the change, or undefined to write nothing.
+   */
+  async updateElementUnderLock(chainId: string, elementId: string, actor: string, patch: (row: ElementRow) => ElementPatch | undefined): Promise<ElementRow | undefined> {
+    const entry = await this.entry(chainId);
+    return this.locked(entry, async () => {
+      const row = await this.opts.store.getElement(chainId, elementId);
+      if (!row) throw new ServerError('ERR_NOT_FOUND', `no element ${elementId} in chain ${chainId}`);
+      const p = patch(row);
+      if (!p) return undefined;
+      const out = await this.opts.store.updateElement(chainId, elementId, p, { actor, at: this.clock() }).catch((e: unknown) => {
+        throw storeToServerError(e);
+      });
+      entry.version++;
+      return out;
+    });
   }
 
   /** Replaces the policy (a new owner-signed header) and re-evaluates the chain under it. */
@@ -423,12 +446,6 @@ export class ChainService {
 
   async bundle(chainId: string): Promise<ProofBundle> {
     return (await this.entry(chainId)).chain.toBundle();
-  }
-
-  /** A write outside append/revoke changed the chain's store version: keep the cached entry in step. */
-  touched(chainId: string): void {
-    const cached = this.cache.get(chainId);
-    if (cached) cached.then((e) => e.version++).catch(() => {});
   }
 
   /**

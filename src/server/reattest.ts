@@ -77,8 +77,12 @@ export async function reattestElement(deps: ReattestDeps, chainId: string, eleme
   const result = await appraise(deps, entry.root, entry.chain.header.policy, depthOf(entry.chain, el), rec.link.type, chainId, el, nonce, evidence, now);
 
   const status = result.verdict === 'affirmed' ? 'active' : ATTESTATION_FAILED;
-  await deps.store.updateElement(chainId, elementId, { status, record: { ...rec, reattestation: result } }, { actor, at: now });
-  deps.chains.touched(chainId);
+  // Written against the row as it is now, under the chain's lock: a revocation that landed while the
+  // agent answered wins, and nothing is written.
+  const written = await deps.chains.updateElementUnderLock(chainId, elementId, actor, (fresh) =>
+    fresh.status === 'revoked' ? undefined : { status, record: { ...(fresh.record as ElementRecord), reattestation: result } },
+  );
+  if (!written) throw new ServerError('ERR_CONFLICT', `element ${elementId} was revoked while it was being re-attested; nothing written`);
   deps.chains.events.emit('event', { type: 'element.reattested', chain: chainId, element: elementId, verdict: result.verdict, status, ...(result.check ? { check: result.check } : {}), at: now.toISOString() });
   return { result, status, emulatedRoot: entry.chain.header.emulatedRoot };
 }

@@ -177,4 +177,18 @@ describe('manager re-attestation', () => {
     assert.ok(r.advisoryIds.length > 0);
     assert.equal(await status(first), 'attestation-failed');
   });
+
+  test('a revocation that lands while the agent answers wins: 409, the element stays revoked with its revocation record', async () => {
+    tamper = async (ev) => {
+      const r = await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(local)}/revoke`, { reason: 'revoked during re-attestation' });
+      assert.equal(r.statusCode, 200, r.body);
+      return ev;
+    };
+    const r = await reattest(local);
+    tamper = undefined;
+    assert.equal(r.statusCode, 409, r.body);
+    const el = (await f.req('GET', `/v1/chains/${chainId}/elements/${elementId(local)}`)).json();
+    assert.equal(el.status, 'revoked');
+    assert.equal(el.revocation.reason, 'revoked during re-attestation');
+  });
 });
