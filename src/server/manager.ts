@@ -456,6 +456,39 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     return agentView(a);
   });
 
+  // ---- platforms ----
+  // A platform is registered by the agent hosting it (POST /v1/agents, `platforms`); its status is
+  // its agent's, and every chain that admitted an enclave on it over a quote records its TCB status.
+  async function platformViews(only?: string) {
+    const chainsSeen: Array<{ id: string; chain: Awaited<ReturnType<ChainService['entry']>>['chain'] }> = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.listChains({ limit: 500, ...(after ? { after } : {}) });
+      if (page.length === 0) break;
+      for (const c of page) if (!c.deleted) chainsSeen.push({ id: c.id, chain: (await chains.entry(c.id)).chain });
+      after = page[page.length - 1]!.id;
+    }
+    const out = [];
+    for (const a of await store.listAgents()) {
+      for (const p of ((a.info as { platforms?: Array<{ index: number; ppid: string }> }).platforms ?? [])) {
+        if (only !== undefined && p.ppid !== only) continue;
+        const inChains = chainsSeen.flatMap(({ id, chain }) => {
+          const el = chain.element(`platform:${p.ppid}`);
+          return el ? [{ chain: id, fmspc: el.fmspc, tcbStatus: el.tcbStatus, advisoryIds: el.advisoryIds ?? [] }] : [];
+        });
+        out.push({ ppid: p.ppid, agent: a.id, cloud: a.cloud, index: p.index, status: a.status, lastSeen: a.lastSeen.toISOString(), chains: inChains });
+      }
+    }
+    return out;
+  }
+  app.get('/v1/platforms', { schema: { tags: ['platforms'] } }, async () => ({ platforms: await platformViews() }));
+  app.get('/v1/platforms/:id', { schema: { tags: ['platforms'], params: S.IdParams } }, async (req) => {
+    const id = (req.params as { id: string }).id.toLowerCase();
+    const [p] = await platformViews(id);
+    if (!p) throw new ServerError('ERR_NOT_FOUND', `no registered platform ${id}`);
+    return p;
+  });
+
   // ---- audit ----
   app.get('/v1/audit', { schema: { tags: ['audit'], querystring: S.AuditQuery } }, async (req) => {
     need(req, 'admin');
