@@ -10,7 +10,7 @@ import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.t
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
-import type { AuditActor, ChainRow, ElementPatch, ElementRow, Store } from '../store/types.ts';
+import type { ChainRow, ElementPatch, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
 import type { Reattestation } from './reattest.ts';
