@@ -73,6 +73,12 @@ export interface Appraisal {
   rootIsIntel: boolean;
   /** The verification time, ISO 8601. */
   at: string;
+  /**
+   * Accepted appraisals only: the verification times (ISO 8601, inclusive) at which every time-dependent
+   * check — certificate, CRL, TCB info and QE identity windows, collateral age — gives the same outcome
+   * as at `at`. `until` is when this appraisal must be redone at the latest (the earliest expiry it relied on).
+   */
+  validity?: { from: string; until: string };
 }
 
 /** One method: a quote and options in, an appraisal out. Implementations: the DCAP verifier, an always-reject. */

@@ -538,10 +538,15 @@ export class DcapVerifier implements QuoteVerifier {
     else run.record('tcb.status', final!.status !== 'Revoked', `platform ${platformStatus.status} + QE ${qeStatus.status} → ${final!.status}`);
 
     const issueDates = [tcbInfo?.issueDate, qeIdentity?.issueDate].filter((d): d is Date => d instanceof Date);
-    return this.finish(out, run, opts, out.quote, issueDates);
+    // Every window a time-dependent check above judged `at` against: certificates, CRLs, TCB info, QE identity.
+    const windows: Array<readonly [Date, Date]> = [...(pckChain ?? []), ...(tcbSigningChain ?? [])].map((c) => [c.notBefore, c.notAfter] as const);
+    for (const crl of [rootCrl, pckCrl]) if (crl) windows.push([crl.thisUpdate, crl.nextUpdate]);
+    if (tcbInfo) windows.push([tcbInfo.issueDate, tcbInfo.nextUpdate]);
+    if (qeIdentity) windows.push([qeIdentity.issueDate, qeIdentity.nextUpdate]);
+    return this.finish(out, run, opts, out.quote, issueDates, windows);
   }
 
-  private finish(out: Appraisal, run: Run, opts: VerifyOptions, quote: QuoteSummary | undefined, issueDates: Date[]): Appraisal {
+  private finish(out: Appraisal, run: Run, opts: VerifyOptions, quote: QuoteSummary | undefined, issueDates: Date[], windows: Array<readonly [Date, Date]> = []): Appraisal {
     run.checks.push(
       ...applyPolicy(opts.policy ?? {}, { ...(quote ? { quote } : {}), ...(out.tcbStatus ? { tcbStatus: out.tcbStatus } : {}), advisoryIds: out.advisoryIds, collateralIssueDates: issueDates, at: opts.at }),
     );
@@ -549,9 +554,36 @@ export class DcapVerifier implements QuoteVerifier {
     if (first) {
       out.verdict = 'rejected';
       out.error = { code: first.code ?? 'ERR_VERIFICATION', message: `${first.name}: ${first.detail ?? 'failed'}`, check: first.name };
-    } else out.verdict = 'accepted';
+    } else {
+      out.verdict = 'accepted';
+      const validity = validityOf(windows, issueDates, opts);
+      if (validity) out.validity = validity;
+    }
     return out;
   }
+}
+
+/**
+ * The span of verification times over which an accepted appraisal's time-dependent checks all hold:
+ * the intersection of the windows they judged `at` against (and, under a collateral-age policy, the
+ * instant the oldest collateral becomes too old). Any `at` inside gives every check the same outcome;
+ * the same quote and collateral verified at such an `at` get the same appraisal but for `at` itself.
+ * Undefined when the windows do not contain `at` (cannot happen for an accepted appraisal).
+ */
+function validityOf(windows: Array<readonly [Date, Date]>, issueDates: Date[], opts: VerifyOptions): { from: string; until: string } | undefined {
+  if (windows.length === 0) return undefined;
+  let from = -Infinity;
+  let until = Infinity;
+  for (const [a, b] of windows) {
+    from = Math.max(from, a.getTime());
+    until = Math.min(until, b.getTime());
+  }
+  const maxAge = opts.policy?.maxCollateralAgeSeconds;
+  // The age check floors (at − oldest) to whole seconds: it still holds below oldest + (max + 1) s.
+  if (maxAge !== undefined && issueDates.length) until = Math.min(until, Math.min(...issueDates.map((d) => d.getTime())) + maxAge * 1000);
+  const at = opts.at.getTime();
+  if (!(from <= at && at <= until)) return undefined;
+  return { from: new Date(from).toISOString(), until: new Date(until).toISOString() };
 }
 
 /**
