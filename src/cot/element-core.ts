@@ -3,7 +3,7 @@
  * Runs inside the enclave: the element key's private half lives only here.
  */
 import { ctEqual, fromHex, hex } from '../bytes/util.ts';
-import { aesCmac } from '../crypto/cmac.ts';
+import { AesCmac } from '../crypto/cmac.ts';
 import type { KeyObject } from 'node:crypto';
 import { generateP256Raw, p256Sign } from '../crypto/ecdsa.ts';
 import { reportKeyRequest } from '../formats/keyrequest.ts';
@@ -45,14 +45,24 @@ interface ReportKeySource {
   egetkey(keyRequest: Uint8Array): Promise<Uint8Array>;
 }
 
+/** Our REPORT key for a KEYID as a CMAC instance; kept while the KEYID (the CPU's, per boot) stays the same. */
+export class ReportMac {
+  private last: { keyId: Uint8Array; cmac: AesCmac } | undefined;
+  constructor(private readonly ctx: ReportKeySource) {}
+  async for(keyId: Uint8Array): Promise<AesCmac> {
+    if (!this.last || !ctEqual(this.last.keyId, keyId)) this.last = { keyId: keyId.slice(), cmac: new AesCmac(await this.ctx.egetkey(reportKeyRequest(keyId))) };
+    return this.last.cmac;
+  }
+}
+
 /** Parent side of a local link: the child's REPORT must verify under our REPORT key. */
-export async function admitLocal(ctx: ReportKeySource, key: ElementKey, draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
+export async function admitLocal(ctx: ReportKeySource | ReportMac, key: ElementKey, draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
   if (draft.type !== 'local' || draft.evidence.kind !== 'sgx-report') throw refuse('link-type', 'not a local link');
   if (draft.evidence.report !== hex(childReport)) throw refuse('link-structure', 'the draft carries other evidence');
   const report = parseReport(childReport);
-  const reportKey = await ctx.egetkey(reportKeyRequest(report.keyId));
+  const mac = await (ctx instanceof ReportMac ? ctx : new ReportMac(ctx)).for(report.keyId);
 
-  if (!ctEqual(aesCmac(reportKey, report.rawBody), report.mac)) throw refuse('report-mac', 'the child REPORT does not verify: another target, another platform, or altered');
+  if (!ctEqual(mac.mac(report.rawBody), report.mac)) throw refuse('report-mac', 'the child REPORT does not verify: another target, another platform, or altered');
   checkBindingAndIdentity(draft, report.body);
   const pol = checkElementPolicy(policy, depth, 'local', report.body);
   if (!pol.ok) throw refuse(pol.check, pol.message);
@@ -89,6 +99,7 @@ export async function admitRemote(
  */
 export function elementEcalls(ctx: ReportKeySource & { ereport(targetInfo: Uint8Array, reportData: Uint8Array): Promise<Uint8Array> }) {
   let key: ElementKey | undefined;
+  const reportMac = new ReportMac(ctx);
   const own = (): ElementKey => {
     if (!key) throw new ChainError('ERR_CHAIN_NO_ELEMENT_KEY', 'createKey has not been called in this enclave');
     return key;
@@ -109,7 +120,7 @@ export function elementEcalls(ctx: ReportKeySource & { ereport(targetInfo: Uint8
     },
     /** As parent: checks a local child's REPORT (MAC under our REPORT key) and signs the link. */
     admitLocal(draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
-      return admitLocal(ctx, own(), draft, childReport, policy, depth);
+      return admitLocal(reportMac, own(), draft, childReport, policy, depth);
     },
     /** As parent: checks a remote child's quote with the DCAP verifier and signs the link. */
     admitRemote(draft: Omit<Link, 'signature' | 'appraisal'>, quote: Uint8Array, collateral: CollateralBlob, at: string, root: Uint8Array, policy: ChainPolicy, depth: number) {

@@ -3,7 +3,7 @@ import { abytes } from '../bytes/util.ts';
 
 /**
  * AES-128-CMAC (RFC 4493 / NIST SP 800-38B), written here because node:crypto has no CMAC.
- * One AES-128-ECB cipher per key does both subkey generation and the CBC-MAC chain.
+ * Per key: an AES-128-ECB cipher for the subkeys and one AES-128-CBC cipher reused for every MAC.
  * Checked against all four RFC 4493 test vectors in test/unit/crypto/cmac.test.ts.
  */
 const RB = 0x87;
@@ -23,42 +23,40 @@ function shiftLeft(src: Uint8Array): Uint8Array {
 const ZERO_IV = new Uint8Array(16);
 
 export class AesCmac {
-  private readonly key: Uint8Array;
   private readonly ecb: Cipher;
+  private readonly cbc: Cipher;
+  /** The CBC cipher's chaining value: the last ciphertext block it produced (the zero IV at first). */
+  private chain = new Uint8Array(16);
   private readonly k1: Uint8Array;
   private readonly k2: Uint8Array;
   constructor(key: Uint8Array) {
     abytes(key, 16, 'cmac key');
-    this.key = key.slice();
     this.ecb = createCipheriv('aes-128-ecb', key, null);
     this.ecb.setAutoPadding(false);
-    const l = this.block(new Uint8Array(16));
+    // One CBC cipher for every MAC under this key (creating a cipher costs OpenSSL more than a short MAC):
+    // OpenSSL carries the chaining value from one update to the next, so each message's first block is
+    // XORed with it here, which cancels it: E(M1 ⊕ c ⊕ c) = E(M1), a CBC-MAC from the zero IV.
+    this.cbc = createCipheriv('aes-128-cbc', key, ZERO_IV);
+    this.cbc.setAutoPadding(false);
+    const l = new Uint8Array(this.ecb.update(new Uint8Array(16)));
     this.k1 = shiftLeft(l);
     this.k2 = shiftLeft(this.k1);
-  }
-  private block(b: Uint8Array): Uint8Array {
-    return new Uint8Array(this.ecb.update(b));
   }
   mac(msg: Uint8Array): Uint8Array {
     const n = msg.length === 0 ? 1 : Math.ceil(msg.length / 16);
     const complete = msg.length > 0 && msg.length % 16 === 0;
-    // CBC-MAC over all blocks but the last (one CBC call: the last ciphertext block is the chain
-    // value), then the masked last block.
-    let x: Uint8Array = ZERO_IV;
-    const y = new Uint8Array(16);
-    if (n > 1) {
-      const cbc = createCipheriv('aes-128-cbc', this.key, ZERO_IV);
-      cbc.setAutoPadding(false);
-      const out = cbc.update(msg.subarray(0, (n - 1) * 16));
-      x = new Uint8Array(out.buffer, out.byteOffset + out.length - 16, 16);
-    }
-    const last = new Uint8Array(16);
-    const tail = msg.subarray((n - 1) * 16);
-    last.set(tail);
-    if (!complete) last[tail.length] = 0x80;
+    // M1 … Mn with the last block padded (10*) unless complete and masked with K1 (complete) or K2.
+    const m = new Uint8Array(n * 16);
+    m.set(msg);
+    if (!complete) m[msg.length] = 0x80;
     const k = complete ? this.k1 : this.k2;
-    for (let j = 0; j < 16; j++) y[j] = x[j]! ^ last[j]! ^ k[j]!;
-    return this.block(y);
+    const last = (n - 1) * 16;
+    for (let j = 0; j < 16; j++) m[last + j]! ^= k[j]!;
+    for (let j = 0; j < 16; j++) m[j]! ^= this.chain[j]!;
+    const out = this.cbc.update(m);
+    const tag = new Uint8Array(out.buffer.slice(out.byteOffset + out.length - 16, out.byteOffset + out.length));
+    this.chain = tag.slice();
+    return tag;
   }
 }
 

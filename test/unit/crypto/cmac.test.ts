@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aesCmac } from '../../../src/crypto/cmac.ts';
+import fc from 'fast-check';
+import { aesCmac, AesCmac } from '../../../src/crypto/cmac.ts';
 import { fromHex, hex } from '../../../src/bytes/util.ts';
 
 // RFC 4493 §4 test vectors (key 2b7e1516 28aed2a6 abf71588 09cf4f3c).
@@ -24,4 +25,19 @@ test('AES-CMAC RFC 4493 subkeys follow from the vectors: a one-bit change change
   const m = msg.slice(0, 40);
   m[39]! ^= 1;
   assert.notEqual(hex(aesCmac(key, m)), 'dfa66747de9ae63030ca32611497c827');
+});
+
+test('AES-CMAC RFC 4493: one instance MACs the four examples in any order, repeatedly', () => {
+  const mac = new AesCmac(key);
+  const order = [3, 0, 2, 2, 1, 0, 3, 1];
+  for (const i of order) assert.equal(hex(mac.mac(msg.subarray(0, cases[i]![1]))), cases[i]![2]);
+});
+
+test('property: an instance reused across messages gives the tag of a fresh instance (the CBC chaining value never leaks into a tag)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 12 }), (k, msgs) => {
+      const reused = new AesCmac(k);
+      for (const m of msgs) assert.equal(hex(reused.mac(m)), hex(new AesCmac(k).mac(m)));
+    }),
+  );
 });
