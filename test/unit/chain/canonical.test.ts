@@ -76,3 +76,16 @@ test('canonicalJson strings: the bytes JSON.stringify gives, for escapes, contro
     assert.equal(canonicalJson({ [s]: s }), `{${JSON.stringify(s)}:${JSON.stringify(s)}}`);
   }
 });
+
+test('long strings (remembered by value) serialise as JSON.stringify does, escapes included, however they repeat', () => {
+  fc.assert(
+    fc.property(fc.array(fc.string({ minLength: 1024, maxLength: 3000, unit: fc.constantFrom('a', '0', 'f', '"', '\\', '\n', '\u0001', '\ud800', 'é') }), { minLength: 1, maxLength: 6 }), fc.array(fc.nat(5), { maxLength: 20 }), (strings, order) => {
+      for (const i of [...order, ...order.reverse()]) {
+        const s = strings[i % strings.length]!;
+        assert.equal(canonicalJson(s), JSON.stringify(s));
+        assert.equal(canonicalJson({ q: s }), `{"q":${JSON.stringify(s)}}`);
+      }
+    }),
+    { numRuns: 100 },
+  );
+});
