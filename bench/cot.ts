@@ -15,7 +15,7 @@ import { defaultTcbLevels } from '../src/sgx/manufacturer/tcb-levels.ts';
 import { DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../src/sgx/platform.ts';
 import { buildQuotingImages, type QuotingImages } from '../src/sgx/qe/quoting-service.ts';
 import { BenchError } from './errors.ts';
-import { measureCryptoFloor, type FloorParts } from './floor.ts';
+import { LinkFloorSampler, measureCryptoFloor, type FloorParts } from './floor.ts';
 import { leastSquares, logLogSlope, median, round } from './stats.ts';
 
 /**
@@ -88,9 +88,15 @@ export interface CotBenchResult {
   marginalUs: { local: number; remote: number };
   /** The same from wall time. */
   marginalWallUs: { local: number; remote: number };
+  /** The crypto floor of one link (CPU µs): the link's primitives in its order, sampled over the run (floor.ts). */
   floorUs: { local: number; remote: number };
   /** marginal ÷ floor. */
   ratio: { local: number; remote: number };
+  /** The sum of the primitives each timed alone in a tight loop (a lower bound no link reaches), and marginal ÷ it. */
+  floorIsolatedUs: { local: number; remote: number };
+  ratioIsolated: { local: number; remote: number };
+  /** Floor batches taken (each of 10 local and 10 remote links). */
+  floorSamples: number;
   /** log–log slope of build CPU time against size, sizes ≥ 1,000 (null with fewer than two such sizes). */
   slope: number;
   slopeWall: number;
@@ -154,7 +160,13 @@ interface OneChain {
   samples: { local: Link | undefined; remote: Link | undefined; quote: Uint8Array | undefined };
 }
 
-async function buildOne(m: Machine, size: number, o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed'>>, progress: CotBenchOptions['onProgress']): Promise<OneChain> {
+async function buildOne(
+  m: Machine,
+  size: number,
+  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed'>>,
+  progress: CotBenchOptions['onProgress'],
+  floor?: LinkFloorSampler,
+): Promise<OneChain> {
   const rand = prng(o.seed + size);
   const rss = new RssSampler();
   rss.sample();
@@ -186,7 +198,11 @@ async function buildOne(m: Machine, size: number, o: Required<Pick<CotBenchOptio
     let sampleLocal: Link | undefined;
     let sampleRemote: Link | undefined;
     const every = Math.max(1, Math.floor(size / 200));
+    // Crypto-floor batches between elements (outside their timing), about one per 250 elements.
+    const floorEvery = Math.max(250, Math.floor(size / 100));
+    floor?.sample();
     for (let i = 1; i < size; i++) {
+      if (floor && i % floorEvery === 0) floor.sample();
       const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
       const p = Math.floor(rand() * ids.length);
       const parent = ids[p]!;
@@ -275,6 +291,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
   const { local: ll, remote: rl, quote } = warm.samples;
   if (!ll || !rl || !quote) throw new BenchError('ERR_BENCH_RESULT', 'the warm-up chain lacks a local or remote link');
 
+  const floorSampler = new LinkFloorSampler({ localLinkBytes: linkSigningBytes(ll), remoteLinkBytes: linkSigningBytes(rl), quoteSigned: quote.subarray(0, 432) });
   const results: CotSizeResult[] = [];
   const skipped: CotBenchResult['skipped'] = [];
   for (const size of sizes) {
@@ -283,14 +300,14 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
       continue;
     }
     opts.onProgress?.({ size, phase: 'start', done: 0, total: size });
-    const r = await buildOne(machine, size, o, opts.onProgress);
+    const r = await buildOne(machine, size, o, opts.onProgress, floorSampler);
     results.push(r.result);
     opts.onProgress?.({ size, phase: 'done', done: size, total: size });
     (globalThis as { gc?: () => void }).gc?.();
   }
   if (!results.length) throw new BenchError('ERR_BENCH_ARGUMENT', 'no size could be run');
 
-  const floor = measureCryptoFloor({ localLinkBytes: linkSigningBytes(ll), remoteLinkBytes: linkSigningBytes(rl), quoteSigned: quote.subarray(0, 432) });
+  const floor = measureCryptoFloor({ localLinkBytes: linkSigningBytes(ll), remoteLinkBytes: linkSigningBytes(rl), quoteSigned: quote.subarray(0, 432) }, floorSampler);
 
   const fitType = (k: 'local' | 'remote', time: 'linkMs' | 'linkCpuMs') => {
     const pts = results.filter((r) => r.links[k] > 0);
@@ -314,6 +331,9 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     marginalWallUs: { local: round(fitType('local', 'linkMs').slopeUs, 4), remote: round(fitType('remote', 'linkMs').slopeUs, 4) },
     floorUs: { local: round(floor.local, 4), remote: round(floor.remote, 4) },
     ratio: { local: round(fl.slopeUs / floor.local, 3), remote: round(fr.slopeUs / floor.remote, 3) },
+    floorIsolatedUs: { local: round(floor.isolated.local, 4), remote: round(floor.isolated.remote, 4) },
+    ratioIsolated: { local: round(fl.slopeUs / floor.isolated.local, 3), remote: round(fr.slopeUs / floor.isolated.remote, 3) },
+    floorSamples: floorSampler.samples,
     slope: round(slope, 4),
     slopeWall: round(slopeWall, 4),
     metric: 'cpu',

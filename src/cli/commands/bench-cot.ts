@@ -68,8 +68,9 @@ export function register(program: Command): void {
       for (const s of r.skipped) say(false, `${String(s.size).padStart(10)}  skipped: ${s.reason}`);
       say(false, `start-up offset      ${r.startupOffsetMs} ms CPU (${r.startupOffsetWallMs} ms wall; first in process ${r.coldStartMs} ms; machine setup ${r.machineSetupMs} ms)`);
       say(false, `marginal per element local ${r.marginalUs.local} µs, remote ${r.marginalUs.remote} µs; enclave launch ${r.launchUs} µs`);
-      say(false, `crypto floor         local ${r.floorUs.local} µs, remote ${r.floorUs.remote} µs`);
+      say(false, `crypto floor         local ${r.floorUs.local} µs, remote ${r.floorUs.remote} µs (a link's crypto in its order, median of ${r.floorSamples} batches over the run)`);
       say(false, `marginal ÷ floor     local ${r.ratio.local}, remote ${r.ratio.remote}`);
+      say(false, `  ÷ isolated parts   local ${r.ratioIsolated.local}, remote ${r.ratioIsolated.remote} (each primitive alone in a tight loop: ${r.floorIsolatedUs.local} / ${r.floorIsolatedUs.remote} µs)`);
       say(false, `log–log slope        ${r.slope ?? 'n/a (needs two sizes ≥ 1000)'}`);
       if (opts.plot) say(false, `plot written to ${opts.plot}`);
     });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { benchCot } from '../../../bench/cot.ts';
 import { cotPlotSvg } from '../../../bench/cot-plot.ts';
-import { measureCryptoFloor } from '../../../bench/floor.ts';
+import { LinkFloorSampler, measureCryptoFloor } from '../../../bench/floor.ts';
 import { benchVerify } from '../../../bench/verify.ts';
 import { skipWithoutVectors, VECTORS_DIR } from '../../helpers/vectors.ts';
 
@@ -27,7 +27,7 @@ test('bench cot at sizes 1, 6, 13: the issue-6 JSON shape, link counts that add 
   assert.ok(Number.isNaN(r.slope), 'no slope without two sizes ≥ 1000');
   assert.ok(r.startupOffsetMs > 0 && r.machineSetupMs > 0);
   const json = JSON.parse(JSON.stringify(r));
-  for (const k of ['sizes', 'startupOffsetMs', 'marginalUs', 'floorUs', 'ratio', 'slope']) assert.ok(k in json, k);
+  for (const k of ['sizes', 'startupOffsetMs', 'marginalUs', 'floorUs', 'ratio', 'slope', 'floorIsolatedUs', 'ratioIsolated', 'floorSamples']) assert.ok(k in json, k);
   assert.match(cotPlotSvg(r), /<svg[\s\S]*CoT size \(elements\)[\s\S]*<\/svg>/);
 });
 
@@ -37,12 +37,21 @@ test('bench cot refuses impossible options', async () => {
   await assert.rejects(benchCot({ sizes: [5], localShare: 2 }), { code: 'ERR_BENCH_ARGUMENT' });
 });
 
-test('crypto floor: every part measured, the sums as documented', () => {
-  const f = measureCryptoFloor({ localLinkBytes: new Uint8Array(1500), remoteLinkBytes: new Uint8Array(11000), quoteSigned: new Uint8Array(432), iterations: 5, batches: 3 });
+test('crypto floor: every part measured, the isolated sums as documented, the link floor from its sampled batches', () => {
+  const inputs = { localLinkBytes: new Uint8Array(1500), remoteLinkBytes: new Uint8Array(11000), quoteSigned: new Uint8Array(432) };
+  const f = measureCryptoFloor({ ...inputs, iterations: 5, batches: 3 });
   const p = f.parts;
   const common = p.keygen + 2 * p.cmac + 2 * p.bindingHash;
-  assert.ok(Math.abs(f.local - (common + p.signLink.local + p.verifyRawLink.local)) < 1e-6);
-  assert.ok(Math.abs(f.remote - (common + p.signQuote + p.verifyQuote + p.signLink.remote + p.verifyRawLink.remote)) < 1e-6);
+  assert.ok(Math.abs(f.isolated.local - (common + p.signLink.local + p.verifyRawLink.local)) < 1e-6);
+  assert.ok(Math.abs(f.isolated.remote - (common + p.signQuote + p.verifyQuote + p.signLink.remote + p.verifyRawLink.remote)) < 1e-6);
+  assert.ok(f.local > 0 && f.remote > 0);
+  // The link floor is the median of the sampler's batches: batches taken during a run count.
+  const sampler = new LinkFloorSampler(inputs);
+  for (let i = 0; i < 4; i++) sampler.sample(2);
+  const g = measureCryptoFloor({ ...inputs, iterations: 5, batches: 3 }, sampler);
+  assert.equal(sampler.samples, 7);
+  assert.equal(g.local, sampler.local);
+  assert.equal(g.remote, sampler.remote);
 });
 
 test('bench verify: the documented shape, every contender ran, ratios are quotients', { skip: skipWithoutVectors }, async () => {
