@@ -63,9 +63,14 @@ export function buildQuoteV3(p: QuoteV3Parts): Uint8Array {
   return out;
 }
 
-// The QE's PEM chain is the same string for every quote it makes: encoded once per string.
-let lastPem: { text: string; bytes: Uint8Array } | undefined;
+// Each QE's PEM chain is the same string for every quote it makes: encoded once per string (a few QEs).
+const pemBytes = new Map<string, Uint8Array>();
 function certBytes(pem: string): Uint8Array {
-  if (lastPem?.text !== pem) lastPem = { text: pem, bytes: new TextEncoder().encode(pem) };
-  return lastPem.bytes;
+  let b = pemBytes.get(pem);
+  if (!b) {
+    b = new TextEncoder().encode(pem);
+    if (pemBytes.size >= 64) pemBytes.clear();
+    pemBytes.set(pem, b);
+  }
+  return b;
 }
