@@ -273,3 +273,22 @@ test('a warm verifier reuses chain, CRL and collateral work; a new cache is cold
   const late = await verifyQuote(quote, { collateral, at: new Date('2025-08-01T00:00:00Z'), cache, policy: accept(PHALA_STATUS) });
   assert.equal(late.verdict, 'rejected');
 });
+
+test('sgx-v3-phala: the accepted appraisal\'s validity span is exact — accepted at both ends, rejected a millisecond outside, and it ends at the earliest expiry of the collateral it relied on', { skip: skipWithoutVectors }, async () => {
+  const { quote, collateral } = phala();
+  const policy = accept(PHALA_STATUS);
+  const ok = await verifyQuote(quote, { collateral, at: PHALA_AT, policy });
+  assert.equal(ok.verdict, 'accepted');
+  const from = new Date(ok.validity!.from);
+  const until = new Date(ok.validity!.until);
+  assert.ok(from <= PHALA_AT && PHALA_AT <= until);
+  // The span ends no later than the collateral's own windows (TCB info and QE identity nextUpdate).
+  assert.ok(until <= new Date(ok.collateral!.tcbInfo!.nextUpdate) && until <= new Date(ok.collateral!.qeIdentity!.nextUpdate));
+  assert.ok(from >= new Date(ok.collateral!.tcbInfo!.issueDate) && from >= new Date(ok.collateral!.qeIdentity!.issueDate));
+  for (const t of [from, until]) assert.equal((await verifyQuote(quote, { collateral, at: t, policy })).verdict, 'accepted', t.toISOString());
+  for (const t of [new Date(from.getTime() - 1), new Date(until.getTime() + 1)]) {
+    const a = await verifyQuote(quote, { collateral, at: t, policy });
+    assert.equal(a.verdict, 'rejected', t.toISOString());
+    assert.equal(a.validity, undefined);
+  }
+});

@@ -115,6 +115,7 @@ export function register(program: Command): void {
         ...(appraisal.error ? { error: { code: appraisal.error.code, message: appraisal.error.message } } : {}),
         rootIsIntel: appraisal.rootIsIntel,
         at: appraisal.at,
+        ...(appraisal.validity ? { validity: appraisal.validity } : {}),
         ...(appraisal.platform ? { platform: appraisal.platform } : {}),
         ...(appraisal.collateral ? { collateral: appraisal.collateral } : {}),
       };
@@ -129,6 +130,7 @@ export function register(program: Command): void {
       }
       say(false, `${appraisal.verdict.toUpperCase()}  TCB status: ${appraisal.tcbStatus ?? '(not computed)'}${appraisal.advisoryIds.length ? `  advisories: ${appraisal.advisoryIds.join(', ')}` : ''}`);
       if (!appraisal.rootIsIntel) say(false, "note: this result does not rest on Intel's root key");
+      if (appraisal.validity) say(false, `holds for verification times ${appraisal.validity.from} to ${appraisal.validity.until}`);
       for (const c of appraisal.checks) say(false, `  ${c.ok ? '✓' : c.skipped ? '·' : '✗'} ${c.name}${c.detail ? `  ${c.detail}` : ''}`);
       if (appraisal.error) say(false, `reason: ${appraisal.error.message} (${appraisal.error.code})`);
       if (result.ear) say(false, `EAR: ${(result.ear as { jwt: string }).jwt}`);
