@@ -3,10 +3,9 @@
  * Runs inside the enclave: the element key's private half lives only here.
  */
 import { ctEqual, fromHex, hex } from '../bytes/util.ts';
-import { AesCmac } from '../crypto/cmac.ts';
+import { ReportMac, type ReportKeySource } from '../sgx/report-mac.ts';
 import type { KeyObject } from 'node:crypto';
 import { generateP256Raw, p256Sign } from '../crypto/ecdsa.ts';
-import { reportKeyRequest } from '../formats/keyrequest.ts';
 import { parseReport, type ReportBody } from '../formats/report.ts';
 import { ChainError } from '../chain/errors.ts';
 import { checkElementPolicy } from '../chain/policy.ts';
@@ -38,20 +37,6 @@ function checkBindingAndIdentity(draft: Omit<Link, 'signature' | 'appraisal'>, b
   const d = draft.childIdentity;
   if (id.mrEnclave !== d.mrEnclave || id.mrSigner !== d.mrSigner || id.isvProdId !== d.isvProdId || id.isvSvn !== d.isvSvn || id.attributes !== d.attributes || id.debug !== d.debug) {
     throw refuse('link-structure', 'the draft identity differs from the evidence');
-  }
-}
-
-interface ReportKeySource {
-  egetkey(keyRequest: Uint8Array): Promise<Uint8Array>;
-}
-
-/** Our REPORT key for a KEYID as a CMAC instance; kept while the KEYID (the CPU's, per boot) stays the same. */
-export class ReportMac {
-  private last: { keyId: Uint8Array; cmac: AesCmac } | undefined;
-  constructor(private readonly ctx: ReportKeySource) {}
-  async for(keyId: Uint8Array): Promise<AesCmac> {
-    if (!this.last || !ctEqual(this.last.keyId, keyId)) this.last = { keyId: keyId.slice(), cmac: new AesCmac(await this.ctx.egetkey(reportKeyRequest(keyId))) };
-    return this.last.cmac;
   }
 }
 

@@ -6,7 +6,8 @@ import { createECDH } from 'node:crypto';
 import { ctEqual } from '../../bytes/util.ts';
 import { p256PrivateFromRaw, type P256KeyPair } from '../../crypto/ecdsa.ts';
 
-export { aesCmac, AesCmac } from '../../crypto/cmac.ts';
+export { aesCmac } from '../../crypto/cmac.ts';
+export { ReportMac } from '../report-mac.ts';
 export { hkdfSha256 } from '../../crypto/hkdf.ts';
 export { p256Sign, p256PublicRaw, generateP256 } from '../../crypto/ecdsa.ts';
 export { sha256, sha256Parts } from '../../crypto/sha256.ts';

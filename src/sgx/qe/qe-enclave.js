@@ -2,21 +2,16 @@
 // to its signer, so a restarted QE keeps it), gets the PCE to certify it — QE REPORTDATA[0:32] =
 // SHA-256(attestation key ‖ QE auth data) — and turns application REPORTs targeted at it into
 // DCAP ECDSA v3 quotes after checking their MAC.
-import { AesCmac, buildQuoteV3, ctEqualBytes, p256PublicRaw, p256Sign, pckKeyFromSeed, sha256, sha256Parts } from 'catena/sgx/qe/enclave-imports';
-import { parseReport, reportKeyRequest } from 'catena/formats';
+import { ReportMac, buildQuoteV3, ctEqualBytes, p256PublicRaw, p256Sign, pckKeyFromSeed, sha256, sha256Parts } from 'catena/sgx/qe/enclave-imports';
+import { parseReport } from 'catena/formats';
 
 export default function qe(ctx) {
   let attestation;
   let attPub;
   let authData;
   let certification;
-  // The REPORT key for a KEYID (the CPU's, fixed per boot) as a CMAC instance, kept like any key an
-  // enclave derives once: quoting is hot in chain building.
-  let reportMac;
-  const reportMacFor = async (keyId) => {
-    if (!reportMac || !ctEqualBytes(reportMac.keyId, keyId)) reportMac = { keyId: keyId.slice(), cmac: new AesCmac(await ctx.egetkey(reportKeyRequest(keyId))) };
-    return reportMac.cmac;
-  };
+  // Our REPORT key as a CMAC instance, derived once per KEYID: quoting is hot in chain building.
+  const reportMac = new ReportMac(ctx);
 
   return {
     targetInfo() {
@@ -49,7 +44,7 @@ export default function qe(ctx) {
     async quote(appReportBytes, userData) {
       if (!certification) throw new Error('QE not certified');
       const report = parseReport(appReportBytes);
-      const mac = await reportMacFor(report.keyId);
+      const mac = await reportMac.for(report.keyId);
       if (!ctEqualBytes(mac.mac(report.rawBody), report.mac)) throw new Error('application REPORT MAC does not verify (not targeted at this QE?)');
       return buildQuoteV3({
         qeSvn: ctx.identity.isvSvn,
