@@ -1,6 +1,7 @@
 import { AesCmac } from '../src/crypto/cmac.ts';
 import type { KeyObject } from 'node:crypto';
-import { generateP256, generateP256Raw, p256PublicFromRaw, p256PublicRaw, p256Sign, p256Verify, type P256KeyPair } from '../src/crypto/ecdsa.ts';
+import { createElementKey, signWithElementKey } from '../src/cot/element-core.ts';
+import { generateP256, p256PublicFromRaw, p256PublicRaw, p256Sign, p256SignerFromScalar, p256Verify, type P256KeyPair } from '../src/crypto/ecdsa.ts';
 import { randomBytes } from '../src/crypto/random.ts';
 import { sha256Parts } from '../src/crypto/sha256.ts';
 import { median } from './stats.ts';
@@ -11,11 +12,13 @@ import { median } from './stats.ts';
  * local and a real remote link from the same run). Nothing else — no parsing, no JSON, no enclave
  * calls, no bookkeeping. Definitions (docs/benchmarks.md):
  *
- *   local  = keygen + 2 × CMAC(384 B) + 2 × SHA-256(binding) + sign(link) + verifyRaw(link)
+ *   local  = keygen + 2 × CMAC(384 B) + 2 × SHA-256(binding) + signer + sign(link) + verifyRaw(link)
  *   remote = keygen + 2 × CMAC(384 B) + 2 × SHA-256(binding) + sign(quote, 432 B) + verify(quote)
- *            + sign(link) + verifyRaw(link)
+ *            + signer + sign(link) + verifyRaw(link)
  *
- * keygen: the element key created inside the child (P-256). CMAC: EREPORT's MAC over the REPORT body
+ * keygen: the element key created inside the child (P-256, held as bytes: createElementKey). signer: the
+ * parent's signing key made from its bytes, once per parent (counted once per link: the floor's parents
+ * sign once). CMAC: EREPORT's MAC over the REPORT body
  * and the admitting side's check of it (the parent for a local link, the QE for a remote one; the
  * REPORT key itself is derived once per target identity, as a CPU may cache it). SHA-256(binding): the
  * REPORTDATA the child computes and the admitting side recomputes. sign(quote): the QE's ECDSA over
@@ -28,6 +31,7 @@ import { median } from './stats.ts';
 
 export interface FloorParts {
   keygen: number;
+  signer: number;
   cmac: number;
   bindingHash: number;
   signLink: { local: number; remote: number };
@@ -80,6 +84,7 @@ export function measureCryptoFloor(inp: FloorInputs, sampler?: LinkFloorSampler)
   const n = inp.iterations ?? 100;
   const batches = inp.batches ?? 5;
   const keys = Array.from({ length: 8 }, () => generateP256());
+  const scalars = Array.from({ length: 8 }, () => createElementKey());
   const raws = keys.map((k) => p256PublicRaw(k.publicKey));
   const sigs = (bytes: Uint8Array) => keys.map((k) => p256Sign(k.privateKey, bytes));
   const localSigs = sigs(inp.localLinkBytes);
@@ -95,8 +100,9 @@ export function measureCryptoFloor(inp: FloorInputs, sampler?: LinkFloorSampler)
   };
   const verifyRaw = (bytes: Uint8Array, s: Uint8Array[]) => (i: number) => check(p256Verify(p256PublicFromRaw(raws[i % 8]!), bytes, s[i % 8]!));
   const parts: FloorParts = {
-    // What an element key costs: generation with its public half encoded (generateP256Raw, as element-core does).
-    keygen: perCall(n, batches, () => generateP256Raw()),
+    // What an element key costs: createElementKey, as element-core makes it; then its signer, once.
+    keygen: perCall(n, batches, () => createElementKey()),
+    signer: perCall(n, batches, (i) => p256SignerFromScalar(scalars[i % scalars.length]!.d, scalars[i % scalars.length]!.publicRaw)),
     cmac: perCall(n, batches, () => (sink ^= cmac.mac(body)[0]!)),
     bindingHash: perCall(n, batches, (i) => (sink ^= sha256Parts(chainId, new Uint8Array(1), raws[i % 8]!, nonce)[0]!)),
     signLink: {
@@ -108,7 +114,7 @@ export function measureCryptoFloor(inp: FloorInputs, sampler?: LinkFloorSampler)
     verifyQuote: perCall(n, batches, (i) => check(p256Verify(keys[i % 8]!.publicKey, inp.quoteSigned, quoteSigs[i % 8]!))),
   };
   void sink;
-  const common = parts.keygen + 2 * parts.cmac + 2 * parts.bindingHash;
+  const common = parts.keygen + parts.signer + 2 * parts.cmac + 2 * parts.bindingHash;
   const isolated = {
     local: common + parts.signLink.local + parts.verifyRawLink.local,
     remote: common + parts.signQuote + parts.verifyQuote + parts.signLink.remote + parts.verifyRawLink.remote,
@@ -120,13 +126,15 @@ export function measureCryptoFloor(inp: FloorInputs, sampler?: LinkFloorSampler)
 
 /**
  * The same primitives as the parts, in the order one link runs them, link after link, on the keys a
- * link has: each link's child key is generated fresh and, as the parent of the next link, signs once;
+ * link has: each link's child key is generated fresh and, as the parent of the next link, makes its
+ * signer and signs once;
  * each signer key is decoded from its 64 raw bytes for the verification (a KeyObject used for the
  * first time costs OpenSSL more than a warm one); the QE's attestation key signs every quote of its
  * platform and is decoded once per QE (one of 8 here). Why this and not the sum of the parts: a
  * primitive repeated 100 times on warm keys in a tight loop runs faster than the same primitive does
- * inside any link (measured here: keygen ≈ 130 alone vs ≈ 220 µs in sequence; the first verification
- * with a freshly decoded key ≈ +50 µs), so the sum of the parts is a floor no link can reach, and
+ * inside any link (measured here: with `generateKeyPairSync` keys, keygen ≈ 130 alone vs ≈ 220 µs in
+ * sequence; the first verification with a freshly decoded key ≈ +50 µs; the sum of the parts runs
+ * ≈ 1.3× faster than the same parts in sequence), so the sum of the parts is a floor no link can reach, and
  * comparing a link with it charges OpenSSL's own in-sequence costs to Catena's code. No JSON, no
  * parsing, no enclave, no bookkeeping here: only what the link's crypto costs when it is done as a link.
  *
@@ -142,7 +150,7 @@ export class LinkFloorSampler {
   private readonly body = randomBytes(384);
   private readonly chainId = new TextEncoder().encode('00000000-0000-4000-8000-000000000000');
   private readonly nonce = randomBytes(32);
-  private parent = generateP256Raw();
+  private parent = createElementKey();
   private sink = 0;
   constructor(private readonly inp: Pick<FloorInputs, 'localLinkBytes' | 'remoteLinkBytes' | 'quoteSigned'>) {
     this.qeKeys = Array.from({ length: 8 }, () => generateP256());
@@ -150,7 +158,7 @@ export class LinkFloorSampler {
   }
 
   private link(remote: boolean, i: number): void {
-    const child = generateP256Raw();
+    const child = createElementKey();
     this.sink ^= this.cmac.mac(this.body)[0]! ^ this.cmac.mac(this.body)[0]!;
     const binding = () => sha256Parts(this.chainId, new Uint8Array(1), child.publicRaw, this.nonce)[0]!;
     this.sink ^= binding() ^ binding();
@@ -159,7 +167,7 @@ export class LinkFloorSampler {
       if (!p256Verify(this.qePublic[i % 8]!, this.inp.quoteSigned, q)) throw new Error('crypto floor: a quote signature that must verify did not');
     }
     const bytes = remote ? this.inp.remoteLinkBytes : this.inp.localLinkBytes;
-    const sig = p256Sign(this.parent.privateKey, bytes);
+    const sig = signWithElementKey(this.parent, bytes);
     if (!p256Verify(p256PublicFromRaw(this.parent.publicRaw), bytes, sig)) throw new Error('crypto floor: a link signature that must verify did not');
     this.parent = child;
   }

@@ -41,7 +41,7 @@ test('crypto floor: every part measured, the isolated sums as documented, the li
   const inputs = { localLinkBytes: new Uint8Array(1500), remoteLinkBytes: new Uint8Array(11000), quoteSigned: new Uint8Array(432) };
   const f = measureCryptoFloor({ ...inputs, iterations: 5, batches: 3 });
   const p = f.parts;
-  const common = p.keygen + 2 * p.cmac + 2 * p.bindingHash;
+  const common = p.keygen + p.signer + 2 * p.cmac + 2 * p.bindingHash;
   assert.ok(Math.abs(f.isolated.local - (common + p.signLink.local + p.verifyRawLink.local)) < 1e-6);
   assert.ok(Math.abs(f.isolated.remote - (common + p.signQuote + p.verifyQuote + p.signLink.remote + p.verifyRawLink.remote)) < 1e-6);
   assert.ok(f.local > 0 && f.remote > 0);
