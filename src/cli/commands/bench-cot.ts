@@ -71,7 +71,7 @@ export function register(program: Command): void {
       say(false, `crypto floor         local ${r.floorUs.local} µs, remote ${r.floorUs.remote} µs (a link's crypto in its order, median of ${r.floorSamples} batches over the run)`);
       say(false, `marginal ÷ floor     local ${r.ratio.local}, remote ${r.ratio.remote}`);
       say(false, `  ÷ isolated parts   local ${r.ratioIsolated.local}, remote ${r.ratioIsolated.remote} (each primitive alone in a tight loop: ${r.floorIsolatedUs.local} / ${r.floorIsolatedUs.remote} µs)`);
-      say(false, `log–log slope        ${r.slope ?? 'n/a (needs two sizes ≥ 1000)'}`);
+      say(false, `log–log slope        ${Number.isFinite(r.slope) ? r.slope : 'n/a (needs two sizes ≥ 1000)'}`);
       if (opts.plot) say(false, `plot written to ${opts.plot}`);
     });
 }
