@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { stopChild } from '../../src/cli/stop-child.ts';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,14 +42,7 @@ function start(args: string[], children: ChildProcess[]): Promise<Record<string,
   });
 }
 
-async function stop(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise<void>((r) => c.once('exit', () => r()));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
+const stop = (c: ChildProcess) => stopChild(c, 5000);
 
 test('catena manager --agent-listen + catena agent: the vendor agent registers by RA-TLS without a token; another vendor agent is refused', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'catena-e2e-agent-'));

@@ -7,29 +7,30 @@ import { openStore, parseStoreUrl, SqliteDriver, SqlStore, StoreError } from '..
 
 const who = { actor: 'test', at: new Date('2025-01-01T00:00:00Z') };
 
-function tempDir(): { dir: string; remove(): void } {
+/** Runs `f` with a fresh temporary directory, removed afterwards whatever happens. */
+async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'catena-sqlite-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  try {
+    await f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('SQLite runs with WAL (synced by the driver before acknowledging), a busy timeout and foreign keys; in memory: synchronous = FULL', async () => {
-  const t = tempDir();
-  try {
-    const d = new SqliteDriver(join(t.dir, 'x.db'), { busyTimeoutMs: 1234 });
+  await withTempDir(async (dir) => {
+    const d = new SqliteDriver(join(dir, 'x.db'), { busyTimeoutMs: 1234 });
     assert.deepEqual(d.pragmas(), { journalMode: 'wal', synchronous: 1, busyTimeout: 1234, foreignKeys: 1, walSync: true });
     await d.close();
     const m = new SqliteDriver(':memory:');
     assert.deepEqual(m.pragmas(), { journalMode: 'memory', synchronous: 2, busyTimeout: 5000, foreignKeys: 1, walSync: false });
     await m.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('SQLite data and the audit chain persist across close and reopen', async () => {
-  const t = tempDir();
-  try {
-    const path = join(t.dir, 'persist.db');
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'persist.db');
     const a = await openStore(path);
     await a.createChain({ id: 'c', name: 'n', policy: { p: 1 }, anchor: null, createdAt: who.at }, who);
     await a.appendElement('c', { id: 'e', parentId: null, kind: 'enclave', status: 'valid', record: { r: 1 }, evidenceHashes: [] }, 'any', who);
@@ -41,25 +42,20 @@ test('SQLite data and the audit chain persist across close and reopen', async ()
     await b.createChain({ id: 'd', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
     assert.equal((await b.listAudit({ limit: 10 }))[2].prevHash, head.hash);
     await b.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('openStore does not migrate when asked not to, and a file that is not SQLite is ERR_STORE_URL or ERR_STORE_BACKEND', async () => {
-  const t = tempDir();
-  try {
-    const raw = await openStore(join(t.dir, 'fresh.db'), { migrate: false });
+  await withTempDir(async (dir) => {
+    const raw = await openStore(join(dir, 'fresh.db'), { migrate: false });
     await assert.rejects(raw.getChain('c'), (e: StoreError) => e.code === 'ERR_STORE_BACKEND');
     await raw.migrate();
     assert.equal(await raw.getChain('c'), undefined);
     await raw.close();
-    const junk = join(t.dir, 'junk.db');
+    const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not a database, just some text that is long enough to look like a header.......');
     await assert.rejects(openStore(junk), (e: StoreError) => e instanceof StoreError && ['ERR_STORE_URL', 'ERR_STORE_BACKEND'].includes(e.code));
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('an in-memory store works (sqlite::memory:) and is independent per open', async () => {
@@ -92,9 +88,8 @@ test('a PostgreSQL schema name that is not a plain identifier is refused before 
 });
 
 test('group commit: concurrent writes share COMMITs; a failing one is rolled back alone', async () => {
-  const t = tempDir();
-  try {
-    const driver = new SqliteDriver(join(t.dir, 'group.db'));
+  await withTempDir(async (dir) => {
+    const driver = new SqliteDriver(join(dir, 'group.db'));
     const store = new SqlStore(driver);
     await store.migrate();
     await store.createChain({ id: 'c', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
@@ -115,15 +110,12 @@ test('group commit: concurrent writes share COMMITs; a failing one is rolled bac
     const seqs = (await store.listElements('c')).map((e) => e.seq);
     assert.deepEqual(seqs, Array.from({ length: 21 }, (_, i) => i + 1));
     await store.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('group commit: when SQLite abandons the whole transaction, the batch\'s other writes run again', async () => {
-  const t = tempDir();
-  try {
-    const driver = new SqliteDriver(join(t.dir, 'abort.db'));
+  await withTempDir(async (dir) => {
+    const driver = new SqliteDriver(join(dir, 'abort.db'));
     await driver.run('CREATE TABLE t (v INTEGER)');
     const ok = (v: number) => driver.transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v));
     const results = await Promise.allSettled([
@@ -139,23 +131,20 @@ test('group commit: when SQLite abandons the whole transaction, the batch\'s oth
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY v')).map((r) => r.v), [1, 2, 3]);
     await driver.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('group commit: nothing is acknowledged before the WAL fsync after its COMMIT returns; requests arriving meanwhile form the next batch', async () => {
-  const t = tempDir();
-  try {
+  await withTempDir(async (dir) => {
     const syncs: Array<{ path: string; done: () => void }> = [];
-    const driver = new SqliteDriver(join(t.dir, 'ack.db'), { syncFile: (path) => new Promise<void>((done) => syncs.push({ path, done })) });
+    const driver = new SqliteDriver(join(dir, 'ack.db'), { syncFile: (path) => new Promise<void>((done) => syncs.push({ path, done })) });
     const created = driver.run('CREATE TABLE t (v INTEGER)');
     await created;
     const settled: number[] = [];
     const write = (v: number) => driver.transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v)).then((x) => (settled.push(x), x));
     const first = [write(1), write(2)];
     while (syncs.length === 0) await new Promise((r) => setTimeout(r, 1));
-    assert.equal(syncs[0]!.path, join(t.dir, 'ack.db') + '-wal');
+    assert.equal(syncs[0]!.path, join(dir, 'ack.db') + '-wal');
     // Committed, not yet synced: not acknowledged. Writes arriving now wait for the next batch.
     const later = [write(3), write(4), write(5)];
     await new Promise((r) => setTimeout(r, 20));
@@ -170,16 +159,13 @@ test('group commit: nothing is acknowledged before the WAL fsync after its COMMI
     assert.deepEqual(driver.stats(), { transactions: 5, commits: 2 });
     assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY rowid')).map((r) => r.v), [1, 2, 3, 4, 5]);
     await driver.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('group commit: a failed WAL fsync fails every request of its batch and the driver refuses further use', async () => {
-  const t = tempDir();
-  try {
+  await withTempDir(async (dir) => {
     let fail = false;
-    const driver = new SqliteDriver(join(t.dir, 'eio.db'), { syncFile: async () => { if (fail) throw new Error('EIO'); } });
+    const driver = new SqliteDriver(join(dir, 'eio.db'), { syncFile: async () => { if (fail) throw new Error('EIO'); } });
     await driver.run('CREATE TABLE t (v INTEGER)');
     fail = true;
     const results = await Promise.allSettled([1, 2, 3].map((v) => driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (?)', [v]))));
@@ -187,15 +173,12 @@ test('group commit: a failed WAL fsync fails every request of its batch and the 
     await assert.rejects(driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (4)')), (e: StoreError) => e.code === 'ERR_STORE_BACKEND' && /fsync/.test(e.message));
     await assert.rejects(driver.all('SELECT v FROM t'), (e: StoreError) => e.code === 'ERR_STORE_BACKEND');
     await driver.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
 
 test('group commit: a COMMIT that fails fails every request in its group and writes nothing', async () => {
-  const t = tempDir();
-  try {
-    const driver = new SqliteDriver(join(t.dir, 'commit.db'));
+  await withTempDir(async (dir) => {
+    const driver = new SqliteDriver(join(dir, 'commit.db'));
     // A deferred foreign key is checked at COMMIT: one bad row makes the whole COMMIT fail.
     await driver.run('CREATE TABLE p (id INTEGER PRIMARY KEY)');
     await driver.run('CREATE TABLE c (v INTEGER, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)');
@@ -209,7 +192,5 @@ test('group commit: a COMMIT that fails fails every request in its group and wri
     await driver.transaction(async (tx) => tx.run('INSERT INTO c (v, p) VALUES (7, 1)'));
     assert.deepEqual((await driver.all('SELECT v FROM c')).map((r) => r.v), [7]);
     await driver.close();
-  } finally {
-    t.remove();
-  }
+  });
 });
