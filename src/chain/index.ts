@@ -1,7 +1,7 @@
 export { Chain, enclaveElementId } from './chain.ts';
 export { verifyBundle, collateralId, LinkChecker, type VerifyChainOptions } from './verify-bundle.ts';
 export { elementReportData, linkSigningBytes, headerSigningBytes, revocationSigningBytes } from './signing.ts';
-export { canonicalJson } from './canonical.ts';
+export { canonicalJson, CanonicalJsonError } from '../json/index.ts';
 export { checkElementPolicy, policyAtDepth, DEFAULT_EVIDENCE_MAX_AGE_SECONDS } from './policy.ts';
 export { alwaysFailRemoteVerifier, type RemoteEvidenceVerifier, type RemoteEvidenceResult } from './remote-verifier.ts';
 export { ChainError } from './errors.ts';

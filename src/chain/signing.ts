@@ -1,6 +1,6 @@
 import { concat, fromHex } from '../bytes/util.ts';
 import { sha256Parts } from '../crypto/sha256.ts';
-import { signingBytes } from './canonical.ts';
+import { signingBytes } from './signing-bytes.ts';
 import type { ChainHeader, Link, Revocation } from './types.ts';
 
 const ELEMENT_BINDING = new TextEncoder().encode('catena/element-binding/v1');

@@ -9,7 +9,7 @@ import { snapshotOf, unchangedSince, type CollateralSnapshot } from './collatera
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { elementReportData, headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
 import type { ChainFailure, ChainHeader, ChainVerification, CollateralBlob, Element, Link, ProofBundle } from './types.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../json/canonical-json.ts';
 import { checkBundleShape } from './bundle-shape.ts';
 
 /** Clock skew tolerated for link times in the future. */
@@ -50,7 +50,7 @@ function bytes(h: string, len: number | undefined, name: string): Uint8Array {
   }
 }
 
-/** Signing bytes of an untrusted object: one that is not canonical JSON (a non-integer number …) fails `check`. */
+/** Signing bytes of an untrusted object: one that is not canonical JSON (an unsafe integer …) fails `check`. */
 function canonical(make: () => Uint8Array, what: string, check = 'format'): Uint8Array {
   try {
     return make();

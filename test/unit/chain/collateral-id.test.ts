@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { collateralId } from '../../../src/chain/verify-bundle.ts';
-import { canonicalJson } from '../../../src/chain/canonical.ts';
+import { canonicalJson } from '../../../src/json/index.ts';
 import { sha256 } from '../../../src/crypto/sha256.ts';
 import { hex } from '../../../src/bytes/util.ts';
 
