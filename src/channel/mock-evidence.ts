@@ -1,14 +1,10 @@
-import 'reflect-metadata';
 import { createPrivateKey, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { Reader, Writer } from '../bytes/cursor.ts';
-import { hex } from '../bytes/util.ts';
 import { p256PublicRaw, p256Sign } from '../crypto/ecdsa.ts';
-import { randomBytes } from '../crypto/random.ts';
 import { FormatError } from '../errors.ts';
 import { readReportBody, REPORT_BODY_SIZE, type ReportBody } from '../formats/report.ts';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';
+import { basicConstraints, extension } from '../formats/x509-writer.ts';
 
 /**
  * MOCK evidence — a clearly fake stand-in for a DCAP quote, for tests and for the CLI until the
@@ -71,21 +67,20 @@ export interface MockAttestationRoot {
 
 export async function createMockAttestationRoot(commonName = 'Catena MOCK attestation root (NOT Intel, NOT for production)'): Promise<MockAttestationRoot> {
   const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: hex(serial),
-    name: `CN=${commonName.replace(/[,=+<>#;"\\]/g, ' ')}, O=Catena`,
+  const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const certificate = selfSignedCertificate({
+    commonName: commonName.replace(/[,=+<>#;"\\]/g, ' '),
+    organization: 'Catena',
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 10 * 365 * 86_400_000),
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    spki: new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey)),
+    privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }),
+    extensions: [extension('2.5.29.19', true, basicConstraints(true))],
   });
-  const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
-  return mockRootFromPem(cert.toString('pem'), keyPem);
+  pkcs8.fill(0);
+  return mockRootFromPem(new X509Certificate(certificate).toString(), keyPem);
 }
 
 /** Reloads a mock root saved as two PEM texts. */

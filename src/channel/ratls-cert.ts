@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { concat, equal, hex } from '../bytes/util.ts';
-import { randomBytes } from '../crypto/random.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { FormatError } from '../errors.ts';
+import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';
+import { basicConstraints, extension, KEY_USAGE, keyUsageBits } from '../formats/x509-writer.ts';
 import { CborMap, CborTag, decodeCbor, encodeCbor } from './cbor.ts';
 import { ChannelError } from './errors.ts';
 import { CHECK, type QuoteIssuer } from './types.ts';
@@ -36,6 +37,8 @@ export const GRAMINE_QUOTE_OID = '1.2.840.113741.1337.6';
 export const TCG_DICE_TAGGED_EVIDENCE_OID = '2.23.133.5.4.9';
 export const DICE_EVIDENCE_CBOR_TAG = 60000;
 const IANA_SHA256 = 1;
+const BASIC_CONSTRAINTS = '2.5.29.19';
+const KEY_USAGE_OID = '2.5.29.15';
 const MAX_EVIDENCE = 64 * 1024;
 
 export interface RatlsCredentials {
@@ -101,27 +104,24 @@ export async function createRatlsCertificate(issuer: QuoteIssuer, opts: RatlsCer
   }
   const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = opts.notAfter ?? new Date(notBefore.getTime() + 86_400_000);
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // positive INTEGER
   const cn = (opts.commonName ?? 'Catena RA-TLS').replace(/[,=+<>#;"\\]/g, ' ');
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: hex(serial),
-    name: `CN=${cn}, O=Catena`,
+  const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const certificate = selfSignedCertificate({
+    commonName: cn,
+    organization: 'Catena',
     notBefore,
     notAfter,
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    spki,
+    privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }),
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, false),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, false),
-      new x509.Extension(GRAMINE_QUOTE_OID, false, new Uint8Array(evidence)),
-      new x509.Extension(TCG_DICE_TAGGED_EVIDENCE_OID, false, new Uint8Array(encodeDiceEvidence(evidence, diceClaims(spki)))),
+      extension(BASIC_CONSTRAINTS, false, basicConstraints(false)),
+      extension(KEY_USAGE_OID, false, keyUsageBits(KEY_USAGE.digitalSignature)),
+      extension(GRAMINE_QUOTE_OID, false, evidence),
+      extension(TCG_DICE_TAGGED_EVIDENCE_OID, false, encodeDiceEvidence(evidence, diceClaims(spki))),
     ],
   });
-  const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${b64lines(pkcs8)}-----END PRIVATE KEY-----\n`;
   pkcs8.fill(0);
-  const certificate = new Uint8Array(cert.rawData);
   return { keyPem, certPem: `-----BEGIN CERTIFICATE-----\n${b64lines(certificate)}-----END CERTIFICATE-----\n`, certificate, spki, evidence, reportData };
 }
 

@@ -1,12 +1,8 @@
-import 'reflect-metadata';
 import { createServer, type Server } from 'node:https';
-import { webcrypto, constants as cryptoConstants } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { createPrivateKey, webcrypto, X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { hex } from '../bytes/util.ts';
-import { randomBytes } from '../crypto/random.ts';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';
+import { basicConstraints, extension, KEY_USAGE, keyUsageBits } from '../formats/x509-writer.ts';
 
 /**
  * The manager's agent TLS listener: the same manager app behind HTTPS that asks every client for a
@@ -27,20 +23,18 @@ export async function listenAgentTls(app: FastifyInstance, host: string, port: n
   await app.ready();
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: hex(serial),
-    name: 'CN=Catena manager (agent listener), O=Catena',
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const der = selfSignedCertificate({
+    commonName: 'Catena manager (agent listener)',
+    organization: 'Catena',
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 365 * 86_400_000),
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, false)],
+    spki: new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey)),
+    privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }),
+    extensions: [extension('2.5.29.19', true, basicConstraints(false)), extension('2.5.29.15', false, keyUsageBits(KEY_USAGE.digitalSignature))],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
-  const certPem = cert.toString('pem') + '\n';
+  const certPem = new X509Certificate(der).toString() + '\n';
   const server = createServer(
     {
       key: keyPem,
@@ -63,7 +57,7 @@ export async function listenAgentTls(app: FastifyInstance, host: string, port: n
   const actual = typeof addr === 'object' && addr ? addr.port : port;
   return {
     url: `https://${host.includes(':') ? `[${host}]` : host}:${actual}`,
-    certificate: new Uint8Array(cert.rawData),
+    certificate: der,
     certPem,
     server,
     close: () =>

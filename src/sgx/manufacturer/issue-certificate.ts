@@ -1,10 +1,11 @@
 import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import { concat } from '../../bytes/util.ts';
-import { bitString, boolean, context, octetString, oid, seq, smallInteger, time, unsignedInteger } from '../../formats/der-writer.ts';
+import { context, octetString, oid, seq } from '../../formats/der-writer.ts';
+import { basicConstraints, extension, KEY_USAGE as KEY_USAGE_BITS, keyUsageBits, signedX509, spkiP256, tbsCertificate } from '../../formats/x509-writer.ts';
 import { p256PublicRaw } from '../../crypto/ecdsa.ts';
 import { randomBytes } from '../../crypto/random.ts';
-import { x509 } from './x509.ts';
 import { nameDer, SGX_EXTENSION_OID } from './names.ts';
+
+export { wholeSeconds } from '../../formats/x509-writer.ts';
 
 /**
  * Issues one X.509 v3 certificate in the profile of Intel's SGX PKI (Intel SGX PCK Certificate and
@@ -31,8 +32,8 @@ export interface CertificateSpec {
 }
 
 export const KEY_USAGE = {
-  ca: x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-  leaf: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation,
+  ca: KEY_USAGE_BITS.keyCertSign | KEY_USAGE_BITS.cRLSign,
+  leaf: KEY_USAGE_BITS.digitalSignature | KEY_USAGE_BITS.nonRepudiation,
 } as const;
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (the uncompressed point). */
@@ -49,13 +50,6 @@ export function newSerial(): Uint8Array {
   return s;
 }
 
-/** Dates in certificates and CRLs carry whole seconds. */
-export function wholeSeconds(d: Date): Date {
-  return new Date(Math.floor(d.getTime() / 1000) * 1000);
-}
-
-const ECDSA_WITH_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
-const SPKI_P256_PREFIX = Uint8Array.from(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'));
 const OID = {
   authorityKeyIdentifier: oid('2.5.29.35'),
   crlDistributionPoints: oid('2.5.29.31'),
@@ -64,20 +58,6 @@ const OID = {
   basicConstraints: oid('2.5.29.19'),
   sgx: oid(SGX_EXTENSION_OID),
 };
-
-function extension(id: Uint8Array, critical: boolean, value: Uint8Array): Uint8Array {
-  return critical ? seq(id, boolean(true), octetString(value)) : seq(id, octetString(value));
-}
-
-/** KeyUsage flags (bit i = named bit i) as a DER BIT STRING: trailing zero bits dropped and counted as unused. */
-function keyUsageBits(flags: number): Uint8Array {
-  let last = -1;
-  for (let i = 0; i < 9; i++) if (flags & (1 << i)) last = i;
-  if (last < 0) return bitString(new Uint8Array(0));
-  const bytes = new Uint8Array((last >> 3) + 1);
-  for (let i = 0; i <= last; i++) if (flags & (1 << i)) bytes[i >> 3]! |= 0x80 >> (i & 7);
-  return bitString(bytes, 7 - (last & 7));
-}
 
 const keyIds = new WeakMap<KeyObject, Uint8Array>();
 function keyIdOf(key: KeyObject): Uint8Array {
@@ -97,20 +77,18 @@ export async function issueCertificate(spec: CertificateSpec): Promise<Uint8Arra
     extension(OID.crlDistributionPoints, false, seq(seq(context(0, true, context(0, true, context(6, false, new TextEncoder().encode(spec.crlUrl))))))),
     extension(OID.subjectKeyIdentifier, false, octetString(keyIdOf(spec.publicKey))),
     extension(OID.keyUsage, true, keyUsageBits(spec.ca ? KEY_USAGE.ca : KEY_USAGE.leaf)),
-    extension(OID.basicConstraints, true, spec.ca ? seq(boolean(true), smallInteger(spec.ca.pathLength)) : seq()),
+    extension(OID.basicConstraints, true, basicConstraints(spec.ca !== undefined, spec.ca?.pathLength)),
   ];
   if (spec.sgxExtension) extensions.push(extension(OID.sgx, false, spec.sgxExtension));
   const subjectPublic = spec.publicKey.type === 'private' ? createPublicKey(spec.publicKey) : spec.publicKey;
-  const tbs = seq(
-    context(0, true, smallInteger(2)),
-    unsignedInteger(spec.serial ?? newSerial()),
-    ECDSA_WITH_SHA256,
-    nameDer(spec.issuer),
-    seq(time(wholeSeconds(spec.notBefore)), time(wholeSeconds(spec.notAfter))),
-    nameDer(spec.subject),
-    concat(SPKI_P256_PREFIX, new Uint8Array([4]), p256PublicRaw(subjectPublic)),
-    context(3, true, seq(...extensions)),
-  );
-  const signature = new Uint8Array(sign('sha256', tbs, spec.issuerKey));
-  return seq(tbs, ECDSA_WITH_SHA256, bitString(signature));
+  const tbs = tbsCertificate({
+    serial: spec.serial ?? newSerial(),
+    issuer: nameDer(spec.issuer),
+    subject: nameDer(spec.subject),
+    notBefore: spec.notBefore,
+    notAfter: spec.notAfter,
+    spki: spkiP256(p256PublicRaw(subjectPublic)),
+    extensions,
+  });
+  return signedX509(tbs, new Uint8Array(sign('sha256', tbs, spec.issuerKey)));
 }

@@ -1,11 +1,10 @@
-import * as asn1js from 'asn1js';
-import type { KeyObject } from 'node:crypto';
-import { hex } from '../../bytes/util.ts';
+import { sign, type KeyObject } from 'node:crypto';
+import { fromHex } from '../../bytes/util.ts';
+import { tbsCertList } from '../../formats/x509-crl-writer.ts';
+import { signedX509 } from '../../formats/x509-writer.ts';
 import { ManufacturerError } from './errors.ts';
-import { keyIdentifier, wholeSeconds } from './issue-certificate.ts';
-import { ECDSA_SHA256, signingCryptoKey } from './keys.ts';
-import { dn } from './names.ts';
-import { x509 } from './x509.ts';
+import { keyIdentifier } from './issue-certificate.ts';
+import { nameDer } from './names.ts';
 
 /**
  * Issues a CRL in the profile of Intel's Root CA CRL and PCK CRLs (RFC 5280 §5; Intel SGX PCK
@@ -31,7 +30,19 @@ export interface CrlSpec {
   entries: RevokedEntry[];
 }
 
-export const CRL_REASON = x509.X509CrlReason;
+/** RFC 5280 §5.3.1 CRLReason values (7 is unused). */
+export const CRL_REASON = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  removeFromCRL: 8,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
+} as const;
 
 export function assertCrlReason(reason: number): void {
   if (!Number.isInteger(reason) || reason < 1 || reason > 10 || reason === 7) {
@@ -39,19 +50,16 @@ export function assertCrlReason(reason: number): void {
   }
 }
 
-const CRL_NUMBER_OID = '2.5.29.20';
-
+/** DER-encoded with Catena's one DER writer (src/formats/x509-crl-writer.ts) and signed with the issuer's key. */
 export async function issueCrl(spec: CrlSpec): Promise<Uint8Array> {
   for (const e of spec.entries) assertCrlReason(e.reason);
-  const crlNumber = new Uint8Array(new asn1js.Integer({ value: spec.crlNumber }).toBER(false));
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: dn(spec.issuer),
-    thisUpdate: wholeSeconds(spec.thisUpdate),
-    nextUpdate: wholeSeconds(spec.nextUpdate),
-    extensions: [new x509.Extension(CRL_NUMBER_OID, false, crlNumber), new x509.AuthorityKeyIdentifierExtension(hex(keyIdentifier(spec.issuerKey)))],
-    entries: spec.entries.map((e) => ({ serialNumber: e.serial, revocationDate: wholeSeconds(e.date), reason: e.reason })),
-    signingKey: await signingCryptoKey(spec.issuerKey),
-    signingAlgorithm: ECDSA_SHA256,
+  const tbs = tbsCertList({
+    issuer: nameDer(spec.issuer),
+    thisUpdate: spec.thisUpdate,
+    nextUpdate: spec.nextUpdate,
+    crlNumber: spec.crlNumber,
+    authorityKeyId: keyIdentifier(spec.issuerKey),
+    entries: spec.entries.map((e) => ({ serial: fromHex(e.serial, undefined, 'CRL entry serial'), date: e.date, reason: e.reason })),
   });
-  return new Uint8Array(crl.rawData);
+  return signedX509(tbs, new Uint8Array(sign('sha256', tbs, spec.issuerKey)));
 }

@@ -1,9 +1,6 @@
-import { createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { generateP256 } from '../../crypto/ecdsa.ts';
 
-/** The ECDSA P-256 / SHA-256 algorithm of every certificate, CRL and collateral signature. */
-export const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
-const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
 export interface CaKey {
   privateKey: KeyObject;
@@ -12,18 +9,6 @@ export interface CaKey {
 
 export function generateCaKey(): CaKey {
   return generateP256(); // decoupled from the generator (a JWK export of a generator's key can deadlock Node 20)
-}
-
-/** A node KeyObject as the WebCrypto CryptoKey @peculiar/x509 signs with. */
-export function signingCryptoKey(key: KeyObject): Promise<CryptoKey> {
-  const der = key.export({ type: 'pkcs8', format: 'der' });
-  return webcrypto.subtle.importKey('pkcs8', der, P256, false, ['sign']) as Promise<CryptoKey>;
-}
-
-export function publicCryptoKey(key: KeyObject): Promise<CryptoKey> {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const der = pub.export({ type: 'spki', format: 'der' });
-  return webcrypto.subtle.importKey('spki', der, P256, true, ['verify']) as Promise<CryptoKey>;
 }
 
 export function privateKeyPem(key: KeyObject): string {

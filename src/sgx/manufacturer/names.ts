@@ -1,4 +1,3 @@
-import type { JsonName } from '@peculiar/x509';
 import { oid, printableString, seq, set, utf8String } from '../../formats/der-writer.ts';
 
 /**
@@ -19,20 +18,7 @@ export const CERT_NAMES = {
 
 export const ORGANIZATION = 'Catena Emulated Manufacturer';
 
-/** A distinguished name in Intel's attribute order and string types. */
-export function dn(commonName: string): JsonName {
-  // JsonName's value type is string[], but @peculiar/x509 accepts typed values ({ utf8String }) at run time
-  // (JsonAttributeAndObjectValue); the cast keeps the exact ASN.1 string types Intel uses.
-  return [
-    { CN: [{ utf8String: commonName }] },
-    { O: [{ utf8String: ORGANIZATION }] },
-    { L: [{ utf8String: 'Emulation' }] },
-    { ST: [{ utf8String: 'EM' }] },
-    { C: [{ printableString: 'ZZ' }] },
-  ] as unknown as JsonName;
-}
-
-/** The same name as DER (RDNSequence, one attribute per RDN), for the certificates Catena encodes itself. */
+/** A distinguished name in Intel's attribute order and string types, as DER (RDNSequence, one attribute per RDN). */
 export function nameDer(commonName: string): Uint8Array {
   const rdn = (type: string, value: Uint8Array) => set(seq(oid(type), value));
   return seq(rdn('2.5.4.3', utf8String(commonName)), rdn('2.5.4.10', utf8String(ORGANIZATION)), rdn('2.5.4.7', utf8String('Emulation')), rdn('2.5.4.8', utf8String('EM')), rdn('2.5.4.6', printableString('ZZ')));

@@ -6,10 +6,9 @@ import { generateP256 } from '../../../src/crypto/ecdsa.ts';
 import { children, parseDer } from '../../../src/formats/der-reader.ts';
 import { pckExtensionFromCertificate } from '../../../src/formats/pck-extension.ts';
 import { issueCertificate, KEY_USAGE, keyIdentifier, newSerial, wholeSeconds, type CertificateSpec } from '../../../src/sgx/manufacturer/issue-certificate.ts';
-import { ECDSA_SHA256, publicCryptoKey, signingCryptoKey } from '../../../src/sgx/manufacturer/keys.ts';
-import { dn, SGX_EXTENSION_OID } from '../../../src/sgx/manufacturer/names.ts';
+import { SGX_EXTENSION_OID } from '../../../src/sgx/manufacturer/names.ts';
 import { encodeSgxExtension, SGX_TYPE } from '../../../src/sgx/manufacturer/sgx-extension.ts';
-import { x509 } from '../../../src/sgx/manufacturer/x509.ts';
+import { dn, ECDSA_SHA256, publicCryptoKey, signingCryptoKey, x509 } from '../../helpers/peculiar-oracle.ts';
 
 // The certificate Catena encodes itself must be the one @peculiar/x509 makes of the same spec
 // (its former implementation): same TBS bytes; only the ECDSA signature (random k) differs.
