@@ -1,5 +1,5 @@
 import type { Collateral, CollateralSource } from '../collateral/types.ts';
-import type { AppraisalPolicy } from '../policy.ts';
+import type { AppraisalPolicy } from '../appraisal-policy.ts';
 import type { VerificationCache } from './cache.ts';
 
 export interface VerifyOptions {
