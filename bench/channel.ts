@@ -13,6 +13,7 @@ import { parseQuote } from '../src/formats/quote.ts';
 import { buildEnclave } from '../src/sgx/build.ts';
 import { Platform } from '../src/sgx/platform.ts';
 import { channelAttestation, validatorForRoots } from '../src/channel/default-attestation.ts';
+import { startEmulatedDcapIssuer } from '../src/sgx/manufacturer/emulated-dcap-issuer.ts';
 import { quotingOcalls } from '../src/channel/issuer.ts';
 import { readRatlsCertificate } from '../src/channel/ratls-cert.ts';
 import { EnclaveChannelRelay } from '../src/channel/relay.ts';
@@ -179,7 +180,7 @@ export async function benchChannel(opts: ChannelBenchOptions = {}): Promise<Chan
   let attestation;
   let ratls: ChannelBenchResult['ratls'];
   try {
-    attestation = await channelAttestation({ platform });
+    attestation = channelAttestation(await startEmulatedDcapIssuer({ platform }));
     const image = buildEnclave(RATLS_SOURCE(), { isvProdId: 21, isvSvn: 3 }, vendor);
     const handle = await platform.loadEnclave(image, { runtime: 'inline', ocalls: { ...relay.ocalls(), ...quotingOcalls(attestation.backend) } });
     relay.attach(handle);

@@ -1,23 +1,21 @@
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import type { Platform } from '../sgx/platform.ts';
-import type { RuntimeKind } from '../sgx/enclave.ts';
 import type { AttestationSpec } from './attestation-spec.ts';
 import { DcapQuoteValidator, type QvlCollateralJson } from './dcap-validator.ts';
 import { MockQuotingBackend, type QuotingBackend } from './issuer.ts';
 import { createMockAttestationRoot, mockRootFromPem } from './mock-evidence.ts';
 import type { Collateral, CollateralSource } from '../attestation/collateral/types.ts';
+import { toPem } from '../attestation/pem.ts';
 
 /*
  * The attestation the channel's users get (CLI, `catena bench channel`, library callers that want a
- * ready-made server): REAL DCAP. An emulated manufacturer (persisted in the state directory, so the
- * root stays the same across runs) certifies the platform's PCE; the platform's QE turns the
- * enclave's REPORTs into DCAP v3 quotes; peers are validated by Catena's DCAP verifier trusting that
- * root explicitly. `mockChannelAttestation` is kept for unit tests of the channel mechanics only.
- *
- * The sgx modules are imported lazily: enclaves import 'catena/channel' for the endpoint and the
- * validator, and must not drag the manufacturer and the QE into their own module graph.
+ * ready-made server): REAL DCAP. The quoting side is injected: the caller starts it (the emulated one
+ * is `startEmulatedDcapIssuer` in src/sgx/manufacturer: an emulated manufacturer certifies the
+ * platform's PCE, the platform's QE turns REPORTs into DCAP v3 quotes), and peers are validated by
+ * Catena's DCAP verifier trusting its root explicitly. The channel never imports the manufacturer:
+ * enclaves import 'catena/channel' and must not drag it into their module graph.
+ * `mockChannelAttestation` is kept for unit tests of the channel mechanics only.
  */
 
 export interface ChannelAttestation {
@@ -37,54 +35,32 @@ export interface ChannelAttestation {
 /** Files a channel server publishes in its state directory for relying parties. */
 export const TRUST_FILES = { rootPem: 'root.pem', rootDer: 'root.der', collateral: 'collateral.json' } as const;
 
-/** The manufacturer's directory inside the state directory (keys mode 0600). */
-const MANUFACTURER_DIR = 'manufacturer';
-
-export interface ChannelAttestationOptions {
-  /** The platform the server (or client) enclave runs on: its QE/PCE are started there. */
-  platform: Platform;
-  /** Keeps the emulated manufacturer (root CA …) between runs. Without it, a fresh manufacturer per call. */
-  stateDir?: string;
-  /** Runtime of the QE and PCE. Default inline. */
-  runtime?: RuntimeKind;
+/**
+ * A DCAP quoting side, started by the caller: its QE (REPORT → quote), the root its PCK chain ends
+ * in, and the collateral relying parties verify with. The emulated one is `startEmulatedDcapIssuer`
+ * (src/sgx/manufacturer); real hardware would be another.
+ */
+export interface DcapIssuer {
+  backend: QuotingBackend;
+  rootDer: Uint8Array;
+  collateral: QvlCollateralJson;
+  stop(): Promise<void>;
 }
 
-/** REAL DCAP attestation for a channel endpoint on `platform` (see the comment at the top of this file). */
-export async function channelAttestation(opts: ChannelAttestationOptions): Promise<ChannelAttestation> {
-  const { Manufacturer } = await import('../sgx/manufacturer/manufacturer.ts');
-  const { collateralJson } = await import('../sgx/manufacturer/collateral.ts');
-  const { certificatePem } = await import('../sgx/manufacturer/keys.ts');
-  const { QuotingService, buildQuotingImages } = await import('../sgx/qe/quoting-service.ts');
-  const id = opts.platform.identity;
-  const tcb = { components: [...id.tcbComponents], pceSvn: id.pceSvn };
-  let manufacturer;
-  const dir = opts.stateDir ? join(opts.stateDir, MANUFACTURER_DIR) : undefined;
-  if (dir && (await exists(join(dir, 'manufacturer.json')))) {
-    manufacturer = await Manufacturer.load(dir); // dates what it issues an hour back by default
-    if (manufacturer.ensureFmspc(id.fmspc, tcb, id.pceId)) await manufacturer.save(dir);
-  } else {
-    manufacturer = await Manufacturer.create();
-    manufacturer.ensureFmspc(id.fmspc, tcb, id.pceId);
-    void manufacturer.enclaveSigningKey; // created now so it is saved: the QE's MRSIGNER stays stable
-    if (dir) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await manufacturer.save(dir);
-    }
-  }
-  const images = buildQuotingImages(manufacturer.enclaveSigningKey, id.pceSvn);
-  const quoting = await QuotingService.start(opts.platform, { images, issuer: manufacturer.pckIssuer('processor'), runtime: opts.runtime ?? 'inline' });
-  const collateral = { ...collateralJson(await manufacturer.collateral(id.fmspc, 'processor')) } as QvlCollateralJson;
-  const rootDer = manufacturer.root;
+/** REAL DCAP attestation for a channel endpoint whose quotes come from `issuer` (see the top of this file). */
+export function channelAttestation(issuer: DcapIssuer): ChannelAttestation {
+  const collateral = { ...issuer.collateral };
   return {
     kind: 'dcap',
-    backend: quoting,
-    rootDer,
-    rootPem: certificatePem(rootDer),
+    backend: issuer.backend,
+    rootDer: issuer.rootDer,
+    rootPem: toPem(issuer.rootDer, 'CERTIFICATE'),
     collateral,
-    spec: attestationSpecForRoots([rootDer], collateral),
-    stop: () => quoting.stop(),
+    spec: attestationSpecForRoots([issuer.rootDer], collateral),
+    stop: () => issuer.stop(),
   };
 }
+
 
 /** Writes root.pem, root.der and (dcap) collateral.json into `dir`; returns their paths. */
 export async function writeTrustFiles(dir: string, a: ChannelAttestation): Promise<{ rootPem: string; rootDer: string; collateral?: string }> {
@@ -144,11 +120,4 @@ export function certificatesFromFile(bytes: Uint8Array): Uint8Array[] {
   if (!text.includes('-----BEGIN CERTIFICATE-----')) return [new Uint8Array(new X509Certificate(bytes).raw)];
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   return blocks.map((b) => new Uint8Array(new X509Certificate(b).raw));
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -54,7 +54,7 @@ export {
   certificatesFromFile,
   TRUST_FILES,
   type ChannelAttestation,
-  type ChannelAttestationOptions,
+  type DcapIssuer,
 } from './default-attestation.ts';
 export { DcapQuoteValidator, type DcapQuoteValidatorOptions, type QvlCollateralJson } from './dcap-validator.ts';
 export { encodeCbor, decodeCbor, CborMap, CborTag, type CborValue } from './cbor.ts';

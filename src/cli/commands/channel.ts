@@ -100,7 +100,8 @@ async function startEnclave(stateDir: string, runtime: 'isolated' | 'inline', co
   let attestation: ChannelAttestation | undefined;
   const relay = new ch.EnclaveChannelRelay();
   try {
-    attestation = await ch.channelAttestation({ platform, stateDir });
+    const { startEmulatedDcapIssuer } = await import('../../sgx/manufacturer/emulated-dcap-issuer.ts');
+    attestation = ch.channelAttestation(await startEmulatedDcapIssuer({ platform, stateDir }));
     const handle = await platform.loadEnclave(image, { runtime, ocalls: { ...relay.ocalls(), ...ch.quotingOcalls(attestation.backend) } });
     relay.attach(handle);
     await handle.ecall('channelInit', {

@@ -35,3 +35,4 @@ export { certificatePem, crlPem, pemCertificates } from './keys.ts';
 export { CERT_NAMES, SGX_EXTENSION_OID } from './names.ts';
 export { ManufacturerError } from './errors.ts';
 export { buildPcsServer, type PcsServerOptions } from './pcs-server.ts';
+export { startEmulatedDcapIssuer, MANUFACTURER_DIR, type EmulatedDcapIssuer, type EmulatedDcapIssuerOptions } from './emulated-dcap-issuer.ts';

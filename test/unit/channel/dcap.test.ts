@@ -8,6 +8,7 @@ import { hex } from '../../../src/bytes/util.ts';
 import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
 import { parseQuote } from '../../../src/formats/quote.ts';
 import { buildEnclave, Platform, type EnclaveHandle, type EnclaveImage, type RuntimeKind } from '../../../src/sgx/index.ts';
+import { startEmulatedDcapIssuer } from '../../../src/sgx/manufacturer/emulated-dcap-issuer.ts';
 import {
   channelAttestation,
   connectAttested,
@@ -57,8 +58,8 @@ const relays: EnclaveChannelRelay[] = [];
 before(async () => {
   p1 = await Platform.open({ name: 'cloud-a' });
   p2 = await Platform.open({ name: 'cloud-b' });
-  a1 = await channelAttestation({ platform: p1, stateDir: state });
-  a2 = await channelAttestation({ platform: p2, stateDir: state });
+  a1 = channelAttestation(await startEmulatedDcapIssuer({ platform: p1, stateDir: state }));
+  a2 = channelAttestation(await startEmulatedDcapIssuer({ platform: p2, stateDir: state }));
 });
 after(async () => {
   for (const r of relays) await r.close();
@@ -147,7 +148,7 @@ test('mutual, enclave to enclave across two platforms with real quotes: each enc
 
   // A client enclave whose platform another manufacturer certified: the server enclave refuses it.
   const pOther = await Platform.open({ name: 'elsewhere' });
-  const aOther = await channelAttestation({ platform: pOther, stateDir: otherState });
+  const aOther = channelAttestation(await startEmulatedDcapIssuer({ platform: pOther, stateDir: otherState }));
   try {
     const stranger = await start(pOther, aOther, other, 'inline');
     const refused = new Promise<ChannelEvent>((r) => server.relay.once('refused', (_id: number, e: ChannelEvent) => r(e)));
@@ -165,7 +166,7 @@ test('refused with real quotes: untrusted root (another manufacturer, and Intel 
   const { relay } = await start(p1, a1, image, 'inline');
   const { port } = await relay.listen(0);
   const pOther = await Platform.open({ name: 'other' });
-  const aOther = await channelAttestation({ platform: pOther, stateDir: otherState });
+  const aOther = channelAttestation(await startEmulatedDcapIssuer({ platform: pOther, stateDir: otherState }));
   try {
     assert.notDeepEqual(aOther.rootDer, a1.rootDer);
     const e1 = await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: validatorForRoots([aOther.rootDer], a1.collateral!), policy: only(image) }), 'ERR_CHANNEL_EVIDENCE');
