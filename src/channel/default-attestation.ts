@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { keyDirectory, readKeyFile, writeNewKeyFile } from '../crypto/key-file.ts';
 import type { AttestationSpec } from './attestation-spec.ts';
 import { DcapQuoteValidator, type QvlCollateralJson } from './dcap-validator.ts';
 import { MockQuotingBackend, type QuotingBackend } from './issuer.ts';
@@ -94,13 +95,13 @@ export async function mockChannelAttestation(opts: { stateDir?: string } = {}): 
   if (opts.stateDir) {
     const certPath = join(opts.stateDir, 'mock-root.pem');
     const keyPath = join(opts.stateDir, 'mock-root.key.pem');
-    try {
-      root = mockRootFromPem(await readFile(certPath, 'utf8'), await readFile(keyPath, 'utf8'));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // The key decides the root: unreadable → stop with its path; absent → a new one, never over an existing file.
+    const keyPem = await readKeyFile(keyPath, (pem) => (createPrivateKey(pem), pem));
+    if (keyPem !== undefined) root = mockRootFromPem(await readFile(certPath, 'utf8'), keyPem);
+    else {
       root = await createMockAttestationRoot();
-      await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
-      await writeFile(keyPath, root.keyPem, { mode: 0o600 });
+      await keyDirectory(opts.stateDir);
+      await writeNewKeyFile(keyPath, root.keyPem);
       await writeFile(certPath, root.certPem, { mode: 0o644 });
     }
   } else root = await createMockAttestationRoot();
