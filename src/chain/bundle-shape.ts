@@ -1,3 +1,5 @@
+import { policyProblem } from './policy-shape.ts';
+
 /**
  * Structural check of an untrusted proof bundle before any field is used: right format and version,
  * every field present with the right JSON type, hex fields lowercase hex. Returns the first problem.
@@ -13,30 +15,6 @@ function identityOk(v: unknown): boolean {
   return isObj(v) && isHex(v.mrEnclave, 32) && isHex(v.mrSigner, 32) && isInt(v.isvProdId) && isInt(v.isvSvn) && isHex(v.attributes, 16) && typeof v.debug === 'boolean';
 }
 
-const isStrList = (v: unknown) => Array.isArray(v) && v.every(isStr);
-
-/** The known policy fields have their documented types (unknown fields are ignored by every check). */
-function policyFieldsOk(p: Record<string, unknown>, nested: boolean): boolean {
-  const opt = (k: string, ok: (v: unknown) => boolean) => p[k] === undefined || ok(p[k]);
-  const identityOk = (i: unknown) =>
-    isObj(i) &&
-    (i.mrEnclave === undefined || (Array.isArray(i.mrEnclave) && i.mrEnclave.every((m) => isHex(m, 32)))) &&
-    (i.mrSigner === undefined || isHex(i.mrSigner, 32)) &&
-    (i.isvProdId === undefined || isInt(i.isvProdId)) &&
-    (i.minIsvSvn === undefined || isInt(i.minIsvSvn)) &&
-    (i.allowDebug === undefined || typeof i.allowDebug === 'boolean');
-  return (
-    opt('identities', (v) => Array.isArray(v) && v.every(identityOk)) &&
-    opt('acceptedTcbStatuses', isStrList) &&
-    opt('acceptedAdvisories', isStrList) &&
-    opt('allowDebug', (v) => typeof v === 'boolean') &&
-    opt('evidenceMaxAgeSeconds', isInt) &&
-    opt('linkTypes', (v) => Array.isArray(v) && v.every((t) => t === 'local' || t === 'remote')) &&
-    opt('maxDepth', isInt) &&
-    (nested ? p.byDepth === undefined : opt('byDepth', (v) => isObj(v) && Object.entries(v).every(([k, o]) => /^[1-9][0-9]*$/.test(k) && isObj(o) && policyFieldsOk(o, true))))
-  );
-}
-
 export function checkBundleShape(b: unknown): Check {
   const no = (message: string): Check => ({ ok: false, message });
   if (!isObj(b)) return no('bundle is not a JSON object');
@@ -46,7 +24,8 @@ export function checkBundleShape(b: unknown): Check {
   if (!isObj(c) || c.version !== 1 || !isStr(c.id) || !isStr(c.name) || !isStr(c.createdAt) || !isHex(c.rootSha256, 32) || typeof c.emulatedRoot !== 'boolean' || !isHex(c.ownerKey, 64) || !isObj(c.policy) || !isHex(c.signature, 64)) {
     return no('chain header is malformed');
   }
-  if (!policyFieldsOk(c.policy as Record<string, unknown>, false)) return no('chain policy is malformed');
+  const policy = policyProblem(c.policy, { strict: false });
+  if (policy) return no(`chain policy is malformed: ${policy}`);
   if (!Array.isArray(b.elements) || !Array.isArray(b.links) || !Array.isArray(b.revocations) || !isObj(b.collateral)) return no('bundle sections missing');
   for (const [i, e] of b.elements.entries()) {
     if (!isObj(e) || !isStr(e.id) || !['platform', 'qe', 'enclave'].includes(e.kind as string) || !(e.parent === null || isStr(e.parent)) || !isStr(e.platform)) return no(`element ${i} is malformed`);

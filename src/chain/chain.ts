@@ -4,6 +4,7 @@ import { p256PublicFromRaw, p256PublicRaw, p256Sign, type P256KeyPair } from '..
 import { randomBytes } from '../crypto/random.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { ChainError } from './errors.ts';
+import { parseChainPolicy } from './parse-policy.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
 import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, LinkAppraisal, ProofBundle, Revocation } from './types.ts';
@@ -61,7 +62,7 @@ export class Chain {
       rootSha256: hex(sha256(opts.root)),
       emulatedRoot: opts.emulatedRoot,
       ownerKey: hex(p256PublicRaw(opts.owner.publicKey)),
-      policy: opts.policy,
+      policy: parseChainPolicy(opts.policy),
     };
     const header: ChainHeader = { ...unsigned, signature: hex(p256Sign(opts.owner.privateKey, headerSigningBytes(unsigned))) };
     return new Chain(header, opts.root, opts.remote, opts.owner, opts.prefetched);

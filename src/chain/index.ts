@@ -3,6 +3,7 @@ export { verifyBundle, collateralId, LinkChecker, type VerifyChainOptions } from
 export { elementReportData, linkSigningBytes, headerSigningBytes, revocationSigningBytes } from './signing.ts';
 export { canonicalJson, CanonicalJsonError } from '../json/index.ts';
 export { checkElementPolicy, policyAtDepth, DEFAULT_EVIDENCE_MAX_AGE_SECONDS } from './policy.ts';
+export { parseChainPolicy } from './parse-policy.ts';
 export { alwaysFailRemoteVerifier, type RemoteEvidenceVerifier, type RemoteEvidenceResult } from './remote-verifier.ts';
 export { ChainError } from './errors.ts';
 export type * from './types.ts';

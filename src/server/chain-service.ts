@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fromHex, hex } from '../bytes/util.ts';
 import { Chain } from '../chain/chain.ts';
 import { ChainError } from '../chain/errors.ts';
+import { parseChainPolicy } from '../chain/parse-policy.ts';
 import { headerSigningBytes } from '../chain/signing.ts';
 import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from '../chain/types.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
@@ -112,6 +113,7 @@ export function storeToServerError(e: unknown): unknown {
     }
   }
   if (e instanceof ChainError) {
+    if (e.code === 'ERR_CHAIN_POLICY') return new ServerError('ERR_MALFORMED', e.message, e.check);
     if (e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT') return new ServerError('ERR_NOT_FOUND', e.message);
     if (e.code === 'ERR_CHAIN_DUPLICATE') return new ServerError('ERR_CONFLICT', e.message);
     if (e.code === 'ERR_CHAIN_NOT_LEAF') return new ServerError('ERR_CONFLICT', e.message);
@@ -417,6 +419,7 @@ export class ChainService {
 
   /** Replaces the policy (a new owner-signed header) and re-evaluates the chain under it. */
   async updatePolicy(chainId: string, policy: ChainPolicy, actor: string): Promise<ChainVerification> {
+    parseChainPolicy(policy);
     const row = await this.row(chainId);
     const anchor = row.anchor as StoredAnchor;
     const unsigned = { ...anchor.header, policy };
