@@ -29,6 +29,9 @@ export interface CertificateSpec {
   /** The SGX extension value (PCK certificates only). */
   sgxExtension?: Uint8Array;
   serial?: Uint8Array;
+  /** keyIdentifier(issuerKey) / keyIdentifier(publicKey) when the caller keeps them (a CA issues many certificates). */
+  issuerKeyId?: Uint8Array;
+  subjectKeyId?: Uint8Array;
 }
 
 export const KEY_USAGE = {
@@ -59,12 +62,6 @@ const OID = {
   sgx: oid(SGX_EXTENSION_OID),
 };
 
-const keyIds = new WeakMap<KeyObject, Uint8Array>();
-function keyIdOf(key: KeyObject): Uint8Array {
-  let id = keyIds.get(key);
-  if (!id) keyIds.set(key, (id = keyIdentifier(key)));
-  return id;
-}
 
 /**
  * DER-encodes and signs the certificate directly (the TBS is byte-for-byte what @peculiar/x509 makes
@@ -73,9 +70,9 @@ function keyIdOf(key: KeyObject): Uint8Array {
  */
 export async function issueCertificate(spec: CertificateSpec): Promise<Uint8Array> {
   const extensions = [
-    extension(OID.authorityKeyIdentifier, false, seq(context(0, false, keyIdOf(spec.issuerKey)))),
+    extension(OID.authorityKeyIdentifier, false, seq(context(0, false, spec.issuerKeyId ?? keyIdentifier(spec.issuerKey)))),
     extension(OID.crlDistributionPoints, false, seq(seq(context(0, true, context(0, true, context(6, false, new TextEncoder().encode(spec.crlUrl))))))),
-    extension(OID.subjectKeyIdentifier, false, octetString(keyIdOf(spec.publicKey))),
+    extension(OID.subjectKeyIdentifier, false, octetString(spec.subjectKeyId ?? keyIdentifier(spec.publicKey))),
     extension(OID.keyUsage, true, keyUsageBits(spec.ca ? KEY_USAGE.ca : KEY_USAGE.leaf)),
     extension(OID.basicConstraints, true, basicConstraints(spec.ca !== undefined, spec.ca?.pathLength)),
   ];

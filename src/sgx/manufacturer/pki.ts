@@ -3,7 +3,7 @@ import { equal, hex } from '../../bytes/util.ts';
 import { sha256 } from '../../crypto/sha256.ts';
 import { YEAR } from './defaults.ts';
 import { argumentError, ManufacturerError } from './errors.ts';
-import { issueCertificate, newSerial, wholeSeconds } from './issue-certificate.ts';
+import { issueCertificate, keyIdentifier, newSerial, wholeSeconds } from './issue-certificate.ts';
 import { generateCaKey, isP256Public, type CaKey } from './keys.ts';
 import { CERT_NAMES, CRL_PATHS } from './names.ts';
 import { encodeSgxExtension, SGX_TYPE } from './sgx-extension.ts';
@@ -47,8 +47,9 @@ export class Pki {
   readonly keys: Record<KeyName, CaKey>;
   readonly certs: Record<KeyName, Uint8Array>;
   readonly pcks: PckRecord[] = [];
-  /** The CA certificates' notAfter, parsed once (a PCK certificate is issued per platform boot). */
+  /** The CA certificates' notAfter and key identifiers, computed once (a PCK certificate is issued per platform boot). */
   private readonly notAfters = new Map<KeyName, Date>();
+  private readonly keyIds = new Map<KeyName, Uint8Array>();
 
   constructor(keys: Record<KeyName, CaKey>, certs: Record<KeyName, Uint8Array>) {
     this.keys = keys;
@@ -109,6 +110,12 @@ export class Pki {
     return normalizeSerial(new X509Certificate(this.certs[name]).serialNumber);
   }
 
+  private keyIdOf(name: KeyName): Uint8Array {
+    let id = this.keyIds.get(name);
+    if (!id) this.keyIds.set(name, (id = keyIdentifier(this.keys[name].publicKey)));
+    return id;
+  }
+
   private notAfterOf(name: KeyName): Date {
     let d = this.notAfters.get(name);
     if (!d) this.notAfters.set(name, (d = new Date(new X509Certificate(this.certs[name]).validTo)));
@@ -147,6 +154,7 @@ export class Pki {
       subject: CERT_NAMES.pck,
       issuer: ca === 'processor' ? CERT_NAMES.processor : CERT_NAMES.platform,
       issuerKey: this.keys[caName].privateKey,
+      issuerKeyId: this.keyIdOf(caName),
       publicKey: pckPublicKey,
       notBefore: now,
       notAfter: new Date(Math.min(now.getTime() + 7 * YEAR, this.notAfterOf(caName).getTime())),

@@ -41,11 +41,11 @@ export const SGX_TYPE = { STANDARD: 0, SCALABLE: 1, SCALABLE_WITH_INTEGRITY: 2 }
 
 // Encoded with Catena's DER writer (≈ 20× faster than asn1js; one per PCK certificate, i.e. per
 // platform boot); test/unit/sgx/sgx-extension.test.ts pins the bytes to the asn1js encoding it replaced.
-const oidCache = new Map<string, Uint8Array>();
+// The OIDs of every arc, encoded once when the module loads (a constant table, not a cache).
+const ARCS = ['1', '2', ...Array.from({ length: 18 }, (_, i) => `2.${i + 1}`), '3', '4', '5', '6', '7', '7.1', '7.2', '7.3'];
+const ARC_OID: Readonly<Record<string, Uint8Array>> = Object.freeze(Object.fromEntries(ARCS.map((arc) => [arc, oid(`${SGX_EXTENSION_OID}.${arc}`)])));
 function entry(arc: string, value: Uint8Array): Uint8Array {
-  let id = oidCache.get(arc);
-  if (!id) oidCache.set(arc, (id = oid(`${SGX_EXTENSION_OID}.${arc}`)));
-  return seq(id, value);
+  return seq(ARC_OID[arc]!, value);
 }
 
 function octets(bytes: Uint8Array, len: number, what: string): Uint8Array {

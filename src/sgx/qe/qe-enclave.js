@@ -38,7 +38,8 @@ export default function qe(ctx) {
     },
     /** Stores the PCE's certification: the QE report body, its PCK signature, the PEM PCK chain. */
     setCertification(qeReportBody, qeReportSignature, pckChainPem, pceSvn) {
-      certification = { qeReportBody, qeReportSignature, pckChainPem, pceSvn };
+      // The chain goes into every quote: encoded once here, where it is kept.
+      certification = { qeReportBody, qeReportSignature, pckChain: new TextEncoder().encode(pckChainPem), pceSvn };
     },
     /** A DCAP v3 quote of an application REPORT targeted at this QE. */
     async quote(appReportBytes, userData) {
@@ -56,7 +57,7 @@ export default function qe(ctx) {
         qeReportBody: certification.qeReportBody,
         qeReportSignature: certification.qeReportSignature,
         qeAuthData: authData,
-        pckChainPem: certification.pckChainPem,
+        pckChainPem: certification.pckChain,
       });
     },
   };

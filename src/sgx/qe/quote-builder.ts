@@ -23,11 +23,12 @@ export interface QuoteV3Parts {
   qeReportBody: Uint8Array; // 384
   qeReportSignature: Uint8Array; // 64
   qeAuthData: Uint8Array;
-  pckChainPem: string; // leaf first
+  /** The PEM PCK chain, leaf first: its text, or its UTF-8 bytes (a QE encodes its chain once). */
+  pckChainPem: string | Uint8Array;
 }
 
 export function buildQuoteV3(p: QuoteV3Parts): Uint8Array {
-  const cert = certBytes(p.pckChainPem);
+  const cert = typeof p.pckChainPem === 'string' ? new TextEncoder().encode(p.pckChainPem) : p.pckChainPem;
   const authLen = p.qeAuthData.length;
   const sigDataLen = 64 + 64 + 384 + 64 + 2 + authLen + 2 + 4 + cert.length;
   // One buffer of the exact size, written in place (a quote is ≈ 4.7 KB, most of it the PEM chain).
@@ -63,14 +64,3 @@ export function buildQuoteV3(p: QuoteV3Parts): Uint8Array {
   return out;
 }
 
-// Each QE's PEM chain is the same string for every quote it makes: encoded once per string (a few QEs).
-const pemBytes = new Map<string, Uint8Array>();
-function certBytes(pem: string): Uint8Array {
-  let b = pemBytes.get(pem);
-  if (!b) {
-    b = new TextEncoder().encode(pem);
-    if (pemBytes.size >= 64) pemBytes.clear();
-    pemBytes.set(pem, b);
-  }
-  return b;
-}
