@@ -6,6 +6,7 @@ import { collateralJson } from '../sgx/manufacturer/collateral.ts';
 import { Manufacturer } from '../sgx/manufacturer/manufacturer.ts';
 import { defaultTcbLevels } from '../sgx/manufacturer/tcb-levels.ts';
 import { DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS, Platform } from '../sgx/platform.ts';
+import { MeasurementCache } from '../sgx/measurement-cache.ts';
 import type { EnclaveImage } from '../sgx/build.ts';
 import type { OcallTable, RuntimeKind } from '../sgx/enclave.ts';
 import { buildQuotingImages, QuotingService, type QuotingImages } from '../sgx/qe/quoting-service.ts';
@@ -70,11 +71,13 @@ export class EmulatedWorld implements QuoteSource {
     if (!level) throw new RangeError(`tcbLevel must be below ${levels.length}`);
     const images = opts.quotingImages ?? buildQuotingImages(manufacturer.enclaveSigningKey, level.pceSvn);
     const platforms: WorldPlatform[] = [];
+    // One launch cache for the world's platforms: they all launch the same QE, PCE and element images.
+    const measurements = new MeasurementCache();
     try {
       for (let c = 0; c < clouds; c++) {
         const cloud = opts.cloudNames?.[c] ?? `cloud-${String.fromCharCode(97 + (c % 26))}${c >= 26 ? Math.floor(c / 26) : ''}`;
         for (let i = 0; i < perCloud; i++) {
-          const platform = await Platform.open({ name: `${cloud}/p${i}`, tcbComponents: [...level.components], pceSvn: level.pceSvn });
+          const platform = await Platform.open({ name: `${cloud}/p${i}`, tcbComponents: [...level.components], pceSvn: level.pceSvn, measurements });
           const quoting = await QuotingService.start(platform, { images, issuer: manufacturer.pckIssuer('processor'), runtime });
           platforms.push({ cloud, platform, quoting, ppid: hex(platform.identity.ppid) });
         }

@@ -1,4 +1,5 @@
 export { Platform, DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS, type PlatformOptions, type PlatformIdentity, type LoadOptions } from './platform.ts';
+export { MeasurementCache } from './measurement-cache.ts';
 export {
   buildEnclave,
   readEnclaveImage,

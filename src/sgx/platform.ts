@@ -2,14 +2,13 @@ import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { equal, fromHex, hex } from '../bytes/util.ts';
 import { randomBytes } from '../crypto/random.ts';
-import { sha256, sha256Parts } from '../crypto/sha256.ts';
+import { sha256Parts } from '../crypto/sha256.ts';
 import { ATTR, type Attributes } from '../formats/attributes.ts';
-import { mrSignerOf, parseSigstruct, verifySigstruct } from '../formats/sigstruct.ts';
 import type { EnclaveImage } from './build.ts';
 import { Cpu, ROOT_SECRETS_SIZE, type EnclaveIdentity } from './cpu.ts';
 import type { EnclaveHandle, OcallTable, RuntimeKind } from './enclave.ts';
 import { SgxError } from './errors.ts';
-import { loadSgxs, type LoadedImage } from './layout.ts';
+import { MeasurementCache } from './measurement-cache.ts';
 import { startInline } from './runtime/inline.ts';
 import { startIsolated } from './runtime/isolated.ts';
 import { DEFAULT_MODULE_DIR, materializeModule } from './runtime/module-store.ts';
@@ -37,6 +36,8 @@ export interface PlatformOptions {
   provisionKeySigners?: Uint8Array[];
   /** Where measured module text is written to be imported (default `<package>/.catena/enclave-modules`). */
   moduleDir?: string;
+  /** Launch caches (parsed images and SIGSTRUCTs); share one between the platforms of a world. Default: the platform's own. */
+  measurements?: MeasurementCache;
 }
 
 export interface PlatformIdentity {
@@ -69,33 +70,6 @@ export const DEFAULT_TCB_COMPONENTS: readonly number[] = [2, 2, 2, 2, 3, 1, 0, 3
 const SECRETS_MAGIC = new TextEncoder().encode('CATENA-ROOTS\0\0\0\x01');
 const IDENTITY_FILE = 'platform.json';
 const SECRETS_FILE = 'root-secrets.bin';
-const CACHE_MAX = 512;
-
-// Public-data caches shared by all platforms of the process (see docs: "measurement caching").
-const imageCache = new Map<string, LoadedImage>();
-const sigCache = new Map<string, { s: ReturnType<typeof parseSigstruct>; ok: boolean; failures: string[]; mrSigner: Uint8Array }>();
-/**
- * SHA-256 of an image part, remembered per Uint8Array together with a private copy of the bytes it
- * hashed: a later launch of the same array compares the bytes in full (memcmp, ~1 µs for the 27 KB
- * SGXS) instead of re-hashing them (~50 µs). Exact — an array altered in place no longer equals its
- * copy and is hashed again — and weakly held, so images that are dropped are forgotten.
- */
-const measured = new WeakMap<Uint8Array, { copy: Buffer; digest: Uint8Array }>();
-function measure(bytes: Uint8Array): Uint8Array {
-  const m = measured.get(bytes);
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (m && m.copy.equals(view)) return m.digest;
-  const digest = sha256(bytes);
-  measured.set(bytes, { copy: Buffer.from(view), digest });
-  return digest;
-}
-
-function remember<V>(m: Map<string, V>, k: string, v: V): V {
-  if (m.size >= CACHE_MAX) m.delete(m.keys().next().value as string);
-  m.set(k, v);
-  return v;
-}
-
 function dataErr(msg: string): SgxError {
   return new SgxError('ERR_PLATFORM_DATA', msg);
 }
@@ -203,6 +177,7 @@ export class Platform {
   readonly #handles = new Set<EnclaveHandle>();
   readonly #provisionSigners = new Set<string>();
   readonly #moduleDir: string;
+  readonly #measurements: MeasurementCache;
   #closed = false;
   readonly identity: Readonly<PlatformIdentity>;
 
@@ -211,6 +186,7 @@ export class Platform {
     this.#cpu = new Cpu(secrets, identity.cpuSvn); // zeroes `secrets`
     for (const s of opts.provisionKeySigners ?? []) this.allowProvisionKey(s);
     this.#moduleDir = opts.moduleDir ?? DEFAULT_MODULE_DIR;
+    this.#measurements = opts.measurements ?? new MeasurementCache();
   }
 
   /** Boots a platform: fresh and ephemeral, or the one persisted under `dataDir` (created on first use). */
@@ -282,22 +258,9 @@ export class Platform {
       throw new SgxError('ERR_ARGUMENT', 'image must carry sgxs and sigstruct bytes');
     }
     // Measurement: hashing the stream is MRENCLAVE; parsing and module extraction are cached per hash.
-    const mrEnclave = measure(image.sgxs);
-    const key = hex(mrEnclave);
-    let loaded = imageCache.get(key);
-    if (!loaded) loaded = remember(imageCache, key, loadSgxs(image.sgxs));
-    const sigKey = hex(measure(image.sigstruct));
-    let sig = sigCache.get(sigKey);
-    if (!sig) {
-      let s;
-      try {
-        s = parseSigstruct(image.sigstruct);
-      } catch (e) {
-        throw new SgxError('ERR_EINIT_SIGNATURE', `SIGSTRUCT unreadable: ${(e as Error).message}`);
-      }
-      const v = verifySigstruct(s);
-      sig = remember(sigCache, sigKey, { s, ok: v.ok, failures: v.failures, mrSigner: mrSignerOf(s) });
-    }
+    const mrEnclave = this.#measurements.measure(image.sgxs);
+    const loaded = this.#measurements.image(hex(mrEnclave), image.sgxs);
+    const sig = this.#measurements.sigstruct(image.sigstruct);
     const requested: Attributes = { flags: sig.s.attributes.flags & ~ATTR.INIT, xfrm: sig.s.attributes.xfrm };
     if (opts.debug !== undefined) requested.flags = opts.debug ? requested.flags | ATTR.DEBUG : requested.flags & ~ATTR.DEBUG;
     const { ref, identity } = this.#cpu.einit(
