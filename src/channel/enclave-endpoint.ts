@@ -1,9 +1,10 @@
 import { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
 import { validatorFromSpec, type AttestationSpec } from './attestation-spec.ts';
 import { ChannelError } from './errors.ts';
 import { EnclaveQuoteIssuer, type QuotingEnclaveContext } from './issuer.ts';
-import { createRatlsCertificate, type RatlsCredentials } from './ratls-cert.ts';
-import { startAttestedTls } from './tls.ts';
+import { createRatlsCertificate, RatlsCertificateReader, type RatlsCredentials } from './ratls-cert.ts';
+import { attestedSecureContext, startAttestedTls } from './tls.ts';
 import { CHECK, type AttestedStream, type ChannelPolicy, type QuoteIssuer, type QuoteValidator } from './types.ts';
 
 /**
@@ -68,6 +69,9 @@ export class EnclaveTlsEndpoint {
   #config: EndpointConfig | undefined;
   /** Built once per init: a DCAP validator stays warm across this enclave's handshakes. */
   #validator: QuoteValidator | undefined;
+  /** Per init too: this enclave's TLS context and the peer certificates it has parsed (a bounded LRU). */
+  #secureContext: SecureContext | undefined;
+  #certificates: RatlsCertificateReader | undefined;
   readonly #pipes = new Map<number, OcallPipe>();
   readonly #streams = new Map<number, AttestedStream>();
 
@@ -86,6 +90,8 @@ export class EnclaveTlsEndpoint {
     this.#validator = validatorFromSpec(config.attestation); // fail now, not at the first handshake
     this.#config = config;
     this.#creds = await createRatlsCertificate(this.issuer, config.commonName ? { commonName: config.commonName } : {});
+    this.#secureContext = attestedSecureContext({ keyPem: this.#creds.keyPem, certPem: this.#creds.certPem });
+    this.#certificates = new RatlsCertificateReader();
     return { certificate: this.#creds.certificate, certPem: this.#creds.certPem };
   }
 
@@ -107,7 +113,8 @@ export class EnclaveTlsEndpoint {
     startAttestedTls(pipe, {
       role,
       credentials: { keyPem: creds.keyPem, certPem: creds.certPem },
-      ...(verify ? { verify: { validator, policy: peerPolicy! } } : {}),
+      ...(this.#secureContext ? { secureContext: this.#secureContext } : {}),
+      ...(verify ? { verify: { validator, policy: peerPolicy!, ...(this.#certificates ? { certificates: this.#certificates } : {}) } } : {}),
     }).then(
       (stream) => {
         this.#streams.set(id, stream);

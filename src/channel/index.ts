@@ -3,6 +3,7 @@ export { CHECK, type QuoteIssuer, type QuoteValidator, type ValidationResult, ty
 export {
   createRatlsCertificate,
   readRatlsCertificate,
+  RatlsCertificateReader,
   ratlsReportData,
   diceClaims,
   encodeDiceEvidence,
@@ -16,7 +17,7 @@ export {
 } from './ratls-cert.ts';
 export { verifyRatlsCertificate, checkPolicy, type PeerVerification } from './verify-peer.ts';
 export { attestedHttpRequest, attestedPeerOf, ratlsHttpsOptions, type AttestedRequestOptions, type AttestedResponse } from './attested-http.ts';
-export { startAttestedTls, connectAttested, createAttestedServer, type AttestedTlsOptions, type ConnectAttestedOptions, type AttestedServerOptions } from './tls.ts';
+export { startAttestedTls, attestedSecureContext, connectAttested, createAttestedServer, type AttestedTlsOptions, type ConnectAttestedOptions, type AttestedServerOptions } from './tls.ts';
 export {
   EnclaveQuoteIssuer,
   MockQuoteIssuer,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { Lru } from '../bytes/lru.ts';
 import { concat, equal, hex } from '../bytes/util.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { FormatError } from '../errors.ts';
@@ -146,28 +147,35 @@ export interface RatlsCertificateContents {
  * hash this certificate's key).
  */
 export function readRatlsCertificate(der: Uint8Array): RatlsCertificateContents {
-  // The same peer presents the same certificate on every handshake: parsing it (two X.509 parsers,
-  // CBOR) costs more than the rest of the handshake's verification, so results are kept by exact
-  // bytes (never by a hash: different bytes can never share an entry). Refusals are not cached.
-  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
-  let r = readCache.get(key);
-  if (!r) {
-    r = readUncached(der);
-    if (readCache.size >= 256) readCache.delete(readCache.keys().next().value!);
-    readCache.set(key, r);
-  }
-  // Copies: a caller that changes the bytes it got cannot change what the next handshake reads.
-  return {
-    spki: r.spki.slice(),
-    notBefore: new Date(r.notBefore),
-    notAfter: new Date(r.notAfter),
-    evidence: r.evidence.slice(),
-    ...(r.gramine ? { gramine: r.gramine.slice() } : {}),
-    ...(r.dice ? { dice: { evidence: r.dice.evidence.slice(), claims: r.dice.claims.slice() } } : {}),
-  };
+  return readUncached(der);
 }
 
-const readCache = new Map<string, RatlsCertificateContents>();
+/**
+ * readRatlsCertificate with a memory: the same peer presents the same certificate on every handshake,
+ * and parsing it (two X.509 parsers, CBOR) costs more than the rest of the handshake's verification.
+ * Results are kept by exact bytes (never by a hash: different bytes can never share an entry) in a
+ * bounded LRU owned by whoever verifies many handshakes (an enclave endpoint); refusals are not kept.
+ */
+export class RatlsCertificateReader {
+  private readonly seen: Lru<string, RatlsCertificateContents>;
+
+  constructor(max = 256) {
+    this.seen = new Lru(max);
+  }
+
+  read(der: Uint8Array): RatlsCertificateContents {
+    const r = this.seen.getOrSet(Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1'), () => readUncached(der));
+    // Copies: a caller that changes the bytes it got cannot change what the next handshake reads.
+    return {
+      spki: r.spki.slice(),
+      notBefore: new Date(r.notBefore),
+      notAfter: new Date(r.notAfter),
+      evidence: r.evidence.slice(),
+      ...(r.gramine ? { gramine: r.gramine.slice() } : {}),
+      ...(r.dice ? { dice: { evidence: r.dice.evidence.slice(), claims: r.dice.claims.slice() } } : {}),
+    };
+  }
+}
 
 function readUncached(der: Uint8Array): RatlsCertificateContents {
   let cert: x509.X509Certificate;

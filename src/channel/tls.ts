@@ -2,6 +2,7 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { ChannelError } from './errors.ts';
+import { RatlsCertificateReader } from './ratls-cert.ts';
 import { verifyRatlsCertificate, type PeerVerification } from './verify-peer.ts';
 import { CHECK, type AttestedStream, type ChannelPolicy, type PeerIdentity, type QuoteValidator } from './types.ts';
 
@@ -27,30 +28,25 @@ export interface AttestedTlsOptions {
   servername?: string;
   /** Default 15 s. */
   handshakeTimeoutMs?: number;
+  /** attestedSecureContext(credentials), built once by an endpoint that handshakes many times; default: built per call. */
+  secureContext?: tls.SecureContext;
 }
 
 const TLS13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
 
 /**
- * One SecureContext per credentials (as a tls.Server keeps one): building it parses the key and the
- * certificate, which would otherwise be paid on every handshake. Bounded; keyed by the PEM texts.
+ * The SecureContext of a TLS 1.3 endpoint with these credentials (none: a client without a
+ * certificate). Building it parses the key and the certificate: an endpoint that makes many
+ * handshakes with the same credentials builds it once and passes it (AttestedTlsOptions.secureContext).
  */
-const contexts = new Map<string, tls.SecureContext>();
-function contextFor(c: { keyPem: string; certPem: string } | undefined): tls.SecureContext {
-  const k = c ? `${c.keyPem}\u0000${c.certPem}` : '';
-  let ctx = contexts.get(k);
-  if (!ctx) {
-    ctx = tls.createSecureContext({ ...(c ? { key: c.keyPem, cert: c.certPem } : {}), ...TLS13 });
-    if (contexts.size >= 32) contexts.delete(contexts.keys().next().value!);
-    contexts.set(k, ctx);
-  }
-  return ctx;
+export function attestedSecureContext(c?: { keyPem: string; certPem: string }): tls.SecureContext {
+  return tls.createSecureContext({ ...(c ? { key: c.keyPem, cert: c.certPem } : {}), ...TLS13 });
 }
 
 export function startAttestedTls(transport: Duplex, opts: AttestedTlsOptions): Promise<AttestedStream> {
   if (opts.role === 'server' && !opts.credentials) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.certificate, 'a server needs RA-TLS credentials');
   if (opts.role === 'client' && !opts.verify) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.peerCertificate, 'a client must verify the server (validator + policy)');
-  const secureContext = contextFor(opts.credentials);
+  const secureContext = opts.secureContext ?? attestedSecureContext(opts.credentials);
   const sock: tls.TLSSocket =
     opts.role === 'server'
       ? new tls.TLSSocket(transport, { isServer: true, secureContext, requestCert: !!opts.verify, rejectUnauthorized: false })
@@ -146,11 +142,15 @@ export interface AttestedServerOptions {
  * The caller listens: `createAttestedServer(...).listen(port, '127.0.0.1')`.
  */
 export function createAttestedServer(o: AttestedServerOptions, onStream: (s: AttestedStream) => void): Server {
+  // Built once for the server's life: its TLS context, and the client certificates it has parsed.
+  const secureContext = attestedSecureContext(o.credentials);
+  const verify = o.verifyClient && { certificates: new RatlsCertificateReader(), ...o.verifyClient };
   return createServer((tcp) => {
     startAttestedTls(tcp, {
       role: 'server',
       credentials: o.credentials,
-      ...(o.verifyClient ? { verify: o.verifyClient } : {}),
+      secureContext,
+      ...(verify ? { verify } : {}),
       ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
     }).then(onStream, (e: ChannelError) => o.onError?.(e, tcp));
   });

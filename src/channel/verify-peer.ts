@@ -3,7 +3,7 @@ import { sha256 } from '../crypto/sha256.ts';
 import { ATTR } from '../formats/attributes.ts';
 import { checkIdentity } from '../attestation/identity-policy.ts';
 import { ChannelError } from './errors.ts';
-import { ratlsReportData, readRatlsCertificate } from './ratls-cert.ts';
+import { ratlsReportData, readRatlsCertificate, type RatlsCertificateReader } from './ratls-cert.ts';
 import { CHECK, type ChannelPolicy, type EnclaveIdentityClaims, type PeerIdentity, type QuoteValidator } from './types.ts';
 
 export interface PeerVerification {
@@ -11,6 +11,8 @@ export interface PeerVerification {
   policy: ChannelPolicy;
   /** Verification time (default: now). Evidence, collateral and the certificate are judged at it. */
   at?: Date | (() => Date);
+  /** Remembers parsed peer certificates across handshakes (owned by the caller); default: parse each time. */
+  certificates?: RatlsCertificateReader;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface PeerVerification {
  */
 export async function verifyRatlsCertificate(der: Uint8Array, v: PeerVerification): Promise<PeerIdentity> {
   const at = typeof v.at === 'function' ? v.at() : (v.at ?? new Date());
-  const c = readRatlsCertificate(der);
+  const c = v.certificates ? v.certificates.read(der) : readRatlsCertificate(der);
   if (at < c.notBefore || at > c.notAfter) {
     throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificateValidity, `certificate valid ${c.notBefore.toISOString()} – ${c.notAfter.toISOString()}, not at ${at.toISOString()}`);
   }

@@ -29,9 +29,13 @@ export class MeasurementCache {
    */
   private readonly measured = new WeakMap<Uint8Array, { copy: Buffer; digest: Uint8Array }>();
 
+  /** Module files this cache's platforms wrote: path → file URL (module-store.ts). */
+  readonly moduleFiles: Lru<string, string>;
+
   constructor(max = 512) {
     this.images = new Lru(max);
     this.sigstructs = new Lru(max);
+    this.moduleFiles = new Lru(max);
   }
 
   measure(bytes: Uint8Array): Uint8Array {

@@ -281,7 +281,7 @@ export class Platform {
       if (handle) this.#handles.delete(handle);
     };
     try {
-      const url = materializeModule(loaded.moduleText, loaded.moduleHash, this.#moduleDir);
+      const url = materializeModule(loaded.moduleText, loaded.moduleHash, this.#moduleDir, this.#measurements.moduleFiles);
       handle =
         runtime === 'inline'
           ? await startInline(this.#cpu, ref, identity, url, this.identity.id, opts.ocalls ?? {}, onDestroy)

@@ -53,6 +53,18 @@ export class VerificationCache {
     return computed;
   }
 
+  /** `d.toISOString()`, remembered per Date object (collateral dates are formatted into every appraisal). */
+  private readonly isoByDate = new WeakMap<Date, { time: number; iso: string }>();
+
+  iso(d: Date): string {
+    const time = d.getTime();
+    const c = this.isoByDate.get(d);
+    if (c && c.time === time) return c.iso;
+    const iso = d.toISOString();
+    this.isoByDate.set(d, { time, iso });
+    return iso;
+  }
+
   /** Results of `memoBytes`, by the very array object, beside a private copy of its bytes. */
   private readonly byObject = new WeakMap<Uint8Array, { kind: string; copy: Buffer; value: unknown }>();
 
@@ -117,18 +129,6 @@ export function contentKey(...parts: Uint8Array[]): string {
   let k = '';
   for (const p of parts) k += `${p.length}:${latin1(p)}`;
   return k;
-}
-
-const isoCache = new WeakMap<Date, { time: number; iso: string }>();
-
-/** `d.toISOString()`, remembered per Date object (collateral dates are formatted into every appraisal). */
-export function isoOf(d: Date): string {
-  const time = d.getTime();
-  const c = isoCache.get(d);
-  if (c && c.time === time) return c.iso;
-  const iso = d.toISOString();
-  isoCache.set(d, { time, iso });
-  return iso;
 }
 
 function latin1(p: Uint8Array): string {

@@ -18,7 +18,7 @@ import type { SignedJson } from '../../formats/pcs-body.ts';
 import { isCollateralSource, type Collateral } from '../collateral/types.ts';
 import { applyPolicy } from '../policy.ts';
 import { pemCertificates } from '../pem.ts';
-import { isoOf, VerificationCache } from './cache.ts';
+import { VerificationCache } from './cache.ts';
 import { buildChain, commonName, findLeaf, loadCert, type Anchor, type Cert } from './certs.ts';
 import { checkCrl, parseCrl, type Crl } from './crl.ts';
 import { INTEL_ROOT_PUBLIC_KEY_HEX } from './intel-root.ts';
@@ -195,10 +195,10 @@ function signedCollateral<T>(
   return parsed;
 }
 
-function windowCheck(run: Run, name: string, what: string, issueDate: Date, nextUpdate: Date, at: Date): void {
-  if (at < issueDate) run.fail(name, `${what} issued ${isoOf(issueDate)}, after the verification time ${at.toISOString()}`);
-  else if (at > nextUpdate) run.fail(name, `${what} expired: nextUpdate ${isoOf(nextUpdate)} is before the verification time ${at.toISOString()}`);
-  else run.pass(name, `${what} current (${isoOf(issueDate)} to ${isoOf(nextUpdate)})`);
+function windowCheck(run: Run, cache: VerificationCache, name: string, what: string, issueDate: Date, nextUpdate: Date, at: Date): void {
+  if (at < issueDate) run.fail(name, `${what} issued ${cache.iso(issueDate)}, after the verification time ${at.toISOString()}`);
+  else if (at > nextUpdate) run.fail(name, `${what} expired: nextUpdate ${cache.iso(nextUpdate)} is before the verification time ${at.toISOString()}`);
+  else run.pass(name, `${what} current (${cache.iso(issueDate)} to ${cache.iso(nextUpdate)})`);
 }
 
 /**
@@ -336,7 +336,7 @@ export class DcapVerifier implements QuoteVerifier {
         if (problem) {
           run.fail('crl.rootCa', `root CA CRL ${problem}`);
           rootCrl = undefined;
-        } else run.pass('crl.rootCa', `signed by "${commonName(root)}", current until ${isoOf(rootCrl.nextUpdate)}, ${rootCrl.revoked.size} revoked`);
+        } else run.pass('crl.rootCa', `signed by "${commonName(root)}", current until ${cache.iso(rootCrl.nextUpdate)}, ${rootCrl.revoked.size} revoked`);
       } catch (e) {
         run.fail('crl.rootCa', `root CA CRL unreadable: ${message(e)}`);
         rootCrl = undefined;
@@ -354,7 +354,7 @@ export class DcapVerifier implements QuoteVerifier {
         if (problem) {
           run.fail('crl.pck', `PCK CRL ${problem}`);
           pckCrl = undefined;
-        } else run.pass('crl.pck', `signed by "${commonName(pckIssuer)}", current until ${isoOf(pckCrl.nextUpdate)}, ${pckCrl.revoked.size} revoked`);
+        } else run.pass('crl.pck', `signed by "${commonName(pckIssuer)}", current until ${cache.iso(pckCrl.nextUpdate)}, ${pckCrl.revoked.size} revoked`);
       } catch (e) {
         run.fail('crl.pck', `PCK CRL unreadable: ${message(e)}`);
         pckCrl = undefined;
@@ -425,8 +425,8 @@ export class DcapVerifier implements QuoteVerifier {
           const last = run.checks[run.checks.length - 1]!;
           if (last.ok) Object.assign(last, { ok: false, detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} does not fit a ${expectId} quote`, code: CHECK_CODES['collateral.tcbInfo'] });
         }
-        windowCheck(run, 'collateral.tcbInfoWindow', 'TCB info', tcbInfo.issueDate, tcbInfo.nextUpdate, at);
-        out.collateral!.tcbInfo = { issueDate: isoOf(tcbInfo.issueDate), nextUpdate: isoOf(tcbInfo.nextUpdate), tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber, version: tcbInfo.version, id: tcbInfo.id };
+        windowCheck(run, cache, 'collateral.tcbInfoWindow', 'TCB info', tcbInfo.issueDate, tcbInfo.nextUpdate, at);
+        out.collateral!.tcbInfo = { issueDate: cache.iso(tcbInfo.issueDate), nextUpdate: cache.iso(tcbInfo.nextUpdate), tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber, version: tcbInfo.version, id: tcbInfo.id };
       } else run.skip('collateral.tcbInfoWindow', 'the TCB info could not be read');
       qeIdentity = signedCollateral(run, 'collateral.qeIdentity', col.qeIdentity, qeIdSigner, signerProblem, parseQeIdentity, cache);
       if (qeIdentity) {
@@ -435,8 +435,8 @@ export class DcapVerifier implements QuoteVerifier {
           const last = run.checks[run.checks.length - 1]!;
           if (last.ok) Object.assign(last, { ok: false, detail: `enclave identity ${qeIdentity.id} is not ${expectId}`, code: CHECK_CODES['collateral.qeIdentity'] });
         }
-        windowCheck(run, 'collateral.qeIdentityWindow', 'QE identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at);
-        out.collateral!.qeIdentity = { issueDate: isoOf(qeIdentity.issueDate), nextUpdate: isoOf(qeIdentity.nextUpdate), tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber, id: qeIdentity.id };
+        windowCheck(run, cache, 'collateral.qeIdentityWindow', 'QE identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at);
+        out.collateral!.qeIdentity = { issueDate: cache.iso(qeIdentity.issueDate), nextUpdate: cache.iso(qeIdentity.nextUpdate), tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber, id: qeIdentity.id };
       } else run.skip('collateral.qeIdentityWindow', 'the QE identity could not be read');
     }
 
@@ -516,7 +516,7 @@ export class DcapVerifier implements QuoteVerifier {
       if (!level) run.fail('tcb.platformLevel', `components ${ext.tcb.components.join(',')} / PCESVN ${ext.tcb.pceSvn}${isTdx ? ` / TEE_TCB_SVN ${out.quote.td!.teeTcbSvn}` : ''} reach no TCB level`);
       else {
         platformStatus = { status: level.tcbStatus, advisoryIds: [...level.advisoryIds] };
-        run.pass('tcb.platformLevel', `level of ${isoOf(level.tcbDate).slice(0, 10)}: ${level.tcbStatus}${level.advisoryIds.length ? ` [${level.advisoryIds.join(', ')}]` : ''}`);
+        run.pass('tcb.platformLevel', `level of ${cache.iso(level.tcbDate).slice(0, 10)}: ${level.tcbStatus}${level.advisoryIds.length ? ` [${level.advisoryIds.join(', ')}]` : ''}`);
       }
       if (q.body.kind === 'td10') {
         const m = checkTdxModule(tcbInfo, q.body.report);

@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Lru } from '../../bytes/lru.ts';
 import { hex } from '../../bytes/util.ts';
 import { randomBytes } from '../../crypto/random.ts';
 
@@ -14,12 +15,14 @@ import { randomBytes } from '../../crypto/random.ts';
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DEFAULT_MODULE_DIR = join(PACKAGE_ROOT, '.catena', 'enclave-modules');
 
-const written = new Map<string, string>(); // path → file URL, for this process
-
-/** Writes `text` to `<dir>/<hash>.mjs` if absent (atomically) and returns its file URL. */
-export function materializeModule(text: string, moduleHash: Uint8Array, dir: string = DEFAULT_MODULE_DIR): string {
+/**
+ * Writes `text` to `<dir>/<hash>.mjs` if absent (atomically) and returns its file URL. `written`
+ * (path → URL, owned by the caller: the platform's MeasurementCache) skips the file check for a
+ * module this process already wrote.
+ */
+export function materializeModule(text: string, moduleHash: Uint8Array, dir: string = DEFAULT_MODULE_DIR, written?: Lru<string, string>): string {
   const path = join(dir, `${hex(moduleHash)}.mjs`);
-  const cached = written.get(path);
+  const cached = written?.get(path);
   if (cached) return cached;
   let present = false;
   try {
@@ -34,6 +37,6 @@ export function materializeModule(text: string, moduleHash: Uint8Array, dir: str
     renameSync(tmp, path);
   }
   const url = pathToFileURL(path).href;
-  written.set(path, url);
+  written?.set(path, url);
   return url;
 }

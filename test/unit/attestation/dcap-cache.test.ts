@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contentKey, isoOf, VerificationCache } from '../../../src/attestation/dcap/cache.ts';
+import { contentKey, VerificationCache } from '../../../src/attestation/dcap/cache.ts';
 
 test('memo: one entry per (kind, key); equal content hits, other content or kind computes', () => {
   const c = new VerificationCache();
@@ -47,9 +47,10 @@ test('contentKey separates parts by length', () => {
   assert.equal(contentKey(new Uint8Array([65, 66])), 'AB');
 });
 
-test('isoOf formats a Date again after it changed', () => {
+test('cache.iso formats a Date again after it changed', () => {
+  const cache = new VerificationCache();
   const d = new Date('2025-01-01T00:00:00Z');
-  assert.equal(isoOf(d), '2025-01-01T00:00:00.000Z');
+  assert.equal(cache.iso(d), '2025-01-01T00:00:00.000Z');
   d.setTime(Date.parse('2026-02-03T04:05:06Z'));
-  assert.equal(isoOf(d), '2026-02-03T04:05:06.000Z');
+  assert.equal(cache.iso(d), '2026-02-03T04:05:06.000Z');
 });
