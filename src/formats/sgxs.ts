@@ -41,7 +41,7 @@ export const SGXS_TAGS: Readonly<Record<SgxsTag, Uint8Array>> = {
   EEXTEND: enc('EEXTEND'),
   UNMEASRD: enc('UNMEASRD'),
 };
-const TAG_BY_U64 = new Map<bigint, SgxsTag>(
+const TAG_BY_U64: ReadonlyMap<bigint, SgxsTag> = new Map<bigint, SgxsTag>(
   (Object.keys(SGXS_TAGS) as SgxsTag[]).map((t) => [new DataView(SGXS_TAGS[t].buffer).getBigUint64(0, true), t]),
 );
 

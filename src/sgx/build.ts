@@ -47,7 +47,7 @@ export const CONFIG_DEFAULTS = { heapSize: 64 * 1024, stackSize: 16 * 1024, tcsC
 export const SIGSTRUCT_ATTRIBUTE_MASK: Attributes = { flags: 0xffffffffffffffffn, xfrm: 0xffffffffffffff1bn };
 export const SIGSTRUCT_MISC_MASK = 0xffffffff;
 
-const CONFIG_KEYS = new Set(['isvProdId', 'isvSvn', 'debug', 'attributes', 'miscSelect', 'heapSize', 'stackSize', 'tcsCount', 'ssaFrameSize', 'provisionKey']);
+const CONFIG_KEYS: ReadonlySet<string> = new Set(['isvProdId', 'isvSvn', 'debug', 'attributes', 'miscSelect', 'heapSize', 'stackSize', 'tcsCount', 'ssaFrameSize', 'provisionKey']);
 const cfgErr = (m: string) => new SgxError('ERR_ENCLAVE_CONFIG', `enclave config: ${m}`);
 
 function intIn(v: unknown, name: string, min: number, max: number): number {

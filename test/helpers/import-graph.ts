@@ -116,3 +116,30 @@ export function layerViolations(edges: ImportEdge[]): string[] {
   }
   return out;
 }
+
+/**
+ * Module-level mutable state of a source file: a top-level `let`, or a top-level `new Map / WeakMap /
+ * Set / WeakSet / Lru / BoundedMap` not declared Readonly (ReadonlyMap, ReadonlySet: a constant table).
+ * Caches belong to the object that creates them, bounded, passed to their users (docs/architecture.md).
+ */
+export function moduleState(file: string, text: string): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+  const out: string[] = [];
+  for (const st of sf.statements) {
+    if (!ts.isVariableStatement(st)) continue;
+    const isLet = (st.declarationList.flags & ts.NodeFlags.Let) !== 0;
+    for (const d of st.declarationList.declarations) {
+      const name = d.name.getText(sf);
+      if (isLet) {
+        out.push(`${file}: let ${name}`);
+        continue;
+      }
+      const init = d.initializer;
+      const readonly = d.type !== undefined && /^Readonly/.test(d.type.getText(sf));
+      if (init && ts.isNewExpression(init) && /^(Map|WeakMap|Set|WeakSet|Lru|BoundedMap)$/.test(init.expression.getText(sf)) && !readonly) {
+        out.push(`${file}: ${name} = new ${init.expression.getText(sf)}`);
+      }
+    }
+  }
+  return out;
+}
