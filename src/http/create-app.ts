@@ -31,7 +31,7 @@ export interface HttpAppOptions extends ProblemHandlerOptions {
  * guard, the strict JSON parser, route authorization (deny by default), one problem+json error
  * handler. Routes are added by the caller, each with `config: { auth }`.
  */
-export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
+export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const limits = resolveLimits(opts.limits);
   const level = opts.logLevel ?? 'silent';
   const logger = pino({ level, base: { service: opts.service } }, opts.logStream ?? pino.destination({ fd: 2, sync: false }));
@@ -55,7 +55,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<FastifyInstan
   });
   installJsonParser(app);
   installProblemHandlers(app, opts);
-  await app.register(rateLimit, { global: false });
+  // Its stores count failed authentications and writes (route-auth.ts); loaded with the app, before any request.
+  void app.register(rateLimit, { global: false });
   installRouteAuth(app, opts.auth ?? {});
   return app;
 }

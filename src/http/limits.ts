@@ -1,4 +1,4 @@
-import type { Server } from 'node:net';
+import type { Server } from 'node:http';
 
 /** Limits of every Catena HTTP server (manager, agent, emulated PCS); defaults in docs/api.md, "Limits". */
 export interface ServerLimits {
@@ -36,7 +36,7 @@ export function resolveLimits(l: Partial<ServerLimits> = {}): ServerLimits {
 }
 
 /** The same limits on a server fastify did not create (the manager's agent TLS listener). */
-export function applyServerLimits(server: Server & Partial<Record<'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxRequestsPerSocket', number>>, l: ServerLimits): void {
+export function applyServerLimits(server: Server, l: ServerLimits): void {
   server.requestTimeout = l.requestTimeoutMs;
   server.headersTimeout = l.headersTimeoutMs;
   server.keepAliveTimeout = l.keepAliveTimeoutMs;

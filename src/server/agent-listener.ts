@@ -5,6 +5,7 @@ import * as x509 from '@peculiar/x509';
 import type { FastifyInstance } from 'fastify';
 import { hex } from '../bytes/util.ts';
 import { randomBytes } from '../crypto/random.ts';
+import { applyServerLimits, resolveLimits, type ServerLimits } from '../http/limits.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -23,7 +24,7 @@ export interface AgentTlsListener {
   close(): Promise<void>;
 }
 
-export async function listenAgentTls(app: FastifyInstance, host: string, port: number): Promise<AgentTlsListener> {
+export async function listenAgentTls(app: FastifyInstance, host: string, port: number, limits: Partial<ServerLimits> = {}): Promise<AgentTlsListener> {
   await app.ready();
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -52,6 +53,8 @@ export async function listenAgentTls(app: FastifyInstance, host: string, port: n
     },
     (req, res) => app.routing(req, res),
   );
+  // The same limits as the manager's own listener; routes and their authorization are the app's.
+  applyServerLimits(server, resolveLimits(limits));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

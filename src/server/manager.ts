@@ -33,7 +33,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { chainRoutes } from './routes/chains.ts';
 import { elementRoutes } from './routes/elements.ts';
 import { eventRoutes } from './routes/events.ts';
-import { healthRoutes } from './routes/health.ts';
+import { healthRoutes, metricsText } from './routes/health.ts';
 import { platformRoutes } from './routes/platforms.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -102,6 +102,8 @@ declare module 'fastify' {
     checkAgents(): Promise<void>;
     reattestAll(): Promise<{ affirmed: number; refused: number; failed: number }>;
     metricsRegistry: Registry;
+    /** The Prometheus text (agent gauges refreshed from the store). */
+    metricsText(): Promise<string>;
   }
 }
 
@@ -124,7 +126,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   const clock = opts.clock ?? (() => new Date());
   const store = opts.store;
   const kid = managerKeyId(opts.key.publicKey);
-  const app = await createHttpApp({
+  const app = createHttpApp({
     service: 'manager',
     ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
@@ -215,6 +217,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     ear: earSigner(opts.key.privateKey, kid, clock),
     agentHosts: { hosts: opts.agentHosts ?? DEFAULT_AGENT_HOSTS },
   };
+  app.decorate('metricsText', () => metricsText(ctx));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
