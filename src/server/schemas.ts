@@ -25,7 +25,8 @@ const policyFields = {
   maxDepth: Type.Optional(Type.Integer({ minimum: 1 })),
 };
 export const PolicySchema = Type.Object(
-  { ...policyFields, byDepth: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]*$' }), Type.Object(policyFields, { additionalProperties: false }))) },
+  { ...policyFields, // Depth keys are positive integers (no leading zero); any other key is refused, not ignored.
+    byDepth: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,5}$' }), Type.Object(policyFields, { additionalProperties: false }), { additionalProperties: false })) },
   { additionalProperties: false, description: 'Chain policy (docs/chain.md)' },
 );
 
