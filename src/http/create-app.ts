@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import { sendProblem } from './problem.ts';
 import rateLimit from '@fastify/rate-limit';
 import { pino, type DestinationStream, type Level } from 'pino';
 import { installJsonParser } from './json-parser.ts';
@@ -44,6 +45,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
     clientErrorHandler,
+    // What the router itself refuses (a malformed percent-encoding, an over-long parameter): problem+json too.
+    frameworkErrors: (err: Error & { code?: string }, _req: unknown, reply: FastifyReply) =>
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendProblem(reply, 414, 'ERR_URI_TOO_LONG', 'a path segment is too long')
+        : err.code === 'FST_ERR_BAD_URL'
+          ? sendProblem(reply, 400, 'ERR_REQUEST_TARGET', 'the path is not valid percent-encoding')
+          : sendProblem(reply, 500, 'ERR_INTERNAL', 'internal error'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(opts.https ? { https: opts.https } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;

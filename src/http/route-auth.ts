@@ -20,6 +20,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyInstance {
+    /** Every route registered, with its declared authorization (tests walk it). */
+    routeTable: Array<{ method: string; url: string; auth: AuthLevel }>;
+  }
 }
 
 const RANK: Record<Principal['role'], number> = { reader: 1, agent: 2, admin: 3 };
@@ -50,11 +54,14 @@ type Limiter = (req: FastifyRequest, o?: { increment?: boolean }) => Promise<{ i
  * Retry-After.
  */
 export function installRouteAuth(app: FastifyInstance, opts: RouteAuthOptions): void {
+  const table: FastifyInstance['routeTable'] = [];
+  app.decorate('routeTable', table);
   app.addHook('onRoute', (route: RouteOptions) => {
     const auth = (route.config as { auth?: unknown } | undefined)?.auth;
     if (!AUTH_LEVELS.includes(auth as AuthLevel)) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no authorization (config.auth: ${AUTH_LEVELS.join(' | ')})`);
     }
+    for (const m of [route.method].flat()) table.push({ method: String(m), url: route.url, auth: auth as AuthLevel });
   });
   const failures = opts.failures ?? { max: 30, windowMs: 60_000 };
   const writes = opts.writes ?? { max: 100_000, windowMs: 60_000 };

@@ -87,7 +87,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       try {
         for (const o of opened) if (o.status === 'rejected') throw o.reason;
         const rows = await fx.query('SELECT version FROM catena_migrations');
-        assert.deepEqual(rows.map((r) => Number(r.version)), [1]);
+        assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
         await newChain(stores[0], 'c');
         assert.equal((await stores[2].getChain('c'))?.version, 1);
       } finally {
@@ -104,7 +104,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
         await other.close();
       }
       const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => Number(r.version)), [1]);
+      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
       assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
     });
 

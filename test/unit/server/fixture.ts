@@ -40,6 +40,7 @@ export class ManagerFixture {
     const store = await openStore(join(dir, 'm.db'));
     const key = generateP256();
     const app = await buildManager({ store, key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, checkResponse, ...opts });
+    await app.ready();
     const admin = (await createToken(store, 'admin')).token;
     const agent = (await createToken(store, 'agent')).token;
     const reader = (await createToken(store, 'reader')).token;
