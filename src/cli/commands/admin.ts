@@ -10,6 +10,8 @@ interface StoreFlags {
 async function withStore<T>(o: StoreFlags, fn: (store: import('../../store/types.ts').Store) => Promise<T>): Promise<T> {
   const { openStore } = await import('../../store/open-store.ts');
   const { managerPaths } = await import('../../server/data-dir.ts');
+  // A store this command creates is the manager's: for this user only.
+  process.umask(0o077);
   const paths = await managerPaths(o);
   const store = await openStore(paths.db);
   try {

@@ -153,3 +153,18 @@ test('on a real socket: an absolute-form target is 400 ERR_REQUEST_TARGET, overs
     await a.close();
   }
 });
+
+test("Node's parser refusals are answered as problem+json: a request timeout is 408 ERR_REQUEST_TIMEOUT, garbage 400 ERR_MALFORMED", async () => {
+  const { clientErrorHandler } = await import('../../../src/http/index.ts');
+  const answer = (code: string) => {
+    let written = '';
+    const socket = { writable: true, end: (s: string) => (written = s), destroy: () => assert.fail('destroyed') };
+    clientErrorHandler(Object.assign(new Error('x'), { code }), socket as never);
+    const [head, body] = written.split('\r\n\r\n');
+    assert.match(head!, /content-type: application\/problem\+json/i);
+    return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(head!)?.[1]), code: JSON.parse(body!).code };
+  };
+  assert.deepEqual(answer('ERR_HTTP_REQUEST_TIMEOUT'), { status: 408, code: 'ERR_REQUEST_TIMEOUT' });
+  assert.deepEqual(answer('HPE_INVALID_METHOD'), { status: 400, code: 'ERR_MALFORMED' });
+  assert.deepEqual(answer('HPE_HEADER_OVERFLOW'), { status: 431, code: 'ERR_HEADERS_TOO_LARGE' });
+});
