@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import * as x509 from '@peculiar/x509';
 import { hex } from '../../../src/bytes/util.ts';
 import { createToken } from '../../../src/server/tokens.ts';
@@ -124,4 +125,21 @@ describe('manager hardening', () => {
   test('/readyz says ready or not, nothing more', async () => {
     assert.deepEqual((await f.req('GET', '/readyz', undefined, null)).json(), { ready: true });
   });
+});
+
+test('a closed store: API calls are 503 ERR_UNAVAILABLE and /readyz says not ready, without the reason', async () => {
+  const g = await ManagerFixture.create();
+  try {
+    await g.store.close();
+    const r = await g.req('GET', '/v1/chains/x');
+    assert.equal(r.statusCode, 503, r.body);
+    assert.equal(r.json().code, 'ERR_UNAVAILABLE');
+    const ready = await g.req('GET', '/readyz', undefined, null);
+    assert.equal(ready.statusCode, 503);
+    assert.deepEqual(ready.json(), { ready: false });
+  } finally {
+    await g.app.close();
+    await g.world.close();
+    await rm(g.dir, { recursive: true, force: true });
+  }
 });
