@@ -3,6 +3,7 @@ import { createPrivateKey, webcrypto, X509Certificate, constants as cryptoConsta
 import type { FastifyInstance } from 'fastify';
 import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';
 import { basicConstraints, extension, KEY_USAGE, keyUsageBits } from '../formats/x509-writer.ts';
+import { applyServerLimits, resolveLimits, type ServerLimits } from '../http/limits.ts';
 
 /**
  * The manager's agent TLS listener: the same manager app behind HTTPS that asks every client for a
@@ -19,7 +20,7 @@ export interface AgentTlsListener {
   close(): Promise<void>;
 }
 
-export async function listenAgentTls(app: FastifyInstance, host: string, port: number): Promise<AgentTlsListener> {
+export async function listenAgentTls(app: FastifyInstance, host: string, port: number, limits: Partial<ServerLimits> = {}): Promise<AgentTlsListener> {
   await app.ready();
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -46,6 +47,8 @@ export async function listenAgentTls(app: FastifyInstance, host: string, port: n
     },
     (req, res) => app.routing(req, res),
   );
+  // The same limits as the manager's own listener; routes and their authorization are the app's.
+  applyServerLimits(server, resolveLimits(limits));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,6 +1,6 @@
 import { looksLikeJwt } from './manager-request.ts';
 import type { KeyObject } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { fromHex, hex } from '../bytes/util.ts';
 import { enclaveElementId } from '../chain/chain.ts';
@@ -17,7 +17,9 @@ import { ChannelError } from '../channel/errors.ts';
 import type { PeerVerification } from '../channel/verify-peer.ts';
 import type { PeerIdentity } from '../channel/types.ts';
 import { AGENT_ENCLAVE_PROD_ID } from './agent-enclave.ts';
-import { problem, ServerError } from './errors.ts';
+import { ServerError } from './errors.ts';
+import { createHttpApp, type LogLevel, type Principal, type ServerLimits } from '../http/index.ts';
+import { bearerOf } from './manager-auth.ts';
 import { callJson } from './http-json.ts';
 import type { TokenPrincipal } from './manager-client.ts';
 
@@ -48,7 +50,9 @@ export interface AgentOptions {
    */
   checkManagerRequest?: (token: string) => Promise<boolean>;
   clock?: () => Date;
-  logger?: boolean;
+  /** pino level of the JSON logs on stderr; default silent. */
+  logLevel?: LogLevel;
+  limits?: Partial<ServerLimits>;
 }
 
 /** Who is calling: an operator (admin token checked with the manager) or an attested agent. */
@@ -58,11 +62,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     agentCaller?: AgentCaller;
   }
+  interface FastifyContextConfig {
+    /** The one route a manager request token (re-attestation) may call. */
+    managerRequest?: boolean;
+  }
 }
-
-/** Routes an attested agent may call (what agent-to-agent traffic needs); operators may call every route. */
-const MANAGER_REQUEST_ROUTE = '/v1/elements/:id/evidence';
-const AGENT_PEER_ROUTES = new Set(['/v1/elements/:id/evidence', '/v1/elements/:id/admit']);
 
 /** What a child presents: its REPORT (for a local parent) or quote + collateral (for anyone). */
 export interface EvidenceResponse {
@@ -95,21 +99,17 @@ export interface AdmitResponse {
 }
 
 const ElementBody = Type.Object({ platform: Type.Integer({ minimum: 0 }), isvProdId: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })), isvSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, { additionalProperties: false });
-const EvidenceBody = Type.Object({ chain: Type.String({ minLength: 1 }), nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }), targetInfo: Type.Optional(Type.String({ pattern: '^[0-9a-f]+$' })) }, { additionalProperties: false });
+const EvidenceBody = Type.Object({ chain: Type.String({ minLength: 1 }), nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }), targetInfo: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})+$', maxLength: 2048 })) }, { additionalProperties: false });
 const AdmitBody = Type.Object(
   {
     chain: Type.Object({ id: Type.String(), policy: Type.Record(Type.String(), Type.Unknown()) }),
-    root: Type.String({ pattern: '^[0-9a-f]+$' }),
+    root: Type.String({ pattern: '^([0-9a-f]{2})+$' }),
     depth: Type.Integer({ minimum: 1 }),
     type: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
     child: Type.Object({ element: Type.String(), agent: Type.Optional(Type.String()) }),
   },
   { additionalProperties: false },
 );
-
-function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, check?: string): FastifyReply {
-  return reply.code(status).type('application/problem+json').send(JSON.stringify(problem(status, code, detail, check)));
-}
 
 /**
  * The per-cloud agent: hosts emulated platforms (each with QE/PCE), loads element enclaves, makes
@@ -123,46 +123,39 @@ function sendProblem(reply: FastifyReply, status: number, code: string, detail: 
  */
 export function buildAgent(opts: AgentOptions): FastifyInstance {
   if (!opts.tls?.keyPem || !opts.tls.certPem) throw new ServerError('ERR_INTERNAL', 'an agent serves its API over RA-TLS only: tls credentials are required');
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024, https: ratlsHttpsOptions(opts.tls) }) as unknown as FastifyInstance;
+  const app = createHttpApp({
+    service: 'agent',
+    https: ratlsHttpsOptions(opts.tls),
+    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    mapError: (err) => (err instanceof ChainError ? new ServerError('ERR_LINK_REFUSED', err.message, err.check) : undefined),
+    auth: { authenticate: (req) => authenticate(req) },
+  });
   const clock = opts.clock ?? (() => new Date());
   const elements = new Map<string, { handle: ElementHandle; platform: number }>();
   const image = new Map<string, ReturnType<EmulatedWorld['elementImage']>>();
 
-  app.setErrorHandler((err: unknown, _req, reply) => {
-    if (err instanceof ServerError) return sendProblem(reply, err.status, err.code, err.message, err.check);
-    if (err instanceof ChainError) return sendProblem(reply, 422, 'ERR_LINK_REFUSED', err.message, err.check);
-    const fe = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
-    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, 'ERR_TOO_LARGE', fe.message ?? '');
-    if (fe.validation || fe.statusCode === 400) return sendProblem(reply, 400, 'ERR_MALFORMED', fe.message ?? 'malformed');
-    app.log.error(err);
-    return sendProblem(reply, 500, 'ERR_INTERNAL', (err as Error).message ?? 'internal error');
-  });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'ERR_NOT_FOUND', `no such resource: ${req.method} ${req.url}`));
-
-  // ---- who may call ----
-  app.addHook('onRequest', async (req) => {
-    // Decided by the matched route, not the raw URL (no encoding tricks): only /healthz is open.
-    if (req.routeOptions.url === '/healthz') return;
-    const h = req.headers.authorization;
-    const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-    if (m && looksLikeJwt(m[1]!) && opts.checkManagerRequest) {
-      if (!(await opts.checkManagerRequest(m[1]!))) throw new ServerError('ERR_UNAUTHENTICATED', 'the manager request token does not verify (signature, audience, scope, expiry or replay)');
-      if (req.routeOptions.url !== MANAGER_REQUEST_ROUTE) throw new ServerError('ERR_FORBIDDEN', `a manager request token allows only ${MANAGER_REQUEST_ROUTE}`);
+  // ---- who may call: routes declare admin (operators) or agent (attested agents, and operators) ----
+  async function authenticate(req: FastifyRequest): Promise<Principal | null> {
+    const token = bearerOf(req);
+    if (token !== undefined && looksLikeJwt(token) && opts.checkManagerRequest) {
+      if (!(await opts.checkManagerRequest(token))) throw new ServerError('ERR_UNAUTHENTICATED', 'the manager request token does not verify (signature, audience, scope, expiry or replay)');
+      if (req.routeOptions.config.managerRequest !== true) throw new ServerError('ERR_FORBIDDEN', 'a manager request token allows only POST /v1/elements/:id/evidence');
       req.agentCaller = { kind: 'manager' };
-      return;
+      return { id: 'manager', role: 'agent' };
     }
-    if (m) {
+    if (token !== undefined) {
       if (!opts.checkToken) throw new ServerError('ERR_UNAUTHENTICATED', 'this agent checks no bearer tokens (no manager to ask)');
       let p: TokenPrincipal | null;
       try {
-        p = await opts.checkToken(m[1]!);
+        p = await opts.checkToken(token);
       } catch (e) {
         throw new ServerError('ERR_UNAVAILABLE', `the token could not be checked with the manager: ${(e as Error).message}`);
       }
-      if (!p) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown or revoked token');
+      if (!p) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown, expired or revoked token');
       if (p.role !== 'admin') throw new ServerError('ERR_FORBIDDEN', `the agent API needs the admin role; the token is ${p.role}`);
       req.agentCaller = { kind: 'operator', id: p.id };
-      return;
+      return { id: p.id, role: 'admin' };
     }
     let peer: PeerIdentity | null = null;
     if (opts.peers) {
@@ -174,9 +167,9 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
       }
     }
     if (!peer) throw new ServerError('ERR_UNAUTHENTICATED', 'an admin bearer token or an attested agent client certificate (RA-TLS) is required');
-    if (!AGENT_PEER_ROUTES.has(req.routeOptions.url ?? '')) throw new ServerError('ERR_FORBIDDEN', `an attested agent may call only ${[...AGENT_PEER_ROUTES].join(', ')}`);
     req.agentCaller = { kind: 'agent', peer };
-  });
+    return { id: `ratls:${peer.certificateSha256?.slice(0, 16) ?? 'agent'}`, role: 'agent' };
+  }
 
   const platforms = () => opts.world.platforms.map((p, index) => ({ index, ppid: p.ppid }));
   const get = (id: string) => {
@@ -185,10 +178,10 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     return e;
   };
 
-  app.get('/healthz', async () => ({ ok: true, agent: opts.id, cloud: opts.cloud }));
-  app.get('/v1/status', async () => ({ agent: opts.id, cloud: opts.cloud, platforms: platforms(), elements: elements.size }));
+  app.get('/healthz', { config: { auth: 'public' } }, async () => ({ ok: true, agent: opts.id, cloud: opts.cloud }));
+  app.get('/v1/status', { config: { auth: 'admin' } }, async () => ({ agent: opts.id, cloud: opts.cloud, platforms: platforms(), elements: elements.size }));
 
-  app.post('/v1/elements', { schema: { body: ElementBody } }, async (req, reply) => {
+  app.post('/v1/elements', { config: { auth: 'admin' }, schema: { body: ElementBody } }, async (req, reply) => {
     const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
     if (b.platform >= opts.world.platforms.length) throw new ServerError('ERR_NOT_FOUND', `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`);
     if (b.isvProdId === AGENT_ENCLAVE_PROD_ID) throw new ServerError('ERR_MALFORMED', `ISVPRODID ${AGENT_ENCLAVE_PROD_ID} is the agent enclave's: an element cannot take it`);
@@ -201,7 +194,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     return reply.code(201).send({ element: id, elementKey: hex(handle.elementKey), platform: handle.platformPpid, cloud: opts.cloud, agent: opts.id, mrEnclave: hex(img.mrEnclave), mrSigner: hex(img.mrSigner) });
   });
 
-  app.get('/v1/elements', async () => ({
+  app.get('/v1/elements', { config: { auth: 'admin' } }, async () => ({
     elements: [...elements.entries()].map(([id, e]) => ({ element: id, platform: e.handle.platformPpid, platformIndex: e.platform })),
   }));
 
@@ -214,7 +207,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     return { ...base, report: hex(report), quote: hex(quote), collateral: opts.world.collateral(handle) };
   }
 
-  app.post('/v1/elements/:id/evidence', { schema: { body: EvidenceBody } }, async (req) => {
+  app.post('/v1/elements/:id/evidence', { config: { auth: 'agent', managerRequest: true }, schema: { body: EvidenceBody } }, async (req) => {
     const b = req.body as { chain: string; nonce: string; targetInfo?: string };
     return evidence((req.params as { id: string }).id, b.chain, b.nonce, b.targetInfo ? fromHex(b.targetInfo) : undefined);
   });
@@ -229,7 +222,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     });
   }
 
-  app.post('/v1/elements/:id/admit', { schema: { body: AdmitBody } }, async (req): Promise<AdmitResponse> => {
+  app.post('/v1/elements/:id/admit', { config: { auth: 'agent' }, schema: { body: AdmitBody } }, async (req): Promise<AdmitResponse> => {
     const parentId = (req.params as { id: string }).id;
     const b = req.body as AdmitRequest;
     const parent = get(parentId).handle;

@@ -14,7 +14,7 @@ import { StoreError } from '../store/errors.ts';
 import type { ChainRow, ElementPatch, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
-import type { Reattestation } from './reattest.ts';
+import type { Reattestation } from './reattestation.ts';
 import { PrefetchingVerifier } from './prefetching-verifier.ts';
 
 /** What the store keeps for a chain (opaque JSON to the store). */

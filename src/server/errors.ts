@@ -1,11 +1,15 @@
-import { CatenaError } from '../errors.ts';
+import { HttpError } from '../http/http-error.ts';
 
-/** Stable problem codes of the manager and agent APIs (docs/api.md). */
+export { problem, type Problem } from '../http/problem.ts';
+
+/** Stable problem codes of the manager and agent APIs (docs/api.md, docs/errors.md). */
 export type ServerErrorCode =
   | 'ERR_UNAUTHENTICATED'
   | 'ERR_FORBIDDEN'
   | 'ERR_PEER_REFUSED'
   | 'ERR_MALFORMED'
+  | 'ERR_BAD_ROOT'
+  | 'ERR_AGENT_URL'
   | 'ERR_TOO_LARGE'
   | 'ERR_NOT_FOUND'
   | 'ERR_CONFLICT'
@@ -23,6 +27,8 @@ const STATUS: Record<ServerErrorCode, number> = {
   ERR_FORBIDDEN: 403,
   ERR_PEER_REFUSED: 403,
   ERR_MALFORMED: 400,
+  ERR_BAD_ROOT: 400,
+  ERR_AGENT_URL: 400,
   ERR_TOO_LARGE: 413,
   ERR_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
@@ -36,49 +42,14 @@ const STATUS: Record<ServerErrorCode, number> = {
   ERR_INTERNAL: 500,
 };
 
-const TITLE: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  422: 'Unprocessable Content',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 /** An error the API reports as application/problem+json (RFC 9457) with a stable `code`. */
-export class ServerError extends CatenaError {
-  readonly status: number;
+export class ServerError extends HttpError {
   constructor(
     code: ServerErrorCode,
     message: string,
     /** For refused links: the failing check (e.g. `quote:tcb-status`, `link-signature`). */
-    readonly check?: string,
+    check?: string,
   ) {
-    super(code, message);
-    this.status = STATUS[code];
+    super(STATUS[code], code, message, check);
   }
-}
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  check?: string;
-}
-
-export function problem(status: number, code: string, detail: string, check?: string): Problem {
-  return {
-    type: `https://catena.invalid/problems/${code.toLowerCase().replace(/^err_/, '').replace(/_/g, '-')}`,
-    title: TITLE[status] ?? 'Error',
-    status,
-    detail,
-    code,
-    ...(check ? { check } : {}),
-  };
 }

@@ -7,7 +7,9 @@ export { callManager, managerTokenChecker, type ManagerLink, type TokenPrincipal
 export { ChainService, type ChainEvent, type ElementRecord, type StoredAnchor, type StoredPolicy, type AppendRequest } from './chain-service.ts';
 export { CotDriver, type Placed, type AppendResult, type AgentAccess } from './cot-driver.ts';
 export { ServerError, problem, type Problem, type ServerErrorCode } from './errors.ts';
-export { createToken, tokenHash } from './tokens.ts';
+export { createToken, tokenHash, parseTtl, findActiveToken, DEFAULT_TOKEN_TTL_MS, type CreateTokenOptions } from './tokens.ts';
+export { checkAgentUrl, DEFAULT_AGENT_HOSTS, type AgentHostPolicy } from './agent-url.ts';
+export { buildMetricsServer } from './metrics-server.ts';
 export { loadOrCreateManagerKey, readPublicKey, managerKeyId, checkpointVerifier } from './manager-key.ts';
 export { callJson, type RatlsCall } from './http-json.ts';
 export { LinkFactory, rekey } from './link-factory.ts';

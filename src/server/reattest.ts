@@ -10,6 +10,9 @@ import { sha256 } from '../crypto/sha256.ts';
 import type { Store } from '../store/types.ts';
 import type { ChainService, ElementRecord } from './chain-service.ts';
 import { ServerError } from './errors.ts';
+import type { Reattestation } from './reattestation.ts';
+
+export type { Reattestation } from './reattestation.ts';
 
 /** Fresh evidence from the agent hosting an element: a quote whose REPORTDATA binds (chain, element key, nonce). */
 export interface AgentEvidence {
@@ -20,23 +23,6 @@ export interface AgentEvidence {
 /** Asks an agent (as registered) for an element's evidence (`POST {url}/v1/elements/:id/evidence`). */
 export type FetchEvidence = (agent: { id: string; url: string }, elementId: string, chainId: string, nonce: string) => Promise<AgentEvidence>;
 
-/** The outcome of one re-attestation, as stored in the element record and returned by the API. */
-export interface Reattestation {
-  at: string;
-  nonce: string;
-  verdict: 'affirmed' | 'refused';
-  /** The failing check when refused (same names as link checks: `quote:…`, `key-binding`, `policy-…`). */
-  check?: string;
-  message?: string;
-  tcbStatus?: string;
-  advisoryIds?: string[];
-  /** SHA-256 of the quote appraised. */
-  evidenceHash?: string;
-  /** Id (SHA-256) of the collateral it was appraised with. */
-  collateral?: string;
-  /** Where the collateral came from. */
-  collateralSource?: 'pcs' | 'agent';
-}
 
 export interface ReattestDeps {
   chains: ChainService;

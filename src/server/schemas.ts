@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 /** TypeBox schemas of the manager API (they feed request validation and GET /openapi.json). */
-const Hex = (description?: string) => Type.String({ pattern: '^[0-9a-f]*$', ...(description ? { description } : {}) });
+// Whole bytes only: an odd-length hex string is refused here (400), never handed to fromHex.
+const Hex = (description?: string) => Type.String({ pattern: '^([0-9a-f]{2})*$', ...(description ? { description } : {}) });
 
 export const IdentityPolicySchema = Type.Object(
   {
@@ -24,7 +25,8 @@ const policyFields = {
   maxDepth: Type.Optional(Type.Integer({ minimum: 1 })),
 };
 export const PolicySchema = Type.Object(
-  { ...policyFields, byDepth: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]*$' }), Type.Object(policyFields, { additionalProperties: false }))) },
+  { ...policyFields, // Depth keys are positive integers (no leading zero); any other key is refused, not ignored.
+    byDepth: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,5}$' }), Type.Object(policyFields, { additionalProperties: false }), { additionalProperties: false })) },
   { additionalProperties: false, description: 'Chain policy (docs/chain.md)' },
 );
 
@@ -94,14 +96,14 @@ export const RegisterAgentSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 200 }),
     cloud: Type.String({ minLength: 1, maxLength: 200 }),
-    url: Type.String({ pattern: '^https?://' }),
+    url: Type.String({ pattern: '^https://', maxLength: 2048, description: "the agent's https base URL; its host must be in the manager's --agent-hosts" }),
     platforms: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), ppid: Hex() }, { additionalProperties: false }), { maxItems: 1024 }),
   },
   { additionalProperties: false },
 );
 
-export const IdParams = Type.Object({ id: Type.String() });
-export const ElementParams = Type.Object({ id: Type.String(), element: Type.String() });
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const ElementParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }), element: Type.String({ minLength: 1, maxLength: 256 }) });
 // Query values arrive as strings (no type coercion anywhere: a null in a body must stay null).
 const Limit = Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size, 1..1000 (default 100)' });
 export const PageQuery = Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Limit) });
@@ -116,3 +118,12 @@ export const ProblemSchema = Type.Object({
   code: Type.String(),
   check: Type.Optional(Type.String()),
 });
+
+export const CreateTokenSchema = Type.Object(
+  {
+    role: Type.Union([Type.Literal('admin'), Type.Literal('agent'), Type.Literal('reader')]),
+    ttl: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,5}[smhd]|never)$', description: 'lifetime: 30d, 12h, 90m, 3600s, or never (admin only); default 90d' })),
+    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'agent tokens: the one agent id it may register' })),
+  },
+  { additionalProperties: false },
+);

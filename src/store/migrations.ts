@@ -108,6 +108,26 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    name: 'tokens: reader role, expiry, agent binding',
+    // Rebuilt rather than altered: SQLite cannot change a CHECK constraint in place. Tokens made before
+    // this version keep no expiry (expires_at NULL); an operator revokes them (catena admin token revoke).
+    statements: () => [
+      `CREATE TABLE tokens_v2 (
+         id TEXT PRIMARY KEY,
+         hash TEXT NOT NULL UNIQUE,
+         role TEXT NOT NULL CHECK (role IN ('admin', 'agent', 'reader')),
+         created_at TEXT NOT NULL,
+         revoked_at TEXT,
+         expires_at TEXT,
+         agent_id TEXT
+       )`,
+      `INSERT INTO tokens_v2 (id, hash, role, created_at, revoked_at, expires_at, agent_id) SELECT id, hash, role, created_at, revoked_at, NULL, NULL FROM tokens`,
+      `DROP TABLE tokens`,
+      `ALTER TABLE tokens_v2 RENAME TO tokens`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

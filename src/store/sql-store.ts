@@ -21,6 +21,7 @@ import type {
   Store,
   TokenRow,
 } from './types.ts';
+import { TOKEN_ROLES } from './types.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 const MAX_ID = 256;
@@ -317,13 +318,16 @@ export class SqlStore implements Store {
   async createToken(t: NewToken, who: AuditActor): Promise<void> {
     checkId(t?.id, 'token id');
     if (typeof t.hash !== 'string' || !HASH.test(t.hash)) throw new StoreError('ERR_STORE_INVALID', 'token hash must be 64 lowercase hex digits (SHA-256 of the secret)');
-    if (t.role !== 'admin' && t.role !== 'agent') throw new StoreError('ERR_STORE_INVALID', `token role must be admin or agent`);
+    if (!TOKEN_ROLES.includes(t.role)) throw new StoreError('ERR_STORE_INVALID', `token role must be one of ${TOKEN_ROLES.join(', ')}`);
     const createdAt = checkDate(t.createdAt, 'createdAt');
+    const expiresAt = t.expiresAt === undefined ? null : checkDate(t.expiresAt, 'expiresAt');
+    if (t.agentId !== undefined) checkId(t.agentId, 'agent id');
+    if (t.agentId !== undefined && t.role !== 'agent') throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
     await this.#audited(who, async (tx, audit) => {
-      const n = await tx.run(`INSERT INTO tokens (id, hash, role, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`, [t.id, t.hash, t.role, createdAt]);
+      const n = await tx.run(`INSERT INTO tokens (id, hash, role, created_at, revoked_at, expires_at, agent_id) VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`, [t.id, t.hash, t.role, createdAt, expiresAt, t.agentId ?? null]);
       if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `a token with id ${t.id} or the same secret already exists`);
       // The hash stays out of the audit log: the log is readable by more people than the token table.
-      await audit({ action: 'token.create', subject: `token:${t.id}`, evidenceHashes: [], detail: { token: t.id, role: t.role } });
+      await audit({ action: 'token.create', subject: `token:${t.id}`, evidenceHashes: [], detail: { token: t.id, role: t.role, ...(expiresAt ? { expiresAt } : {}), ...(t.agentId ? { agent: t.agentId } : {}) } });
     });
   }
 
@@ -345,6 +349,22 @@ export class SqlStore implements Store {
       if (row.revoked_at != null) return; // already revoked: nothing changes, nothing to record
       await tx.run(`UPDATE tokens SET revoked_at = ? WHERE id = ?`, [who.at.toISOString(), id]);
       await audit({ action: 'token.revoke', subject: `token:${id}`, evidenceHashes: [], detail: { token: id } });
+    });
+  }
+
+  async bindTokenAgent(id: string, agentId: string, who: AuditActor): Promise<void> {
+    checkId(id, 'token id');
+    checkId(agentId, 'agent id');
+    await this.#audited(who, async (tx, audit) => {
+      const row = (await tx.all(`SELECT role, agent_id FROM tokens WHERE id = ?`, [id]))[0];
+      if (!row) throw new StoreError('ERR_STORE_NOT_FOUND', `no token ${id}`);
+      if (row.role !== 'agent') throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
+      if (row.agent_id != null) {
+        if (String(row.agent_id) === agentId) return;
+        throw new StoreError('ERR_STORE_CONFLICT', `token ${id} is bound to agent ${String(row.agent_id)}`);
+      }
+      await tx.run(`UPDATE tokens SET agent_id = ? WHERE id = ?`, [agentId, id]);
+      await audit({ action: 'token.bind', subject: `token:${id}`, evidenceHashes: [], detail: { token: id, agent: agentId } });
     });
   }
 
@@ -479,6 +499,8 @@ function agentRow(r: SqlRow): AgentRow {
 function tokenRow(r: SqlRow): TokenRow {
   const row: TokenRow = { id: String(r.id), hash: String(r.hash), role: r.role as TokenRow['role'], createdAt: new Date(String(r.created_at)) };
   if (r.revoked_at != null) row.revokedAt = new Date(String(r.revoked_at));
+  if (r.expires_at != null) row.expiresAt = new Date(String(r.expires_at));
+  if (r.agent_id != null) row.agentId = String(r.agent_id);
   return row;
 }
 

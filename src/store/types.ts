@@ -84,7 +84,9 @@ export interface NewAgent {
   lastSeen: Date;
 }
 
-export type TokenRole = 'admin' | 'agent';
+/** reader: read-only calls; agent: agent registration and appends; admin: everything. */
+export type TokenRole = 'admin' | 'agent' | 'reader';
+export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'agent', 'reader'];
 
 export interface TokenRow {
   id: string;
@@ -93,6 +95,10 @@ export interface TokenRow {
   role: TokenRole;
   createdAt: Date;
   revokedAt?: Date;
+  /** Absent: never expires (admin tokens created with --ttl never, and tokens made before expiry existed). */
+  expiresAt?: Date;
+  /** An agent token speaks for this agent id only (bound at creation or at its first registration). */
+  agentId?: string;
 }
 
 export interface NewToken {
@@ -100,6 +106,8 @@ export interface NewToken {
   hash: string;
   role: TokenRole;
   createdAt: Date;
+  expiresAt?: Date;
+  agentId?: string;
 }
 
 /** Audit actions written by the store (the `action` field). */
@@ -113,7 +121,8 @@ export type AuditAction =
   | 'agent.register'
   | 'agent.update'
   | 'token.create'
-  | 'token.revoke';
+  | 'token.revoke'
+  | 'token.bind';
 
 /**
  * One record of the append-only audit log.
@@ -202,6 +211,8 @@ export interface Store {
   /** All tokens, revoked included (hashes, never secrets). */
   listTokens(): Promise<TokenRow[]>;
   revokeToken(id: string, audit: AuditActor): Promise<void>;
+  /** Binds an unbound agent token to an agent id; ERR_STORE_CONFLICT if it is bound to another one. */
+  bindTokenAgent(id: string, agentId: string, audit: AuditActor): Promise<void>;
 
   /** Ordered by seq, starting after afterSeq (default 0). */
   listAudit(page: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;

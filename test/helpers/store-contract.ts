@@ -87,7 +87,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       try {
         for (const o of opened) if (o.status === 'rejected') throw o.reason;
         const rows = await fx.query('SELECT version FROM catena_migrations');
-        assert.deepEqual(rows.map((r) => Number(r.version)), [1]);
+        assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
         await newChain(stores[0], 'c');
         assert.equal((await stores[2].getChain('c'))?.version, 1);
       } finally {
@@ -104,7 +104,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
         await other.close();
       }
       const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => Number(r.version)), [1]);
+      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
       assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
     });
 
@@ -280,6 +280,20 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       assert.deepEqual((await s.listAgents()).map((x) => [x.id, x.cloud]), [['agent-0', 'gcp'], ['agent-1', 'aws']]);
       assert.equal(await s.getAgent('nobody'), undefined);
       assert.deepEqual((await allAudit(s)).map((r) => `${r.action} ${r.subject}`), ['agent.register agent:agent-1', 'agent.register agent:agent-0', 'agent.update agent:agent-1']);
+    });
+
+    withStore('tokens: reader role, expiry and agent binding are kept; a bound token is not rebound', async (s) => {
+      const exp = new Date(T0 + 86_400_000);
+      await s.createToken({ id: 'tr', hash: h(11), role: 'reader', createdAt: new Date(T0), expiresAt: exp }, who());
+      assert.deepEqual(await s.findTokenByHash(h(11)), { id: 'tr', hash: h(11), role: 'reader', createdAt: new Date(T0), expiresAt: exp });
+      await rejectsCode(s.createToken({ id: 'tx', hash: h(12), role: 'reader', createdAt: new Date(T0), agentId: 'a1' }, who()), 'ERR_STORE_INVALID');
+      await s.createToken({ id: 'ta', hash: h(13), role: 'agent', createdAt: new Date(T0) }, who());
+      await s.bindTokenAgent('ta', 'agent-1', who());
+      await s.bindTokenAgent('ta', 'agent-1', who()); // the same binding again: nothing changes
+      await rejectsCode(s.bindTokenAgent('ta', 'agent-2', who()), 'ERR_STORE_CONFLICT');
+      await rejectsCode(s.bindTokenAgent('tr', 'agent-1', who()), 'ERR_STORE_INVALID');
+      assert.equal((await s.findTokenByHash(h(13)))?.agentId, 'agent-1');
+      assert.deepEqual((await allAudit(s)).map((r) => r.action), ['token.create', 'token.create', 'token.bind']);
     });
 
     withStore('tokens: stored by hash, found while active, revoked tokens not found, hash kept out of the audit log', async (s) => {

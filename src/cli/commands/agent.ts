@@ -42,6 +42,7 @@ export function register(program: Command): void {
     .option('--collateral <where>', "collateral for other agents' quotes: PCS/PCCS URL, directory or collateral.json")
     .option('--peer-mrsigner <hex>', "MRSIGNER other agents' enclaves must have (default: this agent's vendor key)")
     .option('--id <id>', 'agent id (default: agent-<cloud>)')
+    .option('--log-level <level>', 'JSON logs on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--json', 'print one JSON document {id, url, cloud, platforms, enclave} once registered')
     .action(
       async (o: {
@@ -58,8 +59,12 @@ export function register(program: Command): void {
         collateral?: string;
         peerMrsigner?: string;
         id?: string;
+        logLevel: string;
         json?: boolean;
       }) => {
+        const { LOG_LEVELS } = await import('../../http/create-app.ts');
+        if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}; got ${o.logLevel}`);
+        const logLevel = o.logLevel as import('../../http/create-app.ts').LogLevel;
         const n = intFlag('platforms', o.platforms, 1, 64);
         const agentPlatform = intFlag('agent-platform', o.agentPlatform, 0, n - 1);
         let listen;
@@ -92,7 +97,7 @@ export function register(program: Command): void {
           const link: ManagerLink = { url: o.manager, ...(token ? { token } : {}), ...(httpsManager ? { tls, ...(managerCert ? { managerCert } : {}) } : {}) };
           // The manager's published key: its request tokens (re-attestation) are verified with it.
           const checkManagerRequest = await managerRequestVerifier(await callManager<{ keys: JWK[] }>(link, '/.well-known/jwks.json'), id);
-          app = buildAgent({ world, cloud: o.cloud, vendorKey, id, tls, ...(peers ? { peers } : {}), checkToken: managerTokenChecker(link), checkManagerRequest });
+          app = buildAgent({ world, cloud: o.cloud, vendorKey, id, tls, logLevel, ...(peers ? { peers } : {}), checkToken: managerTokenChecker(link), checkManagerRequest });
           const url = await listenUrl(app, listen.host, listen.port);
           const platforms = world.platforms.map((p, index) => ({ index, ppid: p.ppid }));
           await callManager(link, '/v1/agents', { body: { id, cloud: o.cloud, url, platforms } });

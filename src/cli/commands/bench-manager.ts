@@ -21,7 +21,7 @@ const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/caten
 function startManager(db: string, key: string, profileDir?: string, verifyThreads?: number): Promise<{ child: ChildProcess; url: string }> {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const extra = verifyThreads !== undefined ? ['--verify-threads', String(verifyThreads)] : [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json', ...extra], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json', '--log-level', 'warn', '--writes-per-minute', '1000000000', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolveUrl, reject) => {

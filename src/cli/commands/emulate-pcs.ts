@@ -33,14 +33,18 @@ export function register(program: Command): void {
     .description("serve an emulated manufacturer's PCK certificates, TCB info, QE identity and CRLs over Intel's PCS v4 API")
     .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:8081 (port 0: any free port)')
     .option('--data <dir>', 'manufacturer directory: loaded when present, created and saved otherwise (default: ephemeral)')
+    .option('--log-level <level>', 'JSON logs on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--json', 'print one JSON document {url, root, ...} once listening')
-    .action(async (opts: { listen: string; data?: string; json?: boolean }) => {
+    .action(async (opts: { listen: string; data?: string; logLevel: string; json?: boolean }) => {
       const { host, port } = parseListen(opts.listen);
+      const { LOG_LEVELS } = await import('../../http/create-app.ts');
+      if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}; got ${opts.logLevel}`);
+      const logLevel = opts.logLevel as import('../../http/create-app.ts').LogLevel;
       // Loaded here, not at CLI start-up: fastify and the X.509 stack are only needed by this command.
       const { buildPcsServer, certificatePem, Manufacturer } = await import('../../sgx/manufacturer/index.ts');
       const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } = await import('../../sgx/platform.ts');
       let manufacturer: Manufacturer | undefined;
-      const app = buildPcsServer({ manufacturer: () => manufacturer });
+      const app = buildPcsServer({ manufacturer: () => manufacturer, logLevel });
       await app.listen({ host, port });
       const addr = app.server.address();
       const actualPort = typeof addr === 'object' && addr ? addr.port : port;

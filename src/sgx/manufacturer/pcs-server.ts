@@ -1,5 +1,6 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { fromHex, hex } from '../../bytes/util.ts';
+import { createHttpApp, HttpError, type LogLevel, type ServerLimits } from '../../http/index.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import { ManufacturerError } from './errors.ts';
 import { certificatePem, crlPem } from './keys.ts';
@@ -30,42 +31,31 @@ import type { Manufacturer, PckCa } from './manufacturer.ts';
  *       200 the Root CA CRL; hex text by default (as Intel's PCCS serves it), DER with encoding=der
  *       (the form the certificates' CRL distribution points name).
  *
- * Every response carries Request-ID. Errors are application/problem+json (RFC 9457): 400 for a
- * malformed parameter, 404 for an unknown FMSPC / PCK / path, 503 while no manufacturer is attached.
+ * Every response carries Request-ID. Errors are application/problem+json (RFC 9457) with a `code`
+ * (the shared handler of src/http): 400 ERR_MALFORMED for a malformed parameter, 404 ERR_NOT_FOUND for
+ * an unknown FMSPC / PCK / path, 503 ERR_UNAVAILABLE while no manufacturer is attached. Every route is
+ * public (collateral is public data).
  */
 export interface PcsServerOptions {
   /** The manufacturer, or a getter (lets a server start listening before the manufacturer exists). */
   manufacturer: Manufacturer | (() => Manufacturer | undefined);
-  /** Fastify logger option; default off. */
-  logger?: boolean;
+  /** pino level of the JSON logs on stderr; default silent. */
+  logLevel?: LogLevel;
+  limits?: Partial<ServerLimits>;
 }
 
 const V4 = '/sgx/certification/v4';
 
-class Problem extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
-function sendProblem(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
-  return reply
-    .code(status)
-    .type('application/problem+json')
-    .send(JSON.stringify({ type: 'about:blank', title, status, detail }));
-}
+const bad = (detail: string) => new HttpError(400, 'ERR_MALFORMED', detail);
+const notFound = (detail: string) => new HttpError(404, 'ERR_NOT_FOUND', detail);
 
 function hexParam(q: Record<string, string | undefined>, name: string, bytes: number, required: boolean): Uint8Array | undefined {
   const v = q[name];
   if (v === undefined || v === '') {
-    if (required) throw new Problem(400, 'Bad Request', `missing parameter ${name}`);
+    if (required) throw bad(`missing parameter ${name}`);
     return undefined;
   }
-  if (!new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v)) throw new Problem(400, 'Bad Request', `${name} must be ${bytes * 2} hex digits`);
+  if (!new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v)) throw bad(`${name} must be ${bytes * 2} hex digits`);
   return fromHex(v.toLowerCase());
 }
 
@@ -77,27 +67,30 @@ const chainHeader = (chain: Uint8Array[]) => encodeURIComponent(chain.map(certif
 
 /** Builds the service (not listening): `await app.listen({ host: '127.0.0.1', port })`, or `app.inject()` in tests. */
 export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false });
+  const app = createHttpApp({
+    service: 'pcs',
+    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    mapError: (err) =>
+      err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_UNKNOWN'
+        ? notFound(err.message)
+        : err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_ARGUMENT'
+          ? bad(err.message)
+          : undefined,
+  });
+  const open = { config: { auth: 'public' as const } };
   const get = typeof opts.manufacturer === 'function' ? opts.manufacturer : () => opts.manufacturer as Manufacturer;
   const manufacturer = (): Manufacturer => {
     const m = get();
-    if (!m) throw new Problem(503, 'Service Unavailable', 'the emulated manufacturer is not ready');
+    if (!m) throw new HttpError(503, 'ERR_UNAVAILABLE', 'the emulated manufacturer is not ready');
     return m;
   };
 
   app.addHook('onRequest', async (_req, reply) => {
     reply.header('Request-ID', hex(randomBytes(16)));
   });
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof Problem) return sendProblem(reply, err.status, err.title, err.detail);
-    if (err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_UNKNOWN') return sendProblem(reply, 404, 'Not Found', err.message);
-    if (err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_ARGUMENT') return sendProblem(reply, 400, 'Bad Request', err.message);
-    const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
-    return sendProblem(reply, status, status >= 500 ? 'Internal Server Error' : 'Bad Request', (err as Error).message);
-  });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not Found', `no such resource: ${req.method} ${req.url.split('?')[0]}`));
 
-  app.get(`${V4}/pckcert`, async (req, reply) => {
+  app.get(`${V4}/pckcert`, open, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const ppid = hexParam(q, 'encrypted_ppid', 16, true)!;
     const pceId = u16le(hexParam(q, 'pceid', 2, true)!);
@@ -105,7 +98,7 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
     const pceSvnBytes = hexParam(q, 'pcesvn', 2, false);
     const m = manufacturer();
     const rec = m.findPck({ ppid, pceId, cpuSvn, pceSvn: pceSvnBytes ? u16le(pceSvnBytes) : undefined });
-    if (!rec) throw new Problem(404, 'Not Found', 'no PCK certificate for this platform at or below the given TCB');
+    if (!rec) throw notFound('no PCK certificate for this platform at or below the given TCB');
     const pcesvnLe = new Uint8Array([rec.pceSvn & 0xff, rec.pceSvn >> 8]);
     return reply
       .header('SGX-PCK-Certificate-Issuer-Chain', chainHeader(m.pckIssuerChain(rec.ca)))
@@ -116,41 +109,41 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
       .send(certificatePem(rec.der));
   });
 
-  app.get(`${V4}/tcb`, async (req, reply) => {
+  app.get(`${V4}/tcb`, open, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const fmspc = hexParam(q, 'fmspc', 6, true)!;
     const m = manufacturer();
     const wanted = q.tcbEvaluationDataNumber;
     if (wanted !== undefined && wanted !== String(m.tcbEvaluationDataNumber)) {
-      throw new Problem(404, 'Not Found', `only tcbEvaluationDataNumber ${m.tcbEvaluationDataNumber} is served`);
+      throw notFound(`only tcbEvaluationDataNumber ${m.tcbEvaluationDataNumber} is served`);
     }
     const signed = m.tcbInfo(fmspc);
     const chain = chainHeader(m.tcbSigningChain());
     return reply.header('TCB-Info-Issuer-Chain', chain).header('SGX-TCB-Info-Issuer-Chain', chain).type('application/json').send(signed.body);
   });
 
-  app.get(`${V4}/qe/identity`, async (_req, reply) => {
+  app.get(`${V4}/qe/identity`, open, async (_req, reply) => {
     const m = manufacturer();
     const signed = m.qeIdentity();
     return reply.header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain())).type('application/json').send(signed.body);
   });
 
-  app.get(`${V4}/pckcrl`, async (req, reply) => {
+  app.get(`${V4}/pckcrl`, open, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const ca = (q.ca ?? '').toLowerCase();
-    if (ca !== 'processor' && ca !== 'platform') throw new Problem(400, 'Bad Request', 'ca must be processor or platform');
+    if (ca !== 'processor' && ca !== 'platform') throw bad('ca must be processor or platform');
     const encoding = (q.encoding ?? 'pem').toLowerCase();
-    if (encoding !== 'pem' && encoding !== 'der') throw new Problem(400, 'Bad Request', 'encoding must be pem or der');
+    if (encoding !== 'pem' && encoding !== 'der') throw bad('encoding must be pem or der');
     const m = manufacturer();
     const der = await m.pckCrl(ca as PckCa);
     reply.header('SGX-PCK-CRL-Issuer-Chain', chainHeader(m.pckIssuerChain(ca as PckCa)));
     return encoding === 'der' ? reply.type('application/pkix-crl').send(Buffer.from(der)) : reply.type('application/x-pem-file').send(crlPem(der));
   });
 
-  app.get(`${V4}/rootcacrl`, async (req, reply) => {
+  app.get(`${V4}/rootcacrl`, open, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const encoding = (q.encoding ?? 'hex').toLowerCase();
-    if (encoding !== 'hex' && encoding !== 'der' && encoding !== 'pem') throw new Problem(400, 'Bad Request', 'encoding must be hex, der or pem');
+    if (encoding !== 'hex' && encoding !== 'der' && encoding !== 'pem') throw bad('encoding must be hex, der or pem');
     const der = await manufacturer().rootCaCrl();
     if (encoding === 'der') return reply.type('application/pkix-crl').send(Buffer.from(der));
     if (encoding === 'pem') return reply.type('application/x-pem-file').send(crlPem(der));

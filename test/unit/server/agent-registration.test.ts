@@ -114,7 +114,8 @@ test("health checks: the manager verifies an https agent's RA-TLS certificate (a
     const app = buildAgent({ world, cloud: 'cloud-t', vendorKey: vendor, id: name, tls: tlsOf(id) });
     apps.push(app);
     const url = await listenUrl(app, '127.0.0.1', 0);
-    await callManager({ url: managerUrl, token: agentToken }, '/v1/agents', { body: body(name, url) });
+    // An admin registers both (an agent token speaks for one agent id only).
+    await callManager({ url: managerUrl, token: admin }, '/v1/agents', { body: body(name, url) });
   };
   await serve(good, 'agent-healthy');
   await serve(stranger, 'agent-stranger');

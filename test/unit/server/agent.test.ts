@@ -197,9 +197,16 @@ test('agent API: unauthenticated, unknown-token, agent-token calls are refused (
   const evidence = await call('/v1/elements/e-none/evidence', { credentials: agents[1]!.id });
   assert.equal(evidence.status, 400, evidence.body); // authenticated; then the body (no chain/nonce) is malformed
   await assert.rejects(fetch(`${a.url.replace('https:', 'http:')}/v1/elements`, { method: 'POST', signal: AbortSignal.timeout(5000) }));
-  // Only /healthz is open; any other path (even one that matches no route, or an encoded /v1) needs auth first.
+  // Only /healthz is open; every route needs auth, decided on the route matched (an encoded /v1 matches /v1/elements).
   assert.equal((await attestedHttpRequest(`${a.url}/healthz`, { verify: peers() })).status, 200);
-  for (const path of ['/nope', '/%761/elements', '/v1/status']) assert.equal((await attestedHttpRequest(`${a.url}${path}`, { verify: peers() })).status, 401, path);
+  for (const path of ['/%761/elements', '/v1/status']) assert.equal((await attestedHttpRequest(`${a.url}${path}`, { verify: peers() })).status, 401, path);
+  // A path no route matches is 404 problem+json (nothing behind it to protect); an encoded separator is refused before routing.
+  const nope = await attestedHttpRequest(`${a.url}/nope`, { verify: peers() });
+  assert.equal(nope.status, 404);
+  assert.equal(JSON.parse(nope.body).code, 'ERR_NOT_FOUND');
+  const encoded = await attestedHttpRequest(`${a.url}/v1%2felements`, { verify: peers() });
+  assert.equal(encoded.status, 400);
+  assert.equal(JSON.parse(encoded.body).code, 'ERR_REQUEST_TARGET');
 });
 
 test('RA-TLS peers refused with a typed error: mock evidence, DEBUG agent enclave, wrong MRSIGNER, tampered quote, key not bound in REPORTDATA', async () => {

@@ -14,6 +14,7 @@ import type { Store } from '../../../src/store/types.ts';
 import { buildManager, type ManagerOptions } from '../../../src/server/manager.ts';
 import { LinkFactory } from '../../../src/server/link-factory.ts';
 import { createToken } from '../../../src/server/tokens.ts';
+import { checkResponse } from './check-response.ts';
 
 /**
  * A manager on a temp SQLite file and an emulated world (2 platforms) whose enclaves produce real
@@ -28,6 +29,7 @@ export class ManagerFixture {
     public app: FastifyInstance,
     readonly admin: string,
     readonly agent: string,
+    readonly reader: string,
     readonly vendor: ReturnType<typeof generateVendorKey>,
   ) {}
 
@@ -37,10 +39,12 @@ export class ManagerFixture {
     const dir = await mkdtemp(join(tmpdir(), 'catena-mgr-'));
     const store = await openStore(join(dir, 'm.db'));
     const key = generateP256();
-    const app = await buildManager({ store, key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, ...opts });
+    const app = await buildManager({ store, key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, checkResponse, ...opts });
+    await app.ready();
     const admin = (await createToken(store, 'admin')).token;
     const agent = (await createToken(store, 'agent')).token;
-    return new ManagerFixture(world, dir, key, store, app, admin, agent, generateVendorKey());
+    const reader = (await createToken(store, 'reader')).token;
+    return new ManagerFixture(world, dir, key, store, app, admin, agent, reader, generateVendorKey());
   }
 
   /** Closes the app and store and reopens both on the same database (a manager restart). */
@@ -48,7 +52,7 @@ export class ManagerFixture {
     await this.app.close();
     await this.store.close();
     this.store = await openStore(join(this.dir, 'm.db'));
-    this.app = await buildManager({ store: this.store, key: this.key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, ...opts });
+    this.app = await buildManager({ store: this.store, key: this.key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, checkResponse, ...opts });
   }
 
   async close(): Promise<void> {

@@ -124,11 +124,14 @@ describe('manager API', () => {
     assert.equal(sub['catena.chain'].valid, true);
     const api = (await f.req('GET', '/openapi.json', undefined, null)).json();
     assert.ok(api.paths['/v1/chains'] && api.paths['/v1/chains/{id}/elements'] && api.paths['/v1/chains/{id}/verify']);
-    const m = await f.req('GET', '/metrics', undefined, null);
+    // Metrics need a token (a reader's is enough) unless served on their own address.
+    problem(await f.req('GET', '/metrics', undefined, null), 401, 'ERR_UNAUTHENTICATED');
+    const m = await f.req('GET', '/metrics', undefined, f.reader);
+    assert.equal(m.statusCode, 200, m.body);
     assert.match(m.body, /catena_element_appends_total\{result="accepted",type="local"\} 2/);
     assert.match(m.body, /catena_element_appends_total\{result="refused"/);
     assert.equal((await f.req('GET', '/healthz', undefined, null)).statusCode, 200);
-    assert.equal((await f.req('GET', '/readyz', undefined, null)).json().ready, true);
+    assert.deepEqual((await f.req('GET', '/readyz', undefined, null)).json(), { ready: true });
   });
 
   test('policy update re-evaluates the chain; revocation invalidates the subtree', async () => {
@@ -189,7 +192,7 @@ describe('manager API', () => {
 
   test('an agent that stops answering leaves its elements unreachable, not deleted; back again: active', async () => {
     const c2 = await f.createChain(POLICY);
-    const reg = await f.req('POST', '/v1/agents', { id: 'agent-x', cloud: 'cloud-x', url: 'http://127.0.0.1:9', platforms: [] }, f.agent);
+    const reg = await f.req('POST', '/v1/agents', { id: 'agent-x', cloud: 'cloud-x', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
     assert.equal(reg.statusCode, 201, reg.body);
     const e8 = await f.load(0);
     const first = await f.firstLink(c2, e8);
@@ -200,7 +203,7 @@ describe('manager API', () => {
     assert.equal(el.status, 'unreachable');
     assert.equal((await f.req('GET', `/v1/chains/${c2}/verify`)).json().statuses[elementId(e8)], 'unreachable');
     // Re-registration (the agent came back) restores the elements.
-    await f.req('POST', '/v1/agents', { id: 'agent-x', cloud: 'cloud-x', url: 'http://127.0.0.1:9', platforms: [] }, f.agent);
+    await f.req('POST', '/v1/agents', { id: 'agent-x', cloud: 'cloud-x', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
     assert.equal((await f.req('GET', `/v1/chains/${c2}/elements/${elementId(e8)}`)).json().status, 'active');
     const del = await f.req('DELETE', `/v1/chains/${c2}`);
     assert.equal(del.statusCode, 204);

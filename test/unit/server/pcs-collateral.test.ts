@@ -49,7 +49,7 @@ describe('manager collateral from a PCS', () => {
   });
 
   const append = (chainId: string, body: object) => f.req('POST', `/v1/chains/${chainId}/elements`, body);
-  const metrics = async () => (await f.req('GET', '/metrics', undefined, null)).body;
+  const metrics = async () => (await f.req('GET', '/metrics', undefined, f.reader)).body;
 
   test('the collateral request comes from the PCK leaf in the quote', async () => {
     const { link } = await f.firstLink(await f.createChain(POLICY), e0);

@@ -11,7 +11,7 @@ after(() => f.close());
 
 test('GET /v1/platforms lists the platforms agents registered, with agent status and the TCB status each chain recorded', async () => {
   const [p0, p1] = f.world.platforms.map((p) => p.ppid) as [string, string];
-  const reg = await f.req('POST', '/v1/agents', { id: 'agent-p', cloud: 'cloud-p', url: 'http://127.0.0.1:9', platforms: [{ index: 0, ppid: p0 }, { index: 1, ppid: p1 }] }, f.agent);
+  const reg = await f.req('POST', '/v1/agents', { id: 'agent-p', cloud: 'cloud-p', url: 'https://127.0.0.1:9', platforms: [{ index: 0, ppid: p0 }, { index: 1, ppid: p1 }] }, f.agent);
   assert.equal(reg.statusCode, 201, reg.body);
   const chainId = await f.createChain();
   const first = await f.load(0);

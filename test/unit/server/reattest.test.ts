@@ -40,7 +40,7 @@ describe('manager re-attestation', () => {
         }
       },
     });
-    assert.equal((await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'http://127.0.0.1:9', platforms: [] }, f.agent)).statusCode, 201);
+    assert.equal((await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] }, f.agent)).statusCode, 201);
     chainId = await f.createChain();
     [first, local, remote, noAgent] = [await f.load(0), await f.load(0), await f.load(1), await f.load(1)];
     for (const h of [first, local, remote]) hosted.set(elementId(h), h);
@@ -128,7 +128,7 @@ describe('manager re-attestation', () => {
     assert.equal(ear.submods[`chain:${chainId}`]!['ear.status'], 'contraindicated');
 
     // An agent coming back (re-registration) does not clear the flag; a passing re-attestation does.
-    await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'http://127.0.0.1:9', platforms: [] }, f.agent);
+    await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
     assert.equal(await status(remote), 'attestation-failed');
     tamper = undefined;
     for (const h of [first, remote]) assert.equal((await reattest(h)).json().verdict, 'affirmed');
