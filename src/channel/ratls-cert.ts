@@ -171,13 +171,15 @@ const readCache = new Map<string, RatlsCertificateContents>();
 
 function readUncached(der: Uint8Array): RatlsCertificateContents {
   let cert: x509.X509Certificate;
+  let spki: Uint8Array;
   try {
     new NodeX509(Buffer.from(der)); // OpenSSL's parser too: what node:tls accepted must parse the same here
     cert = new x509.X509Certificate(new Uint8Array(der));
+    // The key is parsed on first access, and can fail where the certificate did not (found by fuzzing).
+    spki = new Uint8Array(cert.publicKey.rawData);
   } catch (e) {
     throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `peer certificate unreadable: ${(e as Error).message}`);
   }
-  const spki = new Uint8Array(cert.publicKey.rawData);
   const one = (oid: string): Uint8Array | undefined => {
     const exts = cert.extensions.filter((e) => e.type === oid);
     if (exts.length > 1) throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `extension ${oid} appears ${exts.length} times`);
