@@ -14,8 +14,11 @@ export interface Seed {
 
 export interface Corpus {
   seeds: Record<string, Seed[]>;
-  /** What the proof-bundle target verifies against: the emulated root (hex DER) and the time. */
-  bundle?: { rootHex: string; at: string };
+  /**
+   * What the verifying targets check against: the emulated root (hex DER), the time, and for the DCAP
+   * verifier the emulated quote and its dcap-qvl collateral.
+   */
+  context?: { rootHex: string; at: string; quoteHex: string; collateral: Record<string, string> };
 }
 
 export function addSeed(c: Corpus, target: string, name: string, data: SeedData): void {
@@ -26,7 +29,7 @@ export function mergeCorpora(...cs: Corpus[]): Corpus {
   const out: Corpus = { seeds: {} };
   for (const c of cs) {
     for (const [t, seeds] of Object.entries(c.seeds)) for (const s of seeds) addSeed(out, t, s.name, s.data);
-    if (c.bundle) out.bundle = c.bundle;
+    if (c.context) out.context = c.context;
   }
   return out;
 }
@@ -40,15 +43,15 @@ export function saveCorpus(c: Corpus, file: string): void {
       s.data instanceof Uint8Array ? { name: s.name, hex: Buffer.from(s.data).toString('hex') } : typeof s.data === 'string' ? { name: s.name, text: s.data } : { name: s.name, json: s.data },
     );
   }
-  writeFileSync(file, JSON.stringify({ seeds, bundle: c.bundle }));
+  writeFileSync(file, JSON.stringify({ seeds, context: c.context }));
 }
 
 export function loadCorpus(file: string): Corpus {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Record<string, Stored[]>; bundle?: Corpus['bundle'] };
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Record<string, Stored[]>; context?: Corpus['context'] };
   const c: Corpus = { seeds: {} };
   for (const [t, list] of Object.entries(raw.seeds)) {
     for (const s of list) addSeed(c, t, s.name, s.hex !== undefined ? new Uint8Array(Buffer.from(s.hex, 'hex')) : s.text !== undefined ? s.text : (s.json as Json));
   }
-  if (raw.bundle) c.bundle = raw.bundle;
+  if (raw.context) c.context = raw.context;
   return c;
 }

@@ -17,7 +17,7 @@ import { documentedCodes } from './judge.ts';
 import { fuzzTarget, type FuzzFailure, type TargetStats } from './run-fuzz.ts';
 import { emulatedCorpus } from './seeds-emulated.ts';
 import { vectorCorpus } from './seeds-vectors.ts';
-import { setBundleContext, targetByName, TARGETS } from './targets.ts';
+import { setContext, targetByName, TARGETS } from './targets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -59,7 +59,7 @@ else {
   corpus = mergeCorpora(...parts);
 }
 if (opt('corpus-out')) saveCorpus(corpus, opt('corpus-out')!);
-setBundleContext(corpus);
+setContext(corpus);
 const codes = documentedCodes(join(ROOT, 'docs', 'errors.md'));
 const seedMs = performance.now() - t0;
 log(`fuzz: seed ${seed}, ${total} inputs over ${targets.length} targets, corpus ready in ${(seedMs / 1000).toFixed(1)} s`);

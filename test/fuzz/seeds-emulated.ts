@@ -43,7 +43,6 @@ export async function emulatedCorpus(): Promise<Corpus> {
     await b.appendRemote(second.id, await world.loadElement(1, image));
     chain.revoke((await b.appendLocal(first.id, await world.loadElement(0, image))).id, 'fuzz seed', new Date());
     addSeed(c, 'bundle', 'emulated bundle (4 elements, local and remote links, a revocation)', JSON.parse(JSON.stringify(chain.toBundle())));
-    c.bundle = { rootHex: Buffer.from(world.root).toString('hex'), at: new Date(Date.now() + 60_000).toISOString() };
 
     // TARGETINFO, REPORT, quote.
     const qeTi = world.qeTargetInfo(e0);
@@ -56,6 +55,8 @@ export async function emulatedCorpus(): Promise<Corpus> {
     addSeed(c, 'report', 'emulated element REPORT for an element', localReport);
     const quote = await world.quote(e0, report);
     addSeed(c, 'quote', 'emulated v3 quote', quote);
+    addSeed(c, 'quote-verify', 'emulated v3 quote', quote);
+    c.context = { rootHex: Buffer.from(world.root).toString('hex'), at: new Date(Date.now() + 60_000).toISOString(), quoteHex: Buffer.from(quote).toString('hex'), collateral: { ...coll } };
     const q = parseQuote(quote);
     const v4: QuoteFields = { ...q, header: { ...q.header, version: 4, teeType: 0 } };
     addSeed(c, 'quote', 'emulated v4 SGX quote (re-serialised v3, signature not valid)', serializeQuote(v4));
@@ -87,6 +88,7 @@ export async function emulatedCorpus(): Promise<Corpus> {
 
     // Collateral: JSON, TCB info, QE identity, PCS bodies, CRLs (then with revoked entries).
     addSeed(c, 'collateral-json', 'emulated collateral.json', { ...coll });
+    addSeed(c, 'collateral-verify', 'emulated collateral.json', { ...coll });
     addSeed(c, 'tcb-info', 'emulated TCB info', coll.tcb_info!);
     addSeed(c, 'qe-identity', 'emulated QE identity', coll.qe_identity!);
     addSeed(c, 'pcs-body', 'emulated TCB info PCS body', `{"tcbInfo":${coll.tcb_info},"signature":"${coll.tcb_info_signature}"}`);

@@ -2,6 +2,9 @@ import { VerificationCache } from '../../src/attestation/dcap/cache.ts';
 import { loadCert } from '../../src/attestation/dcap/certs.ts';
 import { parseCrl } from '../../src/attestation/dcap/crl.ts';
 import { collateralFromQvlJson } from '../../src/attestation/collateral/from-qvl-json.ts';
+import type { Collateral } from '../../src/attestation/collateral/types.ts';
+import type { Appraisal } from '../../src/attestation/dcap/types.ts';
+import { verifyQuote } from '../../src/attestation/dcap/verify-quote.ts';
 import { checkBundleShape } from '../../src/chain/bundle-shape.ts';
 import { verifyBundle } from '../../src/chain/verify-bundle.ts';
 import { decodeCbor } from '../../src/channel/cbor.ts';
@@ -71,10 +74,36 @@ function neverThrows<T>(what: string, f: () => T): T {
   }
 }
 
-/** Bundle verification context (built once per corpus). */
-let bundleContext: { root: Uint8Array; at: Date; remote: ReturnType<typeof createDcapRemoteVerifier> } | undefined;
-export function setBundleContext(c: Corpus): void {
-  bundleContext = c.bundle ? { root: new Uint8Array(Buffer.from(c.bundle.rootHex, 'hex')), at: new Date(c.bundle.at), remote: createDcapRemoteVerifier(new Uint8Array(Buffer.from(c.bundle.rootHex, 'hex'))) } : undefined;
+/** What the verifying targets check against (built once per corpus; see Corpus.context). */
+let context:
+  | { root: Uint8Array; at: Date; remote: ReturnType<typeof createDcapRemoteVerifier>; quote: Uint8Array; collateral: Collateral; cache: VerificationCache }
+  | undefined;
+export function setContext(c: Corpus): void {
+  if (!c.context) {
+    context = undefined;
+    return;
+  }
+  const root = new Uint8Array(Buffer.from(c.context.rootHex, 'hex'));
+  context = {
+    root,
+    at: new Date(c.context.at),
+    remote: createDcapRemoteVerifier(root),
+    quote: new Uint8Array(Buffer.from(c.context.quoteHex, 'hex')),
+    collateral: collateralFromQvlJson(c.context.collateral),
+    // Warm, as in a running verifier: certificates and CRLs already seen are not parsed again.
+    cache: new VerificationCache(),
+  };
+}
+
+/** An appraisal's failing `internal` check (ERR_VERIFIER_INTERNAL): an exception the verifier caught. */
+function internalCheck(res: unknown): string | undefined {
+  const bad = (res as Appraisal).checks?.find((c) => c.name === 'internal' && !c.ok);
+  return bad ? `verifyQuote reported ERR_VERIFIER_INTERNAL: ${bad.detail ?? ''}` : undefined;
+}
+function rejectedCheck(res: unknown): string | undefined {
+  const a = res as Appraisal;
+  if (a.verdict !== 'rejected') return undefined;
+  return `rejected:${a.checks.find((c) => !c.ok && !c.skipped)?.code ?? '?'}`;
 }
 
 export const TARGETS: Target[] = [
@@ -166,8 +195,8 @@ export const TARGETS: Target[] = [
     drives: 'checkBundleShape on every input; verifyBundle on one in eight that pass it (it must return a verdict, never throw)',
     parse: (v: unknown, r: Rng) => {
       const shape = checkBundleShape(v);
-      if (!shape.ok || !bundleContext || !r.chance(0.125)) return shape;
-      const ctx = bundleContext;
+      if (!shape.ok || !context || !r.chance(0.125)) return shape;
+      const ctx = context;
       return neverThrows('verifyBundle', () => verifyBundle(v, { root: ctx.root, at: ctx.at, remote: ctx.remote }));
     },
     refusal: (res: unknown) => {
@@ -181,6 +210,33 @@ export const TARGETS: Target[] = [
       const internal = failures.find((f) => /(^|:)internal$/.test(f.check));
       return internal ? `verifyBundle reported an internal error: ${internal.check}: ${internal.message}` : undefined;
     },
+  },
+  {
+    name: 'quote-verify',
+    kind: 'bytes',
+    drives: 'verifyQuote on mutated emulated quotes with their collateral and root: a verdict, never an exception, never ERR_VERIFIER_INTERNAL',
+    fields: quoteFields,
+    dictionary: [u16(3), u16(4), u16(2), u32(0x81), u16(5), u16(6), ascii('-----BEGIN CERTIFICATE-----\n'), ascii('-----END CERTIFICATE-----\n')],
+    parse: (b: Uint8Array) => {
+      const ctx = context;
+      if (!ctx) throw new Error('quote-verify needs the emulated context (Corpus.context)');
+      return neverThrows('verifyQuote', () => verifyQuote(b, { collateral: ctx.collateral, at: ctx.at, trustedRoots: [ctx.root], cache: ctx.cache }));
+    },
+    refusal: rejectedCheck,
+    inspect: internalCheck,
+  },
+  {
+    name: 'collateral-verify',
+    kind: 'json',
+    drives: 'collateralFromQvlJson on mutated emulated collateral, then verifyQuote of the good quote with it: typed refusal or a verdict, never ERR_VERIFIER_INTERNAL',
+    parse: (v: unknown) => {
+      const ctx = context;
+      if (!ctx) throw new Error('collateral-verify needs the emulated context (Corpus.context)');
+      const collateral = collateralFromQvlJson(v);
+      return neverThrows('verifyQuote', () => verifyQuote(ctx.quote, { collateral, at: ctx.at, trustedRoots: [ctx.root], cache: ctx.cache }));
+    },
+    refusal: rejectedCheck,
+    inspect: internalCheck,
   },
   {
     name: 'ratls-cert',

@@ -13,7 +13,7 @@ import { documentedCodes } from '../../fuzz/judge.ts';
 import { fuzzTarget, generateInput, showInput, type FuzzFailure } from '../../fuzz/run-fuzz.ts';
 import { emulatedCorpus } from '../../fuzz/seeds-emulated.ts';
 import { vectorCorpus } from '../../fuzz/seeds-vectors.ts';
-import { setBundleContext, TARGETS, type Target } from '../../fuzz/targets.ts';
+import { setContext, TARGETS, type Target } from '../../fuzz/targets.ts';
 
 const SEED = 0xc47e;
 const PER_TARGET = 300;
@@ -22,7 +22,7 @@ let corpus: Corpus;
 
 before(async () => {
   corpus = mergeCorpora(await emulatedCorpus(), vectorCorpus().corpus);
-  setBundleContext(corpus);
+  setContext(corpus);
 });
 
 /** The check each target must pass (the self-tests below run it on a deliberately bad parser). */
