@@ -14,11 +14,21 @@ export interface Seed {
 
 export interface Corpus {
   seeds: Record<string, Seed[]>;
+  /** What the proof-bundle target verifies against: the emulated root (hex DER) and the time. */
+  bundle?: { rootHex: string; at: string };
   /**
-   * What the verifying targets check against: the emulated root (hex DER), the time, and for the DCAP
-   * verifier the emulated quote and its dcap-qvl collateral.
+   * What the DCAP-verifying targets check against, by seed name: the quote, its dcap-qvl collateral,
+   * the time, and the root (hex DER; absent: Intel's pinned key). A `quote-verify` seed is verified with
+   * its collateral, a `collateral-verify` seed verifies its quote.
    */
-  context?: { rootHex: string; at: string; quoteHex: string; collateral: Record<string, string> };
+  verify?: Record<string, VerifyContext>;
+}
+
+export interface VerifyContext {
+  quoteHex: string;
+  collateral: Record<string, string>;
+  at: string;
+  rootHex?: string;
 }
 
 export function addSeed(c: Corpus, target: string, name: string, data: SeedData): void {
@@ -29,7 +39,8 @@ export function mergeCorpora(...cs: Corpus[]): Corpus {
   const out: Corpus = { seeds: {} };
   for (const c of cs) {
     for (const [t, seeds] of Object.entries(c.seeds)) for (const s of seeds) addSeed(out, t, s.name, s.data);
-    if (c.context) out.context = c.context;
+    if (c.bundle) out.bundle = c.bundle;
+    if (c.verify) out.verify = { ...out.verify, ...c.verify };
   }
   return out;
 }
@@ -43,15 +54,16 @@ export function saveCorpus(c: Corpus, file: string): void {
       s.data instanceof Uint8Array ? { name: s.name, hex: Buffer.from(s.data).toString('hex') } : typeof s.data === 'string' ? { name: s.name, text: s.data } : { name: s.name, json: s.data },
     );
   }
-  writeFileSync(file, JSON.stringify({ seeds, context: c.context }));
+  writeFileSync(file, JSON.stringify({ seeds, bundle: c.bundle, verify: c.verify }));
 }
 
 export function loadCorpus(file: string): Corpus {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Record<string, Stored[]>; context?: Corpus['context'] };
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Record<string, Stored[]>; bundle?: Corpus['bundle']; verify?: Corpus['verify'] };
   const c: Corpus = { seeds: {} };
   for (const [t, list] of Object.entries(raw.seeds)) {
     for (const s of list) addSeed(c, t, s.name, s.hex !== undefined ? new Uint8Array(Buffer.from(s.hex, 'hex')) : s.text !== undefined ? s.text : (s.json as Json));
   }
-  if (raw.context) c.context = raw.context;
+  if (raw.bundle) c.bundle = raw.bundle;
+  if (raw.verify) c.verify = raw.verify;
   return c;
 }

@@ -52,7 +52,7 @@ else {
   const parts: Corpus[] = [];
   if (!flag('no-emulated')) parts.push(await emulatedCorpus());
   if (!flag('no-vectors')) {
-    const v = vectorCorpus();
+    const v = await vectorCorpus();
     if (v.note) log(`note: ${v.note}`);
     parts.push(v.corpus);
   }

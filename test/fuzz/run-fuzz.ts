@@ -80,11 +80,11 @@ function seedJson(s: Seed): Json | undefined {
 }
 
 /** Generates input `index` of `target` (seeds first, unmutated; then mutations). */
-export function generateInput(target: Target, seeds: readonly Seed[], seed: number, index: number): { input: SeedData; rng: Rng; from: string } {
+export function generateInput(target: Target, seeds: readonly Seed[], seed: number, index: number): { input: SeedData; rng: Rng; from: string; seedName: string } {
   const rng = Rng.derive(seed, target.name, index);
   if (index < seeds.length) {
     const s = seeds[index]!;
-    return { input: target.kind === 'bytes' ? seedBytes(s).slice() : target.kind === 'text' ? (s.data as string) : (seedJson(s) as Json), rng, from: `${s.name} (unmutated)` };
+    return { input: target.kind === 'bytes' ? seedBytes(s).slice() : target.kind === 'text' ? (s.data as string) : (seedJson(s) as Json), rng, from: `${s.name} (unmutated)`, seedName: s.name };
   }
   const s = rng.pick(seeds);
   const others = seeds.filter((x) => x !== s);
@@ -93,22 +93,22 @@ export function generateInput(target: Target, seeds: readonly Seed[], seed: numb
     if (!fields) fieldCache.set(s, (fields = target.fields ? target.fields(seedBytes(s)) : []));
     return mutateBytes(rng, seedBytes(s), { others: others.map(seedBytes), fields, dictionary: target.dictionary ?? [] });
   };
-  if (target.kind === 'bytes') return { input: byteMutation(), rng, from: s.name };
+  if (target.kind === 'bytes') return { input: byteMutation(), rng, from: s.name, seedName: s.name };
   const json = seedJson(s);
   const otherJson = others.map(seedJson).filter((x): x is Json => x !== undefined);
   if (target.kind === 'text') {
-    if (json !== undefined && rng.chance(0.55)) return { input: stringify(rng, mutateJson(rng, json, otherJson)), rng, from: s.name };
-    return { input: new TextDecoder().decode(byteMutation()), rng, from: s.name };
+    if (json !== undefined && rng.chance(0.55)) return { input: stringify(rng, mutateJson(rng, json, otherJson)), rng, from: s.name, seedName: s.name };
+    return { input: new TextDecoder().decode(byteMutation()), rng, from: s.name, seedName: s.name };
   }
   // JSON values: structural mutations, and now and then a byte-level one that still parses as JSON.
   if (rng.chance(0.15)) {
     try {
-      return { input: JSON.parse(new TextDecoder().decode(byteMutation())) as Json, rng, from: s.name };
+      return { input: JSON.parse(new TextDecoder().decode(byteMutation())) as Json, rng, from: s.name, seedName: s.name };
     } catch {
       /* not JSON any more: JSON.parse is not the parser under test, mutate the structure instead */
     }
   }
-  return { input: mutateJson(rng, json ?? null, otherJson), rng, from: s.name };
+  return { input: mutateJson(rng, json ?? null, otherJson), rng, from: s.name, seedName: s.name };
 }
 
 export function showInput(input: SeedData): string {
@@ -118,9 +118,9 @@ export function showInput(input: SeedData): string {
 }
 
 /** Runs one input through a target: undefined when parsed or refused correctly, else the problem. */
-export async function judgeOne(target: Target, input: SeedData, rng: Rng, unmutated: boolean, codes?: ReadonlySet<string>): Promise<{ problem?: string; stack?: string; code?: string }> {
+export async function judgeOne(target: Target, input: SeedData, rng: Rng, unmutated: boolean, seedName: string, codes?: ReadonlySet<string>): Promise<{ problem?: string; stack?: string; code?: string }> {
   try {
-    let result = (target.parse as (i: SeedData, r: Rng, u: boolean) => unknown)(input, rng, unmutated);
+    let result = (target.parse as (i: SeedData, r: Rng, u: boolean, n: string) => unknown)(input, rng, unmutated, seedName);
     if (result instanceof Promise) result = await result;
     const p = target.inspect?.(result);
     if (p) return { problem: p };
@@ -140,9 +140,9 @@ export async function fuzzTarget(target: Target, seeds: readonly Seed[], opts: F
   const max = opts.maxFailures ?? 5;
   const t0 = performance.now();
   for (let i = start; i < start + opts.count; i++) {
-    const { input, rng, from } = generateInput(target, seeds, opts.seed, i);
+    const { input, rng, from, seedName } = generateInput(target, seeds, opts.seed, i);
     const t = performance.now();
-    const r = await judgeOne(target, input, rng, i < seeds.length, opts.codes);
+    const r = await judgeOne(target, input, rng, i < seeds.length, seedName, opts.codes);
     const dt = performance.now() - t;
     if (dt > stats.slowestMs) {
       stats.slowestMs = dt;

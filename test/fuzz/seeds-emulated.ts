@@ -11,7 +11,11 @@ import { certificateExtension, SGX_EXTENSION_OID } from '../../src/formats/pck-e
 import { parseQuote, serializeQuote, TEE_TYPE_TDX, type QuoteFields } from '../../src/formats/quote.ts';
 import { parseReport } from '../../src/formats/report.ts';
 import { encodeSgxExtension } from '../../src/sgx/manufacturer/sgx-extension.ts';
+import { serializeSecinfo } from '../../src/formats/secinfo.ts';
+import { serializeSecs } from '../../src/formats/secs.ts';
+import { sealData } from '../../src/sgx/seal.ts';
 import { addSeed, type Corpus } from './corpus.ts';
+import { FUZZ_SEAL_AAD, FUZZ_SEALING_ENCLAVE } from './targets.ts';
 
 /**
  * Seeds made in-process by Catena's own emulator: a world of two platforms, an element enclave image
@@ -56,7 +60,11 @@ export async function emulatedCorpus(): Promise<Corpus> {
     const quote = await world.quote(e0, report);
     addSeed(c, 'quote', 'emulated v3 quote', quote);
     addSeed(c, 'quote-verify', 'emulated v3 quote', quote);
-    c.context = { rootHex: Buffer.from(world.root).toString('hex'), at: new Date(Date.now() + 60_000).toISOString(), quoteHex: Buffer.from(quote).toString('hex'), collateral: { ...coll } };
+    const at = new Date(Date.now() + 60_000).toISOString();
+    const rootHex = Buffer.from(world.root).toString('hex');
+    c.bundle = { rootHex, at };
+    const ctx = { quoteHex: Buffer.from(quote).toString('hex'), collateral: { ...coll }, at, rootHex };
+    c.verify = { 'emulated v3 quote': ctx, 'emulated collateral.json': ctx };
     const q = parseQuote(quote);
     const v4: QuoteFields = { ...q, header: { ...q.header, version: 4, teeType: 0 } };
     addSeed(c, 'quote', 'emulated v4 SGX quote (re-serialised v3, signature not valid)', serializeQuote(v4));
@@ -107,6 +115,18 @@ export async function emulatedCorpus(): Promise<Corpus> {
     const mockRoot = await createMockAttestationRoot();
     const mockCert = await createRatlsCertificate(new MockQuoteIssuer(mockRoot.privateKey, { mrEnclave: new Uint8Array(32).fill(0xaa), isvProdId: 2, isvSvn: 1 }));
     addSeed(c, 'ratls-cert', 'RA-TLS certificate with mock evidence', mockCert.certificate);
+    addSeed(c, 'mock-evidence', 'mock evidence of the RA-TLS certificate', mockCert.evidence);
+
+    // SECINFO, SECS, sealed blobs.
+    addSeed(c, 'secinfo', 'SECINFO REG R|W', serializeSecinfo({ flags: 0x203n }));
+    addSeed(c, 'secinfo', 'SECINFO TCS', serializeSecinfo({ flags: 0x100n }));
+    const rb = parseReport(report).body;
+    addSeed(c, 'secs', 'SECS of the emulated element', serializeSecs({
+      size: 0x100000n, baseAddr: 0x7f0000000000n, ssaFrameSize: 1, miscSelect: rb.miscSelect, attributes: rb.attributes, mrEnclave: rb.mrEnclave,
+      mrSigner: rb.mrSigner, configId: rb.configId, isvProdId: rb.isvProdId, isvSvn: rb.isvSvn, configSvn: rb.configSvn,
+    }));
+    addSeed(c, 'sealed-data', 'sealed (MRSIGNER) with AAD', await sealData(FUZZ_SEALING_ENCLAVE, new TextEncoder().encode('a sealed secret'), 'mrsigner', FUZZ_SEAL_AAD));
+    addSeed(c, 'sealed-data', 'sealed (MRENCLAVE) with AAD, empty plaintext', await sealData(FUZZ_SEALING_ENCLAVE, new Uint8Array(0), 'mrenclave', FUZZ_SEAL_AAD));
     addSeed(c, 'cbor', 'DICE tagged evidence (DCAP quote)', encodeDiceEvidence(quote, diceClaims(dcapCert.spki)));
     addSeed(c, 'cbor', 'DICE tagged evidence (mock)', encodeDiceEvidence(mockCert.evidence, diceClaims(mockCert.spki)));
     addSeed(c, 'cbor', 'DICE claims map', diceClaims(dcapCert.spki));

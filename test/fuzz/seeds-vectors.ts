@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { directoryCollateral } from '../../src/attestation/collateral/from-directory.ts';
+import { collateralToQvlJson } from '../../src/attestation/collateral/from-qvl-json.ts';
 import { pemCertificates } from '../../src/attestation/pem.ts';
 import { slicePcsBody } from '../../src/formats/pcs-body.ts';
 import { certificateExtension, SGX_EXTENSION_OID } from '../../src/formats/pck-extension.ts';
@@ -12,7 +14,7 @@ import { addSeed, type Corpus } from './corpus.ts';
  * Seeds from the real Intel files in ../shared/vectors (read in place, never copied). Absent on a
  * fresh clone: the caller gets an empty corpus and a message saying why.
  */
-export function vectorCorpus(): { corpus: Corpus; note?: string } {
+export async function vectorCorpus(): Promise<{ corpus: Corpus; note?: string }> {
   const c: Corpus = { seeds: {} };
   if (!HAVE_VECTORS) return { corpus: c, note: `shared vectors not found at ${VECTORS_DIR}: fuzzing with emulated seeds only` };
   const file = (p: string) => new Uint8Array(readFileSync(join(VECTORS_DIR, p)));
@@ -31,10 +33,20 @@ export function vectorCorpus(): { corpus: Corpus; note?: string } {
     const ext = chain[0] && certificateExtension(chain[0], SGX_EXTENSION_OID);
     if (ext) addSeed(c, 'pck-extension', `vector ${dir} PCK leaf SGX extension`, ext);
   }
+  // The times the vector tests verify at (test/vectors/dcap-quote.test.ts): inside every validity window.
+  const at: Record<string, string> = { 'sgx-v3-phala': '2025-07-01T00:00:00Z', 'tdx-v4-phala': new Date(1751328000 * 1000).toISOString(), 'sgx-v3-zkdcap': new Date(1737458686 * 1000).toISOString() };
+  const verifyWith = (dir: string, collateral: Record<string, string>) => {
+    const q = `vector ${dir}/quote.dat`;
+    const ctx = { quoteHex: Buffer.from(file(`${dir}/quote.dat`)).toString('hex'), collateral, at: at[dir]! };
+    c.verify = { ...c.verify, [q]: ctx, [`vector ${dir} collateral`]: ctx };
+    addSeed(c, 'quote-verify', q, file(`${dir}/quote.dat`));
+    addSeed(c, 'collateral-verify', `vector ${dir} collateral`, collateral);
+  };
   for (const dir of ['sgx-v3-phala', 'tdx-v4-phala']) {
     if (!has(`${dir}/collateral.json`)) continue;
     const j = JSON.parse(text(`${dir}/collateral.json`)) as Record<string, string>;
     addSeed(c, 'collateral-json', `vector ${dir}/collateral.json`, j);
+    if (has(`${dir}/quote.dat`)) verifyWith(dir, j);
     addSeed(c, 'tcb-info', `vector ${dir} tcb_info`, j.tcb_info!);
     addSeed(c, 'qe-identity', `vector ${dir} qe_identity`, j.qe_identity!);
     addSeed(c, 'pcs-body', `vector ${dir} tcb_info as a PCS body`, `{"tcbInfo":${j.tcb_info},"signature":"${j.tcb_info_signature}"}`);
@@ -45,6 +57,7 @@ export function vectorCorpus(): { corpus: Corpus; note?: string } {
     }
   }
   const z = 'sgx-v3-zkdcap';
+  if (has(`${z}/quote.dat`) && has(`${z}/tcb_info.json`)) verifyWith(z, collateralToQvlJson(await directoryCollateral(join(VECTORS_DIR, z)).get({ fmspc: '', pckCa: 'processor', teeType: 'sgx' }, new Date(at[z]!))));
   for (const [n, key, target] of [['tcb_info.json', 'tcbInfo', 'tcb-info'], ['qe_identity.json', 'enclaveIdentity', 'qe-identity']] as const) {
     if (!has(`${z}/${n}`)) continue;
     addSeed(c, 'pcs-body', `vector ${z}/${n}`, text(`${z}/${n}`));

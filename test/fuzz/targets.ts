@@ -4,6 +4,8 @@ import { parseCrl } from '../../src/attestation/dcap/crl.ts';
 import { collateralFromQvlJson } from '../../src/attestation/collateral/from-qvl-json.ts';
 import type { Collateral } from '../../src/attestation/collateral/types.ts';
 import type { Appraisal } from '../../src/attestation/dcap/types.ts';
+import type { AppraisalPolicy } from '../../src/attestation/policy.ts';
+import { TCB_STATUSES } from '../../src/formats/json-fields.ts';
 import { verifyQuote } from '../../src/attestation/dcap/verify-quote.ts';
 import { checkBundleShape } from '../../src/chain/bundle-shape.ts';
 import { verifyBundle } from '../../src/chain/verify-bundle.ts';
@@ -11,6 +13,10 @@ import { decodeCbor } from '../../src/channel/cbor.ts';
 import { decodeDiceEvidence, readRatlsCertificate } from '../../src/channel/ratls-cert.ts';
 import { createDcapRemoteVerifier } from '../../src/cot/dcap-remote-verifier.ts';
 import { parseKeyRequest } from '../../src/formats/keyrequest.ts';
+import { parseSecinfo } from '../../src/formats/secinfo.ts';
+import { parseSecs } from '../../src/formats/secs.ts';
+import { parseMockEvidence } from '../../src/channel/mock-evidence.ts';
+import { parseSealedData, unsealData } from '../../src/sgx/seal.ts';
 import { certificateExtension, parsePckExtension, pckExtensionFromCertificate, SGX_EXTENSION_OID } from '../../src/formats/pck-extension.ts';
 import { slicePcsBody } from '../../src/formats/pcs-body.ts';
 import { parseQeIdentity } from '../../src/formats/qe-identity.ts';
@@ -39,8 +45,11 @@ export interface Target {
   drives: string;
   fields?: (b: Uint8Array) => Field[];
   dictionary?: Uint8Array[];
-  /** `unmutated`: the input is a seed as it is (a target with modes picks the one its seeds need). */
-  parse(input: never, rng: Rng, unmutated: boolean): unknown;
+  /**
+   * `unmutated`: the input is a seed as it is (a target with modes picks the one its seeds need);
+   * `seedName`: the seed it came from (the verifying targets look up its quote, collateral and time).
+   */
+  parse(input: never, rng: Rng, unmutated: boolean, seedName: string): unknown;
   /** A refusal by value (a shape check's `{ ok: false }`, an invalid verdict): its label for the statistics. */
   refusal?(result: unknown): string | undefined;
   /** A problem in what `parse` returned (a verdict that names an internal error), or undefined. */
@@ -74,25 +83,36 @@ function neverThrows<T>(what: string, f: () => T): T {
   }
 }
 
-/** What the verifying targets check against (built once per corpus; see Corpus.context). */
-let context:
-  | { root: Uint8Array; at: Date; remote: ReturnType<typeof createDcapRemoteVerifier>; quote: Uint8Array; collateral: Collateral; cache: VerificationCache }
-  | undefined;
+/** A stand-in for an enclave's EGETKEY: the same 16-byte key for every key request (seeds and unsealing). */
+export const FUZZ_SEALING_ENCLAVE = { egetkey: async () => new Uint8Array(16).fill(0x5e), isvSvn: 1, cpuSvn: new Uint8Array(16).fill(2) };
+export const FUZZ_SEAL_AAD = new TextEncoder().encode('fuzz aad');
+
+/** What the verifying targets check against (built once per corpus; see Corpus.bundle and Corpus.verify). */
+let bundleContext: { root: Uint8Array; at: Date; remote: ReturnType<typeof createDcapRemoteVerifier> } | undefined;
+const verifyContexts = new Map<string, { quote: Uint8Array; collateral: Collateral; at: Date; trustedRoots?: Uint8Array[] }>();
+// Warm, as in a running verifier: certificates and CRLs already seen are not parsed again.
+let verifyCache = new VerificationCache();
+
 export function setContext(c: Corpus): void {
-  if (!c.context) {
-    context = undefined;
-    return;
+  const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
+  bundleContext = c.bundle ? { root: bytes(c.bundle.rootHex), at: new Date(c.bundle.at), remote: createDcapRemoteVerifier(bytes(c.bundle.rootHex)) } : undefined;
+  verifyContexts.clear();
+  verifyCache = new VerificationCache();
+  for (const [name, v] of Object.entries(c.verify ?? {})) {
+    verifyContexts.set(name, { quote: bytes(v.quoteHex), collateral: collateralFromQvlJson(v.collateral), at: new Date(v.at), ...(v.rootHex ? { trustedRoots: [bytes(v.rootHex)] } : {}) });
   }
-  const root = new Uint8Array(Buffer.from(c.context.rootHex, 'hex'));
-  context = {
-    root,
-    at: new Date(c.context.at),
-    remote: createDcapRemoteVerifier(root),
-    quote: new Uint8Array(Buffer.from(c.context.quoteHex, 'hex')),
-    collateral: collateralFromQvlJson(c.context.collateral),
-    // Warm, as in a running verifier: certificates and CRLs already seen are not parsed again.
-    cache: new VerificationCache(),
-  };
+}
+
+/**
+ * Every TCB status and any advisory accepted: the vectors' platforms are not UpToDate, and a seed that is
+ * accepted takes the mutations through every check to the end of the pipeline.
+ */
+const LENIENT: AppraisalPolicy = { acceptedTcbStatuses: [...TCB_STATUSES], allowDebug: true };
+
+function verifyContext(seedName: string) {
+  const ctx = verifyContexts.get(seedName);
+  if (!ctx) throw new Error(`no verification context for seed ${seedName} (Corpus.verify)`);
+  return ctx;
 }
 
 /** An appraisal's failing `internal` check (ERR_VERIFIER_INTERNAL): an exception the verifier caught. */
@@ -195,8 +215,8 @@ export const TARGETS: Target[] = [
     drives: 'checkBundleShape on every input; verifyBundle on one in eight that pass it (it must return a verdict, never throw)',
     parse: (v: unknown, r: Rng) => {
       const shape = checkBundleShape(v);
-      if (!shape.ok || !context || !r.chance(0.125)) return shape;
-      const ctx = context;
+      if (!shape.ok || !bundleContext || !r.chance(0.125)) return shape;
+      const ctx = bundleContext;
       return neverThrows('verifyBundle', () => verifyBundle(v, { root: ctx.root, at: ctx.at, remote: ctx.remote }));
     },
     refusal: (res: unknown) => {
@@ -214,13 +234,12 @@ export const TARGETS: Target[] = [
   {
     name: 'quote-verify',
     kind: 'bytes',
-    drives: 'verifyQuote on mutated emulated quotes with their collateral and root: a verdict, never an exception, never ERR_VERIFIER_INTERNAL',
+    drives: 'verifyQuote on mutated quotes (emulated, and the vectors) with their collateral, time and root: a verdict, never an exception, never ERR_VERIFIER_INTERNAL',
     fields: quoteFields,
     dictionary: [u16(3), u16(4), u16(2), u32(0x81), u16(5), u16(6), ascii('-----BEGIN CERTIFICATE-----\n'), ascii('-----END CERTIFICATE-----\n')],
-    parse: (b: Uint8Array) => {
-      const ctx = context;
-      if (!ctx) throw new Error('quote-verify needs the emulated context (Corpus.context)');
-      return neverThrows('verifyQuote', () => verifyQuote(b, { collateral: ctx.collateral, at: ctx.at, trustedRoots: [ctx.root], cache: ctx.cache }));
+    parse: (b: Uint8Array, _r: Rng, _u: boolean, seedName: string) => {
+      const ctx = verifyContext(seedName);
+      return neverThrows('verifyQuote', () => verifyQuote(b, { collateral: ctx.collateral, at: ctx.at, ...(ctx.trustedRoots ? { trustedRoots: ctx.trustedRoots } : {}), cache: verifyCache, policy: LENIENT }));
     },
     refusal: rejectedCheck,
     inspect: internalCheck,
@@ -228,12 +247,11 @@ export const TARGETS: Target[] = [
   {
     name: 'collateral-verify',
     kind: 'json',
-    drives: 'collateralFromQvlJson on mutated emulated collateral, then verifyQuote of the good quote with it: typed refusal or a verdict, never ERR_VERIFIER_INTERNAL',
-    parse: (v: unknown) => {
-      const ctx = context;
-      if (!ctx) throw new Error('collateral-verify needs the emulated context (Corpus.context)');
+    drives: 'collateralFromQvlJson on mutated collateral (emulated, and the vectors), then verifyQuote of its good quote with it: typed refusal or a verdict, never ERR_VERIFIER_INTERNAL',
+    parse: (v: unknown, _r: Rng, _u: boolean, seedName: string) => {
+      const ctx = verifyContext(seedName);
       const collateral = collateralFromQvlJson(v);
-      return neverThrows('verifyQuote', () => verifyQuote(ctx.quote, { collateral, at: ctx.at, trustedRoots: [ctx.root], cache: ctx.cache }));
+      return neverThrows('verifyQuote', () => verifyQuote(ctx.quote, { collateral, at: ctx.at, ...(ctx.trustedRoots ? { trustedRoots: ctx.trustedRoots } : {}), cache: verifyCache, policy: LENIENT }));
     },
     refusal: rejectedCheck,
     inspect: internalCheck,
@@ -246,6 +264,22 @@ export const TARGETS: Target[] = [
     dictionary: [...DER_DICTIONARY, h('060a2a864886f84d018a3906'), h('0606678105050409'), h('d9ea6082')],
     parse: (b: Uint8Array) => readRatlsCertificate(b),
   },
+  { name: 'secinfo', kind: 'bytes', drives: 'parseSecinfo', fields: () => [{ at: 0, size: 8, kind: 'le' }], parse: (b: Uint8Array) => parseSecinfo(b) },
+  {
+    name: 'secs',
+    kind: 'bytes',
+    drives: 'parseSecs',
+    fields: () => [0, 8, 16, 20, 24, 48, 56, 64].map((at) => ({ at, size: 8, kind: 'le' as const })),
+    parse: (b: Uint8Array) => parseSecs(b),
+  },
+  {
+    name: 'sealed-data',
+    kind: 'bytes',
+    drives: 'parseSealedData, or unsealData (AES-GCM open, AAD check) with a fixed sealing key',
+    fields: () => [{ at: 0, size: 2, kind: 'le' }, { at: 2, size: 2, kind: 'le' }, { at: 512, size: 4, kind: 'le' }, { at: 528, size: 4, kind: 'le' }],
+    parse: (b: Uint8Array, r: Rng) => (r.chance(0.5) ? parseSealedData(b) : unsealData(FUZZ_SEALING_ENCLAVE, b, FUZZ_SEAL_AAD)),
+  },
+  { name: 'mock-evidence', kind: 'bytes', drives: 'parseMockEvidence (the RA-TLS mock evidence)', parse: (b: Uint8Array) => parseMockEvidence(b) },
   {
     name: 'cbor',
     kind: 'bytes',

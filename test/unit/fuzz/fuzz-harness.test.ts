@@ -21,7 +21,7 @@ const codes = documentedCodes(join(resolve(import.meta.dirname, '..', '..', '..'
 let corpus: Corpus;
 
 before(async () => {
-  corpus = mergeCorpora(await emulatedCorpus(), vectorCorpus().corpus);
+  corpus = mergeCorpora(await emulatedCorpus(), (await vectorCorpus()).corpus);
   setContext(corpus);
 });
 
