@@ -112,7 +112,12 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
       case 3: {
         need(n);
         pos += n;
-        return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(pos - n, pos));
+        try {
+          return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(pos - n, pos));
+        } catch {
+          // The decoder's TypeError is not a Catena error: bad text is bad input (found by fuzzing).
+          throw new FormatError('cbor: text string is not valid UTF-8');
+        }
       }
       case 4: {
         if (n > bytes.length - pos) throw new FormatError('cbor: array longer than its input', 'ERR_SHORT_INPUT');

@@ -178,16 +178,24 @@ export class RatlsCertificateReader {
 }
 
 function readUncached(der: Uint8Array): RatlsCertificateContents {
-  let cert: x509.X509Certificate;
+  let spki: Uint8Array;
+  let extensions: x509.Extension[];
+  let notBefore: Date;
+  let notAfter: Date;
   try {
     new NodeX509(Buffer.from(der)); // OpenSSL's parser too: what node:tls accepted must parse the same here
-    cert = new x509.X509Certificate(new Uint8Array(der));
+    const cert = new x509.X509Certificate(new Uint8Array(der));
+    // The key and the extensions are parsed on first access, and can fail where the certificate did not
+    // (found by fuzzing): read everything here, inside the try.
+    spki = new Uint8Array(cert.publicKey.rawData);
+    extensions = cert.extensions;
+    notBefore = cert.notBefore;
+    notAfter = cert.notAfter;
   } catch (e) {
     throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `peer certificate unreadable: ${(e as Error).message}`);
   }
-  const spki = new Uint8Array(cert.publicKey.rawData);
   const one = (oid: string): Uint8Array | undefined => {
-    const exts = cert.extensions.filter((e) => e.type === oid);
+    const exts = extensions.filter((e) => e.type === oid);
     if (exts.length > 1) throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `extension ${oid} appears ${exts.length} times`);
     return exts[0] ? new Uint8Array(exts[0].value) : undefined;
   };
@@ -211,5 +219,5 @@ function readUncached(der: Uint8Array): RatlsCertificateContents {
   if (!evidence || evidence.length === 0) {
     throw new ChannelError('ERR_CHANNEL_NO_EVIDENCE', CHECK.evidence, `no RA-TLS evidence extension (${GRAMINE_QUOTE_OID} or ${TCG_DICE_TAGGED_EVIDENCE_OID})`);
   }
-  return { spki, notBefore: cert.notBefore, notAfter: cert.notAfter, evidence, ...(gramine ? { gramine } : {}), ...(dice ? { dice } : {}) };
+  return { spki, notBefore, notAfter, evidence, ...(gramine ? { gramine } : {}), ...(dice ? { dice } : {}) };
 }

@@ -123,7 +123,9 @@ export function integerHex(node: DerNode, what: string): string {
 }
 
 /** UTCTime (YYMMDDHHMMSSZ, RFC 5280 §4.1.2.5.1 window 1950–2049) or GeneralizedTime (YYYYMMDDHHMMSSZ). */
-export function derTime(node: DerNode, what: string): Date {
+export function derTime(node: DerNode | undefined, what: string): Date {
+  // A structure that ends early leaves no node here (a CRL cut after its issuer, found by fuzzing).
+  if (!node) throw derError(what, 'missing');
   const s = Buffer.from(node.value).toString('latin1');
   let m: RegExpMatchArray | null;
   let year: number;

@@ -1,6 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { equal } from '../../bytes/util.ts';
 import { children, derTime, expectTag, integerHex, oidText, parseDer, TAG, type DerNode } from '../../formats/der-reader.ts';
+import { FormatError } from '../../errors.ts';
 import type { VerificationCache } from './cache.ts';
 
 /**
@@ -59,7 +60,13 @@ export function p256KeyHex(key: KeyObject): string {
 export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
   return cache.memoBytes('cert', der, () => {
     const id = cache.nextId('cert#');
-    const x509 = new X509Certificate(der);
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(der);
+    } catch (e) {
+      // OpenSSL's error is not a Catena error: a certificate it cannot read is malformed input (found by fuzzing).
+      throw new FormatError(`certificate: unreadable (${(e as Error).message})`, 'ERR_DER');
+    }
     const tbs = children(expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
     const o = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
     const serial = integerHex(tbs[o]!, 'serialNumber');
