@@ -4,7 +4,7 @@ import { parseCrl } from '../../src/attestation/dcap/crl.ts';
 import { collateralFromQvlJson } from '../../src/attestation/collateral/from-qvl-json.ts';
 import type { Collateral } from '../../src/attestation/collateral/types.ts';
 import type { Appraisal } from '../../src/attestation/dcap/types.ts';
-import type { AppraisalPolicy } from '../../src/attestation/policy.ts';
+import type { AppraisalPolicy } from '../../src/attestation/appraisal-policy.ts';
 import { TCB_STATUSES } from '../../src/formats/json-fields.ts';
 import { verifyQuote } from '../../src/attestation/dcap/verify-quote.ts';
 import { checkBundleShape } from '../../src/chain/bundle-shape.ts';
