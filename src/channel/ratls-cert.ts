@@ -1,17 +1,15 @@
-import 'reflect-metadata';
 import { createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { Lru } from '../bytes/lru.ts';
 import { concat, equal, hex } from '../bytes/util.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { FormatError } from '../errors.ts';
 import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';
 import { basicConstraints, extension, KEY_USAGE, keyUsageBits } from '../formats/x509-writer.ts';
+import { readCertificateParts, type CertificateParts } from '../formats/x509-reader.ts';
 import { CborMap, CborTag, decodeCbor, encodeCbor } from './cbor.ts';
 import { ChannelError } from './errors.ts';
 import { CHECK, type QuoteIssuer } from './types.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 /**
  * RA-TLS certificates (docs/channel.md, "Certificate").
@@ -178,18 +176,18 @@ export class RatlsCertificateReader {
 }
 
 function readUncached(der: Uint8Array): RatlsCertificateContents {
-  let cert: x509.X509Certificate;
+  let cert: CertificateParts;
   try {
     new NodeX509(Buffer.from(der)); // OpenSSL's parser too: what node:tls accepted must parse the same here
-    cert = new x509.X509Certificate(new Uint8Array(der));
+    cert = readCertificateParts(der);
   } catch (e) {
     throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `peer certificate unreadable: ${(e as Error).message}`);
   }
-  const spki = new Uint8Array(cert.publicKey.rawData);
+  const spki = cert.spki.slice();
   const one = (oid: string): Uint8Array | undefined => {
-    const exts = cert.extensions.filter((e) => e.type === oid);
+    const exts = cert.extensions.filter((e) => e.oid === oid);
     if (exts.length > 1) throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `extension ${oid} appears ${exts.length} times`);
-    return exts[0] ? new Uint8Array(exts[0].value) : undefined;
+    return exts[0] ? exts[0].value.slice() : undefined;
   };
   const gramine = one(GRAMINE_QUOTE_OID);
   const diceBytes = one(TCG_DICE_TAGGED_EVIDENCE_OID);
