@@ -15,9 +15,9 @@ import { Platform } from '../src/sgx/platform.ts';
 import { channelAttestation, validatorForRoots } from '../src/channel/default-attestation.ts';
 import { startEmulatedDcapIssuer } from '../src/sgx/manufacturer/emulated-dcap-issuer.ts';
 import { quotingOcalls } from '../src/channel/issuer.ts';
-import { readRatlsCertificate } from '../src/channel/ratls-cert.ts';
+import { RatlsCertificateReader, readRatlsCertificate } from '../src/channel/ratls-cert.ts';
 import { EnclaveChannelRelay } from '../src/channel/relay.ts';
-import { connectAttested } from '../src/channel/tls.ts';
+import { attestedSecureContext, connectAttested } from '../src/channel/tls.ts';
 import { BenchError } from './errors.ts';
 import { median, round } from './stats.ts';
 
@@ -191,8 +191,11 @@ export async function benchChannel(opts: ChannelBenchOptions = {}): Promise<Chan
     let group = '';
     let evidence = '';
     let tcbStatus: string | undefined;
+    // A client that reconnects keeps its TLS context and the server certificates it parsed, as the validator.
+    const secureContext = attestedSecureContext();
+    const certificates = new RatlsCertificateReader();
     const handshake = async () => {
-      const { socket, peer } = await connectAttested({ host: '127.0.0.1', port, validator, policy });
+      const { socket, peer } = await connectAttested({ host: '127.0.0.1', port, validator, policy, secureContext, certificates });
       if (peer.mrEnclave !== policy.mrEnclave[0]) throw new BenchError('ERR_BENCH_RESULT', 'handshake verified another enclave');
       if (!group) {
         const info = (socket as unknown as TLSSocket).getEphemeralKeyInfo() as { name?: string; type?: string } | null;

@@ -1,17 +1,18 @@
-import 'reflect-metadata';
-import { createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { Lru } from '../bytes/lru.ts';
 import { concat, equal, hex } from '../bytes/util.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { FormatError } from '../errors.ts';
 import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';
 import { basicConstraints, extension, KEY_USAGE, keyUsageBits } from '../formats/x509-writer.ts';
+import { readCertificateParts, type CertificateParts } from '../formats/x509-reader.ts';
+import { expectTag, parseDer, TAG } from '../formats/der-reader.ts';
+
+const BASIC_CONSTRAINTS_OID = '2.5.29.19';
 import { CborMap, CborTag, decodeCbor, encodeCbor } from './cbor.ts';
 import { ChannelError } from './errors.ts';
 import { CHECK, type QuoteIssuer } from './types.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 /**
  * RA-TLS certificates (docs/channel.md, "Certificate").
@@ -178,26 +179,24 @@ export class RatlsCertificateReader {
 }
 
 function readUncached(der: Uint8Array): RatlsCertificateContents {
-  let spki: Uint8Array;
-  let extensions: x509.Extension[];
-  let notBefore: Date;
-  let notAfter: Date;
+  let cert: CertificateParts;
   try {
     new NodeX509(Buffer.from(der)); // OpenSSL's parser too: what node:tls accepted must parse the same here
-    const cert = new x509.X509Certificate(new Uint8Array(der));
-    // The key and the extensions are parsed on first access, and can fail where the certificate did not
-    // (found by fuzzing): read everything here, inside the try.
-    spki = new Uint8Array(cert.publicKey.rawData);
-    extensions = cert.extensions;
-    notBefore = cert.notBefore;
-    notAfter = cert.notAfter;
+    cert = readCertificateParts(der);
+    // RA-TLS keys are EC keys on a named curve (P-256 here, P-384 from Gramine's mbedTLS), and an
+    // extension OpenSSL let through must still be well formed.
+    const key = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) throw new Error('the key is not an EC key on P-256 or P-384');
+    for (const e of cert.extensions) if (e.oid === BASIC_CONSTRAINTS_OID) expectTag(parseDer(e.value, 'basicConstraints'), TAG.SEQUENCE, 'basicConstraints');
   } catch (e) {
     throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `peer certificate unreadable: ${(e as Error).message}`);
   }
+  const spki = cert.spki.slice();
   const one = (oid: string): Uint8Array | undefined => {
-    const exts = extensions.filter((e) => e.type === oid);
+    const exts = cert.extensions.filter((e) => e.oid === oid);
     if (exts.length > 1) throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `extension ${oid} appears ${exts.length} times`);
-    return exts[0] ? new Uint8Array(exts[0].value) : undefined;
+    return exts[0] ? exts[0].value.slice() : undefined;
   };
   const gramine = one(GRAMINE_QUOTE_OID);
   const diceBytes = one(TCG_DICE_TAGGED_EVIDENCE_OID);
@@ -219,5 +218,5 @@ function readUncached(der: Uint8Array): RatlsCertificateContents {
   if (!evidence || evidence.length === 0) {
     throw new ChannelError('ERR_CHANNEL_NO_EVIDENCE', CHECK.evidence, `no RA-TLS evidence extension (${GRAMINE_QUOTE_OID} or ${TCG_DICE_TAGGED_EVIDENCE_OID})`);
   }
-  return { spki, notBefore, notAfter, evidence, ...(gramine ? { gramine } : {}), ...(dice ? { dice } : {}) };
+  return { spki, notBefore: cert.notBefore, notAfter: cert.notAfter, evidence, ...(gramine ? { gramine } : {}), ...(dice ? { dice } : {}) };
 }

@@ -107,6 +107,9 @@ export interface ConnectAttestedOptions {
   /** Present our own RA-TLS certificate (mutual mode). */
   credentials?: { keyPem: string; certPem: string };
   handshakeTimeoutMs?: number;
+  /** A caller that connects many times keeps these: attestedSecureContext(credentials), and the server certificates it parsed. */
+  secureContext?: tls.SecureContext;
+  certificates?: RatlsCertificateReader;
 }
 
 /** A relying party (enclave or not) connects over TCP and verifies the server during the handshake. */
@@ -121,8 +124,9 @@ export async function connectAttested(o: ConnectAttestedOptions): Promise<{ sock
   });
   const socket = await startAttestedTls(tcp, {
     role: 'client',
-    verify: { validator: o.validator, policy: o.policy, ...(o.at ? { at: o.at } : {}) },
+    verify: { validator: o.validator, policy: o.policy, ...(o.at ? { at: o.at } : {}), ...(o.certificates ? { certificates: o.certificates } : {}) },
     ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.secureContext ? { secureContext: o.secureContext } : {}),
     ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
   });
   return { socket, peer: socket.peer! };

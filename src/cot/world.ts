@@ -40,7 +40,7 @@ export interface EmulatedWorldOptions {
 
 const DEFAULT_TCB = { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN };
 
-// The manufacturer dates what it issues an hour back by default (ISSUE_BACKDATE_MS in manufacturer.ts).
+// The manufacturer dates what it issues an hour back by default (ISSUE_BACKDATE_MS in manufacturer/defaults.ts).
 
 /**
  * Emulated multi-cloud SGX in one process: one emulated manufacturer (root CA, PCK CAs, TCB info,
