@@ -29,9 +29,11 @@ function fixtures(dir: string, at: Date, temporary: boolean): VariantFixtures {
   return { dir, at, path, bytes: (name, file) => new Uint8Array(readFileSync(path(name, file))), cleanup: async () => (temporary ? rm(dir, { recursive: true, force: true }) : undefined) };
 }
 
-export async function variantFixtures(): Promise<VariantFixtures> {
-  const names = ['good', ...EVIDENCE_VARIANTS.map((v) => v.name)];
+/** `only`: the names needed (default all); with the cache, all are written anyway. */
+export async function variantFixtures(only?: string[]): Promise<VariantFixtures> {
+  const all = ['good', ...EVIDENCE_VARIANTS.map((v) => v.name)];
   const cache = process.env.CATENA_VARIANT_CACHE;
+  const names = cache || !only ? all : only;
   const dir = cache ?? mkdtempSync(join(tmpdir(), 'catena-variants-'));
   if (cache && existsSync(join(cache, 'meta.json'))) {
     const meta = JSON.parse(readFileSync(join(cache, 'meta.json'), 'utf8')) as { at: string; names: string[] };
