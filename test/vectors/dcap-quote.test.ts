@@ -61,6 +61,7 @@ test('sgx-v3-phala after its collateral expired (2025-08-01): rejected, the expi
   const { quote, collateral } = phala();
   const a = await verifyQuote(quote, { collateral, at: new Date('2025-08-01T00:00:00Z'), policy: accept(PHALA_STATUS) });
   assert.equal(a.verdict, 'rejected');
+  assert.equal(a.error?.code, 'ERR_PCK_CRL', 'the first expired piece in check order');
   const f = failed(a);
   for (const name of ['crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow']) assert.ok(f.includes(name), `${name} should fail: ${f}`);
   // The status is still reported: it could be computed.
@@ -128,6 +129,7 @@ test('a CRL with the right issuer name but signed by another key is rejected; re
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'crl.pck');
   assert.match(a.error!.message, /signature does not verify/);
+  assert.equal(a.error?.code, 'ERR_PCK_CRL');
   // The same root CA CRL moved into the PCK CRL slot: valid signature, wrong issuer.
   const swapped = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, pck_crl: json.root_ca_crl! }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
   assert.equal(swapped.error?.check, 'crl.pck');
@@ -178,6 +180,7 @@ test('short, long and trailing quote bytes: FormatError from the parser, a rejec
     const a = await v.verify(bytes, { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
     assert.equal(a.verdict, 'rejected');
     assert.equal(a.error?.check, 'quote.format', `length ${bytes.length}`);
+    assert.ok(['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES', 'ERR_QUOTE_FORMAT', 'ERR_QUOTE_VERSION'].includes(a.error!.code), `length ${bytes.length}: ${a.error!.code}`);
   }
 });
 
@@ -310,6 +313,7 @@ test('a warm verifier reuses chain, CRL and collateral work; a new cache is cold
   // Time-dependent checks are not cached: the same warm cache still refuses an expired time.
   const late = await verifyQuote(quote, { collateral, at: new Date('2025-08-01T00:00:00Z'), cache, policy: accept(PHALA_STATUS) });
   assert.equal(late.verdict, 'rejected');
+  assert.equal(late.error?.code, 'ERR_PCK_CRL');
 });
 
 test('sgx-v3-phala: the accepted appraisal\'s validity span is exact — accepted at both ends, rejected a millisecond outside, and it ends at the earliest expiry of the collateral it relied on', { skip: skipWithoutVectors }, async () => {
