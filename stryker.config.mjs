@@ -1,0 +1,56 @@
+// StrykerJS (mutation testing) — npm run test:mutation [-- SCOPE], see docs/testing.md ("Mutation testing").
+// SCOPE (env CATENA_MUTATION_SCOPE, set by scripts/mutation.mjs): `full` (default) mutates the verification
+// core (src/attestation, src/chain, src/crypto, src/formats, src/bytes); `ci` only src/attestation/dcap and
+// src/chain; anything else is a comma-separated list of globs. Each test file is one "test" for the tap
+// runner: a mutant runs only the files that cover it, and stops at the first failing one.
+const SCOPES = {
+  full: ['src/attestation/**/*.ts', 'src/chain/**/*.ts', 'src/crypto/**/*.ts', 'src/formats/**/*.ts', 'src/bytes/**/*.ts'],
+  ci: ['src/attestation/dcap/**/*.ts', 'src/chain/**/*.ts'],
+};
+const scope = process.env.CATENA_MUTATION_SCOPE || 'full';
+const mutate = [...(SCOPES[scope] ?? scope.split(',')), '!src/**/index.ts', '!src/**/types.ts'];
+
+/**
+ * A focused, fast test set over those folders, fastest and most pointed first (forceBail stops a mutant
+ * at its first failing file). Left out as too slow per mutant: the exhaustive PCK-chain flip test
+ * (~40 s) and test/unit/cot/qe-context.test.ts (~23 s); both run in the ordinary suites.
+ */
+const testFiles = [
+  'test/unit/attestation/variants.test.ts',
+  'test/unit/attestation/verify-codes.test.ts',
+  'test/unit/formats/error-codes.test.ts',
+  'test/unit/attestation/dcap-*.test.ts',
+  'test/unit/attestation/gramine.test.ts',
+  'test/unit/attestation/local.test.ts',
+  'test/unit/formats/*.test.ts',
+  'test/unit/bytes/*.test.ts',
+  'test/unit/crypto/*.test.ts',
+  'test/unit/chain/*.test.ts',
+  'test/unit/channel/cbor.test.ts',
+  'test/unit/cot/verification-reuse.test.ts',
+  'test/vectors/dcap-collateral.test.ts',
+  'test/vectors/report-body.test.ts',
+  'test/vectors/dcap-quote.test.ts',
+];
+
+export default {
+  $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
+  packageManager: 'npm',
+  testRunner: 'tap',
+  plugins: ['@stryker-mutator/tap-runner'],
+  tap: { testFiles, nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  coverageAnalysis: 'perTest',
+  mutate,
+  // Static mutants (module-level constants) would run every test file each; they are few here and
+  // include the check → code table, so they are run, not ignored.
+  ignoreStatic: false,
+  concurrency: Number(process.env.CATENA_MUTATION_CONCURRENCY || 2),
+  timeoutMS: 20_000,
+  timeoutFactor: 2,
+  reporters: ['json', 'clear-text', 'progress'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  tempDirName: 'reports/mutation/.stryker-tmp',
+  cleanTempDir: 'always',
+  thresholds: { high: 90, low: 85, break: null },
+};
