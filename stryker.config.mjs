@@ -35,7 +35,10 @@ const FULL_TESTS = [
   'test/unit/cot/verification-reuse.test.ts',
   'test/vectors/report-body.test.ts',
 ];
-const testFiles = scope === 'full' ? FULL_TESTS : CI_TESTS;
+// CATENA_MUTATION_TESTS (comma-separated globs) overrides the test set, e.g. for a focused re-run.
+const testFiles = process.env.CATENA_MUTATION_TESTS ? process.env.CATENA_MUTATION_TESTS.split(',') : scope === 'full' ? FULL_TESTS : CI_TESTS;
+// CATENA_MUTATION_EXCLUDE (comma-separated mutator names, e.g. StringLiteral) skips those mutators.
+const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE ? process.env.CATENA_MUTATION_EXCLUDE.split(',') : [];
 
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
@@ -45,6 +48,7 @@ export default {
   tap: { testFiles, nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
   coverageAnalysis: 'perTest',
   mutate,
+  mutator: { excludedMutations },
   // Static mutants (module-level constants) would run every test file each; they are few here and
   // include the check → code table, so they are run, not ignored.
   ignoreStatic: false,
