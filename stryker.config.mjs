@@ -20,6 +20,9 @@ const mutate = [...(SCOPES[scope] ?? scope.split(',')), '!src/**/index.ts', '!sr
 const CI_TESTS = [
   'test/unit/attestation/variants.test.ts',
   'test/unit/attestation/verify-codes.test.ts',
+  'test/unit/attestation/verify-windows.test.ts',
+  'test/vectors/dcap-tee-mismatch.test.ts',
+  'test/vectors/dcap-tdx-module.test.ts',
   'test/unit/attestation/dcap-*.test.ts',
   'test/unit/chain/*.test.ts',
   'test/vectors/dcap-collateral.test.ts',

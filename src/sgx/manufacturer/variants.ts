@@ -49,6 +49,10 @@ export const EVIDENCE_VARIANTS: readonly EvidenceVariant[] = [
     description: "another attestation key signs the quote: the signature holds, but the QE report's REPORTDATA does not bind that key",
   },
   { name: 'qe-identity-mismatch', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: 'the QE identity describes another ISVPRODID than the QE that signed' },
+  { name: 'qe-identity-wrong-mrsigner', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: 'the QE identity names another MRSIGNER than the QE that signed' },
+  { name: 'qe-identity-wrong-miscselect', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: "the QE identity's MISCSELECT differs from the QE's under its mask" },
+  { name: 'qe-identity-wrong-attributes', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: "the QE identity's ATTRIBUTES differ from the QE's under its mask" },
+  { name: 'qe-svn-below-levels', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: "the QE's ISVSVN is below every TCB level of the QE identity" },
   { name: 'tcb-signing-other-root', code: 'ERR_TCB_SIGNING_CHAIN', check: 'collateral.tcbSigningChain', description: 'TCB info and QE identity signed under another root' },
   { name: 'pck-chain-other-root', code: 'ERR_PCK_CHAIN', check: 'pck.chain', description: 'the trusted root is another manufacturer’s' },
   { name: 'tcb-level-not-found', code: 'ERR_TCB_LEVEL_NOT_FOUND', check: 'tcb.platformLevel', description: "every TCB level is above the platform's TCB" },
@@ -170,15 +174,15 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   if (v('tcb-level-not-found')) {
     m.setTcbLevels(DEFAULT_FMSPC, [{ ...m.tcbLevels(DEFAULT_FMSPC)[0]!, components: current.components.map((c) => c + 1), pceSvn: current.pceSvn + 1 }]);
   }
-  if (v('qe-identity-mismatch')) {
-    m.setQeIdentity({
-      mrSigner: m.enclaveSignerMeasurement,
-      isvProdId: DEFAULT_QE_ISVPRODID + 1,
-      isvSvn: DEFAULT_QE_ISVSVN,
-      miscSelect: 0,
-      attributes: new Uint8Array(16),
-      attributesMask: new Uint8Array(16),
-    });
+  // The QE identity: as the manufacturer's default, with one thing changed.
+  const qeDefault = { mrSigner: m.enclaveSignerMeasurement, isvProdId: DEFAULT_QE_ISVPRODID, isvSvn: DEFAULT_QE_ISVSVN, miscSelect: 0, attributes: QE_ATTRIBUTES };
+  if (v('qe-identity-mismatch')) m.setQeIdentity({ ...qeDefault, isvProdId: DEFAULT_QE_ISVPRODID + 1 });
+  if (v('qe-identity-wrong-mrsigner')) m.setQeIdentity({ ...qeDefault, mrSigner: m.enclaveSignerMeasurement.map((b, i) => (i === 0 ? b ^ 1 : b)) });
+  if (v('qe-identity-wrong-miscselect')) m.setQeIdentity({ ...qeDefault, miscSelect: 1 });
+  // DEBUG is inside Intel's attributes mask; the QE is not a DEBUG enclave.
+  if (v('qe-identity-wrong-attributes')) m.setQeIdentity({ ...qeDefault, attributes: { ...QE_ATTRIBUTES, flags: QE_ATTRIBUTES.flags | ATTR.DEBUG } });
+  if (v('qe-svn-below-levels')) {
+    m.setQeIdentity({ ...qeDefault, levels: [{ isvSvn: DEFAULT_QE_ISVSVN + 1, tcbDate: new Date(Date.now() - BACKDATE_MS).toISOString().slice(0, 10) + 'T00:00:00Z', status: 'UpToDate', advisoryIds: [] }] });
   }
 
   const collateral = await m.collateral(DEFAULT_FMSPC, ca);
@@ -204,7 +208,7 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
     if (v('pck-chain-other-root')) root = other.root;
     else {
       // The same QE description as ours, so only the signing chain differs.
-      other.setQeIdentity({ mrSigner: m.enclaveSignerMeasurement, isvProdId: DEFAULT_QE_ISVPRODID, isvSvn: DEFAULT_QE_ISVSVN, miscSelect: 0, attributes: QE_ATTRIBUTES });
+      other.setQeIdentity(qeDefault);
       collateral.tcbInfo = other.tcbInfo(DEFAULT_FMSPC);
       collateral.qeIdentity = other.qeIdentity();
       collateral.tcbSigningChain = other.tcbSigningChain();

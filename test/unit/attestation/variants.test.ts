@@ -28,6 +28,11 @@ const EXPECTED: Record<string, { code: string; check: string; alsoFailing?: stri
   'qe-report-bad-signature': { code: 'ERR_QE_REPORT_SIGNATURE', check: 'qe.reportSignature' },
   'attestation-key-not-bound': { code: 'ERR_QE_KEY_BINDING', check: 'qe.keyBinding' },
   'qe-identity-mismatch': { code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity' },
+  'qe-identity-wrong-mrsigner': { code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity' },
+  'qe-identity-wrong-miscselect': { code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity' },
+  'qe-identity-wrong-attributes': { code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity' },
+  // A QE below every level is treated as Revoked: the converged TCB status is Revoked too.
+  'qe-svn-below-levels': { code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', alsoFailing: ['tcb.status', 'policy.tcbStatus'] },
   'tcb-signing-other-root': { code: 'ERR_TCB_SIGNING_CHAIN', check: 'collateral.tcbSigningChain' },
   // With an untrusted root nothing that hangs from it holds: the TCB signing chain fails for the same reason.
   'pck-chain-other-root': { code: 'ERR_PCK_CHAIN', check: 'pck.chain', alsoFailing: ['collateral.tcbSigningChain'] },
