@@ -6,6 +6,16 @@
 const SCOPES = {
   full: ['src/attestation/**/*.ts', 'src/chain/**/*.ts', 'src/crypto/**/*.ts', 'src/formats/**/*.ts', 'src/bytes/**/*.ts'],
   ci: ['src/attestation/dcap/**/*.ts', 'src/chain/**/*.ts'],
+  // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check): small
+  // enough for every CI run. Line ranges: keep them in step with verify-quote.ts.
+  checks: [
+    'src/attestation/dcap/verify-quote.ts:234-256',
+    'src/attestation/dcap/verify-quote.ts:274-284',
+    'src/attestation/dcap/verify-quote.ts:328-362',
+    'src/attestation/dcap/verify-quote.ts:386-413',
+    'src/attestation/dcap/verify-quote.ts:418-545',
+    'src/attestation/dcap/crl.ts:74-87',
+  ],
 };
 const scope = process.env.CATENA_MUTATION_SCOPE || 'full';
 const mutate = [...(SCOPES[scope] ?? scope.split(',')), '!src/**/index.ts', '!src/**/types.ts'];
@@ -39,9 +49,17 @@ const FULL_TESTS = [
   'test/vectors/report-body.test.ts',
 ];
 // CATENA_MUTATION_TESTS (comma-separated globs) overrides the test set, e.g. for a focused re-run.
-const testFiles = process.env.CATENA_MUTATION_TESTS ? process.env.CATENA_MUTATION_TESTS.split(',') : scope === 'full' ? FULL_TESTS : CI_TESTS;
+const CHECKS_TESTS = CI_TESTS.slice(0, 5);
+const testFiles = process.env.CATENA_MUTATION_TESTS
+  ? process.env.CATENA_MUTATION_TESTS.split(',')
+  : scope === 'full'
+    ? FULL_TESTS
+    : scope === 'checks'
+      ? CHECKS_TESTS
+      : CI_TESTS;
 // CATENA_MUTATION_EXCLUDE (comma-separated mutator names, e.g. StringLiteral) skips those mutators.
-const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE ? process.env.CATENA_MUTATION_EXCLUDE.split(',') : [];
+// The `checks` scope leaves out StringLiteral mutants: on those lines they only change detail text.
+const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE ? process.env.CATENA_MUTATION_EXCLUDE.split(',') : scope === 'checks' ? ['StringLiteral'] : [];
 
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
