@@ -49,6 +49,7 @@ test('PCS/PCCS v4 source: paths, headers, verification through it, caching until
     const late = await verifyQuote(quote, { collateral: src, at: new Date('2025-07-20T00:00:00Z'), policy });
     assert.equal(src.fetches, 8, 'fetched again past the earliest nextUpdate');
     assert.equal(late.verdict, 'rejected');
+    assert.equal(late.error?.code, 'ERR_PCK_CRL', 'the PCK CRL is the first expired piece, in check order');
     // A platform the service does not know: the source fails, the appraisal names it.
     const other = pcsCollateral(base.replace('/sgx/certification/v4/', '/nothing-here'));
     const b = await verifyQuote(quote, { collateral: other, at: AT, policy });
@@ -63,6 +64,7 @@ test('the always-fail source makes every verification a rejection at collateral.
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'collateral.source');
   assert.match(a.error!.message, /offline/);
+  assert.equal(a.error?.code, 'ERR_COLLATERAL_UNAVAILABLE');
 });
 
 test('dcap-qvl collateral JSON survives a round trip through our Collateral type', { skip: skipWithoutVectors }, () => {

@@ -61,6 +61,7 @@ test('sgx-v3-phala after its collateral expired (2025-08-01): rejected, the expi
   const { quote, collateral } = phala();
   const a = await verifyQuote(quote, { collateral, at: new Date('2025-08-01T00:00:00Z'), policy: accept(PHALA_STATUS) });
   assert.equal(a.verdict, 'rejected');
+  assert.equal(a.error?.code, 'ERR_PCK_CRL', 'the first expired piece in check order');
   const f = failed(a);
   for (const name of ['crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow']) assert.ok(f.includes(name), `${name} should fail: ${f}`);
   // The status is still reported: it could be computed.
@@ -128,6 +129,7 @@ test('a CRL with the right issuer name but signed by another key is rejected; re
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'crl.pck');
   assert.match(a.error!.message, /signature does not verify/);
+  assert.equal(a.error?.code, 'ERR_PCK_CRL');
   // The same root CA CRL moved into the PCK CRL slot: valid signature, wrong issuer.
   const swapped = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, pck_crl: json.root_ca_crl! }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
   assert.equal(swapped.error?.check, 'crl.pck');
@@ -178,6 +180,7 @@ test('short, long and trailing quote bytes: FormatError from the parser, a rejec
     const a = await v.verify(bytes, { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
     assert.equal(a.verdict, 'rejected');
     assert.equal(a.error?.check, 'quote.format', `length ${bytes.length}`);
+    assert.ok(['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES', 'ERR_QUOTE_FORMAT', 'ERR_QUOTE_VERSION'].includes(a.error!.code), `length ${bytes.length}: ${a.error!.code}`);
   }
 });
 
@@ -189,12 +192,48 @@ function regions(quote: Uint8Array): { signedAndSigData: Array<[number, number]>
   return { signedAndSigData: [[0, chainStart]], pckChain: [chainStart, quote.length] };
 }
 
-export async function flipAll(quote: Uint8Array, collateral: Collateral, ranges: Array<[number, number]>): Promise<{ survivors: number[]; flips: number; ms: number }> {
+/**
+ * The code each single-bit flip of a v3 quote (before its PEM chain) must be rejected with, by field
+ * (Intel's v3 layout; `authLen` bytes of QE auth data). Length fields may be refused as too short or as
+ * leaving trailing bytes, depending on the flip's direction.
+ */
+export function expectedFlipCodes(offset: number, authLen: number): string[] {
+  const auth = 1014; // after header 48, body 384, sig_data_len 4, signature 64, attestation key 64, QE report 384, its signature 64, auth size 2
+  const fields: Array<[number, string[]]> = [
+    [2, ['ERR_QUOTE_VERSION']], // version
+    [4, ['ERR_QUOTE_UNSUPPORTED']], // attestation key type
+    [8, ['ERR_QUOTE_FORMAT']], // reserved (v3)
+    [12, ['ERR_QUOTE_SIGNATURE']], // QE SVN, PCE SVN: signed only
+    [28, ['ERR_QUOTE_UNSUPPORTED']], // QE vendor ID
+    [432, ['ERR_QUOTE_SIGNATURE']], // user data, report body
+    [436, ['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES']], // sig_data_len
+    [500, ['ERR_QUOTE_SIGNATURE']], // quote signature
+    [564, ['ERR_QE_KEY_BINDING']], // attestation key: no longer what the QE report binds
+    [1012, ['ERR_QE_REPORT_SIGNATURE']], // QE report, QE report signature
+    [auth, ['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES']], // QE auth data size
+    [auth + authLen, ['ERR_QE_KEY_BINDING']], // QE auth data
+    [auth + authLen + 2, ['ERR_QUOTE_UNSUPPORTED']], // certification data type
+    [auth + authLen + 6, ['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES']], // certification data size
+  ];
+  for (const [end, codes] of fields) if (offset < end) return codes;
+  return ['ERR_PCK_CHAIN']; // the PEM chain: no signature of the quote covers it, the chain checks do
+}
+
+/**
+ * Flips every bit in `ranges` and verifies: each flip must be rejected with one of `expected(offset)`
+ * (never accepted, never ERR_VERIFIER_INTERNAL). Returns the flips that were not.
+ */
+export async function flipAll(
+  quote: Uint8Array,
+  collateral: Collateral,
+  ranges: Array<[number, number]>,
+  expected: (offset: number) => string[],
+): Promise<{ wrong: string[]; flips: number; ms: number }> {
   const v = new DcapVerifier();
   const opts = { collateral: memoryCollateral(collateral), at: PHALA_AT, policy: accept(PHALA_STATUS) };
   assert.equal((await v.verify(quote, opts)).verdict, 'accepted');
   const flipped = new Uint8Array(quote);
-  const survivors: number[] = [];
+  const wrong: string[] = [];
   let flips = 0;
   const t0 = Date.now();
   for (const [from, to] of ranges) {
@@ -202,22 +241,24 @@ export async function flipAll(quote: Uint8Array, collateral: Collateral, ranges:
       for (let bit = 0; bit < 8; bit++) {
         flipped[i]! ^= 1 << bit;
         const a = await v.verify(flipped, opts);
-        if (a.verdict !== 'rejected') survivors.push(i * 8 + bit);
+        const code = a.verdict === 'rejected' ? (a.error?.code ?? 'no code') : 'accepted';
+        if (!expected(i).includes(code)) wrong.push(`bit ${i * 8 + bit}: ${code}, expected ${expected(i).join(' or ')}`);
         flipped[i]! ^= 1 << bit;
         flips++;
       }
     }
   }
   assert.equal((await v.verify(quote, opts)).verdict, 'accepted', 'the original still verifies after the run');
-  return { survivors, flips, ms: Date.now() - t0 };
+  return { wrong, flips, ms: Date.now() - t0 };
 }
 
-test('every single-bit flip of the phala quote header‖body, QE report, signatures, keys, auth data and length fields is rejected', { skip: skipWithoutVectors, timeout: 60_000 }, async () => {
+test('every single-bit flip of the phala quote header‖body, QE report, signatures, keys, auth data and length fields is rejected with its field\'s code', { skip: skipWithoutVectors, timeout: 60_000 }, async () => {
   const { quote, collateral } = phala();
   const { signedAndSigData } = regions(quote);
-  assert.equal(signedAndSigData[0]![1], 436 + 64 + 64 + 384 + 64 + 2 + 32 + 2 + 4, 'everything before the PEM chain');
-  const r = await flipAll(quote, collateral, signedAndSigData);
-  assert.deepEqual(r.survivors, [], `flips accepted at bit offsets ${r.survivors.slice(0, 20)}`);
+  const authLen = parseQuote(quote).signatureData.qe.qeAuthData.length;
+  assert.equal(signedAndSigData[0]![1], 436 + 64 + 64 + 384 + 64 + 2 + authLen + 2 + 4, 'everything before the PEM chain');
+  const r = await flipAll(quote, collateral, signedAndSigData, (i) => expectedFlipCodes(i, authLen));
+  assert.deepEqual(r.wrong.slice(0, 20), [], `${r.wrong.length} flips not rejected with their field's code`);
   console.log(`# ${r.flips} flips in ${r.ms} ms`);
 });
 
@@ -272,6 +313,7 @@ test('a warm verifier reuses chain, CRL and collateral work; a new cache is cold
   // Time-dependent checks are not cached: the same warm cache still refuses an expired time.
   const late = await verifyQuote(quote, { collateral, at: new Date('2025-08-01T00:00:00Z'), cache, policy: accept(PHALA_STATUS) });
   assert.equal(late.verdict, 'rejected');
+  assert.equal(late.error?.code, 'ERR_PCK_CRL');
 });
 
 test('sgx-v3-phala: the accepted appraisal\'s validity span is exact — accepted at both ends, rejected a millisecond outside, and it ends at the earliest expiry of the collateral it relied on', { skip: skipWithoutVectors }, async () => {

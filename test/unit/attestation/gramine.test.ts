@@ -109,6 +109,7 @@ test('imitated Gramine: the quote out of the hardware backend is the real one an
   assert.ok(pq.body.kind === 'sgx' && equal(pq.body.report.reportData, other));
   const b = await verifyQuote(patched, { collateral, at: AT, policy: { acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'] } });
   assert.equal(b.verdict, 'rejected');
+  assert.equal(b.error?.code, 'ERR_QUOTE_SIGNATURE', 'REPORTDATA is signed by the attestation key');
 });
 
 test('imitated Gramine: a quote that does not carry the written REPORTDATA is refused', { skip: skipWithoutVectors }, async () => {

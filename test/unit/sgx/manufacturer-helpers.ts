@@ -1,6 +1,4 @@
 import * as asn1js from 'asn1js';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 
 /**
  * Test-side readers written independently of src/sgx/manufacturer: an ASN.1 "shape" walker (tags,
@@ -123,11 +121,4 @@ export function sliceMember(body: string, key: string): string {
 /** Object keys in order, recursively for the given path of nested members (for comparing field order). */
 export function keyOrder(o: Record<string, unknown>): string[] {
   return Object.keys(o);
-}
-
-/** Loads a module of another engineer when it exists (tests use it as a second, independent reader). */
-export async function optionalModule<T>(relativeFromRoot: string): Promise<T | undefined> {
-  const path = resolve(import.meta.dirname, '..', '..', '..', relativeFromRoot);
-  if (!existsSync(path)) return undefined;
-  return (await import(join(path))) as T;
 }

@@ -1,0 +1,85 @@
+// StrykerJS (mutation testing) — npm run test:mutation [-- SCOPE], see docs/testing.md ("Mutation testing").
+// SCOPE (env CATENA_MUTATION_SCOPE, set by scripts/mutation.mjs): `full` (default) mutates the verification
+// core (src/attestation, src/chain, src/crypto, src/formats, src/bytes); `ci` only src/attestation/dcap and
+// src/chain; anything else is a comma-separated list of globs. Each test file is one "test" for the tap
+// runner: a mutant runs only the files that cover it, and stops at the first failing one.
+const SCOPES = {
+  full: ['src/attestation/**/*.ts', 'src/chain/**/*.ts', 'src/crypto/**/*.ts', 'src/formats/**/*.ts', 'src/bytes/**/*.ts'],
+  ci: ['src/attestation/dcap/**/*.ts', 'src/chain/**/*.ts'],
+  // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check): small
+  // enough for every CI run. Line ranges: keep them in step with verify-quote.ts.
+  checks: [
+    'src/attestation/dcap/verify-quote.ts:234-256',
+    'src/attestation/dcap/verify-quote.ts:274-284',
+    'src/attestation/dcap/verify-quote.ts:328-362',
+    'src/attestation/dcap/verify-quote.ts:386-413',
+    'src/attestation/dcap/verify-quote.ts:418-545',
+    'src/attestation/dcap/crl.ts:74-87',
+  ],
+};
+const scope = process.env.CATENA_MUTATION_SCOPE || 'full';
+const mutate = [...(SCOPES[scope] ?? scope.split(',')), '!src/**/index.ts', '!src/**/types.ts'];
+
+/**
+ * Focused, fast test sets, the most pointed first (forceBail stops a mutant at its first failing file;
+ * each file is one node process, ~1 s of start-up). `ci` (dcap + chain): the named bad variants, the
+ * code tests, the dcap unit tests, the chain tests. `full` adds the parsers', crypto and vector tests.
+ * Left out as too slow per mutant: the exhaustive flip tests of test/vectors/dcap-quote*.test.ts
+ * (14 s and 40 s) and test/unit/cot/qe-context.test.ts (23 s); they run in the ordinary suites.
+ */
+const CI_TESTS = [
+  'test/unit/attestation/variants.test.ts',
+  'test/unit/attestation/verify-codes.test.ts',
+  'test/unit/attestation/verify-windows.test.ts',
+  'test/vectors/dcap-tee-mismatch.test.ts',
+  'test/vectors/dcap-tdx-module.test.ts',
+  'test/unit/attestation/dcap-*.test.ts',
+  'test/unit/chain/*.test.ts',
+  'test/vectors/dcap-collateral.test.ts',
+];
+const FULL_TESTS = [
+  ...CI_TESTS,
+  'test/unit/formats/*.test.ts',
+  'test/unit/attestation/gramine.test.ts',
+  'test/unit/attestation/local.test.ts',
+  'test/unit/bytes/*.test.ts',
+  'test/unit/crypto/*.test.ts',
+  'test/unit/channel/cbor.test.ts',
+  'test/unit/cot/verification-reuse.test.ts',
+  'test/vectors/report-body.test.ts',
+];
+// CATENA_MUTATION_TESTS (comma-separated globs) overrides the test set, e.g. for a focused re-run.
+const CHECKS_TESTS = CI_TESTS.slice(0, 5);
+const testFiles = process.env.CATENA_MUTATION_TESTS
+  ? process.env.CATENA_MUTATION_TESTS.split(',')
+  : scope === 'full'
+    ? FULL_TESTS
+    : scope === 'checks'
+      ? CHECKS_TESTS
+      : CI_TESTS;
+// CATENA_MUTATION_EXCLUDE (comma-separated mutator names, e.g. StringLiteral) skips those mutators.
+// The `checks` scope leaves out StringLiteral mutants: on those lines they only change detail text.
+const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE ? process.env.CATENA_MUTATION_EXCLUDE.split(',') : scope === 'checks' ? ['StringLiteral'] : [];
+
+export default {
+  $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
+  packageManager: 'npm',
+  testRunner: 'tap',
+  plugins: ['@stryker-mutator/tap-runner'],
+  tap: { testFiles, nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  coverageAnalysis: 'perTest',
+  mutate,
+  mutator: { excludedMutations },
+  // Static mutants (module-level constants) would run every test file each; they are few here and
+  // include the check → code table, so they are run, not ignored.
+  ignoreStatic: false,
+  concurrency: Number(process.env.CATENA_MUTATION_CONCURRENCY || 2),
+  timeoutMS: 20_000,
+  timeoutFactor: 2,
+  reporters: ['json', 'clear-text', 'progress'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  tempDirName: 'reports/mutation/.stryker-tmp',
+  cleanTempDir: 'always',
+  thresholds: { high: 90, low: 85, break: null },
+};

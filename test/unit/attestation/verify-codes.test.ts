@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { alwaysRejectVerifier, directoryCollateral, parsePolicy, verifyQuote, type Appraisal, type AppraisalPolicy } from '../../../src/attestation/index.ts';
+import type { CollateralSource } from '../../../src/attestation/collateral/types.ts';
+import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fixtures.ts';
+
+/**
+ * Verification error codes the named variants do not reach: the policy's refusals, a malformed
+ * quote or collateral, the internal-error report and the always-reject verifier. Each test expects
+ * exactly one code, on the emulated good evidence with one thing changed.
+ */
+let fx: VariantFixtures;
+let scratch: string;
+before(async () => {
+  fx = await variantFixtures(['good', 'tcb-out-of-date']);
+  scratch = mkdtempSync(join(tmpdir(), 'catena-verify-codes-'));
+}, { timeout: 300_000 });
+after(async () => {
+  await fx?.cleanup();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+function verify(name: string, o: { quote?: Uint8Array; policy?: AppraisalPolicy; collateral?: CollateralSource; at?: Date } = {}): Promise<Appraisal> {
+  return verifyQuote(o.quote ?? fx.bytes(name, 'quote.dat'), {
+    collateral: o.collateral ?? directoryCollateral(fx.path(name, 'collateral')),
+    at: o.at ?? fx.at,
+    trustedRoots: [fx.bytes(name, 'root.der')],
+    ...(o.policy ? { policy: o.policy } : {}),
+  });
+}
+
+function rejected(a: Appraisal, code: string, check: string): void {
+  assert.equal(a.verdict, 'rejected');
+  assert.equal(a.error?.code, code, a.error?.message);
+  assert.equal(a.error?.check, check);
+}
+
+test('policy.advisories: an accepted status with an advisory the policy does not list is ERR_ADVISORY_NOT_ACCEPTED', async () => {
+  const ok = await verify('tcb-out-of-date', { policy: { acceptedTcbStatuses: ['OutOfDate'] } });
+  assert.equal(ok.verdict, 'accepted', ok.error?.message);
+  assert.ok(ok.advisoryIds.length > 0);
+  rejected(await verify('tcb-out-of-date', { policy: { acceptedTcbStatuses: ['OutOfDate'], acceptedAdvisories: ok.advisoryIds.slice(1) } }), 'ERR_ADVISORY_NOT_ACCEPTED', 'policy.advisories');
+  assert.equal((await verify('tcb-out-of-date', { policy: { acceptedTcbStatuses: ['OutOfDate'], acceptedAdvisories: ok.advisoryIds } })).verdict, 'accepted');
+});
+
+test('policy.reportData: another REPORTDATA is ERR_REPORT_DATA_MISMATCH', async () => {
+  assert.equal((await verify('good', { policy: parsePolicy({ reportData: '00'.repeat(64) }) })).verdict, 'accepted');
+  rejected(await verify('good', { policy: parsePolicy({ reportData: '00'.repeat(63) + '01' }) }), 'ERR_REPORT_DATA_MISMATCH', 'policy.reportData');
+});
+
+test('policy.collateralAge: collateral older than maxCollateralAgeSeconds is ERR_COLLATERAL_TOO_OLD', async () => {
+  assert.equal((await verify('good', { policy: { maxCollateralAgeSeconds: 86_400 } })).verdict, 'accepted');
+  rejected(await verify('good', { policy: { maxCollateralAgeSeconds: 60 } }), 'ERR_COLLATERAL_TOO_OLD', 'policy.collateralAge');
+});
+
+test('quote.format: a quote cut short is ERR_SHORT_INPUT; a v3 header with its reserved field set is ERR_QUOTE_FORMAT', async () => {
+  const q = fx.bytes('good', 'quote.dat');
+  rejected(await verify('good', { quote: q.subarray(0, q.length - 1) }), 'ERR_SHORT_INPUT', 'quote.format');
+  const reserved = Uint8Array.from(q);
+  reserved[4] = 1; // v3: bytes 4..7 are reserved (tee_type in v4)
+  rejected(await verify('good', { quote: reserved }), 'ERR_QUOTE_FORMAT', 'quote.format');
+});
+
+test('quote.header: an attestation key type other than ECDSA P-256 is ERR_QUOTE_UNSUPPORTED', async () => {
+  const q = Uint8Array.from(fx.bytes('good', 'quote.dat'));
+  q[2] = 3; // att_key_type (u16 at offset 2): 3 = ECDSA P-384
+  rejected(await verify('good', { quote: q }), 'ERR_QUOTE_UNSUPPORTED', 'quote.header');
+});
+
+test('collateral.source: a collateral directory whose TCB info is not a PCS body is ERR_COLLATERAL_FORMAT', async () => {
+  const dir = join(scratch, 'bad-body');
+  cpSync(fx.path('good', 'collateral'), dir, { recursive: true });
+  writeFileSync(join(dir, 'tcb_info.json'), '{"tcbInfo":{}}');
+  rejected(await verify('good', { collateral: directoryCollateral(dir) }), 'ERR_COLLATERAL_FORMAT', 'collateral.source');
+});
+
+test('a collateral source that breaks its contract is reported as ERR_VERIFIER_INTERNAL, not thrown', async () => {
+  const good = directoryCollateral(fx.path('good', 'collateral'));
+  // A source whose collateral throws when read: a bug outside the verifier, which still answers with an appraisal.
+  const broken: CollateralSource = {
+    get: async (req, at) =>
+      Object.defineProperty({ ...(await good.get(req, at)) }, 'tcbInfo', {
+        get() {
+          throw new TypeError('collateral source bug');
+        },
+      }),
+  };
+  const a = await verify('good', { collateral: broken });
+  rejected(a, 'ERR_VERIFIER_INTERNAL', 'internal');
+});
+
+test('alwaysRejectVerifier rejects with ERR_NO_VERIFIER', async () => {
+  const a = await alwaysRejectVerifier('not configured').verify(fx.bytes('good', 'quote.dat'), { collateral: directoryCollateral(fx.path('good', 'collateral')), at: fx.at });
+  rejected(a, 'ERR_NO_VERIFIER', 'verifier');
+});
