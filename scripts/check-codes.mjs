@@ -73,7 +73,7 @@ export function stringLiterals(src) {
   return out;
 }
 
-const CONSTRUCTED = /\b[A-Za-z]*Error\s*\(\s*$/;
+const CONSTRUCTED = /\bnew\s+[A-Za-z]*Error\s*\(\s*$/;
 
 export function assertedCodes(files) {
   const where = new Map();
