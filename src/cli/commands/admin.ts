@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { openStore } from '../../store/open-store.ts';
-import { createToken } from '../../server/tokens.ts';
-import { managerPaths } from '../../server/data-dir.ts';
+
 import { printJson, say, UsageError } from '../io.ts';
 
 /** `catena admin token create`: a bearer token for the manager (stored hashed; printed once). */
@@ -16,6 +14,9 @@ export function register(program: Command): void {
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--json', 'print {id, token, role}')
     .action(async (o: { role: string; data: string; db?: string; json?: boolean }) => {
+      const { openStore } = await import('../../store/open-store.ts');
+      const { createToken } = await import('../../server/tokens.ts');
+      const { managerPaths } = await import('../../server/data-dir.ts');
       if (o.role !== 'admin' && o.role !== 'agent') throw new UsageError(`--role: admin or agent, got ${o.role}`);
       const paths = await managerPaths(o);
       const store = await openStore(paths.db);

@@ -1,10 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openStore } from '../../store/open-store.ts';
-import { verifyAuditLog } from '../../store/verify-audit-log.ts';
 import type { AuditRecord } from '../../store/types.ts';
-import { checkpointVerifier, readPublicKey } from '../../server/manager-key.ts';
-import { managerPaths } from '../../server/data-dir.ts';
 import { EXIT, printJson, say, setExit, UsageError } from '../io.ts';
 
 /** `catena audit verify`: checks the manager's audit log end to end; exit 1 naming the first broken record. */
@@ -18,6 +14,10 @@ export function register(program: Command): void {
     .option('--key <pem>', "manager key or its public half (checkpoint signatures; default DATA/manager-key.pem)")
     .option('--json', 'print the result as JSON')
     .action(async (o: { data: string; db?: string; key?: string; json?: boolean }) => {
+      const { openStore } = await import('../../store/open-store.ts');
+      const { verifyAuditLog } = await import('../../store/verify-audit-log.ts');
+      const { checkpointVerifier, readPublicKey } = await import('../../server/manager-key.ts');
+      const { managerPaths } = await import('../../server/data-dir.ts');
       const paths = await managerPaths(o, false);
       if (!paths.db.includes('://') && !paths.db.startsWith('sqlite:')) {
         await access(paths.db).catch(() => {

@@ -8,23 +8,10 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { hex } from '../../bytes/util.ts';
 import type { ChainVerification, Element, ProofBundle } from '../../chain/types.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { sha256 } from '../../crypto/sha256.ts';
-import { buildElementImage } from '../../cot/element.ts';
-import { buildPcsServer } from '../../sgx/manufacturer/pcs-server.ts';
-import { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
-import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../sgx/platform.ts';
-import { openStore } from '../../store/open-store.ts';
+import type { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
 import type { Store } from '../../store/types.ts';
-import { pcsCollateral } from '../../attestation/collateral/from-pcs.ts';
-import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } from '../../server/agent-enclave.ts';
-import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
-import { CotDriver, type Placed } from '../../server/cot-driver.ts';
-import { callJson } from '../../server/http-json.ts';
-import { buildManager } from '../../server/manager.ts';
-import { loadOrCreateManagerKey } from '../../server/manager-key.ts';
-import { listenUrl, untilSignal } from '../../server/net.ts';
-import { createToken } from '../../server/tokens.ts';
+import type { AgentTlsListener } from '../../server/agent-listener.ts';
+import type { Placed } from '../../server/cot-driver.ts';
 import { EXIT, intFlag, printJson, setExit, UsageError } from '../io.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
@@ -116,6 +103,22 @@ export function register(program: Command): void {
     .option('--keep', 'leave everything running and print the URLs (Ctrl-C stops)')
     .option('--json', 'print {clouds, platforms, elements, links, valid, managerUrl}')
     .action(async (o: { clouds: string; platforms: string; data?: string; keep?: boolean; json?: boolean }) => {
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { sha256 } = await import('../../crypto/sha256.ts');
+      const { buildElementImage } = await import('../../cot/element.ts');
+      const { buildPcsServer } = await import('../../sgx/manufacturer/pcs-server.ts');
+      const { Manufacturer } = await import('../../sgx/manufacturer/manufacturer.ts');
+      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } = await import('../../sgx/platform.ts');
+      const { openStore } = await import('../../store/open-store.ts');
+      const { pcsCollateral } = await import('../../attestation/collateral/from-pcs.ts');
+      const { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } = await import('../../server/agent-enclave.ts');
+      const { listenAgentTls } = await import('../../server/agent-listener.ts');
+      const { CotDriver } = await import('../../server/cot-driver.ts');
+      const { callJson } = await import('../../server/http-json.ts');
+      const { buildManager } = await import('../../server/manager.ts');
+      const { loadOrCreateManagerKey } = await import('../../server/manager-key.ts');
+      const { listenUrl, untilSignal } = await import('../../server/net.ts');
+      const { createToken } = await import('../../server/tokens.ts');
       const clouds = intFlag('clouds', o.clouds, 2, CLOUDS.length);
       const perCloud = intFlag('platforms', o.platforms, 2, 8);
       const t0 = performance.now();

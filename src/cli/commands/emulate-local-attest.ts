@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
 import { CatenaError } from '../../errors.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { buildEnclave, Platform, type EnclaveHandle } from '../../sgx/index.ts';
+import type { EnclaveHandle } from '../../sgx/index.ts';
 import { EXIT, printJson, say, setExit, UsageError } from '../io.ts';
 import { emulateCommand } from './emulate.ts';
 
@@ -24,6 +23,8 @@ export function register(program: Command): void {
     .option('--data <dir>', 'persist the platform under this directory (default: an ephemeral platform)')
     .option('--json', 'print one JSON document')
     .action(async (opts: { runtime: string; data?: string; json?: boolean }) => {
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { buildEnclave, Platform } = await import('../../sgx/index.ts');
       if (opts.runtime !== 'isolated' && opts.runtime !== 'inline') throw new UsageError('--runtime must be isolated or inline');
       const source = readFileSync(join(PEER_DIR, 'peer.js'), 'utf8');
       const vendor = generateVendorKey();

@@ -2,11 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { fromHex, hex } from '../../bytes/util.ts';
-import { EmulatedWorld } from '../../cot/world.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { buildEnclave } from '../../sgx/build.ts';
-import { writeCollateralDir, writeCollateralJson } from '../../sgx/manufacturer/collateral.ts';
-import { DEFAULT_FMSPC } from '../../sgx/platform.ts';
+import type { EmulatedWorld } from '../../cot/world.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
 import { emulateCommand } from './emulate.ts';
 
@@ -32,6 +28,11 @@ export function register(program: Command): void {
     .option('--tcb-level <n>', 'platform TCB level: 0 = UpToDate (default), 1 = SWHardeningNeeded, 2 = OutOfDate', '0')
     .option('--json', 'print one JSON document')
     .action(async (opts: { out: string; reportData?: string; debug?: boolean; tcbLevel: string; json?: boolean }) => {
+      const { EmulatedWorld } = await import('../../cot/world.ts');
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { buildEnclave } = await import('../../sgx/build.ts');
+      const { writeCollateralDir, writeCollateralJson } = await import('../../sgx/manufacturer/collateral.ts');
+      const { DEFAULT_FMSPC } = await import('../../sgx/platform.ts');
       const tcbLevel = intFlag('tcb-level', opts.tcbLevel, 0, 3);
       const rd = new Uint8Array(64);
       if (opts.reportData !== undefined) {

@@ -1,15 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { openCollateral } from '../../attestation/collateral/open.ts';
-import { certificatesFromFile } from '../../channel/default-attestation.ts';
-import { agentPeerVerification } from '../../server/agent-enclave.ts';
-import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
-import { openStore, parseStoreUrl } from '../../store/open-store.ts';
-import { buildManager } from '../../server/manager.ts';
-import { loadOrCreateManagerKey, managerKeyId } from '../../server/manager-key.ts';
-import { managerPaths } from '../../server/data-dir.ts';
-import { listenUrl, parseListen, untilSignal } from '../../server/net.ts';
+import type { AgentTlsListener } from '../../server/agent-listener.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
 import { availableParallelism } from 'node:os';
 
@@ -32,6 +24,15 @@ export function register(program: Command): void {
     .option('--verify-threads <n>', 'worker threads verifying quotes (default: cores − 1; 0: in the event loop thread)')
     .option('--json', 'print one JSON document {url, keyId, db, agentListener?} once listening')
     .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; verifyThreads?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; json?: boolean }) => {
+      const { openCollateral } = await import('../../attestation/collateral/open.ts');
+      const { certificatesFromFile } = await import('../../channel/default-attestation.ts');
+      const { agentPeerVerification } = await import('../../server/agent-enclave.ts');
+      const { listenAgentTls } = await import('../../server/agent-listener.ts');
+      const { openStore, parseStoreUrl } = await import('../../store/open-store.ts');
+      const { buildManager } = await import('../../server/manager.ts');
+      const { loadOrCreateManagerKey, managerKeyId } = await import('../../server/manager-key.ts');
+      const { managerPaths } = await import('../../server/data-dir.ts');
+      const { listenUrl, parseListen, untilSignal } = await import('../../server/net.ts');
       let listen;
       try {
         listen = parseListen(o.listen);
