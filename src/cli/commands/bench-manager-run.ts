@@ -11,7 +11,7 @@ import { openStore } from '../../store/open-store.ts';
 import { callJson } from '../../server/http-json.ts';
 import { LinkFactory, rekey } from '../../server/link-factory.ts';
 import { createToken } from '../../server/tokens.ts';
-import { intFlag, printJson, say, UsageError } from '../io.ts';
+import { enumFlag, intFlag, printJson, say, UsageError } from '../io.ts';
 import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driver.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
@@ -69,7 +69,7 @@ export interface BenchManagerFlags { db: string; pgUrl?: string; appends: string
  */
 export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
   if (o.managerUrl && !o.token) throw new UsageError('--manager-url needs --token');
-  if (o.db !== 'sqlite' && o.db !== 'postgres') throw new UsageError(`--db: sqlite or postgres, got ${o.db}`);
+  enumFlag('db', o.db, ['sqlite', 'postgres'] as const);
   const n = intFlag('appends', o.appends, 1, 100_000);
   const conc = intFlag('concurrency', o.concurrency, 1, 256);
   const log = (m: string) => process.stderr.write(`[bench manager] ${m}\n`);

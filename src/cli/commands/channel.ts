@@ -2,7 +2,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { printJson, setExit, EXIT, say, timeFlag, UsageError } from '../io.ts';
+import { TCB_STATUSES } from '../../formats/json-fields.ts';
+import { enumFlag, enumListFlag, printJson, setExit, EXIT, say, timeFlag, UsageError } from '../io.ts';
 import type { ChannelPolicy } from '../../channel/types.ts';
 import type { AttestationSpec } from '../../channel/attestation-spec.ts';
 import type { ChannelAttestation } from '../../channel/default-attestation.ts';
@@ -136,15 +137,12 @@ async function collateralFlag(where: string | undefined, rootPath: string): Prom
 
 function acceptTcb(v: string | undefined): string[] | undefined {
   if (v === undefined) return undefined;
-  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (!list.length) throw new UsageError('--accept-tcb: name at least one TCB status');
-  return list;
+  return enumListFlag('accept-tcb', v, TCB_STATUSES);
 }
 
 const runtimeOf = (v: string | undefined) => {
   if (v === undefined) return 'isolated' as const;
-  if (v !== 'isolated' && v !== 'inline') throw new UsageError(`--runtime: isolated or inline, got ${v}`);
-  return v;
+  return enumFlag('runtime', v, ['isolated', 'inline'] as const);
 };
 
 export function register(program: Command): void {
@@ -200,7 +198,7 @@ export function register(program: Command): void {
     .option('--accept-tcb <statuses>', 'comma-separated TCB statuses to accept (default: UpToDate)')
     .option('--policy <file>', 'identity policy JSON: {"mrEnclave": [hex], "mrSigner": hex, "isvProdId": n, "minIsvSvn": n, "allowDebug": bool}')
     .option('--allow-debug', 'accept a DEBUG enclave')
-    .option('--at <time>', 'verification time, ISO 8601 or Unix seconds (default: now)')
+    .option('--at <time>', 'verification time: now, RFC 3339 or Unix seconds (default: now)')
     .option('--message <text>', 'send this after the handshake and print the reply')
     .option('--enclave', 'connect from inside an emulated client enclave with its own RA-TLS certificate (for --require-attested-client servers)')
     .option('--state <dir>', 'with --enclave: state directory whose emulated manufacturer certifies the client platform', '.catena/channel')
