@@ -10,10 +10,10 @@ export function register(program: Command): void {
     .command('create')
     .description('create a token (admin: management calls; agent: agent registration and appends)')
     .option('--role <role>', 'admin or agent', 'admin')
-    .option('--data <dir>', 'data directory', 'catena-data')
+    .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--json', 'print {id, token, role}')
-    .action(async (o: { role: string; data: string; db?: string; json?: boolean }) => {
+    .action(async (o: { role: string; data?: string; db?: string; json?: boolean }) => {
       const { openStore } = await import('../../store/open-store.ts');
       const { createToken } = await import('../../server/tokens.ts');
       const { managerPaths } = await import('../../server/data-dir.ts');

@@ -9,11 +9,11 @@ export function register(program: Command): void {
   audit
     .command('verify')
     .description('verify the hash chain and the signed checkpoints of the audit log')
-    .option('--data <dir>', 'data directory', 'catena-data')
+    .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--key <pem>', "manager key or its public half (checkpoint signatures; default DATA/manager-key.pem)")
     .option('--json', 'print the result as JSON')
-    .action(async (o: { data: string; db?: string; key?: string; json?: boolean }) => {
+    .action(async (o: { data?: string; db?: string; key?: string; json?: boolean }) => {
       const { openStore } = await import('../../store/open-store.ts');
       const { verifyAuditLog } = await import('../../store/verify-audit-log.ts');
       const { checkpointVerifier, readPublicKey } = await import('../../server/manager-key.ts');

@@ -125,7 +125,7 @@ export function register(program: Command): void {
       const progress = (msg: string) => process.stderr.write(`[demo ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
       const tmp = await mkdtemp(join(tmpdir(), 'catena-demo-'));
       const data = o.data ?? join(tmp, 'manager');
-      await mkdir(data, { recursive: true });
+      await mkdir(data, { recursive: true, mode: 0o700 });
       const children: ChildProcess[] = [];
       let pcs: FastifyInstance | undefined;
       let manager: FastifyInstance | undefined;

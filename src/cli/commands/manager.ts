@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .command('manager')
     .description('run the chain-of-trust manager (REST API, OpenAPI at /openapi.json)')
     .option('--listen <host:port>', 'address', '127.0.0.1:8080')
-    .option('--data <dir>', 'data directory (SQLite database and manager key)', 'catena-data')
+    .option('--data <dir>', 'data directory: SQLite database and manager key (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store: SQLite path / sqlite:PATH, or postgres://… (default DATA/catena.db)')
     .option('--key <pem>', 'manager key (P-256, created if missing; default DATA/manager-key.pem)')
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--collateral <where>', "collateral for agents' quotes: PCS/PCCS URL, directory or collateral.json (default: --pcs)")
     .option('--verify-threads <n>', 'worker threads verifying quotes (default: cores − 1; 0: in the event loop thread)')
     .option('--json', 'print one JSON document {url, keyId, db, agentListener?} once listening')
-    .action(async (o: { listen: string; data: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; verifyThreads?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; json?: boolean }) => {
+    .action(async (o: { listen: string; data?: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; verifyThreads?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; json?: boolean }) => {
       const { openCollateral } = await import('../../attestation/collateral/open.ts');
       const { certificatesFromFile } = await import('../../channel/default-attestation.ts');
       const { agentPeerVerification } = await import('../../server/agent-enclave.ts');
