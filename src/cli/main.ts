@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CatenaError } from '../errors.ts';
 import { EXIT, InvalidInputError, printJsonError, takeExit, UsageError } from './io.ts';
 import { COMMANDS } from './commands/index.ts';
+import { exitWithParent } from './signals.ts';
 
 /** The package's version, from package.json (two levels up from src/cli and from dist/cli alike). */
 export function version(): string {
@@ -18,6 +19,7 @@ function commandOf(args: string[]): string | undefined {
 
 /** Runs the catena CLI and resolves to the process exit code (0 ok, 1 negative verdict, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
+  exitWithParent();
   const args = argv.slice(2);
   const json = args.includes('--json');
   let usageText = '';

@@ -11,6 +11,8 @@ import { openStore } from '../../store/open-store.ts';
 import { callJson } from '../../server/http-json.ts';
 import { LinkFactory, rekey } from '../../server/link-factory.ts';
 import { createToken } from '../../server/tokens.ts';
+import { onStopSignal, SIGNAL_EXIT } from '../signals.ts';
+import { stopChild } from '../stop-child.ts';
 import { enumFlag, intFlag, printJson, say, UsageError } from '../io.ts';
 import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driver.ts';
 
@@ -21,6 +23,8 @@ function startManager(db: string, key: string, profileDir?: string, verifyThread
   const extra = verifyThreads !== undefined ? ['--verify-threads', String(verifyThreads)] : [];
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // The manager stops by itself if this process dies without stopping it.
+    env: { ...process.env, CATENA_EXIT_WITH_PARENT: '1' },
   });
   return new Promise((resolveUrl, reject) => {
     let out = '';
@@ -77,6 +81,13 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
   const schema = `bench_${Date.now().toString(36)}`;
   const db = o.db === 'sqlite' ? join(tmp, 'bench.db') : `${o.pgUrl ?? process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}${(o.pgUrl ?? '').includes('?') ? '&' : '?'}schema=${schema}`;
   let manager: ChildProcess | undefined;
+  // Ctrl-C, SIGTERM or SIGHUP: stop the manager we started and remove the temporary files, then exit 128 + n.
+  const offSignal = onStopSignal((sig) => {
+    log(`${sig}: stopping the manager`);
+    void (manager ? stopChild(manager) : Promise.resolve())
+      .then(() => rm(tmp, { recursive: true, force: true }))
+      .finally(() => process.exit(SIGNAL_EXIT[sig]));
+  });
   const world = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 2 });
   try {
     await world.collateralFor();
@@ -184,6 +195,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
     if (o.json) printJson(r);
     else say(false, `manager (${r.db}): ${r.appends} appends in ${r.seconds} s = ${r.appendsPerSec}/s; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; chain valid: ${r.chainValid}`);
   } finally {
+    offSignal();
     if (manager && manager.exitCode === null) {
       const done = new Promise((r) => manager!.once('exit', r));
       manager.kill('SIGTERM');

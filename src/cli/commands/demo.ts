@@ -13,6 +13,7 @@ import type { Store } from '../../store/types.ts';
 import type { AgentTlsListener } from '../../server/agent-listener.ts';
 import type { Placed } from '../../server/cot-driver.ts';
 import { EXIT, intFlag, printJson, setExit, UsageError } from '../io.ts';
+import { onStopSignal, SIGNAL_EXIT, untilStopSignal, type StopSignal } from '../signals.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
 const CLOUDS = ['cloud-a', 'cloud-b', 'cloud-c', 'cloud-d', 'cloud-e', 'cloud-f'];
@@ -36,7 +37,7 @@ function startAgent(
     // Registers by RA-TLS on the manager's agent listener (no token); peers judged under the emulated root, explicitly.
     [BIN, 'agent', '--manager', env.manager, '--manager-cert', env.managerCert, '--cloud', cloud, '--platforms', String(platforms), '--manufacturer', env.manufacturer, '--vendor-key', env.vendorKey, '--trust-root', env.trustRoot, '--collateral', env.collateral, '--json'],
     // The agent exits when its stdin closes: it cannot outlive a demo that was killed outright.
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1' } },
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1', CATENA_EXIT_WITH_PARENT: '1' } },
   );
   const ready = new Promise<AgentProc>((resolveReady, reject) => {
     let out = '';
@@ -117,7 +118,7 @@ export function register(program: Command): void {
       const { callJson } = await import('../../server/http-json.ts');
       const { buildManager } = await import('../../server/manager.ts');
       const { loadOrCreateManagerKey } = await import('../../server/manager-key.ts');
-      const { listenUrl, untilSignal } = await import('../../server/net.ts');
+      const { listenUrl } = await import('../../server/net.ts');
       const { createToken } = await import('../../server/tokens.ts');
       const clouds = intFlag('clouds', o.clouds, 2, CLOUDS.length);
       const perCloud = intFlag('platforms', o.platforms, 2, 8);
@@ -141,12 +142,11 @@ export function register(program: Command): void {
           await pcs?.close().catch(() => {});
           await rm(tmp, { recursive: true, force: true }).catch(() => {});
         })());
-      const onSignal = (sig: NodeJS.Signals) => {
+      const onSignal = (sig: StopSignal) => {
         process.stderr.write(`\n[demo] ${sig}: stopping every process it started\n`);
-        void cleanup().finally(() => process.exit(130));
+        void cleanup().finally(() => process.exit(SIGNAL_EXIT[sig]));
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const offSignal = onStopSignal(onSignal);
       try {
         // 1. The emulated manufacturer and its PCS v4 service.
         progress('starting the emulated PCS (manufacturer root CA, PCK CAs, TCB info, QE identity, CRLs)');
@@ -274,8 +274,7 @@ export function register(program: Command): void {
         }
         setExit(summary.valid ? EXIT.OK : EXIT.NEGATIVE);
         if (o.keep) {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          offSignal();
           const w = (s: string) => process.stderr.write(s + '\n');
           w('');
           w('Running (--keep); Ctrl-C stops everything:');
@@ -285,7 +284,7 @@ export function register(program: Command): void {
           w(`  agent TLS   ${agentListener.url}  (RA-TLS client authentication; certificate ${managerCertFile})`);
           for (const a of agents) w(`  agent       ${a.url}  (${a.cloud})`);
           w(`  chain       ${managerUrl}/v1/chains/${driver.chain.id}/verify`);
-          await untilSignal();
+          setExit(SIGNAL_EXIT[await untilStopSignal()]);
         }
       } catch (e) {
         if (e instanceof UsageError) throw e;
@@ -293,8 +292,7 @@ export function register(program: Command): void {
         setExit(EXIT.NEGATIVE);
         if (o.json) printJson({ valid: false, error: (e as Error).message });
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        offSignal();
         progress('stopping every process the demo started');
         await cleanup();
       }
