@@ -10,7 +10,7 @@ import { join } from 'node:path';
  * handle left open does not keep a finished file alive, and the suite watchdog stops a run that
  * hangs outside any test timeout and names the file. Fixture test files live in a temp folder.
  */
-const RUNNER = new URL('../../../scripts/run-tests.mjs', import.meta.url).pathname;
+const RUNNER = new URL('../../scripts/run-tests.mjs', import.meta.url).pathname;
 
 function run(files: Record<string, string>, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'catena-run-tests-'));
