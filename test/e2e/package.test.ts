@@ -18,9 +18,9 @@ const plainEnv = (() => {
   const { NODE_OPTIONS: _o, NODE_TEST_CONTEXT: _c, ...env } = process.env;
   return env;
 })();
-const npm = (cwd: string, ...args: string[]) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+const npm = (cwd: string, ...args: string[]) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
 
-test('the packed tarball installs into an empty project, imports under plain node and typechecks', { timeout: 1_200_000 }, () => {
+test('the packed tarball installs into an empty project, imports under plain node and typechecks', { timeout: 2_400_000 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'catena-package-'));
   try {
     const pack = join(tmp, 'pack');
