@@ -1,7 +1,8 @@
 import { CatenaError } from '../errors.ts';
 
 /**
- * Shared CLI plumbing. Exit codes are the contract: 0 success, 1 negative verdict, 2 bad usage or bad input.
+ * Shared CLI plumbing. Exit codes are the contract (docs/cli.md): 0 success, 1 negative verdict
+ * (including evidence that does not parse), 2 bad usage or an unreadable file.
  */
 export const EXIT = { OK: 0, NEGATIVE: 1, USAGE: 2 } as const;
 
@@ -9,6 +10,16 @@ export const EXIT = { OK: 0, NEGATIVE: 1, USAGE: 2 } as const;
 export class UsageError extends CatenaError {
   constructor(message: string) {
     super('ERR_USAGE', message);
+  }
+}
+
+/**
+ * Thrown for input that was read but is not what it should be (a quote, SIGSTRUCT, SGXS stream or
+ * bundle that does not parse): a rejected appraisal, so main turns it into exit 1, not a usage error.
+ */
+export class InvalidInputError extends CatenaError {
+  constructor(message: string) {
+    super('ERR_INVALID_INPUT', message);
   }
 }
 
@@ -46,9 +57,35 @@ export function intFlag(name: string, v: string | undefined, min = 0, max = Numb
   return n;
 }
 
-/** Parses a time given as ISO 8601 or Unix seconds. */
-export function timeFlag(name: string, v: string): Date {
-  const d = /^\d+(\.\d+)?$/.test(v) ? new Date(Number(v) * 1000) : new Date(v);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--${name}: expected ISO 8601 or Unix seconds, got ${v}`);
+// RFC 3339 date-time: full date, 'T' (or space, as RFC 3339 allows), time with optional fraction, and a zone.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parses a time flag: `now`, RFC 3339 (2025-07-01T00:00:00Z), a date (2025-07-01, UTC midnight) or Unix seconds. */
+export function timeFlag(name: string, v: string, now: () => Date = () => new Date()): Date {
+  const t = v.trim();
+  let d: Date;
+  if (t === 'now') d = now();
+  else if (/^\d+(\.\d+)?$/.test(t)) d = new Date(Number(t) * 1000);
+  else if (RFC3339.test(t) || /^\d{4}-\d{2}-\d{2}$/.test(t)) d = new Date(t.replace(' ', 'T'));
+  else d = new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--${name}: expected now, RFC 3339 (e.g. 2025-07-01T00:00:00Z) or Unix seconds, got ${v}`);
   return d;
+}
+
+/** Checks an enumerated flag value; an unknown value is a usage error listing the valid ones. */
+export function enumFlag<T extends string>(name: string, v: string, valid: readonly T[]): T {
+  if (!(valid as readonly string[]).includes(v)) throw new UsageError(`--${name}: unknown value ${JSON.stringify(v)}; valid: ${valid.join(', ')}`);
+  return v as T;
+}
+
+/** A comma-separated list of enumerated values (e.g. --accept-tcb UpToDate,SWHardeningNeeded). */
+export function enumListFlag<T extends string>(name: string, v: string, valid: readonly T[]): T[] {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`--${name}: no value given; valid: ${valid.join(', ')}`);
+  return items.map((i) => enumFlag(name, i, valid));
+}
+
+/** With --json, an error is one JSON document on stdout: {"error":{"code","message"}}. */
+export function printJsonError(code: string, message: string): void {
+  process.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
 }

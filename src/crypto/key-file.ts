@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { CatenaError } from '../errors.ts';
 
@@ -56,4 +57,9 @@ export async function writeNewKeyFile(path: string, pem: string, same: (existing
 export async function keyDirectory(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
   await chmod(path, 0o700);
+}
+
+/** A PEM private key file: undefined when absent, ERR_KEY_FILE_UNREADABLE when it exists but is not a key. */
+export function readPrivateKeyFile(path: string): Promise<KeyObject | undefined> {
+  return readKeyFile(path, (text) => createPrivateKey(text));
 }

@@ -12,7 +12,7 @@ import type { EmulatedWorld } from '../cot/world.ts';
 import { buildEnclave, type EnclaveImage } from '../sgx/build.ts';
 import type { EnclaveHandle } from '../sgx/enclave.ts';
 
-const AGENT_ENCLAVE_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'agent-enclave.js'), 'utf8');
+const AGENT_ENCLAVE_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'agent-enclave-module.js'), 'utf8');
 
 /**
  * ISVPRODID of the agent enclave. Distinct from the element enclaves' (1 by default), and the agent
@@ -20,7 +20,7 @@ const AGENT_ENCLAVE_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta
  */
 export const AGENT_ENCLAVE_PROD_ID = 0xca7a;
 
-/** The agent enclave image (agent-enclave.js, measured and signed by the vendor key → MRSIGNER). */
+/** The agent enclave image (agent-enclave-module.js, measured and signed by the vendor key → MRSIGNER). */
 export function buildAgentEnclaveImage(vendorKey: KeyObject, opts: { isvSvn?: number; debug?: boolean } = {}): EnclaveImage {
   return buildEnclave(AGENT_ENCLAVE_SOURCE, { isvProdId: AGENT_ENCLAVE_PROD_ID, isvSvn: opts.isvSvn ?? 1, ...(opts.debug ? { debug: true } : {}) }, vendorKey);
 }

@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { hex } from '../bytes/util.ts';
 import { generateP256, p256PublicRaw, p256Verify, type P256KeyPair } from '../crypto/ecdsa.ts';
+import { KeyFileError, readPrivateKeyFile, writeNewKeyFile } from '../crypto/key-file.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { checkpointSigningBytes } from '../store/audit-hash.ts';
 import type { Checkpoint } from '../store/types.ts';
@@ -13,20 +13,20 @@ import type { Checkpoint } from '../store/types.ts';
  * replicas sharing a database share this file.
  */
 export async function loadOrCreateManagerKey(path: string): Promise<P256KeyPair> {
-  try {
-    const privateKey = createPrivateKey(await readFile(path, 'utf8'));
-    return { privateKey, publicKey: createPublicKey(privateKey) };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  // A key file that exists but cannot be read or parsed stops here (KeyFileError): never replaced.
+  const existing = await readPrivateKeyFile(path);
+  if (existing) return { privateKey: existing, publicKey: createPublicKey(existing) };
   const kp = generateP256();
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600, flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
-  });
-  // Another process may have won the race: whatever is on disk is the key.
-  const privateKey = createPrivateKey(await readFile(path, 'utf8'));
-  return { privateKey, publicKey: createPublicKey(privateKey) };
+  try {
+    await writeNewKeyFile(path, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    return kp;
+  } catch (e) {
+    // Another replica won the race and wrote its key first: whatever is on disk is the key.
+    if (!(e instanceof KeyFileError && e.code === 'ERR_KEY_FILE_EXISTS')) throw e;
+    const privateKey = await readPrivateKeyFile(path);
+    if (!privateKey) throw e;
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  }
 }
 
 /** Reads a public key from a PEM file holding either half (the manager key file, or its public export). */

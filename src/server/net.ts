@@ -25,9 +25,11 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     const stop = (s: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
       resolve(s);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
   });
 }

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -57,6 +58,8 @@ export class SqliteDriver implements Driver {
     this.path = path;
     this.#syncFile = opts.syncFile ?? ((p) => this.#datasync(p));
     try {
+      // Created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the same mode).
+      if (path !== ':memory:' && !path.startsWith('file:')) closeSync(openSync(path, 'a', 0o600));
       this.#db = new Database(path);
       const mode = String(this.#db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
       // In WAL mode the driver syncs the WAL itself, off-thread, before acknowledging (see above);

@@ -64,6 +64,7 @@ test('catena demo --keep stops every process on SIGINT', { timeout: 180_000 }, a
     }
   });
   assert.ok(sent, r.stderr.slice(-2000));
+  assert.equal(r.code, 130, 'stopped by SIGINT: 128 + 2 (docs/cli.md)');
   assert.match(r.stdout, /Verdict: VALID/);
   const agentUrls = [...r.stderr.matchAll(/agent\s+(https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
   const managerUrl = /manager\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(r.stderr)?.[1];

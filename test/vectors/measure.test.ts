@@ -70,7 +70,7 @@ test('any single flipped bit in test_enclave.sgxs changes MRENCLAVE or is refuse
   }
 });
 
-test('catena measure: JSON MRENCLAVE; truncated or missing file exits 2 with a message', { skip }, () => {
+test('catena measure: JSON MRENCLAVE; a truncated stream exits 1, a missing file 2, each with a message', { skip }, () => {
   const ok = run('measure', vectorPath('sigstruct/test_enclave.sgxs'), '--json');
   assert.equal(ok.status, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout), { mrenclave: MRENCLAVE });
@@ -78,10 +78,12 @@ test('catena measure: JSON MRENCLAVE; truncated or missing file exits 2 with a m
   try {
     const cut = join(dir, 'cut.sgxs');
     writeFileSync(cut, vector('sigstruct/test_enclave.sgxs').subarray(0, 46720 - 100));
+    // Read but not a valid stream: exit 1, and with --json the error is one JSON document on stdout (docs/cli.md).
     const bad = run('measure', cut, '--json');
-    assert.equal(bad.status, 2);
-    assert.equal(bad.stdout, '');
-    assert.match(bad.stderr, /too short|truncated/);
+    assert.equal(bad.status, 1);
+    const err = JSON.parse(bad.stdout) as { error: { code: string; message: string } };
+    assert.equal(err.error.code, 'ERR_INVALID_INPUT');
+    assert.match(err.error.message, /too short|truncated/);
     const missing = run('measure', join(dir, 'nope.sgxs'));
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /cannot read/);

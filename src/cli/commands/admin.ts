@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--role <role>', `${ROLES.join(', ')}`, 'admin')
     .option('--ttl <ttl>', 'lifetime: 30d, 12h, 90m, 3600s, or never (admin only)', '90d')
     .option('--agent-id <id>', 'agent tokens: the one agent id it may register (default: the first it registers)')
-    .option('--data <dir>', 'data directory')
+    .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--json', 'print {id, token, role, expiresAt, agentId}')
     .action(async (o: StoreFlags & { role: string; ttl: string; agentId?: string; json?: boolean }) => {
@@ -58,7 +58,7 @@ export function register(program: Command): void {
   token
     .command('list')
     .description('list tokens (ids, roles, expiry, revocation; never secrets or hashes)')
-    .option('--data <dir>', 'data directory')
+    .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--json', 'print {tokens: [...]}')
     .action(async (o: StoreFlags & { json?: boolean }) => {
@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .command('revoke')
     .description('revoke a token: the manager refuses it from its next request on')
     .argument('<id>', 'token id (catena admin token list)')
-    .option('--data <dir>', 'data directory')
+    .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--json', 'print {id, revoked: true}')
     .action(async (id: string, o: StoreFlags & { json?: boolean }) => {

@@ -1,17 +1,8 @@
 import type { JWK } from 'jose';
-import { managerRequestVerifier } from '../../server/manager-request.ts';
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openCollateral } from '../../attestation/collateral/open.ts';
-import { certificatesFromFile } from '../../channel/default-attestation.ts';
-import { EmulatedWorld } from '../../cot/world.ts';
-import { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { buildAgent } from '../../server/agent.ts';
-import { agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, renewAgentCertificate } from '../../server/agent-enclave.ts';
-import { callManager, managerTokenChecker, type ManagerLink } from '../../server/manager-client.ts';
-import { listenUrl, parseListen, untilSignal } from '../../server/net.ts';
+import type { ManagerLink } from '../../server/manager-client.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
 
 /**
@@ -62,6 +53,16 @@ export function register(program: Command): void {
         logLevel: string;
         json?: boolean;
       }) => {
+        const { managerRequestVerifier } = await import('../../server/manager-request.ts');
+        const { openCollateral } = await import('../../attestation/collateral/open.ts');
+        const { certificatesFromFile } = await import('../../channel/default-attestation.ts');
+        const { EmulatedWorld } = await import('../../cot/world.ts');
+        const { Manufacturer } = await import('../../sgx/manufacturer/manufacturer.ts');
+        const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+        const { buildAgent } = await import('../../server/agent.ts');
+        const { agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, renewAgentCertificate } = await import('../../server/agent-enclave.ts');
+        const { callManager, managerTokenChecker } = await import('../../server/manager-client.ts');
+        const { listenUrl, parseListen, untilSignal } = await import('../../server/net.ts');
         const { LOG_LEVELS } = await import('../../http/create-app.ts');
         if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}; got ${o.logLevel}`);
         const logLevel = o.logLevel as import('../../http/create-app.ts').LogLevel;

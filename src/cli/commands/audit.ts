@@ -1,10 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openStore } from '../../store/open-store.ts';
-import { verifyAuditLog } from '../../store/verify-audit-log.ts';
 import type { AuditRecord } from '../../store/types.ts';
-import { checkpointVerifier, readPublicKey } from '../../server/manager-key.ts';
-import { managerPaths } from '../../server/data-dir.ts';
 import { EXIT, printJson, say, setExit, UsageError } from '../io.ts';
 
 /** `catena audit verify`: checks the manager's audit log end to end; exit 1 naming the first broken record. */
@@ -13,11 +9,15 @@ export function register(program: Command): void {
   audit
     .command('verify')
     .description('verify the hash chain and the signed checkpoints of the audit log')
-    .option('--data <dir>', 'data directory', 'catena-data')
+    .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--key <pem>', "manager key or its public half (checkpoint signatures; default DATA/manager-key.pem)")
     .option('--json', 'print the result as JSON')
-    .action(async (o: { data: string; db?: string; key?: string; json?: boolean }) => {
+    .action(async (o: { data?: string; db?: string; key?: string; json?: boolean }) => {
+      const { openStore } = await import('../../store/open-store.ts');
+      const { verifyAuditLog } = await import('../../store/verify-audit-log.ts');
+      const { checkpointVerifier, readPublicKey } = await import('../../server/manager-key.ts');
+      const { managerPaths } = await import('../../server/data-dir.ts');
       const paths = await managerPaths(o, false);
       if (!paths.db.includes('://') && !paths.db.startsWith('sqlite:')) {
         await access(paths.db).catch(() => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { printJson, say, UsageError } from '../io.ts';
 import { benchCommand } from './bench.ts';
 
@@ -25,7 +24,8 @@ export function register(program: Command): void {
       const seconds = num('seconds', opts.seconds, 600);
       const handshakes = Math.ceil(num('handshakes', opts.handshakes, 1e6));
       const roundTrips = Math.ceil(num('round-trips', opts.roundTrips, 1e7));
-      const { benchChannel } = await import('../../../bench/channel.ts');
+      const { benchChannel } = await import('../../bench/channel.ts');
+      const { SingleBar } = await import('cli-progress');
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'bench channel [{bar}] {phase} {value}/{total}', stream: process.stderr, hideCursor: true }) : undefined;
       bar?.start(1, 0, { phase: 'setup' });
       let r;

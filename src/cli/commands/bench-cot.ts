@@ -1,10 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
-import { benchCot, type CotBenchResult } from '../../../bench/cot.ts';
-import { cotPlotSvg } from '../../../bench/cot-plot.ts';
-import { BenchError } from '../../../bench/errors.ts';
-import { intFlag, printJson, say, UsageError } from '../io.ts';
+import type { SingleBar } from 'cli-progress';
+import type { CotBenchResult } from '../../bench/cot.ts';
+import { enumFlag, intFlag, printJson, say, UsageError } from '../io.ts';
 import { benchCommand } from './bench.ts';
 
 /**
@@ -26,19 +24,23 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { sizes: string; runtime: string; localShare: string; clouds: string; platformsPerCloud: string; isolatedMax: string; plot?: string; json?: boolean }) => {
       const sizes = opts.sizes.split(',').map((s) => intFlag('sizes', s.trim(), 1, 1_000_000));
-      if (opts.runtime !== 'inline' && opts.runtime !== 'isolated') throw new UsageError(`--runtime: inline or isolated, got ${opts.runtime}`);
+      const runtime = enumFlag('runtime', opts.runtime, ['inline', 'isolated'] as const);
       const localShare = Number(opts.localShare);
       if (!(localShare >= 0 && localShare <= 1)) throw new UsageError(`--local-share: expected a number in [0, 1], got ${opts.localShare}`);
       const clouds = intFlag('clouds', opts.clouds, 1, 64);
       const platformsPerCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
       const isolatedMaxSize = intFlag('isolated-max', opts.isolatedMax, 1, 100_000);
+      const { SingleBar } = await import('cli-progress');
+      const { benchCot } = await import('../../bench/cot.ts');
+      const { cotPlotSvg } = await import('../../bench/cot-plot.ts');
+      const { BenchError } = await import('../../bench/errors.ts');
       const tty = process.stderr.isTTY;
       let bar: SingleBar | undefined;
       let r: CotBenchResult;
       try {
         r = await benchCot({
           sizes,
-          runtime: opts.runtime,
+          runtime,
           localShare,
           clouds,
           platformsPerCloud,

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
-import { BenchError } from '../../../bench/errors.ts';
-import { benchVerify } from '../../../bench/verify.ts';
 import { printJson, say, UsageError } from '../io.ts';
 import { benchCommand } from './bench.ts';
 
@@ -19,13 +16,16 @@ export function register(program: Command): void {
     .action(async (opts: { seconds: string; vectors?: string; json?: boolean }) => {
       const seconds = Number(opts.seconds);
       if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds: expected a number in (0, 600], got ${opts.seconds}`);
+      const { SingleBar } = await import('cli-progress');
+      const { BenchError } = await import('../../bench/errors.ts');
+      const { benchVerify } = await import('../../bench/verify.ts');
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'bench verify [{bar}] round {value}/{total}', stream: process.stderr, hideCursor: true }) : undefined;
       bar?.start(3, 0);
       let r;
       try {
         r = await benchVerify({ seconds, vectorsDir: opts.vectors, onProgress: (d) => bar?.update(d) });
       } catch (e) {
-        if (e instanceof BenchError && (e.code === 'ERR_BENCH_VECTORS' || e.code === 'ERR_BENCH_ARGUMENT')) throw new UsageError(e.message);
+        if (e instanceof BenchError && (e.code === 'ERR_BENCH_VECTORS' || e.code === 'ERR_BENCH_ARGUMENT' || e.code === 'ERR_BENCH_DEPENDENCY')) throw new UsageError(e.message);
         throw e;
       } finally {
         bar?.stop();

@@ -1,19 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { hex } from '../../bytes/util.ts';
-import { Chain } from '../../chain/chain.ts';
-import { verifyBundle } from '../../chain/verify-bundle.ts';
 import type { ChainPolicy } from '../../chain/types.ts';
-import { CotBuilder } from '../../cot/builder.ts';
-import { dcapRemoteVerifier } from '../../cot/dcap-remote-verifier.ts';
 import type { ElementHandle } from '../../cot/element.ts';
-import { EmulatedWorld } from '../../cot/world.ts';
-import { generateP256 } from '../../crypto/ecdsa.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { derFromAny } from '../../attestation/pem.ts';
-import { EXIT, intFlag, printJson, say, setExit, timeFlag, UsageError } from '../io.ts';
+import { enumFlag, EXIT, intFlag, printJson, say, setExit, timeFlag, UsageError } from '../io.ts';
 
 /**
  * The shape `chain build` grows: element i (i ≥ 1) is admitted by element ⌊(i−1)/2⌋ (a binary tree,
@@ -33,12 +24,20 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'where to write the proof bundle (JSON)')
     .option('--json', 'print one JSON document')
     .action(async (opts: { clouds: string; platformsPerCloud: string; enclaves: string; runtime: string; out: string; json?: boolean }) => {
+      const { Chain } = await import('../../chain/chain.ts');
+      const { verifyBundle } = await import('../../chain/verify-bundle.ts');
+      const { CotBuilder } = await import('../../cot/builder.ts');
+      const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
+      const { EmulatedWorld } = await import('../../cot/world.ts');
+      const { generateP256 } = await import('../../crypto/ecdsa.ts');
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { derFromAny } = await import('../../attestation/pem.ts');
       const clouds = intFlag('clouds', opts.clouds, 1, 26);
       const perCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
       const n = intFlag('enclaves', opts.enclaves, 1, 1_000_000);
-      if (opts.runtime !== 'inline' && opts.runtime !== 'isolated') throw new UsageError('--runtime must be inline or isolated');
+      const runtime = enumFlag('runtime', opts.runtime, ['inline', 'isolated'] as const);
       const t0 = performance.now();
-      const world = await EmulatedWorld.create({ clouds, platformsPerCloud: perCloud, runtime: opts.runtime });
+      const world = await EmulatedWorld.create({ clouds, platformsPerCloud: perCloud, runtime });
       try {
         const collateral = await world.collateralFor();
         void collateral;
@@ -51,6 +50,7 @@ export function register(program: Command): void {
         const ids: string[] = [];
         const platformOf: number[] = [];
         const handles: ElementHandle[] = [];
+        const { default: cliProgress } = await import('cli-progress');
         const bar = !opts.json && process.stderr.isTTY && n >= 100 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'building {bar} {value}/{total} elements' }, cliProgress.Presets.shades_classic) : undefined;
         bar?.start(n, 0);
         let nextRemote = 1;
@@ -98,16 +98,31 @@ export function register(program: Command): void {
     .description('verify a proof bundle offline with only the root certificate and a time')
     .argument('<bundle>', 'proof bundle (JSON)')
     .requiredOption('--root <cert>', 'the root certificate (DER or PEM) the chain must be anchored at')
-    .requiredOption('--at <time>', 'verification time: ISO 8601, Unix seconds, or "now"')
+    .requiredOption('--at <time>', 'verification time: now, RFC 3339 (2025-07-01T00:00:00Z) or Unix seconds')
     .option('--owner <hex>', 'the chain owner key (hex X‖Y) to require; without it any owner-signed chain at this root is judged on its own policy')
     .option('--json', 'print one JSON document')
     .action(async (file: string, opts: { root: string; at: string; owner?: string; json?: boolean }) => {
-      const at = opts.at === 'now' ? new Date() : timeFlag('at', opts.at);
-      let bundle: unknown;
+      const { Chain } = await import('../../chain/chain.ts');
+      const { verifyBundle } = await import('../../chain/verify-bundle.ts');
+      const { CotBuilder } = await import('../../cot/builder.ts');
+      const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
+      const { EmulatedWorld } = await import('../../cot/world.ts');
+      const { generateP256 } = await import('../../crypto/ecdsa.ts');
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { derFromAny } = await import('../../attestation/pem.ts');
+      const at = timeFlag('at', opts.at);
+      let text: string;
       try {
-        bundle = JSON.parse(await readFile(file, 'utf8'));
+        text = await readFile(file, 'utf8');
       } catch (e) {
         throw new UsageError(`${file}: ${(e as Error).message}`);
+      }
+      // A bundle that is not JSON is evidence that does not parse: verifyBundle rejects it (exit 1).
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(text);
+      } catch {
+        bundle = text;
       }
       let root: Uint8Array;
       try {

@@ -1,8 +1,10 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { printJson, setExit, EXIT, say, timeFlag, UsageError } from '../io.ts';
+import { TCB_STATUSES } from '../../formats/json-fields.ts';
+import { enumFlag, enumListFlag, printJson, setExit, EXIT, say, timeFlag, UsageError } from '../io.ts';
+import { defaultStateDir } from '../../server/data-dir.ts';
 import type { ChannelPolicy } from '../../channel/types.ts';
 import type { AttestationSpec } from '../../channel/attestation-spec.ts';
 import type { ChannelAttestation } from '../../channel/default-attestation.ts';
@@ -76,13 +78,14 @@ async function ratlsImage(stateDir: string) {
   const source = readFileSync(join(dir, 'ratls.js'), 'utf8');
   const config = JSON.parse(readFileSync(join(dir, 'enclave.json'), 'utf8'));
   const keyPath = join(stateDir, 'vendor.pem');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(readFileSync(keyPath, 'utf8'));
-  } catch {
+  const { keyDirectory, readPrivateKeyFile, writeNewKeyFile } = await import('../../crypto/key-file.ts');
+  // An existing key that cannot be read or parsed stops the command (KeyFileError, exit 2): a new key
+  // would silently change the enclave's MRSIGNER.
+  let key: KeyObject | undefined = await readPrivateKeyFile(keyPath);
+  if (!key) {
     key = generateVendorKey();
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    writeFileSync(keyPath, key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    await keyDirectory(dirname(keyPath));
+    await writeNewKeyFile(keyPath, key.export({ type: 'pkcs8', format: 'pem' }) as string);
   }
   return buildEnclave(source, config, key);
 }
@@ -137,15 +140,12 @@ async function collateralFlag(where: string | undefined, rootPath: string): Prom
 
 function acceptTcb(v: string | undefined): string[] | undefined {
   if (v === undefined) return undefined;
-  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (!list.length) throw new UsageError('--accept-tcb: name at least one TCB status');
-  return list;
+  return enumListFlag('accept-tcb', v, TCB_STATUSES);
 }
 
 const runtimeOf = (v: string | undefined) => {
   if (v === undefined) return 'isolated' as const;
-  if (v !== 'isolated' && v !== 'inline') throw new UsageError(`--runtime: isolated or inline, got ${v}`);
-  return v;
+  return enumFlag('runtime', v, ['isolated', 'inline'] as const);
 };
 
 export function register(program: Command): void {
@@ -157,12 +157,12 @@ export function register(program: Command): void {
     .requiredOption('--listen <host:port>', 'where to listen, e.g. 127.0.0.1:8443 (port 0: any free port)')
     .option('--require-attested-client', 'mutual mode: clients must present RA-TLS evidence')
     .option('--client-policy <file>', 'identity policy (JSON) for attested clients (default: any non-DEBUG enclave whose evidence verifies)')
-    .option('--state <dir>', 'keeps the emulated manufacturer (root CA) and the vendor key between runs; root.pem, root.der and collateral.json are written there', '.catena/channel')
+    .option('--state <dir>', 'keeps the emulated manufacturer (root CA) and the vendor key between runs; root.pem, root.der and collateral.json are written there (default: $XDG_STATE_HOME/catena/channel)')
     .option('--runtime <kind>', 'isolated (worker) or inline', 'isolated')
     .option('--json', 'print one JSON document once listening')
-    .action(async (o: { listen: string; requireAttestedClient?: boolean; clientPolicy?: string; state: string; runtime?: string; json?: boolean }) => {
+    .action(async (o: { listen: string; requireAttestedClient?: boolean; clientPolicy?: string; state?: string; runtime?: string; json?: boolean }) => {
       const { host, port } = hostPort('--listen', o.listen);
-      const state = resolve(o.state);
+      const state = resolve(o.state ?? defaultStateDir('channel'));
       const { policy } = readPolicy(o.clientPolicy, false);
       const s = await startEnclave(state, runtimeOf(o.runtime), { policy, requireAttestedClient: !!o.requireAttestedClient });
       const { writeTrustFiles } = await import('../../channel/default-attestation.ts');
@@ -201,13 +201,13 @@ export function register(program: Command): void {
     .option('--accept-tcb <statuses>', 'comma-separated TCB statuses to accept (default: UpToDate)')
     .option('--policy <file>', 'identity policy JSON: {"mrEnclave": [hex], "mrSigner": hex, "isvProdId": n, "minIsvSvn": n, "allowDebug": bool}')
     .option('--allow-debug', 'accept a DEBUG enclave')
-    .option('--at <time>', 'verification time, ISO 8601 or Unix seconds (default: now)')
+    .option('--at <time>', 'verification time: now, RFC 3339 or Unix seconds (default: now)')
     .option('--message <text>', 'send this after the handshake and print the reply')
     .option('--enclave', 'connect from inside an emulated client enclave with its own RA-TLS certificate (for --require-attested-client servers)')
-    .option('--state <dir>', 'with --enclave: state directory whose emulated manufacturer certifies the client platform', '.catena/channel')
+    .option('--state <dir>', 'with --enclave: state directory whose emulated manufacturer certifies the client platform (default: $XDG_STATE_HOME/catena/channel)')
     .option('--timeout <seconds>', 'give up after this long', '15')
     .option('--json', 'print one JSON document')
-    .action(async (target: string, o: { root: string; collateral?: string; acceptTcb?: string; policy?: string; allowDebug?: boolean; at?: string; message?: string; enclave?: boolean; state: string; timeout: string; json?: boolean }) => {
+    .action(async (target: string, o: { root: string; collateral?: string; acceptTcb?: string; policy?: string; allowDebug?: boolean; at?: string; message?: string; enclave?: boolean; state?: string; timeout: string; json?: boolean }) => {
       const { host, port } = hostPort('<host:port>', target);
       const ch = await import('../../channel/index.ts');
       const roots = readRoots(o.root, ch.certificatesFromFile);
@@ -232,7 +232,7 @@ export function register(program: Command): void {
         } catch (e) {
           throw new UsageError(`--collateral ${collateral.where}: with --enclave, a dcap-qvl collateral.json file is needed (${(e as Error).message})`);
         }
-        const s = await startEnclave(resolve(o.state), 'inline', { peers: ch.attestationSpecForRoots(roots, json, accepted ? { acceptedTcbStatuses: accepted } : {}) });
+        const s = await startEnclave(resolve(o.state ?? defaultStateDir('channel')), 'inline', { peers: ch.attestationSpecForRoots(roots, json, accepted ? { acceptedTcbStatuses: accepted } : {}) });
         try {
           const r = await s.relay.connect(host, port, policy).catch((e: Error) => {
             throw new UsageError(`cannot connect to ${target}: ${e.message}`);

@@ -8,24 +8,12 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { hex } from '../../bytes/util.ts';
 import type { ChainVerification, Element, ProofBundle } from '../../chain/types.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { sha256 } from '../../crypto/sha256.ts';
-import { buildElementImage } from '../../cot/element.ts';
-import { buildPcsServer } from '../../sgx/manufacturer/pcs-server.ts';
-import { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
-import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../sgx/platform.ts';
-import { openStore } from '../../store/open-store.ts';
+import type { Manufacturer } from '../../sgx/manufacturer/manufacturer.ts';
 import type { Store } from '../../store/types.ts';
-import { pcsCollateral } from '../../attestation/collateral/from-pcs.ts';
-import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } from '../../server/agent-enclave.ts';
-import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
-import { CotDriver, type Placed } from '../../server/cot-driver.ts';
-import { callJson } from '../../server/http-json.ts';
-import { buildManager } from '../../server/manager.ts';
-import { loadOrCreateManagerKey } from '../../server/manager-key.ts';
-import { listenUrl, untilSignal } from '../../server/net.ts';
-import { createToken } from '../../server/tokens.ts';
+import type { AgentTlsListener } from '../../server/agent-listener.ts';
+import type { Placed } from '../../server/cot-driver.ts';
 import { EXIT, intFlag, printJson, setExit, UsageError } from '../io.ts';
+import { onStopSignal, SIGNAL_EXIT, untilStopSignal, type StopSignal } from '../signals.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
 const CLOUDS = ['cloud-a', 'cloud-b', 'cloud-c', 'cloud-d', 'cloud-e', 'cloud-f'];
@@ -49,7 +37,7 @@ function startAgent(
     // Registers by RA-TLS on the manager's agent listener (no token); peers judged under the emulated root, explicitly.
     [BIN, 'agent', '--manager', env.manager, '--manager-cert', env.managerCert, '--cloud', cloud, '--platforms', String(platforms), '--manufacturer', env.manufacturer, '--vendor-key', env.vendorKey, '--trust-root', env.trustRoot, '--collateral', env.collateral, '--json'],
     // The agent exits when its stdin closes: it cannot outlive a demo that was killed outright.
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1' } },
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1', CATENA_EXIT_WITH_PARENT: '1' } },
   );
   const ready = new Promise<AgentProc>((resolveReady, reject) => {
     let out = '';
@@ -116,13 +104,29 @@ export function register(program: Command): void {
     .option('--keep', 'leave everything running and print the URLs (Ctrl-C stops)')
     .option('--json', 'print {clouds, platforms, elements, links, valid, managerUrl}')
     .action(async (o: { clouds: string; platforms: string; data?: string; keep?: boolean; json?: boolean }) => {
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { sha256 } = await import('../../crypto/sha256.ts');
+      const { buildElementImage } = await import('../../cot/element.ts');
+      const { buildPcsServer } = await import('../../sgx/manufacturer/pcs-server.ts');
+      const { Manufacturer } = await import('../../sgx/manufacturer/manufacturer.ts');
+      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } = await import('../../sgx/platform.ts');
+      const { openStore } = await import('../../store/open-store.ts');
+      const { pcsCollateral } = await import('../../attestation/collateral/from-pcs.ts');
+      const { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } = await import('../../server/agent-enclave.ts');
+      const { listenAgentTls } = await import('../../server/agent-listener.ts');
+      const { CotDriver } = await import('../../server/cot-driver.ts');
+      const { callJson } = await import('../../server/http-json.ts');
+      const { buildManager } = await import('../../server/manager.ts');
+      const { loadOrCreateManagerKey } = await import('../../server/manager-key.ts');
+      const { listenUrl } = await import('../../server/net.ts');
+      const { createToken } = await import('../../server/tokens.ts');
       const clouds = intFlag('clouds', o.clouds, 2, CLOUDS.length);
       const perCloud = intFlag('platforms', o.platforms, 2, 8);
       const t0 = performance.now();
       const progress = (msg: string) => process.stderr.write(`[demo ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
       const tmp = await mkdtemp(join(tmpdir(), 'catena-demo-'));
       const data = o.data ?? join(tmp, 'manager');
-      await mkdir(data, { recursive: true });
+      await mkdir(data, { recursive: true, mode: 0o700 });
       const children: ChildProcess[] = [];
       let pcs: FastifyInstance | undefined;
       let manager: FastifyInstance | undefined;
@@ -138,12 +142,11 @@ export function register(program: Command): void {
           await pcs?.close().catch(() => {});
           await rm(tmp, { recursive: true, force: true }).catch(() => {});
         })());
-      const onSignal = (sig: NodeJS.Signals) => {
+      const onSignal = (sig: StopSignal) => {
         process.stderr.write(`\n[demo] ${sig}: stopping every process it started\n`);
-        void cleanup().finally(() => process.exit(130));
+        void cleanup().finally(() => process.exit(SIGNAL_EXIT[sig]));
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const offSignal = onStopSignal(onSignal);
       try {
         // 1. The emulated manufacturer and its PCS v4 service.
         progress('starting the emulated PCS (manufacturer root CA, PCK CAs, TCB info, QE identity, CRLs)');
@@ -271,8 +274,7 @@ export function register(program: Command): void {
         }
         setExit(summary.valid ? EXIT.OK : EXIT.NEGATIVE);
         if (o.keep) {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          offSignal();
           const w = (s: string) => process.stderr.write(s + '\n');
           w('');
           w('Running (--keep); Ctrl-C stops everything:');
@@ -282,7 +284,7 @@ export function register(program: Command): void {
           w(`  agent TLS   ${agentListener.url}  (RA-TLS client authentication; certificate ${managerCertFile})`);
           for (const a of agents) w(`  agent       ${a.url}  (${a.cloud})`);
           w(`  chain       ${managerUrl}/v1/chains/${driver.chain.id}/verify`);
-          await untilSignal();
+          setExit(SIGNAL_EXIT[await untilStopSignal()]);
         }
       } catch (e) {
         if (e instanceof UsageError) throw e;
@@ -290,8 +292,7 @@ export function register(program: Command): void {
         setExit(EXIT.NEGATIVE);
         if (o.json) printJson({ valid: false, error: (e as Error).message });
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        offSignal();
         progress('stopping every process the demo started');
         await cleanup();
       }

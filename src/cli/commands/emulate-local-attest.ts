@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
 import { CatenaError } from '../../errors.ts';
-import { generateVendorKey } from '../../crypto/rsa3072.ts';
-import { buildEnclave, Platform, type EnclaveHandle } from '../../sgx/index.ts';
-import { EXIT, printJson, say, setExit, UsageError } from '../io.ts';
+import type { EnclaveHandle } from '../../sgx/index.ts';
+import { enumFlag, EXIT, printJson, say, setExit, UsageError } from '../io.ts';
 import { emulateCommand } from './emulate.ts';
 
 const PEER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'enclaves', 'peer');
@@ -24,7 +23,9 @@ export function register(program: Command): void {
     .option('--data <dir>', 'persist the platform under this directory (default: an ephemeral platform)')
     .option('--json', 'print one JSON document')
     .action(async (opts: { runtime: string; data?: string; json?: boolean }) => {
-      if (opts.runtime !== 'isolated' && opts.runtime !== 'inline') throw new UsageError('--runtime must be isolated or inline');
+      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+      const { buildEnclave, Platform } = await import('../../sgx/index.ts');
+      const runtime = enumFlag('runtime', opts.runtime, ['isolated', 'inline'] as const);
       const source = readFileSync(join(PEER_DIR, 'peer.js'), 'utf8');
       const vendor = generateVendorKey();
       const platform = await Platform.open(opts.data ? { dataDir: opts.data, name: 'local-attest' } : { name: 'local-attest' });
@@ -32,11 +33,11 @@ export function register(program: Command): void {
       try {
         const imgA = buildEnclave(source, { isvProdId: 7, isvSvn: 1 }, vendor);
         const imgB = buildEnclave(source, { isvProdId: 8, isvSvn: 1, heapSize: 128 * 1024 }, vendor);
-        const a = await platform.loadEnclave(imgA, { runtime: opts.runtime });
+        const a = await platform.loadEnclave(imgA, { runtime });
         handles.push(a);
-        const b = await platform.loadEnclave(imgB, { runtime: opts.runtime });
+        const b = await platform.loadEnclave(imgB, { runtime });
         handles.push(b);
-        say(opts.json, `platform ${platform.identity.id} (${opts.runtime} runtime)`);
+        say(opts.json, `platform ${platform.identity.id} (${runtime} runtime)`);
         say(opts.json, `  A  MRENCLAVE ${hex(imgA.mrEnclave)}  ISVPRODID 7`);
         say(opts.json, `  B  MRENCLAVE ${hex(imgB.mrEnclave)}  ISVPRODID 8`);
         // Each side expects the other's vendor and product: MRSIGNER + ISVPRODID + minimum ISVSVN.
@@ -66,7 +67,7 @@ export function register(program: Command): void {
         }
         const out = {
           platform: platform.identity.id,
-          runtime: opts.runtime,
+          runtime,
           enclaves: [imgA, imgB].map((i) => ({ mrenclave: hex(i.mrEnclave), mrsigner: hex(i.mrSigner) })),
           mutual,
           session,

@@ -33,7 +33,7 @@ export function register(program: Command): void {
       }
       if (opts.out === undefined) throw new UsageError('--out <dir> is required');
       const variant = opts.variant === undefined ? undefined : EVIDENCE_VARIANTS.find((v) => v.name === opts.variant);
-      if (opts.variant !== undefined && !variant) throw new UsageError(`--variant: unknown variant ${opts.variant} (catena emulate quote --list-variants)`);
+      if (opts.variant !== undefined && !variant) throw new UsageError(`--variant: unknown variant ${opts.variant}; one of ${EVIDENCE_VARIANTS.map((v) => v.name).join(', ')}`);
       const tcbLevel = intFlag('tcb-level', opts.tcbLevel, 0, 3);
       const rd = new Uint8Array(64);
       if (opts.reportData !== undefined) {

@@ -1,15 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { openCollateral } from '../../attestation/collateral/open.ts';
-import { certificatesFromFile } from '../../channel/default-attestation.ts';
-import { agentPeerVerification } from '../../server/agent-enclave.ts';
-import { listenAgentTls, type AgentTlsListener } from '../../server/agent-listener.ts';
-import { openStore, parseStoreUrl } from '../../store/open-store.ts';
-import { buildManager } from '../../server/manager.ts';
-import { loadOrCreateManagerKey, managerKeyId } from '../../server/manager-key.ts';
-import { managerPaths } from '../../server/data-dir.ts';
-import { listenUrl, parseListen, untilSignal } from '../../server/net.ts';
+import type { AgentTlsListener } from '../../server/agent-listener.ts';
 import { intFlag, printJson, say, UsageError } from '../io.ts';
 import { availableParallelism } from 'node:os';
 
@@ -19,7 +11,7 @@ export function register(program: Command): void {
     .command('manager')
     .description('run the chain-of-trust manager (REST API, OpenAPI at /openapi.json)')
     .option('--listen <host:port>', 'address', '127.0.0.1:8080')
-    .option('--data <dir>', 'data directory (SQLite database and manager key)')
+    .option('--data <dir>', 'data directory: SQLite database and manager key (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store: SQLite path / sqlite:PATH, or postgres://… (default DATA/catena.db)')
     .option('--key <pem>', 'manager key (P-256, created if missing; default DATA/manager-key.pem)')
     .option('--agent-check <ms>', 'agent health-check interval', '5000')
@@ -42,6 +34,15 @@ export function register(program: Command): void {
     .option('--writes-per-minute <n>', 'writes per token and minute before 429', '100000')
     .option('--json', 'print one JSON document {url, keyId, db, agentListener?} once listening')
     .action(async (o: { listen: string; data?: string; db?: string; key?: string; agentCheck: string; pcs?: string; reattestEvery?: string; verifyThreads?: string; agentListen?: string; agentMrsigner?: string; trustRoot?: string; collateral?: string; agentHosts: string; metricsListen?: string; logLevel: string; requestTimeout: string; headersTimeout: string; keepAliveTimeout: string; maxConnections: string; maxRequestsPerSocket: string; authFailures: string; writesPerMinute: string; json?: boolean }) => {
+      const { openCollateral } = await import('../../attestation/collateral/open.ts');
+      const { certificatesFromFile } = await import('../../channel/default-attestation.ts');
+      const { agentPeerVerification } = await import('../../server/agent-enclave.ts');
+      const { listenAgentTls } = await import('../../server/agent-listener.ts');
+      const { openStore, parseStoreUrl } = await import('../../store/open-store.ts');
+      const { buildManager } = await import('../../server/manager.ts');
+      const { loadOrCreateManagerKey, managerKeyId } = await import('../../server/manager-key.ts');
+      const { managerPaths } = await import('../../server/data-dir.ts');
+      const { listenUrl, parseListen, untilSignal } = await import('../../server/net.ts');
       const { LOG_LEVELS } = await import('../../http/create-app.ts');
       if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}; got ${o.logLevel}`);
       const logLevel = o.logLevel as import('../../http/create-app.ts').LogLevel;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
 import { CatenaError } from '../../errors.ts';
 import { measureSgxs } from '../../sgx/measure.ts';
-import { printJson, say, UsageError } from '../io.ts';
+import { InvalidInputError, printJson, say, UsageError } from '../io.ts';
 
 /** Reads a whole input file; an unreadable one is a usage error (exit 2). Shared by measure and sigstruct. */
 export function readInput(path: string, what: string): Uint8Array {
@@ -14,12 +14,12 @@ export function readInput(path: string, what: string): Uint8Array {
   }
 }
 
-/** Runs a parser over file bytes, turning a FormatError (truncated, trailing, bad tag…) into exit 2 naming the file. */
+/** Runs a parser over file bytes, turning a FormatError (truncated, trailing, bad tag…) into exit 1 naming the file: the file was read, its content is rejected. */
 export function parseInput<T>(path: string, what: string, parse: () => T): T {
   try {
     return parse();
   } catch (e) {
-    if (e instanceof CatenaError) throw new UsageError(`${path}: not a valid ${what}: ${e.message} (${e.code})`);
+    if (e instanceof CatenaError) throw new InvalidInputError(`${path}: not a valid ${what}: ${e.message} (${e.code})`);
     throw e;
   }
 }

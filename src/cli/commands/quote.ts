@@ -2,7 +2,8 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { generateP256 } from '../../crypto/ecdsa.ts';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EXIT, printJson, say, setExit, timeFlag, UsageError } from '../io.ts';
+import { TCB_STATUSES } from '../../formats/json-fields.ts';
+import { enumListFlag, EXIT, InvalidInputError, printJson, say, setExit, timeFlag, UsageError } from '../io.ts';
 
 /**
  * `catena quote verify QUOTE --collateral DIR|FILE|URL --at TIME [--root CERT]… [--accept-tcb S,…]
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     .description('verify a DCAP quote (v3 SGX, v4 TDX) against collateral at an explicit time, in Intel QVL order')
     .argument('<quote>', 'the raw quote (quote.dat)')
     .requiredOption('--collateral <dir|file|url>', 'collateral: a directory (Intel PCS files), a dcap-qvl collateral.json, or a PCS/PCCS base URL')
-    .requiredOption('--at <time>', 'verification time: ISO 8601 or Unix seconds')
+    .requiredOption('--at <time>', 'verification time: now, RFC 3339 (2025-07-01T00:00:00Z) or Unix seconds')
     .option('--root <cert>', "trust this root (DER or PEM certificate) instead of Intel's pinned key; repeatable", (v: string, acc: string[] = []) => [...acc, v])
     .option('--accept-tcb <statuses>', 'accepted TCB statuses, comma-separated (default: UpToDate)')
     .option('--policy <file>', 'appraisal policy JSON (mrEnclave[], mrSigner, isvProdId, minIsvSvn, allowDebug, reportData, acceptedTcbStatuses, acceptedAdvisories, maxCollateralAgeSeconds)')
@@ -58,9 +59,7 @@ export function register(program: Command): void {
         }
       }
       if (o.acceptTcb !== undefined) {
-        const statuses = o.acceptTcb.split(',').map((s) => s.trim()).filter(Boolean);
-        if (statuses.length === 0) throw new UsageError('--accept-tcb: no status given');
-        policy = { ...policy, acceptedTcbStatuses: statuses };
+        policy = { ...policy, acceptedTcbStatuses: enumListFlag('accept-tcb', o.acceptTcb, TCB_STATUSES) };
       }
       let trustedRoots: Uint8Array[] | undefined;
       if (o.root) {
@@ -92,7 +91,8 @@ export function register(program: Command): void {
       try {
         appraisal = await verifyQuote(quoteBytes, { collateral, at, policy, ...(trustedRoots ? { trustedRoots } : {}) });
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        // Evidence the verifier could not even appraise is a rejection (exit 1), not a usage error.
+        throw new InvalidInputError(`${quotePath}: ${(e as Error).message}`);
       }
       const result: Record<string, unknown> = {
         verdict: appraisal.verdict,

@@ -6,7 +6,7 @@ import { fromHex, hex, u32le } from '../../bytes/util.ts';
 import { ATTR, attributesBytes, attributesFromBytes, isDebug, type Attributes } from '../../formats/attributes.ts';
 import { bcdDate, mrSignerOf, parseSigstruct, signSigstruct, verifySigstruct, SIGSTRUCT_VENDOR, type Sigstruct } from '../../formats/sigstruct.ts';
 import { measureSgxs } from '../../sgx/measure.ts';
-import { EXIT, intFlag, printJson, say, setExit, UsageError } from '../io.ts';
+import { EXIT, intFlag, InvalidInputError, printJson, say, setExit, UsageError } from '../io.ts';
 import { parseInput, readInput } from './measure.ts';
 
 /**
@@ -102,8 +102,18 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document')
     .action((file: string, o: { json?: boolean }) => {
       const bytes = readInput(file, 'SIGSTRUCT');
-      const s = parseInput(file, 'SIGSTRUCT', () => parseSigstruct(bytes));
-      const d = describeSigstruct(s);
+      let d: Record<string, unknown>;
+      try {
+        d = describeSigstruct(parseInput(file, 'SIGSTRUCT', () => parseSigstruct(bytes)));
+      } catch (e) {
+        // A SIGSTRUCT that does not parse is a negative verdict (exit 1) with the reason, like a bad signature.
+        if (!(e instanceof InvalidInputError)) throw e;
+        d = { valid: false, failures: [e.message] };
+        setExit(EXIT.NEGATIVE);
+        if (o.json) return printJson(d);
+        say(false, `SIGSTRUCT ${file}: INVALID\n  failure: ${e.message}`);
+        return;
+      }
       if (!d.valid) setExit(EXIT.NEGATIVE);
       if (o.json) return printJson(d);
       say(false, `SIGSTRUCT ${file}: ${d.valid ? 'valid' : 'INVALID'}`);

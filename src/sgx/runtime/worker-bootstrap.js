@@ -1,6 +1,12 @@
-// Entry point of an isolated enclave's worker thread. Plain JavaScript so it needs no loader:
-// it registers tsx (for Catena's TypeScript sources) in this thread, then starts the worker main.
-import { register } from 'tsx/esm/api';
+// Entry point of an isolated enclave's worker thread. Plain JavaScript so it needs no loader. Built
+// (dist/), worker-main.js sits beside it and runs under plain node; from the sources (src/, tests),
+// it registers tsx in this thread first (tsx is a devDependency, so it is only imported here).
+import { existsSync } from 'node:fs';
 
-register();
-await import('./worker-main.ts');
+const built = new URL('./worker-main.js', import.meta.url);
+if (existsSync(built)) await import(built.href);
+else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(new URL('./worker-main.ts', import.meta.url).href);
+}

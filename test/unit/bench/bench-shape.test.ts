@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchCot } from '../../../bench/cot.ts';
-import { cotPlotSvg } from '../../../bench/cot-plot.ts';
-import { LinkFloorSampler, measureCryptoFloor } from '../../../bench/floor.ts';
-import { benchVerify } from '../../../bench/verify.ts';
+import { benchCot } from '../../../src/bench/cot.ts';
+import { cotPlotSvg } from '../../../src/bench/cot-plot.ts';
+import { LinkFloorSampler, measureCryptoFloor } from '../../../src/bench/floor.ts';
+import { benchVerify } from '../../../src/bench/verify.ts';
 import { skipWithoutVectors, VECTORS_DIR } from '../../helpers/vectors.ts';
 
 // Shapes and bookkeeping only, at tiny sizes: these tests never assert speed.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decadeLabel, escapeXml, logLogSvg } from '../../../bench/plot.ts';
+import { decadeLabel, escapeXml, logLogSvg } from '../../../src/bench/plot.ts';
 
 /** A minimal XML well-formedness check: every tag closes in order, attributes quoted, no stray '<' or '&'. */
 function assertWellFormed(xml: string): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { leastSquares, logLogSlope, median } from '../../../bench/stats.ts';
+import { leastSquares, logLogSlope, median } from '../../../src/bench/stats.ts';
 
 test('least squares recovers a line from synthetic points (random slope, intercept, x values)', () => {
   fc.assert(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { benchChannel, localFloor } from '../../../bench/channel.ts';
+import { benchChannel, localFloor } from '../../../src/bench/channel.ts';
 
 test('bench channel: bounded runs with real DCAP handshakes and real local attestation, each beside a floor measured in the run', async () => {
   const r = await benchChannel({ seconds: 0.5, handshakes: 8, roundTrips: 20 });

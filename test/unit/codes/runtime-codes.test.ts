@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
-import { ratlsFloor } from '../../../bench/channel.ts';
+import { ratlsFloor } from '../../../src/bench/channel.ts';
 import { GramineAttester, type FileOps } from '../../../src/attestation/index.ts';
 import { connectAttested, MockQuoteValidator } from '../../../src/channel/index.ts';
 import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';

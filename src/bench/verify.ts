@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collateralFromQvlJson } from '../src/attestation/collateral/from-qvl-json.ts';
-import { DcapVerifier } from '../src/attestation/dcap/verify-quote.ts';
+import { collateralFromQvlJson } from '../attestation/collateral/from-qvl-json.ts';
+import { DcapVerifier } from '../attestation/dcap/verify-quote.ts';
 import { BenchError } from './errors.ts';
 import { round } from './stats.ts';
 
@@ -48,11 +48,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Where the shared vectors are: an explicit folder, $CATENA_VECTORS, or ../shared/vectors beside the checkout. */
 export function resolveVectorsDir(explicit?: string): string {
-  const dir = resolve(explicit ?? process.env.CATENA_VECTORS ?? join(here, '..', '..', 'shared', 'vectors'));
+  const dir = resolve(explicit ?? process.env.CATENA_VECTORS ?? join(here, '..', '..', '..', 'shared', 'vectors'));
   if (!existsSync(join(dir, 'sgx-v3-phala', 'quote.dat')) || !existsSync(join(dir, 'sgx-v3-phala', 'collateral.json'))) {
     throw new BenchError('ERR_BENCH_VECTORS', `the shared vectors are not at ${dir} (need sgx-v3-phala/quote.dat and collateral.json); pass --vectors DIR or set CATENA_VECTORS`);
   }
   return dir;
+}
+
+/** dcap-qvl is the comparison, a devDependency: an installed package without it cannot run this bench. */
+function loadQvl(): QvlModule {
+  try {
+    return createRequire(import.meta.url)('@phala/dcap-qvl') as QvlModule;
+  } catch {
+    throw new BenchError('ERR_BENCH_DEPENDENCY', '`bench verify` compares with @phala/dcap-qvl, which is not installed (npm install -D @phala/dcap-qvl, or run from a checkout)');
+  }
 }
 
 interface QvlModule {
@@ -77,7 +86,7 @@ export async function benchVerify(opts: VerifyBenchOptions = {}): Promise<Verify
   const dir = resolveVectorsDir(opts.vectorsDir);
   const quote = new Uint8Array(readFileSync(join(dir, 'sgx-v3-phala', 'quote.dat')));
   const json = JSON.parse(readFileSync(join(dir, 'sgx-v3-phala', 'collateral.json'), 'utf8')) as Record<string, string>;
-  const qvl = createRequire(import.meta.url)('@phala/dcap-qvl') as QvlModule;
+  const qvl = loadQvl();
   const at = PHALA_AT;
   const nowSecs = at.getTime() / 1000;
   const policy = { acceptedTcbStatuses: [PHALA_STATUS] };

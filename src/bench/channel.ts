@@ -1,23 +1,23 @@
 import { createHmac, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
-import { hex } from '../src/bytes/util.ts';
-import { AesCmac } from '../src/crypto/cmac.ts';
-import { ecdhP256Generate } from '../src/crypto/ecdh.ts';
-import { generateP256, p256Sign, p256Verify } from '../src/crypto/ecdsa.ts';
-import { hkdfSha256 } from '../src/crypto/hkdf.ts';
-import { randomBytes } from '../src/crypto/random.ts';
-import { generateVendorKey } from '../src/crypto/rsa3072.ts';
-import { sha256, sha256Parts } from '../src/crypto/sha256.ts';
-import { parseQuote } from '../src/formats/quote.ts';
-import { buildEnclave } from '../src/sgx/build.ts';
-import { Platform } from '../src/sgx/platform.ts';
-import { channelAttestation, validatorForRoots } from '../src/channel/default-attestation.ts';
-import { startEmulatedDcapIssuer } from '../src/sgx/manufacturer/emulated-dcap-issuer.ts';
-import { quotingOcalls } from '../src/channel/issuer.ts';
-import { RatlsCertificateReader, readRatlsCertificate } from '../src/channel/ratls-cert.ts';
-import { EnclaveChannelRelay } from '../src/channel/relay.ts';
-import { attestedSecureContext, connectAttested } from '../src/channel/tls.ts';
+import { hex } from '../bytes/util.ts';
+import { AesCmac } from '../crypto/cmac.ts';
+import { ecdhP256Generate } from '../crypto/ecdh.ts';
+import { generateP256, p256Sign, p256Verify } from '../crypto/ecdsa.ts';
+import { hkdfSha256 } from '../crypto/hkdf.ts';
+import { randomBytes } from '../crypto/random.ts';
+import { generateVendorKey } from '../crypto/rsa3072.ts';
+import { sha256, sha256Parts } from '../crypto/sha256.ts';
+import { parseQuote } from '../formats/quote.ts';
+import { buildEnclave } from '../sgx/build.ts';
+import { Platform } from '../sgx/platform.ts';
+import { channelAttestation, validatorForRoots } from '../channel/default-attestation.ts';
+import { startEmulatedDcapIssuer } from '../sgx/manufacturer/emulated-dcap-issuer.ts';
+import { quotingOcalls } from '../channel/issuer.ts';
+import { RatlsCertificateReader, readRatlsCertificate } from '../channel/ratls-cert.ts';
+import { EnclaveChannelRelay } from '../channel/relay.ts';
+import { attestedSecureContext, connectAttested } from '../channel/tls.ts';
 import { BenchError } from './errors.ts';
 import { median, round } from './stats.ts';
 
@@ -158,8 +158,8 @@ export function localFloor(n = 100, batches = 5): { perRoundTripUs: number; part
   return { perRoundTripUs, parts };
 }
 
-const RATLS_SOURCE = () => readFileSync(new URL('../enclaves/ratls/ratls.js', import.meta.url), 'utf8');
-const PEER_SOURCE = () => readFileSync(new URL('../enclaves/peer/peer.js', import.meta.url), 'utf8');
+const RATLS_SOURCE = () => readFileSync(new URL('../../enclaves/ratls/ratls.js', import.meta.url), 'utf8');
+const PEER_SOURCE = () => readFileSync(new URL('../../enclaves/peer/peer.js', import.meta.url), 'utf8');
 
 const roundUs = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 4)]));
 

@@ -1,9 +1,9 @@
-import { AesCmac } from '../src/crypto/cmac.ts';
+import { AesCmac } from '../crypto/cmac.ts';
 import type { KeyObject } from 'node:crypto';
-import { createElementKey, signWithElementKey } from '../src/cot/element-core.ts';
-import { generateP256, p256PublicFromRaw, p256PublicRaw, p256Sign, p256SignerFromScalar, p256Verify, type P256KeyPair } from '../src/crypto/ecdsa.ts';
-import { randomBytes } from '../src/crypto/random.ts';
-import { sha256Parts } from '../src/crypto/sha256.ts';
+import { createElementKey, signWithElementKey } from '../cot/element-core.ts';
+import { generateP256, p256PublicFromRaw, p256PublicRaw, p256Sign, p256SignerFromScalar, p256Verify, type P256KeyPair } from '../crypto/ecdsa.ts';
+import { randomBytes } from '../crypto/random.ts';
+import { sha256Parts } from '../crypto/sha256.ts';
 import { median } from './stats.ts';
 
 /**
