@@ -11,7 +11,8 @@ async function withStore<T>(o: StoreFlags, fn: (store: import('../../store/types
   const { openStore } = await import('../../store/open-store.ts');
   const { managerPaths } = await import('../../server/data-dir.ts');
   // A store this command creates is the manager's: for this user only.
-  process.umask(0o077);
+  // Not in a worker thread (the CLI's tests run it there), where umask cannot be set.
+  if ((await import('node:worker_threads')).isMainThread) process.umask(0o077);
   const paths = await managerPaths(o);
   const store = await openStore(paths.db);
   try {

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { intFlag, printJson, say } from '../io.ts';
 import { benchCommand } from './bench.ts';
-import { COMMANDS } from './index.ts';
+import { COMMAND_NAMES } from './names.ts';
 
 /** `catena bench startup`: how long `catena --help` and `catena X --help` take, against `node -e 0` in the same run. */
 export function register(program: Command): void {
@@ -15,7 +15,7 @@ export function register(program: Command): void {
       const runs = intFlag('runs', opts.runs, 1, 1000);
       const { benchStartup } = await import('../../bench/startup.ts');
       const bin = fileURLToPath(new URL('../../../bin/catena.js', import.meta.url));
-      const r = benchStartup({ bin, runs, commands: COMMANDS.map((c) => c.name) });
+      const r = benchStartup({ bin, runs, commands: [...COMMAND_NAMES] });
       if (opts.json) return printJson(r);
       say(false, `node -e 0        ${r.nodeMs.toFixed(1).padStart(7)} ms (median of ${r.runs})`);
       say(false, `catena --help    ${r.helpMs.toFixed(1).padStart(7)} ms (${r.ratio}× node -e 0)`);

@@ -86,7 +86,8 @@ export function register(program: Command): void {
       const agentAttestation = o.agentMrsigner ? agentPeerVerification({ ...(roots ? { roots } : {}), collateral: await openCollateral(collateralAt!), mrSigner: o.agentMrsigner }) : undefined;
       const verifierThreads = o.verifyThreads === undefined ? availableParallelism() - 1 : intFlag('verify-threads', o.verifyThreads, 0, 64);
       // The manager's files (database, WAL, keys, listener certificate) are for this user only.
-      process.umask(0o077);
+      // Not in a worker thread (the CLI's tests run it there), where umask cannot be set.
+      if ((await import('node:worker_threads')).isMainThread) process.umask(0o077);
       const paths = await managerPaths(o);
       const shared = parseStoreUrl(paths.db).kind === 'postgres';
       const store = await openStore(paths.db);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { enumFlag, enumListFlag, timeFlag, UsageError } from '../../../src/cli/io.ts';
 import { COMMANDS } from '../../../src/cli/commands/index.ts';
+import { COMMAND_NAMES } from '../../../src/cli/commands/names.ts';
 
 test('time flags: now, RFC 3339, a date, Unix seconds; anything else is a usage error', () => {
   const now = new Date('2026-01-02T03:04:05.678Z');
@@ -33,4 +34,8 @@ test("the help table names every command with the description its module registe
     assert.deepEqual(program.commands.map((x) => x.name()), [c.name], `${c.name}: the modules register exactly this command`);
     assert.equal(program.commands[0]!.description(), c.description, `${c.name}: the table's description is the module's`);
   }
+});
+
+test('COMMAND_NAMES (what bench startup times) are the command table’s names, in order', () => {
+  assert.deepEqual([...COMMAND_NAMES], COMMANDS.map((c) => c.name));
 });
