@@ -14,7 +14,7 @@ const SCOPES = {
     'src/attestation/dcap/verify-quote.ts:328-362',
     'src/attestation/dcap/verify-quote.ts:386-413',
     'src/attestation/dcap/verify-quote.ts:418-545',
-    'src/attestation/dcap/crl.ts:74-87',
+    'src/attestation/dcap/crl.ts:74-88',
   ],
 };
 const scope = process.env.CATENA_MUTATION_SCOPE || 'full';

@@ -12,7 +12,9 @@ const root = join(fileURLToPath(import.meta.url), '..', '..');
 const scope = process.argv.slice(2).at(-1) ?? process.env.CATENA_MUTATION_SCOPE ?? 'full';
 const cache = join(root, 'reports', 'mutation', 'variant-cache');
 mkdirSync(cache, { recursive: true });
-const env = { ...process.env, CATENA_VARIANT_CACHE: cache, CATENA_MUTATION_SCOPE: scope };
+// Stryker's sandbox is a copy of the project elsewhere: point the vector tests at the real ../shared/vectors.
+const vectors = process.env.CATENA_VECTORS ?? join(root, '..', 'shared', 'vectors');
+const env = { ...process.env, CATENA_VARIANT_CACHE: cache, CATENA_MUTATION_SCOPE: scope, CATENA_VECTORS: vectors };
 
 const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit' });

@@ -29,6 +29,7 @@ export interface EvidenceVariant {
 
 export const EVIDENCE_VARIANTS: readonly EvidenceVariant[] = [
   { name: 'pck-revoked', code: 'ERR_CERT_REVOKED', check: 'pck.revocation', description: "the quote's PCK certificate is on the PCK CRL" },
+  { name: 'tcb-signing-revoked', code: 'ERR_CERT_REVOKED', check: 'pck.revocation', description: 'the TCB Signing certificate is on the Root CA CRL' },
   { name: 'platform-ca-revoked', code: 'ERR_CERT_REVOKED', check: 'pck.revocation', description: 'the PCK is issued by the Platform CA, which is on the Root CA CRL' },
   { name: 'tcb-info-wrong-fmspc', code: 'ERR_FMSPC_MISMATCH', check: 'pck.fmspcPceId', description: 'the (validly signed) TCB info is for another FMSPC' },
   { name: 'pce-id-mismatch', code: 'ERR_FMSPC_MISMATCH', check: 'pck.fmspcPceId', description: 'the (validly signed) TCB info names another PCE-ID' },
@@ -169,6 +170,7 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   // Manufacturer-side changes: what the collateral then says.
   if (v('pck-revoked')) m.revokePck(m.listPcks().at(-1)!.der);
   if (v('platform-ca-revoked')) m.revokeCa('platform');
+  if (v('tcb-signing-revoked')) m.revokeCa('tcb-signing');
   if (v('pce-id-mismatch')) m.setTcbLevels(DEFAULT_FMSPC, m.tcbLevels(DEFAULT_FMSPC), 1);
   if (v('tcb-revoked')) m.setTcbLevels(DEFAULT_FMSPC, m.tcbLevels(DEFAULT_FMSPC).map((l) => ({ ...l, status: 'Revoked' as const })));
   if (v('tcb-level-not-found')) {

@@ -13,6 +13,7 @@ import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fix
  */
 const EXPECTED: Record<string, { code: string; check: string; alsoFailing?: string[] }> = {
   'pck-revoked': { code: 'ERR_CERT_REVOKED', check: 'pck.revocation' },
+  'tcb-signing-revoked': { code: 'ERR_CERT_REVOKED', check: 'pck.revocation' },
   'platform-ca-revoked': { code: 'ERR_CERT_REVOKED', check: 'pck.revocation' },
   'tcb-info-wrong-fmspc': { code: 'ERR_FMSPC_MISMATCH', check: 'pck.fmspcPceId' },
   'pce-id-mismatch': { code: 'ERR_FMSPC_MISMATCH', check: 'pck.fmspcPceId' },

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { alwaysRejectVerifier, directoryCollateral, parsePolicy, verifyQuote, type Appraisal, type AppraisalPolicy } from '../../../src/attestation/index.ts';
+import { alwaysRejectVerifier, directoryCollateral, parsePolicy, pemCertificates, verifyQuote, type Appraisal, type AppraisalPolicy } from '../../../src/attestation/index.ts';
 import type { CollateralSource } from '../../../src/attestation/collateral/types.ts';
 import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fixtures.ts';
 
@@ -15,7 +15,7 @@ import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fix
 let fx: VariantFixtures;
 let scratch: string;
 before(async () => {
-  fx = await variantFixtures(['good', 'tcb-out-of-date']);
+  fx = await variantFixtures(['good', 'tcb-out-of-date', 'tcb-signing-other-root']);
   scratch = mkdtempSync(join(tmpdir(), 'catena-verify-codes-'));
 }, { timeout: 300_000 });
 after(async () => {
@@ -31,6 +31,8 @@ function verify(name: string, o: { quote?: Uint8Array; policy?: AppraisalPolicy;
     ...(o.policy ? { policy: o.policy } : {}),
   });
 }
+
+const failing = (a: Appraisal) => a.checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
 
 function rejected(a: Appraisal, code: string, check: string): void {
   assert.equal(a.verdict, 'rejected');
@@ -74,7 +76,13 @@ test('collateral.source: a collateral directory whose TCB info is not a PCS body
   const dir = join(scratch, 'bad-body');
   cpSync(fx.path('good', 'collateral'), dir, { recursive: true });
   writeFileSync(join(dir, 'tcb_info.json'), '{"tcbInfo":{}}');
-  rejected(await verify('good', { collateral: directoryCollateral(dir) }), 'ERR_COLLATERAL_FORMAT', 'collateral.source');
+  const a = await verify('good', { collateral: directoryCollateral(dir) });
+  rejected(a, 'ERR_COLLATERAL_FORMAT', 'collateral.source');
+  // Without collateral every check that needs it is skipped, none is failed (nor crashes).
+  assert.deepEqual(failing(a), ['collateral.source']);
+  for (const n of ['crl.rootCa', 'crl.pck', 'collateral.tcbSigningChain', 'pck.revocation', 'collateral.tcbInfo', 'pck.fmspcPceId', 'qe.identity', 'tcb.platformLevel', 'tcb.status']) {
+    assert.equal(a.checks.find((c) => c.name === n)?.skipped, true, n);
+  }
 });
 
 test('a collateral source that breaks its contract is reported as ERR_VERIFIER_INTERNAL, not thrown', async () => {
@@ -95,4 +103,37 @@ test('a collateral source that breaks its contract is reported as ERR_VERIFIER_I
 test('alwaysRejectVerifier rejects with ERR_NO_VERIFIER', async () => {
   const a = await alwaysRejectVerifier('not configured').verify(fx.bytes('good', 'quote.dat'), { collateral: directoryCollateral(fx.path('good', 'collateral')), at: fx.at });
   rejected(a, 'ERR_NO_VERIFIER', 'verifier');
+});
+
+test('quote.header: a QE vendor ID other than Intel\'s, or certification data other than a PCK chain, is ERR_QUOTE_UNSUPPORTED', async () => {
+  const q = fx.bytes('good', 'quote.dat');
+  const vendor = Uint8Array.from(q);
+  vendor[12]! ^= 0x01; // qe_vendor_id: header bytes 12..27
+  rejected(await verify('good', { quote: vendor }), 'ERR_QUOTE_UNSUPPORTED', 'quote.header');
+  const certType = Uint8Array.from(q);
+  const authLen = new DataView(q.buffer, q.byteOffset).getUint16(1012, true);
+  certType[1014 + authLen] = 4; // certification data type (u16 after the QE auth data): 4 is not a PCK chain
+  rejected(await verify('good', { quote: certType }), 'ERR_QUOTE_UNSUPPORTED', 'quote.header');
+});
+
+test('quote.signature: an attestation key that is not a P-256 point fails the signature check too, not only the key binding', async () => {
+  const q = Uint8Array.from(fx.bytes('good', 'quote.dat'));
+  q.fill(0, 500, 564); // attestation key (after header 48, body 384, sig_data_len 4, signature 64): all zero
+  const a = await verify('good', { quote: q });
+  rejected(a, 'ERR_QE_KEY_BINDING', 'qe.keyBinding');
+  assert.deepEqual(failing(a), ['qe.keyBinding', 'quote.signature']);
+  assert.match(a.checks.find((c) => c.name === 'quote.signature')!.detail!, /not a P-256 point/);
+});
+
+test('collateral.tcbSigningChain: a TCB signing chain to another trusted root than the PCK chain\'s is ERR_TCB_SIGNING_CHAIN', async () => {
+  // Trust both roots: each chain builds, but to different roots.
+  const pem = readFileSync(join(fx.path('tcb-signing-other-root', 'collateral'), 'tcb_signing_cert.pem'), 'utf8');
+  const otherRoot = pemCertificates(pem).at(-1)!;
+  const a = await verifyQuote(fx.bytes('tcb-signing-other-root', 'quote.dat'), {
+    collateral: directoryCollateral(fx.path('tcb-signing-other-root', 'collateral')),
+    at: fx.at,
+    trustedRoots: [fx.bytes('tcb-signing-other-root', 'root.der'), otherRoot],
+  });
+  rejected(a, 'ERR_TCB_SIGNING_CHAIN', 'collateral.tcbSigningChain');
+  assert.match(a.error!.message, /different root/);
 });

@@ -39,14 +39,19 @@ test('the validity span holds at both ends and not a millisecond outside', async
     assert.ok(TIME_CODES.includes(b.error!.code), `${at.toISOString()}: ${b.error!.code}`);
     assert.equal(b.validity, undefined);
   }
+  // The Root CA CRL is issued last of the collateral (so the span starts at its thisUpdate), and its
+  // check comes first: a millisecond before, it is the one that fails.
+  const early = await verify(new Date(from.getTime() - 1));
+  assert.equal(early.error?.code, 'ERR_ROOT_CA_CRL', early.error?.message);
+  assert.match(early.error!.message, /not yet valid/);
 });
 
 test('at the CRLs\' boundaries: the first failing check is the root CA CRL, named with ERR_ROOT_CA_CRL', async () => {
   const a = await verify(fx.at);
   const until = new Date(a.validity!.until);
-  // Everything in the collateral is issued at the same second with the same validity: past nextUpdate,
-  // the root CA CRL (the first time-dependent check after the certificates) fails first.
-  const late = await verify(new Date(until.getTime() + 1000));
+  // A day past the span every piece of collateral has expired: the root CA CRL (the first
+  // time-dependent check after the certificates) fails first.
+  const late = await verify(new Date(until.getTime() + 86_400_000));
   assert.equal(late.error?.code, 'ERR_ROOT_CA_CRL', late.error?.message);
   const failing = late.checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
   for (const n of ['crl.rootCa', 'crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow']) assert.ok(failing.includes(n), `${n} fails too: ${failing}`);
