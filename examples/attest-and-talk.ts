@@ -27,7 +27,7 @@ try {
   // ── Attest locally: two enclaves on one platform run Catena's mutual local attestation
   //    (EREPORT/EGETKEY, docs/local-attestation.md) and open a protected session.
   const peerImage = buildEnclave(readFileSync(new URL('../enclaves/peer/peer.js', import.meta.url), 'utf8'), { isvProdId: 7, isvSvn: 1 }, vendor);
-  const platform0 = world.platforms[0]!.platform;
+  const platform0 = world.platforms[0].platform;
   const alice = await platform0.loadEnclave(peerImage, { runtime: 'inline' });
   const bob = await platform0.loadEnclave(peerImage, { runtime: 'inline' });
   const expect = { mrEnclave: [hex(peerImage.mrEnclave)] }; // each side's policy for the other
@@ -61,7 +61,7 @@ try {
   const chain = Chain.create({ name: 'talk', root: world.root, emulatedRoot: true, policy, owner: generateP256(), remote: dcapRemoteVerifier(world.root), now: new Date() });
   const builder = new CotBuilder(chain, world, world.root);
   const first = await builder.appendFirst(await world.loadElement(0, elementImage));
-  const service = await world.loadElement(1, serviceImage, { ocalls: { ...relay.ocalls(), ...quotingOcalls(world.platforms[1]!.quoting) } });
+  const service = await world.loadElement(1, serviceImage, { ocalls: { ...relay.ocalls(), ...quotingOcalls(world.platforms[1].quoting) } });
   const serviceElement = await builder.appendRemote(first.id, service);
   // The enclave makes its TLS key and a certificate carrying its own DCAP quote; the host relays ciphertext.
   relay.attach(service.enclave);

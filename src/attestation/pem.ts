@@ -22,7 +22,7 @@ export function pemBlocks(text: string, label: string, opts: { strict?: boolean 
     if (!gap.test(text.slice(last, m.index))) throw new FormatError('PEM: unexpected text between blocks', 'ERR_PEM');
     last = m.index + m[0].length;
     if (m[1] !== label) throw new FormatError(`PEM: unexpected ${m[1]} block (expected ${label})`, 'ERR_PEM');
-    const body = m[2]!;
+    const body = m[2];
     if (opts.strict && !/^(\r?\n)([A-Za-z0-9+/=]+\r?\n)+$/.test(body)) throw new FormatError('PEM: malformed lines', 'ERR_PEM');
     const b64 = body.replace(/\s/g, '');
     const der = Buffer.from(b64, 'base64');
@@ -52,7 +52,7 @@ export function derFromAny(bytes: Uint8Array, label: string): Uint8Array {
   if (text.startsWith('-----BEGIN')) {
     const blocks = pemBlocks(text, label);
     if (blocks.length !== 1) throw new FormatError(`PEM: expected one ${label}, got ${blocks.length}`, 'ERR_PEM');
-    return blocks[0]!;
+    return blocks[0];
   }
   if (/^([0-9a-fA-F]{2})+$/.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
   return bytes;

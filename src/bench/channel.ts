@@ -112,12 +112,12 @@ export function ratlsFloor(group: string, quote: Uint8Array, spki: Uint8Array, n
     const a = generateKeyPairSync('x25519');
     const b = generateKeyPairSync('x25519');
     keygen = () => generateKeyPairSync('x25519');
-    derive = () => (sink ^= diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey })[0]!);
+    derive = () => (sink ^= diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey })[0]);
   } else if (/p-?256|prime256v1/i.test(group)) {
     const a = ecdhP256Generate();
     const b = ecdhP256Generate();
     keygen = () => ecdhP256Generate();
-    derive = () => (sink ^= a.derive(b.publicKey)[0]!);
+    derive = () => (sink ^= a.derive(b.publicKey)[0]);
   } else throw new BenchError('ERR_BENCH_RESULT', `no floor for ECDHE group ${group}`);
   const finishedKey = randomBytes(32);
   const th = randomBytes(32);
@@ -127,8 +127,8 @@ export function ratlsFloor(group: string, quote: Uint8Array, spki: Uint8Array, n
     signCertificateVerify: perCall(n, batches, () => p256Sign(server.privateKey, tbs)),
     verifyCertificateVerify: perCall(n, batches, () => must(p256Verify(server.publicKey, tbs, cvSig))),
     verifyQuote: perCall(n, batches, () => must(p256Verify(qe.publicKey, q.signedBytes, qeSig))),
-    bindingHash: perCall(n, batches, (i) => (sink ^= sha256(i & 1 ? spki : claims)[0]!)),
-    finishedHmac: perCall(n, batches, () => (sink ^= createHmac('sha256', finishedKey).update(th).digest()[0]!)),
+    bindingHash: perCall(n, batches, (i) => (sink ^= sha256(i & 1 ? spki : claims)[0])),
+    finishedHmac: perCall(n, batches, () => (sink ^= createHmac('sha256', finishedKey).update(th).digest()[0])),
   };
   void sink;
   const perHandshakeUs =
@@ -147,11 +147,11 @@ export function localFloor(n = 100, batches = 5): { perRoundTripUs: number; part
   let sink = 0;
   const parts = {
     ecdhKeygen: perCall(n, batches, () => ecdhP256Generate()),
-    ecdhDerive: perCall(n, batches, () => (sink ^= a.derive(b.publicKey)[0]!)),
-    reportCmac: perCall(n, batches, () => (sink ^= cmac.mac(body)[0]!)),
-    transcriptHash: perCall(n, batches, () => (sink ^= sha256Parts(ti, a.publicKey, nonce, ti, b.publicKey, nonce)[0]!)),
-    reportDataHash: perCall(n, batches, () => (sink ^= sha256Parts(nonce, nonce)[0]!)),
-    sessionHkdf: perCall(n, batches, () => (sink ^= hkdfSha256(nonce, nonce, 'catena local-attestation v1 session keys', 32)[0]!)),
+    ecdhDerive: perCall(n, batches, () => (sink ^= a.derive(b.publicKey)[0])),
+    reportCmac: perCall(n, batches, () => (sink ^= cmac.mac(body)[0])),
+    transcriptHash: perCall(n, batches, () => (sink ^= sha256Parts(ti, a.publicKey, nonce, ti, b.publicKey, nonce)[0])),
+    reportDataHash: perCall(n, batches, () => (sink ^= sha256Parts(nonce, nonce)[0])),
+    sessionHkdf: perCall(n, batches, () => (sink ^= hkdfSha256(nonce, nonce, 'catena local-attestation v1 session keys', 32)[0])),
   };
   void sink;
   const perRoundTripUs = 2 * parts.ecdhKeygen + 2 * parts.ecdhDerive + 4 * parts.reportCmac + 2 * parts.transcriptHash + 4 * parts.reportDataHash + 2 * parts.sessionHkdf;

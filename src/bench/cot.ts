@@ -139,7 +139,7 @@ interface Machine {
 
 async function machineSetup(): Promise<Machine> {
   const manufacturer = await Manufacturer.create();
-  const level = defaultTcbLevels({ components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, new Date())[0]!;
+  const level = defaultTcbLevels({ components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, new Date())[0];
   manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN });
   const quotingImages = buildQuotingImages(manufacturer.enclaveSigningKey, level.pceSvn);
   await manufacturer.collateral(DEFAULT_FMSPC, 'processor'); // signs TCB info, QE identity, CRLs once
@@ -205,8 +205,8 @@ async function buildOne(
       if (floor && i % floorEvery === 0) floor.sample();
       const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
       const p = Math.floor(rand() * ids.length);
-      const parent = ids[p]!;
-      const childPlatform = local ? platformOf[p]! : (platformOf[p]! + 1 + Math.floor(rand() * (nPlatforms - 1))) % nPlatforms;
+      const parent = ids[p];
+      const childPlatform = local ? platformOf[p] : (platformOf[p] + 1 + Math.floor(rand() * (nPlatforms - 1))) % nPlatforms;
       const cs = process.cpuUsage();
       const ts = performance.now();
       const handle = await world.loadElement(childPlatform, m.image);

@@ -20,8 +20,8 @@ export function leastSquares(xs: readonly number[], ys: readonly number[]): Line
   let mx = 0;
   let my = 0;
   for (let i = 0; i < n; i++) {
-    mx += xs[i]!;
-    my += ys[i]!;
+    mx += xs[i];
+    my += ys[i];
   }
   mx /= n;
   my /= n;
@@ -29,8 +29,8 @@ export function leastSquares(xs: readonly number[], ys: readonly number[]): Line
   let sxy = 0;
   let syy = 0;
   for (let i = 0; i < n; i++) {
-    const dx = xs[i]! - mx;
-    const dy = ys[i]! - my;
+    const dx = xs[i] - mx;
+    const dy = ys[i] - my;
     sxx += dx * dx;
     sxy += dx * dy;
     syy += dy * dy;
@@ -58,7 +58,7 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) throw new RangeError('median of nothing');
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Rounds to `digits` significant decimals for reports (keeps JSON readable, not for maths). */

@@ -289,7 +289,7 @@ export class Chain {
     for (const r of this.revocations) this.checker.revoked.set(r.element, r.reason);
     const queue = this.childrenOf(null).map((c) => this.links.get(c)!);
     for (let i = 0; i < queue.length; i++) {
-      const l = queue[i]!;
+      const l = queue[i];
       await this.checker.check(l, at);
       for (const c of this.childrenOf(l.child)) queue.push(this.links.get(c)!);
     }

@@ -16,5 +16,5 @@ export function snapshotOf(blob: CollateralBlob): CollateralSnapshot | undefined
 /** True when `blob` holds exactly the fields of `snapshot`, in the same order. */
 export function unchangedSince(snapshot: CollateralSnapshot, blob: CollateralBlob): boolean {
   const now = Object.entries(blob);
-  return now.length === snapshot.length && now.every(([k, v], i) => snapshot[i]![0] === k && snapshot[i]![1] === v);
+  return now.length === snapshot.length && now.every(([k, v], i) => snapshot[i][0] === k && snapshot[i][1] === v);
 }

@@ -285,7 +285,7 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
   const queue: Link[] = [...(children.get(null) ?? [])];
   const visited = new Set<string>();
   for (let qi = 0; qi < queue.length; qi++) {
-    const l = queue[qi]!;
+    const l = queue[qi];
     if (visited.has(l.child)) continue;
     visited.add(l.child);
     for (const c of children.get(l.child) ?? []) queue.push(c);

@@ -76,7 +76,7 @@ export async function attestedHttpRequest(url: string | URL, o: AttestedRequestO
           path: `${u.pathname}${u.search}`,
           headers: { host: u.host, connection: 'close', ...(o.headers ?? {}), ...(body ? { 'content-length': String(body.length) } : {}) },
           // The stream is already verified: the request is written only now.
-          createConnection: () => stream as unknown as Socket,
+          createConnection: () => stream,
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -89,7 +89,7 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
     if (size === 0) throw new FormatError(`cbor: unsupported additional info ${info} (indefinite lengths are refused)`);
     need(size);
     let n = 0;
-    for (let i = 0; i < size; i++) n = n * 256 + bytes[pos + i]!;
+    for (let i = 0; i < size; i++) n = n * 256 + bytes[pos + i];
     pos += size;
     if (!Number.isSafeInteger(n)) throw new FormatError('cbor: integer too large');
     const min = size === 1 ? 24 : size === 2 ? 0x100 : size === 4 ? 0x10000 : 0x100000000;
@@ -99,7 +99,7 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
   const item = (depth: number): CborValue => {
     if (depth > MAX_DEPTH) throw new FormatError('cbor: nested too deeply');
     need(1);
-    const ib = bytes[pos++]!;
+    const ib = bytes[pos++];
     const major = ib >> 5;
     const n = readArg(ib & 0x1f);
     switch (major) {

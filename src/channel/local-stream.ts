@@ -91,5 +91,5 @@ class LocalAttestedStream extends Duplex {
 
 /** Wraps an established LocalSession and the pipe carrying its records. `debug`: whether the peer is a DEBUG enclave (its report said so). */
 export function localAttestedStream(session: RecordSession, transport: Duplex, opts: { debug?: boolean } = {}): AttestedStream {
-  return new LocalAttestedStream(session, transport, opts.debug ?? false) as unknown as AttestedStream;
+  return new LocalAttestedStream(session, transport, opts.debug ?? false);
 }

@@ -66,7 +66,7 @@ export interface MockAttestationRoot {
 }
 
 export async function createMockAttestationRoot(commonName = 'Catena MOCK attestation root (NOT Intel, NOT for production)'): Promise<MockAttestationRoot> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
   const now = Date.now();
   const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const certificate = selfSignedCertificate({

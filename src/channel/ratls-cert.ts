@@ -92,7 +92,7 @@ export function decodeDiceEvidence(bytes: Uint8Array): { evidence: Uint8Array; c
  */
 export async function createRatlsCertificate(issuer: QuoteIssuer, opts: RatlsCertificateOptions = {}): Promise<RatlsCredentials> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
   const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
   const reportData = ratlsReportData(spki);
   let evidence: Uint8Array;

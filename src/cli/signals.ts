@@ -37,7 +37,7 @@ function procInfo(pid: number): ProcInfo | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const r = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), ppid: Number(r[1]), start: r[19]! };
+    return { comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), ppid: Number(r[1]), start: r[19] };
   } catch {
     return undefined;
   }

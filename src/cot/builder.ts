@@ -168,7 +168,7 @@ export class CotBuilder {
       path.push(p);
       cur = p.parent;
     }
-    for (let i = path.length - 1; i >= 0; i--) this.depths.set(path[i]!.id, { parent: path[i]!.parent, depth: base + path.length - i });
+    for (let i = path.length - 1; i >= 0; i--) this.depths.set(path[i].id, { parent: path[i].parent, depth: base + path.length - i });
     return base + path.length;
   }
 

@@ -183,15 +183,15 @@ class QeContexts {
     const parts = contextParts(q);
     const h = q.header;
     for (let i = 0; i < this.list.length; i++) {
-      const c = this.list[i]!;
+      const c = this.list[i];
       if (c.blob !== blob || !(c.from <= t && t <= c.until)) continue;
       const ch = c.header;
       if (ch.version !== h.version || ch.attKeyType !== h.attKeyType || ch.teeType !== h.teeType || !ch.qeVendorId.equals(h.qeVendorId)) continue;
       if (ch.certType !== q.signatureData.qe.certification.type || ch.outerCertType !== q.signatureData.outerCertType) continue;
-      if (!c.parts.every((p, j) => p.equals(asBuffer(parts[j]!)))) continue;
+      if (!c.parts.every((p, j) => p.equals(asBuffer(parts[j])))) continue;
       if (!unchangedSince(c.fields, blob)) continue;
       if (!p256Verify(c.attestationKey, q.signedBytes, q.signatureData.signature)) return undefined;
-      if (i > 0) this.list.unshift(this.list.splice(i, 1)[0]!);
+      if (i > 0) this.list.unshift(this.list.splice(i, 1)[0]);
       this.hits++;
       const r = c.result;
       return { quote: q, result: { ...r, advisoryIds: [...r.advisoryIds], qe: { ...r.qe }, report: q.body.report } };

@@ -99,7 +99,7 @@ export class EmulatedWorld implements QuoteSource {
     const k = hex(fmspc);
     let c = this.collateralByFmspc.get(k);
     if (!c) {
-      c = { ...collateralJson(await this.manufacturer.collateral(fmspc, 'processor')) } as CollateralBlob;
+      c = { ...collateralJson(await this.manufacturer.collateral(fmspc, 'processor')) };
       this.collateralByFmspc.set(k, c);
     }
     return c;

@@ -12,11 +12,11 @@ function shiftLeft(src: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
   let carry = 0;
   for (let i = 15; i >= 0; i--) {
-    const b = src[i]!;
+    const b = src[i];
     out[i] = ((b << 1) | carry) & 0xff;
     carry = b >>> 7;
   }
-  if (src[0]! & 0x80) out[15]! ^= RB;
+  if (src[0] & 0x80) out[15] ^= RB;
   return out;
 }
 
@@ -51,8 +51,8 @@ export class AesCmac {
     if (!complete) m[msg.length] = 0x80;
     const k = complete ? this.k1 : this.k2;
     const last = (n - 1) * 16;
-    for (let j = 0; j < 16; j++) m[last + j]! ^= k[j]!;
-    for (let j = 0; j < 16; j++) m[j]! ^= this.chain[j]!;
+    for (let j = 0; j < 16; j++) m[last + j] ^= k[j];
+    for (let j = 0; j < 16; j++) m[j] ^= this.chain[j];
     const out = this.cbc.update(m);
     const tag = new Uint8Array(out.buffer.slice(out.byteOffset + out.length - 16, out.byteOffset + out.length));
     this.chain = tag.slice();

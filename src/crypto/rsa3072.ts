@@ -18,7 +18,7 @@ const SHA256_DIGEST_INFO = Uint8Array.from([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 
 /** Unsigned little-endian bytes → bigint. */
 export function bigintFromLE(b: Uint8Array): bigint {
   let n = 0n;
-  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]);
   return n;
 }
 

@@ -36,9 +36,9 @@ function derError(what: string, message: string): FormatError {
 /** Reads one TLV at `offset`; returns the node and the offset after it. */
 export function readTlv(buf: Uint8Array, offset: number, what = 'DER'): { node: DerNode; next: number } {
   if (offset + 2 > buf.length) throw derError(what, `truncated TLV at ${offset}`);
-  const tag = buf[offset]!;
+  const tag = buf[offset];
   if ((tag & 0x1f) === 0x1f) throw derError(what, `multi-byte tag at ${offset}`);
-  let len = buf[offset + 1]!;
+  let len = buf[offset + 1];
   let p = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
@@ -47,7 +47,7 @@ export function readTlv(buf: Uint8Array, offset: number, what = 'DER'): { node: 
     if (p + n > buf.length) throw derError(what, 'truncated length');
     if (buf[p] === 0) throw derError(what, 'non-minimal length');
     len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i];
     if (len < 0x80) throw derError(what, 'non-minimal length');
     p += n;
   }
@@ -90,13 +90,13 @@ export function oidText(node: DerNode, what = 'OID'): string {
   let acc = 0;
   for (let i = 0; i < v.length; i++) {
     if (acc === 0 && v[i] === 0x80) throw derError(what, 'non-minimal OID arc');
-    acc = acc * 128 + (v[i]! & 0x7f);
-    if ((v[i]! & 0x80) === 0) {
+    acc = acc * 128 + (v[i] & 0x7f);
+    if ((v[i] & 0x80) === 0) {
       parts.push(acc);
       acc = 0;
     } else if (i === v.length - 1) throw derError(what, 'truncated OID arc');
   }
-  const first = parts[0]!;
+  const first = parts[0];
   const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
   return [...head, ...parts.slice(1)].join('.');
 }
@@ -106,8 +106,8 @@ export function smallUint(node: DerNode, tag: number, what: string): number {
   expectTag(node, tag, what);
   const v = node.value;
   if (v.length === 0 || v.length > 6) throw derError(what, `integer of ${v.length} bytes`);
-  if (v[0]! & 0x80) throw derError(what, 'negative integer');
-  if (v.length > 1 && v[0] === 0 && (v[1]! & 0x80) === 0) throw derError(what, 'non-minimal integer');
+  if (v[0] & 0x80) throw derError(what, 'negative integer');
+  if (v.length > 1 && v[0] === 0 && (v[1] & 0x80) === 0) throw derError(what, 'non-minimal integer');
   let n = 0;
   for (const b of v) n = n * 256 + b;
   return n;

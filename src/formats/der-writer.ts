@@ -41,7 +41,7 @@ export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
   let i = 0;
   while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
   const m = magnitude.subarray(i);
-  return m.length && m[0]! & 0x80 ? tlv(0x02, new Uint8Array([0]), m) : tlv(0x02, m.length ? m : new Uint8Array([0]));
+  return m.length && m[0] & 0x80 ? tlv(0x02, new Uint8Array([0]), m) : tlv(0x02, m.length ? m : new Uint8Array([0]));
 }
 
 export function smallInteger(n: number): Uint8Array {
@@ -63,7 +63,7 @@ export function oid(dotted: string): Uint8Array {
     for (v = Math.floor(v / 128); v > 0; v = Math.floor(v / 128)) b.unshift(0x80 | (v & 0x7f));
     out.push(...b);
   };
-  push(arcs[0]! * 40 + arcs[1]!);
+  push(arcs[0] * 40 + arcs[1]);
   for (const a of arcs.slice(2)) push(a);
   return tlv(0x06, new Uint8Array(out));
 }

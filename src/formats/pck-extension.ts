@@ -61,11 +61,11 @@ function entries(node: DerNode, prefix: string, what: string): Map<string, DerNo
     expectTag(item, TAG.SEQUENCE, what);
     const parts = children(item, what);
     if (parts.length !== 2) fail(`${what}: entry with ${parts.length} elements`);
-    const oid = oidText(parts[0]!, what);
+    const oid = oidText(parts[0], what);
     if (!oid.startsWith(prefix + '.')) fail(`${what}: unexpected OID ${oid}`);
     const arc = oid.slice(prefix.length + 1);
     if (out.has(arc)) fail(`${what}: duplicate ${oid}`);
-    out.set(arc, parts[1]!);
+    out.set(arc, parts[1]);
   }
   return out;
 }
@@ -133,7 +133,7 @@ export function certificateExtension(certDer: Uint8Array, oid: string): Uint8Arr
   let found: Uint8Array | undefined;
   for (const ext of exts) {
     const parts = children(expectTag(ext, TAG.SEQUENCE, 'extension'), 'extension');
-    if (oidText(parts[0]!, 'extension id') !== oid) continue;
+    if (oidText(parts[0], 'extension id') !== oid) continue;
     if (found) throw new FormatError(`certificate: extension ${oid} appears twice`, 'ERR_PCK_EXTENSION');
     found = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extnValue').value;
   }

@@ -28,19 +28,19 @@ export function readCertificateParts(der: Uint8Array): CertificateParts {
   const spki = expectTag(tbs[i++], TAG.SEQUENCE, 'subjectPublicKeyInfo').raw;
   const extensions: CertificateParts['extensions'] = [];
   for (; i < tbs.length; i++) {
-    const n = tbs[i]!;
+    const n = tbs[i];
     if (n.tag !== 0xa3) continue; // [1] issuerUniqueID, [2] subjectUniqueID
     const wrapped = children(n, 'extensions');
     if (wrapped.length !== 1) throw bad('extensions: [3] must hold one SEQUENCE');
     for (const e of children(expectTag(wrapped[0], TAG.SEQUENCE, 'extensions'), 'extensions')) extensions.push(extension(e));
   }
-  return { spki, notBefore: derTime(validity[0]!, 'notBefore'), notAfter: derTime(validity[1]!, 'notAfter'), extensions };
+  return { spki, notBefore: derTime(validity[0], 'notBefore'), notAfter: derTime(validity[1], 'notAfter'), extensions };
 }
 
 function extension(e: DerNode): CertificateParts['extensions'][number] {
   const parts = children(expectTag(e, TAG.SEQUENCE, 'extension'), 'extension');
   if (parts.length < 2 || parts.length > 3) throw bad(`extension: expected 2 or 3 fields, got ${parts.length}`);
-  const oid = oidText(parts[0]!, 'extension id');
+  const oid = oidText(parts[0], 'extension id');
   const critical = parts.length === 3 ? expectTag(parts[1], TAG.BOOLEAN, 'extension critical').value[0] !== 0 : false;
   const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extension value').value;
   return { oid, critical, value };

@@ -51,7 +51,7 @@ export function installProblemHandlers(app: FastifyInstance, opts: ProblemHandle
     return sendProblem(reply, error.status, error.code, error.message, error.check);
   });
   app.setNotFoundHandler((req, reply) => {
-    const path = (req.raw.url ?? '/').split('?')[0]!;
+    const path = (req.raw.url ?? '/').split('?')[0];
     const allow = [...new Set(routes.filter((r) => r.re.test(path)).map((r) => r.method))];
     if (allow.length > 0) {
       reply.header('allow', allow.join(', '));

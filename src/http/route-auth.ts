@@ -29,7 +29,7 @@ declare module 'fastify' {
 const RANK: Record<Principal['role'], number> = { reader: 1, agent: 2, admin: 3 };
 
 export function permits(role: Principal['role'], level: AuthLevel): boolean {
-  return level === 'public' || RANK[role] >= RANK[level as Principal['role']];
+  return level === 'public' || RANK[role] >= RANK[level];
 }
 
 export interface RouteAuthOptions {

@@ -23,7 +23,7 @@ export interface AgentTlsListener {
 export async function listenAgentTls(app: FastifyInstance, host: string, port: number, limits: Partial<ServerLimits> = {}): Promise<AgentTlsListener> {
   await app.ready();
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const der = selfSignedCertificate({
     commonName: 'Catena manager (agent listener)',

@@ -245,7 +245,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
         childPlatform: ev.platform,
         evidence: { kind: 'sgx-report', report: ev.report },
         at: at.toISOString(),
-        appraisal: { verdict: 'accepted' } as LinkAppraisal,
+        appraisal: { verdict: 'accepted' },
       };
       const signature = await parent.admitLocal(draft, report, b.chain.policy, b.depth);
       return { link: { ...draft, signature }, cloud: ev.cloud, agent: ev.agent };

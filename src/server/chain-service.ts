@@ -471,7 +471,7 @@ export class ChainService {
           n++;
         }
       }
-      after = chains[chains.length - 1]!.id;
+      after = chains[chains.length - 1].id;
     }
     return n;
   }

@@ -50,7 +50,7 @@ export function startManagerJobs(o: ManagerJobOptions): ManagerJobs {
     checkpointing = (async () => {
       if (lastCheckpointSeq < 0) {
         const cps = await store.listCheckpoints();
-        lastCheckpointSeq = cps.length ? cps[cps.length - 1]!.seq : 0;
+        lastCheckpointSeq = cps.length ? cps[cps.length - 1].seq : 0;
       }
       const head = await store.getAuditHead();
       if (head.seq <= lastCheckpointSeq) return;
@@ -127,7 +127,7 @@ export function startManagerJobs(o: ManagerJobOptions): ManagerJobs {
           }
         }
       }
-      after = page[page.length - 1]!.id;
+      after = page[page.length - 1].id;
     }
     return out;
   }

@@ -7,7 +7,7 @@ export function parseListen(v: string): { host: string; port: number } {
   if (!m) throw new RangeError(`expected HOST:PORT, got ${v}`);
   const port = Number(m[2]);
   if (port > 65535) throw new RangeError(`port out of range: ${m[2]}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 /** Listens and returns the base URL (with the port actually bound). */

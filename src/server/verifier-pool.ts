@@ -120,7 +120,7 @@ export class VerifierPool implements RemoteEvidenceVerifier {
     const live = this.closed ? [] : this.workers.filter((w) => w.alive);
     // The least busy thread.
     let w = live[0];
-    for (const x of live) if (x.calls.size < w!.calls.size) w = x;
+    for (const x of live) if (x.calls.size < w.calls.size) w = x;
     if (w) {
       try {
         await w.ready;
@@ -157,7 +157,7 @@ export class VerifierPool implements RemoteEvidenceVerifier {
       } catch (e) {
         w.calls.delete(msg.id);
         w.sent = w.sent.filter((x) => x !== cid);
-        reject(e as Error);
+        reject(e);
       }
     });
   }

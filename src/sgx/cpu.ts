@@ -75,7 +75,7 @@ export interface EinitRequest {
 
 function cpuSvnAbove(requested: Uint8Array, current: Uint8Array): boolean {
   // Emulation rule: CPUSVN is 16 component SVNs; a request is "above" if any component is.
-  for (let i = 0; i < 16; i++) if (requested[i]! > current[i]!) return true;
+  for (let i = 0; i < 16; i++) if (requested[i] > current[i]) return true;
   return false;
 }
 

@@ -24,7 +24,7 @@ function start(args: string[], children: ChildProcess[]): Promise<Record<string,
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`no JSON within 90 s: ${err.slice(-500)}`)), 90_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       try {
         const j = JSON.parse(out);
@@ -34,7 +34,7 @@ function start(args: string[], children: ChildProcess[]): Promise<Record<string,
         /* not complete yet */
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(Object.assign(new Error(`exited ${code}: ${err.slice(-800)}`), { code, stderr: err }));

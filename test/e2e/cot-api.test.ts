@@ -107,10 +107,10 @@ function assertFirstFailure(v: ChainVerification, link: string, check: string | 
   assert.equal(f.link, link, `${ctx}: first failure on ${f.link} (${f.check}: ${f.message}), expected ${link}`);
   if (typeof check === 'string') assert.equal(f.check, check, `${ctx}: check ${f.check} (${f.message}), expected ${check}`);
   else assert.match(f.check, check, `${ctx}: check ${f.check} (${f.message})`);
-  if (v.elements[link]) assert.equal(v.elements[link]!.valid, false);
+  if (v.elements[link]) assert.equal(v.elements[link].valid, false);
   for (const d of descendants) {
     assert.equal(v.elements[d]?.valid, false, `${ctx}: descendant ${d} should be invalid`);
-    assert.match(v.elements[d]!.cause!, /^ancestor /, `${ctx}: descendant ${d} cause`);
+    assert.match(v.elements[d].cause!, /^ancestor /, `${ctx}: descendant ${d} cause`);
   }
 }
 
@@ -140,7 +140,7 @@ function depthIn(c: Chain, id: string): number {
  * is chosen by the test.
  */
 async function handLocalLink(c: Chain, parentId: string, child: ElementHandle, o: { nonce?: string; childPlatform?: string } = {}): Promise<Link> {
-  const parent = handles[parentId]!;
+  const parent = handles[parentId];
   const nonce = o.nonce ?? c.newNonce();
   const report = await child.evidence(parent.targetInfo(), c.id, nonce);
   const draft: Omit<Link, 'signature'> = {
@@ -194,7 +194,7 @@ function insertLink(b: ProofBundle, link: Link, collateral?: CollateralBlob): vo
 async function importedCopy(at = soon()): Promise<{ c: Chain; b: CotBuilder }> {
   const c = await Chain.fromBundle(fresh(), { root: world.root, remote: dcapRemoteVerifier(world.root), at, owner });
   const b = new CotBuilder(c, world, world.root, clock);
-  for (const id of Object.values(ids)) b.attach(handles[id]!);
+  for (const id of Object.values(ids)) b.attach(handles[id]);
   return { c, b };
 }
 
@@ -205,8 +205,8 @@ test('a chain across two clouds mixing local and remote links verifies offline w
   assert.equal(chain.size, 5 + 2 + 2, 'five enclaves, two platforms and their QEs');
   const clouds = new Set(chain.allElements().map((e) => e.cloud));
   assert.deepEqual([...clouds].sort(), ['cloud-a', 'cloud-b']);
-  assert.equal(chain.element(ids.e3)!.platform, world.platforms[1]!.ppid);
-  assert.equal(chain.element(ids.e2)!.platform, world.platforms[0]!.ppid);
+  assert.equal(chain.element(ids.e3)!.platform, world.platforms[1].ppid);
+  assert.equal(chain.element(ids.e2)!.platform, world.platforms[0].ppid);
 
   const inMemory = await chain.verify(soon());
   assert.equal(inMemory.valid, true, JSON.stringify(inMemory.failures));
@@ -271,7 +271,7 @@ test('any byte changed in a quote signed by a parent enclave: refused at that li
     ev.quote = flipHex(ev.quote, pos);
     const v = await verifyOffline(b);
     assertFirstFailure(v, ids.e3, 'link-signature', [ids.e4], `quote byte ${pos}`);
-    assert.equal(v.elements[ids.e2]!.valid, true, 'the parent is not affected');
+    assert.equal(v.elements[ids.e2].valid, true, 'the parent is not affected');
   }
 });
 
@@ -308,7 +308,7 @@ test('any byte changed in a signature (link, header, revocation) or in the polic
     (p) => (p.allowDebug = true),
     (p) => (p.evidenceMaxAgeSeconds = 10 * 365 * 86400),
     (p) => (p.identities = []),
-    (p) => (p.byDepth!['3']!.evidenceMaxAgeSeconds = 601),
+    (p) => (p.byDepth!['3'].evidenceMaxAgeSeconds = 601),
     (p) => (p.acceptedTcbStatuses = ['UpToDate', 'OutOfDate']),
   ];
   for (const edit of policyEdits) {
@@ -320,10 +320,10 @@ test('any byte changed in a signature (link, header, revocation) or in the polic
   const { c } = await importedCopy();
   c.revoke(ids.e4, 'test', clock());
   const b = c.toBundle();
-  b.revocations[0]!.signature = flipHex(b.revocations[0]!.signature, 10);
+  b.revocations[0].signature = flipHex(b.revocations[0].signature, 10);
   const v = await verifyOffline(b);
-  assert.equal(v.failures[0]!.check, 'revocation-signature');
-  assert.equal(v.elements[ids.e4]!.valid, true, 'a forged revocation does not revoke');
+  assert.equal(v.failures[0].check, 'revocation-signature');
+  assert.equal(v.elements[ids.e4].valid, true, 'a forged revocation does not revoke');
 });
 
 test('a link signed by a key not bound to its parent evidence is refused', async () => {
@@ -385,7 +385,7 @@ test('local links across platforms: the parent cannot check the REPORT, and a li
   // A child on E1's platform whose link says it is on platform 1: E1 signs what it checked (the REPORT),
   // the chain and the offline verifier see a local link between two platforms.
   const here = await world.loadElement(0, world.elementImage(vendor));
-  const link = await handLocalLink(c, ids.e1, here, { childPlatform: world.platforms[1]!.ppid });
+  const link = await handLocalLink(c, ids.e1, here, { childPlatform: world.platforms[1].ppid });
   await refused(c.append(link, { at: clock() }), 'local-same-platform');
   const b = fresh();
   insertLink(b, link);
@@ -397,7 +397,7 @@ test('an element past its evidence max-age: the first stale link is named, its s
   const at = new Date(builtAt.getTime() + 700_000);
   const v = await verifyOffline(fresh(), at);
   assertFirstFailure(v, ids.e3, 'evidence-age', [ids.e4]);
-  for (const id of [ids.e1, ids.e2, ids.e5]) assert.equal(v.elements[id]!.valid, true);
+  for (const id of [ids.e1, ids.e2, ids.e5]) assert.equal(v.elements[id].valid, true);
   assert.equal(v.failures.length, 1, 'descendants are reported through their cause, not as failures of their own');
   const late = await verifyOffline(fresh(), new Date(builtAt.getTime() + 3601_000 + 60_000));
   assertFirstFailure(late, ids.e1, 'evidence-age', [ids.e2, ids.e3, ids.e4, ids.e5]);
@@ -410,10 +410,10 @@ test('a revoked element: refused with the cause; every descendant invalid throug
   c.revoke(ids.e2, 'compromised key', clock());
   for (const v of [await c.verify(soon()), await verifyOffline(c.toBundle())]) {
     assertFirstFailure(v, ids.e2, 'revoked', [ids.e3, ids.e4]);
-    assert.match(v.elements[ids.e3]!.cause!, /compromised key/);
-    assert.match(v.elements[ids.e4]!.cause!, /compromised key/);
-    assert.equal(v.elements[ids.e1]!.valid, true);
-    assert.equal(v.elements[ids.e5]!.valid, true);
+    assert.match(v.elements[ids.e3].cause!, /compromised key/);
+    assert.match(v.elements[ids.e4].cause!, /compromised key/);
+    assert.equal(v.elements[ids.e1].valid, true);
+    assert.equal(v.elements[ids.e5].valid, true);
   }
   await refused(bld.appendLocal(ids.e4, await world.loadElement(1, world.elementImage(vendor))), 'ancestor');
   // The revocation travels in the bundle: a JSON round trip keeps it.
@@ -423,11 +423,11 @@ test('a revoked element: refused with the cause; every descendant invalid throug
 
 test('a revoked platform: every enclave running on it, and their subtrees, become invalid', async () => {
   const { c, b: bld } = await importedCopy();
-  c.revoke(`platform:${world.platforms[1]!.ppid}`, 'platform decommissioned', clock());
+  c.revoke(`platform:${world.platforms[1].ppid}`, 'platform decommissioned', clock());
   for (const v of [await c.verify(soon()), await verifyOffline(c.toBundle())]) {
     assertFirstFailure(v, ids.e3, 'revoked', [ids.e4]);
-    assert.match(v.elements[ids.e3]!.cause!, /platform decommissioned/);
-    for (const id of [ids.e1, ids.e2, ids.e5]) assert.equal(v.elements[id]!.valid, true);
+    assert.match(v.elements[ids.e3].cause!, /platform decommissioned/);
+    for (const id of [ids.e1, ids.e2, ids.e5]) assert.equal(v.elements[id].valid, true);
   }
   await refused(bld.appendRemote(ids.e2, await world.loadElement(1, world.elementImage(vendor))), 'revoked');
 });
@@ -501,7 +501,7 @@ test('a TCB status the policy does not accept (platform at a lower TCB level: SW
   });
   const el = await new CotBuilder(lenient, lowTcbWorld, lowTcbWorld.root, clock).appendFirst(h);
   assert.equal(lenient.link(el.id)!.appraisal.tcbStatus, 'SWHardeningNeeded');
-  assert.equal(lenient.element(`platform:${lowTcbWorld.platforms[0]!.ppid}`)!.tcbStatus, 'SWHardeningNeeded');
+  assert.equal(lenient.element(`platform:${lowTcbWorld.platforms[0].ppid}`)!.tcbStatus, 'SWHardeningNeeded');
   assert.equal((await lenient.verify(soon())).valid, true);
 });
 
@@ -553,7 +553,7 @@ test('remove a leaf; a non-leaf cannot be removed', async () => {
   assert.throws(() => c.removeLeaf(ids.e4), (e: ChainError) => e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT');
   // The last enclave on platform 1 goes: so do that platform and its QE.
   c.removeLeaf(ids.e3);
-  const p1 = world.platforms[1]!.ppid;
+  const p1 = world.platforms[1].ppid;
   assert.equal(c.element(`platform:${p1}`), undefined);
   assert.equal(c.element(`qe:${p1}`), undefined);
   const after3 = await verifyOffline(c.toBundle());
@@ -570,7 +570,7 @@ test('import a bundle and keep appending (local and remote); a bundle that does 
   const image = world.elementImage(vendor);
   const e6 = await bld.appendLocal(ids.e4, await world.loadElement(1, image));
   const e7 = await bld.appendRemote(e6.id, await world.loadElement(0, image));
-  assert.equal(e7.platform, world.platforms[0]!.ppid);
+  assert.equal(e7.platform, world.platforms[0].ppid);
   const v = await verifyOffline(JSON.parse(JSON.stringify(c.toBundle())));
   assert.equal(v.valid, true, JSON.stringify(v.failures));
   assert.deepEqual(v.links, { local: 4, remote: 3 });
@@ -605,7 +605,7 @@ test('refusals at append time leave the chain unchanged, and are the checks the 
   const r = { element: ids.e5, reason: 'x', at: clock().toISOString() };
   b.revocations.push({ ...r, signature: hex(p256Sign(owner.privateKey, revocationSigningBytes('another-chain', r))) });
   const v = await verifyOffline(b);
-  assert.equal(v.failures[0]!.check, 'revocation-signature');
+  assert.equal(v.failures[0].check, 'revocation-signature');
 });
 
 test('isolated runtime (a worker per enclave): the same chain operations, and a parent refusal keeps its check across the boundary', async () => {

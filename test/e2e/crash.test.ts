@@ -21,7 +21,7 @@ function startManager(data: string): Promise<{ child: ChildProcess; url: string 
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       try {
         resolve({ child, url: (JSON.parse(out) as { url: string }).url });
@@ -29,7 +29,7 @@ function startManager(data: string): Promise<{ child: ChildProcess; url: string 
         /* incomplete */
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (c) => reject(new Error(`manager exited ${c}: ${err.slice(-500)}`)));
   });
 }
@@ -73,7 +73,7 @@ test('SIGKILL mid-load: after restart every acknowledged element is there and th
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (!killed && next < bodies.length) {
-          const b = bodies[next++]!;
+          const b = bodies[next++];
           try {
             const r = await callJson<{ element: { id: string } }>(`${url}/v1/chains/${chain.id}/elements`, { body: b, token: admin, timeoutMs: 10_000 });
             acked.push(r.element.id);

@@ -50,7 +50,7 @@ test('catena demo --json: a valid chain over three agent processes, mixing local
   // Every process it started is gone: the manager and the agents no longer answer.
   assert.equal(await reachable(d.managerUrl), false);
   // Agents serve their API over RA-TLS.
-  const agentUrls = [...r.stderr.matchAll(/ready on (https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+  const agentUrls = [...r.stderr.matchAll(/ready on (https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
   assert.equal(agentUrls.length, 3);
   for (const u of agentUrls) assert.equal(await reachable(u), false, `agent ${u} still answers`);
 });
@@ -66,9 +66,9 @@ test('catena demo --keep stops every process on SIGINT', { timeout: 180_000 }, a
   assert.ok(sent, r.stderr.slice(-2000));
   assert.equal(r.code, 130, 'stopped by SIGINT: 128 + 2 (docs/cli.md)');
   assert.match(r.stdout, /Verdict: VALID/);
-  const agentUrls = [...r.stderr.matchAll(/agent\s+(https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+  const agentUrls = [...r.stderr.matchAll(/agent\s+(https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
   const managerUrl = /manager\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(r.stderr)?.[1];
   assert.equal(agentUrls.length, 3, r.stderr.slice(-1500));
   assert.ok(managerUrl);
-  for (const u of [...agentUrls, managerUrl!]) assert.equal(await reachable(u), false, `${u} still answers after SIGINT`);
+  for (const u of [...agentUrls, managerUrl]) assert.equal(await reachable(u), false, `${u} still answers after SIGINT`);
 });

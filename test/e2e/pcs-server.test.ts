@@ -65,7 +65,7 @@ test('pckcert: the PCK certificate with its issuer chain, TCBm, FMSPC and CA typ
   assert.deepEqual(pemBlocks(await res.text()), [pck]);
   const chain = chainOf(res, 'SGX-PCK-Certificate-Issuer-Chain');
   assert.deepEqual(chain, [m.caCertificate('processor'), m.root]);
-  assert.ok(new X509Certificate(pck).verify(new X509Certificate(chain[0]!).publicKey));
+  assert.ok(new X509Certificate(pck).verify(new X509Certificate(chain[0]).publicKey));
   assert.equal(res.headers.get('SGX-TCBm'), (hexOf(platform.cpuSvn) + '0d00').toUpperCase());
   assert.equal(res.headers.get('SGX-FMSPC'), '00A067110000');
   assert.equal(res.headers.get('SGX-PCK-Certificate-CA-Type'), 'processor');
@@ -87,7 +87,7 @@ test('tcb: the signed TCB info body with both issuer-chain headers; unknown FMSP
   assert.deepEqual(chain, [m.tcbSigningCertificate, m.root]);
   const body = await res.text();
   const text = sliceMember(body, 'tcbInfo');
-  assert.ok(sigOk(text, JSON.parse(body).signature as string, chain[0]!));
+  assert.ok(sigOk(text, JSON.parse(body).signature as string, chain[0]));
   assert.equal(JSON.parse(text).fmspc, '00A067110000');
   await expectProblem(await get('/tcb?fmspc=00A067110001'), 404);
   await expectProblem(await get('/tcb?fmspc=00A0671100'), 400);
@@ -101,7 +101,7 @@ test('qe/identity: the signed QE identity with SGX-Enclave-Identity-Issuer-Chain
   assert.deepEqual(chain, [m.tcbSigningCertificate, m.root]);
   const body = await res.text();
   const text = sliceMember(body, 'enclaveIdentity');
-  assert.ok(sigOk(text, JSON.parse(body).signature as string, chain[0]!));
+  assert.ok(sigOk(text, JSON.parse(body).signature as string, chain[0]));
   assert.equal(JSON.parse(text).mrsigner, '01'.repeat(32));
 });
 
@@ -109,7 +109,7 @@ test('pckcrl (PEM and DER) with SGX-PCK-CRL-Issuer-Chain, rootcacrl (hex and DER
   const pem = await get('/pckcrl?ca=processor');
   assert.equal(pem.status, 200);
   assert.deepEqual(chainOf(pem, 'SGX-PCK-CRL-Issuer-Chain'), [m.caCertificate('processor'), m.root]);
-  const fromPem = pemBlocks(await pem.text(), 'X509 CRL')[0]!;
+  const fromPem = pemBlocks(await pem.text(), 'X509 CRL')[0];
   const der = await get('/pckcrl?ca=platform&encoding=der');
   assert.equal(der.status, 200);
   assert.equal(der.headers.get('content-type'), 'application/pkix-crl');
@@ -120,7 +120,7 @@ test('pckcrl (PEM and DER) with SGX-PCK-CRL-Issuer-Chain, rootcacrl (hex and DER
   await expectProblem(await get('/pckcrl?ca=processor&encoding=xml'), 400);
 
   m.revokePck(pck);
-  const after = pemBlocks(await (await get('/pckcrl?ca=processor')).text(), 'X509 CRL')[0]!;
+  const after = pemBlocks(await (await get('/pckcrl?ca=processor')).text(), 'X509 CRL')[0];
   assert.deepEqual(crlContents(after).revoked, [{ serial: new X509Certificate(pck).serialNumber.toLowerCase(), reason: 1 }]);
 
   const rootHex = await (await get('/rootcacrl')).text();
@@ -144,12 +144,12 @@ test("dcap-qvl's PCCS client fetches a full collateral set from the emulated PCS
   assert.equal(c.tcb_info, m.tcbInfo(platform.fmspc).text, 'dcap-qvl re-serialises the TCB info and gets our signed text back');
   assert.equal(c.qe_identity, m.qeIdentity().text);
   const crls = [Buffer.from(c.root_ca_crl as number[]), Buffer.from(c.pck_crl as number[])];
-  assert.deepEqual(new Uint8Array(crls[0]!), await m.rootCaCrl());
-  assert.deepEqual(new Uint8Array(crls[1]!), await m.pckCrl('processor'));
+  assert.deepEqual(new Uint8Array(crls[0]), await m.rootCaCrl());
+  assert.deepEqual(new Uint8Array(crls[1]), await m.pckCrl('processor'));
   const now = Math.floor(Date.now() / 1000);
   const tcbChain = utils.extractCerts(Buffer.from(c.tcb_info_issuer_chain as string));
-  assert.ok(utils.verifyCertificateChain(tcbChain[0]!, tcbChain.slice(1), now, crls, Buffer.from(m.root)));
-  assert.ok(sigOk(c.tcb_info as string, Buffer.from(c.tcb_info_signature as number[]).toString('hex'), tcbChain[0]!));
+  assert.ok(utils.verifyCertificateChain(tcbChain[0], tcbChain.slice(1), now, crls, Buffer.from(m.root)));
+  assert.ok(sigOk(c.tcb_info, Buffer.from(c.tcb_info_signature as number[]).toString('hex'), tcbChain[0]));
   // The PCK revoked above is refused by dcap-qvl with the fetched CRL.
   const pckChain = utils.extractCerts(Buffer.from(c.pck_crl_issuer_chain as string));
   assert.throws(() => utils.verifyCertificateChain(Buffer.from(pck), pckChain, now, crls, Buffer.from(m.root)), /revoked/);
@@ -165,8 +165,8 @@ function startCli(args: string[]): Promise<{ child: ReturnType<typeof spawn>; in
       child.kill('SIGKILL');
       reject(new Error(`catena emulate pcs did not start: ${err}`));
     }, 20_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
       out += d;
       try {
         const info = JSON.parse(out);
@@ -205,9 +205,9 @@ test('catena emulate pcs --listen 127.0.0.1:0 --data DIR --json: serves, stops o
     const res = await fetch(`${first.info.url}/sgx/certification/v4/tcb?fmspc=${hexOf(DEFAULT_FMSPC)}`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200, 'a fresh manufacturer serves the default FMSPC of emulated platforms');
     const chain = chainOf(res, 'TCB-Info-Issuer-Chain');
-    assert.equal(hexOf(chain[1]!), first.info.root);
+    assert.equal(hexOf(chain[1]), first.info.root);
     // The CRL distribution point of the root names this very service.
-    assert.ok(Buffer.from(chain[1]!).toString('latin1').includes(`${first.info.url.replace('http://', '')}/sgx/certification/v4/rootcacrl`));
+    assert.ok(Buffer.from(chain[1]).toString('latin1').includes(`${first.info.url.replace('http://', '')}/sgx/certification/v4/rootcacrl`));
   } finally {
     assert.equal(await stopCli(first.child), 0);
   }

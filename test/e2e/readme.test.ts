@@ -25,7 +25,7 @@ export function readmeCommands(text: string): string[] {
   for (const part of parts) {
     if (!SECTIONS.some((s) => part.startsWith(s))) continue;
     for (const block of part.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
-      const lines = block[1]!.replace(/\\\n\s*/g, '').split('\n');
+      const lines = block[1].replace(/\\\n\s*/g, '').split('\n');
       for (const line of lines) {
         const cmd = line.replace(/\s+#.*$/, '').trim();
         if (cmd && !cmd.startsWith('#')) out.push(cmd);
@@ -63,7 +63,7 @@ test('the README command blocks run verbatim from a fresh copy after npm ci', { 
         const child = spawn('sh', ['-c', cmd], { cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
         let err = '';
         const up = new Promise<void>((res, rej) => {
-          child.stderr!.on('data', (d: Buffer) => {
+          child.stderr.on('data', (d: Buffer) => {
             err += d.toString();
             if (/Running \(--keep\)[\s\S]*chain /.test(err)) res();
           });

@@ -29,7 +29,7 @@ function procs(): Map<number, Proc> {
     try {
       const s = readFileSync(`/proc/${d}/stat`, 'utf8');
       const r = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(d), { state: r[0]!, ppid: Number(r[1]), pgid: Number(r[2]), sid: Number(r[3]), start: r[19]! });
+      out.set(Number(d), { state: r[0], ppid: Number(r[1]), pgid: Number(r[2]), sid: Number(r[3]), start: r[19] });
     } catch {
       /* gone */
     }
@@ -71,9 +71,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     try {
       let out = '';
       let err = '';
-      npx.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+      npx.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
       await new Promise<void>((resolve, reject) => {
-        npx.stdout!.on('data', (d: Buffer) => {
+        npx.stdout.on('data', (d: Buffer) => {
           out += d.toString();
           if (/"managerUrl"/.test(out) && /\n}\n?$/.test(out)) resolve();
         });

@@ -15,14 +15,14 @@ export function derFields(b: Uint8Array): Field[] {
   const walk = (start: number, end: number, depth: number): void => {
     let p = start;
     while (p + 2 <= end && depth < 24) {
-      const tag = b[p]!;
-      let len = b[p + 1]!;
+      const tag = b[p];
+      let len = b[p + 1];
       let hdr = 2;
       if (len & 0x80) {
         const n = len & 0x7f;
         if (n === 0 || n > 4 || p + 2 + n > end) return;
         len = 0;
-        for (let i = 0; i < n; i++) len = len * 256 + b[p + 2 + i]!;
+        for (let i = 0; i < n; i++) len = len * 256 + b[p + 2 + i];
         hdr = 2 + n;
       }
       if (p + hdr + len > end) return;
@@ -47,13 +47,13 @@ export function cborFields(b: Uint8Array): Field[] {
   let p = 0;
   const item = (depth: number): void => {
     if (p >= b.length || depth > 16) throw new Error('stop');
-    const ib = b[p]!;
+    const ib = b[p];
     const info = ib & 0x1f;
     const size = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : -1;
     if (size < 0) throw new Error('stop');
     out.push({ at: p, size: 1 + size, kind: 'be' });
     let n = info < 24 ? info : 0;
-    for (let i = 0; i < size; i++) n = n * 256 + b[p + 1 + i]!;
+    for (let i = 0; i < size; i++) n = n * 256 + b[p + 1 + i];
     p += 1 + size;
     const major = ib >> 5;
     if (major === 2 || major === 3) p += n;

@@ -45,7 +45,7 @@ function readInt(b: Uint8Array, f: { at: number; size: number; kind: string }): 
   let v = 0;
   for (let i = 0; i < Math.min(f.size, 4) && f.at + i < b.length; i++) {
     const shift = f.kind === 'le' ? i : f.size - 1 - i;
-    v += b[f.at + i]! * 2 ** (8 * shift);
+    v += b[f.at + i] * 2 ** (8 * shift);
   }
   return v;
 }
@@ -55,7 +55,7 @@ function editField(r: Rng, b: Uint8Array, f: Field): Uint8Array {
   if (f.kind === 'der') {
     const forms = [
       () => Uint8Array.of(0x80), // indefinite
-      () => Uint8Array.of(0x81, b[f.at + f.size - 1]! & 0x7f), // non-minimal
+      () => Uint8Array.of(0x81, b[f.at + f.size - 1] & 0x7f), // non-minimal
       () => Uint8Array.of(0x84, 0xff, 0xff, 0xff, 0xff),
       () => Uint8Array.of(0x85, 0, 0, 0, 1, 0),
       () => Uint8Array.of(r.int(0x80)),
@@ -64,7 +64,7 @@ function editField(r: Rng, b: Uint8Array, f: Field): Uint8Array {
     if (r.chance(0.5)) {
       const c = b.slice();
       const last = f.at + f.size - 1;
-      c[last] = (c[last]! + r.pick([1, -1, 2, -2, 0x10, -0x10])) & 0xff;
+      c[last] = (c[last] + r.pick([1, -1, 2, -2, 0x10, -0x10])) & 0xff;
       return c;
     }
     return splice(b, f.at, f.size, r.pick(forms)());
@@ -95,7 +95,7 @@ function once(r: Rng, b: Uint8Array, ctx: ByteContext): Uint8Array {
       const c = b.slice();
       for (let k = r.small(8); k > 0; k--) {
         const i = r.int(n);
-        c[i] = c[i]! ^ (1 << r.int(8));
+        c[i] = c[i] ^ (1 << r.int(8));
       }
       return c;
     }

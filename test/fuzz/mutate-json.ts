@@ -15,7 +15,7 @@ function paths(v: Json, prefix: Path, out: Path[], depth: number): Path[] {
   out.push(prefix);
   if (depth > 12 || v === null || typeof v !== 'object') return out;
   if (Array.isArray(v)) v.forEach((x, i) => paths(x, [...prefix, i], out, depth + 1));
-  else for (const k of Object.keys(v)) paths(v[k]!, [...prefix, k], out, depth + 1);
+  else for (const k of Object.keys(v)) paths(v[k], [...prefix, k], out, depth + 1);
   return out;
 }
 
@@ -28,7 +28,7 @@ function get(v: Json, p: Path): Json {
 /** Sets (or with `remove`, deletes) the value at a non-empty path. Own properties only (`__proto__` included). */
 function set(root: Json, p: Path, value: Json | undefined): void {
   const parent = get(root, p.slice(0, -1)) as Record<string | number, Json> | Json[];
-  const k = p[p.length - 1]!;
+  const k = p[p.length - 1];
   if (Array.isArray(parent)) {
     if (value === undefined) parent.splice(k as number, 1);
     else parent[k as number] = value;

@@ -61,7 +61,7 @@ export class Rng {
     return this.u32() / 0x100000000 < p;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
+    return xs[this.int(xs.length)];
   }
   bytes(n: number): Uint8Array {
     const out = new Uint8Array(n);

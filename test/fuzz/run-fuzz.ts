@@ -73,7 +73,7 @@ function seedJson(s: Seed): Json | undefined {
       } catch {
         v = undefined;
       }
-    } else if (!(s.data instanceof Uint8Array)) v = s.data as Json;
+    } else if (!(s.data instanceof Uint8Array)) v = s.data;
     jsonCache.set(s, v);
   }
   return jsonCache.get(s);
@@ -83,8 +83,8 @@ function seedJson(s: Seed): Json | undefined {
 export function generateInput(target: Target, seeds: readonly Seed[], seed: number, index: number): { input: SeedData; rng: Rng; from: string; seedName: string } {
   const rng = Rng.derive(seed, target.name, index);
   if (index < seeds.length) {
-    const s = seeds[index]!;
-    return { input: target.kind === 'bytes' ? seedBytes(s).slice() : target.kind === 'text' ? (s.data as string) : (seedJson(s) as Json), rng, from: `${s.name} (unmutated)`, seedName: s.name };
+    const s = seeds[index];
+    return { input: target.kind === 'bytes' ? seedBytes(s).slice() : target.kind === 'text' ? (s.data) : (seedJson(s) as Json), rng, from: `${s.name} (unmutated)`, seedName: s.name };
   }
   const s = rng.pick(seeds);
   const others = seeds.filter((x) => x !== s);
@@ -156,7 +156,7 @@ export async function fuzzTarget(target: Target, seeds: readonly Seed[], opts: F
     } else if (r.code) {
       stats.refused++;
       stats.codes[r.code] = (stats.codes[r.code] ?? 0) + 1;
-      if (i < seeds.length) stats.badSeeds.push(`${seeds[i]!.name}: ${r.code}`);
+      if (i < seeds.length) stats.badSeeds.push(`${seeds[i].name}: ${r.code}`);
     } else stats.parsed++;
     if (opts.onProgress && (i - start) % 5000 === 4999) opts.onProgress(target.name, i - start + 1, opts.count);
   }

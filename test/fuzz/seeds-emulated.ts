@@ -86,7 +86,7 @@ export async function emulatedCorpus(): Promise<Corpus> {
     // PCK chain certificates and the SGX extension.
     const pck = pemCertificates(Buffer.from(q.signatureData.qe.certification.data).toString('latin1'));
     pck.forEach((der, i) => addSeed(c, 'pck-certificate', `emulated PCK chain [${i}]`, der));
-    const ext = certificateExtension(pck[0]!, SGX_EXTENSION_OID);
+    const ext = certificateExtension(pck[0], SGX_EXTENSION_OID);
     if (ext) addSeed(c, 'pck-extension', 'emulated PCK leaf SGX extension', ext);
     addSeed(c, 'pck-extension', 'emulated Platform CA-style SGX extension (PlatformInstanceID, Configuration)', encodeSgxExtension({
       ppid: new Uint8Array(16).fill(1), tcbComponents: Array.from({ length: 16 }, (_, i) => (i * 17) & 0xff), pceSvn: 13, cpuSvn: new Uint8Array(16).fill(3),
@@ -97,14 +97,14 @@ export async function emulatedCorpus(): Promise<Corpus> {
     // Collateral: JSON, TCB info, QE identity, PCS bodies, CRLs (then with revoked entries).
     addSeed(c, 'collateral-json', 'emulated collateral.json', { ...coll });
     addSeed(c, 'collateral-verify', 'emulated collateral.json', { ...coll });
-    addSeed(c, 'tcb-info', 'emulated TCB info', coll.tcb_info!);
-    addSeed(c, 'qe-identity', 'emulated QE identity', coll.qe_identity!);
+    addSeed(c, 'tcb-info', 'emulated TCB info', coll.tcb_info);
+    addSeed(c, 'qe-identity', 'emulated QE identity', coll.qe_identity);
     addSeed(c, 'pcs-body', 'emulated TCB info PCS body', `{"tcbInfo":${coll.tcb_info},"signature":"${coll.tcb_info_signature}"}`);
     addSeed(c, 'pcs-body', 'emulated QE identity PCS body', `{"enclaveIdentity":${coll.qe_identity},"signature":"${coll.qe_identity_signature}"}`);
     for (const k of ['tcb_info_issuer_chain', 'pck_crl_issuer_chain']) pemCertificates(coll[k] ?? '').forEach((der, i) => addSeed(c, 'pck-certificate', `emulated ${k} [${i}]`, der));
-    addSeed(c, 'crl', 'emulated root CA CRL', new Uint8Array(Buffer.from(coll.root_ca_crl!, 'hex')));
-    addSeed(c, 'crl', 'emulated PCK CRL', new Uint8Array(Buffer.from(coll.pck_crl!, 'hex')));
-    world.manufacturer.revokePck(pck[0]!);
+    addSeed(c, 'crl', 'emulated root CA CRL', new Uint8Array(Buffer.from(coll.root_ca_crl, 'hex')));
+    addSeed(c, 'crl', 'emulated PCK CRL', new Uint8Array(Buffer.from(coll.pck_crl, 'hex')));
+    world.manufacturer.revokePck(pck[0]);
     world.manufacturer.revokeCa('platform');
     addSeed(c, 'crl', 'emulated PCK CRL with a revoked PCK', await world.manufacturer.pckCrl('processor'));
     addSeed(c, 'crl', 'emulated root CA CRL with a revoked CA', await world.manufacturer.rootCaCrl());

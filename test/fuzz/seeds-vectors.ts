@@ -37,7 +37,7 @@ export async function vectorCorpus(): Promise<{ corpus: Corpus; note?: string }>
   const at: Record<string, string> = { 'sgx-v3-phala': '2025-07-01T00:00:00Z', 'tdx-v4-phala': new Date(1751328000 * 1000).toISOString(), 'sgx-v3-zkdcap': new Date(1737458686 * 1000).toISOString() };
   const verifyWith = (dir: string, collateral: Record<string, string>) => {
     const q = `vector ${dir}/quote.dat`;
-    const ctx = { quoteHex: Buffer.from(file(`${dir}/quote.dat`)).toString('hex'), collateral, at: at[dir]! };
+    const ctx = { quoteHex: Buffer.from(file(`${dir}/quote.dat`)).toString('hex'), collateral, at: at[dir] };
     c.verify = { ...c.verify, [q]: ctx, [`vector ${dir} collateral`]: ctx };
     addSeed(c, 'quote-verify', q, file(`${dir}/quote.dat`));
     addSeed(c, 'collateral-verify', `vector ${dir} collateral`, collateral);
@@ -47,17 +47,17 @@ export async function vectorCorpus(): Promise<{ corpus: Corpus; note?: string }>
     const j = JSON.parse(text(`${dir}/collateral.json`)) as Record<string, string>;
     addSeed(c, 'collateral-json', `vector ${dir}/collateral.json`, j);
     if (has(`${dir}/quote.dat`)) verifyWith(dir, j);
-    addSeed(c, 'tcb-info', `vector ${dir} tcb_info`, j.tcb_info!);
-    addSeed(c, 'qe-identity', `vector ${dir} qe_identity`, j.qe_identity!);
+    addSeed(c, 'tcb-info', `vector ${dir} tcb_info`, j.tcb_info);
+    addSeed(c, 'qe-identity', `vector ${dir} qe_identity`, j.qe_identity);
     addSeed(c, 'pcs-body', `vector ${dir} tcb_info as a PCS body`, `{"tcbInfo":${j.tcb_info},"signature":"${j.tcb_info_signature}"}`);
     addSeed(c, 'pcs-body', `vector ${dir} qe_identity as a PCS body`, `{"enclaveIdentity":${j.qe_identity},"signature":"${j.qe_identity_signature}"}`);
-    for (const k of ['root_ca_crl', 'pck_crl']) if (/^[0-9a-f]+$/i.test(j[k] ?? '')) addSeed(c, 'crl', `vector ${dir} ${k}`, new Uint8Array(Buffer.from(j[k]!, 'hex')));
+    for (const k of ['root_ca_crl', 'pck_crl']) if (/^[0-9a-f]+$/i.test(j[k] ?? '')) addSeed(c, 'crl', `vector ${dir} ${k}`, new Uint8Array(Buffer.from(j[k], 'hex')));
     for (const k of ['tcb_info_issuer_chain', 'pck_crl_issuer_chain']) {
       if (typeof j[k] === 'string') pemCertificates(j[k]).forEach((der, i) => addSeed(c, 'pck-certificate', `vector ${dir} ${k} [${i}]`, der));
     }
   }
   const z = 'sgx-v3-zkdcap';
-  if (has(`${z}/quote.dat`) && has(`${z}/tcb_info.json`)) verifyWith(z, collateralToQvlJson(await directoryCollateral(join(VECTORS_DIR, z)).get({ fmspc: '', pckCa: 'processor', teeType: 'sgx' }, new Date(at[z]!))));
+  if (has(`${z}/quote.dat`) && has(`${z}/tcb_info.json`)) verifyWith(z, collateralToQvlJson(await directoryCollateral(join(VECTORS_DIR, z)).get({ fmspc: '', pckCa: 'processor', teeType: 'sgx' }, new Date(at[z]))));
   for (const [n, key, target] of [['tcb_info.json', 'tcbInfo', 'tcb-info'], ['qe_identity.json', 'enclaveIdentity', 'qe-identity']] as const) {
     if (!has(`${z}/${n}`)) continue;
     addSeed(c, 'pcs-body', `vector ${z}/${n}`, text(`${z}/${n}`));

@@ -15,13 +15,13 @@ const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 /** A node KeyObject as the WebCrypto CryptoKey @peculiar/x509 signs with. */
 export function signingCryptoKey(key: KeyObject): Promise<CryptoKey> {
   const der = key.export({ type: 'pkcs8', format: 'der' });
-  return webcrypto.subtle.importKey('pkcs8', der, P256, false, ['sign']) as Promise<CryptoKey>;
+  return webcrypto.subtle.importKey('pkcs8', der, P256, false, ['sign']);
 }
 
 export function publicCryptoKey(key: KeyObject): Promise<CryptoKey> {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   const der = pub.export({ type: 'spki', format: 'der' });
-  return webcrypto.subtle.importKey('spki', der, P256, true, ['verify']) as Promise<CryptoKey>;
+  return webcrypto.subtle.importKey('spki', der, P256, true, ['verify']);
 }
 
 /** The emulated PKI's names (src/sgx/manufacturer/names.ts, nameDer) as @peculiar/x509 JSON. */

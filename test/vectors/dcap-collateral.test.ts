@@ -20,14 +20,14 @@ test('PCS/PCCS v4 source: paths, headers, verification through it, caching until
     hits.push(req.url!);
     const u = new URL(req.url!, 'http://x');
     if (u.pathname === '/sgx/certification/v4/tcb' && u.searchParams.get('fmspc') === '00A067110000') {
-      res.setHeader('TCB-Info-Issuer-Chain', encodeURIComponent(j.tcb_info_issuer_chain!));
+      res.setHeader('TCB-Info-Issuer-Chain', encodeURIComponent(j.tcb_info_issuer_chain));
       res.end(`{"tcbInfo":${j.tcb_info},"signature":"${j.tcb_info_signature}"}`);
     } else if (u.pathname === '/sgx/certification/v4/qe/identity') {
-      res.setHeader('SGX-Enclave-Identity-Issuer-Chain', encodeURIComponent(j.qe_identity_issuer_chain!));
+      res.setHeader('SGX-Enclave-Identity-Issuer-Chain', encodeURIComponent(j.qe_identity_issuer_chain));
       res.end(`{"enclaveIdentity":${j.qe_identity},"signature":"${j.qe_identity_signature}"}`);
     } else if (u.pathname === '/sgx/certification/v4/pckcrl' && u.searchParams.get('ca') === 'processor' && u.searchParams.get('encoding') === 'der') {
-      res.setHeader('SGX-PCK-CRL-Issuer-Chain', encodeURIComponent(j.pck_crl_issuer_chain!));
-      res.end(Buffer.from(j.pck_crl!, 'hex'));
+      res.setHeader('SGX-PCK-CRL-Issuer-Chain', encodeURIComponent(j.pck_crl_issuer_chain));
+      res.end(Buffer.from(j.pck_crl, 'hex'));
     } else if (u.pathname === '/sgx/certification/v4/rootcacrl') {
       res.end(j.root_ca_crl);
     } else {
@@ -63,7 +63,7 @@ test('the always-fail source makes every verification a rejection at collateral.
   const a = await verifyQuote(vector('sgx-v3-phala/quote.dat'), { collateral: alwaysFailCollateral('offline'), at: AT, policy });
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'collateral.source');
-  assert.match(a.error!.message, /offline/);
+  assert.match(a.error.message, /offline/);
   assert.equal(a.error?.code, 'ERR_COLLATERAL_UNAVAILABLE');
 });
 
@@ -71,5 +71,5 @@ test('dcap-qvl collateral JSON survives a round trip through our Collateral type
   const j = JSON.parse(vectorText('tdx-v4-phala/collateral.json')) as Record<string, string>;
   const back = collateralToQvlJson(collateralFromQvlJson(j));
   for (const k of ['tcb_info', 'qe_identity']) assert.equal(back[k], j[k], k);
-  for (const k of ['tcb_info_signature', 'qe_identity_signature', 'root_ca_crl', 'pck_crl']) assert.equal(back[k], j[k]!.toLowerCase(), k);
+  for (const k of ['tcb_info_signature', 'qe_identity_signature', 'root_ca_crl', 'pck_crl']) assert.equal(back[k], j[k].toLowerCase(), k);
 });

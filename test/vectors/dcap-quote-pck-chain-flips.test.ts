@@ -21,11 +21,11 @@ test('every single-bit flip in the PCK certificate chain of the phala quote is r
   const t0 = Date.now();
   for (let i = quote.length - chainLen; i < quote.length; i++) {
     for (let bit = 0; bit < 8; bit++) {
-      flipped[i]! ^= 1 << bit;
+      flipped[i] ^= 1 << bit;
       const a = await v.verify(flipped, opts);
       // No signature of the quote covers the chain: the chain checks must refuse every flip, as ERR_PCK_CHAIN.
       if (a.verdict !== 'rejected' || a.error?.code !== 'ERR_PCK_CHAIN') wrong.push(`bit ${i * 8 + bit}: ${a.verdict} ${a.error?.code ?? ''}`);
-      flipped[i]! ^= 1 << bit;
+      flipped[i] ^= 1 << bit;
     }
   }
   assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} flips not rejected with ERR_PCK_CHAIN`);

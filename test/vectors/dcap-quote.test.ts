@@ -51,7 +51,7 @@ test('sgx-v3-phala at 2025-07-01: ConfigurationAndSWHardeningNeeded [INTEL-SA-00
   assert.equal(ok.verdict, 'accepted', JSON.stringify(ok.error));
   assert.equal(ok.quote?.mrEnclave, '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb');
   assert.equal(ok.quote?.mrSigner, '815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6');
-  assert.equal(Buffer.from(ok.quote!.reportData, 'hex').subarray(0, 13).toString(), 'Hello, world!');
+  assert.equal(Buffer.from(ok.quote.reportData, 'hex').subarray(0, 13).toString(), 'Hello, world!');
   assert.equal(ok.platform?.fmspc, '00a067110000');
   assert.deepEqual(ok.platform?.tcbComponents.slice(0, 6), [11, 11, 2, 2, 255, 1]);
   assert.equal(ok.qe?.tcbStatus, 'UpToDate');
@@ -120,20 +120,20 @@ function tlv(tag: number, value: Uint8Array): Uint8Array {
 
 test('a CRL with the right issuer name but signed by another key is rejected; re-signed by the right key it would pass', { skip: skipWithoutVectors }, async () => {
   const { quote, json } = phala();
-  const crl = parseDer(new Uint8Array(Buffer.from(json.pck_crl!, 'hex')));
+  const crl = parseDer(new Uint8Array(Buffer.from(json.pck_crl, 'hex')));
   const [tbs, alg] = children(crl);
   const other = freshKeyPair('ec', { namedCurve: 'P-256' });
-  const sig = new Uint8Array(sign('sha256', tbs!.raw, other.privateKey));
-  const forged = tlv(0x30, Uint8Array.from([...tbs!.raw, ...alg!.raw, ...tlv(0x03, Uint8Array.from([0, ...sig]))]));
+  const sig = new Uint8Array(sign('sha256', tbs.raw, other.privateKey));
+  const forged = tlv(0x30, Uint8Array.from([...tbs.raw, ...alg.raw, ...tlv(0x03, Uint8Array.from([0, ...sig]))]));
   const a = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, pck_crl: Buffer.from(forged).toString('hex') }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'crl.pck');
-  assert.match(a.error!.message, /signature does not verify/);
+  assert.match(a.error.message, /signature does not verify/);
   assert.equal(a.error?.code, 'ERR_PCK_CRL');
   // The same root CA CRL moved into the PCK CRL slot: valid signature, wrong issuer.
-  const swapped = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, pck_crl: json.root_ca_crl! }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
+  const swapped = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...json, pck_crl: json.root_ca_crl }), at: PHALA_AT, policy: accept(PHALA_STATUS) });
   assert.equal(swapped.error?.check, 'crl.pck');
-  assert.match(swapped.error!.message, /issued by someone other/);
+  assert.match(swapped.error.message, /issued by someone other/);
 });
 
 function withCertData(quote: Uint8Array, pem: string): Uint8Array {
@@ -152,9 +152,9 @@ test('the PCK chain in any order is accepted; an incomplete chain is not', { ski
     const a = await v.verify(withCertData(quote, order.map((i) => blocks[i]).join('')), { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
     assert.equal(a.verdict, 'accepted', `order ${order}: ${JSON.stringify(a.error)}`);
   }
-  const noIntermediate = await v.verify(withCertData(quote, blocks[0]! + blocks[2]!), { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
+  const noIntermediate = await v.verify(withCertData(quote, blocks[0] + blocks[2]), { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
   assert.equal(noIntermediate.error?.check, 'pck.chain');
-  const noRoot = await v.verify(withCertData(quote, blocks[0]! + blocks[1]!), { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
+  const noRoot = await v.verify(withCertData(quote, blocks[0] + blocks[1]), { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
   assert.equal(noRoot.error?.check, 'pck.chain');
 });
 
@@ -180,7 +180,7 @@ test('short, long and trailing quote bytes: FormatError from the parser, a rejec
     const a = await v.verify(bytes, { collateral, at: PHALA_AT, policy: accept(PHALA_STATUS) });
     assert.equal(a.verdict, 'rejected');
     assert.equal(a.error?.check, 'quote.format', `length ${bytes.length}`);
-    assert.ok(['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES', 'ERR_QUOTE_FORMAT', 'ERR_QUOTE_VERSION'].includes(a.error!.code), `length ${bytes.length}: ${a.error!.code}`);
+    assert.ok(['ERR_SHORT_INPUT', 'ERR_TRAILING_BYTES', 'ERR_QUOTE_FORMAT', 'ERR_QUOTE_VERSION'].includes(a.error.code), `length ${bytes.length}: ${a.error.code}`);
   }
 });
 
@@ -239,11 +239,11 @@ export async function flipAll(
   for (const [from, to] of ranges) {
     for (let i = from; i < to; i++) {
       for (let bit = 0; bit < 8; bit++) {
-        flipped[i]! ^= 1 << bit;
+        flipped[i] ^= 1 << bit;
         const a = await v.verify(flipped, opts);
         const code = a.verdict === 'rejected' ? (a.error?.code ?? 'no code') : 'accepted';
         if (!expected(i).includes(code)) wrong.push(`bit ${i * 8 + bit}: ${code}, expected ${expected(i).join(' or ')}`);
-        flipped[i]! ^= 1 << bit;
+        flipped[i] ^= 1 << bit;
         flips++;
       }
     }
@@ -256,7 +256,7 @@ test('every single-bit flip of the phala quote header‖body, QE report, signatu
   const { quote, collateral } = phala();
   const { signedAndSigData } = regions(quote);
   const authLen = parseQuote(quote).signatureData.qe.qeAuthData.length;
-  assert.equal(signedAndSigData[0]![1], 436 + 64 + 64 + 384 + 64 + 2 + authLen + 2 + 4, 'everything before the PEM chain');
+  assert.equal(signedAndSigData[0][1], 436 + 64 + 64 + 384 + 64 + 2 + authLen + 2 + 4, 'everything before the PEM chain');
   const r = await flipAll(quote, collateral, signedAndSigData, (i) => expectedFlipCodes(i, authLen));
   assert.deepEqual(r.wrong.slice(0, 20), [], `${r.wrong.length} flips not rejected with their field's code`);
   console.log(`# ${r.flips} flips in ${r.ms} ms`);

@@ -22,7 +22,7 @@ test('tdx.module: a TD whose MRSIGNER_SEAM is not the TCB info\'s module signer 
   assert.equal(check(good, 'tdx.module')?.ok, true);
 
   const other = Uint8Array.from(quote);
-  other[MR_SIGNER_SEAM]! ^= 0x01;
+  other[MR_SIGNER_SEAM] ^= 0x01;
   const a = await verifyQuote(other, { collateral, at: AT });
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.code, 'ERR_QUOTE_SIGNATURE', 'the TD report is signed: the signature check fails first');

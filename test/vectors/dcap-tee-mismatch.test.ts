@@ -19,14 +19,14 @@ test('an SGX quote with a TDX TCB info is ERR_TCB_INFO; with a TD_QE identity, E
   const good = await verifyQuote(quote, { collateral: collateralFromQvlJson(sgx), at: PHALA_AT, policy });
   assert.equal(good.verdict, 'accepted', good.error?.message);
   const at = TDX_AT; // inside both vectors' windows
-  const tcb = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...sgx, tcb_info: tdx.tcb_info!, tcb_info_signature: tdx.tcb_info_signature! }), at, policy });
+  const tcb = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...sgx, tcb_info: tdx.tcb_info, tcb_info_signature: tdx.tcb_info_signature }), at, policy });
   assert.equal(tcb.error?.code, 'ERR_TCB_INFO', tcb.error?.message);
   assert.equal(tcb.error?.check, 'collateral.tcbInfo');
-  assert.match(tcb.error!.message, /does not fit a SGX quote/);
-  const qe = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...sgx, qe_identity: tdx.qe_identity!, qe_identity_signature: tdx.qe_identity_signature! }), at, policy });
+  assert.match(tcb.error.message, /does not fit a SGX quote/);
+  const qe = await verifyQuote(quote, { collateral: collateralFromQvlJson({ ...sgx, qe_identity: tdx.qe_identity, qe_identity_signature: tdx.qe_identity_signature }), at, policy });
   assert.equal(qe.error?.code, 'ERR_QE_IDENTITY', qe.error?.message);
   assert.equal(qe.error?.check, 'collateral.qeIdentity');
-  assert.match(qe.error!.message, /is not QE/);
+  assert.match(qe.error.message, /is not QE/);
 });
 
 test('zero padding after a TDX v4 quote is accepted; after an SGX v3 quote it is ERR_TRAILING_BYTES', { skip: skipWithoutVectors }, async () => {

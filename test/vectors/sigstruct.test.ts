@@ -41,7 +41,7 @@ test('test_enclave.sig: a flipped bit at 1024 (ISVPRODID), or in the signature, 
   const raw = vector('sigstruct/test_enclave.sig');
   for (const at of [1024, 0x14, 960, 600, 1100, 1600]) {
     const b = raw.slice();
-    b[at]! ^= 1;
+    b[at] ^= 1;
     assert.equal(verifySigstruct(parseSigstruct(b)).ok, false, `byte ${at}`);
   }
 });
@@ -96,7 +96,7 @@ test('catena sigstruct show: JSON fields for test_enclave.sig; exit 1 with failu
   const dir = mkdtempSync(join(tmpdir(), 'catena-sigstruct-'));
   try {
     const b = vector('sigstruct/test_enclave.sig').slice();
-    b[1024]! ^= 1;
+    b[1024] ^= 1;
     writeFileSync(join(dir, 'bad.sig'), b);
     const bad = run('sigstruct', 'show', join(dir, 'bad.sig'), '--json');
     assert.equal(bad.status, 1);

@@ -97,9 +97,9 @@ export class VerificationCache {
     let list = this.recent.get(kind);
     if (!list) this.recent.set(kind, (list = []));
     for (let i = 0; i < list.length; i++) {
-      const e = list[i]!;
-      if (e.parts.length === parts.length && e.parts.every((p, j) => p.equals(parts[j]!))) {
-        if (i > 0) list.unshift(list.splice(i, 1)[0]!);
+      const e = list[i];
+      if (e.parts.length === parts.length && e.parts.every((p, j) => p.equals(parts[j]))) {
+        if (i > 0) list.unshift(list.splice(i, 1)[0]);
         this.hits++;
         return e.value as T;
       }
@@ -125,7 +125,7 @@ export class VerificationCache {
  * a lookup costs a string hash, not a SHA-256. Inputs here are small (certificates, CRLs, a few KB).
  */
 export function contentKey(...parts: Uint8Array[]): string {
-  if (parts.length === 1) return latin1(parts[0]!);
+  if (parts.length === 1) return latin1(parts[0]);
   let k = '';
   for (const p of parts) k += `${p.length}:${latin1(p)}`;
   return k;

@@ -43,7 +43,7 @@ const PRIME256V1 = '1.2.840.10045.3.1.7';
 /** X‖Y hex of an uncompressed P-256 SubjectPublicKeyInfo, '' for anything else. */
 function spkiP256Hex(spki: DerNode[]): string {
   const alg = children(expectTag(spki[0], TAG.SEQUENCE, 'algorithm'), 'algorithm');
-  if (oidText(alg[0]!, 'algorithm') !== EC_PUBLIC_KEY || alg[1]?.tag !== TAG.OID || oidText(alg[1], 'curve') !== PRIME256V1) return '';
+  if (oidText(alg[0], 'algorithm') !== EC_PUBLIC_KEY || alg[1]?.tag !== TAG.OID || oidText(alg[1], 'curve') !== PRIME256V1) return '';
   const bits = expectTag(spki[1], TAG.BIT_STRING, 'subjectPublicKey').value;
   if (bits.length !== 66 || bits[0] !== 0 || bits[1] !== 4) return '';
   return Buffer.from(bits.subarray(2)).toString('hex');
@@ -69,7 +69,7 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
     }
     const tbs = children(expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
     const o = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
-    const serial = integerHex(tbs[o]!, 'serialNumber');
+    const serial = integerHex(tbs[o], 'serialNumber');
     const issuer = expectTag(tbs[o + 2], TAG.SEQUENCE, 'issuer').raw;
     const validity = children(expectTag(tbs[o + 3], TAG.SEQUENCE, 'validity'), 'validity');
     const subject = expectTag(tbs[o + 4], TAG.SEQUENCE, 'subject').raw;
@@ -86,8 +86,8 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
       issuerText: x509.issuer.replace(/\n/g, ', '),
       cn: /CN=([^,]*)/.exec(subjectText)?.[1] ?? subjectText,
       serial,
-      notBefore: derTime(validity[0]!, 'notBefore'),
-      notAfter: derTime(validity[1]!, 'notAfter'),
+      notBefore: derTime(validity[0], 'notBefore'),
+      notAfter: derTime(validity[1], 'notAfter'),
       // Created on first use: importing a key costs more than the rest of parsing, and a leaf whose
       // chain fails never needs its own.
       get publicKey() {

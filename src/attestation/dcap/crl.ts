@@ -37,30 +37,30 @@ export function parseCrl(der: Uint8Array, cache: VerificationCache): Crl {
     const top = children(expectTag(parseDer(der, 'CRL'), TAG.SEQUENCE, 'CRL'), 'CRL');
     if (top.length !== 3) throw bad(`CRL: ${top.length} top-level elements, expected 3`);
     const [tbsNode, algNode, sigNode] = top as [typeof top[0], typeof top[0], typeof top[0]];
-    const outerAlg = oidText(children(expectTag(algNode, TAG.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm')[0]!, 'signatureAlgorithm');
+    const outerAlg = oidText(children(expectTag(algNode, TAG.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm')[0], 'signatureAlgorithm');
     if (outerAlg !== ECDSA_SHA256) throw bad(`CRL: signature algorithm ${outerAlg} is not ecdsa-with-SHA256`);
     expectTag(sigNode, TAG.BIT_STRING, 'signatureValue');
     if (sigNode.value[0] !== 0) throw bad('CRL: signature BIT STRING has unused bits');
     const tbs = children(expectTag(tbsNode, TAG.SEQUENCE, 'tbsCertList'), 'tbsCertList');
     let i = 0;
     if (tbs[i]?.tag === TAG.INTEGER) {
-      if (smallUint(tbs[i]!, TAG.INTEGER, 'version') !== 1) throw bad('CRL: version is not v2');
+      if (smallUint(tbs[i], TAG.INTEGER, 'version') !== 1) throw bad('CRL: version is not v2');
       i++;
     }
-    const innerAlg = oidText(children(expectTag(tbs[i++], TAG.SEQUENCE, 'signature'), 'signature')[0]!, 'signature');
+    const innerAlg = oidText(children(expectTag(tbs[i++], TAG.SEQUENCE, 'signature'), 'signature')[0], 'signature');
     if (innerAlg !== outerAlg) throw bad('CRL: inner and outer signature algorithms differ');
     const issuer = expectTag(tbs[i++], TAG.SEQUENCE, 'issuer').raw;
-    const thisUpdate = derTime(tbs[i++]!, 'thisUpdate');
+    const thisUpdate = derTime(tbs[i++], 'thisUpdate');
     const nu = tbs[i];
     if (!nu || (nu.tag !== TAG.UTCTime && nu.tag !== TAG.GeneralizedTime)) throw bad('CRL: no nextUpdate');
     const nextUpdate = derTime(nu, 'nextUpdate');
     i++;
     const revoked = new Set<string>();
     if (tbs[i]?.tag === TAG.SEQUENCE) {
-      for (const entry of children(tbs[i]!, 'revokedCertificates')) {
+      for (const entry of children(tbs[i], 'revokedCertificates')) {
         const parts = children(expectTag(entry, TAG.SEQUENCE, 'revoked entry'), 'revoked entry');
-        revoked.add(integerHex(parts[0]!, 'userCertificate'));
-        derTime(parts[1]!, 'revocationDate');
+        revoked.add(integerHex(parts[0], 'userCertificate'));
+        derTime(parts[1], 'revocationDate');
       }
       i++;
     }

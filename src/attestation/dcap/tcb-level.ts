@@ -24,7 +24,7 @@ export function matchPlatformTcbLevel(info: TcbInfo, pck: PckTcb, teeTcbSvn?: Ui
     if (level.sgxComponents.some((svn, i) => (pck.components[i] ?? 0) < svn)) return false;
     if (teeTcbSvn) {
       const tdx = level.tdxComponents;
-      if (!tdx || tdx.some((svn, i) => teeTcbSvn[i]! < svn)) return false;
+      if (!tdx || tdx.some((svn, i) => teeTcbSvn[i] < svn)) return false;
     }
     return true;
   });
@@ -39,7 +39,7 @@ export function matchQeTcbLevel(identity: EnclaveIdentity, isvSvn: number): Stat
 export type TdxModuleResult = { ok: true; status?: StatusWithAdvisories; detail: string } | { ok: false; detail: string };
 
 function maskedEqual(a: Uint8Array, b: Uint8Array, mask: Uint8Array): boolean {
-  for (let i = 0; i < mask.length; i++) if (((a[i] ?? 0) & mask[i]!) !== ((b[i] ?? 0) & mask[i]!)) return false;
+  for (let i = 0; i < mask.length; i++) if (((a[i] ?? 0) & mask[i]) !== ((b[i] ?? 0) & mask[i])) return false;
   return true;
 }
 
@@ -49,8 +49,8 @@ function maskedEqual(a: Uint8Array, b: Uint8Array, mask: Uint8Array): boolean {
  * (masked) and a status by TEE_TCB_SVN[0] (the module's ISVSVN). Version 0 checks against `tdxModule`.
  */
 export function checkTdxModule(info: TcbInfo, td: TdReport10): TdxModuleResult {
-  const isvSvn = td.teeTcbSvn[0]!;
-  const version = td.teeTcbSvn[1]!;
+  const isvSvn = td.teeTcbSvn[0];
+  const version = td.teeTcbSvn[1];
   const base = info.tdxModule;
   if (!base) return { ok: false, detail: 'TCB info has no tdxModule' };
   if (version === 0) {

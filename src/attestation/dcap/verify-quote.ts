@@ -127,7 +127,7 @@ function summarize(q: Quote): QuoteSummary {
     isvProdId: 0,
     isvSvn: 0,
     // TD_ATTRIBUTES bit 0 (TUD.DEBUG): the TD runs in debug mode.
-    debug: (t.tdAttributes[0]! & 0x01) !== 0,
+    debug: (t.tdAttributes[0] & 0x01) !== 0,
     reportData: hex(t.reportData),
     attributes: hex(t.tdAttributes),
     td: {
@@ -287,7 +287,7 @@ export class DcapVerifier implements QuoteVerifier {
     let ext: PckExtension | undefined;
     if (pck) {
       try {
-        ext = cache.memo('pckext', pck.leaf.id, () => pckExtensionFromCertificate(pck!.leaf.der));
+        ext = cache.memo('pckext', pck.leaf.id, () => pckExtensionFromCertificate(pck.leaf.der));
         run.pass('pck.extension', `FMSPC ${hex(ext.fmspc)}, PCE-ID ${hex(ext.pceId)}, PCESVN ${ext.tcb.pceSvn}`);
         out.platform = {
           fmspc: hex(ext.fmspc),
@@ -392,7 +392,7 @@ export class DcapVerifier implements QuoteVerifier {
         tcbSigner = (tcb as { leaf: Cert }).leaf;
         qeIdSigner = (qeid as { leaf: Cert }).leaf;
         tcbSigningChain = [...(tcb as { chain: Cert[] }).chain, ...(qeid as { chain: Cert[] }).chain];
-        const anchorKey = tcbSigningChain[tcbSigningChain.length - 1]!.publicKeyHex;
+        const anchorKey = tcbSigningChain[tcbSigningChain.length - 1].publicKeyHex;
         if (root && anchorKey !== root.publicKeyHex) {
           signerProblem = 'the TCB signing chain ends at a different root than the PCK chain';
           run.fail('collateral.tcbSigningChain', signerProblem);
@@ -422,7 +422,7 @@ export class DcapVerifier implements QuoteVerifier {
       if (tcbInfo) {
         const expectId = isTdx ? 'TDX' : 'SGX';
         if (tcbInfo.id !== expectId || (isTdx && tcbInfo.version < 3)) {
-          const last = run.checks[run.checks.length - 1]!;
+          const last = run.checks[run.checks.length - 1];
           if (last.ok) Object.assign(last, { ok: false, detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} does not fit a ${expectId} quote`, code: CHECK_CODES['collateral.tcbInfo'] });
         }
         windowCheck(run, cache, 'collateral.tcbInfoWindow', 'TCB info', tcbInfo.issueDate, tcbInfo.nextUpdate, at);
@@ -432,7 +432,7 @@ export class DcapVerifier implements QuoteVerifier {
       if (qeIdentity) {
         const expectId = isTdx ? 'TD_QE' : 'QE';
         if (qeIdentity.id !== expectId) {
-          const last = run.checks[run.checks.length - 1]!;
+          const last = run.checks[run.checks.length - 1];
           if (last.ok) Object.assign(last, { ok: false, detail: `enclave identity ${qeIdentity.id} is not ${expectId}`, code: CHECK_CODES['collateral.qeIdentity'] });
         }
         windowCheck(run, cache, 'collateral.qeIdentityWindow', 'QE identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at);
@@ -453,7 +453,7 @@ export class DcapVerifier implements QuoteVerifier {
     if (!pck || !pckChain) run.skip('qe.reportSignature', 'the PCK certificate is not verified (pck.chain failed)');
     else {
       const leafId = new TextEncoder().encode(pck.leaf.id);
-      const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () => verifyRaw(pck!.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
+      const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () => verifyRaw(pck.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
       run.record('qe.reportSignature', ok, ok ? 'the PCK key signed the QE report' : 'the QE report signature does not verify with the PCK key');
     }
 
@@ -483,7 +483,7 @@ export class DcapVerifier implements QuoteVerifier {
       av.setBigUint64(0, qeRep.attributes.flags, true);
       av.setBigUint64(8, qeRep.attributes.xfrm, true);
       for (let i = 0; i < 16; i++) {
-        if ((attrs[i]! & qeIdentity.attributesMask[i]!) !== (qeIdentity.attributes[i]! & qeIdentity.attributesMask[i]!)) {
+        if ((attrs[i] & qeIdentity.attributesMask[i]) !== (qeIdentity.attributes[i] & qeIdentity.attributesMask[i])) {
           problems.push('ATTRIBUTES differ under the mask');
           break;
         }

@@ -34,7 +34,7 @@ export function register(program: Command): void {
           const page = await store.listAudit({ afterSeq: after, limit: 5000 });
           if (page.length === 0) break;
           records.push(...page);
-          after = page[page.length - 1]!.seq;
+          after = page[page.length - 1].seq;
         }
         const r = verifyAuditLog(records, await store.listCheckpoints(), checkpointVerifier(pub));
         if (o.json) printJson(r);

@@ -30,7 +30,7 @@ function startManager(db: string, key: string, profileDir?: string, verifyThread
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`manager did not start: ${err.slice(-300)}`)), 120_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       try {
         const j = JSON.parse(out) as { url: string };
@@ -40,7 +40,7 @@ function startManager(db: string, key: string, profileDir?: string, verifyThread
         /* incomplete */
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     child.on('exit', (c) => {
       clearTimeout(timer);
       reject(new Error(`manager exited (${c}): ${err.slice(-300)}`));
@@ -60,7 +60,7 @@ async function storeCommits(url: string, token: string): Promise<{ transactions:
   }
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 export interface BenchManagerFlags { db: string; pgUrl?: string; appends: string; concurrency: string; warmup: string; managerUrl?: string; token?: string; sendCollateral?: boolean; verifyThreads?: string; profile?: string; json?: boolean }
 
@@ -135,7 +135,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
             const i = next++;
             if (i >= to || performance.now() > deadline) return;
             const s = performance.now();
-            const res = await client.send(requests[i]!);
+            const res = await client.send(requests[i]);
             if (res.ok) {
               if (record) lat.push(performance.now() - s);
             } else {
@@ -188,7 +188,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
         : {}),
       driverCpuMsPerAppend: Number(((driverCpu.user + driverCpu.system) / 1000 / done).toFixed(3)),
       cores: availableParallelism(),
-      loadAvg1: Number(loadavg()[0]!.toFixed(2)),
+      loadAvg1: Number(loadavg()[0].toFixed(2)),
       chainValid: v.valid,
       chainSize: v.size,
     };

@@ -65,11 +65,11 @@ export function register(program: Command): void {
           } else {
             const parent = (i - 1) >> 1;
             const local = i % 2 === 1 || platforms === 1;
-            p = local ? platformOf[parent]! : (platformOf[parent]! + nextRemote++) % platforms;
+            p = local ? platformOf[parent] : (platformOf[parent] + nextRemote++) % platforms;
             if (!local && p === platformOf[parent]) p = (p + 1) % platforms;
             const h = await world.loadElement(p, image);
             handles.push(h);
-            el = local ? await builder.appendLocal(ids[parent]!, h) : await builder.appendRemote(ids[parent]!, h);
+            el = local ? await builder.appendLocal(ids[parent], h) : await builder.appendRemote(ids[parent], h);
           }
           ids.push(el.id);
           platformOf.push(p);

@@ -31,7 +31,7 @@ function hostPort(flag: string, v: string): { host: string; port: number } {
   const m = HOST_PORT.exec(v);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) throw new UsageError(`${flag}: expected HOST:PORT, got ${v}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 function readPolicy(path: string | undefined, allowDebug: boolean | undefined): { policy: ChannelPolicy; described: string } {

@@ -43,7 +43,7 @@ function startAgent(
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`agent ${cloud} did not start within ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       try {
         const j = JSON.parse(out) as { url: string; id: string };
@@ -53,7 +53,7 @@ function startAgent(
         /* not complete yet */
       }
     });
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       err = (err + d.toString()).slice(-4000);
     });
     child.on('exit', (code, sig) => {
@@ -203,10 +203,10 @@ export function register(program: Command): void {
           progress(`${label}: ${r.element.id} appended and re-verified by the manager`);
         };
         for (let c = 0; c < agents.length; c++) {
-          const a = agents[c]!;
+          const a = agents[c];
           const e0 = await driver.load(a.url, 0);
           if (!prev) await step(`${a.cloud}/p0 first enclave (quote appraised by the chain owner)`, () => driver.appendFirst(e0));
-          else await step(`${a.cloud}/p0 remote link from ${agents[c - 1]!.cloud}`, () => driver.append(prev!, e0, 'remote'));
+          else await step(`${a.cloud}/p0 remote link from ${agents[c - 1].cloud}`, () => driver.append(prev!, e0, 'remote'));
           const e1 = await driver.load(a.url, 0);
           await step(`${a.cloud}/p0 local link (REPORT checked inside the parent enclave)`, () => driver.append(e0, e1, 'local'));
           for (let p = 1; p < perCloud; p++) {

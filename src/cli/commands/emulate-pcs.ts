@@ -12,7 +12,7 @@ function parseListen(v: string): { host: string; port: number } {
   if (!m) throw new UsageError(`--listen: expected HOST:PORT, got ${v}`);
   const port = Number(m[2]);
   if (port > 65535) throw new UsageError(`--listen: port out of range: ${m[2]}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -15,14 +15,14 @@ export async function chainRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
     const b = req.body as S.CreateChainBody;
     const root = fromHex(b.root);
     checkRootCertificate(root);
-    const row = await chains.create({ name: b.name, root, emulatedRoot: b.emulatedRoot, policy: (b.policy ?? {}) as ChainPolicy }, req.principal!.id);
+    const row = await chains.create({ name: b.name, root, emulatedRoot: b.emulatedRoot, policy: (b.policy ?? {}) }, req.principal!.id);
     return reply.code(201).header('location', `/v1/chains/${row.id}`).send(chainView(row));
   });
   app.get('/v1/chains', { config: { auth: 'reader' }, schema: { tags: ['chains'], querystring: S.PageQuery, response: { 200: R.ChainList } } }, async (req) => {
     const q = req.query as { after?: string; limit?: string };
     const limit = q.limit ? Number(q.limit) : 100;
     const rows = await store.listChains({ limit, ...(q.after ? { after: q.after } : {}) });
-    return { chains: rows.map(chainView), next: rows.length === limit ? rows[rows.length - 1]!.id : null };
+    return { chains: rows.map(chainView), next: rows.length === limit ? rows[rows.length - 1].id : null };
   });
   app.get('/v1/chains/:id', { config: { auth: 'reader' }, schema: { tags: ['chains'], params: S.IdParams, response: { 200: R.ChainDetail } } }, async (req) => {
     const { id } = req.params as { id: string };

@@ -18,7 +18,7 @@ export async function platformRoutes(app: FastifyInstance, { ctx }: { ctx: Manag
       const page = await store.listChains({ limit: 500, ...(after ? { after } : {}) });
       if (page.length === 0) break;
       for (const c of page) if (!c.deleted) chainsSeen.push({ id: c.id, chain: (await chains.entry(c.id)).chain });
-      after = page[page.length - 1]!.id;
+      after = page[page.length - 1].id;
     }
     const out = [];
     for (const a of await store.listAgents()) {

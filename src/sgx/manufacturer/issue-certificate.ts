@@ -49,7 +49,7 @@ export function keyIdentifier(key: KeyObject): Uint8Array {
 /** A fresh 20-byte serial whose first byte is 0x01–0x7f (positive, no padding byte, the RFC 5280 maximum). */
 export function newSerial(): Uint8Array {
   const s = randomBytes(20);
-  s[0] = (s[0]! % 0x7f) + 1;
+  s[0] = (s[0] % 0x7f) + 1;
   return s;
 }
 

@@ -39,7 +39,7 @@ export function crlPem(der: Uint8Array): string {
 export function pemCertificates(text: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const m of text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) {
-    out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+    out.push(new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')));
   }
   return out;
 }

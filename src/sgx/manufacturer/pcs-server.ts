@@ -60,7 +60,7 @@ function hexParam(q: Record<string, string | undefined>, name: string, bytes: nu
 }
 
 function u16le(b: Uint8Array): number {
-  return b[0]! | (b[1]! << 8);
+  return b[0] | (b[1] << 8);
 }
 
 const chainHeader = (chain: Uint8Array[]) => encodeURIComponent(chain.map(certificatePem).join(''));
@@ -135,8 +135,8 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
     const encoding = (q.encoding ?? 'pem').toLowerCase();
     if (encoding !== 'pem' && encoding !== 'der') throw bad('encoding must be pem or der');
     const m = manufacturer();
-    const der = await m.pckCrl(ca as PckCa);
-    reply.header('SGX-PCK-CRL-Issuer-Chain', chainHeader(m.pckIssuerChain(ca as PckCa)));
+    const der = await m.pckCrl(ca);
+    reply.header('SGX-PCK-CRL-Issuer-Chain', chainHeader(m.pckIssuerChain(ca)));
     return encoding === 'der' ? reply.type('application/pkix-crl').send(Buffer.from(der)) : reply.type('application/x-pem-file').send(crlPem(der));
   });
 

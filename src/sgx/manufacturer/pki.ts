@@ -194,7 +194,7 @@ export class Pki {
       (p) =>
         equal(p.ppid, q.ppid) &&
         (q.pceId === undefined || p.pceId === q.pceId) &&
-        (q.cpuSvn === undefined || p.cpuSvn.every((b, i) => q.cpuSvn![i]! >= b)) &&
+        (q.cpuSvn === undefined || p.cpuSvn.every((b, i) => q.cpuSvn![i] >= b)) &&
         (q.pceSvn === undefined || q.pceSvn >= p.pceSvn),
     );
     let best: PckRecord | undefined;

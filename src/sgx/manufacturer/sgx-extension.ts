@@ -45,7 +45,7 @@ export const SGX_TYPE = { STANDARD: 0, SCALABLE: 1, SCALABLE_WITH_INTEGRITY: 2 }
 const ARCS = ['1', '2', ...Array.from({ length: 18 }, (_, i) => `2.${i + 1}`), '3', '4', '5', '6', '7', '7.1', '7.2', '7.3'];
 const ARC_OID: Readonly<Record<string, Uint8Array>> = Object.freeze(Object.fromEntries(ARCS.map((arc) => [arc, oid(`${SGX_EXTENSION_OID}.${arc}`)])));
 function entry(arc: string, value: Uint8Array): Uint8Array {
-  return seq(ARC_OID[arc]!, value);
+  return seq(ARC_OID[arc], value);
 }
 
 function octets(bytes: Uint8Array, len: number, what: string): Uint8Array {

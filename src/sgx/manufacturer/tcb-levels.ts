@@ -53,7 +53,7 @@ export function checkLevels(levels: TcbLevelSpec[]): void {
 
 /** a ≥ b on every component and on PCESVN. */
 export function tcbAtLeast(a: PlatformTcb, b: PlatformTcb): boolean {
-  return a.pceSvn >= b.pceSvn && a.components.every((c, i) => c >= b.components[i]!);
+  return a.pceSvn >= b.pceSvn && a.components.every((c, i) => c >= b.components[i]);
 }
 
 /** Intel's TCB level selection: the first level the platform's TCB reaches, or undefined. */

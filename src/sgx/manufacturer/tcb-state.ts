@@ -98,7 +98,7 @@ export class TcbState {
 
   publishTcbRecovery(fmspc: Uint8Array | string, opts: TcbRecoveryOptions): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
     const state = this.fmspc(fmspc);
-    const top = state.levels[0]!;
+    const top = state.levels[0];
     const upToDate = opts.upToDate ?? { components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)), pceSvn: top.pceSvn };
     const next = this.evaluationNumber + 1;
     const levels = recoverTcb(state.levels, {
@@ -132,10 +132,10 @@ export class TcbState {
     this.qe = {
       mrSigner: Uint8Array.from(qe.mrSigner),
       isvProdId: qe.isvProdId,
-      miscSelect: u32Bytes(qe.miscSelect, 'qe.miscSelect').map((b, i) => b & miscSelectMask[i]!),
+      miscSelect: u32Bytes(qe.miscSelect, 'qe.miscSelect').map((b, i) => b & miscSelectMask[i]),
       miscSelectMask,
       // Intel publishes the attributes already masked (its QE3 identity says 11…, not 15…): so do we.
-      attributes: attrBytes(qe.attributes, 'qe.attributes').map((b, i) => b & attributesMask[i]!),
+      attributes: attrBytes(qe.attributes, 'qe.attributes').map((b, i) => b & attributesMask[i]),
       attributesMask,
       levels: levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })),
     };

@@ -111,13 +111,13 @@ const V3 = { signed: 432, signature: 436, attestationKey: 500, qeReport: 564, qe
 /** Flips one bit in the last byte of a DER signature (the low byte of ECDSA s): still DER, no longer a valid signature. */
 function flipLastByte(der: Uint8Array): Uint8Array {
   const out = Uint8Array.from(der);
-  out[out.length - 1]! ^= 0x01;
+  out[out.length - 1] ^= 0x01;
   return out;
 }
 
 function badSignature(c: SignedCollateral, member: 'tcbInfo' | 'enclaveIdentity'): SignedCollateral {
   const signature = Uint8Array.from(c.signature);
-  signature[63]! ^= 0x01;
+  signature[63] ^= 0x01;
   return { text: c.text, signature, body: `{"${member}":${c.text},"signature":"${hex(signature)}"}` };
 }
 
@@ -174,7 +174,7 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   if (v('pce-id-mismatch')) m.setTcbLevels(DEFAULT_FMSPC, m.tcbLevels(DEFAULT_FMSPC), 1);
   if (v('tcb-revoked')) m.setTcbLevels(DEFAULT_FMSPC, m.tcbLevels(DEFAULT_FMSPC).map((l) => ({ ...l, status: 'Revoked' as const })));
   if (v('tcb-level-not-found')) {
-    m.setTcbLevels(DEFAULT_FMSPC, [{ ...m.tcbLevels(DEFAULT_FMSPC)[0]!, components: current.components.map((c) => c + 1), pceSvn: current.pceSvn + 1 }]);
+    m.setTcbLevels(DEFAULT_FMSPC, [{ ...m.tcbLevels(DEFAULT_FMSPC)[0], components: current.components.map((c) => c + 1), pceSvn: current.pceSvn + 1 }]);
   }
   // The QE identity: as the manufacturer's default, with one thing changed.
   const qeDefault = { mrSigner: m.enclaveSignerMeasurement, isvProdId: DEFAULT_QE_ISVPRODID, isvSvn: DEFAULT_QE_ISVSVN, miscSelect: 0, attributes: QE_ATTRIBUTES };
@@ -191,7 +191,7 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   let root = m.root;
   if (v('tcb-info-wrong-fmspc')) {
     const other = Uint8Array.from(DEFAULT_FMSPC);
-    other[5]! ^= 0x01;
+    other[5] ^= 0x01;
     m.ensureFmspc(other, current);
     collateral.tcbInfo = m.tcbInfo(other);
   }
@@ -218,8 +218,8 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   }
 
   // Quote-side changes.
-  if (v('quote-bad-signature')) quote[V3.signature + 63]! ^= 0x01;
-  if (v('qe-report-bad-signature')) quote[V3.qeReportSignature + 63]! ^= 0x01;
+  if (v('quote-bad-signature')) quote[V3.signature + 63] ^= 0x01;
+  if (v('qe-report-bad-signature')) quote[V3.qeReportSignature + 63] ^= 0x01;
   if (v('attestation-key-not-bound')) {
     const k = generateP256();
     quote.set(p256PublicRaw(k.publicKey), V3.attestationKey);

@@ -17,12 +17,12 @@ test('issueEar → jwtVerify with the JWKS accepts it, with the EAR claims', asy
   assert.equal(jwks.keys.length, 1);
   assert.equal((jwks.keys[0] as Record<string, unknown>).d, undefined, 'no private part in the JWKS');
   const jwt = await issueEar(base, key, { issuer: 'https://verifier.example', nonce: 'n-123' });
-  assert.equal(decodeProtectedHeader(jwt).kid, jwks.keys[0]!.kid);
+  assert.equal(decodeProtectedHeader(jwt).kid, jwks.keys[0].kid);
   const { payload } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: 'https://verifier.example', algorithms: ['ES256'] });
   assert.equal(payload.eat_profile, EAR_PROFILE);
   assert.equal(payload.eat_nonce, 'n-123');
   assert.equal(typeof payload.iat, 'number');
-  const sub = (payload.submods as Record<string, Record<string, unknown>>).SGX!;
+  const sub = (payload.submods as Record<string, Record<string, unknown>>).SGX;
   assert.equal(sub['ear.status'], 'affirming');
   assert.deepEqual(sub['ear.trustworthiness-vector'], { hardware: 2, configuration: 2, executables: 2, 'instance-identity': 2, 'runtime-opaque': 2 });
   assert.equal((sub['ear.veraison.annotated-evidence'] as Appraisal).verdict, 'accepted');
@@ -33,7 +33,7 @@ test('status mapping: warning for an accepted non-UpToDate result, contraindicat
   const jwks = createLocalJWKSet(await publicJwks(key));
   const status = async (a: Appraisal) => {
     const { payload } = await jwtVerify(await issueEar(a, key, { issuer: 'v' }), jwks);
-    return (payload.submods as Record<string, Record<string, unknown>>).SGX!;
+    return (payload.submods as Record<string, Record<string, unknown>>).SGX;
   };
   assert.equal((await status({ ...base, tcbStatus: 'SWHardeningNeeded', advisoryIds: ['INTEL-SA-00615'] }))['ear.status'], 'warning');
   const rejected = await status({ ...base, verdict: 'rejected', checks: [{ name: 'quote.signature', ok: false }] });
@@ -46,7 +46,7 @@ test('a tampered EAR, or one checked against another key, is refused', async () 
   const jwks = createLocalJWKSet(await publicJwks(key));
   const jwt = await issueEar({ ...base, verdict: 'rejected' }, key, { issuer: 'v' });
   const [h, p, s] = jwt.split('.');
-  const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
   claims.submods.SGX['ear.status'] = 'affirming';
   const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
   await assert.rejects(jwtVerify(tampered, jwks), /signature verification failed/);

@@ -126,7 +126,7 @@ test('imitated Gramine: concurrent quote/ereport calls are serialised (each gets
       const ti = new Uint8Array(512).fill(3);
       const out = await Promise.all(calls.map(([isQuote, rd]) => (isQuote ? att.quote(rd) : att.ereport(ti, rd))));
       out.forEach((bytes, i) => {
-        const [isQuote, rd] = calls[i]!;
+        const [isQuote, rd] = calls[i];
         const got = isQuote ? bytes.subarray(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64) : parseReport(bytes).body.reportData;
         assert.equal(hex(got), hex(rd));
       });

@@ -99,7 +99,7 @@ test('refused: every single-bit flip anywhere in a REPORT (body, KEYID, MAC)', a
   await verifyLocalReport(A, report, rd, pol); // the unflipped report verifies
   for (let bit = 0; bit < report.length * 8; bit++) {
     const r = report.slice();
-    r[bit >> 3]! ^= 1 << (bit & 7);
+    r[bit >> 3] ^= 1 << (bit & 7);
     await refused(verifyLocalReport(A, r, rd, pol), 'ERR_LA_REPORT_MAC');
   }
 });
@@ -168,7 +168,7 @@ test('session refuses replayed, reordered and altered records', async () => {
   assert.deepEqual(sr.open(r0), new Uint8Array([0]));
   assert.throws(() => sr.open(r0), (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_SEQUENCE'); // replayed
   const bad = r1.slice();
-  bad[bad.length - 1]! ^= 1;
+  bad[bad.length - 1] ^= 1;
   assert.throws(() => sr.open(bad), (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_DECRYPT');
   assert.deepEqual(sr.open(r1), new Uint8Array([1]));
   assert.deepEqual(sr.open(r2), new Uint8Array([2]));

@@ -108,7 +108,7 @@ test('alwaysRejectVerifier rejects with ERR_NO_VERIFIER', async () => {
 test('quote.header: a QE vendor ID other than Intel\'s, or certification data other than a PCK chain, is ERR_QUOTE_UNSUPPORTED', async () => {
   const q = fx.bytes('good', 'quote.dat');
   const vendor = Uint8Array.from(q);
-  vendor[12]! ^= 0x01; // qe_vendor_id: header bytes 12..27
+  vendor[12] ^= 0x01; // qe_vendor_id: header bytes 12..27
   rejected(await verify('good', { quote: vendor }), 'ERR_QUOTE_UNSUPPORTED', 'quote.header');
   const certType = Uint8Array.from(q);
   const authLen = new DataView(q.buffer, q.byteOffset).getUint16(1012, true);

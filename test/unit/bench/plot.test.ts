@@ -16,7 +16,7 @@ function assertWellFormed(xml: string): void {
       continue;
     }
     if (m[1]) assert.equal(stack.pop(), m[2], `closing </${m[2]}>`);
-    else if (!m[4]) stack.push(m[2]!);
+    else if (!m[4]) stack.push(m[2]);
   }
   assert.equal(pos, body.length, `unparsed input at ${pos}: ${body.slice(pos, pos + 60)}`);
   assert.deepEqual(stack, [], 'unclosed elements');

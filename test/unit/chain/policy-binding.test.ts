@@ -20,7 +20,7 @@ test('policyAtDepth: a depth override replaces only the fields it names, only at
   assert.deepEqual(policyAtDepth(p, 1), { allowDebug: false, evidenceMaxAgeSeconds: 3600, linkTypes: ['local', 'remote'] });
   assert.deepEqual(policyAtDepth(p, 2), { allowDebug: false, evidenceMaxAgeSeconds: 60, linkTypes: ['local'] });
   assert.deepEqual(policyAtDepth(p, 3), policyAtDepth(p, 1));
-  assert.equal(p.byDepth!['2']!.evidenceMaxAgeSeconds, 60, 'the policy itself is not modified');
+  assert.equal(p.byDepth!['2'].evidenceMaxAgeSeconds, 60, 'the policy itself is not modified');
 });
 
 test('checkElementPolicy: each rule refuses with its own check, and nothing else refuses', () => {

@@ -47,7 +47,7 @@ function at_(v: unknown, p: Path): unknown {
 }
 function setAt(v: unknown, p: Path, x: unknown, remove: boolean): void {
   const parent = at_(v, p.slice(0, -1)) as Record<string | number, unknown>;
-  const k = p[p.length - 1]!;
+  const k = p[p.length - 1];
   if (remove) {
     if (Array.isArray(parent)) parent.splice(k as number, 1);
     else delete parent[k];
@@ -57,7 +57,7 @@ function setAt(v: unknown, p: Path, x: unknown, remove: boolean): void {
 /** Informational fields no signature covers: the cloud names, and what a platform's last appraisal said. */
 function informational(p: Path, b: ProofBundle): boolean {
   if (p[0] !== 'elements' || p.length < 3) return false;
-  const el = b.elements[p[1] as number]!;
+  const el = b.elements[p[1] as number];
   if (p[2] === 'cloud') return true;
   // A platform's TCB status and advisories are those of its last appraisal: the verifier recomputes them from the quotes.
   return el.kind !== 'enclave' && (p[2] === 'tcbStatus' || p[2] === 'advisoryIds');
@@ -67,7 +67,7 @@ test('the untouched bundle verifies (the baseline the mutations below depart fro
   const v = await verifyBundle(JSON.parse(text), { root: world.root, at, remote: remote() });
   assert.equal(v.valid, false, 'one element is revoked');
   assert.equal(v.failures.length, 1);
-  assert.equal(v.failures[0]!.check, 'revoked');
+  assert.equal(v.failures[0].check, 'revoked');
   const { revocations: _, ...rest } = JSON.parse(text) as ProofBundle;
   const unrevoked = await verifyBundle({ ...rest, revocations: [] }, { root: world.root, at, remote: remote() });
   assert.equal(unrevoked.valid, true, JSON.stringify(unrevoked.failures));
@@ -79,7 +79,7 @@ test('arbitrary JSON is never a valid bundle and never makes the verifier throw'
     fc.asyncProperty(fc.jsonValue(), async (j) => {
       const v = await verifyBundle(j, { root: world.root, at, remote: alwaysFailRemoteVerifier });
       assert.equal(v.valid, false);
-      assert.equal(v.failures[0]!.check, 'bundle-format');
+      assert.equal(v.failures[0].check, 'bundle-format');
     }),
     { numRuns: 200 },
   );
@@ -92,7 +92,7 @@ test('any replaced or removed value in a real bundle: no throw; invalid unless t
   await fc.assert(
     fc.asyncProperty(fc.nat(all.length - 1), fc.jsonValue({ maxDepth: 2 }), fc.boolean(), async (i, x, remove) => {
       const b = JSON.parse(text) as ProofBundle;
-      const p = all[i]!;
+      const p = all[i];
       const before = JSON.stringify(at_(b, p));
       setAt(b, p, x, remove);
       const same = !remove && JSON.stringify(x) === before;
@@ -116,7 +116,7 @@ test('a header re-signed by its owner with any policy never makes the verifier t
   await fc.assert(
     fc.asyncProperty(fc.dictionary(fc.constantFrom('identities', 'acceptedTcbStatuses', 'acceptedAdvisories', 'allowDebug', 'evidenceMaxAgeSeconds', 'linkTypes', 'maxDepth', 'byDepth'), fc.jsonValue({ maxDepth: 3 })), async (policy) => {
       const b = JSON.parse(text) as ProofBundle;
-      b.chain.policy = policy as ProofBundle['chain']['policy'];
+      b.chain.policy = policy;
       const { signature: _, ...unsigned } = b.chain;
       let signable = true;
       try {
@@ -128,7 +128,7 @@ test('a header re-signed by its owner with any policy never makes the verifier t
       assert.equal(typeof v.valid, 'boolean');
       if (!signable) {
         assert.equal(v.valid, false);
-        assert.ok(['bundle-format', 'header-signature'].includes(v.failures[0]!.check), v.failures[0]!.check);
+        assert.ok(['bundle-format', 'header-signature'].includes(v.failures[0].check), v.failures[0].check);
       }
     }),
     { numRuns: 150 },

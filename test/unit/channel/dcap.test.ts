@@ -185,7 +185,7 @@ test('refused with real quotes: untrusted root (another manufacturer, and Intel 
   // in a handshake the 1-day certificate validity would refuse first).
   const { certificate } = await start(p1, a1, image, 'inline');
   const c = readRatlsCertificate(certificate);
-  const late = new Date(Date.parse(JSON.parse(a1.collateral!.tcb_info!).nextUpdate) + 60_000);
+  const late = new Date(Date.parse(JSON.parse(a1.collateral!.tcb_info).nextUpdate) + 60_000);
   const r = await rp().validate(c.evidence, ratlsReportData(c.spki), late);
   assert.equal(r.ok, false);
   if (!r.ok) assert.match(r.check, /^(collateral|crl)\./, r.message); // expired CRLs or TCB info: fail closed
@@ -230,22 +230,22 @@ test('the DCAP validator: exact REPORTDATA, flipped quote bytes, mock evidence, 
   const v = rp();
   const want = ratlsReportData(c.spki);
   // Reads are cached by exact bytes, but what a caller does to its copy never reaches the next read.
-  c.evidence[0]! ^= 0xff;
-  c.spki[0]! ^= 0xff;
+  c.evidence[0] ^= 0xff;
+  c.spki[0] ^= 0xff;
   const again = readRatlsCertificate(certificate);
   assert.notEqual(again.evidence[0], c.evidence[0]);
-  c.evidence[0]! ^= 0xff;
-  c.spki[0]! ^= 0xff;
+  c.evidence[0] ^= 0xff;
+  c.spki[0] ^= 0xff;
   assert.deepEqual(again.evidence, c.evidence);
   const good = await v.validate(c.evidence, want, new Date());
   assert.equal(good.ok, true, JSON.stringify(good));
   const wrong = want.slice();
-  wrong[63]! ^= 1;
+  wrong[63] ^= 1;
   const r1 = await v.validate(c.evidence, wrong, new Date());
   assert.deepEqual([r1.ok, !r1.ok && r1.check], [false, 'reportData']);
   // One flipped bit in the enclave's report body: the QE's signature no longer verifies.
   const flipped = c.evidence.slice();
-  flipped[48 + 64]! ^= 1;
+  flipped[48 + 64] ^= 1;
   const r2 = await v.validate(flipped, want, new Date());
   assert.deepEqual([r2.ok, !r2.ok && r2.check], [false, 'quote.signature']);
   // Mock evidence is not a quote.

@@ -74,7 +74,7 @@ test('an altered record on the pipe destroys the stream with ERR_CHANNEL_RECORD'
   const b = localAttestedStream(sr, tb);
   const err = new Promise<ChannelError>((r) => b.once('error', (e) => r(e as ChannelError)));
   const rec = si.seal(new TextEncoder().encode('hello'));
-  rec[rec.length - 1]! ^= 1;
+  rec[rec.length - 1] ^= 1;
   const head = Buffer.alloc(4);
   head.writeUInt32BE(rec.length);
   ta.write(Buffer.concat([head, rec]));

@@ -32,7 +32,7 @@ test("the help table names every command with the description its module registe
     const program = new Command('catena');
     for (const load of c.load) (await load()).register(program);
     assert.deepEqual(program.commands.map((x) => x.name()), [c.name], `${c.name}: the modules register exactly this command`);
-    assert.equal(program.commands[0]!.description(), c.description, `${c.name}: the table's description is the module's`);
+    assert.equal(program.commands[0].description(), c.description, `${c.name}: the table's description is the module's`);
   }
 });
 

@@ -58,7 +58,7 @@ test('manager: an unexpected error in a route is 500 ERR_INTERNAL; a closed stor
         const v = Reflect.get(t, k, r) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       },
-    }) as Store;
+    });
     const app = await buildManager({ store: buggy, key: generateP256(), checkpointIntervalMs: 0, agentCheckIntervalMs: 0 });
     try {
       const headers = { authorization: `Bearer ${admin}` };
@@ -95,7 +95,7 @@ test('CLI: a missing required flag is a UsageError with ERR_USAGE, and the CLI e
   assert.equal(new UsageError('x').code, 'ERR_USAGE');
   const write = process.stderr.write;
   let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => ((err += s), true));
   let rc: number;
   try {
     rc = await main(['node', 'catena', 'emulate', 'quote']);

@@ -40,47 +40,47 @@ async function reference(quote: Uint8Array, at: Date): Promise<{ ok: boolean; ch
 
 test('an accepted appraisal carries the exact span of instants at which it holds', async () => {
   const at = new Date();
-  const a = await full.verify(quotes[0]!, { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: POLICY });
+  const a = await full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: POLICY });
   assert.equal(a.verdict, 'accepted');
   const from = new Date(a.validity!.from);
   const until = new Date(a.validity!.until);
   assert.ok(from <= at && at <= until);
-  assert.equal((await reference(quotes[0]!, from)).ok, true);
-  assert.equal((await reference(quotes[0]!, until)).ok, true);
-  assert.equal((await reference(quotes[0]!, new Date(from.getTime() - 1))).ok, false);
-  assert.equal((await reference(quotes[0]!, new Date(until.getTime() + 1))).ok, false);
+  assert.equal((await reference(quotes[0], from)).ok, true);
+  assert.equal((await reference(quotes[0], until)).ok, true);
+  assert.equal((await reference(quotes[0], new Date(from.getTime() - 1))).ok, false);
+  assert.equal((await reference(quotes[0], new Date(until.getTime() + 1))).ok, false);
   // Under a collateral-age policy the span ends when the oldest collateral becomes too old.
-  const aged = await full.verify(quotes[0]!, { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: { ...POLICY, maxCollateralAgeSeconds: 7200 } });
+  const aged = await full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: { ...POLICY, maxCollateralAgeSeconds: 7200 } });
   assert.equal(aged.verdict, 'accepted');
   const agedUntil = new Date(aged.validity!.until);
   assert.ok(agedUntil < until);
-  const agedAt = (t: Date) => full.verify(quotes[0]!, { collateral: collateralFromQvlJson(collateral), at: t, trustedRoots: [world.root], policy: { ...POLICY, maxCollateralAgeSeconds: 7200 } });
+  const agedAt = (t: Date) => full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at: t, trustedRoots: [world.root], policy: { ...POLICY, maxCollateralAgeSeconds: 7200 } });
   assert.equal((await agedAt(agedUntil)).verdict, 'accepted');
   assert.equal((await agedAt(new Date(agedUntil.getTime() + 1000))).error?.check, 'policy.collateralAge');
   // A rejected appraisal has none.
-  assert.equal((await full.verify(quotes[0]!, { collateral: collateralFromQvlJson(collateral), at: new Date(until.getTime() + 1), trustedRoots: [world.root], policy: POLICY })).validity, undefined);
+  assert.equal((await full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at: new Date(until.getTime() + 1), trustedRoots: [world.root], policy: POLICY })).validity, undefined);
 });
 
 test('a second quote from the same QE is answered through its context, with the full result', async () => {
   const v = createDcapRemoteVerifier(world.root);
   const at = new Date();
-  const a = await v.verify(quotes[0]!, collateral, at);
+  const a = await v.verify(quotes[0], collateral, at);
   assert.equal(a.ok, true);
   assert.equal(contextHitsOf(v), 0);
-  const b = await v.verify(quotes[1]!, collateral, new Date(at.getTime() + 5));
+  const b = await v.verify(quotes[1], collateral, new Date(at.getTime() + 5));
   assert.equal(contextHitsOf(v), 1);
-  const cold = await createDcapRemoteVerifier(world.root).verify(quotes[1]!, collateral, new Date(at.getTime() + 5));
+  const cold = await createDcapRemoteVerifier(world.root).verify(quotes[1], collateral, new Date(at.getTime() + 5));
   assert.deepEqual(b, cold);
   // Another platform's QE: another context, verified in full first.
-  await v.verify(quotes[2]!, collateral, at);
+  await v.verify(quotes[2], collateral, at);
   assert.equal(contextHitsOf(v), 1);
 });
 
 test('every byte of a quote altered: the context path agrees with the full verifier', { timeout: 300_000 }, async () => {
   const v = createDcapRemoteVerifier(world.root);
   const at = new Date();
-  assert.equal((await v.verify(quotes[0]!, collateral, at)).ok, true);
-  const q = quotes[1]!;
+  assert.equal((await v.verify(quotes[0], collateral, at)).ok, true);
+  const q = quotes[1];
   const disagreements: number[] = [];
   const accepted: number[] = [];
   for (let i = 0; i < q.length; i++) {
@@ -106,13 +106,13 @@ test('every byte of a quote altered: the context path agrees with the full verif
 test('property: at any instant, and with collateral altered in place, the verdict is the full verifier\'s', async () => {
   const v = createDcapRemoteVerifier(world.root);
   const now = Date.now();
-  assert.equal((await v.verify(quotes[0]!, collateral, new Date(now))).ok, true);
+  assert.equal((await v.verify(quotes[0], collateral, new Date(now))).ok, true);
   const year = 365 * 86_400_000;
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: -2 * year, max: 2 * year }), fc.constantFrom(0, 1, 2), async (dt, which) => {
       const at = new Date(now + dt);
-      const mine = await v.verify(quotes[which]!, collateral, at);
-      const ref = await reference(quotes[which]!, at);
+      const mine = await v.verify(quotes[which], collateral, at);
+      const ref = await reference(quotes[which], at);
       assert.equal(mine.ok, ref.ok, `at ${at.toISOString()}`);
       if (!mine.ok) assert.equal(mine.check, ref.check);
     }),
@@ -122,9 +122,9 @@ test('property: at any instant, and with collateral altered in place, the verdic
   // signature is refused by the full verifier.
   const altered: CollateralBlob = { ...collateral };
   const hits = contextHitsOf(v);
-  assert.equal((await v.verify(quotes[1]!, altered, new Date(now))).ok, true); // another object: full, then its own context
+  assert.equal((await v.verify(quotes[1], altered, new Date(now))).ok, true); // another object: full, then its own context
   altered.tcb_info_signature = '00'.repeat(64);
-  const r = await v.verify(quotes[1]!, altered, new Date(now));
+  const r = await v.verify(quotes[1], altered, new Date(now));
   assert.equal(r.ok, false);
   assert.equal(r.ok ? '' : r.check, 'collateral.tcbInfo');
   assert.equal(contextHitsOf(v), hits);

@@ -23,14 +23,14 @@ for (const [name, len, expected] of cases) {
 
 test('AES-CMAC RFC 4493 subkeys follow from the vectors: a one-bit change changes the tag', () => {
   const m = msg.slice(0, 40);
-  m[39]! ^= 1;
+  m[39] ^= 1;
   assert.notEqual(hex(aesCmac(key, m)), 'dfa66747de9ae63030ca32611497c827');
 });
 
 test('AES-CMAC RFC 4493: one instance MACs the four examples in any order, repeatedly', () => {
   const mac = new AesCmac(key);
   const order = [3, 0, 2, 2, 1, 0, 3, 1];
-  for (const i of order) assert.equal(hex(mac.mac(msg.subarray(0, cases[i]![1]))), cases[i]![2]);
+  for (const i of order) assert.equal(hex(mac.mac(msg.subarray(0, cases[i][1]))), cases[i][2]);
 });
 
 test('property: an instance reused across messages gives the tag of a fresh instance (the CBC chaining value never leaks into a tag)', () => {

@@ -72,7 +72,7 @@ test('verify refuses: another message, any flipped signature bit, another key, e
   assert.equal(rsa3072Verify(modulus, 3, new TextEncoder().encode('catenA'), signatureLE), false);
   for (const bit of [0, 7, 8 * 100 + 3, 8 * 383 + 6]) {
     const bad = signatureLE.slice();
-    bad[bit >> 3]! ^= 1 << (bit & 7);
+    bad[bit >> 3] ^= 1 << (bit & 7);
     assert.equal(rsa3072Verify(modulus, 3, msg, bad), false, `bit ${bit}`);
   }
   const other = rsaModulusLE(generateVendorKey());

@@ -45,7 +45,7 @@ test('TCB info v3 (SGX) and v2 parse to the same levels', () => {
   assert.equal(v2.id, 'SGX');
   assert.equal(v2.version, 2);
   assert.deepEqual(v2.tcbLevels, v3.tcbLevels);
-  assert.equal(v3.tcbLevels[1]!.advisoryIds[0], 'INTEL-SA-1');
+  assert.equal(v3.tcbLevels[1].advisoryIds[0], 'INTEL-SA-1');
   assert.equal(Buffer.from(v3.fmspc).toString('hex'), '00906ed50000');
   assert.equal(v3.nextUpdate.toISOString(), '2025-02-01T00:00:00.000Z');
 });
@@ -80,7 +80,7 @@ test('QE identity v2 parses; a wrong id or version is refused', () => {
   };
   const p = parseQeIdentity(JSON.stringify(qe));
   assert.equal(p.isvProdId, 1);
-  assert.equal(p.tcbLevels[0]!.isvSvn, 8);
+  assert.equal(p.tcbLevels[0].isvSvn, 8);
   assert.equal(p.attributes[0], 0x11);
   assert.throws(() => parseQeIdentity(JSON.stringify({ ...qe, id: 'XE' })), FormatError);
   assert.throws(() => parseQeIdentity(JSON.stringify({ ...qe, version: 1 })), FormatError);

@@ -16,7 +16,7 @@ function tlv(tag: number, v: Uint8Array): Uint8Array {
 const seq = (...xs: Uint8Array[]) => tlv(0x30, Uint8Array.from(xs.flatMap((x) => [...x])));
 function oid(dotted: string): Uint8Array {
   const [a, b, ...rest] = dotted.split('.').map(Number);
-  const out = [a! * 40 + b!];
+  const out = [a * 40 + b];
   for (const n of rest) {
     const parts = [n & 0x7f];
     for (let m = n >> 7; m > 0; m >>= 7) parts.unshift((m & 0x7f) | 0x80);
@@ -30,7 +30,7 @@ function int(n: number, tag = 0x02): Uint8Array {
     b.unshift(n & 0xff);
     n >>= 8;
   } while (n > 0);
-  if (b[0]! & 0x80) b.unshift(0);
+  if (b[0] & 0x80) b.unshift(0);
   return tlv(tag, Uint8Array.from(b));
 }
 const octets = (b: Uint8Array) => tlv(0x04, b);
@@ -90,7 +90,7 @@ test('optional PlatformInstanceID and Configuration (Platform CA certificates) a
   const [f] = fc.sample(fields, { numRuns: 1, seed: 5 });
   const pii = new Uint8Array(16).fill(7);
   const cfg = seq(entry('7.1', tlv(0x01, Uint8Array.of(0xff))), entry('7.2', tlv(0x01, Uint8Array.of(0))));
-  const e = parsePckExtension(encode(f!, { extra: [entry('6', octets(pii)), entry('7', cfg)] }));
+  const e = parsePckExtension(encode(f, { extra: [entry('6', octets(pii)), entry('7', cfg)] }));
   assert.deepEqual([...e.platformInstanceId!], [...pii]);
   assert.deepEqual(e.configuration, { dynamicPlatform: true, cachedKeys: false });
 });
@@ -98,12 +98,12 @@ test('optional PlatformInstanceID and Configuration (Platform CA certificates) a
 test('missing, duplicated, mis-sized or unknown entries and trailing bytes are FormatErrors', () => {
   const [f] = fc.sample(fields, { numRuns: 1, seed: 9 });
   const bad = (b: Uint8Array, why: string) => assert.throws(() => parsePckExtension(b), (e: unknown) => e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION', why);
-  for (const arc of ['1', '2', '3', '4', '5']) bad(encode(f!, { skip: arc }), `missing .${arc}`);
-  bad(encode(f!, { dup: '4' }), 'duplicate FMSPC');
-  bad(encode({ ...f!, fmspc: new Uint8Array(5) }), 'short FMSPC');
-  bad(encode({ ...f!, ppid: new Uint8Array(17) }), 'long PPID');
-  bad(encode({ ...f!, comps: [...f!.comps.slice(0, 15), 256] }), 'component out of range');
-  bad(encode(f!, { extra: [entry('9', octets(new Uint8Array(1)))] }), 'unknown entry');
-  bad(Uint8Array.from([...encode(f!), 0]), 'trailing byte');
-  bad(encode(f!).subarray(0, 40), 'truncated');
+  for (const arc of ['1', '2', '3', '4', '5']) bad(encode(f, { skip: arc }), `missing .${arc}`);
+  bad(encode(f, { dup: '4' }), 'duplicate FMSPC');
+  bad(encode({ ...f, fmspc: new Uint8Array(5) }), 'short FMSPC');
+  bad(encode({ ...f, ppid: new Uint8Array(17) }), 'long PPID');
+  bad(encode({ ...f, comps: [...f.comps.slice(0, 15), 256] }), 'component out of range');
+  bad(encode(f, { extra: [entry('9', octets(new Uint8Array(1)))] }), 'unknown entry');
+  bad(Uint8Array.from([...encode(f), 0]), 'trailing byte');
+  bad(encode(f).subarray(0, 40), 'truncated');
 });

@@ -87,7 +87,7 @@ test('v3 SGX and v4 TDX quotes round-trip: serialize → parse gives the fields 
 
 test('every truncation of a quote is a FormatError, and so is any trailing byte', () => {
   const [fields] = fc.sample(sgxV3, { numRuns: 1, seed: 7 });
-  const full = serializeQuote(fields!);
+  const full = serializeQuote(fields);
   for (let n = 0; n < full.length; n++) assert.throws(() => parseQuote(full.subarray(0, n)), FormatError, `length ${n}`);
   assert.throws(() => parseQuote(Uint8Array.from([...full, 0])), (e: unknown) => e instanceof FormatError && e.code === 'ERR_TRAILING_BYTES');
   // Zero padding only when asked for, and only zeros.
@@ -97,7 +97,7 @@ test('every truncation of a quote is a FormatError, and so is any trailing byte'
 
 test('sig_data_len must equal what the signature data holds', () => {
   const [fields] = fc.sample(sgxV3, { numRuns: 1, seed: 11 });
-  const full = serializeQuote(fields!);
+  const full = serializeQuote(fields);
   const view = new DataView(full.buffer, full.byteOffset);
   const len = view.getUint32(432, true);
   for (const wrong of [len - 1, len + 1]) {
@@ -110,7 +110,7 @@ test('sig_data_len must equal what the signature data holds', () => {
 test('unknown versions and TEE types, a non-zero v3 reserved field and a v4 wrapper other than type 6 are refused', () => {
   const [v3] = fc.sample(sgxV3, { numRuns: 1, seed: 3 });
   const [v4] = fc.sample(tdxV4, { numRuns: 1, seed: 3 });
-  const b3 = serializeQuote(v3!);
+  const b3 = serializeQuote(v3);
   for (const version of [0, 2, 5]) {
     const b = new Uint8Array(b3);
     new DataView(b.buffer).setUint16(0, version, true);
@@ -119,7 +119,7 @@ test('unknown versions and TEE types, a non-zero v3 reserved field and a v4 wrap
   const r = new Uint8Array(b3);
   r[4] = 1;
   assert.throws(() => parseQuote(r), FormatError);
-  const b4 = serializeQuote(v4!);
+  const b4 = serializeQuote(v4);
   const t = new Uint8Array(b4);
   t[4] = 0x82;
   assert.throws(() => parseQuote(t), (e: unknown) => e instanceof FormatError && e.code === 'ERR_QUOTE_VERSION');

@@ -50,7 +50,7 @@ test('REPORT_BODY / REPORT: serialize(parse(b)) = b when reserved bytes are zero
       assert.deepEqual(serializeReportBody(parseReportBody(b.subarray(0, 384))), b.subarray(0, 384));
       assert.deepEqual(r.body.mrEnclave, b.subarray(64, 96));
       assert.deepEqual(r.body.mrSigner, b.subarray(128, 160));
-      assert.equal(r.body.isvProdId, b[256]! | (b[257]! << 8));
+      assert.equal(r.body.isvProdId, b[256] | (b[257] << 8));
       assert.deepEqual(r.body.reportData, b.subarray(320, 384));
       assert.deepEqual(r.keyId, b.subarray(384, 416));
       assert.deepEqual(r.mac, b.subarray(416, 432));

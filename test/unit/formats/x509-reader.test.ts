@@ -32,9 +32,9 @@ test('readCertificateParts reads what @peculiar/x509 reads: SPKI, validity, ever
 test('readCertificateParts refuses truncated, trailing and mis-tagged input with ERR_DER', async () => {
   const [der] = await samples();
   const isDer = (e: unknown) => (e as { code?: string }).code === 'ERR_DER';
-  assert.throws(() => readCertificateParts(der!.subarray(0, der!.length - 1)), isDer);
-  assert.throws(() => readCertificateParts(new Uint8Array([...der!, 0])), isDer);
-  const retagged = der!.slice();
+  assert.throws(() => readCertificateParts(der.subarray(0, der.length - 1)), isDer);
+  assert.throws(() => readCertificateParts(new Uint8Array([...der, 0])), isDer);
+  const retagged = der.slice();
   retagged[0] = 0x31; // SET instead of SEQUENCE
   assert.throws(() => readCertificateParts(retagged), isDer);
   assert.throws(() => readCertificateParts(new Uint8Array([0x30, 0x00])), isDer);

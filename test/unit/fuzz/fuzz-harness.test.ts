@@ -84,8 +84,8 @@ test('harness self-test: a typed error with an undocumented code, or a non-Caten
   await fuzzTarget(mk(() => new FormatError('x', 'ERR_NOT_DOCUMENTED_ANYWHERE')), selfSeeds, { seed: SEED, count: 5, codes, maxFailures: 1 }, failures);
   await fuzzTarget(mk(() => Object.assign(new Error('node-ish'), { code: 'ERR_OUT_OF_RANGE' })), selfSeeds, { seed: SEED, count: 5, codes, maxFailures: 1 }, failures);
   assert.equal(failures.length, 2);
-  assert.match(failures[0]!.problem, /ERR_NOT_DOCUMENTED_ANYWHERE, which docs\/errors.md does not document/);
-  assert.match(failures[1]!.problem, /^untyped Error \(code ERR_OUT_OF_RANGE\)/);
+  assert.match(failures[0].problem, /ERR_NOT_DOCUMENTED_ANYWHERE, which docs\/errors.md does not document/);
+  assert.match(failures[1].problem, /^untyped Error \(code ERR_OUT_OF_RANGE\)/);
 });
 
 test('harness self-test: a well-behaved parser gives a clean run, and inputs are reproducible from (seed, index)', async () => {

@@ -55,8 +55,8 @@ test('authorization is decided on the matched route: roles rank reader < agent <
   problem(await get(a, '/%761/read'), 401, 'ERR_UNAUTHENTICATED');
   problem(await get(a, '/v%31/read'), 401, 'ERR_UNAUTHENTICATED');
   assert.equal((await get(a, '/v1/read', 'r')).json().who, 'r');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer r' }, payload: {} })) as Res, 403, 'ERR_FORBIDDEN');
-  problem((await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer r' }, payload: {} })) as Res, 403, 'ERR_FORBIDDEN');
+  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer r' }, payload: {} })), 403, 'ERR_FORBIDDEN');
+  problem((await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer r' }, payload: {} })), 403, 'ERR_FORBIDDEN');
   assert.equal((await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer g' }, payload: {} })).statusCode, 200);
   assert.equal((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a' }, payload: { x: 1 } })).json().body.x, 1);
   assert.equal((await get(a, '/open')).statusCode, 200);
@@ -76,9 +76,9 @@ test('unknown paths 404, other methods 405 with Allow, non-JSON bodies 415, bad 
   const m = (await a.inject({ method: 'DELETE', url: '/v1/write' })) as Res;
   problem(m, 405, 'ERR_METHOD_NOT_ALLOWED');
   assert.equal(m.headers.allow, 'POST');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'text/plain' }, payload: 'hi' })) as Res, 415, 'ERR_UNSUPPORTED_MEDIA_TYPE');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"a":' })) as Res, 400, 'ERR_MALFORMED');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' })) as Res, 400, 'ERR_MALFORMED');
+  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'text/plain' }, payload: 'hi' })), 415, 'ERR_UNSUPPORTED_MEDIA_TYPE');
+  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"a":' })), 400, 'ERR_MALFORMED');
+  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' })), 400, 'ERR_MALFORMED');
   const boom = problem(await get(a, '/boom'), 500, 'ERR_INTERNAL');
   assert.doesNotMatch(boom.detail, /a bug/);
   await a.close();
@@ -87,7 +87,7 @@ test('unknown paths 404, other methods 405 with Allow, non-JSON bodies 415, bad 
 test('unsafe integers anywhere in a body are 400 ERR_UNSAFE_INTEGER; safe ones pass', async () => {
   const a = app();
   for (const payload of ['{"n":9007199254740993}', '{"a":[1,{"b":-9007199254740993}]}', '{"n":1e300}', '[1e400]']) {
-    problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload })) as Res, 400, 'ERR_UNSAFE_INTEGER');
+    problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload })), 400, 'ERR_UNSAFE_INTEGER');
   }
   const ok = await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"n":9007199254740991,"f":0.5}' });
   assert.deepEqual(ok.json().body, { n: 9007199254740991, f: 0.5 });
@@ -124,7 +124,7 @@ function raw(port: number, lines: string): Promise<{ status: number; type: strin
       s.on('data', (d) => (text += d.toString('latin1')));
       s.on('end', () => {
         const [head, body = ''] = text.split('\r\n\r\n');
-        resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head!)?.[1]), type: /content-type: ([^\r\n]+)/i.exec(head!)?.[1] ?? '', body });
+        resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]), type: /content-type: ([^\r\n]+)/i.exec(head)?.[1] ?? '', body });
       });
       s.on('error', reject);
     }, reject);
@@ -161,8 +161,8 @@ test("Node's parser refusals are answered as problem+json: a request timeout is 
     const socket = { writable: true, end: (s: string) => (written = s), destroy: () => assert.fail('destroyed') };
     clientErrorHandler(Object.assign(new Error('x'), { code }), socket as never);
     const [head, body] = written.split('\r\n\r\n');
-    assert.match(head!, /content-type: application\/problem\+json/i);
-    return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(head!)?.[1]), code: JSON.parse(body!).code };
+    assert.match(head, /content-type: application\/problem\+json/i);
+    return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]), code: JSON.parse(body).code };
   };
   assert.deepEqual(answer('ERR_HTTP_REQUEST_TIMEOUT'), { status: 408, code: 'ERR_REQUEST_TIMEOUT' });
   assert.deepEqual(answer('HPE_INVALID_METHOD'), { status: 400, code: 'ERR_MALFORMED' });

@@ -72,7 +72,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const body = (id: string, url = 'https://127.0.0.1:1') => ({ id, cloud: 'cloud-t', url, platforms: [{ index: 0, ppid: world.platforms[0]!.ppid }] });
+const body = (id: string, url = 'https://127.0.0.1:1') => ({ id, cloud: 'cloud-t', url, platforms: [{ index: 0, ppid: world.platforms[0].ppid }] });
 const tlsOf = (i: AgentTlsIdentity) => ({ keyPem: i.keyPem, certPem: i.certPem });
 const agentsSeen = async () => (await manager.inject({ method: 'GET', url: '/v1/agents', headers: { authorization: `Bearer ${admin}` } })).json().agents.map((a: { id: string }) => a.id) as string[];
 

@@ -106,7 +106,7 @@ async function serveCert(creds: { keyPem: string; certPem: string }): Promise<st
 async function enclaveIssuer(twist: { tamper?: boolean; otherKey?: boolean }): Promise<QuoteIssuer> {
   const src = readFileSync(new URL('../../../enclaves/attester/attester.js', import.meta.url), 'utf8');
   const img = buildEnclave(src, { isvProdId: AGENT_ENCLAVE_PROD_ID, isvSvn: 1 }, vendor);
-  const p = world.platforms[0]!;
+  const p = world.platforms[0];
   const e = await p.platform.loadEnclave(img, { runtime: 'inline', ocalls: quotingOcalls(p.quoting) });
   enclaves.push(e);
   return {
@@ -174,7 +174,7 @@ test('agent API over RA-TLS: operator calls with an admin token; local and remot
 });
 
 test('agent API: unauthenticated, unknown-token, agent-token calls are refused (401/403 problem+json); plain http gets no answer', async () => {
-  const a = agents[0]!;
+  const a = agents[0];
   const call = (path: string, o: { token?: string; credentials?: { keyPem: string; certPem: string } } = {}) =>
     attestedHttpRequest(`${a.url}${path}`, {
       method: 'POST',
@@ -191,10 +191,10 @@ test('agent API: unauthenticated, unknown-token, agent-token calls are refused (
   const agentRole = await call('/v1/elements', { token: agentToken });
   assert.equal(agentRole.status, 403, agentRole.body);
   // An attested agent (B's certificate) may ask for evidence, not load enclaves.
-  const peer = await call('/v1/elements', { credentials: agents[1]!.id });
+  const peer = await call('/v1/elements', { credentials: agents[1].id });
   assert.equal(peer.status, 403, peer.body);
   assert.equal(JSON.parse(peer.body).code, 'ERR_FORBIDDEN');
-  const evidence = await call('/v1/elements/e-none/evidence', { credentials: agents[1]!.id });
+  const evidence = await call('/v1/elements/e-none/evidence', { credentials: agents[1].id });
   assert.equal(evidence.status, 400, evidence.body); // authenticated; then the body (no chain/nonce) is malformed
   await assert.rejects(fetch(`${a.url.replace('https:', 'http:')}/v1/elements`, { method: 'POST', signal: AbortSignal.timeout(5000) }));
   // Only /healthz is open; every route needs auth, decided on the route matched (an encoded /v1 matches /v1/elements).
@@ -238,7 +238,7 @@ test('RA-TLS peers refused with a typed error: mock evidence, DEBUG agent enclav
   assert.equal(unbound.check, 'reportData');
 
   // The same certificates as CLIENT certificates: the agent answers 403 ERR_PEER_REFUSED naming the check.
-  const a = agents[0]!;
+  const a = agents[0];
   for (const [creds, check] of [
     [debug, 'debug'],
     [stranger, 'identity'],

@@ -129,9 +129,9 @@ describe('verification off the event loop', () => {
     for (const r of rs) assert.equal(r.statusCode, 201, r.body);
     assert.deepEqual(rs.map((r) => r.json().seq).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7]);
     // The same body again: refused, and so is the same quote under a link the parent did not sign.
-    const again = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: bodies[0]!.link });
+    const again = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: bodies[0].link });
     assert.equal(again.statusCode, 409, again.body);
-    const forged = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...bodies[1]!.link, child: elementId(child) } });
+    const forged = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...bodies[1].link, child: elementId(child) } });
     assert.equal(forged.statusCode, 422, forged.body);
     // A new link for a new element, its signature flipped: refused on the signature (checked off-thread).
     const k7 = await f.load(1);
@@ -174,9 +174,9 @@ describe('quote verification outside the chain lock', () => {
   test('concurrent appends to one chain verify their quotes concurrently, each exactly once', async () => {
     const [parent, ...kids] = await Promise.all([f.load(0), f.load(1), f.load(0), f.load(1), f.load(0)]);
     const chainId = await f.createChain(POLICY);
-    assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements`, await f.firstLink(chainId, parent!))).statusCode, 201);
+    assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements`, await f.firstLink(chainId, parent))).statusCode, 201);
     const bodies = [];
-    for (const k of kids) bodies.push(await f.links.remote(chainId, elementId(parent!), parent!, k, POLICY, 2));
+    for (const k of kids) bodies.push(await f.links.remote(chainId, elementId(parent), parent, k, POLICY, 2));
     seen.calls = 0;
     seen.maxInFlight = 0;
     const rs = await Promise.all(bodies.map((b) => f.req('POST', `/v1/chains/${chainId}/elements`, { link: b.link })));

@@ -20,11 +20,11 @@ test('GET /v1/platforms lists the platforms agents registered, with agent status
   const list = (await f.req('GET', '/v1/platforms', undefined, f.agent)).json().platforms as Array<{ ppid: string; agent: string; cloud: string; index: number; status: string; chains: Array<{ chain: string; tcbStatus: string; fmspc: string }> }>;
   assert.deepEqual(list.map((p) => [p.ppid, p.index, p.agent, p.cloud, p.status]), [[p0, 0, 'agent-p', 'cloud-p', 'active'], [p1, 1, 'agent-p', 'cloud-p', 'active']]);
   // Platform 0 was quoted in the chain (the first enclave's remote link); platform 1 not yet.
-  assert.equal(list[0]!.chains.length, 1);
-  assert.equal(list[0]!.chains[0]!.chain, chainId);
-  assert.equal(list[0]!.chains[0]!.tcbStatus, 'UpToDate');
-  assert.match(list[0]!.chains[0]!.fmspc, /^[0-9a-f]{12}$/);
-  assert.deepEqual(list[1]!.chains, []);
+  assert.equal(list[0].chains.length, 1);
+  assert.equal(list[0].chains[0].chain, chainId);
+  assert.equal(list[0].chains[0].tcbStatus, 'UpToDate');
+  assert.match(list[0].chains[0].fmspc, /^[0-9a-f]{12}$/);
+  assert.deepEqual(list[1].chains, []);
 
   const one = await f.req('GET', `/v1/platforms/${p0.toUpperCase()}`);
   assert.equal(one.statusCode, 200, one.body);

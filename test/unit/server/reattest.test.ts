@@ -72,7 +72,7 @@ describe('manager re-attestation', () => {
       assert.match(b.evidenceHash, /^[0-9a-f]{64}$/);
       nonces.add(b.nonce);
       const ear = decodeJwt(b.ear) as { submods: Record<string, { 'ear.status': string }> };
-      assert.equal(ear.submods[`element:${elementId(h)}`]!['ear.status'], 'warning'); // emulated root
+      assert.equal(ear.submods[`element:${elementId(h)}`]['ear.status'], 'warning'); // emulated root
       assert.equal(await status(h), 'active');
     }
     assert.equal(nonces.size, 3);
@@ -108,7 +108,7 @@ describe('manager re-attestation', () => {
     // One flipped bit in the quote.
     tamper = async (ev) => {
       const q = Buffer.from(ev.quote, 'hex');
-      q[q.length - 100]! ^= 1;
+      q[q.length - 100] ^= 1;
       return { ...ev, quote: q.toString('hex') };
     };
     const flipped = (await reattest(first)).json();
@@ -125,7 +125,7 @@ describe('manager re-attestation', () => {
     assert.equal(v.valid, true);
     assert.equal(v.statuses[elementId(remote)], 'attestation-failed');
     const ear = decodeJwt(v.ear) as { submods: Record<string, { 'ear.status': string }> };
-    assert.equal(ear.submods[`chain:${chainId}`]!['ear.status'], 'contraindicated');
+    assert.equal(ear.submods[`chain:${chainId}`]['ear.status'], 'contraindicated');
 
     // An agent coming back (re-registration) does not clear the flag; a passing re-attestation does.
     await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
@@ -134,7 +134,7 @@ describe('manager re-attestation', () => {
     for (const h of [first, remote]) assert.equal((await reattest(h)).json().verdict, 'affirmed');
     assert.equal(await status(remote), 'active');
     const v2 = (await f.req('GET', `/v1/chains/${chainId}/verify`)).json();
-    assert.equal((decodeJwt(v2.ear) as { submods: Record<string, { 'ear.status': string }> }).submods[`chain:${chainId}`]!['ear.status'], 'warning');
+    assert.equal((decodeJwt(v2.ear) as { submods: Record<string, { 'ear.status': string }> }).submods[`chain:${chainId}`]['ear.status'], 'warning');
   });
 
   test('what is not an appraisal is an error: no agent 422, unknown 404, revoked 409, agent down 502, not admin 403/401 — nothing written', async () => {

@@ -39,7 +39,7 @@ function nearValid(): fc.Arbitrary<unknown> {
   ];
   return fc.tuple(fc.constantFrom(...templates), fc.string({ maxLength: 12 }), jsonish).map(([t, k, v]) => {
     const keys = Object.keys(t);
-    const key = keys.includes(k) || k === '' ? k : keys[k.length % keys.length]!;
+    const key = keys.includes(k) || k === '' ? k : keys[k.length % keys.length];
     return { ...t, [key || 'extra']: v };
   });
 }

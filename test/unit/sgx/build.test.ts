@@ -78,7 +78,7 @@ test('the loader refuses malformed or tampered SGXS streams (ERR_EINIT_IMAGE)', 
   const moduleChunk = sgxs.findIndex((_, i) => i > 64 && new TextDecoder().decode(sgxs.subarray(i, i + 14)) === 'export default');
   assert.ok(moduleChunk > 0);
   const tampered = sgxs.slice();
-  tampered[moduleChunk]! ^= 1;
+  tampered[moduleChunk] ^= 1;
   await rejectsWithCode(() => loadSgxs(tampered), 'ERR_EINIT_IMAGE');
   // A page added twice.
   const firstEadd = 64;

@@ -27,11 +27,11 @@ async function reference(spec: CrlSpec): Promise<Uint8Array> {
 function seqInteger(n: number): Uint8Array<ArrayBuffer> {
   const bytes: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  if (!bytes.length || bytes[0]! & 0x80) bytes.unshift(0);
+  if (!bytes.length || bytes[0] & 0x80) bytes.unshift(0);
   return Uint8Array.from([2, bytes.length, ...bytes]);
 }
 
-const tbsOf = (der: Uint8Array) => hex(children(parseDer(der))[0]!.raw);
+const tbsOf = (der: Uint8Array) => hex(children(parseDer(der))[0].raw);
 const ca = generateP256();
 const at = new Date('2026-11-27T10:00:00.456Z');
 const cases: Array<[string, CrlSpec]> = [
@@ -68,7 +68,7 @@ for (const [name, spec] of cases) {
 
 test('issueCrl refuses reason 0 (an encoder would drop it) with ERR_MANUFACTURER_REASON', async () => {
   await assert.rejects(
-    issueCrl({ ...cases[0]![1], entries: [{ serial: hex(newSerial()), reason: CRL_REASON.unspecified, date: at }] }),
+    issueCrl({ ...cases[0][1], entries: [{ serial: hex(newSerial()), reason: CRL_REASON.unspecified, date: at }] }),
     (e: { code?: string }) => e.code === 'ERR_MANUFACTURER_REASON',
   );
 });

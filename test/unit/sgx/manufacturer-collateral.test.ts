@@ -55,7 +55,7 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 
 test("our body slicer reads Intel's real bodies, and their signatures verify with Intel's TCB Signing key", { skip: skipWithoutVectors }, () => {
-  const key = new X509Certificate(pemBlocks(vectorText('sgx-v3-zkdcap/tcb_signing_cert.pem'))[0]!).publicKey;
+  const key = new X509Certificate(pemBlocks(vectorText('sgx-v3-zkdcap/tcb_signing_cert.pem'))[0]).publicKey;
   for (const [file, member] of [
     ['sgx-v3-zkdcap/tcb_info.json', 'tcbInfo'],
     ['sgx-v3-zkdcap/qe_identity.json', 'enclaveIdentity'],
@@ -260,11 +260,11 @@ test('collateral directory and dcap-qvl collateral.json: readable, chains verify
   const crls = [Buffer.from(c.root_ca_crl, 'hex'), Buffer.from(c.pck_crl, 'hex')];
   assert.equal(dcapQvl.TcbInfo.fromJSON(c.tcb_info).fmspc, '00906ED50000');
   const tcbChain = dcapQvl.utils.extractCerts(Buffer.from(c.tcb_info_issuer_chain));
-  assert.ok(dcapQvl.utils.verifyCertificateChain(tcbChain[0]!, tcbChain.slice(1), t, crls, Buffer.from(fresh.root)));
+  assert.ok(dcapQvl.utils.verifyCertificateChain(tcbChain[0], tcbChain.slice(1), t, crls, Buffer.from(fresh.root)));
   const pckChain = dcapQvl.utils.extractCerts(Buffer.from(c.pck_crl_issuer_chain));
   assert.ok(dcapQvl.utils.verifyCertificateChain(Buffer.from(leaf), pckChain, t, crls, Buffer.from(fresh.root)));
-  assert.ok(sigOk(c.tcb_info, c.tcb_info_signature, new X509Certificate(tcbChain[0]!).publicKey));
-  assert.ok(sigOk(c.qe_identity, c.qe_identity_signature, new X509Certificate(tcbChain[0]!).publicKey));
+  assert.ok(sigOk(c.tcb_info, c.tcb_info_signature, new X509Certificate(tcbChain[0]).publicKey));
+  assert.ok(sigOk(c.qe_identity, c.qe_identity_signature, new X509Certificate(tcbChain[0]).publicKey));
   // Under another root, or after revocation, dcap-qvl refuses.
   assert.throws(() => dcapQvl.utils.verifyCertificateChain(Buffer.from(leaf), pckChain, t, crls, Buffer.from(m.root)));
   fresh.revokePck(leaf);

@@ -27,7 +27,7 @@ let quote: Buffer;
 before(async () => {
   manufacturer = await Manufacturer.create({ clock: () => new Date(Date.now() - 3_600_000) });
   world = await EmulatedWorld.create({ manufacturer });
-  const wp = world.platforms[0]!;
+  const wp = world.platforms[0];
   const app = await wp.platform.loadEnclave(buildEnclave(APP, { isvProdId: 1, isvSvn: 1 }, generateVendorKey()), { runtime: 'inline' });
   quote = Buffer.from(await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64).fill(0xab))) as Uint8Array));
   await app.destroy();
@@ -69,7 +69,7 @@ test('after a TCB recovery the same platform is OutOfDate with the new advisory'
 });
 
 test('after the PCK is revoked dcap-qvl refuses the quote', async () => {
-  const pck = world.platforms[0]!.quoting.pckChain[0]!;
+  const pck = world.platforms[0].quoting.pckChain[0];
   manufacturer.revokePck(pck);
   assert.ok(manufacturer.revoked('processor').some((e) => e.serial === normalizeSerial(new X509Certificate(pck).serialNumber)));
   const c = await collateral();

@@ -26,7 +26,7 @@ export function parseBer(der: Uint8Array): asn1js.BaseBlock {
 
 export function pemBlocks(text: string, label = 'CERTIFICATE'): Uint8Array[] {
   const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  return [...text.matchAll(re)].map((m) => new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+  return [...text.matchAll(re)].map((m) => new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')));
 }
 
 /** The certificate's extensions as [{ oid, critical, value }], in order (RFC 5280 TBSCertificate [3]). */

@@ -38,7 +38,7 @@ test('root CA: self-signed, CA:TRUE, keyCertSign+cRLSign, CRL distribution point
   const ku = exts.find((e) => e.oid === '2.5.29.15')!;
   assert.equal(ku.critical, true);
   assert.equal(hexOf(ku.value), '03020106'); // keyCertSign | cRLSign, as Intel's root
-  assert.match(Buffer.from(exts[1]!.value).toString('latin1'), /http:\/\/127\.0\.0\.1:9\/sgx\/certification\/v4\/rootcacrl/);
+  assert.match(Buffer.from(exts[1].value).toString('latin1'), /http:\/\/127\.0\.0\.1:9\/sgx\/certification\/v4\/rootcacrl/);
 });
 
 test('intermediates and TCB Signing chain to the root (X509Certificate.verify), names and basic constraints as Intel', () => {
@@ -107,15 +107,15 @@ test('issuePck refuses malformed platforms and non-P-256 keys', async () => {
 test('the quoting-service adapter returns the leaf and [CA, root]', async () => {
   const { pck, chain } = await m.pckIssuer('platform').issuePck(platform, pckKey().publicKey);
   assert.equal(chain.length, 2);
-  assert.ok(x(pck).verify(x(chain[0]!).publicKey));
-  assert.ok(x(chain[0]!).verify(x(chain[1]!).publicKey));
+  assert.ok(x(pck).verify(x(chain[0]).publicKey));
+  assert.ok(x(chain[0]).verify(x(chain[1]).publicKey));
   assert.deepEqual(chain[1], m.root);
 });
 
 test("Intel's real Processor-CA PCK leaf and ours have the same extension list and SGX-extension shape", { skip: skipWithoutVectors }, async () => {
   const intel = quoteChain('sgx-v3-phala/quote.dat');
   assert.equal(intel.length, 3);
-  const intelLeaf = intel[0]!;
+  const intelLeaf = intel[0];
   const ours = await m.issuePck(platform, pckKey().publicKey, 'processor');
   const summary = (der: Uint8Array) => certExtensions(der).map((e) => `${e.oid}${e.critical ? '!' : ''}`);
   assert.deepEqual(summary(ours), summary(intelLeaf));
@@ -131,19 +131,19 @@ test("Intel's real Processor-CA PCK leaf and ours have the same extension list a
   assert.equal(intelExt.pceSvn, 13);
   assert.deepEqual(intelExt.tcbComponents, [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   // And the CA certificates mirror Intel's CA profile (extension list, key usage, basic constraints shape).
-  assert.deepEqual(summary(m.caCertificate('processor')), summary(intel[1]!));
-  assert.deepEqual(summary(m.root), summary(intel[2]!));
-  assert.equal(val(m.root, '2.5.29.19'), val(intel[2]!, '2.5.29.19')); // CA:TRUE, pathlen 1
-  assert.equal(val(m.caCertificate('processor'), '2.5.29.19'), val(intel[1]!, '2.5.29.19')); // CA:TRUE, pathlen 0
-  assert.equal(val(m.root, '2.5.29.15'), val(intel[2]!, '2.5.29.15'));
+  assert.deepEqual(summary(m.caCertificate('processor')), summary(intel[1]));
+  assert.deepEqual(summary(m.root), summary(intel[2]));
+  assert.equal(val(m.root, '2.5.29.19'), val(intel[2], '2.5.29.19')); // CA:TRUE, pathlen 1
+  assert.equal(val(m.caCertificate('processor'), '2.5.29.19'), val(intel[1], '2.5.29.19')); // CA:TRUE, pathlen 0
+  assert.equal(val(m.root, '2.5.29.15'), val(intel[2], '2.5.29.15'));
   // The TCB Signing certificate mirrors Intel's.
-  const intelTcbSigning = pemBlocks(vectorText('sgx-v3-zkdcap/tcb_signing_cert.pem'))[0]!;
+  const intelTcbSigning = pemBlocks(vectorText('sgx-v3-zkdcap/tcb_signing_cert.pem'))[0];
   assert.deepEqual(summary(m.tcbSigningCertificate), summary(intelTcbSigning));
   assert.equal(val(m.tcbSigningCertificate, '2.5.29.15'), val(intelTcbSigning, '2.5.29.15'));
 });
 
 test("Intel's real Platform-CA PCK leaf (TDX quote) and ours have the same SGX-extension shape", { skip: skipWithoutVectors }, async () => {
-  const intelLeaf = quoteChain('tdx-v4-phala/quote.dat')[0]!;
+  const intelLeaf = quoteChain('tdx-v4-phala/quote.dat')[0];
   const ours = await m.issuePck({ ...platform, configuration: { dynamicPlatform: true, cachedKeys: true, smtEnabled: true } }, pckKey().publicKey, 'platform');
   const sgx = (der: Uint8Array) => certExtensions(der).find((e) => e.oid === SGX_EXTENSION_OID)!.value;
   assert.deepEqual(shapeOf(parseBer(sgx(ours))), shapeOf(parseBer(sgx(intelLeaf))));

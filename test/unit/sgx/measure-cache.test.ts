@@ -34,10 +34,10 @@ test('an image array altered in place after a launch is measured again (EINIT th
     const sigstruct = hello.sigstruct.slice();
     const e = await p.loadEnclave({ sgxs, sigstruct }, { runtime: 'inline' });
     await e.destroy();
-    sgxs[sgxs.length - 1]! ^= 1; // the last measured byte
+    sgxs[sgxs.length - 1] ^= 1; // the last measured byte
     await rejectsWithCode(p.loadEnclave({ sgxs, sigstruct }, { runtime: 'inline' }), 'ERR_EINIT_ENCLAVEHASH');
-    sgxs[sgxs.length - 1]! ^= 1;
-    sigstruct[1024]! ^= 1; // ISVPRODID, inside the signed bytes: the SIGSTRUCT is re-read, and its signature fails
+    sgxs[sgxs.length - 1] ^= 1;
+    sigstruct[1024] ^= 1; // ISVPRODID, inside the signed bytes: the SIGSTRUCT is re-read, and its signature fails
     await rejectsWithCode(p.loadEnclave({ sgxs, sigstruct }, { runtime: 'inline' }), 'ERR_EINIT_SIGNATURE');
   } finally {
     await p.close();

@@ -91,8 +91,8 @@ test('the CPU order rules are enforced (ERR_MEASUREMENT_ORDER / ERR_SGXS_VALUE)'
   assert.throws(() => measureSgxs(serializeSgxs([E, A(0x4000n)])), order, 'EADD outside SIZE');
   assert.throws(() => measureSgxs(serializeSgxs([E, A(0n), X(0x80n)])), order, 'unaligned EEXTEND');
   assert.throws(() => measureSgxs(serializeSgxs([E, A(0n), X(0x1000n)])), order, 'EEXTEND in a page not added');
-  assert.throws(() => measureSgxs(serializeSgxs([{ ...E, size: 0x3000n } as SgxsRecord])), hasCode('ERR_SGXS_VALUE'), 'size not a power of two');
-  assert.throws(() => measureSgxs(serializeSgxs([{ ...E, ssaFrameSize: 0 } as SgxsRecord])), hasCode('ERR_SGXS_VALUE'), 'SSAFRAMESIZE 0');
+  assert.throws(() => measureSgxs(serializeSgxs([{ ...E, size: 0x3000n }])), hasCode('ERR_SGXS_VALUE'), 'size not a power of two');
+  assert.throws(() => measureSgxs(serializeSgxs([{ ...E, ssaFrameSize: 0 }])), hasCode('ERR_SGXS_VALUE'), 'SSAFRAMESIZE 0');
   const m = new Measurement();
   m.ecreate(1, 0x2000n);
   m.finish();

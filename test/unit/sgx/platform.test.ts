@@ -104,7 +104,7 @@ test('EREPORT across runtimes: the target verifies the MAC; a third enclave and 
   assert.equal(((await targetOnQ.ecall('verifyReport', report)) as { ok: boolean }).ok, false);
   // A flipped body bit fails.
   const flipped = report.slice();
-  flipped[100]! ^= 4;
+  flipped[100] ^= 4;
   assert.equal(((await target.ecall('verifyReport', flipped)) as { ok: boolean }).ok, false);
 });
 
@@ -174,7 +174,7 @@ test('EINIT refuses: bad signature, ENCLAVEHASH ≠ measurement, DEBUG mismatch,
   const p = await open();
   for (const runtime of ['inline', 'isolated'] as const) {
     const badSig = hello.sigstruct.slice();
-    badSig[1024]! ^= 1; // ISVPRODID, inside the signed bytes
+    badSig[1024] ^= 1; // ISVPRODID, inside the signed bytes
     await rejectsWithCode(p.loadEnclave({ ...hello, sigstruct: badSig }, { runtime }), 'ERR_EINIT_SIGNATURE');
     // A valid SIGSTRUCT for another enclave.
     await rejectsWithCode(p.loadEnclave({ sgxs: hello.sgxs, sigstruct: sealer.sigstruct }, { runtime }), 'ERR_EINIT_ENCLAVEHASH');
@@ -211,7 +211,7 @@ test('EGETKEY from enclave code: typed refusals cross the worker boundary with t
       serializeKeyRequest({ keyName: KEY_NAME.SEAL, keyPolicy: KEY_POLICY.MRENCLAVE, isvSvn, cpuSvn, attributeMask: { flags: 0n, xfrm: 0n }, keyId: new Uint8Array(32), miscMask: 0, configSvn: 0 });
     await rejectsWithCode(e.ecall('egetkey', req(4, p.identity.cpuSvn)), 'ERR_EGETKEY_ISVSVN');
     const above = p.identity.cpuSvn.slice();
-    above[3]! += 1;
+    above[3] += 1;
     await rejectsWithCode(e.ecall('egetkey', req(3, above)), 'ERR_EGETKEY_CPUSVN');
     const k3 = (await e.ecall('egetkey', req(3, p.identity.cpuSvn))) as Uint8Array;
     const k2 = (await e.ecall('egetkey', req(2, p.identity.cpuSvn))) as Uint8Array;

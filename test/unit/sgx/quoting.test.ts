@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function appOn(i: number, debug = false) {
-  return world.platforms[i]!.platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2, debug }, vendor), { runtime: 'inline' });
+  return world.platforms[i].platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2, debug }, vendor), { runtime: 'inline' });
 }
 
 async function verify(quote: Uint8Array, policy = {}) {
@@ -35,7 +35,7 @@ async function verify(quote: Uint8Array, policy = {}) {
 }
 
 test('a quote carries the application REPORT body unchanged and verifies under the emulated root only', async () => {
-  const wp = world.platforms[0]!;
+  const wp = world.platforms[0];
   const app = await appOn(0);
   const rd = new Uint8Array(64).map((_, i) => i);
   const quote = await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), rd)) as Uint8Array);
@@ -55,8 +55,8 @@ test('a quote carries the application REPORT body unchanged and verifies under t
 
 test('the QE refuses to quote a REPORT made for another enclave or on another platform', async () => {
   const app0 = await appOn(0);
-  const wp0 = world.platforms[0]!;
-  const wp1 = world.platforms[1]!;
+  const wp0 = world.platforms[0];
+  const wp1 = world.platforms[1];
   const toOtherQe = (await app0.ecall('report', wp1.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array;
   await assert.rejects(wp1.quoting.quote(toOtherQe), /MAC/); // made on platform 0 for platform 1's QE: other CPU keys
   const toSelf = (await app0.ecall('report', app0.targetInfo(), new Uint8Array(64))) as Uint8Array;
@@ -66,17 +66,17 @@ test('the QE refuses to quote a REPORT made for another enclave or on another pl
 
 test('two platforms have different PCK keys and attestation keys; each quote names its own platform', async () => {
   const [a, b] = world.platforms;
-  assert.notDeepEqual(a!.quoting.attestationKey, b!.quoting.attestationKey);
-  assert.notDeepEqual(a!.quoting.pckChain[0], b!.quoting.pckChain[0]);
+  assert.notDeepEqual(a.quoting.attestationKey, b.quoting.attestationKey);
+  assert.notDeepEqual(a.quoting.pckChain[0], b.quoting.pckChain[0]);
   const app1 = await appOn(1);
-  const a1 = await verify(await b!.quoting.quote((await app1.ecall('report', b!.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array));
+  const a1 = await verify(await b.quoting.quote((await app1.ecall('report', b.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array));
   assert.equal(a1.verdict, 'accepted');
-  assert.equal(a1.platform?.ppid, b!.ppid);
+  assert.equal(a1.platform?.ppid, b.ppid);
   await app1.destroy();
 });
 
 test('a DEBUG application enclave is quoted, and the default policy refuses it', async () => {
-  const wp = world.platforms[0]!;
+  const wp = world.platforms[0];
   const app = await appOn(0, true);
   const quote = await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array);
   const refused = await verify(quote);
@@ -113,7 +113,7 @@ test('the QE attestation key is sealed: a restarted platform with the same state
 test('a platform below the latest TCB level is reported as such (SWHardeningNeeded)', async () => {
   const low = await EmulatedWorld.create({ tcbLevel: 1 });
   try {
-    const wp = low.platforms[0]!;
+    const wp = low.platforms[0];
     const app = await wp.platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2 }, vendor), { runtime: 'inline' });
     const quote = await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array);
     const collateral = collateralFromQvlJson(await low.collateralFor());

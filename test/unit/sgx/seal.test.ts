@@ -92,11 +92,11 @@ test('tampering, a wrong AAD and malformed blobs are refused with typed errors',
   const blob = await sealData(s, te.encode('payload!'), 'mrenclave', te.encode('aad'));
   for (const i of [560, 563, 544, 559]) {
     const t = blob.slice();
-    t[i]! ^= 0x80;
+    t[i] ^= 0x80;
     await rejectsWithCode(unsealData(s, t, te.encode('aad')), 'ERR_UNSEAL_MAC');
   }
   const aadFlip = blob.slice();
-  aadFlip[blob.length - 1]! ^= 1;
+  aadFlip[blob.length - 1] ^= 1;
   await rejectsWithCode(unsealData(s, aadFlip, te.encode('aad')), 'ERR_UNSEAL_MAC');
   await rejectsWithCode(unsealData(s, blob, te.encode('other')), 'ERR_UNSEAL_AAD');
   await rejectsWithCode(unsealData(s, blob), 'ERR_UNSEAL_AAD');

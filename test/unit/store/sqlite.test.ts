@@ -144,17 +144,17 @@ test('group commit: nothing is acknowledged before the WAL fsync after its COMMI
     const write = (v: number) => driver.transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v)).then((x) => (settled.push(x), x));
     const first = [write(1), write(2)];
     while (syncs.length === 0) await new Promise((r) => setTimeout(r, 1));
-    assert.equal(syncs[0]!.path, join(dir, 'ack.db') + '-wal');
+    assert.equal(syncs[0].path, join(dir, 'ack.db') + '-wal');
     // Committed, not yet synced: not acknowledged. Writes arriving now wait for the next batch.
     const later = [write(3), write(4), write(5)];
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(settled, []);
     assert.equal(syncs.length, 1);
-    syncs[0]!.done();
+    syncs[0].done();
     assert.deepEqual(await Promise.all(first), [1, 2]);
     while (syncs.length === 1) await new Promise((r) => setTimeout(r, 1));
     assert.deepEqual(settled, [1, 2]);
-    syncs[1]!.done();
+    syncs[1].done();
     assert.deepEqual(await Promise.all(later), [3, 4, 5]);
     assert.deepEqual(driver.stats(), { transactions: 5, commits: 2 });
     assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY rowid')).map((r) => r.v), [1, 2, 3, 4, 5]);
