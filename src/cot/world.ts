@@ -120,7 +120,9 @@ export class EmulatedWorld implements QuoteSource {
     await p.platform.updateTcb({ tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn });
     await p.quoting.stop();
     p.quoting = await QuotingService.start(p.platform, { images, issuer: this.manufacturer.pckIssuer('processor'), runtime: this.runtime });
+    // Collateral is reloaded, not just dropped: the agent serves it with every quote.
     this.refreshCollateral();
+    await this.collateralFor();
     return { ppid: p.ppid, tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn, pck: p.quoting.pckChain[0]! };
   }
 
