@@ -17,6 +17,7 @@ import { register as chain } from './chain.ts';
 import { register as benchVerify } from './bench-verify.ts';
 import { register as benchCot } from './bench-cot.ts';
 import { register as benchChannel } from './bench-channel.ts';
+import { register as platform } from './platform.ts';
 
 /** Every subcommand registers itself on the program; one file per subcommand in this folder. */
-export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot, benchChannel, manager, agent, admin, audit, demo, benchManager];
+export const commands: Array<(program: Command) => void> = [enclave, measure, sigstruct, emulateLocalAttest, emulatePcs, quote, channel, emulateQuote, chain, benchVerify, benchCot, benchChannel, manager, agent, admin, audit, demo, benchManager, platform];
