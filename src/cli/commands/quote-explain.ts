@@ -26,3 +26,13 @@ export async function tcbExplanationOf(appraisal: Appraisal, collateral: Collate
   const earlyInfo = early ? await infoOf(early.appraisal, early.collateral) : undefined;
   return explainTcb(platform, info, earlyInfo);
 }
+
+/** Early collateral: a PCS/PCCS URL is asked for `update=early`; a directory or file is taken as it is. */
+export async function openEarlyCollateral(where: string): Promise<CollateralSource> {
+  if (/^https?:\/\//i.test(where)) {
+    const { pcsCollateral } = await import('../../attestation/collateral/from-pcs.ts');
+    return pcsCollateral(where, { update: 'early' });
+  }
+  const { openCollateral } = await import('../../attestation/collateral/open.ts');
+  return openCollateral(where);
+}

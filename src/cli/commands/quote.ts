@@ -121,8 +121,8 @@ export function register(program: Command): void {
         ...(appraisal.platform ? { platform: appraisal.platform } : {}),
         ...(appraisal.collateral ? { collateral: appraisal.collateral } : {}),
       };
-      const { tcbExplanationOf } = await import('./quote-explain.ts');
-      const early = o.earlyCollateral ? await openCollateral(o.earlyCollateral).catch((e: Error) => Promise.reject(new UsageError(e.message))) : undefined;
+      const { tcbExplanationOf, openEarlyCollateral } = await import('./quote-explain.ts');
+      const early = o.earlyCollateral ? await openEarlyCollateral(o.earlyCollateral).catch((e: Error) => Promise.reject(new UsageError(e.message))) : undefined;
       const earlyAppraisal = early ? await verifyQuote(quoteBytes, { collateral: early, at, policy, ...(trustedRoots ? { trustedRoots } : {}) }) : undefined;
       result.tcbExplanation = await tcbExplanationOf(appraisal, collateral, at, early && earlyAppraisal ? { appraisal: earlyAppraisal, collateral: early } : undefined);
       if (o.ear) {

@@ -147,6 +147,33 @@ test('the signed tcbevaluationdatanumbers list names both numbers with their dat
   }
 });
 
+test('catena quote verify --collateral PCS --early-collateral PCS: tcbExplanation says UpToDate now, OutOfDate once promoted', async () => {
+  const { execFile } = await import('node:child_process');
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join, resolve } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'catena-early-'));
+  try {
+    await writeFile(join(dir, 'quote.dat'), await freshQuote());
+    await writeFile(join(dir, 'root.der'), manufacturer.root);
+    const root = resolve(import.meta.dirname, '..', '..', '..');
+    const args = ['quote', 'verify', join(dir, 'quote.dat'), '--collateral', base, '--early-collateral', base, '--root', join(dir, 'root.der'), '--at', String(Math.floor(Date.now() / 1000)), '--json'];
+    const out = await new Promise<string>((ok, fail) =>
+      execFile(process.execPath, [join(root, 'bin', 'catena.js'), ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout))),
+    );
+    const x = (JSON.parse(out) as { tcbExplanation: { tcbStatus: string; tcbEvaluationDataNumber: number; early: { tcbStatus: string; changed: boolean; tcbEvaluationDataNumber: number; next: { tcbStatus: string; shortfalls: unknown[] } } } }).tcbExplanation;
+    assert.equal(x.tcbStatus, 'UpToDate');
+    assert.equal(x.tcbEvaluationDataNumber, manufacturer.tcbEvaluationDataNumber);
+    assert.equal(x.early.tcbEvaluationDataNumber, manufacturer.earlyTcbEvaluationDataNumber);
+    assert.equal(x.early.tcbStatus, 'OutOfDate');
+    assert.equal(x.early.changed, true);
+    assert.equal(x.early.next.tcbStatus, 'UpToDate');
+    assert.ok(x.early.next.shortfalls.length > 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('standard promotes: the old TCB is OutOfDate under standard collateral, UpToDate again after the platform TCB update', async () => {
   const n = manufacturer.tcbEvaluationDataNumber;
   const oldQuote = await freshQuote();
