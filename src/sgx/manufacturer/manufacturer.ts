@@ -75,6 +75,11 @@ export class Manufacturer {
     m.vendorKey = s.vendorKey;
     for (const [k, v] of s.fmspcs) m.tcb.fmspcs.set(k, v);
     m.tcb.qe = s.qe;
+    if (s.release) {
+      m.tcb.recoveryEventDate = s.release.recoveryEventDate;
+      m.tcb.tcbDate = s.release.tcbDate;
+    }
+    m.tcb.early = s.early;
     for (const list of ['root', 'processor', 'platform'] as const) {
       m.revocations.lists[list] = s.revoked[list];
       m.revocations.crlNumbers[list] = s.crlNumbers[list];
@@ -96,6 +101,8 @@ export class Manufacturer {
       pcks: this.pki.pcks,
       revoked: this.revocations.lists,
       crlNumbers: this.revocations.crlNumbers,
+      release: { recoveryEventDate: this.tcb.recoveryEventDate, tcbDate: this.tcb.tcbDate },
+      ...(this.tcb.early ? { early: this.tcb.early } : {}),
     });
   }
 
