@@ -104,4 +104,13 @@ test('catena quote verify --json carries the tcbExplanation (phala)', { skip: sk
   assert.equal(r.verdict, 'accepted');
   assert.deepEqual(r.tcbExplanation, expected);
   assert.equal(r.tcbExplanation.tcbStatus, 'ConfigurationAndSWHardeningNeeded');
+
+  // The plain output names the same shortfalls.
+  const plain = await new Promise<string>((ok) =>
+    execFile(process.execPath, [join(ROOT, 'bin', 'catena.js'), 'quote', 'verify', vectorPath('sgx-v3-phala/quote.dat'), '--collateral', vectorPath('sgx-v3-phala/collateral.json'), '--at', '1751328000'], { cwd: ROOT, timeout: 60_000 }, (_e, stdout) => ok(stdout)),
+  );
+  const raw = (JSON.parse(col.tcb_info) as { tcbLevels: RawLevel[] }).tcbLevels;
+  const want = naive(raw, a.platform!.tcbComponents, a.platform!.pceSvn);
+  assert.match(plain, new RegExp(`TCB: level ${want.m} of TCB info 17 \\(${raw[want.m]!.tcbStatus}\\)`));
+  for (const s of want.next!.shortfalls) if ('index' in s) assert.ok(plain.includes(`SGX component ${s.index} ${s.have} → ${s.need}`), plain);
 });

@@ -36,3 +36,17 @@ export async function openEarlyCollateral(where: string): Promise<CollateralSour
   const { openCollateral } = await import('../../attestation/collateral/open.ts');
   return openCollateral(where);
 }
+
+/** Human lines for an explanation (the plain `catena quote verify` output). */
+export function explanationLines(x: TcbExplanation | null): string[] {
+  if (!x) return [];
+  const need = (t: NonNullable<TcbExplanation['next']>) =>
+    t.shortfalls
+      .map((s) => (s.component === 'pcesvn' ? `PCESVN ${s.have} → ${s.need}` : `${s.component === 'tdx' ? 'TDX' : 'SGX'} component ${s.index}${s.category || s.type ? ` (${[s.category, s.type].filter(Boolean).join(', ')})` : ''} ${s.have} → ${s.need}`))
+      .join('; ');
+  const out = [`TCB: ${x.matched ? `level ${x.matched.index} of TCB info ${x.tcbEvaluationDataNumber} (${x.matched.tcbStatus})` : `no level of TCB info ${x.tcbEvaluationDataNumber} reached`}`];
+  if (x.next) out.push(`  next level ${x.next.index} (${x.next.tcbStatus}) needs ${need(x.next)}`);
+  if (x.upToDate) out.push(`  UpToDate level ${x.upToDate.index} needs ${need(x.upToDate)}`);
+  if (x.early) out.push(`  under early TCB info ${x.early.tcbEvaluationDataNumber}: ${x.early.tcbStatus ?? 'no level reached'}${x.early.changed ? ' (changes when promoted)' : ''}`);
+  return out;
+}

@@ -121,7 +121,7 @@ export function register(program: Command): void {
         ...(appraisal.platform ? { platform: appraisal.platform } : {}),
         ...(appraisal.collateral ? { collateral: appraisal.collateral } : {}),
       };
-      const { tcbExplanationOf, openEarlyCollateral } = await import('./quote-explain.ts');
+      const { tcbExplanationOf, openEarlyCollateral, explanationLines } = await import('./quote-explain.ts');
       const early = o.earlyCollateral ? await openEarlyCollateral(o.earlyCollateral).catch((e: Error) => Promise.reject(new UsageError(e.message))) : undefined;
       const earlyAppraisal = early ? await verifyQuote(quoteBytes, { collateral: early, at, policy, ...(trustedRoots ? { trustedRoots } : {}) }) : undefined;
       result.tcbExplanation = await tcbExplanationOf(appraisal, collateral, at, early && earlyAppraisal ? { appraisal: earlyAppraisal, collateral: early } : undefined);
@@ -139,6 +139,7 @@ export function register(program: Command): void {
       if (appraisal.validity) say(false, `holds for verification times ${appraisal.validity.from} to ${appraisal.validity.until}`);
       for (const c of appraisal.checks) say(false, `  ${c.ok ? '✓' : c.skipped ? '·' : '✗'} ${c.name}${c.detail ? `  ${c.detail}` : ''}`);
       if (appraisal.error) say(false, `reason: ${appraisal.error.message} (${appraisal.error.code})`);
+      for (const line of explanationLines(result.tcbExplanation as Awaited<ReturnType<typeof tcbExplanationOf>>)) say(false, line);
       if (result.ear) say(false, `EAR: ${(result.ear as { jwt: string }).jwt}`);
     });
 }
