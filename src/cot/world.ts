@@ -105,6 +105,27 @@ export class EmulatedWorld implements QuoteSource {
     return c;
   }
 
+  /**
+   * A platform takes a TCB update (microcode and PCE): its TCB becomes `target` — by default the top
+   * level of the manufacturer's newest release for its FMSPC (the `early` one when a recovery is
+   * staged) — and its quoting service restarts with a PCE of the new PCESVN, whose new PCK key gets a
+   * new PCK certificate from the manufacturer. Element enclaves on it keep running (the emulation does
+   * not reboot them); their next quote carries the new PCK certificate.
+   */
+  async updatePlatformTcb(index: number, target?: { components: number[]; pceSvn: number }): Promise<{ ppid: string; tcbComponents: number[]; pceSvn: number; pck: Uint8Array }> {
+    const p = this.platforms[index];
+    if (!p) throw new RangeError(`no platform ${index}`);
+    const tcb = target ?? this.manufacturer.tcbLevels(p.platform.identity.fmspc, 'early')[0]!;
+    const images = buildQuotingImages(this.manufacturer.enclaveSigningKey, tcb.pceSvn);
+    await p.platform.updateTcb({ tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn });
+    await p.quoting.stop();
+    p.quoting = await QuotingService.start(p.platform, { images, issuer: this.manufacturer.pckIssuer('processor'), runtime: this.runtime });
+    // Collateral is reloaded, not just dropped: the agent serves it with every quote.
+    this.refreshCollateral();
+    await this.collateralFor();
+    return { ppid: p.ppid, tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn, pck: p.quoting.pckChain[0]! };
+  }
+
   /** Drops cached collateral (after a TCB recovery or a revocation). */
   refreshCollateral(): void {
     this.collateralByFmspc.clear();

@@ -33,6 +33,8 @@ export interface TcbLevel {
   pceSvn: number;
   /** v3 TDX only: the 16 TEE TCB SVN components. */
   tdxComponents?: number[];
+  /** v3: each SGX component's `category` and `type` (e.g. "BIOS", "Early Microcode Update") where the TCB info names them. */
+  sgxComponentNames?: Array<{ category?: string; type?: string }>;
   tcbDate: Date;
   tcbStatus: TcbStatus;
   advisoryIds: string[];
@@ -70,6 +72,20 @@ function components(v: unknown, what: string): number[] {
   const a = arr(v, what, CODE);
   if (a.length !== 16) jsonFail(W, `${what}: expected 16 components, got ${a.length}`, CODE);
   return a.map((c, i) => uint(obj(c, `${what}[${i}]`, CODE), 'svn', `${W} ${what}[${i}]`, CODE, 255));
+}
+
+/** The optional `category` / `type` strings of v3 components (names for explanations; not used in matching). */
+function componentNames(v: unknown, what: string): Array<{ category?: string; type?: string }> {
+  return arr(v, what, CODE).map((c, i) => {
+    const o = obj(c, `${what}[${i}]`, CODE);
+    const out: { category?: string; type?: string } = {};
+    for (const k of ['category', 'type'] as const) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] !== 'string') jsonFail(W, `${what}[${i}].${k} is not a string`, CODE);
+      out[k] = o[k] as string;
+    }
+    return out;
+  });
 }
 
 function tdxModuleOf(o: Json, what: string): TdxModule {
@@ -134,11 +150,13 @@ export function parseTcbInfo(text: string): TcbInfo {
     const tcb = obj(lo.tcb, `${what}.tcb`, CODE);
     let sgxComponents: number[];
     let tdxComponents: number[] | undefined;
+    let names: Array<{ category?: string; type?: string }> | undefined;
     if (version === 2) {
       sgxComponents = [];
       for (let c = 1; c <= 16; c++) sgxComponents.push(uint(tcb, `sgxtcbcomp${String(c).padStart(2, '0')}svn`, what, CODE, 255));
     } else {
       sgxComponents = components(tcb.sgxtcbcomponents, `tcbLevels[${i}].sgxtcbcomponents`);
+      names = componentNames(tcb.sgxtcbcomponents, `tcbLevels[${i}].sgxtcbcomponents`);
       if (id === 'TDX') tdxComponents = components(tcb.tdxtcbcomponents, `tcbLevels[${i}].tdxtcbcomponents`);
     }
     const level: TcbLevel = {
@@ -149,6 +167,7 @@ export function parseTcbInfo(text: string): TcbInfo {
       advisoryIds: advisoriesField(lo, what, CODE),
     };
     if (tdxComponents) level.tdxComponents = tdxComponents;
+    if (names && names.some((n) => n.category !== undefined || n.type !== undefined)) level.sgxComponentNames = names;
     return level;
   });
   return info;

@@ -99,6 +99,10 @@ export interface AdmitResponse {
 }
 
 const ElementBody = Type.Object({ platform: Type.Integer({ minimum: 0 }), isvProdId: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })), isvSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, { additionalProperties: false });
+const TcbUpdateBody = Type.Object(
+  { components: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 255 }), { minItems: 16, maxItems: 16 })), pceSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) },
+  { additionalProperties: false },
+);
 const EvidenceBody = Type.Object({ chain: Type.String({ minLength: 1 }), nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }), targetInfo: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})+$', maxLength: 2048 })) }, { additionalProperties: false });
 const AdmitBody = Type.Object(
   {
@@ -268,6 +272,22 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
     };
     const { appraisal, signature } = await parent.admitRemote(draft, quote, ev.collateral, at.toISOString(), fromHex(b.root), b.chain.policy, b.depth);
     return { link: { ...draft, appraisal, signature }, collateral: ev.collateral, cloud: ev.cloud, agent: ev.agent };
+  });
+
+  // A platform takes a TCB update (microcode/PCE): new SVNs, a new PCK certificate (EmulatedWorld.updatePlatformTcb).
+  app.post('/v1/platforms/:id/tcb-update', { config: { auth: 'admin' }, schema: { body: Type.Optional(TcbUpdateBody) } }, async (req) => {
+    const id = (req.params as { id: string }).id.toLowerCase();
+    const index = /^\d{1,6}$/.test(id) ? Number(id) : opts.world.platforms.findIndex((p) => p.ppid === id);
+    if (!opts.world.platforms[index]) throw new ServerError('ERR_NOT_FOUND', `no platform ${id} on this agent`);
+    const b = (req.body ?? {}) as { components?: number[]; pceSvn?: number };
+    if ((b.components === undefined) !== (b.pceSvn === undefined)) throw new ServerError('ERR_MALFORMED', 'give both components and pceSvn, or neither (then: the manufacturer\'s newest top TCB level)');
+    try {
+      const r = await opts.world.updatePlatformTcb(index, b.components ? { components: b.components, pceSvn: b.pceSvn! } : undefined);
+      return { platform: r.ppid, index, tcbComponents: r.tcbComponents, pceSvn: r.pceSvn, pck: hex(r.pck) };
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_ARGUMENT') throw new ServerError('ERR_MALFORMED', (e as Error).message);
+      throw e;
+    }
   });
 
   app.addHook('onClose', async () => {

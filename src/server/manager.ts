@@ -35,6 +35,7 @@ import { elementRoutes } from './routes/elements.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes, metricsText } from './routes/health.ts';
 import { platformRoutes } from './routes/platforms.ts';
+import { tcbStatusRoutes } from './routes/tcb-status.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
@@ -232,6 +233,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   await app.register(elementRoutes, { ctx, reattestDeps });
   await app.register(agentRoutes, { ctx });
   await app.register(platformRoutes, { ctx });
+  await app.register(tcbStatusRoutes, { ctx });
   await app.register(tokenRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
   await app.register(eventRoutes, { ctx });

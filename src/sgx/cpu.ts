@@ -92,18 +92,32 @@ export class Cpu {
   readonly #secs = new WeakMap<EnclaveRef, EnclaveIdentity>();
   readonly #reportKeys = new Map<string, { key: Uint8Array; cmac: AesCmac }>();
   #halted = false;
+  #cpuSvn: Uint8Array;
   /** The platform's current CPUSVN. */
-  readonly cpuSvn: Uint8Array;
+  get cpuSvn(): Uint8Array {
+    return this.#cpuSvn;
+  }
 
   /** Takes the 64-byte root secret blob and zeroes the caller's copy. */
   constructor(rootSecrets: Uint8Array, cpuSvn: Uint8Array) {
     abytes(rootSecrets, ROOT_SECRETS_SIZE, 'root secrets');
-    this.cpuSvn = abytes(cpuSvn, 16, 'cpu_svn').slice();
+    this.#cpuSvn = abytes(cpuSvn, 16, 'cpu_svn').slice();
     this.#ownerEpoch = rootSecrets.slice(0, 16);
     this.#reportRoot = new AesCmac(rootSecrets.subarray(16, 32));
     this.#sealRoot = new AesCmac(rootSecrets.subarray(32, 48));
     this.#provisionRoot = new AesCmac(rootSecrets.subarray(48, 64));
     rootSecrets.fill(0);
+  }
+
+  /**
+   * A microcode (TCB) update: the CPUSVN becomes `svn`. Never downwards on any component (keys of a
+   * lower CPUSVN stay derivable, as EGETKEY allows; a higher one would not be).
+   */
+  updateCpuSvn(svn: Uint8Array): void {
+    abytes(svn, 16, 'cpu_svn');
+    for (let i = 0; i < 16; i++) if (svn[i]! < this.#cpuSvn[i]!) throw new SgxError('ERR_ARGUMENT', `a TCB update cannot lower CPUSVN component ${i} (${this.#cpuSvn[i]} → ${svn[i]})`);
+    this.#cpuSvn = svn.slice();
+    this.#reportKeys.clear();
   }
 
   #live(ref: EnclaveRef): EnclaveIdentity {

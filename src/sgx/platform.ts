@@ -179,10 +179,12 @@ export class Platform {
   readonly #moduleDir: string;
   readonly #measurements: MeasurementCache;
   #closed = false;
-  readonly identity: Readonly<PlatformIdentity>;
+  #identity: Readonly<PlatformIdentity>;
+  readonly #dataDir: string | undefined;
 
   private constructor(identity: PlatformIdentity, secrets: Uint8Array, opts: PlatformOptions) {
-    this.identity = Object.freeze(identity);
+    this.#identity = Object.freeze(identity);
+    this.#dataDir = opts.dataDir;
     this.#cpu = new Cpu(secrets, identity.cpuSvn); // zeroes `secrets`
     for (const s of opts.provisionKeySigners ?? []) this.allowProvisionKey(s);
     this.#moduleDir = opts.moduleDir ?? DEFAULT_MODULE_DIR;
@@ -234,6 +236,29 @@ export class Platform {
       await writeAtomic(idPath, JSON.stringify(toStored(updated), null, 2) + '\n', 0o644);
     }
     return new Platform(updated, secrets, opts);
+  }
+
+  get identity(): Readonly<PlatformIdentity> {
+    return this.#identity;
+  }
+
+  /**
+   * Takes a TCB update (microcode and/or PCE): new SGX TCB component SVNs (and CPUSVN, by default the
+   * components as bytes) and PCESVN, never below the current ones. Persisted with `dataDir`. The PCE's
+   * ISVSVN is its image's: the quoting service must be restarted with a PCE image of the new PCESVN,
+   * which derives a new PCK key the manufacturer certifies (EmulatedWorld.updatePlatformTcb does both).
+   */
+  async updateTcb(tcb: { tcbComponents: number[]; pceSvn?: number; cpuSvn?: Uint8Array }): Promise<Readonly<PlatformIdentity>> {
+    const components = checkComponents(tcb.tcbComponents);
+    const pceSvn = checkU16(tcb.pceSvn ?? this.#identity.pceSvn, 'pceSvn');
+    const cpuSvn = tcb.cpuSvn ? checkBytes(tcb.cpuSvn, 16, 'cpuSvn') : Uint8Array.from(components);
+    const cur = this.#identity;
+    if (components.some((c, i) => c < cur.tcbComponents[i]!) || pceSvn < cur.pceSvn) throw new SgxError('ERR_ARGUMENT', 'a TCB update cannot lower a TCB component or the PCESVN');
+    this.#cpu.updateCpuSvn(cpuSvn);
+    const next: PlatformIdentity = { ...cur, tcbComponents: components, pceSvn, cpuSvn };
+    if (this.#dataDir) await writeAtomic(join(this.#dataDir, IDENTITY_FILE), JSON.stringify(toStored(next), null, 2) + '\n', 0o644);
+    this.#identity = Object.freeze(next);
+    return this.#identity;
   }
 
   /** Emulated launch control: allow enclaves signed by `mrSigner` the PROVISIONKEY attribute (as Intel's launch policy does for its QE/PCE). */

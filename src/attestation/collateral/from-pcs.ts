@@ -21,6 +21,8 @@ export interface PcsOptions {
   fetch?: typeof globalThis.fetch;
   /** Extra request headers (e.g. Ocp-Apim-Subscription-Key for Intel's PCS). */
   headers?: Record<string, string>;
+  /** Which release of TCB info and QE identity (Intel's `update=`): default the PCS's own default, standard. */
+  update?: 'early' | 'standard';
 }
 
 export function pcsCollateral(baseUrl: string, opts: PcsOptions = {}): CollateralSource & { readonly fetches: number } {
@@ -58,8 +60,9 @@ export function pcsCollateral(baseUrl: string, opts: PcsOptions = {}): Collatera
     const tee = req.teeType;
     const fmspc = req.fmspc.toUpperCase();
     if (!/^[0-9A-F]{12}$/.test(fmspc)) throw new CollateralError(`FMSPC ${req.fmspc} is not 6 bytes of hex`, 'ERR_ARGUMENT');
-    const tcbUrl = `${base}/${tee}/certification/v4/tcb?fmspc=${fmspc}`;
-    const qeUrl = `${base}/${tee}/certification/v4/qe/identity`;
+    const update = opts.update ? `update=${opts.update}` : '';
+    const tcbUrl = `${base}/${tee}/certification/v4/tcb?fmspc=${fmspc}${update ? `&${update}` : ''}`;
+    const qeUrl = `${base}/${tee}/certification/v4/qe/identity${update ? `?${update}` : ''}`;
     const crlUrl = `${base}/sgx/certification/v4/pckcrl?ca=${req.pckCa}&encoding=der`;
     const rootUrl = `${base}/sgx/certification/v4/rootcacrl`;
     const [tcbRes, qeRes, crlRes, rootRes] = await Promise.all([get(tcbUrl), get(qeUrl), get(crlUrl), get(rootUrl)]);

@@ -34,6 +34,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'agent', description: 'host emulated SGX platforms of one cloud and perform attestations for the CoT manager', load: [() => import('./agent.ts')] },
   { name: 'admin', description: 'administer the CoT manager', load: [() => import('./admin.ts')] },
   { name: 'audit', description: "the manager's audit trail", load: [() => import('./audit.ts')] },
+  { name: 'platform', description: 'platforms known to a CoT manager', load: [() => import('./platform.ts')] },
   {
     name: 'bench',
     description: 'benchmarks: each prints JSON with --json and can draw a plot',

@@ -28,6 +28,7 @@ interface VerifyFlags {
   earKey?: string;
   earIssuer: string;
   json?: boolean;
+  earlyCollateral?: string;
 }
 
 export function register(program: Command): void {
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--root <cert>', "trust this root (DER or PEM certificate) instead of Intel's pinned key; repeatable", (v: string, acc: string[] = []) => [...acc, v])
     .option('--accept-tcb <statuses>', 'accepted TCB statuses, comma-separated (default: UpToDate)')
     .option('--policy <file>', 'appraisal policy JSON (mrEnclave[], mrSigner, isvProdId, minIsvSvn, allowDebug, reportData, acceptedTcbStatuses, acceptedAdvisories, maxCollateralAgeSeconds)')
+    .option('--early-collateral <dir|file|url>', "also explain the TCB under this early collateral (a staged TCB recovery, e.g. a PCS's update=early)")
     .option('--ear', 'also issue the result as a signed EAR JWT (with the JWKS to verify it)')
     .option('--ear-key <pem>', 'P-256 private key for the EAR (default: a fresh key, printed as JWKS)')
     .option('--ear-issuer <name>', 'EAR issuer', 'catena')
@@ -119,6 +121,10 @@ export function register(program: Command): void {
         ...(appraisal.platform ? { platform: appraisal.platform } : {}),
         ...(appraisal.collateral ? { collateral: appraisal.collateral } : {}),
       };
+      const { tcbExplanationOf, openEarlyCollateral, explanationLines } = await import('./quote-explain.ts');
+      const early = o.earlyCollateral ? await openEarlyCollateral(o.earlyCollateral).catch((e: Error) => Promise.reject(new UsageError(e.message))) : undefined;
+      const earlyAppraisal = early ? await verifyQuote(quoteBytes, { collateral: early, at, policy, ...(trustedRoots ? { trustedRoots } : {}) }) : undefined;
+      result.tcbExplanation = await tcbExplanationOf(appraisal, collateral, at, early && earlyAppraisal ? { appraisal: earlyAppraisal, collateral: early } : undefined);
       if (o.ear) {
         const key = earKey ?? generateP256().privateKey;
         result.ear = { jwt: await issueEar(appraisal, key, { issuer: o.earIssuer }), jwks: await publicJwks(key) };
@@ -133,6 +139,7 @@ export function register(program: Command): void {
       if (appraisal.validity) say(false, `holds for verification times ${appraisal.validity.from} to ${appraisal.validity.until}`);
       for (const c of appraisal.checks) say(false, `  ${c.ok ? '✓' : c.skipped ? '·' : '✗'} ${c.name}${c.detail ? `  ${c.detail}` : ''}`);
       if (appraisal.error) say(false, `reason: ${appraisal.error.message} (${appraisal.error.code})`);
+      for (const line of explanationLines(result.tcbExplanation as Awaited<ReturnType<typeof tcbExplanationOf>>)) say(false, line);
       if (result.ear) say(false, `EAR: ${(result.ear as { jwt: string }).jwt}`);
     });
 }

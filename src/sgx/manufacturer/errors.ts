@@ -6,6 +6,7 @@ import { CatenaError } from '../../errors.ts';
  * - ERR_MANUFACTURER_DATA       a persisted manufacturer directory is unreadable or inconsistent
  * - ERR_MANUFACTURER_UNKNOWN    no such FMSPC, PCK certificate or CA
  * - ERR_MANUFACTURER_REASON     a CRL reason code that is not a non-zero RFC 5280 CRLReason
+ * - ERR_MANUFACTURER_STATE      a TCB recovery staged while another is, or promoted when none is
  */
 export class ManufacturerError extends CatenaError {}
 

@@ -11,10 +11,10 @@ import { CERT_NAMES } from './names.ts';
 import { readManufacturerState, writeManufacturerState } from './persistence.ts';
 import { caKeyName, normalizeSerial, Pki, type KeyName } from './pki.ts';
 import { Revocations } from './revocation.ts';
-import { signQeIdentity, signTcbInfo, type SignedCollateral } from './sign-collateral.ts';
+import { signQeIdentity, signTcbEvaluationDataNumbers, signTcbInfo, type SignedCollateral } from './sign-collateral.ts';
 import { SignedArtefacts } from './signed-artefacts.ts';
 import type { PlatformTcb, TcbLevelSpec, TcbRecoveryOptions } from './tcb-levels.ts';
-import { fmspcKey, TcbState } from './tcb-state.ts';
+import { fmspcKey, TcbState, type ReleaseSelector } from './tcb-state.ts';
 import type { CollateralSet, CrlList, ManufacturerOptions, PckCa, PckChainIssuer, PckRecord, PlatformDescription, QeDescription } from './types.ts';
 
 export { DEFAULT_ATTRIBUTES_MASK, DEFAULT_PCS_URL, DEFAULT_QE_ISVPRODID, DEFAULT_QE_ISVSVN, ISSUE_BACKDATE_MS } from './defaults.ts';
@@ -75,6 +75,11 @@ export class Manufacturer {
     m.vendorKey = s.vendorKey;
     for (const [k, v] of s.fmspcs) m.tcb.fmspcs.set(k, v);
     m.tcb.qe = s.qe;
+    if (s.release) {
+      m.tcb.recoveryEventDate = s.release.recoveryEventDate;
+      m.tcb.tcbDate = s.release.tcbDate;
+    }
+    m.tcb.early = s.early;
     for (const list of ['root', 'processor', 'platform'] as const) {
       m.revocations.lists[list] = s.revoked[list];
       m.revocations.crlNumbers[list] = s.crlNumbers[list];
@@ -96,6 +101,8 @@ export class Manufacturer {
       pcks: this.pki.pcks,
       revoked: this.revocations.lists,
       crlNumbers: this.revocations.crlNumbers,
+      release: { recoveryEventDate: this.tcb.recoveryEventDate, tcbDate: this.tcb.tcbDate },
+      ...(this.tcb.early ? { early: this.tcb.early } : {}),
     });
   }
 
@@ -184,9 +191,9 @@ export class Manufacturer {
     return this.tcb.ensureFmspc(fmspc, current, pceId);
   }
 
-  /** An FMSPC's current TCB levels (copies). ERR_MANUFACTURER_UNKNOWN for an FMSPC without TCB info. */
-  tcbLevels(fmspc: Uint8Array | string): TcbLevelSpec[] {
-    return this.tcb.tcbLevels(fmspc);
+  /** An FMSPC's TCB levels (copies) in a release (default standard). ERR_MANUFACTURER_UNKNOWN for an FMSPC without TCB info. */
+  tcbLevels(fmspc: Uint8Array | string, update: ReleaseSelector = 'standard'): TcbLevelSpec[] {
+    return this.tcb.tcbLevels(fmspc, update);
   }
 
   /** The level a platform's TCB falls into under the current TCB info (undefined: below every level). */
@@ -201,6 +208,54 @@ export class Manufacturer {
    */
   publishTcbRecovery(fmspc: Uint8Array | string, opts: TcbRecoveryOptions = {}): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
     return this.tcb.publishTcbRecovery(fmspc, opts);
+  }
+
+  /**
+   * Stages a TCB recovery at `update=early` (Intel's early release): the next tcbEvaluationDataNumber
+   * for every FMSPC and the QE identity, a new UpToDate level on top of the FMSPC given (every FMSPC
+   * when left out), former UpToDate levels downgraded. `update=standard` keeps serving the current
+   * release until promoteTcbRecovery(). ERR_MANUFACTURER_STATE while another recovery is staged.
+   */
+  stageTcbRecovery(fmspc?: Uint8Array | string, opts: TcbRecoveryOptions = {}): { tcbEvaluationDataNumber: number; fmspcs: string[] } {
+    const r = this.tcb.stageRecovery(fmspc, opts);
+    return { tcbEvaluationDataNumber: r.evaluationNumber, fmspcs: fmspc === undefined ? [...r.fmspcs.keys()] : [fmspcKey(fmspc)] };
+  }
+
+  /** Promotes the staged recovery to `update=standard`. ERR_MANUFACTURER_STATE when none is staged. */
+  promoteTcbRecovery(): { tcbEvaluationDataNumber: number } {
+    return { tcbEvaluationDataNumber: this.tcb.promote().evaluationNumber };
+  }
+
+  /**
+   * The admin API's one verb: `early` stages a recovery; `standard` promotes the staged one, or — when
+   * none is staged — stages and promotes one at once. An FMSPC given with `standard` must be the one staged.
+   */
+  tcbRecovery(stage: 'early' | 'standard', fmspc?: string, opts: TcbRecoveryOptions = {}): { stage: 'early' | 'standard'; tcbEvaluationDataNumber: number; standard: number; early: number } {
+    if (stage === 'early') this.stageTcbRecovery(fmspc, opts);
+    else {
+      if (!this.tcb.early) this.stageTcbRecovery(fmspc, opts);
+      this.promoteTcbRecovery();
+    }
+    return { stage, tcbEvaluationDataNumber: this.earlyTcbEvaluationDataNumber, standard: this.tcbEvaluationDataNumber, early: this.earlyTcbEvaluationDataNumber };
+  }
+
+  /** The tcbEvaluationDataNumber served at `update=early` (the standard one when nothing is staged). */
+  get earlyTcbEvaluationDataNumber(): number {
+    return this.tcb.release('early').evaluationNumber;
+  }
+
+  /** The signed TCB evaluation data numbers list (PCS v4 `tcbevaluationdatanumbers`), newest first. */
+  tcbEvaluationDataNumbers(): SignedCollateral {
+    return this.artefacts.get('tcb-eval-numbers', (now) =>
+      signTcbEvaluationDataNumbers(
+        {
+          issueDate: now,
+          nextUpdate: this.artefacts.nextUpdate(now),
+          numbers: this.tcb.releases().map((r) => ({ tcbEvaluationDataNumber: r.evaluationNumber, tcbRecoveryEventDate: r.recoveryEventDate, tcbDate: r.tcbDate })),
+        },
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
+    );
   }
 
   /** Describes the emulated QE (its MRSIGNER, ISVPRODID, ISVSVN, MISCSELECT, ATTRIBUTES) for the QE identity. */
@@ -222,20 +277,25 @@ export class Manufacturer {
     return sha256(rsaModulusLE(this.enclaveSigningKey));
   }
 
-  /** The signed TCB info v3 of an FMSPC (reissued with fresh dates once half its validity has passed). */
-  tcbInfo(fmspc: Uint8Array | string): SignedCollateral {
+  /**
+   * The signed TCB info v3 of an FMSPC (reissued with fresh dates once half its validity has passed),
+   * of the release asked for: `standard` (default), `early`, or a tcbEvaluationDataNumber.
+   */
+  tcbInfo(fmspc: Uint8Array | string, update: ReleaseSelector = 'standard'): SignedCollateral {
     const key = fmspcKey(fmspc);
-    const state = this.tcb.fmspc(key);
-    return this.artefacts.get(`tcb:${key}`, (now) =>
+    const release = this.tcb.release(update);
+    const state = release.fmspcs.get(key);
+    if (!state) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${key.toUpperCase()} with tcbEvaluationDataNumber ${release.evaluationNumber}`);
+    return this.artefacts.get(`tcb:${key}:${release.evaluationNumber}`, (now) =>
       signTcbInfo(
-        { fmspc: fromHex(key), pceId: state.pceId, issueDate: now, nextUpdate: this.artefacts.nextUpdate(now), tcbEvaluationDataNumber: this.tcb.evaluationNumber, levels: state.levels },
+        { fmspc: fromHex(key), pceId: state.pceId, issueDate: now, nextUpdate: this.artefacts.nextUpdate(now), tcbEvaluationDataNumber: release.evaluationNumber, levels: state.levels },
         this.pki.keys['tcb-signing'].privateKey,
       ),
     );
   }
 
-  /** The signed QE identity v2. Without setQeIdentity, it describes a QE signed with enclaveSigningKey (ISVPRODID 1, ISVSVN 8). */
-  qeIdentity(): SignedCollateral {
+  /** The signed QE identity v2 of a release (default standard). Without setQeIdentity, it describes a QE signed with enclaveSigningKey (ISVPRODID 1, ISVSVN 8). */
+  qeIdentity(update: ReleaseSelector = 'standard'): SignedCollateral {
     if (!this.tcb.qe) {
       this.setQeIdentity({
         mrSigner: this.enclaveSignerMeasurement,
@@ -245,9 +305,11 @@ export class Manufacturer {
         attributes: { flags: ATTR.INIT | ATTR.MODE64BIT | ATTR.PROVISIONKEY, xfrm: 0n },
       });
     }
-    const qe = this.tcb.qe!;
-    return this.artefacts.get('qe', (now) =>
-      signQeIdentity({ ...qe, issueDate: now, nextUpdate: this.artefacts.nextUpdate(now), tcbEvaluationDataNumber: this.tcb.evaluationNumber }, this.pki.keys['tcb-signing'].privateKey),
+    const release = this.tcb.release(update);
+    // A release superseded before the QE was described has none: it was served with today's description.
+    const qe = release.qe ?? this.tcb.qe!;
+    return this.artefacts.get(`qe:${release.evaluationNumber}`, (now) =>
+      signQeIdentity({ ...qe, issueDate: now, nextUpdate: this.artefacts.nextUpdate(now), tcbEvaluationDataNumber: release.evaluationNumber }, this.pki.keys['tcb-signing'].privateKey),
     );
   }
 
@@ -277,6 +339,17 @@ export class Manufacturer {
     this.revoke(rec.ca, serial, reason);
   }
 
+  /** Revokes every PCK certificate issued to a platform (its PPID, hex); returns their serials. ERR_MANUFACTURER_UNKNOWN if none was issued. */
+  revokePlatform(ppid: string, reason: number = CRL_REASON.keyCompromise): string[] {
+    assertCrlReason(reason);
+    const id = ppid.toLowerCase();
+    const pcks = this.pki.pcks.filter((p) => Buffer.from(p.ppid).toString('hex') === id);
+    if (pcks.length === 0) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no PCK certificate was issued to platform ${id}`);
+    for (const p of pcks) this.revocations.add(p.ca, p.serial, reason, this.clock());
+    this.artefacts.changed();
+    return pcks.map((p) => p.serial);
+  }
+
   /** Revokes a PCK CA or the TCB Signing certificate in the Root CA CRL. Default reason cACompromise. */
   revokeCa(which: PckCa | 'tcb-signing', reason: number = CRL_REASON.cACompromise): void {
     assertCrlReason(reason);
@@ -286,14 +359,14 @@ export class Manufacturer {
     this.revoke('root', this.pki.serialOf(name), reason);
   }
 
-  /** The full collateral for an FMSPC and PCK CA, current at the manufacturer's clock. */
-  async collateral(fmspc: Uint8Array | string, ca: PckCa = 'processor'): Promise<CollateralSet> {
+  /** The full collateral for an FMSPC and PCK CA, current at the manufacturer's clock, of a release (default standard). */
+  async collateral(fmspc: Uint8Array | string, ca: PckCa = 'processor', update: ReleaseSelector = 'standard'): Promise<CollateralSet> {
     const key = fmspcKey(fmspc);
     return {
       fmspc: fromHex(key),
       ca,
-      tcbInfo: this.tcbInfo(key),
-      qeIdentity: this.qeIdentity(),
+      tcbInfo: this.tcbInfo(key, update),
+      qeIdentity: this.qeIdentity(update),
       tcbSigningChain: this.tcbSigningChain(),
       pckCrl: await this.pckCrl(ca),
       pckCrlIssuerChain: this.pckIssuerChain(ca),

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { fromHex, hex } from '../../bytes/util.ts';
 import { createHttpApp, HttpError, type LogLevel, type ServerLimits } from '../../http/index.ts';
 import { randomBytes } from '../../crypto/random.ts';
+import { adminPrincipal, registerAdminRoutes } from './admin-routes.ts';
 import { ManufacturerError } from './errors.ts';
+import type { ReleaseSelector } from './tcb-state.ts';
 import { certificatePem, crlPem } from './keys.ts';
 import type { Manufacturer, PckCa } from './manufacturer.ts';
 
@@ -20,11 +22,15 @@ import type { Manufacturer, PckCa } from './manufacturer.ts';
  *         SGX-TCBm                           hex CPUSVN(16) ‖ PCESVN(2, LE) of the certificate returned
  *         SGX-FMSPC                          hex
  *         SGX-PCK-Certificate-CA-Type        processor | platform
- *   GET /sgx/certification/v4/tcb?fmspc=   (tcbEvaluationDataNumber= only the current one; update= ignored)
+ *   GET /sgx/certification/v4/tcb?fmspc=[&update=early|standard | &tcbEvaluationDataNumber=N]
  *       200 application/json: {"tcbInfo":…,"signature":…}, with TCB-Info-Issuer-Chain (v4) and
- *       SGX-TCB-Info-Issuer-Chain (v3 name), URL-encoded PEM, TCB Signing ‖ root.
- *   GET /sgx/certification/v4/qe/identity
+ *       SGX-TCB-Info-Issuer-Chain (v3 name), URL-encoded PEM, TCB Signing ‖ root. `update` and
+ *       `tcbEvaluationDataNumber` together: 400 (as Intel); an unknown number: 404.
+ *   GET /sgx/certification/v4/qe/identity[?update=… | ?tcbEvaluationDataNumber=N]
  *       200 application/json: {"enclaveIdentity":…,"signature":…}, with SGX-Enclave-Identity-Issuer-Chain.
+ *   GET /sgx/certification/v4/tcbevaluationdatanumbers
+ *       200 application/json: {"tcbEvaluationDataNumbers":{id,version,issueDate,nextUpdate,tcbEvalNumbers[]},"signature":…},
+ *       with TCB-Evaluation-Data-Numbers-Issuer-Chain (TCB Signing ‖ root).
  *   GET /sgx/certification/v4/pckcrl?ca=processor|platform[&encoding=pem|der]
  *       200 the CRL, PEM (default, as PCS v4) or DER (application/pkix-crl), with SGX-PCK-CRL-Issuer-Chain.
  *   GET /sgx/certification/v4/rootcacrl[?encoding=hex|der|pem]
@@ -33,8 +39,11 @@ import type { Manufacturer, PckCa } from './manufacturer.ts';
  *
  * Every response carries Request-ID. Errors are application/problem+json (RFC 9457) with a `code`
  * (the shared handler of src/http): 400 ERR_MALFORMED for a malformed parameter, 404 ERR_NOT_FOUND for
- * an unknown FMSPC / PCK / path, 503 ERR_UNAVAILABLE while no manufacturer is attached. Every route is
- * public (collateral is public data).
+ * an unknown FMSPC / PCK / path, 503 ERR_UNAVAILABLE while no manufacturer is attached. Every
+ * collateral route is public (collateral is public data).
+ *
+ * The admin API (only when `adminToken` is given; routes declared `auth: 'admin'`, the bearer token
+ * compared in constant time) changes the emulated world — see admin-routes.ts.
  */
 export interface PcsServerOptions {
   /** The manufacturer, or a getter (lets a server start listening before the manufacturer exists). */
@@ -42,6 +51,8 @@ export interface PcsServerOptions {
   /** pino level of the JSON logs on stderr; default silent. */
   logLevel?: LogLevel;
   limits?: Partial<ServerLimits>;
+  /** Enables the admin API (/admin/v1/…) for callers presenting `Authorization: Bearer <adminToken>`. */
+  adminToken?: string;
 }
 
 const V4 = '/sgx/certification/v4';
@@ -63,6 +74,20 @@ function u16le(b: Uint8Array): number {
   return b[0] | (b[1] << 8);
 }
 
+/** Intel's release selection: `update=early|standard` or `tcbEvaluationDataNumber=N`, never both (400). */
+function releaseParam(q: Record<string, string | undefined>): ReleaseSelector {
+  const update = q.update;
+  const number = q.tcbEvaluationDataNumber;
+  if (update !== undefined && number !== undefined) throw bad('update and tcbEvaluationDataNumber cannot be used together');
+  if (number !== undefined) {
+    if (!/^\d{1,9}$/.test(number)) throw bad('tcbEvaluationDataNumber must be a decimal number');
+    return Number(number);
+  }
+  if (update === undefined || update === 'standard') return 'standard';
+  if (update === 'early') return 'early';
+  throw bad('update must be early or standard');
+}
+
 const chainHeader = (chain: Uint8Array[]) => encodeURIComponent(chain.map(certificatePem).join(''));
 
 /** Builds the service (not listening): `await app.listen({ host: '127.0.0.1', port })`, or `app.inject()` in tests. */
@@ -76,7 +101,10 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
         ? notFound(err.message)
         : err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_ARGUMENT'
           ? bad(err.message)
-          : undefined,
+          : err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_STATE'
+            ? new HttpError(409, 'ERR_CONFLICT', err.message)
+            : undefined,
+    auth: { authenticate: async (req) => (opts.adminToken === undefined ? null : adminPrincipal(req.headers.authorization, opts.adminToken)) },
   });
   const open = { config: { auth: 'public' as const } };
   const get = typeof opts.manufacturer === 'function' ? opts.manufacturer : () => opts.manufacturer as Manufacturer;
@@ -112,21 +140,26 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
   app.get(`${V4}/tcb`, open, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const fmspc = hexParam(q, 'fmspc', 6, true)!;
+    const which = releaseParam(q);
     const m = manufacturer();
-    const wanted = q.tcbEvaluationDataNumber;
-    if (wanted !== undefined && wanted !== String(m.tcbEvaluationDataNumber)) {
-      throw notFound(`only tcbEvaluationDataNumber ${m.tcbEvaluationDataNumber} is served`);
-    }
-    const signed = m.tcbInfo(fmspc);
+    const signed = m.tcbInfo(fmspc, which);
     const chain = chainHeader(m.tcbSigningChain());
     return reply.header('TCB-Info-Issuer-Chain', chain).header('SGX-TCB-Info-Issuer-Chain', chain).type('application/json').send(signed.body);
   });
 
-  app.get(`${V4}/qe/identity`, open, async (_req, reply) => {
+  app.get(`${V4}/qe/identity`, open, async (req, reply) => {
+    const which = releaseParam(req.query as Record<string, string | undefined>);
     const m = manufacturer();
-    const signed = m.qeIdentity();
+    const signed = m.qeIdentity(which);
     return reply.header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain())).type('application/json').send(signed.body);
   });
+
+  app.get(`${V4}/tcbevaluationdatanumbers`, open, async (_req, reply) => {
+    const m = manufacturer();
+    return reply.header('TCB-Evaluation-Data-Numbers-Issuer-Chain', chainHeader(m.tcbSigningChain())).type('application/json').send(m.tcbEvaluationDataNumbers().body);
+  });
+
+  if (opts.adminToken !== undefined) registerAdminRoutes(app, manufacturer);
 
   app.get(`${V4}/pckcrl`, open, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;

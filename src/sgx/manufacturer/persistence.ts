@@ -9,7 +9,7 @@ import { certificatePem, keyFromPem, pemCertificates, privateKeyPem, type CaKey 
 import { KEY_NAMES, type KeyName } from './pki.ts';
 import type { QeLevelSpec } from './sign-collateral.ts';
 import { checkLevels, type TcbLevelSpec } from './tcb-levels.ts';
-import { fmspcKey, type FmspcState, type QeState } from './tcb-state.ts';
+import { fmspcKey, type FmspcState, type QeState, type TcbRelease } from './tcb-state.ts';
 import type { CrlList, PckCa, PckRecord } from './types.ts';
 
 /**
@@ -31,6 +31,10 @@ export interface ManufacturerState {
   pcks: PckRecord[];
   revoked: Record<CrlList, RevokedEntry[]>;
   crlNumbers: Record<CrlList, number>;
+  /** Dates of the standard release (absent in files written before staged recoveries existed). */
+  release?: { recoveryEventDate: string; tcbDate: string };
+  /** A TCB recovery staged at update=early, not yet promoted. */
+  early?: TcbRelease;
 }
 
 const STATE_FILE = 'manufacturer.json';
@@ -58,6 +62,37 @@ interface PersistedState {
   }>;
   revoked: Record<CrlList, Array<{ serial: string; reason: number; date: string }>>;
   crlNumbers: Record<CrlList, number>;
+  release?: { recoveryEventDate: string; tcbDate: string };
+  early?: { evaluationNumber: number; recoveryEventDate: string; tcbDate: string; fmspcs: Record<string, { pceId: number; levels: TcbLevelSpec[] }>; qe?: PersistedQe };
+}
+
+type PersistedQe = { mrSigner: string; isvProdId: number; miscSelect: string; miscSelectMask: string; attributes: string; attributesMask: string; levels: QeLevelSpec[] };
+
+const qeToJson = (qe: QeState): PersistedQe => ({
+  mrSigner: hex(qe.mrSigner),
+  isvProdId: qe.isvProdId,
+  miscSelect: hex(qe.miscSelect),
+  miscSelectMask: hex(qe.miscSelectMask),
+  attributes: hex(qe.attributes),
+  attributesMask: hex(qe.attributesMask),
+  levels: qe.levels,
+});
+const qeFromJson = (q: PersistedQe): QeState => ({
+  mrSigner: fromHex(q.mrSigner),
+  isvProdId: q.isvProdId,
+  miscSelect: fromHex(q.miscSelect),
+  miscSelectMask: fromHex(q.miscSelectMask),
+  attributes: fromHex(q.attributes),
+  attributesMask: fromHex(q.attributesMask),
+  levels: q.levels,
+});
+function fmspcsFromJson(o: Record<string, { pceId: number; levels: TcbLevelSpec[] }>): Map<string, FmspcState> {
+  const m = new Map<string, FmspcState>();
+  for (const [fmspc, f] of Object.entries(o)) {
+    checkLevels(f.levels);
+    m.set(fmspcKey(fmspc), { pceId: f.pceId, levels: f.levels });
+  }
+  return m;
 }
 
 const keyPath = (dir: string, name: string) => join(dir, 'keys', `${name}.key.pem`);
@@ -91,19 +126,14 @@ export async function readManufacturerState(dir: string): Promise<ManufacturerSt
   }
   // Absent: created on first use. Present but unreadable: an error, never a silently new MRSIGNER.
   const vendorKey = await readKeyFile(keyPath(dir, VENDOR_KEY), (pem) => createPrivateKey(pem));
-  const fmspcs = new Map<string, FmspcState>();
-  for (const [fmspc, f] of Object.entries(state.fmspcs)) {
-    checkLevels(f.levels);
-    fmspcs.set(fmspcKey(fmspc), { pceId: f.pceId, levels: f.levels });
-  }
-  const qe: QeState | undefined = state.qe && {
-    mrSigner: fromHex(state.qe.mrSigner),
-    isvProdId: state.qe.isvProdId,
-    miscSelect: fromHex(state.qe.miscSelect),
-    miscSelectMask: fromHex(state.qe.miscSelectMask),
-    attributes: fromHex(state.qe.attributes),
-    attributesMask: fromHex(state.qe.attributesMask),
-    levels: state.qe.levels,
+  const fmspcs = fmspcsFromJson(state.fmspcs);
+  const qe: QeState | undefined = state.qe && qeFromJson(state.qe);
+  const early: TcbRelease | undefined = state.early && {
+    evaluationNumber: state.early.evaluationNumber,
+    recoveryEventDate: state.early.recoveryEventDate,
+    tcbDate: state.early.tcbDate,
+    fmspcs: fmspcsFromJson(state.early.fmspcs),
+    qe: state.early.qe && qeFromJson(state.early.qe),
   };
   const pcks: PckRecord[] = state.pcks.map((p) => {
     const der = pemCertificates(p.pem)[0];
@@ -134,6 +164,8 @@ export async function readManufacturerState(dir: string): Promise<ManufacturerSt
     pcks,
     revoked: Object.fromEntries(lists.map((l) => [l, (state.revoked[l] ?? []).map((e) => ({ serial: e.serial, reason: e.reason, date: new Date(e.date) }))])) as Record<CrlList, RevokedEntry[]>,
     crlNumbers: Object.fromEntries(lists.map((l) => [l, state.crlNumbers[l] ?? 1])) as Record<CrlList, number>,
+    ...(state.release ? { release: state.release } : {}),
+    ...(early ? { early } : {}),
   };
 }
 
@@ -162,15 +194,7 @@ export async function writeManufacturerState(dir: string, m: ManufacturerState):
     collateralValidityDays: m.collateralValidityDays,
     tcbEvaluationDataNumber: m.tcbEvaluationDataNumber,
     fmspcs: Object.fromEntries([...m.fmspcs].map(([k, v]) => [k, { pceId: v.pceId, levels: v.levels }])),
-    qe: m.qe && {
-      mrSigner: hex(m.qe.mrSigner),
-      isvProdId: m.qe.isvProdId,
-      miscSelect: hex(m.qe.miscSelect),
-      miscSelectMask: hex(m.qe.miscSelectMask),
-      attributes: hex(m.qe.attributes),
-      attributesMask: hex(m.qe.attributesMask),
-      levels: m.qe.levels,
-    },
+    ...(m.qe ? { qe: qeToJson(m.qe) } : {}),
     pcks: m.pcks.map((p) => ({
       serial: p.serial,
       ca: p.ca,
@@ -189,6 +213,18 @@ export async function writeManufacturerState(dir: string, m: ManufacturerState):
       platform: m.revoked.platform.map((e) => ({ ...e, date: e.date.toISOString() })),
     },
     crlNumbers: { ...m.crlNumbers },
+    ...(m.release ? { release: m.release } : {}),
+    ...(m.early
+      ? {
+          early: {
+            evaluationNumber: m.early.evaluationNumber,
+            recoveryEventDate: m.early.recoveryEventDate,
+            tcbDate: m.early.tcbDate,
+            fmspcs: Object.fromEntries([...m.early.fmspcs].map(([k, v]) => [k, { pceId: v.pceId, levels: v.levels }])),
+            ...(m.early.qe ? { qe: qeToJson(m.early.qe) } : {}),
+          },
+        }
+      : {}),
   };
   const tmp = join(dir, `${STATE_FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });

@@ -108,7 +108,34 @@ export function qeIdentityText(f: QeIdentityFields): string {
   });
 }
 
-function sign(key: 'tcbInfo' | 'enclaveIdentity', text: string, signingKey: KeyObject): SignedCollateral {
+/** One entry of Intel's TCB evaluation data numbers list. */
+export interface TcbEvalNumberSpec {
+  tcbEvaluationDataNumber: number;
+  /** ISO 8601 UTC, whole seconds. */
+  tcbRecoveryEventDate: string;
+  tcbDate: string;
+}
+
+/**
+ * Intel's TCB Evaluation Data Numbers v1 (PCS v4 `GET /sgx/certification/v4/tcbevaluationdatanumbers`):
+ * {"id":"SGX","version":1,"issueDate","nextUpdate","tcbEvalNumbers":[{tcbEvaluationDataNumber,
+ * tcbRecoveryEventDate, tcbDate}]}, newest first, signed by the TCB Signing key like TCB info.
+ */
+export function tcbEvaluationDataNumbersText(f: { issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] }): string {
+  return JSON.stringify({
+    id: 'SGX',
+    version: 1,
+    issueDate: isoSeconds(f.issueDate),
+    nextUpdate: isoSeconds(f.nextUpdate),
+    tcbEvalNumbers: f.numbers.map((n) => ({ tcbEvaluationDataNumber: n.tcbEvaluationDataNumber, tcbRecoveryEventDate: n.tcbRecoveryEventDate, tcbDate: n.tcbDate })),
+  });
+}
+
+export function signTcbEvaluationDataNumbers(f: { issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] }, signingKey: KeyObject): SignedCollateral {
+  return sign('tcbEvaluationDataNumbers', tcbEvaluationDataNumbersText(f), signingKey);
+}
+
+function sign(key: 'tcbInfo' | 'enclaveIdentity' | 'tcbEvaluationDataNumbers', text: string, signingKey: KeyObject): SignedCollateral {
   const signature = p256Sign(signingKey, new TextEncoder().encode(text));
   return { text, signature, body: `{"${key}":${text},"signature":"${hex(signature)}"}` };
 }

@@ -3,7 +3,7 @@ import { attributesBytes, type Attributes } from '../../formats/attributes.ts';
 import { DAY, DEFAULT_ATTRIBUTES_MASK } from './defaults.ts';
 import { argumentError, ManufacturerError } from './errors.ts';
 import type { QeLevelSpec } from './sign-collateral.ts';
-import { checkLevels, defaultTcbLevels, isoDay, matchTcbLevel, recoverTcb, type PlatformTcb, type TcbLevelSpec, type TcbRecoveryOptions } from './tcb-levels.ts';
+import { checkLevels, defaultTcbLevels, isoDay, isoSeconds, matchTcbLevel, recoverTcb, type PlatformTcb, type TcbLevelSpec, type TcbRecoveryOptions } from './tcb-levels.ts';
 import type { QeDescription } from './types.ts';
 
 /**
@@ -52,11 +52,39 @@ function attrBytes(v: Attributes | Uint8Array, what: string): Uint8Array {
 }
 
 const copyLevels = (levels: readonly TcbLevelSpec[]) => levels.map((l) => ({ ...l, components: [...l.components], advisoryIds: [...l.advisoryIds] }));
+const copyFmspcs = (m: ReadonlyMap<string, FmspcState>) => new Map([...m].map(([k, v]) => [k, { pceId: v.pceId, levels: copyLevels(v.levels) }]));
+
+/**
+ * One release of TCB info and QE identity under one tcbEvaluationDataNumber (Intel publishes a
+ * release first at `update=early`, then promotes it to `standard`), with the dates the signed
+ * `tcbevaluationdatanumbers` list gives it.
+ */
+export interface TcbRelease {
+  evaluationNumber: number;
+  /** ISO 8601, whole seconds: when the TCB recovery event was announced. */
+  recoveryEventDate: string;
+  /** ISO 8601, midnight UTC: the tcbDate of the release's new top levels. */
+  tcbDate: string;
+  fmspcs: Map<string, FmspcState>;
+  qe: QeState | undefined;
+}
+
+/** Which release a request asks for: Intel's `update=standard|early`, or `tcbEvaluationDataNumber=N`. */
+export type ReleaseSelector = 'standard' | 'early' | number;
+
+export const stateError = (message: string) => new ManufacturerError('ERR_MANUFACTURER_STATE', message);
 
 export class TcbState {
   readonly fmspcs = new Map<string, FmspcState>();
   qe: QeState | undefined;
   evaluationNumber: number;
+  /** Dates of the standard release (its entry in the evaluation data numbers list). */
+  recoveryEventDate: string;
+  tcbDate: string;
+  /** A staged TCB recovery, served only at `update=early` until promote(). */
+  early: TcbRelease | undefined;
+  /** Superseded standard releases, oldest first (served at `tcbEvaluationDataNumber=N`). */
+  readonly past: TcbRelease[] = [];
   private readonly clock: () => Date;
   private readonly changed: () => void;
 
@@ -64,6 +92,86 @@ export class TcbState {
     this.evaluationNumber = evaluationNumber;
     this.clock = clock;
     this.changed = changed;
+    this.recoveryEventDate = isoSeconds(clock());
+    this.tcbDate = isoDay(clock());
+  }
+
+  /** The current standard release, as a release (live maps, not copies). */
+  private standard(): TcbRelease {
+    return { evaluationNumber: this.evaluationNumber, recoveryEventDate: this.recoveryEventDate, tcbDate: this.tcbDate, fmspcs: this.fmspcs, qe: this.qe };
+  }
+
+  /**
+   * The release a selector names: `standard`; `early` (the staged recovery, or the standard release
+   * when none is staged, as Intel's PCS serves both alike between recoveries); or an evaluation
+   * number (the standard, the staged or a superseded one). ERR_MANUFACTURER_UNKNOWN otherwise.
+   */
+  release(which: ReleaseSelector): TcbRelease {
+    if (which === 'standard') return this.standard();
+    if (which === 'early') return this.early ?? this.standard();
+    if (which === this.evaluationNumber) return this.standard();
+    if (this.early && which === this.early.evaluationNumber) return this.early;
+    const old = this.past.find((r) => r.evaluationNumber === which);
+    if (!old) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info or QE identity with tcbEvaluationDataNumber ${which}`);
+    return old;
+  }
+
+  /** Every release still served, newest first (the signed tcbevaluationdatanumbers list). */
+  releases(): TcbRelease[] {
+    return [...(this.early ? [this.early] : []), this.standard(), ...[...this.past].reverse()];
+  }
+
+  /**
+   * Stages a TCB recovery at `update=early`: the next tcbEvaluationDataNumber for every FMSPC and the
+   * QE identity; the FMSPC given (or every FMSPC) gets a new UpToDate level on top, its former
+   * UpToDate levels downgraded and every level below given the recovery's advisory. The QE identity's
+   * levels are kept (the emulated QE's ISVSVN is fixed in its image: raising it would leave every
+   * platform OutOfDate with no update to take). ERR_MANUFACTURER_STATE while another is staged.
+   */
+  stageRecovery(fmspc: Uint8Array | string | undefined, opts: TcbRecoveryOptions): TcbRelease {
+    if (this.early) throw stateError(`a TCB recovery (tcbEvaluationDataNumber ${this.early.evaluationNumber}) is already staged at update=early: promote it first`);
+    if (opts.upToDate && fmspc === undefined) throw argumentError('a recovery TCB (upToDate) needs the FMSPC it applies to');
+    const targets = fmspc === undefined ? [...this.fmspcs.keys()] : [fmspcKey(fmspc)];
+    for (const k of targets) this.fmspc(k);
+    if (targets.length === 0) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', 'no FMSPC has TCB info yet: nothing to recover');
+    const next = this.evaluationNumber + 1;
+    const now = this.clock();
+    const fmspcs = copyFmspcs(this.fmspcs);
+    for (const k of targets) {
+      const state = fmspcs.get(k)!;
+      const top = state.levels[0]!;
+      state.levels = recoverTcb(state.levels, {
+        upToDate: opts.upToDate ?? { components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)), pceSvn: top.pceSvn },
+        advisoryId: opts.advisoryId ?? `CATENA-SA-${String(next).padStart(5, '0')}`,
+        downgradeTo: opts.downgradeTo ?? 'OutOfDate',
+        tcbDate: opts.tcbDate ?? now,
+      });
+    }
+    this.early = {
+      evaluationNumber: next,
+      recoveryEventDate: isoSeconds(now),
+      tcbDate: isoDay(opts.tcbDate ?? now),
+      fmspcs,
+      qe: this.qe && { ...this.qe, levels: this.qe.levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })) },
+    };
+    this.changed();
+    return this.early;
+  }
+
+  /** Promotes the staged recovery to `standard`; the former standard release stays served by number. ERR_MANUFACTURER_STATE when none is staged. */
+  promote(): TcbRelease {
+    const e = this.early;
+    if (!e) throw stateError('no TCB recovery is staged at update=early: nothing to promote');
+    this.past.push({ ...this.standard(), fmspcs: copyFmspcs(this.fmspcs) });
+    this.fmspcs.clear();
+    for (const [k, v] of e.fmspcs) this.fmspcs.set(k, v);
+    this.qe = e.qe;
+    this.evaluationNumber = e.evaluationNumber;
+    this.recoveryEventDate = e.recoveryEventDate;
+    this.tcbDate = e.tcbDate;
+    this.early = undefined;
+    this.changed();
+    return this.standard();
   }
 
   /** An FMSPC's state; ERR_MANUFACTURER_UNKNOWN for an FMSPC without TCB info. */
@@ -74,9 +182,11 @@ export class TcbState {
     return s;
   }
 
+  /** Sets an FMSPC's levels in the standard release (and in a staged one: a new FMSPC is known to both). */
   setTcbLevels(fmspc: Uint8Array | string, levels: TcbLevelSpec[], pceId: number): void {
     checkLevels(levels);
     this.fmspcs.set(fmspcKey(fmspc), { pceId, levels: copyLevels(levels) });
+    this.early?.fmspcs.set(fmspcKey(fmspc), { pceId, levels: copyLevels(levels) });
     this.changed();
   }
 
@@ -88,29 +198,23 @@ export class TcbState {
     return true;
   }
 
-  tcbLevels(fmspc: Uint8Array | string): TcbLevelSpec[] {
-    return copyLevels(this.fmspc(fmspc).levels);
+  tcbLevels(fmspc: Uint8Array | string, which: ReleaseSelector = 'standard'): TcbLevelSpec[] {
+    if (which === 'standard') return copyLevels(this.fmspc(fmspc).levels);
+    const s = this.release(which).fmspcs.get(fmspcKey(fmspc));
+    if (!s) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${fmspcKey(fmspc).toUpperCase()}`);
+    return copyLevels(s.levels);
   }
 
   tcbLevelOf(fmspc: Uint8Array | string, platform: PlatformTcb): TcbLevelSpec | undefined {
     return matchTcbLevel(this.fmspc(fmspc).levels, platform);
   }
 
+  /** A recovery staged and promoted at once (early and standard the same moment). */
   publishTcbRecovery(fmspc: Uint8Array | string, opts: TcbRecoveryOptions): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
-    const state = this.fmspc(fmspc);
-    const top = state.levels[0];
-    const upToDate = opts.upToDate ?? { components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)), pceSvn: top.pceSvn };
-    const next = this.evaluationNumber + 1;
-    const levels = recoverTcb(state.levels, {
-      upToDate,
-      advisoryId: opts.advisoryId ?? `CATENA-SA-${String(next).padStart(5, '0')}`,
-      downgradeTo: opts.downgradeTo ?? 'OutOfDate',
-      tcbDate: opts.tcbDate ?? this.clock(),
-    });
-    this.evaluationNumber = next;
-    state.levels = levels;
-    this.changed();
-    return { tcbEvaluationDataNumber: next, levels: this.tcbLevels(fmspc) };
+    this.fmspc(fmspc);
+    this.stageRecovery(fmspc, opts);
+    const r = this.promote();
+    return { tcbEvaluationDataNumber: r.evaluationNumber, levels: this.tcbLevels(fmspc) };
   }
 
   setQeIdentity(qe: QeDescription): void {
@@ -139,6 +243,8 @@ export class TcbState {
       attributesMask,
       levels: levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })),
     };
+    // A staged release describes the same QE (recoveries keep the QE levels).
+    if (this.early) this.early.qe = { ...this.qe, levels: this.qe.levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })) };
     this.changed();
   }
 }
