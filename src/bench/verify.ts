@@ -55,16 +55,19 @@ export function resolveVectorsDir(explicit?: string): string {
   return dir;
 }
 
-/** dcap-qvl is the comparison, a devDependency: an installed package without it cannot run this bench. */
-function loadQvl(): QvlModule {
+/**
+ * dcap-qvl is the comparison, a devDependency: an installed package without it cannot run this bench.
+ * `load` is the module loader (injected by the test that plays the package without it).
+ */
+export function loadQvl(load: (id: string) => unknown = createRequire(import.meta.url)): QvlModule {
   try {
-    return createRequire(import.meta.url)('@phala/dcap-qvl') as QvlModule;
+    return load('@phala/dcap-qvl') as QvlModule;
   } catch {
     throw new BenchError('ERR_BENCH_DEPENDENCY', '`bench verify` compares with @phala/dcap-qvl, which is not installed (npm install -D @phala/dcap-qvl, or run from a checkout)');
   }
 }
 
-interface QvlModule {
+export interface QvlModule {
   verify(quote: Uint8Array, collateral: unknown, nowSecs: number): { status: string; advisory_ids: string[] };
 }
 
