@@ -115,7 +115,7 @@ export class EmulatedWorld implements QuoteSource {
   async updatePlatformTcb(index: number, target?: { components: number[]; pceSvn: number }): Promise<{ ppid: string; tcbComponents: number[]; pceSvn: number; pck: Uint8Array }> {
     const p = this.platforms[index];
     if (!p) throw new RangeError(`no platform ${index}`);
-    const tcb = target ?? this.manufacturer.tcbLevels(p.platform.identity.fmspc, 'early')[0]!;
+    const tcb = target ?? this.manufacturer.tcbLevels(p.platform.identity.fmspc, 'early')[0];
     const images = buildQuotingImages(this.manufacturer.enclaveSigningKey, tcb.pceSvn);
     await p.platform.updateTcb({ tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn });
     await p.quoting.stop();
@@ -123,7 +123,7 @@ export class EmulatedWorld implements QuoteSource {
     // Collateral is reloaded, not just dropped: the agent serves it with every quote.
     this.refreshCollateral();
     await this.collateralFor();
-    return { ppid: p.ppid, tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn, pck: p.quoting.pckChain[0]! };
+    return { ppid: p.ppid, tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn, pck: p.quoting.pckChain[0] };
   }
 
   /** Drops cached collateral (after a TCB recovery or a revocation). */

@@ -82,7 +82,7 @@ function componentNames(v: unknown, what: string): Array<{ category?: string; ty
     for (const k of ['category', 'type'] as const) {
       if (o[k] === undefined) continue;
       if (typeof o[k] !== 'string') jsonFail(W, `${what}[${i}].${k} is not a string`, CODE);
-      out[k] = o[k] as string;
+      out[k] = o[k];
     }
     return out;
   });

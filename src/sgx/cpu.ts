@@ -115,7 +115,7 @@ export class Cpu {
    */
   updateCpuSvn(svn: Uint8Array): void {
     abytes(svn, 16, 'cpu_svn');
-    for (let i = 0; i < 16; i++) if (svn[i]! < this.#cpuSvn[i]!) throw new SgxError('ERR_ARGUMENT', `a TCB update cannot lower CPUSVN component ${i} (${this.#cpuSvn[i]} → ${svn[i]})`);
+    for (let i = 0; i < 16; i++) if (svn[i] < this.#cpuSvn[i]) throw new SgxError('ERR_ARGUMENT', `a TCB update cannot lower CPUSVN component ${i} (${this.#cpuSvn[i]} → ${svn[i]})`);
     this.#cpuSvn = svn.slice();
     this.#reportKeys.clear();
   }

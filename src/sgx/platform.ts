@@ -253,7 +253,7 @@ export class Platform {
     const pceSvn = checkU16(tcb.pceSvn ?? this.#identity.pceSvn, 'pceSvn');
     const cpuSvn = tcb.cpuSvn ? checkBytes(tcb.cpuSvn, 16, 'cpuSvn') : Uint8Array.from(components);
     const cur = this.#identity;
-    if (components.some((c, i) => c < cur.tcbComponents[i]!) || pceSvn < cur.pceSvn) throw new SgxError('ERR_ARGUMENT', 'a TCB update cannot lower a TCB component or the PCESVN');
+    if (components.some((c, i) => c < cur.tcbComponents[i]) || pceSvn < cur.pceSvn) throw new SgxError('ERR_ARGUMENT', 'a TCB update cannot lower a TCB component or the PCESVN');
     this.#cpu.updateCpuSvn(cpuSvn);
     const next: PlatformIdentity = { ...cur, tcbComponents: components, pceSvn, cpuSvn };
     if (this.#dataDir) await writeAtomic(join(this.#dataDir, IDENTITY_FILE), JSON.stringify(toStored(next), null, 2) + '\n', 0o644);

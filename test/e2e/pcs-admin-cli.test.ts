@@ -28,7 +28,7 @@ test('emulate pcs --json prints adminToken; recover early/standard and revoke th
     const info = await new Promise<{ url: string; adminToken: string; fmspcs: string[] }>((ok, fail) => {
       let out = '';
       const timer = setTimeout(() => fail(new Error('catena emulate pcs did not start')), 20_000);
-      child.stdout!.on('data', (d) => {
+      child.stdout.on('data', (d) => {
         out += d;
         try {
           const j = JSON.parse(out);
@@ -51,7 +51,7 @@ test('emulate pcs --json prints adminToken; recover early/standard and revoke th
     assert.equal(none.code, 2);
     assert.match(none.stderr, /CATENA_PCS_ADMIN_TOKEN/);
 
-    const early = await run(['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early', '--fmspc', info.fmspcs[0]!, '--json'], { CATENA_PCS_ADMIN_TOKEN: info.adminToken });
+    const early = await run(['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early', '--fmspc', info.fmspcs[0], '--json'], { CATENA_PCS_ADMIN_TOKEN: info.adminToken });
     assert.equal(early.code, 0, early.stderr);
     assert.deepEqual(JSON.parse(early.stdout), { stage: 'early', tcbEvaluationDataNumber: n + 1, standard: n, early: n + 1 });
     assert.equal(await tcbNumber('standard'), n);

@@ -18,12 +18,12 @@ type RawLevel = { tcb: { sgxtcbcomponents: Array<{ svn: number; category?: strin
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 function naive(levels: RawLevel[], comps: number[], pce: number) {
-  const m = levels.findIndex((l) => l.tcb.pcesvn <= pce && l.tcb.sgxtcbcomponents.every((c, i) => c.svn <= comps[i]!));
+  const m = levels.findIndex((l) => l.tcb.pcesvn <= pce && l.tcb.sgxtcbcomponents.every((c, i) => c.svn <= comps[i]));
   const short = (l: RawLevel) => [
-    ...l.tcb.sgxtcbcomponents.flatMap((c, i) => (comps[i]! < c.svn ? [{ index: i, have: comps[i]!, need: c.svn, category: c.category, type: c.type }] : [])),
+    ...l.tcb.sgxtcbcomponents.flatMap((c, i) => (comps[i] < c.svn ? [{ index: i, have: comps[i], need: c.svn, category: c.category, type: c.type }] : [])),
     ...(pce < l.tcb.pcesvn ? [{ pcesvn: true, have: pce, need: l.tcb.pcesvn }] : []),
   ];
-  return { m, next: m > 0 ? { index: m - 1, shortfalls: short(levels[m - 1]!) } : null };
+  return { m, next: m > 0 ? { index: m - 1, shortfalls: short(levels[m - 1]) } : null };
 }
 
 const simplify = (s: Array<{ component: string; index?: number; have: number; need: number; category?: string; type?: string }>) =>
@@ -41,13 +41,13 @@ test('phala (SGX v3): ConfigurationAndSWHardeningNeeded; the components short of
   assert.equal(x.tcbStatus, 'ConfigurationAndSWHardeningNeeded');
   assert.deepEqual(x.advisoryIds, ['INTEL-SA-00289', 'INTEL-SA-00615']);
   assert.equal(x.matched?.index, want.m);
-  assert.equal(x.matched?.tcbStatus, raw[want.m]!.tcbStatus);
+  assert.equal(x.matched?.tcbStatus, raw[want.m].tcbStatus);
   assert.equal(x.fmspc, '00a067110000');
   assert.equal(x.tcbEvaluationDataNumber, 17);
   assert.ok(want.next && want.next.shortfalls.length > 0, 'the vector has a higher level the platform misses');
   assert.equal(x.next?.index, want.next.index);
-  assert.equal(x.next?.tcbStatus, raw[want.next.index]!.tcbStatus);
-  assert.deepEqual(simplify(x.next!.shortfalls), want.next.shortfalls);
+  assert.equal(x.next?.tcbStatus, raw[want.next.index].tcbStatus);
+  assert.deepEqual(simplify(x.next.shortfalls), want.next.shortfalls);
   // No UpToDate level in this TCB info: nothing further to name.
   assert.equal(raw.some((l) => l.tcbStatus === 'UpToDate'), false);
   assert.equal(x.upToDate, null);
@@ -73,17 +73,17 @@ test("component categories and types come from the TCB info's sgxtcbcomponents (
   const col = JSON.parse(vectorText('tdx-v4-phala/collateral.json')) as { tcb_info: string };
   const raw = (JSON.parse(col.tcb_info) as { tcbLevels: RawLevel[] }).tcbLevels;
   // A platform one microcode step below the top level in component 0 (synthetic TCB, the vector's TCB info).
-  const comps = raw[0]!.tcb.sgxtcbcomponents.map((c) => c.svn);
-  comps[0] = comps[0]! - 1;
-  const x = explainTcb({ components: comps, pceSvn: raw[0]!.tcb.pcesvn }, parseTcbInfo(col.tcb_info));
-  const want = naive(raw, comps, raw[0]!.tcb.pcesvn);
+  const comps = raw[0].tcb.sgxtcbcomponents.map((c) => c.svn);
+  comps[0] = comps[0] - 1;
+  const x = explainTcb({ components: comps, pceSvn: raw[0].tcb.pcesvn }, parseTcbInfo(col.tcb_info));
+  const want = naive(raw, comps, raw[0].tcb.pcesvn);
   if (want.m < 0) assert.equal(x.matched, null);
   else assert.equal(x.matched?.index, want.m);
   // The next level: the one above the match, or the lowest level when none is reached.
   const target = want.m < 0 ? raw.length - 1 : want.m - 1;
   assert.equal(x.next?.index, target);
-  const s0 = x.next!.shortfalls.find((s) => s.component === 'sgx' && s.index === 0)!;
-  assert.deepEqual(s0, { component: 'sgx', index: 0, category: raw[target]!.tcb.sgxtcbcomponents[0]!.category, type: raw[target]!.tcb.sgxtcbcomponents[0]!.type, have: comps[0], need: raw[target]!.tcb.sgxtcbcomponents[0]!.svn });
+  const s0 = x.next.shortfalls.find((s) => s.component === 'sgx' && s.index === 0)!;
+  assert.deepEqual(s0, { component: 'sgx', index: 0, category: raw[target].tcb.sgxtcbcomponents[0].category, type: raw[target].tcb.sgxtcbcomponents[0].type, have: comps[0], need: raw[target].tcb.sgxtcbcomponents[0].svn });
   assert.equal(s0.category, 'BIOS');
   assert.equal(s0.type, 'Early Microcode Update');
 });
@@ -111,6 +111,6 @@ test('catena quote verify --json carries the tcbExplanation (phala)', { skip: sk
   );
   const raw = (JSON.parse(col.tcb_info) as { tcbLevels: RawLevel[] }).tcbLevels;
   const want = naive(raw, a.platform!.tcbComponents, a.platform!.pceSvn);
-  assert.match(plain, new RegExp(`TCB: level ${want.m} of TCB info 17 \\(${raw[want.m]!.tcbStatus}\\)`));
+  assert.match(plain, new RegExp(`TCB: level ${want.m} of TCB info 17 \\(${raw[want.m].tcbStatus}\\)`));
   for (const s of want.next!.shortfalls) if ('index' in s) assert.ok(plain.includes(`SGX component ${s.index} ${s.have} → ${s.need}`), plain);
 });

@@ -93,14 +93,14 @@ function judge(p: PlatformTcbInput, info: TcbInfo): Omit<TcbExplanation, 'early'
   const m = levels.findIndex((l) => reaches(p, l));
   const nextIndex = m < 0 ? levels.length - 1 : m - 1;
   const up = levels.findIndex((l) => l.tcbStatus === 'UpToDate');
-  const target = (i: number): TcbTarget => ({ ...ref(levels[i]!, i), shortfalls: shortfalls(p, levels[i]!) });
+  const target = (i: number): TcbTarget => ({ ...ref(levels[i], i), shortfalls: shortfalls(p, levels[i]) });
   return {
     fmspc: hex(info.fmspc),
     tcbEvaluationDataNumber: info.tcbEvaluationDataNumber,
     platform: { components: [...p.components], pceSvn: p.pceSvn, ...(p.teeTcbSvn ? { teeTcbSvn: hex(p.teeTcbSvn) } : {}) },
-    matched: m < 0 ? null : ref(levels[m]!, m),
-    tcbStatus: m < 0 ? null : levels[m]!.tcbStatus,
-    advisoryIds: m < 0 ? [] : [...levels[m]!.advisoryIds],
+    matched: m < 0 ? null : ref(levels[m], m),
+    tcbStatus: m < 0 ? null : levels[m].tcbStatus,
+    advisoryIds: m < 0 ? [] : [...levels[m].advisoryIds],
     next: nextIndex >= 0 ? target(nextIndex) : null,
     // Only when the UpToDate level is above the match (or nothing matched) and is not already `next`.
     upToDate: up >= 0 && (m < 0 || up < m) && up !== nextIndex ? target(up) : null,

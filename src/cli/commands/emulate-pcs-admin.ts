@@ -75,7 +75,7 @@ export function registerPcsAdmin(pcs: Command): void {
       o.json = jsonFlag(cmd);
       const given = (['platform', 'pck', 'ca'] as const).filter((k) => o[k] !== undefined);
       if (given.length !== 1) throw new UsageError('exactly one of --platform, --pck, --ca');
-      const k = given[0]!;
+      const k = given[0];
       if (k === 'ca' && o.ca !== 'processor' && o.ca !== 'platform') throw new UsageError(`--ca: processor or platform, got ${o.ca}`);
       const r = await post(o.url, 'admin/v1/revocations', tokenOf(o.token), { [k]: o[k] });
       if (o.json) return printJson(r);

@@ -82,7 +82,7 @@ export async function tcbStatusRoutes(app: FastifyInstance, { ctx }: { ctx: Mana
             if (!best || l.at > best.link.at) best = { chain, link: l };
           }
         }
-        after = page[page.length - 1]!.id;
+        after = page[page.length - 1].id;
       }
       if (!best) throw new ServerError('ERR_NOT_FOUND', `no chain holds a quote from platform ${ppid}`);
       return {

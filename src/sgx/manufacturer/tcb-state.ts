@@ -139,7 +139,7 @@ export class TcbState {
     const fmspcs = copyFmspcs(this.fmspcs);
     for (const k of targets) {
       const state = fmspcs.get(k)!;
-      const top = state.levels[0]!;
+      const top = state.levels[0];
       state.levels = recoverTcb(state.levels, {
         upToDate: opts.upToDate ?? { components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)), pceSvn: top.pceSvn },
         advisoryId: opts.advisoryId ?? `CATENA-SA-${String(next).padStart(5, '0')}`,

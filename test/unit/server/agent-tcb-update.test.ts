@@ -81,15 +81,15 @@ test('after a promoted recovery, the platform takes the update: OutOfDate → Up
   world.manufacturer.promoteTcbRecovery();
   assert.equal(await statusUnder((await quoteOfElement(element)).quote), 'OutOfDate');
 
-  const ppid = world.platforms[1]!.ppid;
+  const ppid = world.platforms[1].ppid;
   const r = await call(`/v1/platforms/${ppid}/tcb-update`, {});
   assert.equal(r.statusCode, 200, r.body);
-  const top = world.manufacturer.tcbLevels(DEFAULT_FMSPC)[0]!;
+  const top = world.manufacturer.tcbLevels(DEFAULT_FMSPC)[0];
   assert.deepEqual(r.json().tcbComponents, top.components);
   assert.equal(r.json().platform, ppid);
   assert.equal(r.json().index, 1);
-  assert.equal(r.json().pck, hex(world.platforms[1]!.quoting.pckChain[0]!));
+  assert.equal(r.json().pck, hex(world.platforms[1].quoting.pckChain[0]));
   assert.equal(await statusUnder((await quoteOfElement(element)).quote), 'UpToDate');
   // Platform 0 did not take it.
-  assert.notDeepEqual(world.platforms[0]!.platform.identity.tcbComponents, top.components);
+  assert.notDeepEqual(world.platforms[0].platform.identity.tcbComponents, top.components);
 });

@@ -36,7 +36,7 @@ test('tcb-status: UpToDate at the top level; after a promoted recovery, a new qu
   assert.equal(b0.tcbExplanation.tcbStatus, 'UpToDate');
   assert.equal(b0.tcbExplanation.matched.index, 0);
   assert.equal(b0.tcbExplanation.next, null);
-  assert.deepEqual(b0.tcbExplanation.platform.components, f.world.platforms[0]!.platform.identity.tcbComponents);
+  assert.deepEqual(b0.tcbExplanation.platform.components, f.world.platforms[0].platform.identity.tcbComponents);
 
   // Intel promotes a recovery; a new element on platform 1 is admitted (OutOfDate accepted by this policy).
   f.world.manufacturer.publishTcbRecovery(DEFAULT_FMSPC, { advisoryId: 'CATENA-SA-07777' });
@@ -50,9 +50,9 @@ test('tcb-status: UpToDate at the top level; after a promoted recovery, a new qu
   assert.equal(b1.tcbExplanation.tcbStatus, 'OutOfDate');
   assert.ok(b1.tcbExplanation.advisoryIds.includes('CATENA-SA-07777'));
   assert.equal(b1.tcbExplanation.tcbEvaluationDataNumber, f.world.manufacturer.tcbEvaluationDataNumber);
-  const top = f.world.manufacturer.tcbLevels(DEFAULT_FMSPC)[0]!;
-  const have = f.world.platforms[1]!.platform.identity.tcbComponents;
-  const want = top.components.flatMap((need, i) => (have[i]! < need ? [{ component: 'sgx', index: i, have: have[i]!, need }] : []));
+  const top = f.world.manufacturer.tcbLevels(DEFAULT_FMSPC)[0];
+  const have = f.world.platforms[1].platform.identity.tcbComponents;
+  const want = top.components.flatMap((need, i) => (have[i] < need ? [{ component: 'sgx', index: i, have: have[i], need }] : []));
   assert.equal(b1.tcbExplanation.next.tcbStatus, 'UpToDate');
   assert.deepEqual(b1.tcbExplanation.next.shortfalls, want);
   // Platform 0's explanation still rests on the collateral its own link was verified with.
@@ -65,7 +65,7 @@ test('catena platform tcb-status ID --manager URL: --json is the route answer; e
   const { listenUrl } = await import('../../../src/server/net.ts');
   const root = resolve(import.meta.dirname, '..', '..', '..');
   const url = await listenUrl(f.app, '127.0.0.1', 0);
-  const p1 = f.world.platforms[1]!.ppid;
+  const p1 = f.world.platforms[1].ppid;
   const run = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
       execFile(process.execPath, [join(root, 'bin', 'catena.js'), 'platform', 'tcb-status', ...args], { cwd: root, env: { ...process.env, CATENA_TOKEN: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
@@ -80,7 +80,7 @@ test('catena platform tcb-status ID --manager URL: --json is the route answer; e
   assert.equal(text.code, 1);
   assert.match(text.stdout, /^OutOfDate {2}platform /);
   assert.match(text.stdout, /next: level 0 \(UpToDate/);
-  const p0 = await run([f.world.platforms[0]!.ppid, '--manager', url, '--token', f.reader]);
+  const p0 = await run([f.world.platforms[0].ppid, '--manager', url, '--token', f.reader]);
   assert.equal(p0.code, 0, p0.stderr);
   const missing = await run(['00'.repeat(16), '--manager', url, '--token', f.reader]);
   assert.equal(missing.code, 2);

@@ -39,7 +39,7 @@ after(async () => {
 });
 
 async function freshQuote(): Promise<Uint8Array> {
-  const wp = world.platforms[0]!;
+  const wp = world.platforms[0];
   const e = await wp.platform.loadEnclave(image, { runtime: 'inline' });
   try {
     return await wp.quoting.quote((await e.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64).fill(7))) as Uint8Array);
@@ -54,7 +54,7 @@ const verifyAt = (quote: Uint8Array, update?: 'early' | 'standard') =>
 const admin = (url: string, body: unknown, token: string | null = TOKEN) =>
   app.inject({ method: 'POST', url, payload: body as object, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
 const get = (url: string) => app.inject({ method: 'GET', url });
-const tcbNumberOf = (body: string, key: 'tcbInfo' | 'enclaveIdentity') => (JSON.parse(body) as Record<string, { tcbEvaluationDataNumber: number }>)[key]!.tcbEvaluationDataNumber;
+const tcbNumberOf = (body: string, key: 'tcbInfo' | 'enclaveIdentity') => (JSON.parse(body) as Record<string, { tcbEvaluationDataNumber: number }>)[key].tcbEvaluationDataNumber;
 
 test('the admin routes are declared admin, and refuse callers without the right token (401 ERR_UNAUTHENTICATED)', async () => {
   const routes = app.routeTable.filter((r) => r.url.startsWith('/admin/'));
@@ -106,9 +106,9 @@ test('a staged recovery: early serves the next number with raised SVNs, standard
   assert.equal(tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=${n + 1}`)).body, 'tcbInfo'), n + 1);
   // Raised thresholds: the early top level is above the standard top level.
   const top = (body: string) => (JSON.parse(body) as { tcbInfo: { tcbLevels: Array<{ tcb: { sgxtcbcomponents: Array<{ svn: number }> }; tcbStatus: string }> } }).tcbInfo.tcbLevels;
-  const [eTop, sTop] = [top(early.body)[0]!, top(std.body)[0]!];
-  assert.ok(eTop.tcb.sgxtcbcomponents.every((c, i) => c.svn >= sTop.tcb.sgxtcbcomponents[i]!.svn) && eTop.tcb.sgxtcbcomponents.some((c, i) => c.svn > sTop.tcb.sgxtcbcomponents[i]!.svn));
-  assert.equal(top(early.body)[1]!.tcbStatus, 'OutOfDate', "the former UpToDate level is downgraded in the early release");
+  const [eTop, sTop] = [top(early.body)[0], top(std.body)[0]];
+  assert.ok(eTop.tcb.sgxtcbcomponents.every((c, i) => c.svn >= sTop.tcb.sgxtcbcomponents[i].svn) && eTop.tcb.sgxtcbcomponents.some((c, i) => c.svn > sTop.tcb.sgxtcbcomponents[i].svn));
+  assert.equal(top(early.body)[1].tcbStatus, 'OutOfDate', "the former UpToDate level is downgraded in the early release");
 
   // Catena's verifier: standard unchanged, early verifies (signatures, chains) and predicts OutOfDate.
   const s = await verifyAt(quote, 'standard');
@@ -133,7 +133,7 @@ test('the signed tcbevaluationdatanumbers list names both numbers with their dat
   assert.deepEqual(chain, [manufacturer.tcbSigningCertificate, manufacturer.root]);
   const text = sliceMember(res.body, 'tcbEvaluationDataNumbers');
   const sig = Buffer.from((JSON.parse(res.body) as { signature: string }).signature, 'hex');
-  assert.ok(nodeVerify('sha256', Buffer.from(text), { key: new X509Certificate(chain[0]!).publicKey, dsaEncoding: 'ieee-p1363' }, sig));
+  assert.ok(nodeVerify('sha256', Buffer.from(text), { key: new X509Certificate(chain[0]).publicKey, dsaEncoding: 'ieee-p1363' }, sig));
   const list = JSON.parse(text) as { id: string; version: number; issueDate: string; nextUpdate: string; tcbEvalNumbers: Array<{ tcbEvaluationDataNumber: number; tcbRecoveryEventDate: string; tcbDate: string }> };
   assert.deepEqual(Object.keys(list), ['id', 'version', 'issueDate', 'nextUpdate', 'tcbEvalNumbers']);
   assert.equal(list.id, 'SGX');
@@ -189,11 +189,11 @@ test('standard promotes: the old TCB is OutOfDate under standard collateral, UpT
   assert.equal(promoted.tcbStatus, 'OutOfDate');
   assert.equal(promoted.collateral?.tcbInfo?.tcbEvaluationDataNumber, n + 1);
 
-  const oldPck = world.platforms[0]!.quoting.pckChain[0]!;
+  const oldPck = world.platforms[0].quoting.pckChain[0];
   const upd = await world.updatePlatformTcb(0);
-  assert.deepEqual(upd.tcbComponents, manufacturer.tcbLevels(DEFAULT_FMSPC)[0]!.components);
+  assert.deepEqual(upd.tcbComponents, manufacturer.tcbLevels(DEFAULT_FMSPC)[0].components);
   assert.notDeepEqual(upd.pck, oldPck, 'a new PCK certificate');
-  assert.deepEqual(world.platforms[0]!.platform.identity.tcbComponents, upd.tcbComponents);
+  assert.deepEqual(world.platforms[0].platform.identity.tcbComponents, upd.tcbComponents);
   const fresh = await verifyAt(await freshQuote());
   assert.equal(fresh.verdict, 'accepted');
   assert.equal(fresh.tcbStatus, 'UpToDate');
@@ -203,7 +203,7 @@ test('standard promotes: the old TCB is OutOfDate under standard collateral, UpT
 });
 
 test('revocations through the admin API change the CRLs: a platform, a PCK, a CA', async () => {
-  const ppid = world.platforms[0]!.ppid;
+  const ppid = world.platforms[0].ppid;
   const bad = await admin('/admin/v1/revocations', { platform: ppid, ca: 'processor' });
   assert.equal(bad.statusCode, 400);
   assert.equal(bad.json().code, 'ERR_MALFORMED');
