@@ -4,17 +4,23 @@
 // src/chain; anything else is a comma-separated list of globs. Each test file is one "test" for the tap
 // runner: a mutant runs only the files that cover it, and stops at the first failing one.
 const SCOPES = {
-  full: ['src/attestation/**/*.ts', 'src/chain/**/*.ts', 'src/crypto/**/*.ts', 'src/formats/**/*.ts', 'src/bytes/**/*.ts'],
+  full: [
+    'src/attestation/**/*.ts',
+    'src/chain/**/*.ts',
+    'src/crypto/**/*.ts',
+    'src/formats/**/*.ts',
+    'src/bytes/**/*.ts',
+  ],
   ci: ['src/attestation/dcap/**/*.ts', 'src/chain/**/*.ts'],
   // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check): small
   // enough for every CI run. Line ranges: keep them in step with verify-quote.ts.
   checks: [
-    'src/attestation/dcap/verify-quote.ts:234-256',
-    'src/attestation/dcap/verify-quote.ts:274-284',
-    'src/attestation/dcap/verify-quote.ts:328-362',
-    'src/attestation/dcap/verify-quote.ts:386-413',
-    'src/attestation/dcap/verify-quote.ts:418-545',
-    'src/attestation/dcap/crl.ts:74-88',
+    'src/attestation/dcap/verify-quote.ts:283-315',
+    'src/attestation/dcap/verify-quote.ts:336-349',
+    'src/attestation/dcap/verify-quote.ts:400-442',
+    'src/attestation/dcap/verify-quote.ts:466-497',
+    'src/attestation/dcap/verify-quote.ts:502-720',
+    'src/attestation/dcap/crl.ts:86-100',
   ],
 };
 const scope = process.env.CATENA_MUTATION_SCOPE || 'full';
@@ -59,7 +65,11 @@ const testFiles = process.env.CATENA_MUTATION_TESTS
       : CI_TESTS;
 // CATENA_MUTATION_EXCLUDE (comma-separated mutator names, e.g. StringLiteral) skips those mutators.
 // The `checks` scope leaves out StringLiteral mutants: on those lines they only change detail text.
-const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE ? process.env.CATENA_MUTATION_EXCLUDE.split(',') : scope === 'checks' ? ['StringLiteral'] : [];
+const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE
+  ? process.env.CATENA_MUTATION_EXCLUDE.split(',')
+  : scope === 'checks'
+    ? ['StringLiteral']
+    : [];
 
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',

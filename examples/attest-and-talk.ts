@@ -9,7 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { collateralFromQvlJson, verifyQuote } from 'catena/attestation';
 import { connectAttested, DcapQuoteValidator, EnclaveChannelRelay, quotingOcalls } from 'catena/channel';
-import { Chain, CotBuilder, createDcapRemoteVerifier, dcapRemoteVerifier, EmulatedWorld, verifyBundle } from 'catena/cot';
+import {
+  Chain,
+  CotBuilder,
+  createDcapRemoteVerifier,
+  dcapRemoteVerifier,
+  EmulatedWorld,
+  verifyBundle,
+} from 'catena/cot';
 import { generateP256, generateVendorKey, randomBytes } from 'catena/crypto';
 import { buildEnclave } from 'catena/sgx';
 
@@ -26,7 +33,11 @@ try {
 
   // ── Attest locally: two enclaves on one platform run Catena's mutual local attestation
   //    (EREPORT/EGETKEY, docs/local-attestation.md) and open a protected session.
-  const peerImage = buildEnclave(readFileSync(new URL('../enclaves/peer/peer.js', import.meta.url), 'utf8'), { isvProdId: 7, isvSvn: 1 }, vendor);
+  const peerImage = buildEnclave(
+    readFileSync(new URL('../enclaves/peer/peer.js', import.meta.url), 'utf8'),
+    { isvProdId: 7, isvSvn: 1 },
+    vendor,
+  );
   const platform0 = world.platforms[0].platform;
   const alice = await platform0.loadEnclave(peerImage, { runtime: 'inline' });
   const bob = await platform0.loadEnclave(peerImage, { runtime: 'inline' });
@@ -36,7 +47,10 @@ try {
   const { msg3, peer } = (await alice.ecall('finish', msg2)) as { msg3: Uint8Array; peer: { mrEnclave: Uint8Array } };
   await bob.ecall('accept', msg3);
   const record = await alice.ecall('send', new TextEncoder().encode('hello, same platform'));
-  out.local = { peerMrEnclave: hex(peer.mrEnclave), received: new TextDecoder().decode((await bob.ecall('receive', record)) as Uint8Array) };
+  out.local = {
+    peerMrEnclave: hex(peer.mrEnclave),
+    received: new TextDecoder().decode((await bob.ecall('receive', record)) as Uint8Array),
+  };
 
   lap('local');
   // ── Attest remotely: an enclave's REPORT, targeted at its platform's QE, becomes a DCAP v3 quote
@@ -52,16 +66,35 @@ try {
     trustedRoots: [world.root], // the emulated root, trusted explicitly (default: Intel's root key only)
     policy: { acceptedTcbStatuses: ['UpToDate'], mrSigner: hex(elementImage.mrSigner), isvProdId: 1, minIsvSvn: 1 },
   });
-  out.remote = { verdict: appraisal.verdict, tcbStatus: appraisal.tcbStatus, rootIsIntel: appraisal.rootIsIntel, checks: appraisal.checks.length };
+  out.remote = {
+    verdict: appraisal.verdict,
+    tcbStatus: appraisal.tcbStatus,
+    rootIsIntel: appraisal.rootIsIntel,
+    checks: appraisal.checks.length,
+  };
 
   lap('remote');
   // ── A chain whose second element also serves RA-TLS (examples/enclaves/element-ratls.js).
-  const serviceImage = buildEnclave(readFileSync(new URL('./enclaves/element-ratls.js', import.meta.url), 'utf8'), { isvProdId: 1, isvSvn: 1 }, vendor);
+  const serviceImage = buildEnclave(
+    readFileSync(new URL('./enclaves/element-ratls.js', import.meta.url), 'utf8'),
+    { isvProdId: 1, isvSvn: 1 },
+    vendor,
+  );
   const policy = { identities: [{ mrSigner: hex(elementImage.mrSigner), isvProdId: 1, minIsvSvn: 1 }] };
-  const chain = Chain.create({ name: 'talk', root: world.root, emulatedRoot: true, policy, owner: generateP256(), remote: dcapRemoteVerifier(world.root), now: new Date() });
+  const chain = Chain.create({
+    name: 'talk',
+    root: world.root,
+    emulatedRoot: true,
+    policy,
+    owner: generateP256(),
+    remote: dcapRemoteVerifier(world.root),
+    now: new Date(),
+  });
   const builder = new CotBuilder(chain, world, world.root);
   const first = await builder.appendFirst(await world.loadElement(0, elementImage));
-  const service = await world.loadElement(1, serviceImage, { ocalls: { ...relay.ocalls(), ...quotingOcalls(world.platforms[1].quoting) } });
+  const service = await world.loadElement(1, serviceImage, {
+    ocalls: { ...relay.ocalls(), ...quotingOcalls(world.platforms[1].quoting) },
+  });
   const serviceElement = await builder.appendRemote(first.id, service);
   // The enclave makes its TLS key and a certificate carrying its own DCAP quote; the host relays ciphertext.
   relay.attach(service.enclave);
@@ -72,7 +105,11 @@ try {
   // ── The third party: verifies the bundle offline, then talks to the element it found valid,
   //    accepting only a peer whose quote (checked during the TLS handshake) shows that element's identity.
   const bundle = JSON.parse(JSON.stringify(chain.toBundle()));
-  const v = await verifyBundle(bundle, { root: world.root, at: new Date(), remote: createDcapRemoteVerifier(world.root) });
+  const v = await verifyBundle(bundle, {
+    root: world.root,
+    at: new Date(),
+    remote: createDcapRemoteVerifier(world.root),
+  });
   if (!v.valid || !v.elements[serviceElement.id]?.valid) throw new Error('chain does not verify');
   const identity = chain.element(serviceElement.id)!.identity!;
   const { socket, peer: server } = await connectAttested({
@@ -90,7 +127,15 @@ try {
     socket.write('hello, element');
   });
   socket.destroy();
-  out.channel = { chainValid: v.valid, element: serviceElement.id, answeredByElementKey: reply.startsWith(identityKeyPrefix(chain, serviceElement.id)), peerMrEnclave: server.mrEnclave, tcbStatus: server.tcbStatus, rootIsIntel: server.rootIsIntel, reply };
+  out.channel = {
+    chainValid: v.valid,
+    element: serviceElement.id,
+    answeredByElementKey: reply.startsWith(identityKeyPrefix(chain, serviceElement.id)),
+    peerMrEnclave: server.mrEnclave,
+    tcbStatus: server.tcbStatus,
+    rootIsIntel: server.rootIsIntel,
+    reply,
+  };
   lap('offline verification + channel');
   console.log(JSON.stringify(out));
 } finally {

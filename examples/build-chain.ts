@@ -32,7 +32,15 @@ try {
     evidenceMaxAgeSeconds: 3600,
   };
   const owner = generateP256();
-  const chain = Chain.create({ name: 'example', root: world.root, emulatedRoot: true, policy, owner, remote: dcapRemoteVerifier(world.root), now: new Date() });
+  const chain = Chain.create({
+    name: 'example',
+    root: world.root,
+    emulatedRoot: true,
+    policy,
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: new Date(),
+  });
   const builder = new CotBuilder(chain, world, world.root);
 
   // 4. Append: the first enclave (remote: the owner checks its DCAP quote), then local children on the

@@ -21,5 +21,14 @@ const at = time ? new Date(time) : new Date();
 // The DCAP verifier trusting exactly this root; verifyBundle never throws on a bad bundle.
 const v = await verifyBundle(bundle, { root, at, remote: createDcapRemoteVerifier(root) });
 
-console.log(JSON.stringify({ valid: v.valid, size: v.size, links: v.links, emulatedRoot: v.emulatedRoot, firstFailure: v.failures[0] ?? null, at: at.toISOString() }));
+console.log(
+  JSON.stringify({
+    valid: v.valid,
+    size: v.size,
+    links: v.links,
+    emulatedRoot: v.emulatedRoot,
+    firstFailure: v.failures[0] ?? null,
+    at: at.toISOString(),
+  }),
+);
 process.exitCode = v.valid ? 0 : 1;

@@ -96,18 +96,33 @@ function main() {
   const documented = documentedCodes(readFileSync(join(root, 'docs', 'errors.md'), 'utf8'));
   const tests = walk(join(root, 'test'), ['.ts', '.mts', '.js', '.mjs']);
   const asserted = assertedCodes(tests);
-  const sources = [...walk(join(root, 'src'), ['.ts', '.js']), ...walk(join(root, 'bench'), ['.ts', '.js']), ...walk(join(root, 'bin'), ['.js'])]
+  const sources = [
+    ...walk(join(root, 'src'), ['.ts', '.js']),
+    ...walk(join(root, 'bench'), ['.ts', '.js']),
+    ...walk(join(root, 'bin'), ['.js']),
+  ]
     .map((f) => readFileSync(f, 'utf8'))
     .join('\n');
   const unasserted = documented.filter((c) => !asserted.has(c));
   // Documented but nowhere in the code base: stale documentation (remove it rather than test it).
   const notEmitted = documented.filter((c) => !sources.includes(c));
   if (json) {
-    process.stdout.write(JSON.stringify({ documented: documented.length, asserted: documented.length - unasserted.length, unasserted, notEmitted }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        { documented: documented.length, asserted: documented.length - unasserted.length, unasserted, notEmitted },
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     for (const c of unasserted) process.stdout.write(`${c}\n`);
-    process.stderr.write(`check:codes: ${documented.length} codes in docs/errors.md, ${documented.length - unasserted.length} asserted by a test, ${unasserted.length} not\n`);
-    if (notEmitted.length) process.stderr.write(`check:codes: documented but emitted nowhere in src/, bench/, bin/: ${notEmitted.join(', ')}\n`);
+    process.stderr.write(
+      `check:codes: ${documented.length} codes in docs/errors.md, ${documented.length - unasserted.length} asserted by a test, ${unasserted.length} not\n`,
+    );
+    if (notEmitted.length)
+      process.stderr.write(
+        `check:codes: documented but emitted nowhere in src/, bench/, bin/: ${notEmitted.join(', ')}\n`,
+      );
   }
   process.exitCode = unasserted.length || notEmitted.length ? 1 : 0;
 }

@@ -23,5 +23,9 @@ const run = (cmd, args) => {
 const t0 = Date.now();
 // Writes (or reuses) the variant cache, and proves the unmutated suite passes on it.
 run(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', 'test/unit/attestation/variants.test.ts']);
-run(process.execPath, [join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run', 'stryker.config.mjs']);
+run(process.execPath, [
+  join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'),
+  'run',
+  'stryker.config.mjs',
+]);
 process.stderr.write(`mutation (${scope}): ${Math.round((Date.now() - t0) / 1000)} s\n`);

@@ -34,7 +34,8 @@ for (let i = from; i <= to; i++) {
   self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + dt);
 }
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-const name = (n) => `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+const name = (n) =>
+  `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
 const fileOf = (n) => n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/') || n.callFrame.functionName;
 const selfBy = (key) => {
   const m = new Map();
@@ -57,7 +58,9 @@ for (const [id, t] of self) {
 }
 const ms = (us) => (us / 1000).toFixed(0).padStart(7);
 const pc = (us) => ((100 * us) / total).toFixed(1).padStart(5);
-const idle = [...self].filter(([id]) => byId.get(id).callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
+const idle = [...self]
+  .filter(([id]) => byId.get(id).callFrame.functionName === '(idle)')
+  .reduce((a, [, t]) => a + t, 0);
 console.log(`sampled ${ms(wall)} ms wall, ${ms(total - idle)} ms busy${windowFn ? ` (window: ${windowFn})` : ''}`);
 console.log('\n-- self by file --');
 for (const [k, t] of selfBy(fileOf).slice(0, top)) console.log(`${ms(t)} ms ${pc(t)}%  ${k}`);

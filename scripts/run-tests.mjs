@@ -38,10 +38,17 @@ const child = spawn(
   [
     // catena-src: `catena/...` self-imports (enclave modules, examples) resolve to src/, the code under
     // test, never to a possibly stale dist/ (package.json "exports").
-    '--import', 'tsx', '--conditions=catena-src', '--test', '--test-force-exit', `--test-timeout=${testTimeoutMs}`,
+    '--import',
+    'tsx',
+    '--conditions=catena-src',
+    '--test',
+    '--test-force-exit',
+    `--test-timeout=${testTimeoutMs}`,
     `--test-concurrency=${concurrency}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${new URL('./test-progress-reporter.mjs', import.meta.url).href}`, '--test-reporter-destination=/dev/null',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${new URL('./test-progress-reporter.mjs', import.meta.url).href}`,
+    '--test-reporter-destination=/dev/null',
     ...files,
   ],
   { stdio: 'inherit', detached: true, env: { ...process.env, CATENA_TEST_PROGRESS: progressFile } },

@@ -51,13 +51,41 @@ export {
 } from './attestation/index.ts';
 
 // Local attestation (docs/local-attestation.md)
-export { LocalAttestationInitiator, LocalAttestationResponder, LocalSession, LocalAttestationError, verifyLocalReport, type LocalAttester } from './attestation/local/index.ts';
+export {
+  LocalAttestationInitiator,
+  LocalAttestationResponder,
+  LocalSession,
+  LocalAttestationError,
+  verifyLocalReport,
+  type LocalAttester,
+} from './attestation/local/index.ts';
 
 // The emulated platform (docs/emulated-platform.md)
-export { Platform, buildEnclave, readEnclaveImage, parseEnclaveConfig, Measurement, measureSgxs, SgxError, EnclaveCallError, type PlatformOptions, type EnclaveConfig, type EnclaveImage, type EnclaveContext, type EnclaveHandle, type RuntimeKind } from './sgx/index.ts';
+export {
+  Platform,
+  buildEnclave,
+  readEnclaveImage,
+  parseEnclaveConfig,
+  Measurement,
+  measureSgxs,
+  SgxError,
+  EnclaveCallError,
+  type PlatformOptions,
+  type EnclaveConfig,
+  type EnclaveImage,
+  type EnclaveContext,
+  type EnclaveHandle,
+  type RuntimeKind,
+} from './sgx/index.ts';
 
 // The emulated manufacturer and its PCS (docs/emulated-manufacturer.md)
-export { Manufacturer, buildPcsServer, ManufacturerError, type ManufacturerOptions, type PcsServerOptions } from './sgx/manufacturer/index.ts';
+export {
+  Manufacturer,
+  buildPcsServer,
+  ManufacturerError,
+  type ManufacturerOptions,
+  type PcsServerOptions,
+} from './sgx/manufacturer/index.ts';
 
 // The attested channel (docs/channel.md)
 export {

@@ -51,7 +51,8 @@ export function trustworthinessVector(a: Appraisal): TrustworthinessVector {
   const passed = (name: string) => a.checks.some((c) => c.name === name && c.ok);
   const cryptoFailed = a.checks.some((c) => !c.ok && CRYPTO_CHECKS.test(c.name) && c.name !== 'tcb.status');
   const s = a.tcbStatus;
-  if (cryptoFailed) v.hardware = 97; // unrecognized hardware: the evidence does not verify to the root
+  if (cryptoFailed)
+    v.hardware = 97; // unrecognized hardware: the evidence does not verify to the root
   else if (s === 'Revoked') v.hardware = 96;
   else if (s === 'OutOfDate' || s === 'OutOfDateConfigurationNeeded') v.hardware = 32;
   else if (s) v.hardware = 2;
@@ -62,7 +63,11 @@ export function trustworthinessVector(a: Appraisal): TrustworthinessVector {
     else if (!/no enclave identity required/.test(identity.detail ?? '')) v.executables = 2;
   }
   if (failed('policy.reportData')) v['instance-identity'] = 96;
-  else if (passed('policy.reportData') && !/no REPORTDATA required/.test(a.checks.find((c) => c.name === 'policy.reportData')?.detail ?? '')) v['instance-identity'] = 2;
+  else if (
+    passed('policy.reportData') &&
+    !/no REPORTDATA required/.test(a.checks.find((c) => c.name === 'policy.reportData')?.detail ?? '')
+  )
+    v['instance-identity'] = 2;
   if (a.quote) v['runtime-opaque'] = a.quote.debug ? 96 : 2;
   return v;
 }
@@ -81,7 +86,11 @@ export async function publicJwks(key: KeyObject | CryptoKey): Promise<{ keys: JW
 }
 
 /** Signs the appraisal as an EAR JWT (ES256, `kid` = the key's JWK thumbprint). */
-export async function issueEar(appraisal: Appraisal, signingKey: KeyObject | CryptoKey, opts: IssueEarOptions): Promise<string> {
+export async function issueEar(
+  appraisal: Appraisal,
+  signingKey: KeyObject | CryptoKey,
+  opts: IssueEarOptions,
+): Promise<string> {
   if (!opts?.issuer) throw new ArgumentError('issueEar: issuer is required');
   const kid = await calculateJwkThumbprint(await publicKeyOf(signingKey));
   const name = opts.submod ?? (appraisal.quote ? appraisal.quote.teeType.toUpperCase() : 'DCAP');

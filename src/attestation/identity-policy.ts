@@ -19,7 +19,10 @@ export type IdentityFailure = { ok: false; code: 'ERR_DEBUG_ENCLAVE' | 'ERR_IDEN
 export type IdentityResult = { ok: true } | IdentityFailure;
 
 /** Checks a report body against the policy; the reason names the first field that failed. */
-export function checkIdentity(body: Pick<ReportBody, 'mrEnclave' | 'mrSigner' | 'isvProdId' | 'isvSvn' | 'attributes'>, policy: IdentityPolicy): IdentityResult {
+export function checkIdentity(
+  body: Pick<ReportBody, 'mrEnclave' | 'mrSigner' | 'isvProdId' | 'isvSvn' | 'attributes'>,
+  policy: IdentityPolicy,
+): IdentityResult {
   if (isDebug(body.attributes) && !policy.allowDebug) {
     return { ok: false, code: 'ERR_DEBUG_ENCLAVE', reason: 'DEBUG enclave refused (set allowDebug to accept)' };
   }
@@ -30,16 +33,32 @@ export function checkIdentity(body: Pick<ReportBody, 'mrEnclave' | 'mrSigner' | 
     }
   }
   if (policy.mrSigner !== undefined && policy.mrSigner.toLowerCase() !== hex(body.mrSigner)) {
-    return { ok: false, code: 'ERR_IDENTITY_MISMATCH', reason: `MRSIGNER ${hex(body.mrSigner)} is not ${policy.mrSigner.toLowerCase()}` };
+    return {
+      ok: false,
+      code: 'ERR_IDENTITY_MISMATCH',
+      reason: `MRSIGNER ${hex(body.mrSigner)} is not ${policy.mrSigner.toLowerCase()}`,
+    };
   }
   if (policy.isvProdId !== undefined && policy.isvProdId !== body.isvProdId) {
-    return { ok: false, code: 'ERR_IDENTITY_MISMATCH', reason: `ISVPRODID ${body.isvProdId} is not ${policy.isvProdId}` };
+    return {
+      ok: false,
+      code: 'ERR_IDENTITY_MISMATCH',
+      reason: `ISVPRODID ${body.isvProdId} is not ${policy.isvProdId}`,
+    };
   }
   if (policy.minIsvSvn !== undefined && body.isvSvn < policy.minIsvSvn) {
-    return { ok: false, code: 'ERR_IDENTITY_MISMATCH', reason: `ISVSVN ${body.isvSvn} is below the minimum ${policy.minIsvSvn}` };
+    return {
+      ok: false,
+      code: 'ERR_IDENTITY_MISMATCH',
+      reason: `ISVSVN ${body.isvSvn} is below the minimum ${policy.minIsvSvn}`,
+    };
   }
   if (!policy.mrEnclave?.length && policy.mrSigner === undefined) {
-    return { ok: false, code: 'ERR_IDENTITY_MISMATCH', reason: 'the policy names no MRENCLAVE and no MRSIGNER: nothing would be checked' };
+    return {
+      ok: false,
+      code: 'ERR_IDENTITY_MISMATCH',
+      reason: 'the policy names no MRENCLAVE and no MRSIGNER: nothing would be checked',
+    };
   }
   return { ok: true };
 }

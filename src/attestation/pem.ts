@@ -23,10 +23,12 @@ export function pemBlocks(text: string, label: string, opts: { strict?: boolean 
     last = m.index + m[0].length;
     if (m[1] !== label) throw new FormatError(`PEM: unexpected ${m[1]} block (expected ${label})`, 'ERR_PEM');
     const body = m[2];
-    if (opts.strict && !/^(\r?\n)([A-Za-z0-9+/=]+\r?\n)+$/.test(body)) throw new FormatError('PEM: malformed lines', 'ERR_PEM');
+    if (opts.strict && !/^(\r?\n)([A-Za-z0-9+/=]+\r?\n)+$/.test(body))
+      throw new FormatError('PEM: malformed lines', 'ERR_PEM');
     const b64 = body.replace(/\s/g, '');
     const der = Buffer.from(b64, 'base64');
-    if (b64.length === 0 || der.toString('base64') !== b64) throw new FormatError('PEM: base64 is not canonical', 'ERR_PEM');
+    if (b64.length === 0 || der.toString('base64') !== b64)
+      throw new FormatError('PEM: base64 is not canonical', 'ERR_PEM');
     out.push(new Uint8Array(der));
   }
   if (!tail.test(text.slice(last))) throw new FormatError('PEM: unexpected trailing text', 'ERR_PEM');
@@ -38,7 +40,9 @@ export function pemCertificates(text: string, opts: { strict?: boolean } = {}): 
 }
 
 export function toPem(der: Uint8Array, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN ${label}-----\n${b64.replace(/\n$/, '')}\n-----END ${label}-----\n`;
 }
 

@@ -29,22 +29,36 @@ function check(name: keyof typeof CODES, ok: boolean, detail: string): Check {
 export function parsePolicy(x: unknown): AppraisalPolicy {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new TypeError('policy: expected an object');
   const o = x as Record<string, unknown>;
-  const known = ['mrEnclave', 'mrSigner', 'isvProdId', 'minIsvSvn', 'allowDebug', 'reportData', 'acceptedTcbStatuses', 'acceptedAdvisories', 'maxCollateralAgeSeconds'];
+  const known = [
+    'mrEnclave',
+    'mrSigner',
+    'isvProdId',
+    'minIsvSvn',
+    'allowDebug',
+    'reportData',
+    'acceptedTcbStatuses',
+    'acceptedAdvisories',
+    'maxCollateralAgeSeconds',
+  ];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new TypeError(`policy: unknown field ${k}`);
   const p: AppraisalPolicy = {};
   const hexStr = (v: unknown, n: number | undefined, k: string) => {
-    if (typeof v !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(v) || (n !== undefined && v.length !== 2 * n)) throw new TypeError(`policy.${k}: expected ${n ?? 'some'} bytes of hex`);
+    if (typeof v !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(v) || (n !== undefined && v.length !== 2 * n))
+      throw new TypeError(`policy.${k}: expected ${n ?? 'some'} bytes of hex`);
     return v.toLowerCase();
   };
   const strs = (v: unknown, k: string) => {
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new TypeError(`policy.${k}: expected an array of strings`);
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))
+      throw new TypeError(`policy.${k}: expected an array of strings`);
     return v as string[];
   };
   const int = (v: unknown, k: string, max: number) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new TypeError(`policy.${k}: expected an integer in [0, ${max}]`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+      throw new TypeError(`policy.${k}: expected an integer in [0, ${max}]`);
     return v;
   };
-  if (o.mrEnclave !== undefined) p.mrEnclave = strs(o.mrEnclave, 'mrEnclave').map((s) => hexStr(s, undefined, 'mrEnclave'));
+  if (o.mrEnclave !== undefined)
+    p.mrEnclave = strs(o.mrEnclave, 'mrEnclave').map((s) => hexStr(s, undefined, 'mrEnclave'));
   if (o.mrSigner !== undefined) p.mrSigner = hexStr(o.mrSigner, 32, 'mrSigner');
   if (o.isvProdId !== undefined) p.isvProdId = int(o.isvProdId, 'isvProdId', 0xffff);
   if (o.minIsvSvn !== undefined) p.minIsvSvn = int(o.minIsvSvn, 'minIsvSvn', 0xffff);
@@ -59,7 +73,8 @@ export function parsePolicy(x: unknown): AppraisalPolicy {
   }
   if (o.acceptedTcbStatuses !== undefined) p.acceptedTcbStatuses = strs(o.acceptedTcbStatuses, 'acceptedTcbStatuses');
   if (o.acceptedAdvisories !== undefined) p.acceptedAdvisories = strs(o.acceptedAdvisories, 'acceptedAdvisories');
-  if (o.maxCollateralAgeSeconds !== undefined) p.maxCollateralAgeSeconds = int(o.maxCollateralAgeSeconds, 'maxCollateralAgeSeconds', Number.MAX_SAFE_INTEGER);
+  if (o.maxCollateralAgeSeconds !== undefined)
+    p.maxCollateralAgeSeconds = int(o.maxCollateralAgeSeconds, 'maxCollateralAgeSeconds', Number.MAX_SAFE_INTEGER);
   return p;
 }
 
@@ -70,36 +85,94 @@ export function parsePolicy(x: unknown): AppraisalPolicy {
 export function applyPolicy(policy: AppraisalPolicy, f: PolicyFacts): Check[] {
   const out: Check[] = [];
   const accepted = policy.acceptedTcbStatuses ?? [...DEFAULT_ACCEPTED_TCB_STATUSES];
-  if (f.tcbStatus === undefined) out.push({ name: 'policy.tcbStatus', ok: false, skipped: true, detail: 'no TCB status was computed', code: CODES['policy.tcbStatus'] });
-  else out.push(check('policy.tcbStatus', accepted.includes(f.tcbStatus), `${f.tcbStatus} ${accepted.includes(f.tcbStatus) ? 'is' : 'is not'} among the accepted statuses [${accepted.join(', ')}]`));
+  if (f.tcbStatus === undefined)
+    out.push({
+      name: 'policy.tcbStatus',
+      ok: false,
+      skipped: true,
+      detail: 'no TCB status was computed',
+      code: CODES['policy.tcbStatus'],
+    });
+  else
+    out.push(
+      check(
+        'policy.tcbStatus',
+        accepted.includes(f.tcbStatus),
+        `${f.tcbStatus} ${accepted.includes(f.tcbStatus) ? 'is' : 'is not'} among the accepted statuses [${accepted.join(', ')}]`,
+      ),
+    );
 
   if (policy.acceptedAdvisories) {
     const bad = f.advisoryIds.filter((a) => !policy.acceptedAdvisories!.includes(a));
-    out.push(check('policy.advisories', bad.length === 0, bad.length ? `advisories not accepted: ${bad.join(', ')}` : 'every advisory is accepted'));
+    out.push(
+      check(
+        'policy.advisories',
+        bad.length === 0,
+        bad.length ? `advisories not accepted: ${bad.join(', ')}` : 'every advisory is accepted',
+      ),
+    );
   } else {
-    out.push(check('policy.advisories', true, f.advisoryIds.length ? `advisories accepted with their status: ${f.advisoryIds.join(', ')}` : 'no advisories'));
+    out.push(
+      check(
+        'policy.advisories',
+        true,
+        f.advisoryIds.length ? `advisories accepted with their status: ${f.advisoryIds.join(', ')}` : 'no advisories',
+      ),
+    );
   }
 
   const q = f.quote;
   if (!q) {
-    for (const name of ['policy.debug', 'policy.identity', 'policy.reportData'] as const) out.push({ name, ok: false, skipped: true, detail: 'the quote could not be read', code: CODES[name] });
+    for (const name of ['policy.debug', 'policy.identity', 'policy.reportData'] as const)
+      out.push({ name, ok: false, skipped: true, detail: 'the quote could not be read', code: CODES[name] });
   } else {
-    out.push(check('policy.debug', !q.debug || policy.allowDebug === true, q.debug ? (policy.allowDebug ? 'DEBUG enclave allowed by policy' : 'DEBUG enclave refused (its memory is readable by the host)') : 'not a DEBUG enclave'));
+    out.push(
+      check(
+        'policy.debug',
+        !q.debug || policy.allowDebug === true,
+        q.debug
+          ? policy.allowDebug
+            ? 'DEBUG enclave allowed by policy'
+            : 'DEBUG enclave refused (its memory is readable by the host)'
+          : 'not a DEBUG enclave',
+      ),
+    );
     out.push(identityCheck(policy, q));
     if (policy.reportData) {
       const want = hex(policy.reportData);
       const ok = q.reportData.startsWith(want);
-      out.push(check('policy.reportData', ok, ok ? `REPORTDATA ${policy.reportData.length === 64 ? 'matches' : `starts with the expected ${policy.reportData.length} bytes`}` : `REPORTDATA does not ${policy.reportData.length === 64 ? 'match' : 'start with'} ${want}`));
+      out.push(
+        check(
+          'policy.reportData',
+          ok,
+          ok
+            ? `REPORTDATA ${policy.reportData.length === 64 ? 'matches' : `starts with the expected ${policy.reportData.length} bytes`}`
+            : `REPORTDATA does not ${policy.reportData.length === 64 ? 'match' : 'start with'} ${want}`,
+        ),
+      );
     } else out.push(check('policy.reportData', true, 'no REPORTDATA required by policy'));
   }
 
   if (policy.maxCollateralAgeSeconds !== undefined) {
     const max = policy.maxCollateralAgeSeconds;
-    if (f.collateralIssueDates.length === 0) out.push({ name: 'policy.collateralAge', ok: false, skipped: true, detail: 'no collateral was read', code: CODES['policy.collateralAge'] });
+    if (f.collateralIssueDates.length === 0)
+      out.push({
+        name: 'policy.collateralAge',
+        ok: false,
+        skipped: true,
+        detail: 'no collateral was read',
+        code: CODES['policy.collateralAge'],
+      });
     else {
       const oldest = Math.min(...f.collateralIssueDates.map((d) => d.getTime()));
       const age = Math.floor((f.at.getTime() - oldest) / 1000);
-      out.push(check('policy.collateralAge', age <= max, `oldest collateral issued ${age} s before the verification time (max ${max} s)`));
+      out.push(
+        check(
+          'policy.collateralAge',
+          age <= max,
+          `oldest collateral issued ${age} s before the verification time (max ${max} s)`,
+        ),
+      );
     }
   }
   return out;
@@ -107,17 +180,29 @@ export function applyPolicy(policy: AppraisalPolicy, f: PolicyFacts): Check[] {
 
 function identityCheck(policy: AppraisalPolicy, q: QuoteSummary): Check {
   const fails: string[] = [];
-  if (policy.mrEnclave && policy.mrEnclave.length > 0 && !policy.mrEnclave.some((m) => m.toLowerCase() === q.mrEnclave)) {
+  if (
+    policy.mrEnclave &&
+    policy.mrEnclave.length > 0 &&
+    !policy.mrEnclave.some((m) => m.toLowerCase() === q.mrEnclave)
+  ) {
     fails.push(`${q.teeType === 'tdx' ? 'MRTD' : 'MRENCLAVE'} ${q.mrEnclave} is not in the policy`);
   }
-  const signerFields = policy.mrSigner !== undefined || policy.isvProdId !== undefined || policy.minIsvSvn !== undefined;
+  const signerFields =
+    policy.mrSigner !== undefined || policy.isvProdId !== undefined || policy.minIsvSvn !== undefined;
   if (signerFields && q.teeType === 'tdx') fails.push('MRSIGNER/ISVPRODID/ISVSVN do not apply to a TD');
   else {
-    if (policy.mrSigner !== undefined && policy.mrSigner.toLowerCase() !== q.mrSigner) fails.push(`MRSIGNER ${q.mrSigner} is not ${policy.mrSigner.toLowerCase()}`);
-    if (policy.isvProdId !== undefined && policy.isvProdId !== q.isvProdId) fails.push(`ISVPRODID ${q.isvProdId} is not ${policy.isvProdId}`);
-    if (policy.minIsvSvn !== undefined && q.isvSvn < policy.minIsvSvn) fails.push(`ISVSVN ${q.isvSvn} is below ${policy.minIsvSvn}`);
+    if (policy.mrSigner !== undefined && policy.mrSigner.toLowerCase() !== q.mrSigner)
+      fails.push(`MRSIGNER ${q.mrSigner} is not ${policy.mrSigner.toLowerCase()}`);
+    if (policy.isvProdId !== undefined && policy.isvProdId !== q.isvProdId)
+      fails.push(`ISVPRODID ${q.isvProdId} is not ${policy.isvProdId}`);
+    if (policy.minIsvSvn !== undefined && q.isvSvn < policy.minIsvSvn)
+      fails.push(`ISVSVN ${q.isvSvn} is below ${policy.minIsvSvn}`);
   }
   if (fails.length) return check('policy.identity', false, fails.join('; '));
   const named = (policy.mrEnclave?.length ?? 0) > 0 || signerFields;
-  return check('policy.identity', true, named ? 'the enclave identity matches the policy' : 'no enclave identity required by policy');
+  return check(
+    'policy.identity',
+    true,
+    named ? 'the enclave identity matches the policy' : 'no enclave identity required by policy',
+  );
 }

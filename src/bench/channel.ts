@@ -95,7 +95,13 @@ const must = (ok: boolean) => {
 };
 
 /** The RA-TLS floor (µs per operation and per handshake) for the negotiated ECDHE group and a real quote. */
-export function ratlsFloor(group: string, quote: Uint8Array, spki: Uint8Array, n = 100, batches = 5): { perHandshakeUs: number; parts: Record<string, number> } {
+export function ratlsFloor(
+  group: string,
+  quote: Uint8Array,
+  spki: Uint8Array,
+  n = 100,
+  batches = 5,
+): { perHandshakeUs: number; parts: Record<string, number> } {
   const q = parseQuote(quote);
   // The QE signed header ‖ body; a fresh P-256 key stands in for the QE's (the verifier's cost does not
   // depend on which key; the attestation key is decoded once per QE by a warm verifier).
@@ -132,7 +138,13 @@ export function ratlsFloor(group: string, quote: Uint8Array, spki: Uint8Array, n
   };
   void sink;
   const perHandshakeUs =
-    2 * parts.ecdheKeygen + 2 * parts.ecdheDerive + parts.signCertificateVerify + parts.verifyCertificateVerify + parts.verifyQuote + 2 * parts.bindingHash + 2 * parts.finishedHmac;
+    2 * parts.ecdheKeygen +
+    2 * parts.ecdheDerive +
+    parts.signCertificateVerify +
+    parts.verifyCertificateVerify +
+    parts.verifyQuote +
+    2 * parts.bindingHash +
+    2 * parts.finishedHmac;
   return { perHandshakeUs, parts };
 }
 
@@ -151,10 +163,20 @@ export function localFloor(n = 100, batches = 5): { perRoundTripUs: number; part
     reportCmac: perCall(n, batches, () => (sink ^= cmac.mac(body)[0])),
     transcriptHash: perCall(n, batches, () => (sink ^= sha256Parts(ti, a.publicKey, nonce, ti, b.publicKey, nonce)[0])),
     reportDataHash: perCall(n, batches, () => (sink ^= sha256Parts(nonce, nonce)[0])),
-    sessionHkdf: perCall(n, batches, () => (sink ^= hkdfSha256(nonce, nonce, 'catena local-attestation v1 session keys', 32)[0])),
+    sessionHkdf: perCall(
+      n,
+      batches,
+      () => (sink ^= hkdfSha256(nonce, nonce, 'catena local-attestation v1 session keys', 32)[0]),
+    ),
   };
   void sink;
-  const perRoundTripUs = 2 * parts.ecdhKeygen + 2 * parts.ecdhDerive + 4 * parts.reportCmac + 2 * parts.transcriptHash + 4 * parts.reportDataHash + 2 * parts.sessionHkdf;
+  const perRoundTripUs =
+    2 * parts.ecdhKeygen +
+    2 * parts.ecdhDerive +
+    4 * parts.reportCmac +
+    2 * parts.transcriptHash +
+    4 * parts.reportDataHash +
+    2 * parts.sessionHkdf;
   return { perRoundTripUs, parts };
 }
 
@@ -167,7 +189,11 @@ export async function benchChannel(opts: ChannelBenchOptions = {}): Promise<Chan
   const maxHandshakes = opts.handshakes ?? 300;
   const maxRoundTrips = opts.roundTrips ?? 1000;
   const seconds = opts.seconds ?? 3;
-  for (const [k, v] of [['handshakes', maxHandshakes], ['roundTrips', maxRoundTrips], ['seconds', seconds]] as const) {
+  for (const [k, v] of [
+    ['handshakes', maxHandshakes],
+    ['roundTrips', maxRoundTrips],
+    ['seconds', seconds],
+  ] as const) {
     if (!(Number.isFinite(v) && v > 0)) throw new BenchError('ERR_BENCH_ARGUMENT', `${k} must be positive`);
   }
   const progress = opts.onProgress ?? (() => undefined);
@@ -182,7 +208,10 @@ export async function benchChannel(opts: ChannelBenchOptions = {}): Promise<Chan
   try {
     attestation = channelAttestation(await startEmulatedDcapIssuer({ platform }));
     const image = buildEnclave(RATLS_SOURCE(), { isvProdId: 21, isvSvn: 3 }, vendor);
-    const handle = await platform.loadEnclave(image, { runtime: 'inline', ocalls: { ...relay.ocalls(), ...quotingOcalls(attestation.backend) } });
+    const handle = await platform.loadEnclave(image, {
+      runtime: 'inline',
+      ocalls: { ...relay.ocalls(), ...quotingOcalls(attestation.backend) },
+    });
     relay.attach(handle);
     const init = (await handle.ecall('channelInit', { attestation: attestation.spec })) as { certificate: Uint8Array };
     const { port } = await relay.listen(0, '127.0.0.1');
@@ -195,8 +224,16 @@ export async function benchChannel(opts: ChannelBenchOptions = {}): Promise<Chan
     const secureContext = attestedSecureContext();
     const certificates = new RatlsCertificateReader();
     const handshake = async () => {
-      const { socket, peer } = await connectAttested({ host: '127.0.0.1', port, validator, policy, secureContext, certificates });
-      if (peer.mrEnclave !== policy.mrEnclave[0]) throw new BenchError('ERR_BENCH_RESULT', 'handshake verified another enclave');
+      const { socket, peer } = await connectAttested({
+        host: '127.0.0.1',
+        port,
+        validator,
+        policy,
+        secureContext,
+        certificates,
+      });
+      if (peer.mrEnclave !== policy.mrEnclave[0])
+        throw new BenchError('ERR_BENCH_RESULT', 'handshake verified another enclave');
       if (!group) {
         const info = (socket as unknown as TLSSocket).getEphemeralKeyInfo() as { name?: string; type?: string } | null;
         group = info?.name ?? info?.type ?? 'unknown';
@@ -253,7 +290,8 @@ export async function benchChannel(opts: ChannelBenchOptions = {}): Promise<Chan
       const msg2 = await b.ecall('respond', await a.ecall('start', expectB), expectA);
       const fin = (await a.ecall('finish', msg2)) as { msg3: Uint8Array; peer: { isvProdId: number } };
       const acc = (await b.ecall('accept', fin.msg3)) as { peer: { isvProdId: number } };
-      if (fin.peer.isvProdId !== 8 || acc.peer.isvProdId !== 7) throw new BenchError('ERR_BENCH_RESULT', 'local attestation verified the wrong peers');
+      if (fin.peer.isvProdId !== 8 || acc.peer.isvProdId !== 7)
+        throw new BenchError('ERR_BENCH_RESULT', 'local attestation verified the wrong peers');
     };
     for (let i = 0; i < 5; i++) await roundTrip();
     let count = 0;

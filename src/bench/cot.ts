@@ -113,7 +113,11 @@ export interface CotBenchResult {
   /** Mean per-enclave launch over all sizes (µs). */
   launchUs: number;
   floorParts: FloorParts;
-  fit: { local: { interceptMs: number; r2: number }; remote: { interceptMs: number; r2: number }; slopeSizes: number[] };
+  fit: {
+    local: { interceptMs: number; r2: number };
+    remote: { interceptMs: number; r2: number };
+    slopeSizes: number[];
+  };
   skipped: Array<{ size: number; reason: string }>;
   node: string;
   at: string;
@@ -176,14 +180,28 @@ async function buildOne(
     const d = process.cpuUsage(c);
     return (d.user + d.system) / 1000;
   };
-  const world = await EmulatedWorld.create({ clouds: o.clouds, platformsPerCloud: o.platformsPerCloud, runtime: o.runtime, manufacturer: m.manufacturer, quotingImages: m.quotingImages });
+  const world = await EmulatedWorld.create({
+    clouds: o.clouds,
+    platformsPerCloud: o.platformsPerCloud,
+    runtime: o.runtime,
+    manufacturer: m.manufacturer,
+    quotingImages: m.quotingImages,
+  });
   try {
     const collateral = await world.collateralFor();
     void collateral;
     // A cold DCAP verifier of its own that may reuse, at append, the accepted verification of the very
     // same quote, collateral and instant the parent enclave just made (docs/chain.md, "Verification reuse").
     const remote = createDcapRemoteVerifier(world.root, { reuse: verifiedQuotesOf(world.root) });
-    const chain = Chain.create({ name: `bench-${size}`, root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote, now: new Date() });
+    const chain = Chain.create({
+      name: `bench-${size}`,
+      root: world.root,
+      emulatedRoot: true,
+      policy: {},
+      owner: generateP256(),
+      remote,
+      now: new Date(),
+    });
     const builder = new CotBuilder(chain, world, world.root);
     const nPlatforms = world.platforms.length;
     const first = await builder.appendFirst(await world.loadElement(0, m.image));
@@ -206,7 +224,9 @@ async function buildOne(
       const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
       const p = Math.floor(rand() * ids.length);
       const parent = ids[p];
-      const childPlatform = local ? platformOf[p] : (platformOf[p] + 1 + Math.floor(rand() * (nPlatforms - 1))) % nPlatforms;
+      const childPlatform = local
+        ? platformOf[p]
+        : (platformOf[p] + 1 + Math.floor(rand() * (nPlatforms - 1))) % nPlatforms;
       const cs = process.cpuUsage();
       const ts = performance.now();
       const handle = await world.loadElement(childPlatform, m.image);
@@ -233,15 +253,25 @@ async function buildOne(
     const tv = performance.now();
     const cv = process.cpuUsage();
     const bundle = chain.toBundle();
-    const v = await verifyBundle(bundle, { root: world.root, at: new Date(), remote: createDcapRemoteVerifier(world.root) });
+    const v = await verifyBundle(bundle, {
+      root: world.root,
+      at: new Date(),
+      remote: createDcapRemoteVerifier(world.root),
+    });
     const verifyMs = performance.now() - tv;
     const verifyCpuMs = cpuMsSince(cv);
     rss.sample();
     if (!v.valid || v.links.local !== links.local || v.links.remote !== links.remote + 1) {
-      throw new BenchError('ERR_BENCH_RESULT', `the chain of ${size} does not verify: ${JSON.stringify(v.failures.slice(0, 3))}`);
+      throw new BenchError(
+        'ERR_BENCH_RESULT',
+        `the chain of ${size} does not verify: ${JSON.stringify(v.failures.slice(0, 3))}`,
+      );
     }
     const firstLink = chain.link(first.id)!;
-    const quote = firstLink.evidence.kind === 'dcap-quote' ? Uint8Array.from(Buffer.from(firstLink.evidence.quote, 'hex')) : undefined;
+    const quote =
+      firstLink.evidence.kind === 'dcap-quote'
+        ? Uint8Array.from(Buffer.from(firstLink.evidence.quote, 'hex'))
+        : undefined;
     return {
       result: {
         size,
@@ -274,10 +304,17 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     seed: opts.seed ?? 1,
   };
   const isolatedMax = opts.isolatedMaxSize ?? 50;
-  if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000)) throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
-  if (!(o.localShare >= 0 && o.localShare <= 1)) throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
-  if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64) throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
-  if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1) throw new BenchError('ERR_BENCH_ARGUMENT', 'remote links need at least two platforms (more clouds, or localShare 1)');
+  if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
+  if (!(o.localShare >= 0 && o.localShare <= 1))
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
+  if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64)
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
+  if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1)
+    throw new BenchError(
+      'ERR_BENCH_ARGUMENT',
+      'remote links need at least two platforms (more clouds, or localShare 1)',
+    );
   const sizes = [...new Set(opts.sizes)].sort((a, b) => a - b);
 
   const ts = performance.now();
@@ -291,12 +328,19 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
   const { local: ll, remote: rl, quote } = warm.samples;
   if (!ll || !rl || !quote) throw new BenchError('ERR_BENCH_RESULT', 'the warm-up chain lacks a local or remote link');
 
-  const floorSampler = new LinkFloorSampler({ localLinkBytes: linkSigningBytes(ll), remoteLinkBytes: linkSigningBytes(rl), quoteSigned: quote.subarray(0, 432) });
+  const floorSampler = new LinkFloorSampler({
+    localLinkBytes: linkSigningBytes(ll),
+    remoteLinkBytes: linkSigningBytes(rl),
+    quoteSigned: quote.subarray(0, 432),
+  });
   const results: CotSizeResult[] = [];
   const skipped: CotBenchResult['skipped'] = [];
   for (const size of sizes) {
     if (o.runtime === 'isolated' && size > isolatedMax) {
-      skipped.push({ size, reason: `the isolated runtime starts a worker thread per enclave; sizes above ${isolatedMax} are not run` });
+      skipped.push({
+        size,
+        reason: `the isolated runtime starts a worker thread per enclave; sizes above ${isolatedMax} are not run`,
+      });
       continue;
     }
     opts.onProgress?.({ size, phase: 'start', done: 0, total: size });
@@ -307,13 +351,26 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
   }
   if (!results.length) throw new BenchError('ERR_BENCH_ARGUMENT', 'no size could be run');
 
-  const floor = measureCryptoFloor({ localLinkBytes: linkSigningBytes(ll), remoteLinkBytes: linkSigningBytes(rl), quoteSigned: quote.subarray(0, 432) }, floorSampler);
+  const floor = measureCryptoFloor(
+    {
+      localLinkBytes: linkSigningBytes(ll),
+      remoteLinkBytes: linkSigningBytes(rl),
+      quoteSigned: quote.subarray(0, 432),
+    },
+    floorSampler,
+  );
 
   const fitType = (k: 'local' | 'remote', time: 'linkMs' | 'linkCpuMs') => {
     const pts = results.filter((r) => r.links[k] > 0);
     const xs = pts.map((r) => r.links[k]);
-    if (new Set(xs).size < 2) return pts.length ? { slopeUs: (pts.at(-1)![time][k] * 1000) / pts.at(-1)!.links[k], interceptMs: NaN, r2: NaN } : { slopeUs: NaN, interceptMs: NaN, r2: NaN };
-    const f = leastSquares(xs, pts.map((r) => r[time][k]));
+    if (new Set(xs).size < 2)
+      return pts.length
+        ? { slopeUs: (pts.at(-1)![time][k] * 1000) / pts.at(-1)!.links[k], interceptMs: NaN, r2: NaN }
+        : { slopeUs: NaN, interceptMs: NaN, r2: NaN };
+    const f = leastSquares(
+      xs,
+      pts.map((r) => r[time][k]),
+    );
     return { slopeUs: f.slope * 1000, interceptMs: f.intercept, r2: f.r2 };
   };
   const fl = fitType('local', 'linkCpuMs');
@@ -328,11 +385,17 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     startupOffsetMs: round(median(results.map((r) => r.startupCpuMs)), 4),
     startupOffsetWallMs: round(median(results.map((r) => r.startupMs)), 4),
     marginalUs: { local: round(fl.slopeUs, 4), remote: round(fr.slopeUs, 4) },
-    marginalWallUs: { local: round(fitType('local', 'linkMs').slopeUs, 4), remote: round(fitType('remote', 'linkMs').slopeUs, 4) },
+    marginalWallUs: {
+      local: round(fitType('local', 'linkMs').slopeUs, 4),
+      remote: round(fitType('remote', 'linkMs').slopeUs, 4),
+    },
     floorUs: { local: round(floor.local, 4), remote: round(floor.remote, 4) },
     ratio: { local: round(fl.slopeUs / floor.local, 3), remote: round(fr.slopeUs / floor.remote, 3) },
     floorIsolatedUs: { local: round(floor.isolated.local, 4), remote: round(floor.isolated.remote, 4) },
-    ratioIsolated: { local: round(fl.slopeUs / floor.isolated.local, 3), remote: round(fr.slopeUs / floor.isolated.remote, 3) },
+    ratioIsolated: {
+      local: round(fl.slopeUs / floor.isolated.local, 3),
+      remote: round(fr.slopeUs / floor.isolated.remote, 3),
+    },
     floorSamples: floorSampler.samples,
     slope: round(slope, 4),
     slopeWall: round(slopeWall, 4),
@@ -345,7 +408,11 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     coldStartMs: round(coldStartMs, 4),
     launchUs: totalLaunched ? round(launched.reduce((a, r) => a + r.launchUs * (r.size - 1), 0) / totalLaunched, 4) : 0,
     floorParts: floor.parts,
-    fit: { local: { interceptMs: round(fl.interceptMs, 4), r2: round(fl.r2, 4) }, remote: { interceptMs: round(fr.interceptMs, 4), r2: round(fr.r2, 4) }, slopeSizes: big.map((r) => r.size) },
+    fit: {
+      local: { interceptMs: round(fl.interceptMs, 4), r2: round(fl.r2, 4) },
+      remote: { interceptMs: round(fr.interceptMs, 4), r2: round(fr.r2, 4) },
+      slopeSizes: big.map((r) => r.size),
+    },
     skipped,
     node: process.version,
     at: new Date().toISOString(),

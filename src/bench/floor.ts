@@ -1,7 +1,15 @@
 import { AesCmac } from '../crypto/cmac.ts';
 import type { KeyObject } from 'node:crypto';
 import { createElementKey, signWithElementKey } from '../cot/element-core.ts';
-import { generateP256, p256PublicFromRaw, p256PublicRaw, p256Sign, p256SignerFromScalar, p256Verify, type P256KeyPair } from '../crypto/ecdsa.ts';
+import {
+  generateP256,
+  p256PublicFromRaw,
+  p256PublicRaw,
+  p256Sign,
+  p256SignerFromScalar,
+  p256Verify,
+  type P256KeyPair,
+} from '../crypto/ecdsa.ts';
 import { randomBytes } from '../crypto/random.ts';
 import { sha256Parts } from '../crypto/sha256.ts';
 import { median } from './stats.ts';
@@ -98,20 +106,28 @@ export function measureCryptoFloor(inp: FloorInputs, sampler?: LinkFloorSampler)
   const check = (ok: boolean) => {
     if (!ok) throw new Error('crypto floor: a signature that must verify did not');
   };
-  const verifyRaw = (bytes: Uint8Array, s: Uint8Array[]) => (i: number) => check(p256Verify(p256PublicFromRaw(raws[i % 8]), bytes, s[i % 8]));
+  const verifyRaw = (bytes: Uint8Array, s: Uint8Array[]) => (i: number) =>
+    check(p256Verify(p256PublicFromRaw(raws[i % 8]), bytes, s[i % 8]));
   const parts: FloorParts = {
     // What an element key costs: createElementKey, as element-core makes it; then its signer, once.
     keygen: perCall(n, batches, () => createElementKey()),
-    signer: perCall(n, batches, (i) => p256SignerFromScalar(scalars[i % scalars.length].d, scalars[i % scalars.length].publicRaw)),
+    signer: perCall(n, batches, (i) =>
+      p256SignerFromScalar(scalars[i % scalars.length].d, scalars[i % scalars.length].publicRaw),
+    ),
     cmac: perCall(n, batches, () => (sink ^= cmac.mac(body)[0])),
     bindingHash: perCall(n, batches, (i) => (sink ^= sha256Parts(chainId, new Uint8Array(1), raws[i % 8], nonce)[0])),
     signLink: {
       local: perCall(n, batches, (i) => p256Sign(keys[i % 8].privateKey, inp.localLinkBytes)),
       remote: perCall(n, batches, (i) => p256Sign(keys[i % 8].privateKey, inp.remoteLinkBytes)),
     },
-    verifyRawLink: { local: perCall(n, batches, verifyRaw(inp.localLinkBytes, localSigs)), remote: perCall(n, batches, verifyRaw(inp.remoteLinkBytes, remoteSigs)) },
+    verifyRawLink: {
+      local: perCall(n, batches, verifyRaw(inp.localLinkBytes, localSigs)),
+      remote: perCall(n, batches, verifyRaw(inp.remoteLinkBytes, remoteSigs)),
+    },
     signQuote: perCall(n, batches, (i) => p256Sign(keys[i % 8].privateKey, inp.quoteSigned)),
-    verifyQuote: perCall(n, batches, (i) => check(p256Verify(keys[i % 8].publicKey, inp.quoteSigned, quoteSigs[i % 8]))),
+    verifyQuote: perCall(n, batches, (i) =>
+      check(p256Verify(keys[i % 8].publicKey, inp.quoteSigned, quoteSigs[i % 8])),
+    ),
   };
   void sink;
   const common = parts.keygen + parts.signer + 2 * parts.cmac + 2 * parts.bindingHash;
@@ -164,11 +180,13 @@ export class LinkFloorSampler {
     this.sink ^= binding() ^ binding();
     if (remote) {
       const q = p256Sign(this.qeKeys[i % 8].privateKey, this.inp.quoteSigned);
-      if (!p256Verify(this.qePublic[i % 8], this.inp.quoteSigned, q)) throw new Error('crypto floor: a quote signature that must verify did not');
+      if (!p256Verify(this.qePublic[i % 8], this.inp.quoteSigned, q))
+        throw new Error('crypto floor: a quote signature that must verify did not');
     }
     const bytes = remote ? this.inp.remoteLinkBytes : this.inp.localLinkBytes;
     const sig = signWithElementKey(this.parent, bytes);
-    if (!p256Verify(p256PublicFromRaw(this.parent.publicRaw), bytes, sig)) throw new Error('crypto floor: a link signature that must verify did not');
+    if (!p256Verify(p256PublicFromRaw(this.parent.publicRaw), bytes, sig))
+      throw new Error('crypto floor: a link signature that must verify did not');
     this.parent = child;
   }
 

@@ -47,7 +47,8 @@ export function leastSquares(xs: readonly number[], ys: readonly number[]): Line
  * sub-linearly. Points with x or y ≤ 0 are refused (their logarithm is undefined).
  */
 export function logLogSlope(points: ReadonlyArray<readonly [number, number]>): number {
-  for (const [x, y] of points) if (!(x > 0 && y > 0)) throw new RangeError(`logLogSlope: point (${x}, ${y}) is not positive`);
+  for (const [x, y] of points)
+    if (!(x > 0 && y > 0)) throw new RangeError(`logLogSlope: point (${x}, ${y}) is not positive`);
   return leastSquares(
     points.map(([x]) => Math.log(x)),
     points.map(([, y]) => Math.log(y)),

@@ -49,8 +49,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Where the shared vectors are: an explicit folder, $CATENA_VECTORS, or ../shared/vectors beside the checkout. */
 export function resolveVectorsDir(explicit?: string): string {
   const dir = resolve(explicit ?? process.env.CATENA_VECTORS ?? join(here, '..', '..', '..', 'shared', 'vectors'));
-  if (!existsSync(join(dir, 'sgx-v3-phala', 'quote.dat')) || !existsSync(join(dir, 'sgx-v3-phala', 'collateral.json'))) {
-    throw new BenchError('ERR_BENCH_VECTORS', `the shared vectors are not at ${dir} (need sgx-v3-phala/quote.dat and collateral.json); pass --vectors DIR or set CATENA_VECTORS`);
+  if (
+    !existsSync(join(dir, 'sgx-v3-phala', 'quote.dat')) ||
+    !existsSync(join(dir, 'sgx-v3-phala', 'collateral.json'))
+  ) {
+    throw new BenchError(
+      'ERR_BENCH_VECTORS',
+      `the shared vectors are not at ${dir} (need sgx-v3-phala/quote.dat and collateral.json); pass --vectors DIR or set CATENA_VECTORS`,
+    );
   }
   return dir;
 }
@@ -63,7 +69,10 @@ export function loadQvl(load: (id: string) => unknown = createRequire(import.met
   try {
     return load('@phala/dcap-qvl') as QvlModule;
   } catch {
-    throw new BenchError('ERR_BENCH_DEPENDENCY', '`bench verify` compares with @phala/dcap-qvl, which is not installed (npm install -D @phala/dcap-qvl, or run from a checkout)');
+    throw new BenchError(
+      'ERR_BENCH_DEPENDENCY',
+      '`bench verify` compares with @phala/dcap-qvl, which is not installed (npm install -D @phala/dcap-qvl, or run from a checkout)',
+    );
   }
 }
 
@@ -85,7 +94,8 @@ async function timed(budgetMs: number, once: () => Promise<void> | void): Promis
 export async function benchVerify(opts: VerifyBenchOptions = {}): Promise<VerifyBenchResult> {
   const seconds = opts.seconds ?? 2;
   const rounds = opts.rounds ?? 3;
-  if (!(seconds > 0 && seconds <= 600)) throw new BenchError('ERR_BENCH_ARGUMENT', `seconds must be in (0, 600], got ${seconds}`);
+  if (!(seconds > 0 && seconds <= 600))
+    throw new BenchError('ERR_BENCH_ARGUMENT', `seconds must be in (0, 600], got ${seconds}`);
   const dir = resolveVectorsDir(opts.vectorsDir);
   const quote = new Uint8Array(readFileSync(join(dir, 'sgx-v3-phala', 'quote.dat')));
   const json = JSON.parse(readFileSync(join(dir, 'sgx-v3-phala', 'collateral.json'), 'utf8')) as Record<string, string>;
@@ -95,7 +105,8 @@ export async function benchVerify(opts: VerifyBenchOptions = {}): Promise<Verify
   const policy = { acceptedTcbStatuses: [PHALA_STATUS] };
 
   const expect = (who: string, status: string | undefined, ok: boolean) => {
-    if (!ok || status !== PHALA_STATUS) throw new BenchError('ERR_BENCH_RESULT', `${who}: expected ${PHALA_STATUS}, got ${status ?? 'a rejection'}`);
+    if (!ok || status !== PHALA_STATUS)
+      throw new BenchError('ERR_BENCH_RESULT', `${who}: expected ${PHALA_STATUS}, got ${status ?? 'a rejection'}`);
   };
   const cold = async () => {
     const a = await new DcapVerifier().verify(quote, { collateral: collateralFromQvlJson(json), at, policy });
@@ -120,7 +131,11 @@ export async function benchVerify(opts: VerifyBenchOptions = {}): Promise<Verify
   const acc = { cold: { n: 0, ms: 0 }, warm: { n: 0, ms: 0 }, qvl: { n: 0, ms: 0 } };
   const slice = (seconds * 1000) / rounds;
   for (let r = 0; r < rounds; r++) {
-    for (const [k, f] of [['cold', cold], ['warm', warm], ['qvl', theirs]] as const) {
+    for (const [k, f] of [
+      ['cold', cold],
+      ['warm', warm],
+      ['qvl', theirs],
+    ] as const) {
       const t = await timed(slice, f);
       acc[k].n += t.n;
       acc[k].ms += t.ms;

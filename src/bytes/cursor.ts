@@ -7,7 +7,10 @@ import { FormatError } from '../errors.ts';
 export class Reader {
   private readonly view: DataView;
   offset = 0;
-  constructor(readonly bytes: Uint8Array, readonly structName = 'input') {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly structName = 'input',
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   get remaining(): number {
@@ -82,7 +85,8 @@ export class Writer {
     this.view = new DataView(nb.buffer);
   }
   bytes(b: Uint8Array, len?: number): this {
-    if (len !== undefined && b.length !== len) throw new FormatError(`writer: expected ${len} bytes, got ${b.length}`, 'ERR_FIELD_LENGTH');
+    if (len !== undefined && b.length !== len)
+      throw new FormatError(`writer: expected ${len} bytes, got ${b.length}`, 'ERR_FIELD_LENGTH');
     this.grow(b.length);
     this.buf.set(b, this.length);
     this.length += b.length;

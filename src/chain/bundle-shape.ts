@@ -7,12 +7,21 @@ import { policyProblem } from './policy-shape.ts';
 type Check = { ok: true } | { ok: false; message: string };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isHex = (v: unknown, len?: number) => typeof v === 'string' && /^([0-9a-f]{2})*$/.test(v) && (len === undefined || v.length === len * 2);
+const isHex = (v: unknown, len?: number) =>
+  typeof v === 'string' && /^([0-9a-f]{2})*$/.test(v) && (len === undefined || v.length === len * 2);
 const isStr = (v: unknown) => typeof v === 'string';
 const isInt = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function identityOk(v: unknown): boolean {
-  return isObj(v) && isHex(v.mrEnclave, 32) && isHex(v.mrSigner, 32) && isInt(v.isvProdId) && isInt(v.isvSvn) && isHex(v.attributes, 16) && typeof v.debug === 'boolean';
+  return (
+    isObj(v) &&
+    isHex(v.mrEnclave, 32) &&
+    isHex(v.mrSigner, 32) &&
+    isInt(v.isvProdId) &&
+    isInt(v.isvSvn) &&
+    isHex(v.attributes, 16) &&
+    typeof v.debug === 'boolean'
+  );
 }
 
 export function checkBundleShape(b: unknown): Check {
@@ -21,25 +30,69 @@ export function checkBundleShape(b: unknown): Check {
   if (b.format !== 'catena-proof-bundle') return no('not a catena proof bundle');
   if (b.version !== 1) return no(`unsupported bundle version ${String(b.version)}`);
   const c = b.chain;
-  if (!isObj(c) || c.version !== 1 || !isStr(c.id) || !isStr(c.name) || !isStr(c.createdAt) || !isHex(c.rootSha256, 32) || typeof c.emulatedRoot !== 'boolean' || !isHex(c.ownerKey, 64) || !isObj(c.policy) || !isHex(c.signature, 64)) {
+  if (
+    !isObj(c) ||
+    c.version !== 1 ||
+    !isStr(c.id) ||
+    !isStr(c.name) ||
+    !isStr(c.createdAt) ||
+    !isHex(c.rootSha256, 32) ||
+    typeof c.emulatedRoot !== 'boolean' ||
+    !isHex(c.ownerKey, 64) ||
+    !isObj(c.policy) ||
+    !isHex(c.signature, 64)
+  ) {
     return no('chain header is malformed');
   }
   const policy = policyProblem(c.policy, { strict: false });
   if (policy) return no(`chain policy is malformed: ${policy}`);
-  if (!Array.isArray(b.elements) || !Array.isArray(b.links) || !Array.isArray(b.revocations) || !isObj(b.collateral)) return no('bundle sections missing');
+  if (!Array.isArray(b.elements) || !Array.isArray(b.links) || !Array.isArray(b.revocations) || !isObj(b.collateral))
+    return no('bundle sections missing');
   for (const [i, e] of b.elements.entries()) {
-    if (!isObj(e) || !isStr(e.id) || !['platform', 'qe', 'enclave'].includes(e.kind as string) || !(e.parent === null || isStr(e.parent)) || !isStr(e.platform)) return no(`element ${i} is malformed`);
-    if (e.kind === 'enclave' && (!identityOk(e.identity) || !isHex(e.elementKey, 64))) return no(`enclave element ${String(e.id)} is malformed`);
+    if (
+      !isObj(e) ||
+      !isStr(e.id) ||
+      !['platform', 'qe', 'enclave'].includes(e.kind as string) ||
+      !(e.parent === null || isStr(e.parent)) ||
+      !isStr(e.platform)
+    )
+      return no(`element ${i} is malformed`);
+    if (e.kind === 'enclave' && (!identityOk(e.identity) || !isHex(e.elementKey, 64)))
+      return no(`enclave element ${String(e.id)} is malformed`);
   }
   for (const [i, l] of b.links.entries()) {
-    if (!isObj(l) || l.version !== 1 || !isStr(l.chain) || !(l.parent === null || isStr(l.parent)) || !isStr(l.child) || !['local', 'remote'].includes(l.type as string)) return no(`link ${i} is malformed`);
-    if (!isHex(l.nonce, 32) || !isHex(l.childKey, 64) || !identityOk(l.childIdentity) || !isStr(l.childPlatform) || !isStr(l.at) || !isHex(l.signature, 64)) return no(`link ${i} (${String(l.child)}) is malformed`);
+    if (
+      !isObj(l) ||
+      l.version !== 1 ||
+      !isStr(l.chain) ||
+      !(l.parent === null || isStr(l.parent)) ||
+      !isStr(l.child) ||
+      !['local', 'remote'].includes(l.type as string)
+    )
+      return no(`link ${i} is malformed`);
+    if (
+      !isHex(l.nonce, 32) ||
+      !isHex(l.childKey, 64) ||
+      !identityOk(l.childIdentity) ||
+      !isStr(l.childPlatform) ||
+      !isStr(l.at) ||
+      !isHex(l.signature, 64)
+    )
+      return no(`link ${i} (${String(l.child)}) is malformed`);
     const ev = l.evidence;
-    if (!isObj(ev) || !((ev.kind === 'sgx-report' && isHex(ev.report)) || (ev.kind === 'dcap-quote' && isHex(ev.quote) && isHex(ev.collateral, 32)))) return no(`link ${i} (${String(l.child)}) evidence is malformed`);
+    if (
+      !isObj(ev) ||
+      !(
+        (ev.kind === 'sgx-report' && isHex(ev.report)) ||
+        (ev.kind === 'dcap-quote' && isHex(ev.quote) && isHex(ev.collateral, 32))
+      )
+    )
+      return no(`link ${i} (${String(l.child)}) evidence is malformed`);
     if (!isObj(l.appraisal) || l.appraisal.verdict !== 'accepted') return no(`link ${i} appraisal is malformed`);
   }
   for (const [i, r] of b.revocations.entries()) {
-    if (!isObj(r) || !isStr(r.element) || !isStr(r.reason) || !isStr(r.at) || !isStr(r.signature)) return no(`revocation ${i} is malformed`);
+    if (!isObj(r) || !isStr(r.element) || !isStr(r.reason) || !isStr(r.at) || !isStr(r.signature))
+      return no(`revocation ${i} is malformed`);
   }
   for (const [k, v] of Object.entries(b.collateral)) {
     if (!isHex(k, 32) || !isObj(v) || !Object.values(v).every(isStr)) return no(`collateral ${k} is malformed`);

@@ -7,7 +7,17 @@ import { ChainError } from './errors.ts';
 import { parseChainPolicy } from './parse-policy.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
-import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, LinkAppraisal, ProofBundle, Revocation } from './types.ts';
+import type {
+  ChainHeader,
+  ChainPolicy,
+  ChainVerification,
+  CollateralBlob,
+  Element,
+  Link,
+  LinkAppraisal,
+  ProofBundle,
+  Revocation,
+} from './types.ts';
 import { checkHeader, collateralId, LinkChecker, verifyBundle, type PrefetchedSignature } from './verify-bundle.ts';
 
 /** Element id of an enclave: derived from its element key, so it cannot be chosen freely. */
@@ -38,7 +48,14 @@ export class Chain {
   }
 
   private newChecker(): LinkChecker {
-    return new LinkChecker(this.header, p256PublicFromRaw(Uint8Array.from(Buffer.from(this.header.ownerKey, 'hex'))), this.elements, this.collateral, this.remote, this.prefetched);
+    return new LinkChecker(
+      this.header,
+      p256PublicFromRaw(Uint8Array.from(Buffer.from(this.header.ownerKey, 'hex'))),
+      this.elements,
+      this.collateral,
+      this.remote,
+      this.prefetched,
+    );
   }
 
   /** Creates an empty chain anchored at `root`, owned (header, first link, revocations signed) by `owner`. */
@@ -64,16 +81,26 @@ export class Chain {
       ownerKey: hex(p256PublicRaw(opts.owner.publicKey)),
       policy: parseChainPolicy(opts.policy),
     };
-    const header: ChainHeader = { ...unsigned, signature: hex(p256Sign(opts.owner.privateKey, headerSigningBytes(unsigned))) };
+    const header: ChainHeader = {
+      ...unsigned,
+      signature: hex(p256Sign(opts.owner.privateKey, headerSigningBytes(unsigned))),
+    };
     return new Chain(header, opts.root, opts.remote, opts.owner, opts.prefetched);
   }
 
   /** Imports a bundle after verifying it fully at `at`; refuses one that does not verify. */
-  static async fromBundle(bundle: ProofBundle, opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair }): Promise<Chain> {
+  static async fromBundle(
+    bundle: ProofBundle,
+    opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair },
+  ): Promise<Chain> {
     const v = await verifyBundle(bundle, { root: opts.root, at: opts.at, remote: opts.remote });
     if (!v.valid) {
       const f = v.failures[0];
-      throw new ChainError('ERR_CHAIN_BUNDLE', `bundle does not verify: ${f ? `${f.link} ${f.check}: ${f.message}` : 'invalid'}`, f?.check);
+      throw new ChainError(
+        'ERR_CHAIN_BUNDLE',
+        `bundle does not verify: ${f ? `${f.link} ${f.check}: ${f.message}` : 'invalid'}`,
+        f?.check,
+      );
     }
     const c = new Chain(bundle.chain, opts.root, opts.remote, opts.owner);
     Object.assign(c.collateral, bundle.collateral);
@@ -93,7 +120,13 @@ export class Chain {
    */
   static async restore(
     bundle: ProofBundle,
-    opts: { root: Uint8Array; remote: RemoteEvidenceVerifier; at: Date; owner?: P256KeyPair; prefetched?: PrefetchedSignature },
+    opts: {
+      root: Uint8Array;
+      remote: RemoteEvidenceVerifier;
+      at: Date;
+      owner?: P256KeyPair;
+      prefetched?: PrefetchedSignature;
+    },
   ): Promise<Chain> {
     const check = checkHeader(bundle.chain, opts.root);
     if (!check.ok) throw new ChainError('ERR_CHAIN_BUNDLE', check.failure.message, check.failure.check);
@@ -170,9 +203,12 @@ export class Chain {
    * verified with (stored once by hash; the link must reference it). Checked at `at`.
    */
   async append(link: Link, opts: { at: Date; collateral?: CollateralBlob; cloud?: string }): Promise<Element> {
-    if (this.elements.has(link.child)) throw new ChainError('ERR_CHAIN_DUPLICATE', `element ${link.child} is already in the chain`);
-    if (link.parent !== null && !this.elements.has(link.parent)) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `parent ${link.parent} is not in the chain`);
-    if (link.parent === null && this.childrenOf(null).length > 0) throw new ChainError('ERR_CHAIN_LINK_REFUSED', 'the chain already has its first enclave', 'link-structure');
+    if (this.elements.has(link.child))
+      throw new ChainError('ERR_CHAIN_DUPLICATE', `element ${link.child} is already in the chain`);
+    if (link.parent !== null && !this.elements.has(link.parent))
+      throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `parent ${link.parent} is not in the chain`);
+    if (link.parent === null && this.childrenOf(null).length > 0)
+      throw new ChainError('ERR_CHAIN_LINK_REFUSED', 'the chain already has its first enclave', 'link-structure');
     const el: Element = {
       id: link.child,
       kind: 'enclave',
@@ -210,7 +246,14 @@ export class Chain {
     const info = this.checker.platforms.get(platform);
     const pid = `platform:${platform}`;
     const qid = `qe:${platform}`;
-    const pe: Element = { id: pid, kind: 'platform', parent: null, platform, ...(cloud ? { cloud } : {}), ...(info ? { fmspc: info.fmspc, tcbStatus: info.tcbStatus, advisoryIds: info.advisoryIds } : {}) };
+    const pe: Element = {
+      id: pid,
+      kind: 'platform',
+      parent: null,
+      platform,
+      ...(cloud ? { cloud } : {}),
+      ...(info ? { fmspc: info.fmspc, tcbStatus: info.tcbStatus, advisoryIds: info.advisoryIds } : {}),
+    };
     this.elements.set(pid, pe);
     // The QE's identity lives in each quote (its QE report); the element only places it in the tree.
     const qe: Element = { id: qid, kind: 'qe', parent: pid, platform, ...(cloud ? { cloud } : {}) };
@@ -222,7 +265,10 @@ export class Chain {
     if (!this.elements.has(elementId)) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${elementId}`);
     if (!this.owner) throw new ChainError('ERR_CHAIN_NO_OWNER_KEY', 'this chain instance does not hold the owner key');
     const unsigned = { element: elementId, reason, at: at.toISOString() };
-    const r: Revocation = { ...unsigned, signature: hex(p256Sign(this.owner.privateKey, revocationSigningBytes(this.header.id, unsigned))) };
+    const r: Revocation = {
+      ...unsigned,
+      signature: hex(p256Sign(this.owner.privateKey, revocationSigningBytes(this.header.id, unsigned))),
+    };
     this.revocations.push(r);
     this.checker.revoked.set(elementId, reason);
     this.markSubtreeInvalid(elementId, `revoked: ${reason}`);
@@ -242,7 +288,12 @@ export class Chain {
   async reattest(link: Link, opts: { at: Date; collateral?: CollateralBlob }): Promise<void> {
     const old = this.links.get(link.child);
     if (!old) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${link.child}`);
-    if (link.childKey !== old.childKey || link.parent !== old.parent) throw new ChainError('ERR_CHAIN_LINK_REFUSED', 're-attestation must keep the element key and parent', 'link-structure');
+    if (link.childKey !== old.childKey || link.parent !== old.parent)
+      throw new ChainError(
+        'ERR_CHAIN_LINK_REFUSED',
+        're-attestation must keep the element key and parent',
+        'link-structure',
+      );
     let addedCollateral: string | undefined;
     if (link.evidence.kind === 'dcap-quote' && opts.collateral) {
       const id = collateralId(opts.collateral);

@@ -11,7 +11,11 @@ import { CatenaError } from '../errors.ts';
  *   ERR_CHAIN_BUNDLE         an imported bundle does not verify
  */
 export class ChainError extends CatenaError {
-  constructor(code: string, message: string, readonly check?: string) {
+  constructor(
+    code: string,
+    message: string,
+    readonly check?: string,
+  ) {
     super(code, message);
   }
 }

@@ -16,5 +16,12 @@ export function identityOfBody(b: ReportBody): EnclaveIdentity {
 }
 
 export function sameIdentity(a: EnclaveIdentity, b: EnclaveIdentity): boolean {
-  return a.mrEnclave === b.mrEnclave && a.mrSigner === b.mrSigner && a.isvProdId === b.isvProdId && a.isvSvn === b.isvSvn && a.attributes === b.attributes && a.debug === b.debug;
+  return (
+    a.mrEnclave === b.mrEnclave &&
+    a.mrSigner === b.mrSigner &&
+    a.isvProdId === b.isvProdId &&
+    a.isvSvn === b.isvSvn &&
+    a.attributes === b.attributes &&
+    a.debug === b.debug
+  );
 }

@@ -13,20 +13,36 @@ const isStrList = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s ==
 export const DEPTH_KEY = /^[1-9][0-9]*$/;
 
 const IDENTITY_FIELDS = ['mrEnclave', 'mrSigner', 'isvProdId', 'minIsvSvn', 'allowDebug'];
-const POLICY_FIELDS = ['identities', 'acceptedTcbStatuses', 'acceptedAdvisories', 'allowDebug', 'evidenceMaxAgeSeconds', 'linkTypes', 'maxDepth', 'byDepth'];
+const POLICY_FIELDS = [
+  'identities',
+  'acceptedTcbStatuses',
+  'acceptedAdvisories',
+  'allowDebug',
+  'evidenceMaxAgeSeconds',
+  'linkTypes',
+  'maxDepth',
+  'byDepth',
+];
 
 function identityProblem(i: unknown, at: string, strict: boolean): string | undefined {
   if (!isObj(i)) return `${at} is not an object`;
-  if (i.mrEnclave !== undefined && !(Array.isArray(i.mrEnclave) && i.mrEnclave.every((m) => isHex(m, 32)))) return `${at}.mrEnclave must be a list of 32-byte lowercase hex values`;
+  if (i.mrEnclave !== undefined && !(Array.isArray(i.mrEnclave) && i.mrEnclave.every((m) => isHex(m, 32))))
+    return `${at}.mrEnclave must be a list of 32-byte lowercase hex values`;
   if (i.mrSigner !== undefined && !isHex(i.mrSigner, 32)) return `${at}.mrSigner must be 32 bytes of lowercase hex`;
   if (i.isvProdId !== undefined && !isInt(i.isvProdId)) return `${at}.isvProdId must be a non-negative integer`;
   if (i.minIsvSvn !== undefined && !isInt(i.minIsvSvn)) return `${at}.minIsvSvn must be a non-negative integer`;
   if (i.allowDebug !== undefined && typeof i.allowDebug !== 'boolean') return `${at}.allowDebug must be a boolean`;
-  if (strict) for (const k of Object.keys(i)) if (!IDENTITY_FIELDS.includes(k)) return `${at}.${k} is not a policy field`;
+  if (strict)
+    for (const k of Object.keys(i)) if (!IDENTITY_FIELDS.includes(k)) return `${at}.${k} is not a policy field`;
   return undefined;
 }
 
-export function policyProblem(p: unknown, opts: { strict: boolean }, at = 'policy', nested = false): string | undefined {
+export function policyProblem(
+  p: unknown,
+  opts: { strict: boolean },
+  at = 'policy',
+  nested = false,
+): string | undefined {
   if (!isObj(p)) return `${at} is not an object`;
   const { strict } = opts;
   if (p.identities !== undefined) {
@@ -36,17 +52,25 @@ export function policyProblem(p: unknown, opts: { strict: boolean }, at = 'polic
       if (bad) return bad;
     }
   }
-  if (p.acceptedTcbStatuses !== undefined && !isStrList(p.acceptedTcbStatuses)) return `${at}.acceptedTcbStatuses must be a list of strings`;
-  if (p.acceptedAdvisories !== undefined && !isStrList(p.acceptedAdvisories)) return `${at}.acceptedAdvisories must be a list of strings`;
+  if (p.acceptedTcbStatuses !== undefined && !isStrList(p.acceptedTcbStatuses))
+    return `${at}.acceptedTcbStatuses must be a list of strings`;
+  if (p.acceptedAdvisories !== undefined && !isStrList(p.acceptedAdvisories))
+    return `${at}.acceptedAdvisories must be a list of strings`;
   if (p.allowDebug !== undefined && typeof p.allowDebug !== 'boolean') return `${at}.allowDebug must be a boolean`;
-  if (p.evidenceMaxAgeSeconds !== undefined && !isInt(p.evidenceMaxAgeSeconds)) return `${at}.evidenceMaxAgeSeconds must be a non-negative integer`;
-  if (p.linkTypes !== undefined && !(Array.isArray(p.linkTypes) && p.linkTypes.every((t) => t === 'local' || t === 'remote'))) return `${at}.linkTypes must list 'local' and/or 'remote'`;
+  if (p.evidenceMaxAgeSeconds !== undefined && !isInt(p.evidenceMaxAgeSeconds))
+    return `${at}.evidenceMaxAgeSeconds must be a non-negative integer`;
+  if (
+    p.linkTypes !== undefined &&
+    !(Array.isArray(p.linkTypes) && p.linkTypes.every((t) => t === 'local' || t === 'remote'))
+  )
+    return `${at}.linkTypes must list 'local' and/or 'remote'`;
   if (p.maxDepth !== undefined && !isInt(p.maxDepth)) return `${at}.maxDepth must be a non-negative integer`;
   if (p.byDepth !== undefined) {
     if (nested) return `${at}.byDepth: overrides do not nest`;
     if (!isObj(p.byDepth)) return `${at}.byDepth must be an object keyed by depth`;
     for (const [k, o] of Object.entries(p.byDepth)) {
-      if (!DEPTH_KEY.test(k)) return `${at}.byDepth key ${JSON.stringify(k)} is not a depth (1, 2, … in decimal, no leading zero)`;
+      if (!DEPTH_KEY.test(k))
+        return `${at}.byDepth key ${JSON.stringify(k)} is not a depth (1, 2, … in decimal, no leading zero)`;
       const bad = policyProblem(o, opts, `${at}.byDepth.${k}`, true);
       if (bad) return bad;
     }

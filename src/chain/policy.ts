@@ -23,10 +23,13 @@ export function checkElementPolicy(
   tcb?: { status: string; advisoryIds: string[] },
 ): PolicyOutcome {
   const p = policyAtDepth(policy, depth);
-  if (p.maxDepth !== undefined && depth > p.maxDepth) return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
+  if (p.maxDepth !== undefined && depth > p.maxDepth)
+    return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
   const types = p.linkTypes ?? ['local', 'remote'];
-  if (!types.includes(type)) return { ok: false, check: 'policy-link-type', message: `${type} links are not allowed at depth ${depth}` };
-  if (isDebug(body.attributes) && !p.allowDebug) return { ok: false, check: 'policy-debug', message: 'DEBUG enclave refused by the chain policy' };
+  if (!types.includes(type))
+    return { ok: false, check: 'policy-link-type', message: `${type} links are not allowed at depth ${depth}` };
+  if (isDebug(body.attributes) && !p.allowDebug)
+    return { ok: false, check: 'policy-debug', message: 'DEBUG enclave refused by the chain policy' };
   if (p.identities && p.identities.length > 0) {
     const reasons: string[] = [];
     const ok = p.identities.some((idp) => {
@@ -38,10 +41,16 @@ export function checkElementPolicy(
   }
   if (tcb) {
     const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
-    if (!accepted.includes(tcb.status)) return { ok: false, check: 'policy-tcb-status', message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})` };
+    if (!accepted.includes(tcb.status))
+      return {
+        ok: false,
+        check: 'policy-tcb-status',
+        message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
+      };
     if (p.acceptedAdvisories) {
       const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
-      if (bad.length) return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
+      if (bad.length)
+        return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
     }
   }
   return { ok: true };

@@ -12,7 +12,12 @@ export interface RemoteEvidenceVerifier {
    * collateral and instant (Chain.append does, for a quote its parent just verified; verification of a
    * bundle never does). A verifier may ignore it and always verify.
    */
-  verify(quote: Uint8Array, collateral: CollateralBlob, at: Date, opts?: { reuse?: boolean }): Promise<RemoteEvidenceResult>;
+  verify(
+    quote: Uint8Array,
+    collateral: CollateralBlob,
+    at: Date,
+    opts?: { reuse?: boolean },
+  ): Promise<RemoteEvidenceResult>;
 }
 
 export type RemoteEvidenceResult =

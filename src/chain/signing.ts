@@ -11,7 +11,10 @@ const ELEMENT_BINDING = new TextEncoder().encode('catena/element-binding/v1');
  * It binds the element key created inside the enclave to this chain and to the parent's fresh challenge.
  */
 export function elementReportData(chainId: string, elementKey: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return concat(sha256Parts(ELEMENT_BINDING, new TextEncoder().encode(chainId), new Uint8Array(1), elementKey, nonce), new Uint8Array(32));
+  return concat(
+    sha256Parts(ELEMENT_BINDING, new TextEncoder().encode(chainId), new Uint8Array(1), elementKey, nonce),
+    new Uint8Array(32),
+  );
 }
 
 export function linkSigningBytes(link: Omit<Link, 'signature'> & { signature?: string }): Uint8Array {
@@ -24,7 +27,10 @@ export function headerSigningBytes(h: Omit<ChainHeader, 'signature'> & { signatu
   return signingBytes('chain-header', rest);
 }
 
-export function revocationSigningBytes(chainId: string, r: Omit<Revocation, 'signature'> & { signature?: string }): Uint8Array {
+export function revocationSigningBytes(
+  chainId: string,
+  r: Omit<Revocation, 'signature'> & { signature?: string },
+): Uint8Array {
   const { signature: _s, ...rest } = r;
   return signingBytes('revocation', { chain: chainId, ...rest });
 }

@@ -8,7 +8,15 @@ import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } f
 import { snapshotOf, unchangedSince, type CollateralSnapshot } from './collateral-snapshot.ts';
 import type { RemoteEvidenceVerifier } from './remote-verifier.ts';
 import { elementReportData, headerSigningBytes, linkSigningBytes, revocationSigningBytes } from './signing.ts';
-import type { ChainFailure, ChainHeader, ChainVerification, CollateralBlob, Element, Link, ProofBundle } from './types.ts';
+import type {
+  ChainFailure,
+  ChainHeader,
+  ChainVerification,
+  CollateralBlob,
+  Element,
+  Link,
+  ProofBundle,
+} from './types.ts';
 import { canonicalJson } from '../json/canonical-json.ts';
 import { checkBundleShape } from './bundle-shape.ts';
 
@@ -29,7 +37,10 @@ export interface VerifyChainOptions {
 }
 
 class Fail extends Error {
-  constructor(readonly check: string, message: string) {
+  constructor(
+    readonly check: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -94,7 +105,15 @@ export class LinkChecker {
   readonly counts = { local: 0, remote: 0 };
   readonly revoked = new Map<string, string>();
   /** Platforms seen in remote evidence, by platform id (hex PPID). */
-  readonly platforms = new Map<string, { fmspc: string; tcbStatus: string; advisoryIds: string[]; qe: { mrEnclave: string; mrSigner: string; isvProdId: number; isvSvn: number } }>();
+  readonly platforms = new Map<
+    string,
+    {
+      fmspc: string;
+      tcbStatus: string;
+      advisoryIds: string[];
+      qe: { mrEnclave: string; mrSigner: string; isvProdId: number; isvSvn: number };
+    }
+  >();
   constructor(
     private readonly header: ChainHeader,
     private readonly owner: KeyObject,
@@ -122,7 +141,8 @@ export class LinkChecker {
     const h = this.header;
     const at = atDate.getTime();
     const parentState = l.parent === null ? undefined : this.state.get(l.parent);
-    const parentCause = l.parent === null ? undefined : (this.invalid.get(l.parent) ?? (parentState ? undefined : 'not admitted'));
+    const parentCause =
+      l.parent === null ? undefined : (this.invalid.get(l.parent) ?? (parentState ? undefined : 'not admitted'));
     // A parent on a platform revoked since it was admitted (Chain.revoke marks enclaves, not platforms).
     const parentPlatformRevoked = parentState ? this.platformRevocation(parentState.platform) : undefined;
     if (parentCause !== undefined || parentPlatformRevoked !== undefined) {
@@ -132,7 +152,8 @@ export class LinkChecker {
     }
     try {
       const el = this.elements.get(l.child);
-      if (!el || el.kind !== 'enclave') throw new Fail('link-structure', `link admits unknown enclave element ${l.child}`);
+      if (!el || el.kind !== 'enclave')
+        throw new Fail('link-structure', `link admits unknown enclave element ${l.child}`);
       if (l.chain !== h.id) throw new Fail('link-structure', `link belongs to chain ${l.chain}`);
       if (el.parent !== l.parent) throw new Fail('link-structure', 'element parent differs from its link parent');
       if (el.platform !== l.childPlatform) throw new Fail('link-structure', 'element platform differs from its link');
@@ -140,17 +161,31 @@ export class LinkChecker {
       const depth = parentState ? parentState.depth + 1 : 1;
       const signer = l.parent === null ? this.owner : signerKey(parentState!);
       const early = parentState && this.prefetched ? await this.prefetched(l, parentState.keyRaw) : undefined;
-      const signed = early ?? p256Verify(signer, canonical(() => linkSigningBytes(l), 'link'), bytes(l.signature, 64, 'link signature'));
+      const signed =
+        early ??
+        p256Verify(
+          signer,
+          canonical(() => linkSigningBytes(l), 'link'),
+          bytes(l.signature, 64, 'link signature'),
+        );
       if (!signed) {
-        throw new Fail('link-signature', l.parent === null ? 'first link is not signed by the chain owner' : 'link is not signed by the parent element key');
+        throw new Fail(
+          'link-signature',
+          l.parent === null
+            ? 'first link is not signed by the chain owner'
+            : 'link is not signed by the parent element key',
+        );
       }
       // Again: while a prefetched verdict was awaited, another link may have taken the nonce.
-      if (early !== undefined && this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
+      if (early !== undefined && this.nonces.has(l.nonce))
+        throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       this.nonces.add(l.nonce);
       const childKeyBytes = bytes(l.childKey, 64, 'child key');
       if (!p256PointValid(childKeyBytes)) throw new Fail('key-format', 'child key: not a point of P-256');
-      if (el.elementKey !== l.childKey) throw new Fail('link-structure', 'element key differs from the key its link binds');
-      if (!el.identity || !sameIdentity(el.identity, l.childIdentity)) throw new Fail('link-structure', 'element identity differs from its link');
+      if (el.elementKey !== l.childKey)
+        throw new Fail('link-structure', 'element key differs from the key its link binds');
+      if (!el.identity || !sameIdentity(el.identity, l.childIdentity))
+        throw new Fail('link-structure', 'element identity differs from its link');
       const nonce = bytes(l.nonce, 32, 'nonce');
       const t = Date.parse(l.at);
       if (Number.isNaN(t)) throw new Fail('format', 'link time is not a date');
@@ -162,7 +197,8 @@ export class LinkChecker {
       let platform: string;
       let tcb: { status: string; advisoryIds: string[] } | undefined;
       if (l.type === 'local') {
-        if (l.parent === null || !parentState) throw new Fail('link-type', 'the first enclave must be admitted with remote evidence');
+        if (l.parent === null || !parentState)
+          throw new Fail('link-type', 'the first enclave must be admitted with remote evidence');
         if (l.evidence.kind !== 'sgx-report') throw new Fail('evidence-format', 'a local link carries an SGX REPORT');
         try {
           body = parseReport(bytes(l.evidence.report, undefined, 'report')).body;
@@ -170,21 +206,35 @@ export class LinkChecker {
           throw e instanceof Fail ? e : new Fail('evidence-format', (e as Error).message);
         }
         platform = parentState.platform;
-        if (l.childPlatform !== platform) throw new Fail('local-same-platform', `local link between platforms ${platform} and ${l.childPlatform}`);
+        if (l.childPlatform !== platform)
+          throw new Fail('local-same-platform', `local link between platforms ${platform} and ${l.childPlatform}`);
       } else {
         if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
         const coll = this.collateral[l.evidence.collateral];
         if (!coll) throw new Fail('collateral-missing', `collateral ${l.evidence.collateral} is not in the bundle`);
-        const r = await this.remote.verify(bytes(l.evidence.quote, undefined, 'quote'), coll, atDate, opts.reuseVerification ? { reuse: true } : undefined);
+        const r = await this.remote.verify(
+          bytes(l.evidence.quote, undefined, 'quote'),
+          coll,
+          atDate,
+          opts.reuseVerification ? { reuse: true } : undefined,
+        );
         if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);
         body = r.report;
         platform = r.platform;
         tcb = { status: r.tcbStatus, advisoryIds: r.advisoryIds };
-        this.platforms.set(r.platform, { fmspc: r.fmspc, tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds, qe: r.qe });
-        if (l.childPlatform !== platform) throw new Fail('link-structure', `remote link names platform ${l.childPlatform}, the quote's is ${platform}`);
+        this.platforms.set(r.platform, {
+          fmspc: r.fmspc,
+          tcbStatus: r.tcbStatus,
+          advisoryIds: r.advisoryIds,
+          qe: r.qe,
+        });
+        if (l.childPlatform !== platform)
+          throw new Fail('link-structure', `remote link names platform ${l.childPlatform}, the quote's is ${platform}`);
       }
-      if (!equal(body.reportData, elementReportData(h.id, childKeyBytes, nonce))) throw new Fail('key-binding', 'REPORTDATA does not bind the element key and the parent nonce');
-      if (!sameIdentity(identityOfBody(body), l.childIdentity)) throw new Fail('link-structure', 'link identity differs from the evidence');
+      if (!equal(body.reportData, elementReportData(h.id, childKeyBytes, nonce)))
+        throw new Fail('key-binding', 'REPORTDATA does not bind the element key and the parent nonce');
+      if (!sameIdentity(identityOfBody(body), l.childIdentity))
+        throw new Fail('link-structure', 'link identity differs from the evidence');
       const pol = checkElementPolicy(h.policy, depth, l.type, body, tcb);
       if (!pol.ok) throw new Fail(pol.check, pol.message);
       const rv = this.revoked.get(l.child);
@@ -203,11 +253,22 @@ export class LinkChecker {
 }
 
 /** Checks the anchor (root hash) and the owner's header signature; returns the owner key or the failure. */
-export function checkHeader(h: ChainHeader, root: Uint8Array): { ok: true; owner: KeyObject } | { ok: false; failure: ChainFailure } {
+export function checkHeader(
+  h: ChainHeader,
+  root: Uint8Array,
+): { ok: true; owner: KeyObject } | { ok: false; failure: ChainFailure } {
   try {
-    if (hex(sha256(root)) !== h.rootSha256) throw new Fail('root-anchor', 'the chain is anchored at another root certificate');
+    if (hex(sha256(root)) !== h.rootSha256)
+      throw new Fail('root-anchor', 'the chain is anchored at another root certificate');
     const owner = key(h.ownerKey, 'owner key');
-    if (!p256Verify(owner, canonical(() => headerSigningBytes(h), 'chain header', 'header-signature'), bytes(h.signature, 64, 'header signature'))) throw new Fail('header-signature', 'chain header signature does not verify');
+    if (
+      !p256Verify(
+        owner,
+        canonical(() => headerSigningBytes(h), 'chain header', 'header-signature'),
+        bytes(h.signature, 64, 'header signature'),
+      )
+    )
+      throw new Fail('header-signature', 'chain header signature does not verify');
     return { ok: true, owner };
   } catch (e) {
     if (!(e instanceof Fail)) throw e;
@@ -239,18 +300,42 @@ export function collateralId(c: CollateralBlob): string {
 export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): Promise<ChainVerification> {
   const shape = checkBundleShape(bundle);
   if (!shape.ok) {
-    return { valid: false, size: 0, links: { local: 0, remote: 0 }, failures: [{ link: '-', check: 'bundle-format', message: shape.message }], elements: {}, emulatedRoot: false };
+    return {
+      valid: false,
+      size: 0,
+      links: { local: 0, remote: 0 },
+      failures: [{ link: '-', check: 'bundle-format', message: shape.message }],
+      elements: {},
+      emulatedRoot: false,
+    };
   }
   const b = bundle as ProofBundle;
   const h = b.chain;
   const failures: ChainFailure[] = [];
-  const head = opts.expectOwner !== undefined && opts.expectOwner.toLowerCase() !== h.ownerKey
-    ? ({ ok: false, failure: { link: '-', check: 'owner', message: `the chain is owned by ${h.ownerKey.slice(0, 16)}…, not the expected owner` } } as const)
-    : checkHeader(h, opts.root);
-  if (!head.ok) return { valid: false, size: b.elements.length, links: { local: 0, remote: 0 }, failures: [head.failure], elements: {}, emulatedRoot: h.emulatedRoot };
+  const head =
+    opts.expectOwner !== undefined && opts.expectOwner.toLowerCase() !== h.ownerKey
+      ? ({
+          ok: false,
+          failure: {
+            link: '-',
+            check: 'owner',
+            message: `the chain is owned by ${h.ownerKey.slice(0, 16)}…, not the expected owner`,
+          },
+        } as const)
+      : checkHeader(h, opts.root);
+  if (!head.ok)
+    return {
+      valid: false,
+      size: b.elements.length,
+      links: { local: 0, remote: 0 },
+      failures: [head.failure],
+      elements: {},
+      emulatedRoot: h.emulatedRoot,
+    };
 
   for (const [id, c] of Object.entries(b.collateral)) {
-    if (collateralId(c) !== id) failures.push({ link: '-', check: 'collateral-hash', message: `collateral ${id} does not hash to its id` });
+    if (collateralId(c) !== id)
+      failures.push({ link: '-', check: 'collateral-hash', message: `collateral ${id} does not hash to its id` });
   }
   const elements = new Map(b.elements.map((e) => [e.id, e]));
   if (elements.size !== b.elements.length) {
@@ -269,13 +354,19 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
     } catch {
       // not canonical JSON (e.g. a non-integer number): it cannot carry a valid signature
     }
-    if (!signed || !p256Verify(head.owner, signed, sig)) failures.push({ link: r.element, check: 'revocation-signature', message: 'revocation is not signed by the chain owner' });
+    if (!signed || !p256Verify(head.owner, signed, sig))
+      failures.push({
+        link: r.element,
+        check: 'revocation-signature',
+        message: 'revocation is not signed by the chain owner',
+      });
     else checker.revoked.set(r.element, r.reason);
   }
   const linkByChild = new Map<string, Link>();
   const children = new Map<string | null, Link[]>();
   for (const l of b.links) {
-    if (linkByChild.has(l.child)) failures.push({ link: l.child, check: 'link-duplicate', message: 'two links admit the same element' });
+    if (linkByChild.has(l.child))
+      failures.push({ link: l.child, check: 'link-duplicate', message: 'two links admit the same element' });
     linkByChild.set(l.child, l);
     const list = children.get(l.parent) ?? [];
     list.push(l);
@@ -297,12 +388,17 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
   const enclavePlatforms = new Set(b.elements.filter((e) => e.kind === 'enclave').map((e) => e.platform));
   for (const el of b.elements) {
     if (el.kind === 'enclave') continue;
-    const expected = el.kind === 'platform' ? { id: `platform:${el.platform}`, parent: null } : { id: `qe:${el.platform}`, parent: `platform:${el.platform}` };
+    const expected =
+      el.kind === 'platform'
+        ? { id: `platform:${el.platform}`, parent: null }
+        : { id: `qe:${el.platform}`, parent: `platform:${el.platform}` };
     const seen = checker.platforms.get(el.platform);
     let problem: string | undefined;
-    if (el.id !== expected.id || el.parent !== expected.parent) problem = `a ${el.kind} element must be ${expected.id} with parent ${String(expected.parent)}`;
+    if (el.id !== expected.id || el.parent !== expected.parent)
+      problem = `a ${el.kind} element must be ${expected.id} with parent ${String(expected.parent)}`;
     else if (!enclavePlatforms.has(el.platform)) problem = `no enclave element runs on platform ${el.platform}`;
-    else if (el.kind === 'platform' && seen && el.fmspc !== undefined && el.fmspc !== seen.fmspc) problem = `FMSPC ${String(el.fmspc)} differs from the quotes' ${seen.fmspc}`;
+    else if (el.kind === 'platform' && seen && el.fmspc !== undefined && el.fmspc !== seen.fmspc)
+      problem = `FMSPC ${String(el.fmspc)} differs from the quotes' ${seen.fmspc}`;
     if (problem) failures.push({ link: el.id, check: 'link-structure', message: problem });
   }
   const elementsOut: ChainVerification['elements'] = {};

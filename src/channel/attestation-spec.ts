@@ -12,14 +12,25 @@ import { CHECK, type QuoteValidator } from './types.ts';
  * - `fail`: refuses everything.
  */
 export type AttestationSpec =
-  | { kind: 'dcap'; roots?: Uint8Array[]; collateral: QvlCollateralJson | string; acceptedTcbStatuses?: string[]; acceptedAdvisories?: string[] }
+  | {
+      kind: 'dcap';
+      roots?: Uint8Array[];
+      collateral: QvlCollateralJson | string;
+      acceptedTcbStatuses?: string[];
+      acceptedAdvisories?: string[];
+    }
   | { kind: 'mock'; roots: Uint8Array[] }
   | { kind: 'fail'; reason?: string };
 
 export function validatorFromSpec(spec: AttestationSpec): QuoteValidator {
   switch (spec?.kind) {
     case 'dcap':
-      if (spec.roots !== undefined && (!Array.isArray(spec.roots) || spec.roots.length === 0)) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.root, 'dcap attestation spec: roots, when given, must name at least one root');
+      if (spec.roots !== undefined && (!Array.isArray(spec.roots) || spec.roots.length === 0))
+        throw new ChannelError(
+          'ERR_CHANNEL_STATE',
+          CHECK.root,
+          'dcap attestation spec: roots, when given, must name at least one root',
+        );
       return new DcapQuoteValidator({
         collateral: spec.collateral,
         ...(spec.roots ? { trustedRoots: spec.roots } : {}),
@@ -27,11 +38,16 @@ export function validatorFromSpec(spec: AttestationSpec): QuoteValidator {
         ...(spec.acceptedAdvisories ? { acceptedAdvisories: spec.acceptedAdvisories } : {}),
       });
     case 'mock':
-      if (!Array.isArray(spec.roots) || spec.roots.length === 0) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.root, 'mock attestation spec names no trusted root');
+      if (!Array.isArray(spec.roots) || spec.roots.length === 0)
+        throw new ChannelError('ERR_CHANNEL_STATE', CHECK.root, 'mock attestation spec names no trusted root');
       return new MockQuoteValidator(spec.roots);
     case 'fail':
       return new FailingQuoteValidator(spec.reason);
     default:
-      throw new ChannelError('ERR_CHANNEL_STATE', CHECK.validator, `unknown attestation spec kind ${String((spec as { kind?: unknown })?.kind)}`);
+      throw new ChannelError(
+        'ERR_CHANNEL_STATE',
+        CHECK.validator,
+        `unknown attestation spec kind ${String((spec as { kind?: unknown })?.kind)}`,
+      );
   }
 }

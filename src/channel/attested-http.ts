@@ -43,8 +43,14 @@ export interface AttestedResponse {
 /** One HTTPS request over a fresh RA-TLS connection (closed afterwards). Refusals reject with ChannelError. */
 export async function attestedHttpRequest(url: string | URL, o: AttestedRequestOptions): Promise<AttestedResponse> {
   const u = new URL(url);
-  if (u.protocol !== 'https:') throw new ChannelError('ERR_CHANNEL_STATE', 'url', `RA-TLS needs an https URL, got ${u.protocol}`);
-  if (!o?.verify) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.peerCertificate, 'a client must verify the server (validator + policy)');
+  if (u.protocol !== 'https:')
+    throw new ChannelError('ERR_CHANNEL_STATE', 'url', `RA-TLS needs an https URL, got ${u.protocol}`);
+  if (!o?.verify)
+    throw new ChannelError(
+      'ERR_CHANNEL_STATE',
+      CHECK.peerCertificate,
+      'a client must verify the server (validator + policy)',
+    );
   const timeoutMs = o.timeoutMs ?? 30_000;
   const started = Date.now();
   const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -57,7 +63,13 @@ export async function attestedHttpRequest(url: string | URL, o: AttestedRequestO
       s.removeAllListeners('error');
       resolve(s);
     });
-    s.once('error', (e) => reject(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'connect', `cannot connect to ${host}:${port}: ${e.message}`, { cause: e })));
+    s.once('error', (e) =>
+      reject(
+        new ChannelError('ERR_CHANNEL_HANDSHAKE', 'connect', `cannot connect to ${host}:${port}: ${e.message}`, {
+          cause: e,
+        }),
+      ),
+    );
   });
   const stream = await startAttestedTls(tcp, {
     role: 'client',
@@ -74,7 +86,12 @@ export async function attestedHttpRequest(url: string | URL, o: AttestedRequestO
         {
           method: o.method ?? (body ? 'POST' : 'GET'),
           path: `${u.pathname}${u.search}`,
-          headers: { host: u.host, connection: 'close', ...(o.headers ?? {}), ...(body ? { 'content-length': String(body.length) } : {}) },
+          headers: {
+            host: u.host,
+            connection: 'close',
+            ...(o.headers ?? {}),
+            ...(body ? { 'content-length': String(body.length) } : {}),
+          },
           // The stream is already verified: the request is written only now.
           createConnection: () => stream,
         },
@@ -86,11 +103,20 @@ export async function attestedHttpRequest(url: string | URL, o: AttestedRequestO
             if (size > maxBody) req.destroy(new Error(`response larger than ${maxBody} bytes`));
             else chunks.push(c);
           });
-          res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), peer }));
+          res.once('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+              peer,
+            }),
+          );
           res.once('error', reject);
         },
       );
-      req.setTimeout(Math.max(1, timeoutMs - (Date.now() - started)), () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+      req.setTimeout(Math.max(1, timeoutMs - (Date.now() - started)), () =>
+        req.destroy(new Error(`no answer in ${timeoutMs} ms`)),
+      );
       req.once('error', reject);
       req.end(body);
     });

@@ -29,7 +29,17 @@ function head(major: number, n: number): number[] {
   if (n < 0x100000000) return [m | 26, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
   const hi = Math.floor(n / 0x100000000);
   const lo = n >>> 0;
-  return [m | 27, 0, 0, (hi >>> 8) & 0xff, hi & 0xff, (lo >>> 24) & 0xff, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff];
+  return [
+    m | 27,
+    0,
+    0,
+    (hi >>> 8) & 0xff,
+    hi & 0xff,
+    (lo >>> 24) & 0xff,
+    (lo >>> 16) & 0xff,
+    (lo >>> 8) & 0xff,
+    lo & 0xff,
+  ];
 }
 
 export function encodeCbor(v: CborValue): Uint8Array {

@@ -44,12 +44,21 @@ export class DcapQuoteValidator implements QuoteValidator {
   readonly #advisories: string[] | undefined;
 
   constructor(opts: DcapQuoteValidatorOptions) {
-    if (!opts || opts.collateral === undefined || opts.collateral === null) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.validator, 'DCAP validator: no collateral given');
+    if (!opts || opts.collateral === undefined || opts.collateral === null)
+      throw new ChannelError('ERR_CHANNEL_STATE', CHECK.validator, 'DCAP validator: no collateral given');
     this.verifier = opts.verifier ?? new DcapVerifier();
     this.#collateral = toCollateral(opts.collateral);
     if (opts.trustedRoots !== undefined) {
-      if (!Array.isArray(opts.trustedRoots) || opts.trustedRoots.length === 0 || !opts.trustedRoots.every((r) => r instanceof Uint8Array)) {
-        throw new ChannelError('ERR_CHANNEL_STATE', CHECK.root, 'DCAP validator: trustedRoots must be a non-empty list of certificates (DER) or raw keys');
+      if (
+        !Array.isArray(opts.trustedRoots) ||
+        opts.trustedRoots.length === 0 ||
+        !opts.trustedRoots.every((r) => r instanceof Uint8Array)
+      ) {
+        throw new ChannelError(
+          'ERR_CHANNEL_STATE',
+          CHECK.root,
+          'DCAP validator: trustedRoots must be a non-empty list of certificates (DER) or raw keys',
+        );
       }
       this.#roots = [...opts.trustedRoots];
     }
@@ -63,20 +72,43 @@ export class DcapQuoteValidator implements QuoteValidator {
       collateral: this.#collateral,
       at,
       ...(this.#roots ? { trustedRoots: this.#roots } : {}),
-      policy: { acceptedTcbStatuses: this.#accepted, allowDebug: true, ...(this.#advisories ? { acceptedAdvisories: this.#advisories } : {}) },
+      policy: {
+        acceptedTcbStatuses: this.#accepted,
+        allowDebug: true,
+        ...(this.#advisories ? { acceptedAdvisories: this.#advisories } : {}),
+      },
     });
     if (a.verdict !== 'accepted') {
       const e = a.error ?? { check: 'dcap', code: 'ERR_QUOTE_REJECTED', message: 'quote rejected' };
       return { ok: false, check: e.check, message: `${e.code}: ${e.message}` };
     }
     const q = a.quote;
-    if (!q || q.teeType !== 'sgx') return { ok: false, check: 'quote.teeType', message: 'ERR_CHANNEL_EVIDENCE: the channel admits SGX enclave quotes only' };
-    if (!(expectedReportData instanceof Uint8Array) || expectedReportData.length !== 64 || !ctEqual(Buffer.from(q.reportData, 'hex'), expectedReportData)) {
-      return { ok: false, check: CHECK.reportData, message: "the quote's REPORTDATA does not bind the expected data (this certificate's key)" };
+    if (!q || q.teeType !== 'sgx')
+      return {
+        ok: false,
+        check: 'quote.teeType',
+        message: 'ERR_CHANNEL_EVIDENCE: the channel admits SGX enclave quotes only',
+      };
+    if (
+      !(expectedReportData instanceof Uint8Array) ||
+      expectedReportData.length !== 64 ||
+      !ctEqual(Buffer.from(q.reportData, 'hex'), expectedReportData)
+    ) {
+      return {
+        ok: false,
+        check: CHECK.reportData,
+        message: "the quote's REPORTDATA does not bind the expected data (this certificate's key)",
+      };
     }
     return {
       ok: true,
-      identity: { mrEnclave: q.mrEnclave, mrSigner: q.mrSigner, isvProdId: q.isvProdId, isvSvn: q.isvSvn, debug: q.debug },
+      identity: {
+        mrEnclave: q.mrEnclave,
+        mrSigner: q.mrSigner,
+        isvProdId: q.isvProdId,
+        isvSvn: q.isvSvn,
+        debug: q.debug,
+      },
       ...(a.tcbStatus !== undefined ? { tcbStatus: a.tcbStatus } : {}),
       advisoryIds: [...a.advisoryIds],
       rootIsIntel: a.rootIsIntel,
@@ -94,6 +126,11 @@ function toCollateral(c: DcapQuoteValidatorOptions['collateral']): Collateral | 
     return collateralFromQvlJson(c, 'dcap-qvl collateral JSON');
   } catch (e) {
     if (e instanceof ChannelError) throw e;
-    throw new ChannelError('ERR_CHANNEL_STATE', CHECK.validator, `DCAP validator: unreadable collateral: ${(e as Error).message}`, { cause: e });
+    throw new ChannelError(
+      'ERR_CHANNEL_STATE',
+      CHECK.validator,
+      `DCAP validator: unreadable collateral: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }

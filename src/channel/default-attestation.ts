@@ -62,9 +62,11 @@ export function channelAttestation(issuer: DcapIssuer): ChannelAttestation {
   };
 }
 
-
 /** Writes root.pem, root.der and (dcap) collateral.json into `dir`; returns their paths. */
-export async function writeTrustFiles(dir: string, a: ChannelAttestation): Promise<{ rootPem: string; rootDer: string; collateral?: string }> {
+export async function writeTrustFiles(
+  dir: string,
+  a: ChannelAttestation,
+): Promise<{ rootPem: string; rootDer: string; collateral?: string }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const out = { rootPem: join(dir, TRUST_FILES.rootPem), rootDer: join(dir, TRUST_FILES.rootDer) };
   await writeFile(out.rootPem, a.rootPem);
@@ -76,13 +78,30 @@ export async function writeTrustFiles(dir: string, a: ChannelAttestation): Promi
 }
 
 /** Trust anchors + collateral (dcap-qvl JSON) → the AttestationSpec an enclave validates DCAP peers with. */
-export function attestationSpecForRoots(roots: Uint8Array[], collateral: QvlCollateralJson | string, opts: { acceptedTcbStatuses?: string[] } = {}): AttestationSpec {
-  return { kind: 'dcap', roots, collateral, ...(opts.acceptedTcbStatuses ? { acceptedTcbStatuses: opts.acceptedTcbStatuses } : {}) };
+export function attestationSpecForRoots(
+  roots: Uint8Array[],
+  collateral: QvlCollateralJson | string,
+  opts: { acceptedTcbStatuses?: string[] } = {},
+): AttestationSpec {
+  return {
+    kind: 'dcap',
+    roots,
+    collateral,
+    ...(opts.acceptedTcbStatuses ? { acceptedTcbStatuses: opts.acceptedTcbStatuses } : {}),
+  };
 }
 
 /** Trust anchors + collateral → the DCAP validator a non-enclave relying party uses. */
-export function validatorForRoots(roots: Uint8Array[], collateral: Collateral | CollateralSource | QvlCollateralJson | string, opts: { acceptedTcbStatuses?: string[] } = {}): DcapQuoteValidator {
-  return new DcapQuoteValidator({ trustedRoots: roots, collateral, ...(opts.acceptedTcbStatuses ? { acceptedTcbStatuses: opts.acceptedTcbStatuses } : {}) });
+export function validatorForRoots(
+  roots: Uint8Array[],
+  collateral: Collateral | CollateralSource | QvlCollateralJson | string,
+  opts: { acceptedTcbStatuses?: string[] } = {},
+): DcapQuoteValidator {
+  return new DcapQuoteValidator({
+    trustedRoots: roots,
+    collateral,
+    ...(opts.acceptedTcbStatuses ? { acceptedTcbStatuses: opts.acceptedTcbStatuses } : {}),
+  });
 }
 
 /**

@@ -38,7 +38,10 @@ export type ChannelEvent =
   | { type: 'refused'; role: 'server' | 'client'; code: string; check: string; message: string }
   | { type: 'data'; bytes: Uint8Array };
 
-export type EndpointApp = (stream: AttestedStream, info: { id: number; role: 'server' | 'client'; emit: (e: ChannelEvent) => void }) => void;
+export type EndpointApp = (
+  stream: AttestedStream,
+  info: { id: number; role: 'server' | 'client'; emit: (e: ChannelEvent) => void },
+) => void;
 
 /** Ciphertext pipe: in by push() from an ECALL, out by OCALL. */
 class OcallPipe extends Duplex {
@@ -114,7 +117,15 @@ export class EnclaveTlsEndpoint {
       role,
       credentials: { keyPem: creds.keyPem, certPem: creds.certPem },
       ...(this.#secureContext ? { secureContext: this.#secureContext } : {}),
-      ...(verify ? { verify: { validator, policy: peerPolicy!, ...(this.#certificates ? { certificates: this.#certificates } : {}) } } : {}),
+      ...(verify
+        ? {
+            verify: {
+              validator,
+              policy: peerPolicy!,
+              ...(this.#certificates ? { certificates: this.#certificates } : {}),
+            },
+          }
+        : {}),
     }).then(
       (stream) => {
         this.#streams.set(id, stream);
@@ -124,7 +135,13 @@ export class EnclaveTlsEndpoint {
       },
       (e: ChannelError) => {
         this.#forget(id);
-        this.#emit(id, { type: 'refused', role, code: e.code ?? 'ERR_CHANNEL_HANDSHAKE', check: e.check ?? 'handshake', message: e.message });
+        this.#emit(id, {
+          type: 'refused',
+          role,
+          code: e.code ?? 'ERR_CHANNEL_HANDSHAKE',
+          check: e.check ?? 'handshake',
+          message: e.message,
+        });
       },
     );
   }

@@ -1,5 +1,14 @@
 export { ChannelError, type ChannelErrorCode } from './errors.ts';
-export { CHECK, type QuoteIssuer, type QuoteValidator, type ValidationResult, type EnclaveIdentityClaims, type PeerIdentity, type ChannelPolicy, type AttestedStream } from './types.ts';
+export {
+  CHECK,
+  type QuoteIssuer,
+  type QuoteValidator,
+  type ValidationResult,
+  type EnclaveIdentityClaims,
+  type PeerIdentity,
+  type ChannelPolicy,
+  type AttestedStream,
+} from './types.ts';
 export {
   createRatlsCertificate,
   readRatlsCertificate,
@@ -16,8 +25,22 @@ export {
   type RatlsCertificateContents,
 } from './ratls-cert.ts';
 export { verifyRatlsCertificate, checkPolicy, type PeerVerification } from './verify-peer.ts';
-export { attestedHttpRequest, attestedPeerOf, ratlsHttpsOptions, type AttestedRequestOptions, type AttestedResponse } from './attested-http.ts';
-export { startAttestedTls, attestedSecureContext, connectAttested, createAttestedServer, type AttestedTlsOptions, type ConnectAttestedOptions, type AttestedServerOptions } from './tls.ts';
+export {
+  attestedHttpRequest,
+  attestedPeerOf,
+  ratlsHttpsOptions,
+  type AttestedRequestOptions,
+  type AttestedResponse,
+} from './attested-http.ts';
+export {
+  startAttestedTls,
+  attestedSecureContext,
+  connectAttested,
+  createAttestedServer,
+  type AttestedTlsOptions,
+  type ConnectAttestedOptions,
+  type AttestedServerOptions,
+} from './tls.ts';
 export {
   EnclaveQuoteIssuer,
   MockQuoteIssuer,
@@ -43,7 +66,13 @@ export {
   type MockEvidence,
 } from './mock-evidence.ts';
 export { validatorFromSpec, type AttestationSpec } from './attestation-spec.ts';
-export { EnclaveTlsEndpoint, CHANNEL_OCALL, type EndpointConfig, type ChannelEvent, type EndpointApp } from './enclave-endpoint.ts';
+export {
+  EnclaveTlsEndpoint,
+  CHANNEL_OCALL,
+  type EndpointConfig,
+  type ChannelEvent,
+  type EndpointApp,
+} from './enclave-endpoint.ts';
 export { EnclaveChannelRelay, type EcallTarget } from './relay.ts';
 export { localAttestedStream, type RecordSession } from './local-stream.ts';
 export {

@@ -37,11 +37,13 @@ export class EnclaveQuoteIssuer implements QuoteIssuer {
   #targetInfo: Uint8Array | undefined;
   constructor(private readonly ctx: QuotingEnclaveContext) {}
   async issue(reportData: Uint8Array): Promise<Uint8Array> {
-    if (!(reportData instanceof Uint8Array) || reportData.length !== 64) throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.reportData, 'REPORTDATA must be 64 bytes');
+    if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
+      throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.reportData, 'REPORTDATA must be 64 bytes');
     this.#targetInfo ??= (await this.ctx.ocall(QE_TARGET_INFO_OCALL)) as Uint8Array;
     const report = await this.ctx.ereport(this.#targetInfo, reportData);
     const evidence = await this.ctx.ocall(QE_QUOTE_OCALL, report);
-    if (!(evidence instanceof Uint8Array)) throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.evidence, 'the quoting backend returned no bytes');
+    if (!(evidence instanceof Uint8Array))
+      throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.evidence, 'the quoting backend returned no bytes');
     return evidence;
   }
 }
@@ -51,7 +53,8 @@ export function quotingOcalls(backend: QuotingBackend): Record<string, (...args:
   return {
     [QE_TARGET_INFO_OCALL]: async () => backend.targetInfo(),
     [QE_QUOTE_OCALL]: async (report: unknown) => {
-      if (!(report instanceof Uint8Array)) throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.evidence, 'quote OCALL: REPORT must be bytes');
+      if (!(report instanceof Uint8Array))
+        throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.evidence, 'quote OCALL: REPORT must be bytes');
       return backend.quote(report);
     },
   };
@@ -81,7 +84,11 @@ export class MockQuoteIssuer implements QuoteIssuer {
     private readonly reportDataOverride?: Uint8Array,
   ) {}
   async issue(reportData: Uint8Array): Promise<Uint8Array> {
-    const body: ReportBody = { ...emptyReportBody(), ...this.identity, reportData: this.reportDataOverride ?? reportData };
+    const body: ReportBody = {
+      ...emptyReportBody(),
+      ...this.identity,
+      reportData: this.reportDataOverride ?? reportData,
+    };
     return signMockEvidence(serializeReportBody(body), this.rootKey);
   }
 }

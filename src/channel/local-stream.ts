@@ -35,10 +35,18 @@ class LocalAttestedStream extends Duplex {
   ) {
     super();
     const p = session.peer;
-    this.peer = { mrEnclave: hex(p.mrEnclave), mrSigner: hex(p.mrSigner), isvProdId: p.isvProdId, isvSvn: p.isvSvn, debug, evidenceKind: 'sgx-local-report' };
+    this.peer = {
+      mrEnclave: hex(p.mrEnclave),
+      mrSigner: hex(p.mrSigner),
+      isvProdId: p.isvProdId,
+      isvSvn: p.isvSvn,
+      debug,
+      evidenceKind: 'sgx-local-report',
+    };
     transport.on('data', (b: Buffer) => this.#onData(b));
     transport.on('end', () => {
-      if (this.#buf.length) this.destroy(new ChannelError('ERR_CHANNEL_RECORD', 'framing', 'pipe ended inside a record'));
+      if (this.#buf.length)
+        this.destroy(new ChannelError('ERR_CHANNEL_RECORD', 'framing', 'pipe ended inside a record'));
       else this.push(null);
     });
     transport.on('error', (e) => this.destroy(e));
@@ -50,7 +58,8 @@ class LocalAttestedStream extends Duplex {
     this.#buf = this.#buf.length ? Buffer.concat([this.#buf, b]) : b;
     while (this.#buf.length >= 4) {
       const n = this.#buf.readUInt32BE(0);
-      if (n < MIN_RECORD || n > MAX_RECORD) return void this.destroy(new ChannelError('ERR_CHANNEL_RECORD', 'framing', `record length ${n} out of range`));
+      if (n < MIN_RECORD || n > MAX_RECORD)
+        return void this.destroy(new ChannelError('ERR_CHANNEL_RECORD', 'framing', `record length ${n} out of range`));
       if (this.#buf.length < 4 + n) return;
       const record = new Uint8Array(this.#buf.subarray(4, 4 + n));
       this.#buf = this.#buf.subarray(4 + n);
@@ -90,6 +99,10 @@ class LocalAttestedStream extends Duplex {
 }
 
 /** Wraps an established LocalSession and the pipe carrying its records. `debug`: whether the peer is a DEBUG enclave (its report said so). */
-export function localAttestedStream(session: RecordSession, transport: Duplex, opts: { debug?: boolean } = {}): AttestedStream {
+export function localAttestedStream(
+  session: RecordSession,
+  transport: Duplex,
+  opts: { debug?: boolean } = {},
+): AttestedStream {
   return new LocalAttestedStream(session, transport, opts.debug ?? false);
 }

@@ -39,7 +39,8 @@ export function isMockEvidence(b: Uint8Array): boolean {
 }
 
 export function parseMockEvidence(bytes: Uint8Array): MockEvidence {
-  if (bytes.length !== MOCK_EVIDENCE_SIZE) throw new FormatError(`mock evidence: expected ${MOCK_EVIDENCE_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== MOCK_EVIDENCE_SIZE)
+    throw new FormatError(`mock evidence: expected ${MOCK_EVIDENCE_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
   if (!isMockEvidence(bytes)) throw new FormatError('mock evidence: bad magic');
   const r = new Reader(bytes, 'mock evidence');
   r.skip(32, 'magic');
@@ -47,12 +48,19 @@ export function parseMockEvidence(bytes: Uint8Array): MockEvidence {
   const signerKey = r.bytesOf(64, 'signer_key');
   const signature = r.bytesOf(64, 'signature');
   r.end();
-  return { body, rawBody: bytes.subarray(32, 32 + REPORT_BODY_SIZE), signerKey, signature, signed: bytes.subarray(0, SIGNED) };
+  return {
+    body,
+    rawBody: bytes.subarray(32, 32 + REPORT_BODY_SIZE),
+    signerKey,
+    signature,
+    signed: bytes.subarray(0, SIGNED),
+  };
 }
 
 /** Signs a 384-byte REPORT body into mock evidence. */
 export function signMockEvidence(rawBody: Uint8Array, key: KeyObject): Uint8Array {
-  if (rawBody.length !== REPORT_BODY_SIZE) throw new FormatError(`mock evidence: report body must be ${REPORT_BODY_SIZE} bytes`, 'ERR_LENGTH');
+  if (rawBody.length !== REPORT_BODY_SIZE)
+    throw new FormatError(`mock evidence: report body must be ${REPORT_BODY_SIZE} bytes`, 'ERR_LENGTH');
   const signed = new Writer().bytes(MOCK_EVIDENCE_MAGIC).bytes(rawBody).bytes(p256PublicRaw(key)).finish();
   return new Writer().bytes(signed).bytes(p256Sign(key, signed)).finish();
 }
@@ -65,8 +73,10 @@ export interface MockAttestationRoot {
   privateKey: KeyObject;
 }
 
-export async function createMockAttestationRoot(commonName = 'Catena MOCK attestation root (NOT Intel, NOT for production)'): Promise<MockAttestationRoot> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
+export async function createMockAttestationRoot(
+  commonName = 'Catena MOCK attestation root (NOT Intel, NOT for production)',
+): Promise<MockAttestationRoot> {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const now = Date.now();
   const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const certificate = selfSignedCertificate({
@@ -78,7 +88,10 @@ export async function createMockAttestationRoot(commonName = 'Catena MOCK attest
     privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }),
     extensions: [extension('2.5.29.19', true, basicConstraints(true))],
   });
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
   pkcs8.fill(0);
   return mockRootFromPem(new X509Certificate(certificate).toString(), keyPem);
 }

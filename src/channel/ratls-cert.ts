@@ -13,7 +13,6 @@ import { CborMap, CborTag, decodeCbor, encodeCbor } from './cbor.ts';
 import { ChannelError } from './errors.ts';
 import { CHECK, type QuoteIssuer } from './types.ts';
 
-
 /**
  * RA-TLS certificates (docs/channel.md, "Certificate").
  *
@@ -78,7 +77,8 @@ export function encodeDiceEvidence(evidence: Uint8Array, claims: Uint8Array): Ui
 /** Reads #6.60000([bstr evidence, bstr claims]); anything else is a FormatError. */
 export function decodeDiceEvidence(bytes: Uint8Array): { evidence: Uint8Array; claims: Uint8Array } {
   const v = decodeCbor(bytes);
-  if (!(v instanceof CborTag) || v.tag !== DICE_EVIDENCE_CBOR_TAG) throw new FormatError(`dice evidence: expected CBOR tag ${DICE_EVIDENCE_CBOR_TAG}`);
+  if (!(v instanceof CborTag) || v.tag !== DICE_EVIDENCE_CBOR_TAG)
+    throw new FormatError(`dice evidence: expected CBOR tag ${DICE_EVIDENCE_CBOR_TAG}`);
   const a = v.value;
   if (!Array.isArray(a) || a.length !== 2 || !(a[0] instanceof Uint8Array) || !(a[1] instanceof Uint8Array)) {
     throw new FormatError('dice evidence: expected [bstr evidence, bstr claims]');
@@ -90,19 +90,31 @@ export function decodeDiceEvidence(bytes: Uint8Array): { evidence: Uint8Array; c
  * Creates the key pair and the certificate: SPKI first, then evidence over ratlsReportData(SPKI)
  * from `issuer`, then the self-signed certificate carrying it.
  */
-export async function createRatlsCertificate(issuer: QuoteIssuer, opts: RatlsCertificateOptions = {}): Promise<RatlsCredentials> {
+export async function createRatlsCertificate(
+  issuer: QuoteIssuer,
+  opts: RatlsCertificateOptions = {},
+): Promise<RatlsCredentials> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey));
   const reportData = ratlsReportData(spki);
   let evidence: Uint8Array;
   try {
     evidence = await issuer.issue(reportData);
   } catch (e) {
-    throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.evidence, `evidence for the certificate key could not be produced: ${(e as Error).message}`, { cause: e });
+    throw new ChannelError(
+      'ERR_CHANNEL_ISSUER',
+      CHECK.evidence,
+      `evidence for the certificate key could not be produced: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   if (!(evidence instanceof Uint8Array) || evidence.length === 0 || evidence.length > MAX_EVIDENCE) {
-    throw new ChannelError('ERR_CHANNEL_ISSUER', CHECK.evidence, 'the issuer returned no evidence bytes (or more than 64 KiB)');
+    throw new ChannelError(
+      'ERR_CHANNEL_ISSUER',
+      CHECK.evidence,
+      'the issuer returned no evidence bytes (or more than 64 KiB)',
+    );
   }
   const notBefore = opts.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = opts.notAfter ?? new Date(notBefore.getTime() + 86_400_000);
@@ -124,11 +136,21 @@ export async function createRatlsCertificate(issuer: QuoteIssuer, opts: RatlsCer
   });
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${b64lines(pkcs8)}-----END PRIVATE KEY-----\n`;
   pkcs8.fill(0);
-  return { keyPem, certPem: `-----BEGIN CERTIFICATE-----\n${b64lines(certificate)}-----END CERTIFICATE-----\n`, certificate, spki, evidence, reportData };
+  return {
+    keyPem,
+    certPem: `-----BEGIN CERTIFICATE-----\n${b64lines(certificate)}-----END CERTIFICATE-----\n`,
+    certificate,
+    spki,
+    evidence,
+    reportData,
+  };
 }
 
 function b64lines(b: Uint8Array): string {
-  return Buffer.from(b).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n');
+  return Buffer.from(b)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n?$/, '\n');
 }
 
 export interface RatlsCertificateContents {
@@ -165,7 +187,9 @@ export class RatlsCertificateReader {
   }
 
   read(der: Uint8Array): RatlsCertificateContents {
-    const r = this.seen.getOrSet(Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1'), () => readUncached(der));
+    const r = this.seen.getOrSet(Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1'), () =>
+      readUncached(der),
+    );
     // Copies: a caller that changes the bytes it got cannot change what the next handshake reads.
     return {
       spki: r.spki.slice(),
@@ -187,15 +211,27 @@ function readUncached(der: Uint8Array): RatlsCertificateContents {
     // extension OpenSSL let through must still be well formed.
     const key = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) throw new Error('the key is not an EC key on P-256 or P-384');
-    for (const e of cert.extensions) if (e.oid === BASIC_CONSTRAINTS_OID) expectTag(parseDer(e.value, 'basicConstraints'), TAG.SEQUENCE, 'basicConstraints');
+    if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1'))
+      throw new Error('the key is not an EC key on P-256 or P-384');
+    for (const e of cert.extensions)
+      if (e.oid === BASIC_CONSTRAINTS_OID)
+        expectTag(parseDer(e.value, 'basicConstraints'), TAG.SEQUENCE, 'basicConstraints');
   } catch (e) {
-    throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `peer certificate unreadable: ${(e as Error).message}`);
+    throw new ChannelError(
+      'ERR_CHANNEL_CERTIFICATE',
+      CHECK.certificate,
+      `peer certificate unreadable: ${(e as Error).message}`,
+    );
   }
   const spki = cert.spki.slice();
   const one = (oid: string): Uint8Array | undefined => {
     const exts = cert.extensions.filter((e) => e.oid === oid);
-    if (exts.length > 1) throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificate, `extension ${oid} appears ${exts.length} times`);
+    if (exts.length > 1)
+      throw new ChannelError(
+        'ERR_CHANNEL_CERTIFICATE',
+        CHECK.certificate,
+        `extension ${oid} appears ${exts.length} times`,
+      );
     return exts[0] ? exts[0].value.slice() : undefined;
   };
   const gramine = one(GRAMINE_QUOTE_OID);
@@ -205,18 +241,41 @@ function readUncached(der: Uint8Array): RatlsCertificateContents {
     try {
       dice = decodeDiceEvidence(diceBytes);
     } catch (e) {
-      throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.evidence, `TCG DICE evidence extension: ${(e as Error).message}`);
+      throw new ChannelError(
+        'ERR_CHANNEL_CERTIFICATE',
+        CHECK.evidence,
+        `TCG DICE evidence extension: ${(e as Error).message}`,
+      );
     }
     if (!equal(dice.claims, diceClaims(spki))) {
-      throw new ChannelError('ERR_CHANNEL_KEY_BINDING', CHECK.extensionsAgree, 'the DICE claims do not name this certificate key (pubkey-hash)');
+      throw new ChannelError(
+        'ERR_CHANNEL_KEY_BINDING',
+        CHECK.extensionsAgree,
+        'the DICE claims do not name this certificate key (pubkey-hash)',
+      );
     }
   }
   if (gramine && dice && !equal(gramine, dice.evidence)) {
-    throw new ChannelError('ERR_CHANNEL_KEY_BINDING', CHECK.extensionsAgree, 'the two evidence extensions carry different evidence');
+    throw new ChannelError(
+      'ERR_CHANNEL_KEY_BINDING',
+      CHECK.extensionsAgree,
+      'the two evidence extensions carry different evidence',
+    );
   }
   const evidence = gramine ?? dice?.evidence;
   if (!evidence || evidence.length === 0) {
-    throw new ChannelError('ERR_CHANNEL_NO_EVIDENCE', CHECK.evidence, `no RA-TLS evidence extension (${GRAMINE_QUOTE_OID} or ${TCG_DICE_TAGGED_EVIDENCE_OID})`);
+    throw new ChannelError(
+      'ERR_CHANNEL_NO_EVIDENCE',
+      CHECK.evidence,
+      `no RA-TLS evidence extension (${GRAMINE_QUOTE_OID} or ${TCG_DICE_TAGGED_EVIDENCE_OID})`,
+    );
   }
-  return { spki, notBefore: cert.notBefore, notAfter: cert.notAfter, evidence, ...(gramine ? { gramine } : {}), ...(dice ? { dice } : {}) };
+  return {
+    spki,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    evidence,
+    ...(gramine ? { gramine } : {}),
+    ...(dice ? { dice } : {}),
+  };
 }

@@ -87,7 +87,11 @@ export class EnclaveChannelRelay extends EventEmitter {
   }
 
   /** Opens TCP to host:port and lets the enclave run a TLS client on it; resolves when the enclave reports the outcome. */
-  async connect(host: string, port: number, policy?: ChannelPolicy): Promise<{ id: number; event: Extract<ChannelEvent, { type: 'secure' | 'refused' }> }> {
+  async connect(
+    host: string,
+    port: number,
+    policy?: ChannelPolicy,
+  ): Promise<{ id: number; event: Extract<ChannelEvent, { type: 'secure' | 'refused' }> }> {
     const e = this.#enclaveOrThrow();
     const tcp = await new Promise<Socket>((resolve, reject) => {
       const s = netConnect({ host, port, noDelay: true }, () => {
@@ -97,18 +101,20 @@ export class EnclaveChannelRelay extends EventEmitter {
       s.once('error', reject);
     });
     const id = this.#next++;
-    const outcome = new Promise<{ id: number; event: Extract<ChannelEvent, { type: 'secure' | 'refused' }> }>((resolve) => {
-      const on = (cid: number, ev: Extract<ChannelEvent, { type: 'secure' | 'refused' }>) => {
-        if (cid !== id) return;
-        this.off('secure', onSecure);
-        this.off('refused', onRefused);
-        resolve({ id, event: ev });
-      };
-      const onSecure = on;
-      const onRefused = on;
-      this.on('secure', onSecure);
-      this.on('refused', onRefused);
-    });
+    const outcome = new Promise<{ id: number; event: Extract<ChannelEvent, { type: 'secure' | 'refused' }> }>(
+      (resolve) => {
+        const on = (cid: number, ev: Extract<ChannelEvent, { type: 'secure' | 'refused' }>) => {
+          if (cid !== id) return;
+          this.off('secure', onSecure);
+          this.off('refused', onRefused);
+          resolve({ id, event: ev });
+        };
+        const onSecure = on;
+        const onRefused = on;
+        this.on('secure', onSecure);
+        this.on('refused', onRefused);
+      },
+    );
     this.#wire(id, tcp);
     await e.ecall('channelConnect', id, policy);
     return outcome;

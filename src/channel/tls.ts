@@ -44,13 +44,29 @@ export function attestedSecureContext(c?: { keyPem: string; certPem: string }): 
 }
 
 export function startAttestedTls(transport: Duplex, opts: AttestedTlsOptions): Promise<AttestedStream> {
-  if (opts.role === 'server' && !opts.credentials) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.certificate, 'a server needs RA-TLS credentials');
-  if (opts.role === 'client' && !opts.verify) throw new ChannelError('ERR_CHANNEL_STATE', CHECK.peerCertificate, 'a client must verify the server (validator + policy)');
+  if (opts.role === 'server' && !opts.credentials)
+    throw new ChannelError('ERR_CHANNEL_STATE', CHECK.certificate, 'a server needs RA-TLS credentials');
+  if (opts.role === 'client' && !opts.verify)
+    throw new ChannelError(
+      'ERR_CHANNEL_STATE',
+      CHECK.peerCertificate,
+      'a client must verify the server (validator + policy)',
+    );
   const secureContext = opts.secureContext ?? attestedSecureContext(opts.credentials);
   const sock: tls.TLSSocket =
     opts.role === 'server'
-      ? new tls.TLSSocket(transport, { isServer: true, secureContext, requestCert: !!opts.verify, rejectUnauthorized: false })
-      : tls.connect({ socket: transport, secureContext, rejectUnauthorized: false, servername: opts.servername ?? 'catena-enclave' });
+      ? new tls.TLSSocket(transport, {
+          isServer: true,
+          secureContext,
+          requestCert: !!opts.verify,
+          rejectUnauthorized: false,
+        })
+      : tls.connect({
+          socket: transport,
+          secureContext,
+          rejectUnauthorized: false,
+          servername: opts.servername ?? 'catena-enclave',
+        });
 
   return new Promise<AttestedStream>((resolve, reject) => {
     let settled = false;
@@ -63,23 +79,54 @@ export function startAttestedTls(transport: Duplex, opts: AttestedTlsOptions): P
       reject(err);
     };
     const timer = setTimeout(
-      () => fail(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', `TLS handshake did not complete in ${opts.handshakeTimeoutMs ?? 15_000} ms`)),
+      () =>
+        fail(
+          new ChannelError(
+            'ERR_CHANNEL_HANDSHAKE',
+            'handshake',
+            `TLS handshake did not complete in ${opts.handshakeTimeoutMs ?? 15_000} ms`,
+          ),
+        ),
       opts.handshakeTimeoutMs ?? 15_000,
     );
     timer.unref?.();
-    sock.once('error', (e) => fail(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', `TLS: ${e.message}`, { cause: e })));
-    sock.once('close', () => fail(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', 'the peer closed the connection during the handshake (it may have refused our evidence)')));
+    sock.once('error', (e) =>
+      fail(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', `TLS: ${e.message}`, { cause: e })),
+    );
+    sock.once('close', () =>
+      fail(
+        new ChannelError(
+          'ERR_CHANNEL_HANDSHAKE',
+          'handshake',
+          'the peer closed the connection during the handshake (it may have refused our evidence)',
+        ),
+      ),
+    );
     const onSecure = async () => {
       if (settled) return;
-      if (sock.getProtocol() !== 'TLSv1.3') return fail(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', `negotiated ${sock.getProtocol()}, not TLSv1.3`));
+      if (sock.getProtocol() !== 'TLSv1.3')
+        return fail(
+          new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', `negotiated ${sock.getProtocol()}, not TLSv1.3`),
+        );
       let peer: PeerIdentity | null = null;
       if (opts.verify) {
         const cert = sock.getPeerX509Certificate();
-        if (!cert) return fail(new ChannelError('ERR_CHANNEL_NO_PEER_CERTIFICATE', CHECK.peerCertificate, 'the peer presented no certificate'));
+        if (!cert)
+          return fail(
+            new ChannelError(
+              'ERR_CHANNEL_NO_PEER_CERTIFICATE',
+              CHECK.peerCertificate,
+              'the peer presented no certificate',
+            ),
+          );
         try {
           peer = await verifyRatlsCertificate(new Uint8Array(cert.raw), opts.verify);
         } catch (e) {
-          return fail(e instanceof ChannelError ? e : new ChannelError('ERR_CHANNEL_EVIDENCE', CHECK.validator, (e as Error).message, { cause: e }));
+          return fail(
+            e instanceof ChannelError
+              ? e
+              : new ChannelError('ERR_CHANNEL_EVIDENCE', CHECK.validator, (e as Error).message, { cause: e }),
+          );
         }
       }
       if (settled) return;
@@ -90,7 +137,10 @@ export function startAttestedTls(transport: Duplex, opts: AttestedTlsOptions): P
       sock.on('error', () => {
         /* after the handshake, errors surface to the application through 'close'/'error' listeners it adds */
       });
-      Object.defineProperties(sock, { peer: { value: peer, enumerable: true }, channel: { value: 'ra-tls', enumerable: true } });
+      Object.defineProperties(sock, {
+        peer: { value: peer, enumerable: true },
+        channel: { value: 'ra-tls', enumerable: true },
+      });
       resolve(sock as unknown as AttestedStream);
     };
     sock.once(opts.role === 'server' ? 'secure' : 'secureConnect', () => void onSecure());
@@ -113,18 +163,31 @@ export interface ConnectAttestedOptions {
 }
 
 /** A relying party (enclave or not) connects over TCP and verifies the server during the handshake. */
-export async function connectAttested(o: ConnectAttestedOptions): Promise<{ socket: AttestedStream; peer: PeerIdentity }> {
+export async function connectAttested(
+  o: ConnectAttestedOptions,
+): Promise<{ socket: AttestedStream; peer: PeerIdentity }> {
   const tcp = await new Promise<Socket>((resolve, reject) => {
     const s = netConnect({ host: o.host, port: o.port, noDelay: true }); // small TLS flights: no Nagle delay
     s.once('connect', () => {
       s.off('error', reject);
       resolve(s);
     });
-    s.once('error', (e) => reject(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'connect', `cannot connect to ${o.host}:${o.port}: ${e.message}`, { cause: e })));
+    s.once('error', (e) =>
+      reject(
+        new ChannelError('ERR_CHANNEL_HANDSHAKE', 'connect', `cannot connect to ${o.host}:${o.port}: ${e.message}`, {
+          cause: e,
+        }),
+      ),
+    );
   });
   const socket = await startAttestedTls(tcp, {
     role: 'client',
-    verify: { validator: o.validator, policy: o.policy, ...(o.at ? { at: o.at } : {}), ...(o.certificates ? { certificates: o.certificates } : {}) },
+    verify: {
+      validator: o.validator,
+      policy: o.policy,
+      ...(o.at ? { at: o.at } : {}),
+      ...(o.certificates ? { certificates: o.certificates } : {}),
+    },
     ...(o.credentials ? { credentials: o.credentials } : {}),
     ...(o.secureContext ? { secureContext: o.secureContext } : {}),
     ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),

@@ -29,7 +29,14 @@ export interface EnclaveIdentityClaims {
 }
 
 export type ValidationResult =
-  | { ok: true; identity: EnclaveIdentityClaims; tcbStatus?: string; rootIsIntel?: boolean; advisoryIds?: string[]; evidenceKind?: string }
+  | {
+      ok: true;
+      identity: EnclaveIdentityClaims;
+      tcbStatus?: string;
+      rootIsIntel?: boolean;
+      advisoryIds?: string[];
+      evidenceKind?: string;
+    }
   | { ok: false; check: string; message: string };
 
 /** Check names shared by validators and the channel (docs/channel.md, "Checks"). */

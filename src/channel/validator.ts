@@ -16,7 +16,12 @@ export class MockQuoteValidator implements QuoteValidator {
     this.#rootKeys = trustedRoots.map((der) => p256PublicRaw(new X509Certificate(der).publicKey));
   }
   async validate(evidence: Uint8Array, expectedReportData: Uint8Array, _at: Date): Promise<ValidationResult> {
-    if (!isMockEvidence(evidence)) return { ok: false, check: CHECK.format, message: 'not Catena mock evidence (the mock validator accepts nothing else)' };
+    if (!isMockEvidence(evidence))
+      return {
+        ok: false,
+        check: CHECK.format,
+        message: 'not Catena mock evidence (the mock validator accepts nothing else)',
+      };
     let m;
     try {
       m = parseMockEvidence(evidence);
@@ -24,7 +29,11 @@ export class MockQuoteValidator implements QuoteValidator {
       return { ok: false, check: CHECK.format, message: (e as Error).message };
     }
     if (!this.#rootKeys.some((k) => equal(k, m.signerKey))) {
-      return { ok: false, check: CHECK.root, message: `evidence signed by ${hex(m.signerKey).slice(0, 16)}…, which is not a trusted mock root` };
+      return {
+        ok: false,
+        check: CHECK.root,
+        message: `evidence signed by ${hex(m.signerKey).slice(0, 16)}…, which is not a trusted mock root`,
+      };
     }
     let key;
     try {
@@ -32,14 +41,29 @@ export class MockQuoteValidator implements QuoteValidator {
     } catch {
       return { ok: false, check: CHECK.signature, message: 'signer key is not a P-256 point' };
     }
-    if (!p256Verify(key, m.signed, m.signature)) return { ok: false, check: CHECK.signature, message: 'mock evidence signature does not verify' };
-    if (!(expectedReportData instanceof Uint8Array) || expectedReportData.length !== 64 || !ctEqual(m.body.reportData, expectedReportData)) {
-      return { ok: false, check: CHECK.reportData, message: 'REPORTDATA does not bind the expected data (certificate key)' };
+    if (!p256Verify(key, m.signed, m.signature))
+      return { ok: false, check: CHECK.signature, message: 'mock evidence signature does not verify' };
+    if (
+      !(expectedReportData instanceof Uint8Array) ||
+      expectedReportData.length !== 64 ||
+      !ctEqual(m.body.reportData, expectedReportData)
+    ) {
+      return {
+        ok: false,
+        check: CHECK.reportData,
+        message: 'REPORTDATA does not bind the expected data (certificate key)',
+      };
     }
     const b = m.body;
     return {
       ok: true,
-      identity: { mrEnclave: hex(b.mrEnclave), mrSigner: hex(b.mrSigner), isvProdId: b.isvProdId, isvSvn: b.isvSvn, debug: isDebug(b.attributes) },
+      identity: {
+        mrEnclave: hex(b.mrEnclave),
+        mrSigner: hex(b.mrSigner),
+        isvProdId: b.isvProdId,
+        isvSvn: b.isvSvn,
+        debug: isDebug(b.attributes),
+      },
       rootIsIntel: false,
       evidenceKind: 'catena-mock',
     };

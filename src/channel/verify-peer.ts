@@ -4,7 +4,13 @@ import { ATTR } from '../formats/attributes.ts';
 import { checkIdentity } from '../attestation/identity-policy.ts';
 import { ChannelError } from './errors.ts';
 import { ratlsReportData, readRatlsCertificate, type RatlsCertificateReader } from './ratls-cert.ts';
-import { CHECK, type ChannelPolicy, type EnclaveIdentityClaims, type PeerIdentity, type QuoteValidator } from './types.ts';
+import {
+  CHECK,
+  type ChannelPolicy,
+  type EnclaveIdentityClaims,
+  type PeerIdentity,
+  type QuoteValidator,
+} from './types.ts';
 
 export interface PeerVerification {
   validator: QuoteValidator;
@@ -26,14 +32,20 @@ export async function verifyRatlsCertificate(der: Uint8Array, v: PeerVerificatio
   const at = typeof v.at === 'function' ? v.at() : (v.at ?? new Date());
   const c = v.certificates ? v.certificates.read(der) : readRatlsCertificate(der);
   if (at < c.notBefore || at > c.notAfter) {
-    throw new ChannelError('ERR_CHANNEL_CERTIFICATE', CHECK.certificateValidity, `certificate valid ${c.notBefore.toISOString()} – ${c.notAfter.toISOString()}, not at ${at.toISOString()}`);
+    throw new ChannelError(
+      'ERR_CHANNEL_CERTIFICATE',
+      CHECK.certificateValidity,
+      `certificate valid ${c.notBefore.toISOString()} – ${c.notAfter.toISOString()}, not at ${at.toISOString()}`,
+    );
   }
   let r;
   try {
     r = await v.validator.validate(c.evidence, ratlsReportData(c.spki), at);
   } catch (e) {
     // A validator that throws is a broken validator; the peer is still refused, never let through.
-    throw new ChannelError('ERR_CHANNEL_EVIDENCE', CHECK.validator, `validator failed: ${(e as Error).message}`, { cause: e });
+    throw new ChannelError('ERR_CHANNEL_EVIDENCE', CHECK.validator, `validator failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (!r.ok) {
     const code = r.check === CHECK.reportData ? 'ERR_CHANNEL_KEY_BINDING' : 'ERR_CHANNEL_EVIDENCE';
@@ -52,9 +64,11 @@ export async function verifyRatlsCertificate(der: Uint8Array, v: PeerVerificatio
 
 /** Applies a ChannelPolicy to verified identity claims; throws ERR_CHANNEL_DEBUG / ERR_CHANNEL_IDENTITY. */
 export function checkPolicy(id: EnclaveIdentityClaims, policy: ChannelPolicy): void {
-  if (!policy || typeof policy !== 'object') throw new ChannelError('ERR_CHANNEL_IDENTITY', CHECK.identity, 'no policy given');
+  if (!policy || typeof policy !== 'object')
+    throw new ChannelError('ERR_CHANNEL_IDENTITY', CHECK.identity, 'no policy given');
   if ('anyIdentity' in policy && policy.anyIdentity === true) {
-    if (id.debug && !policy.allowDebug) throw new ChannelError('ERR_CHANNEL_DEBUG', CHECK.debug, 'DEBUG enclave refused (set allowDebug to accept)');
+    if (id.debug && !policy.allowDebug)
+      throw new ChannelError('ERR_CHANNEL_DEBUG', CHECK.debug, 'DEBUG enclave refused (set allowDebug to accept)');
     return;
   }
   const res = checkIdentity(
@@ -67,5 +81,10 @@ export function checkPolicy(id: EnclaveIdentityClaims, policy: ChannelPolicy): v
     },
     policy,
   );
-  if (!res.ok) throw new ChannelError(res.code === 'ERR_DEBUG_ENCLAVE' ? 'ERR_CHANNEL_DEBUG' : 'ERR_CHANNEL_IDENTITY', res.code === 'ERR_DEBUG_ENCLAVE' ? CHECK.debug : CHECK.identity, res.reason);
+  if (!res.ok)
+    throw new ChannelError(
+      res.code === 'ERR_DEBUG_ENCLAVE' ? 'ERR_CHANNEL_DEBUG' : 'ERR_CHANNEL_IDENTITY',
+      res.code === 'ERR_DEBUG_ENCLAVE' ? CHECK.debug : CHECK.identity,
+      res.reason,
+    );
 }

@@ -53,7 +53,8 @@ export function say(json: boolean | undefined, line: string): void {
 export function intFlag(name: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) throw new UsageError(`--${name} is required`);
   const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : /^\d+$/.test(v) ? parseInt(v, 10) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name}: expected an integer in [${min}, ${max}], got ${v}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name}: expected an integer in [${min}, ${max}], got ${v}`);
   return n;
 }
 
@@ -68,19 +69,24 @@ export function timeFlag(name: string, v: string, now: () => Date = () => new Da
   else if (/^\d+(\.\d+)?$/.test(t)) d = new Date(Number(t) * 1000);
   else if (RFC3339.test(t) || /^\d{4}-\d{2}-\d{2}$/.test(t)) d = new Date(t.replace(' ', 'T'));
   else d = new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--${name}: expected now, RFC 3339 (e.g. 2025-07-01T00:00:00Z) or Unix seconds, got ${v}`);
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`--${name}: expected now, RFC 3339 (e.g. 2025-07-01T00:00:00Z) or Unix seconds, got ${v}`);
   return d;
 }
 
 /** Checks an enumerated flag value; an unknown value is a usage error listing the valid ones. */
 export function enumFlag<T extends string>(name: string, v: string, valid: readonly T[]): T {
-  if (!(valid as readonly string[]).includes(v)) throw new UsageError(`--${name}: unknown value ${JSON.stringify(v)}; valid: ${valid.join(', ')}`);
+  if (!(valid as readonly string[]).includes(v))
+    throw new UsageError(`--${name}: unknown value ${JSON.stringify(v)}; valid: ${valid.join(', ')}`);
   return v as T;
 }
 
 /** A comma-separated list of enumerated values (e.g. --accept-tcb UpToDate,SWHardeningNeeded). */
 export function enumListFlag<T extends string>(name: string, v: string, valid: readonly T[]): T[] {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`--${name}: no value given; valid: ${valid.join(', ')}`);
   return items.map((i) => enumFlag(name, i, valid));
 }

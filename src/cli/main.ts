@@ -7,7 +7,8 @@ import { exitWithParent } from './signals.ts';
 
 /** The package's version, from package.json (two levels up from src/cli and from dist/cli alike). */
 export function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 }
 
 /** The top-level command argv names, if any: the first argument that is not an option (`help X` names X). */
@@ -28,7 +29,10 @@ export async function main(argv: string[]): Promise<number> {
     .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     // With --json a usage error becomes the JSON document below, not text on stderr.
-    .configureOutput({ writeErr: (s) => (json ? (usageText += s) : process.stderr.write(s)), outputError: (s, write) => write(s) });
+    .configureOutput({
+      writeErr: (s) => (json ? (usageText += s) : process.stderr.write(s)),
+      outputError: (s, write) => write(s),
+    });
   const name = commandOf(args);
   const entry = COMMANDS.find((c) => c.name === name);
   if (entry) {
@@ -50,7 +54,10 @@ export async function main(argv: string[]): Promise<number> {
     const code = e instanceof InvalidInputError ? EXIT.NEGATIVE : EXIT.USAGE;
     if (e instanceof CatenaError) {
       if (json) printJsonError(e.code, e.message);
-      else process.stderr.write(`catena: ${e.message}${e instanceof UsageError || e instanceof InvalidInputError ? '' : ` (${e.code})`}\n`);
+      else
+        process.stderr.write(
+          `catena: ${e.message}${e instanceof UsageError || e instanceof InvalidInputError ? '' : ` (${e.code})`}\n`,
+        );
       return code;
     }
     const err = e as NodeJS.ErrnoException;

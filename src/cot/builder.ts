@@ -65,7 +65,12 @@ export class CotBuilder {
     const old = this.chain.link(id);
     if (!old) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${id}`);
     const child = this.handleOf(id);
-    const made = old.parent === null ? await this.firstLink(child) : old.type === 'local' ? await this.localLink(old.parent, child) : await this.remoteLink(old.parent, child);
+    const made =
+      old.parent === null
+        ? await this.firstLink(child)
+        : old.type === 'local'
+          ? await this.localLink(old.parent, child)
+          : await this.remoteLink(old.parent, child);
     await this.chain.reattest(made.link, { at: made.at, ...(made.collateral ? { collateral: made.collateral } : {}) });
     return made.link;
   }
@@ -78,7 +83,8 @@ export class CotBuilder {
   attach(handle: ElementHandle): Element {
     const id = this.childElementId(handle);
     const el = this.chain.element(id);
-    if (!el || el.kind !== 'enclave') throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element with this handle's key (${id})`);
+    if (!el || el.kind !== 'enclave')
+      throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element with this handle's key (${id})`);
     this.handles.set(id, handle);
     return el;
   }
@@ -88,7 +94,16 @@ export class CotBuilder {
     const quote = await this.quotes.quote(child, d.report);
     const collateral = this.quotes.collateral(child);
     const at = this.clock();
-    const base = this.linkBase(null, child, 'remote', d.nonce, d.identity, { kind: 'dcap-quote', quote: hex(quote), collateral: '' }, at, collateral);
+    const base = this.linkBase(
+      null,
+      child,
+      'remote',
+      d.nonce,
+      d.identity,
+      { kind: 'dcap-quote', quote: hex(quote), collateral: '' },
+      at,
+      collateral,
+    );
     // The owner's appraisal is the chain's own check of the quote: append() runs it before accepting.
     const probe = await this.chain.appraiseRemote(quote, collateral, at);
     return { link: this.chain.signAsOwner({ ...base, appraisal: probe }), at, collateral };
@@ -98,8 +113,21 @@ export class CotBuilder {
     const parent = this.handleOf(parentId);
     const d = await this.draft(parentId, child, 'local', parent.targetInfo());
     const at = this.clock();
-    const draft = { ...this.linkBase(parentId, child, 'local', d.nonce, d.identity, { kind: 'sgx-report' as const, report: hex(d.report) }, at), appraisal: { verdict: 'accepted' } as LinkAppraisal };
-    const signature = await parent.admitLocal(draft, d.report, this.chain.header.policy, this.depthOf(parentId) + 1).catch(asRefusal);
+    const draft = {
+      ...this.linkBase(
+        parentId,
+        child,
+        'local',
+        d.nonce,
+        d.identity,
+        { kind: 'sgx-report' as const, report: hex(d.report) },
+        at,
+      ),
+      appraisal: { verdict: 'accepted' } as LinkAppraisal,
+    };
+    const signature = await parent
+      .admitLocal(draft, d.report, this.chain.header.policy, this.depthOf(parentId) + 1)
+      .catch(asRefusal);
     return { link: { ...draft, signature }, at };
   }
 
@@ -109,9 +137,26 @@ export class CotBuilder {
     const quote = await this.quotes.quote(child, d.report);
     const collateral = this.quotes.collateral(child);
     const at = this.clock();
-    const draft = this.linkBase(parentId, child, 'remote', d.nonce, d.identity, { kind: 'dcap-quote', quote: hex(quote), collateral: '' }, at, collateral);
+    const draft = this.linkBase(
+      parentId,
+      child,
+      'remote',
+      d.nonce,
+      d.identity,
+      { kind: 'dcap-quote', quote: hex(quote), collateral: '' },
+      at,
+      collateral,
+    );
     const { appraisal, signature } = await parent
-      .admitRemote(draft, quote, collateral, at.toISOString(), this.root, this.chain.header.policy, this.depthOf(parentId) + 1)
+      .admitRemote(
+        draft,
+        quote,
+        collateral,
+        at.toISOString(),
+        this.root,
+        this.chain.header.policy,
+        this.depthOf(parentId) + 1,
+      )
       .catch(asRefusal);
     return { link: { ...draft, appraisal, signature }, at, collateral };
   }
@@ -126,7 +171,8 @@ export class CotBuilder {
     at: Date,
     collateral?: CollateralBlob,
   ): Omit<Link, 'signature' | 'appraisal'> {
-    if (evidence.kind === 'dcap-quote' && collateral) evidence = { ...evidence, collateral: Chain.collateralId(collateral) };
+    if (evidence.kind === 'dcap-quote' && collateral)
+      evidence = { ...evidence, collateral: Chain.collateralId(collateral) };
     return {
       version: 1,
       chain: this.chain.id,
@@ -143,7 +189,11 @@ export class CotBuilder {
   }
 
   private async commit({ link, at, collateral }: Made, child: ElementHandle): Promise<Element> {
-    const el = await this.chain.append(link, { at, ...(collateral ? { collateral } : {}), ...(child.cloud ? { cloud: child.cloud } : {}) });
+    const el = await this.chain.append(link, {
+      at,
+      ...(collateral ? { collateral } : {}),
+      ...(child.cloud ? { cloud: child.cloud } : {}),
+    });
     this.handles.set(el.id, child);
     return el;
   }
@@ -157,9 +207,10 @@ export class CotBuilder {
     // Iterative walk up to the first enclave (deep chains must not recurse); memoised per element.
     const path: Element[] = [el];
     let base = 0;
-    for (let cur = el.parent; cur !== null; ) {
+    for (let cur = el.parent; cur !== null;) {
       const p = this.chain.element(cur);
-      if (!p || p.kind !== 'enclave' || path.length > this.chain.size) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${cur}`);
+      if (!p || p.kind !== 'enclave' || path.length > this.chain.size)
+        throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${cur}`);
       const k = this.depths.get(cur);
       if (k && k.parent === p.parent) {
         base = k.depth;
@@ -168,13 +219,18 @@ export class CotBuilder {
       path.push(p);
       cur = p.parent;
     }
-    for (let i = path.length - 1; i >= 0; i--) this.depths.set(path[i].id, { parent: path[i].parent, depth: base + path.length - i });
+    for (let i = path.length - 1; i >= 0; i--)
+      this.depths.set(path[i].id, { parent: path[i].parent, depth: base + path.length - i });
     return base + path.length;
   }
 
   handleOf(id: string): ElementHandle {
     const h = this.handles.get(id);
-    if (!h) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `element ${id} has no loaded enclave in this builder (attach its handle)`);
+    if (!h)
+      throw new ChainError(
+        'ERR_CHAIN_UNKNOWN_ELEMENT',
+        `element ${id} has no loaded enclave in this builder (attach its handle)`,
+      );
     return h;
   }
 }

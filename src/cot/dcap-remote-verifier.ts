@@ -16,7 +16,14 @@ import { snapshotOf, unchangedSince, type CollateralSnapshot } from '../chain/co
  * Every TCB status but Revoked passes the DCAP step here: the chain policy decides which statuses it
  * accepts (and DEBUG), per depth, so the DCAP verifier must report rather than refuse them.
  */
-const ALL_BUT_REVOKED = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded'];
+const ALL_BUT_REVOKED = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+];
 
 type Accepted = Extract<RemoteEvidenceResult, { ok: true }>;
 
@@ -33,7 +40,10 @@ type Accepted = Extract<RemoteEvidenceResult, { ok: true }>;
 export class VerifiedQuotes {
   // By verification instant (ms), then by the quote's bytes: a lookup is a number key and a memcmp,
   // not a multi-KB string key hashed per call.
-  private readonly entries = new BoundedMap<number, Array<{ quote: Buffer; collateral: CollateralBlob; fields: CollateralSnapshot; result: Accepted }>>(64);
+  private readonly entries = new BoundedMap<
+    number,
+    Array<{ quote: Buffer; collateral: CollateralBlob; fields: CollateralSnapshot; result: Accepted }>
+  >(64);
   hits = 0;
   constructor(readonly rootHex: string) {}
 
@@ -101,8 +111,12 @@ export function verifiedQuotesOf(root: Uint8Array): VerifiedQuotes {
  * asks for reuse (`verify(…, { reuse: true })`: Chain.append only): an input found there is not
  * verified again. Without it, or without that option, every quote is verified.
  */
-export function createDcapRemoteVerifier(root: Uint8Array, opts: { reuse?: VerifiedQuotes } = {}): RemoteEvidenceVerifier {
-  if (opts.reuse && opts.reuse.rootHex !== hex(root)) throw new ArgumentError('reuse: verifications made for another root');
+export function createDcapRemoteVerifier(
+  root: Uint8Array,
+  opts: { reuse?: VerifiedQuotes } = {},
+): RemoteEvidenceVerifier {
+  if (opts.reuse && opts.reuse.rootHex !== hex(root))
+    throw new ArgumentError('reuse: verifications made for another root');
   return makeVerifier(root, opts.reuse);
 }
 
@@ -117,7 +131,14 @@ interface QeContext {
   fields: CollateralSnapshot;
   from: number;
   until: number;
-  header: { version: number; attKeyType: number; teeType: number; qeVendorId: Buffer; certType: number; outerCertType: number | undefined };
+  header: {
+    version: number;
+    attKeyType: number;
+    teeType: number;
+    qeVendorId: Buffer;
+    certType: number;
+    outerCertType: number | undefined;
+  };
   parts: Buffer[];
   attestationKey: KeyObject;
   result: Omit<Accepted, 'report'>;
@@ -145,7 +166,12 @@ class QeContexts {
   private readonly list: QeContext[] = [];
   hits = 0;
 
-  remember(q: Quote, blob: CollateralBlob, validity: { from: string; until: string } | undefined, result: Accepted): void {
+  remember(
+    q: Quote,
+    blob: CollateralBlob,
+    validity: { from: string; until: string } | undefined,
+    result: Accepted,
+  ): void {
     const fields = snapshotOf(blob);
     if (!fields || !validity) return;
     let attestationKey: KeyObject;
@@ -161,7 +187,14 @@ class QeContexts {
       fields,
       from: Date.parse(validity.from),
       until: Date.parse(validity.until),
-      header: { version: h.version, attKeyType: h.attKeyType, teeType: h.teeType, qeVendorId: Buffer.from(h.qeVendorId), certType: q.signatureData.qe.certification.type, outerCertType: q.signatureData.outerCertType },
+      header: {
+        version: h.version,
+        attKeyType: h.attKeyType,
+        teeType: h.teeType,
+        qeVendorId: Buffer.from(h.qeVendorId),
+        certType: q.signatureData.qe.certification.type,
+        outerCertType: q.signatureData.outerCertType,
+      },
       parts: contextParts(q).map((p) => Buffer.from(p)),
       attestationKey,
       result: { ...rest, advisoryIds: [...rest.advisoryIds], qe: { ...rest.qe } },
@@ -186,8 +219,15 @@ class QeContexts {
       const c = this.list[i];
       if (c.blob !== blob || !(c.from <= t && t <= c.until)) continue;
       const ch = c.header;
-      if (ch.version !== h.version || ch.attKeyType !== h.attKeyType || ch.teeType !== h.teeType || !ch.qeVendorId.equals(h.qeVendorId)) continue;
-      if (ch.certType !== q.signatureData.qe.certification.type || ch.outerCertType !== q.signatureData.outerCertType) continue;
+      if (
+        ch.version !== h.version ||
+        ch.attKeyType !== h.attKeyType ||
+        ch.teeType !== h.teeType ||
+        !ch.qeVendorId.equals(h.qeVendorId)
+      )
+        continue;
+      if (ch.certType !== q.signatureData.qe.certification.type || ch.outerCertType !== q.signatureData.outerCertType)
+        continue;
       if (!c.parts.every((p, j) => p.equals(asBuffer(parts[j])))) continue;
       if (!unchangedSince(c.fields, blob)) continue;
       if (!p256Verify(c.attestationKey, q.signedBytes, q.signatureData.signature)) return undefined;
@@ -214,14 +254,29 @@ function makeVerifier(root: Uint8Array, verified?: VerifiedQuotes): RemoteEviden
   const contexts = new QeContexts();
   const trustedRoots = [root];
   const verifier: RemoteEvidenceVerifier = {
-    async verify(quote: Uint8Array, blob: CollateralBlob, at: Date, opts?: { reuse?: boolean }): Promise<RemoteEvidenceResult> {
+    async verify(
+      quote: Uint8Array,
+      blob: CollateralBlob,
+      at: Date,
+      opts?: { reuse?: boolean },
+    ): Promise<RemoteEvidenceResult> {
       const known = opts?.reuse ? verified?.get(quote, blob, at) : undefined;
       // A fresh report and fresh arrays: the caller may keep or alter what it gets.
       // (The body is the 384 bytes after the 48-byte header of an SGX quote the memo holds byte for byte.)
-      if (known) return { ...known, advisoryIds: [...known.advisoryIds], qe: { ...known.qe }, report: parseReportBody(quote.subarray(48, 432)) };
+      if (known)
+        return {
+          ...known,
+          advisoryIds: [...known.advisoryIds],
+          qe: { ...known.qe },
+          report: parseReportBody(quote.subarray(48, 432)),
+        };
       const fast = contexts.lookup(quote, blob, at);
       if (fast) {
-        verified?.set(quote, blob, at, { ...fast.result, advisoryIds: [...fast.result.advisoryIds], qe: { ...fast.result.qe } });
+        verified?.set(quote, blob, at, {
+          ...fast.result,
+          advisoryIds: [...fast.result.advisoryIds],
+          qe: { ...fast.result.qe },
+        });
         return fast.result;
       }
       const seen = parsed.get(blob);
@@ -235,12 +290,23 @@ function makeVerifier(root: Uint8Array, verified?: VerifiedQuotes): RemoteEviden
         const fields = snapshotOf(blob);
         if (fields) parsed.set(blob, { fields, collateral });
       }
-      const a = await dcap.verify(quote, { collateral, at, trustedRoots, policy: { acceptedTcbStatuses: ALL_BUT_REVOKED, allowDebug: true } });
+      const a = await dcap.verify(quote, {
+        collateral,
+        at,
+        trustedRoots,
+        policy: { acceptedTcbStatuses: ALL_BUT_REVOKED, allowDebug: true },
+      });
       if (a.verdict !== 'accepted' || !a.platform || !a.qe || !a.tcbStatus) {
-        return { ok: false, check: a.error?.check ?? 'dcap', message: a.error?.message ?? 'quote rejected', ...(a.tcbStatus ? { tcbStatus: a.tcbStatus, advisoryIds: a.advisoryIds } : {}) };
+        return {
+          ok: false,
+          check: a.error?.check ?? 'dcap',
+          message: a.error?.message ?? 'quote rejected',
+          ...(a.tcbStatus ? { tcbStatus: a.tcbStatus, advisoryIds: a.advisoryIds } : {}),
+        };
       }
       const q = parseQuote(quote, { allowZeroPadding: true });
-      if (q.body.kind !== 'sgx') return { ok: false, check: 'quote.teeType', message: 'chains admit SGX enclaves only' };
+      if (q.body.kind !== 'sgx')
+        return { ok: false, check: 'quote.teeType', message: 'chains admit SGX enclaves only' };
       const result: Accepted = {
         ok: true,
         tcbStatus: a.tcbStatus,

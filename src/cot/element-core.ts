@@ -42,26 +42,47 @@ export const elementEvidenceData = elementReportData;
 import { identityOfBody } from '../chain/identity.ts';
 export { identityOfBody };
 
-const refuse = (check: string, message: string) => new ChainError('ERR_CHAIN_LINK_REFUSED', `${check}: ${message}`, check);
+const refuse = (check: string, message: string) =>
+  new ChainError('ERR_CHAIN_LINK_REFUSED', `${check}: ${message}`, check);
 
 function checkBindingAndIdentity(draft: Omit<Link, 'signature' | 'appraisal'>, body: ReportBody): void {
-  const expected = elementReportData(draft.chain, fromHex(draft.childKey, 64, 'child key'), fromHex(draft.nonce, 32, 'nonce'));
-  if (!ctEqual(body.reportData, expected)) throw refuse('key-binding', 'REPORTDATA does not bind the child key and our nonce');
+  const expected = elementReportData(
+    draft.chain,
+    fromHex(draft.childKey, 64, 'child key'),
+    fromHex(draft.nonce, 32, 'nonce'),
+  );
+  if (!ctEqual(body.reportData, expected))
+    throw refuse('key-binding', 'REPORTDATA does not bind the child key and our nonce');
   const id = identityOfBody(body);
   const d = draft.childIdentity;
-  if (id.mrEnclave !== d.mrEnclave || id.mrSigner !== d.mrSigner || id.isvProdId !== d.isvProdId || id.isvSvn !== d.isvSvn || id.attributes !== d.attributes || id.debug !== d.debug) {
+  if (
+    id.mrEnclave !== d.mrEnclave ||
+    id.mrSigner !== d.mrSigner ||
+    id.isvProdId !== d.isvProdId ||
+    id.isvSvn !== d.isvSvn ||
+    id.attributes !== d.attributes ||
+    id.debug !== d.debug
+  ) {
     throw refuse('link-structure', 'the draft identity differs from the evidence');
   }
 }
 
 /** Parent side of a local link: the child's REPORT must verify under our REPORT key. */
-export async function admitLocal(ctx: ReportKeySource | ReportMac, key: ElementKey, draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
+export async function admitLocal(
+  ctx: ReportKeySource | ReportMac,
+  key: ElementKey,
+  draft: Omit<Link, 'signature'>,
+  childReport: Uint8Array,
+  policy: ChainPolicy,
+  depth: number,
+): Promise<string> {
   if (draft.type !== 'local' || draft.evidence.kind !== 'sgx-report') throw refuse('link-type', 'not a local link');
   if (draft.evidence.report !== hex(childReport)) throw refuse('link-structure', 'the draft carries other evidence');
   const report = parseReport(childReport);
   const mac = await (ctx instanceof ReportMac ? ctx : new ReportMac(ctx)).for(report.keyId);
 
-  if (!ctEqual(mac.mac(report.rawBody), report.mac)) throw refuse('report-mac', 'the child REPORT does not verify: another target, another platform, or altered');
+  if (!ctEqual(mac.mac(report.rawBody), report.mac))
+    throw refuse('report-mac', 'the child REPORT does not verify: another target, another platform, or altered');
   checkBindingAndIdentity(draft, report.body);
   const pol = checkElementPolicy(policy, depth, 'local', report.body);
   if (!pol.ok) throw refuse(pol.check, pol.message);
@@ -83,9 +104,13 @@ export async function admitRemote(
   if (draft.evidence.quote !== hex(quote)) throw refuse('link-structure', 'the draft carries other evidence');
   const r = await dcapRemoteVerifier(root).verify(quote, collateral, new Date(at));
   if (!r.ok) throw refuse(`quote:${r.check}`, r.message);
-  if (r.platform !== draft.childPlatform) throw refuse('link-structure', 'the draft names another platform than the quote');
+  if (r.platform !== draft.childPlatform)
+    throw refuse('link-structure', 'the draft names another platform than the quote');
   checkBindingAndIdentity(draft, r.report);
-  const pol = checkElementPolicy(policy, depth, 'remote', r.report, { status: r.tcbStatus, advisoryIds: r.advisoryIds });
+  const pol = checkElementPolicy(policy, depth, 'remote', r.report, {
+    status: r.tcbStatus,
+    advisoryIds: r.advisoryIds,
+  });
   if (!pol.ok) throw refuse(pol.check, pol.message);
   const appraisal: LinkAppraisal = { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
   return { appraisal, signature: hex(signWithElementKey(key, linkSigningBytes({ ...draft, appraisal }))) };
@@ -96,7 +121,9 @@ export async function admitRemote(
  * element enclave is exactly this table; an application enclave that is also a chain element spreads
  * it into its own. The element key lives in this closure and never leaves it.
  */
-export function elementEcalls(ctx: ReportKeySource & { ereport(targetInfo: Uint8Array, reportData: Uint8Array): Promise<Uint8Array> }) {
+export function elementEcalls(
+  ctx: ReportKeySource & { ereport(targetInfo: Uint8Array, reportData: Uint8Array): Promise<Uint8Array> },
+) {
   let key: ElementKey | undefined;
   const reportMac = new ReportMac(ctx);
   const own = (): ElementKey => {
@@ -118,11 +145,24 @@ export function elementEcalls(ctx: ReportKeySource & { ereport(targetInfo: Uint8
       return ctx.ereport(targetInfo, elementEvidenceData(chainId, own().publicRaw, nonce));
     },
     /** As parent: checks a local child's REPORT (MAC under our REPORT key) and signs the link. */
-    admitLocal(draft: Omit<Link, 'signature'>, childReport: Uint8Array, policy: ChainPolicy, depth: number): Promise<string> {
+    admitLocal(
+      draft: Omit<Link, 'signature'>,
+      childReport: Uint8Array,
+      policy: ChainPolicy,
+      depth: number,
+    ): Promise<string> {
       return admitLocal(reportMac, own(), draft, childReport, policy, depth);
     },
     /** As parent: checks a remote child's quote with the DCAP verifier and signs the link. */
-    admitRemote(draft: Omit<Link, 'signature' | 'appraisal'>, quote: Uint8Array, collateral: CollateralBlob, at: string, root: Uint8Array, policy: ChainPolicy, depth: number) {
+    admitRemote(
+      draft: Omit<Link, 'signature' | 'appraisal'>,
+      quote: Uint8Array,
+      collateral: CollateralBlob,
+      at: string,
+      root: Uint8Array,
+      policy: ChainPolicy,
+      depth: number,
+    ) {
       return admitRemote(own(), draft, quote, collateral, at, root, policy, depth);
     },
   };

@@ -6,4 +6,11 @@ export { EmulatedWorld, type EmulatedWorldOptions, type WorldPlatform } from './
 export { CotBuilder, type QuoteSource } from './builder.ts';
 export { ElementHandle, buildElementImage } from './element.ts';
 export { dcapRemoteVerifier, createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
-export { Chain, verifyBundle, ChainError, type ProofBundle, type ChainPolicy, type ChainVerification } from '../chain/index.ts';
+export {
+  Chain,
+  verifyBundle,
+  ChainError,
+  type ProofBundle,
+  type ChainPolicy,
+  type ChainVerification,
+} from '../chain/index.ts';

@@ -75,10 +75,20 @@ export class EmulatedWorld implements QuoteSource {
     const measurements = new MeasurementCache();
     try {
       for (let c = 0; c < clouds; c++) {
-        const cloud = opts.cloudNames?.[c] ?? `cloud-${String.fromCharCode(97 + (c % 26))}${c >= 26 ? Math.floor(c / 26) : ''}`;
+        const cloud =
+          opts.cloudNames?.[c] ?? `cloud-${String.fromCharCode(97 + (c % 26))}${c >= 26 ? Math.floor(c / 26) : ''}`;
         for (let i = 0; i < perCloud; i++) {
-          const platform = await Platform.open({ name: `${cloud}/p${i}`, tcbComponents: [...level.components], pceSvn: level.pceSvn, measurements });
-          const quoting = await QuotingService.start(platform, { images, issuer: manufacturer.pckIssuer('processor'), runtime });
+          const platform = await Platform.open({
+            name: `${cloud}/p${i}`,
+            tcbComponents: [...level.components],
+            pceSvn: level.pceSvn,
+            measurements,
+          });
+          const quoting = await QuotingService.start(platform, {
+            images,
+            issuer: manufacturer.pckIssuer('processor'),
+            runtime,
+          });
           platforms.push({ cloud, platform, quoting, ppid: hex(platform.identity.ppid) });
         }
       }
@@ -112,14 +122,21 @@ export class EmulatedWorld implements QuoteSource {
    * new PCK certificate from the manufacturer. Element enclaves on it keep running (the emulation does
    * not reboot them); their next quote carries the new PCK certificate.
    */
-  async updatePlatformTcb(index: number, target?: { components: number[]; pceSvn: number }): Promise<{ ppid: string; tcbComponents: number[]; pceSvn: number; pck: Uint8Array }> {
+  async updatePlatformTcb(
+    index: number,
+    target?: { components: number[]; pceSvn: number },
+  ): Promise<{ ppid: string; tcbComponents: number[]; pceSvn: number; pck: Uint8Array }> {
     const p = this.platforms[index];
     if (!p) throw new RangeError(`no platform ${index}`);
     const tcb = target ?? this.manufacturer.tcbLevels(p.platform.identity.fmspc, 'early')[0];
     const images = buildQuotingImages(this.manufacturer.enclaveSigningKey, tcb.pceSvn);
     await p.platform.updateTcb({ tcbComponents: [...tcb.components], pceSvn: tcb.pceSvn });
     await p.quoting.stop();
-    p.quoting = await QuotingService.start(p.platform, { images, issuer: this.manufacturer.pckIssuer('processor'), runtime: this.runtime });
+    p.quoting = await QuotingService.start(p.platform, {
+      images,
+      issuer: this.manufacturer.pckIssuer('processor'),
+      runtime: this.runtime,
+    });
     // Collateral is reloaded, not just dropped: the agent serves it with every quote.
     this.refreshCollateral();
     await this.collateralFor();
@@ -145,7 +162,11 @@ export class EmulatedWorld implements QuoteSource {
   loadElement(index: number, image: EnclaveImage, opts: { ocalls?: OcallTable } = {}): Promise<ElementHandle> {
     const p = this.platforms[index];
     if (!p) throw new RangeError(`no platform ${index}`);
-    return ElementHandle.load(p.platform, image, { runtime: this.runtime, cloud: p.cloud, ...(opts.ocalls ? { ocalls: opts.ocalls } : {}) });
+    return ElementHandle.load(p.platform, image, {
+      runtime: this.runtime,
+      cloud: p.cloud,
+      ...(opts.ocalls ? { ocalls: opts.ocalls } : {}),
+    });
   }
 
   // QuoteSource

@@ -9,7 +9,12 @@ export class DecryptionError extends CatenaError {
 }
 
 /** AES-GCM (128 or 256-bit key), 12-byte IV, 16-byte tag appended to the ciphertext. */
-export function aesGcmSeal(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function aesGcmSeal(
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   abytes(iv, 12, 'gcm iv');
   const c = createCipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, iv);
   c.setAAD(aad);
@@ -18,7 +23,12 @@ export function aesGcmSeal(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Arra
 }
 
 /** Opens ciphertext‖tag; any tampering throws DecryptionError (which says only that). */
-export function aesGcmOpen(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function aesGcmOpen(
+  key: Uint8Array,
+  iv: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   abytes(iv, 12, 'gcm iv');
   if (sealed.length < 16) throw new DecryptionError();
   const d = createDecipheriv(key.length === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, iv);

@@ -1,4 +1,12 @@
-import { createECDH, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { abytes, concat } from '../bytes/util.ts';
 
 /** ECDSA P-256 with raw r‖s signatures (64 bytes) and raw uncompressed-minus-prefix public keys (64 bytes), as SGX stores them. */
@@ -20,7 +28,10 @@ export function generateP256(): P256KeyPair {
     privateKeyEncoding: { format: 'der', type: 'pkcs8' },
     publicKeyEncoding: { format: 'der', type: 'spki' },
   });
-  return { privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }), publicKey: createPublicKey({ key: publicKey, format: 'der', type: 'spki' }) };
+  return {
+    privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: publicKey, format: 'der', type: 'spki' }),
+  };
 }
 
 /**
@@ -45,7 +56,16 @@ export function generateP256Scalar(): { d: Uint8Array; publicRaw: Uint8Array } {
 export function p256SignerFromScalar(d: Uint8Array, publicRaw: Uint8Array): KeyObject {
   abytes(d, 32, 'p256 private key');
   abytes(publicRaw, 64, 'p256 public key');
-  return createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: b64url(d), x: b64url(publicRaw.subarray(0, 32)), y: b64url(publicRaw.subarray(32)) }, format: 'jwk' });
+  return createPrivateKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: b64url(d),
+      x: b64url(publicRaw.subarray(0, 32)),
+      y: b64url(publicRaw.subarray(32)),
+    },
+    format: 'jwk',
+  });
 }
 
 export function p256Sign(privateKey: KeyObject, data: Uint8Array): Uint8Array {
@@ -75,13 +95,17 @@ export function p256PublicFromRaw(raw: Uint8Array): KeyObject {
   const xy = raw.length === 65 && raw[0] === 4 ? raw.subarray(1) : abytes(raw, 64, 'p256 public key');
   // JWK: Node sets the affine coordinates on an EC key directly (OpenSSL checks the point), ≈ 2× faster
   // than SPKI DER, which goes through OpenSSL 3.0's generic decoder (measured ≈ 120 vs ≈ 250 µs).
-  return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64url(xy.subarray(0, 32)), y: b64url(xy.subarray(32)) }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: b64url(xy.subarray(0, 32)), y: b64url(xy.subarray(32)) },
+    format: 'jwk',
+  });
 }
 
 // P-256 (SEC 2 secp256r1): y² = x³ − 3x + b over GF(p).
 const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
 const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
-const bigOf = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') || '0'));
+const bigOf = (b: Uint8Array) =>
+  BigInt('0x' + (Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') || '0'));
 
 /**
  * True when 64-byte X‖Y (or 65 with 0x04) is a point of P-256: both coordinates below p and on the

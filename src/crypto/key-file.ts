@@ -12,7 +12,12 @@ import { CatenaError } from '../errors.ts';
  */
 export class KeyFileError extends CatenaError {
   readonly path: string;
-  constructor(code: 'ERR_KEY_FILE_UNREADABLE' | 'ERR_KEY_FILE_EXISTS', path: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'ERR_KEY_FILE_UNREADABLE' | 'ERR_KEY_FILE_EXISTS',
+    path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, `${path}: ${reason}`, options);
     this.path = path;
   }
@@ -28,12 +33,19 @@ export async function readKeyFile<T>(path: string, parse: (text: string) => T): 
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new KeyFileError('ERR_KEY_FILE_UNREADABLE', path, `cannot read the key file (${(e as Error).message})`, { cause: e });
+    throw new KeyFileError('ERR_KEY_FILE_UNREADABLE', path, `cannot read the key file (${(e as Error).message})`, {
+      cause: e,
+    });
   }
   try {
     return parse(text);
   } catch (e) {
-    throw new KeyFileError('ERR_KEY_FILE_UNREADABLE', path, `not a key this program can use (${(e as Error).message})`, { cause: e });
+    throw new KeyFileError(
+      'ERR_KEY_FILE_UNREADABLE',
+      path,
+      `not a key this program can use (${(e as Error).message})`,
+      { cause: e },
+    );
   }
 }
 
@@ -42,15 +54,27 @@ export async function readKeyFile<T>(path: string, parse: (text: string) => T): 
  * the same key (`same(existingText)`, default: the same text) is left alone, anything else there is
  * ERR_KEY_FILE_EXISTS (or ERR_KEY_FILE_UNREADABLE when it cannot be read or `same` cannot parse it).
  */
-export async function writeNewKeyFile(path: string, pem: string, same: (existing: string) => boolean = (t) => t === pem): Promise<void> {
+export async function writeNewKeyFile(
+  path: string,
+  pem: string,
+  same: (existing: string) => boolean = (t) => t === pem,
+): Promise<void> {
   try {
     await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
     return;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new KeyFileError('ERR_KEY_FILE_UNREADABLE', path, `cannot write the key file (${(e as Error).message})`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new KeyFileError('ERR_KEY_FILE_UNREADABLE', path, `cannot write the key file (${(e as Error).message})`, {
+        cause: e,
+      });
   }
   const isSame = await readKeyFile(path, same);
-  if (!isSame) throw new KeyFileError('ERR_KEY_FILE_EXISTS', path, 'a different key is already stored here; refusing to overwrite it');
+  if (!isSame)
+    throw new KeyFileError(
+      'ERR_KEY_FILE_EXISTS',
+      path,
+      'a different key is already stored here; refusing to overwrite it',
+    );
 }
 
 /** A directory for key files: created 0700 (with its parents), and tightened to 0700 if it existed. */

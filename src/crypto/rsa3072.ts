@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
 import { abytes } from '../bytes/util.ts';
 import { ArgumentError } from '../errors.ts';
 
@@ -13,7 +21,9 @@ export const RSA3072_BYTES = 384;
 export const SIGSTRUCT_EXPONENT = 3;
 
 /** DER prefix of DigestInfo { sha256, OCTET STRING(32) } (RFC 8017 §9.2, note 1). */
-const SHA256_DIGEST_INFO = Uint8Array.from([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]);
+const SHA256_DIGEST_INFO = Uint8Array.from([
+  0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+]);
 
 /** Unsigned little-endian bytes → bigint. */
 export function bigintFromLE(b: Uint8Array): bigint {
@@ -64,7 +74,8 @@ export function rsaModulusLE(key: KeyObject): Uint8Array {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   const jwk = pub.export({ format: 'jwk' });
   const be = new Uint8Array(Buffer.from(jwk.n!, 'base64url'));
-  if (be.length !== RSA3072_BYTES) throw new ArgumentError(`rsaModulusLE: modulus is ${be.length} bytes, expected 384`, 'ERR_RSA_KEY');
+  if (be.length !== RSA3072_BYTES)
+    throw new ArgumentError(`rsaModulusLE: modulus is ${be.length} bytes, expected 384`, 'ERR_RSA_KEY');
   return reversed(be);
 }
 
@@ -81,12 +92,16 @@ export function rsaQ1Q2(signatureLE: Uint8Array, modulusLE: Uint8Array): { q1LE:
  * Signs `message` with RSASSA-PKCS1-v1_5 / SHA-256 under an RSA-3072 e=3 key. Deterministic, so the
  * same key and message always give the same bytes (which is how a real SIGSTRUCT is reproduced).
  */
-export function rsa3072Sign(privateKey: KeyObject, message: Uint8Array): { signatureLE: Uint8Array; q1LE: Uint8Array; q2LE: Uint8Array } {
+export function rsa3072Sign(
+  privateKey: KeyObject,
+  message: Uint8Array,
+): { signatureLE: Uint8Array; q1LE: Uint8Array; q2LE: Uint8Array } {
   assertVendorKey(privateKey, 'rsa3072Sign');
   if (privateKey.type !== 'private') throw new ArgumentError('rsa3072Sign: a private key is required', 'ERR_RSA_KEY');
   abytes(message, undefined, 'message');
   const be = new Uint8Array(sign('sha256', message, { key: privateKey, padding: constants.RSA_PKCS1_PADDING }));
-  if (be.length !== RSA3072_BYTES) throw new ArgumentError(`rsa3072Sign: signature is ${be.length} bytes`, 'ERR_RSA_KEY');
+  if (be.length !== RSA3072_BYTES)
+    throw new ArgumentError(`rsa3072Sign: signature is ${be.length} bytes`, 'ERR_RSA_KEY');
   const signatureLE = reversed(be);
   return { signatureLE, ...rsaQ1Q2(signatureLE, rsaModulusLE(privateKey)) };
 }
@@ -112,7 +127,12 @@ function emsaPkcs1Sha256(message: Uint8Array, k: number): bigint {
  * SIGSTRUCT (384 bytes little-endian each). Returns false (never throws) for any mismatch, including
  * a signature not below the modulus or an even/short modulus.
  */
-export function rsa3072Verify(modulusLE: Uint8Array, exponent: number, message: Uint8Array, signatureLE: Uint8Array): boolean {
+export function rsa3072Verify(
+  modulusLE: Uint8Array,
+  exponent: number,
+  message: Uint8Array,
+  signatureLE: Uint8Array,
+): boolean {
   abytes(modulusLE, RSA3072_BYTES, 'modulus');
   abytes(signatureLE, RSA3072_BYTES, 'signature');
   abytes(message, undefined, 'message');
@@ -127,6 +147,11 @@ export function rsa3072Verify(modulusLE: Uint8Array, exponent: number, message: 
 /** A fresh vendor signing key: RSA-3072, public exponent 3 (what EINIT requires). */
 export function generateVendorKey(): KeyObject {
   // Imported from DER, not the generator's KeyObject: a JWK export of a just-generated key can deadlock Node 20 (see generateP256).
-  const der = generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3, privateKeyEncoding: { format: 'der', type: 'pkcs8' }, publicKeyEncoding: { format: 'der', type: 'spki' } }).privateKey;
+  const der = generateKeyPairSync('rsa', {
+    modulusLength: 3072,
+    publicExponent: 3,
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+    publicKeyEncoding: { format: 'der', type: 'spki' },
+  }).privateKey;
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
 }

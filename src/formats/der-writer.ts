@@ -34,7 +34,8 @@ export const boolean = (v: boolean) => tlv(0x01, new Uint8Array([v ? 0xff : 0x00
 /** BIT STRING with `unusedBits` unused bits in the last byte. */
 export const bitString = (b: Uint8Array, unusedBits = 0) => tlv(0x03, new Uint8Array([unusedBits]), b);
 /** Context-specific tag `n`, constructed (EXPLICIT or a constructed IMPLICIT) or primitive. */
-export const context = (n: number, constructed: boolean, ...parts: Uint8Array[]) => tlv((constructed ? 0xa0 : 0x80) | n, ...parts);
+export const context = (n: number, constructed: boolean, ...parts: Uint8Array[]) =>
+  tlv((constructed ? 0xa0 : 0x80) | n, ...parts);
 
 /** DER INTEGER of an unsigned big-endian magnitude (leading zeros stripped, 0x00 added for a high bit). */
 export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
@@ -75,5 +76,7 @@ export function time(d: Date): Uint8Array {
   const y = d.getUTCFullYear();
   const rest = `${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}Z`;
   const enc = new TextEncoder();
-  return y >= 1950 && y < 2050 ? tlv(0x17, enc.encode(`${two(y % 100)}${rest}`)) : tlv(0x18, enc.encode(`${String(y).padStart(4, '0')}${rest}`));
+  return y >= 1950 && y < 2050
+    ? tlv(0x17, enc.encode(`${two(y % 100)}${rest}`))
+    : tlv(0x18, enc.encode(`${String(y).padStart(4, '0')}${rest}`));
 }

@@ -36,7 +36,8 @@ export function str(o: Json, k: string, what: string, code: string): string {
 
 export function uint(o: Json, k: string, what: string, code: string, max = 0xffffffff): number {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) jsonFail(what, `${k}: expected an integer in [0, ${max}]`, code);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+    jsonFail(what, `${k}: expected an integer in [0, ${max}]`, code);
   return v;
 }
 
@@ -52,7 +53,8 @@ export function hexField(o: Json, k: string, len: number, what: string, code: st
 /** Intel's timestamps: ISO 8601 UTC, `YYYY-MM-DDTHH:MM:SS[.fff]Z`. */
 export function dateField(o: Json, k: string, what: string, code: string): Date {
   const s = str(o, k, what, code);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(s)) jsonFail(what, `${k}: not an ISO 8601 UTC time: ${s}`, code);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(s))
+    jsonFail(what, `${k}: not an ISO 8601 UTC time: ${s}`, code);
   const d = new Date(s);
   if (Number.isNaN(d.getTime())) jsonFail(what, `${k}: invalid time ${s}`, code);
   return d;

@@ -21,7 +21,14 @@ import { readAttributes, writeAttributes, type Attributes } from './attributes.t
 export const KEYREQUEST_SIZE = 512;
 
 export const KEY_NAME = { EINITTOKEN: 0, PROVISION: 1, PROVISION_SEAL: 2, REPORT: 3, SEAL: 4 } as const;
-export const KEY_POLICY = { MRENCLAVE: 0x1, MRSIGNER: 0x2, NOISVPRODID: 0x4, CONFIGID: 0x8, ISVFAMILYID: 0x10, ISVEXTPRODID: 0x20 } as const;
+export const KEY_POLICY = {
+  MRENCLAVE: 0x1,
+  MRSIGNER: 0x2,
+  NOISVPRODID: 0x4,
+  CONFIGID: 0x8,
+  ISVFAMILYID: 0x10,
+  ISVEXTPRODID: 0x20,
+} as const;
 
 export interface KeyRequest {
   keyName: number;
@@ -35,7 +42,8 @@ export interface KeyRequest {
 }
 
 export function parseKeyRequest(bytes: Uint8Array): KeyRequest {
-  if (bytes.length !== KEYREQUEST_SIZE) throw new FormatError(`keyrequest: expected 512 bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== KEYREQUEST_SIZE)
+    throw new FormatError(`keyrequest: expected 512 bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const r = new Reader(bytes, 'keyrequest');
   const keyName = r.u16('key_name');
   const keyPolicy = r.u16('key_policy');
@@ -52,9 +60,17 @@ export function parseKeyRequest(bytes: Uint8Array): KeyRequest {
 }
 
 export function serializeKeyRequest(k: KeyRequest): Uint8Array {
-  const w = new Writer().u16(k.keyName).u16(k.keyPolicy).u16(k.isvSvn).zeros(2).bytes(abytes(k.cpuSvn, 16, 'cpu_svn'));
+  const w = new Writer()
+    .u16(k.keyName)
+    .u16(k.keyPolicy)
+    .u16(k.isvSvn)
+    .zeros(2)
+    .bytes(abytes(k.cpuSvn, 16, 'cpu_svn'));
   writeAttributes(w, k.attributeMask);
-  w.bytes(abytes(k.keyId, 32, 'key_id')).u32(k.miscMask).u16(k.configSvn).zeros(434);
+  w.bytes(abytes(k.keyId, 32, 'key_id'))
+    .u32(k.miscMask)
+    .u16(k.configSvn)
+    .zeros(434);
   return w.finish();
 }
 

@@ -85,7 +85,8 @@ export function parsePckExtension(extValue: Uint8Array): PckExtension {
     if (e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION') throw e;
     fail((e as Error).message);
   }
-  for (const arc of top.keys()) if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) fail(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
+  for (const arc of top.keys())
+    if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) fail(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
   const ppid = octets(need(top, '1', 'PPID'), 16, 'PPID');
   const tcbPrefix = `${SGX_EXTENSION_OID}.2`;
   const tcbMap = entries(need(top, '2', 'TCB'), tcbPrefix, 'TCB');

@@ -24,7 +24,8 @@ function objectEnd(text: string, start: number): number {
   for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }
@@ -51,7 +52,8 @@ export function slicePcsBody(body: string, key: 'tcbInfo' | 'enclaveIdentity'): 
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('not a JSON object');
   const keys = Object.keys(parsed);
-  if (keys.length !== 2 || !keys.includes('signature') || !keys.includes(key)) fail(`expected keys ${key} and signature, got ${keys.join(', ')}`);
+  if (keys.length !== 2 || !keys.includes('signature') || !keys.includes(key))
+    fail(`expected keys ${key} and signature, got ${keys.join(', ')}`);
   const sig = (parsed as Record<string, unknown>).signature;
   if (typeof sig !== 'string') fail('signature is not a string');
   // Locate "key" as a top-level member: scan the top-level object, skipping nested values.

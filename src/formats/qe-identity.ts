@@ -1,4 +1,16 @@
-import { advisoriesField, arr, dateField, hexField, jsonFail, obj, parseJsonObject, statusField, str, uint, type TcbStatus } from './json-fields.ts';
+import {
+  advisoriesField,
+  arr,
+  dateField,
+  hexField,
+  jsonFail,
+  obj,
+  parseJsonObject,
+  statusField,
+  str,
+  uint,
+  type TcbStatus,
+} from './json-fields.ts';
 
 /**
  * Intel enclave identity JSON, version 2 (PCS `GET /sgx|tdx/certification/v4/qe/identity`, the signed

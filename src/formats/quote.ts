@@ -195,7 +195,8 @@ export function parseQuote(bytes: Uint8Array, opts: ParseQuoteOptions = {}): Quo
   const trailing = r.rest();
   let paddingLength = 0;
   if (trailing.length > 0) {
-    if (!opts.allowZeroPadding || !isZero(trailing)) fail(`${trailing.length} trailing bytes after the signature data`, 'ERR_TRAILING_BYTES');
+    if (!opts.allowZeroPadding || !isZero(trailing))
+      fail(`${trailing.length} trailing bytes after the signature data`, 'ERR_TRAILING_BYTES');
     paddingLength = trailing.length;
   }
   const s = new Reader(sigBytes, 'quote signature data');
@@ -206,7 +207,8 @@ export function parseQuote(bytes: Uint8Array, opts: ParseQuoteOptions = {}): Quo
     signatureData = { signature, attestationKey, qe: readQeReportCertData(s) };
   } else {
     const outer = readCertificationData(s, 'certification_data');
-    if (outer.type !== CERT_DATA_QE_REPORT) fail(`v4 certification data type ${outer.type}, expected 6 (QE report certification data)`);
+    if (outer.type !== CERT_DATA_QE_REPORT)
+      fail(`v4 certification data type ${outer.type}, expected 6 (QE report certification data)`);
     const inner = new Reader(outer.data, 'QE report certification data');
     const qe = readQeReportCertData(inner);
     inner.end();
@@ -271,7 +273,9 @@ export interface QuoteFields {
 export function serializeQuote(q: QuoteFields): Uint8Array {
   const signed = serializeQuoteSignedPart(q.header, q.body);
   const sd = q.signatureData;
-  const s = new Writer().bytes(abytes(sd.signature, 64, 'quote_signature')).bytes(abytes(sd.attestationKey, 64, 'attestation_key'));
+  const s = new Writer()
+    .bytes(abytes(sd.signature, 64, 'quote_signature'))
+    .bytes(abytes(sd.attestationKey, 64, 'attestation_key'));
   if (q.header.version === 3) {
     writeQeReportCertData(s, sd.qe);
   } else {

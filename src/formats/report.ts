@@ -71,12 +71,26 @@ export function readReportBody(r: Reader): ReportBody {
   r.skip(42, 'reserved4');
   const isvFamilyId = r.bytesOf(16, 'isv_family_id');
   const reportData = r.bytesOf(64, 'report_data');
-  return { cpuSvn, miscSelect, isvExtProdId, attributes, mrEnclave, mrSigner, configId, isvProdId, isvSvn, configSvn, isvFamilyId, reportData };
+  return {
+    cpuSvn,
+    miscSelect,
+    isvExtProdId,
+    attributes,
+    mrEnclave,
+    mrSigner,
+    configId,
+    isvProdId,
+    isvSvn,
+    configSvn,
+    isvFamilyId,
+    reportData,
+  };
 }
 
 /** Parses exactly 384 bytes. */
 export function parseReportBody(bytes: Uint8Array): ReportBody {
-  if (bytes.length !== REPORT_BODY_SIZE) throw new FormatError(`report body: expected 384 bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== REPORT_BODY_SIZE)
+    throw new FormatError(`report body: expected 384 bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const r = new Reader(bytes, 'report body');
   const body = readReportBody(r);
   r.end();
@@ -110,7 +124,8 @@ export function serializeReportBody(b: ReportBody): Uint8Array {
 
 /** Parses exactly 432 bytes. */
 export function parseReport(bytes: Uint8Array): Report {
-  if (bytes.length !== REPORT_SIZE) throw new FormatError(`report: expected 432 bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== REPORT_SIZE)
+    throw new FormatError(`report: expected 432 bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const r = new Reader(bytes, 'report');
   const rawBody = bytes.subarray(0, REPORT_BODY_SIZE);
   const body = readReportBody(r);

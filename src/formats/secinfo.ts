@@ -63,11 +63,14 @@ function checkFlags(flags: bigint): bigint {
 /** Parses exactly 64 bytes; ERR_LENGTH on another length, ERR_SECINFO_RESERVED when reserved bits or bytes are set. */
 export function parseSecinfo(bytes: Uint8Array): Secinfo {
   abytes(bytes, undefined, 'secinfo');
-  if (bytes.length !== SECINFO_SIZE) throw new FormatError(`secinfo: expected ${SECINFO_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== SECINFO_SIZE)
+    throw new FormatError(`secinfo: expected ${SECINFO_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const r = new Reader(bytes, 'secinfo');
   const flags = r.u64('flags');
-  if ((flags & ~SECINFO_DEFINED_FLAGS) !== 0n) throw new FormatError(`secinfo: reserved FLAGS bits set (0x${flags.toString(16)})`, 'ERR_SECINFO_RESERVED');
-  if (!isZero(r.bytesOf(56, 'reserved'))) throw new FormatError('secinfo: reserved bytes are not zero', 'ERR_SECINFO_RESERVED');
+  if ((flags & ~SECINFO_DEFINED_FLAGS) !== 0n)
+    throw new FormatError(`secinfo: reserved FLAGS bits set (0x${flags.toString(16)})`, 'ERR_SECINFO_RESERVED');
+  if (!isZero(r.bytesOf(56, 'reserved')))
+    throw new FormatError('secinfo: reserved bytes are not zero', 'ERR_SECINFO_RESERVED');
   r.end();
   return { flags };
 }

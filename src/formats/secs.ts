@@ -47,7 +47,8 @@ export interface Secs {
 /** Parses exactly 4096 bytes (FormatError ERR_LENGTH otherwise). */
 export function parseSecs(bytes: Uint8Array): Secs {
   abytes(bytes, undefined, 'secs');
-  if (bytes.length !== SECS_SIZE) throw new FormatError(`secs: expected ${SECS_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== SECS_SIZE)
+    throw new FormatError(`secs: expected ${SECS_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const r = new Reader(bytes, 'secs');
   const size = r.u64('size');
   const baseAddr = r.u64('baseaddr');
@@ -65,15 +66,29 @@ export function parseSecs(bytes: Uint8Array): Secs {
   const configSvn = r.u16('config_svn');
   r.skip(3834, 'reserved4');
   r.end();
-  return { size, baseAddr, ssaFrameSize, miscSelect, attributes, mrEnclave, mrSigner, configId, isvProdId, isvSvn, configSvn };
+  return {
+    size,
+    baseAddr,
+    ssaFrameSize,
+    miscSelect,
+    attributes,
+    mrEnclave,
+    mrSigner,
+    configId,
+    isvProdId,
+    isvSvn,
+    configSvn,
+  };
 }
 
 function u64(v: bigint, name: string): bigint {
-  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new ArgumentError(`${name}: expected a u64 bigint`);
+  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn)
+    throw new ArgumentError(`${name}: expected a u64 bigint`);
   return v;
 }
 function uint(v: number, bits: 16 | 32, name: string): number {
-  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) throw new ArgumentError(`${name}: expected a u${bits}, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits)
+    throw new ArgumentError(`${name}: expected a u${bits}, got ${v}`);
   return v;
 }
 
@@ -84,7 +99,10 @@ export function serializeSecs(s: Secs): Uint8Array {
     .u32(uint(s.ssaFrameSize, 32, 'ssaFrameSize'))
     .u32(uint(s.miscSelect, 32, 'miscSelect'))
     .zeros(24);
-  writeAttributes(w, { flags: u64(s.attributes?.flags, 'attributes.flags'), xfrm: u64(s.attributes?.xfrm, 'attributes.xfrm') });
+  writeAttributes(w, {
+    flags: u64(s.attributes?.flags, 'attributes.flags'),
+    xfrm: u64(s.attributes?.xfrm, 'attributes.xfrm'),
+  });
   w.bytes(abytes(s.mrEnclave, 32, 'mrEnclave'))
     .zeros(32)
     .bytes(abytes(s.mrSigner, 32, 'mrSigner'))

@@ -23,6 +23,14 @@ export function selfSignedCertificate(spec: SelfSignedSpec): Uint8Array {
   const serial = randomBytes(16);
   serial[0] = (serial[0] & 0x7f) | 0x01; // positive, no padding byte, never a leading zero to strip
   const name = simpleName(spec.commonName, spec.organization);
-  const tbs = tbsCertificate({ serial, issuer: name, subject: name, notBefore: spec.notBefore, notAfter: spec.notAfter, spki: spec.spki, extensions: spec.extensions });
+  const tbs = tbsCertificate({
+    serial,
+    issuer: name,
+    subject: name,
+    notBefore: spec.notBefore,
+    notAfter: spec.notAfter,
+    spki: spec.spki,
+    extensions: spec.extensions,
+  });
   return signedX509(tbs, new Uint8Array(sign('sha256', tbs, spec.privateKey)));
 }

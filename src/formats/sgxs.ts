@@ -72,7 +72,10 @@ export function readSgxsRecord(r: Reader): SgxsRecord {
       const offset = r.u64('EADD offset');
       const secinfoFlags = r.u64('EADD secinfo flags');
       if ((secinfoFlags & ~SECINFO_DEFINED_FLAGS) !== 0n) {
-        throw new FormatError(`sgxs: EADD record at byte ${at} sets reserved SECINFO flag bits (0x${secinfoFlags.toString(16)})`, 'ERR_SGXS_RESERVED');
+        throw new FormatError(
+          `sgxs: EADD record at byte ${at} sets reserved SECINFO flag bits (0x${secinfoFlags.toString(16)})`,
+          'ERR_SGXS_RESERVED',
+        );
       }
       reservedZero(r, 40, tag, at);
       return { tag, offset, secinfoFlags };
@@ -97,7 +100,8 @@ export function parseSgxs(bytes: Uint8Array): SgxsRecord[] {
 }
 
 function u64(v: bigint, name: string): bigint {
-  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new ArgumentError(`${name}: expected a u64 bigint`);
+  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn)
+    throw new ArgumentError(`${name}: expected a u64 bigint`);
   return v;
 }
 
@@ -109,17 +113,23 @@ export function writeSgxsRecord(w: Writer, rec: SgxsRecord): void {
   switch (rec.tag) {
     case 'ECREATE':
     case 'UNSIZED': {
-      if (!Number.isInteger(rec.ssaFrameSize) || rec.ssaFrameSize < 0 || rec.ssaFrameSize > 0xffffffff) throw new ArgumentError('ssaFrameSize: expected a u32');
-      w.u32(rec.ssaFrameSize).u64(u64(rec.tag === 'ECREATE' ? rec.size : rec.sizeOffset, 'size')).zeros(44);
+      if (!Number.isInteger(rec.ssaFrameSize) || rec.ssaFrameSize < 0 || rec.ssaFrameSize > 0xffffffff)
+        throw new ArgumentError('ssaFrameSize: expected a u32');
+      w.u32(rec.ssaFrameSize)
+        .u64(u64(rec.tag === 'ECREATE' ? rec.size : rec.sizeOffset, 'size'))
+        .zeros(44);
       return;
     }
     case 'EADD':
-      if ((u64(rec.secinfoFlags, 'secinfoFlags') & ~SECINFO_DEFINED_FLAGS) !== 0n) throw new ArgumentError('secinfoFlags: reserved bits set');
+      if ((u64(rec.secinfoFlags, 'secinfoFlags') & ~SECINFO_DEFINED_FLAGS) !== 0n)
+        throw new ArgumentError('secinfoFlags: reserved bits set');
       w.u64(u64(rec.offset, 'offset')).u64(rec.secinfoFlags).zeros(40);
       return;
     case 'EEXTEND':
     case 'UNMEASRD':
-      w.u64(u64(rec.offset, 'offset')).zeros(48).bytes(abytes(rec.data, SGXS_DATA_SIZE, `${rec.tag} data`));
+      w.u64(u64(rec.offset, 'offset'))
+        .zeros(48)
+        .bytes(abytes(rec.data, SGXS_DATA_SIZE, `${rec.tag} data`));
   }
 }
 

@@ -2,7 +2,14 @@ import type { KeyObject } from 'node:crypto';
 import { Reader, Writer } from '../bytes/cursor.ts';
 import { abytes, concat, equal } from '../bytes/util.ts';
 import { sha256 } from '../crypto/sha256.ts';
-import { RSA3072_BYTES, rsa3072Sign, rsa3072Verify, rsaModulusLE, rsaQ1Q2, SIGSTRUCT_EXPONENT } from '../crypto/rsa3072.ts';
+import {
+  RSA3072_BYTES,
+  rsa3072Sign,
+  rsa3072Verify,
+  rsaModulusLE,
+  rsaQ1Q2,
+  SIGSTRUCT_EXPONENT,
+} from '../crypto/rsa3072.ts';
 import { ArgumentError, FormatError } from '../errors.ts';
 import { readAttributes, writeAttributes, type Attributes } from './attributes.ts';
 
@@ -84,9 +91,11 @@ export interface Sigstruct extends SigstructFields {
 }
 
 function checkHeader(header: Uint8Array, header2: Uint8Array): string | undefined {
-  if (!equal(header.subarray(0, 12), SIGSTRUCT_HEADER.subarray(0, 12))) return 'HEADER is not 06000000E10000000000010000000000h';
+  if (!equal(header.subarray(0, 12), SIGSTRUCT_HEADER.subarray(0, 12)))
+    return 'HEADER is not 06000000E10000000000010000000000h';
   const type = new DataView(header.buffer, header.byteOffset + 12, 4).getUint32(0, true);
-  if (type !== 0 && type !== SIGSTRUCT_TYPE_DEBUG) return `HEADER type 0x${type.toString(16)} is neither 0 nor 0x80000000`;
+  if (type !== 0 && type !== SIGSTRUCT_TYPE_DEBUG)
+    return `HEADER type 0x${type.toString(16)} is neither 0 nor 0x80000000`;
   if (!equal(header2, SIGSTRUCT_HEADER2)) return 'HEADER2 is not 01010000600000006000000001000000h';
   return undefined;
 }
@@ -94,7 +103,8 @@ function checkHeader(header: Uint8Array, header2: Uint8Array): string | undefine
 /** Parses exactly 1808 bytes. FormatError ERR_LENGTH on another length, ERR_SIGSTRUCT_HEADER on bad header constants. */
 export function parseSigstruct(bytes: Uint8Array): Sigstruct {
   abytes(bytes, undefined, 'sigstruct');
-  if (bytes.length !== SIGSTRUCT_SIZE) throw new FormatError(`sigstruct: expected ${SIGSTRUCT_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== SIGSTRUCT_SIZE)
+    throw new FormatError(`sigstruct: expected ${SIGSTRUCT_SIZE} bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const raw = bytes.slice();
   const r = new Reader(raw, 'sigstruct');
   const header = r.bytesOf(16, 'header');
@@ -125,8 +135,25 @@ export function parseSigstruct(bytes: Uint8Array): Sigstruct {
   const q2 = r.bytesOf(RSA3072_BYTES, 'q2');
   r.end();
   return {
-    moduleType, vendor, date, swDefined, modulus, exponent, signature, miscSelect, miscMask, isvFamilyId,
-    attributes, attributeMask, enclaveHash, isvExtProdId, isvProdId, isvSvn, q1, q2, raw,
+    moduleType,
+    vendor,
+    date,
+    swDefined,
+    modulus,
+    exponent,
+    signature,
+    miscSelect,
+    miscMask,
+    isvFamilyId,
+    attributes,
+    attributeMask,
+    enclaveHash,
+    isvExtProdId,
+    isvProdId,
+    isvSvn,
+    q1,
+    q2,
+    raw,
   };
 }
 
@@ -139,7 +166,8 @@ function u16(v: number, name: string): number {
   return v;
 }
 function u64(v: bigint, name: string): bigint {
-  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new ArgumentError(`${name}: expected a u64 bigint`);
+  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn)
+    throw new ArgumentError(`${name}: expected a u64 bigint`);
   return v;
 }
 function attrs(a: Attributes, name: string): Attributes {
@@ -152,7 +180,8 @@ function writeSigstruct(
   key: { modulus: Uint8Array; exponent: number; signature: Uint8Array; q1: Uint8Array; q2: Uint8Array },
 ): Uint8Array {
   const moduleType = u32(f.moduleType ?? 0, 'moduleType');
-  if (moduleType !== 0 && moduleType !== SIGSTRUCT_TYPE_DEBUG) throw new ArgumentError('moduleType: expected 0 or 0x80000000');
+  if (moduleType !== 0 && moduleType !== SIGSTRUCT_TYPE_DEBUG)
+    throw new ArgumentError('moduleType: expected 0 or 0x80000000');
   const w = new Writer()
     .bytes(SIGSTRUCT_HEADER.subarray(0, 12))
     .u32(moduleType)
@@ -196,7 +225,13 @@ export function sigstructSignedBytes(raw: Uint8Array): Uint8Array {
 export function signSigstruct(fields: SigstructFields, vendorKey: KeyObject): Uint8Array {
   const modulus = rsaModulusLE(vendorKey);
   const zero = new Uint8Array(RSA3072_BYTES);
-  const unsigned = writeSigstruct(fields, { modulus, exponent: SIGSTRUCT_EXPONENT, signature: zero, q1: zero, q2: zero });
+  const unsigned = writeSigstruct(fields, {
+    modulus,
+    exponent: SIGSTRUCT_EXPONENT,
+    signature: zero,
+    q1: zero,
+    q2: zero,
+  });
   const { signatureLE, q1LE, q2LE } = rsa3072Sign(vendorKey, sigstructSignedBytes(unsigned));
   unsigned.set(signatureLE, 516);
   unsigned.set(q1LE, 1040);
@@ -211,14 +246,16 @@ export function signSigstruct(fields: SigstructFields, vendorKey: KeyObject): Ui
  */
 export function verifySigstruct(s: Sigstruct): { ok: boolean; failures: string[] } {
   const failures: string[] = [];
-  if (!(s?.raw instanceof Uint8Array) || s.raw.length !== SIGSTRUCT_SIZE) return { ok: false, failures: ['raw: not the 1808 parsed bytes'] };
+  if (!(s?.raw instanceof Uint8Array) || s.raw.length !== SIGSTRUCT_SIZE)
+    return { ok: false, failures: ['raw: not the 1808 parsed bytes'] };
   const raw = s.raw;
   const bad = checkHeader(raw.subarray(0, 16), raw.subarray(24, 40));
   if (bad) failures.push(`header: ${bad}`);
   // Work from raw so a caller who edited fields after parsing cannot make stale fields "verify".
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const vendor = dv.getUint32(16, true);
-  if (vendor !== SIGSTRUCT_VENDOR.OTHER && vendor !== SIGSTRUCT_VENDOR.INTEL) failures.push(`vendor: 0x${vendor.toString(16)} is neither 0 nor 0x8086`);
+  if (vendor !== SIGSTRUCT_VENDOR.OTHER && vendor !== SIGSTRUCT_VENDOR.INTEL)
+    failures.push(`vendor: 0x${vendor.toString(16)} is neither 0 nor 0x8086`);
   const exponent = dv.getUint32(512, true);
   if (exponent !== SIGSTRUCT_EXPONENT) failures.push(`exponent: ${exponent}, EINIT requires 3`);
   const modulus = raw.subarray(128, 512);
@@ -234,7 +271,8 @@ export function verifySigstruct(s: Sigstruct): { ok: boolean; failures: string[]
     // no stored Q1/Q2 can be right, and that is a named failure, not an exception (found by fuzzing).
   }
   if (!q || !equal(q.q1LE, raw.subarray(1040, 1424))) failures.push('q1: Q1 is not floor(signature² / modulus)');
-  if (!q || !equal(q.q2LE, raw.subarray(1424, 1808))) failures.push('q2: Q2 is not floor((signature³ − Q1·signature·modulus) / modulus)');
+  if (!q || !equal(q.q2LE, raw.subarray(1424, 1808)))
+    failures.push('q2: Q2 is not floor((signature³ − Q1·signature·modulus) / modulus)');
   return { ok: failures.length === 0, failures };
 }
 
@@ -248,7 +286,8 @@ export function mrSignerOf(s: Pick<Sigstruct, 'modulus'>): Uint8Array {
  * FormatError ERR_SIGSTRUCT_DATE for anything that is not a real date with eight digits.
  */
 export function bcdDate(yyyymmdd: string | number): number {
-  const s = typeof yyyymmdd === 'number' ? (Number.isInteger(yyyymmdd) && yyyymmdd >= 0 ? String(yyyymmdd) : '') : yyyymmdd;
+  const s =
+    typeof yyyymmdd === 'number' ? (Number.isInteger(yyyymmdd) && yyyymmdd >= 0 ? String(yyyymmdd) : '') : yyyymmdd;
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
   const bad = () => new FormatError(`date: expected YYYYMMDD, got ${String(yyyymmdd)}`, 'ERR_SIGSTRUCT_DATE');
   if (!m) throw bad();

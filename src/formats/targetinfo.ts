@@ -27,7 +27,8 @@ export interface TargetInfo {
 }
 
 export function parseTargetInfo(bytes: Uint8Array): TargetInfo {
-  if (bytes.length !== TARGETINFO_SIZE) throw new FormatError(`targetinfo: expected 512 bytes, got ${bytes.length}`, 'ERR_LENGTH');
+  if (bytes.length !== TARGETINFO_SIZE)
+    throw new FormatError(`targetinfo: expected 512 bytes, got ${bytes.length}`, 'ERR_LENGTH');
   const r = new Reader(bytes, 'targetinfo');
   const mrEnclave = r.bytesOf(32, 'mr_enclave');
   const attributes = readAttributes(r);
@@ -44,6 +45,11 @@ export function parseTargetInfo(bytes: Uint8Array): TargetInfo {
 export function serializeTargetInfo(t: TargetInfo): Uint8Array {
   const w = new Writer().bytes(abytes(t.mrEnclave, 32, 'mr_enclave'));
   writeAttributes(w, t.attributes);
-  w.zeros(2).u16(t.configSvn).u32(t.miscSelect).zeros(8).bytes(abytes(t.configId, 64, 'config_id')).zeros(384);
+  w.zeros(2)
+    .u16(t.configSvn)
+    .u32(t.miscSelect)
+    .zeros(8)
+    .bytes(abytes(t.configId, 64, 'config_id'))
+    .zeros(384);
   return w.finish();
 }

@@ -153,7 +153,8 @@ export function parseTcbInfo(text: string): TcbInfo {
     let names: Array<{ category?: string; type?: string }> | undefined;
     if (version === 2) {
       sgxComponents = [];
-      for (let c = 1; c <= 16; c++) sgxComponents.push(uint(tcb, `sgxtcbcomp${String(c).padStart(2, '0')}svn`, what, CODE, 255));
+      for (let c = 1; c <= 16; c++)
+        sgxComponents.push(uint(tcb, `sgxtcbcomp${String(c).padStart(2, '0')}svn`, what, CODE, 255));
     } else {
       sgxComponents = components(tcb.sgxtcbcomponents, `tcbLevels[${i}].sgxtcbcomponents`);
       names = componentNames(tcb.sgxtcbcomponents, `tcbLevels[${i}].sgxtcbcomponents`);

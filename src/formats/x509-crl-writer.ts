@@ -28,16 +28,35 @@ const AUTHORITY_KEY_ID = oid('2.5.29.35');
  * CRL extensions CRL Number and Authority Key Identifier. No entries → no revokedCertificates field.
  */
 export function tbsCertList(t: TbsCertListSpec): Uint8Array {
-  const parts = [smallInteger(1), ECDSA_WITH_SHA256, t.issuer, time(wholeSeconds(t.thisUpdate)), time(wholeSeconds(t.nextUpdate))];
+  const parts = [
+    smallInteger(1),
+    ECDSA_WITH_SHA256,
+    t.issuer,
+    time(wholeSeconds(t.thisUpdate)),
+    time(wholeSeconds(t.nextUpdate)),
+  ];
   if (t.entries.length) {
     parts.push(
       seq(
         ...t.entries.map((e) =>
-          seq(unsignedInteger(e.serial), time(wholeSeconds(e.date)), seq(extension(REASON_CODE, false, tlv(0x0a, smallInteger(e.reason).subarray(2))))),
+          seq(
+            unsignedInteger(e.serial),
+            time(wholeSeconds(e.date)),
+            seq(extension(REASON_CODE, false, tlv(0x0a, smallInteger(e.reason).subarray(2)))),
+          ),
         ),
       ),
     );
   }
-  parts.push(context(0, true, seq(extension(CRL_NUMBER, false, smallInteger(t.crlNumber)), extension(AUTHORITY_KEY_ID, false, seq(context(0, false, t.authorityKeyId))))));
+  parts.push(
+    context(
+      0,
+      true,
+      seq(
+        extension(CRL_NUMBER, false, smallInteger(t.crlNumber)),
+        extension(AUTHORITY_KEY_ID, false, seq(context(0, false, t.authorityKeyId))),
+      ),
+    ),
+  );
   return seq(...parts);
 }

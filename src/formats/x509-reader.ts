@@ -32,7 +32,8 @@ export function readCertificateParts(der: Uint8Array): CertificateParts {
     if (n.tag !== 0xa3) continue; // [1] issuerUniqueID, [2] subjectUniqueID
     const wrapped = children(n, 'extensions');
     if (wrapped.length !== 1) throw bad('extensions: [3] must hold one SEQUENCE');
-    for (const e of children(expectTag(wrapped[0], TAG.SEQUENCE, 'extensions'), 'extensions')) extensions.push(extension(e));
+    for (const e of children(expectTag(wrapped[0], TAG.SEQUENCE, 'extensions'), 'extensions'))
+      extensions.push(extension(e));
   }
   return { spki, notBefore: derTime(validity[0], 'notBefore'), notAfter: derTime(validity[1], 'notAfter'), extensions };
 }

@@ -1,4 +1,16 @@
-import { bitString, boolean, context, octetString, oid, seq, set, smallInteger, time, unsignedInteger, utf8String } from './der-writer.ts';
+import {
+  bitString,
+  boolean,
+  context,
+  octetString,
+  oid,
+  seq,
+  set,
+  smallInteger,
+  time,
+  unsignedInteger,
+  utf8String,
+} from './der-writer.ts';
 
 /**
  * X.509 pieces (RFC 5280) Catena writes with its one DER writer (der-writer.ts): certificates of the
@@ -8,7 +20,13 @@ import { bitString, boolean, context, octetString, oid, seq, set, smallInteger, 
 export const ECDSA_WITH_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 
 /** RFC 5280 §4.2.1.3 KeyUsage named bits, as flags (bit i = 1 << i). */
-export const KEY_USAGE = { digitalSignature: 1, nonRepudiation: 2, keyEncipherment: 4, keyCertSign: 32, cRLSign: 64 } as const;
+export const KEY_USAGE = {
+  digitalSignature: 1,
+  nonRepudiation: 2,
+  keyEncipherment: 4,
+  keyCertSign: 32,
+  cRLSign: 64,
+} as const;
 
 const SPKI_P256_PREFIX = Uint8Array.from(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'));
 
@@ -56,7 +74,6 @@ export function simpleName(commonName: string, organization: string): Uint8Array
     ['2.5.4.10', utf8String(organization)],
   ]);
 }
-
 
 export interface TbsCertificateSpec {
   /** Unsigned big-endian magnitude (RFC 5280: positive, at most 20 bytes). */

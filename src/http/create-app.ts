@@ -35,7 +35,10 @@ export interface HttpAppOptions extends ProblemHandlerOptions {
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const limits = resolveLimits(opts.limits);
   const level = opts.logLevel ?? 'silent';
-  const logger = pino({ level, base: { service: opts.service } }, opts.logStream ?? pino.destination({ fd: 2, sync: false }));
+  const logger = pino(
+    { level, base: { service: opts.service } },
+    opts.logStream ?? pino.destination({ fd: 2, sync: false }),
+  );
   const app = Fastify({
     loggerInstance: logger,
     // One line per request is ours (onResponse below); fastify's two would carry the URL.
@@ -59,7 +62,15 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   app.server.maxConnections = limits.maxConnections;
   app.addHook('onRequest', async (req) => guardRequestTarget(req, limits.maxUrlLength));
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, route: req.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    req.log.info(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? null,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
   });
   installJsonParser(app);
   installProblemHandlers(app, opts);

@@ -3,7 +3,19 @@ export { createHttpApp, LOG_LEVELS, type HttpAppOptions, type LogLevel } from '.
 export { HttpError } from './http-error.ts';
 export { problem, sendProblem, type Problem } from './problem.ts';
 export { DEFAULT_LIMITS, resolveLimits, applyServerLimits, type ServerLimits } from './limits.ts';
-export { installRouteAuth, permits, AUTH_LEVELS, type AuthLevel, type Principal, type RouteAuthOptions } from './route-auth.ts';
-export { installProblemHandlers, clientErrorHandler, toProblem, type ProblemHandlerOptions } from './problem-handlers.ts';
+export {
+  installRouteAuth,
+  permits,
+  AUTH_LEVELS,
+  type AuthLevel,
+  type Principal,
+  type RouteAuthOptions,
+} from './route-auth.ts';
+export {
+  installProblemHandlers,
+  clientErrorHandler,
+  toProblem,
+  type ProblemHandlerOptions,
+} from './problem-handlers.ts';
 export { guardRequestTarget } from './request-guard.ts';
 export { installJsonParser, parseJsonStrict } from './json-parser.ts';

@@ -12,7 +12,10 @@ export function installJsonParser(app: FastifyInstance): void {
     try {
       done(null, parseJsonStrict(body as string));
     } catch (e) {
-      done(e instanceof HttpError ? e : new HttpError(400, 'ERR_MALFORMED', `body: not JSON (${(e as Error).message})`), undefined);
+      done(
+        e instanceof HttpError ? e : new HttpError(400, 'ERR_MALFORMED', `body: not JSON (${(e as Error).message})`),
+        undefined,
+      );
     }
   });
 }
@@ -21,8 +24,15 @@ export function parseJsonStrict(text: string): unknown {
   if (text.length === 0) throw new HttpError(400, 'ERR_MALFORMED', 'body: empty, with content-type application/json');
   return JSON.parse(text, (key, value: unknown) => {
     if (key === '__proto__') throw new HttpError(400, 'ERR_MALFORMED', 'body: a "__proto__" key');
-    if (typeof value === 'number' && (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))) {
-      throw new HttpError(400, 'ERR_UNSAFE_INTEGER', `body${key ? ` (at "${key.slice(0, 100)}")` : ''}: a number JSON cannot carry exactly (integers must be within ±(2^53 − 1))`);
+    if (
+      typeof value === 'number' &&
+      (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))
+    ) {
+      throw new HttpError(
+        400,
+        'ERR_UNSAFE_INTEGER',
+        `body${key ? ` (at "${key.slice(0, 100)}")` : ''}: a number JSON cannot carry exactly (integers must be within ±(2^53 − 1))`,
+      );
     }
     return value;
   });

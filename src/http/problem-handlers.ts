@@ -25,9 +25,20 @@ export function toProblem(err: unknown, opts: ProblemHandlerOptions): { error: H
   const fe = err as Partial<FastifyError>;
   const known = fe.code ? FASTIFY[fe.code] : undefined;
   if (known) return { error: new HttpError(known[0], known[1], fe.message ?? known[1]), internal: false };
-  if (fe.validation) return { error: new HttpError(400, 'ERR_MALFORMED', fe.message ?? 'the request fails its schema'), internal: false };
+  if (fe.validation)
+    return {
+      error: new HttpError(400, 'ERR_MALFORMED', fe.message ?? 'the request fails its schema'),
+      internal: false,
+    };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { error: new HttpError(fe.statusCode === 413 ? 413 : 400, fe.statusCode === 413 ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', fe.message ?? 'malformed request'), internal: false };
+    return {
+      error: new HttpError(
+        fe.statusCode === 413 ? 413 : 400,
+        fe.statusCode === 413 ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED',
+        fe.message ?? 'malformed request',
+      ),
+      internal: false,
+    };
   }
   return { error: new HttpError(500, 'ERR_INTERNAL', 'internal error'), internal: true };
 }
@@ -41,7 +52,12 @@ export function toProblem(err: unknown, opts: ProblemHandlerOptions): { error: H
 export function installProblemHandlers(app: FastifyInstance, opts: ProblemHandlerOptions = {}): void {
   const routes: Array<{ method: string; re: RegExp }> = [];
   app.addHook('onRoute', (r: RouteOptions) => {
-    const re = new RegExp(`^${r.url.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s === '*' ? '.*' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`);
+    const re = new RegExp(
+      `^${r.url
+        .split('/')
+        .map((s) => (s.startsWith(':') ? '[^/]+' : s === '*' ? '.*' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/')}$`,
+    );
     for (const m of [r.method].flat()) routes.push({ method: String(m), re });
   });
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
@@ -55,7 +71,12 @@ export function installProblemHandlers(app: FastifyInstance, opts: ProblemHandle
     const allow = [...new Set(routes.filter((r) => r.re.test(path)).map((r) => r.method))];
     if (allow.length > 0) {
       reply.header('allow', allow.join(', '));
-      return sendProblem(reply, 405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`);
+      return sendProblem(
+        reply,
+        405,
+        'ERR_METHOD_NOT_ALLOWED',
+        `${req.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`,
+      );
     }
     return sendProblem(reply, 404, 'ERR_NOT_FOUND', `no such resource: ${req.method} ${path}`);
   });
@@ -74,5 +95,7 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
         ? [408, 'ERR_REQUEST_TIMEOUT', 'the request was not received in time']
         : [400, 'ERR_MALFORMED', 'malformed HTTP request'];
   const body = JSON.stringify(problem(status, code, detail));
-  socket.end(`HTTP/1.1 ${status} ${problem(status, code, detail).title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${problem(status, code, detail).title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -40,6 +40,15 @@ export function problem(status: number, code: string, detail: string, check?: st
   };
 }
 
-export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, check?: string): FastifyReply {
-  return reply.code(status).type('application/problem+json').send(JSON.stringify(problem(status, code, detail, check)));
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  check?: string,
+): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problem(status, code, detail, check)));
 }

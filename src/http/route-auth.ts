@@ -44,7 +44,10 @@ export interface RouteAuthOptions {
   writes?: { max: number; windowMs: number };
 }
 
-type Limiter = (req: FastifyRequest, o?: { increment?: boolean }) => Promise<{ isAllowed: boolean; isExceeded?: boolean; remaining?: number; ttlInSeconds?: number }>;
+type Limiter = (
+  req: FastifyRequest,
+  o?: { increment?: boolean },
+) => Promise<{ isAllowed: boolean; isExceeded?: boolean; remaining?: number; ttlInSeconds?: number }>;
 
 /**
  * Route authorization, declared in route options (`config: { auth }`), deny by default: a route
@@ -59,7 +62,9 @@ export function installRouteAuth(app: FastifyInstance, opts: RouteAuthOptions): 
   app.addHook('onRoute', (route: RouteOptions) => {
     const auth = (route.config as { auth?: unknown } | undefined)?.auth;
     if (!AUTH_LEVELS.includes(auth as AuthLevel)) {
-      throw new Error(`route ${String(route.method)} ${route.url} declares no authorization (config.auth: ${AUTH_LEVELS.join(' | ')})`);
+      throw new Error(
+        `route ${String(route.method)} ${route.url} declares no authorization (config.auth: ${AUTH_LEVELS.join(' | ')})`,
+      );
     }
     for (const m of [route.method].flat()) table.push({ method: String(m), url: route.url, auth: auth as AuthLevel });
   });
@@ -69,13 +74,23 @@ export function installRouteAuth(app: FastifyInstance, opts: RouteAuthOptions): 
   let writeLimiter: Limiter | undefined;
   const limiters = (): { fail: Limiter; write: Limiter } => {
     const create = (app as unknown as { createRateLimit(o: object): Limiter }).createRateLimit;
-    failLimiter ??= create({ max: failures.max, timeWindow: failures.windowMs, keyGenerator: (r: FastifyRequest) => `fail:${r.ip}` });
-    writeLimiter ??= create({ max: writes.max, timeWindow: writes.windowMs, keyGenerator: (r: FastifyRequest) => `write:${r.principal?.id ?? r.ip}` });
+    failLimiter ??= create({
+      max: failures.max,
+      timeWindow: failures.windowMs,
+      keyGenerator: (r: FastifyRequest) => `fail:${r.ip}`,
+    });
+    writeLimiter ??= create({
+      max: writes.max,
+      timeWindow: writes.windowMs,
+      keyGenerator: (r: FastifyRequest) => `write:${r.principal?.id ?? r.ip}`,
+    });
     return { fail: failLimiter, write: writeLimiter };
   };
   const tooMany = (what: string, s: { ttlInSeconds?: number }): HttpError => {
     const after = String(Math.max(1, s.ttlInSeconds ?? 1));
-    return new HttpError(429, 'ERR_RATE_LIMITED', `${what}; retry after ${after} s`, undefined, { 'retry-after': after });
+    return new HttpError(429, 'ERR_RATE_LIMITED', `${what}; retry after ${after} s`, undefined, {
+      'retry-after': after,
+    });
   };
 
   app.addHook('onRequest', async (req: FastifyRequest, _reply: FastifyReply) => {
@@ -84,7 +99,8 @@ export function installRouteAuth(app: FastifyInstance, opts: RouteAuthOptions): 
     if (level === undefined || level === 'public') return;
     const { fail, write } = limiters();
     const before = await fail(req, { increment: false });
-    if (!before.isAllowed && (before.remaining ?? 1) <= 0) throw tooMany(`too many failed authentications from ${req.ip}`, before);
+    if (!before.isAllowed && (before.remaining ?? 1) <= 0)
+      throw tooMany(`too many failed authentications from ${req.ip}`, before);
     let p: Principal | null;
     try {
       p = opts.authenticate ? await opts.authenticate(req) : null;
@@ -93,7 +109,8 @@ export function installRouteAuth(app: FastifyInstance, opts: RouteAuthOptions): 
       if (e instanceof HttpError && e.status === 401) await fail(req);
       throw e;
     }
-    if (!permits(p.role, level)) throw new HttpError(403, 'ERR_FORBIDDEN', `this call needs the ${level} role; the caller is ${p.role}`);
+    if (!permits(p.role, level))
+      throw new HttpError(403, 'ERR_FORBIDDEN', `this call needs the ${level} role; the caller is ${p.role}`);
     req.principal = p;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const s = await write(req);

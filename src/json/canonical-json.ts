@@ -52,7 +52,8 @@ export function canonicalJson(value: unknown, opts?: CanonicalJsonOptions): stri
 function encode(value: unknown, strict: boolean): string {
   if (typeof value === 'string') return jsonString(value);
   if (typeof value === 'number') {
-    if (strict && Number.isInteger(value) && !Number.isSafeInteger(value)) throw new CanonicalJsonError(`${value} is an integer beyond ±(2^53 − 1)`);
+    if (strict && Number.isInteger(value) && !Number.isSafeInteger(value))
+      throw new CanonicalJsonError(`${value} is an integer beyond ±(2^53 − 1)`);
     return canonicalNumber(value);
   }
   if (value === null) return 'null';
@@ -65,7 +66,8 @@ function encode(value: unknown, strict: boolean): string {
   }
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw new CanonicalJsonError(`a ${proto?.constructor?.name ?? 'non-plain'} object is not JSON data`);
+    if (proto !== Object.prototype && proto !== null)
+      throw new CanonicalJsonError(`a ${proto?.constructor?.name ?? 'non-plain'} object is not JSON data`);
     const o = value as Record<string, unknown>;
     // The default sort compares UTF-16 code units, which is exactly what RFC 8785 §3.2.3 asks for.
     const keys = Object.keys(o).sort();

@@ -12,7 +12,10 @@ import type { EmulatedWorld } from '../cot/world.ts';
 import { buildEnclave, type EnclaveImage } from '../sgx/build.ts';
 import type { EnclaveHandle } from '../sgx/enclave.ts';
 
-const AGENT_ENCLAVE_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'agent-enclave-module.js'), 'utf8');
+const AGENT_ENCLAVE_SOURCE = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), 'agent-enclave-module.js'),
+  'utf8',
+);
 
 /**
  * ISVPRODID of the agent enclave. Distinct from the element enclaves' (1 by default), and the agent
@@ -21,8 +24,15 @@ const AGENT_ENCLAVE_SOURCE = readFileSync(join(dirname(fileURLToPath(import.meta
 export const AGENT_ENCLAVE_PROD_ID = 0xca7a;
 
 /** The agent enclave image (agent-enclave-module.js, measured and signed by the vendor key → MRSIGNER). */
-export function buildAgentEnclaveImage(vendorKey: KeyObject, opts: { isvSvn?: number; debug?: boolean } = {}): EnclaveImage {
-  return buildEnclave(AGENT_ENCLAVE_SOURCE, { isvProdId: AGENT_ENCLAVE_PROD_ID, isvSvn: opts.isvSvn ?? 1, ...(opts.debug ? { debug: true } : {}) }, vendorKey);
+export function buildAgentEnclaveImage(
+  vendorKey: KeyObject,
+  opts: { isvSvn?: number; debug?: boolean } = {},
+): EnclaveImage {
+  return buildEnclave(
+    AGENT_ENCLAVE_SOURCE,
+    { isvProdId: AGENT_ENCLAVE_PROD_ID, isvSvn: opts.isvSvn ?? 1, ...(opts.debug ? { debug: true } : {}) },
+    vendorKey,
+  );
 }
 
 /** Which agents an agent (or the manager) accepts as peers: the vendor's agent enclave, no DEBUG. */
@@ -46,12 +56,21 @@ export interface AgentTlsIdentity {
  * Launches the agent enclave on platform `index` of `world` (like any enclave there, with that
  * platform's QE for its quote) and has it make the agent's RA-TLS key and certificate.
  */
-export async function launchAgentEnclave(world: EmulatedWorld, index: number, image: EnclaveImage, commonName = 'Catena agent'): Promise<AgentTlsIdentity> {
+export async function launchAgentEnclave(
+  world: EmulatedWorld,
+  index: number,
+  image: EnclaveImage,
+  commonName = 'Catena agent',
+): Promise<AgentTlsIdentity> {
   const p = world.platforms[index];
   if (!p) throw new RangeError(`no platform ${index} (the agent hosts ${world.platforms.length})`);
   const enclave = await p.platform.loadEnclave(image, { runtime: world.runtime, ocalls: quotingOcalls(p.quoting) });
   try {
-    const c = (await enclave.ecall('issueCertificate', commonName)) as { keyPem: string; certPem: string; certificate: Uint8Array };
+    const c = (await enclave.ecall('issueCertificate', commonName)) as {
+      keyPem: string;
+      certPem: string;
+      certificate: Uint8Array;
+    };
     return { ...c, mrEnclave: hex(image.mrEnclave), mrSigner: hex(image.mrSigner), platform: index, enclave };
   } catch (e) {
     await enclave.destroy().catch(() => {});
@@ -65,8 +84,16 @@ export async function launchAgentEnclave(world: EmulatedWorld, index: number, im
  * every holder of that object (the agent's client calls, its manager link) uses them; `server`
  * (the agent's https server) serves them to new connections.
  */
-export async function renewAgentCertificate(identity: AgentTlsIdentity, server?: { setSecureContext(o: object): void }, commonName = 'Catena agent'): Promise<AgentTlsIdentity> {
-  const c = (await identity.enclave.ecall('issueCertificate', commonName)) as { keyPem: string; certPem: string; certificate: Uint8Array };
+export async function renewAgentCertificate(
+  identity: AgentTlsIdentity,
+  server?: { setSecureContext(o: object): void },
+  commonName = 'Catena agent',
+): Promise<AgentTlsIdentity> {
+  const c = (await identity.enclave.ecall('issueCertificate', commonName)) as {
+    keyPem: string;
+    certPem: string;
+    certificate: Uint8Array;
+  };
   server?.setSecureContext(ratlsHttpsOptions(c));
   identity.keyPem = c.keyPem;
   identity.certPem = c.certPem;
@@ -80,7 +107,12 @@ export async function renewAgentCertificate(identity: AgentTlsIdentity, server?:
  * `collateral` (a PCS/PCCS source, directory or dcap-qvl JSON), then the agent identity policy
  * (MRSIGNER + the agent enclave's ISVPRODID, DEBUG refused). One warm validator per call site.
  */
-export function agentPeerVerification(o: { roots?: Uint8Array[]; collateral: DcapQuoteValidatorOptions['collateral']; mrSigner: string; minIsvSvn?: number }): PeerVerification {
+export function agentPeerVerification(o: {
+  roots?: Uint8Array[];
+  collateral: DcapQuoteValidatorOptions['collateral'];
+  mrSigner: string;
+  minIsvSvn?: number;
+}): PeerVerification {
   return {
     validator: new DcapQuoteValidator({ collateral: o.collateral, ...(o.roots ? { trustedRoots: o.roots } : {}) }),
     policy: agentPeerPolicy(o.mrSigner, o.minIsvSvn ?? 1),

@@ -20,10 +20,15 @@ export interface AgentTlsListener {
   close(): Promise<void>;
 }
 
-export async function listenAgentTls(app: FastifyInstance, host: string, port: number, limits: Partial<ServerLimits> = {}): Promise<AgentTlsListener> {
+export async function listenAgentTls(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  limits: Partial<ServerLimits> = {},
+): Promise<AgentTlsListener> {
   await app.ready();
   const alg = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const der = selfSignedCertificate({
     commonName: 'Catena manager (agent listener)',
@@ -32,9 +37,15 @@ export async function listenAgentTls(app: FastifyInstance, host: string, port: n
     notAfter: new Date(Date.now() + 365 * 86_400_000),
     spki: new Uint8Array(await webcrypto.subtle.exportKey('spki', keys.publicKey)),
     privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }),
-    extensions: [extension('2.5.29.19', true, basicConstraints(false)), extension('2.5.29.15', false, keyUsageBits(KEY_USAGE.digitalSignature))],
+    extensions: [
+      extension('2.5.29.19', true, basicConstraints(false)),
+      extension('2.5.29.15', false, keyUsageBits(KEY_USAGE.digitalSignature)),
+    ],
   });
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
   const certPem = new X509Certificate(der).toString() + '\n';
   const server = createServer(
     {

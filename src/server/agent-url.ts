@@ -20,13 +20,22 @@ export function checkAgentUrl(raw: string, policy: AgentHostPolicy): string {
   } catch {
     throw new ServerError('ERR_AGENT_URL', `agent url: not a URL: ${raw.slice(0, 200)}`);
   }
-  if (u.protocol !== 'https:') throw new ServerError('ERR_AGENT_URL', `agent url: must be https (agents are reached over RA-TLS), got ${u.protocol}`);
-  if (u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) throw new ServerError('ERR_AGENT_URL', 'agent url: a base URL only (no credentials, path, query or fragment)');
+  if (u.protocol !== 'https:')
+    throw new ServerError(
+      'ERR_AGENT_URL',
+      `agent url: must be https (agents are reached over RA-TLS), got ${u.protocol}`,
+    );
+  if (u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash)
+    throw new ServerError('ERR_AGENT_URL', 'agent url: a base URL only (no credentials, path, query or fragment)');
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const ok = policy.hosts.some((h) => {
     const p = h.toLowerCase();
     return p.startsWith('*.') ? host.endsWith(p.slice(1)) : host === p;
   });
-  if (!ok) throw new ServerError('ERR_AGENT_URL', `agent url: host ${host} is not in the manager's --agent-hosts (${policy.hosts.join(', ')})`);
+  if (!ok)
+    throw new ServerError(
+      'ERR_AGENT_URL',
+      `agent url: host ${host} is not in the manager's --agent-hosts (${policy.hosts.join(', ')})`,
+    );
   return u.origin;
 }

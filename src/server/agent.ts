@@ -56,7 +56,8 @@ export interface AgentOptions {
 }
 
 /** Who is calling: an operator (admin token checked with the manager) or an attested agent. */
-export type AgentCaller = { kind: 'operator'; id: string } | { kind: 'agent'; peer: PeerIdentity } | { kind: 'manager' };
+export type AgentCaller =
+  { kind: 'operator'; id: string } | { kind: 'agent'; peer: PeerIdentity } | { kind: 'manager' };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -98,12 +99,29 @@ export interface AdmitResponse {
   agent: string;
 }
 
-const ElementBody = Type.Object({ platform: Type.Integer({ minimum: 0 }), isvProdId: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })), isvSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, { additionalProperties: false });
-const TcbUpdateBody = Type.Object(
-  { components: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 255 }), { minItems: 16, maxItems: 16 })), pceSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) },
+const ElementBody = Type.Object(
+  {
+    platform: Type.Integer({ minimum: 0 }),
+    isvProdId: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    isvSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  },
   { additionalProperties: false },
 );
-const EvidenceBody = Type.Object({ chain: Type.String({ minLength: 1 }), nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }), targetInfo: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})+$', maxLength: 2048 })) }, { additionalProperties: false });
+const TcbUpdateBody = Type.Object(
+  {
+    components: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 255 }), { minItems: 16, maxItems: 16 })),
+    pceSvn: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  },
+  { additionalProperties: false },
+);
+const EvidenceBody = Type.Object(
+  {
+    chain: Type.String({ minLength: 1 }),
+    nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    targetInfo: Type.Optional(Type.String({ pattern: '^([0-9a-f]{2})+$', maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
 const AdmitBody = Type.Object(
   {
     chain: Type.Object({ id: Type.String(), policy: Type.Record(Type.String(), Type.Unknown()) }),
@@ -126,13 +144,15 @@ const AdmitBody = Type.Object(
  * loopback only.
  */
 export function buildAgent(opts: AgentOptions): FastifyInstance {
-  if (!opts.tls?.keyPem || !opts.tls.certPem) throw new ServerError('ERR_INTERNAL', 'an agent serves its API over RA-TLS only: tls credentials are required');
+  if (!opts.tls?.keyPem || !opts.tls.certPem)
+    throw new ServerError('ERR_INTERNAL', 'an agent serves its API over RA-TLS only: tls credentials are required');
   const app = createHttpApp({
     service: 'agent',
     https: ratlsHttpsOptions(opts.tls),
     ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
-    mapError: (err) => (err instanceof ChainError ? new ServerError('ERR_LINK_REFUSED', err.message, err.check) : undefined),
+    mapError: (err) =>
+      err instanceof ChainError ? new ServerError('ERR_LINK_REFUSED', err.message, err.check) : undefined,
     auth: { authenticate: (req) => authenticate(req) },
   });
   const clock = opts.clock ?? (() => new Date());
@@ -143,21 +163,31 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
   async function authenticate(req: FastifyRequest): Promise<Principal | null> {
     const token = bearerOf(req);
     if (token !== undefined && looksLikeJwt(token) && opts.checkManagerRequest) {
-      if (!(await opts.checkManagerRequest(token))) throw new ServerError('ERR_UNAUTHENTICATED', 'the manager request token does not verify (signature, audience, scope, expiry or replay)');
-      if (req.routeOptions.config.managerRequest !== true) throw new ServerError('ERR_FORBIDDEN', 'a manager request token allows only POST /v1/elements/:id/evidence');
+      if (!(await opts.checkManagerRequest(token)))
+        throw new ServerError(
+          'ERR_UNAUTHENTICATED',
+          'the manager request token does not verify (signature, audience, scope, expiry or replay)',
+        );
+      if (req.routeOptions.config.managerRequest !== true)
+        throw new ServerError('ERR_FORBIDDEN', 'a manager request token allows only POST /v1/elements/:id/evidence');
       req.agentCaller = { kind: 'manager' };
       return { id: 'manager', role: 'agent' };
     }
     if (token !== undefined) {
-      if (!opts.checkToken) throw new ServerError('ERR_UNAUTHENTICATED', 'this agent checks no bearer tokens (no manager to ask)');
+      if (!opts.checkToken)
+        throw new ServerError('ERR_UNAUTHENTICATED', 'this agent checks no bearer tokens (no manager to ask)');
       let p: TokenPrincipal | null;
       try {
         p = await opts.checkToken(token);
       } catch (e) {
-        throw new ServerError('ERR_UNAVAILABLE', `the token could not be checked with the manager: ${(e as Error).message}`);
+        throw new ServerError(
+          'ERR_UNAVAILABLE',
+          `the token could not be checked with the manager: ${(e as Error).message}`,
+        );
       }
       if (!p) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown, expired or revoked token');
-      if (p.role !== 'admin') throw new ServerError('ERR_FORBIDDEN', `the agent API needs the admin role; the token is ${p.role}`);
+      if (p.role !== 'admin')
+        throw new ServerError('ERR_FORBIDDEN', `the agent API needs the admin role; the token is ${p.role}`);
       req.agentCaller = { kind: 'operator', id: p.id };
       return { id: p.id, role: 'admin' };
     }
@@ -166,11 +196,16 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
       try {
         peer = await attestedPeerOf(req.raw.socket, opts.peers);
       } catch (e) {
-        if (e instanceof ChannelError) throw new ServerError('ERR_PEER_REFUSED', `client certificate refused: ${e.code}: ${e.message}`, e.check);
+        if (e instanceof ChannelError)
+          throw new ServerError('ERR_PEER_REFUSED', `client certificate refused: ${e.code}: ${e.message}`, e.check);
         throw e;
       }
     }
-    if (!peer) throw new ServerError('ERR_UNAUTHENTICATED', 'an admin bearer token or an attested agent client certificate (RA-TLS) is required');
+    if (!peer)
+      throw new ServerError(
+        'ERR_UNAUTHENTICATED',
+        'an admin bearer token or an attested agent client certificate (RA-TLS) is required',
+      );
     req.agentCaller = { kind: 'agent', peer };
     return { id: `ratls:${peer.certificateSha256?.slice(0, 16) ?? 'agent'}`, role: 'agent' };
   }
@@ -183,112 +218,200 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
   };
 
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ ok: true, agent: opts.id, cloud: opts.cloud }));
-  app.get('/v1/status', { config: { auth: 'admin' } }, async () => ({ agent: opts.id, cloud: opts.cloud, platforms: platforms(), elements: elements.size }));
+  app.get('/v1/status', { config: { auth: 'admin' } }, async () => ({
+    agent: opts.id,
+    cloud: opts.cloud,
+    platforms: platforms(),
+    elements: elements.size,
+  }));
 
   app.post('/v1/elements', { config: { auth: 'admin' }, schema: { body: ElementBody } }, async (req, reply) => {
     const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
-    if (b.platform >= opts.world.platforms.length) throw new ServerError('ERR_NOT_FOUND', `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`);
-    if (b.isvProdId === AGENT_ENCLAVE_PROD_ID) throw new ServerError('ERR_MALFORMED', `ISVPRODID ${AGENT_ENCLAVE_PROD_ID} is the agent enclave's: an element cannot take it`);
+    if (b.platform >= opts.world.platforms.length)
+      throw new ServerError(
+        'ERR_NOT_FOUND',
+        `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`,
+      );
+    if (b.isvProdId === AGENT_ENCLAVE_PROD_ID)
+      throw new ServerError(
+        'ERR_MALFORMED',
+        `ISVPRODID ${AGENT_ENCLAVE_PROD_ID} is the agent enclave's: an element cannot take it`,
+      );
     const k = `${b.isvProdId ?? 1}/${b.isvSvn ?? 1}`;
     let img = image.get(k);
     if (!img) image.set(k, (img = opts.world.elementImage(opts.vendorKey, b.isvProdId ?? 1, b.isvSvn ?? 1)));
     const handle = await opts.world.loadElement(b.platform, img);
     const id = enclaveElementId(handle.elementKey);
     elements.set(id, { handle, platform: b.platform });
-    return reply.code(201).send({ element: id, elementKey: hex(handle.elementKey), platform: handle.platformPpid, cloud: opts.cloud, agent: opts.id, mrEnclave: hex(img.mrEnclave), mrSigner: hex(img.mrSigner) });
+    return reply.code(201).send({
+      element: id,
+      elementKey: hex(handle.elementKey),
+      platform: handle.platformPpid,
+      cloud: opts.cloud,
+      agent: opts.id,
+      mrEnclave: hex(img.mrEnclave),
+      mrSigner: hex(img.mrSigner),
+    });
   });
 
   app.get('/v1/elements', { config: { auth: 'admin' } }, async () => ({
-    elements: [...elements.entries()].map(([id, e]) => ({ element: id, platform: e.handle.platformPpid, platformIndex: e.platform })),
+    elements: [...elements.entries()].map(([id, e]) => ({
+      element: id,
+      platform: e.handle.platformPpid,
+      platformIndex: e.platform,
+    })),
   }));
 
-  async function evidence(id: string, chain: string, nonce: string, targetInfo?: Uint8Array): Promise<EvidenceResponse> {
+  async function evidence(
+    id: string,
+    chain: string,
+    nonce: string,
+    targetInfo?: Uint8Array,
+  ): Promise<EvidenceResponse> {
     const { handle } = get(id);
-    const base = { element: id, elementKey: hex(handle.elementKey), platform: handle.platformPpid, cloud: opts.cloud, agent: opts.id };
+    const base = {
+      element: id,
+      elementKey: hex(handle.elementKey),
+      platform: handle.platformPpid,
+      cloud: opts.cloud,
+      agent: opts.id,
+    };
     if (targetInfo) return { ...base, report: hex(await handle.evidence(targetInfo, chain, nonce)) };
     const report = await handle.evidence(opts.world.qeTargetInfo(handle), chain, nonce);
     const quote = await opts.world.quote(handle, report);
     return { ...base, report: hex(report), quote: hex(quote), collateral: opts.world.collateral(handle) };
   }
 
-  app.post('/v1/elements/:id/evidence', { config: { auth: 'agent', managerRequest: true }, schema: { body: EvidenceBody } }, async (req) => {
-    const b = req.body as { chain: string; nonce: string; targetInfo?: string };
-    return evidence((req.params as { id: string }).id, b.chain, b.nonce, b.targetInfo ? fromHex(b.targetInfo) : undefined);
-  });
+  app.post(
+    '/v1/elements/:id/evidence',
+    { config: { auth: 'agent', managerRequest: true }, schema: { body: EvidenceBody } },
+    async (req) => {
+      const b = req.body as { chain: string; nonce: string; targetInfo?: string };
+      return evidence(
+        (req.params as { id: string }).id,
+        b.chain,
+        b.nonce,
+        b.targetInfo ? fromHex(b.targetInfo) : undefined,
+      );
+    },
+  );
 
   /** A remote child's evidence from the agent hosting it: agent to agent over RA-TLS, both sides attested. */
-  async function peerEvidence(agentUrl: string, element: string, chain: string, nonce: string): Promise<EvidenceResponse> {
-    if (!agentUrl.startsWith('https://')) throw new ServerError('ERR_MALFORMED', 'child.agent must be an https URL: agents talk to each other over RA-TLS only');
-    if (!opts.peers) throw new ServerError('ERR_AGENT', 'this agent was started without peer verification (trusted root and collateral): it calls no other agent');
-    return callJson<EvidenceResponse>(new URL(`/v1/elements/${encodeURIComponent(element)}/evidence`, agentUrl).toString(), {
-      body: { chain, nonce },
-      ratls: { verify: opts.peers, credentials: opts.tls },
-    });
+  async function peerEvidence(
+    agentUrl: string,
+    element: string,
+    chain: string,
+    nonce: string,
+  ): Promise<EvidenceResponse> {
+    if (!agentUrl.startsWith('https://'))
+      throw new ServerError(
+        'ERR_MALFORMED',
+        'child.agent must be an https URL: agents talk to each other over RA-TLS only',
+      );
+    if (!opts.peers)
+      throw new ServerError(
+        'ERR_AGENT',
+        'this agent was started without peer verification (trusted root and collateral): it calls no other agent',
+      );
+    return callJson<EvidenceResponse>(
+      new URL(`/v1/elements/${encodeURIComponent(element)}/evidence`, agentUrl).toString(),
+      {
+        body: { chain, nonce },
+        ratls: { verify: opts.peers, credentials: opts.tls },
+      },
+    );
   }
 
-  app.post('/v1/elements/:id/admit', { config: { auth: 'agent' }, schema: { body: AdmitBody } }, async (req): Promise<AdmitResponse> => {
-    const parentId = (req.params as { id: string }).id;
-    const b = req.body as AdmitRequest;
-    const parent = get(parentId).handle;
-    // The parent's fresh challenge: the child's REPORTDATA must bind it with the child's key.
-    const nonce = hex(randomBytes(32));
-    const at = clock();
-    if (b.type === 'local') {
-      if (b.child.agent !== undefined) throw new ServerError('ERR_MALFORMED', 'a local child runs on this agent (leave child.agent out)');
-      const ev = await evidence(b.child.element, b.chain.id, nonce, parent.targetInfo());
-      const report = fromHex(ev.report);
-      const draft: Omit<Link, 'signature'> = {
+  app.post(
+    '/v1/elements/:id/admit',
+    { config: { auth: 'agent' }, schema: { body: AdmitBody } },
+    async (req): Promise<AdmitResponse> => {
+      const parentId = (req.params as { id: string }).id;
+      const b = req.body as AdmitRequest;
+      const parent = get(parentId).handle;
+      // The parent's fresh challenge: the child's REPORTDATA must bind it with the child's key.
+      const nonce = hex(randomBytes(32));
+      const at = clock();
+      if (b.type === 'local') {
+        if (b.child.agent !== undefined)
+          throw new ServerError('ERR_MALFORMED', 'a local child runs on this agent (leave child.agent out)');
+        const ev = await evidence(b.child.element, b.chain.id, nonce, parent.targetInfo());
+        const report = fromHex(ev.report);
+        const draft: Omit<Link, 'signature'> = {
+          version: 1,
+          chain: b.chain.id,
+          parent: parentId,
+          child: ev.element,
+          type: 'local',
+          nonce,
+          childKey: ev.elementKey,
+          childIdentity: identityOfBody(parseReport(report).body),
+          childPlatform: ev.platform,
+          evidence: { kind: 'sgx-report', report: ev.report },
+          at: at.toISOString(),
+          appraisal: { verdict: 'accepted' },
+        };
+        const signature = await parent.admitLocal(draft, report, b.chain.policy, b.depth);
+        return { link: { ...draft, signature }, cloud: ev.cloud, agent: ev.agent };
+      }
+      const ev = b.child.agent
+        ? await peerEvidence(b.child.agent, b.child.element, b.chain.id, nonce)
+        : await evidence(b.child.element, b.chain.id, nonce);
+      if (!ev.quote || !ev.collateral) throw new ServerError('ERR_AGENT', 'the child agent sent no quote');
+      const quote = fromHex(ev.quote);
+      const draft: Omit<Link, 'signature' | 'appraisal'> = {
         version: 1,
         chain: b.chain.id,
         parent: parentId,
         child: ev.element,
-        type: 'local',
+        type: 'remote',
         nonce,
         childKey: ev.elementKey,
-        childIdentity: identityOfBody(parseReport(report).body),
+        childIdentity: identityOfBody(parseReport(fromHex(ev.report)).body),
         childPlatform: ev.platform,
-        evidence: { kind: 'sgx-report', report: ev.report },
+        evidence: { kind: 'dcap-quote', quote: ev.quote, collateral: collateralId(ev.collateral) },
         at: at.toISOString(),
-        appraisal: { verdict: 'accepted' },
       };
-      const signature = await parent.admitLocal(draft, report, b.chain.policy, b.depth);
-      return { link: { ...draft, signature }, cloud: ev.cloud, agent: ev.agent };
-    }
-    const ev = b.child.agent ? await peerEvidence(b.child.agent, b.child.element, b.chain.id, nonce) : await evidence(b.child.element, b.chain.id, nonce);
-    if (!ev.quote || !ev.collateral) throw new ServerError('ERR_AGENT', 'the child agent sent no quote');
-    const quote = fromHex(ev.quote);
-    const draft: Omit<Link, 'signature' | 'appraisal'> = {
-      version: 1,
-      chain: b.chain.id,
-      parent: parentId,
-      child: ev.element,
-      type: 'remote',
-      nonce,
-      childKey: ev.elementKey,
-      childIdentity: identityOfBody(parseReport(fromHex(ev.report)).body),
-      childPlatform: ev.platform,
-      evidence: { kind: 'dcap-quote', quote: ev.quote, collateral: collateralId(ev.collateral) },
-      at: at.toISOString(),
-    };
-    const { appraisal, signature } = await parent.admitRemote(draft, quote, ev.collateral, at.toISOString(), fromHex(b.root), b.chain.policy, b.depth);
-    return { link: { ...draft, appraisal, signature }, collateral: ev.collateral, cloud: ev.cloud, agent: ev.agent };
-  });
+      const { appraisal, signature } = await parent.admitRemote(
+        draft,
+        quote,
+        ev.collateral,
+        at.toISOString(),
+        fromHex(b.root),
+        b.chain.policy,
+        b.depth,
+      );
+      return { link: { ...draft, appraisal, signature }, collateral: ev.collateral, cloud: ev.cloud, agent: ev.agent };
+    },
+  );
 
   // A platform takes a TCB update (microcode/PCE): new SVNs, a new PCK certificate (EmulatedWorld.updatePlatformTcb).
-  app.post('/v1/platforms/:id/tcb-update', { config: { auth: 'admin' }, schema: { body: Type.Optional(TcbUpdateBody) } }, async (req) => {
-    const id = (req.params as { id: string }).id.toLowerCase();
-    const index = /^\d{1,6}$/.test(id) ? Number(id) : opts.world.platforms.findIndex((p) => p.ppid === id);
-    if (!opts.world.platforms[index]) throw new ServerError('ERR_NOT_FOUND', `no platform ${id} on this agent`);
-    const b = (req.body ?? {}) as { components?: number[]; pceSvn?: number };
-    if ((b.components === undefined) !== (b.pceSvn === undefined)) throw new ServerError('ERR_MALFORMED', 'give both components and pceSvn, or neither (then: the manufacturer\'s newest top TCB level)');
-    try {
-      const r = await opts.world.updatePlatformTcb(index, b.components ? { components: b.components, pceSvn: b.pceSvn! } : undefined);
-      return { platform: r.ppid, index, tcbComponents: r.tcbComponents, pceSvn: r.pceSvn, pck: hex(r.pck) };
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_ARGUMENT') throw new ServerError('ERR_MALFORMED', (e as Error).message);
-      throw e;
-    }
-  });
+  app.post(
+    '/v1/platforms/:id/tcb-update',
+    { config: { auth: 'admin' }, schema: { body: Type.Optional(TcbUpdateBody) } },
+    async (req) => {
+      const id = (req.params as { id: string }).id.toLowerCase();
+      const index = /^\d{1,6}$/.test(id) ? Number(id) : opts.world.platforms.findIndex((p) => p.ppid === id);
+      if (!opts.world.platforms[index]) throw new ServerError('ERR_NOT_FOUND', `no platform ${id} on this agent`);
+      const b = (req.body ?? {}) as { components?: number[]; pceSvn?: number };
+      if ((b.components === undefined) !== (b.pceSvn === undefined))
+        throw new ServerError(
+          'ERR_MALFORMED',
+          "give both components and pceSvn, or neither (then: the manufacturer's newest top TCB level)",
+        );
+      try {
+        const r = await opts.world.updatePlatformTcb(
+          index,
+          b.components ? { components: b.components, pceSvn: b.pceSvn! } : undefined,
+        );
+        return { platform: r.ppid, index, tcbComponents: r.tcbComponents, pceSvn: r.pceSvn, pck: hex(r.pck) };
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_ARGUMENT')
+          throw new ServerError('ERR_MALFORMED', (e as Error).message);
+        throw e;
+      }
+    },
+  );
 
   app.addHook('onClose', async () => {
     for (const e of elements.values()) await e.handle.destroy().catch(() => {});

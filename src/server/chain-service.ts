@@ -5,7 +5,16 @@ import { Chain } from '../chain/chain.ts';
 import { ChainError } from '../chain/errors.ts';
 import { parseChainPolicy } from '../chain/parse-policy.ts';
 import { headerSigningBytes } from '../chain/signing.ts';
-import type { ChainHeader, ChainPolicy, ChainVerification, CollateralBlob, Element, Link, ProofBundle, Revocation } from '../chain/types.ts';
+import type {
+  ChainHeader,
+  ChainPolicy,
+  ChainVerification,
+  CollateralBlob,
+  Element,
+  Link,
+  ProofBundle,
+  Revocation,
+} from '../chain/types.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.ts';
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
@@ -47,7 +56,15 @@ export interface ElementRecord {
 export type ElementStatus = 'active' | 'revoked' | 'unreachable' | 'attestation-failed';
 
 export interface ChainEvent {
-  type: 'chain.created' | 'chain.deleted' | 'chain.policy' | 'element.appended' | 'element.revoked' | 'element.status' | 'element.reattested' | 'agent.status';
+  type:
+    | 'chain.created'
+    | 'chain.deleted'
+    | 'chain.policy'
+    | 'element.appended'
+    | 'element.revoked'
+    | 'element.status'
+    | 'element.reattested'
+    | 'agent.status';
   chain?: string;
   element?: string;
   status?: string;
@@ -170,7 +187,12 @@ export class ChainService {
     if (entry.chain.element(l.child) || entry.chain.nonceUsed(l.nonce)) return () => {};
     const ref = l.evidence.collateral;
     const blob =
-      entry.chain.heldCollateral(ref) ?? (own && collateralId(own) === ref ? own : req.collateral && collateralId(req.collateral) === ref ? req.collateral : undefined);
+      entry.chain.heldCollateral(ref) ??
+      (own && collateralId(own) === ref
+        ? own
+        : req.collateral && collateralId(req.collateral) === ref
+          ? req.collateral
+          : undefined);
     if (!blob) return () => {};
     let quote: Uint8Array;
     try {
@@ -187,16 +209,48 @@ export class ChainService {
     return hex(p256PublicRaw(this.opts.key.publicKey));
   }
 
-  async create(req: { name: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; id?: string }, actor: string): Promise<ChainRow> {
+  async create(
+    req: { name: string; root: Uint8Array; emulatedRoot: boolean; policy: ChainPolicy; id?: string },
+    actor: string,
+  ): Promise<ChainRow> {
     const now = this.clock();
-    const chain = Chain.create({ name: req.name, id: req.id ?? randomUUID(), root: req.root, emulatedRoot: req.emulatedRoot, policy: req.policy, owner: this.opts.key, remote: this.verifierFor(req.root), now, prefetched: this.signaturesFor(req.root) });
+    const chain = Chain.create({
+      name: req.name,
+      id: req.id ?? randomUUID(),
+      root: req.root,
+      emulatedRoot: req.emulatedRoot,
+      policy: req.policy,
+      owner: this.opts.key,
+      remote: this.verifierFor(req.root),
+      now,
+      prefetched: this.signaturesFor(req.root),
+    });
     const { policy, signature, ...rest } = chain.header;
     const row = await this.opts.store
-      .createChain({ id: chain.id, name: req.name, policy: { policy, signature } satisfies StoredPolicy, anchor: { root: hex(req.root), header: rest } satisfies StoredAnchor, createdAt: now }, { actor, at: now })
+      .createChain(
+        {
+          id: chain.id,
+          name: req.name,
+          policy: { policy, signature } satisfies StoredPolicy,
+          anchor: { root: hex(req.root), header: rest } satisfies StoredAnchor,
+          createdAt: now,
+        },
+        { actor, at: now },
+      )
       .catch((e) => {
         throw storeToServerError(e);
       });
-    this.cache.set(chain.id, Promise.resolve({ chain, root: req.root, version: row.version, pending: 0, lock: Promise.resolve(), collateral: new Set() }));
+    this.cache.set(
+      chain.id,
+      Promise.resolve({
+        chain,
+        root: req.root,
+        version: row.version,
+        pending: 0,
+        lock: Promise.resolve(),
+        collateral: new Set(),
+      }),
+    );
     this.emit({ type: 'chain.created', chain: chain.id });
     return row;
   }
@@ -226,9 +280,30 @@ export class ChainService {
       if (rec.collateral) collateral[collateralId(rec.collateral)] = rec.collateral;
       if (rec.revocation) revocations.push(rec.revocation);
     }
-    const bundle: ProofBundle = { format: 'catena-proof-bundle', version: 1, chain: header, elements: [...elements.values()], links, revocations, collateral };
-    const chain = await Chain.restore(bundle, { root, remote: this.verifierFor(root), at: this.clock(), owner: this.opts.key, prefetched: this.signaturesFor(root) });
-    return { chain, root, version: row.version, pending: 0, lock: Promise.resolve(), collateral: new Set(Object.keys(collateral)) };
+    const bundle: ProofBundle = {
+      format: 'catena-proof-bundle',
+      version: 1,
+      chain: header,
+      elements: [...elements.values()],
+      links,
+      revocations,
+      collateral,
+    };
+    const chain = await Chain.restore(bundle, {
+      root,
+      remote: this.verifierFor(root),
+      at: this.clock(),
+      owner: this.opts.key,
+      prefetched: this.signaturesFor(root),
+    });
+    return {
+      chain,
+      root,
+      version: row.version,
+      pending: 0,
+      lock: Promise.resolve(),
+      collateral: new Set(Object.keys(collateral)),
+    };
   }
 
   /** The loaded chain (from cache, or the store). */
@@ -266,7 +341,11 @@ export class ChainService {
    * Appends the element a link admits. A first link (parent null) arrives unsigned with the evidence
    * answering one of our challenges: the manager, as chain owner, appraises the quote and signs it.
    */
-  async append(chainId: string, req: AppendRequest, actor: string): Promise<{ element: Element; row: ElementRow; link: Link }> {
+  async append(
+    chainId: string,
+    req: AppendRequest,
+    actor: string,
+  ): Promise<{ element: Element; row: ElementRow; link: Link }> {
     let entry = await this.entry(chainId);
     if (this.opts.sharedStore) {
       const row = await this.row(chainId);
@@ -278,7 +357,10 @@ export class ChainService {
     const now = this.clock();
     const ev = req.link.evidence;
     // The manager's own collateral (fetched outside the chain lock: the PCS may be slow).
-    const own = req.link.type === 'remote' && ev.kind === 'dcap-quote' && this.opts.collateralFor ? await this.opts.collateralFor(fromHex(ev.quote), now) : undefined;
+    const own =
+      req.link.type === 'remote' && ev.kind === 'dcap-quote' && this.opts.collateralFor
+        ? await this.opts.collateralFor(fromHex(ev.quote), now)
+        : undefined;
     // The quote's verification starts now, outside the lock: appends to one chain are checked one at a
     // time, but their (costly, independent) quote verifications need not wait for each other.
     const release = this.prefetch(entry, req, own, now);
@@ -289,20 +371,36 @@ export class ChainService {
       const existing = entry.chain.element(link.child);
       if (existing) throw new ServerError('ERR_CONFLICT', `element ${link.child} is already in the chain`);
       const platformBefore = entry.chain.element(`platform:${link.childPlatform}`);
-      const before = platformBefore ? `${platformBefore.tcbStatus ?? ''}/${(platformBefore.advisoryIds ?? []).join(',')}` : undefined;
+      const before = platformBefore
+        ? `${platformBefore.tcbStatus ?? ''}/${(platformBefore.advisoryIds ?? []).join(',')}`
+        : undefined;
       let el: Element;
       try {
-        el = await entry.chain.append(link, { at: now, ...(collateral ? { collateral } : {}), ...(req.cloud ? { cloud: req.cloud } : {}) });
+        el = await entry.chain.append(link, {
+          at: now,
+          ...(collateral ? { collateral } : {}),
+          ...(req.cloud ? { cloud: req.cloud } : {}),
+        });
       } catch (e) {
         throw storeToServerError(e);
       }
       const platforms =
-        link.type === 'remote' ? [entry.chain.element(`platform:${link.childPlatform}`), entry.chain.element(`qe:${link.childPlatform}`)].filter((x): x is Element => x !== undefined) : [];
+        link.type === 'remote'
+          ? [
+              entry.chain.element(`platform:${link.childPlatform}`),
+              entry.chain.element(`qe:${link.childPlatform}`),
+            ].filter((x): x is Element => x !== undefined)
+          : [];
       const pe = platforms[0];
-      const changedPlatforms = pe && `${pe.tcbStatus ?? ''}/${(pe.advisoryIds ?? []).join(',')}` === before ? [] : platforms;
+      const changedPlatforms =
+        pe && `${pe.tcbStatus ?? ''}/${(pe.advisoryIds ?? []).join(',')}` === before ? [] : platforms;
       // Collateral is stored once per chain: with the first element whose link references it.
       const collRef = link.evidence.kind === 'dcap-quote' ? link.evidence.collateral : undefined;
-      const storeCollateral = collRef !== undefined && collateral !== undefined && collateralId(collateral) === collRef && !entry.collateral.has(collRef);
+      const storeCollateral =
+        collRef !== undefined &&
+        collateral !== undefined &&
+        collateralId(collateral) === collRef &&
+        !entry.collateral.has(collRef);
       if (storeCollateral) entry.collateral.add(collRef);
       const record: ElementRecord = {
         element: el,
@@ -318,7 +416,14 @@ export class ChainService {
     try {
       result = await this.opts.store.appendElement(
         chainId,
-        { id: checked.el.id, parentId: checked.link.parent, kind: 'enclave', status: 'active', record: checked.record, evidenceHashes: [evidenceHash(checked.link)] },
+        {
+          id: checked.el.id,
+          parentId: checked.link.parent,
+          kind: 'enclave',
+          status: 'active',
+          record: checked.record,
+          evidenceHashes: [evidenceHash(checked.link)],
+        },
         'any',
         { actor, at: now },
       );
@@ -330,7 +435,14 @@ export class ChainService {
       entry.pending--;
     }
     entry.version++;
-    this.emit({ type: 'element.appended', chain: chainId, element: checked.el.id, parent: checked.link.parent, linkType: checked.link.type, seq: result.element.seq });
+    this.emit({
+      type: 'element.appended',
+      chain: chainId,
+      element: checked.el.id,
+      parent: checked.link.parent,
+      linkType: checked.link.type,
+      seq: result.element.seq,
+    });
     return { element: checked.el, row: result.element, link: checked.link };
   }
 
@@ -342,7 +454,13 @@ export class ChainService {
    * is ignored; otherwise the quote must also pass with the PCS collateral (the manager's own check),
    * and the referenced collateral comes from the client or the chain.
    */
-  private async resolveCollateral(entry: Entry, link: Link, client: CollateralBlob | undefined, own: CollateralBlob | undefined, now: Date): Promise<CollateralBlob | undefined> {
+  private async resolveCollateral(
+    entry: Entry,
+    link: Link,
+    client: CollateralBlob | undefined,
+    own: CollateralBlob | undefined,
+    now: Date,
+  ): Promise<CollateralBlob | undefined> {
     if (link.type !== 'remote' || link.evidence.kind !== 'dcap-quote') return client;
     const ref = link.evidence.collateral;
     if (own) {
@@ -363,10 +481,25 @@ export class ChainService {
     );
   }
 
-  private async ownerLink(chainId: string, chain: Chain, link: Link, collateral: CollateralBlob | undefined, now: Date): Promise<Link> {
+  private async ownerLink(
+    chainId: string,
+    chain: Chain,
+    link: Link,
+    collateral: CollateralBlob | undefined,
+    now: Date,
+  ): Promise<Link> {
     const answered = checkChallenge(this.challengeSecret, chainId, link.nonce, now);
-    if (!answered.ok) throw new ServerError('ERR_UNKNOWN_CHALLENGE', `the first link must answer an unexpired challenge from POST /v1/chains/:id/challenge (${answered.reason})`);
-    if (link.type !== 'remote' || link.evidence.kind !== 'dcap-quote' || !collateral) throw new ServerError('ERR_LINK_REFUSED', 'the first enclave is admitted with a DCAP quote and its collateral', 'link-type');
+    if (!answered.ok)
+      throw new ServerError(
+        'ERR_UNKNOWN_CHALLENGE',
+        `the first link must answer an unexpired challenge from POST /v1/chains/:id/challenge (${answered.reason})`,
+      );
+    if (link.type !== 'remote' || link.evidence.kind !== 'dcap-quote' || !collateral)
+      throw new ServerError(
+        'ERR_LINK_REFUSED',
+        'the first enclave is admitted with a DCAP quote and its collateral',
+        'link-type',
+      );
     const { signature: _s, appraisal: _a, ...rest } = link;
     let appraisal;
     try {
@@ -374,7 +507,12 @@ export class ChainService {
     } catch (e) {
       throw storeToServerError(e);
     }
-    return chain.signAsOwner({ ...rest, evidence: { ...link.evidence, collateral: collateralId(collateral) }, at: now.toISOString(), appraisal });
+    return chain.signAsOwner({
+      ...rest,
+      evidence: { ...link.evidence, collateral: collateralId(collateral) },
+      at: now.toISOString(),
+      appraisal,
+    });
   }
 
   async revoke(chainId: string, elementId: string, reason: string, actor: string): Promise<Revocation> {
@@ -386,7 +524,12 @@ export class ChainService {
       if (!row) throw new ServerError('ERR_NOT_FOUND', `no element ${elementId} in chain ${chainId}`);
       const r = entry.chain.revoke(elementId, reason, now);
       try {
-        await this.opts.store.updateElement(chainId, elementId, { status: 'revoked', record: { ...(row.record as ElementRecord), revocation: r } }, { actor, at: now });
+        await this.opts.store.updateElement(
+          chainId,
+          elementId,
+          { status: 'revoked', record: { ...(row.record as ElementRecord), revocation: r } },
+          { actor, at: now },
+        );
       } catch (e) {
         this.evict(chainId);
         throw storeToServerError(e);
@@ -402,16 +545,23 @@ export class ChainService {
    * Read-modify-write of one element row under the chain's lock (revocation takes the same lock):
    * `patch` sees the row as stored now and returns the change, or undefined to write nothing.
    */
-  async updateElementUnderLock(chainId: string, elementId: string, actor: string, patch: (row: ElementRow) => ElementPatch | undefined): Promise<ElementRow | undefined> {
+  async updateElementUnderLock(
+    chainId: string,
+    elementId: string,
+    actor: string,
+    patch: (row: ElementRow) => ElementPatch | undefined,
+  ): Promise<ElementRow | undefined> {
     const entry = await this.entry(chainId);
     return this.locked(entry, async () => {
       const row = await this.opts.store.getElement(chainId, elementId);
       if (!row) throw new ServerError('ERR_NOT_FOUND', `no element ${elementId} in chain ${chainId}`);
       const p = patch(row);
       if (!p) return undefined;
-      const out = await this.opts.store.updateElement(chainId, elementId, p, { actor, at: this.clock() }).catch((e: unknown) => {
-        throw storeToServerError(e);
-      });
+      const out = await this.opts.store
+        .updateElement(chainId, elementId, p, { actor, at: this.clock() })
+        .catch((e: unknown) => {
+          throw storeToServerError(e);
+        });
       entry.version++;
       return out;
     });
@@ -425,9 +575,11 @@ export class ChainService {
     const unsigned = { ...anchor.header, policy };
     const signature = hex(p256Sign(this.opts.key.privateKey, headerSigningBytes(unsigned)));
     const now = this.clock();
-    await this.opts.store.updatePolicy(chainId, { policy, signature } satisfies StoredPolicy, row.version, { actor, at: now }).catch((e) => {
-      throw storeToServerError(e);
-    });
+    await this.opts.store
+      .updatePolicy(chainId, { policy, signature } satisfies StoredPolicy, row.version, { actor, at: now })
+      .catch((e) => {
+        throw storeToServerError(e);
+      });
     this.evict(chainId);
     const v = await this.verify(chainId, now);
     this.emit({ type: 'chain.policy', chain: chainId, valid: v.valid });
@@ -463,7 +615,12 @@ export class ChainService {
       if (chains.length === 0) break;
       for (const c of chains) {
         for (const r of await this.opts.store.listElements(c.id)) {
-          if ((r.record as ElementRecord).agent !== agent || (r.status !== 'active' && r.status !== 'unreachable') || r.status === status) continue;
+          if (
+            (r.record as ElementRecord).agent !== agent ||
+            (r.status !== 'active' && r.status !== 'unreachable') ||
+            r.status === status
+          )
+            continue;
           await this.opts.store.updateElement(c.id, r.id, { status }, { actor, at: this.clock() });
           const cached = this.cache.get(c.id);
           if (cached) cached.then((e) => e.version++).catch(() => {});

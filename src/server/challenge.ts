@@ -25,19 +25,38 @@ export function challengeSecret(managerPrivateKey: KeyObject): ChallengeSecret {
 }
 
 function mac(secret: ChallengeSecret, chainId: string, body: Uint8Array): Buffer {
-  return createHmac('sha256', secret.bytes).update(LABEL).update(chainId, 'utf8').update(Buffer.from([0])).update(body).digest().subarray(0, 16);
+  return createHmac('sha256', secret.bytes)
+    .update(LABEL)
+    .update(chainId, 'utf8')
+    .update(Buffer.from([0]))
+    .update(body)
+    .digest()
+    .subarray(0, 16);
 }
 
-export function issueChallenge(secret: ChallengeSecret, chainId: string, now: Date, ttlMs: number): { nonce: string; expiresAt: string } {
+export function issueChallenge(
+  secret: ChallengeSecret,
+  chainId: string,
+  now: Date,
+  ttlMs: number,
+): { nonce: string; expiresAt: string } {
   const expiry = Math.floor((now.getTime() + ttlMs) / 1000);
   const body = Buffer.alloc(16);
   randomBytes(12).copy(body, 0);
   body.writeUInt32BE(expiry, 12);
-  return { nonce: Buffer.concat([body, mac(secret, chainId, body)]).toString('hex'), expiresAt: new Date(expiry * 1000).toISOString() };
+  return {
+    nonce: Buffer.concat([body, mac(secret, chainId, body)]).toString('hex'),
+    expiresAt: new Date(expiry * 1000).toISOString(),
+  };
 }
 
 /** Whether `nonce` is a challenge this manager (or a replica) issued for `chainId` and it has not expired at `now`. */
-export function checkChallenge(secret: ChallengeSecret, chainId: string, nonce: string, now: Date): { ok: true } | { ok: false; reason: 'malformed' | 'forged' | 'expired' } {
+export function checkChallenge(
+  secret: ChallengeSecret,
+  chainId: string,
+  nonce: string,
+  now: Date,
+): { ok: true } | { ok: false; reason: 'malformed' | 'forged' | 'expired' } {
   if (typeof nonce !== 'string' || !/^[0-9a-f]{64}$/.test(nonce)) return { ok: false, reason: 'malformed' };
   const raw = Buffer.from(nonce, 'hex');
   const body = raw.subarray(0, 16);

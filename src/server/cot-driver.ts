@@ -40,7 +40,12 @@ export class CotDriver {
     private readonly agents: AgentAccess,
   ) {}
 
-  static async createChain(managerUrl: string, token: string, req: { name: string; root: string; emulatedRoot: boolean; policy: ChainPolicy }, agents: AgentAccess): Promise<CotDriver> {
+  static async createChain(
+    managerUrl: string,
+    token: string,
+    req: { name: string; root: string; emulatedRoot: boolean; policy: ChainPolicy },
+    agents: AgentAccess,
+  ): Promise<CotDriver> {
     const c = await callJson<{ id: string; policy: ChainPolicy }>(`${managerUrl}/v1/chains`, { body: req, token });
     return new CotDriver(managerUrl, token, { id: c.id, policy: c.policy }, req.root, agents);
   }
@@ -51,17 +56,34 @@ export class CotDriver {
 
   /** Loads an element enclave on platform `platform` of the agent at `agent`. */
   async load(agent: string, platform: number): Promise<Placed & { platformPpid: string; cloud: string }> {
-    const r = await this.callAgent<{ element: string; platform: string; cloud: string }>(`${agent}/v1/elements`, { platform });
+    const r = await this.callAgent<{ element: string; platform: string; cloud: string }>(`${agent}/v1/elements`, {
+      platform,
+    });
     return { agent, element: r.element, platformPpid: r.platform, cloud: r.cloud };
   }
 
-  private async post(body: { link: Link; collateral?: Record<string, string>; cloud?: string; agent?: string }): Promise<AppendResult> {
-    return callJson<AppendResult>(`${this.managerUrl}/v1/chains/${this.chain.id}/elements`, { body, token: this.token });
+  private async post(body: {
+    link: Link;
+    collateral?: Record<string, string>;
+    cloud?: string;
+    agent?: string;
+  }): Promise<AppendResult> {
+    return callJson<AppendResult>(`${this.managerUrl}/v1/chains/${this.chain.id}/elements`, {
+      body,
+      token: this.token,
+    });
   }
 
   async appendFirst(child: Placed): Promise<AppendResult> {
-    const { nonce } = await callJson<{ nonce: string }>(`${this.managerUrl}/v1/chains/${this.chain.id}/challenge`, { method: 'POST', body: {}, token: this.token });
-    const ev = await this.callAgent<EvidenceResponse>(`${child.agent}/v1/elements/${child.element}/evidence`, { chain: this.chain.id, nonce });
+    const { nonce } = await callJson<{ nonce: string }>(`${this.managerUrl}/v1/chains/${this.chain.id}/challenge`, {
+      method: 'POST',
+      body: {},
+      token: this.token,
+    });
+    const ev = await this.callAgent<EvidenceResponse>(`${child.agent}/v1/elements/${child.element}/evidence`, {
+      chain: this.chain.id,
+      nonce,
+    });
     if (!ev.quote || !ev.collateral) throw new Error('the agent returned no quote');
     const link: Link = {
       version: 1,
@@ -94,7 +116,12 @@ export class CotDriver {
       type,
       child: type === 'local' ? { element: child.element } : { element: child.element, agent: child.agent },
     });
-    const r = await this.post({ link: admitted.link, ...(admitted.collateral ? { collateral: admitted.collateral } : {}), cloud: admitted.cloud, agent: admitted.agent });
+    const r = await this.post({
+      link: admitted.link,
+      ...(admitted.collateral ? { collateral: admitted.collateral } : {}),
+      cloud: admitted.cloud,
+      agent: admitted.agent,
+    });
     this.depth.set(r.element.id, d + 1);
     return r;
   }

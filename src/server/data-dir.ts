@@ -31,7 +31,10 @@ export interface ManagerPaths {
   key: string;
 }
 
-export async function managerPaths(o: { data?: string; db?: string; key?: string }, create = true): Promise<ManagerPaths> {
+export async function managerPaths(
+  o: { data?: string; db?: string; key?: string },
+  create = true,
+): Promise<ManagerPaths> {
   const data = o.data ?? defaultStateDir('manager');
   if (create) await makePrivateDir(data);
   return { data, db: o.db ?? join(data, 'catena.db'), key: o.key ?? join(data, 'manager-key.pem') };

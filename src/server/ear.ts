@@ -12,7 +12,11 @@ export interface EarSigner {
 
 export function earSigner(privateKey: KeyObject, kid: string, clock: () => Date): EarSigner {
   const sign = (submods: Record<string, unknown>) =>
-    new SignJWT({ eat_profile: EAR_PROFILE, 'ear.verifier-id': { developer: 'catena', build: 'catena-manager/1' }, submods })
+    new SignJWT({
+      eat_profile: EAR_PROFILE,
+      'ear.verifier-id': { developer: 'catena', build: 'catena-manager/1' },
+      submods,
+    })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
       .setIssuedAt(Math.floor(clock().getTime() / 1000))
       .setIssuer('catena-manager')
@@ -24,14 +28,24 @@ export function earSigner(privateKey: KeyObject, kid: string, clock: () => Date)
       return sign({
         [`chain:${chainId}`]: {
           'ear.status': v.valid && failed === 0 ? (v.emulatedRoot ? 'warning' : 'affirming') : 'contraindicated',
-          'catena.chain': { id: chainId, valid: v.valid, size: v.size, links: v.links, failures: v.failures.length, attestationFailed: failed, emulatedRoot: v.emulatedRoot, at: at.toISOString() },
+          'catena.chain': {
+            id: chainId,
+            valid: v.valid,
+            size: v.size,
+            links: v.links,
+            failures: v.failures.length,
+            attestationFailed: failed,
+            emulatedRoot: v.emulatedRoot,
+            at: at.toISOString(),
+          },
         },
       });
     },
     element(chainId, elementId, r) {
       return sign({
         [`element:${elementId}`]: {
-          'ear.status': r.result.verdict === 'affirmed' ? (r.emulatedRoot ? 'warning' : 'affirming') : 'contraindicated',
+          'ear.status':
+            r.result.verdict === 'affirmed' ? (r.emulatedRoot ? 'warning' : 'affirming') : 'contraindicated',
           'catena.reattestation': { chain: chainId, element: elementId, ...r.result },
         },
       });

@@ -26,7 +26,11 @@ export async function callJson<T = unknown>(
   let status: number;
   let text: string;
   if (url.startsWith('https:')) {
-    if (!opts.ratls) throw new ServerError('ERR_AGENT', `${method} ${url}: an https peer is called over RA-TLS only, and no verification was configured`);
+    if (!opts.ratls)
+      throw new ServerError(
+        'ERR_AGENT',
+        `${method} ${url}: an https peer is called over RA-TLS only, and no verification was configured`,
+      );
     try {
       const r = await attestedHttpRequest(url, {
         method,
@@ -40,7 +44,11 @@ export async function callJson<T = unknown>(
       text = r.body;
     } catch (e) {
       if (e instanceof ChannelError) {
-        const err = new ServerError('ERR_AGENT', `${method} ${url}: peer refused: ${e.code}: ${e.message}`, `peer.${e.check}`);
+        const err = new ServerError(
+          'ERR_AGENT',
+          `${method} ${url}: peer refused: ${e.code}: ${e.message}`,
+          `peer.${e.check}`,
+        );
         (err as { channelCode?: string }).channelCode = e.code;
         throw err;
       }
@@ -73,7 +81,11 @@ export function upstreamError(url: string | URL, status: number, text: string): 
   } catch {
     /* not JSON */
   }
-  const err = new ServerError('ERR_AGENT', `${url}: HTTP ${status} ${p.code ?? ''} ${p.detail ?? text.slice(0, 200)}`.trim(), p.check);
+  const err = new ServerError(
+    'ERR_AGENT',
+    `${url}: HTTP ${status} ${p.code ?? ''} ${p.detail ?? text.slice(0, 200)}`.trim(),
+    p.check,
+  );
   (err as { httpStatus?: number }).httpStatus = status;
   (err as { problemCode?: string }).problemCode = p.code;
   return err;

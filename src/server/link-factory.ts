@@ -19,7 +19,12 @@ export class LinkFactory {
   ) {}
 
   /** The first link, unsigned: the manager (chain owner) appraises and signs it. `nonce` from POST /challenge. */
-  async first(chainId: string, child: ElementHandle, nonce: string, childKey: Uint8Array = child.elementKey): Promise<{ link: Link; collateral: CollateralBlob }> {
+  async first(
+    chainId: string,
+    child: ElementHandle,
+    nonce: string,
+    childKey: Uint8Array = child.elementKey,
+  ): Promise<{ link: Link; collateral: CollateralBlob }> {
     const report = await child.evidence(this.quotes.qeTargetInfo(child), chainId, nonce);
     const quote = await this.quotes.quote(child, report);
     const collateral = this.quotes.collateral(child);
@@ -44,7 +49,14 @@ export class LinkFactory {
   }
 
   /** A local link: `parent` checks the child's REPORT MAC inside its enclave and signs. */
-  async local(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link }> {
+  async local(
+    chainId: string,
+    parentId: string,
+    parent: ElementHandle,
+    child: ElementHandle,
+    policy: ChainPolicy,
+    depth: number,
+  ): Promise<{ link: Link }> {
     const nonce = hex(randomBytes(32));
     const report = await child.evidence(parent.targetInfo(), chainId, nonce);
     const draft: Omit<Link, 'signature'> = {

@@ -19,7 +19,11 @@ export function bearerOf(req: FastifyRequest): string | undefined {
  * a token — an agent whose RA-TLS client certificate `agentAttestation` accepts (role agent, bound to
  * no agent id: it may register new agents, not take over registered ones).
  */
-export function managerAuthenticator(store: Store, clock: () => Date, agentAttestation?: PeerVerification): (req: FastifyRequest) => Promise<Principal | null> {
+export function managerAuthenticator(
+  store: Store,
+  clock: () => Date,
+  agentAttestation?: PeerVerification,
+): (req: FastifyRequest) => Promise<Principal | null> {
   return async (req) => {
     const token = bearerOf(req);
     if (token !== undefined) {
@@ -27,13 +31,15 @@ export function managerAuthenticator(store: Store, clock: () => Date, agentAttes
       if (!row) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown, expired or revoked token');
       return { id: row.id, role: row.role, ...(row.agentId ? { agentId: row.agentId } : {}) };
     }
-    if (req.headers.authorization !== undefined) throw new ServerError('ERR_UNAUTHENTICATED', 'the Authorization header is not "Bearer <token>"');
+    if (req.headers.authorization !== undefined)
+      throw new ServerError('ERR_UNAUTHENTICATED', 'the Authorization header is not "Bearer <token>"');
     if (!agentAttestation) return null;
     let peer;
     try {
       peer = await attestedPeerOf(req.raw.socket, agentAttestation);
     } catch (e) {
-      if (e instanceof ChannelError) throw new ServerError('ERR_PEER_REFUSED', `agent certificate refused: ${e.code}: ${e.message}`, e.check);
+      if (e instanceof ChannelError)
+        throw new ServerError('ERR_PEER_REFUSED', `agent certificate refused: ${e.code}: ${e.message}`, e.check);
       throw e;
     }
     return peer ? { id: `ratls:${peer.certificateSha256?.slice(0, 16) ?? 'agent'}`, role: 'agent' } : null;

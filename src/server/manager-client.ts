@@ -23,12 +23,22 @@ export interface ManagerLink {
   managerCert?: Uint8Array;
 }
 
-export async function callManager<T>(link: ManagerLink, path: string, opts: { body?: unknown; token?: string; timeoutMs?: number } = {}): Promise<T> {
+export async function callManager<T>(
+  link: ManagerLink,
+  path: string,
+  opts: { body?: unknown; token?: string; timeoutMs?: number } = {},
+): Promise<T> {
   const url = `${link.url.replace(/\/+$/, '')}${path}`;
   const token = opts.token ?? link.token;
-  if (!url.startsWith('https:')) return callJson<T>(url, { ...(opts.body !== undefined ? { body: opts.body } : {}), ...(token ? { token } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  if (!url.startsWith('https:'))
+    return callJson<T>(url, {
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      ...(token ? { token } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
   const managerCert = link.managerCert;
-  if (!managerCert) throw new ServerError('ERR_AGENT', `${url}: an https manager needs its certificate pinned (--manager-cert)`);
+  if (!managerCert)
+    throw new ServerError('ERR_AGENT', `${url}: an https manager needs its certificate pinned (--manager-cert)`);
   const pin = sha256(managerCert);
   const body = opts.body !== undefined ? Buffer.from(JSON.stringify(opts.body)) : undefined;
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -36,13 +46,19 @@ export async function callManager<T>(link: ManagerLink, path: string, opts: { bo
       url,
       {
         method: body ? 'POST' : 'GET',
-        headers: { ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         ...(link.tls ? { key: link.tls.keyPem, cert: link.tls.certPem } : {}),
         minVersion: 'TLSv1.3',
         rejectUnauthorized: true,
         agent: false,
         // Pinned: the chain check is replaced by "exactly the published certificate".
-        checkServerIdentity: (_host, cert) => (cert.raw && ctEqual(sha256(new Uint8Array(cert.raw)), pin) ? undefined : new Error('the manager presented a certificate other than the pinned one')),
+        checkServerIdentity: (_host, cert) =>
+          cert.raw && ctEqual(sha256(new Uint8Array(cert.raw)), pin)
+            ? undefined
+            : new Error('the manager presented a certificate other than the pinned one'),
         ca: [new X509Certificate(managerCert).toString()],
         timeout: opts.timeoutMs ?? 30_000,
       },
@@ -71,7 +87,10 @@ export interface TokenPrincipal {
  * manager is the one token authority. Accepted tokens are remembered for `ttlMs` (by hash; default
  * 30 s, so a revoked token stops working within that); refusals are not remembered.
  */
-export function managerTokenChecker(link: ManagerLink, ttlMs = 30_000): (token: string) => Promise<TokenPrincipal | null> {
+export function managerTokenChecker(
+  link: ManagerLink,
+  ttlMs = 30_000,
+): (token: string) => Promise<TokenPrincipal | null> {
   const cache = new Map<string, { p: TokenPrincipal; until: number }>();
   return async (token) => {
     const k = tokenHash(token);

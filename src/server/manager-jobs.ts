@@ -87,20 +87,34 @@ export function startManagerJobs(o: ManagerJobOptions): ManagerJobs {
         try {
           const url = new URL('/healthz', a.url);
           // Never a redirect: a 3xx is not a healthy agent, and the manager goes nowhere else.
-          if (url.protocol !== 'https:') ok = (await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })).status === 200;
+          if (url.protocol !== 'https:')
+            ok = (await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })).status === 200;
           // An RA-TLS agent: its certificate is verified when the manager was given how to (a refused one is unreachable).
-          else if (o.agentAttestation) ok = (await attestedHttpRequest(url, { verify: o.agentAttestation, timeoutMs })).status === 200;
+          else if (o.agentAttestation)
+            ok = (await attestedHttpRequest(url, { verify: o.agentAttestation, timeoutMs })).status === 200;
           else ok = await httpsLiveness(url, timeoutMs);
         } catch {
           ok = false;
         }
         const status = ok ? 'active' : 'unreachable';
         if (status === a.status) {
-          if (ok) await store.putAgent({ id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: clock() }, { actor: 'manager', at: clock() });
+          if (ok)
+            await store.putAgent(
+              { id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: clock() },
+              { actor: 'manager', at: clock() },
+            );
           return;
         }
-        await store.putAgent({ id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: ok ? clock() : a.lastSeen }, { actor: 'manager', at: clock() });
-        chains.events.emit('event', { type: 'agent.status', agent: a.id, status, at: clock().toISOString() } satisfies ChainEvent);
+        await store.putAgent(
+          { id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: ok ? clock() : a.lastSeen },
+          { actor: 'manager', at: clock() },
+        );
+        chains.events.emit('event', {
+          type: 'agent.status',
+          agent: a.id,
+          status,
+          at: clock().toISOString(),
+        } satisfies ChainEvent);
         await chains.markAgentElements(a.id, status, 'manager');
       }),
     );
@@ -116,7 +130,8 @@ export function startManagerJobs(o: ManagerJobOptions): ManagerJobs {
       for (const c of page) {
         if (c.deleted) continue;
         for (const r of await store.listElements(c.id)) {
-          if ((r.status !== 'active' && r.status !== 'attestation-failed') || !(r.record as { agent?: string }).agent) continue;
+          if ((r.status !== 'active' && r.status !== 'attestation-failed') || !(r.record as { agent?: string }).agent)
+            continue;
           try {
             const x = await reattestElement(o.reattestDeps, c.id, r.id, 'manager');
             metrics.reattests.inc({ verdict: x.result.verdict });

@@ -43,5 +43,6 @@ export function managerKeyId(publicKey: KeyObject): string {
 /** A checkpoint verifier for verifyAuditLog: signatures are base64url raw r‖s over checkpointSigningBytes. */
 export function checkpointVerifier(publicKey: KeyObject): (cp: Checkpoint) => boolean {
   const kid = managerKeyId(publicKey);
-  return (cp) => cp.keyId === kid && p256Verify(publicKey, checkpointSigningBytes(cp), Buffer.from(cp.signature, 'base64url'));
+  return (cp) =>
+    cp.keyId === kid && p256Verify(publicKey, checkpointSigningBytes(cp), Buffer.from(cp.signature, 'base64url'));
 }

@@ -19,9 +19,22 @@ export interface ManagerMetrics {
 export function createManagerMetrics(registry: Registry, store: Store): ManagerMetrics {
   const registers = [registry];
   const m: ManagerMetrics = {
-    collateralFetches: new Counter({ name: 'catena_collateral_fetches_total', help: 'collateral sets fetched from the PCS (cache misses)', registers }),
-    collateralHits: new Counter({ name: 'catena_collateral_cache_hits_total', help: 'remote appends served PCS collateral from the cache', registers }),
-    httpRequests: new Counter({ name: 'catena_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers }),
+    collateralFetches: new Counter({
+      name: 'catena_collateral_fetches_total',
+      help: 'collateral sets fetched from the PCS (cache misses)',
+      registers,
+    }),
+    collateralHits: new Counter({
+      name: 'catena_collateral_cache_hits_total',
+      help: 'remote appends served PCS collateral from the cache',
+      registers,
+    }),
+    httpRequests: new Counter({
+      name: 'catena_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
     httpDuration: new Histogram({
       name: 'catena_http_request_duration_seconds',
       help: 'HTTP request latency',
@@ -29,17 +42,51 @@ export function createManagerMetrics(registry: Registry, store: Store): ManagerM
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
-    appends: new Counter({ name: 'catena_element_appends_total', help: 'element appends by result', labelNames: ['result', 'type'], registers }),
-    agents: new Gauge({ name: 'catena_agents', help: 'registered agents by status', labelNames: ['status'], registers }),
+    appends: new Counter({
+      name: 'catena_element_appends_total',
+      help: 'element appends by result',
+      labelNames: ['result', 'type'],
+      registers,
+    }),
+    agents: new Gauge({
+      name: 'catena_agents',
+      help: 'registered agents by status',
+      labelNames: ['status'],
+      registers,
+    }),
     sseClients: new Gauge({ name: 'catena_sse_clients', help: 'open /v1/events streams', registers }),
-    reattests: new Counter({ name: 'catena_reattestations_total', help: 're-attestations by verdict', labelNames: ['verdict'], registers }),
-    jobFailures: new Counter({ name: 'catena_background_job_failures_total', help: 'failed runs of background jobs (checkpoint, agent health, re-attestation)', labelNames: ['job'], registers }),
+    reattests: new Counter({
+      name: 'catena_reattestations_total',
+      help: 're-attestations by verdict',
+      labelNames: ['verdict'],
+      registers,
+    }),
+    jobFailures: new Counter({
+      name: 'catena_background_job_failures_total',
+      help: 'failed runs of background jobs (checkpoint, agent health, re-attestation)',
+      labelNames: ['job'],
+      registers,
+    }),
   };
   const sqlite = store instanceof SqlStore && store.driver instanceof SqliteDriver ? store.driver : undefined;
   if (sqlite) {
     // Group commit at work: transactions / commits is the mean batch size.
-    new Gauge({ name: 'catena_store_write_transactions', help: 'SQLite write transactions committed since start', registers, collect() { this.set(sqlite.stats().transactions); } });
-    new Gauge({ name: 'catena_store_commits', help: 'SQLite COMMITs (each followed by one WAL fsync) since start', registers, collect() { this.set(sqlite.stats().commits); } });
+    new Gauge({
+      name: 'catena_store_write_transactions',
+      help: 'SQLite write transactions committed since start',
+      registers,
+      collect() {
+        this.set(sqlite.stats().transactions);
+      },
+    });
+    new Gauge({
+      name: 'catena_store_commits',
+      help: 'SQLite COMMITs (each followed by one WAL fsync) since start',
+      registers,
+      collect() {
+        this.set(sqlite.stats().commits);
+      },
+    });
   }
   return m;
 }

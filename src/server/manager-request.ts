@@ -19,7 +19,12 @@ export function agentAudience(agentId: string): string {
   return `agent:${agentId}`;
 }
 
-export function signManagerRequest(privateKey: KeyObject, kid: string, agentId: string, now: Date = new Date()): Promise<string> {
+export function signManagerRequest(
+  privateKey: KeyObject,
+  kid: string,
+  agentId: string,
+  now: Date = new Date(),
+): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
   return new SignJWT({ scope: EVIDENCE_SCOPE })
     .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
@@ -40,7 +45,11 @@ export function looksLikeJwt(token: string): boolean {
  * The agent side: verifies manager request tokens against the manager's published key(s), for this
  * agent's audience and the evidence scope, each `jti` once. Resolves false on any refusal.
  */
-export async function managerRequestVerifier(jwks: { keys: JWK[] }, agentId: string, clock: () => Date = () => new Date()): Promise<(token: string) => Promise<boolean>> {
+export async function managerRequestVerifier(
+  jwks: { keys: JWK[] },
+  agentId: string,
+  clock: () => Date = () => new Date(),
+): Promise<(token: string) => Promise<boolean>> {
   const keys = new Map<string, KeyObject | Uint8Array>();
   for (const k of jwks.keys ?? []) {
     if (k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.kid !== 'string') continue;
@@ -49,11 +58,22 @@ export async function managerRequestVerifier(jwks: { keys: JWK[] }, agentId: str
   const seen = new Map<string, number>(); // jti → expiry (s)
   return async (token) => {
     try {
-      const { payload } = await jwtVerify(token, async (h) => {
-        const key = h.kid ? keys.get(h.kid) : undefined;
-        if (!key) throw new Error('unknown key');
-        return key;
-      }, { algorithms: ['ES256'], issuer: MANAGER_ISSUER, audience: agentAudience(agentId), currentDate: clock(), maxTokenAge: `${LIFETIME_S + 5}s`, requiredClaims: ['jti', 'exp', 'iat'] });
+      const { payload } = await jwtVerify(
+        token,
+        async (h) => {
+          const key = h.kid ? keys.get(h.kid) : undefined;
+          if (!key) throw new Error('unknown key');
+          return key;
+        },
+        {
+          algorithms: ['ES256'],
+          issuer: MANAGER_ISSUER,
+          audience: agentAudience(agentId),
+          currentDate: clock(),
+          maxTokenAge: `${LIFETIME_S + 5}s`,
+          requiredClaims: ['jti', 'exp', 'iat'],
+        },
+      );
       if (payload.scope !== EVIDENCE_SCOPE) return false;
       const now = Math.floor(clock().getTime() / 1000);
       for (const [j, exp] of seen) if (exp < now) seen.delete(j);

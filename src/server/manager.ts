@@ -147,7 +147,12 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   const registry = new Registry();
   app.decorate('metricsRegistry', registry);
   const metrics = createManagerMetrics(registry, store);
-  const pcs = opts.pcsUrl ? new PcsCollateralProvider(opts.pcsUrl, { fetched: () => metrics.collateralFetches.inc(), hit: () => metrics.collateralHits.inc() }) : undefined;
+  const pcs = opts.pcsUrl
+    ? new PcsCollateralProvider(opts.pcsUrl, {
+        fetched: () => metrics.collateralFetches.inc(),
+        hit: () => metrics.collateralHits.inc(),
+      })
+    : undefined;
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
     metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -222,7 +227,11 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Catena CoT manager', version: '1.0.0', description: 'Chains of trust between SGX enclaves across clouds (docs/api.md)' },
+      info: {
+        title: 'Catena CoT manager',
+        version: '1.0.0',
+        description: 'Chains of trust between SGX enclaves across clouds (docs/api.md)',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

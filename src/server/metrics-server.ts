@@ -7,6 +7,8 @@ import { createHttpApp, type LogLevel } from '../http/index.ts';
  */
 export function buildMetricsServer(manager: FastifyInstance, o: { logLevel?: LogLevel } = {}): FastifyInstance {
   const app = createHttpApp({ service: 'manager-metrics', ...(o.logLevel ? { logLevel: o.logLevel } : {}) });
-  app.get('/metrics', { config: { auth: 'public' } }, async (_req, reply) => reply.type(manager.metricsRegistry.contentType).send(await manager.metricsText()));
+  app.get('/metrics', { config: { auth: 'public' } }, async (_req, reply) =>
+    reply.type(manager.metricsRegistry.contentType).send(await manager.metricsText()),
+  );
   return app;
 }

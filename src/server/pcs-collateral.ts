@@ -21,13 +21,23 @@ export function collateralRequestOfQuote(quote: Uint8Array): CollateralRequest {
   try {
     const q = parseQuote(quote, { allowZeroPadding: true });
     const cache = new VerificationCache();
-    const certs = pemCertificates(Buffer.from(q.signatureData.qe.certification.data).toString('latin1')).map((d) => loadCert(d, cache));
+    const certs = pemCertificates(Buffer.from(q.signatureData.qe.certification.data).toString('latin1')).map((d) =>
+      loadCert(d, cache),
+    );
     const leaf = findLeaf(certs);
     if (!leaf) throw new Error('the certification data holds no single PCK leaf');
     const ext = pckExtensionFromCertificate(leaf.der);
-    return { fmspc: hex(ext.fmspc), pckCa: /platform/i.test(leaf.issuerText) ? 'platform' : 'processor', teeType: q.header.teeType === TEE_TYPE_TDX ? 'tdx' : 'sgx' };
+    return {
+      fmspc: hex(ext.fmspc),
+      pckCa: /platform/i.test(leaf.issuerText) ? 'platform' : 'processor',
+      teeType: q.header.teeType === TEE_TYPE_TDX ? 'tdx' : 'sgx',
+    };
   } catch (e) {
-    throw new ServerError('ERR_LINK_REFUSED', `cannot tell which collateral the quote needs: ${(e as Error).message}`, 'collateral-request');
+    throw new ServerError(
+      'ERR_LINK_REFUSED',
+      `cannot tell which collateral the quote needs: ${(e as Error).message}`,
+      'collateral-request',
+    );
   }
 }
 

@@ -4,9 +4,15 @@ import type { CollateralBlob, Link } from '../chain/types.ts';
 
 /** A verifier that can also check a remote link's signature with its quote (VerifierPool). */
 interface LinkVerifier extends RemoteEvidenceVerifier {
-  verifyLink(link: Link, key: string, collateral: CollateralBlob, at: Date): Promise<{ result: RemoteEvidenceResult; signature?: boolean | null }>;
+  verifyLink(
+    link: Link,
+    key: string,
+    collateral: CollateralBlob,
+    at: Date,
+  ): Promise<{ result: RemoteEvidenceResult; signature?: boolean | null }>;
 }
-const verifiesLinks = (v: RemoteEvidenceVerifier): v is LinkVerifier => typeof (v as Partial<LinkVerifier>).verifyLink === 'function';
+const verifiesLinks = (v: RemoteEvidenceVerifier): v is LinkVerifier =>
+  typeof (v as Partial<LinkVerifier>).verifyLink === 'function';
 
 interface Started {
   quote: Buffer;
@@ -52,7 +58,16 @@ export class PrefetchingVerifier implements RemoteEvidenceVerifier {
       if (signed && verifiesLinks(this.base)) {
         const both = this.base.verifyLink(signed.link, signed.key, collateral, at);
         const signature = both.then((r) => (typeof r.signature === 'boolean' ? r.signature : undefined));
-        s = { quote: q, atMs: at.getTime(), collateral, result: both.then((r) => r.result), users: 0, link: signed.link, key: signed.key, signature };
+        s = {
+          quote: q,
+          atMs: at.getTime(),
+          collateral,
+          result: both.then((r) => r.result),
+          users: 0,
+          link: signed.link,
+          key: signed.key,
+          signature,
+        };
         signature.catch(() => {});
       } else {
         s = { quote: q, atMs: at.getTime(), collateral, result: this.base.verify(quote, collateral, at), users: 0 };
@@ -85,7 +100,10 @@ export class PrefetchingVerifier implements RemoteEvidenceVerifier {
   }
 
   verify(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<RemoteEvidenceResult> {
-    const s = this.started.length > 0 ? this.find(Buffer.from(quote.buffer, quote.byteOffset, quote.byteLength), collateral, at.getTime()) : undefined;
+    const s =
+      this.started.length > 0
+        ? this.find(Buffer.from(quote.buffer, quote.byteOffset, quote.byteLength), collateral, at.getTime())
+        : undefined;
     return s ? s.result : this.base.verify(quote, collateral, at);
   }
 }

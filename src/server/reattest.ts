@@ -21,8 +21,12 @@ export interface AgentEvidence {
 }
 
 /** Asks an agent (as registered) for an element's evidence (`POST {url}/v1/elements/:id/evidence`). */
-export type FetchEvidence = (agent: { id: string; url: string }, elementId: string, chainId: string, nonce: string) => Promise<AgentEvidence>;
-
+export type FetchEvidence = (
+  agent: { id: string; url: string },
+  elementId: string,
+  chainId: string,
+  nonce: string,
+) => Promise<AgentEvidence>;
 
 export interface ReattestDeps {
   chains: ChainService;
@@ -46,30 +50,66 @@ export const ATTESTATION_FAILED = 'attestation-failed';
  * is `active` again. Errors are for what is not an appraisal: unknown element (404), revoked (409),
  * no agent to ask (422 ERR_NOT_REATTESTABLE), agent unreachable (502 ERR_AGENT), PCS down (502).
  */
-export async function reattestElement(deps: ReattestDeps, chainId: string, elementId: string, actor: string): Promise<{ result: Reattestation; status: string; emulatedRoot: boolean }> {
+export async function reattestElement(
+  deps: ReattestDeps,
+  chainId: string,
+  elementId: string,
+  actor: string,
+): Promise<{ result: Reattestation; status: string; emulatedRoot: boolean }> {
   const entry = await deps.chains.entry(chainId);
   const row = await deps.store.getElement(chainId, elementId);
   if (!row) throw new ServerError('ERR_NOT_FOUND', `no enclave element ${elementId} in chain ${chainId}`);
-  if (row.status === 'revoked') throw new ServerError('ERR_CONFLICT', `element ${elementId} is revoked; revoked elements are not re-attested`);
+  if (row.status === 'revoked')
+    throw new ServerError('ERR_CONFLICT', `element ${elementId} is revoked; revoked elements are not re-attested`);
   const rec = row.record as ElementRecord;
   const el = entry.chain.element(elementId) ?? rec.element;
-  if (!rec.agent) throw new ServerError('ERR_NOT_REATTESTABLE', `element ${elementId} was appended without an agent: nobody to ask for evidence`);
+  if (!rec.agent)
+    throw new ServerError(
+      'ERR_NOT_REATTESTABLE',
+      `element ${elementId} was appended without an agent: nobody to ask for evidence`,
+    );
   const agent = await deps.store.getAgent(rec.agent);
-  if (!agent) throw new ServerError('ERR_NOT_REATTESTABLE', `the agent ${rec.agent} hosting ${elementId} is not registered`);
+  if (!agent)
+    throw new ServerError('ERR_NOT_REATTESTABLE', `the agent ${rec.agent} hosting ${elementId} is not registered`);
 
   const nonce = hex(randomBytes(32));
   const evidence = await deps.fetchEvidence({ id: agent.id, url: agent.url }, elementId, chainId, nonce);
   const now = deps.clock();
-  const result = await appraise(deps, entry.root, entry.chain.header.policy, depthOf(entry.chain, el), rec.link.type, chainId, el, nonce, evidence, now);
+  const result = await appraise(
+    deps,
+    entry.root,
+    entry.chain.header.policy,
+    depthOf(entry.chain, el),
+    rec.link.type,
+    chainId,
+    el,
+    nonce,
+    evidence,
+    now,
+  );
 
   const status = result.verdict === 'affirmed' ? 'active' : ATTESTATION_FAILED;
   // Written against the row as it is now, under the chain's lock: a revocation that landed while the
   // agent answered wins, and nothing is written.
   const written = await deps.chains.updateElementUnderLock(chainId, elementId, actor, (fresh) =>
-    fresh.status === 'revoked' ? undefined : { status, record: { ...(fresh.record as ElementRecord), reattestation: result } },
+    fresh.status === 'revoked'
+      ? undefined
+      : { status, record: { ...(fresh.record as ElementRecord), reattestation: result } },
   );
-  if (!written) throw new ServerError('ERR_CONFLICT', `element ${elementId} was revoked while it was being re-attested; nothing written`);
-  deps.chains.events.emit('event', { type: 'element.reattested', chain: chainId, element: elementId, verdict: result.verdict, status, ...(result.check ? { check: result.check } : {}), at: now.toISOString() });
+  if (!written)
+    throw new ServerError(
+      'ERR_CONFLICT',
+      `element ${elementId} was revoked while it was being re-attested; nothing written`,
+    );
+  deps.chains.events.emit('event', {
+    type: 'element.reattested',
+    chain: chainId,
+    element: elementId,
+    verdict: result.verdict,
+    status,
+    ...(result.check ? { check: result.check } : {}),
+    at: now.toISOString(),
+  });
   return { result, status, emulatedRoot: entry.chain.header.emulatedRoot };
 }
 
@@ -86,7 +126,13 @@ async function appraise(
   now: Date,
 ): Promise<Reattestation> {
   const base = { at: now.toISOString(), nonce };
-  const refused = (check: string, message: string, extra: Partial<Reattestation> = {}): Reattestation => ({ ...base, verdict: 'refused', check, message, ...extra });
+  const refused = (check: string, message: string, extra: Partial<Reattestation> = {}): Reattestation => ({
+    ...base,
+    verdict: 'refused',
+    check,
+    message,
+    ...extra,
+  });
   let quote: Uint8Array;
   try {
     if (typeof evidence?.quote !== 'string') throw new Error('no quote');
@@ -103,19 +149,39 @@ async function appraise(
   } else {
     collateral = evidence.collateral;
   }
-  if (!collateral) return refused('collateral-missing', 'no collateral: the agent sent none and the manager has no PCS', { evidenceHash });
+  if (!collateral)
+    return refused('collateral-missing', 'no collateral: the agent sent none and the manager has no PCS', {
+      evidenceHash,
+    });
   const withEvidence = { evidenceHash, collateral: collateralId(collateral), collateralSource };
   const r = await deps.remoteVerifier(root).verify(quote, collateral, now);
-  if (!r.ok) return refused(`quote:${r.check}`, r.message, { ...withEvidence, ...(r.tcbStatus ? { tcbStatus: r.tcbStatus } : {}), ...(r.advisoryIds ? { advisoryIds: r.advisoryIds } : {}) });
+  if (!r.ok)
+    return refused(`quote:${r.check}`, r.message, {
+      ...withEvidence,
+      ...(r.tcbStatus ? { tcbStatus: r.tcbStatus } : {}),
+      ...(r.advisoryIds ? { advisoryIds: r.advisoryIds } : {}),
+    });
   const tcb = { tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
-  if (r.platform !== el.platform) return refused('platform', `the quote comes from platform ${r.platform}, the element runs on ${el.platform}`, { ...withEvidence, ...tcb });
-  if (!el.elementKey) return refused('key-binding', 'the element has no recorded element key', { ...withEvidence, ...tcb });
+  if (r.platform !== el.platform)
+    return refused('platform', `the quote comes from platform ${r.platform}, the element runs on ${el.platform}`, {
+      ...withEvidence,
+      ...tcb,
+    });
+  if (!el.elementKey)
+    return refused('key-binding', 'the element has no recorded element key', { ...withEvidence, ...tcb });
   const expected = elementReportData(chainId, fromHex(el.elementKey, 64, 'element key'), fromHex(nonce, 32, 'nonce'));
-  if (!ctEqual(r.report.reportData, expected)) return refused('key-binding', 'REPORTDATA does not bind the element key recorded at admission and this nonce', { ...withEvidence, ...tcb });
+  if (!ctEqual(r.report.reportData, expected))
+    return refused('key-binding', 'REPORTDATA does not bind the element key recorded at admission and this nonce', {
+      ...withEvidence,
+      ...tcb,
+    });
   if (!el.identity || !sameIdentity(identityOfBody(r.report), el.identity)) {
     return refused('identity', 'the enclave identity differs from the one admitted', { ...withEvidence, ...tcb });
   }
-  const pol = checkElementPolicy(policy, depth, linkType, r.report, { status: r.tcbStatus, advisoryIds: r.advisoryIds });
+  const pol = checkElementPolicy(policy, depth, linkType, r.report, {
+    status: r.tcbStatus,
+    advisoryIds: r.advisoryIds,
+  });
   if (!pol.ok) return refused(pol.check, pol.message, { ...withEvidence, ...tcb });
   return { ...base, verdict: 'affirmed', ...withEvidence, ...tcb };
 }

@@ -15,6 +15,9 @@ export function checkRootCertificate(der: Uint8Array): void {
   if (!cert.ca) throw new ServerError('ERR_BAD_ROOT', 'root: not a CA certificate (basicConstraints cA is not set)');
   const k = cert.publicKey;
   if (k.asymmetricKeyType !== 'ec' || k.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new ServerError('ERR_BAD_ROOT', `root: the key is ${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}, not P-256`);
+    throw new ServerError(
+      'ERR_BAD_ROOT',
+      `root: the key is ${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}, not P-256`,
+    );
   }
 }

@@ -2,7 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /** TypeBox schemas of the manager API (they feed request validation and GET /openapi.json). */
 // Whole bytes only: an odd-length hex string is refused here (400), never handed to fromHex.
-const Hex = (description?: string) => Type.String({ pattern: '^([0-9a-f]{2})*$', ...(description ? { description } : {}) });
+const Hex = (description?: string) =>
+  Type.String({ pattern: '^([0-9a-f]{2})*$', ...(description ? { description } : {}) });
 
 export const IdentityPolicySchema = Type.Object(
   {
@@ -25,8 +26,16 @@ const policyFields = {
   maxDepth: Type.Optional(Type.Integer({ minimum: 1 })),
 };
 export const PolicySchema = Type.Object(
-  { ...policyFields, // Depth keys are positive integers (no leading zero); any other key is refused, not ignored.
-    byDepth: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,5}$' }), Type.Object(policyFields, { additionalProperties: false }), { additionalProperties: false })) },
+  {
+    ...policyFields, // Depth keys are positive integers (no leading zero); any other key is refused, not ignored.
+    byDepth: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[1-9][0-9]{0,5}$' }),
+        Type.Object(policyFields, { additionalProperties: false }),
+        { additionalProperties: false },
+      ),
+    ),
+  },
   { additionalProperties: false, description: 'Chain policy (docs/chain.md)' },
 );
 
@@ -66,16 +75,25 @@ export const LinkSchema = Type.Object(
     childPlatform: Hex(),
     evidence: Type.Union([
       Type.Object({ kind: Type.Literal('sgx-report'), report: Hex() }, { additionalProperties: false }),
-      Type.Object({ kind: Type.Literal('dcap-quote'), quote: Hex(), collateral: Type.String() }, { additionalProperties: false }),
+      Type.Object(
+        { kind: Type.Literal('dcap-quote'), quote: Hex(), collateral: Type.String() },
+        { additionalProperties: false },
+      ),
     ]),
     appraisal: Type.Optional(
       Type.Object(
-        { verdict: Type.Literal('accepted'), tcbStatus: Type.Optional(Type.String()), advisoryIds: Type.Optional(Type.Array(Type.String())) },
+        {
+          verdict: Type.Literal('accepted'),
+          tcbStatus: Type.Optional(Type.String()),
+          advisoryIds: Type.Optional(Type.Array(Type.String())),
+        },
         { additionalProperties: false },
       ),
     ),
     at: Type.String(),
-    signature: Type.String({ description: 'parent signature (hex r‖s); empty for a first link, which the manager signs as owner' }),
+    signature: Type.String({
+      description: 'parent signature (hex r‖s); empty for a first link, which the manager signs as owner',
+    }),
   },
   { additionalProperties: false },
 );
@@ -83,32 +101,55 @@ export const LinkSchema = Type.Object(
 export const AppendSchema = Type.Object(
   {
     link: LinkSchema,
-    collateral: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'dcap-qvl collateral JSON of a remote link (optional when the manager has a PCS and the link references what it serves)' })),
+    collateral: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'dcap-qvl collateral JSON of a remote link (optional when the manager has a PCS and the link references what it serves)',
+      }),
+    ),
     cloud: Type.Optional(Type.String({ maxLength: 200 })),
     agent: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: false },
 );
 
-export const RevokeSchema = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false });
+export const RevokeSchema = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
 
 export const RegisterAgentSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 200 }),
     cloud: Type.String({ minLength: 1, maxLength: 200 }),
-    url: Type.String({ pattern: '^https://', maxLength: 2048, description: "the agent's https base URL; its host must be in the manager's --agent-hosts" }),
-    platforms: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), ppid: Hex() }, { additionalProperties: false }), { maxItems: 1024 }),
+    url: Type.String({
+      pattern: '^https://',
+      maxLength: 2048,
+      description: "the agent's https base URL; its host must be in the manager's --agent-hosts",
+    }),
+    platforms: Type.Array(
+      Type.Object({ index: Type.Integer({ minimum: 0 }), ppid: Hex() }, { additionalProperties: false }),
+      { maxItems: 1024 },
+    ),
   },
   { additionalProperties: false },
 );
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
-export const ElementParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }), element: Type.String({ minLength: 1, maxLength: 256 }) });
+export const ElementParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 256 }),
+  element: Type.String({ minLength: 1, maxLength: 256 }),
+});
 // Query values arrive as strings (no type coercion anywhere: a null in a body must stay null).
 const Limit = Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size, 1..1000 (default 100)' });
 export const PageQuery = Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Limit) });
-export const AuditQuery = Type.Object({ afterSeq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })), limit: Type.Optional(Limit) });
-export const VerifyQuery = Type.Object({ at: Type.Optional(Type.String({ description: 'ISO 8601 time; default now' })) });
+export const AuditQuery = Type.Object({
+  afterSeq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })),
+  limit: Type.Optional(Limit),
+});
+export const VerifyQuery = Type.Object({
+  at: Type.Optional(Type.String({ description: 'ISO 8601 time; default now' })),
+});
 
 export const ProblemSchema = Type.Object({
   type: Type.String(),
@@ -122,8 +163,15 @@ export const ProblemSchema = Type.Object({
 export const CreateTokenSchema = Type.Object(
   {
     role: Type.Union([Type.Literal('admin'), Type.Literal('agent'), Type.Literal('reader')]),
-    ttl: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,5}[smhd]|never)$', description: 'lifetime: 30d, 12h, 90m, 3600s, or never (admin only); default 90d' })),
-    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'agent tokens: the one agent id it may register' })),
+    ttl: Type.Optional(
+      Type.String({
+        pattern: '^([1-9][0-9]{0,5}[smhd]|never)$',
+        description: 'lifetime: 30d, 12h, 90m, 3600s, or never (admin only); default 90d',
+      }),
+    ),
+    agentId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'agent tokens: the one agent id it may register' }),
+    ),
   },
   { additionalProperties: false },
 );

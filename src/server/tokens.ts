@@ -33,16 +33,46 @@ export interface CreateTokenOptions {
 }
 
 /** Creates a token of `role`, stores its hash, returns the secret (the only time it exists in clear). */
-export async function createToken(store: Store, role: TokenRole, actor = 'cli', o: CreateTokenOptions = {}): Promise<{ id: string; token: string; role: TokenRole; expiresAt: string | null; agentId: string | null; createdAt: string }> {
+export async function createToken(
+  store: Store,
+  role: TokenRole,
+  actor = 'cli',
+  o: CreateTokenOptions = {},
+): Promise<{
+  id: string;
+  token: string;
+  role: TokenRole;
+  expiresAt: string | null;
+  agentId: string | null;
+  createdAt: string;
+}> {
   const ttl = o.ttlMs === undefined ? DEFAULT_TOKEN_TTL_MS : o.ttlMs;
   if (ttl === null && role !== 'admin') throw new ServerError('ERR_MALFORMED', 'only an admin token may never expire');
-  if (o.agentId !== undefined && role !== 'agent') throw new ServerError('ERR_MALFORMED', 'only an agent token is bound to an agent id');
+  if (o.agentId !== undefined && role !== 'agent')
+    throw new ServerError('ERR_MALFORMED', 'only an agent token is bound to an agent id');
   const now = o.now ?? new Date();
   const id = `tok-${randomUUID()}`;
   const token = `catena_${role}_${Buffer.from(randomBytes(32)).toString('base64url')}`;
   const expiresAt = ttl === null ? undefined : new Date(now.getTime() + ttl);
-  await store.createToken({ id, hash: tokenHash(token), role, createdAt: now, ...(expiresAt ? { expiresAt } : {}), ...(o.agentId ? { agentId: o.agentId } : {}) }, { actor, at: now });
-  return { id, token, role, createdAt: now.toISOString(), expiresAt: expiresAt?.toISOString() ?? null, agentId: o.agentId ?? null };
+  await store.createToken(
+    {
+      id,
+      hash: tokenHash(token),
+      role,
+      createdAt: now,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(o.agentId ? { agentId: o.agentId } : {}),
+    },
+    { actor, at: now },
+  );
+  return {
+    id,
+    token,
+    role,
+    createdAt: now.toISOString(),
+    expiresAt: expiresAt?.toISOString() ?? null,
+    agentId: o.agentId ?? null,
+  };
 }
 
 /**

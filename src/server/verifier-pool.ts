@@ -79,7 +79,8 @@ export class VerifierPool implements RemoteEvidenceVerifier {
         if (!c) return;
         w.calls.delete(m.id);
         if (w.calls.size === 0) worker.unref();
-        if (m.ok) c.resolve(m.signature !== undefined ? { result: m.result, signature: m.signature } : { result: m.result });
+        if (m.ok)
+          c.resolve(m.signature !== undefined ? { result: m.result, signature: m.signature } : { result: m.result });
         else c.reject(new Error(m.message));
       });
       worker.on('error', (e) => {
@@ -112,11 +113,22 @@ export class VerifierPool implements RemoteEvidenceVerifier {
    * (hex X‖Y) signed the link, both off this thread: the signature verdict is what LinkChecker's own
    * p256Verify over linkSigningBytes would give, or null where it would fail on format first.
    */
-  verifyLink(link: Link & { evidence: { kind: 'dcap-quote' } }, key: string, collateral: CollateralBlob, at: Date): Promise<PooledResult> {
+  verifyLink(
+    link: Link & { evidence: { kind: 'dcap-quote' } },
+    key: string,
+    collateral: CollateralBlob,
+    at: Date,
+  ): Promise<PooledResult> {
     return this.run(undefined, collateral, at, link, key);
   }
 
-  private async run(quote: Uint8Array | undefined, collateral: CollateralBlob, at: Date, link?: Link, key?: string): Promise<PooledResult> {
+  private async run(
+    quote: Uint8Array | undefined,
+    collateral: CollateralBlob,
+    at: Date,
+    link?: Link,
+    key?: string,
+  ): Promise<PooledResult> {
     const live = this.closed ? [] : this.workers.filter((w) => w.alive);
     // The least busy thread.
     let w = live[0];
@@ -139,11 +151,24 @@ export class VerifierPool implements RemoteEvidenceVerifier {
     return { result: await this.fallback.verify(bytes, collateral, at), ...(link ? { signature: null } : {}) };
   }
 
-  private call(w: PoolWorker, quote: Uint8Array | undefined, collateral: CollateralBlob, at: Date, link?: Link, key?: string): Promise<PooledResult> {
+  private call(
+    w: PoolWorker,
+    quote: Uint8Array | undefined,
+    collateral: CollateralBlob,
+    at: Date,
+    link?: Link,
+    key?: string,
+  ): Promise<PooledResult> {
     if (!w.alive) return Promise.reject(new Error('verifier worker gone'));
     let cid = this.collateralIds.get(collateral);
     if (cid === undefined) this.collateralIds.set(collateral, (cid = this.nextCollateralId++));
-    const msg: VerifyRequest = { id: this.nextCallId++, collateralId: cid, at: at.getTime(), ...(quote ? { quote } : {}), ...(link && key !== undefined ? { link, key } : {}) };
+    const msg: VerifyRequest = {
+      id: this.nextCallId++,
+      collateralId: cid,
+      at: at.getTime(),
+      ...(quote ? { quote } : {}),
+      ...(link && key !== undefined ? { link, key } : {}),
+    };
     if (!w.sent.includes(cid)) {
       msg.collateral = collateral;
       w.sent.push(cid);
@@ -174,4 +199,3 @@ export class VerifierPool implements RemoteEvidenceVerifier {
     );
   }
 }
-

@@ -26,7 +26,9 @@ export interface VerifyRequest {
   at: number;
 }
 /** `signature`: the link signature's verdict; null when it could not be computed here (non-canonical link, bad hex…). */
-export type VerifyReply = { id: number; ok: true; result: RemoteEvidenceResult; signature?: boolean | null } | { id: number; ok: false; message: string };
+export type VerifyReply =
+  | { id: number; ok: true; result: RemoteEvidenceResult; signature?: boolean | null }
+  | { id: number; ok: false; message: string };
 
 /**
  * Parents' keys, imported once (an import costs OpenSSL more than a signature check; a parent signs
@@ -78,7 +80,11 @@ parentPort!.on('message', (m: VerifyRequest) => {
   if (m.collateral) collateral.set(m.collateralId, m.collateral);
   const blob = collateral.get(m.collateralId);
   if (!blob) {
-    parentPort!.postMessage({ id: m.id, ok: false, message: `collateral ${m.collateralId} was never sent to this worker` } satisfies VerifyReply);
+    parentPort!.postMessage({
+      id: m.id,
+      ok: false,
+      message: `collateral ${m.collateralId} was never sent to this worker`,
+    } satisfies VerifyReply);
     return;
   }
   let quote: Uint8Array;
@@ -99,7 +105,12 @@ parentPort!.on('message', (m: VerifyRequest) => {
         result: result.ok ? { ...result, report: detached(result.report) } : result,
         ...(signature !== undefined ? { signature } : {}),
       } satisfies VerifyReply),
-    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, message: (e as Error)?.message ?? String(e) } satisfies VerifyReply),
+    (e: unknown) =>
+      parentPort!.postMessage({
+        id: m.id,
+        ok: false,
+        message: (e as Error)?.message ?? String(e),
+      } satisfies VerifyReply),
   );
 });
 parentPort!.postMessage({ ready: true });

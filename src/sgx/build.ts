@@ -42,16 +42,34 @@ export interface EnclaveImage {
   mrSigner: Uint8Array;
 }
 
-export const CONFIG_DEFAULTS = { heapSize: 64 * 1024, stackSize: 16 * 1024, tcsCount: 1, ssaFrameSize: 1, miscSelect: 0 } as const;
+export const CONFIG_DEFAULTS = {
+  heapSize: 64 * 1024,
+  stackSize: 16 * 1024,
+  tcsCount: 1,
+  ssaFrameSize: 1,
+  miscSelect: 0,
+} as const;
 /** SIGSTRUCT masks used by buildEnclave: every flag (DEBUG included, so debug and production images differ) and the SDK's xfrm mask. */
 export const SIGSTRUCT_ATTRIBUTE_MASK: Attributes = { flags: 0xffffffffffffffffn, xfrm: 0xffffffffffffff1bn };
 export const SIGSTRUCT_MISC_MASK = 0xffffffff;
 
-const CONFIG_KEYS: ReadonlySet<string> = new Set(['isvProdId', 'isvSvn', 'debug', 'attributes', 'miscSelect', 'heapSize', 'stackSize', 'tcsCount', 'ssaFrameSize', 'provisionKey']);
+const CONFIG_KEYS: ReadonlySet<string> = new Set([
+  'isvProdId',
+  'isvSvn',
+  'debug',
+  'attributes',
+  'miscSelect',
+  'heapSize',
+  'stackSize',
+  'tcsCount',
+  'ssaFrameSize',
+  'provisionKey',
+]);
 const cfgErr = (m: string) => new SgxError('ERR_ENCLAVE_CONFIG', `enclave config: ${m}`);
 
 function intIn(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw cfgErr(`${name} must be an integer in [${min}, ${max}]`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw cfgErr(`${name} must be an integer in [${min}, ${max}]`);
   return v;
 }
 function pagesOf(v: unknown, name: string, min: number): number {
@@ -61,13 +79,17 @@ function pagesOf(v: unknown, name: string, min: number): number {
 }
 
 /** Checks a config and fills the defaults. */
-export function normalizeConfig(c: EnclaveConfig): Required<Omit<EnclaveConfig, 'attributes'>> & { attributes: Attributes } {
+export function normalizeConfig(
+  c: EnclaveConfig,
+): Required<Omit<EnclaveConfig, 'attributes'>> & { attributes: Attributes } {
   if (typeof c !== 'object' || c === null) throw cfgErr('not an object');
   for (const k of Object.keys(c)) if (!CONFIG_KEYS.has(k)) throw cfgErr(`unknown field ${k}`);
   const attributes = c.attributes ?? { flags: 0n, xfrm: 0n };
-  if (typeof attributes.flags !== 'bigint' || typeof attributes.xfrm !== 'bigint') throw cfgErr('attributes must be {flags: bigint, xfrm: bigint}');
+  if (typeof attributes.flags !== 'bigint' || typeof attributes.xfrm !== 'bigint')
+    throw cfgErr('attributes must be {flags: bigint, xfrm: bigint}');
   if (c.debug !== undefined && typeof c.debug !== 'boolean') throw cfgErr('debug must be a boolean');
-  if (c.provisionKey !== undefined && typeof c.provisionKey !== 'boolean') throw cfgErr('provisionKey must be a boolean');
+  if (c.provisionKey !== undefined && typeof c.provisionKey !== 'boolean')
+    throw cfgErr('provisionKey must be a boolean');
   return {
     isvProdId: intIn(c.isvProdId, 'isvProdId', 0, 0xffff),
     isvSvn: intIn(c.isvSvn, 'isvSvn', 0, 0xffff),
@@ -115,7 +137,12 @@ function today(): string {
 }
 
 /** Lays the module out into pages, measures it, and signs its SIGSTRUCT with the vendor key. */
-export function buildEnclave(moduleSource: string, config: EnclaveConfig, vendorKey: KeyObject, opts: { date?: string } = {}): EnclaveImage {
+export function buildEnclave(
+  moduleSource: string,
+  config: EnclaveConfig,
+  vendorKey: KeyObject,
+  opts: { date?: string } = {},
+): EnclaveImage {
   if (typeof moduleSource !== 'string') throw cfgErr('module source must be a string');
   const c = normalizeConfig(config);
   const text = new TextEncoder().encode(moduleSource);
@@ -160,11 +187,21 @@ export function readEnclaveImage(sgxs: Uint8Array, sigstructBytes: Uint8Array): 
     debug: (s.attributes.flags & ATTR.DEBUG) !== 0n,
     provisionKey: (s.attributes.flags & ATTR.PROVISIONKEY) !== 0n,
     miscSelect: s.miscSelect,
-    attributes: { flags: s.attributes.flags & ~(ATTR.MODE64BIT | ATTR.DEBUG | ATTR.PROVISIONKEY), xfrm: s.attributes.xfrm & ~0x3n },
+    attributes: {
+      flags: s.attributes.flags & ~(ATTR.MODE64BIT | ATTR.DEBUG | ATTR.PROVISIONKEY),
+      xfrm: s.attributes.xfrm & ~0x3n,
+    },
     heapSize: loaded.heapSize,
     stackSize: loaded.stackSize,
     tcsCount: loaded.tcsCount,
     ssaFrameSize: loaded.ssaFrameSize,
   };
-  return { moduleSource: loaded.moduleText, config, sgxs, sigstruct: sigstructBytes, mrEnclave: loaded.mrEnclave, mrSigner: mrSignerOf(s) };
+  return {
+    moduleSource: loaded.moduleText,
+    config,
+    sgxs,
+    sigstruct: sigstructBytes,
+    mrEnclave: loaded.mrEnclave,
+    mrSigner: mrSignerOf(s),
+  };
 }

@@ -115,7 +115,12 @@ export class Cpu {
    */
   updateCpuSvn(svn: Uint8Array): void {
     abytes(svn, 16, 'cpu_svn');
-    for (let i = 0; i < 16; i++) if (svn[i] < this.#cpuSvn[i]) throw new SgxError('ERR_ARGUMENT', `a TCB update cannot lower CPUSVN component ${i} (${this.#cpuSvn[i]} → ${svn[i]})`);
+    for (let i = 0; i < 16; i++)
+      if (svn[i] < this.#cpuSvn[i])
+        throw new SgxError(
+          'ERR_ARGUMENT',
+          `a TCB update cannot lower CPUSVN component ${i} (${this.#cpuSvn[i]} → ${svn[i]})`,
+        );
     this.#cpuSvn = svn.slice();
     this.#reportKeys.clear();
   }
@@ -123,7 +128,8 @@ export class Cpu {
   #live(ref: EnclaveRef): EnclaveIdentity {
     if (this.#halted) throw new SgxError('ERR_PLATFORM_CLOSED', 'the platform was closed');
     const secs = this.#secs.get(ref);
-    if (!secs) throw new SgxError('ERR_ENCLAVE_DESTROYED', 'no such enclave on this CPU (destroyed, or from another platform)');
+    if (!secs)
+      throw new SgxError('ERR_ENCLAVE_DESTROYED', 'no such enclave on this CPU (destroyed, or from another platform)');
     return secs;
   }
 
@@ -131,32 +137,56 @@ export class Cpu {
    * EINIT: checks the SIGSTRUCT against the measured enclave and the requested SECS, then fixes the
    * enclave's identity. `launchAllowsProvisionKey` is the emulated launch-control policy.
    */
-  einit(req: EinitRequest, launchAllowsProvisionKey: (mrSigner: Uint8Array) => boolean): { ref: EnclaveRef; identity: EnclaveIdentity } {
+  einit(
+    req: EinitRequest,
+    launchAllowsProvisionKey: (mrSigner: Uint8Array) => boolean,
+  ): { ref: EnclaveRef; identity: EnclaveIdentity } {
     if (this.#halted) throw new SgxError('ERR_PLATFORM_CLOSED', 'the platform was closed');
     const s = req.sigstruct;
     if (!req.signatureOk) {
-      throw new SgxError('ERR_EINIT_SIGNATURE', `SIGSTRUCT does not verify: ${req.signatureFailures.join('; ') || 'signature'}`);
+      throw new SgxError(
+        'ERR_EINIT_SIGNATURE',
+        `SIGSTRUCT does not verify: ${req.signatureFailures.join('; ') || 'signature'}`,
+      );
     }
     if ((req.attributes.flags & ~ALLOWED_FLAGS) !== 0n) {
-      throw new SgxError('ERR_EINIT_ATTRIBUTES', `requested ATTRIBUTES flags 0x${req.attributes.flags.toString(16)} use a bit the emulated CPU refuses (INIT, EINITTOKEN_KEY, KSS or reserved)`);
+      throw new SgxError(
+        'ERR_EINIT_ATTRIBUTES',
+        `requested ATTRIBUTES flags 0x${req.attributes.flags.toString(16)} use a bit the emulated CPU refuses (INIT, EINITTOKEN_KEY, KSS or reserved)`,
+      );
     }
     const want = and(req.attributes, s.attributeMask);
     const signed = and(s.attributes, s.attributeMask);
     if (!sameAttrs(want, signed)) {
       const debugDiffers = ((want.flags ^ signed.flags) & ATTR.DEBUG) !== 0n;
       if (debugDiffers) {
-        throw new SgxError('ERR_EINIT_DEBUG', `DEBUG ${req.attributes.flags & ATTR.DEBUG ? 'requested' : 'not requested'} but SIGSTRUCT ${signed.flags & ATTR.DEBUG ? 'requires it' : 'forbids it'}`);
+        throw new SgxError(
+          'ERR_EINIT_DEBUG',
+          `DEBUG ${req.attributes.flags & ATTR.DEBUG ? 'requested' : 'not requested'} but SIGSTRUCT ${signed.flags & ATTR.DEBUG ? 'requires it' : 'forbids it'}`,
+        );
       }
-      throw new SgxError('ERR_EINIT_ATTRIBUTES', `requested ATTRIBUTES ${fmt(req.attributes)} differ from SIGSTRUCT ${fmt(s.attributes)} under mask ${fmt(s.attributeMask)}`);
+      throw new SgxError(
+        'ERR_EINIT_ATTRIBUTES',
+        `requested ATTRIBUTES ${fmt(req.attributes)} differ from SIGSTRUCT ${fmt(s.attributes)} under mask ${fmt(s.attributeMask)}`,
+      );
     }
     if (((req.miscSelect ^ s.miscSelect) & s.miscMask) >>> 0 !== 0) {
-      throw new SgxError('ERR_EINIT_MISCSELECT', `requested MISCSELECT 0x${req.miscSelect.toString(16)} differs from SIGSTRUCT 0x${s.miscSelect.toString(16)} under mask 0x${s.miscMask.toString(16)}`);
+      throw new SgxError(
+        'ERR_EINIT_MISCSELECT',
+        `requested MISCSELECT 0x${req.miscSelect.toString(16)} differs from SIGSTRUCT 0x${s.miscSelect.toString(16)} under mask 0x${s.miscMask.toString(16)}`,
+      );
     }
     if ((req.attributes.flags & ATTR.PROVISIONKEY) !== 0n && !launchAllowsProvisionKey(req.mrSigner)) {
-      throw new SgxError('ERR_EINIT_PROVISIONKEY', `launch policy does not allow MRSIGNER ${hex(req.mrSigner)} the PROVISIONKEY attribute`);
+      throw new SgxError(
+        'ERR_EINIT_PROVISIONKEY',
+        `launch policy does not allow MRSIGNER ${hex(req.mrSigner)} the PROVISIONKEY attribute`,
+      );
     }
     if (!equal(req.mrEnclave, s.enclaveHash)) {
-      throw new SgxError('ERR_EINIT_ENCLAVEHASH', `SIGSTRUCT ENCLAVEHASH ${hex(s.enclaveHash)} is not the measured MRENCLAVE ${hex(req.mrEnclave)}`);
+      throw new SgxError(
+        'ERR_EINIT_ENCLAVEHASH',
+        `SIGSTRUCT ENCLAVEHASH ${hex(s.enclaveHash)} is not the measured MRENCLAVE ${hex(req.mrEnclave)}`,
+      );
     }
     const identity: EnclaveIdentity = Object.freeze({
       mrEnclave: req.mrEnclave.slice(),
@@ -179,7 +209,13 @@ export class Cpu {
   /** TARGETINFO (512) naming a live enclave, for others to EREPORT to. */
   targetInfoOf(ref: EnclaveRef): Uint8Array {
     const id = this.#live(ref);
-    return serializeTargetInfo({ mrEnclave: id.mrEnclave, attributes: id.attributes, configSvn: 0, miscSelect: id.miscSelect, configId: new Uint8Array(64) });
+    return serializeTargetInfo({
+      mrEnclave: id.mrEnclave,
+      attributes: id.attributes,
+      configSvn: 0,
+      miscSelect: id.miscSelect,
+      configId: new Uint8Array(64),
+    });
   }
 
   /** EREMOVE of the SECS: the ref stops working. */
@@ -188,7 +224,12 @@ export class Cpu {
   }
 
   /** The REPORT key of an enclave identity under a KEYID (cached: report keys are hot in chain building). */
-  #reportKey(mrEnclave: Uint8Array, attributes: Attributes, miscSelect: number, keyId: Uint8Array): { key: Uint8Array; cmac: AesCmac } {
+  #reportKey(
+    mrEnclave: Uint8Array,
+    attributes: Attributes,
+    miscSelect: number,
+    keyId: Uint8Array,
+  ): { key: Uint8Array; cmac: AesCmac } {
     const cacheKey = `${hex(mrEnclave)}|${attributes.flags}|${attributes.xfrm}|${miscSelect}|${hex(keyId)}`;
     let k = this.#reportKeys.get(cacheKey);
     if (!k) {
@@ -214,7 +255,8 @@ export class Cpu {
     if (!(targetInfo instanceof Uint8Array) || targetInfo.length !== TARGETINFO_SIZE) {
       throw new SgxError('ERR_EREPORT_INPUT', `TARGETINFO must be ${TARGETINFO_SIZE} bytes`);
     }
-    if (!(reportData instanceof Uint8Array) || reportData.length !== 64) throw new SgxError('ERR_EREPORT_INPUT', 'REPORTDATA must be 64 bytes');
+    if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
+      throw new SgxError('ERR_EREPORT_INPUT', 'REPORTDATA must be 64 bytes');
     const ti = parseTargetInfo(targetInfo);
     const body: ReportBody = {
       cpuSvn: this.cpuSvn,
@@ -252,7 +294,10 @@ export class Cpu {
       return this.#reportKey(id.mrEnclave, id.attributes, id.miscSelect, kr.keyId).key.slice();
     }
     if ((kr.keyPolicy & ~ALLOWED_POLICY) !== 0) {
-      throw new SgxError('ERR_EGETKEY_KEYREQUEST', `KEYPOLICY 0x${kr.keyPolicy.toString(16)} uses bits that need KSS, which is not emulated`);
+      throw new SgxError(
+        'ERR_EGETKEY_KEYREQUEST',
+        `KEYPOLICY 0x${kr.keyPolicy.toString(16)} uses bits that need KSS, which is not emulated`,
+      );
     }
     if (kr.configSvn !== 0) throw new SgxError('ERR_EGETKEY_KEYREQUEST', 'CONFIGSVN needs KSS, which is not emulated');
     let root: AesCmac;
@@ -273,9 +318,13 @@ export class Cpu {
       default:
         throw new SgxError('ERR_EGETKEY_KEYREQUEST', `unknown KEYNAME ${kr.keyName}`);
     }
-    if (kr.isvSvn > id.isvSvn) throw new SgxError('ERR_EGETKEY_ISVSVN', `requested ISVSVN ${kr.isvSvn} is above the enclave's ${id.isvSvn}`);
+    if (kr.isvSvn > id.isvSvn)
+      throw new SgxError('ERR_EGETKEY_ISVSVN', `requested ISVSVN ${kr.isvSvn} is above the enclave's ${id.isvSvn}`);
     if (cpuSvnAbove(kr.cpuSvn, this.cpuSvn)) {
-      throw new SgxError('ERR_EGETKEY_CPUSVN', `requested CPUSVN ${hex(kr.cpuSvn)} is above the platform's ${hex(this.cpuSvn)}`);
+      throw new SgxError(
+        'ERR_EGETKEY_CPUSVN',
+        `requested CPUSVN ${hex(kr.cpuSvn)} is above the platform's ${hex(this.cpuSvn)}`,
+      );
     }
     const mask = { flags: kr.attributeMask.flags | MANDATORY_MASK, xfrm: kr.attributeMask.xfrm };
     const d: KeyDependencies = emptyKeyDependencies(kr.keyName);

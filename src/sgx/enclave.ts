@@ -65,7 +65,13 @@ export interface ContextPorts {
 }
 
 /** Builds the EnclaveContext both runtimes hand to the enclave factory. */
-export function makeContext(ports: ContextPorts, identity: EnclaveIdentity, cpuSvn: Uint8Array, targetInfo: Uint8Array, runtime: RuntimeKind): EnclaveContext {
+export function makeContext(
+  ports: ContextPorts,
+  identity: EnclaveIdentity,
+  cpuSvn: Uint8Array,
+  targetInfo: Uint8Array,
+  runtime: RuntimeKind,
+): EnclaveContext {
   const sealing = { egetkey: ports.egetkey, isvSvn: identity.isvSvn, cpuSvn };
   return Object.freeze({
     identity,

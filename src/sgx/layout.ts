@@ -123,11 +123,21 @@ export function layoutEnclave(moduleText: Uint8Array, p: LayoutParams): EnclaveL
   const out: PageSpec[] = [];
   const codePages = Math.max(1, pages(moduleText.length));
   const heapOffset = MODULE_OFFSET + BigInt(codePages * PAGE_SIZE);
-  out.push({ offset: 0n, secinfoFlags: PAGE_FLAGS.HEADER, data: headerPage(moduleText, p, heapOffset), measured: true });
+  out.push({
+    offset: 0n,
+    secinfoFlags: PAGE_FLAGS.HEADER,
+    data: headerPage(moduleText, p, heapOffset),
+    measured: true,
+  });
   for (let i = 0; i < codePages; i++) {
     const page = new Uint8Array(PAGE_SIZE);
     page.set(moduleText.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
-    out.push({ offset: MODULE_OFFSET + BigInt(i * PAGE_SIZE), secinfoFlags: PAGE_FLAGS.CODE, data: page, measured: true });
+    out.push({
+      offset: MODULE_OFFSET + BigInt(i * PAGE_SIZE),
+      secinfoFlags: PAGE_FLAGS.CODE,
+      data: page,
+      measured: true,
+    });
   }
   let at = heapOffset;
   for (let i = 0; i < pages(p.heapSize); i++, at += BigInt(PAGE_SIZE)) {
@@ -158,7 +168,10 @@ export function sgxsOf(layout: EnclaveLayout): Uint8Array {
     if (!pg.measured) continue;
     const data = pg.data ?? new Uint8Array(PAGE_SIZE);
     for (let c = 0; c < PAGE_SIZE; c += 256) {
-      w.bytes(TAG_EEXTEND).u64(pg.offset + BigInt(c)).zeros(48).bytes(data.subarray(c, c + 256));
+      w.bytes(TAG_EEXTEND)
+        .u64(pg.offset + BigInt(c))
+        .zeros(48)
+        .bytes(data.subarray(c, c + 256));
     }
   }
   return w.finish();
@@ -198,16 +211,23 @@ export function loadSgxs(sgxs: Uint8Array): LoadedImage {
     enclaveSize = r.u64('size');
     if (!isZero(r.bytesOf(44, 'ECREATE reserved'))) throw bad('ECREATE reserved bytes not zero');
     if (ssaFrameSize < 1) throw bad('SSAFRAMESIZE is zero');
-    if (enclaveSize < BigInt(2 * PAGE_SIZE) || (enclaveSize & (enclaveSize - 1n)) !== 0n) throw bad('SIZE is not a power of two ≥ 8 KiB');
+    if (enclaveSize < BigInt(2 * PAGE_SIZE) || (enclaveSize & (enclaveSize - 1n)) !== 0n)
+      throw bad('SIZE is not a power of two ≥ 8 KiB');
     while (r.remaining > 0) {
       const tag = r.bytesOf(8, 'record tag');
       const offset = r.u64('record offset');
       if (equal(tag, TAG_EADD)) {
         const flags = r.u64('secinfo flags');
         if (!isZero(r.bytesOf(40, 'secinfo reserved'))) throw bad('SECINFO reserved bytes not zero');
-        if (offset % BigInt(PAGE_SIZE) !== 0n || offset >= enclaveSize) throw bad(`EADD at bad offset 0x${offset.toString(16)}`);
+        if (offset % BigInt(PAGE_SIZE) !== 0n || offset >= enclaveSize)
+          throw bad(`EADD at bad offset 0x${offset.toString(16)}`);
         if (added.has(offset)) throw bad(`page 0x${offset.toString(16)} added twice`);
-        if (flags !== PAGE_FLAGS.HEADER && flags !== PAGE_FLAGS.CODE && flags !== PAGE_FLAGS.DATA && flags !== PAGE_FLAGS.TCS) {
+        if (
+          flags !== PAGE_FLAGS.HEADER &&
+          flags !== PAGE_FLAGS.CODE &&
+          flags !== PAGE_FLAGS.DATA &&
+          flags !== PAGE_FLAGS.TCS
+        ) {
           throw bad(`unsupported SECINFO flags 0x${flags.toString(16)}`);
         }
         added.add(offset);
@@ -215,7 +235,8 @@ export function loadSgxs(sgxs: Uint8Array): LoadedImage {
         if (!isZero(r.bytesOf(48, 'EEXTEND reserved'))) throw bad('EEXTEND reserved bytes not zero');
         const data = r.bytesOf(256, 'EEXTEND data');
         const page = offset - (offset % BigInt(PAGE_SIZE));
-        if (offset % 256n !== 0n || !added.has(page)) throw bad(`EEXTEND at 0x${offset.toString(16)} outside an added page`);
+        if (offset % 256n !== 0n || !added.has(page))
+          throw bad(`EEXTEND at 0x${offset.toString(16)} outside an added page`);
         if (extended.has(offset)) throw bad(`chunk 0x${offset.toString(16)} extended twice`);
         extended.add(offset);
         let content = measured.get(page);
@@ -234,7 +255,8 @@ export function loadSgxs(sgxs: Uint8Array): LoadedImage {
     return true;
   };
   const header = measured.get(0n);
-  if (!header || !fully(0n) || !equal(header.subarray(0, 16), HEADER_MAGIC)) throw bad('no fully measured Catena header page at offset 0');
+  if (!header || !fully(0n) || !equal(header.subarray(0, 16), HEADER_MAGIC))
+    throw bad('no fully measured Catena header page at offset 0');
   const h = new Reader(header.subarray(16), 'header');
   const version = h.u32('version');
   if (version !== LAYOUT_VERSION) throw bad(`layout version ${version} unsupported`);

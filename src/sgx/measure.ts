@@ -50,8 +50,14 @@ export class Measurement {
   ecreate(ssaFrameSize: number, enclaveSize: bigint): void {
     if (this.#finished) this.#fail('ECREATE after finish()');
     if (this.#size !== undefined) this.#fail('ECREATE twice');
-    if (!Number.isInteger(ssaFrameSize) || ssaFrameSize < 1 || ssaFrameSize > 0xffffffff) throw new ArgumentError(`ssaFrameSize: expected a u32 ≥ 1, got ${ssaFrameSize}`);
-    if (typeof enclaveSize !== 'bigint' || enclaveSize < 2n * PAGE || enclaveSize > 0xffffffffffffffffn || (enclaveSize & (enclaveSize - 1n)) !== 0n) {
+    if (!Number.isInteger(ssaFrameSize) || ssaFrameSize < 1 || ssaFrameSize > 0xffffffff)
+      throw new ArgumentError(`ssaFrameSize: expected a u32 ≥ 1, got ${ssaFrameSize}`);
+    if (
+      typeof enclaveSize !== 'bigint' ||
+      enclaveSize < 2n * PAGE ||
+      enclaveSize > 0xffffffffffffffffn ||
+      (enclaveSize & (enclaveSize - 1n)) !== 0n
+    ) {
       throw new ArgumentError(`enclaveSize: expected a power of two ≥ 8192, got ${String(enclaveSize)}`);
     }
     this.#size = enclaveSize;
@@ -64,7 +70,8 @@ export class Measurement {
   /** EADD of the page at `offset` with these SECINFO.FLAGS (the page content is measured by EEXTEND, not here). */
   eadd(offset: bigint, secinfoFlags: bigint): void {
     const size = this.#open('EADD');
-    if (typeof offset !== 'bigint' || offset < 0n || offset % PAGE !== 0n || offset >= size) this.#fail(`EADD at offset ${show(offset)} (not page-aligned or outside SIZE 0x${size.toString(16)})`);
+    if (typeof offset !== 'bigint' || offset < 0n || offset % PAGE !== 0n || offset >= size)
+      this.#fail(`EADD at offset ${show(offset)} (not page-aligned or outside SIZE 0x${size.toString(16)})`);
     if (typeof secinfoFlags !== 'bigint' || secinfoFlags < 0n || (secinfoFlags & ~SECINFO_DEFINED_FLAGS) !== 0n) {
       throw new ArgumentError(`secinfoFlags: reserved bits set (${String(secinfoFlags)})`);
     }
@@ -80,8 +87,10 @@ export class Measurement {
   eextend(offset: bigint, chunk: Uint8Array): void {
     this.#open('EEXTEND');
     abytes(chunk, SGXS_DATA_SIZE, 'EEXTEND chunk');
-    if (typeof offset !== 'bigint' || offset < 0n || offset % CHUNK !== 0n) this.#fail(`EEXTEND at offset ${show(offset)} (not 256-byte aligned)`);
-    if (!this.#pages.has(offset - (offset % PAGE))) this.#fail(`EEXTEND at 0x${offset.toString(16)} in a page not added`);
+    if (typeof offset !== 'bigint' || offset < 0n || offset % CHUNK !== 0n)
+      this.#fail(`EEXTEND at offset ${show(offset)} (not 256-byte aligned)`);
+    if (!this.#pages.has(offset - (offset % PAGE)))
+      this.#fail(`EEXTEND at 0x${offset.toString(16)} in a page not added`);
     this.#emit(SGXS_TAGS.EEXTEND, (v) => v.setBigUint64(8, offset, true));
     this.#hash.update(chunk);
   }
@@ -91,7 +100,8 @@ export class Measurement {
     abytes(page, Number(PAGE), 'page');
     this.eadd(offset, secinfoFlags);
     if (!measured) return;
-    for (let i = 0; i < 16; i++) this.eextend(offset + BigInt(i) * CHUNK, page.subarray(i * SGXS_DATA_SIZE, (i + 1) * SGXS_DATA_SIZE));
+    for (let i = 0; i < 16; i++)
+      this.eextend(offset + BigInt(i) * CHUNK, page.subarray(i * SGXS_DATA_SIZE, (i + 1) * SGXS_DATA_SIZE));
   }
 
   /** MRENCLAVE (32 bytes). The measurement cannot be extended afterwards (EINIT closes it). */
@@ -128,7 +138,10 @@ function replay(m: Measurement, records: SgxsRecord[]): void {
         m.ecreate(rec.ssaFrameSize, rec.size);
         break;
       case 'UNSIZED':
-        throw new FormatError('sgxs: an UNSIZED stream cannot be measured until its size is fixed by an ECREATE record', 'ERR_SGXS_UNSIZED');
+        throw new FormatError(
+          'sgxs: an UNSIZED stream cannot be measured until its size is fixed by an ECREATE record',
+          'ERR_SGXS_UNSIZED',
+        );
       case 'EADD':
         m.eadd(rec.offset, rec.secinfoFlags);
         break;

@@ -81,11 +81,13 @@ function checkComponents(c: unknown): number[] {
   return [...c];
 }
 function checkU16(v: unknown, name: string): number {
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffff) throw new SgxError('ERR_ARGUMENT', `${name} must be an integer in [0, 65535]`);
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffff)
+    throw new SgxError('ERR_ARGUMENT', `${name} must be an integer in [0, 65535]`);
   return v as number;
 }
 function checkBytes(v: unknown, len: number, name: string): Uint8Array {
-  if (!(v instanceof Uint8Array) || v.length !== len) throw new SgxError('ERR_ARGUMENT', `${name} must be ${len} bytes`);
+  if (!(v instanceof Uint8Array) || v.length !== len)
+    throw new SgxError('ERR_ARGUMENT', `${name} must be ${len} bytes`);
   return v.slice();
 }
 
@@ -103,7 +105,9 @@ interface StoredIdentity {
 
 function freshIdentity(opts: PlatformOptions): PlatformIdentity {
   const ppid = randomBytes(16);
-  const tcbComponents = checkComponents(opts.tcbComponents ?? (opts.cpuSvn ? Array.from(opts.cpuSvn) : DEFAULT_TCB_COMPONENTS));
+  const tcbComponents = checkComponents(
+    opts.tcbComponents ?? (opts.cpuSvn ? Array.from(opts.cpuSvn) : DEFAULT_TCB_COMPONENTS),
+  );
   const id = hex(sha256Parts(new TextEncoder().encode('catena platform id'), ppid)).slice(0, 16);
   return {
     id,
@@ -118,7 +122,17 @@ function freshIdentity(opts: PlatformOptions): PlatformIdentity {
 }
 
 function toStored(i: PlatformIdentity): StoredIdentity {
-  return { version: 1, id: i.id, name: i.name, ppid: hex(i.ppid), fmspc: hex(i.fmspc), pceId: i.pceId, pceSvn: i.pceSvn, cpuSvn: hex(i.cpuSvn), tcbComponents: i.tcbComponents };
+  return {
+    version: 1,
+    id: i.id,
+    name: i.name,
+    ppid: hex(i.ppid),
+    fmspc: hex(i.fmspc),
+    pceId: i.pceId,
+    pceSvn: i.pceSvn,
+    cpuSvn: hex(i.cpuSvn),
+    tcbComponents: i.tcbComponents,
+  };
 }
 
 function fromStored(j: StoredIdentity): PlatformIdentity {
@@ -164,7 +178,10 @@ async function rootSecrets(dir: string): Promise<Uint8Array> {
   }
   fresh.fill(0);
   const b = new Uint8Array(await readFile(path));
-  if (b.length !== SECRETS_MAGIC.length + ROOT_SECRETS_SIZE || !equal(b.subarray(0, SECRETS_MAGIC.length), SECRETS_MAGIC)) {
+  if (
+    b.length !== SECRETS_MAGIC.length + ROOT_SECRETS_SIZE ||
+    !equal(b.subarray(0, SECRETS_MAGIC.length), SECRETS_MAGIC)
+  ) {
     throw dataErr(`${SECRETS_FILE}: not a Catena root secret file`);
   }
   const secrets = b.slice(SECRETS_MAGIC.length);
@@ -230,7 +247,11 @@ export class Platform {
       ...identity,
       tcbComponents: opts.tcbComponents ? checkComponents(opts.tcbComponents) : identity.tcbComponents,
       pceSvn: opts.pceSvn !== undefined ? checkU16(opts.pceSvn, 'pceSvn') : identity.pceSvn,
-      cpuSvn: opts.cpuSvn ? checkBytes(opts.cpuSvn, 16, 'cpuSvn') : opts.tcbComponents ? Uint8Array.from(opts.tcbComponents) : identity.cpuSvn,
+      cpuSvn: opts.cpuSvn
+        ? checkBytes(opts.cpuSvn, 16, 'cpuSvn')
+        : opts.tcbComponents
+          ? Uint8Array.from(opts.tcbComponents)
+          : identity.cpuSvn,
     };
     if (JSON.stringify(toStored(updated)) !== JSON.stringify(toStored(identity))) {
       await writeAtomic(idPath, JSON.stringify(toStored(updated), null, 2) + '\n', 0o644);
@@ -248,15 +269,21 @@ export class Platform {
    * ISVSVN is its image's: the quoting service must be restarted with a PCE image of the new PCESVN,
    * which derives a new PCK key the manufacturer certifies (EmulatedWorld.updatePlatformTcb does both).
    */
-  async updateTcb(tcb: { tcbComponents: number[]; pceSvn?: number; cpuSvn?: Uint8Array }): Promise<Readonly<PlatformIdentity>> {
+  async updateTcb(tcb: {
+    tcbComponents: number[];
+    pceSvn?: number;
+    cpuSvn?: Uint8Array;
+  }): Promise<Readonly<PlatformIdentity>> {
     const components = checkComponents(tcb.tcbComponents);
     const pceSvn = checkU16(tcb.pceSvn ?? this.#identity.pceSvn, 'pceSvn');
     const cpuSvn = tcb.cpuSvn ? checkBytes(tcb.cpuSvn, 16, 'cpuSvn') : Uint8Array.from(components);
     const cur = this.#identity;
-    if (components.some((c, i) => c < cur.tcbComponents[i]) || pceSvn < cur.pceSvn) throw new SgxError('ERR_ARGUMENT', 'a TCB update cannot lower a TCB component or the PCESVN');
+    if (components.some((c, i) => c < cur.tcbComponents[i]) || pceSvn < cur.pceSvn)
+      throw new SgxError('ERR_ARGUMENT', 'a TCB update cannot lower a TCB component or the PCESVN');
     this.#cpu.updateCpuSvn(cpuSvn);
     const next: PlatformIdentity = { ...cur, tcbComponents: components, pceSvn, cpuSvn };
-    if (this.#dataDir) await writeAtomic(join(this.#dataDir, IDENTITY_FILE), JSON.stringify(toStored(next), null, 2) + '\n', 0o644);
+    if (this.#dataDir)
+      await writeAtomic(join(this.#dataDir, IDENTITY_FILE), JSON.stringify(toStored(next), null, 2) + '\n', 0o644);
     this.#identity = Object.freeze(next);
     return this.#identity;
   }
@@ -278,7 +305,8 @@ export class Platform {
   async loadEnclave(image: Pick<EnclaveImage, 'sgxs' | 'sigstruct'>, opts: LoadOptions = {}): Promise<EnclaveHandle> {
     if (this.#closed) throw new SgxError('ERR_PLATFORM_CLOSED', 'the platform was closed');
     const runtime = opts.runtime ?? 'isolated';
-    if (runtime !== 'isolated' && runtime !== 'inline') throw new SgxError('ERR_ARGUMENT', `unknown runtime ${String(runtime)}`);
+    if (runtime !== 'isolated' && runtime !== 'inline')
+      throw new SgxError('ERR_ARGUMENT', `unknown runtime ${String(runtime)}`);
     if (!(image?.sgxs instanceof Uint8Array) || !(image.sigstruct instanceof Uint8Array)) {
       throw new SgxError('ERR_ARGUMENT', 'image must carry sgxs and sigstruct bytes');
     }
@@ -287,7 +315,8 @@ export class Platform {
     const loaded = this.#measurements.image(hex(mrEnclave), image.sgxs);
     const sig = this.#measurements.sigstruct(image.sigstruct);
     const requested: Attributes = { flags: sig.s.attributes.flags & ~ATTR.INIT, xfrm: sig.s.attributes.xfrm };
-    if (opts.debug !== undefined) requested.flags = opts.debug ? requested.flags | ATTR.DEBUG : requested.flags & ~ATTR.DEBUG;
+    if (opts.debug !== undefined)
+      requested.flags = opts.debug ? requested.flags | ATTR.DEBUG : requested.flags & ~ATTR.DEBUG;
     const { ref, identity } = this.#cpu.einit(
       {
         mrEnclave: loaded.mrEnclave,
@@ -306,11 +335,25 @@ export class Platform {
       if (handle) this.#handles.delete(handle);
     };
     try {
-      const url = materializeModule(loaded.moduleText, loaded.moduleHash, this.#moduleDir, this.#measurements.moduleFiles);
+      const url = materializeModule(
+        loaded.moduleText,
+        loaded.moduleHash,
+        this.#moduleDir,
+        this.#measurements.moduleFiles,
+      );
       handle =
         runtime === 'inline'
           ? await startInline(this.#cpu, ref, identity, url, this.identity.id, opts.ocalls ?? {}, onDestroy)
-          : await startIsolated(this.#cpu, ref, identity, url, this.identity.id, opts.ocalls ?? {}, onDestroy, opts.launchTimeoutMs);
+          : await startIsolated(
+              this.#cpu,
+              ref,
+              identity,
+              url,
+              this.identity.id,
+              opts.ocalls ?? {},
+              onDestroy,
+              opts.launchTimeoutMs,
+            );
     } catch (e) {
       this.#cpu.eremove(ref);
       throw e;

@@ -16,7 +16,8 @@ export class ReportMac {
   private last: { keyId: Uint8Array; cmac: AesCmac } | undefined;
   constructor(private readonly ctx: ReportKeySource) {}
   async for(keyId: Uint8Array): Promise<AesCmac> {
-    if (!this.last || !ctEqual(this.last.keyId, keyId)) this.last = { keyId: keyId.slice(), cmac: new AesCmac(await this.ctx.egetkey(reportKeyRequest(keyId))) };
+    if (!this.last || !ctEqual(this.last.keyId, keyId))
+      this.last = { keyId: keyId.slice(), cmac: new AesCmac(await this.ctx.egetkey(reportKeyRequest(keyId))) };
     return this.last.cmac;
   }
 }

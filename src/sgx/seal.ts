@@ -2,7 +2,14 @@ import { Reader, Writer } from '../bytes/cursor.ts';
 import { ctEqual, isZero } from '../bytes/util.ts';
 import { aesGcmOpen, aesGcmSeal, DecryptionError } from '../crypto/aes-gcm.ts';
 import { randomBytes } from '../crypto/random.ts';
-import { KEY_NAME, KEY_POLICY, KEYREQUEST_SIZE, parseKeyRequest, serializeKeyRequest, type KeyRequest } from '../formats/keyrequest.ts';
+import {
+  KEY_NAME,
+  KEY_POLICY,
+  KEYREQUEST_SIZE,
+  parseKeyRequest,
+  serializeKeyRequest,
+  type KeyRequest,
+} from '../formats/keyrequest.ts';
 import { SgxError } from './errors.ts';
 
 /**
@@ -52,15 +59,19 @@ export function parseSealedData(blob: Uint8Array): SealedData {
     const keyRequestBytes = r.bytesOf(KEYREQUEST_SIZE, 'key_request');
     const keyRequest = parseKeyRequest(keyRequestBytes);
     const plainTextOffset = r.u32('plain_text_offset');
-    if (!isZero(r.bytesOf(12, 'reserved'))) throw new SgxError('ERR_SEALED_DATA', 'sealed data: reserved bytes not zero');
+    if (!isZero(r.bytesOf(12, 'reserved')))
+      throw new SgxError('ERR_SEALED_DATA', 'sealed data: reserved bytes not zero');
     const payloadSize = r.u32('payload_size');
-    if (!isZero(r.bytesOf(12, 'aes_data reserved'))) throw new SgxError('ERR_SEALED_DATA', 'sealed data: reserved bytes not zero');
+    if (!isZero(r.bytesOf(12, 'aes_data reserved')))
+      throw new SgxError('ERR_SEALED_DATA', 'sealed data: reserved bytes not zero');
     const tag = r.bytesOf(16, 'payload_tag');
-    if (plainTextOffset > payloadSize) throw new SgxError('ERR_SEALED_DATA', 'sealed data: plain_text_offset beyond the payload');
+    if (plainTextOffset > payloadSize)
+      throw new SgxError('ERR_SEALED_DATA', 'sealed data: plain_text_offset beyond the payload');
     const ciphertext = r.bytesOf(plainTextOffset, 'encrypted payload');
     const aad = r.bytesOf(payloadSize - plainTextOffset, 'additional MAC text');
     r.end();
-    if (keyRequest.keyName !== KEY_NAME.SEAL) throw new SgxError('ERR_SEALED_DATA', `sealed data: key request names key ${keyRequest.keyName}, not SEAL`);
+    if (keyRequest.keyName !== KEY_NAME.SEAL)
+      throw new SgxError('ERR_SEALED_DATA', `sealed data: key request names key ${keyRequest.keyName}, not SEAL`);
     return { keyRequest, keyRequestBytes, ciphertext, tag, aad };
   } catch (e) {
     if (e instanceof SgxError) throw e;
@@ -69,8 +80,14 @@ export function parseSealedData(blob: Uint8Array): SealedData {
 }
 
 /** Seals `plaintext` to the calling enclave (policy MRENCLAVE) or to its signer (MRSIGNER), binding `aad`. */
-export async function sealData(enclave: SealingEnclave, plaintext: Uint8Array, policy: SealPolicy, aad: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
-  if (policy !== 'mrenclave' && policy !== 'mrsigner') throw new SgxError('ERR_ARGUMENT', `seal policy must be 'mrenclave' or 'mrsigner', got ${String(policy)}`);
+export async function sealData(
+  enclave: SealingEnclave,
+  plaintext: Uint8Array,
+  policy: SealPolicy,
+  aad: Uint8Array = new Uint8Array(0),
+): Promise<Uint8Array> {
+  if (policy !== 'mrenclave' && policy !== 'mrsigner')
+    throw new SgxError('ERR_ARGUMENT', `seal policy must be 'mrenclave' or 'mrsigner', got ${String(policy)}`);
   const keyRequestBytes = serializeKeyRequest({
     keyName: KEY_NAME.SEAL,
     keyPolicy: policy === 'mrenclave' ? KEY_POLICY.MRENCLAVE : KEY_POLICY.MRSIGNER,
@@ -103,7 +120,11 @@ export async function sealData(enclave: SealingEnclave, plaintext: Uint8Array, p
  * a blob sealed by another enclave or signer, on another platform, or altered fails with
  * ERR_UNSEAL_MAC; a blob whose AAD is not `aad` fails with ERR_UNSEAL_AAD.
  */
-export async function unsealData(enclave: Pick<SealingEnclave, 'egetkey'>, blob: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+export async function unsealData(
+  enclave: Pick<SealingEnclave, 'egetkey'>,
+  blob: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+): Promise<Uint8Array> {
   const s = parseSealedData(blob);
   const key = await enclave.egetkey(s.keyRequestBytes);
   let plaintext: Uint8Array;
@@ -114,12 +135,16 @@ export async function unsealData(enclave: Pick<SealingEnclave, 'egetkey'>, blob:
     plaintext = aesGcmOpen(key, ZERO_IV, sealed, s.aad);
   } catch (e) {
     if (e instanceof DecryptionError) {
-      throw new SgxError('ERR_UNSEAL_MAC', 'sealed data does not open: sealed by another enclave or signer, on another platform, or altered');
+      throw new SgxError(
+        'ERR_UNSEAL_MAC',
+        'sealed data does not open: sealed by another enclave or signer, on another platform, or altered',
+      );
     }
     throw e;
   } finally {
     key.fill(0);
   }
-  if (!ctEqual(s.aad, aad)) throw new SgxError('ERR_UNSEAL_AAD', 'sealed data carries different additional authenticated data');
+  if (!ctEqual(s.aad, aad))
+    throw new SgxError('ERR_UNSEAL_AAD', 'sealed data carries different additional authenticated data');
   return plaintext;
 }

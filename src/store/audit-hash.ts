@@ -45,5 +45,7 @@ export function canonicalTextSha256(canonical: string): string {
  * JSON of {at, hash, keyId, seq} (the signature itself excluded).
  */
 export function checkpointSigningBytes(cp: Pick<Checkpoint, 'seq' | 'hash' | 'keyId' | 'at'>): Uint8Array {
-  return utf8.encode('catena/audit-checkpoint/v1\n' + canonicalJson({ seq: cp.seq, hash: cp.hash, keyId: cp.keyId, at: cp.at }));
+  return utf8.encode(
+    'catena/audit-checkpoint/v1\n' + canonicalJson({ seq: cp.seq, hash: cp.hash, keyId: cp.keyId, at: cp.at }),
+  );
 }

@@ -41,7 +41,11 @@ export function toJsonText(value: unknown, what: string): string {
  * Anything else (Dates, toJSON, functions to skip…) takes the general path: JSON.stringify, parse
  * back, canonicalise.
  */
-export function canonicalDocument(value: unknown, what: string, hash: (canonical: string) => string): { text: string; sha256: string } {
+export function canonicalDocument(
+  value: unknown,
+  what: string,
+  hash: (canonical: string) => string,
+): { text: string; sha256: string } {
   let text: string | undefined;
   try {
     text = canonicalJson(value);

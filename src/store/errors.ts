@@ -44,7 +44,13 @@ export function asStoreError(e: unknown): CatenaError {
   const code = typeof err?.code === 'string' ? err.code : '';
   const message = typeof err?.message === 'string' ? err.message : String(e);
   // SQLite: SQLITE_BUSY / SQLITE_LOCKED; PostgreSQL: 40001 serialization_failure, 40P01 deadlock, 55P03 lock_not_available.
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === '40001' || code === '40P01' || code === '55P03') {
+  if (
+    code.startsWith('SQLITE_BUSY') ||
+    code.startsWith('SQLITE_LOCKED') ||
+    code === '40001' ||
+    code === '40P01' ||
+    code === '55P03'
+  ) {
     return new StoreError('ERR_STORE_BUSY', `database busy: ${message}`, { cause: e });
   }
   return new StoreError('ERR_STORE_BACKEND', `database error${code ? ` (${code})` : ''}: ${message}`, { cause: e });

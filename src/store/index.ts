@@ -20,7 +20,14 @@ export type {
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { openStore, parseStoreUrl, type OpenStoreOptions, type StoreLocation } from './open-store.ts';
 export { verifyAuditLog, type AuditVerification } from './verify-audit-log.ts';
-export { auditRecordHash, canonicalTextSha256, checkpointSigningBytes, documentSha256, ZERO_HASH, type AuditRecordBody } from './audit-hash.ts';
+export {
+  auditRecordHash,
+  canonicalTextSha256,
+  checkpointSigningBytes,
+  documentSha256,
+  ZERO_HASH,
+  type AuditRecordBody,
+} from './audit-hash.ts';
 export { canonicalJson, CanonicalJsonError } from '../json/index.ts';
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 export { SqlStore } from './sql-store.ts';

@@ -146,12 +146,19 @@ export async function migrate(driver: Driver): Promise<{ from: number; to: numbe
     const rows = await tx.all(`SELECT MAX(version) AS v FROM catena_migrations`);
     const from = rows[0]?.v == null ? 0 : Number(rows[0].v);
     if (from > SCHEMA_VERSION) {
-      throw new StoreError('ERR_STORE_SCHEMA', `the database is at schema version ${from}, newer than this Catena's ${SCHEMA_VERSION}`);
+      throw new StoreError(
+        'ERR_STORE_SCHEMA',
+        `the database is at schema version ${from}, newer than this Catena's ${SCHEMA_VERSION}`,
+      );
     }
     for (const m of MIGRATIONS) {
       if (m.version <= from) continue;
       for (const s of m.statements(driver.dialect)) await tx.run(s);
-      await tx.run(`INSERT INTO catena_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, new Date().toISOString()]);
+      await tx.run(`INSERT INTO catena_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      ]);
     }
     return { from, to: SCHEMA_VERSION };
   });

@@ -45,7 +45,9 @@ export function parseStoreUrl(url: string | undefined, defaultPath = 'catena.db'
     }
     const schema = u.searchParams.get('schema') ?? undefined;
     u.searchParams.delete('schema');
-    return schema === undefined ? { kind: 'postgres', url: u.toString() } : { kind: 'postgres', url: u.toString(), schema };
+    return schema === undefined
+      ? { kind: 'postgres', url: u.toString() }
+      : { kind: 'postgres', url: u.toString(), schema };
   }
   if (/^sqlite:/i.test(url)) {
     let path = url.slice('sqlite:'.length);
@@ -61,7 +63,11 @@ export function parseStoreUrl(url: string | undefined, defaultPath = 'catena.db'
     }
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
-  if (scheme) throw new StoreError('ERR_STORE_URL', `unsupported store URL scheme ${scheme[1]}: (use a path, sqlite:PATH or postgres://…)`);
+  if (scheme)
+    throw new StoreError(
+      'ERR_STORE_URL',
+      `unsupported store URL scheme ${scheme[1]}: (use a path, sqlite:PATH or postgres://…)`,
+    );
   return { kind: 'sqlite', path: url };
 }
 
@@ -72,7 +78,11 @@ export async function openStore(url: string | undefined, opts: OpenStoreOptions 
   if (loc.kind === 'sqlite') {
     driver = new SqliteDriver(loc.path, { busyTimeoutMs: opts.busyTimeoutMs });
   } else {
-    driver = new PostgresDriver(loc.url, { schema: opts.schema ?? loc.schema, maxConnections: opts.maxConnections, connectTimeoutMs: opts.connectTimeoutMs });
+    driver = new PostgresDriver(loc.url, {
+      schema: opts.schema ?? loc.schema,
+      maxConnections: opts.maxConnections,
+      connectTimeoutMs: opts.connectTimeoutMs,
+    });
   }
   const store = new SqlStore(driver);
   if (opts.migrate !== false) {

@@ -27,7 +27,11 @@ export class PostgresDriver implements Driver {
 
   constructor(url: string, opts: PostgresOptions = {}) {
     const schema = opts.schema ?? 'public';
-    if (!IDENT.test(schema)) throw new StoreError('ERR_STORE_URL', `schema name ${JSON.stringify(schema)} is not a plain lowercase identifier`);
+    if (!IDENT.test(schema))
+      throw new StoreError(
+        'ERR_STORE_URL',
+        `schema name ${JSON.stringify(schema)} is not a plain lowercase identifier`,
+      );
     this.schema = schema;
     this.#pool = new pg.Pool({
       connectionString: url,

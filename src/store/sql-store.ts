@@ -75,7 +75,17 @@ export class SqlStore implements Store {
         const record: AuditRecord = { ...body, hash: auditRecordHash(body) };
         await tx.run(
           `INSERT INTO audit (seq, at, actor, action, subject, evidence_hashes, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [record.seq, record.at, record.actor, record.action, record.subject, JSON.stringify(record.evidenceHashes), canonicalJson(record.detail), record.prevHash, record.hash],
+          [
+            record.seq,
+            record.at,
+            record.actor,
+            record.action,
+            record.subject,
+            JSON.stringify(record.evidenceHashes),
+            canonicalJson(record.detail),
+            record.prevHash,
+            record.hash,
+          ],
         );
         await tx.run(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, [record.seq, record.hash]);
         seq = record.seq;
@@ -105,12 +115,22 @@ export class SqlStore implements Store {
         `INSERT INTO chains (id, name, policy, anchor, created_at, version, next_seq, deleted_at) VALUES (?, ?, ?, ?, ?, 1, 1, NULL) ON CONFLICT DO NOTHING`,
         [c.id, c.name, policy, anchor, createdAt],
       );
-      if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `chain ${c.id} already exists (ids of deleted chains are not reused)`);
+      if (n === 0)
+        throw new StoreError(
+          'ERR_STORE_DUPLICATE',
+          `chain ${c.id} already exists (ids of deleted chains are not reused)`,
+        );
       await audit({
         action: 'chain.create',
         subject: `chain:${c.id}`,
         evidenceHashes: [],
-        detail: { chain: c.id, name: c.name, policy: JSON.parse(policy), anchor: documentSha256(JSON.parse(anchor)), version: 1 },
+        detail: {
+          chain: c.id,
+          name: c.name,
+          policy: JSON.parse(policy),
+          anchor: documentSha256(JSON.parse(anchor)),
+          version: 1,
+        },
       });
       return chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [c.id]))[0]);
     });
@@ -124,7 +144,8 @@ export class SqlStore implements Store {
 
   async listChains(page: { after?: string; limit: number; includeDeleted?: boolean }): Promise<ChainRow[]> {
     const limit = checkLimit(page?.limit);
-    if (page.after !== undefined && typeof page.after !== 'string') throw new StoreError('ERR_STORE_INVALID', 'after must be a chain id');
+    if (page.after !== undefined && typeof page.after !== 'string')
+      throw new StoreError('ERR_STORE_INVALID', 'after must be a chain id');
     const rows = await this.driver.all(
       `SELECT * FROM chains WHERE id > ?${page.includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY id LIMIT ?`,
       [page.after ?? '', limit],
@@ -139,9 +160,15 @@ export class SqlStore implements Store {
     return this.#audited(who, async (tx, audit) => {
       const row = await this.#lockChain(tx, id);
       const version = Number(row.version);
-      if (version !== expectedVersion) throw new StoreError('ERR_STORE_CONFLICT', `chain ${id} is at version ${version}, not ${expectedVersion}`);
+      if (version !== expectedVersion)
+        throw new StoreError('ERR_STORE_CONFLICT', `chain ${id} is at version ${version}, not ${expectedVersion}`);
       await tx.run(`UPDATE chains SET policy = ?, version = ? WHERE id = ?`, [text, version + 1, id]);
-      await audit({ action: 'chain.policy', subject: `chain:${id}`, evidenceHashes: [], detail: { chain: id, policy: JSON.parse(text), version: version + 1 } });
+      await audit({
+        action: 'chain.policy',
+        subject: `chain:${id}`,
+        evidenceHashes: [],
+        detail: { chain: id, policy: JSON.parse(text), version: version + 1 },
+      });
       return chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [id]))[0]);
     });
   }
@@ -152,7 +179,12 @@ export class SqlStore implements Store {
       const row = await this.#lockChain(tx, id);
       const version = Number(row.version) + 1;
       await tx.run(`UPDATE chains SET deleted_at = ?, version = ? WHERE id = ?`, [who.at.toISOString(), version, id]);
-      await audit({ action: 'chain.delete', subject: `chain:${id}`, evidenceHashes: [], detail: { chain: id, version } });
+      await audit({
+        action: 'chain.delete',
+        subject: `chain:${id}`,
+        evidenceHashes: [],
+        detail: { chain: id, version },
+      });
     });
   }
 
@@ -183,7 +215,10 @@ export class SqlStore implements Store {
       if ((await tx.all(`SELECT 1 AS x FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.id])).length > 0) {
         throw new StoreError('ERR_STORE_DUPLICATE', `element ${e.id} is already in chain ${chainId}`);
       }
-      if (e.parentId !== null && (await tx.all(`SELECT 1 AS x FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.parentId])).length === 0) {
+      if (
+        e.parentId !== null &&
+        (await tx.all(`SELECT 1 AS x FROM elements WHERE chain_id = ? AND id = ?`, [chainId, e.parentId])).length === 0
+      ) {
         throw new StoreError('ERR_STORE_NO_PARENT', `parent ${e.parentId} is not in chain ${chainId}`);
       }
       const seq = Number(row.next_seq);
@@ -196,10 +231,30 @@ export class SqlStore implements Store {
         action: 'element.append',
         subject: `element:${chainId}/${e.id}`,
         evidenceHashes: [...e.evidenceHashes],
-        detail: { chain: chainId, element: e.id, parent: e.parentId, kind: e.kind, status: e.status, seq, record: recordHash, version: version + 1 },
+        detail: {
+          chain: chainId,
+          element: e.id,
+          parent: e.parentId,
+          kind: e.kind,
+          status: e.status,
+          seq,
+          record: recordHash,
+          version: version + 1,
+        },
       });
       // The rows as just written (no re-read of a ~10 KB record inside the write transaction).
-      const element = elementRow({ chain_id: chainId, id: e.id, seq, parent_id: e.parentId, kind: e.kind, status: e.status, record, evidence_hashes: JSON.stringify(e.evidenceHashes), created_at: now, updated_at: now });
+      const element = elementRow({
+        chain_id: chainId,
+        id: e.id,
+        seq,
+        parent_id: e.parentId,
+        kind: e.kind,
+        status: e.status,
+        record,
+        evidence_hashes: JSON.stringify(e.evidenceHashes),
+        created_at: now,
+        updated_at: now,
+      });
       const chain = chainRow({ ...row, version: version + 1, next_seq: seq + 1 });
       return { element, chain };
     });
@@ -223,7 +278,11 @@ export class SqlStore implements Store {
   async updateElement(chainId: string, id: string, patch: ElementPatch, who: AuditActor): Promise<ElementRow> {
     checkId(chainId, 'chain id');
     checkId(id, 'element id');
-    if (patch === null || typeof patch !== 'object' || (patch.status === undefined && !('record' in patch) && patch.evidenceHashes === undefined)) {
+    if (
+      patch === null ||
+      typeof patch !== 'object' ||
+      (patch.status === undefined && !('record' in patch) && patch.evidenceHashes === undefined)
+    ) {
       throw new StoreError('ERR_STORE_INVALID', 'patch must change status, record or evidenceHashes');
     }
     if (patch.status !== undefined) checkText(patch.status, 'status');
@@ -237,19 +296,20 @@ export class SqlStore implements Store {
       const version = Number(chain.version) + 1;
       const status = patch.status ?? String(old.status);
       const evidence = patch.evidenceHashes ? JSON.stringify(patch.evidenceHashes) : String(old.evidence_hashes);
-      await tx.run(`UPDATE elements SET status = ?, record = ?, evidence_hashes = ?, updated_at = ? WHERE chain_id = ? AND id = ?`, [
-        status,
-        record ?? String(old.record),
-        evidence,
-        now,
-        chainId,
-        id,
-      ]);
+      await tx.run(
+        `UPDATE elements SET status = ?, record = ?, evidence_hashes = ?, updated_at = ? WHERE chain_id = ? AND id = ?`,
+        [status, record ?? String(old.record), evidence, now, chainId, id],
+      );
       await tx.run(`UPDATE chains SET version = ? WHERE id = ?`, [version, chainId]);
       const detail: Record<string, unknown> = { chain: chainId, element: id, version };
       if (patch.status !== undefined) detail.status = status;
       if (record !== undefined) detail.record = documentSha256(JSON.parse(record));
-      await audit({ action: 'element.update', subject: `element:${chainId}/${id}`, evidenceHashes: [...(patch.evidenceHashes ?? [])], detail });
+      await audit({
+        action: 'element.update',
+        subject: `element:${chainId}/${id}`,
+        evidenceHashes: [...(patch.evidenceHashes ?? [])],
+        detail,
+      });
       return elementRow((await tx.all(`SELECT * FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]))[0]);
     });
   }
@@ -261,12 +321,21 @@ export class SqlStore implements Store {
       const chain = await this.#lockChain(tx, chainId);
       const old = (await tx.all(`SELECT seq FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]))[0];
       if (!old) throw new StoreError('ERR_STORE_NOT_FOUND', `no element ${id} in chain ${chainId}`);
-      const children = await tx.all(`SELECT id FROM elements WHERE chain_id = ? AND parent_id = ? LIMIT 1`, [chainId, id]);
-      if (children.length > 0) throw new StoreError('ERR_STORE_NOT_LEAF', `element ${id} still has children (e.g. ${String(children[0].id)})`);
+      const children = await tx.all(`SELECT id FROM elements WHERE chain_id = ? AND parent_id = ? LIMIT 1`, [
+        chainId,
+        id,
+      ]);
+      if (children.length > 0)
+        throw new StoreError('ERR_STORE_NOT_LEAF', `element ${id} still has children (e.g. ${String(children[0].id)})`);
       const version = Number(chain.version) + 1;
       await tx.run(`DELETE FROM elements WHERE chain_id = ? AND id = ?`, [chainId, id]);
       await tx.run(`UPDATE chains SET version = ? WHERE id = ?`, [version, chainId]);
-      await audit({ action: 'element.remove', subject: `element:${chainId}/${id}`, evidenceHashes: [], detail: { chain: chainId, element: id, seq: Number(old.seq), version } });
+      await audit({
+        action: 'element.remove',
+        subject: `element:${chainId}/${id}`,
+        evidenceHashes: [],
+        detail: { chain: chainId, element: id, seq: Number(old.seq), version },
+      });
     });
   }
 
@@ -284,21 +353,26 @@ export class SqlStore implements Store {
       const old = (await tx.all(`SELECT * FROM agents WHERE id = ?`, [a.id]))[0];
       const detail = { agent: a.id, cloud: a.cloud, url: a.url, status: a.status, info: infoHash };
       if (!old) {
-        await tx.run(`INSERT INTO agents (id, cloud, url, status, info, last_seen, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-          a.id,
-          a.cloud,
-          a.url,
-          a.status,
-          info,
-          lastSeen,
-          who.at.toISOString(),
-        ]);
+        await tx.run(
+          `INSERT INTO agents (id, cloud, url, status, info, last_seen, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [a.id, a.cloud, a.url, a.status, info, lastSeen, who.at.toISOString()],
+        );
         await audit({ action: 'agent.register', subject: `agent:${a.id}`, evidenceHashes: [], detail });
         return;
       }
-      await tx.run(`UPDATE agents SET cloud = ?, url = ?, status = ?, info = ?, last_seen = ? WHERE id = ?`, [a.cloud, a.url, a.status, info, lastSeen, a.id]);
+      await tx.run(`UPDATE agents SET cloud = ?, url = ?, status = ?, info = ?, last_seen = ? WHERE id = ?`, [
+        a.cloud,
+        a.url,
+        a.status,
+        info,
+        lastSeen,
+        a.id,
+      ]);
       const changed =
-        old.cloud !== a.cloud || old.url !== a.url || old.status !== a.status || documentSha256(parseJson(old.info, 'agents.info')) !== infoHash;
+        old.cloud !== a.cloud ||
+        old.url !== a.url ||
+        old.status !== a.status ||
+        documentSha256(parseJson(old.info, 'agents.info')) !== infoHash;
       if (changed) await audit({ action: 'agent.update', subject: `agent:${a.id}`, evidenceHashes: [], detail });
     });
   }
@@ -317,17 +391,34 @@ export class SqlStore implements Store {
 
   async createToken(t: NewToken, who: AuditActor): Promise<void> {
     checkId(t?.id, 'token id');
-    if (typeof t.hash !== 'string' || !HASH.test(t.hash)) throw new StoreError('ERR_STORE_INVALID', 'token hash must be 64 lowercase hex digits (SHA-256 of the secret)');
-    if (!TOKEN_ROLES.includes(t.role)) throw new StoreError('ERR_STORE_INVALID', `token role must be one of ${TOKEN_ROLES.join(', ')}`);
+    if (typeof t.hash !== 'string' || !HASH.test(t.hash))
+      throw new StoreError('ERR_STORE_INVALID', 'token hash must be 64 lowercase hex digits (SHA-256 of the secret)');
+    if (!TOKEN_ROLES.includes(t.role))
+      throw new StoreError('ERR_STORE_INVALID', `token role must be one of ${TOKEN_ROLES.join(', ')}`);
     const createdAt = checkDate(t.createdAt, 'createdAt');
     const expiresAt = t.expiresAt === undefined ? null : checkDate(t.expiresAt, 'expiresAt');
     if (t.agentId !== undefined) checkId(t.agentId, 'agent id');
-    if (t.agentId !== undefined && t.role !== 'agent') throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
+    if (t.agentId !== undefined && t.role !== 'agent')
+      throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
     await this.#audited(who, async (tx, audit) => {
-      const n = await tx.run(`INSERT INTO tokens (id, hash, role, created_at, revoked_at, expires_at, agent_id) VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`, [t.id, t.hash, t.role, createdAt, expiresAt, t.agentId ?? null]);
-      if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `a token with id ${t.id} or the same secret already exists`);
+      const n = await tx.run(
+        `INSERT INTO tokens (id, hash, role, created_at, revoked_at, expires_at, agent_id) VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
+        [t.id, t.hash, t.role, createdAt, expiresAt, t.agentId ?? null],
+      );
+      if (n === 0)
+        throw new StoreError('ERR_STORE_DUPLICATE', `a token with id ${t.id} or the same secret already exists`);
       // The hash stays out of the audit log: the log is readable by more people than the token table.
-      await audit({ action: 'token.create', subject: `token:${t.id}`, evidenceHashes: [], detail: { token: t.id, role: t.role, ...(expiresAt ? { expiresAt } : {}), ...(t.agentId ? { agent: t.agentId } : {}) } });
+      await audit({
+        action: 'token.create',
+        subject: `token:${t.id}`,
+        evidenceHashes: [],
+        detail: {
+          token: t.id,
+          role: t.role,
+          ...(expiresAt ? { expiresAt } : {}),
+          ...(t.agentId ? { agent: t.agentId } : {}),
+        },
+      });
     });
   }
 
@@ -358,13 +449,19 @@ export class SqlStore implements Store {
     await this.#audited(who, async (tx, audit) => {
       const row = (await tx.all(`SELECT role, agent_id FROM tokens WHERE id = ?`, [id]))[0];
       if (!row) throw new StoreError('ERR_STORE_NOT_FOUND', `no token ${id}`);
-      if (row.role !== 'agent') throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
+      if (row.role !== 'agent')
+        throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
       if (row.agent_id != null) {
         if (String(row.agent_id) === agentId) return;
         throw new StoreError('ERR_STORE_CONFLICT', `token ${id} is bound to agent ${String(row.agent_id)}`);
       }
       await tx.run(`UPDATE tokens SET agent_id = ? WHERE id = ?`, [agentId, id]);
-      await audit({ action: 'token.bind', subject: `token:${id}`, evidenceHashes: [], detail: { token: id, agent: agentId } });
+      await audit({
+        action: 'token.bind',
+        subject: `token:${id}`,
+        evidenceHashes: [],
+        detail: { token: id, agent: agentId },
+      });
     });
   }
 
@@ -373,8 +470,11 @@ export class SqlStore implements Store {
   async listAudit(page: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
     const limit = checkLimit(page?.limit);
     const after = page.afterSeq ?? 0;
-    if (!Number.isSafeInteger(after) || after < 0) throw new StoreError('ERR_STORE_INVALID', 'afterSeq must be a non-negative integer');
-    return (await this.driver.all(`SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit])).map(auditRow);
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new StoreError('ERR_STORE_INVALID', 'afterSeq must be a non-negative integer');
+    return (await this.driver.all(`SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, [after, limit])).map(
+      auditRow,
+    );
   }
 
   async getAuditHead(): Promise<AuditHead> {
@@ -384,16 +484,22 @@ export class SqlStore implements Store {
   }
 
   async addCheckpoint(cp: NewCheckpoint): Promise<void> {
-    if (!Number.isSafeInteger(cp?.seq) || cp.seq < 1) throw new StoreError('ERR_STORE_INVALID', 'checkpoint seq must be a positive integer');
-    if (typeof cp.hash !== 'string' || !HASH.test(cp.hash)) throw new StoreError('ERR_STORE_INVALID', 'checkpoint hash must be 64 lowercase hex digits');
+    if (!Number.isSafeInteger(cp?.seq) || cp.seq < 1)
+      throw new StoreError('ERR_STORE_INVALID', 'checkpoint seq must be a positive integer');
+    if (typeof cp.hash !== 'string' || !HASH.test(cp.hash))
+      throw new StoreError('ERR_STORE_INVALID', 'checkpoint hash must be 64 lowercase hex digits');
     checkText(cp.signature, 'signature');
     checkText(cp.keyId, 'keyId');
     const at = typeof cp.at === 'string' ? checkDate(new Date(cp.at), 'at') && cp.at : checkDate(cp.at, 'at');
     await this.driver.transaction(async (tx) => {
       const rec = (await tx.all(`SELECT hash FROM audit WHERE seq = ?`, [cp.seq]))[0];
       if (!rec) throw new StoreError('ERR_STORE_CHECKPOINT', `no audit record at seq ${cp.seq}`);
-      if (rec.hash !== cp.hash) throw new StoreError('ERR_STORE_CHECKPOINT', `the audit record at seq ${cp.seq} does not have hash ${cp.hash}`);
-      const n = await tx.run(`INSERT INTO checkpoints (seq, hash, signature, key_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [cp.seq, cp.hash, cp.signature, cp.keyId, at]);
+      if (rec.hash !== cp.hash)
+        throw new StoreError('ERR_STORE_CHECKPOINT', `the audit record at seq ${cp.seq} does not have hash ${cp.hash}`);
+      const n = await tx.run(
+        `INSERT INTO checkpoints (seq, hash, signature, key_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [cp.seq, cp.hash, cp.signature, cp.keyId, at],
+      );
       if (n === 0) throw new StoreError('ERR_STORE_DUPLICATE', `a checkpoint at seq ${cp.seq} already exists`);
     });
   }
@@ -417,19 +523,23 @@ function checkId(id: unknown, what: string): asserts id is string {
   }
 }
 function checkText(v: unknown, what: string): asserts v is string {
-  if (typeof v !== 'string' || v.length === 0) throw new StoreError('ERR_STORE_INVALID', `${what} must be a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new StoreError('ERR_STORE_INVALID', `${what} must be a non-empty string`);
 }
 function checkDate(d: unknown, what: string): string {
-  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new StoreError('ERR_STORE_INVALID', `${what} must be a valid Date`);
+  if (!(d instanceof Date) || Number.isNaN(d.getTime()))
+    throw new StoreError('ERR_STORE_INVALID', `${what} must be a valid Date`);
   return d.toISOString();
 }
 function checkActor(who: AuditActor): string {
-  if (who === null || typeof who !== 'object') throw new StoreError('ERR_STORE_INVALID', 'audit actor {actor, at} required');
+  if (who === null || typeof who !== 'object')
+    throw new StoreError('ERR_STORE_INVALID', 'audit actor {actor, at} required');
   checkText(who.actor, 'audit actor');
   return checkDate(who.at, 'audit time');
 }
 function checkVersion(v: unknown): void {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new StoreError('ERR_STORE_INVALID', 'expectedVersion must be a positive integer');
+  if (!Number.isSafeInteger(v) || (v as number) < 1)
+    throw new StoreError('ERR_STORE_INVALID', 'expectedVersion must be a positive integer');
 }
 function checkLimit(limit: unknown): number {
   if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_PAGE) {
@@ -439,7 +549,10 @@ function checkLimit(limit: unknown): number {
 }
 function checkHashes(h: unknown): asserts h is string[] {
   if (!Array.isArray(h) || !h.every((x) => typeof x === 'string' && HASH.test(x))) {
-    throw new StoreError('ERR_STORE_INVALID', 'evidenceHashes must be an array of 64-digit lowercase hex SHA-256 hashes');
+    throw new StoreError(
+      'ERR_STORE_INVALID',
+      'evidenceHashes must be an array of 64-digit lowercase hex SHA-256 hashes',
+    );
   }
 }
 
@@ -497,7 +610,12 @@ function agentRow(r: SqlRow): AgentRow {
 }
 
 function tokenRow(r: SqlRow): TokenRow {
-  const row: TokenRow = { id: String(r.id), hash: String(r.hash), role: r.role as TokenRow['role'], createdAt: new Date(String(r.created_at)) };
+  const row: TokenRow = {
+    id: String(r.id),
+    hash: String(r.hash),
+    role: r.role as TokenRow['role'],
+    createdAt: new Date(String(r.created_at)),
+  };
   if (r.revoked_at != null) row.revokedAt = new Date(String(r.revoked_at));
   if (r.expires_at != null) row.expiresAt = new Date(String(r.expires_at));
   if (r.agent_id != null) row.agentId = String(r.agent_id);

@@ -70,7 +70,9 @@ export class SqliteDriver implements Driver {
       this.#db.pragma('foreign_keys = ON');
     } catch (e) {
       this.#db?.close();
-      throw new StoreError('ERR_STORE_URL', `cannot open SQLite database ${path}: ${(e as Error).message}`, { cause: e });
+      throw new StoreError('ERR_STORE_URL', `cannot open SQLite database ${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     const memory = path === ':memory:' || path === '';
     this.#queueKey = memory ? `memory:${Math.random()}` : resolve(path);
@@ -251,7 +253,11 @@ export class SqliteDriver implements Driver {
       try {
         await this.#syncFile(this.#walPath);
       } catch (e) {
-        this.#broken = new StoreError('ERR_STORE_BACKEND', `fsync of the SQLite WAL failed (${(e as Error).message}): committed data may not be on disk; the store refuses further use until it is reopened`, { cause: e });
+        this.#broken = new StoreError(
+          'ERR_STORE_BACKEND',
+          `fsync of the SQLite WAL failed (${(e as Error).message}): committed data may not be on disk; the store refuses further use until it is reopened`,
+          { cause: e },
+        );
         for (const d of done) d.item.reject(this.#broken);
         for (const p of this.#pending.splice(0)) p.reject(this.#broken);
         return;

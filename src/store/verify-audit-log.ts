@@ -39,11 +39,17 @@ export function verifyAuditLog(
       recordBreak =
         r.seq > expected
           ? { firstBrokenSeq: expected, reason: `record ${expected} is missing (the next record is ${r.seq})` }
-          : { firstBrokenSeq: expected, reason: `record ${r.seq} appears again or out of order where ${expected} was expected` };
+          : {
+              firstBrokenSeq: expected,
+              reason: `record ${r.seq} appears again or out of order where ${expected} was expected`,
+            };
       break;
     }
     if (r.prevHash !== prev) {
-      recordBreak = { firstBrokenSeq: expected, reason: `record ${expected}: prevHash does not match the hash of record ${expected - 1}` };
+      recordBreak = {
+        firstBrokenSeq: expected,
+        reason: `record ${expected}: prevHash does not match the hash of record ${expected - 1}`,
+      };
       break;
     }
     let computed: string;
@@ -53,7 +59,10 @@ export function verifyAuditLog(
       computed = '';
     }
     if (computed !== r.hash) {
-      recordBreak = { firstBrokenSeq: expected, reason: `record ${expected}: content does not match its hash (altered)` };
+      recordBreak = {
+        firstBrokenSeq: expected,
+        reason: `record ${expected}: content does not match its hash (altered)`,
+      };
       break;
     }
     prev = r.hash;
@@ -78,11 +87,17 @@ export function verifyAuditLog(
       sigOk = false;
     }
     if (!sigOk) {
-      cpBreak = { firstBrokenSeq: cp.seq, reason: `checkpoint at seq ${cp.seq} (key ${cp.keyId}): signature does not verify` };
+      cpBreak = {
+        firstBrokenSeq: cp.seq,
+        reason: `checkpoint at seq ${cp.seq} (key ${cp.keyId}): signature does not verify`,
+      };
       break;
     }
     if (cp.seq > count) {
-      cpBreak = { firstBrokenSeq: count + 1, reason: `signed checkpoint at seq ${cp.seq} but the log ends at ${count}: records were removed from the end` };
+      cpBreak = {
+        firstBrokenSeq: count + 1,
+        reason: `signed checkpoint at seq ${cp.seq} but the log ends at ${count}: records were removed from the end`,
+      };
       break;
     }
     if (records[cp.seq - 1].hash !== cp.hash) {
@@ -95,7 +110,9 @@ export function verifyAuditLog(
     lastGood = cp.seq;
   }
 
-  const broken = [recordBreak, cpBreak].filter((b) => b !== undefined).sort((a, b) => a.firstBrokenSeq - b.firstBrokenSeq)[0];
+  const broken = [recordBreak, cpBreak]
+    .filter((b) => b !== undefined)
+    .sort((a, b) => a.firstBrokenSeq - b.firstBrokenSeq)[0];
   if (broken) return { ok: false, ...broken };
   return { ok: true, count, headHash: prev, checkpoints: sorted.length };
 }
@@ -105,7 +122,13 @@ function recordShapeProblem(r: AuditRecord): string | undefined {
   if (!Number.isSafeInteger(r.seq)) return 'seq is not an integer';
   if (typeof r.hash !== 'string' || !HASH.test(r.hash)) return 'hash is not 64 lowercase hex digits';
   if (typeof r.prevHash !== 'string' || !HASH.test(r.prevHash)) return 'prevHash is not 64 lowercase hex digits';
-  if (typeof r.at !== 'string' || typeof r.actor !== 'string' || typeof r.action !== 'string' || typeof r.subject !== 'string') return 'missing at/actor/action/subject';
+  if (
+    typeof r.at !== 'string' ||
+    typeof r.actor !== 'string' ||
+    typeof r.action !== 'string' ||
+    typeof r.subject !== 'string'
+  )
+    return 'missing at/actor/action/subject';
   if (!Array.isArray(r.evidenceHashes)) return 'evidenceHashes is not an array';
   return undefined;
 }

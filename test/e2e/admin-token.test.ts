@@ -11,7 +11,9 @@ import { findActiveToken } from '../../src/server/tokens.ts';
 const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
 const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 
 test('catena admin token create --ttl/--role, list, revoke: the store holds hashes with expiry; bad usage exits 2', async () => {
@@ -27,7 +29,10 @@ test('catena admin token create --ttl/--role, list, revoke: the store holds hash
     assert.equal((await stat(join(data, 'catena.db'))).mode & 0o077, 0, 'the database is for its owner only');
     const l = await cli(['admin', 'token', 'list', '--data', data, '--json']);
     assert.equal(l.code, 0, l.stderr);
-    assert.deepEqual(JSON.parse(l.stdout).tokens.map((x: { id: string }) => x.id), [t.id]);
+    assert.deepEqual(
+      JSON.parse(l.stdout).tokens.map((x: { id: string }) => x.id),
+      [t.id],
+    );
     assert.ok(!l.stdout.includes(t.token));
     const store = await openStore(join(data, 'catena.db'));
     try {
@@ -52,7 +57,10 @@ test('catena admin token create --ttl/--role, list, revoke: the store holds hash
       assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
     }
     assert.equal((await cli(['admin', 'token', 'revoke', 'tok-nope', '--data', data])).code, 2);
-    assert.equal((await cli(['admin', 'token', 'create', '--data', data, '--role', 'admin', '--ttl', 'never', '--json'])).code, 0);
+    assert.equal(
+      (await cli(['admin', 'token', 'create', '--data', data, '--role', 'admin', '--ttl', 'never', '--json'])).code,
+      0,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

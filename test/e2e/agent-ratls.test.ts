@@ -18,7 +18,10 @@ const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
 
 /** Starts the CLI; resolves with its first JSON document on stdout, or rejects when it exits first. */
 function start(args: string[], children: ChildProcess[]): Promise<Record<string, any>> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '' } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CATENA_AGENT_TOKEN: '' },
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -44,65 +47,94 @@ function start(args: string[], children: ChildProcess[]): Promise<Record<string,
 
 const stop = (c: ChildProcess) => stopChild(c, 5000);
 
-test('catena manager --agent-listen + catena agent: the vendor agent registers by RA-TLS without a token; another vendor agent is refused', { timeout: 180_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'catena-e2e-agent-'));
-  const children: ChildProcess[] = [];
-  let manufacturer: Manufacturer | undefined;
-  const pcs = buildPcsServer({ manufacturer: () => manufacturer });
-  try {
-    const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
-    manufacturer = await Manufacturer.create({ pcsUrl });
-    manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, DEFAULT_PCE_ID);
-    void manufacturer.enclaveSigningKey; // saved with it: the agents' QEs match the PCS's QE identity
-    await manufacturer.save(join(dir, 'mfr'));
-    await writeFile(join(dir, 'root.der'), manufacturer.root);
-    const vendor = generateVendorKey();
-    const stranger = generateVendorKey();
-    await writeFile(join(dir, 'vendor.pem'), vendor.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-    await writeFile(join(dir, 'stranger.pem'), stranger.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-    const mrSigner = hex(buildAgentEnclaveImage(vendor).mrSigner);
+test(
+  'catena manager --agent-listen + catena agent: the vendor agent registers by RA-TLS without a token; another vendor agent is refused',
+  { timeout: 180_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'catena-e2e-agent-'));
+    const children: ChildProcess[] = [];
+    let manufacturer: Manufacturer | undefined;
+    const pcs = buildPcsServer({ manufacturer: () => manufacturer });
+    try {
+      const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
+      manufacturer = await Manufacturer.create({ pcsUrl });
+      manufacturer.ensureFmspc(
+        DEFAULT_FMSPC,
+        { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN },
+        DEFAULT_PCE_ID,
+      );
+      void manufacturer.enclaveSigningKey; // saved with it: the agents' QEs match the PCS's QE identity
+      await manufacturer.save(join(dir, 'mfr'));
+      await writeFile(join(dir, 'root.der'), manufacturer.root);
+      const vendor = generateVendorKey();
+      const stranger = generateVendorKey();
+      await writeFile(join(dir, 'vendor.pem'), vendor.export({ format: 'pem', type: 'pkcs8' }) as string, {
+        mode: 0o600,
+      });
+      await writeFile(join(dir, 'stranger.pem'), stranger.export({ format: 'pem', type: 'pkcs8' }) as string, {
+        mode: 0o600,
+      });
+      const mrSigner = hex(buildAgentEnclaveImage(vendor).mrSigner);
 
-    const m = await start(
-      ['manager', '--data', join(dir, 'm'), '--listen', '127.0.0.1:0', '--agent-listen', '127.0.0.1:0', '--agent-mrsigner', mrSigner, '--trust-root', join(dir, 'root.der'), '--pcs', pcsUrl, '--agent-check', '0', '--json'],
-      children,
-    );
-    assert.match(m.agentListener.url, /^https:\/\/127\.0\.0\.1:\d+$/);
-    const agentArgs = (cloud: string, key: string) => [
-      'agent',
-      '--manager',
-      m.agentListener.url,
-      '--manager-cert',
-      m.agentListener.certificate,
-      '--cloud',
-      cloud,
-      '--platforms',
-      '1',
-      '--manufacturer',
-      join(dir, 'mfr'),
-      '--vendor-key',
-      join(dir, key),
-      '--trust-root',
-      join(dir, 'root.der'),
-      '--collateral',
-      pcsUrl,
-      '--json',
-    ];
-    const a = await start(agentArgs('cloud-a', 'vendor.pem'), children);
-    assert.equal(a.registeredBy, 'ra-tls');
-    assert.equal(a.peers, 'ra-tls');
-    assert.equal(a.enclave.mrSigner, mrSigner);
-    assert.match(a.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const m = await start(
+        [
+          'manager',
+          '--data',
+          join(dir, 'm'),
+          '--listen',
+          '127.0.0.1:0',
+          '--agent-listen',
+          '127.0.0.1:0',
+          '--agent-mrsigner',
+          mrSigner,
+          '--trust-root',
+          join(dir, 'root.der'),
+          '--pcs',
+          pcsUrl,
+          '--agent-check',
+          '0',
+          '--json',
+        ],
+        children,
+      );
+      assert.match(m.agentListener.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const agentArgs = (cloud: string, key: string) => [
+        'agent',
+        '--manager',
+        m.agentListener.url,
+        '--manager-cert',
+        m.agentListener.certificate,
+        '--cloud',
+        cloud,
+        '--platforms',
+        '1',
+        '--manufacturer',
+        join(dir, 'mfr'),
+        '--vendor-key',
+        join(dir, key),
+        '--trust-root',
+        join(dir, 'root.der'),
+        '--collateral',
+        pcsUrl,
+        '--json',
+      ];
+      const a = await start(agentArgs('cloud-a', 'vendor.pem'), children);
+      assert.equal(a.registeredBy, 'ra-tls');
+      assert.equal(a.peers, 'ra-tls');
+      assert.equal(a.enclave.mrSigner, mrSigner);
+      assert.match(a.url, /^https:\/\/127\.0\.0\.1:\d+$/);
 
-    const refused = await start(agentArgs('cloud-x', 'stranger.pem'), children).then(
-      () => assert.fail('an agent enclave of another vendor registered'),
-      (e: { code?: number; stderr?: string }) => e,
-    );
-    assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr ?? '', /ERR_PEER_REFUSED/);
-    assert.match(refused.stderr ?? '', /MRSIGNER/);
-  } finally {
-    await Promise.all(children.map(stop));
-    await pcs.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+      const refused = await start(agentArgs('cloud-x', 'stranger.pem'), children).then(
+        () => assert.fail('an agent enclave of another vendor registered'),
+        (e: { code?: number; stderr?: string }) => e,
+      );
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr ?? '', /ERR_PEER_REFUSED/);
+      assert.match(refused.stderr ?? '', /MRSIGNER/);
+    } finally {
+      await Promise.all(children.map(stop));
+      await pcs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

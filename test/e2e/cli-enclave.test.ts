@@ -14,7 +14,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'catena.js');
 const tmp = mkdtempSync(join(tmpdir(), 'catena-enclave-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const catena = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+const catena = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
 
 test('catena enclave keygen + build: writes SGXS and SIGSTRUCT; `catena measure` gives the same MRENCLAVE', async () => {
   const key = join(tmp, 'vendor.pem');
@@ -22,7 +23,20 @@ test('catena enclave keygen + build: writes SGXS and SIGSTRUCT; `catena measure`
   assert.equal(kg.status, 0, kg.stderr);
   assert.equal(statSync(key).mode & 0o777, 0o600);
   const out = join(tmp, 'hello');
-  const b = catena('enclave', 'build', join(ROOT, 'enclaves/hello/hello.js'), '--config', join(ROOT, 'enclaves/hello/enclave.json'), '--key', key, '--out', out, '--date', '20250301', '--json');
+  const b = catena(
+    'enclave',
+    'build',
+    join(ROOT, 'enclaves/hello/hello.js'),
+    '--config',
+    join(ROOT, 'enclaves/hello/enclave.json'),
+    '--key',
+    key,
+    '--out',
+    out,
+    '--date',
+    '20250301',
+    '--json',
+  );
   assert.equal(b.status, 0, b.stderr);
   const built = JSON.parse(b.stdout) as { mrenclave: string; mrsigner: string };
   const sgxs = new Uint8Array(readFileSync(join(out, 'enclave.sgxs')));
@@ -52,14 +66,47 @@ test('catena enclave build: bad usage exits 2 with a message', () => {
   execFileSync(process.execPath, [CLI, 'enclave', 'keygen', '--out', key], { cwd: ROOT });
   const badConfig = join(tmp, 'bad.json');
   writeFileSync(badConfig, JSON.stringify({ isvProdId: 1, isvSvn: 1, heapSize: 100 }));
-  const r1 = catena('enclave', 'build', join(ROOT, 'enclaves/hello/hello.js'), '--config', badConfig, '--key', key, '--out', join(tmp, 'x'));
+  const r1 = catena(
+    'enclave',
+    'build',
+    join(ROOT, 'enclaves/hello/hello.js'),
+    '--config',
+    badConfig,
+    '--key',
+    key,
+    '--out',
+    join(tmp, 'x'),
+  );
   assert.equal(r1.status, 2);
   assert.match(r1.stderr, /heapSize/);
-  const r2 = catena('enclave', 'build', join(tmp, 'missing.js'), '--config', badConfig, '--key', key, '--out', join(tmp, 'x'));
+  const r2 = catena(
+    'enclave',
+    'build',
+    join(tmp, 'missing.js'),
+    '--config',
+    badConfig,
+    '--key',
+    key,
+    '--out',
+    join(tmp, 'x'),
+  );
   assert.equal(r2.status, 2);
   const notRsa = join(tmp, 'ec.pem');
-  writeFileSync(notRsa, freshKeyPair('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  const r3 = catena('enclave', 'build', join(ROOT, 'enclaves/hello/hello.js'), '--config', join(ROOT, 'enclaves/hello/enclave.json'), '--key', notRsa, '--out', join(tmp, 'x'));
+  writeFileSync(
+    notRsa,
+    freshKeyPair('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  );
+  const r3 = catena(
+    'enclave',
+    'build',
+    join(ROOT, 'enclaves/hello/hello.js'),
+    '--config',
+    join(ROOT, 'enclaves/hello/enclave.json'),
+    '--key',
+    notRsa,
+    '--out',
+    join(tmp, 'x'),
+  );
   assert.equal(r3.status, 2);
   assert.match(r3.stderr, /RSA-3072/);
 });

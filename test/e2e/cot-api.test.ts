@@ -17,9 +17,22 @@ import { parseReport } from '../../src/formats/report.ts';
 import { Chain, enclaveElementId } from '../../src/chain/chain.ts';
 import { linkSigningBytes, headerSigningBytes, revocationSigningBytes } from '../../src/chain/signing.ts';
 import { verifyBundle } from '../../src/chain/verify-bundle.ts';
-import type { ChainPolicy, ChainVerification, CollateralBlob, Link, ProofBundle, RemoteEvidenceVerifier } from '../../src/chain/index.ts';
+import type {
+  ChainPolicy,
+  ChainVerification,
+  CollateralBlob,
+  Link,
+  ProofBundle,
+  RemoteEvidenceVerifier,
+} from '../../src/chain/index.ts';
 import { ChainError } from '../../src/chain/errors.ts';
-import { CotBuilder, createDcapRemoteVerifier, dcapRemoteVerifier, EmulatedWorld, type ElementHandle } from '../../src/cot/index.ts';
+import {
+  CotBuilder,
+  createDcapRemoteVerifier,
+  dcapRemoteVerifier,
+  EmulatedWorld,
+  type ElementHandle,
+} from '../../src/cot/index.ts';
 import { identityOfBody } from '../../src/cot/element-core.ts';
 import { generateVendorKey } from '../../src/crypto/rsa3072.ts';
 import { Manufacturer } from '../../src/sgx/manufacturer/manufacturer.ts';
@@ -58,9 +71,18 @@ before(async () => {
     // The element at depth 3 must be re-attested every 10 minutes (exercises per-depth policy and re-attestation).
     byDepth: { '3': { evidenceMaxAgeSeconds: 600 } },
   };
-  chain = Chain.create({ name: 'cot-api e2e', root: world.root, emulatedRoot: true, policy, owner, remote: dcapRemoteVerifier(world.root), now: clock() });
+  chain = Chain.create({
+    name: 'cot-api e2e',
+    root: world.root,
+    emulatedRoot: true,
+    policy,
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: clock(),
+  });
   builder = new CotBuilder(chain, world, world.root, clock);
-  const load = async (name: keyof typeof ids, platform: number) => (handles[name] = await world.loadElement(platform, image));
+  const load = async (name: keyof typeof ids, platform: number) =>
+    (handles[name] = await world.loadElement(platform, image));
   ids.e1 = (await builder.appendFirst(await load('e1', 0))).id;
   ids.e2 = (await builder.appendLocal(ids.e1, await load('e2', 0))).id;
   ids.e3 = (await builder.appendRemote(ids.e2, await load('e3', 1))).id;
@@ -81,7 +103,8 @@ after(async () => {
 
 const fresh = (): ProofBundle => JSON.parse(bundleText) as ProofBundle;
 const soon = () => new Date(builtAt.getTime() + 60_000);
-const verifyOffline = (b: unknown, at = soon(), root: Uint8Array = world.root) => verifyBundle(b, { root, at, remote: offline });
+const verifyOffline = (b: unknown, at = soon(), root: Uint8Array = world.root) =>
+  verifyBundle(b, { root, at, remote: offline });
 const linkOf = (b: ProofBundle, id: string) => b.links.find((l) => l.child === id)!;
 const elementOf = (b: ProofBundle, id: string) => b.elements.find((e) => e.id === id)!;
 
@@ -100,12 +123,19 @@ function positions(len: number, count: number): number[] {
 }
 
 /** The first failure is `check` on `link`; every listed descendant is invalid through its ancestor. */
-function assertFirstFailure(v: ChainVerification, link: string, check: string | RegExp, descendants: string[] = [], ctx = '') {
+function assertFirstFailure(
+  v: ChainVerification,
+  link: string,
+  check: string | RegExp,
+  descendants: string[] = [],
+  ctx = '',
+) {
   assert.equal(v.valid, false, `${ctx}: expected invalid`);
   const f = v.failures[0];
   assert.ok(f, `${ctx}: no failure reported`);
   assert.equal(f.link, link, `${ctx}: first failure on ${f.link} (${f.check}: ${f.message}), expected ${link}`);
-  if (typeof check === 'string') assert.equal(f.check, check, `${ctx}: check ${f.check} (${f.message}), expected ${check}`);
+  if (typeof check === 'string')
+    assert.equal(f.check, check, `${ctx}: check ${f.check} (${f.message}), expected ${check}`);
   else assert.match(f.check, check, `${ctx}: check ${f.check} (${f.message})`);
   if (v.elements[link]) assert.equal(v.elements[link].valid, false);
   for (const d of descendants) {
@@ -118,7 +148,10 @@ async function refused(p: Promise<unknown>, check: string | RegExp): Promise<Cha
   try {
     await p;
   } catch (e) {
-    assert.ok(e instanceof ChainError, `expected a ChainError, got ${(e as Error).constructor.name}: ${(e as Error).message}`);
+    assert.ok(
+      e instanceof ChainError,
+      `expected a ChainError, got ${(e as Error).constructor.name}: ${(e as Error).message}`,
+    );
     assert.equal(e.code, 'ERR_CHAIN_LINK_REFUSED', e.message);
     if (typeof check === 'string') assert.equal(e.check, check, e.message);
     else assert.match(e.check ?? '', check, e.message);
@@ -139,7 +172,12 @@ function depthIn(c: Chain, id: string): number {
  * PARENT ENCLAVE still checks the REPORT (MAC, binding, policy) and signs: only what it cannot know
  * is chosen by the test.
  */
-async function handLocalLink(c: Chain, parentId: string, child: ElementHandle, o: { nonce?: string; childPlatform?: string } = {}): Promise<Link> {
+async function handLocalLink(
+  c: Chain,
+  parentId: string,
+  child: ElementHandle,
+  o: { nonce?: string; childPlatform?: string } = {},
+): Promise<Link> {
   const parent = handles[parentId];
   const nonce = o.nonce ?? c.newNonce();
   const report = await child.evidence(parent.targetInfo(), c.id, nonce);
@@ -161,7 +199,11 @@ async function handLocalLink(c: Chain, parentId: string, child: ElementHandle, o
 }
 
 /** A first link signed by the chain owner WITHOUT the owner's appraisal: lets the chain's own checks (and the offline verifier's) be the ones that refuse. */
-async function ownerFirstLink(c: Chain, w: EmulatedWorld, child: ElementHandle): Promise<{ link: Link; collateral: CollateralBlob }> {
+async function ownerFirstLink(
+  c: Chain,
+  w: EmulatedWorld,
+  child: ElementHandle,
+): Promise<{ link: Link; collateral: CollateralBlob }> {
   const nonce = c.newNonce();
   const report = await child.evidence(w.qeTargetInfo(child), c.id, nonce);
   const quote = await w.quote(child, report);
@@ -185,7 +227,14 @@ async function ownerFirstLink(c: Chain, w: EmulatedWorld, child: ElementHandle):
 
 /** Puts a link (and its element, and its collateral) into a bundle, as a forger or a buggy exporter would. */
 function insertLink(b: ProofBundle, link: Link, collateral?: CollateralBlob): void {
-  b.elements.push({ id: link.child, kind: 'enclave', parent: link.parent, platform: link.childPlatform, identity: link.childIdentity, elementKey: link.childKey });
+  b.elements.push({
+    id: link.child,
+    kind: 'enclave',
+    parent: link.parent,
+    platform: link.childPlatform,
+    identity: link.childIdentity,
+    elementKey: link.childKey,
+  });
   b.links.push(link);
   if (collateral) b.collateral[Chain.collateralId(collateral)] = collateral;
 }
@@ -214,7 +263,11 @@ test('a chain across two clouds mixing local and remote links verifies offline w
   // The third party gets text, a root certificate and a time — nothing else from this process.
   const parsed = JSON.parse(bundleText) as unknown;
   assert.equal(JSON.stringify(parsed), bundleText, 'the bundle survives JSON text unchanged');
-  const v = await verifyBundle(parsed, { root: new Uint8Array(world.root), at: soon(), remote: createDcapRemoteVerifier(new Uint8Array(world.root)) });
+  const v = await verifyBundle(parsed, {
+    root: new Uint8Array(world.root),
+    at: soon(),
+    remote: createDcapRemoteVerifier(new Uint8Array(world.root)),
+  });
   assert.equal(v.valid, true, JSON.stringify(v.failures));
   assert.equal(v.size, 9);
   assert.deepEqual(v.links, { local: 3, remote: 2 });
@@ -224,7 +277,10 @@ test('a chain across two clouds mixing local and remote links verifies offline w
   const b = parsed as ProofBundle;
   assert.equal(Object.keys(b.collateral).length, 1);
   assert.equal(linkOf(b, ids.e1).evidence.kind, 'dcap-quote');
-  assert.equal((linkOf(b, ids.e1).evidence as { collateral: string }).collateral, (linkOf(b, ids.e3).evidence as { collateral: string }).collateral);
+  assert.equal(
+    (linkOf(b, ids.e1).evidence as { collateral: string }).collateral,
+    (linkOf(b, ids.e3).evidence as { collateral: string }).collateral,
+  );
 });
 
 test('offline in another process: catena chain verify accepts the bundle, and names the stale link later', async () => {
@@ -233,7 +289,21 @@ test('offline in another process: catena chain verify accepts the bundle, and na
     await writeFile(join(dir, 'bundle.json'), bundleText);
     await writeFile(join(dir, 'root.der'), world.root);
     const cli = (at: Date) =>
-      run(process.execPath, ['bin/catena.js', 'chain', 'verify', join(dir, 'bundle.json'), '--root', join(dir, 'root.der'), '--at', at.toISOString(), '--json'], { timeout: 60_000 }).then(
+      run(
+        process.execPath,
+        [
+          'bin/catena.js',
+          'chain',
+          'verify',
+          join(dir, 'bundle.json'),
+          '--root',
+          join(dir, 'root.der'),
+          '--at',
+          at.toISOString(),
+          '--json',
+        ],
+        { timeout: 60_000 },
+      ).then(
         (r) => ({ code: 0, out: JSON.parse(r.stdout) }),
         (e: { code: number; stdout: string }) => ({ code: e.code, out: JSON.parse(e.stdout) }),
       );
@@ -280,14 +350,22 @@ test('any byte changed in a quote, even with the link re-signed by the owner: th
   const quote = (linkOf(b0, ids.e1).evidence as { quote: string }).quote;
   const len = quote.length / 2;
   // Spread over the whole quote (header, report body, signature, QE report, auth data, PCK chain) plus fixed landmarks.
-  const sample = [...new Set([...positions(len, 24), 0, 8, 48 + 64, 48 + 320, 432, 436 + 64, 436 + 128, 436 + 128 + 384, len - 100])].filter((p) => p < len);
+  const sample = [
+    ...new Set([...positions(len, 24), 0, 8, 48 + 64, 48 + 320, 432, 436 + 64, 436 + 128, 436 + 128 + 384, len - 100]),
+  ].filter((p) => p < len);
   for (const pos of sample) {
     const b = fresh();
     const l = linkOf(b, ids.e1);
     (l.evidence as { quote: string }).quote = flipHex(quote, pos);
     const { signature: _, ...unsigned } = l;
     l.signature = hex(p256Sign(owner.privateKey, linkSigningBytes(unsigned)));
-    assertFirstFailure(await verifyOffline(b), ids.e1, /^quote:/, [ids.e2, ids.e3, ids.e4, ids.e5], `quote byte ${pos}/${len}`);
+    assertFirstFailure(
+      await verifyOffline(b),
+      ids.e1,
+      /^quote:/,
+      [ids.e2, ids.e3, ids.e4, ids.e5],
+      `quote byte ${pos}/${len}`,
+    );
   }
 });
 
@@ -451,14 +529,30 @@ test('a DEBUG enclave is refused by the default policy: by the parent enclave, b
   const { b: bld } = await importedCopy();
   await refused(bld.appendLocal(ids.e1, dbg), 'policy-debug');
   // As first enclave of a fresh chain with the default policy: the owner signs, the chain refuses.
-  const c = Chain.create({ name: 'debug', root: world.root, emulatedRoot: true, policy: {}, owner, remote: dcapRemoteVerifier(world.root), now: clock() });
+  const c = Chain.create({
+    name: 'debug',
+    root: world.root,
+    emulatedRoot: true,
+    policy: {},
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: clock(),
+  });
   const { link, collateral } = await ownerFirstLink(c, world, dbg);
   await refused(c.append(link, { at: clock(), collateral }), 'policy-debug');
   const b = c.toBundle();
   insertLink(b, link, collateral);
   assertFirstFailure(await verifyOffline(b), link.child, 'policy-debug');
   // The same enclave is admitted when the policy says DEBUG is allowed (the refusal was the policy's).
-  const open = Chain.create({ name: 'debug-ok', root: world.root, emulatedRoot: true, policy: { allowDebug: true }, owner, remote: dcapRemoteVerifier(world.root), now: clock() });
+  const open = Chain.create({
+    name: 'debug-ok',
+    root: world.root,
+    emulatedRoot: true,
+    policy: { allowDebug: true },
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: clock(),
+  });
   const el = await new CotBuilder(open, world, world.root, clock).appendFirst(dbg);
   assert.equal(el.identity!.debug, true);
   assert.equal((await verifyOffline(open.toBundle())).valid, true);
@@ -470,7 +564,15 @@ test('an identity outside the policy is refused by the parent, by the chain, and
   await refused(bld.appendLocal(ids.e1, foreign), 'policy-identity');
   const older = await world.loadElement(0, world.elementImage(vendor, 1, 0));
   await refused(bld.appendLocal(ids.e1, older), 'policy-identity'); // ISVSVN 0 < minimum 1
-  const c = Chain.create({ name: 'identity', root: world.root, emulatedRoot: true, policy, owner, remote: dcapRemoteVerifier(world.root), now: clock() });
+  const c = Chain.create({
+    name: 'identity',
+    root: world.root,
+    emulatedRoot: true,
+    policy,
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: clock(),
+  });
   const { link, collateral } = await ownerFirstLink(c, world, foreign);
   await refused(c.append(link, { at: clock(), collateral }), 'policy-identity');
   const b = c.toBundle();
@@ -481,13 +583,28 @@ test('an identity outside the policy is refused by the parent, by the chain, and
 test('a TCB status the policy does not accept (platform at a lower TCB level: SWHardeningNeeded)', async () => {
   const img = lowTcbWorld.elementImage(vendor);
   const h = await lowTcbWorld.loadElement(0, img);
-  const strict = Chain.create({ name: 'tcb', root: lowTcbWorld.root, emulatedRoot: true, policy: {}, owner, remote: dcapRemoteVerifier(lowTcbWorld.root), now: clock() });
-  const e = await refused(new CotBuilder(strict, lowTcbWorld, lowTcbWorld.root, clock).appendFirst(h), 'policy-tcb-status');
+  const strict = Chain.create({
+    name: 'tcb',
+    root: lowTcbWorld.root,
+    emulatedRoot: true,
+    policy: {},
+    owner,
+    remote: dcapRemoteVerifier(lowTcbWorld.root),
+    now: clock(),
+  });
+  const e = await refused(
+    new CotBuilder(strict, lowTcbWorld, lowTcbWorld.root, clock).appendFirst(h),
+    'policy-tcb-status',
+  );
   assert.match(e.message, /SWHardeningNeeded/);
   const { link, collateral } = await ownerFirstLink(strict, lowTcbWorld, h);
   const b = strict.toBundle();
   insertLink(b, link, collateral);
-  const v = await verifyBundle(b, { root: lowTcbWorld.root, at: soon(), remote: createDcapRemoteVerifier(lowTcbWorld.root) });
+  const v = await verifyBundle(b, {
+    root: lowTcbWorld.root,
+    at: soon(),
+    remote: createDcapRemoteVerifier(lowTcbWorld.root),
+  });
   assertFirstFailure(v, link.child, 'policy-tcb-status');
 
   const lenient = Chain.create({
@@ -539,8 +656,14 @@ test('re-attestation: fresh evidence replaces stale; the element past max-age is
 
 test('remove a leaf; a non-leaf cannot be removed', async () => {
   const { c } = await importedCopy();
-  assert.throws(() => c.removeLeaf(ids.e2), (e: ChainError) => e.code === 'ERR_CHAIN_NOT_LEAF');
-  assert.throws(() => c.removeLeaf(ids.e1), (e: ChainError) => e.code === 'ERR_CHAIN_NOT_LEAF');
+  assert.throws(
+    () => c.removeLeaf(ids.e2),
+    (e: ChainError) => e.code === 'ERR_CHAIN_NOT_LEAF',
+  );
+  assert.throws(
+    () => c.removeLeaf(ids.e1),
+    (e: ChainError) => e.code === 'ERR_CHAIN_NOT_LEAF',
+  );
   const size = c.size;
   c.removeLeaf(ids.e5);
   assert.equal(c.size, size - 1);
@@ -550,7 +673,10 @@ test('remove a leaf; a non-leaf cannot be removed', async () => {
   assert.equal(v.links.local, 2);
   c.removeLeaf(ids.e4);
   assert.equal((await verifyOffline(c.toBundle())).valid, true);
-  assert.throws(() => c.removeLeaf(ids.e4), (e: ChainError) => e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT');
+  assert.throws(
+    () => c.removeLeaf(ids.e4),
+    (e: ChainError) => e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT',
+  );
   // The last enclave on platform 1 goes: so do that platform and its QE.
   c.removeLeaf(ids.e3);
   const p1 = world.platforms[1].ppid;
@@ -577,10 +703,20 @@ test('import a bundle and keep appending (local and remote); a bundle that does 
   // Import refuses a tampered bundle and says which check failed.
   const bad = fresh();
   linkOf(bad, ids.e4).signature = flipHex(linkOf(bad, ids.e4).signature, 3);
-  await assert.rejects(Chain.fromBundle(bad, { root: world.root, remote: dcapRemoteVerifier(world.root), at: soon() }), (e: ChainError) => e.code === 'ERR_CHAIN_BUNDLE' && e.check === 'link-signature');
+  await assert.rejects(
+    Chain.fromBundle(bad, { root: world.root, remote: dcapRemoteVerifier(world.root), at: soon() }),
+    (e: ChainError) => e.code === 'ERR_CHAIN_BUNDLE' && e.check === 'link-signature',
+  );
   // Without the owner key an imported chain cannot revoke or admit a first enclave.
-  const readOnly = await Chain.fromBundle(fresh(), { root: world.root, remote: dcapRemoteVerifier(world.root), at: soon() });
-  assert.throws(() => readOnly.revoke(ids.e2, 'x', clock()), (e: ChainError) => e.code === 'ERR_CHAIN_NO_OWNER_KEY');
+  const readOnly = await Chain.fromBundle(fresh(), {
+    root: world.root,
+    remote: dcapRemoteVerifier(world.root),
+    at: soon(),
+  });
+  assert.throws(
+    () => readOnly.revoke(ids.e2, 'x', clock()),
+    (e: ChainError) => e.code === 'ERR_CHAIN_NO_OWNER_KEY',
+  );
 });
 
 test('refusals at append time leave the chain unchanged, and are the checks the offline verifier uses', async () => {
@@ -591,9 +727,18 @@ test('refusals at append time leave the chain unchanged, and are the checks the 
   // A link whose signature is not the parent's.
   const stranger = generateP256();
   const { signature: _, ...unsigned } = good;
-  await refused(c.append({ ...good, signature: hex(p256Sign(stranger.privateKey, linkSigningBytes(unsigned))) }, { at: clock() }), 'link-signature');
+  await refused(
+    c.append({ ...good, signature: hex(p256Sign(stranger.privateKey, linkSigningBytes(unsigned))) }, { at: clock() }),
+    'link-signature',
+  );
   // An altered REPORT under the parent's genuine signature.
-  await refused(c.append({ ...good, evidence: { kind: 'sgx-report', report: flipHex((good.evidence as { report: string }).report, 330) } }, { at: clock() }), 'link-signature');
+  await refused(
+    c.append(
+      { ...good, evidence: { kind: 'sgx-report', report: flipHex((good.evidence as { report: string }).report, 330) } },
+      { at: clock() },
+    ),
+    'link-signature',
+  );
   // A second first enclave.
   await refused(bld.appendFirst(child), 'link-structure');
   assert.equal(JSON.stringify(c.toBundle()), before, 'refused appends leave no trace');
@@ -613,7 +758,15 @@ test('isolated runtime (a worker per enclave): the same chain operations, and a 
   try {
     await iso.collateralFor();
     const img = iso.elementImage(vendor);
-    const c = Chain.create({ name: 'isolated', root: iso.root, emulatedRoot: true, policy: {}, owner, remote: dcapRemoteVerifier(iso.root), now: clock() });
+    const c = Chain.create({
+      name: 'isolated',
+      root: iso.root,
+      emulatedRoot: true,
+      policy: {},
+      owner,
+      remote: dcapRemoteVerifier(iso.root),
+      now: clock(),
+    });
     const bld = new CotBuilder(c, iso, iso.root, clock);
     const h1 = await iso.loadElement(0, img);
     const h2 = await iso.loadElement(0, img);
@@ -623,7 +776,11 @@ test('isolated runtime (a worker per enclave): the same chain operations, and a 
       const e2 = await bld.appendLocal(e1.id, h2);
       await refused(bld.appendLocal(e1.id, dbg), 'policy-debug');
       await bld.reattest(e2.id);
-      const v = await verifyBundle(JSON.parse(JSON.stringify(c.toBundle())), { root: iso.root, at: soon(), remote: createDcapRemoteVerifier(iso.root) });
+      const v = await verifyBundle(JSON.parse(JSON.stringify(c.toBundle())), {
+        root: iso.root,
+        at: soon(),
+        remote: createDcapRemoteVerifier(iso.root),
+      });
       assert.equal(v.valid, true, JSON.stringify(v.failures));
       assert.deepEqual(v.links, { local: 1, remote: 1 });
     } finally {

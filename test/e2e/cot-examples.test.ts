@@ -51,7 +51,8 @@ test('examples/build-chain.ts then examples/verify-offline.ts: a third party ver
     // One byte of E4's REPORT changed.
     const bundle = JSON.parse(await readFile(bundlePath, 'utf8'));
     const l4 = bundle.links.find((l: { child: string }) => l.child === built.out.elements.e4);
-    l4.evidence.report = l4.evidence.report.slice(0, 100) + (l4.evidence.report[100] === '0' ? '1' : '0') + l4.evidence.report.slice(101);
+    l4.evidence.report =
+      l4.evidence.report.slice(0, 100) + (l4.evidence.report[100] === '0' ? '1' : '0') + l4.evidence.report.slice(101);
     await writeFile(join(dir, 'tampered.json'), JSON.stringify(bundle));
     const bad = await node('examples/verify-offline.ts', [join(dir, 'tampered.json'), rootPath]);
     assert.equal(bad.code, 1);

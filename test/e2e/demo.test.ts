@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
 
-function run(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -35,25 +38,29 @@ function reachable(url: string): Promise<boolean> {
   });
 }
 
-test('catena demo --json: a valid chain over three agent processes, mixing local and remote links', { timeout: 180_000 }, async () => {
-  const r = await run(['demo', '--json']);
-  assert.equal(r.code, 0, r.stderr.slice(-2000));
-  const d = JSON.parse(r.stdout);
-  assert.equal(d.valid, true, JSON.stringify(d.failures));
-  assert.equal(d.clouds, 3);
-  assert.equal(d.platforms, 6);
-  assert.ok(d.elements >= 6);
-  assert.ok(d.links.local > 0 && d.links.remote > 0);
-  assert.equal(d.links.local + d.links.remote, d.elements);
-  assert.match(d.managerUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
-  assert.match(r.stderr, /agent agent-cloud-c ready/);
-  // Every process it started is gone: the manager and the agents no longer answer.
-  assert.equal(await reachable(d.managerUrl), false);
-  // Agents serve their API over RA-TLS.
-  const agentUrls = [...r.stderr.matchAll(/ready on (https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
-  assert.equal(agentUrls.length, 3);
-  for (const u of agentUrls) assert.equal(await reachable(u), false, `agent ${u} still answers`);
-});
+test(
+  'catena demo --json: a valid chain over three agent processes, mixing local and remote links',
+  { timeout: 180_000 },
+  async () => {
+    const r = await run(['demo', '--json']);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.valid, true, JSON.stringify(d.failures));
+    assert.equal(d.clouds, 3);
+    assert.equal(d.platforms, 6);
+    assert.ok(d.elements >= 6);
+    assert.ok(d.links.local > 0 && d.links.remote > 0);
+    assert.equal(d.links.local + d.links.remote, d.elements);
+    assert.match(d.managerUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(r.stderr, /agent agent-cloud-c ready/);
+    // Every process it started is gone: the manager and the agents no longer answer.
+    assert.equal(await reachable(d.managerUrl), false);
+    // Agents serve their API over RA-TLS.
+    const agentUrls = [...r.stderr.matchAll(/ready on (https:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+    assert.equal(agentUrls.length, 3);
+    for (const u of agentUrls) assert.equal(await reachable(u), false, `agent ${u} still answers`);
+  },
+);
 
 test('catena demo --keep stops every process on SIGINT', { timeout: 180_000 }, async () => {
   let sent = false;
@@ -70,5 +77,6 @@ test('catena demo --keep stops every process on SIGINT', { timeout: 180_000 }, a
   const managerUrl = /manager\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(r.stderr)?.[1];
   assert.equal(agentUrls.length, 3, r.stderr.slice(-1500));
   assert.ok(managerUrl);
-  for (const u of [...agentUrls, managerUrl]) assert.equal(await reachable(u), false, `${u} still answers after SIGINT`);
+  for (const u of [...agentUrls, managerUrl])
+    assert.equal(await reachable(u), false, `${u} still answers after SIGINT`);
 });

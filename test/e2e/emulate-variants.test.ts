@@ -17,7 +17,18 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 function verify(out: string): { status: number | null; json: { verdict: string; error?: { code: string } } } {
-  const r = cli('quote', 'verify', join(out, 'quote.dat'), '--collateral', join(out, 'collateral'), '--root', join(out, 'root.der'), '--at', String(Math.floor(Date.now() / 1000)), '--json');
+  const r = cli(
+    'quote',
+    'verify',
+    join(out, 'quote.dat'),
+    '--collateral',
+    join(out, 'collateral'),
+    '--root',
+    join(out, 'root.der'),
+    '--at',
+    String(Math.floor(Date.now() / 1000)),
+    '--json',
+  );
   return { status: r.status, json: JSON.parse(r.stdout) };
 }
 
@@ -25,7 +36,10 @@ test('--list-variants --json prints every variant with its code', () => {
   const r = cli('emulate', 'quote', '--list-variants', '--json');
   assert.equal(r.status, 0, r.stderr);
   const list = JSON.parse(r.stdout) as Array<{ name: string; code: string }>;
-  assert.deepEqual(list.map((v) => [v.name, v.code]), EVIDENCE_VARIANTS.map((v) => [v.name, v.code]));
+  assert.deepEqual(
+    list.map((v) => [v.name, v.code]),
+    EVIDENCE_VARIANTS.map((v) => [v.name, v.code]),
+  );
   assert.ok(list.some((v) => v.name === 'pck-revoked' && v.code === 'ERR_CERT_REVOKED'));
 });
 

@@ -10,20 +10,32 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'catena.js');
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, CATENA_PCS_ADMIN_TOKEN: '', ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: ROOT, env: { ...process.env, CATENA_PCS_ADMIN_TOKEN: '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 test('emulate pcs --json prints adminToken; recover early/standard and revoke through the CLI', async () => {
-  const child = spawn(process.execPath, [CLI, 'emulate', 'pcs', '--listen', '127.0.0.1:0', '--json', '--log-level', 'silent'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CATENA_PCS_ADMIN_TOKEN: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'emulate', 'pcs', '--listen', '127.0.0.1:0', '--json', '--log-level', 'silent'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CATENA_PCS_ADMIN_TOKEN: '' },
+    },
+  );
   try {
     const info = await new Promise<{ url: string; adminToken: string; fmspcs: string[] }>((ok, fail) => {
       let out = '';
@@ -41,31 +53,86 @@ test('emulate pcs --json prints adminToken; recover early/standard and revoke th
     });
     assert.match(info.adminToken, /^[0-9a-f]{64}$/);
     const tcbNumber = async (update: string) =>
-      ((await (await fetch(`${info.url}/sgx/certification/v4/tcb?fmspc=${info.fmspcs[0]}&update=${update}`)).json()) as { tcbInfo: { tcbEvaluationDataNumber: number } }).tcbInfo.tcbEvaluationDataNumber;
+      (
+        (await (
+          await fetch(`${info.url}/sgx/certification/v4/tcb?fmspc=${info.fmspcs[0]}&update=${update}`)
+        ).json()) as { tcbInfo: { tcbEvaluationDataNumber: number } }
+      ).tcbInfo.tcbEvaluationDataNumber;
     const n = await tcbNumber('standard');
 
-    const wrong = await run(['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early', '--token', 'not-the-token-at-all']);
+    const wrong = await run([
+      'emulate',
+      'pcs',
+      'recover',
+      '--url',
+      info.url,
+      '--stage',
+      'early',
+      '--token',
+      'not-the-token-at-all',
+    ]);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /HTTP 401 ERR_UNAUTHENTICATED/);
     const none = await run(['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early']);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /CATENA_PCS_ADMIN_TOKEN/);
 
-    const early = await run(['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early', '--fmspc', info.fmspcs[0], '--json'], { CATENA_PCS_ADMIN_TOKEN: info.adminToken });
+    const early = await run(
+      ['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early', '--fmspc', info.fmspcs[0], '--json'],
+      { CATENA_PCS_ADMIN_TOKEN: info.adminToken },
+    );
     assert.equal(early.code, 0, early.stderr);
-    assert.deepEqual(JSON.parse(early.stdout), { stage: 'early', tcbEvaluationDataNumber: n + 1, standard: n, early: n + 1 });
+    assert.deepEqual(JSON.parse(early.stdout), {
+      stage: 'early',
+      tcbEvaluationDataNumber: n + 1,
+      standard: n,
+      early: n + 1,
+    });
     assert.equal(await tcbNumber('standard'), n);
     assert.equal(await tcbNumber('early'), n + 1);
 
-    const std = await run(['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'standard', '--token', info.adminToken]);
+    const std = await run([
+      'emulate',
+      'pcs',
+      'recover',
+      '--url',
+      info.url,
+      '--stage',
+      'standard',
+      '--token',
+      info.adminToken,
+    ]);
     assert.equal(std.code, 0, std.stderr);
     assert.match(std.stdout, /promoted/);
     assert.equal(await tcbNumber('standard'), n + 1);
 
-    const revoke = await run(['emulate', 'pcs', 'revoke', '--url', info.url, '--ca', 'processor', '--json', '--token', info.adminToken]);
+    const revoke = await run([
+      'emulate',
+      'pcs',
+      'revoke',
+      '--url',
+      info.url,
+      '--ca',
+      'processor',
+      '--json',
+      '--token',
+      info.adminToken,
+    ]);
     assert.equal(revoke.code, 0, revoke.stderr);
     assert.equal(JSON.parse(revoke.stdout).revoked[0].list, 'root');
-    const two = await run(['emulate', 'pcs', 'revoke', '--url', info.url, '--ca', 'processor', '--pck', '01', '--token', info.adminToken]);
+    const two = await run([
+      'emulate',
+      'pcs',
+      'revoke',
+      '--url',
+      info.url,
+      '--ca',
+      'processor',
+      '--pck',
+      '01',
+      '--token',
+      info.adminToken,
+    ]);
     assert.equal(two.code, 2);
   } finally {
     child.kill('SIGTERM');

@@ -33,7 +33,13 @@ let pck: Uint8Array;
 before(async () => {
   m = await Manufacturer.create();
   pck = await m.issuePck(platform, freshKeyPair('ec', { namedCurve: 'P-256' }).publicKey, 'processor');
-  m.setQeIdentity({ mrSigner: new Uint8Array(32).fill(1), isvProdId: 1, isvSvn: 8, miscSelect: 0, attributes: { flags: 0x11n, xfrm: 0n } });
+  m.setQeIdentity({
+    mrSigner: new Uint8Array(32).fill(1),
+    isvProdId: 1,
+    isvSvn: 8,
+    miscSelect: 0,
+    attributes: { flags: 0x11n, xfrm: 0n },
+  });
   app = buildPcsServer({ manufacturer: m });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address() as { port: number };
@@ -47,7 +53,12 @@ after(async () => {
 const get = (path: string) => fetch(url + path, { signal: AbortSignal.timeout(10_000) });
 const chainOf = (res: Response, header: string) => pemBlocks(decodeURIComponent(res.headers.get(header) ?? ''));
 const sigOk = (text: string, sigHex: string, cert: Uint8Array) =>
-  nodeVerify('sha256', Buffer.from(text), { key: new X509Certificate(cert).publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sigHex, 'hex'));
+  nodeVerify(
+    'sha256',
+    Buffer.from(text),
+    { key: new X509Certificate(cert).publicKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(sigHex, 'hex'),
+  );
 
 async function expectProblem(res: Response, status: number): Promise<void> {
   assert.equal(res.status, status);
@@ -72,7 +83,10 @@ test('pckcert: the PCK certificate with its issuer chain, TCBm, FMSPC and CA typ
   // A raw TCB below every issued certificate has no PCK; an unknown platform neither.
   const lower = Uint8Array.from(platform.cpuSvn);
   lower[0] = 10;
-  await expectProblem(await get(`/pckcert?encrypted_ppid=${hexOf(platform.ppid)}&cpusvn=${hexOf(lower)}&pcesvn=0d00&pceid=0000`), 404);
+  await expectProblem(
+    await get(`/pckcert?encrypted_ppid=${hexOf(platform.ppid)}&cpusvn=${hexOf(lower)}&pcesvn=0d00&pceid=0000`),
+    404,
+  );
   await expectProblem(await get(`/pckcert?encrypted_ppid=${'ff'.repeat(16)}&pceid=0000`), 404);
   await expectProblem(await get(`/pckcert?encrypted_ppid=xyz&pceid=0000`), 400);
   await expectProblem(await get(`/pckcert?pceid=0000`), 400);
@@ -91,7 +105,10 @@ test('tcb: the signed TCB info body with both issuer-chain headers; unknown FMSP
   assert.equal(JSON.parse(text).fmspc, '00A067110000');
   await expectProblem(await get('/tcb?fmspc=00A067110001'), 404);
   await expectProblem(await get('/tcb?fmspc=00A0671100'), 400);
-  await expectProblem(await get(`/tcb?fmspc=00A067110000&tcbEvaluationDataNumber=${m.tcbEvaluationDataNumber + 5}`), 404);
+  await expectProblem(
+    await get(`/tcb?fmspc=00A067110000&tcbEvaluationDataNumber=${m.tcbEvaluationDataNumber + 5}`),
+    404,
+  );
 });
 
 test('qe/identity: the signed QE identity with SGX-Enclave-Identity-Issuer-Chain', async () => {
@@ -121,7 +138,9 @@ test('pckcrl (PEM and DER) with SGX-PCK-CRL-Issuer-Chain, rootcacrl (hex and DER
 
   m.revokePck(pck);
   const after = pemBlocks(await (await get('/pckcrl?ca=processor')).text(), 'X509 CRL')[0];
-  assert.deepEqual(crlContents(after).revoked, [{ serial: new X509Certificate(pck).serialNumber.toLowerCase(), reason: 1 }]);
+  assert.deepEqual(crlContents(after).revoked, [
+    { serial: new X509Certificate(pck).serialNumber.toLowerCase(), reason: 1 },
+  ]);
 
   const rootHex = await (await get('/rootcacrl')).text();
   assert.match(rootHex, /^[0-9a-f]+$/);
@@ -132,16 +151,28 @@ test('pckcrl (PEM and DER) with SGX-PCK-CRL-Issuer-Chain, rootcacrl (hex and DER
 
 test('unknown paths are application/problem+json 404', async () => {
   await expectProblem(await get('/nothing-here'), 404);
-  await expectProblem(await fetch(url.replace('/sgx/certification/v4', '/'), { signal: AbortSignal.timeout(10_000) }), 404);
+  await expectProblem(
+    await fetch(url.replace('/sgx/certification/v4', '/'), { signal: AbortSignal.timeout(10_000) }),
+    404,
+  );
 });
 
 test("dcap-qvl's PCCS client fetches a full collateral set from the emulated PCS, and its chains verify under the emulated root", async () => {
   const { getCollateralForFmspc } = require('@phala/dcap-qvl/src/collateral.js') as {
     getCollateralForFmspc(u: string, fmspc: string, ca: string, sgx: boolean): Promise<Record<string, unknown>>;
   };
-  const { utils } = require('@phala/dcap-qvl') as { utils: { extractCerts(b: Buffer): Buffer[]; verifyCertificateChain(l: Buffer, c: Buffer[], t: number, crls: Buffer[], r: Buffer): boolean } };
+  const { utils } = require('@phala/dcap-qvl') as {
+    utils: {
+      extractCerts(b: Buffer): Buffer[];
+      verifyCertificateChain(l: Buffer, c: Buffer[], t: number, crls: Buffer[], r: Buffer): boolean;
+    };
+  };
   const c = await getCollateralForFmspc(url.replace('/sgx/certification/v4', ''), '00A067110000', 'processor', true);
-  assert.equal(c.tcb_info, m.tcbInfo(platform.fmspc).text, 'dcap-qvl re-serialises the TCB info and gets our signed text back');
+  assert.equal(
+    c.tcb_info,
+    m.tcbInfo(platform.fmspc).text,
+    'dcap-qvl re-serialises the TCB info and gets our signed text back',
+  );
   assert.equal(c.qe_identity, m.qeIdentity().text);
   const crls = [Buffer.from(c.root_ca_crl as number[]), Buffer.from(c.pck_crl as number[])];
   assert.deepEqual(new Uint8Array(crls[0]), await m.rootCaCrl());
@@ -152,12 +183,20 @@ test("dcap-qvl's PCCS client fetches a full collateral set from the emulated PCS
   assert.ok(sigOk(c.tcb_info, Buffer.from(c.tcb_info_signature as number[]).toString('hex'), tcbChain[0]));
   // The PCK revoked above is refused by dcap-qvl with the fetched CRL.
   const pckChain = utils.extractCerts(Buffer.from(c.pck_crl_issuer_chain as string));
-  assert.throws(() => utils.verifyCertificateChain(Buffer.from(pck), pckChain, now, crls, Buffer.from(m.root)), /revoked/);
+  assert.throws(
+    () => utils.verifyCertificateChain(Buffer.from(pck), pckChain, now, crls, Buffer.from(m.root)),
+    /revoked/,
+  );
 });
 
 /** Runs `catena emulate pcs` and resolves with its JSON line; the caller stops it. */
-function startCli(args: string[]): Promise<{ child: ReturnType<typeof spawn>; info: { url: string; root: string; rootSha256: string } }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'catena.js'), 'emulate', 'pcs', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function startCli(
+  args: string[],
+): Promise<{ child: ReturnType<typeof spawn>; info: { url: string; root: string; rootSha256: string } }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'catena.js'), 'emulate', 'pcs', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolveStart, reject) => {
     let out = '';
     let err = '';
@@ -202,12 +241,18 @@ test('catena emulate pcs --listen 127.0.0.1:0 --data DIR --json: serves, stops o
   try {
     assert.match(first.info.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(first.info.root, /^[0-9a-f]+$/);
-    const res = await fetch(`${first.info.url}/sgx/certification/v4/tcb?fmspc=${hexOf(DEFAULT_FMSPC)}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${first.info.url}/sgx/certification/v4/tcb?fmspc=${hexOf(DEFAULT_FMSPC)}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     assert.equal(res.status, 200, 'a fresh manufacturer serves the default FMSPC of emulated platforms');
     const chain = chainOf(res, 'TCB-Info-Issuer-Chain');
     assert.equal(hexOf(chain[1]), first.info.root);
     // The CRL distribution point of the root names this very service.
-    assert.ok(Buffer.from(chain[1]).toString('latin1').includes(`${first.info.url.replace('http://', '')}/sgx/certification/v4/rootcacrl`));
+    assert.ok(
+      Buffer.from(chain[1])
+        .toString('latin1')
+        .includes(`${first.info.url.replace('http://', '')}/sgx/certification/v4/rootcacrl`),
+    );
   } finally {
     assert.equal(await stopCli(first.child), 0);
   }
@@ -221,7 +266,10 @@ test('catena emulate pcs --listen 127.0.0.1:0 --data DIR --json: serves, stops o
 });
 
 test('catena emulate pcs refuses a malformed --listen with exit 2', async () => {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'catena.js'), 'emulate', 'pcs', '--listen', 'nonsense'], { cwd: ROOT, stdio: 'ignore' });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'catena.js'), 'emulate', 'pcs', '--listen', 'nonsense'], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
   const code = await new Promise<number | null>((done) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.on('exit', (c) => {

@@ -18,7 +18,11 @@ function run(files: Record<string, string>, env: Record<string, string>) {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     // Without NODE_TEST_CONTEXT: the nested runner is a run of its own, not a subtest of this file.
     const { NODE_TEST_CONTEXT: _ctx, ...parent } = process.env;
-    const r = spawnSync(process.execPath, [RUNNER, dir], { encoding: 'utf8', env: { ...parent, ...env }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [RUNNER, dir], {
+      encoding: 'utf8',
+      env: { ...parent, ...env },
+      timeout: 60_000,
+    });
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -27,7 +31,10 @@ function run(files: Record<string, string>, env: Record<string, string>) {
 
 test('a test that never ends fails at the per-test timeout', () => {
   const r = run(
-    { 'hang.test.ts': "import { test } from 'node:test';\ntest('waits forever', () => new Promise(() => setInterval(() => {}, 1000)));\n" },
+    {
+      'hang.test.ts':
+        "import { test } from 'node:test';\ntest('waits forever', () => new Promise(() => setInterval(() => {}, 1000)));\n",
+    },
     { CATENA_TEST_TIMEOUT_MS: '1500', CATENA_SUITE_TIMEOUT_S: '40' },
   );
   assert.equal(r.status, 1, r.out);
@@ -39,7 +46,10 @@ test('a test that never ends fails at the per-test timeout', () => {
 // keep the file alive until the suite watchdog (status 124), so status 0 is the proof.
 test('a handle left open does not keep a finished file alive', () => {
   const r = run(
-    { 'leak.test.ts': "import { test } from 'node:test';\ntest('leaves an interval', () => { setInterval(() => {}, 1000); });\n" },
+    {
+      'leak.test.ts':
+        "import { test } from 'node:test';\ntest('leaves an interval', () => { setInterval(() => {}, 1000); });\n",
+    },
     { CATENA_TEST_TIMEOUT_MS: '60000', CATENA_SUITE_TIMEOUT_S: '40' },
   );
   assert.equal(r.status, 0, r.out);
@@ -47,7 +57,10 @@ test('a handle left open does not keep a finished file alive', () => {
 });
 
 test('a file whose event loop is blocked is stopped at the timeout too; the suite watchdog stops a run past its limit and names the file', () => {
-  const blocked = run({ 'stuck.test.ts': "import { test } from 'node:test';\ntest('blocks the event loop', () => { for (;;) {} });\n" }, { CATENA_TEST_TIMEOUT_MS: '1000', CATENA_SUITE_TIMEOUT_S: '40' });
+  const blocked = run(
+    { 'stuck.test.ts': "import { test } from 'node:test';\ntest('blocks the event loop', () => { for (;;) {} });\n" },
+    { CATENA_TEST_TIMEOUT_MS: '1000', CATENA_SUITE_TIMEOUT_S: '40' },
+  );
   assert.equal(blocked.status, 1, blocked.out);
   assert.match(blocked.out, /timed out after 1000ms/);
 

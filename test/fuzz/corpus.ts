@@ -51,17 +51,35 @@ export function saveCorpus(c: Corpus, file: string): void {
   const seeds: Record<string, Stored[]> = {};
   for (const [t, list] of Object.entries(c.seeds)) {
     seeds[t] = list.map((s) =>
-      s.data instanceof Uint8Array ? { name: s.name, hex: Buffer.from(s.data).toString('hex') } : typeof s.data === 'string' ? { name: s.name, text: s.data } : { name: s.name, json: s.data },
+      s.data instanceof Uint8Array
+        ? { name: s.name, hex: Buffer.from(s.data).toString('hex') }
+        : typeof s.data === 'string'
+          ? { name: s.name, text: s.data }
+          : { name: s.name, json: s.data },
     );
   }
   writeFileSync(file, JSON.stringify({ seeds, bundle: c.bundle, verify: c.verify }));
 }
 
 export function loadCorpus(file: string): Corpus {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { seeds: Record<string, Stored[]>; bundle?: Corpus['bundle']; verify?: Corpus['verify'] };
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+    seeds: Record<string, Stored[]>;
+    bundle?: Corpus['bundle'];
+    verify?: Corpus['verify'];
+  };
   const c: Corpus = { seeds: {} };
   for (const [t, list] of Object.entries(raw.seeds)) {
-    for (const s of list) addSeed(c, t, s.name, s.hex !== undefined ? new Uint8Array(Buffer.from(s.hex, 'hex')) : s.text !== undefined ? s.text : (s.json as Json));
+    for (const s of list)
+      addSeed(
+        c,
+        t,
+        s.name,
+        s.hex !== undefined
+          ? new Uint8Array(Buffer.from(s.hex, 'hex'))
+          : s.text !== undefined
+            ? s.text
+            : (s.json as Json),
+      );
   }
   if (raw.bundle) c.bundle = raw.bundle;
   if (raw.verify) c.verify = raw.verify;

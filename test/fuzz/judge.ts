@@ -17,7 +17,8 @@ export function whyUntyped(e: unknown, codes?: ReadonlySet<string>): string | un
     const code = (e as { code?: unknown } | null)?.code;
     return `untyped ${name}${code !== undefined ? ` (code ${String(code)})` : ''}: ${e instanceof Error ? e.message : String(e)}`;
   }
-  if (typeof e.code !== 'string' || !/^ERR_[A-Z0-9_]+$/.test(e.code)) return `${e.name} with a malformed code ${String(e.code)}`;
+  if (typeof e.code !== 'string' || !/^ERR_[A-Z0-9_]+$/.test(e.code))
+    return `${e.name} with a malformed code ${String(e.code)}`;
   if (codes && !codes.has(e.code)) return `${e.name} with code ${e.code}, which docs/errors.md does not document`;
   return undefined;
 }

@@ -62,7 +62,9 @@ if (opt('corpus-out')) saveCorpus(corpus, opt('corpus-out')!);
 setContext(corpus);
 const codes = documentedCodes(join(ROOT, 'docs', 'errors.md'));
 const seedMs = performance.now() - t0;
-log(`fuzz: seed ${seed}, ${total} inputs over ${targets.length} targets, corpus ready in ${(seedMs / 1000).toFixed(1)} s`);
+log(
+  `fuzz: seed ${seed}, ${total} inputs over ${targets.length} targets, corpus ready in ${(seedMs / 1000).toFixed(1)} s`,
+);
 
 const failures: FuzzFailure[] = [];
 const stats: TargetStats[] = [];
@@ -72,8 +74,14 @@ for (const [i, t] of targets.entries()) {
   if (seeds.length === 0) log(`  ${t.name}: no seeds, skipped`);
   const s = await fuzzTarget(t, seeds, { seed, count, from, codes }, failures);
   stats.push(s);
-  const top = Object.entries(s.codes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([c, n]) => `${c} ${n}`).join(', ');
-  log(`  ${t.name.padEnd(16)} ${String(s.inputs).padStart(8)} inputs (${s.seeds} seeds)  parsed ${s.parsed}  refused ${s.refused}  failures ${s.failures}  ${(s.ms / 1000).toFixed(1)} s  slowest ${s.slowestMs.toFixed(1)} ms (#${s.slowestIndex})  [${top}]`);
+  const top = Object.entries(s.codes)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
+  log(
+    `  ${t.name.padEnd(16)} ${String(s.inputs).padStart(8)} inputs (${s.seeds} seeds)  parsed ${s.parsed}  refused ${s.refused}  failures ${s.failures}  ${(s.ms / 1000).toFixed(1)} s  slowest ${s.slowestMs.toFixed(1)} ms (#${s.slowestIndex})  [${top}]`,
+  );
   for (const b of s.badSeeds) log(`    warning: unmutated seed refused: ${b}`);
 }
 const ms = performance.now() - t0;
@@ -91,11 +99,23 @@ if (failures.length) {
     console.error(`\nFAIL ${f.target}  seed ${f.seed}  input #${f.index}  (mutated from ${f.from})`);
     console.error(`  ${f.problem}`);
     if (f.stack) console.error(f.stack.split('\n').slice(1, 6).join('\n'));
-    console.error(`  input (${f.input.length > 20_000 ? `first 20000 of ${f.input.length} chars; all in ${file}` : file}):\n  ${f.input.slice(0, 20_000)}`);
-    console.error(`  replay: node --import tsx test/fuzz/main.ts --corpus ${corpusFile} --seed ${f.seed} --target ${f.target} --from ${f.index} --count 1`);
+    console.error(
+      `  input (${f.input.length > 20_000 ? `first 20000 of ${f.input.length} chars; all in ${file}` : file}):\n  ${f.input.slice(0, 20_000)}`,
+    );
+    console.error(
+      `  replay: node --import tsx test/fuzz/main.ts --corpus ${corpusFile} --seed ${f.seed} --target ${f.target} --from ${f.index} --count 1`,
+    );
   }
 }
-const summary = { seed, inputs, targets: stats.length, failures: failures.length, seconds: Math.round(ms / 100) / 10, corpusSeconds: Math.round(seedMs / 100) / 10, stats };
+const summary = {
+  seed,
+  inputs,
+  targets: stats.length,
+  failures: failures.length,
+  seconds: Math.round(ms / 100) / 10,
+  corpusSeconds: Math.round(seedMs / 100) / 10,
+  stats,
+};
 if (flag('json')) console.log(JSON.stringify(summary));
 else log(`fuzz: ${inputs} inputs, ${failures.length} failures, ${(ms / 1000).toFixed(1)} s (seed ${seed})`);
 process.exit(failures.length ? 1 : 0);

@@ -16,7 +16,9 @@ export interface ByteContext {
 }
 
 const INTERESTING_8 = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x20, 0x30, 0x81, 0x82, 0x84, 0x1f];
-const INTERESTING_32 = [0, 1, 2, 3, 4, 5, 6, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
+const INTERESTING_32 = [
+  0, 1, 2, 3, 4, 5, 6, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff,
+];
 export const MAX_INPUT = 1 << 20;
 
 function splice(a: Uint8Array, at: number, remove: number, insert: Uint8Array): Uint8Array {
@@ -106,7 +108,12 @@ function once(r: Rng, b: Uint8Array, ctx: ByteContext): Uint8Array {
       return c;
     }
     case 2:
-      return splice(b, pos(), 0, r.chance(0.5) ? r.bytes(chunk(r, 64)) : new Uint8Array(chunk(r, 64)).fill(r.pick(INTERESTING_8)));
+      return splice(
+        b,
+        pos(),
+        0,
+        r.chance(0.5) ? r.bytes(chunk(r, 64)) : new Uint8Array(chunk(r, 64)).fill(r.pick(INTERESTING_8)),
+      );
     case 3: {
       const at = r.int(n);
       return splice(b, at, chunk(r, n - at), new Uint8Array(0));

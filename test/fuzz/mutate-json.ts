@@ -36,7 +36,24 @@ function set(root: Json, p: Path, value: Json | undefined): void {
   else Object.defineProperty(parent, k, { value, enumerable: true, writable: true, configurable: true });
 }
 
-const NUMBERS = [0, -1, 1, 255, 256, 65535, 65536, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1.5, 1e308, -1e-300, Number.MAX_SAFE_INTEGER];
+const NUMBERS = [
+  0,
+  -1,
+  1,
+  255,
+  256,
+  65535,
+  65536,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1.5,
+  1e308,
+  -1e-300,
+  Number.MAX_SAFE_INTEGER,
+];
 const HEX = '0123456789abcdef';
 
 function mutateString(r: Rng, s: string): string {
@@ -89,8 +106,18 @@ function replacement(r: Rng, old: Json, other: () => Json): Json {
     () => ({ value: old }),
     other,
   ];
-  if (typeof old === 'number') swaps.push(() => old + r.pick([1, -1, 256, -256, 0.5]), () => -old, () => old * 65536);
-  if (typeof old === 'string') swaps.push(() => mutateString(r, old), () => mutateString(r, old), () => mutateString(r, old));
+  if (typeof old === 'number')
+    swaps.push(
+      () => old + r.pick([1, -1, 256, -256, 0.5]),
+      () => -old,
+      () => old * 65536,
+    );
+  if (typeof old === 'string')
+    swaps.push(
+      () => mutateString(r, old),
+      () => mutateString(r, old),
+      () => mutateString(r, old),
+    );
   return r.pick(swaps)();
 }
 
@@ -123,7 +150,15 @@ function once(r: Rng, root: Json, others: readonly Json[]): Json {
       const parent = get(root, p.slice(0, -1));
       if (Array.isArray(parent)) parent.splice(r.int(parent.length + 1), 0, clone(r.chance(0.7) ? v : fromOther()));
       else if (parent && typeof parent === 'object') {
-        const k = r.pick(['unknown', '__proto__', 'constructor', String(p[p.length - 1]).toUpperCase(), `${String(p[p.length - 1])} `, '1', '0']);
+        const k = r.pick([
+          'unknown',
+          '__proto__',
+          'constructor',
+          String(p[p.length - 1]).toUpperCase(),
+          `${String(p[p.length - 1])} `,
+          '1',
+          '0',
+        ]);
         Object.defineProperty(parent, k, { value: clone(v), enumerable: true, writable: true, configurable: true });
       }
       return root;

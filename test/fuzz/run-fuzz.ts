@@ -59,7 +59,10 @@ const jsonCache = new WeakMap<Seed, Json | undefined>();
 function seedBytes(s: Seed): Uint8Array {
   let b = bytesCache.get(s);
   if (!b) {
-    b = s.data instanceof Uint8Array ? s.data : new TextEncoder().encode(typeof s.data === 'string' ? s.data : JSON.stringify(s.data));
+    b =
+      s.data instanceof Uint8Array
+        ? s.data
+        : new TextEncoder().encode(typeof s.data === 'string' ? s.data : JSON.stringify(s.data));
     bytesCache.set(s, b);
   }
   return b;
@@ -80,30 +83,50 @@ function seedJson(s: Seed): Json | undefined {
 }
 
 /** Generates input `index` of `target` (seeds first, unmutated; then mutations). */
-export function generateInput(target: Target, seeds: readonly Seed[], seed: number, index: number): { input: SeedData; rng: Rng; from: string; seedName: string } {
+export function generateInput(
+  target: Target,
+  seeds: readonly Seed[],
+  seed: number,
+  index: number,
+): { input: SeedData; rng: Rng; from: string; seedName: string } {
   const rng = Rng.derive(seed, target.name, index);
   if (index < seeds.length) {
     const s = seeds[index];
-    return { input: target.kind === 'bytes' ? seedBytes(s).slice() : target.kind === 'text' ? (s.data) : (seedJson(s) as Json), rng, from: `${s.name} (unmutated)`, seedName: s.name };
+    return {
+      input: target.kind === 'bytes' ? seedBytes(s).slice() : target.kind === 'text' ? s.data : (seedJson(s) as Json),
+      rng,
+      from: `${s.name} (unmutated)`,
+      seedName: s.name,
+    };
   }
   const s = rng.pick(seeds);
   const others = seeds.filter((x) => x !== s);
   const byteMutation = (): Uint8Array => {
     let fields = fieldCache.get(s);
     if (!fields) fieldCache.set(s, (fields = target.fields ? target.fields(seedBytes(s)) : []));
-    return mutateBytes(rng, seedBytes(s), { others: others.map(seedBytes), fields, dictionary: target.dictionary ?? [] });
+    return mutateBytes(rng, seedBytes(s), {
+      others: others.map(seedBytes),
+      fields,
+      dictionary: target.dictionary ?? [],
+    });
   };
   if (target.kind === 'bytes') return { input: byteMutation(), rng, from: s.name, seedName: s.name };
   const json = seedJson(s);
   const otherJson = others.map(seedJson).filter((x): x is Json => x !== undefined);
   if (target.kind === 'text') {
-    if (json !== undefined && rng.chance(0.55)) return { input: stringify(rng, mutateJson(rng, json, otherJson)), rng, from: s.name, seedName: s.name };
+    if (json !== undefined && rng.chance(0.55))
+      return { input: stringify(rng, mutateJson(rng, json, otherJson)), rng, from: s.name, seedName: s.name };
     return { input: new TextDecoder().decode(byteMutation()), rng, from: s.name, seedName: s.name };
   }
   // JSON values: structural mutations, and now and then a byte-level one that still parses as JSON.
   if (rng.chance(0.15)) {
     try {
-      return { input: JSON.parse(new TextDecoder().decode(byteMutation())) as Json, rng, from: s.name, seedName: s.name };
+      return {
+        input: JSON.parse(new TextDecoder().decode(byteMutation())) as Json,
+        rng,
+        from: s.name,
+        seedName: s.name,
+      };
     } catch {
       /* not JSON any more: JSON.parse is not the parser under test, mutate the structure instead */
     }
@@ -118,9 +141,21 @@ export function showInput(input: SeedData): string {
 }
 
 /** Runs one input through a target: undefined when parsed or refused correctly, else the problem. */
-export async function judgeOne(target: Target, input: SeedData, rng: Rng, unmutated: boolean, seedName: string, codes?: ReadonlySet<string>): Promise<{ problem?: string; stack?: string; code?: string }> {
+export async function judgeOne(
+  target: Target,
+  input: SeedData,
+  rng: Rng,
+  unmutated: boolean,
+  seedName: string,
+  codes?: ReadonlySet<string>,
+): Promise<{ problem?: string; stack?: string; code?: string }> {
   try {
-    let result = (target.parse as (i: SeedData, r: Rng, u: boolean, n: string) => unknown)(input, rng, unmutated, seedName);
+    let result = (target.parse as (i: SeedData, r: Rng, u: boolean, n: string) => unknown)(
+      input,
+      rng,
+      unmutated,
+      seedName,
+    );
     if (result instanceof Promise) result = await result;
     const p = target.inspect?.(result);
     if (p) return { problem: p };
@@ -133,8 +168,25 @@ export async function judgeOne(target: Target, input: SeedData, rng: Rng, unmuta
   }
 }
 
-export async function fuzzTarget(target: Target, seeds: readonly Seed[], opts: FuzzOptions, failures: FuzzFailure[]): Promise<TargetStats> {
-  const stats: TargetStats = { target: target.name, seeds: seeds.length, inputs: 0, parsed: 0, refused: 0, failures: 0, codes: {}, ms: 0, slowestMs: 0, slowestIndex: -1, badSeeds: [] };
+export async function fuzzTarget(
+  target: Target,
+  seeds: readonly Seed[],
+  opts: FuzzOptions,
+  failures: FuzzFailure[],
+): Promise<TargetStats> {
+  const stats: TargetStats = {
+    target: target.name,
+    seeds: seeds.length,
+    inputs: 0,
+    parsed: 0,
+    refused: 0,
+    failures: 0,
+    codes: {},
+    ms: 0,
+    slowestMs: 0,
+    slowestIndex: -1,
+    badSeeds: [],
+  };
   if (seeds.length === 0) return stats;
   const start = opts.from ?? 0;
   const max = opts.maxFailures ?? 5;
@@ -151,7 +203,15 @@ export async function fuzzTarget(target: Target, seeds: readonly Seed[], opts: F
     stats.inputs++;
     if (r.problem) {
       stats.failures++;
-      failures.push({ target: target.name, seed: opts.seed, index: i, from, input: showInput(input), problem: r.problem, ...(r.stack ? { stack: r.stack } : {}) });
+      failures.push({
+        target: target.name,
+        seed: opts.seed,
+        index: i,
+        from,
+        input: showInput(input),
+        problem: r.problem,
+        ...(r.stack ? { stack: r.stack } : {}),
+      });
       if (stats.failures >= max) break;
     } else if (r.code) {
       stats.refused++;

@@ -38,7 +38,15 @@ export async function emulatedCorpus(): Promise<Corpus> {
     // Bundle: first (remote), local, remote on the second platform, a revoked local element.
     const owner = generateP256();
     const now = new Date();
-    const chain = Chain.create({ name: 'fuzz', root: world.root, emulatedRoot: true, policy: { byDepth: { '2': { allowDebug: false } } }, owner, remote: dcapRemoteVerifier(world.root), now });
+    const chain = Chain.create({
+      name: 'fuzz',
+      root: world.root,
+      emulatedRoot: true,
+      policy: { byDepth: { '2': { allowDebug: false } } },
+      owner,
+      remote: dcapRemoteVerifier(world.root),
+      now,
+    });
     const b = new CotBuilder(chain, world, world.root);
     const e0 = await world.loadElement(0, image);
     const first = await b.appendFirst(e0);
@@ -46,7 +54,12 @@ export async function emulatedCorpus(): Promise<Corpus> {
     const second = await b.appendLocal(first.id, e1);
     await b.appendRemote(second.id, await world.loadElement(1, image));
     chain.revoke((await b.appendLocal(first.id, await world.loadElement(0, image))).id, 'fuzz seed', new Date());
-    addSeed(c, 'bundle', 'emulated bundle (4 elements, local and remote links, a revocation)', JSON.parse(JSON.stringify(chain.toBundle())));
+    addSeed(
+      c,
+      'bundle',
+      'emulated bundle (4 elements, local and remote links, a revocation)',
+      JSON.parse(JSON.stringify(chain.toBundle())),
+    );
 
     // TARGETINFO, REPORT, quote.
     const qeTi = world.qeTargetInfo(e0);
@@ -70,38 +83,94 @@ export async function emulatedCorpus(): Promise<Corpus> {
     addSeed(c, 'quote', 'emulated v4 SGX quote (re-serialised v3, signature not valid)', serializeQuote(v4));
     const td = new Uint8Array(584).map((_, i) => (i * 7) & 0xff);
     const tdReport = {
-      teeTcbSvn: td.slice(0, 16), mrSeam: td.slice(16, 64), mrSignerSeam: td.slice(64, 112), seamAttributes: td.slice(112, 120), tdAttributes: td.slice(120, 128),
-      xfam: td.slice(128, 136), mrTd: td.slice(136, 184), mrConfigId: td.slice(184, 232), mrOwner: td.slice(232, 280), mrOwnerConfig: td.slice(280, 328),
-      rtmr: [td.slice(328, 376), td.slice(376, 424), td.slice(424, 472), td.slice(472, 520)] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array], reportData: td.slice(520, 584),
+      teeTcbSvn: td.slice(0, 16),
+      mrSeam: td.slice(16, 64),
+      mrSignerSeam: td.slice(64, 112),
+      seamAttributes: td.slice(112, 120),
+      tdAttributes: td.slice(120, 128),
+      xfam: td.slice(128, 136),
+      mrTd: td.slice(136, 184),
+      mrConfigId: td.slice(184, 232),
+      mrOwner: td.slice(232, 280),
+      mrOwnerConfig: td.slice(280, 328),
+      rtmr: [td.slice(328, 376), td.slice(376, 424), td.slice(424, 472), td.slice(472, 520)] as [
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+      ],
+      reportData: td.slice(520, 584),
     };
-    addSeed(c, 'quote', 'emulated v4 TDX quote (synthetic TD report, signature not valid)', serializeQuote({ ...q, header: { ...q.header, version: 4, teeType: TEE_TYPE_TDX }, body: { kind: 'td10', report: tdReport } }));
+    addSeed(
+      c,
+      'quote',
+      'emulated v4 TDX quote (synthetic TD report, signature not valid)',
+      serializeQuote({
+        ...q,
+        header: { ...q.header, version: 4, teeType: TEE_TYPE_TDX },
+        body: { kind: 'td10', report: tdReport },
+      }),
+    );
 
     // KEYREQUEST.
     addSeed(c, 'keyrequest', 'REPORT key request for the emulated REPORT', reportKeyRequest(parseReport(report).keyId));
-    addSeed(c, 'keyrequest', 'SEAL key request (MRSIGNER policy)', serializeKeyRequest({
-      keyName: KEY_NAME.SEAL, keyPolicy: KEY_POLICY.MRSIGNER | KEY_POLICY.NOISVPRODID, isvSvn: 1, cpuSvn: new Uint8Array(16).fill(2),
-      attributeMask: { flags: 0xff0000000000000bn, xfrm: 0n }, keyId: new Uint8Array(32).fill(9), miscMask: 0xf0000000, configSvn: 0,
-    }));
+    addSeed(
+      c,
+      'keyrequest',
+      'SEAL key request (MRSIGNER policy)',
+      serializeKeyRequest({
+        keyName: KEY_NAME.SEAL,
+        keyPolicy: KEY_POLICY.MRSIGNER | KEY_POLICY.NOISVPRODID,
+        isvSvn: 1,
+        cpuSvn: new Uint8Array(16).fill(2),
+        attributeMask: { flags: 0xff0000000000000bn, xfrm: 0n },
+        keyId: new Uint8Array(32).fill(9),
+        miscMask: 0xf0000000,
+        configSvn: 0,
+      }),
+    );
 
     // PCK chain certificates and the SGX extension.
     const pck = pemCertificates(Buffer.from(q.signatureData.qe.certification.data).toString('latin1'));
     pck.forEach((der, i) => addSeed(c, 'pck-certificate', `emulated PCK chain [${i}]`, der));
     const ext = certificateExtension(pck[0], SGX_EXTENSION_OID);
     if (ext) addSeed(c, 'pck-extension', 'emulated PCK leaf SGX extension', ext);
-    addSeed(c, 'pck-extension', 'emulated Platform CA-style SGX extension (PlatformInstanceID, Configuration)', encodeSgxExtension({
-      ppid: new Uint8Array(16).fill(1), tcbComponents: Array.from({ length: 16 }, (_, i) => (i * 17) & 0xff), pceSvn: 13, cpuSvn: new Uint8Array(16).fill(3),
-      pceId: 0, fmspc: new Uint8Array([0, 0x90, 0x6e, 0xa1, 0, 0]), sgxType: 1, platformInstanceId: new Uint8Array(16).fill(4),
-      configuration: { dynamicPlatform: true, cachedKeys: false, smtEnabled: true },
-    }));
+    addSeed(
+      c,
+      'pck-extension',
+      'emulated Platform CA-style SGX extension (PlatformInstanceID, Configuration)',
+      encodeSgxExtension({
+        ppid: new Uint8Array(16).fill(1),
+        tcbComponents: Array.from({ length: 16 }, (_, i) => (i * 17) & 0xff),
+        pceSvn: 13,
+        cpuSvn: new Uint8Array(16).fill(3),
+        pceId: 0,
+        fmspc: new Uint8Array([0, 0x90, 0x6e, 0xa1, 0, 0]),
+        sgxType: 1,
+        platformInstanceId: new Uint8Array(16).fill(4),
+        configuration: { dynamicPlatform: true, cachedKeys: false, smtEnabled: true },
+      }),
+    );
 
     // Collateral: JSON, TCB info, QE identity, PCS bodies, CRLs (then with revoked entries).
     addSeed(c, 'collateral-json', 'emulated collateral.json', { ...coll });
     addSeed(c, 'collateral-verify', 'emulated collateral.json', { ...coll });
     addSeed(c, 'tcb-info', 'emulated TCB info', coll.tcb_info);
     addSeed(c, 'qe-identity', 'emulated QE identity', coll.qe_identity);
-    addSeed(c, 'pcs-body', 'emulated TCB info PCS body', `{"tcbInfo":${coll.tcb_info},"signature":"${coll.tcb_info_signature}"}`);
-    addSeed(c, 'pcs-body', 'emulated QE identity PCS body', `{"enclaveIdentity":${coll.qe_identity},"signature":"${coll.qe_identity_signature}"}`);
-    for (const k of ['tcb_info_issuer_chain', 'pck_crl_issuer_chain']) pemCertificates(coll[k] ?? '').forEach((der, i) => addSeed(c, 'pck-certificate', `emulated ${k} [${i}]`, der));
+    addSeed(
+      c,
+      'pcs-body',
+      'emulated TCB info PCS body',
+      `{"tcbInfo":${coll.tcb_info},"signature":"${coll.tcb_info_signature}"}`,
+    );
+    addSeed(
+      c,
+      'pcs-body',
+      'emulated QE identity PCS body',
+      `{"enclaveIdentity":${coll.qe_identity},"signature":"${coll.qe_identity_signature}"}`,
+    );
+    for (const k of ['tcb_info_issuer_chain', 'pck_crl_issuer_chain'])
+      pemCertificates(coll[k] ?? '').forEach((der, i) => addSeed(c, 'pck-certificate', `emulated ${k} [${i}]`, der));
     addSeed(c, 'crl', 'emulated root CA CRL', new Uint8Array(Buffer.from(coll.root_ca_crl, 'hex')));
     addSeed(c, 'crl', 'emulated PCK CRL', new Uint8Array(Buffer.from(coll.pck_crl, 'hex')));
     world.manufacturer.revokePck(pck[0]);
@@ -113,7 +182,9 @@ export async function emulatedCorpus(): Promise<Corpus> {
     const dcapCert = await createRatlsCertificate({ issue: async () => quote });
     addSeed(c, 'ratls-cert', 'RA-TLS certificate with the emulated DCAP quote', dcapCert.certificate);
     const mockRoot = await createMockAttestationRoot();
-    const mockCert = await createRatlsCertificate(new MockQuoteIssuer(mockRoot.privateKey, { mrEnclave: new Uint8Array(32).fill(0xaa), isvProdId: 2, isvSvn: 1 }));
+    const mockCert = await createRatlsCertificate(
+      new MockQuoteIssuer(mockRoot.privateKey, { mrEnclave: new Uint8Array(32).fill(0xaa), isvProdId: 2, isvSvn: 1 }),
+    );
     addSeed(c, 'ratls-cert', 'RA-TLS certificate with mock evidence', mockCert.certificate);
     addSeed(c, 'mock-evidence', 'mock evidence of the RA-TLS certificate', mockCert.evidence);
 
@@ -121,16 +192,50 @@ export async function emulatedCorpus(): Promise<Corpus> {
     addSeed(c, 'secinfo', 'SECINFO REG R|W', serializeSecinfo({ flags: 0x203n }));
     addSeed(c, 'secinfo', 'SECINFO TCS', serializeSecinfo({ flags: 0x100n }));
     const rb = parseReport(report).body;
-    addSeed(c, 'secs', 'SECS of the emulated element', serializeSecs({
-      size: 0x100000n, baseAddr: 0x7f0000000000n, ssaFrameSize: 1, miscSelect: rb.miscSelect, attributes: rb.attributes, mrEnclave: rb.mrEnclave,
-      mrSigner: rb.mrSigner, configId: rb.configId, isvProdId: rb.isvProdId, isvSvn: rb.isvSvn, configSvn: rb.configSvn,
-    }));
-    addSeed(c, 'sealed-data', 'sealed (MRSIGNER) with AAD', await sealData(FUZZ_SEALING_ENCLAVE, new TextEncoder().encode('a sealed secret'), 'mrsigner', FUZZ_SEAL_AAD));
-    addSeed(c, 'sealed-data', 'sealed (MRENCLAVE) with AAD, empty plaintext', await sealData(FUZZ_SEALING_ENCLAVE, new Uint8Array(0), 'mrenclave', FUZZ_SEAL_AAD));
+    addSeed(
+      c,
+      'secs',
+      'SECS of the emulated element',
+      serializeSecs({
+        size: 0x100000n,
+        baseAddr: 0x7f0000000000n,
+        ssaFrameSize: 1,
+        miscSelect: rb.miscSelect,
+        attributes: rb.attributes,
+        mrEnclave: rb.mrEnclave,
+        mrSigner: rb.mrSigner,
+        configId: rb.configId,
+        isvProdId: rb.isvProdId,
+        isvSvn: rb.isvSvn,
+        configSvn: rb.configSvn,
+      }),
+    );
+    addSeed(
+      c,
+      'sealed-data',
+      'sealed (MRSIGNER) with AAD',
+      await sealData(FUZZ_SEALING_ENCLAVE, new TextEncoder().encode('a sealed secret'), 'mrsigner', FUZZ_SEAL_AAD),
+    );
+    addSeed(
+      c,
+      'sealed-data',
+      'sealed (MRENCLAVE) with AAD, empty plaintext',
+      await sealData(FUZZ_SEALING_ENCLAVE, new Uint8Array(0), 'mrenclave', FUZZ_SEAL_AAD),
+    );
     addSeed(c, 'cbor', 'DICE tagged evidence (DCAP quote)', encodeDiceEvidence(quote, diceClaims(dcapCert.spki)));
     addSeed(c, 'cbor', 'DICE tagged evidence (mock)', encodeDiceEvidence(mockCert.evidence, diceClaims(mockCert.spki)));
     addSeed(c, 'cbor', 'DICE claims map', diceClaims(dcapCert.spki));
-    addSeed(c, 'cbor', 'nested items', encodeCbor(new CborMap([[1, [2, 'three', new Uint8Array([4])]], ['k', new CborTag(24, new CborMap([[0x10000, 0x100000000]]))]])));
+    addSeed(
+      c,
+      'cbor',
+      'nested items',
+      encodeCbor(
+        new CborMap([
+          [1, [2, 'three', new Uint8Array([4])]],
+          ['k', new CborTag(24, new CborMap([[0x10000, 0x100000000]]))],
+        ]),
+      ),
+    );
   } finally {
     await world.close();
   }

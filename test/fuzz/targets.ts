@@ -17,7 +17,12 @@ import { parseSecinfo } from '../../src/formats/secinfo.ts';
 import { parseSecs } from '../../src/formats/secs.ts';
 import { parseMockEvidence } from '../../src/channel/mock-evidence.ts';
 import { parseSealedData, unsealData } from '../../src/sgx/seal.ts';
-import { certificateExtension, parsePckExtension, pckExtensionFromCertificate, SGX_EXTENSION_OID } from '../../src/formats/pck-extension.ts';
+import {
+  certificateExtension,
+  parsePckExtension,
+  pckExtensionFromCertificate,
+  SGX_EXTENSION_OID,
+} from '../../src/formats/pck-extension.ts';
 import { slicePcsBody } from '../../src/formats/pcs-body.ts';
 import { parseQeIdentity } from '../../src/formats/qe-identity.ts';
 import { parseQuote } from '../../src/formats/quote.ts';
@@ -62,11 +67,25 @@ const ascii = (s: string) => new TextEncoder().encode(s);
 const h = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 const DER_DICTIONARY = [
-  h('0500'), h('0101ff'), h('010100'), h('020100'), h('0201ff'), h('3000'), h('3180'), h('a003020102'), h('0400'), h('030100'), h('1f8101'),
+  h('0500'),
+  h('0101ff'),
+  h('010100'),
+  h('020100'),
+  h('0201ff'),
+  h('3000'),
+  h('3180'),
+  h('a003020102'),
+  h('0400'),
+  h('030100'),
+  h('1f8101'),
   h('06092a864886f84d010d01'), // the SGX extension OID
-  h('060a2a864886f84d010d0101'), h('060a2a864886f84d010d0102'), h('060b2a864886f84d010d010201'), h('060a2a864886f84d010d0107'),
+  h('060a2a864886f84d010d0101'),
+  h('060a2a864886f84d010d0102'),
+  h('060b2a864886f84d010d010201'),
+  h('060a2a864886f84d010d0107'),
   h('06082a8648ce3d040302'), // ecdsa-with-SHA256
-  h('170d3439313233313233353935395a'), h('180f32303530303130313030303030305a'),
+  h('170d3439313233313233353935395a'),
+  h('180f32303530303130313030303030305a'),
 ];
 
 /**
@@ -74,7 +93,11 @@ const DER_DICTIONARY = [
  * throws, typed or not, is re-thrown as a plain Error so the oracle reports it.
  */
 function neverThrows<T>(what: string, f: () => T): T {
-  const broken = (e: unknown) => new Error(`${what} threw, though documented never to throw for bad content: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  const broken = (e: unknown) =>
+    new Error(
+      `${what} threw, though documented never to throw for bad content: ${(e as Error)?.message ?? String(e)}`,
+      { cause: e },
+    );
   try {
     const r = f();
     return (r instanceof Promise ? r.catch((e: unknown) => Promise.reject(broken(e))) : r) as T;
@@ -84,22 +107,40 @@ function neverThrows<T>(what: string, f: () => T): T {
 }
 
 /** A stand-in for an enclave's EGETKEY: the same 16-byte key for every key request (seeds and unsealing). */
-export const FUZZ_SEALING_ENCLAVE = { egetkey: async () => new Uint8Array(16).fill(0x5e), isvSvn: 1, cpuSvn: new Uint8Array(16).fill(2) };
+export const FUZZ_SEALING_ENCLAVE = {
+  egetkey: async () => new Uint8Array(16).fill(0x5e),
+  isvSvn: 1,
+  cpuSvn: new Uint8Array(16).fill(2),
+};
 export const FUZZ_SEAL_AAD = new TextEncoder().encode('fuzz aad');
 
 /** What the verifying targets check against (built once per corpus; see Corpus.bundle and Corpus.verify). */
 let bundleContext: { root: Uint8Array; at: Date; remote: ReturnType<typeof createDcapRemoteVerifier> } | undefined;
-const verifyContexts = new Map<string, { quote: Uint8Array; collateral: Collateral; at: Date; trustedRoots?: Uint8Array[] }>();
+const verifyContexts = new Map<
+  string,
+  { quote: Uint8Array; collateral: Collateral; at: Date; trustedRoots?: Uint8Array[] }
+>();
 // Warm, as in a running verifier: certificates and CRLs already seen are not parsed again.
 let verifyCache = new VerificationCache();
 
 export function setContext(c: Corpus): void {
   const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
-  bundleContext = c.bundle ? { root: bytes(c.bundle.rootHex), at: new Date(c.bundle.at), remote: createDcapRemoteVerifier(bytes(c.bundle.rootHex)) } : undefined;
+  bundleContext = c.bundle
+    ? {
+        root: bytes(c.bundle.rootHex),
+        at: new Date(c.bundle.at),
+        remote: createDcapRemoteVerifier(bytes(c.bundle.rootHex)),
+      }
+    : undefined;
   verifyContexts.clear();
   verifyCache = new VerificationCache();
   for (const [name, v] of Object.entries(c.verify ?? {})) {
-    verifyContexts.set(name, { quote: bytes(v.quoteHex), collateral: collateralFromQvlJson(v.collateral), at: new Date(v.at), ...(v.rootHex ? { trustedRoots: [bytes(v.rootHex)] } : {}) });
+    verifyContexts.set(name, {
+      quote: bytes(v.quoteHex),
+      collateral: collateralFromQvlJson(v.collateral),
+      at: new Date(v.at),
+      ...(v.rootHex ? { trustedRoots: [bytes(v.rootHex)] } : {}),
+    });
   }
 }
 
@@ -130,10 +171,23 @@ export const TARGETS: Target[] = [
   {
     name: 'quote',
     kind: 'bytes',
-    drives: 'parseQuote (v3, v4 SGX, v4 TDX), with allowZeroPadding as the verifiers call it, and without it for one input in five',
+    drives:
+      'parseQuote (v3, v4 SGX, v4 TDX), with allowZeroPadding as the verifiers call it, and without it for one input in five',
     fields: quoteFields,
-    dictionary: [u16(3), u16(4), u16(2), u32(0x81), u32(0), u16(5), u16(6), h('939a7233f79c4ca9940a0db3957f0607'), ascii('-----BEGIN CERTIFICATE-----\n'), new Uint8Array(70)],
-    parse: (b: Uint8Array, r: Rng, unmutated: boolean) => parseQuote(b, { allowZeroPadding: unmutated || r.chance(0.8) }),
+    dictionary: [
+      u16(3),
+      u16(4),
+      u16(2),
+      u32(0x81),
+      u32(0),
+      u16(5),
+      u16(6),
+      h('939a7233f79c4ca9940a0db3957f0607'),
+      ascii('-----BEGIN CERTIFICATE-----\n'),
+      new Uint8Array(70),
+    ],
+    parse: (b: Uint8Array, r: Rng, unmutated: boolean) =>
+      parseQuote(b, { allowZeroPadding: unmutated || r.chance(0.8) }),
   },
   {
     name: 'report',
@@ -147,9 +201,22 @@ export const TARGETS: Target[] = [
     name: 'sigstruct',
     kind: 'bytes',
     drives: 'parseSigstruct, then verifySigstruct (RSA signature, Q1/Q2) on what parses',
-    fields: () => [0, 12, 16, 20, 24, 40, 128, 512, 516, 900, 904, 928, 936, 944, 1024, 1026, 1040, 1424].map((at) => ({ at, size: 4, kind: 'le' as const })),
+    fields: () =>
+      [0, 12, 16, 20, 24, 40, 128, 512, 516, 900, 904, 928, 936, 944, 1024, 1026, 1040, 1424].map((at) => ({
+        at,
+        size: 4,
+        kind: 'le' as const,
+      })),
     // Header constants, and whole 384-byte numbers (zero, all ones) to plant over the modulus, signature, Q1, Q2.
-    dictionary: [h('06000000e10000000000010000000000'), h('01010000600000006000000001000000'), u32(0x80000000), u32(0x8086), u32(3), new Uint8Array(384), new Uint8Array(384).fill(0xff)],
+    dictionary: [
+      h('06000000e10000000000010000000000'),
+      h('01010000600000006000000001000000'),
+      u32(0x80000000),
+      u32(0x8086),
+      u32(3),
+      new Uint8Array(384),
+      new Uint8Array(384).fill(0xff),
+    ],
     parse: (b: Uint8Array) => {
       const s = parseSigstruct(b);
       return neverThrows('verifySigstruct', () => verifySigstruct(s));
@@ -174,7 +241,8 @@ export const TARGETS: Target[] = [
   {
     name: 'pck-certificate',
     kind: 'bytes',
-    drives: "the verifier's loadCert (OpenSSL and the DER reader) on PCK chain certificates, then pckExtensionFromCertificate when the certificate names the SGX extension",
+    drives:
+      "the verifier's loadCert (OpenSSL and the DER reader) on PCK chain certificates, then pckExtensionFromCertificate when the certificate names the SGX extension",
     fields: derFields,
     dictionary: DER_DICTIONARY,
     parse: (b: Uint8Array) => {
@@ -183,8 +251,18 @@ export const TARGETS: Target[] = [
       return certificateExtension(b, SGX_EXTENSION_OID) ? pckExtensionFromCertificate(b) : cert;
     },
   },
-  { name: 'tcb-info', kind: 'text', drives: 'parseTcbInfo (v2, v3 SGX, v3 TDX)', parse: (t: string) => parseTcbInfo(t) },
-  { name: 'qe-identity', kind: 'text', drives: 'parseQeIdentity (QE, TD_QE)', parse: (t: string) => parseQeIdentity(t) },
+  {
+    name: 'tcb-info',
+    kind: 'text',
+    drives: 'parseTcbInfo (v2, v3 SGX, v3 TDX)',
+    parse: (t: string) => parseTcbInfo(t),
+  },
+  {
+    name: 'qe-identity',
+    kind: 'text',
+    drives: 'parseQeIdentity (QE, TD_QE)',
+    parse: (t: string) => parseQeIdentity(t),
+  },
   {
     name: 'pcs-body',
     kind: 'text',
@@ -212,7 +290,8 @@ export const TARGETS: Target[] = [
   {
     name: 'bundle',
     kind: 'json',
-    drives: 'checkBundleShape on every input; verifyBundle on one in eight that pass it (it must return a verdict, never throw)',
+    drives:
+      'checkBundleShape on every input; verifyBundle on one in eight that pass it (it must return a verdict, never throw)',
     parse: (v: unknown, r: Rng) => {
       const shape = checkBundleShape(v);
       if (!shape.ok || !bundleContext || !r.chance(0.125)) return shape;
@@ -234,12 +313,30 @@ export const TARGETS: Target[] = [
   {
     name: 'quote-verify',
     kind: 'bytes',
-    drives: 'verifyQuote on mutated quotes (emulated, and the vectors) with their collateral, time and root: a verdict, never an exception, never ERR_VERIFIER_INTERNAL',
+    drives:
+      'verifyQuote on mutated quotes (emulated, and the vectors) with their collateral, time and root: a verdict, never an exception, never ERR_VERIFIER_INTERNAL',
     fields: quoteFields,
-    dictionary: [u16(3), u16(4), u16(2), u32(0x81), u16(5), u16(6), ascii('-----BEGIN CERTIFICATE-----\n'), ascii('-----END CERTIFICATE-----\n')],
+    dictionary: [
+      u16(3),
+      u16(4),
+      u16(2),
+      u32(0x81),
+      u16(5),
+      u16(6),
+      ascii('-----BEGIN CERTIFICATE-----\n'),
+      ascii('-----END CERTIFICATE-----\n'),
+    ],
     parse: (b: Uint8Array, _r: Rng, _u: boolean, seedName: string) => {
       const ctx = verifyContext(seedName);
-      return neverThrows('verifyQuote', () => verifyQuote(b, { collateral: ctx.collateral, at: ctx.at, ...(ctx.trustedRoots ? { trustedRoots: ctx.trustedRoots } : {}), cache: verifyCache, policy: LENIENT }));
+      return neverThrows('verifyQuote', () =>
+        verifyQuote(b, {
+          collateral: ctx.collateral,
+          at: ctx.at,
+          ...(ctx.trustedRoots ? { trustedRoots: ctx.trustedRoots } : {}),
+          cache: verifyCache,
+          policy: LENIENT,
+        }),
+      );
     },
     refusal: rejectedCheck,
     inspect: internalCheck,
@@ -247,11 +344,20 @@ export const TARGETS: Target[] = [
   {
     name: 'collateral-verify',
     kind: 'json',
-    drives: 'collateralFromQvlJson on mutated collateral (emulated, and the vectors), then verifyQuote of its good quote with it: typed refusal or a verdict, never ERR_VERIFIER_INTERNAL',
+    drives:
+      'collateralFromQvlJson on mutated collateral (emulated, and the vectors), then verifyQuote of its good quote with it: typed refusal or a verdict, never ERR_VERIFIER_INTERNAL',
     parse: (v: unknown, _r: Rng, _u: boolean, seedName: string) => {
       const ctx = verifyContext(seedName);
       const collateral = collateralFromQvlJson(v);
-      return neverThrows('verifyQuote', () => verifyQuote(ctx.quote, { collateral, at: ctx.at, ...(ctx.trustedRoots ? { trustedRoots: ctx.trustedRoots } : {}), cache: verifyCache, policy: LENIENT }));
+      return neverThrows('verifyQuote', () =>
+        verifyQuote(ctx.quote, {
+          collateral,
+          at: ctx.at,
+          ...(ctx.trustedRoots ? { trustedRoots: ctx.trustedRoots } : {}),
+          cache: verifyCache,
+          policy: LENIENT,
+        }),
+      );
     },
     refusal: rejectedCheck,
     inspect: internalCheck,
@@ -264,7 +370,13 @@ export const TARGETS: Target[] = [
     dictionary: [...DER_DICTIONARY, h('060a2a864886f84d018a3906'), h('0606678105050409'), h('d9ea6082')],
     parse: (b: Uint8Array) => readRatlsCertificate(b),
   },
-  { name: 'secinfo', kind: 'bytes', drives: 'parseSecinfo', fields: () => [{ at: 0, size: 8, kind: 'le' }], parse: (b: Uint8Array) => parseSecinfo(b) },
+  {
+    name: 'secinfo',
+    kind: 'bytes',
+    drives: 'parseSecinfo',
+    fields: () => [{ at: 0, size: 8, kind: 'le' }],
+    parse: (b: Uint8Array) => parseSecinfo(b),
+  },
   {
     name: 'secs',
     kind: 'bytes',
@@ -276,17 +388,42 @@ export const TARGETS: Target[] = [
     name: 'sealed-data',
     kind: 'bytes',
     drives: 'parseSealedData, or unsealData (AES-GCM open, AAD check) with a fixed sealing key',
-    fields: () => [{ at: 0, size: 2, kind: 'le' }, { at: 2, size: 2, kind: 'le' }, { at: 512, size: 4, kind: 'le' }, { at: 528, size: 4, kind: 'le' }],
-    parse: (b: Uint8Array, r: Rng) => (r.chance(0.5) ? parseSealedData(b) : unsealData(FUZZ_SEALING_ENCLAVE, b, FUZZ_SEAL_AAD)),
+    fields: () => [
+      { at: 0, size: 2, kind: 'le' },
+      { at: 2, size: 2, kind: 'le' },
+      { at: 512, size: 4, kind: 'le' },
+      { at: 528, size: 4, kind: 'le' },
+    ],
+    parse: (b: Uint8Array, r: Rng) =>
+      r.chance(0.5) ? parseSealedData(b) : unsealData(FUZZ_SEALING_ENCLAVE, b, FUZZ_SEAL_AAD),
   },
-  { name: 'mock-evidence', kind: 'bytes', drives: 'parseMockEvidence (the RA-TLS mock evidence)', parse: (b: Uint8Array) => parseMockEvidence(b) },
+  {
+    name: 'mock-evidence',
+    kind: 'bytes',
+    drives: 'parseMockEvidence (the RA-TLS mock evidence)',
+    parse: (b: Uint8Array) => parseMockEvidence(b),
+  },
   {
     name: 'cbor',
     kind: 'bytes',
     drives: 'decodeCbor, decodeDiceEvidence',
     fields: cborFields,
-    dictionary: [h('d9ea60'), h('82'), h('a1'), h('5f'), h('9f'), h('ff'), h('f6'), h('fb3ff8000000000000'), h('1bffffffffffffffff'), h('1b0020000000000000'), h('7f'), h('c0')],
-    parse: (b: Uint8Array, r: Rng, unmutated: boolean) => (unmutated || r.chance(0.5) ? decodeCbor(b) : decodeDiceEvidence(b)),
+    dictionary: [
+      h('d9ea60'),
+      h('82'),
+      h('a1'),
+      h('5f'),
+      h('9f'),
+      h('ff'),
+      h('f6'),
+      h('fb3ff8000000000000'),
+      h('1bffffffffffffffff'),
+      h('1b0020000000000000'),
+      h('7f'),
+      h('c0'),
+    ],
+    parse: (b: Uint8Array, r: Rng, unmutated: boolean) =>
+      unmutated || r.chance(0.5) ? decodeCbor(b) : decodeDiceEvidence(b),
   },
 ];
 

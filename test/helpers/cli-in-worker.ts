@@ -13,7 +13,10 @@ export interface CliRun {
  * process's current directory; its environment is a copy of process.env taken at start.
  */
 export async function startCli(): Promise<{ run: (...args: string[]) => Promise<CliRun>; close: () => Promise<void> }> {
-  const worker = new Worker(new URL('./cli-worker.mjs', import.meta.url), { env: { ...process.env }, execArgv: workerExecArgv() });
+  const worker = new Worker(new URL('./cli-worker.mjs', import.meta.url), {
+    env: { ...process.env },
+    execArgv: workerExecArgv(),
+  });
   const waiting = new Map<number, (r: CliRun) => void>();
   let next = 1;
   await new Promise<void>((resolve, reject) => {

@@ -14,7 +14,24 @@ export interface ImportEdge {
 }
 
 /** Bottom up; a file may import its own layer and the layers below it. */
-export const LAYERS = ['errors', 'bytes', 'json', 'http', 'crypto', 'formats', 'sgx', 'attestation', 'channel', 'chain', 'cot', 'store', 'server', 'bench', 'cli', 'index'] as const;
+export const LAYERS = [
+  'errors',
+  'bytes',
+  'json',
+  'http',
+  'crypto',
+  'formats',
+  'sgx',
+  'attestation',
+  'channel',
+  'chain',
+  'cot',
+  'store',
+  'server',
+  'bench',
+  'cli',
+  'index',
+] as const;
 
 /** Imports the order alone would allow but the design forbids: [from prefix, to prefix, why]. */
 export const FORBIDDEN: Array<[from: string, to: string, why: string]> = [
@@ -105,14 +122,16 @@ export function layerViolations(edges: ImportEdge[]): string[] {
     const line = `${e.from} -> ${e.to}`;
     if (b === undefined) {
       // Issue 12: the CLI may reach bench/ only by lazily loading a bench subcommand.
-      if (!(e.dynamic && a === 'cli' && e.to.startsWith('bench/'))) out.push(`${line} (leaves src/${e.dynamic ? '' : ', statically'})`);
+      if (!(e.dynamic && a === 'cli' && e.to.startsWith('bench/')))
+        out.push(`${line} (leaves src/${e.dynamic ? '' : ', statically'})`);
       continue;
     }
     const ia = LAYERS.indexOf(a as (typeof LAYERS)[number]);
     const ib = LAYERS.indexOf(b as (typeof LAYERS)[number]);
     if (ia < 0 || ib < 0) out.push(`${line} (a folder missing from LAYERS: ${ia < 0 ? a : b})`);
     else if (ib > ia) out.push(`${line} (${a} imports ${b}, a layer above it)`);
-    for (const [from, to, why] of FORBIDDEN) if (e.from.startsWith(from) && e.to.startsWith(to)) out.push(`${line} (forbidden: ${why})`);
+    for (const [from, to, why] of FORBIDDEN)
+      if (e.from.startsWith(from) && e.to.startsWith(to)) out.push(`${line} (forbidden: ${why})`);
   }
   return out;
 }
@@ -136,7 +155,12 @@ export function moduleState(file: string, text: string): string[] {
       }
       const init = d.initializer;
       const readonly = d.type !== undefined && /^Readonly/.test(d.type.getText(sf));
-      if (init && ts.isNewExpression(init) && /^(Map|WeakMap|Set|WeakSet|Lru|BoundedMap)$/.test(init.expression.getText(sf)) && !readonly) {
+      if (
+        init &&
+        ts.isNewExpression(init) &&
+        /^(Map|WeakMap|Set|WeakSet|Lru|BoundedMap)$/.test(init.expression.getText(sf)) &&
+        !readonly
+      ) {
         out.push(`${file}: ${name} = new ${init.expression.getText(sf)}`);
       }
     }

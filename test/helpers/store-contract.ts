@@ -38,7 +38,11 @@ const h = (n: number): string => createHash('sha256').update(`evidence ${n}`).di
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
-    assert.equal((e as { code?: string }).code, code, `expected ${code}, got ${(e as Error).name}: ${(e as Error).message}`);
+    assert.equal(
+      (e as { code?: string }).code,
+      code,
+      `expected ${code}, got ${(e as Error).name}: ${(e as Error).message}`,
+    );
     assert.equal((e as Error).name, 'StoreError');
     return true;
   });
@@ -53,7 +57,11 @@ async function allAudit(s: Store): Promise<AuditRecord[]> {
   }
 }
 
-const el = (id: string, parentId: string | null, extra: Partial<{ kind: string; status: string; record: unknown; evidenceHashes: string[] }> = {}) => ({
+const el = (
+  id: string,
+  parentId: string | null,
+  extra: Partial<{ kind: string; status: string; record: unknown; evidenceHashes: string[] }> = {},
+) => ({
   id,
   parentId,
   kind: extra.kind ?? 'enclave',
@@ -63,11 +71,28 @@ const el = (id: string, parentId: string | null, extra: Partial<{ kind: string; 
 });
 
 async function newChain(s: Store, id = 'chain-1') {
-  return s.createChain({ id, name: `name of ${id}`, policy: { allowDebug: false }, anchor: { rootSha256: 'ab'.repeat(32) }, createdAt: new Date(T0) }, who());
+  return s.createChain(
+    {
+      id,
+      name: `name of ${id}`,
+      policy: { allowDebug: false },
+      anchor: { rootSha256: 'ab'.repeat(32) },
+      createdAt: new Date(T0),
+    },
+    who(),
+  );
 }
 
-export function storeContract(name: string, setup: () => Promise<StoreFixture>, options: { skip?: string | false } = {}): void {
-  const withStore = (title: string, fn: (s: Store, fx: StoreFixture) => Promise<void>, opts: { timeout?: number } = {}) =>
+export function storeContract(
+  name: string,
+  setup: () => Promise<StoreFixture>,
+  options: { skip?: string | false } = {},
+): void {
+  const withStore = (
+    title: string,
+    fn: (s: Store, fx: StoreFixture) => Promise<void>,
+    opts: { timeout?: number } = {},
+  ) =>
     test(title, { timeout: opts.timeout ?? 20_000 }, async () => {
       const fx = await setup();
       const s = await fx.open();
@@ -87,7 +112,10 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       try {
         for (const o of opened) if (o.status === 'rejected') throw o.reason;
         const rows = await fx.query('SELECT version FROM catena_migrations');
-        assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
+        assert.deepEqual(
+          rows.map((r) => Number(r.version)),
+          [1, 2],
+        );
         await newChain(stores[0], 'c');
         assert.equal((await stores[2].getChain('c'))?.version, 1);
       } finally {
@@ -96,34 +124,54 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       }
     });
 
-    withStore('migrate is idempotent, also when two instances migrate at once, and records one schema version', async (s, fx) => {
-      const other = await fx.open();
-      try {
-        await Promise.all([s.migrate(), other.migrate(), s.migrate()]);
-      } finally {
-        await other.close();
-      }
-      const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
-      assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
-    });
+    withStore(
+      'migrate is idempotent, also when two instances migrate at once, and records one schema version',
+      async (s, fx) => {
+        const other = await fx.open();
+        try {
+          await Promise.all([s.migrate(), other.migrate(), s.migrate()]);
+        } finally {
+          await other.close();
+        }
+        const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
+        assert.deepEqual(
+          rows.map((r) => Number(r.version)),
+          [1, 2],
+        );
+        assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
+      },
+    );
 
     withStore('a database migrated by a newer Catena is refused (ERR_STORE_SCHEMA)', async (s, fx) => {
-      await fx.query(`INSERT INTO catena_migrations (version, name, applied_at) VALUES (99, 'from the future', '2030-01-01T00:00:00.000Z')`);
+      await fx.query(
+        `INSERT INTO catena_migrations (version, name, applied_at) VALUES (99, 'from the future', '2030-01-01T00:00:00.000Z')`,
+      );
       await rejectsCode(s.migrate(), 'ERR_STORE_SCHEMA');
     });
 
     withStore('createChain/getChain keep opaque JSON policy and anchor exactly (property)', async (s) => {
       let n = 0;
       await fc.assert(
-        fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 2 }), fc.string({ maxLength: 20 }), async (policy, anchor, nm) => {
-          const id = `prop-${++n}`;
-          const created = await s.createChain({ id, name: nm, policy, anchor, createdAt: new Date(T0 + n) }, who());
-          const got = await s.getChain(id);
-          const expected = { id, name: nm, policy: JSON.parse(JSON.stringify(policy)), anchor: JSON.parse(JSON.stringify(anchor)), createdAt: new Date(T0 + n), version: 1 };
-          assert.deepEqual(got, expected);
-          assert.deepEqual(created, expected);
-        }),
+        fc.asyncProperty(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.string({ maxLength: 20 }),
+          async (policy, anchor, nm) => {
+            const id = `prop-${++n}`;
+            const created = await s.createChain({ id, name: nm, policy, anchor, createdAt: new Date(T0 + n) }, who());
+            const got = await s.getChain(id);
+            const expected = {
+              id,
+              name: nm,
+              policy: JSON.parse(JSON.stringify(policy)),
+              anchor: JSON.parse(JSON.stringify(anchor)),
+              createdAt: new Date(T0 + n),
+              version: 1,
+            };
+            assert.deepEqual(got, expected);
+            assert.deepEqual(created, expected);
+          },
+        ),
         { numRuns: 25 },
       );
       assert.equal(await s.getChain('nope'), undefined);
@@ -131,14 +179,21 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
 
     withStore('a duplicate chain id is refused and changes nothing', async (s) => {
       await newChain(s, 'c');
-      await rejectsCode(s.createChain({ id: 'c', name: 'other', policy: {}, anchor: {}, createdAt: new Date(T0) }, who()), 'ERR_STORE_DUPLICATE');
+      await rejectsCode(
+        s.createChain({ id: 'c', name: 'other', policy: {}, anchor: {}, createdAt: new Date(T0) }, who()),
+        'ERR_STORE_DUPLICATE',
+      );
       assert.equal((await s.getChain('c'))?.name, 'name of c');
-      assert.deepEqual((await allAudit(s)).map((r) => r.action), ['chain.create']);
+      assert.deepEqual(
+        (await allAudit(s)).map((r) => r.action),
+        ['chain.create'],
+      );
     });
 
     withStore('listChains pages by id and leaves out deleted chains unless asked', async (s) => {
       for (const id of ['c3', 'c1', 'c5', 'c2', 'c4']) await newChain(s, id);
-      const ids = async (p: { after?: string; limit: number; includeDeleted?: boolean }) => (await s.listChains(p)).map((c) => c.id);
+      const ids = async (p: { after?: string; limit: number; includeDeleted?: boolean }) =>
+        (await s.listChains(p)).map((c) => c.id);
       assert.deepEqual(await ids({ limit: 2 }), ['c1', 'c2']);
       assert.deepEqual(await ids({ after: 'c2', limit: 2 }), ['c3', 'c4']);
       assert.deepEqual(await ids({ after: 'c4', limit: 2 }), ['c5']);
@@ -148,71 +203,101 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       await rejectsCode(s.listChains({ limit: 0 }), 'ERR_STORE_INVALID');
     });
 
-    withStore('updatePolicy is optimistic: the right version bumps it, a stale one is ERR_STORE_CONFLICT', async (s) => {
-      await newChain(s, 'c');
-      const v2 = await s.updatePolicy('c', { allowDebug: true, maxDepth: 3 }, 1, who());
-      assert.equal(v2.version, 2);
-      assert.deepEqual(v2.policy, { allowDebug: true, maxDepth: 3 });
-      await rejectsCode(s.updatePolicy('c', { allowDebug: false }, 1, who()), 'ERR_STORE_CONFLICT');
-      assert.deepEqual((await s.getChain('c'))?.policy, { allowDebug: true, maxDepth: 3 });
-      await rejectsCode(s.updatePolicy('missing', {}, 1, who()), 'ERR_STORE_NOT_FOUND');
-      const audit = await allAudit(s);
-      assert.deepEqual(audit.map((r) => r.action), ['chain.create', 'chain.policy']);
-      assert.deepEqual(audit[1].detail, { chain: 'c', policy: { allowDebug: true, maxDepth: 3 }, version: 2 });
-    });
+    withStore(
+      'updatePolicy is optimistic: the right version bumps it, a stale one is ERR_STORE_CONFLICT',
+      async (s) => {
+        await newChain(s, 'c');
+        const v2 = await s.updatePolicy('c', { allowDebug: true, maxDepth: 3 }, 1, who());
+        assert.equal(v2.version, 2);
+        assert.deepEqual(v2.policy, { allowDebug: true, maxDepth: 3 });
+        await rejectsCode(s.updatePolicy('c', { allowDebug: false }, 1, who()), 'ERR_STORE_CONFLICT');
+        assert.deepEqual((await s.getChain('c'))?.policy, { allowDebug: true, maxDepth: 3 });
+        await rejectsCode(s.updatePolicy('missing', {}, 1, who()), 'ERR_STORE_NOT_FOUND');
+        const audit = await allAudit(s);
+        assert.deepEqual(
+          audit.map((r) => r.action),
+          ['chain.create', 'chain.policy'],
+        );
+        assert.deepEqual(audit[1].detail, { chain: 'c', policy: { allowDebug: true, maxDepth: 3 }, version: 2 });
+      },
+    );
 
-    withStore('appendElement assigns seqs, bumps the version, and refuses bad appends without writing anything', async (s) => {
-      await newChain(s, 'c');
-      const a = await s.appendElement('c', el('a', null), 1, who());
-      assert.equal(a.element.seq, 1);
-      assert.equal(a.chain.version, 2);
-      assert.deepEqual(a.element.record, { id: 'a', note: 'opaque' });
-      const b = await s.appendElement('c', el('b', 'a', { evidenceHashes: [h(1), h(2)] }), 2, who('bob'));
-      assert.equal(b.element.seq, 2);
-      assert.equal(b.element.parentId, 'a');
-      assert.deepEqual(b.element.evidenceHashes, [h(1), h(2)]);
-      const c = await s.appendElement('c', el('c', 'a'), 'any', who());
-      assert.equal(c.element.seq, 3);
-      assert.equal(c.chain.version, 4);
+    withStore(
+      'appendElement assigns seqs, bumps the version, and refuses bad appends without writing anything',
+      async (s) => {
+        await newChain(s, 'c');
+        const a = await s.appendElement('c', el('a', null), 1, who());
+        assert.equal(a.element.seq, 1);
+        assert.equal(a.chain.version, 2);
+        assert.deepEqual(a.element.record, { id: 'a', note: 'opaque' });
+        const b = await s.appendElement('c', el('b', 'a', { evidenceHashes: [h(1), h(2)] }), 2, who('bob'));
+        assert.equal(b.element.seq, 2);
+        assert.equal(b.element.parentId, 'a');
+        assert.deepEqual(b.element.evidenceHashes, [h(1), h(2)]);
+        const c = await s.appendElement('c', el('c', 'a'), 'any', who());
+        assert.equal(c.element.seq, 3);
+        assert.equal(c.chain.version, 4);
 
-      const before = { chain: await s.getChain('c'), audit: (await allAudit(s)).length };
-      await rejectsCode(s.appendElement('c', el('x', 'ghost'), 'any', who()), 'ERR_STORE_NO_PARENT');
-      await rejectsCode(s.appendElement('c', el('b', 'a'), 'any', who()), 'ERR_STORE_DUPLICATE');
-      await rejectsCode(s.appendElement('c', el('y', 'a'), 2, who()), 'ERR_STORE_CONFLICT');
-      await rejectsCode(s.appendElement('nochain', el('z', null), 'any', who()), 'ERR_STORE_NOT_FOUND');
-      await rejectsCode(s.appendElement('c', el('w', null, { evidenceHashes: ['not-hex'] }), 'any', who()), 'ERR_STORE_INVALID');
-      await rejectsCode(s.appendElement('c', el('', null), 'any', who()), 'ERR_STORE_INVALID');
-      await rejectsCode(s.appendElement('c', el('v', null), 'any', { actor: '', at: new Date() }), 'ERR_STORE_INVALID');
-      await rejectsCode(s.appendElement('c', el('u', null, { record: () => 1 }), 'any', who()), 'ERR_STORE_INVALID');
-      assert.deepEqual(await s.getChain('c'), before.chain);
-      assert.equal((await allAudit(s)).length, before.audit);
-      for (const id of ['x', 'y', 'z', 'w', 'v', 'u']) assert.equal(await s.getElement('c', id), undefined);
+        const before = { chain: await s.getChain('c'), audit: (await allAudit(s)).length };
+        await rejectsCode(s.appendElement('c', el('x', 'ghost'), 'any', who()), 'ERR_STORE_NO_PARENT');
+        await rejectsCode(s.appendElement('c', el('b', 'a'), 'any', who()), 'ERR_STORE_DUPLICATE');
+        await rejectsCode(s.appendElement('c', el('y', 'a'), 2, who()), 'ERR_STORE_CONFLICT');
+        await rejectsCode(s.appendElement('nochain', el('z', null), 'any', who()), 'ERR_STORE_NOT_FOUND');
+        await rejectsCode(
+          s.appendElement('c', el('w', null, { evidenceHashes: ['not-hex'] }), 'any', who()),
+          'ERR_STORE_INVALID',
+        );
+        await rejectsCode(s.appendElement('c', el('', null), 'any', who()), 'ERR_STORE_INVALID');
+        await rejectsCode(
+          s.appendElement('c', el('v', null), 'any', { actor: '', at: new Date() }),
+          'ERR_STORE_INVALID',
+        );
+        await rejectsCode(s.appendElement('c', el('u', null, { record: () => 1 }), 'any', who()), 'ERR_STORE_INVALID');
+        assert.deepEqual(await s.getChain('c'), before.chain);
+        assert.equal((await allAudit(s)).length, before.audit);
+        for (const id of ['x', 'y', 'z', 'w', 'v', 'u']) assert.equal(await s.getElement('c', id), undefined);
 
-      const audit = await allAudit(s);
-      const bRec = audit.find((r) => r.subject === 'element:c/b')!;
-      assert.equal(bRec.action, 'element.append');
-      assert.equal(bRec.actor, 'bob');
-      assert.deepEqual(bRec.evidenceHashes, [h(1), h(2)]);
-      assert.deepEqual(
-        { ...(bRec.detail as object), record: undefined },
-        { chain: 'c', element: 'b', parent: 'a', kind: 'enclave', status: 'valid', seq: 2, version: 3, record: undefined },
-      );
-    });
+        const audit = await allAudit(s);
+        const bRec = audit.find((r) => r.subject === 'element:c/b')!;
+        assert.equal(bRec.action, 'element.append');
+        assert.equal(bRec.actor, 'bob');
+        assert.deepEqual(bRec.evidenceHashes, [h(1), h(2)]);
+        assert.deepEqual(
+          { ...(bRec.detail as object), record: undefined },
+          {
+            chain: 'c',
+            element: 'b',
+            parent: 'a',
+            kind: 'enclave',
+            status: 'valid',
+            seq: 2,
+            version: 3,
+            record: undefined,
+          },
+        );
+      },
+    );
 
-    withStore('listElements is ordered by seq; getElement finds one; an unknown chain is ERR_STORE_NOT_FOUND', async (s) => {
-      await newChain(s, 'c');
-      const ids = ['e5', 'e1', 'e4', 'e2', 'e3'];
-      let parent: string | null = null;
-      for (const id of ids) {
-        await s.appendElement('c', el(id, parent), 'any', who());
-        parent = id;
-      }
-      const list = await s.listElements('c');
-      assert.deepEqual(list.map((e) => [e.id, e.seq]), ids.map((id, i) => [id, i + 1]));
-      assert.deepEqual(await s.getElement('c', 'e4'), list[2]);
-      assert.equal(await s.getElement('c', 'nope'), undefined);
-      await rejectsCode(s.listElements('nochain'), 'ERR_STORE_NOT_FOUND');
-    });
+    withStore(
+      'listElements is ordered by seq; getElement finds one; an unknown chain is ERR_STORE_NOT_FOUND',
+      async (s) => {
+        await newChain(s, 'c');
+        const ids = ['e5', 'e1', 'e4', 'e2', 'e3'];
+        let parent: string | null = null;
+        for (const id of ids) {
+          await s.appendElement('c', el(id, parent), 'any', who());
+          parent = id;
+        }
+        const list = await s.listElements('c');
+        assert.deepEqual(
+          list.map((e) => [e.id, e.seq]),
+          ids.map((id, i) => [id, i + 1]),
+        );
+        assert.deepEqual(await s.getElement('c', 'e4'), list[2]);
+        assert.equal(await s.getElement('c', 'nope'), undefined);
+        await rejectsCode(s.listElements('nochain'), 'ERR_STORE_NOT_FOUND');
+      },
+    );
 
     withStore('updateElement changes status and/or record, bumps the version and is audited', async (s) => {
       await newChain(s, 'c');
@@ -229,7 +314,10 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       await rejectsCode(s.updateElement('c', 'ghost', { status: 'x' }, who()), 'ERR_STORE_NOT_FOUND');
       await rejectsCode(s.updateElement('c', 'a', {}, who()), 'ERR_STORE_INVALID');
       const audit = await allAudit(s);
-      assert.deepEqual(audit.map((r) => r.action), ['chain.create', 'element.append', 'element.update', 'element.update']);
+      assert.deepEqual(
+        audit.map((r) => r.action),
+        ['chain.create', 'element.append', 'element.update', 'element.update'],
+      );
       assert.deepEqual(audit[2].detail, { chain: 'c', element: 'a', status: 'revoked', version: 3 });
       assert.deepEqual(audit[3].evidenceHashes, [h(7)]);
     });
@@ -264,11 +352,21 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       await rejectsCode(s.updateElement('c', 'a', { status: 'x' }, who()), 'ERR_STORE_NOT_FOUND');
       await rejectsCode(s.deleteChain('c', who()), 'ERR_STORE_NOT_FOUND');
       await rejectsCode(newChain(s, 'c'), 'ERR_STORE_DUPLICATE');
-      assert.deepEqual((await s.listElements('c')).map((e) => e.id), ['a']);
+      assert.deepEqual(
+        (await s.listElements('c')).map((e) => e.id),
+        ['a'],
+      );
     });
 
     withStore('agents: register, heartbeat without an audit record, state change audited', async (s) => {
-      const base = { id: 'agent-1', cloud: 'aws', url: 'https://127.0.0.1:9001', status: 'up', info: { platforms: 2 }, lastSeen: new Date(T0) };
+      const base = {
+        id: 'agent-1',
+        cloud: 'aws',
+        url: 'https://127.0.0.1:9001',
+        status: 'up',
+        info: { platforms: 2 },
+        lastSeen: new Date(T0),
+      };
       await s.putAgent(base, who());
       await s.putAgent({ ...base, id: 'agent-0', cloud: 'gcp' }, who());
       await s.putAgent({ ...base, lastSeen: new Date(T0 + 60_000) }, who());
@@ -277,138 +375,220 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       assert.deepEqual(a?.info, { platforms: 2 });
       await s.putAgent({ ...base, status: 'unreachable', lastSeen: new Date(T0 + 120_000) }, who());
       assert.equal((await s.getAgent('agent-1'))?.status, 'unreachable');
-      assert.deepEqual((await s.listAgents()).map((x) => [x.id, x.cloud]), [['agent-0', 'gcp'], ['agent-1', 'aws']]);
+      assert.deepEqual(
+        (await s.listAgents()).map((x) => [x.id, x.cloud]),
+        [
+          ['agent-0', 'gcp'],
+          ['agent-1', 'aws'],
+        ],
+      );
       assert.equal(await s.getAgent('nobody'), undefined);
-      assert.deepEqual((await allAudit(s)).map((r) => `${r.action} ${r.subject}`), ['agent.register agent:agent-1', 'agent.register agent:agent-0', 'agent.update agent:agent-1']);
+      assert.deepEqual(
+        (await allAudit(s)).map((r) => `${r.action} ${r.subject}`),
+        ['agent.register agent:agent-1', 'agent.register agent:agent-0', 'agent.update agent:agent-1'],
+      );
     });
 
     withStore('tokens: reader role, expiry and agent binding are kept; a bound token is not rebound', async (s) => {
       const exp = new Date(T0 + 86_400_000);
       await s.createToken({ id: 'tr', hash: h(11), role: 'reader', createdAt: new Date(T0), expiresAt: exp }, who());
-      assert.deepEqual(await s.findTokenByHash(h(11)), { id: 'tr', hash: h(11), role: 'reader', createdAt: new Date(T0), expiresAt: exp });
-      await rejectsCode(s.createToken({ id: 'tx', hash: h(12), role: 'reader', createdAt: new Date(T0), agentId: 'a1' }, who()), 'ERR_STORE_INVALID');
+      assert.deepEqual(await s.findTokenByHash(h(11)), {
+        id: 'tr',
+        hash: h(11),
+        role: 'reader',
+        createdAt: new Date(T0),
+        expiresAt: exp,
+      });
+      await rejectsCode(
+        s.createToken({ id: 'tx', hash: h(12), role: 'reader', createdAt: new Date(T0), agentId: 'a1' }, who()),
+        'ERR_STORE_INVALID',
+      );
       await s.createToken({ id: 'ta', hash: h(13), role: 'agent', createdAt: new Date(T0) }, who());
       await s.bindTokenAgent('ta', 'agent-1', who());
       await s.bindTokenAgent('ta', 'agent-1', who()); // the same binding again: nothing changes
       await rejectsCode(s.bindTokenAgent('ta', 'agent-2', who()), 'ERR_STORE_CONFLICT');
       await rejectsCode(s.bindTokenAgent('tr', 'agent-1', who()), 'ERR_STORE_INVALID');
       assert.equal((await s.findTokenByHash(h(13)))?.agentId, 'agent-1');
-      assert.deepEqual((await allAudit(s)).map((r) => r.action), ['token.create', 'token.create', 'token.bind']);
+      assert.deepEqual(
+        (await allAudit(s)).map((r) => r.action),
+        ['token.create', 'token.create', 'token.bind'],
+      );
     });
 
-    withStore('tokens: stored by hash, found while active, revoked tokens not found, hash kept out of the audit log', async (s) => {
-      const hash = createHash('sha256').update('the secret').digest('hex');
-      await s.createToken({ id: 't1', hash, role: 'admin', createdAt: new Date(T0) }, who());
-      assert.deepEqual(await s.findTokenByHash(hash), { id: 't1', hash, role: 'admin', createdAt: new Date(T0) });
-      await rejectsCode(s.createToken({ id: 't2', hash, role: 'agent', createdAt: new Date(T0) }, who()), 'ERR_STORE_DUPLICATE');
-      await rejectsCode(s.createToken({ id: 't1', hash: h(1), role: 'agent', createdAt: new Date(T0) }, who()), 'ERR_STORE_DUPLICATE');
-      await rejectsCode(s.createToken({ id: 't3', hash: 'the secret', role: 'agent', createdAt: new Date(T0) }, who()), 'ERR_STORE_INVALID');
-      await rejectsCode(s.createToken({ id: 't4', hash: h(4), role: 'root' as 'admin', createdAt: new Date(T0) }, who()), 'ERR_STORE_INVALID');
-      await s.revokeToken('t1', who());
-      await s.revokeToken('t1', who()); // idempotent, not audited twice
-      assert.equal(await s.findTokenByHash(hash), undefined);
-      assert.ok((await s.listTokens())[0].revokedAt instanceof Date);
-      await rejectsCode(s.revokeToken('nope', who()), 'ERR_STORE_NOT_FOUND');
-      const audit = await allAudit(s);
-      assert.deepEqual(audit.map((r) => r.action), ['token.create', 'token.revoke']);
-      assert.ok(!JSON.stringify(audit).includes(hash));
-    });
+    withStore(
+      'tokens: stored by hash, found while active, revoked tokens not found, hash kept out of the audit log',
+      async (s) => {
+        const hash = createHash('sha256').update('the secret').digest('hex');
+        await s.createToken({ id: 't1', hash, role: 'admin', createdAt: new Date(T0) }, who());
+        assert.deepEqual(await s.findTokenByHash(hash), { id: 't1', hash, role: 'admin', createdAt: new Date(T0) });
+        await rejectsCode(
+          s.createToken({ id: 't2', hash, role: 'agent', createdAt: new Date(T0) }, who()),
+          'ERR_STORE_DUPLICATE',
+        );
+        await rejectsCode(
+          s.createToken({ id: 't1', hash: h(1), role: 'agent', createdAt: new Date(T0) }, who()),
+          'ERR_STORE_DUPLICATE',
+        );
+        await rejectsCode(
+          s.createToken({ id: 't3', hash: 'the secret', role: 'agent', createdAt: new Date(T0) }, who()),
+          'ERR_STORE_INVALID',
+        );
+        await rejectsCode(
+          s.createToken({ id: 't4', hash: h(4), role: 'root' as 'admin', createdAt: new Date(T0) }, who()),
+          'ERR_STORE_INVALID',
+        );
+        await s.revokeToken('t1', who());
+        await s.revokeToken('t1', who()); // idempotent, not audited twice
+        assert.equal(await s.findTokenByHash(hash), undefined);
+        assert.ok((await s.listTokens())[0].revokedAt instanceof Date);
+        await rejectsCode(s.revokeToken('nope', who()), 'ERR_STORE_NOT_FOUND');
+        const audit = await allAudit(s);
+        assert.deepEqual(
+          audit.map((r) => r.action),
+          ['token.create', 'token.revoke'],
+        );
+        assert.ok(!JSON.stringify(audit).includes(hash));
+      },
+    );
 
-    withStore('every write is one audit record, hashed as documented (RFC 8785 canonical JSON, SHA-256), paged by seq', async (s) => {
-      await newChain(s, 'c');
-      await s.appendElement('c', el('a', null), 'any', who());
-      await s.appendElement('c', el('b', 'a'), 'any', who());
-      await s.updateElement('c', 'b', { status: 'unreachable' }, who());
-      await s.removeElement('c', 'b', who());
-      await s.updatePolicy('c', { p: 2 }, 5, who());
-      await s.deleteChain('c', who());
-      const audit = await allAudit(s);
-      assert.deepEqual(audit.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7]);
-      assert.deepEqual(audit.map((r) => r.action), ['chain.create', 'element.append', 'element.append', 'element.update', 'element.remove', 'chain.policy', 'chain.delete']);
-      assert.equal(audit[0].prevHash, ZERO_HASH);
-      for (let i = 1; i < audit.length; i++) assert.equal(audit[i].prevHash, audit[i - 1].hash);
-      // The documented form, built by hand (not with canonicalJson): members in sorted order, no spaces.
-      const r = audit[6];
-      const text =
-        `{"action":"chain.delete","actor":${JSON.stringify(r.actor)},"at":${JSON.stringify(r.at)},` +
-        `"detail":{"chain":"c","version":7},"evidenceHashes":[],"prevHash":"${r.prevHash}","seq":7,"subject":"chain:c"}`;
-      assert.equal(r.hash, createHash('sha256').update(text, 'utf8').digest('hex'));
-      assert.deepEqual(await s.getAuditHead(), { seq: 7, hash: r.hash });
-      assert.deepEqual((await s.listAudit({ afterSeq: 2, limit: 3 })).map((x) => x.seq), [3, 4, 5]);
-      assert.deepEqual(verifyAuditLog(audit, [], () => true), { ok: true, count: 7, headHash: r.hash, checkpoints: 0 });
-    });
+    withStore(
+      'every write is one audit record, hashed as documented (RFC 8785 canonical JSON, SHA-256), paged by seq',
+      async (s) => {
+        await newChain(s, 'c');
+        await s.appendElement('c', el('a', null), 'any', who());
+        await s.appendElement('c', el('b', 'a'), 'any', who());
+        await s.updateElement('c', 'b', { status: 'unreachable' }, who());
+        await s.removeElement('c', 'b', who());
+        await s.updatePolicy('c', { p: 2 }, 5, who());
+        await s.deleteChain('c', who());
+        const audit = await allAudit(s);
+        assert.deepEqual(
+          audit.map((r) => r.seq),
+          [1, 2, 3, 4, 5, 6, 7],
+        );
+        assert.deepEqual(
+          audit.map((r) => r.action),
+          [
+            'chain.create',
+            'element.append',
+            'element.append',
+            'element.update',
+            'element.remove',
+            'chain.policy',
+            'chain.delete',
+          ],
+        );
+        assert.equal(audit[0].prevHash, ZERO_HASH);
+        for (let i = 1; i < audit.length; i++) assert.equal(audit[i].prevHash, audit[i - 1].hash);
+        // The documented form, built by hand (not with canonicalJson): members in sorted order, no spaces.
+        const r = audit[6];
+        const text =
+          `{"action":"chain.delete","actor":${JSON.stringify(r.actor)},"at":${JSON.stringify(r.at)},` +
+          `"detail":{"chain":"c","version":7},"evidenceHashes":[],"prevHash":"${r.prevHash}","seq":7,"subject":"chain:c"}`;
+        assert.equal(r.hash, createHash('sha256').update(text, 'utf8').digest('hex'));
+        assert.deepEqual(await s.getAuditHead(), { seq: 7, hash: r.hash });
+        assert.deepEqual(
+          (await s.listAudit({ afterSeq: 2, limit: 3 })).map((x) => x.seq),
+          [3, 4, 5],
+        );
+        assert.deepEqual(
+          verifyAuditLog(audit, [], () => true),
+          { ok: true, count: 7, headHash: r.hash, checkpoints: 0 },
+        );
+      },
+    );
 
-    withStore('signed checkpoints: must match the record at their seq; verification checks their signatures', async (s) => {
-      const key = generateP256();
-      const other = generateP256();
-      await newChain(s, 'c');
-      await s.appendElement('c', el('a', null), 'any', who());
-      const head = await s.getAuditHead();
-      const sign = (seq: number, hash: string, k = key) => {
-        const body = { seq, hash, keyId: 'manager-1', at: new Date(T0).toISOString() };
-        return { ...body, signature: Buffer.from(p256Sign(k.privateKey, checkpointSigningBytes(body))).toString('base64url') };
-      };
-      await rejectsCode(s.addCheckpoint(sign(head.seq, h(0))), 'ERR_STORE_CHECKPOINT');
-      await rejectsCode(s.addCheckpoint(sign(head.seq + 5, head.hash)), 'ERR_STORE_CHECKPOINT');
-      await s.addCheckpoint(sign(head.seq, head.hash));
-      await rejectsCode(s.addCheckpoint(sign(head.seq, head.hash)), 'ERR_STORE_DUPLICATE');
-      await s.appendElement('c', el('b', 'a'), 'any', who());
-      const cps = await s.listCheckpoints();
-      assert.equal(cps.length, 1);
-      const verifyWith = (k: typeof key) => (cp: Checkpoint) => p256Verify(k.publicKey, checkpointSigningBytes(cp), new Uint8Array(Buffer.from(cp.signature, 'base64url')));
-      const audit = await allAudit(s);
-      assert.equal(verifyAuditLog(audit, cps, verifyWith(key)).ok, true);
-      const wrong = verifyAuditLog(audit, cps, verifyWith(other));
-      assert.equal(wrong.ok, false);
-      assert.equal(!wrong.ok && wrong.firstBrokenSeq, head.seq);
-    });
+    withStore(
+      'signed checkpoints: must match the record at their seq; verification checks their signatures',
+      async (s) => {
+        const key = generateP256();
+        const other = generateP256();
+        await newChain(s, 'c');
+        await s.appendElement('c', el('a', null), 'any', who());
+        const head = await s.getAuditHead();
+        const sign = (seq: number, hash: string, k = key) => {
+          const body = { seq, hash, keyId: 'manager-1', at: new Date(T0).toISOString() };
+          return {
+            ...body,
+            signature: Buffer.from(p256Sign(k.privateKey, checkpointSigningBytes(body))).toString('base64url'),
+          };
+        };
+        await rejectsCode(s.addCheckpoint(sign(head.seq, h(0))), 'ERR_STORE_CHECKPOINT');
+        await rejectsCode(s.addCheckpoint(sign(head.seq + 5, head.hash)), 'ERR_STORE_CHECKPOINT');
+        await s.addCheckpoint(sign(head.seq, head.hash));
+        await rejectsCode(s.addCheckpoint(sign(head.seq, head.hash)), 'ERR_STORE_DUPLICATE');
+        await s.appendElement('c', el('b', 'a'), 'any', who());
+        const cps = await s.listCheckpoints();
+        assert.equal(cps.length, 1);
+        const verifyWith = (k: typeof key) => (cp: Checkpoint) =>
+          p256Verify(k.publicKey, checkpointSigningBytes(cp), new Uint8Array(Buffer.from(cp.signature, 'base64url')));
+        const audit = await allAudit(s);
+        assert.equal(verifyAuditLog(audit, cps, verifyWith(key)).ok, true);
+        const wrong = verifyAuditLog(audit, cps, verifyWith(other));
+        assert.equal(wrong.ok, false);
+        assert.equal(!wrong.ok && wrong.firstBrokenSeq, head.seq);
+      },
+    );
 
-    withStore('the audit log is append-only in the database, and tampering by a database owner is named by seq', async (s, fx) => {
-      const key = generateP256();
-      await newChain(s, 'c');
-      for (let i = 0; i < 8; i++) await s.appendElement('c', el(`e${i}`, i ? `e${i - 1}` : null), 'any', who());
-      const head = await s.getAuditHead(); // seq 9
-      const body = { seq: head.seq, hash: head.hash, keyId: 'k', at: new Date(T0).toISOString() };
-      await s.addCheckpoint({ ...body, signature: Buffer.from(p256Sign(key.privateKey, checkpointSigningBytes(body))).toString('hex') });
-      const sigOk = (cp: Checkpoint) => p256Verify(key.publicKey, checkpointSigningBytes(cp), new Uint8Array(Buffer.from(cp.signature, 'hex')));
-      const check = async () => verifyAuditLog(await allAudit(s), await s.listCheckpoints(), sigOk);
-      assert.equal((await check()).ok, true);
+    withStore(
+      'the audit log is append-only in the database, and tampering by a database owner is named by seq',
+      async (s, fx) => {
+        const key = generateP256();
+        await newChain(s, 'c');
+        for (let i = 0; i < 8; i++) await s.appendElement('c', el(`e${i}`, i ? `e${i - 1}` : null), 'any', who());
+        const head = await s.getAuditHead(); // seq 9
+        const body = { seq: head.seq, hash: head.hash, keyId: 'k', at: new Date(T0).toISOString() };
+        await s.addCheckpoint({
+          ...body,
+          signature: Buffer.from(p256Sign(key.privateKey, checkpointSigningBytes(body))).toString('hex'),
+        });
+        const sigOk = (cp: Checkpoint) =>
+          p256Verify(key.publicKey, checkpointSigningBytes(cp), new Uint8Array(Buffer.from(cp.signature, 'hex')));
+        const check = async () => verifyAuditLog(await allAudit(s), await s.listCheckpoints(), sigOk);
+        assert.equal((await check()).ok, true);
 
-      // The store's own guard: UPDATE/DELETE on the audit table fail.
-      await assert.rejects(fx.query(`UPDATE audit SET actor = 'mallory' WHERE seq = 3`));
-      await assert.rejects(fx.query(`DELETE FROM audit WHERE seq = 9`));
-      assert.equal((await check()).ok, true);
+        // The store's own guard: UPDATE/DELETE on the audit table fail.
+        await assert.rejects(fx.query(`UPDATE audit SET actor = 'mallory' WHERE seq = 3`));
+        await assert.rejects(fx.query(`DELETE FROM audit WHERE seq = 9`));
+        assert.equal((await check()).ok, true);
 
-      await fx.dropAppendOnlyGuards();
-      // 1. Edit one record's detail: named by its seq.
-      await fx.query(`UPDATE audit SET detail = '{"chain":"c","element":"evil"}' WHERE seq = 4`);
-      let v = await check();
-      assert.deepEqual(v.ok ? null : [v.firstBrokenSeq, /altered/.test(v.reason)], [4, true]);
-      // Damage that is not even JSON any more still reads back, and is named.
-      await fx.query(`UPDATE audit SET detail = '{not json' WHERE seq = 4`);
-      v = await check();
-      assert.equal(v.ok ? 0 : v.firstBrokenSeq, 4);
+        await fx.dropAppendOnlyGuards();
+        // 1. Edit one record's detail: named by its seq.
+        await fx.query(`UPDATE audit SET detail = '{"chain":"c","element":"evil"}' WHERE seq = 4`);
+        let v = await check();
+        assert.deepEqual(v.ok ? null : [v.firstBrokenSeq, /altered/.test(v.reason)], [4, true]);
+        // Damage that is not even JSON any more still reads back, and is named.
+        await fx.query(`UPDATE audit SET detail = '{not json' WHERE seq = 4`);
+        v = await check();
+        assert.equal(v.ok ? 0 : v.firstBrokenSeq, 4);
 
-      // 2. Put it back, recompute every later hash (a careful forger): the records chain again, but
-      //    the signed checkpoint at seq 9 no longer matches — the rewrite is named from seq 1.
-      const records = await allAudit(s);
-      let prev = records[2].hash;
-      for (const r of records.slice(3)) {
-        const forged = { ...r, detail: r.seq === 4 ? { chain: 'c', element: 'evil' } : r.detail, prevHash: prev };
-        const hash = auditRecordHash(forged);
-        await fx.query(`UPDATE audit SET detail = '${JSON.stringify(forged.detail)}', prev_hash = '${prev}', hash = '${hash}' WHERE seq = ${r.seq}`);
-        prev = hash;
-      }
-      assert.equal(verifyAuditLog(await allAudit(s), [], () => true).ok, true, 'without checkpoints the forgery is undetectable');
-      v = await check();
-      assert.equal(v.ok ? 0 : v.firstBrokenSeq, 1);
-      assert.match(v.ok ? '' : v.reason, /rewritten/);
+        // 2. Put it back, recompute every later hash (a careful forger): the records chain again, but
+        //    the signed checkpoint at seq 9 no longer matches — the rewrite is named from seq 1.
+        const records = await allAudit(s);
+        let prev = records[2].hash;
+        for (const r of records.slice(3)) {
+          const forged = { ...r, detail: r.seq === 4 ? { chain: 'c', element: 'evil' } : r.detail, prevHash: prev };
+          const hash = auditRecordHash(forged);
+          await fx.query(
+            `UPDATE audit SET detail = '${JSON.stringify(forged.detail)}', prev_hash = '${prev}', hash = '${hash}' WHERE seq = ${r.seq}`,
+          );
+          prev = hash;
+        }
+        assert.equal(
+          verifyAuditLog(await allAudit(s), [], () => true).ok,
+          true,
+          'without checkpoints the forgery is undetectable',
+        );
+        v = await check();
+        assert.equal(v.ok ? 0 : v.firstBrokenSeq, 1);
+        assert.match(v.ok ? '' : v.reason, /rewritten/);
 
-      // 3. Delete a record: the gap is named.
-      await fx.query(`DELETE FROM audit WHERE seq = 6`);
-      v = verifyAuditLog(await allAudit(s), [], () => true);
-      assert.deepEqual(v.ok ? null : [v.firstBrokenSeq, /missing/.test(v.reason)], [6, true]);
-    });
+        // 3. Delete a record: the gap is named.
+        await fx.query(`DELETE FROM audit WHERE seq = 6`);
+        v = verifyAuditLog(await allAudit(s), [], () => true);
+        assert.deepEqual(v.ok ? null : [v.firstBrokenSeq, /missing/.test(v.reason)], [6, true]);
+      },
+    );
 
     withStore('bad input never loses acknowledged data (property: random operations against a model)', async (s) => {
       let run = 0;
@@ -418,7 +598,11 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
             fc.oneof(
               fc.record({ op: fc.constant('append' as const), parent: fc.nat(12), ghost: fc.boolean() }),
               fc.record({ op: fc.constant('remove' as const), target: fc.nat(12) }),
-              fc.record({ op: fc.constant('status' as const), target: fc.nat(12), status: fc.constantFrom('valid', 'revoked', 'unreachable') }),
+              fc.record({
+                op: fc.constant('status' as const),
+                target: fc.nat(12),
+                status: fc.constantFrom('valid', 'revoked', 'unreachable'),
+              }),
             ),
             { minLength: 1, maxLength: 14 },
           ),
@@ -433,7 +617,11 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
               if (o.op === 'append') {
                 const id = `n${next++}`;
                 const existing = ids();
-                const parent = o.ghost ? `ghost-${o.parent}` : existing.length ? existing[o.parent % existing.length] : null;
+                const parent = o.ghost
+                  ? `ghost-${o.parent}`
+                  : existing.length
+                    ? existing[o.parent % existing.length]
+                    : null;
                 const p = s.appendElement(chainId, el(id, parent), 'any', who());
                 if (parent !== null && !model.has(parent)) await rejectsCode(p, 'ERR_STORE_NO_PARENT');
                 else {
@@ -446,7 +634,8 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
                 if (o.op === 'remove') {
                   const p = s.removeElement(chainId, target, who());
                   if (!model.has(target)) await rejectsCode(p, 'ERR_STORE_NOT_FOUND');
-                  else if ([...model.values()].some((m) => m.parent === target)) await rejectsCode(p, 'ERR_STORE_NOT_LEAF');
+                  else if ([...model.values()].some((m) => m.parent === target))
+                    await rejectsCode(p, 'ERR_STORE_NOT_LEAF');
                   else {
                     await p;
                     model.delete(target);
@@ -462,7 +651,9 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
               }
             }
             const got = (await s.listElements(chainId)).map((e) => [e.id, e.parentId, e.status, e.seq]);
-            const want = [...model.entries()].sort((a, b) => a[1].seq - b[1].seq).map(([id, m]) => [id, m.parent, m.status, m.seq]);
+            const want = [...model.entries()]
+              .sort((a, b) => a[1].seq - b[1].seq)
+              .map(([id, m]) => [id, m.parent, m.status, m.seq]);
             assert.deepEqual(got, want);
           },
         ),
@@ -479,11 +670,19 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
         const N = 25;
         const load = (st: Store, tag: string) =>
           Promise.all(
-            Array.from({ length: N }, (_, i) => st.appendElement('c', el(`${tag}${i}`, 'root', { evidenceHashes: [h(i)] }), 'any', who(tag)).then((r) => r.element.seq)),
+            Array.from({ length: N }, (_, i) =>
+              st
+                .appendElement('c', el(`${tag}${i}`, 'root', { evidenceHashes: [h(i)] }), 'any', who(tag))
+                .then((r) => r.element.seq),
+            ),
           );
         const [seqA, seqB] = await Promise.all([load(s, 'a'), load(other, 'b')]);
         const all = [...seqA, ...seqB].sort((x, y) => x - y);
-        assert.deepEqual(all, Array.from({ length: 2 * N }, (_, i) => i + 2), 'every acknowledged append has its own seq');
+        assert.deepEqual(
+          all,
+          Array.from({ length: 2 * N }, (_, i) => i + 2),
+          'every acknowledged append has its own seq',
+        );
         const list = await other.listElements('c');
         assert.equal(list.length, 2 * N + 1);
         assert.equal(new Set(list.map((e) => e.seq)).size, 2 * N + 1);

@@ -26,7 +26,13 @@ const WEEK = 7 * 86_400_000;
 
 function fixtures(dir: string, at: Date, temporary: boolean): VariantFixtures {
   const path = (name: string, file: string) => join(dir, name, file);
-  return { dir, at, path, bytes: (name, file) => new Uint8Array(readFileSync(path(name, file))), cleanup: async () => (temporary ? rm(dir, { recursive: true, force: true }) : undefined) };
+  return {
+    dir,
+    at,
+    path,
+    bytes: (name, file) => new Uint8Array(readFileSync(path(name, file))),
+    cleanup: async () => (temporary ? rm(dir, { recursive: true, force: true }) : undefined),
+  };
 }
 
 /** `only`: the names needed (default all); with the cache, all are written anyway. */
@@ -38,7 +44,8 @@ export async function variantFixtures(only?: string[]): Promise<VariantFixtures>
   if (cache && existsSync(join(cache, 'meta.json'))) {
     const meta = JSON.parse(readFileSync(join(cache, 'meta.json'), 'utf8')) as { at: string; names: string[] };
     const at = new Date(meta.at);
-    if (JSON.stringify(meta.names) === JSON.stringify(names) && Date.now() - at.getTime() < WEEK) return fixtures(cache, at, false);
+    if (JSON.stringify(meta.names) === JSON.stringify(names) && Date.now() - at.getTime() < WEEK)
+      return fixtures(cache, at, false);
     await rm(join(cache, 'meta.json'));
   }
   const at = new Date();

@@ -20,14 +20,19 @@ import { skipWithoutVectors, vector, vectorPath } from '../helpers/vectors.ts';
 const MRENCLAVE = '784acfd7d5096a8f0fbd3265760bff21b120f62407a9a9e5ba31aa3c8ed198fc';
 const skip = skipWithoutVectors;
 const catena = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [catena, ...args], { encoding: 'utf8', timeout: 60_000 });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [catena, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-test('test_enclave.sgxs measures to its known MRENCLAVE, = SHA-256 of the file, = ENCLAVEHASH of test_enclave.sig', { skip }, () => {
-  const sgxs = vector('sigstruct/test_enclave.sgxs');
-  assert.equal(hex(measureSgxs(sgxs)), MRENCLAVE);
-  assert.equal(hex(sha256(sgxs)), MRENCLAVE);
-  assert.equal(hex(vector('sigstruct/test_enclave.sig').subarray(960, 992)), MRENCLAVE);
-});
+test(
+  'test_enclave.sgxs measures to its known MRENCLAVE, = SHA-256 of the file, = ENCLAVEHASH of test_enclave.sig',
+  { skip },
+  () => {
+    const sgxs = vector('sigstruct/test_enclave.sgxs');
+    assert.equal(hex(measureSgxs(sgxs)), MRENCLAVE);
+    assert.equal(hex(sha256(sgxs)), MRENCLAVE);
+    assert.equal(hex(vector('sigstruct/test_enclave.sig').subarray(960, 992)), MRENCLAVE);
+  },
+);
 
 test('test_enclave.sgxs records are what the README says, and re-serialise byte for byte', { skip }, () => {
   const sgxs = vector('sigstruct/test_enclave.sgxs');
@@ -37,7 +42,12 @@ test('test_enclave.sgxs records are what the README says, and re-serialise byte 
   assert.deepEqual(recs[0], { tag: 'ECREATE', ssaFrameSize: 1, size: 0x40000n });
   const flags = recs.flatMap((r) => (r.tag === 'EADD' ? [r.secinfoFlags] : []));
   assert.deepEqual(
-    [flags.filter((f) => f === 0x203n).length, flags.filter((f) => f === 0x201n).length, flags.filter((f) => f === 0x205n).length, flags.filter((f) => f === 0x100n).length],
+    [
+      flags.filter((f) => f === 0x203n).length,
+      flags.filter((f) => f === 0x201n).length,
+      flags.filter((f) => f === 0x205n).length,
+      flags.filter((f) => f === 0x100n).length,
+    ],
     [5, 2, 1, 1],
   );
   assert.deepEqual(serializeSgxs(recs), sgxs);
@@ -70,24 +80,28 @@ test('any single flipped bit in test_enclave.sgxs changes MRENCLAVE or is refuse
   }
 });
 
-test('catena measure: JSON MRENCLAVE; a truncated stream exits 1, a missing file 2, each with a message', { skip }, () => {
-  const ok = run('measure', vectorPath('sigstruct/test_enclave.sgxs'), '--json');
-  assert.equal(ok.status, 0, ok.stderr);
-  assert.deepEqual(JSON.parse(ok.stdout), { mrenclave: MRENCLAVE });
-  const dir = mkdtempSync(join(tmpdir(), 'catena-measure-'));
-  try {
-    const cut = join(dir, 'cut.sgxs');
-    writeFileSync(cut, vector('sigstruct/test_enclave.sgxs').subarray(0, 46720 - 100));
-    // Read but not a valid stream: exit 1, and with --json the error is one JSON document on stdout (docs/cli.md).
-    const bad = run('measure', cut, '--json');
-    assert.equal(bad.status, 1);
-    const err = JSON.parse(bad.stdout) as { error: { code: string; message: string } };
-    assert.equal(err.error.code, 'ERR_INVALID_INPUT');
-    assert.match(err.error.message, /too short|truncated/);
-    const missing = run('measure', join(dir, 'nope.sgxs'));
-    assert.equal(missing.status, 2);
-    assert.match(missing.stderr, /cannot read/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'catena measure: JSON MRENCLAVE; a truncated stream exits 1, a missing file 2, each with a message',
+  { skip },
+  () => {
+    const ok = run('measure', vectorPath('sigstruct/test_enclave.sgxs'), '--json');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), { mrenclave: MRENCLAVE });
+    const dir = mkdtempSync(join(tmpdir(), 'catena-measure-'));
+    try {
+      const cut = join(dir, 'cut.sgxs');
+      writeFileSync(cut, vector('sigstruct/test_enclave.sgxs').subarray(0, 46720 - 100));
+      // Read but not a valid stream: exit 1, and with --json the error is one JSON document on stdout (docs/cli.md).
+      const bad = run('measure', cut, '--json');
+      assert.equal(bad.status, 1);
+      const err = JSON.parse(bad.stdout) as { error: { code: string; message: string } };
+      assert.equal(err.error.code, 'ERR_INVALID_INPUT');
+      assert.match(err.error.message, /too short|truncated/);
+      const missing = run('measure', join(dir, 'nope.sgxs'));
+      assert.equal(missing.status, 2);
+      assert.match(missing.stderr, /cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -11,17 +11,21 @@ import { skipWithoutVectors, vector } from '../helpers/vectors.ts';
  */
 const skip = skipWithoutVectors;
 
-test('REPORT_BODY of sgx-v3-phala/quote.dat: MRENCLAVE, MRSIGNER, ATTRIBUTES, REPORTDATA; re-serialises byte for byte', { skip }, () => {
-  const raw = vector('sgx-v3-phala/quote.dat').subarray(48, 48 + 384);
-  const b = parseReportBody(raw);
-  assert.equal(hex(b.mrEnclave), '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb');
-  assert.equal(hex(b.mrSigner), '815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6');
-  assert.equal(hex(attributesBytes(b.attributes)), '0500000000000000e700000000000000');
-  const text = new TextEncoder().encode('Hello, world!');
-  assert.deepEqual(b.reportData.subarray(0, text.length), text);
-  assert.ok(b.reportData.subarray(text.length).every((x) => x === 0));
-  assert.deepEqual(serializeReportBody(b), raw);
-});
+test(
+  'REPORT_BODY of sgx-v3-phala/quote.dat: MRENCLAVE, MRSIGNER, ATTRIBUTES, REPORTDATA; re-serialises byte for byte',
+  { skip },
+  () => {
+    const raw = vector('sgx-v3-phala/quote.dat').subarray(48, 48 + 384);
+    const b = parseReportBody(raw);
+    assert.equal(hex(b.mrEnclave), '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb');
+    assert.equal(hex(b.mrSigner), '815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6');
+    assert.equal(hex(attributesBytes(b.attributes)), '0500000000000000e700000000000000');
+    const text = new TextEncoder().encode('Hello, world!');
+    assert.deepEqual(b.reportData.subarray(0, text.length), text);
+    assert.ok(b.reportData.subarray(text.length).every((x) => x === 0));
+    assert.deepEqual(serializeReportBody(b), raw);
+  },
+);
 
 test('REPORT_BODY of sgx-v3-zkdcap/quote.dat: MRENCLAVE and MRSIGNER', { skip }, () => {
   const b = parseReportBody(vector('sgx-v3-zkdcap/quote.dat').subarray(48, 48 + 384));

@@ -13,7 +13,11 @@ import type { Collateral, CollateralSource } from './types.ts';
  *   pck_crl | pck_processor_crl | pck_platform_crl  (.der | .pem)  the PCK CRL; with several, the one for the quote's CA
  * Read on each `get` (files are small; a directory may be updated in place).
  */
-async function pick(dir: string, names: string[], files: Set<string>): Promise<{ name: string; bytes: Uint8Array } | undefined> {
+async function pick(
+  dir: string,
+  names: string[],
+  files: Set<string>,
+): Promise<{ name: string; bytes: Uint8Array } | undefined> {
   for (const n of names) if (files.has(n)) return { name: n, bytes: new Uint8Array(await readFile(join(dir, n))) };
   return undefined;
 }
@@ -35,7 +39,10 @@ export function directoryCollateral(dir: string): CollateralSource {
       const exts = (base: string) => [`${base}.der`, `${base}.pem`, base];
       const tcb = await need(['tcb_info.json'], 'TCB info');
       const qe = await need(['qe_identity.json'], 'QE identity');
-      const signing = await need(['tcb_signing_cert.pem', 'tcb_signing_cert.der', 'tcb_signing_chain.pem'], 'TCB signing certificate');
+      const signing = await need(
+        ['tcb_signing_cert.pem', 'tcb_signing_cert.der', 'tcb_signing_chain.pem'],
+        'TCB signing certificate',
+      );
       const rootCrl = await need(exts('root_ca_crl'), 'root CA CRL');
       const specific = req.pckCa === 'platform' ? 'pck_platform_crl' : 'pck_processor_crl';
       const pckCrl = await need([...exts(specific), ...exts('pck_crl')], `PCK CRL for the ${req.pckCa} CA`);
@@ -51,7 +58,9 @@ export function directoryCollateral(dir: string): CollateralSource {
         };
         return c;
       } catch (e) {
-        throw new CollateralError(`collateral directory ${dir}: ${(e as Error).message}`, 'ERR_COLLATERAL_FORMAT', { cause: e });
+        throw new CollateralError(`collateral directory ${dir}: ${(e as Error).message}`, 'ERR_COLLATERAL_FORMAT', {
+          cause: e,
+        });
       }
     },
   };

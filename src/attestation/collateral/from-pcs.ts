@@ -59,7 +59,8 @@ export function pcsCollateral(baseUrl: string, opts: PcsOptions = {}): Collatera
   async function fetchAll(req: CollateralRequest): Promise<Collateral> {
     const tee = req.teeType;
     const fmspc = req.fmspc.toUpperCase();
-    if (!/^[0-9A-F]{12}$/.test(fmspc)) throw new CollateralError(`FMSPC ${req.fmspc} is not 6 bytes of hex`, 'ERR_ARGUMENT');
+    if (!/^[0-9A-F]{12}$/.test(fmspc))
+      throw new CollateralError(`FMSPC ${req.fmspc} is not 6 bytes of hex`, 'ERR_ARGUMENT');
     const update = opts.update ? `update=${opts.update}` : '';
     const tcbUrl = `${base}/${tee}/certification/v4/tcb?fmspc=${fmspc}${update ? `&${update}` : ''}`;
     const qeUrl = `${base}/${tee}/certification/v4/qe/identity${update ? `?${update}` : ''}`;
@@ -71,7 +72,12 @@ export function pcsCollateral(baseUrl: string, opts: PcsOptions = {}): Collatera
         tcbInfo: slicePcsBody(await tcbRes.text(), 'tcbInfo'),
         tcbSigningChain: chainHeader(tcbRes, tcbUrl, 'TCB-Info-Issuer-Chain', 'SGX-TCB-Info-Issuer-Chain'),
         qeIdentity: slicePcsBody(await qeRes.text(), 'enclaveIdentity'),
-        qeIdentitySigningChain: chainHeader(qeRes, qeUrl, 'SGX-Enclave-Identity-Issuer-Chain', 'Enclave-Identity-Issuer-Chain'),
+        qeIdentitySigningChain: chainHeader(
+          qeRes,
+          qeUrl,
+          'SGX-Enclave-Identity-Issuer-Chain',
+          'Enclave-Identity-Issuer-Chain',
+        ),
         pckCrl: derFromAny(new Uint8Array(await crlRes.arrayBuffer()), 'X509 CRL'),
         pckCrlIssuerChain: chainHeader(crlRes, crlUrl, 'SGX-PCK-CRL-Issuer-Chain'),
         rootCaCrl: derFromAny(new Uint8Array(await rootRes.arrayBuffer()), 'X509 CRL'),

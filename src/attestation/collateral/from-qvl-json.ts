@@ -13,26 +13,31 @@ import type { Collateral, CollateralSource } from './types.ts';
 function bytesField(o: Record<string, unknown>, k: string): Uint8Array {
   const v = o[k];
   if (typeof v === 'string') {
-    if (!/^([0-9a-fA-F]{2})*$/.test(v)) throw new FormatError(`collateral.json: ${k} is not hex`, 'ERR_COLLATERAL_FORMAT');
+    if (!/^([0-9a-fA-F]{2})*$/.test(v))
+      throw new FormatError(`collateral.json: ${k} is not hex`, 'ERR_COLLATERAL_FORMAT');
     return new Uint8Array(Buffer.from(v, 'hex'));
   }
-  if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Uint8Array.from(v as number[]);
+  if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+    return Uint8Array.from(v as number[]);
   throw new FormatError(`collateral.json: ${k} missing or not hex/bytes`, 'ERR_COLLATERAL_FORMAT');
 }
 
 function textField(o: Record<string, unknown>, k: string): string {
   const v = o[k];
-  if (typeof v !== 'string') throw new FormatError(`collateral.json: ${k} missing or not a string`, 'ERR_COLLATERAL_FORMAT');
+  if (typeof v !== 'string')
+    throw new FormatError(`collateral.json: ${k} missing or not a string`, 'ERR_COLLATERAL_FORMAT');
   return v;
 }
 
 /** Collateral from a parsed dcap-qvl collateral object. Throws FormatError on a malformed one. */
 export function collateralFromQvlJson(x: unknown, origin?: string): Collateral {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new FormatError('collateral.json: not an object', 'ERR_COLLATERAL_FORMAT');
+  if (typeof x !== 'object' || x === null || Array.isArray(x))
+    throw new FormatError('collateral.json: not an object', 'ERR_COLLATERAL_FORMAT');
   const o = x as Record<string, unknown>;
   const sig = (k: string) => {
     const b = bytesField(o, k);
-    if (b.length !== 64) throw new FormatError(`collateral.json: ${k} is ${b.length} bytes, expected 64 (r‖s)`, 'ERR_COLLATERAL_FORMAT');
+    if (b.length !== 64)
+      throw new FormatError(`collateral.json: ${k} is ${b.length} bytes, expected 64 (r‖s)`, 'ERR_COLLATERAL_FORMAT');
     return b;
   };
   const c: Collateral = {
@@ -50,7 +55,16 @@ export function collateralFromQvlJson(x: unknown, origin?: string): Collateral {
 
 /** The inverse, for exporting collateral to dcap-qvl (differential tests, `emulate quote`). */
 export function collateralToQvlJson(c: Collateral): Record<string, string> {
-  const pem = (ders: Uint8Array[]) => ders.map((d) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`).join('');
+  const pem = (ders: Uint8Array[]) =>
+    ders
+      .map(
+        (d) =>
+          `-----BEGIN CERTIFICATE-----\n${Buffer.from(d)
+            .toString('base64')
+            .replace(/(.{64})/g, '$1\n')
+            .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
+      )
+      .join('');
   return {
     pck_crl_issuer_chain: pem(c.pckCrlIssuerChain ?? []),
     root_ca_crl: Buffer.from(c.rootCaCrl).toString('hex'),

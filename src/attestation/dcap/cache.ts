@@ -1,4 +1,3 @@
-
 /** A Map that forgets its oldest entries past `max` (insertion order), so a long-running verifier stays bounded. */
 export class BoundedMap<K, V> extends Map<K, V> {
   constructor(private readonly max: number) {

@@ -1,6 +1,15 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { equal } from '../../bytes/util.ts';
-import { children, derTime, expectTag, integerHex, oidText, parseDer, TAG, type DerNode } from '../../formats/der-reader.ts';
+import {
+  children,
+  derTime,
+  expectTag,
+  integerHex,
+  oidText,
+  parseDer,
+  TAG,
+  type DerNode,
+} from '../../formats/der-reader.ts';
 import { FormatError } from '../../errors.ts';
 import type { VerificationCache } from './cache.ts';
 
@@ -43,7 +52,12 @@ const PRIME256V1 = '1.2.840.10045.3.1.7';
 /** X‖Y hex of an uncompressed P-256 SubjectPublicKeyInfo, '' for anything else. */
 function spkiP256Hex(spki: DerNode[]): string {
   const alg = children(expectTag(spki[0], TAG.SEQUENCE, 'algorithm'), 'algorithm');
-  if (oidText(alg[0], 'algorithm') !== EC_PUBLIC_KEY || alg[1]?.tag !== TAG.OID || oidText(alg[1], 'curve') !== PRIME256V1) return '';
+  if (
+    oidText(alg[0], 'algorithm') !== EC_PUBLIC_KEY ||
+    alg[1]?.tag !== TAG.OID ||
+    oidText(alg[1], 'curve') !== PRIME256V1
+  )
+    return '';
   const bits = expectTag(spki[1], TAG.BIT_STRING, 'subjectPublicKey').value;
   if (bits.length !== 66 || bits[0] !== 0 || bits[1] !== 4) return '';
   return Buffer.from(bits.subarray(2)).toString('hex');
@@ -67,7 +81,10 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
       // OpenSSL's error is not a Catena error: a certificate it cannot read is malformed input (found by fuzzing).
       throw new FormatError(`certificate: unreadable (${(e as Error).message})`, 'ERR_DER');
     }
-    const tbs = children(expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
+    const tbs = children(
+      expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'),
+      'tbsCertificate',
+    );
     const o = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
     const serial = integerHex(tbs[o], 'serialNumber');
     const issuer = expectTag(tbs[o + 2], TAG.SEQUENCE, 'issuer').raw;
@@ -122,17 +139,29 @@ function cn(c: Cert): string {
  * key is one of `anchors`; every certificate valid at `at`, every issuer a CA. The pool may hold
  * unrelated certificates and be in any order.
  */
-export function buildChain(leaf: Cert, pool: Cert[], anchors: Anchor[], at: Date, cache: VerificationCache): ChainResult {
+export function buildChain(
+  leaf: Cert,
+  pool: Cert[],
+  anchors: Anchor[],
+  at: Date,
+  cache: VerificationCache,
+): ChainResult {
   const chain: Cert[] = [leaf];
   let cur = leaf;
   for (let step = 0; step <= pool.length + 1; step++) {
     if (cur.selfIssued) {
       const anchor = anchors.find((a) => a.publicKeyHex !== '' && a.publicKeyHex === cur.publicKeyHex);
-      if (!anchor) return { ok: false, reason: `the chain ends at "${cn(cur)}", whose key is not a trusted root`, chain };
-      if (!signedBy(cur, cur, cache)) return { ok: false, reason: `root "${cn(cur)}": self-signature does not verify`, chain };
+      if (!anchor)
+        return { ok: false, reason: `the chain ends at "${cn(cur)}", whose key is not a trusted root`, chain };
+      if (!signedBy(cur, cur, cache))
+        return { ok: false, reason: `root "${cn(cur)}": self-signature does not verify`, chain };
       for (const [i, c] of chain.entries()) {
         if (at < c.notBefore || at > c.notAfter) {
-          return { ok: false, reason: `"${cn(c)}" is not valid at ${at.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`, chain };
+          return {
+            ok: false,
+            reason: `"${cn(c)}" is not valid at ${at.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`,
+            chain,
+          };
         }
         if (i > 0 && !c.isCa) return { ok: false, reason: `"${cn(c)}" issues certificates but is not a CA`, chain };
       }
@@ -149,7 +178,9 @@ export function buildChain(leaf: Cert, pool: Cert[], anchors: Anchor[], at: Date
 
 /** The certificate of `certs` that issues none of the others (the leaf), when there is exactly one. */
 export function findLeaf(certs: Cert[]): Cert | undefined {
-  const leaves = certs.filter((c) => !c.selfIssued && !certs.some((o) => o !== c && equal(o.issuer, c.subject) && !o.selfIssued));
+  const leaves = certs.filter(
+    (c) => !c.selfIssued && !certs.some((o) => o !== c && equal(o.issuer, c.subject) && !o.selfIssued),
+  );
   const unique = [...new Map(leaves.map((c) => [c.id, c])).values()];
   return unique.length === 1 ? unique[0] : undefined;
 }

@@ -1,7 +1,16 @@
 import { verify } from 'node:crypto';
 import { equal } from '../../bytes/util.ts';
 import { FormatError } from '../../errors.ts';
-import { children, derTime, expectTag, integerHex, oidText, parseDer, smallUint, TAG } from '../../formats/der-reader.ts';
+import {
+  children,
+  derTime,
+  expectTag,
+  integerHex,
+  oidText,
+  parseDer,
+  smallUint,
+  TAG,
+} from '../../formats/der-reader.ts';
 import type { VerificationCache } from './cache.ts';
 import type { Cert } from './certs.ts';
 
@@ -36,8 +45,11 @@ export function parseCrl(der: Uint8Array, cache: VerificationCache): Crl {
     const id = cache.nextId('crl#');
     const top = children(expectTag(parseDer(der, 'CRL'), TAG.SEQUENCE, 'CRL'), 'CRL');
     if (top.length !== 3) throw bad(`CRL: ${top.length} top-level elements, expected 3`);
-    const [tbsNode, algNode, sigNode] = top as [typeof top[0], typeof top[0], typeof top[0]];
-    const outerAlg = oidText(children(expectTag(algNode, TAG.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm')[0], 'signatureAlgorithm');
+    const [tbsNode, algNode, sigNode] = top as [(typeof top)[0], (typeof top)[0], (typeof top)[0]];
+    const outerAlg = oidText(
+      children(expectTag(algNode, TAG.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm')[0],
+      'signatureAlgorithm',
+    );
     if (outerAlg !== ECDSA_SHA256) throw bad(`CRL: signature algorithm ${outerAlg} is not ecdsa-with-SHA256`);
     expectTag(sigNode, TAG.BIT_STRING, 'signatureValue');
     if (sigNode.value[0] !== 0) throw bad('CRL: signature BIT STRING has unused bits');

@@ -67,7 +67,12 @@ function reaches(p: PlatformTcbInput, l: TcbLevel): boolean {
 }
 
 function ref(l: TcbLevel, index: number): TcbLevelRef {
-  return { index, tcbStatus: l.tcbStatus, tcbDate: l.tcbDate.toISOString().replace('.000Z', 'Z'), advisoryIds: [...l.advisoryIds] };
+  return {
+    index,
+    tcbStatus: l.tcbStatus,
+    tcbDate: l.tcbDate.toISOString().replace('.000Z', 'Z'),
+    advisoryIds: [...l.advisoryIds],
+  };
 }
 
 function shortfalls(p: PlatformTcbInput, l: TcbLevel): TcbShortfall[] {
@@ -76,7 +81,14 @@ function shortfalls(p: PlatformTcbInput, l: TcbLevel): TcbShortfall[] {
     const have = p.components[i] ?? 0;
     if (have >= need) return;
     const n = l.sgxComponentNames?.[i];
-    out.push({ component: 'sgx', index: i, ...(n?.category !== undefined ? { category: n.category } : {}), ...(n?.type !== undefined ? { type: n.type } : {}), have, need });
+    out.push({
+      component: 'sgx',
+      index: i,
+      ...(n?.category !== undefined ? { category: n.category } : {}),
+      ...(n?.type !== undefined ? { type: n.type } : {}),
+      have,
+      need,
+    });
   });
   if (p.pceSvn < l.pceSvn) out.push({ component: 'pcesvn', have: p.pceSvn, need: l.pceSvn });
   if (p.teeTcbSvn && l.tdxComponents) {
@@ -97,7 +109,11 @@ function judge(p: PlatformTcbInput, info: TcbInfo): Omit<TcbExplanation, 'early'
   return {
     fmspc: hex(info.fmspc),
     tcbEvaluationDataNumber: info.tcbEvaluationDataNumber,
-    platform: { components: [...p.components], pceSvn: p.pceSvn, ...(p.teeTcbSvn ? { teeTcbSvn: hex(p.teeTcbSvn) } : {}) },
+    platform: {
+      components: [...p.components],
+      pceSvn: p.pceSvn,
+      ...(p.teeTcbSvn ? { teeTcbSvn: hex(p.teeTcbSvn) } : {}),
+    },
     matched: m < 0 ? null : ref(levels[m], m),
     tcbStatus: m < 0 ? null : levels[m].tcbStatus,
     advisoryIds: m < 0 ? [] : [...levels[m].advisoryIds],

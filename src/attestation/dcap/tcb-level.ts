@@ -36,7 +36,8 @@ export function matchQeTcbLevel(identity: EnclaveIdentity, isvSvn: number): Stat
   return l && { status: l.tcbStatus, advisoryIds: [...l.advisoryIds] };
 }
 
-export type TdxModuleResult = { ok: true; status?: StatusWithAdvisories; detail: string } | { ok: false; detail: string };
+export type TdxModuleResult =
+  { ok: true; status?: StatusWithAdvisories; detail: string } | { ok: false; detail: string };
 
 function maskedEqual(a: Uint8Array, b: Uint8Array, mask: Uint8Array): boolean {
   for (let i = 0; i < mask.length; i++) if (((a[i] ?? 0) & mask[i]) !== ((b[i] ?? 0) & mask[i])) return false;
@@ -54,18 +55,26 @@ export function checkTdxModule(info: TcbInfo, td: TdReport10): TdxModuleResult {
   const base = info.tdxModule;
   if (!base) return { ok: false, detail: 'TCB info has no tdxModule' };
   if (version === 0) {
-    if (hex(base.mrSigner) !== hex(td.mrSignerSeam)) return { ok: false, detail: 'MRSIGNER_SEAM differs from tdxModule.mrsigner' };
-    if (!maskedEqual(td.seamAttributes, base.attributes, base.attributesMask)) return { ok: false, detail: 'SEAM attributes differ from tdxModule (masked)' };
+    if (hex(base.mrSigner) !== hex(td.mrSignerSeam))
+      return { ok: false, detail: 'MRSIGNER_SEAM differs from tdxModule.mrsigner' };
+    if (!maskedEqual(td.seamAttributes, base.attributes, base.attributesMask))
+      return { ok: false, detail: 'SEAM attributes differ from tdxModule (masked)' };
     return { ok: true, detail: 'TDX module version 0 matches tdxModule' };
   }
   const id = `TDX_${version.toString(16).toUpperCase().padStart(2, '0')}`;
   const ident = info.tdxModuleIdentities?.find((m) => m.id === id);
   if (!ident) return { ok: false, detail: `TCB info has no TDX module identity ${id}` };
-  if (hex(ident.mrSigner) !== hex(td.mrSignerSeam)) return { ok: false, detail: `MRSIGNER_SEAM differs from ${id}.mrsigner` };
-  if (!maskedEqual(td.seamAttributes, ident.attributes, ident.attributesMask)) return { ok: false, detail: `SEAM attributes differ from ${id} (masked)` };
+  if (hex(ident.mrSigner) !== hex(td.mrSignerSeam))
+    return { ok: false, detail: `MRSIGNER_SEAM differs from ${id}.mrsigner` };
+  if (!maskedEqual(td.seamAttributes, ident.attributes, ident.attributesMask))
+    return { ok: false, detail: `SEAM attributes differ from ${id} (masked)` };
   const level = ident.tcbLevels.find((l) => isvSvn >= l.isvSvn);
   if (!level) return { ok: false, detail: `${id} ISVSVN ${isvSvn} is below every level` };
-  return { ok: true, status: { status: level.tcbStatus, advisoryIds: [...level.advisoryIds] }, detail: `${id} at ISVSVN ${isvSvn}: ${level.tcbStatus}` };
+  return {
+    ok: true,
+    status: { status: level.tcbStatus, advisoryIds: [...level.advisoryIds] },
+    detail: `${id} at ISVSVN ${isvSvn}: ${level.tcbStatus}`,
+  };
 }
 
 function union(a: string[], b: string[]): string[] {
@@ -83,7 +92,8 @@ export function convergeStatus(platform: StatusWithAdvisories, secondary: Status
   if (secondary.status === 'Revoked') status = 'Revoked';
   else if (secondary.status === 'OutOfDate' || secondary.status === 'OutOfDateConfigurationNeeded') {
     if (platform.status === 'UpToDate' || platform.status === 'SWHardeningNeeded') status = 'OutOfDate';
-    else if (platform.status === 'ConfigurationNeeded' || platform.status === 'ConfigurationAndSWHardeningNeeded') status = 'OutOfDateConfigurationNeeded';
+    else if (platform.status === 'ConfigurationNeeded' || platform.status === 'ConfigurationAndSWHardeningNeeded')
+      status = 'OutOfDateConfigurationNeeded';
   }
   return { status, advisoryIds: union(platform.advisoryIds, secondary.advisoryIds) };
 }

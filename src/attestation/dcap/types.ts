@@ -62,7 +62,16 @@ export interface Appraisal {
   /** The first failing check. */
   error?: { code: string; message: string; check: string };
   quote?: QuoteSummary;
-  platform?: { fmspc: string; pceId: string; ppid: string; pckCa: 'processor' | 'platform'; tcbComponents: number[]; pceSvn: number; cpuSvn: string; sgxType: number };
+  platform?: {
+    fmspc: string;
+    pceId: string;
+    ppid: string;
+    pckCa: 'processor' | 'platform';
+    tcbComponents: number[];
+    pceSvn: number;
+    cpuSvn: string;
+    sgxType: number;
+  };
   qe?: { mrEnclave: string; mrSigner: string; isvProdId: number; isvSvn: number; tcbStatus?: string };
   collateral?: {
     origin?: string;

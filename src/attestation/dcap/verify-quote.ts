@@ -22,7 +22,13 @@ import { VerificationCache } from './cache.ts';
 import { buildChain, commonName, findLeaf, loadCert, type Anchor, type Cert } from './certs.ts';
 import { checkCrl, parseCrl, type Crl } from './crl.ts';
 import { INTEL_ROOT_PUBLIC_KEY_HEX } from './intel-root.ts';
-import { checkTdxModule, convergeStatus, matchPlatformTcbLevel, matchQeTcbLevel, type StatusWithAdvisories } from './tcb-level.ts';
+import {
+  checkTdxModule,
+  convergeStatus,
+  matchPlatformTcbLevel,
+  matchQeTcbLevel,
+  type StatusWithAdvisories,
+} from './tcb-level.ts';
 import type { Appraisal, Check, QuoteSummary, QuoteVerifier, VerifyOptions } from './types.ts';
 
 /**
@@ -65,7 +71,13 @@ class Run {
     this.checks.push({ name, ok: false, detail, code });
   }
   skip(name: string, because: string): void {
-    this.checks.push({ name, ok: false, skipped: true, detail: `not evaluated: ${because}`, code: CHECK_CODES[name] ?? 'ERR_VERIFICATION' });
+    this.checks.push({
+      name,
+      ok: false,
+      skipped: true,
+      detail: `not evaluated: ${because}`,
+      code: CHECK_CODES[name] ?? 'ERR_VERIFICATION',
+    });
   }
   /** Records `ok ? pass : fail`. */
   record(name: string, ok: boolean, detail: string): boolean {
@@ -147,7 +159,11 @@ function summarize(q: Quote): QuoteSummary {
 /** P-256 public key from X‖Y, through a minimal SPKI DER (faster than JWK import). */
 const SPKI_P256_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 function p256Key(raw64: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([SPKI_P256_PREFIX, Buffer.from([4]), raw64]), format: 'der', type: 'spki' });
+  return createPublicKey({
+    key: Buffer.concat([SPKI_P256_PREFIX, Buffer.from([4]), raw64]),
+    format: 'der',
+    type: 'spki',
+  });
 }
 
 function verifyRaw(key: KeyObject, data: Uint8Array, rs: Uint8Array): boolean {
@@ -188,16 +204,35 @@ function signedCollateral<T>(
     run.skip(name, signerProblem ?? 'no signing certificate');
     return parsed;
   }
-  const ok = cache.memo(`${name}.sig`, `${cache.textId(signed.text)}|${hex(signed.signature)}|${signer.id}`, () => verifyRaw(signer.publicKey, Buffer.from(signed.text, 'utf8'), signed.signature));
-  if (!ok) run.fail(name, `the signature over the exact ${name === 'collateral.tcbInfo' ? 'tcbInfo' : 'enclaveIdentity'} text does not verify with "${commonName(signer)}"`);
+  const ok = cache.memo(`${name}.sig`, `${cache.textId(signed.text)}|${hex(signed.signature)}|${signer.id}`, () =>
+    verifyRaw(signer.publicKey, Buffer.from(signed.text, 'utf8'), signed.signature),
+  );
+  if (!ok)
+    run.fail(
+      name,
+      `the signature over the exact ${name === 'collateral.tcbInfo' ? 'tcbInfo' : 'enclaveIdentity'} text does not verify with "${commonName(signer)}"`,
+    );
   else if (parseError) run.fail(name, parseError);
   else run.pass(name, `signed by "${commonName(signer)}"`);
   return parsed;
 }
 
-function windowCheck(run: Run, cache: VerificationCache, name: string, what: string, issueDate: Date, nextUpdate: Date, at: Date): void {
-  if (at < issueDate) run.fail(name, `${what} issued ${cache.iso(issueDate)}, after the verification time ${at.toISOString()}`);
-  else if (at > nextUpdate) run.fail(name, `${what} expired: nextUpdate ${cache.iso(nextUpdate)} is before the verification time ${at.toISOString()}`);
+function windowCheck(
+  run: Run,
+  cache: VerificationCache,
+  name: string,
+  what: string,
+  issueDate: Date,
+  nextUpdate: Date,
+  at: Date,
+): void {
+  if (at < issueDate)
+    run.fail(name, `${what} issued ${cache.iso(issueDate)}, after the verification time ${at.toISOString()}`);
+  else if (at > nextUpdate)
+    run.fail(
+      name,
+      `${what} expired: nextUpdate ${cache.iso(nextUpdate)} is before the verification time ${at.toISOString()}`,
+    );
   else run.pass(name, `${what} current (${cache.iso(issueDate)} to ${cache.iso(nextUpdate)})`);
 }
 
@@ -213,12 +248,19 @@ export class DcapVerifier implements QuoteVerifier {
 
   async verify(quoteBytes: Uint8Array, opts: VerifyOptions): Promise<Appraisal> {
     if (!(quoteBytes instanceof Uint8Array)) throw new ArgumentError('quote: expected Uint8Array');
-    if (!(opts?.at instanceof Date) || Number.isNaN(opts.at.getTime())) throw new ArgumentError('VerifyOptions.at: an explicit, valid Date is required');
+    if (!(opts?.at instanceof Date) || Number.isNaN(opts.at.getTime()))
+      throw new ArgumentError('VerifyOptions.at: an explicit, valid Date is required');
     if (!opts.collateral) throw new ArgumentError('VerifyOptions.collateral is required');
     const cache = opts.cache ?? this.cache;
     const anchors = anchorsFrom(opts.trustedRoots, cache);
     const run = new Run();
-    const out: Appraisal = { verdict: 'rejected', advisoryIds: [], checks: run.checks, rootIsIntel: false, at: opts.at.toISOString() };
+    const out: Appraisal = {
+      verdict: 'rejected',
+      advisoryIds: [],
+      checks: run.checks,
+      rootIsIntel: false,
+      at: opts.at.toISOString(),
+    };
     try {
       return await this.run(quoteBytes, opts, cache, anchors, run, out);
     } catch (e) {
@@ -228,7 +270,14 @@ export class DcapVerifier implements QuoteVerifier {
     }
   }
 
-  private async run(quoteBytes: Uint8Array, opts: VerifyOptions, cache: VerificationCache, anchors: Anchor[], run: Run, out: Appraisal): Promise<Appraisal> {
+  private async run(
+    quoteBytes: Uint8Array,
+    opts: VerifyOptions,
+    cache: VerificationCache,
+    anchors: Anchor[],
+    run: Run,
+    out: Appraisal,
+  ): Promise<Appraisal> {
     const at = opts.at;
 
     // 1. quote.format — exact layout, sizes consistent with sig_data_len; zero padding only after a TDX v4 quote.
@@ -238,7 +287,11 @@ export class DcapVerifier implements QuoteVerifier {
       if (q.paddingLength > 0 && !(q.header.version === 4 && q.header.teeType === TEE_TYPE_TDX)) {
         run.fail('quote.format', `${q.paddingLength} trailing bytes after the signature data`, 'ERR_TRAILING_BYTES');
         q = undefined;
-      } else run.pass('quote.format', `v${q.header.version} ${q.body.kind === 'sgx' ? 'SGX' : 'TDX'} quote, ${quoteBytes.length} bytes${q.paddingLength ? ` (${q.paddingLength} zero bytes of padding ignored)` : ''}`);
+      } else
+        run.pass(
+          'quote.format',
+          `v${q.header.version} ${q.body.kind === 'sgx' ? 'SGX' : 'TDX'} quote, ${quoteBytes.length} bytes${q.paddingLength ? ` (${q.paddingLength} zero bytes of padding ignored)` : ''}`,
+        );
     } catch (e) {
       run.fail('quote.format', message(e), e instanceof CatenaError ? e.code : 'ERR_QUOTE_FORMAT');
     }
@@ -249,11 +302,18 @@ export class DcapVerifier implements QuoteVerifier {
     // 2. quote.header — ECDSA P-256 attestation key, Intel's QE vendor ID, a PCK chain (cert data type 5).
     const cert = q.signatureData.qe.certification;
     const headerProblems: string[] = [];
-    if (q.header.attKeyType !== ATT_KEY_TYPE_ECDSA_P256) headerProblems.push(`attestation key type ${q.header.attKeyType} is not 2 (ECDSA P-256)`);
-    if (hex(q.header.qeVendorId) !== INTEL_QE_VENDOR_ID_HEX) headerProblems.push(`QE vendor ID ${hex(q.header.qeVendorId)} is not Intel's`);
-    if (cert.type !== CERT_DATA_PCK_CHAIN) headerProblems.push(`certification data type ${cert.type} is not 5 (PCK certificate chain)`);
+    if (q.header.attKeyType !== ATT_KEY_TYPE_ECDSA_P256)
+      headerProblems.push(`attestation key type ${q.header.attKeyType} is not 2 (ECDSA P-256)`);
+    if (hex(q.header.qeVendorId) !== INTEL_QE_VENDOR_ID_HEX)
+      headerProblems.push(`QE vendor ID ${hex(q.header.qeVendorId)} is not Intel's`);
+    if (cert.type !== CERT_DATA_PCK_CHAIN)
+      headerProblems.push(`certification data type ${cert.type} is not 5 (PCK certificate chain)`);
     if (headerProblems.length) run.fail('quote.header', headerProblems.join('; '));
-    else run.pass('quote.header', `ECDSA P-256, Intel QE, certification data type 5${q.signatureData.outerCertType ? ' inside type 6' : ''}`);
+    else
+      run.pass(
+        'quote.header',
+        `ECDSA P-256, Intel QE, certification data type 5${q.signatureData.outerCertType ? ' inside type 6' : ''}`,
+      );
 
     // 3. pck.chain — the quote's PCK chain, built by issuer/subject to a pinned root.
     let pck: PckChainInfo | undefined;
@@ -261,7 +321,9 @@ export class DcapVerifier implements QuoteVerifier {
     let pckProblem: string | undefined;
     try {
       pck = cache.memoRecent('pckcerts', [cert.data], () => {
-        const certs = pemCertificates(Buffer.from(cert.data).toString('latin1'), { strict: true }).map((d) => loadCert(d, cache));
+        const certs = pemCertificates(Buffer.from(cert.data).toString('latin1'), { strict: true }).map((d) =>
+          loadCert(d, cache),
+        );
         if (certs.length === 0) throw new Error('the certification data holds no certificate');
         const leaf = findLeaf(certs);
         if (!leaf) throw new Error('cannot tell the PCK leaf: the certificates do not form one chain');
@@ -276,7 +338,10 @@ export class DcapVerifier implements QuoteVerifier {
       if (res.ok) {
         pckChain = res.chain;
         out.rootIsIntel = res.anchor.isIntel;
-        run.pass('pck.chain', `${res.chain.map(commonName).join(' → ')}${res.anchor.isIntel ? ' (Intel root key)' : ' (caller-supplied root, not Intel)'}`);
+        run.pass(
+          'pck.chain',
+          `${res.chain.map(commonName).join(' → ')}${res.anchor.isIntel ? ' (Intel root key)' : ' (caller-supplied root, not Intel)'}`,
+        );
       } else {
         pckProblem = res.reason;
         run.fail('pck.chain', res.reason);
@@ -310,10 +375,17 @@ export class DcapVerifier implements QuoteVerifier {
       if (!ext || !pck) run.skip('collateral.source', 'the FMSPC is unknown without a readable PCK certificate');
       else {
         try {
-          col = await opts.collateral.get({ fmspc: hex(ext.fmspc), pckCa: pckCaOf(pck.leaf), teeType: isTdx ? 'tdx' : 'sgx' }, at);
+          col = await opts.collateral.get(
+            { fmspc: hex(ext.fmspc), pckCa: pckCaOf(pck.leaf), teeType: isTdx ? 'tdx' : 'sgx' },
+            at,
+          );
           run.pass('collateral.source', col.origin ?? 'collateral obtained');
         } catch (e) {
-          run.fail('collateral.source', message(e), e instanceof CatenaError ? e.code : CHECK_CODES['collateral.source']);
+          run.fail(
+            'collateral.source',
+            message(e),
+            e instanceof CatenaError ? e.code : CHECK_CODES['collateral.source'],
+          );
         }
       }
     } else {
@@ -336,7 +408,11 @@ export class DcapVerifier implements QuoteVerifier {
         if (problem) {
           run.fail('crl.rootCa', `root CA CRL ${problem}`);
           rootCrl = undefined;
-        } else run.pass('crl.rootCa', `signed by "${commonName(root)}", current until ${cache.iso(rootCrl.nextUpdate)}, ${rootCrl.revoked.size} revoked`);
+        } else
+          run.pass(
+            'crl.rootCa',
+            `signed by "${commonName(root)}", current until ${cache.iso(rootCrl.nextUpdate)}, ${rootCrl.revoked.size} revoked`,
+          );
       } catch (e) {
         run.fail('crl.rootCa', `root CA CRL unreadable: ${message(e)}`);
         rootCrl = undefined;
@@ -354,7 +430,11 @@ export class DcapVerifier implements QuoteVerifier {
         if (problem) {
           run.fail('crl.pck', `PCK CRL ${problem}`);
           pckCrl = undefined;
-        } else run.pass('crl.pck', `signed by "${commonName(pckIssuer)}", current until ${cache.iso(pckCrl.nextUpdate)}, ${pckCrl.revoked.size} revoked`);
+        } else
+          run.pass(
+            'crl.pck',
+            `signed by "${commonName(pckIssuer)}", current until ${cache.iso(pckCrl.nextUpdate)}, ${pckCrl.revoked.size} revoked`,
+          );
       } catch (e) {
         run.fail('crl.pck', `PCK CRL unreadable: ${message(e)}`);
         pckCrl = undefined;
@@ -409,34 +489,81 @@ export class DcapVerifier implements QuoteVerifier {
       for (const c of [...pckChain.slice(1, -1), ...(tcbSigningChain ?? []).filter((c) => !c.selfIssued)]) {
         if (rootCrl.revoked.has(c.serial)) revoked.push(`"${commonName(c)}" (${c.serial})`);
       }
-      run.record('pck.revocation', revoked.length === 0, revoked.length ? `revoked: ${[...new Set(revoked)].join(', ')}` : 'no certificate on the path is revoked');
+      run.record(
+        'pck.revocation',
+        revoked.length === 0,
+        revoked.length ? `revoked: ${[...new Set(revoked)].join(', ')}` : 'no certificate on the path is revoked',
+      );
     }
 
     // 10–13. collateral.tcbInfo / .qeIdentity — signatures over their exact text, then their validity windows at `at`.
     let tcbInfo: TcbInfo | undefined;
     let qeIdentity: EnclaveIdentity | undefined;
     if (!col) {
-      for (const n of ['collateral.tcbInfo', 'collateral.tcbInfoWindow', 'collateral.qeIdentity', 'collateral.qeIdentityWindow']) run.skip(n, 'no collateral');
+      for (const n of [
+        'collateral.tcbInfo',
+        'collateral.tcbInfoWindow',
+        'collateral.qeIdentity',
+        'collateral.qeIdentityWindow',
+      ])
+        run.skip(n, 'no collateral');
     } else {
       tcbInfo = signedCollateral(run, 'collateral.tcbInfo', col.tcbInfo, tcbSigner, signerProblem, parseTcbInfo, cache);
       if (tcbInfo) {
         const expectId = isTdx ? 'TDX' : 'SGX';
         if (tcbInfo.id !== expectId || (isTdx && tcbInfo.version < 3)) {
           const last = run.checks[run.checks.length - 1];
-          if (last.ok) Object.assign(last, { ok: false, detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} does not fit a ${expectId} quote`, code: CHECK_CODES['collateral.tcbInfo'] });
+          if (last.ok)
+            Object.assign(last, {
+              ok: false,
+              detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} does not fit a ${expectId} quote`,
+              code: CHECK_CODES['collateral.tcbInfo'],
+            });
         }
         windowCheck(run, cache, 'collateral.tcbInfoWindow', 'TCB info', tcbInfo.issueDate, tcbInfo.nextUpdate, at);
-        out.collateral!.tcbInfo = { issueDate: cache.iso(tcbInfo.issueDate), nextUpdate: cache.iso(tcbInfo.nextUpdate), tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber, version: tcbInfo.version, id: tcbInfo.id };
+        out.collateral!.tcbInfo = {
+          issueDate: cache.iso(tcbInfo.issueDate),
+          nextUpdate: cache.iso(tcbInfo.nextUpdate),
+          tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber,
+          version: tcbInfo.version,
+          id: tcbInfo.id,
+        };
       } else run.skip('collateral.tcbInfoWindow', 'the TCB info could not be read');
-      qeIdentity = signedCollateral(run, 'collateral.qeIdentity', col.qeIdentity, qeIdSigner, signerProblem, parseQeIdentity, cache);
+      qeIdentity = signedCollateral(
+        run,
+        'collateral.qeIdentity',
+        col.qeIdentity,
+        qeIdSigner,
+        signerProblem,
+        parseQeIdentity,
+        cache,
+      );
       if (qeIdentity) {
         const expectId = isTdx ? 'TD_QE' : 'QE';
         if (qeIdentity.id !== expectId) {
           const last = run.checks[run.checks.length - 1];
-          if (last.ok) Object.assign(last, { ok: false, detail: `enclave identity ${qeIdentity.id} is not ${expectId}`, code: CHECK_CODES['collateral.qeIdentity'] });
+          if (last.ok)
+            Object.assign(last, {
+              ok: false,
+              detail: `enclave identity ${qeIdentity.id} is not ${expectId}`,
+              code: CHECK_CODES['collateral.qeIdentity'],
+            });
         }
-        windowCheck(run, cache, 'collateral.qeIdentityWindow', 'QE identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at);
-        out.collateral!.qeIdentity = { issueDate: cache.iso(qeIdentity.issueDate), nextUpdate: cache.iso(qeIdentity.nextUpdate), tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber, id: qeIdentity.id };
+        windowCheck(
+          run,
+          cache,
+          'collateral.qeIdentityWindow',
+          'QE identity',
+          qeIdentity.issueDate,
+          qeIdentity.nextUpdate,
+          at,
+        );
+        out.collateral!.qeIdentity = {
+          issueDate: cache.iso(qeIdentity.issueDate),
+          nextUpdate: cache.iso(qeIdentity.nextUpdate),
+          tcbEvaluationDataNumber: qeIdentity.tcbEvaluationDataNumber,
+          id: qeIdentity.id,
+        };
       } else run.skip('collateral.qeIdentityWindow', 'the QE identity could not be read');
     }
 
@@ -445,7 +572,13 @@ export class DcapVerifier implements QuoteVerifier {
     else {
       const okF = equal(tcbInfo.fmspc, ext.fmspc);
       const okP = equal(tcbInfo.pceId, ext.pceId);
-      run.record('pck.fmspcPceId', okF && okP, okF && okP ? `FMSPC ${hex(ext.fmspc)}, PCE-ID ${hex(ext.pceId)}` : `TCB info is for FMSPC ${hex(tcbInfo.fmspc)} / PCE-ID ${hex(tcbInfo.pceId)}, the PCK certificate says ${hex(ext.fmspc)} / ${hex(ext.pceId)}`);
+      run.record(
+        'pck.fmspcPceId',
+        okF && okP,
+        okF && okP
+          ? `FMSPC ${hex(ext.fmspc)}, PCE-ID ${hex(ext.pceId)}`
+          : `TCB info is for FMSPC ${hex(tcbInfo.fmspc)} / PCE-ID ${hex(tcbInfo.pceId)}, the PCK certificate says ${hex(ext.fmspc)} / ${hex(ext.pceId)}`,
+      );
     }
 
     // 15. qe.reportSignature — the QE report body is signed by the PCK leaf's key.
@@ -453,8 +586,14 @@ export class DcapVerifier implements QuoteVerifier {
     if (!pck || !pckChain) run.skip('qe.reportSignature', 'the PCK certificate is not verified (pck.chain failed)');
     else {
       const leafId = new TextEncoder().encode(pck.leaf.id);
-      const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () => verifyRaw(pck.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature));
-      run.record('qe.reportSignature', ok, ok ? 'the PCK key signed the QE report' : 'the QE report signature does not verify with the PCK key');
+      const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () =>
+        verifyRaw(pck.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature),
+      );
+      run.record(
+        'qe.reportSignature',
+        ok,
+        ok ? 'the PCK key signed the QE report' : 'the QE report signature does not verify with the PCK key',
+      );
     }
 
     // 16. qe.keyBinding — QE REPORTDATA = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes.
@@ -462,22 +601,36 @@ export class DcapVerifier implements QuoteVerifier {
       const rd = sd.qe.qeReport.reportData;
       const want = sha256Parts(sd.attestationKey, sd.qe.qeAuthData);
       const ok = equal(rd.subarray(0, 32), want) && isZero(rd.subarray(32));
-      run.record('qe.keyBinding', ok, ok ? 'QE REPORTDATA binds the attestation key and auth data' : 'QE REPORTDATA is not SHA-256(attestation key ‖ QE auth data) ‖ 0³²');
+      run.record(
+        'qe.keyBinding',
+        ok,
+        ok
+          ? 'QE REPORTDATA binds the attestation key and auth data'
+          : 'QE REPORTDATA is not SHA-256(attestation key ‖ QE auth data) ‖ 0³²',
+      );
     }
 
     // 17. qe.identity — MRSIGNER, ISVPRODID, masked MISCSELECT and ATTRIBUTES, and the QE's TCB level by ISVSVN.
     const qeRep = sd.qe.qeReport;
-    out.qe = { mrEnclave: hex(qeRep.mrEnclave), mrSigner: hex(qeRep.mrSigner), isvProdId: qeRep.isvProdId, isvSvn: qeRep.isvSvn };
+    out.qe = {
+      mrEnclave: hex(qeRep.mrEnclave),
+      mrSigner: hex(qeRep.mrSigner),
+      isvProdId: qeRep.isvProdId,
+      isvSvn: qeRep.isvSvn,
+    };
     let qeStatus: StatusWithAdvisories | undefined;
     if (!qeIdentity) run.skip('qe.identity', 'the QE identity could not be read');
     else {
       const problems: string[] = [];
-      if (!equal(qeRep.mrSigner, qeIdentity.mrSigner)) problems.push(`MRSIGNER ${hex(qeRep.mrSigner)} is not ${hex(qeIdentity.mrSigner)}`);
-      if (qeRep.isvProdId !== qeIdentity.isvProdId) problems.push(`ISVPRODID ${qeRep.isvProdId} is not ${qeIdentity.isvProdId}`);
+      if (!equal(qeRep.mrSigner, qeIdentity.mrSigner))
+        problems.push(`MRSIGNER ${hex(qeRep.mrSigner)} is not ${hex(qeIdentity.mrSigner)}`);
+      if (qeRep.isvProdId !== qeIdentity.isvProdId)
+        problems.push(`ISVPRODID ${qeRep.isvProdId} is not ${qeIdentity.isvProdId}`);
       const dv = new DataView(qeIdentity.miscSelect.buffer, qeIdentity.miscSelect.byteOffset, 4);
       const mv = new DataView(qeIdentity.miscSelectMask.buffer, qeIdentity.miscSelectMask.byteOffset, 4);
       const mask = mv.getUint32(0, true);
-      if (((qeRep.miscSelect & mask) >>> 0) !== ((dv.getUint32(0, true) & mask) >>> 0)) problems.push('MISCSELECT differs under the mask');
+      if ((qeRep.miscSelect & mask) >>> 0 !== (dv.getUint32(0, true) & mask) >>> 0)
+        problems.push('MISCSELECT differs under the mask');
       const attrs = new Uint8Array(16);
       const av = new DataView(attrs.buffer);
       av.setBigUint64(0, qeRep.attributes.flags, true);
@@ -491,7 +644,11 @@ export class DcapVerifier implements QuoteVerifier {
       qeStatus = matchQeTcbLevel(qeIdentity, qeRep.isvSvn);
       if (!qeStatus) problems.push(`QE ISVSVN ${qeRep.isvSvn} is below every TCB level (treated as Revoked)`);
       else out.qe.tcbStatus = qeStatus.status;
-      run.record('qe.identity', problems.length === 0, problems.length ? problems.join('; ') : `${qeIdentity.id} at ISVSVN ${qeRep.isvSvn}: ${qeStatus!.status}`);
+      run.record(
+        'qe.identity',
+        problems.length === 0,
+        problems.length ? problems.join('; ') : `${qeIdentity.id} at ISVSVN ${qeRep.isvSvn}: ${qeStatus!.status}`,
+      );
       if (!qeStatus) qeStatus = { status: 'Revoked', advisoryIds: [] };
     }
 
@@ -512,11 +669,22 @@ export class DcapVerifier implements QuoteVerifier {
     let platformStatus: StatusWithAdvisories | undefined;
     if (!tcbInfo || !ext) run.skip('tcb.platformLevel', 'needs the TCB info and the PCK extension');
     else {
-      const level = matchPlatformTcbLevel(tcbInfo, ext.tcb, q.body.kind === 'td10' ? q.body.report.teeTcbSvn : undefined);
-      if (!level) run.fail('tcb.platformLevel', `components ${ext.tcb.components.join(',')} / PCESVN ${ext.tcb.pceSvn}${isTdx ? ` / TEE_TCB_SVN ${out.quote.td!.teeTcbSvn}` : ''} reach no TCB level`);
+      const level = matchPlatformTcbLevel(
+        tcbInfo,
+        ext.tcb,
+        q.body.kind === 'td10' ? q.body.report.teeTcbSvn : undefined,
+      );
+      if (!level)
+        run.fail(
+          'tcb.platformLevel',
+          `components ${ext.tcb.components.join(',')} / PCESVN ${ext.tcb.pceSvn}${isTdx ? ` / TEE_TCB_SVN ${out.quote.td!.teeTcbSvn}` : ''} reach no TCB level`,
+        );
       else {
         platformStatus = { status: level.tcbStatus, advisoryIds: [...level.advisoryIds] };
-        run.pass('tcb.platformLevel', `level of ${cache.iso(level.tcbDate).slice(0, 10)}: ${level.tcbStatus}${level.advisoryIds.length ? ` [${level.advisoryIds.join(', ')}]` : ''}`);
+        run.pass(
+          'tcb.platformLevel',
+          `level of ${cache.iso(level.tcbDate).slice(0, 10)}: ${level.tcbStatus}${level.advisoryIds.length ? ` [${level.advisoryIds.join(', ')}]` : ''}`,
+        );
       }
       if (q.body.kind === 'td10') {
         const m = checkTdxModule(tcbInfo, q.body.report);
@@ -535,25 +703,49 @@ export class DcapVerifier implements QuoteVerifier {
       out.advisoryIds = final.advisoryIds;
     }
     if (!platformStatus || !qeStatus) run.skip('tcb.status', 'needs the platform and QE TCB levels');
-    else run.record('tcb.status', final!.status !== 'Revoked', `platform ${platformStatus.status} + QE ${qeStatus.status} → ${final!.status}`);
+    else
+      run.record(
+        'tcb.status',
+        final!.status !== 'Revoked',
+        `platform ${platformStatus.status} + QE ${qeStatus.status} → ${final!.status}`,
+      );
 
     const issueDates = [tcbInfo?.issueDate, qeIdentity?.issueDate].filter((d): d is Date => d instanceof Date);
     // Every window a time-dependent check above judged `at` against: certificates, CRLs, TCB info, QE identity.
-    const windows: Array<readonly [Date, Date]> = [...(pckChain ?? []), ...(tcbSigningChain ?? [])].map((c) => [c.notBefore, c.notAfter] as const);
+    const windows: Array<readonly [Date, Date]> = [...(pckChain ?? []), ...(tcbSigningChain ?? [])].map(
+      (c) => [c.notBefore, c.notAfter] as const,
+    );
     for (const crl of [rootCrl, pckCrl]) if (crl) windows.push([crl.thisUpdate, crl.nextUpdate]);
     if (tcbInfo) windows.push([tcbInfo.issueDate, tcbInfo.nextUpdate]);
     if (qeIdentity) windows.push([qeIdentity.issueDate, qeIdentity.nextUpdate]);
     return this.finish(out, run, opts, out.quote, issueDates, windows);
   }
 
-  private finish(out: Appraisal, run: Run, opts: VerifyOptions, quote: QuoteSummary | undefined, issueDates: Date[], windows: Array<readonly [Date, Date]> = []): Appraisal {
+  private finish(
+    out: Appraisal,
+    run: Run,
+    opts: VerifyOptions,
+    quote: QuoteSummary | undefined,
+    issueDates: Date[],
+    windows: Array<readonly [Date, Date]> = [],
+  ): Appraisal {
     run.checks.push(
-      ...applyPolicy(opts.policy ?? {}, { ...(quote ? { quote } : {}), ...(out.tcbStatus ? { tcbStatus: out.tcbStatus } : {}), advisoryIds: out.advisoryIds, collateralIssueDates: issueDates, at: opts.at }),
+      ...applyPolicy(opts.policy ?? {}, {
+        ...(quote ? { quote } : {}),
+        ...(out.tcbStatus ? { tcbStatus: out.tcbStatus } : {}),
+        advisoryIds: out.advisoryIds,
+        collateralIssueDates: issueDates,
+        at: opts.at,
+      }),
     );
     const first = run.checks.find((c) => !c.ok);
     if (first) {
       out.verdict = 'rejected';
-      out.error = { code: first.code ?? 'ERR_VERIFICATION', message: `${first.name}: ${first.detail ?? 'failed'}`, check: first.name };
+      out.error = {
+        code: first.code ?? 'ERR_VERIFICATION',
+        message: `${first.name}: ${first.detail ?? 'failed'}`,
+        check: first.name,
+      };
     } else {
       out.verdict = 'accepted';
       const validity = validityOf(windows, issueDates, opts);
@@ -570,7 +762,11 @@ export class DcapVerifier implements QuoteVerifier {
  * the same quote and collateral verified at such an `at` get the same appraisal but for `at` itself.
  * Undefined when the windows do not contain `at` (cannot happen for an accepted appraisal).
  */
-function validityOf(windows: Array<readonly [Date, Date]>, issueDates: Date[], opts: VerifyOptions): { from: string; until: string } | undefined {
+function validityOf(
+  windows: Array<readonly [Date, Date]>,
+  issueDates: Date[],
+  opts: VerifyOptions,
+): { from: string; until: string } | undefined {
   if (windows.length === 0) return undefined;
   let from = -Infinity;
   let until = Infinity;
@@ -580,7 +776,8 @@ function validityOf(windows: Array<readonly [Date, Date]>, issueDates: Date[], o
   }
   const maxAge = opts.policy?.maxCollateralAgeSeconds;
   // The age check floors (at − oldest) to whole seconds: it still holds below oldest + (max + 1) s.
-  if (maxAge !== undefined && issueDates.length) until = Math.min(until, Math.min(...issueDates.map((d) => d.getTime())) + maxAge * 1000);
+  if (maxAge !== undefined && issueDates.length)
+    until = Math.min(until, Math.min(...issueDates.map((d) => d.getTime())) + maxAge * 1000);
   const at = opts.at.getTime();
   if (!(from <= at && at <= until)) return undefined;
   return { from: new Date(from).toISOString(), until: new Date(until).toISOString() };

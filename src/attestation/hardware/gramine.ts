@@ -59,7 +59,8 @@ export interface GramineAttesterOptions {
 
 function bytesArg(x: unknown, len: number, name: string): Uint8Array {
   if (!(x instanceof Uint8Array)) throw new AttesterError('ERR_ATTESTER_ARGUMENT', `${name}: expected Uint8Array`);
-  if (x.length !== len) throw new AttesterError('ERR_ATTESTER_ARGUMENT', `${name}: expected ${len} bytes, got ${x.length}`);
+  if (x.length !== len)
+    throw new AttesterError('ERR_ATTESTER_ARGUMENT', `${name}: expected ${len} bytes, got ${x.length}`);
   return x;
 }
 
@@ -85,11 +86,20 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
   static async open(opts: GramineAttesterOptions = {}): Promise<GramineAttester> {
     const dir = opts.dir ?? GRAMINE_DEFAULT_DIR;
     const files = opts.files ?? nodeFileOps;
-    const typeText = new TextDecoder('utf-8', { fatal: false }).decode(await read(files, dir, GRAMINE_FILES.attestationType)).trim();
+    const typeText = new TextDecoder('utf-8', { fatal: false })
+      .decode(await read(files, dir, GRAMINE_FILES.attestationType))
+      .trim();
     if (!(TYPES as readonly string[]).includes(typeText)) {
-      throw new AttesterError('ERR_ATTESTER_TYPE', `${GRAMINE_FILES.attestationType}: unknown attestation type ${JSON.stringify(typeText.slice(0, 32))} (expected none, epid or dcap)`);
+      throw new AttesterError(
+        'ERR_ATTESTER_TYPE',
+        `${GRAMINE_FILES.attestationType}: unknown attestation type ${JSON.stringify(typeText.slice(0, 32))} (expected none, epid or dcap)`,
+      );
     }
-    const ti = expectLength(await read(files, dir, GRAMINE_FILES.myTargetInfo), TARGETINFO_SIZE, GRAMINE_FILES.myTargetInfo);
+    const ti = expectLength(
+      await read(files, dir, GRAMINE_FILES.myTargetInfo),
+      TARGETINFO_SIZE,
+      GRAMINE_FILES.myTargetInfo,
+    );
     parseTargetInfo(ti); // 512 bytes always parses; kept so a format change shows up here
     return new GramineAttester(dir, files, typeText as GramineAttestationType, ti);
   }
@@ -115,9 +125,16 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
     return this.#locked(async () => {
       await write(this.#files, this.dir, GRAMINE_FILES.targetInfo, targetInfo);
       await write(this.#files, this.dir, GRAMINE_FILES.userReportData, reportData);
-      const report = expectLength(await read(this.#files, this.dir, GRAMINE_FILES.report), REPORT_SIZE, GRAMINE_FILES.report);
+      const report = expectLength(
+        await read(this.#files, this.dir, GRAMINE_FILES.report),
+        REPORT_SIZE,
+        GRAMINE_FILES.report,
+      );
       if (!equal(parseReport(report).body.reportData, reportData)) {
-        throw new AttesterError('ERR_ATTESTER_REPORT_DATA', 'report: REPORTDATA differs from the user_report_data written (another writer in this process?)');
+        throw new AttesterError(
+          'ERR_ATTESTER_REPORT_DATA',
+          'report: REPORTDATA differs from the user_report_data written (another writer in this process?)',
+        );
       }
       return report;
     });
@@ -137,7 +154,12 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
   quote(reportData: Uint8Array): Promise<Uint8Array> {
     bytesArg(reportData, USER_REPORT_DATA_SIZE, 'reportData');
     if (this.#type !== 'dcap') {
-      return Promise.reject(new AttesterError('ERR_ATTESTER_TYPE', `quote: attestation_type is ${this.#type}, a DCAP quote needs dcap (sgx.remote_attestation = "dcap" in the manifest)`));
+      return Promise.reject(
+        new AttesterError(
+          'ERR_ATTESTER_TYPE',
+          `quote: attestation_type is ${this.#type}, a DCAP quote needs dcap (sgx.remote_attestation = "dcap" in the manifest)`,
+        ),
+      );
     }
     return this.#locked(async () => {
       await write(this.#files, this.dir, GRAMINE_FILES.userReportData, reportData);
@@ -148,9 +170,13 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
       } catch (e) {
         throw new AttesterError('ERR_ATTESTER_QUOTE_FORMAT', `quote: ${(e as Error).message}`, { cause: e });
       }
-      if (parsed.body.kind !== 'sgx') throw new AttesterError('ERR_ATTESTER_QUOTE_FORMAT', 'quote: not an SGX enclave quote');
+      if (parsed.body.kind !== 'sgx')
+        throw new AttesterError('ERR_ATTESTER_QUOTE_FORMAT', 'quote: not an SGX enclave quote');
       if (!equal(parsed.body.report.reportData, reportData)) {
-        throw new AttesterError('ERR_ATTESTER_REPORT_DATA', 'quote: REPORTDATA differs from the user_report_data written (another writer in this process?)');
+        throw new AttesterError(
+          'ERR_ATTESTER_REPORT_DATA',
+          'quote: REPORTDATA differs from the user_report_data written (another writer in this process?)',
+        );
       }
       return raw.slice(0, raw.length - parsed.paddingLength);
     });
@@ -161,7 +187,12 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
    * The only EGETKEY output Gramine exposes (no REPORT key, no caller-chosen KEYREQUEST).
    */
   async sealKey(policy: 'mrenclave' | 'mrsigner'): Promise<Uint8Array> {
-    const name = policy === 'mrenclave' ? GRAMINE_FILES.sealKeyMrEnclave : policy === 'mrsigner' ? GRAMINE_FILES.sealKeyMrSigner : undefined;
+    const name =
+      policy === 'mrenclave'
+        ? GRAMINE_FILES.sealKeyMrEnclave
+        : policy === 'mrsigner'
+          ? GRAMINE_FILES.sealKeyMrSigner
+          : undefined;
     if (!name) throw new AttesterError('ERR_ATTESTER_ARGUMENT', `sealKey: policy must be 'mrenclave' or 'mrsigner'`);
     return expectLength(await read(this.#files, this.dir, name), SEAL_KEY_SIZE, name);
   }
@@ -175,16 +206,23 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
 }
 
 function expectLength(b: Uint8Array, len: number, name: string): Uint8Array {
-  if (b.length !== len) throw new AttesterError('ERR_ATTESTER_LENGTH', `${name}: read ${b.length} bytes, expected ${len}`);
+  if (b.length !== len)
+    throw new AttesterError('ERR_ATTESTER_LENGTH', `${name}: read ${b.length} bytes, expected ${len}`);
   return b;
 }
 
 function ioError(verb: string, name: string, e: unknown): AttesterError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new AttesterError('ERR_ATTESTER_UNAVAILABLE', `${name}: no such pseudo-file (not running inside Gramine with SGX?)`, { cause: e });
+    return new AttesterError(
+      'ERR_ATTESTER_UNAVAILABLE',
+      `${name}: no such pseudo-file (not running inside Gramine with SGX?)`,
+      { cause: e },
+    );
   }
-  return new AttesterError('ERR_ATTESTER_IO', `${name}: ${verb} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  return new AttesterError('ERR_ATTESTER_IO', `${name}: ${verb} failed: ${(e as Error)?.message ?? String(e)}`, {
+    cause: e,
+  });
 }
 
 async function read(files: FileOps, dir: string, name: string): Promise<Uint8Array> {

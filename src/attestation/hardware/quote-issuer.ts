@@ -6,6 +6,8 @@ export interface HardwareQuoteSource {
   quote(reportData: Uint8Array): Promise<Uint8Array>;
 }
 
-export function hardwareQuoteIssuer(attester: HardwareQuoteSource): { issue(reportData: Uint8Array): Promise<Uint8Array> } {
+export function hardwareQuoteIssuer(attester: HardwareQuoteSource): {
+  issue(reportData: Uint8Array): Promise<Uint8Array>;
+} {
   return { issue: (reportData) => attester.quote(reportData) };
 }

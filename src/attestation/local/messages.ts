@@ -11,9 +11,17 @@ import { LocalAttestationError } from './errors.ts';
  */
 export const LA_VERSION = 1;
 
-export interface Msg1 { targetInfo: Uint8Array; ecdhPublic: Uint8Array; nonce: Uint8Array }
-export interface Msg2 extends Msg1 { report: Uint8Array }
-export interface Msg3 { report: Uint8Array }
+export interface Msg1 {
+  targetInfo: Uint8Array;
+  ecdhPublic: Uint8Array;
+  nonce: Uint8Array;
+}
+export interface Msg2 extends Msg1 {
+  report: Uint8Array;
+}
+export interface Msg3 {
+  report: Uint8Array;
+}
 
 function header(r: Reader, type: number): void {
   const t = r.u8('type');
@@ -36,7 +44,13 @@ function strict<T>(bytes: Uint8Array, name: string, type: number, read: (r: Read
 }
 
 export function encodeMsg1(m: Msg1): Uint8Array {
-  return new Writer().u8(1).u8(LA_VERSION).bytes(m.targetInfo, TARGETINFO_SIZE).bytes(m.ecdhPublic, 64).bytes(m.nonce, 32).finish();
+  return new Writer()
+    .u8(1)
+    .u8(LA_VERSION)
+    .bytes(m.targetInfo, TARGETINFO_SIZE)
+    .bytes(m.ecdhPublic, 64)
+    .bytes(m.nonce, 32)
+    .finish();
 }
 export function decodeMsg1(b: Uint8Array): Msg1 {
   return strict(b, 'local attestation MSG1', 1, (r) => ({

@@ -26,7 +26,14 @@ const ROLE_RESPONDER = new TextEncoder().encode('responder');
 const ROLE_INITIATOR = new TextEncoder().encode('initiator');
 
 /** The handshake transcript hash: binds both TARGETINFOs, both ECDH keys and both nonces. */
-function transcript(ti_i: Uint8Array, g_i: Uint8Array, n_i: Uint8Array, ti_r: Uint8Array, g_r: Uint8Array, n_r: Uint8Array): Uint8Array {
+function transcript(
+  ti_i: Uint8Array,
+  g_i: Uint8Array,
+  n_i: Uint8Array,
+  ti_r: Uint8Array,
+  g_r: Uint8Array,
+  n_r: Uint8Array,
+): Uint8Array {
   return sha256Parts(TRANSCRIPT_LABEL, ti_i, g_i, n_i, ti_r, g_r, n_r);
 }
 
@@ -54,7 +61,10 @@ export async function verifyLocalReport(
   const key = await sgx.egetkey(reportKeyRequest(report.keyId));
 
   if (!ctEqual(aesCmac(key, report.rawBody), report.mac)) {
-    throw new LocalAttestationError('ERR_LA_REPORT_MAC', 'peer REPORT MAC does not verify: made for another target, on another platform, or altered');
+    throw new LocalAttestationError(
+      'ERR_LA_REPORT_MAC',
+      'peer REPORT MAC does not verify: made for another target, on another platform, or altered',
+    );
   }
   if (!equal(report.body.reportData, expectedReportData)) {
     throw new LocalAttestationError('ERR_LA_BINDING', 'peer REPORTDATA does not bind this handshake (keys and nonces)');
@@ -69,7 +79,12 @@ function sessionKeys(shared: Uint8Array, th: Uint8Array): { i2r: Uint8Array; r2i
   return { i2r: okm.slice(0, 16), r2i: okm.slice(16, 32) };
 }
 
-const peerOf = (b: ReportBody) => ({ mrEnclave: b.mrEnclave, mrSigner: b.mrSigner, isvProdId: b.isvProdId, isvSvn: b.isvSvn });
+const peerOf = (b: ReportBody) => ({
+  mrEnclave: b.mrEnclave,
+  mrSigner: b.mrSigner,
+  isvProdId: b.isvProdId,
+  isvSvn: b.isvSvn,
+});
 
 /**
  * The initiator side. Use once: start() → MSG1, finish(MSG2) → MSG3 + session.
@@ -80,7 +95,10 @@ export class LocalAttestationInitiator {
   private ecdh: EcdhKeyPair | undefined;
   private nonce: Uint8Array = new Uint8Array(0);
   private ti: Uint8Array = new Uint8Array(0);
-  constructor(private readonly sgx: LocalAttester, private readonly policy: IdentityPolicy) {}
+  constructor(
+    private readonly sgx: LocalAttester,
+    private readonly policy: IdentityPolicy,
+  ) {}
 
   start(): Uint8Array {
     if (this.state !== 'new') throw new LocalAttestationError('ERR_LA_STATE', 'initiator already started');
@@ -110,7 +128,10 @@ export class LocalAttestationResponder {
   private state: 'new' | 'sent2' | 'done' = 'new';
   private th: Uint8Array = new Uint8Array(0);
   private shared: Uint8Array = new Uint8Array(0);
-  constructor(private readonly sgx: LocalAttester, private readonly policy: IdentityPolicy) {}
+  constructor(
+    private readonly sgx: LocalAttester,
+    private readonly policy: IdentityPolicy,
+  ) {}
 
   async respond(msg1: Uint8Array): Promise<Uint8Array> {
     if (this.state !== 'new') throw new LocalAttestationError('ERR_LA_STATE', 'MSG1 not expected now');

@@ -39,15 +39,23 @@ export class LocalSession {
     if (seq !== this.recvSeq) {
       throw new LocalAttestationError(
         'ERR_LA_SEQUENCE',
-        seq < this.recvSeq ? `record ${seq} replayed (expected ${this.recvSeq})` : `record ${seq} out of order (expected ${this.recvSeq})`,
+        seq < this.recvSeq
+          ? `record ${seq} replayed (expected ${this.recvSeq})`
+          : `record ${seq} out of order (expected ${this.recvSeq})`,
       );
     }
     try {
-      const pt = aesGcmOpen(this.recvKey, LocalSession.iv(seq), record.subarray(8), LocalSession.aad(this.recvLabel, seq));
+      const pt = aesGcmOpen(
+        this.recvKey,
+        LocalSession.iv(seq),
+        record.subarray(8),
+        LocalSession.aad(this.recvLabel, seq),
+      );
       this.recvSeq++;
       return pt;
     } catch (e) {
-      if (e instanceof DecryptionError) throw new LocalAttestationError('ERR_LA_DECRYPT', 'session record failed authentication');
+      if (e instanceof DecryptionError)
+        throw new LocalAttestationError('ERR_LA_DECRYPT', 'session record failed authentication');
       throw e;
     }
   }

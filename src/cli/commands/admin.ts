@@ -7,7 +7,10 @@ interface StoreFlags {
 }
 
 /** Opens the manager's store (lazily: the store and server modules load only when a subcommand runs). */
-async function withStore<T>(o: StoreFlags, fn: (store: import('../../store/types.ts').Store) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  o: StoreFlags,
+  fn: (store: import('../../store/types.ts').Store) => Promise<T>,
+): Promise<T> {
   const { openStore } = await import('../../store/open-store.ts');
   const { managerPaths } = await import('../../server/data-dir.ts');
   // A store this command creates is the manager's: for this user only.
@@ -38,7 +41,8 @@ export function register(program: Command): void {
     .option('--db <url>', 'store (default DATA/catena.db)')
     .option('--json', 'print {id, token, role, expiresAt, agentId}')
     .action(async (o: StoreFlags & { role: string; ttl: string; agentId?: string; json?: boolean }) => {
-      if (!(ROLES as readonly string[]).includes(o.role)) throw new UsageError(`--role: one of ${ROLES.join(', ')}; got ${o.role}`);
+      if (!(ROLES as readonly string[]).includes(o.role))
+        throw new UsageError(`--role: one of ${ROLES.join(', ')}; got ${o.role}`);
       const role = o.role as (typeof ROLES)[number];
       const { createToken, parseTtl } = await import('../../server/tokens.ts');
       let ttlMs: number | null;
@@ -49,10 +53,15 @@ export function register(program: Command): void {
       }
       if (ttlMs === null && role !== 'admin') throw new UsageError('--ttl never: only an admin token may never expire');
       if (o.agentId !== undefined && role !== 'agent') throw new UsageError('--agent-id: only with --role agent');
-      const t = await withStore(o, (store) => createToken(store, role, 'cli', { ttlMs, ...(o.agentId ? { agentId: o.agentId } : {}) }));
+      const t = await withStore(o, (store) =>
+        createToken(store, role, 'cli', { ttlMs, ...(o.agentId ? { agentId: o.agentId } : {}) }),
+      );
       if (o.json) printJson(t);
       else {
-        say(false, `${t.role} token ${t.id}${t.expiresAt ? `, expires ${t.expiresAt}` : ', never expires'}${t.agentId ? `, agent ${t.agentId}` : ''} (shown once, keep it secret):`);
+        say(
+          false,
+          `${t.role} token ${t.id}${t.expiresAt ? `, expires ${t.expiresAt}` : ', never expires'}${t.agentId ? `, agent ${t.agentId}` : ''} (shown once, keep it secret):`,
+        );
         say(false, t.token);
       }
     });
@@ -66,7 +75,12 @@ export function register(program: Command): void {
       const { tokenView } = await import('../../server/routes/views.ts');
       const tokens = await withStore(o, async (store) => (await store.listTokens()).map(tokenView));
       if (o.json) printJson({ tokens });
-      else for (const t of tokens) say(false, `${t.id}  ${t.role.padEnd(6)}  ${t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt ? `expires ${t.expiresAt}` : 'never expires'}${t.agentId ? `  agent ${t.agentId}` : ''}`);
+      else
+        for (const t of tokens)
+          say(
+            false,
+            `${t.id}  ${t.role.padEnd(6)}  ${t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt ? `expires ${t.expiresAt}` : 'never expires'}${t.agentId ? `  agent ${t.agentId}` : ''}`,
+          );
     });
   token
     .command('revoke')
@@ -77,7 +91,8 @@ export function register(program: Command): void {
     .option('--json', 'print {id, revoked: true}')
     .action(async (id: string, o: StoreFlags & { json?: boolean }) => {
       await withStore(o, async (store) => {
-        if (!(await store.listTokens()).some((t) => t.id === id)) throw new UsageError(`no token ${id} (catena admin token list)`);
+        if (!(await store.listTokens()).some((t) => t.id === id))
+          throw new UsageError(`no token ${id} (catena admin token list)`);
         await store.revokeToken(id, { actor: 'cli', at: new Date() });
       });
       if (o.json) printJson({ id, revoked: true });

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .description('verify the hash chain and the signed checkpoints of the audit log')
     .option('--data <dir>', 'data directory (default: $XDG_STATE_HOME/catena/manager)')
     .option('--db <url>', 'store (default DATA/catena.db)')
-    .option('--key <pem>', "manager key or its public half (checkpoint signatures; default DATA/manager-key.pem)")
+    .option('--key <pem>', 'manager key or its public half (checkpoint signatures; default DATA/manager-key.pem)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { data?: string; db?: string; key?: string; json?: boolean }) => {
       const { openStore } = await import('../../store/open-store.ts');
@@ -30,7 +30,7 @@ export function register(program: Command): void {
       const store = await openStore(paths.db, { migrate: false });
       try {
         const records: AuditRecord[] = [];
-        for (let after = 0; ; ) {
+        for (let after = 0; ;) {
           const page = await store.listAudit({ afterSeq: after, limit: 5000 });
           if (page.length === 0) break;
           records.push(...page);
@@ -38,7 +38,8 @@ export function register(program: Command): void {
         }
         const r = verifyAuditLog(records, await store.listCheckpoints(), checkpointVerifier(pub));
         if (o.json) printJson(r);
-        else if (r.ok) say(false, `audit log intact: ${r.count} records, ${r.checkpoints} signed checkpoints, head ${r.headHash}`);
+        else if (r.ok)
+          say(false, `audit log intact: ${r.count} records, ${r.checkpoints} signed checkpoints, head ${r.headHash}`);
         else say(false, `audit log BROKEN at record ${r.firstBrokenSeq}: ${r.reason}`);
         if (!r.ok) setExit(EXIT.NEGATIVE);
       } finally {

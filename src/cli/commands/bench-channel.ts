@@ -18,7 +18,8 @@ export function register(program: Command): void {
     .action(async (opts: { seconds: string; handshakes: string; roundTrips: string; json?: boolean }) => {
       const num = (flag: string, v: string, max: number) => {
         const n = Number(v);
-        if (!(Number.isFinite(n) && n > 0 && n <= max)) throw new UsageError(`--${flag}: expected a number in (0, ${max}], got ${v}`);
+        if (!(Number.isFinite(n) && n > 0 && n <= max))
+          throw new UsageError(`--${flag}: expected a number in (0, ${max}], got ${v}`);
         return n;
       };
       const seconds = num('seconds', opts.seconds, 600);
@@ -26,18 +27,38 @@ export function register(program: Command): void {
       const roundTrips = Math.ceil(num('round-trips', opts.roundTrips, 1e7));
       const { benchChannel } = await import('../../bench/channel.ts');
       const { SingleBar } = await import('cli-progress');
-      const bar = process.stderr.isTTY ? new SingleBar({ format: 'bench channel [{bar}] {phase} {value}/{total}', stream: process.stderr, hideCursor: true }) : undefined;
+      const bar = process.stderr.isTTY
+        ? new SingleBar({
+            format: 'bench channel [{bar}] {phase} {value}/{total}',
+            stream: process.stderr,
+            hideCursor: true,
+          })
+        : undefined;
       bar?.start(1, 0, { phase: 'setup' });
       let r;
       try {
-        r = await benchChannel({ seconds, handshakes, roundTrips, onProgress: (phase, done, total) => bar?.setTotal(total) ?? bar?.update(done, { phase }) });
+        r = await benchChannel({
+          seconds,
+          handshakes,
+          roundTrips,
+          onProgress: (phase, done, total) => bar?.setTotal(total) ?? bar?.update(done, { phase }),
+        });
       } finally {
         bar?.stop();
       }
       if (opts.json) return printJson(r);
-      say(false, `RA-TLS (${r.ratls.evidence}, TCB ${r.ratls.tcbStatus}, ${r.ratls.group}, warm verifier, cached collateral):`);
-      say(false, `  ${r.ratls.handshakesPerSec} handshakes/s   floor ${r.ratls.floorPerSec}/s   (${(r.ratls.ofFloor * 100).toFixed(1)}% of floor; ${r.ratls.handshakes} in ${r.ratls.seconds} s)`);
+      say(
+        false,
+        `RA-TLS (${r.ratls.evidence}, TCB ${r.ratls.tcbStatus}, ${r.ratls.group}, warm verifier, cached collateral):`,
+      );
+      say(
+        false,
+        `  ${r.ratls.handshakesPerSec} handshakes/s   floor ${r.ratls.floorPerSec}/s   (${(r.ratls.ofFloor * 100).toFixed(1)}% of floor; ${r.ratls.handshakes} in ${r.ratls.seconds} s)`,
+      );
       say(false, `local attestation (mutual, two enclaves on one platform):`);
-      say(false, `  ${r.local.roundTripsPerSec} round trips/s   floor ${r.local.floorPerSec}/s   (${(r.local.ofFloor * 100).toFixed(1)}% of floor; ${r.local.roundTrips} in ${r.local.seconds} s)`);
+      say(
+        false,
+        `  ${r.local.roundTripsPerSec} round trips/s   floor ${r.local.floorPerSec}/s   (${(r.local.ofFloor * 100).toFixed(1)}% of floor; ${r.local.roundTrips} in ${r.local.seconds} s)`,
+      );
     });
 }

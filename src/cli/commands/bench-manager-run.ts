@@ -18,14 +18,43 @@ import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driv
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
 
-function startManager(db: string, key: string, profileDir?: string, verifyThreads?: number): Promise<{ child: ChildProcess; url: string }> {
+function startManager(
+  db: string,
+  key: string,
+  profileDir?: string,
+  verifyThreads?: number,
+): Promise<{ child: ChildProcess; url: string }> {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const extra = verifyThreads !== undefined ? ['--verify-threads', String(verifyThreads)] : [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'manager', '--db', db, '--key', key, '--data', dirname(key), '--listen', '127.0.0.1:0', '--agent-check', '0', '--json', '--log-level', 'warn', '--writes-per-minute', '1000000000', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // The manager stops by itself if this process dies without stopping it.
-    env: { ...process.env, CATENA_EXIT_WITH_PARENT: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      BIN,
+      'manager',
+      '--db',
+      db,
+      '--key',
+      key,
+      '--data',
+      dirname(key),
+      '--listen',
+      '127.0.0.1:0',
+      '--agent-check',
+      '0',
+      '--json',
+      '--log-level',
+      'warn',
+      '--writes-per-minute',
+      '1000000000',
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // The manager stops by itself if this process dies without stopping it.
+      env: { ...process.env, CATENA_EXIT_WITH_PARENT: '1' },
+    },
+  );
   return new Promise((resolveUrl, reject) => {
     let out = '';
     let err = '';
@@ -49,9 +78,17 @@ function startManager(db: string, key: string, profileDir?: string, verifyThread
 }
 
 /** The manager's SQLite group-commit counters (GET /metrics), when it runs on SQLite. */
-async function storeCommits(url: string, token: string): Promise<{ transactions: number; commits: number } | undefined> {
+async function storeCommits(
+  url: string,
+  token: string,
+): Promise<{ transactions: number; commits: number } | undefined> {
   try {
-    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })).text();
+    const text = await (
+      await fetch(`${url}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      })
+    ).text();
     const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     const r = { transactions: read('catena_store_write_transactions'), commits: read('catena_store_commits') };
     return Number.isFinite(r.transactions) && Number.isFinite(r.commits) ? r : undefined;
@@ -60,9 +97,22 @@ async function storeCommits(url: string, token: string): Promise<{ transactions:
   }
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
-export interface BenchManagerFlags { db: string; pgUrl?: string; appends: string; concurrency: string; warmup: string; managerUrl?: string; token?: string; sendCollateral?: boolean; verifyThreads?: string; profile?: string; json?: boolean }
+export interface BenchManagerFlags {
+  db: string;
+  pgUrl?: string;
+  appends: string;
+  concurrency: string;
+  warmup: string;
+  managerUrl?: string;
+  token?: string;
+  sendCollateral?: boolean;
+  verifyThreads?: string;
+  profile?: string;
+  json?: boolean;
+}
 
 /**
  * `catena bench manager`: sustained appends with remote evidence over HTTP on loopback. The manager
@@ -79,7 +129,10 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
   const log = (m: string) => process.stderr.write(`[bench manager] ${m}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'catena-bench-mgr-'));
   const schema = `bench_${Date.now().toString(36)}`;
-  const db = o.db === 'sqlite' ? join(tmp, 'bench.db') : `${o.pgUrl ?? process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}${(o.pgUrl ?? '').includes('?') ? '&' : '?'}schema=${schema}`;
+  const db =
+    o.db === 'sqlite'
+      ? join(tmp, 'bench.db')
+      : `${o.pgUrl ?? process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}${(o.pgUrl ?? '').includes('?') ? '&' : '?'}schema=${schema}`;
   let manager: ChildProcess | undefined;
   // Ctrl-C, SIGTERM or SIGHUP: stop the manager we started and remove the temporary files, then exit 128 + n.
   const offSignal = onStopSignal((sig) => {
@@ -101,20 +154,37 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
       admin = (await createToken(store, 'admin', 'bench')).token;
       await store.close();
       log(`starting the manager (${o.db})`);
-      const started = await startManager(db, join(tmp, 'manager-key.pem'), o.profile ? resolve(o.profile) : undefined, o.verifyThreads !== undefined ? intFlag('verify-threads', o.verifyThreads, 0, 64) : undefined);
+      const started = await startManager(
+        db,
+        join(tmp, 'manager-key.pem'),
+        o.profile ? resolve(o.profile) : undefined,
+        o.verifyThreads !== undefined ? intFlag('verify-threads', o.verifyThreads, 0, 64) : undefined,
+      );
       manager = started.child;
       m = started;
     }
     const policy: ChainPolicy = { acceptedTcbStatuses: ['UpToDate'] };
-    const chain = await callJson<{ id: string }>(`${m.url}/v1/chains`, { body: { name: 'bench', root: hex(world.root), emulatedRoot: true, policy }, token: admin });
+    const chain = await callJson<{ id: string }>(`${m.url}/v1/chains`, {
+      body: { name: 'bench', root: hex(world.root), emulatedRoot: true, policy },
+      token: admin,
+    });
     const vendor = generateVendorKey();
     const img = world.elementImage(vendor);
     const [parent, child] = await Promise.all([world.loadElement(0, img), world.loadElement(1, img)]);
     const links = new LinkFactory(world, world.root);
-    const { nonce } = await callJson<{ nonce: string }>(`${m.url}/v1/chains/${chain.id}/challenge`, { method: 'POST', body: {}, token: admin });
-    const first = await callJson<{ element: { id: string } }>(`${m.url}/v1/chains/${chain.id}/elements`, { body: await links.first(chain.id, parent, nonce), token: admin });
+    const { nonce } = await callJson<{ nonce: string }>(`${m.url}/v1/chains/${chain.id}/challenge`, {
+      method: 'POST',
+      body: {},
+      token: admin,
+    });
+    const first = await callJson<{ element: { id: string } }>(`${m.url}/v1/chains/${chain.id}/elements`, {
+      body: await links.first(chain.id, parent, nonce),
+      token: admin,
+    });
     const warmup = intFlag('warmup', o.warmup, 0, 10_000);
-    log(`pre-building ${warmup} + ${n} signed remote links (quote + DCAP check + signature inside the parent enclave; not timed)`);
+    log(
+      `pre-building ${warmup} + ${n} signed remote links (quote + DCAP check + signature inside the parent enclave; not timed)`,
+    );
     // Evidence is prepared before the timed phase: making quotes and signing links is the agents'
     // work, not the manager's. Bodies are serialised here too, so the timed phase only sends bytes.
     const client = new BenchClient(m.url, admin);
@@ -166,7 +236,10 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
     const commits1 = await storeCommits(m.url, admin);
     const secs = ms / 1000;
     lat.sort((a, b) => a - b);
-    const v = await callJson<{ valid: boolean; size: number }>(`${m.url}/v1/chains/${chain.id}/verify`, { token: admin, timeoutMs: 300_000 });
+    const v = await callJson<{ valid: boolean; size: number }>(`${m.url}/v1/chains/${chain.id}/verify`, {
+      token: admin,
+      timeoutMs: 300_000,
+    });
     const done = Math.max(1, lat.length);
     const r = {
       db: o.db,
@@ -181,10 +254,18 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
       appendsPerSec: Number((lat.length / secs).toFixed(1)),
       p50Ms: lat.length ? Number(pct(lat, 50).toFixed(2)) : null,
       p99Ms: lat.length ? Number(pct(lat, 99).toFixed(2)) : null,
-      ...(managerCpu0 !== undefined && managerCpu1 !== undefined ? { cpuMsPerAppend: Number(((managerCpu1 - managerCpu0) / done).toFixed(3)) } : {}),
-      ...(loopCpu0 !== undefined && loopCpu1 !== undefined ? { eventLoopCpuMsPerAppend: Number(((loopCpu1 - loopCpu0) / done).toFixed(3)) } : {}),
+      ...(managerCpu0 !== undefined && managerCpu1 !== undefined
+        ? { cpuMsPerAppend: Number(((managerCpu1 - managerCpu0) / done).toFixed(3)) }
+        : {}),
+      ...(loopCpu0 !== undefined && loopCpu1 !== undefined
+        ? { eventLoopCpuMsPerAppend: Number(((loopCpu1 - loopCpu0) / done).toFixed(3)) }
+        : {}),
       ...(commits0 && commits1 && commits1.commits > commits0.commits
-        ? { transactionsPerCommit: Number(((commits1.transactions - commits0.transactions) / (commits1.commits - commits0.commits)).toFixed(2)) }
+        ? {
+            transactionsPerCommit: Number(
+              ((commits1.transactions - commits0.transactions) / (commits1.commits - commits0.commits)).toFixed(2),
+            ),
+          }
         : {}),
       driverCpuMsPerAppend: Number(((driverCpu.user + driverCpu.system) / 1000 / done).toFixed(3)),
       cores: availableParallelism(),
@@ -193,7 +274,11 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
       chainSize: v.size,
     };
     if (o.json) printJson(r);
-    else say(false, `manager (${r.db}): ${r.appends} appends in ${r.seconds} s = ${r.appendsPerSec}/s; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; chain valid: ${r.chainValid}`);
+    else
+      say(
+        false,
+        `manager (${r.db}): ${r.appends} appends in ${r.seconds} s = ${r.appendsPerSec}/s; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; chain valid: ${r.chainValid}`,
+      );
   } finally {
     offSignal();
     if (manager && manager.exitCode === null) {

@@ -20,7 +20,10 @@ export function register(program: Command): void {
     .option('--warmup <n>', 'appends sent before the timed phase (not measured)', '50')
     .option('--manager-url <url>', 'drive a manager that is already running (with --token) instead of starting one')
     .option('--token <token>', 'admin token for --manager-url')
-    .option('--send-collateral', 'send the collateral with every append (default: by reference, the chain already holds it)')
+    .option(
+      '--send-collateral',
+      'send the collateral with every append (default: by reference, the chain already holds it)',
+    )
     .option('--verify-threads <n>', "the manager's quote-verifier threads (default: catena manager's, cores − 1)")
     .option('--profile <dir>', 'run the manager under node --cpu-prof, writing its .cpuprofile into <dir>')
     .option('--json', 'print {db, appends, appendsPerSec, p50Ms, p99Ms, …} (docs/benchmarks.md)')

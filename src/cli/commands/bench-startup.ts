@@ -19,7 +19,8 @@ export function register(program: Command): void {
       if (opts.json) return printJson(r);
       say(false, `node -e 0        ${r.nodeMs.toFixed(1).padStart(7)} ms (median of ${r.runs})`);
       say(false, `catena --help    ${r.helpMs.toFixed(1).padStart(7)} ms (${r.ratio}× node -e 0)`);
-      for (const [c, ms] of Object.entries(r.commandHelpMs)) say(false, `catena ${c.padEnd(9)} --help ${ms.toFixed(1).padStart(7)} ms`);
+      for (const [c, ms] of Object.entries(r.commandHelpMs))
+        say(false, `catena ${c.padEnd(9)} --help ${ms.toFixed(1).padStart(7)} ms`);
       say(false, `slowest          ${r.maxHelpMs.toFixed(1).padStart(7)} ms (target ≤ 150 ms)`);
     });
 }

@@ -15,25 +15,42 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { seconds: string; vectors?: string; json?: boolean }) => {
       const seconds = Number(opts.seconds);
-      if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds: expected a number in (0, 600], got ${opts.seconds}`);
+      if (!(seconds > 0 && seconds <= 600))
+        throw new UsageError(`--seconds: expected a number in (0, 600], got ${opts.seconds}`);
       const { SingleBar } = await import('cli-progress');
       const { BenchError } = await import('../../bench/errors.ts');
       const { benchVerify } = await import('../../bench/verify.ts');
-      const bar = process.stderr.isTTY ? new SingleBar({ format: 'bench verify [{bar}] round {value}/{total}', stream: process.stderr, hideCursor: true }) : undefined;
+      const bar = process.stderr.isTTY
+        ? new SingleBar({
+            format: 'bench verify [{bar}] round {value}/{total}',
+            stream: process.stderr,
+            hideCursor: true,
+          })
+        : undefined;
       bar?.start(3, 0);
       let r;
       try {
         r = await benchVerify({ seconds, vectorsDir: opts.vectors, onProgress: (d) => bar?.update(d) });
       } catch (e) {
-        if (e instanceof BenchError && (e.code === 'ERR_BENCH_VECTORS' || e.code === 'ERR_BENCH_ARGUMENT' || e.code === 'ERR_BENCH_DEPENDENCY')) throw new UsageError(e.message);
+        if (
+          e instanceof BenchError &&
+          (e.code === 'ERR_BENCH_VECTORS' || e.code === 'ERR_BENCH_ARGUMENT' || e.code === 'ERR_BENCH_DEPENDENCY')
+        )
+          throw new UsageError(e.message);
         throw e;
       } finally {
         bar?.stop();
       }
       if (opts.json) return printJson(r);
       say(false, `verifying ${r.quote} at ${r.at} (${r.seconds} s each):`);
-      say(false, `  catena cold  ${r.catena.cold.toFixed(1).padStart(9)} quotes/s   ${r.ratio.cold.toFixed(2)}× dcap-qvl   (target ≥ 2×)`);
-      say(false, `  catena warm  ${r.catena.warm.toFixed(1).padStart(9)} quotes/s   ${r.ratio.warm.toFixed(2)}× dcap-qvl   (target ≥ 10×)`);
+      say(
+        false,
+        `  catena cold  ${r.catena.cold.toFixed(1).padStart(9)} quotes/s   ${r.ratio.cold.toFixed(2)}× dcap-qvl   (target ≥ 2×)`,
+      );
+      say(
+        false,
+        `  catena warm  ${r.catena.warm.toFixed(1).padStart(9)} quotes/s   ${r.ratio.warm.toFixed(2)}× dcap-qvl   (target ≥ 10×)`,
+      );
       say(false, `  dcap-qvl     ${r.dcapQvl.toFixed(1).padStart(9)} quotes/s`);
     });
 }

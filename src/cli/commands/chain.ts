@@ -23,75 +23,111 @@ export function register(program: Command): void {
     .option('--runtime <kind>', 'inline or isolated', 'inline')
     .requiredOption('--out <file>', 'where to write the proof bundle (JSON)')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { clouds: string; platformsPerCloud: string; enclaves: string; runtime: string; out: string; json?: boolean }) => {
-      const { Chain } = await import('../../chain/chain.ts');
-      const { verifyBundle } = await import('../../chain/verify-bundle.ts');
-      const { CotBuilder } = await import('../../cot/builder.ts');
-      const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
-      const { EmulatedWorld } = await import('../../cot/world.ts');
-      const { generateP256 } = await import('../../crypto/ecdsa.ts');
-      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
-      const { derFromAny } = await import('../../attestation/pem.ts');
-      const clouds = intFlag('clouds', opts.clouds, 1, 26);
-      const perCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
-      const n = intFlag('enclaves', opts.enclaves, 1, 1_000_000);
-      const runtime = enumFlag('runtime', opts.runtime, ['inline', 'isolated'] as const);
-      const t0 = performance.now();
-      const world = await EmulatedWorld.create({ clouds, platformsPerCloud: perCloud, runtime });
-      try {
-        const collateral = await world.collateralFor();
-        void collateral;
-        const vendor = generateVendorKey();
-        const image = world.elementImage(vendor);
-        const policy: ChainPolicy = { identities: [{ mrSigner: hex(image.mrSigner), isvProdId: 1, minIsvSvn: 1 }] };
-        const c = Chain.create({ name: 'catena chain build', root: world.root, emulatedRoot: true, policy, owner: generateP256(), remote: dcapRemoteVerifier(world.root), now: new Date() });
-        const builder = new CotBuilder(c, world, world.root);
-        const platforms = world.platforms.length;
-        const ids: string[] = [];
-        const platformOf: number[] = [];
-        const handles: ElementHandle[] = [];
-        const { default: cliProgress } = await import('cli-progress');
-        const bar = !opts.json && process.stderr.isTTY && n >= 100 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'building {bar} {value}/{total} elements' }, cliProgress.Presets.shades_classic) : undefined;
-        bar?.start(n, 0);
-        let nextRemote = 1;
-        for (let i = 0; i < n; i++) {
-          let p: number;
-          let el;
-          if (i === 0) {
-            p = 0;
-            const h = await world.loadElement(p, image);
-            handles.push(h);
-            el = await builder.appendFirst(h);
-          } else {
-            const parent = (i - 1) >> 1;
-            const local = i % 2 === 1 || platforms === 1;
-            p = local ? platformOf[parent] : (platformOf[parent] + nextRemote++) % platforms;
-            if (!local && p === platformOf[parent]) p = (p + 1) % platforms;
-            const h = await world.loadElement(p, image);
-            handles.push(h);
-            el = local ? await builder.appendLocal(ids[parent], h) : await builder.appendRemote(ids[parent], h);
+    .action(
+      async (opts: {
+        clouds: string;
+        platformsPerCloud: string;
+        enclaves: string;
+        runtime: string;
+        out: string;
+        json?: boolean;
+      }) => {
+        const { Chain } = await import('../../chain/chain.ts');
+        const { verifyBundle } = await import('../../chain/verify-bundle.ts');
+        const { CotBuilder } = await import('../../cot/builder.ts');
+        const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
+        const { EmulatedWorld } = await import('../../cot/world.ts');
+        const { generateP256 } = await import('../../crypto/ecdsa.ts');
+        const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+        const { derFromAny } = await import('../../attestation/pem.ts');
+        const clouds = intFlag('clouds', opts.clouds, 1, 26);
+        const perCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
+        const n = intFlag('enclaves', opts.enclaves, 1, 1_000_000);
+        const runtime = enumFlag('runtime', opts.runtime, ['inline', 'isolated'] as const);
+        const t0 = performance.now();
+        const world = await EmulatedWorld.create({ clouds, platformsPerCloud: perCloud, runtime });
+        try {
+          const collateral = await world.collateralFor();
+          void collateral;
+          const vendor = generateVendorKey();
+          const image = world.elementImage(vendor);
+          const policy: ChainPolicy = { identities: [{ mrSigner: hex(image.mrSigner), isvProdId: 1, minIsvSvn: 1 }] };
+          const c = Chain.create({
+            name: 'catena chain build',
+            root: world.root,
+            emulatedRoot: true,
+            policy,
+            owner: generateP256(),
+            remote: dcapRemoteVerifier(world.root),
+            now: new Date(),
+          });
+          const builder = new CotBuilder(c, world, world.root);
+          const platforms = world.platforms.length;
+          const ids: string[] = [];
+          const platformOf: number[] = [];
+          const handles: ElementHandle[] = [];
+          const { default: cliProgress } = await import('cli-progress');
+          const bar =
+            !opts.json && process.stderr.isTTY && n >= 100
+              ? new cliProgress.SingleBar(
+                  { stream: process.stderr, format: 'building {bar} {value}/{total} elements' },
+                  cliProgress.Presets.shades_classic,
+                )
+              : undefined;
+          bar?.start(n, 0);
+          let nextRemote = 1;
+          for (let i = 0; i < n; i++) {
+            let p: number;
+            let el;
+            if (i === 0) {
+              p = 0;
+              const h = await world.loadElement(p, image);
+              handles.push(h);
+              el = await builder.appendFirst(h);
+            } else {
+              const parent = (i - 1) >> 1;
+              const local = i % 2 === 1 || platforms === 1;
+              p = local ? platformOf[parent] : (platformOf[parent] + nextRemote++) % platforms;
+              if (!local && p === platformOf[parent]) p = (p + 1) % platforms;
+              const h = await world.loadElement(p, image);
+              handles.push(h);
+              el = local ? await builder.appendLocal(ids[parent], h) : await builder.appendRemote(ids[parent], h);
+            }
+            ids.push(el.id);
+            platformOf.push(p);
+            bar?.increment();
           }
-          ids.push(el.id);
-          platformOf.push(p);
-          bar?.increment();
+          bar?.stop();
+          const bundle = c.toBundle();
+          await mkdir(dirname(opts.out), { recursive: true });
+          await writeFile(opts.out, JSON.stringify(bundle));
+          const rootPath = join(dirname(opts.out), 'root.der');
+          await writeFile(rootPath, world.root);
+          const out = {
+            size: c.size,
+            enclaves: n,
+            links: c.linkCounts,
+            root: rootPath,
+            bundle: opts.out,
+            chain: c.id,
+            clouds,
+            platforms,
+            buildMs: Math.round(performance.now() - t0),
+          };
+          if (opts.json) printJson(out);
+          else {
+            say(
+              false,
+              `built chain ${c.id}: ${c.size} elements (${n} enclaves on ${platforms} platforms in ${clouds} clouds), ${out.links.local} local and ${out.links.remote} remote links, in ${out.buildMs} ms`,
+            );
+            say(false, `bundle: ${opts.out}   root: ${rootPath} (emulated root: trust it explicitly)`);
+          }
+          for (const h of handles) await h.destroy();
+        } finally {
+          await world.close();
         }
-        bar?.stop();
-        const bundle = c.toBundle();
-        await mkdir(dirname(opts.out), { recursive: true });
-        await writeFile(opts.out, JSON.stringify(bundle));
-        const rootPath = join(dirname(opts.out), 'root.der');
-        await writeFile(rootPath, world.root);
-        const out = { size: c.size, enclaves: n, links: c.linkCounts, root: rootPath, bundle: opts.out, chain: c.id, clouds, platforms, buildMs: Math.round(performance.now() - t0) };
-        if (opts.json) printJson(out);
-        else {
-          say(false, `built chain ${c.id}: ${c.size} elements (${n} enclaves on ${platforms} platforms in ${clouds} clouds), ${out.links.local} local and ${out.links.remote} remote links, in ${out.buildMs} ms`);
-          say(false, `bundle: ${opts.out}   root: ${rootPath} (emulated root: trust it explicitly)`);
-        }
-        for (const h of handles) await h.destroy();
-      } finally {
-        await world.close();
-      }
-    });
+      },
+    );
 
   chain
     .command('verify')
@@ -99,7 +135,10 @@ export function register(program: Command): void {
     .argument('<bundle>', 'proof bundle (JSON)')
     .requiredOption('--root <cert>', 'the root certificate (DER or PEM) the chain must be anchored at')
     .requiredOption('--at <time>', 'verification time: now, RFC 3339 (2025-07-01T00:00:00Z) or Unix seconds')
-    .option('--owner <hex>', 'the chain owner key (hex X‖Y) to require; without it any owner-signed chain at this root is judged on its own policy')
+    .option(
+      '--owner <hex>',
+      'the chain owner key (hex X‖Y) to require; without it any owner-signed chain at this root is judged on its own policy',
+    )
     .option('--json', 'print one JSON document')
     .action(async (file: string, opts: { root: string; at: string; owner?: string; json?: boolean }) => {
       const { Chain } = await import('../../chain/chain.ts');
@@ -130,11 +169,26 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`--root ${opts.root}: ${(e as Error).message}`);
       }
-      const v = await verifyBundle(bundle, { root, at, remote: dcapRemoteVerifier(root), ...(opts.owner ? { expectOwner: opts.owner } : {}) });
-      const out = { valid: v.valid, size: v.size, links: v.links, failures: v.failures, emulatedRoot: v.emulatedRoot, at: at.toISOString() };
+      const v = await verifyBundle(bundle, {
+        root,
+        at,
+        remote: dcapRemoteVerifier(root),
+        ...(opts.owner ? { expectOwner: opts.owner } : {}),
+      });
+      const out = {
+        valid: v.valid,
+        size: v.size,
+        links: v.links,
+        failures: v.failures,
+        emulatedRoot: v.emulatedRoot,
+        at: at.toISOString(),
+      };
       if (opts.json) printJson(out);
       else {
-        say(false, `${v.valid ? 'VALID' : 'INVALID'}  ${v.size} elements, ${v.links.local} local and ${v.links.remote} remote links verified at ${out.at}`);
+        say(
+          false,
+          `${v.valid ? 'VALID' : 'INVALID'}  ${v.size} elements, ${v.links.local} local and ${v.links.remote} remote links verified at ${out.at}`,
+        );
         if (v.emulatedRoot) say(false, 'note: the chain is anchored at an emulated root, not Intel');
         for (const f of v.failures.slice(0, 20)) say(false, `  ✗ ${f.link}  ${f.check}: ${f.message}`);
         if (v.failures.length > 20) say(false, `  … ${v.failures.length - 20} more`);

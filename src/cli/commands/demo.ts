@@ -29,20 +29,53 @@ interface AgentProc {
 function startAgent(
   cloud: string,
   platforms: number,
-  env: { manager: string; managerCert: string; manufacturer: string; vendorKey: string; trustRoot: string; collateral: string },
+  env: {
+    manager: string;
+    managerCert: string;
+    manufacturer: string;
+    vendorKey: string;
+    trustRoot: string;
+    collateral: string;
+  },
   timeoutMs: number,
 ): { child: ChildProcess; ready: Promise<AgentProc> } {
   const child = spawn(
     process.execPath,
     // Registers by RA-TLS on the manager's agent listener (no token); peers judged under the emulated root, explicitly.
-    [BIN, 'agent', '--manager', env.manager, '--manager-cert', env.managerCert, '--cloud', cloud, '--platforms', String(platforms), '--manufacturer', env.manufacturer, '--vendor-key', env.vendorKey, '--trust-root', env.trustRoot, '--collateral', env.collateral, '--json'],
+    [
+      BIN,
+      'agent',
+      '--manager',
+      env.manager,
+      '--manager-cert',
+      env.managerCert,
+      '--cloud',
+      cloud,
+      '--platforms',
+      String(platforms),
+      '--manufacturer',
+      env.manufacturer,
+      '--vendor-key',
+      env.vendorKey,
+      '--trust-root',
+      env.trustRoot,
+      '--collateral',
+      env.collateral,
+      '--json',
+    ],
     // The agent exits when its stdin closes: it cannot outlive a demo that was killed outright.
-    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1', CATENA_EXIT_WITH_PARENT: '1' } },
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, CATENA_AGENT_TOKEN: '', CATENA_EXIT_WITH_STDIN: '1', CATENA_EXIT_WITH_PARENT: '1' },
+    },
   );
   const ready = new Promise<AgentProc>((resolveReady, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`agent ${cloud} did not start within ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`agent ${cloud} did not start within ${timeoutMs} ms: ${err.slice(-300)}`)),
+      timeoutMs,
+    );
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       try {
@@ -86,7 +119,9 @@ function drawTree(bundle: ProofBundle, v: ChainVerification, statuses: Record<st
       const ok = v.elements[e.id]?.valid ? 'ok' : `INVALID (${v.elements[e.id]?.cause ?? '?'})`;
       const status = statuses[e.id] ? ` ${statuses[e.id]}` : '';
       const tcb = l?.appraisal.tcbStatus ?? (l?.type === 'local' ? 'REPORT MAC' : '-');
-      lines.push(`${prefix}${last ? '└─' : '├─'} ${e.id}  ${(l?.type ?? '?').padEnd(6)} ${(e.cloud ?? '?').padEnd(8)} platform ${short(e.platform, 8)}  ${tcb.padEnd(10)} ${ok}${status}`);
+      lines.push(
+        `${prefix}${last ? '└─' : '├─'} ${e.id}  ${(l?.type ?? '?').padEnd(6)} ${(e.cloud ?? '?').padEnd(8)} platform ${short(e.platform, 8)}  ${tcb.padEnd(10)} ${ok}${status}`,
+      );
       walk(e.id, prefix + (last ? '   ' : '│  '));
     });
   };
@@ -97,7 +132,9 @@ function drawTree(bundle: ProofBundle, v: ChainVerification, statuses: Record<st
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('start an emulated PCS, the manager and three agents (clouds) on loopback, build a chain across them, verify it')
+    .description(
+      'start an emulated PCS, the manager and three agents (clouds) on loopback, build a chain across them, verify it',
+    )
     .option('--clouds <n>', 'clouds (one agent process each)', '3')
     .option('--platforms <n>', 'platforms per cloud', '2')
     .option('--data <dir>', 'keep the manager data (SQLite, keys) here instead of a temporary directory')
@@ -109,10 +146,12 @@ export function register(program: Command): void {
       const { buildElementImage } = await import('../../cot/element.ts');
       const { buildPcsServer } = await import('../../sgx/manufacturer/pcs-server.ts');
       const { Manufacturer } = await import('../../sgx/manufacturer/manufacturer.ts');
-      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } = await import('../../sgx/platform.ts');
+      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } =
+        await import('../../sgx/platform.ts');
       const { openStore } = await import('../../store/open-store.ts');
       const { pcsCollateral } = await import('../../attestation/collateral/from-pcs.ts');
-      const { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } = await import('../../server/agent-enclave.ts');
+      const { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage } =
+        await import('../../server/agent-enclave.ts');
       const { listenAgentTls } = await import('../../server/agent-listener.ts');
       const { CotDriver } = await import('../../server/cot-driver.ts');
       const { callJson } = await import('../../server/http-json.ts');
@@ -123,7 +162,8 @@ export function register(program: Command): void {
       const clouds = intFlag('clouds', o.clouds, 2, CLOUDS.length);
       const perCloud = intFlag('platforms', o.platforms, 2, 8);
       const t0 = performance.now();
-      const progress = (msg: string) => process.stderr.write(`[demo ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
+      const progress = (msg: string) =>
+        process.stderr.write(`[demo ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
       const tmp = await mkdtemp(join(tmpdir(), 'catena-demo-'));
       const data = o.data ?? join(tmp, 'manager');
       await mkdir(data, { recursive: true, mode: 0o700 });
@@ -154,7 +194,11 @@ export function register(program: Command): void {
         pcs = buildPcsServer({ manufacturer: () => manufacturer });
         const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
         manufacturer = await Manufacturer.create({ pcsUrl });
-        manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, DEFAULT_PCE_ID);
+        manufacturer.ensureFmspc(
+          DEFAULT_FMSPC,
+          { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN },
+          DEFAULT_PCE_ID,
+        );
         // Created before saving, so every agent's QE is signed by the key the PCS's QE identity names.
         void manufacturer.enclaveSigningKey;
         const mfrDir = join(tmp, 'manufacturer');
@@ -170,31 +214,67 @@ export function register(program: Command): void {
         const mrSigner = hex(buildElementImage(vendorKey).mrSigner);
         // Agents are the vendor's agent enclaves (its MRSIGNER, the agent ISVPRODID, no DEBUG), quotes
         // under the emulated root (trusted explicitly) with the PCS's collateral.
-        const agentAttestation = () => agentPeerVerification({ roots: [root], collateral: pcsCollateral(pcsUrl), mrSigner: hex(buildAgentEnclaveImage(vendorKey).mrSigner) });
+        const agentAttestation = () =>
+          agentPeerVerification({
+            roots: [root],
+            collateral: pcsCollateral(pcsUrl),
+            mrSigner: hex(buildAgentEnclaveImage(vendorKey).mrSigner),
+          });
 
         // 2. The manager on SQLite, with its agent TLS listener (agents register by RA-TLS there).
         store = await openStore(join(data, 'catena.db'));
         const key = await loadOrCreateManagerKey(join(data, 'manager-key.pem'));
-        manager = await buildManager({ store, key, agentCheckIntervalMs: 2000, pcsUrl, agentAttestation: agentAttestation() });
+        manager = await buildManager({
+          store,
+          key,
+          agentCheckIntervalMs: 2000,
+          pcsUrl,
+          agentAttestation: agentAttestation(),
+        });
         const managerUrl = await listenUrl(manager, '127.0.0.1', 0);
         agentListener = await listenAgentTls(manager, '127.0.0.1', 0);
         const managerCertFile = join(tmp, 'manager-agent-listener.pem');
         await writeFile(managerCertFile, agentListener.certPem);
         const admin = await createToken(store, 'admin', 'demo');
-        progress(`manager on ${managerUrl} (SQLite ${join(data, 'catena.db')}); agent RA-TLS listener on ${agentListener.url}`);
+        progress(
+          `manager on ${managerUrl} (SQLite ${join(data, 'catena.db')}); agent RA-TLS listener on ${agentListener.url}`,
+        );
 
         // 3. Three agents, one process per cloud, sharing the manufacturer.
-        progress(`starting ${clouds} agents (${perCloud} platforms each, QE/PCE per platform, an agent enclave for RA-TLS) as separate processes`);
+        progress(
+          `starting ${clouds} agents (${perCloud} platforms each, QE/PCE per platform, an agent enclave for RA-TLS) as separate processes`,
+        );
         const starts = CLOUDS.slice(0, clouds).map((cloud) =>
-          startAgent(cloud, perCloud, { manager: agentListener!.url, managerCert: managerCertFile, manufacturer: mfrDir, vendorKey: vendorPem, trustRoot: rootFile, collateral: pcsUrl }, 90_000),
+          startAgent(
+            cloud,
+            perCloud,
+            {
+              manager: agentListener!.url,
+              managerCert: managerCertFile,
+              manufacturer: mfrDir,
+              vendorKey: vendorPem,
+              trustRoot: rootFile,
+              collateral: pcsUrl,
+            },
+            90_000,
+          ),
         );
         children.push(...starts.map((s) => s.child));
         const agents = await Promise.all(starts.map((s) => s.ready));
         for (const a of agents) progress(`agent ${a.id} ready on ${a.url}`);
 
         // 4. The chain: anchored at the emulated root (explicitly), policy pins the vendor.
-        const policy = { identities: [{ mrSigner, isvProdId: 1, minIsvSvn: 1 }], acceptedTcbStatuses: ['UpToDate'], allowDebug: false };
-        const driver = await CotDriver.createChain(managerUrl, admin.token, { name: 'demo', root: hex(root), emulatedRoot: true, policy }, { ratls: { verify: agentAttestation() }, token: admin.token });
+        const policy = {
+          identities: [{ mrSigner, isvProdId: 1, minIsvSvn: 1 }],
+          acceptedTcbStatuses: ['UpToDate'],
+          allowDebug: false,
+        };
+        const driver = await CotDriver.createChain(
+          managerUrl,
+          admin.token,
+          { name: 'demo', root: hex(root), emulatedRoot: true, policy },
+          { ratls: { verify: agentAttestation() }, token: admin.token },
+        );
         progress(`chain ${driver.chain.id} created (owner: the manager key)`);
         // Per cloud: E on p0 (remote from the previous cloud), a local sibling on p0, a remote child on p1.
         let prev: Placed | undefined;
@@ -205,10 +285,18 @@ export function register(program: Command): void {
         for (let c = 0; c < agents.length; c++) {
           const a = agents[c];
           const e0 = await driver.load(a.url, 0);
-          if (!prev) await step(`${a.cloud}/p0 first enclave (quote appraised by the chain owner)`, () => driver.appendFirst(e0));
-          else await step(`${a.cloud}/p0 remote link from ${agents[c - 1].cloud}`, () => driver.append(prev!, e0, 'remote'));
+          if (!prev)
+            await step(`${a.cloud}/p0 first enclave (quote appraised by the chain owner)`, () =>
+              driver.appendFirst(e0),
+            );
+          else
+            await step(`${a.cloud}/p0 remote link from ${agents[c - 1].cloud}`, () =>
+              driver.append(prev!, e0, 'remote'),
+            );
           const e1 = await driver.load(a.url, 0);
-          await step(`${a.cloud}/p0 local link (REPORT checked inside the parent enclave)`, () => driver.append(e0, e1, 'local'));
+          await step(`${a.cloud}/p0 local link (REPORT checked inside the parent enclave)`, () =>
+            driver.append(e0, e1, 'local'),
+          );
           for (let p = 1; p < perCloud; p++) {
             const e2 = await driver.load(a.url, p);
             await step(`${a.cloud}/p${p} remote link within the cloud`, () => driver.append(e0, e2, 'remote'));
@@ -218,15 +306,23 @@ export function register(program: Command): void {
 
         // 5. Verify through the manager.
         progress('verifying the chain through the manager (GET /v1/chains/:id/verify)');
-        const v = await callJson<ChainVerification & { statuses: Record<string, string>; ear: string }>(`${managerUrl}/v1/chains/${driver.chain.id}/verify`, { token: admin.token });
-        const bundle = await callJson<ProofBundle>(`${managerUrl}/v1/chains/${driver.chain.id}/proof`, { token: admin.token });
+        const v = await callJson<ChainVerification & { statuses: Record<string, string>; ear: string }>(
+          `${managerUrl}/v1/chains/${driver.chain.id}/verify`,
+          { token: admin.token },
+        );
+        const bundle = await callJson<ProofBundle>(`${managerUrl}/v1/chains/${driver.chain.id}/proof`, {
+          token: admin.token,
+        });
         const enclaves = bundle.elements.filter((e) => e.kind === 'enclave');
         // Re-attestation: the manager asks each enclave's agent (over RA-TLS, with a request token it
         // signs) for fresh evidence under a new nonce and appraises it itself.
         progress(`re-attesting the ${enclaves.length} enclaves through the manager (POST …/elements/:id/reattest)`);
         const reattested = { affirmed: 0, refused: 0 };
         for (const e of enclaves) {
-          const r = await callJson<{ verdict: 'affirmed' | 'refused'; check?: string; message?: string }>(`${managerUrl}/v1/chains/${driver.chain.id}/elements/${encodeURIComponent(e.id)}/reattest`, { method: 'POST', token: admin.token });
+          const r = await callJson<{ verdict: 'affirmed' | 'refused'; check?: string; message?: string }>(
+            `${managerUrl}/v1/chains/${driver.chain.id}/elements/${encodeURIComponent(e.id)}/reattest`,
+            { method: 'POST', token: admin.token },
+          );
           reattested[r.verdict]++;
           if (r.verdict === 'refused') progress(`  ${e.id}: re-attestation refused (${r.check}: ${r.message})`);
         }
@@ -250,26 +346,46 @@ export function register(program: Command): void {
           const out = (s: string) => process.stdout.write(s + '\n');
           out('');
           out(`Chain "demo" ${driver.chain.id}`);
-          out(`  anchored at the EMULATED root CA ${short(hex(sha256(root)), 16)}… (trusted explicitly for this demo; not Intel's)`);
+          out(
+            `  anchored at the EMULATED root CA ${short(hex(sha256(root)), 16)}… (trusted explicitly for this demo; not Intel's)`,
+          );
           out(`  policy: MRSIGNER ${short(mrSigner, 16)}…, ISVPRODID 1, ISVSVN >= 1, TCB UpToDate, no DEBUG`);
           out('');
           out('  RoT (emulated manufacturer) ─▶ platform ─▶ QE ─▶ enclaves:');
           for (const line of drawTree(bundle, v, v.statuses)) out(line);
           out('');
           out('  Platforms (from the PCK certificates in the quotes):');
-          for (const p of platforms) out(`    ${(p.cloud ?? '?').padEnd(8)} PPID ${short(p.platform, 16)}…  FMSPC ${p.fmspc ?? '-'}  TCB ${p.tcbStatus ?? '-'}${p.advisoryIds?.length ? ` (${p.advisoryIds.join(', ')})` : ''}`);
+          for (const p of platforms)
+            out(
+              `    ${(p.cloud ?? '?').padEnd(8)} PPID ${short(p.platform, 16)}…  FMSPC ${p.fmspc ?? '-'}  TCB ${p.tcbStatus ?? '-'}${p.advisoryIds?.length ? ` (${p.advisoryIds.join(', ')})` : ''}`,
+            );
           out('');
           out('  Element identities:');
           const ids = new Map<string, number>();
-          for (const e of enclaves) ids.set(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`, (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1);
-          for (const [k, n] of ids) out(`    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`);
+          for (const e of enclaves)
+            ids.set(
+              `${e.identity?.mrEnclave}/${e.identity?.isvSvn}`,
+              (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1,
+            );
+          for (const [k, n] of ids)
+            out(
+              `    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`,
+            );
           out('');
-          out(`  Agents: API over RA-TLS, certificates from each agent's enclave (MRSIGNER ${short(hex(buildAgentEnclaveImage(vendorKey).mrSigner), 16)}…, ISVPRODID 0x${AGENT_ENCLAVE_PROD_ID.toString(16)}, no DEBUG),`);
+          out(
+            `  Agents: API over RA-TLS, certificates from each agent's enclave (MRSIGNER ${short(hex(buildAgentEnclaveImage(vendorKey).mrSigner), 16)}…, ISVPRODID 0x${AGENT_ENCLAVE_PROD_ID.toString(16)}, no DEBUG),`,
+          );
           out('          registered by RA-TLS client authentication; agent-to-agent evidence calls mutually attested');
           out('');
-          out(`  ${enclaves.length} enclaves on ${summary.platforms} platforms in ${summary.clouds} clouds; links: ${v.links.local} local, ${v.links.remote} remote`);
-          out(`  Re-attested by the manager (fresh nonce, evidence fetched over RA-TLS): ${reattested.affirmed} affirmed, ${reattested.refused} refused`);
-          out(`  Verdict: ${summary.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`);
+          out(
+            `  ${enclaves.length} enclaves on ${summary.platforms} platforms in ${summary.clouds} clouds; links: ${v.links.local} local, ${v.links.remote} remote`,
+          );
+          out(
+            `  Re-attested by the manager (fresh nonce, evidence fetched over RA-TLS): ${reattested.affirmed} affirmed, ${reattested.refused} refused`,
+          );
+          out(
+            `  Verdict: ${summary.valid ? 'VALID' : 'INVALID'}${v.failures.length ? ` — ${v.failures.map((f) => `${f.link} ${f.check}: ${f.message}`).join('; ')}` : ''} (EAR JWT signed by the manager: ${v.ear.length} bytes)`,
+          );
           out(`  Manager: ${managerUrl}  (${summary.seconds} s)`);
         }
         setExit(summary.valid ? EXIT.OK : EXIT.NEGATIVE);
@@ -278,7 +394,9 @@ export function register(program: Command): void {
           const w = (s: string) => process.stderr.write(s + '\n');
           w('');
           w('Running (--keep); Ctrl-C stops everything:');
-          w(`  manager     ${managerUrl}   (OpenAPI ${managerUrl}/openapi.json, metrics ${managerUrl}/metrics, events ${managerUrl}/v1/events)`);
+          w(
+            `  manager     ${managerUrl}   (OpenAPI ${managerUrl}/openapi.json, metrics ${managerUrl}/metrics, events ${managerUrl}/v1/events)`,
+          );
           w(`  admin token ${admin.token}`);
           w(`  PCS         ${pcsUrl}/sgx/certification/v4/`);
           w(`  agent TLS   ${agentListener.url}  (RA-TLS client authentication; certificate ${managerCertFile})`);

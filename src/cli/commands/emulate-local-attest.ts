@@ -28,7 +28,9 @@ export function register(program: Command): void {
       const runtime = enumFlag('runtime', opts.runtime, ['isolated', 'inline'] as const);
       const source = readFileSync(join(PEER_DIR, 'peer.js'), 'utf8');
       const vendor = generateVendorKey();
-      const platform = await Platform.open(opts.data ? { dataDir: opts.data, name: 'local-attest' } : { name: 'local-attest' });
+      const platform = await Platform.open(
+        opts.data ? { dataDir: opts.data, name: 'local-attest' } : { name: 'local-attest' },
+      );
       const handles: EnclaveHandle[] = [];
       try {
         const imgA = buildEnclave(source, { isvProdId: 7, isvSvn: 1 }, vendor);

@@ -37,7 +37,10 @@ async function post(url: string, path: string, token: string, body: unknown): Pr
   } catch {
     /* reported below with the status */
   }
-  if (!res.ok) throw new UsageError(`the PCS refused: HTTP ${res.status} ${String(json.code ?? '')}: ${String(json.detail ?? text.slice(0, 200))}`);
+  if (!res.ok)
+    throw new UsageError(
+      `the PCS refused: HTTP ${res.status} ${String(json.code ?? '')}: ${String(json.detail ?? text.slice(0, 200))}`,
+    );
   return json;
 }
 
@@ -55,30 +58,47 @@ export function registerPcsAdmin(pcs: Command): void {
     .option('--json', 'print the PCS answer as JSON')
     .action(async (o: { url: string; stage: string; fmspc?: string; token?: string; json?: boolean }, cmd: Command) => {
       o.json = jsonFlag(cmd);
-      if (o.stage !== 'early' && o.stage !== 'standard') throw new UsageError(`--stage: early or standard, got ${o.stage}`);
-      if (o.fmspc !== undefined && !/^[0-9a-fA-F]{12}$/.test(o.fmspc)) throw new UsageError(`--fmspc: 12 hex digits, got ${o.fmspc}`);
-      const r = await post(o.url, 'admin/v1/tcb-recovery', tokenOf(o.token), { stage: o.stage, ...(o.fmspc ? { fmspc: o.fmspc } : {}) });
+      if (o.stage !== 'early' && o.stage !== 'standard')
+        throw new UsageError(`--stage: early or standard, got ${o.stage}`);
+      if (o.fmspc !== undefined && !/^[0-9a-fA-F]{12}$/.test(o.fmspc))
+        throw new UsageError(`--fmspc: 12 hex digits, got ${o.fmspc}`);
+      const r = await post(o.url, 'admin/v1/tcb-recovery', tokenOf(o.token), {
+        stage: o.stage,
+        ...(o.fmspc ? { fmspc: o.fmspc } : {}),
+      });
       if (o.json) return printJson(r);
-      say(false, `TCB recovery ${o.stage === 'early' ? 'staged at update=early' : 'promoted to update=standard'}: tcbEvaluationDataNumber standard ${String(r.standard)}, early ${String(r.early)}`);
+      say(
+        false,
+        `TCB recovery ${o.stage === 'early' ? 'staged at update=early' : 'promoted to update=standard'}: tcbEvaluationDataNumber standard ${String(r.standard)}, early ${String(r.early)}`,
+      );
     });
 
   pcs
     .command('revoke')
-    .description('revoke a platform (all its PCK certificates), one PCK certificate or a PCK CA on a running emulated PCS')
+    .description(
+      'revoke a platform (all its PCK certificates), one PCK certificate or a PCK CA on a running emulated PCS',
+    )
     .requiredOption('--url <url>', 'the emulated PCS base URL')
     .option('--platform <ppid>', 'the platform id (PPID, 32 hex digits)')
     .option('--pck <serial>', 'a PCK certificate serial number (hex)')
     .option('--ca <name>', 'processor or platform: the PCK CA, in the Root CA CRL')
     .option('--token <token>', 'admin token (default $CATENA_PCS_ADMIN_TOKEN)')
     .option('--json', 'print the PCS answer as JSON')
-    .action(async (o: { url: string; platform?: string; pck?: string; ca?: string; token?: string; json?: boolean }, cmd: Command) => {
-      o.json = jsonFlag(cmd);
-      const given = (['platform', 'pck', 'ca'] as const).filter((k) => o[k] !== undefined);
-      if (given.length !== 1) throw new UsageError('exactly one of --platform, --pck, --ca');
-      const k = given[0];
-      if (k === 'ca' && o.ca !== 'processor' && o.ca !== 'platform') throw new UsageError(`--ca: processor or platform, got ${o.ca}`);
-      const r = await post(o.url, 'admin/v1/revocations', tokenOf(o.token), { [k]: o[k] });
-      if (o.json) return printJson(r);
-      for (const x of (r.revoked as Array<{ list: string; serial: string }>) ?? []) say(false, `revoked ${x.serial} (${x.list === 'root' ? 'Root CA CRL' : `${x.list} PCK CRL`})`);
-    });
+    .action(
+      async (
+        o: { url: string; platform?: string; pck?: string; ca?: string; token?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        o.json = jsonFlag(cmd);
+        const given = (['platform', 'pck', 'ca'] as const).filter((k) => o[k] !== undefined);
+        if (given.length !== 1) throw new UsageError('exactly one of --platform, --pck, --ca');
+        const k = given[0];
+        if (k === 'ca' && o.ca !== 'processor' && o.ca !== 'platform')
+          throw new UsageError(`--ca: processor or platform, got ${o.ca}`);
+        const r = await post(o.url, 'admin/v1/revocations', tokenOf(o.token), { [k]: o[k] });
+        if (o.json) return printJson(r);
+        for (const x of (r.revoked as Array<{ list: string; serial: string }>) ?? [])
+          say(false, `revoked ${x.serial} (${x.list === 'root' ? 'Root CA CRL' : `${x.list} PCK CRL`})`);
+      },
+    );
 }

@@ -33,24 +33,35 @@ export function register(program: Command): void {
   const pcs = emulateCommand(program).command('pcs');
   registerPcsAdmin(pcs);
   pcs
-    .description("serve an emulated manufacturer's PCK certificates, TCB info, QE identity and CRLs over Intel's PCS v4 API")
+    .description(
+      "serve an emulated manufacturer's PCK certificates, TCB info, QE identity and CRLs over Intel's PCS v4 API",
+    )
     // Not requiredOption: commander would then demand it of the recover/revoke subcommands too.
     .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:8081 (port 0: any free port); required')
-    .option('--admin-token <token>', 'admin API token (default $CATENA_PCS_ADMIN_TOKEN, else a fresh random one, printed)')
-    .option('--data <dir>', 'manufacturer directory: loaded when present, created and saved otherwise (default: ephemeral)')
+    .option(
+      '--admin-token <token>',
+      'admin API token (default $CATENA_PCS_ADMIN_TOKEN, else a fresh random one, printed)',
+    )
+    .option(
+      '--data <dir>',
+      'manufacturer directory: loaded when present, created and saved otherwise (default: ephemeral)',
+    )
     .option('--log-level <level>', 'JSON logs on stderr: fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--json', 'print one JSON document {url, root, ...} once listening')
     .action(async (opts: { listen?: string; adminToken?: string; data?: string; logLevel: string; json?: boolean }) => {
       if (opts.listen === undefined) throw new UsageError("required option '--listen <host:port>' not specified");
       const { host, port } = parseListen(opts.listen);
       const adminToken = opts.adminToken ?? (process.env.CATENA_PCS_ADMIN_TOKEN || hex(randomBytes(32)));
-      if (adminToken.length < 16 || /\s/.test(adminToken)) throw new UsageError('--admin-token: at least 16 characters, no spaces');
+      if (adminToken.length < 16 || /\s/.test(adminToken))
+        throw new UsageError('--admin-token: at least 16 characters, no spaces');
       const { LOG_LEVELS } = await import('../../http/create-app.ts');
-      if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}; got ${opts.logLevel}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
+        throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}; got ${opts.logLevel}`);
       const logLevel = opts.logLevel as import('../../http/create-app.ts').LogLevel;
       // Loaded here, not at CLI start-up: fastify and the X.509 stack are only needed by this command.
       const { buildPcsServer, certificatePem, Manufacturer } = await import('../../sgx/manufacturer/index.ts');
-      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } = await import('../../sgx/platform.ts');
+      const { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } =
+        await import('../../sgx/platform.ts');
       let manufacturer: Manufacturer | undefined;
       const app = buildPcsServer({ manufacturer: () => manufacturer, logLevel, adminToken });
       await app.listen({ host, port });
@@ -63,7 +74,11 @@ export function register(program: Command): void {
         } else {
           manufacturer = await Manufacturer.create({ pcsUrl: url });
           // A fresh manufacturer already serves TCB info for the emulated platforms' default FMSPC.
-          manufacturer.ensureFmspc(DEFAULT_FMSPC, { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN }, DEFAULT_PCE_ID);
+          manufacturer.ensureFmspc(
+            DEFAULT_FMSPC,
+            { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN },
+            DEFAULT_PCE_ID,
+          );
           if (opts.data) await manufacturer.save(opts.data);
         }
       } catch (e) {
@@ -82,11 +97,22 @@ export function register(program: Command): void {
       });
       const root = manufacturer.root;
       if (opts.json) {
-        printJson({ url, root: hex(root), rootSha256: hex(sha256(root)), rootPem: certificatePem(root), adminToken, data: opts.data ?? null, fmspcs: manufacturer.fmspcs() });
+        printJson({
+          url,
+          root: hex(root),
+          rootSha256: hex(sha256(root)),
+          rootPem: certificatePem(root),
+          adminToken,
+          data: opts.data ?? null,
+          fmspcs: manufacturer.fmspcs(),
+        });
       } else {
         say(false, `emulated PCS listening on ${url}`);
         say(false, `  root CA SHA-256 ${hex(sha256(root))}${opts.data ? `  (data: ${opts.data})` : '  (ephemeral)'}`);
-        say(false, `  paths: ${url}/sgx/certification/v4/{pckcert,tcb,qe/identity,pckcrl,rootcacrl,tcbevaluationdatanumbers}`);
+        say(
+          false,
+          `  paths: ${url}/sgx/certification/v4/{pckcert,tcb,qe/identity,pckcrl,rootcacrl,tcbevaluationdatanumbers}`,
+        );
         say(false, `  admin API: ${url}/admin/v1/{tcb-recovery,revocations}  token ${adminToken}`);
       }
       await stopped;

@@ -35,39 +35,52 @@ function readVendorKey(path: string): KeyObject {
 }
 
 export function register(program: Command): void {
-  const enclave = program.command('enclave').description('build emulated SGX enclaves (JavaScript module + config → SGXS + SIGSTRUCT)');
+  const enclave = program
+    .command('enclave')
+    .description('build emulated SGX enclaves (JavaScript module + config → SGXS + SIGSTRUCT)');
 
   enclave
     .command('build')
     .description('lay a module out into pages, measure it and sign its SIGSTRUCT')
     .argument('<module>', 'the enclave module (JavaScript, ESM)')
-    .requiredOption('--config <file>', 'enclave.json: isvProdId, isvSvn, debug, heapSize, stackSize, tcsCount, ssaFrameSize, miscSelect, attributes (hex), provisionKey')
+    .requiredOption(
+      '--config <file>',
+      'enclave.json: isvProdId, isvSvn, debug, heapSize, stackSize, tcsCount, ssaFrameSize, miscSelect, attributes (hex), provisionKey',
+    )
     .requiredOption('--key <pem>', 'vendor private key, RSA-3072 e=3 (see `catena enclave keygen`)')
     .requiredOption('--out <dir>', 'output directory (enclave.sgxs, enclave.sig)')
     .option('--date <yyyymmdd>', 'SIGSTRUCT date (default: today, UTC)')
     .option('--json', 'print one JSON document')
-    .action(async (modulePath: string, o: { config: string; key: string; out: string; date?: string; json?: boolean }) => {
-      const { buildEnclave, parseEnclaveConfig } = await import('../../sgx/build.ts');
-      if (o.date !== undefined && !/^\d{8}$/.test(o.date)) throw new UsageError(`--date: expected YYYYMMDD, got ${o.date}`);
-      const source = readText(modulePath, 'module');
-      let config;
-      try {
-        config = parseEnclaveConfig(JSON.parse(readText(o.config, 'config')));
-      } catch (e) {
-        if (e instanceof SgxError) throw new UsageError(e.message);
-        throw new UsageError(`${o.config}: ${(e as Error).message}`);
-      }
-      const key = readVendorKey(o.key);
-      const image = buildEnclave(source, config, key, o.date ? { date: o.date } : {});
-      mkdirSync(o.out, { recursive: true });
-      const sgxsPath = join(o.out, 'enclave.sgxs');
-      const sigPath = join(o.out, 'enclave.sig');
-      writeFileSync(sgxsPath, image.sgxs);
-      writeFileSync(sigPath, image.sigstruct);
-      const result = { mrenclave: hex(image.mrEnclave), mrsigner: hex(image.mrSigner), sgxs: resolve(sgxsPath), sigstruct: resolve(sigPath) };
-      if (o.json) printJson(result);
-      say(o.json, `MRENCLAVE ${result.mrenclave}\nMRSIGNER  ${result.mrsigner}\nwrote ${sgxsPath} and ${sigPath}`);
-    });
+    .action(
+      async (modulePath: string, o: { config: string; key: string; out: string; date?: string; json?: boolean }) => {
+        const { buildEnclave, parseEnclaveConfig } = await import('../../sgx/build.ts');
+        if (o.date !== undefined && !/^\d{8}$/.test(o.date))
+          throw new UsageError(`--date: expected YYYYMMDD, got ${o.date}`);
+        const source = readText(modulePath, 'module');
+        let config;
+        try {
+          config = parseEnclaveConfig(JSON.parse(readText(o.config, 'config')));
+        } catch (e) {
+          if (e instanceof SgxError) throw new UsageError(e.message);
+          throw new UsageError(`${o.config}: ${(e as Error).message}`);
+        }
+        const key = readVendorKey(o.key);
+        const image = buildEnclave(source, config, key, o.date ? { date: o.date } : {});
+        mkdirSync(o.out, { recursive: true });
+        const sgxsPath = join(o.out, 'enclave.sgxs');
+        const sigPath = join(o.out, 'enclave.sig');
+        writeFileSync(sgxsPath, image.sgxs);
+        writeFileSync(sigPath, image.sigstruct);
+        const result = {
+          mrenclave: hex(image.mrEnclave),
+          mrsigner: hex(image.mrSigner),
+          sgxs: resolve(sgxsPath),
+          sigstruct: resolve(sigPath),
+        };
+        if (o.json) printJson(result);
+        say(o.json, `MRENCLAVE ${result.mrenclave}\nMRSIGNER  ${result.mrsigner}\nwrote ${sgxsPath} and ${sigPath}`);
+      },
+    );
 
   enclave
     .command('keygen')

@@ -18,26 +18,69 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'demo', description: 'start an emulated PCS, the manager and three agents (clouds) on loopback, build a chain across them, verify it', load: [() => import('./demo.ts')] },
-  { name: 'enclave', description: 'build emulated SGX enclaves (JavaScript module + config → SGXS + SIGSTRUCT)', load: [() => import('./enclave.ts')] },
-  { name: 'measure', description: 'compute MRENCLAVE of an SGXS measurement stream (ECREATE, EADD, EEXTEND records)', load: [() => import('./measure.ts')] },
-  { name: 'sigstruct', description: 'show, verify and sign SGX SIGSTRUCTs (RSA-3072, e = 3)', load: [() => import('./sigstruct.ts')] },
+  {
+    name: 'demo',
+    description:
+      'start an emulated PCS, the manager and three agents (clouds) on loopback, build a chain across them, verify it',
+    load: [() => import('./demo.ts')],
+  },
+  {
+    name: 'enclave',
+    description: 'build emulated SGX enclaves (JavaScript module + config → SGXS + SIGSTRUCT)',
+    load: [() => import('./enclave.ts')],
+  },
+  {
+    name: 'measure',
+    description: 'compute MRENCLAVE of an SGXS measurement stream (ECREATE, EADD, EEXTEND records)',
+    load: [() => import('./measure.ts')],
+  },
+  {
+    name: 'sigstruct',
+    description: 'show, verify and sign SGX SIGSTRUCTs (RSA-3072, e = 3)',
+    load: [() => import('./sigstruct.ts')],
+  },
   {
     name: 'emulate',
     description: 'run pieces of the emulated SGX platform and manufacturer',
-    load: [() => import('./emulate-local-attest.ts'), () => import('./emulate-pcs.ts'), () => import('./emulate-quote.ts')],
+    load: [
+      () => import('./emulate-local-attest.ts'),
+      () => import('./emulate-pcs.ts'),
+      () => import('./emulate-quote.ts'),
+    ],
   },
-  { name: 'quote', description: 'DCAP quotes: verify real Intel and emulated quotes', load: [() => import('./quote.ts')] },
-  { name: 'channel', description: 'attested secure channels: RA-TLS terminated inside an emulated enclave', load: [() => import('./channel.ts')] },
+  {
+    name: 'quote',
+    description: 'DCAP quotes: verify real Intel and emulated quotes',
+    load: [() => import('./quote.ts')],
+  },
+  {
+    name: 'channel',
+    description: 'attested secure channels: RA-TLS terminated inside an emulated enclave',
+    load: [() => import('./channel.ts')],
+  },
   { name: 'chain', description: 'build and verify chains of trust', load: [() => import('./chain.ts')] },
-  { name: 'manager', description: 'run the chain-of-trust manager (REST API, OpenAPI at /openapi.json)', load: [() => import('./manager.ts')] },
-  { name: 'agent', description: 'host emulated SGX platforms of one cloud and perform attestations for the CoT manager', load: [() => import('./agent.ts')] },
+  {
+    name: 'manager',
+    description: 'run the chain-of-trust manager (REST API, OpenAPI at /openapi.json)',
+    load: [() => import('./manager.ts')],
+  },
+  {
+    name: 'agent',
+    description: 'host emulated SGX platforms of one cloud and perform attestations for the CoT manager',
+    load: [() => import('./agent.ts')],
+  },
   { name: 'admin', description: 'administer the CoT manager', load: [() => import('./admin.ts')] },
   { name: 'audit', description: "the manager's audit trail", load: [() => import('./audit.ts')] },
   { name: 'platform', description: 'platforms known to a CoT manager', load: [() => import('./platform.ts')] },
   {
     name: 'bench',
     description: 'benchmarks: each prints JSON with --json and can draw a plot',
-    load: [() => import('./bench-verify.ts'), () => import('./bench-cot.ts'), () => import('./bench-channel.ts'), () => import('./bench-manager.ts'), () => import('./bench-startup.ts')],
+    load: [
+      () => import('./bench-verify.ts'),
+      () => import('./bench-cot.ts'),
+      () => import('./bench-channel.ts'),
+      () => import('./bench-manager.ts'),
+      () => import('./bench-startup.ts'),
+    ],
   },
 ];

@@ -38,7 +38,10 @@ const describe = (s: Shortfall) =>
 
 function printTarget(label: string, t: Target | null): void {
   if (!t) return;
-  say(false, `  ${label}: level ${t.index} (${t.tcbStatus}, ${t.tcbDate.slice(0, 10)}) needs ${t.shortfalls.map(describe).join('; ') || 'nothing more'}`);
+  say(
+    false,
+    `  ${label}: level ${t.index} (${t.tcbStatus}, ${t.tcbDate.slice(0, 10)}) needs ${t.shortfalls.map(describe).join('; ') || 'nothing more'}`,
+  );
 }
 
 export function register(program: Command): void {
@@ -66,16 +69,35 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`GET ${url.href}: ${(e as Error).message}`);
       }
-      const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string; chain?: string; element?: string; at?: string; tcbExplanation?: Explanation };
-      if (!res.ok) throw new UsageError(`the manager refused: HTTP ${res.status} ${body.code ?? ''}: ${body.detail ?? ''}`);
+      const body = (await res.json().catch(() => ({}))) as {
+        code?: string;
+        detail?: string;
+        chain?: string;
+        element?: string;
+        at?: string;
+        tcbExplanation?: Explanation;
+      };
+      if (!res.ok)
+        throw new UsageError(`the manager refused: HTTP ${res.status} ${body.code ?? ''}: ${body.detail ?? ''}`);
       const x = body.tcbExplanation!;
       setExit(x.tcbStatus === 'UpToDate' ? EXIT.OK : EXIT.NEGATIVE);
       if (o.json) return printJson(body);
-      say(false, `${x.tcbStatus ?? 'no TCB level'}  platform ${id.toLowerCase()}  FMSPC ${x.fmspc}  tcbEvaluationDataNumber ${x.tcbEvaluationDataNumber}`);
+      say(
+        false,
+        `${x.tcbStatus ?? 'no TCB level'}  platform ${id.toLowerCase()}  FMSPC ${x.fmspc}  tcbEvaluationDataNumber ${x.tcbEvaluationDataNumber}`,
+      );
       say(false, `  evidence: chain ${body.chain}, element ${body.element}, ${body.at}`);
-      if (x.matched) say(false, `  matched level ${x.matched.index} (${x.matched.tcbDate.slice(0, 10)})${x.advisoryIds.length ? `  advisories: ${x.advisoryIds.join(', ')}` : ''}`);
+      if (x.matched)
+        say(
+          false,
+          `  matched level ${x.matched.index} (${x.matched.tcbDate.slice(0, 10)})${x.advisoryIds.length ? `  advisories: ${x.advisoryIds.join(', ')}` : ''}`,
+        );
       printTarget('next', x.next);
       printTarget('UpToDate', x.upToDate);
-      if (x.early) say(false, `  under early collateral (${x.early.tcbEvaluationDataNumber}): ${x.early.tcbStatus ?? 'no TCB level'}${x.early.changed ? ' — changes when promoted' : ''}`);
+      if (x.early)
+        say(
+          false,
+          `  under early collateral (${x.early.tcbEvaluationDataNumber}): ${x.early.tcbStatus ?? 'no TCB level'}${x.early.changed ? ' — changes when promoted' : ''}`,
+        );
     });
 }

@@ -6,12 +6,19 @@ import type { Appraisal, CollateralSource, TcbExplanation } from '../../attestat
  * an explanation never rests on unverified collateral. `early`: the appraisal of the same quote under
  * the early collateral; its TCB info is used only when it verified too.
  */
-export async function tcbExplanationOf(appraisal: Appraisal, collateral: CollateralSource, at: Date, early?: { appraisal: Appraisal; collateral: CollateralSource }): Promise<TcbExplanation | null> {
+export async function tcbExplanationOf(
+  appraisal: Appraisal,
+  collateral: CollateralSource,
+  at: Date,
+  early?: { appraisal: Appraisal; collateral: CollateralSource },
+): Promise<TcbExplanation | null> {
   const { explainTcb } = await import('../../attestation/dcap/tcb-explanation.ts');
   const { parseTcbInfo } = await import('../../formats/tcb-info.ts');
   const { fromHex } = await import('../../bytes/util.ts');
   const infoOf = async (a: Appraisal, c: CollateralSource) => {
-    const judged = a.checks.some((k) => k.name === 'tcb.platformLevel' && !k.skipped) && a.checks.some((k) => k.name === 'collateral.tcbInfo' && k.ok);
+    const judged =
+      a.checks.some((k) => k.name === 'tcb.platformLevel' && !k.skipped) &&
+      a.checks.some((k) => k.name === 'collateral.tcbInfo' && k.ok);
     if (!judged || !a.platform || !a.quote) return undefined;
     const col = await c.get({ fmspc: a.platform.fmspc, pckCa: a.platform.pckCa, teeType: a.quote.teeType }, at);
     return parseTcbInfo(col.tcbInfo.text);
@@ -42,11 +49,20 @@ export function explanationLines(x: TcbExplanation | null): string[] {
   if (!x) return [];
   const need = (t: NonNullable<TcbExplanation['next']>) =>
     t.shortfalls
-      .map((s) => (s.component === 'pcesvn' ? `PCESVN ${s.have} → ${s.need}` : `${s.component === 'tdx' ? 'TDX' : 'SGX'} component ${s.index}${s.category || s.type ? ` (${[s.category, s.type].filter(Boolean).join(', ')})` : ''} ${s.have} → ${s.need}`))
+      .map((s) =>
+        s.component === 'pcesvn'
+          ? `PCESVN ${s.have} → ${s.need}`
+          : `${s.component === 'tdx' ? 'TDX' : 'SGX'} component ${s.index}${s.category || s.type ? ` (${[s.category, s.type].filter(Boolean).join(', ')})` : ''} ${s.have} → ${s.need}`,
+      )
       .join('; ');
-  const out = [`TCB: ${x.matched ? `level ${x.matched.index} of TCB info ${x.tcbEvaluationDataNumber} (${x.matched.tcbStatus})` : `no level of TCB info ${x.tcbEvaluationDataNumber} reached`}`];
+  const out = [
+    `TCB: ${x.matched ? `level ${x.matched.index} of TCB info ${x.tcbEvaluationDataNumber} (${x.matched.tcbStatus})` : `no level of TCB info ${x.tcbEvaluationDataNumber} reached`}`,
+  ];
   if (x.next) out.push(`  next level ${x.next.index} (${x.next.tcbStatus}) needs ${need(x.next)}`);
   if (x.upToDate) out.push(`  UpToDate level ${x.upToDate.index} needs ${need(x.upToDate)}`);
-  if (x.early) out.push(`  under early TCB info ${x.early.tcbEvaluationDataNumber}: ${x.early.tcbStatus ?? 'no level reached'}${x.early.changed ? ' (changes when promoted)' : ''}`);
+  if (x.early)
+    out.push(
+      `  under early TCB info ${x.early.tcbEvaluationDataNumber}: ${x.early.tcbStatus ?? 'no level reached'}${x.early.changed ? ' (changes when promoted)' : ''}`,
+    );
   return out;
 }

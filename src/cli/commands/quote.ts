@@ -37,18 +37,32 @@ export function register(program: Command): void {
     .command('verify')
     .description('verify a DCAP quote (v3 SGX, v4 TDX) against collateral at an explicit time, in Intel QVL order')
     .argument('<quote>', 'the raw quote (quote.dat)')
-    .requiredOption('--collateral <dir|file|url>', 'collateral: a directory (Intel PCS files), a dcap-qvl collateral.json, or a PCS/PCCS base URL')
+    .requiredOption(
+      '--collateral <dir|file|url>',
+      'collateral: a directory (Intel PCS files), a dcap-qvl collateral.json, or a PCS/PCCS base URL',
+    )
     .requiredOption('--at <time>', 'verification time: now, RFC 3339 (2025-07-01T00:00:00Z) or Unix seconds')
-    .option('--root <cert>', "trust this root (DER or PEM certificate) instead of Intel's pinned key; repeatable", (v: string, acc: string[] = []) => [...acc, v])
+    .option(
+      '--root <cert>',
+      "trust this root (DER or PEM certificate) instead of Intel's pinned key; repeatable",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .option('--accept-tcb <statuses>', 'accepted TCB statuses, comma-separated (default: UpToDate)')
-    .option('--policy <file>', 'appraisal policy JSON (mrEnclave[], mrSigner, isvProdId, minIsvSvn, allowDebug, reportData, acceptedTcbStatuses, acceptedAdvisories, maxCollateralAgeSeconds)')
-    .option('--early-collateral <dir|file|url>', "also explain the TCB under this early collateral (a staged TCB recovery, e.g. a PCS's update=early)")
+    .option(
+      '--policy <file>',
+      'appraisal policy JSON (mrEnclave[], mrSigner, isvProdId, minIsvSvn, allowDebug, reportData, acceptedTcbStatuses, acceptedAdvisories, maxCollateralAgeSeconds)',
+    )
+    .option(
+      '--early-collateral <dir|file|url>',
+      "also explain the TCB under this early collateral (a staged TCB recovery, e.g. a PCS's update=early)",
+    )
     .option('--ear', 'also issue the result as a signed EAR JWT (with the JWKS to verify it)')
     .option('--ear-key <pem>', 'P-256 private key for the EAR (default: a fresh key, printed as JWKS)')
     .option('--ear-issuer <name>', 'EAR issuer', 'catena')
     .option('--json', 'print one JSON document')
     .action(async (quotePath: string, o: VerifyFlags) => {
-      const { openCollateral, verifyQuote, parsePolicy, issueEar, publicJwks, certificatesFromAny, CollateralError } = await import('../../attestation/index.ts');
+      const { openCollateral, verifyQuote, parsePolicy, issueEar, publicJwks, certificatesFromAny, CollateralError } =
+        await import('../../attestation/index.ts');
       const at = timeFlag('at', o.at);
       const quoteBytes = readBytes(quotePath, 'quote');
       let policy = {};
@@ -91,7 +105,12 @@ export function register(program: Command): void {
       }
       let appraisal;
       try {
-        appraisal = await verifyQuote(quoteBytes, { collateral, at, policy, ...(trustedRoots ? { trustedRoots } : {}) });
+        appraisal = await verifyQuote(quoteBytes, {
+          collateral,
+          at,
+          policy,
+          ...(trustedRoots ? { trustedRoots } : {}),
+        });
       } catch (e) {
         // Evidence the verifier could not even appraise is a rejection (exit 1), not a usage error.
         throw new InvalidInputError(`${quotePath}: ${(e as Error).message}`);
@@ -100,7 +119,12 @@ export function register(program: Command): void {
         verdict: appraisal.verdict,
         tcbStatus: appraisal.tcbStatus ?? null,
         advisoryIds: appraisal.advisoryIds,
-        checks: appraisal.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail ?? null, ...(c.skipped ? { skipped: true } : {}) })),
+        checks: appraisal.checks.map((c) => ({
+          name: c.name,
+          ok: c.ok,
+          detail: c.detail ?? null,
+          ...(c.skipped ? { skipped: true } : {}),
+        })),
         quote: appraisal.quote
           ? {
               version: appraisal.quote.version,
@@ -122,9 +146,18 @@ export function register(program: Command): void {
         ...(appraisal.collateral ? { collateral: appraisal.collateral } : {}),
       };
       const { tcbExplanationOf, openEarlyCollateral, explanationLines } = await import('./quote-explain.ts');
-      const early = o.earlyCollateral ? await openEarlyCollateral(o.earlyCollateral).catch((e: Error) => Promise.reject(new UsageError(e.message))) : undefined;
-      const earlyAppraisal = early ? await verifyQuote(quoteBytes, { collateral: early, at, policy, ...(trustedRoots ? { trustedRoots } : {}) }) : undefined;
-      result.tcbExplanation = await tcbExplanationOf(appraisal, collateral, at, early && earlyAppraisal ? { appraisal: earlyAppraisal, collateral: early } : undefined);
+      const early = o.earlyCollateral
+        ? await openEarlyCollateral(o.earlyCollateral).catch((e: Error) => Promise.reject(new UsageError(e.message)))
+        : undefined;
+      const earlyAppraisal = early
+        ? await verifyQuote(quoteBytes, { collateral: early, at, policy, ...(trustedRoots ? { trustedRoots } : {}) })
+        : undefined;
+      result.tcbExplanation = await tcbExplanationOf(
+        appraisal,
+        collateral,
+        at,
+        early && earlyAppraisal ? { appraisal: earlyAppraisal, collateral: early } : undefined,
+      );
       if (o.ear) {
         const key = earKey ?? generateP256().privateKey;
         result.ear = { jwt: await issueEar(appraisal, key, { issuer: o.earIssuer }), jwks: await publicJwks(key) };
@@ -134,12 +167,18 @@ export function register(program: Command): void {
         printJson(result);
         return;
       }
-      say(false, `${appraisal.verdict.toUpperCase()}  TCB status: ${appraisal.tcbStatus ?? '(not computed)'}${appraisal.advisoryIds.length ? `  advisories: ${appraisal.advisoryIds.join(', ')}` : ''}`);
+      say(
+        false,
+        `${appraisal.verdict.toUpperCase()}  TCB status: ${appraisal.tcbStatus ?? '(not computed)'}${appraisal.advisoryIds.length ? `  advisories: ${appraisal.advisoryIds.join(', ')}` : ''}`,
+      );
       if (!appraisal.rootIsIntel) say(false, "note: this result does not rest on Intel's root key");
-      if (appraisal.validity) say(false, `holds for verification times ${appraisal.validity.from} to ${appraisal.validity.until}`);
-      for (const c of appraisal.checks) say(false, `  ${c.ok ? '✓' : c.skipped ? '·' : '✗'} ${c.name}${c.detail ? `  ${c.detail}` : ''}`);
+      if (appraisal.validity)
+        say(false, `holds for verification times ${appraisal.validity.from} to ${appraisal.validity.until}`);
+      for (const c of appraisal.checks)
+        say(false, `  ${c.ok ? '✓' : c.skipped ? '·' : '✗'} ${c.name}${c.detail ? `  ${c.detail}` : ''}`);
       if (appraisal.error) say(false, `reason: ${appraisal.error.message} (${appraisal.error.code})`);
-      for (const line of explanationLines(result.tcbExplanation as Awaited<ReturnType<typeof tcbExplanationOf>>)) say(false, line);
+      for (const line of explanationLines(result.tcbExplanation as Awaited<ReturnType<typeof tcbExplanationOf>>))
+        say(false, line);
       if (result.ear) say(false, `EAR: ${(result.ear as { jwt: string }).jwt}`);
     });
 }

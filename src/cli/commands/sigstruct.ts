@@ -4,7 +4,15 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fromHex, hex, u32le } from '../../bytes/util.ts';
 import { ATTR, attributesBytes, attributesFromBytes, isDebug, type Attributes } from '../../formats/attributes.ts';
-import { bcdDate, mrSignerOf, parseSigstruct, signSigstruct, verifySigstruct, SIGSTRUCT_VENDOR, type Sigstruct } from '../../formats/sigstruct.ts';
+import {
+  bcdDate,
+  mrSignerOf,
+  parseSigstruct,
+  signSigstruct,
+  verifySigstruct,
+  SIGSTRUCT_VENDOR,
+  type Sigstruct,
+} from '../../formats/sigstruct.ts';
 import { measureSgxs } from '../../sgx/measure.ts';
 import { EXIT, intFlag, InvalidInputError, printJson, say, setExit, UsageError } from '../io.ts';
 import { parseInput, readInput } from './measure.ts';
@@ -56,7 +64,8 @@ function hexFlag(name: string, v: string, len: number): Uint8Array {
     throw new UsageError(`--${name}: expected ${len} bytes as hex (the bytes as stored), got ${v}`);
   }
 }
-const attrFlag = (name: string, v: string | undefined, dflt: Attributes) => (v === undefined ? dflt : attributesFromBytes(hexFlag(name, v, 16)));
+const attrFlag = (name: string, v: string | undefined, dflt: Attributes) =>
+  v === undefined ? dflt : attributesFromBytes(hexFlag(name, v, 16));
 const miscFlag = (name: string, v: string | undefined, dflt: number) =>
   v === undefined ? dflt : new DataView(hexFlag(name, v, 4).buffer).getUint32(0, true);
 
@@ -118,7 +127,19 @@ export function register(program: Command): void {
       if (o.json) return printJson(d);
       say(false, `SIGSTRUCT ${file}: ${d.valid ? 'valid' : 'INVALID'}`);
       for (const f of (d.failures as string[] | undefined) ?? []) say(false, `  failure: ${f}`);
-      for (const k of ['mrsigner', 'enclaveHash', 'isvProdId', 'isvSvn', 'vendor', 'date', 'debug', 'attributes', 'attributeMask', 'miscSelect', 'miscMask']) {
+      for (const k of [
+        'mrsigner',
+        'enclaveHash',
+        'isvProdId',
+        'isvSvn',
+        'vendor',
+        'date',
+        'debug',
+        'attributes',
+        'attributeMask',
+        'miscSelect',
+        'miscMask',
+      ]) {
         say(false, `  ${k.padEnd(14)} ${String(d[k])}`);
       }
     });
@@ -137,15 +158,20 @@ export function register(program: Command): void {
     .option('--attribute-mask <hex>', 'ATTRIBUTEMASK, 16 bytes as stored (default fdffffffffffffff1bffffffffffffff)')
     .option('--misc-select <hex>', 'MISCSELECT, 4 bytes as stored (default 00000000)')
     .option('--misc-mask <hex>', 'MISCMASK, 4 bytes as stored (default ffffffff)')
-    .option('--debug', 'set DEBUG in ATTRIBUTES and leave it out of ATTRIBUTEMASK (the enclave may launch in debug mode)')
+    .option(
+      '--debug',
+      'set DEBUG in ATTRIBUTES and leave it out of ATTRIBUTEMASK (the enclave may launch in debug mode)',
+    )
     .requiredOption('--out <file>', 'where to write the 1808-byte SIGSTRUCT')
     .option('--json', 'print one JSON document')
     .action((o: SignOptions) => {
-      if ((o.sgxs === undefined) === (o.enclaveHash === undefined)) throw new UsageError('give exactly one of --sgxs FILE or --enclave-hash HEX');
+      if ((o.sgxs === undefined) === (o.enclaveHash === undefined))
+        throw new UsageError('give exactly one of --sgxs FILE or --enclave-hash HEX');
       const isvProdId = intFlag('isv-prod-id', o.isvProdId, 0, 0xffff);
       const isvSvn = intFlag('isv-svn', o.isvSvn, 0, 0xffff);
       const vendor = intFlag('vendor', o.vendor, 0, 0xffffffff);
-      if (vendor !== SIGSTRUCT_VENDOR.OTHER && vendor !== SIGSTRUCT_VENDOR.INTEL) throw new UsageError(`--vendor: EINIT accepts only 0 or 0x8086, got ${o.vendor}`);
+      if (vendor !== SIGSTRUCT_VENDOR.OTHER && vendor !== SIGSTRUCT_VENDOR.INTEL)
+        throw new UsageError(`--vendor: EINIT accepts only 0 or 0x8086, got ${o.vendor}`);
       let date: number;
       try {
         date = bcdDate(o.date);
@@ -170,8 +196,18 @@ export function register(program: Command): void {
       const key = readVendorKey(o.key);
       const bytes = signSigstruct(
         {
-          vendor, date, swDefined: 0, miscSelect, miscMask, isvFamilyId: new Uint8Array(16), attributes, attributeMask,
-          enclaveHash, isvExtProdId: new Uint8Array(16), isvProdId, isvSvn,
+          vendor,
+          date,
+          swDefined: 0,
+          miscSelect,
+          miscMask,
+          isvFamilyId: new Uint8Array(16),
+          attributes,
+          attributeMask,
+          enclaveHash,
+          isvExtProdId: new Uint8Array(16),
+          isvProdId,
+          isvSvn,
         },
         key,
       );
@@ -180,7 +216,12 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`cannot write ${o.out}: ${(e as Error).message}`);
       }
-      const result = { out: resolve(o.out), mrsigner: hex(mrSignerOf(parseSigstruct(bytes))), enclaveHash: hex(enclaveHash), debug: isDebug(attributes) };
+      const result = {
+        out: resolve(o.out),
+        mrsigner: hex(mrSignerOf(parseSigstruct(bytes))),
+        enclaveHash: hex(enclaveHash),
+        debug: isDebug(attributes),
+      };
       if (o.json) printJson(result);
       say(o.json, `wrote ${o.out}\nMRSIGNER    ${result.mrsigner}\nENCLAVEHASH ${result.enclaveHash}`);
     });

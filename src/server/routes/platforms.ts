@@ -26,18 +26,46 @@ export async function platformRoutes(app: FastifyInstance, { ctx }: { ctx: Manag
         if (only !== undefined && p.ppid !== only) continue;
         const inChains = chainsSeen.flatMap(({ id, chain }) => {
           const el = chain.element(`platform:${p.ppid}`);
-          return el ? [{ chain: id, ...(el.fmspc ? { fmspc: el.fmspc } : {}), ...(el.tcbStatus ? { tcbStatus: el.tcbStatus } : {}), advisoryIds: el.advisoryIds ?? [] }] : [];
+          return el
+            ? [
+                {
+                  chain: id,
+                  ...(el.fmspc ? { fmspc: el.fmspc } : {}),
+                  ...(el.tcbStatus ? { tcbStatus: el.tcbStatus } : {}),
+                  advisoryIds: el.advisoryIds ?? [],
+                },
+              ]
+            : [];
         });
-        out.push({ ppid: p.ppid, agent: a.id, cloud: a.cloud, index: p.index, status: a.status, lastSeen: a.lastSeen.toISOString(), chains: inChains });
+        out.push({
+          ppid: p.ppid,
+          agent: a.id,
+          cloud: a.cloud,
+          index: p.index,
+          status: a.status,
+          lastSeen: a.lastSeen.toISOString(),
+          chains: inChains,
+        });
       }
     }
     return out;
   }
-  app.get('/v1/platforms', { config: { auth: 'reader' }, schema: { tags: ['platforms'], response: { 200: R.PlatformList } } }, async () => ({ platforms: await platformViews() }));
-  app.get('/v1/platforms/:id', { config: { auth: 'reader' }, schema: { tags: ['platforms'], params: S.IdParams, response: { 200: R.PlatformView } } }, async (req) => {
-    const id = (req.params as { id: string }).id.toLowerCase();
-    const [p] = await platformViews(id);
-    if (!p) throw new ServerError('ERR_NOT_FOUND', `no registered platform ${id}`);
-    return p;
-  });
+  app.get(
+    '/v1/platforms',
+    { config: { auth: 'reader' }, schema: { tags: ['platforms'], response: { 200: R.PlatformList } } },
+    async () => ({ platforms: await platformViews() }),
+  );
+  app.get(
+    '/v1/platforms/:id',
+    {
+      config: { auth: 'reader' },
+      schema: { tags: ['platforms'], params: S.IdParams, response: { 200: R.PlatformView } },
+    },
+    async (req) => {
+      const id = (req.params as { id: string }).id.toLowerCase();
+      const [p] = await platformViews(id);
+      if (!p) throw new ServerError('ERR_NOT_FOUND', `no registered platform ${id}`);
+      return p;
+    },
+  );
 }

@@ -5,7 +5,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
  * every response against its schema (ManagerOptions.checkResponse). Opaque documents of src/chain
  * (links, elements, proof bundles) are described by their top-level fields and left open.
  */
-const Open = (props: Record<string, TSchema>, description?: string) => Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
+const Open = (props: Record<string, TSchema>, description?: string) =>
+  Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
 const Time = Type.String({ description: 'RFC 3339 time' });
 const Json = Type.Unknown();
 
@@ -20,7 +21,10 @@ export const ChainView = Type.Object({
   policy: Json,
 });
 export const ChainList = Type.Object({ chains: Type.Array(ChainView), next: Type.Union([Type.String(), Type.Null()]) });
-export const ChainDetail = Type.Composite([ChainView, Type.Object({ elements: Type.Integer(), statuses: Type.Record(Type.String(), Type.Integer()) })]);
+export const ChainDetail = Type.Composite([
+  ChainView,
+  Type.Object({ elements: Type.Integer(), statuses: Type.Record(Type.String(), Type.Integer()) }),
+]);
 export const PolicyView = Type.Object({ chain: Type.String(), version: Type.Integer(), policy: Json });
 export const Verification = Open({
   valid: Type.Boolean(),
@@ -32,18 +36,64 @@ export const Verification = Open({
 });
 export const PolicyUpdated = Type.Object({ chain: Type.String(), policy: Json, verification: Verification });
 export const Challenge = Type.Object({ nonce: Type.String(), expiresAt: Time });
-const Element = Open({ id: Type.String(), kind: Type.String(), parent: Type.Union([Type.String(), Type.Null()]), platform: Type.String() }, 'a chain element (docs/chain.md)');
-const Link = Open({ version: Type.Literal(1), chain: Type.String(), child: Type.String(), type: Type.String(), signature: Type.String() }, 'a link (docs/chain.md)');
+const Element = Open(
+  { id: Type.String(), kind: Type.String(), parent: Type.Union([Type.String(), Type.Null()]), platform: Type.String() },
+  'a chain element (docs/chain.md)',
+);
+const Link = Open(
+  {
+    version: Type.Literal(1),
+    chain: Type.String(),
+    child: Type.String(),
+    type: Type.String(),
+    signature: Type.String(),
+  },
+  'a link (docs/chain.md)',
+);
 export const Appended = Type.Object({ element: Element, seq: Type.Integer(), status: Type.String(), link: Link });
-export const ElementView = Open({ id: Type.String(), status: Type.String(), element: Element }, 'an element row: seq, parent, link, agent, revocation, evidence hashes and times for enclaves');
+export const ElementView = Open(
+  { id: Type.String(), status: Type.String(), element: Element },
+  'an element row: seq, parent, link, agent, revocation, evidence hashes and times for enclaves',
+);
 export const ElementList = Type.Object({ elements: Type.Array(ElementView) });
 const Revocation = Open({ element: Type.String(), reason: Type.String(), at: Time, signature: Type.String() });
 export const Revoked = Type.Object({ revocation: Revocation });
-export const Reattested = Open({ chain: Type.String(), element: Type.String(), status: Type.String(), verdict: Type.String(), at: Time, nonce: Type.String(), ear: Type.String() });
-export const Verified = Open({ chain: Type.String(), at: Time, valid: Type.Boolean(), size: Type.Integer(), statuses: Type.Record(Type.String(), Type.String()), ear: Type.String({ description: 'EAR (JWT, ES256)' }) });
-export const Proof = Open({ format: Type.Literal('catena-proof-bundle'), version: Type.Literal(1), chain: Json, elements: Type.Array(Json), links: Type.Array(Json), revocations: Type.Array(Json), collateral: Json });
+export const Reattested = Open({
+  chain: Type.String(),
+  element: Type.String(),
+  status: Type.String(),
+  verdict: Type.String(),
+  at: Time,
+  nonce: Type.String(),
+  ear: Type.String(),
+});
+export const Verified = Open({
+  chain: Type.String(),
+  at: Time,
+  valid: Type.Boolean(),
+  size: Type.Integer(),
+  statuses: Type.Record(Type.String(), Type.String()),
+  ear: Type.String({ description: 'EAR (JWT, ES256)' }),
+});
+export const Proof = Open({
+  format: Type.Literal('catena-proof-bundle'),
+  version: Type.Literal(1),
+  chain: Json,
+  elements: Type.Array(Json),
+  links: Type.Array(Json),
+  revocations: Type.Array(Json),
+  collateral: Json,
+});
 export const Whoami = Type.Object({ id: Type.String(), role: Type.String(), agentId: Type.Optional(Type.String()) });
-export const AgentView = Type.Object({ id: Type.String(), cloud: Type.String(), url: Type.String(), status: Type.String(), info: Json, lastSeen: Time, registeredAt: Time });
+export const AgentView = Type.Object({
+  id: Type.String(),
+  cloud: Type.String(),
+  url: Type.String(),
+  status: Type.String(),
+  info: Json,
+  lastSeen: Time,
+  registeredAt: Time,
+});
 export const AgentList = Type.Object({ agents: Type.Array(AgentView) });
 export const PlatformView = Type.Object({
   ppid: Type.String(),
@@ -52,11 +102,36 @@ export const PlatformView = Type.Object({
   index: Type.Integer(),
   status: Type.String(),
   lastSeen: Time,
-  chains: Type.Array(Type.Object({ chain: Type.String(), fmspc: Type.Optional(Type.String()), tcbStatus: Type.Optional(Type.String()), advisoryIds: Type.Array(Type.String()) })),
+  chains: Type.Array(
+    Type.Object({
+      chain: Type.String(),
+      fmspc: Type.Optional(Type.String()),
+      tcbStatus: Type.Optional(Type.String()),
+      advisoryIds: Type.Array(Type.String()),
+    }),
+  ),
 });
 export const PlatformList = Type.Object({ platforms: Type.Array(PlatformView) });
-export const AuditPage = Type.Object({ records: Type.Array(Open({ seq: Type.Integer(), at: Time, actor: Type.String(), action: Type.String(), subject: Type.String(), hash: Type.String() })), next: Type.Union([Type.Integer(), Type.Null()]) });
-export const Checkpoints = Type.Object({ keyId: Type.String(), key: Json, checkpoints: Type.Array(Open({ seq: Type.Integer(), hash: Type.String(), signature: Type.String(), keyId: Type.String(), at: Time })) });
+export const AuditPage = Type.Object({
+  records: Type.Array(
+    Open({
+      seq: Type.Integer(),
+      at: Time,
+      actor: Type.String(),
+      action: Type.String(),
+      subject: Type.String(),
+      hash: Type.String(),
+    }),
+  ),
+  next: Type.Union([Type.Integer(), Type.Null()]),
+});
+export const Checkpoints = Type.Object({
+  keyId: Type.String(),
+  key: Json,
+  checkpoints: Type.Array(
+    Open({ seq: Type.Integer(), hash: Type.String(), signature: Type.String(), keyId: Type.String(), at: Time }),
+  ),
+});
 export const TokenView = Type.Object({
   id: Type.String(),
   role: Type.String(),
@@ -66,10 +141,15 @@ export const TokenView = Type.Object({
   agentId: Type.Union([Type.String(), Type.Null()]),
 });
 export const TokenList = Type.Object({ tokens: Type.Array(TokenView) });
-export const TokenCreated = Type.Composite([TokenView, Type.Object({ token: Type.String({ description: 'the secret, shown once' }) })]);
+export const TokenCreated = Type.Composite([
+  TokenView,
+  Type.Object({ token: Type.String({ description: 'the secret, shown once' }) }),
+]);
 export const Health = Type.Object({ ok: Type.Boolean() });
 export const Ready = Type.Object({ ready: Type.Boolean() });
 export const Jwks = Type.Object({ keys: Type.Array(Json) });
 export const Metrics = Type.String({ description: 'Prometheus text exposition' });
-export const EventStream = Type.String({ description: 'text/event-stream: one event per chain, element or agent change' });
+export const EventStream = Type.String({
+  description: 'text/event-stream: one event per chain, element or agent change',
+});
 export const NoContent = Type.Null({ description: 'no content' });

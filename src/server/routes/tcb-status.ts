@@ -26,19 +26,31 @@ const Shortfall = Type.Object({
   have: Type.Integer(),
   need: Type.Integer(),
 });
-const LevelRef = { index: Type.Integer(), tcbStatus: Type.String(), tcbDate: Type.String(), advisoryIds: Type.Array(Type.String()) };
+const LevelRef = {
+  index: Type.Integer(),
+  tcbStatus: Type.String(),
+  tcbDate: Type.String(),
+  advisoryIds: Type.Array(Type.String()),
+};
 const Target = Type.Object({ ...LevelRef, shortfalls: Type.Array(Shortfall) });
 const judgement: Record<string, TSchema> = {
   fmspc: Type.String(),
   tcbEvaluationDataNumber: Type.Integer(),
-  platform: Type.Object({ components: Type.Array(Type.Integer()), pceSvn: Type.Integer(), teeTcbSvn: Type.Optional(Type.String()) }),
+  platform: Type.Object({
+    components: Type.Array(Type.Integer()),
+    pceSvn: Type.Integer(),
+    teeTcbSvn: Type.Optional(Type.String()),
+  }),
   matched: Type.Union([Type.Object(LevelRef), Type.Null()]),
   tcbStatus: Type.Union([Type.String(), Type.Null()]),
   advisoryIds: Type.Array(Type.String()),
   next: Type.Union([Target, Type.Null()]),
   upToDate: Type.Union([Target, Type.Null()]),
 };
-export const TcbExplanationSchema = Type.Object({ ...judgement, early: Type.Optional(Type.Object({ ...judgement, changed: Type.Boolean() })) });
+export const TcbExplanationSchema = Type.Object({
+  ...judgement,
+  early: Type.Optional(Type.Object({ ...judgement, changed: Type.Boolean() })),
+});
 export const PlatformTcbStatus = Type.Object({
   platform: Type.String(),
   chain: Type.String(),
@@ -52,13 +64,18 @@ export const PlatformTcbStatus = Type.Object({
 export function explainLink(chain: Chain, link: Link): TcbExplanation {
   if (link.evidence.kind !== 'dcap-quote') throw new ServerError('ERR_INTERNAL', 'not a remote link');
   const blob = chain.heldCollateral(link.evidence.collateral);
-  if (!blob) throw new ServerError('ERR_NOT_FOUND', `chain ${chain.id} holds no collateral ${link.evidence.collateral}`);
+  if (!blob)
+    throw new ServerError('ERR_NOT_FOUND', `chain ${chain.id} holds no collateral ${link.evidence.collateral}`);
   const q = parseQuote(fromHex(link.evidence.quote), { allowZeroPadding: true });
   const leaf = pemCertificates(Buffer.from(q.signatureData.qe.certification.data).toString('latin1'))[0];
   if (!leaf) throw new ServerError('ERR_NOT_FOUND', 'the quote carries no PCK certificate');
   const tcb = pckExtensionFromCertificate(leaf).tcb;
   return explainTcb(
-    { components: tcb.components, pceSvn: tcb.pceSvn, ...(q.body.kind === 'td10' ? { teeTcbSvn: q.body.report.teeTcbSvn } : {}) },
+    {
+      components: tcb.components,
+      pceSvn: tcb.pceSvn,
+      ...(q.body.kind === 'td10' ? { teeTcbSvn: q.body.report.teeTcbSvn } : {}),
+    },
     parseTcbInfo((blob as { tcb_info: string }).tcb_info),
   );
 }
@@ -66,7 +83,10 @@ export function explainLink(chain: Chain, link: Link): TcbExplanation {
 export async function tcbStatusRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerContext }): Promise<void> {
   app.get(
     '/v1/platforms/:id/tcb-status',
-    { config: { auth: 'reader' }, schema: { tags: ['platforms'], params: S.IdParams, response: { 200: PlatformTcbStatus } } },
+    {
+      config: { auth: 'reader' },
+      schema: { tags: ['platforms'], params: S.IdParams, response: { 200: PlatformTcbStatus } },
+    },
     async (req) => {
       const ppid = (req.params as { id: string }).id.toLowerCase();
       let best: { chain: Chain; link: Link } | undefined;

@@ -36,10 +36,25 @@ export function elementView(row: ElementRow) {
 }
 
 export function agentView(a: AgentRow) {
-  return { id: a.id, cloud: a.cloud, url: a.url, status: a.status, info: a.info, lastSeen: a.lastSeen.toISOString(), registeredAt: a.registeredAt.toISOString() };
+  return {
+    id: a.id,
+    cloud: a.cloud,
+    url: a.url,
+    status: a.status,
+    info: a.info,
+    lastSeen: a.lastSeen.toISOString(),
+    registeredAt: a.registeredAt.toISOString(),
+  };
 }
 
 /** A token as listed: never its hash. */
 export function tokenView(t: TokenRow) {
-  return { id: t.id, role: t.role, createdAt: t.createdAt.toISOString(), expiresAt: t.expiresAt?.toISOString() ?? null, revokedAt: t.revokedAt?.toISOString() ?? null, agentId: t.agentId ?? null };
+  return {
+    id: t.id,
+    role: t.role,
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+    revokedAt: t.revokedAt?.toISOString() ?? null,
+    agentId: t.agentId ?? null,
+  };
 }

@@ -23,18 +23,25 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export function adminPrincipal(authorization: string | undefined, adminToken: string): Principal | null {
   if (authorization === undefined) return null;
   const m = /^Bearer\s+(\S+)$/i.exec(authorization);
-  if (!m || !timingSafeEqual(digest(m[1]), digest(adminToken))) throw new HttpError(401, 'ERR_UNAUTHENTICATED', 'the admin token is wrong');
+  if (!m || !timingSafeEqual(digest(m[1]), digest(adminToken)))
+    throw new HttpError(401, 'ERR_UNAUTHENTICATED', 'the admin token is wrong');
   return { id: 'pcs-admin', role: 'admin' };
 }
 
 const RecoveryBody = Type.Object(
-  { fmspc: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{12}$' })), stage: Type.Union([Type.Literal('early'), Type.Literal('standard')]) },
+  {
+    fmspc: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{12}$' })),
+    stage: Type.Union([Type.Literal('early'), Type.Literal('standard')]),
+  },
   { additionalProperties: false },
 );
 const RevocationBody = Type.Union([
   Type.Object({ pck: Type.String({ pattern: '^[0-9a-fA-F]{1,64}$' }) }, { additionalProperties: false }),
   Type.Object({ platform: Type.String({ pattern: '^[0-9a-fA-F]{32}$' }) }, { additionalProperties: false }),
-  Type.Object({ ca: Type.Union([Type.Literal('processor'), Type.Literal('platform')]) }, { additionalProperties: false }),
+  Type.Object(
+    { ca: Type.Union([Type.Literal('processor'), Type.Literal('platform')]) },
+    { additionalProperties: false },
+  ),
 ]);
 
 export function registerAdminRoutes(app: FastifyInstance, manufacturer: () => Manufacturer): void {
@@ -55,9 +62,13 @@ export function registerAdminRoutes(app: FastifyInstance, manufacturer: () => Ma
     }
     if (b.platform !== undefined) {
       const serials = m.revokePlatform(b.platform);
-      return { revoked: serials.map((serial) => ({ list: m.listPcks().find((p) => p.serial === serial)!.ca, serial })) };
+      return {
+        revoked: serials.map((serial) => ({ list: m.listPcks().find((p) => p.serial === serial)!.ca, serial })),
+      };
     }
     m.revokeCa(b.ca!);
-    return { revoked: [{ list: 'root', serial: normalizeSerial(new X509Certificate(m.caCertificate(b.ca!)).serialNumber) }] };
+    return {
+      revoked: [{ list: 'root', serial: normalizeSerial(new X509Certificate(m.caCertificate(b.ca!)).serialNumber) }],
+    };
   });
 }

@@ -35,7 +35,14 @@ const chainPem = (chain: Uint8Array[]) => chain.map(certificatePem).join('');
 
 /** The file names writeCollateralDir uses for a set (relative to the directory). */
 export function collateralFileNames(set: Pick<CollateralSet, 'ca'>): string[] {
-  return ['tcb_info.json', 'qe_identity.json', 'tcb_signing_cert.pem', 'root_ca_crl.der', `pck_${set.ca}_crl.der`, 'root.der'];
+  return [
+    'tcb_info.json',
+    'qe_identity.json',
+    'tcb_signing_cert.pem',
+    'root_ca_crl.der',
+    `pck_${set.ca}_crl.der`,
+    'root.der',
+  ];
 }
 
 /** Writes the directory layout; returns the paths written. */

@@ -52,7 +52,11 @@ export async function startEmulatedDcapIssuer(opts: EmulatedDcapIssuerOptions): 
     }
   }
   const images = buildQuotingImages(manufacturer.enclaveSigningKey, id.pceSvn);
-  const quoting = await QuotingService.start(opts.platform, { images, issuer: manufacturer.pckIssuer('processor'), runtime: opts.runtime ?? 'inline' });
+  const quoting = await QuotingService.start(opts.platform, {
+    images,
+    issuer: manufacturer.pckIssuer('processor'),
+    runtime: opts.runtime ?? 'inline',
+  });
   return {
     backend: quoting,
     rootDer: manufacturer.root,

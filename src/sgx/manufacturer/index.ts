@@ -14,9 +14,25 @@ export {
   type PckChainIssuer,
   type CollateralSet,
 } from './manufacturer.ts';
-export { collateralJson, writeCollateralDir, writeCollateralJson, collateralFileNames, type DcapQvlCollateral } from './collateral.ts';
+export {
+  collateralJson,
+  writeCollateralDir,
+  writeCollateralJson,
+  collateralFileNames,
+  type DcapQvlCollateral,
+} from './collateral.ts';
 export { encodeSgxExtension, SGX_TYPE, type SgxExtensionFields } from './sgx-extension.ts';
-export { signTcbInfo, signQeIdentity, tcbInfoText, qeIdentityText, pceIdHex, type SignedCollateral, type TcbInfoFields, type QeIdentityFields, type QeLevelSpec } from './sign-collateral.ts';
+export {
+  signTcbInfo,
+  signQeIdentity,
+  tcbInfoText,
+  qeIdentityText,
+  pceIdHex,
+  type SignedCollateral,
+  type TcbInfoFields,
+  type QeIdentityFields,
+  type QeLevelSpec,
+} from './sign-collateral.ts';
 export {
   TCB_STATUSES,
   defaultTcbLevels,
@@ -35,4 +51,9 @@ export { certificatePem, crlPem, pemCertificates } from './keys.ts';
 export { CERT_NAMES, SGX_EXTENSION_OID } from './names.ts';
 export { ManufacturerError } from './errors.ts';
 export { buildPcsServer, type PcsServerOptions } from './pcs-server.ts';
-export { startEmulatedDcapIssuer, MANUFACTURER_DIR, type EmulatedDcapIssuer, type EmulatedDcapIssuerOptions } from './emulated-dcap-issuer.ts';
+export {
+  startEmulatedDcapIssuer,
+  MANUFACTURER_DIR,
+  type EmulatedDcapIssuer,
+  type EmulatedDcapIssuerOptions,
+} from './emulated-dcap-issuer.ts';

@@ -46,7 +46,10 @@ export const CRL_REASON = {
 
 export function assertCrlReason(reason: number): void {
   if (!Number.isInteger(reason) || reason < 1 || reason > 10 || reason === 7) {
-    throw new ManufacturerError('ERR_MANUFACTURER_REASON', `CRL reason must be a non-zero RFC 5280 CRLReason (1–6, 8–10), got ${reason}`);
+    throw new ManufacturerError(
+      'ERR_MANUFACTURER_REASON',
+      `CRL reason must be a non-zero RFC 5280 CRLReason (1–6, 8–10), got ${reason}`,
+    );
   }
 }
 
@@ -59,7 +62,11 @@ export async function issueCrl(spec: CrlSpec): Promise<Uint8Array> {
     nextUpdate: spec.nextUpdate,
     crlNumber: spec.crlNumber,
     authorityKeyId: keyIdentifier(spec.issuerKey),
-    entries: spec.entries.map((e) => ({ serial: fromHex(e.serial, undefined, 'CRL entry serial'), date: e.date, reason: e.reason })),
+    entries: spec.entries.map((e) => ({
+      serial: fromHex(e.serial, undefined, 'CRL entry serial'),
+      date: e.date,
+      reason: e.reason,
+    })),
   });
   return signedX509(tbs, new Uint8Array(sign('sha256', tbs, spec.issuerKey)));
 }

@@ -15,11 +15,35 @@ import { signQeIdentity, signTcbEvaluationDataNumbers, signTcbInfo, type SignedC
 import { SignedArtefacts } from './signed-artefacts.ts';
 import type { PlatformTcb, TcbLevelSpec, TcbRecoveryOptions } from './tcb-levels.ts';
 import { fmspcKey, TcbState, type ReleaseSelector } from './tcb-state.ts';
-import type { CollateralSet, CrlList, ManufacturerOptions, PckCa, PckChainIssuer, PckRecord, PlatformDescription, QeDescription } from './types.ts';
+import type {
+  CollateralSet,
+  CrlList,
+  ManufacturerOptions,
+  PckCa,
+  PckChainIssuer,
+  PckRecord,
+  PlatformDescription,
+  QeDescription,
+} from './types.ts';
 
-export { DEFAULT_ATTRIBUTES_MASK, DEFAULT_PCS_URL, DEFAULT_QE_ISVPRODID, DEFAULT_QE_ISVSVN, ISSUE_BACKDATE_MS } from './defaults.ts';
+export {
+  DEFAULT_ATTRIBUTES_MASK,
+  DEFAULT_PCS_URL,
+  DEFAULT_QE_ISVPRODID,
+  DEFAULT_QE_ISVSVN,
+  ISSUE_BACKDATE_MS,
+} from './defaults.ts';
 export { normalizeSerial } from './pki.ts';
-export type { CollateralSet, CrlList, ManufacturerOptions, PckCa, PckChainIssuer, PckRecord, PlatformDescription, QeDescription } from './types.ts';
+export type {
+  CollateralSet,
+  CrlList,
+  ManufacturerOptions,
+  PckCa,
+  PckChainIssuer,
+  PckRecord,
+  PlatformDescription,
+  QeDescription,
+} from './types.ts';
 
 /**
  * Catena's emulated SGX manufacturer: the PKI Intel runs for SGX (pki.ts), the signed TCB info and
@@ -40,7 +64,13 @@ export class Manufacturer {
   readonly collateralValidityDays: number;
   private readonly clock: () => Date;
 
-  private constructor(init: { pki: Pki; pcsUrl: string; clock: () => Date; validityDays: number; evaluationNumber: number }) {
+  private constructor(init: {
+    pki: Pki;
+    pcsUrl: string;
+    clock: () => Date;
+    validityDays: number;
+    evaluationNumber: number;
+  }) {
     this.pki = init.pki;
     this.pcsUrl = init.pcsUrl;
     this.clock = init.clock;
@@ -56,7 +86,8 @@ export class Manufacturer {
     const validityDays = opts.collateralValidityDays ?? 30;
     if (!(validityDays > 0)) throw argumentError('collateralValidityDays must be positive');
     const evaluationNumber = opts.tcbEvaluationDataNumber ?? 1;
-    if (!Number.isInteger(evaluationNumber) || evaluationNumber < 0) throw argumentError('tcbEvaluationDataNumber must be a non-negative integer');
+    if (!Number.isInteger(evaluationNumber) || evaluationNumber < 0)
+      throw argumentError('tcbEvaluationDataNumber must be a non-negative integer');
     const pki = await Pki.create(clock(), pcsUrl);
     const m = new Manufacturer({ pki, pcsUrl, clock, validityDays, evaluationNumber });
     if (opts.qe) m.setQeIdentity(opts.qe);
@@ -71,7 +102,13 @@ export class Manufacturer {
     const s = await readManufacturerState(dir);
     const pki = new Pki(s.keys, s.certs);
     pki.pcks.push(...s.pcks);
-    const m = new Manufacturer({ pki, pcsUrl: s.pcsUrl, clock: opts.clock ?? backdatedClock, validityDays: s.collateralValidityDays, evaluationNumber: s.tcbEvaluationDataNumber });
+    const m = new Manufacturer({
+      pki,
+      pcsUrl: s.pcsUrl,
+      clock: opts.clock ?? backdatedClock,
+      validityDays: s.collateralValidityDays,
+      evaluationNumber: s.tcbEvaluationDataNumber,
+    });
     m.vendorKey = s.vendorKey;
     for (const [k, v] of s.fmspcs) m.tcb.fmspcs.set(k, v);
     m.tcb.qe = s.qe;
@@ -142,14 +179,22 @@ export class Manufacturer {
   async issuePck(platform: PlatformDescription, pckPublicKey: KeyObject, ca: PckCa = 'processor'): Promise<Uint8Array> {
     const now = wholeSeconds(this.clock());
     const record = await this.pki.issuePck(platform, pckPublicKey, ca, now, this.pcsUrl);
-    this.tcb.ensureFmspc(platform.fmspc, { components: platform.tcbComponents, pceSvn: platform.pceSvn }, platform.pceId, now);
+    this.tcb.ensureFmspc(
+      platform.fmspc,
+      { components: platform.tcbComponents, pceSvn: platform.pceSvn },
+      platform.pceId,
+      now,
+    );
     return record.der;
   }
 
   /** The adapter the quoting service (src/sgx/qe QuotingService) takes as its `issuer`. */
   pckIssuer(ca: PckCa = 'processor'): PckChainIssuer {
     return {
-      issuePck: async (platform, key) => ({ pck: await this.issuePck(platform, key, ca), chain: this.pckIssuerChain(ca) }),
+      issuePck: async (platform, key) => ({
+        pck: await this.issuePck(platform, key, ca),
+        chain: this.pckIssuerChain(ca),
+      }),
     };
   }
 
@@ -206,7 +251,10 @@ export class Manufacturer {
    * the QE identity, as Intel's does), a new UpToDate level is added on top, former UpToDate levels
    * are downgraded (OutOfDate by default) and every lower level gains the recovery's advisory.
    */
-  publishTcbRecovery(fmspc: Uint8Array | string, opts: TcbRecoveryOptions = {}): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
+  publishTcbRecovery(
+    fmspc: Uint8Array | string,
+    opts: TcbRecoveryOptions = {},
+  ): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
     return this.tcb.publishTcbRecovery(fmspc, opts);
   }
 
@@ -216,9 +264,15 @@ export class Manufacturer {
    * when left out), former UpToDate levels downgraded. `update=standard` keeps serving the current
    * release until promoteTcbRecovery(). ERR_MANUFACTURER_STATE while another recovery is staged.
    */
-  stageTcbRecovery(fmspc?: Uint8Array | string, opts: TcbRecoveryOptions = {}): { tcbEvaluationDataNumber: number; fmspcs: string[] } {
+  stageTcbRecovery(
+    fmspc?: Uint8Array | string,
+    opts: TcbRecoveryOptions = {},
+  ): { tcbEvaluationDataNumber: number; fmspcs: string[] } {
     const r = this.tcb.stageRecovery(fmspc, opts);
-    return { tcbEvaluationDataNumber: r.evaluationNumber, fmspcs: fmspc === undefined ? [...r.fmspcs.keys()] : [fmspcKey(fmspc)] };
+    return {
+      tcbEvaluationDataNumber: r.evaluationNumber,
+      fmspcs: fmspc === undefined ? [...r.fmspcs.keys()] : [fmspcKey(fmspc)],
+    };
   }
 
   /** Promotes the staged recovery to `update=standard`. ERR_MANUFACTURER_STATE when none is staged. */
@@ -230,13 +284,22 @@ export class Manufacturer {
    * The admin API's one verb: `early` stages a recovery; `standard` promotes the staged one, or — when
    * none is staged — stages and promotes one at once. An FMSPC given with `standard` must be the one staged.
    */
-  tcbRecovery(stage: 'early' | 'standard', fmspc?: string, opts: TcbRecoveryOptions = {}): { stage: 'early' | 'standard'; tcbEvaluationDataNumber: number; standard: number; early: number } {
+  tcbRecovery(
+    stage: 'early' | 'standard',
+    fmspc?: string,
+    opts: TcbRecoveryOptions = {},
+  ): { stage: 'early' | 'standard'; tcbEvaluationDataNumber: number; standard: number; early: number } {
     if (stage === 'early') this.stageTcbRecovery(fmspc, opts);
     else {
       if (!this.tcb.early) this.stageTcbRecovery(fmspc, opts);
       this.promoteTcbRecovery();
     }
-    return { stage, tcbEvaluationDataNumber: this.earlyTcbEvaluationDataNumber, standard: this.tcbEvaluationDataNumber, early: this.earlyTcbEvaluationDataNumber };
+    return {
+      stage,
+      tcbEvaluationDataNumber: this.earlyTcbEvaluationDataNumber,
+      standard: this.tcbEvaluationDataNumber,
+      early: this.earlyTcbEvaluationDataNumber,
+    };
   }
 
   /** The tcbEvaluationDataNumber served at `update=early` (the standard one when nothing is staged). */
@@ -251,7 +314,11 @@ export class Manufacturer {
         {
           issueDate: now,
           nextUpdate: this.artefacts.nextUpdate(now),
-          numbers: this.tcb.releases().map((r) => ({ tcbEvaluationDataNumber: r.evaluationNumber, tcbRecoveryEventDate: r.recoveryEventDate, tcbDate: r.tcbDate })),
+          numbers: this.tcb.releases().map((r) => ({
+            tcbEvaluationDataNumber: r.evaluationNumber,
+            tcbRecoveryEventDate: r.recoveryEventDate,
+            tcbDate: r.tcbDate,
+          })),
         },
         this.pki.keys['tcb-signing'].privateKey,
       ),
@@ -285,10 +352,21 @@ export class Manufacturer {
     const key = fmspcKey(fmspc);
     const release = this.tcb.release(update);
     const state = release.fmspcs.get(key);
-    if (!state) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${key.toUpperCase()} with tcbEvaluationDataNumber ${release.evaluationNumber}`);
+    if (!state)
+      throw new ManufacturerError(
+        'ERR_MANUFACTURER_UNKNOWN',
+        `no TCB info for FMSPC ${key.toUpperCase()} with tcbEvaluationDataNumber ${release.evaluationNumber}`,
+      );
     return this.artefacts.get(`tcb:${key}:${release.evaluationNumber}`, (now) =>
       signTcbInfo(
-        { fmspc: fromHex(key), pceId: state.pceId, issueDate: now, nextUpdate: this.artefacts.nextUpdate(now), tcbEvaluationDataNumber: release.evaluationNumber, levels: state.levels },
+        {
+          fmspc: fromHex(key),
+          pceId: state.pceId,
+          issueDate: now,
+          nextUpdate: this.artefacts.nextUpdate(now),
+          tcbEvaluationDataNumber: release.evaluationNumber,
+          levels: state.levels,
+        },
         this.pki.keys['tcb-signing'].privateKey,
       ),
     );
@@ -309,7 +387,15 @@ export class Manufacturer {
     // A release superseded before the QE was described has none: it was served with today's description.
     const qe = release.qe ?? this.tcb.qe!;
     return this.artefacts.get(`qe:${release.evaluationNumber}`, (now) =>
-      signQeIdentity({ ...qe, issueDate: now, nextUpdate: this.artefacts.nextUpdate(now), tcbEvaluationDataNumber: release.evaluationNumber }, this.pki.keys['tcb-signing'].privateKey),
+      signQeIdentity(
+        {
+          ...qe,
+          issueDate: now,
+          nextUpdate: this.artefacts.nextUpdate(now),
+          tcbEvaluationDataNumber: release.evaluationNumber,
+        },
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
     );
   }
 
@@ -322,7 +408,8 @@ export class Manufacturer {
 
   /** A PCK CA's CRL (DER): revoked PCK certificates. */
   pckCrl(ca: PckCa): Promise<Uint8Array> {
-    if (ca !== 'processor' && ca !== 'platform') return Promise.reject(argumentError(`ca must be processor or platform, got ${String(ca)}`));
+    if (ca !== 'processor' && ca !== 'platform')
+      return Promise.reject(argumentError(`ca must be processor or platform, got ${String(ca)}`));
     return this.crl(ca);
   }
 
@@ -344,7 +431,8 @@ export class Manufacturer {
     assertCrlReason(reason);
     const id = ppid.toLowerCase();
     const pcks = this.pki.pcks.filter((p) => Buffer.from(p.ppid).toString('hex') === id);
-    if (pcks.length === 0) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no PCK certificate was issued to platform ${id}`);
+    if (pcks.length === 0)
+      throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no PCK certificate was issued to platform ${id}`);
     for (const p of pcks) this.revocations.add(p.ca, p.serial, reason, this.clock());
     this.artefacts.changed();
     return pcks.map((p) => p.serial);
@@ -353,14 +441,22 @@ export class Manufacturer {
   /** Revokes a PCK CA or the TCB Signing certificate in the Root CA CRL. Default reason cACompromise. */
   revokeCa(which: PckCa | 'tcb-signing', reason: number = CRL_REASON.cACompromise): void {
     assertCrlReason(reason);
-    const names: Record<string, KeyName> = { processor: 'processor-ca', platform: 'platform-ca', 'tcb-signing': 'tcb-signing' };
+    const names: Record<string, KeyName> = {
+      processor: 'processor-ca',
+      platform: 'platform-ca',
+      'tcb-signing': 'tcb-signing',
+    };
     const name = names[which];
     if (!name) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no CA named ${String(which)}`);
     this.revoke('root', this.pki.serialOf(name), reason);
   }
 
   /** The full collateral for an FMSPC and PCK CA, current at the manufacturer's clock, of a release (default standard). */
-  async collateral(fmspc: Uint8Array | string, ca: PckCa = 'processor', update: ReleaseSelector = 'standard'): Promise<CollateralSet> {
+  async collateral(
+    fmspc: Uint8Array | string,
+    ca: PckCa = 'processor',
+    update: ReleaseSelector = 'standard',
+  ): Promise<CollateralSet> {
     const key = fmspcKey(fmspc);
     return {
       fmspc: fromHex(key),

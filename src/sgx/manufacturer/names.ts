@@ -21,7 +21,13 @@ export const ORGANIZATION = 'Catena Emulated Manufacturer';
 /** A distinguished name in Intel's attribute order and string types, as DER (RDNSequence, one attribute per RDN). */
 export function nameDer(commonName: string): Uint8Array {
   const rdn = (type: string, value: Uint8Array) => set(seq(oid(type), value));
-  return seq(rdn('2.5.4.3', utf8String(commonName)), rdn('2.5.4.10', utf8String(ORGANIZATION)), rdn('2.5.4.7', utf8String('Emulation')), rdn('2.5.4.8', utf8String('EM')), rdn('2.5.4.6', printableString('ZZ')));
+  return seq(
+    rdn('2.5.4.3', utf8String(commonName)),
+    rdn('2.5.4.10', utf8String(ORGANIZATION)),
+    rdn('2.5.4.7', utf8String('Emulation')),
+    rdn('2.5.4.8', utf8String('EM')),
+    rdn('2.5.4.6', printableString('ZZ')),
+  );
 }
 
 /** The PCS paths the CRL distribution points name (relative to the PCS base URL). */

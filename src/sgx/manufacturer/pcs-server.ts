@@ -60,7 +60,12 @@ const V4 = '/sgx/certification/v4';
 const bad = (detail: string) => new HttpError(400, 'ERR_MALFORMED', detail);
 const notFound = (detail: string) => new HttpError(404, 'ERR_NOT_FOUND', detail);
 
-function hexParam(q: Record<string, string | undefined>, name: string, bytes: number, required: boolean): Uint8Array | undefined {
+function hexParam(
+  q: Record<string, string | undefined>,
+  name: string,
+  bytes: number,
+  required: boolean,
+): Uint8Array | undefined {
   const v = q[name];
   if (v === undefined || v === '') {
     if (required) throw bad(`missing parameter ${name}`);
@@ -78,7 +83,8 @@ function u16le(b: Uint8Array): number {
 function releaseParam(q: Record<string, string | undefined>): ReleaseSelector {
   const update = q.update;
   const number = q.tcbEvaluationDataNumber;
-  if (update !== undefined && number !== undefined) throw bad('update and tcbEvaluationDataNumber cannot be used together');
+  if (update !== undefined && number !== undefined)
+    throw bad('update and tcbEvaluationDataNumber cannot be used together');
   if (number !== undefined) {
     if (!/^\d{1,9}$/.test(number)) throw bad('tcbEvaluationDataNumber must be a decimal number');
     return Number(number);
@@ -104,7 +110,10 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
           : err instanceof ManufacturerError && err.code === 'ERR_MANUFACTURER_STATE'
             ? new HttpError(409, 'ERR_CONFLICT', err.message)
             : undefined,
-    auth: { authenticate: async (req) => (opts.adminToken === undefined ? null : adminPrincipal(req.headers.authorization, opts.adminToken)) },
+    auth: {
+      authenticate: async (req) =>
+        opts.adminToken === undefined ? null : adminPrincipal(req.headers.authorization, opts.adminToken),
+    },
   });
   const open = { config: { auth: 'public' as const } };
   const get = typeof opts.manufacturer === 'function' ? opts.manufacturer : () => opts.manufacturer as Manufacturer;
@@ -144,19 +153,29 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
     const m = manufacturer();
     const signed = m.tcbInfo(fmspc, which);
     const chain = chainHeader(m.tcbSigningChain());
-    return reply.header('TCB-Info-Issuer-Chain', chain).header('SGX-TCB-Info-Issuer-Chain', chain).type('application/json').send(signed.body);
+    return reply
+      .header('TCB-Info-Issuer-Chain', chain)
+      .header('SGX-TCB-Info-Issuer-Chain', chain)
+      .type('application/json')
+      .send(signed.body);
   });
 
   app.get(`${V4}/qe/identity`, open, async (req, reply) => {
     const which = releaseParam(req.query as Record<string, string | undefined>);
     const m = manufacturer();
     const signed = m.qeIdentity(which);
-    return reply.header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain())).type('application/json').send(signed.body);
+    return reply
+      .header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain()))
+      .type('application/json')
+      .send(signed.body);
   });
 
   app.get(`${V4}/tcbevaluationdatanumbers`, open, async (_req, reply) => {
     const m = manufacturer();
-    return reply.header('TCB-Evaluation-Data-Numbers-Issuer-Chain', chainHeader(m.tcbSigningChain())).type('application/json').send(m.tcbEvaluationDataNumbers().body);
+    return reply
+      .header('TCB-Evaluation-Data-Numbers-Issuer-Chain', chainHeader(m.tcbSigningChain()))
+      .type('application/json')
+      .send(m.tcbEvaluationDataNumbers().body);
   });
 
   if (opts.adminToken !== undefined) registerAdminRoutes(app, manufacturer);
@@ -170,7 +189,9 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
     const m = manufacturer();
     const der = await m.pckCrl(ca);
     reply.header('SGX-PCK-CRL-Issuer-Chain', chainHeader(m.pckIssuerChain(ca)));
-    return encoding === 'der' ? reply.type('application/pkix-crl').send(Buffer.from(der)) : reply.type('application/x-pem-file').send(crlPem(der));
+    return encoding === 'der'
+      ? reply.type('application/pkix-crl').send(Buffer.from(der))
+      : reply.type('application/x-pem-file').send(crlPem(der));
   });
 
   app.get(`${V4}/rootcacrl`, open, async (req, reply) => {

@@ -47,7 +47,15 @@ interface PersistedState {
   collateralValidityDays: number;
   tcbEvaluationDataNumber: number;
   fmspcs: Record<string, { pceId: number; levels: TcbLevelSpec[] }>;
-  qe?: { mrSigner: string; isvProdId: number; miscSelect: string; miscSelectMask: string; attributes: string; attributesMask: string; levels: QeLevelSpec[] };
+  qe?: {
+    mrSigner: string;
+    isvProdId: number;
+    miscSelect: string;
+    miscSelectMask: string;
+    attributes: string;
+    attributesMask: string;
+    levels: QeLevelSpec[];
+  };
   pcks: Array<{
     serial: string;
     ca: PckCa;
@@ -63,10 +71,24 @@ interface PersistedState {
   revoked: Record<CrlList, Array<{ serial: string; reason: number; date: string }>>;
   crlNumbers: Record<CrlList, number>;
   release?: { recoveryEventDate: string; tcbDate: string };
-  early?: { evaluationNumber: number; recoveryEventDate: string; tcbDate: string; fmspcs: Record<string, { pceId: number; levels: TcbLevelSpec[] }>; qe?: PersistedQe };
+  early?: {
+    evaluationNumber: number;
+    recoveryEventDate: string;
+    tcbDate: string;
+    fmspcs: Record<string, { pceId: number; levels: TcbLevelSpec[] }>;
+    qe?: PersistedQe;
+  };
 }
 
-type PersistedQe = { mrSigner: string; isvProdId: number; miscSelect: string; miscSelectMask: string; attributes: string; attributesMask: string; levels: QeLevelSpec[] };
+type PersistedQe = {
+  mrSigner: string;
+  isvProdId: number;
+  miscSelect: string;
+  miscSelectMask: string;
+  attributes: string;
+  attributesMask: string;
+  levels: QeLevelSpec[];
+};
 
 const qeToJson = (qe: QeState): PersistedQe => ({
   mrSigner: hex(qe.mrSigner),
@@ -96,11 +118,13 @@ function fmspcsFromJson(o: Record<string, { pceId: number; levels: TcbLevelSpec[
 }
 
 const keyPath = (dir: string, name: string) => join(dir, 'keys', `${name}.key.pem`);
-const samePrivateKey = (key: KeyObject) => (pem: string) => createPublicKey(createPrivateKey(pem)).equals(createPublicKey(key));
+const samePrivateKey = (key: KeyObject) => (pem: string) =>
+  createPublicKey(createPrivateKey(pem)).equals(createPublicKey(key));
 
 /** Reads a saved manufacturer. A key file that exists but cannot be read or parsed stops here (ERR_KEY_FILE_UNREADABLE, with its path). */
 export async function readManufacturerState(dir: string): Promise<ManufacturerState> {
-  const fail = (message: string, cause?: unknown) => new ManufacturerError('ERR_MANUFACTURER_DATA', `${dir}: ${message}`, { cause });
+  const fail = (message: string, cause?: unknown) =>
+    new ManufacturerError('ERR_MANUFACTURER_DATA', `${dir}: ${message}`, { cause });
   let state: PersistedState;
   try {
     state = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as PersistedState;
@@ -162,7 +186,12 @@ export async function readManufacturerState(dir: string): Promise<ManufacturerSt
     fmspcs,
     qe,
     pcks,
-    revoked: Object.fromEntries(lists.map((l) => [l, (state.revoked[l] ?? []).map((e) => ({ serial: e.serial, reason: e.reason, date: new Date(e.date) }))])) as Record<CrlList, RevokedEntry[]>,
+    revoked: Object.fromEntries(
+      lists.map((l) => [
+        l,
+        (state.revoked[l] ?? []).map((e) => ({ serial: e.serial, reason: e.reason, date: new Date(e.date) })),
+      ]),
+    ) as Record<CrlList, RevokedEntry[]>,
     crlNumbers: Object.fromEntries(lists.map((l) => [l, state.crlNumbers[l] ?? 1])) as Record<CrlList, number>,
     ...(state.release ? { release: state.release } : {}),
     ...(early ? { early } : {}),
@@ -183,10 +212,15 @@ export async function writeManufacturerState(dir: string, m: ManufacturerState):
   for (const [name, key] of keyFiles) {
     // Checked first for all keys, so a refused save leaves no half-written manufacturer behind.
     if ((await readKeyFile(keyPath(dir, name), samePrivateKey(key))) === false) {
-      throw new KeyFileError('ERR_KEY_FILE_EXISTS', keyPath(dir, name), 'a different key is already stored here (another manufacturer?); refusing to overwrite it');
+      throw new KeyFileError(
+        'ERR_KEY_FILE_EXISTS',
+        keyPath(dir, name),
+        'a different key is already stored here (another manufacturer?); refusing to overwrite it',
+      );
     }
   }
-  for (const [name, key] of keyFiles) await writeNewKeyFile(keyPath(dir, name), privateKeyPem(key), samePrivateKey(key));
+  for (const [name, key] of keyFiles)
+    await writeNewKeyFile(keyPath(dir, name), privateKeyPem(key), samePrivateKey(key));
   for (const name of KEY_NAMES) await writeFile(join(dir, 'certs', `${name}.pem`), certificatePem(m.certs[name]));
   const state: PersistedState = {
     version: STATE_VERSION,

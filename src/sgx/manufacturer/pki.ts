@@ -39,7 +39,8 @@ function checkPlatform(p: PlatformDescription): void {
   bytes(p.fmspc, 6, 'fmspc');
   bytes(p.cpuSvn, 16, 'cpuSvn');
   if (p.platformInstanceId !== undefined) bytes(p.platformInstanceId, 16, 'platformInstanceId');
-  if (!Number.isInteger(p.pceId) || p.pceId < 0 || p.pceId > 0xffff) throw argumentError('platform.pceId must be a u16');
+  if (!Number.isInteger(p.pceId) || p.pceId < 0 || p.pceId > 0xffff)
+    throw argumentError('platform.pceId must be a u16');
   checkPlatformTcb({ components: p.tcbComponents, pceSvn: p.pceSvn }, 'platform');
 }
 
@@ -58,7 +59,12 @@ export class Pki {
 
   /** Fresh P-256 keys, the Root CA, both PCK CAs and the TCB Signing certificate, dated `at`. */
   static async create(at: Date, pcsUrl: string): Promise<Pki> {
-    const keys = { root: generateCaKey(), 'platform-ca': generateCaKey(), 'processor-ca': generateCaKey(), 'tcb-signing': generateCaKey() };
+    const keys = {
+      root: generateCaKey(),
+      'platform-ca': generateCaKey(),
+      'processor-ca': generateCaKey(),
+      'tcb-signing': generateCaKey(),
+    };
     const now = wholeSeconds(at);
     const rootUrl = pcsUrl + CRL_PATHS.root;
     const rootNotAfter = new Date(Math.min(now.getTime() + 30 * YEAR, UTCTIME_LIMIT));
@@ -127,9 +133,16 @@ export class Pki {
    * the public key) and records it. Processor CA certificates are SGX type Standard; Platform CA
    * certificates are Scalable and carry PlatformInstanceID and Configuration, as Intel's do.
    */
-  async issuePck(platform: PlatformDescription, pckPublicKey: KeyObject, ca: PckCa, at: Date, pcsUrl: string): Promise<PckRecord> {
+  async issuePck(
+    platform: PlatformDescription,
+    pckPublicKey: KeyObject,
+    ca: PckCa,
+    at: Date,
+    pcsUrl: string,
+  ): Promise<PckRecord> {
     checkPlatform(platform);
-    if (ca !== 'processor' && ca !== 'platform') throw argumentError(`ca must be processor or platform, got ${String(ca)}`);
+    if (ca !== 'processor' && ca !== 'platform')
+      throw argumentError(`ca must be processor or platform, got ${String(ca)}`);
     if (!isP256Public(pckPublicKey)) throw argumentError('the PCK public key must be an ECDSA P-256 public key');
     const now = wholeSeconds(at);
     const caName = caKeyName(ca);
@@ -143,7 +156,9 @@ export class Pki {
       sgxType: ca === 'processor' ? SGX_TYPE.STANDARD : SGX_TYPE.SCALABLE,
       ...(ca === 'platform'
         ? {
-            platformInstanceId: platform.platformInstanceId ?? sha256(new TextEncoder().encode(`catena platform instance ${hex(platform.ppid)}`)).slice(0, 16),
+            platformInstanceId:
+              platform.platformInstanceId ??
+              sha256(new TextEncoder().encode(`catena platform instance ${hex(platform.ppid)}`)).slice(0, 16),
             configuration: platform.configuration ?? { dynamicPlatform: false, cachedKeys: false, smtEnabled: false },
           }
         : {}),
@@ -180,7 +195,11 @@ export class Pki {
   /** The PCK record with this serial (normalised hex); ERR_MANUFACTURER_UNKNOWN if none was issued here. */
   pckBySerial(serial: string): PckRecord {
     const rec = this.pcks.find((p) => p.serial === serial);
-    if (!rec) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no PCK certificate with serial ${serial} was issued here`);
+    if (!rec)
+      throw new ManufacturerError(
+        'ERR_MANUFACTURER_UNKNOWN',
+        `no PCK certificate with serial ${serial} was issued here`,
+      );
     return rec;
   }
 

@@ -42,25 +42,42 @@ export const SGX_TYPE = { STANDARD: 0, SCALABLE: 1, SCALABLE_WITH_INTEGRITY: 2 }
 // Encoded with Catena's DER writer (≈ 20× faster than asn1js; one per PCK certificate, i.e. per
 // platform boot); test/unit/sgx/sgx-extension.test.ts pins the bytes to the asn1js encoding it replaced.
 // The OIDs of every arc, encoded once when the module loads (a constant table, not a cache).
-const ARCS = ['1', '2', ...Array.from({ length: 18 }, (_, i) => `2.${i + 1}`), '3', '4', '5', '6', '7', '7.1', '7.2', '7.3'];
-const ARC_OID: Readonly<Record<string, Uint8Array>> = Object.freeze(Object.fromEntries(ARCS.map((arc) => [arc, oid(`${SGX_EXTENSION_OID}.${arc}`)])));
+const ARCS = [
+  '1',
+  '2',
+  ...Array.from({ length: 18 }, (_, i) => `2.${i + 1}`),
+  '3',
+  '4',
+  '5',
+  '6',
+  '7',
+  '7.1',
+  '7.2',
+  '7.3',
+];
+const ARC_OID: Readonly<Record<string, Uint8Array>> = Object.freeze(
+  Object.fromEntries(ARCS.map((arc) => [arc, oid(`${SGX_EXTENSION_OID}.${arc}`)])),
+);
 function entry(arc: string, value: Uint8Array): Uint8Array {
   return seq(ARC_OID[arc], value);
 }
 
 function octets(bytes: Uint8Array, len: number, what: string): Uint8Array {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== len) throw argumentError(`SGX extension: ${what} must be ${len} bytes`);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== len)
+    throw argumentError(`SGX extension: ${what} must be ${len} bytes`);
   return octetString(bytes);
 }
 
 function uint(n: number, max: number, what: string): number {
-  if (!Number.isInteger(n) || n < 0 || n > max) throw argumentError(`SGX extension: ${what} must be an integer in [0, ${max}], got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw argumentError(`SGX extension: ${what} must be an integer in [0, ${max}], got ${n}`);
   return n;
 }
 
 /** The DER of the extension value (what goes inside extnValue's OCTET STRING). */
 export function encodeSgxExtension(f: SgxExtensionFields): Uint8Array {
-  if (!Array.isArray(f.tcbComponents) || f.tcbComponents.length !== 16) throw argumentError('SGX extension: tcbComponents must hold 16 SVNs');
+  if (!Array.isArray(f.tcbComponents) || f.tcbComponents.length !== 16)
+    throw argumentError('SGX extension: tcbComponents must hold 16 SVNs');
   const pceId = new Uint8Array(2);
   new DataView(pceId.buffer).setUint16(0, uint(f.pceId, 0xffff, 'pceId'), true);
   const tcb = [
@@ -75,10 +92,20 @@ export function encodeSgxExtension(f: SgxExtensionFields): Uint8Array {
     entry('4', octets(f.fmspc, 6, 'fmspc')),
     entry('5', tlv(0x0a, smallInteger(uint(f.sgxType, 2, 'sgxType')).subarray(2))),
   ];
-  if (f.platformInstanceId !== undefined) items.push(entry('6', octets(f.platformInstanceId, 16, 'platformInstanceId')));
+  if (f.platformInstanceId !== undefined)
+    items.push(entry('6', octets(f.platformInstanceId, 16, 'platformInstanceId')));
   if (f.configuration !== undefined) {
     const c = f.configuration;
-    items.push(entry('7', seq(entry('7.1', boolean(c.dynamicPlatform)), entry('7.2', boolean(c.cachedKeys)), entry('7.3', boolean(c.smtEnabled)))));
+    items.push(
+      entry(
+        '7',
+        seq(
+          entry('7.1', boolean(c.dynamicPlatform)),
+          entry('7.2', boolean(c.cachedKeys)),
+          entry('7.3', boolean(c.smtEnabled)),
+        ),
+      ),
+    );
   }
   return seq(...items);
 }

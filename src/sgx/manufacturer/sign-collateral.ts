@@ -121,21 +121,36 @@ export interface TcbEvalNumberSpec {
  * {"id":"SGX","version":1,"issueDate","nextUpdate","tcbEvalNumbers":[{tcbEvaluationDataNumber,
  * tcbRecoveryEventDate, tcbDate}]}, newest first, signed by the TCB Signing key like TCB info.
  */
-export function tcbEvaluationDataNumbersText(f: { issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] }): string {
+export function tcbEvaluationDataNumbersText(f: {
+  issueDate: Date;
+  nextUpdate: Date;
+  numbers: readonly TcbEvalNumberSpec[];
+}): string {
   return JSON.stringify({
     id: 'SGX',
     version: 1,
     issueDate: isoSeconds(f.issueDate),
     nextUpdate: isoSeconds(f.nextUpdate),
-    tcbEvalNumbers: f.numbers.map((n) => ({ tcbEvaluationDataNumber: n.tcbEvaluationDataNumber, tcbRecoveryEventDate: n.tcbRecoveryEventDate, tcbDate: n.tcbDate })),
+    tcbEvalNumbers: f.numbers.map((n) => ({
+      tcbEvaluationDataNumber: n.tcbEvaluationDataNumber,
+      tcbRecoveryEventDate: n.tcbRecoveryEventDate,
+      tcbDate: n.tcbDate,
+    })),
   });
 }
 
-export function signTcbEvaluationDataNumbers(f: { issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] }, signingKey: KeyObject): SignedCollateral {
+export function signTcbEvaluationDataNumbers(
+  f: { issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] },
+  signingKey: KeyObject,
+): SignedCollateral {
   return sign('tcbEvaluationDataNumbers', tcbEvaluationDataNumbersText(f), signingKey);
 }
 
-function sign(key: 'tcbInfo' | 'enclaveIdentity' | 'tcbEvaluationDataNumbers', text: string, signingKey: KeyObject): SignedCollateral {
+function sign(
+  key: 'tcbInfo' | 'enclaveIdentity' | 'tcbEvaluationDataNumbers',
+  text: string,
+  signingKey: KeyObject,
+): SignedCollateral {
   const signature = p256Sign(signingKey, new TextEncoder().encode(text));
   return { text, signature, body: `{"${key}":${text},"signature":"${hex(signature)}"}` };
 }

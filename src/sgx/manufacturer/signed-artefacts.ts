@@ -36,7 +36,8 @@ export class SignedArtefacts {
     const now = wholeSeconds(this.clock());
     const hit = this.entries.get(key) as Cached<T> | undefined;
     const half = (this.validityDays * DAY) / 2;
-    if (hit && hit.generation === this.generation && now.getTime() >= hit.issued && now.getTime() - hit.issued < half) return hit.value;
+    if (hit && hit.generation === this.generation && now.getTime() >= hit.issued && now.getTime() - hit.issued < half)
+      return hit.value;
     const value = produce(now);
     this.entries.set(key, { generation: this.generation, issued: now.getTime(), value });
     return value;

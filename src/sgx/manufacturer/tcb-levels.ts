@@ -35,19 +35,27 @@ export function isoDay(d: Date): string {
 }
 
 export function checkPlatformTcb(t: PlatformTcb, what: string): void {
-  if (!Array.isArray(t.components) || t.components.length !== 16 || !t.components.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) {
+  if (
+    !Array.isArray(t.components) ||
+    t.components.length !== 16 ||
+    !t.components.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)
+  ) {
     throw argumentError(`${what}: components must be 16 integers in [0, 255]`);
   }
-  if (!Number.isInteger(t.pceSvn) || t.pceSvn < 0 || t.pceSvn > 0xffff) throw argumentError(`${what}: pceSvn must be an integer in [0, 65535]`);
+  if (!Number.isInteger(t.pceSvn) || t.pceSvn < 0 || t.pceSvn > 0xffff)
+    throw argumentError(`${what}: pceSvn must be an integer in [0, 65535]`);
 }
 
 export function checkLevels(levels: TcbLevelSpec[]): void {
   if (!Array.isArray(levels) || levels.length === 0) throw argumentError('TCB levels: at least one level is required');
   levels.forEach((l, i) => {
     checkPlatformTcb(l, `TCB level ${i}`);
-    if (!(TCB_STATUSES as readonly string[]).includes(l.status)) throw argumentError(`TCB level ${i}: unknown status ${l.status}`);
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(l.tcbDate)) throw argumentError(`TCB level ${i}: tcbDate must look like 2024-03-13T00:00:00Z`);
-    if (!Array.isArray(l.advisoryIds) || !l.advisoryIds.every((a) => typeof a === 'string')) throw argumentError(`TCB level ${i}: advisoryIds must be strings`);
+    if (!(TCB_STATUSES as readonly string[]).includes(l.status))
+      throw argumentError(`TCB level ${i}: unknown status ${l.status}`);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(l.tcbDate))
+      throw argumentError(`TCB level ${i}: tcbDate must look like 2024-03-13T00:00:00Z`);
+    if (!Array.isArray(l.advisoryIds) || !l.advisoryIds.every((a) => typeof a === 'string'))
+      throw argumentError(`TCB level ${i}: advisoryIds must be strings`);
   });
 }
 
@@ -75,10 +83,34 @@ export function defaultTcbLevels(current: PlatformTcb, now: Date): TcbLevelSpec[
   const day = 86_400_000;
   const lowered = current.components.map((c, i) => (i < 2 ? Math.max(c - 1, 0) : c));
   const candidates: TcbLevelSpec[] = [
-    { components: [...current.components], pceSvn: current.pceSvn, tcbDate: isoDay(now), status: 'UpToDate', advisoryIds: [] },
-    { components: lowered, pceSvn: current.pceSvn, tcbDate: isoDay(new Date(now.getTime() - 90 * day)), status: 'SWHardeningNeeded', advisoryIds: ['CATENA-SA-00001'] },
-    { components: [...current.components], pceSvn: current.pceSvn - 1, tcbDate: isoDay(new Date(now.getTime() - 180 * day)), status: 'OutOfDate', advisoryIds: ['CATENA-SA-00001', 'CATENA-SA-00002'] },
-    { components: [...lowered], pceSvn: current.pceSvn - 1, tcbDate: isoDay(new Date(now.getTime() - 180 * day)), status: 'OutOfDate', advisoryIds: ['CATENA-SA-00001', 'CATENA-SA-00002'] },
+    {
+      components: [...current.components],
+      pceSvn: current.pceSvn,
+      tcbDate: isoDay(now),
+      status: 'UpToDate',
+      advisoryIds: [],
+    },
+    {
+      components: lowered,
+      pceSvn: current.pceSvn,
+      tcbDate: isoDay(new Date(now.getTime() - 90 * day)),
+      status: 'SWHardeningNeeded',
+      advisoryIds: ['CATENA-SA-00001'],
+    },
+    {
+      components: [...current.components],
+      pceSvn: current.pceSvn - 1,
+      tcbDate: isoDay(new Date(now.getTime() - 180 * day)),
+      status: 'OutOfDate',
+      advisoryIds: ['CATENA-SA-00001', 'CATENA-SA-00002'],
+    },
+    {
+      components: [...lowered],
+      pceSvn: current.pceSvn - 1,
+      tcbDate: isoDay(new Date(now.getTime() - 180 * day)),
+      status: 'OutOfDate',
+      advisoryIds: ['CATENA-SA-00001', 'CATENA-SA-00002'],
+    },
   ];
   const out: TcbLevelSpec[] = [];
   for (const c of candidates) {
@@ -105,18 +137,29 @@ export interface TcbRecoveryOptions {
  * earlier level gets the new advisory, and the former UpToDate levels are downgraded (to OutOfDate by
  * default), so platforms that have not moved up to the new TCB are reported below it.
  */
-export function recoverTcb(levels: readonly TcbLevelSpec[], opts: Required<Pick<TcbRecoveryOptions, 'advisoryId' | 'downgradeTo'>> & { upToDate: PlatformTcb; tcbDate: Date }): TcbLevelSpec[] {
+export function recoverTcb(
+  levels: readonly TcbLevelSpec[],
+  opts: Required<Pick<TcbRecoveryOptions, 'advisoryId' | 'downgradeTo'>> & { upToDate: PlatformTcb; tcbDate: Date },
+): TcbLevelSpec[] {
   checkPlatformTcb(opts.upToDate, 'recovery TCB');
   if (opts.downgradeTo === 'UpToDate') throw argumentError('a TCB recovery cannot leave former levels UpToDate');
   const top = levels[0];
-  if (top && !tcbAtLeast(opts.upToDate, top)) throw argumentError('the recovery TCB must be at least the current top level');
-  if (top && tcbAtLeast(top, opts.upToDate)) throw argumentError('the recovery TCB must be higher than the current top level');
+  if (top && !tcbAtLeast(opts.upToDate, top))
+    throw argumentError('the recovery TCB must be at least the current top level');
+  if (top && tcbAtLeast(top, opts.upToDate))
+    throw argumentError('the recovery TCB must be higher than the current top level');
   const downgraded = levels.map((l) => ({
     ...l,
     components: [...l.components],
     status: l.status === 'UpToDate' ? opts.downgradeTo : l.status,
     advisoryIds: l.advisoryIds.includes(opts.advisoryId) ? [...l.advisoryIds] : [...l.advisoryIds, opts.advisoryId],
   }));
-  const fresh: TcbLevelSpec = { components: [...opts.upToDate.components], pceSvn: opts.upToDate.pceSvn, tcbDate: isoDay(opts.tcbDate), status: 'UpToDate', advisoryIds: [] };
+  const fresh: TcbLevelSpec = {
+    components: [...opts.upToDate.components],
+    pceSvn: opts.upToDate.pceSvn,
+    tcbDate: isoDay(opts.tcbDate),
+    status: 'UpToDate',
+    advisoryIds: [],
+  };
   return [fresh, ...downgraded];
 }

@@ -3,7 +3,17 @@ import { attributesBytes, type Attributes } from '../../formats/attributes.ts';
 import { DAY, DEFAULT_ATTRIBUTES_MASK } from './defaults.ts';
 import { argumentError, ManufacturerError } from './errors.ts';
 import type { QeLevelSpec } from './sign-collateral.ts';
-import { checkLevels, defaultTcbLevels, isoDay, isoSeconds, matchTcbLevel, recoverTcb, type PlatformTcb, type TcbLevelSpec, type TcbRecoveryOptions } from './tcb-levels.ts';
+import {
+  checkLevels,
+  defaultTcbLevels,
+  isoDay,
+  isoSeconds,
+  matchTcbLevel,
+  recoverTcb,
+  type PlatformTcb,
+  type TcbLevelSpec,
+  type TcbRecoveryOptions,
+} from './tcb-levels.ts';
 import type { QeDescription } from './types.ts';
 
 /**
@@ -28,7 +38,10 @@ export interface QeState {
 
 export function fmspcKey(fmspc: Uint8Array | string): string {
   const h = typeof fmspc === 'string' ? fmspc.toLowerCase() : hex(fmspc);
-  if (!/^[0-9a-f]{12}$/.test(h)) throw argumentError(`FMSPC must be 6 bytes (12 hex digits), got ${typeof fmspc === 'string' ? fmspc : `${fmspc.length} bytes`}`);
+  if (!/^[0-9a-f]{12}$/.test(h))
+    throw argumentError(
+      `FMSPC must be 6 bytes (12 hex digits), got ${typeof fmspc === 'string' ? fmspc : `${fmspc.length} bytes`}`,
+    );
   return h;
 }
 
@@ -51,8 +64,10 @@ function attrBytes(v: Attributes | Uint8Array, what: string): Uint8Array {
   return attributesBytes(v);
 }
 
-const copyLevels = (levels: readonly TcbLevelSpec[]) => levels.map((l) => ({ ...l, components: [...l.components], advisoryIds: [...l.advisoryIds] }));
-const copyFmspcs = (m: ReadonlyMap<string, FmspcState>) => new Map([...m].map(([k, v]) => [k, { pceId: v.pceId, levels: copyLevels(v.levels) }]));
+const copyLevels = (levels: readonly TcbLevelSpec[]) =>
+  levels.map((l) => ({ ...l, components: [...l.components], advisoryIds: [...l.advisoryIds] }));
+const copyFmspcs = (m: ReadonlyMap<string, FmspcState>) =>
+  new Map([...m].map(([k, v]) => [k, { pceId: v.pceId, levels: copyLevels(v.levels) }]));
 
 /**
  * One release of TCB info and QE identity under one tcbEvaluationDataNumber (Intel publishes a
@@ -98,7 +113,13 @@ export class TcbState {
 
   /** The current standard release, as a release (live maps, not copies). */
   private standard(): TcbRelease {
-    return { evaluationNumber: this.evaluationNumber, recoveryEventDate: this.recoveryEventDate, tcbDate: this.tcbDate, fmspcs: this.fmspcs, qe: this.qe };
+    return {
+      evaluationNumber: this.evaluationNumber,
+      recoveryEventDate: this.recoveryEventDate,
+      tcbDate: this.tcbDate,
+      fmspcs: this.fmspcs,
+      qe: this.qe,
+    };
   }
 
   /**
@@ -112,7 +133,11 @@ export class TcbState {
     if (which === this.evaluationNumber) return this.standard();
     if (this.early && which === this.early.evaluationNumber) return this.early;
     const old = this.past.find((r) => r.evaluationNumber === which);
-    if (!old) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info or QE identity with tcbEvaluationDataNumber ${which}`);
+    if (!old)
+      throw new ManufacturerError(
+        'ERR_MANUFACTURER_UNKNOWN',
+        `no TCB info or QE identity with tcbEvaluationDataNumber ${which}`,
+      );
     return old;
   }
 
@@ -129,11 +154,16 @@ export class TcbState {
    * platform OutOfDate with no update to take). ERR_MANUFACTURER_STATE while another is staged.
    */
   stageRecovery(fmspc: Uint8Array | string | undefined, opts: TcbRecoveryOptions): TcbRelease {
-    if (this.early) throw stateError(`a TCB recovery (tcbEvaluationDataNumber ${this.early.evaluationNumber}) is already staged at update=early: promote it first`);
-    if (opts.upToDate && fmspc === undefined) throw argumentError('a recovery TCB (upToDate) needs the FMSPC it applies to');
+    if (this.early)
+      throw stateError(
+        `a TCB recovery (tcbEvaluationDataNumber ${this.early.evaluationNumber}) is already staged at update=early: promote it first`,
+      );
+    if (opts.upToDate && fmspc === undefined)
+      throw argumentError('a recovery TCB (upToDate) needs the FMSPC it applies to');
     const targets = fmspc === undefined ? [...this.fmspcs.keys()] : [fmspcKey(fmspc)];
     for (const k of targets) this.fmspc(k);
-    if (targets.length === 0) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', 'no FMSPC has TCB info yet: nothing to recover');
+    if (targets.length === 0)
+      throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', 'no FMSPC has TCB info yet: nothing to recover');
     const next = this.evaluationNumber + 1;
     const now = this.clock();
     const fmspcs = copyFmspcs(this.fmspcs);
@@ -141,7 +171,10 @@ export class TcbState {
       const state = fmspcs.get(k)!;
       const top = state.levels[0];
       state.levels = recoverTcb(state.levels, {
-        upToDate: opts.upToDate ?? { components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)), pceSvn: top.pceSvn },
+        upToDate: opts.upToDate ?? {
+          components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)),
+          pceSvn: top.pceSvn,
+        },
         advisoryId: opts.advisoryId ?? `CATENA-SA-${String(next).padStart(5, '0')}`,
         downgradeTo: opts.downgradeTo ?? 'OutOfDate',
         tcbDate: opts.tcbDate ?? now,
@@ -201,7 +234,8 @@ export class TcbState {
   tcbLevels(fmspc: Uint8Array | string, which: ReleaseSelector = 'standard'): TcbLevelSpec[] {
     if (which === 'standard') return copyLevels(this.fmspc(fmspc).levels);
     const s = this.release(which).fmspcs.get(fmspcKey(fmspc));
-    if (!s) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${fmspcKey(fmspc).toUpperCase()}`);
+    if (!s)
+      throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${fmspcKey(fmspc).toUpperCase()}`);
     return copyLevels(s.levels);
   }
 
@@ -210,7 +244,10 @@ export class TcbState {
   }
 
   /** A recovery staged and promoted at once (early and standard the same moment). */
-  publishTcbRecovery(fmspc: Uint8Array | string, opts: TcbRecoveryOptions): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
+  publishTcbRecovery(
+    fmspc: Uint8Array | string,
+    opts: TcbRecoveryOptions,
+  ): { tcbEvaluationDataNumber: number; levels: TcbLevelSpec[] } {
     this.fmspc(fmspc);
     this.stageRecovery(fmspc, opts);
     const r = this.promote();
@@ -218,20 +255,31 @@ export class TcbState {
   }
 
   setQeIdentity(qe: QeDescription): void {
-    if (!(qe.mrSigner instanceof Uint8Array) || qe.mrSigner.length !== 32) throw argumentError('qe.mrSigner must be 32 bytes');
-    if (!Number.isInteger(qe.isvProdId) || qe.isvProdId < 0 || qe.isvProdId > 0xffff) throw argumentError('qe.isvProdId must be a u16');
-    if (!Number.isInteger(qe.isvSvn) || qe.isvSvn < 0 || qe.isvSvn > 0xffff) throw argumentError('qe.isvSvn must be a u16');
+    if (!(qe.mrSigner instanceof Uint8Array) || qe.mrSigner.length !== 32)
+      throw argumentError('qe.mrSigner must be 32 bytes');
+    if (!Number.isInteger(qe.isvProdId) || qe.isvProdId < 0 || qe.isvProdId > 0xffff)
+      throw argumentError('qe.isvProdId must be a u16');
+    if (!Number.isInteger(qe.isvSvn) || qe.isvSvn < 0 || qe.isvSvn > 0xffff)
+      throw argumentError('qe.isvSvn must be a u16');
     const today = isoDay(this.clock());
     const levels =
       qe.levels ??
       (qe.isvSvn > 0
         ? [
             { isvSvn: qe.isvSvn, tcbDate: today, status: 'UpToDate' as const, advisoryIds: [] },
-            { isvSvn: 0, tcbDate: isoDay(new Date(this.clock().getTime() - 180 * DAY)), status: 'OutOfDate' as const, advisoryIds: ['CATENA-SA-00003'] },
+            {
+              isvSvn: 0,
+              tcbDate: isoDay(new Date(this.clock().getTime() - 180 * DAY)),
+              status: 'OutOfDate' as const,
+              advisoryIds: ['CATENA-SA-00003'],
+            },
           ]
         : [{ isvSvn: 0, tcbDate: today, status: 'UpToDate' as const, advisoryIds: [] }]);
     if (levels.length === 0) throw argumentError('qe.levels must not be empty');
-    const attributesMask = qe.attributesMask === undefined ? Uint8Array.from(DEFAULT_ATTRIBUTES_MASK) : attrBytes(qe.attributesMask, 'qe.attributesMask');
+    const attributesMask =
+      qe.attributesMask === undefined
+        ? Uint8Array.from(DEFAULT_ATTRIBUTES_MASK)
+        : attrBytes(qe.attributesMask, 'qe.attributesMask');
     const miscSelectMask = u32Bytes(qe.miscSelectMask ?? 0xffffffff, 'qe.miscSelectMask');
     this.qe = {
       mrSigner: Uint8Array.from(qe.mrSigner),
@@ -244,7 +292,8 @@ export class TcbState {
       levels: levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })),
     };
     // A staged release describes the same QE (recoveries keep the QE levels).
-    if (this.early) this.early.qe = { ...this.qe, levels: this.qe.levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })) };
+    if (this.early)
+      this.early.qe = { ...this.qe, levels: this.qe.levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })) };
     this.changed();
   }
 }

@@ -67,7 +67,14 @@ export interface PckRecord {
 /** The shape the quoting service (src/sgx/qe) asks of the manufacturer. */
 export interface PckChainIssuer {
   issuePck(
-    platform: { ppid: Uint8Array; fmspc: Uint8Array; pceId: number; pceSvn: number; cpuSvn: Uint8Array; tcbComponents: number[] },
+    platform: {
+      ppid: Uint8Array;
+      fmspc: Uint8Array;
+      pceId: number;
+      pceSvn: number;
+      cpuSvn: Uint8Array;
+      tcbComponents: number[];
+    },
     pckPublicKey: KeyObject,
   ): Promise<{ pck: Uint8Array; chain: Uint8Array[] }>;
 }

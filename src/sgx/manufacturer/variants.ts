@@ -28,44 +28,183 @@ export interface EvidenceVariant {
 }
 
 export const EVIDENCE_VARIANTS: readonly EvidenceVariant[] = [
-  { name: 'pck-revoked', code: 'ERR_CERT_REVOKED', check: 'pck.revocation', description: "the quote's PCK certificate is on the PCK CRL" },
-  { name: 'tcb-signing-revoked', code: 'ERR_CERT_REVOKED', check: 'pck.revocation', description: 'the TCB Signing certificate is on the Root CA CRL' },
-  { name: 'platform-ca-revoked', code: 'ERR_CERT_REVOKED', check: 'pck.revocation', description: 'the PCK is issued by the Platform CA, which is on the Root CA CRL' },
-  { name: 'tcb-info-wrong-fmspc', code: 'ERR_FMSPC_MISMATCH', check: 'pck.fmspcPceId', description: 'the (validly signed) TCB info is for another FMSPC' },
-  { name: 'pce-id-mismatch', code: 'ERR_FMSPC_MISMATCH', check: 'pck.fmspcPceId', description: 'the (validly signed) TCB info names another PCE-ID' },
-  { name: 'tcb-info-expired', code: 'ERR_COLLATERAL_EXPIRED', check: 'collateral.tcbInfoWindow', description: "the TCB info's nextUpdate is a day in the past" },
-  { name: 'qe-identity-expired', code: 'ERR_COLLATERAL_EXPIRED', check: 'collateral.qeIdentityWindow', description: "the QE identity's nextUpdate is a day in the past" },
-  { name: 'tcb-info-bad-signature', code: 'ERR_TCB_INFO', check: 'collateral.tcbInfo', description: 'one bit of the TCB info signature flipped' },
-  { name: 'qe-identity-bad-signature', code: 'ERR_QE_IDENTITY', check: 'collateral.qeIdentity', description: 'one bit of the QE identity signature flipped' },
-  { name: 'pck-crl-bad-signature', code: 'ERR_PCK_CRL', check: 'crl.pck', description: 'one bit of the PCK CRL signature flipped' },
-  { name: 'pck-crl-expired', code: 'ERR_PCK_CRL', check: 'crl.pck', description: "the PCK CRL's nextUpdate is a day in the past" },
-  { name: 'root-crl-expired', code: 'ERR_ROOT_CA_CRL', check: 'crl.rootCa', description: "the Root CA CRL's nextUpdate is a day in the past" },
-  { name: 'root-crl-bad-signature', code: 'ERR_ROOT_CA_CRL', check: 'crl.rootCa', description: 'one bit of the Root CA CRL signature flipped' },
-  { name: 'quote-bad-signature', code: 'ERR_QUOTE_SIGNATURE', check: 'quote.signature', description: 'one bit of the quote (attestation key) signature flipped' },
-  { name: 'qe-report-bad-signature', code: 'ERR_QE_REPORT_SIGNATURE', check: 'qe.reportSignature', description: 'one bit of the QE report (PCK) signature flipped' },
+  {
+    name: 'pck-revoked',
+    code: 'ERR_CERT_REVOKED',
+    check: 'pck.revocation',
+    description: "the quote's PCK certificate is on the PCK CRL",
+  },
+  {
+    name: 'tcb-signing-revoked',
+    code: 'ERR_CERT_REVOKED',
+    check: 'pck.revocation',
+    description: 'the TCB Signing certificate is on the Root CA CRL',
+  },
+  {
+    name: 'platform-ca-revoked',
+    code: 'ERR_CERT_REVOKED',
+    check: 'pck.revocation',
+    description: 'the PCK is issued by the Platform CA, which is on the Root CA CRL',
+  },
+  {
+    name: 'tcb-info-wrong-fmspc',
+    code: 'ERR_FMSPC_MISMATCH',
+    check: 'pck.fmspcPceId',
+    description: 'the (validly signed) TCB info is for another FMSPC',
+  },
+  {
+    name: 'pce-id-mismatch',
+    code: 'ERR_FMSPC_MISMATCH',
+    check: 'pck.fmspcPceId',
+    description: 'the (validly signed) TCB info names another PCE-ID',
+  },
+  {
+    name: 'tcb-info-expired',
+    code: 'ERR_COLLATERAL_EXPIRED',
+    check: 'collateral.tcbInfoWindow',
+    description: "the TCB info's nextUpdate is a day in the past",
+  },
+  {
+    name: 'qe-identity-expired',
+    code: 'ERR_COLLATERAL_EXPIRED',
+    check: 'collateral.qeIdentityWindow',
+    description: "the QE identity's nextUpdate is a day in the past",
+  },
+  {
+    name: 'tcb-info-bad-signature',
+    code: 'ERR_TCB_INFO',
+    check: 'collateral.tcbInfo',
+    description: 'one bit of the TCB info signature flipped',
+  },
+  {
+    name: 'qe-identity-bad-signature',
+    code: 'ERR_QE_IDENTITY',
+    check: 'collateral.qeIdentity',
+    description: 'one bit of the QE identity signature flipped',
+  },
+  {
+    name: 'pck-crl-bad-signature',
+    code: 'ERR_PCK_CRL',
+    check: 'crl.pck',
+    description: 'one bit of the PCK CRL signature flipped',
+  },
+  {
+    name: 'pck-crl-expired',
+    code: 'ERR_PCK_CRL',
+    check: 'crl.pck',
+    description: "the PCK CRL's nextUpdate is a day in the past",
+  },
+  {
+    name: 'root-crl-expired',
+    code: 'ERR_ROOT_CA_CRL',
+    check: 'crl.rootCa',
+    description: "the Root CA CRL's nextUpdate is a day in the past",
+  },
+  {
+    name: 'root-crl-bad-signature',
+    code: 'ERR_ROOT_CA_CRL',
+    check: 'crl.rootCa',
+    description: 'one bit of the Root CA CRL signature flipped',
+  },
+  {
+    name: 'quote-bad-signature',
+    code: 'ERR_QUOTE_SIGNATURE',
+    check: 'quote.signature',
+    description: 'one bit of the quote (attestation key) signature flipped',
+  },
+  {
+    name: 'qe-report-bad-signature',
+    code: 'ERR_QE_REPORT_SIGNATURE',
+    check: 'qe.reportSignature',
+    description: 'one bit of the QE report (PCK) signature flipped',
+  },
   {
     name: 'attestation-key-not-bound',
     code: 'ERR_QE_KEY_BINDING',
     check: 'qe.keyBinding',
-    description: "another attestation key signs the quote: the signature holds, but the QE report's REPORTDATA does not bind that key",
+    description:
+      "another attestation key signs the quote: the signature holds, but the QE report's REPORTDATA does not bind that key",
   },
-  { name: 'qe-identity-mismatch', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: 'the QE identity describes another ISVPRODID than the QE that signed' },
-  { name: 'qe-identity-wrong-mrsigner', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: 'the QE identity names another MRSIGNER than the QE that signed' },
-  { name: 'qe-identity-wrong-miscselect', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: "the QE identity's MISCSELECT differs from the QE's under its mask" },
-  { name: 'qe-identity-wrong-attributes', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: "the QE identity's ATTRIBUTES differ from the QE's under its mask" },
-  { name: 'qe-svn-below-levels', code: 'ERR_QE_IDENTITY_MISMATCH', check: 'qe.identity', description: "the QE's ISVSVN is below every TCB level of the QE identity" },
-  { name: 'tcb-signing-other-root', code: 'ERR_TCB_SIGNING_CHAIN', check: 'collateral.tcbSigningChain', description: 'TCB info and QE identity signed under another root' },
-  { name: 'pck-chain-other-root', code: 'ERR_PCK_CHAIN', check: 'pck.chain', description: 'the trusted root is another manufacturer’s' },
-  { name: 'tcb-level-not-found', code: 'ERR_TCB_LEVEL_NOT_FOUND', check: 'tcb.platformLevel', description: "every TCB level is above the platform's TCB" },
-  { name: 'quote-trailing-bytes', code: 'ERR_TRAILING_BYTES', check: 'quote.format', description: 'one zero byte after the signature data' },
-  { name: 'debug-enclave', code: 'ERR_DEBUG_ENCLAVE', check: 'policy.debug', description: 'the application enclave runs in DEBUG mode' },
-  { name: 'tcb-revoked', code: 'ERR_TCB_REVOKED', check: 'tcb.status', description: "the platform's TCB level is Revoked" },
-  { name: 'tcb-out-of-date', code: 'ERR_TCB_STATUS_NOT_ACCEPTED', check: 'policy.tcbStatus', description: "the platform's TCB level is OutOfDate (the default policy accepts UpToDate)" },
+  {
+    name: 'qe-identity-mismatch',
+    code: 'ERR_QE_IDENTITY_MISMATCH',
+    check: 'qe.identity',
+    description: 'the QE identity describes another ISVPRODID than the QE that signed',
+  },
+  {
+    name: 'qe-identity-wrong-mrsigner',
+    code: 'ERR_QE_IDENTITY_MISMATCH',
+    check: 'qe.identity',
+    description: 'the QE identity names another MRSIGNER than the QE that signed',
+  },
+  {
+    name: 'qe-identity-wrong-miscselect',
+    code: 'ERR_QE_IDENTITY_MISMATCH',
+    check: 'qe.identity',
+    description: "the QE identity's MISCSELECT differs from the QE's under its mask",
+  },
+  {
+    name: 'qe-identity-wrong-attributes',
+    code: 'ERR_QE_IDENTITY_MISMATCH',
+    check: 'qe.identity',
+    description: "the QE identity's ATTRIBUTES differ from the QE's under its mask",
+  },
+  {
+    name: 'qe-svn-below-levels',
+    code: 'ERR_QE_IDENTITY_MISMATCH',
+    check: 'qe.identity',
+    description: "the QE's ISVSVN is below every TCB level of the QE identity",
+  },
+  {
+    name: 'tcb-signing-other-root',
+    code: 'ERR_TCB_SIGNING_CHAIN',
+    check: 'collateral.tcbSigningChain',
+    description: 'TCB info and QE identity signed under another root',
+  },
+  {
+    name: 'pck-chain-other-root',
+    code: 'ERR_PCK_CHAIN',
+    check: 'pck.chain',
+    description: 'the trusted root is another manufacturer’s',
+  },
+  {
+    name: 'tcb-level-not-found',
+    code: 'ERR_TCB_LEVEL_NOT_FOUND',
+    check: 'tcb.platformLevel',
+    description: "every TCB level is above the platform's TCB",
+  },
+  {
+    name: 'quote-trailing-bytes',
+    code: 'ERR_TRAILING_BYTES',
+    check: 'quote.format',
+    description: 'one zero byte after the signature data',
+  },
+  {
+    name: 'debug-enclave',
+    code: 'ERR_DEBUG_ENCLAVE',
+    check: 'policy.debug',
+    description: 'the application enclave runs in DEBUG mode',
+  },
+  {
+    name: 'tcb-revoked',
+    code: 'ERR_TCB_REVOKED',
+    check: 'tcb.status',
+    description: "the platform's TCB level is Revoked",
+  },
+  {
+    name: 'tcb-out-of-date',
+    code: 'ERR_TCB_STATUS_NOT_ACCEPTED',
+    check: 'policy.tcbStatus',
+    description: "the platform's TCB level is OutOfDate (the default policy accepts UpToDate)",
+  },
 ];
 
 export function evidenceVariant(name: string): EvidenceVariant {
   const v = EVIDENCE_VARIANTS.find((x) => x.name === name);
-  if (!v) throw argumentError(`unknown evidence variant ${JSON.stringify(name)}; known: ${EVIDENCE_VARIANTS.map((x) => x.name).join(', ')}`);
+  if (!v)
+    throw argumentError(
+      `unknown evidence variant ${JSON.stringify(name)}; known: ${EVIDENCE_VARIANTS.map((x) => x.name).join(', ')}`,
+    );
   return v;
 }
 
@@ -143,16 +282,25 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   const current = { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN };
   const tcbLevel = v('tcb-out-of-date') ? 2 : (opts.tcbLevel ?? 0);
   const level = defaultTcbLevels(current, new Date())[tcbLevel];
-  if (!level) throw argumentError(`tcbLevel: no TCB level ${tcbLevel} (0 = UpToDate, 1 = SWHardeningNeeded, 2 = OutOfDate)`);
+  if (!level)
+    throw argumentError(`tcbLevel: no TCB level ${tcbLevel} (0 = UpToDate, 1 = SWHardeningNeeded, 2 = OutOfDate)`);
   m.ensureFmspc(DEFAULT_FMSPC, current);
   const ca: PckCa = v('platform-ca-revoked') ? 'platform' : 'processor';
   const debug = !!opts.debug || v('debug-enclave');
 
-  const platform = await Platform.open({ name: 'emulated/p0', tcbComponents: [...level.components], pceSvn: level.pceSvn });
+  const platform = await Platform.open({
+    name: 'emulated/p0',
+    tcbComponents: [...level.components],
+    pceSvn: level.pceSvn,
+  });
   let quote!: Uint8Array;
   let image!: EnclaveImage;
   try {
-    const quoting = await QuotingService.start(platform, { images: buildQuotingImages(m.enclaveSigningKey, level.pceSvn), issuer: m.pckIssuer(ca), runtime: 'inline' });
+    const quoting = await QuotingService.start(platform, {
+      images: buildQuotingImages(m.enclaveSigningKey, level.pceSvn),
+      issuer: m.pckIssuer(ca),
+      runtime: 'inline',
+    });
     try {
       image = buildEnclave(APP_SOURCE, { isvProdId: 1, isvSvn: 1, debug }, generateVendorKey());
       const app = await platform.loadEnclave(image, { runtime: 'inline' });
@@ -172,19 +320,47 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   if (v('platform-ca-revoked')) m.revokeCa('platform');
   if (v('tcb-signing-revoked')) m.revokeCa('tcb-signing');
   if (v('pce-id-mismatch')) m.setTcbLevels(DEFAULT_FMSPC, m.tcbLevels(DEFAULT_FMSPC), 1);
-  if (v('tcb-revoked')) m.setTcbLevels(DEFAULT_FMSPC, m.tcbLevels(DEFAULT_FMSPC).map((l) => ({ ...l, status: 'Revoked' as const })));
+  if (v('tcb-revoked'))
+    m.setTcbLevels(
+      DEFAULT_FMSPC,
+      m.tcbLevels(DEFAULT_FMSPC).map((l) => ({ ...l, status: 'Revoked' as const })),
+    );
   if (v('tcb-level-not-found')) {
-    m.setTcbLevels(DEFAULT_FMSPC, [{ ...m.tcbLevels(DEFAULT_FMSPC)[0], components: current.components.map((c) => c + 1), pceSvn: current.pceSvn + 1 }]);
+    m.setTcbLevels(DEFAULT_FMSPC, [
+      {
+        ...m.tcbLevels(DEFAULT_FMSPC)[0],
+        components: current.components.map((c) => c + 1),
+        pceSvn: current.pceSvn + 1,
+      },
+    ]);
   }
   // The QE identity: as the manufacturer's default, with one thing changed.
-  const qeDefault = { mrSigner: m.enclaveSignerMeasurement, isvProdId: DEFAULT_QE_ISVPRODID, isvSvn: DEFAULT_QE_ISVSVN, miscSelect: 0, attributes: QE_ATTRIBUTES };
+  const qeDefault = {
+    mrSigner: m.enclaveSignerMeasurement,
+    isvProdId: DEFAULT_QE_ISVPRODID,
+    isvSvn: DEFAULT_QE_ISVSVN,
+    miscSelect: 0,
+    attributes: QE_ATTRIBUTES,
+  };
   if (v('qe-identity-mismatch')) m.setQeIdentity({ ...qeDefault, isvProdId: DEFAULT_QE_ISVPRODID + 1 });
-  if (v('qe-identity-wrong-mrsigner')) m.setQeIdentity({ ...qeDefault, mrSigner: m.enclaveSignerMeasurement.map((b, i) => (i === 0 ? b ^ 1 : b)) });
+  if (v('qe-identity-wrong-mrsigner'))
+    m.setQeIdentity({ ...qeDefault, mrSigner: m.enclaveSignerMeasurement.map((b, i) => (i === 0 ? b ^ 1 : b)) });
   if (v('qe-identity-wrong-miscselect')) m.setQeIdentity({ ...qeDefault, miscSelect: 1 });
   // DEBUG is inside Intel's attributes mask; the QE is not a DEBUG enclave.
-  if (v('qe-identity-wrong-attributes')) m.setQeIdentity({ ...qeDefault, attributes: { ...QE_ATTRIBUTES, flags: QE_ATTRIBUTES.flags | ATTR.DEBUG } });
+  if (v('qe-identity-wrong-attributes'))
+    m.setQeIdentity({ ...qeDefault, attributes: { ...QE_ATTRIBUTES, flags: QE_ATTRIBUTES.flags | ATTR.DEBUG } });
   if (v('qe-svn-below-levels')) {
-    m.setQeIdentity({ ...qeDefault, levels: [{ isvSvn: DEFAULT_QE_ISVSVN + 1, tcbDate: new Date(Date.now() - BACKDATE_MS).toISOString().slice(0, 10) + 'T00:00:00Z', status: 'UpToDate', advisoryIds: [] }] });
+    m.setQeIdentity({
+      ...qeDefault,
+      levels: [
+        {
+          isvSvn: DEFAULT_QE_ISVSVN + 1,
+          tcbDate: new Date(Date.now() - BACKDATE_MS).toISOString().slice(0, 10) + 'T00:00:00Z',
+          status: 'UpToDate',
+          advisoryIds: [],
+        },
+      ],
+    });
   }
 
   const collateral = await m.collateral(DEFAULT_FMSPC, ca);
@@ -223,7 +399,10 @@ export async function emulateEvidence(opts: EmulateEvidenceOptions = {}): Promis
   if (v('attestation-key-not-bound')) {
     const k = generateP256();
     quote.set(p256PublicRaw(k.publicKey), V3.attestationKey);
-    quote.set(ecSign('sha256', quote.subarray(0, V3.signed), { key: k.privateKey, dsaEncoding: 'ieee-p1363' }), V3.signature);
+    quote.set(
+      ecSign('sha256', quote.subarray(0, V3.signed), { key: k.privateKey, dsaEncoding: 'ieee-p1363' }),
+      V3.signature,
+    );
   }
   if (v('quote-trailing-bytes')) {
     const longer = new Uint8Array(quote.length + 1);

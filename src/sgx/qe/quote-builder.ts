@@ -63,4 +63,3 @@ export function buildQuoteV3(p: QuoteV3Parts): Uint8Array {
   out.set(cert, o + 6);
   return out;
 }
-

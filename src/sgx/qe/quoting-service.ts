@@ -22,7 +22,14 @@ export const QE_ISVSVN = 8;
 /** What the QE/PCE need from the manufacturer: a PCK certificate for the PCE's public key. */
 export interface PckIssuer {
   issuePck(
-    platform: { ppid: Uint8Array; fmspc: Uint8Array; pceId: number; pceSvn: number; cpuSvn: Uint8Array; tcbComponents: number[] },
+    platform: {
+      ppid: Uint8Array;
+      fmspc: Uint8Array;
+      pceId: number;
+      pceSvn: number;
+      cpuSvn: Uint8Array;
+      tcbComponents: number[];
+    },
     pckPublicKey: KeyObject,
   ): Promise<{ pck: Uint8Array; chain: Uint8Array[] }>; // leaf DER; issuer chain DERs up to the root
 }
@@ -35,13 +42,20 @@ export interface QuotingImages {
 
 export function buildQuotingImages(vendorKey: KeyObject, pceSvn: number): QuotingImages {
   return {
-    qe: buildEnclave(QE_SOURCE, { isvProdId: QE_ISVPRODID, isvSvn: QE_ISVSVN, provisionKey: true }, vendorKey, { date: '20260101' }),
-    pce: buildEnclave(PCE_SOURCE, { isvProdId: PCE_ISVPRODID, isvSvn: pceSvn, provisionKey: true }, vendorKey, { date: '20260101' }),
+    qe: buildEnclave(QE_SOURCE, { isvProdId: QE_ISVPRODID, isvSvn: QE_ISVSVN, provisionKey: true }, vendorKey, {
+      date: '20260101',
+    }),
+    pce: buildEnclave(PCE_SOURCE, { isvProdId: PCE_ISVPRODID, isvSvn: pceSvn, provisionKey: true }, vendorKey, {
+      date: '20260101',
+    }),
   };
 }
 
 const pem = (der: Uint8Array) =>
-  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 
 /**
  * A platform's quoting service: the PCE (PCK key inside), the QE (attestation key inside, certified
@@ -60,7 +74,10 @@ export class QuotingService {
    * Starts QE and PCE on `platform`. With `stateDir`, the QE's sealed attestation key is kept there,
    * so a restarted platform keeps its attestation key (sealing works across restarts).
    */
-  static async start(platform: Platform, opts: { images: QuotingImages; issuer: PckIssuer; runtime?: RuntimeKind; stateDir?: string }): Promise<QuotingService> {
+  static async start(
+    platform: Platform,
+    opts: { images: QuotingImages; issuer: PckIssuer; runtime?: RuntimeKind; stateDir?: string },
+  ): Promise<QuotingService> {
     platform.allowProvisionKey(opts.images.qe.mrSigner);
     const runtime = opts.runtime ?? 'inline';
     const pce = await platform.loadEnclave(opts.images.pce, { runtime });
@@ -72,10 +89,20 @@ export class QuotingService {
         { ppid: id.ppid, fmspc: id.fmspc, pceId: id.pceId, pceSvn, cpuSvn: id.cpuSvn, tcbComponents: id.tcbComponents },
         p256PublicFromRaw(pckPublicKey),
       );
-      const sealedPath = opts.stateDir ? join(opts.stateDir, `qe-attestation-key-${hex(sha256(opts.images.qe.mrEnclave)).slice(0, 16)}.sealed`) : undefined;
+      const sealedPath = opts.stateDir
+        ? join(opts.stateDir, `qe-attestation-key-${hex(sha256(opts.images.qe.mrEnclave)).slice(0, 16)}.sealed`)
+        : undefined;
       let sealed: Uint8Array | undefined;
-      if (sealedPath) sealed = await readFile(sealedPath).then((b) => new Uint8Array(b), () => undefined);
-      const init = (await qe.ecall('init', pce.targetInfo(), sealed)) as { sealedKey: Uint8Array; qeReport: Uint8Array; attestationKey: Uint8Array };
+      if (sealedPath)
+        sealed = await readFile(sealedPath).then(
+          (b) => new Uint8Array(b),
+          () => undefined,
+        );
+      const init = (await qe.ecall('init', pce.targetInfo(), sealed)) as {
+        sealedKey: Uint8Array;
+        qeReport: Uint8Array;
+        attestationKey: Uint8Array;
+      };
       if (sealedPath && !sealed) {
         await mkdir(dirname(sealedPath), { recursive: true });
         await writeFile(sealedPath, init.sealedKey, { mode: 0o600 });

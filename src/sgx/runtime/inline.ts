@@ -1,5 +1,12 @@
 import type { Cpu, EnclaveIdentity, EnclaveRef } from '../cpu.ts';
-import { ecallOf, makeContext, type EcallTable, type EnclaveFactory, type EnclaveHandle, type OcallTable } from '../enclave.ts';
+import {
+  ecallOf,
+  makeContext,
+  type EcallTable,
+  type EnclaveFactory,
+  type EnclaveHandle,
+  type OcallTable,
+} from '../enclave.ts';
 import { SgxError } from '../errors.ts';
 
 /**
@@ -50,9 +57,11 @@ export async function startInline(
   let table: EcallTable;
   try {
     const mod = await importOnce(moduleUrl);
-    if (typeof mod.default !== 'function') throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave module has no default export factory');
+    if (typeof mod.default !== 'function')
+      throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave module has no default export factory');
     table = await (mod.default as EnclaveFactory)(ctx);
-    if (typeof table !== 'object' || table === null) throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave factory did not return an ECALL table');
+    if (typeof table !== 'object' || table === null)
+      throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave factory did not return an ECALL table');
   } catch (e) {
     if (e instanceof SgxError) throw e;
     throw new SgxError('ERR_ENCLAVE_MODULE', `enclave module failed to load: ${(e as Error).message}`);

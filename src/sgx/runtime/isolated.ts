@@ -61,13 +61,16 @@ export async function startIsolated(
       () => reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker was not ready within ${launchTimeoutMs} ms`)),
       launchTimeoutMs,
     );
-    const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
-      clearTimeout(stalled);
-      f(...a);
-    };
+    const settle =
+      <A extends unknown[]>(f: (...a: A) => void) =>
+      (...a: A) => {
+        clearTimeout(stalled);
+        f(...a);
+      };
     resolve = settle(resolve);
     reject = settle(reject);
-    const onInitExit = (code: number) => reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker exited (code ${code}) before it was ready`));
+    const onInitExit = (code: number) =>
+      reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker exited (code ${code}) before it was ready`));
     const onInitError = (e: Error) => reject(new SgxError('ERR_ENCLAVE_MODULE', `enclave worker failed: ${e.message}`));
     worker.once('exit', onInitExit);
     worker.once('error', onInitError);
@@ -139,7 +142,9 @@ export async function startIsolated(
         } catch (e) {
           calls.delete(id);
           refresh();
-          reject(new SgxError('ERR_ARGUMENT', `ECALL arguments cannot cross the enclave boundary: ${(e as Error).message}`));
+          reject(
+            new SgxError('ERR_ARGUMENT', `ECALL arguments cannot cross the enclave boundary: ${(e as Error).message}`),
+          );
         }
       });
     },
@@ -152,4 +157,3 @@ export async function startIsolated(
     },
   };
 }
-

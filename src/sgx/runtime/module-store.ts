@@ -20,7 +20,12 @@ export const DEFAULT_MODULE_DIR = join(PACKAGE_ROOT, '.catena', 'enclave-modules
  * (path → URL, owned by the caller: the platform's MeasurementCache) skips the file check for a
  * module this process already wrote.
  */
-export function materializeModule(text: string, moduleHash: Uint8Array, dir: string = DEFAULT_MODULE_DIR, written?: Lru<string, string>): string {
+export function materializeModule(
+  text: string,
+  moduleHash: Uint8Array,
+  dir: string = DEFAULT_MODULE_DIR,
+  written?: Lru<string, string>,
+): string {
   const path = join(dir, `${hex(moduleHash)}.mjs`);
   const cached = written?.get(path);
   if (cached) return cached;

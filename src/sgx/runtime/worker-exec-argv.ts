@@ -7,7 +7,10 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if ((a === '--import' || a === '--loader' || a === '--experimental-loader') && /(^|\/)tsx(\/|$)/.test(argv[i + 1] ?? '')) {
+    if (
+      (a === '--import' || a === '--loader' || a === '--experimental-loader') &&
+      /(^|\/)tsx(\/|$)/.test(argv[i + 1] ?? '')
+    ) {
       i++;
       continue;
     }

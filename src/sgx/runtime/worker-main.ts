@@ -61,12 +61,20 @@ port.on('message', (m: HostMessage) => {
 
 try {
   const mod = (await import(init.moduleUrl)) as { default?: unknown };
-  if (typeof mod.default !== 'function') throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave module has no default export factory');
+  if (typeof mod.default !== 'function')
+    throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave module has no default export factory');
   const t = await (mod.default as EnclaveFactory)(ctx);
-  if (typeof t !== 'object' || t === null) throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave factory did not return an ECALL table');
+  if (typeof t !== 'object' || t === null)
+    throw new SgxError('ERR_ENCLAVE_MODULE', 'enclave factory did not return an ECALL table');
   table = t;
   post({ t: 'ready' });
 } catch (e) {
   const w = toWire(e);
-  post({ t: 'init-error', error: w.code === 'ERR_ENCLAVE_MODULE' ? w : { ...w, code: 'ERR_ENCLAVE_MODULE', message: `enclave module failed to load: ${w.message}` } });
+  post({
+    t: 'init-error',
+    error:
+      w.code === 'ERR_ENCLAVE_MODULE'
+        ? w
+        : { ...w, code: 'ERR_ENCLAVE_MODULE', message: `enclave module failed to load: ${w.message}` },
+  });
 }

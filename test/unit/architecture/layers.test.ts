@@ -16,7 +16,10 @@ const ALLOWED_VIOLATIONS: Array<[prefix: string, why: string]> = [];
 test('src/ has no import cycle between files (type-only and dynamic imports included)', (t) => {
   const found = cycles(edges);
   const stale = ALLOWED_CYCLES.filter(([files]) => !found.some((c) => c.join() === [...files].sort().join()));
-  if (stale.length) t.diagnostic(`allow-listed cycles no longer present (remove them): ${stale.map(([f]) => f.join(' <-> ')).join('; ')}`);
+  if (stale.length)
+    t.diagnostic(
+      `allow-listed cycles no longer present (remove them): ${stale.map(([f]) => f.join(' <-> ')).join('; ')}`,
+    );
   const unexpected = found.filter((c) => !ALLOWED_CYCLES.some(([files]) => [...files].sort().join() === c.join()));
   assert.deepEqual(unexpected, [], `import cycles:\n${unexpected.map((c) => c.join(' <-> ')).join('\n')}`);
 });
@@ -24,7 +27,8 @@ test('src/ has no import cycle between files (type-only and dynamic imports incl
 test('src/ imports only its own layer and the layers below (docs/architecture.md), never a forbidden one', (t) => {
   const found = layerViolations(edges);
   const stale = ALLOWED_VIOLATIONS.filter(([prefix]) => !found.some((v) => v.startsWith(prefix)));
-  if (stale.length) t.diagnostic(`allow-listed imports no longer present (remove them): ${stale.map(([p]) => p).join('; ')}`);
+  if (stale.length)
+    t.diagnostic(`allow-listed imports no longer present (remove them): ${stale.map(([p]) => p).join('; ')}`);
   const unexpected = found.filter((v) => !ALLOWED_VIOLATIONS.some(([prefix]) => v.startsWith(prefix)));
   assert.deepEqual(unexpected, [], `layer violations:\n${unexpected.join('\n')}`);
 });
@@ -32,10 +36,22 @@ test('src/ imports only its own layer and the layers below (docs/architecture.md
 test('the import reader sees static, type-only, re-export and dynamic imports', () => {
   const from = (f: string) => edges.filter((e) => e.from === f);
   // one of each kind, in files whose imports are stable
-  assert.ok(from('src/chain/signing-bytes.ts').some((e) => e.to === 'src/json/canonical-json.ts' && !e.dynamic), 'static import');
-  assert.ok(from('src/attestation/dcap/types.ts').some((e) => e.to === 'src/attestation/appraisal-policy.ts'), 'import type');
-  assert.ok(from('src/json/index.ts').some((e) => e.to === 'src/json/errors.ts'), 'export … from');
-  assert.ok(edges.some((e) => e.dynamic), 'dynamic import()');
+  assert.ok(
+    from('src/chain/signing-bytes.ts').some((e) => e.to === 'src/json/canonical-json.ts' && !e.dynamic),
+    'static import',
+  );
+  assert.ok(
+    from('src/attestation/dcap/types.ts').some((e) => e.to === 'src/attestation/appraisal-policy.ts'),
+    'import type',
+  );
+  assert.ok(
+    from('src/json/index.ts').some((e) => e.to === 'src/json/errors.ts'),
+    'export … from',
+  );
+  assert.ok(
+    edges.some((e) => e.dynamic),
+    'dynamic import()',
+  );
   assert.ok(edges.length > 500, `${edges.length} edges: the whole of src/ was read`);
 });
 
@@ -65,7 +81,12 @@ test('the checker names an upward import, a forbidden one, a folder missing from
   assert.match(v[4], /missing from LAYERS: newthing/);
   assert.match(v[5], /leaves src\/, statically/);
   assert.deepEqual(
-    layerViolations([edge('src/cli/x.ts', 'bench/y.ts', true), edge('src/formats/x.ts', 'src/crypto/y.ts'), edge('src/formats/x.ts', 'src/formats/z.ts'), edge('src/errors.ts', 'src/errors.ts')]),
+    layerViolations([
+      edge('src/cli/x.ts', 'bench/y.ts', true),
+      edge('src/formats/x.ts', 'src/crypto/y.ts'),
+      edge('src/formats/x.ts', 'src/formats/z.ts'),
+      edge('src/errors.ts', 'src/errors.ts'),
+    ]),
     [],
     'lazy bench from the CLI, downward and same-layer imports are fine',
   );

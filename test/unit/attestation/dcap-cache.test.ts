@@ -10,8 +10,14 @@ test('memo: one entry per (kind, key); equal content hits, other content or kind
   assert.equal(c.memo('a', 'k'.repeat(1).slice(0), f), 1);
   assert.equal(c.memo('b', 'k', f), 2, 'another kind is another entry');
   assert.equal(c.memo('a', 'k2', f), 3);
-  assert.equal(c.memo('a', 'k', () => undefined), 1);
-  assert.equal(c.memo('u', 'x', () => undefined), undefined);
+  assert.equal(
+    c.memo('a', 'k', () => undefined),
+    1,
+  );
+  assert.equal(
+    c.memo('u', 'x', () => undefined),
+    undefined,
+  );
   assert.equal(c.memo('u', 'x', f), undefined, 'a memoised undefined is a hit');
   assert.equal(calls, 3);
 });
@@ -30,9 +36,20 @@ test('memoBytes: the same array is recognised, an array altered in place is look
   a[0] = 9;
   assert.equal(c.memoBytes('x', a, parse(a)), '09020304', 'altered in place: not the old result');
   assert.equal(seen.length, 2);
-  assert.equal(c.memoBytes('x', new Uint8Array([1, 2, 3, 4]), () => 'recomputed'), '01020304', 'a copy of known content hits by content');
-  assert.equal(c.memoBytes('y', a, () => 'other kind'), 'other kind', 'the object entry is per kind');
-  assert.equal(c.memoBytes('x', a, () => 'wrong'), '09020304');
+  assert.equal(
+    c.memoBytes('x', new Uint8Array([1, 2, 3, 4]), () => 'recomputed'),
+    '01020304',
+    'a copy of known content hits by content',
+  );
+  assert.equal(
+    c.memoBytes('y', a, () => 'other kind'),
+    'other kind',
+    'the object entry is per kind',
+  );
+  assert.equal(
+    c.memoBytes('x', a, () => 'wrong'),
+    '09020304',
+  );
 });
 
 test('textId: equal texts share an id, different texts do not', () => {
@@ -43,7 +60,10 @@ test('textId: equal texts share an id, different texts do not', () => {
 });
 
 test('contentKey separates parts by length', () => {
-  assert.notEqual(contentKey(new Uint8Array([1, 2]), new Uint8Array([3])), contentKey(new Uint8Array([1]), new Uint8Array([2, 3])));
+  assert.notEqual(
+    contentKey(new Uint8Array([1, 2]), new Uint8Array([3])),
+    contentKey(new Uint8Array([1]), new Uint8Array([2, 3])),
+  );
   assert.equal(contentKey(new Uint8Array([65, 66])), 'AB');
 });
 

@@ -7,7 +7,14 @@ import fc from 'fast-check';
 import { equal, hex } from '../../../src/bytes/util.ts';
 import { parseQuote } from '../../../src/formats/quote.ts';
 import { parseReport, REPORT_SIZE } from '../../../src/formats/report.ts';
-import { collateralFromQvlJson, verifyQuote, GramineAttester, hardwareQuoteIssuer, AttesterError, type FileOps } from '../../../src/attestation/index.ts';
+import {
+  collateralFromQvlJson,
+  verifyQuote,
+  GramineAttester,
+  hardwareQuoteIssuer,
+  AttesterError,
+  type FileOps,
+} from '../../../src/attestation/index.ts';
 import type { LocalAttester } from '../../../src/attestation/local/protocol.ts';
 import { DcapQuoteValidator } from '../../../src/channel/dcap-validator.ts';
 import type { QuoteIssuer } from '../../../src/channel/types.ts';
@@ -79,87 +86,126 @@ function gramineImitation(vectorQuote: Uint8Array, opts: { type?: string; staleQ
   return { files, log, state };
 }
 
-test('imitated Gramine: the quote out of the hardware backend is the real one and verifies (ConfigurationAndSWHardeningNeeded)', { skip: skipWithoutVectors }, async () => {
-  const vq = vector('sgx-v3-phala/quote.dat');
-  const g = gramineImitation(vq);
-  const att = await GramineAttester.open({ dir: '/dev/attestation', files: g.files });
-  assert.equal(att.type(), 'dcap');
-  const reportData = vq.slice(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64); // "Hello, world!" + zeros
-  assert.equal(new TextDecoder().decode(reportData.subarray(0, 13)), 'Hello, world!');
+test(
+  'imitated Gramine: the quote out of the hardware backend is the real one and verifies (ConfigurationAndSWHardeningNeeded)',
+  { skip: skipWithoutVectors },
+  async () => {
+    const vq = vector('sgx-v3-phala/quote.dat');
+    const g = gramineImitation(vq);
+    const att = await GramineAttester.open({ dir: '/dev/attestation', files: g.files });
+    assert.equal(att.type(), 'dcap');
+    const reportData = vq.slice(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64); // "Hello, world!" + zeros
+    assert.equal(new TextDecoder().decode(reportData.subarray(0, 13)), 'Hello, world!');
 
-  const quote = await att.quote(reportData);
-  assert.deepEqual(g.log.slice(-2), ['write user_report_data', 'read quote'], 'user_report_data written before the quote is read');
-  assert.ok(equal(quote, vq));
-  const collateral = collateralFromQvlJson(JSON.parse(vectorText('sgx-v3-phala/collateral.json')));
-  const a = await verifyQuote(quote, { collateral, at: AT, policy: { acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'] } });
-  assert.equal(a.verdict, 'accepted', JSON.stringify(a.error));
-  assert.equal(a.tcbStatus, 'ConfigurationAndSWHardeningNeeded');
-  assert.deepEqual([...a.advisoryIds].sort(), ['INTEL-SA-00289', 'INTEL-SA-00615']);
+    const quote = await att.quote(reportData);
+    assert.deepEqual(
+      g.log.slice(-2),
+      ['write user_report_data', 'read quote'],
+      'user_report_data written before the quote is read',
+    );
+    assert.ok(equal(quote, vq));
+    const collateral = collateralFromQvlJson(JSON.parse(vectorText('sgx-v3-phala/collateral.json')));
+    const a = await verifyQuote(quote, {
+      collateral,
+      at: AT,
+      policy: { acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'] },
+    });
+    assert.equal(a.verdict, 'accepted', JSON.stringify(a.error));
+    assert.equal(a.tcbStatus, 'ConfigurationAndSWHardeningNeeded');
+    assert.deepEqual([...a.advisoryIds].sort(), ['INTEL-SA-00289', 'INTEL-SA-00615']);
 
-  // Through the channel's shape: the adapter is a QuoteIssuer, and the channel's DCAP validator accepts it.
-  const issuer: QuoteIssuer = hardwareQuoteIssuer(att);
-  const evidence = await issuer.issue(reportData);
-  const v = await new DcapQuoteValidator({ collateral, acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'] }).validate(evidence, reportData, AT);
-  assert.ok(v.ok, JSON.stringify(v));
+    // Through the channel's shape: the adapter is a QuoteIssuer, and the channel's DCAP validator accepts it.
+    const issuer: QuoteIssuer = hardwareQuoteIssuer(att);
+    const evidence = await issuer.issue(reportData);
+    const v = await new DcapQuoteValidator({
+      collateral,
+      acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'],
+    }).validate(evidence, reportData, AT);
+    assert.ok(v.ok, JSON.stringify(v));
 
-  // Other REPORTDATA: the imitation can only patch the bytes, and the signature then fails — the fake forges nothing.
-  const other = new Uint8Array(64).fill(0x42);
-  const patched = await att.quote(other);
-  const pq = parseQuote(patched);
-  assert.ok(pq.body.kind === 'sgx' && equal(pq.body.report.reportData, other));
-  const b = await verifyQuote(patched, { collateral, at: AT, policy: { acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'] } });
-  assert.equal(b.verdict, 'rejected');
-  assert.equal(b.error?.code, 'ERR_QUOTE_SIGNATURE', 'REPORTDATA is signed by the attestation key');
-});
+    // Other REPORTDATA: the imitation can only patch the bytes, and the signature then fails — the fake forges nothing.
+    const other = new Uint8Array(64).fill(0x42);
+    const patched = await att.quote(other);
+    const pq = parseQuote(patched);
+    assert.ok(pq.body.kind === 'sgx' && equal(pq.body.report.reportData, other));
+    const b = await verifyQuote(patched, {
+      collateral,
+      at: AT,
+      policy: { acceptedTcbStatuses: ['ConfigurationAndSWHardeningNeeded'] },
+    });
+    assert.equal(b.verdict, 'rejected');
+    assert.equal(b.error?.code, 'ERR_QUOTE_SIGNATURE', 'REPORTDATA is signed by the attestation key');
+  },
+);
 
-test('imitated Gramine: a quote that does not carry the written REPORTDATA is refused', { skip: skipWithoutVectors }, async () => {
-  const g = gramineImitation(vector('sgx-v3-phala/quote.dat'), { staleQuote: true });
-  const att = await GramineAttester.open({ files: g.files });
-  await assert.rejects(att.quote(new Uint8Array(64).fill(1)), codeOf('ERR_ATTESTER_REPORT_DATA'));
-});
+test(
+  'imitated Gramine: a quote that does not carry the written REPORTDATA is refused',
+  { skip: skipWithoutVectors },
+  async () => {
+    const g = gramineImitation(vector('sgx-v3-phala/quote.dat'), { staleQuote: true });
+    const att = await GramineAttester.open({ files: g.files });
+    await assert.rejects(att.quote(new Uint8Array(64).fill(1)), codeOf('ERR_ATTESTER_REPORT_DATA'));
+  },
+);
 
-test('imitated Gramine: concurrent quote/ereport calls are serialised (each gets its own REPORTDATA)', { skip: skipWithoutVectors }, async () => {
-  const g = gramineImitation(vector('sgx-v3-phala/quote.dat'));
-  const att = await GramineAttester.open({ files: g.files });
-  await fc.assert(
-    fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 64, maxLength: 64 })), { minLength: 2, maxLength: 6 }), async (calls) => {
-      const ti = new Uint8Array(512).fill(3);
-      const out = await Promise.all(calls.map(([isQuote, rd]) => (isQuote ? att.quote(rd) : att.ereport(ti, rd))));
-      out.forEach((bytes, i) => {
-        const [isQuote, rd] = calls[i];
-        const got = isQuote ? bytes.subarray(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64) : parseReport(bytes).body.reportData;
-        assert.equal(hex(got), hex(rd));
-      });
-    }),
-    { numRuns: 20 },
-  );
-  // The file traffic is strictly write…read per operation: no write lands between another call's write and read.
-  const ops = g.log.filter((l) => l !== 'read attestation_type' && l !== 'read my_target_info');
-  for (let i = 0; i < ops.length; ) {
-    if (ops[i] === 'write target_info') {
-      assert.deepEqual(ops.slice(i, i + 3), ['write target_info', 'write user_report_data', 'read report']);
-      i += 3;
-    } else {
-      assert.deepEqual(ops.slice(i, i + 2), ['write user_report_data', 'read quote']);
-      i += 2;
+test(
+  'imitated Gramine: concurrent quote/ereport calls are serialised (each gets its own REPORTDATA)',
+  { skip: skipWithoutVectors },
+  async () => {
+    const g = gramineImitation(vector('sgx-v3-phala/quote.dat'));
+    const att = await GramineAttester.open({ files: g.files });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 64, maxLength: 64 })), {
+          minLength: 2,
+          maxLength: 6,
+        }),
+        async (calls) => {
+          const ti = new Uint8Array(512).fill(3);
+          const out = await Promise.all(calls.map(([isQuote, rd]) => (isQuote ? att.quote(rd) : att.ereport(ti, rd))));
+          out.forEach((bytes, i) => {
+            const [isQuote, rd] = calls[i];
+            const got = isQuote
+              ? bytes.subarray(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64)
+              : parseReport(bytes).body.reportData;
+            assert.equal(hex(got), hex(rd));
+          });
+        },
+      ),
+      { numRuns: 20 },
+    );
+    // The file traffic is strictly write…read per operation: no write lands between another call's write and read.
+    const ops = g.log.filter((l) => l !== 'read attestation_type' && l !== 'read my_target_info');
+    for (let i = 0; i < ops.length;) {
+      if (ops[i] === 'write target_info') {
+        assert.deepEqual(ops.slice(i, i + 3), ['write target_info', 'write user_report_data', 'read report']);
+        i += 3;
+      } else {
+        assert.deepEqual(ops.slice(i, i + 2), ['write user_report_data', 'read quote']);
+        i += 2;
+      }
     }
-  }
-});
+  },
+);
 
-test('imitated Gramine: ereport writes target_info then user_report_data and returns the 432-byte REPORT; selfReport targets itself', { skip: skipWithoutVectors }, async () => {
-  const vq = vector('sgx-v3-phala/quote.dat');
-  const g = gramineImitation(vq);
-  const att = await GramineAttester.open({ files: g.files });
-  const ti = new Uint8Array(512).fill(9);
-  const rd = new Uint8Array(64).fill(5);
-  const report = await att.ereport(ti, rd);
-  assert.equal(report.length, 432);
-  assert.ok(equal(g.state.target_info!, ti));
-  assert.ok(equal(parseReport(report).body.reportData, rd));
-  const body = await att.selfReport();
-  assert.ok(equal(g.state.target_info!, att.selfTargetInfo()));
-  assert.equal(hex(body.mrEnclave), '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb');
-});
+test(
+  'imitated Gramine: ereport writes target_info then user_report_data and returns the 432-byte REPORT; selfReport targets itself',
+  { skip: skipWithoutVectors },
+  async () => {
+    const vq = vector('sgx-v3-phala/quote.dat');
+    const g = gramineImitation(vq);
+    const att = await GramineAttester.open({ files: g.files });
+    const ti = new Uint8Array(512).fill(9);
+    const rd = new Uint8Array(64).fill(5);
+    const report = await att.ereport(ti, rd);
+    assert.equal(report.length, 432);
+    assert.ok(equal(g.state.target_info!, ti));
+    assert.ok(equal(parseReport(report).body.reportData, rd));
+    const body = await att.selfReport();
+    assert.ok(equal(g.state.target_info!, att.selfTargetInfo()));
+    assert.equal(hex(body.mrEnclave), '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb');
+  },
+);
 
 test('Gramine offers no EGETKEY: the attester is not a LocalAttester (it cannot verify REPORT MACs)', async () => {
   const g = gramineImitation(new Uint8Array(0));
@@ -200,7 +246,10 @@ test('real directory: attestation_type and my_target_info are read; a missing di
 
   await assert.rejects(GramineAttester.open({ dir: join(dir, 'nothing-here') }), codeOf('ERR_ATTESTER_UNAVAILABLE'));
   const noTi = await fakeDir('no-ti', { attestation_type: 'dcap' });
-  await assert.rejects(GramineAttester.open({ dir: noTi }), (e: unknown) => codeOf('ERR_ATTESTER_UNAVAILABLE')(e) && /my_target_info/.test((e as Error).message));
+  await assert.rejects(
+    GramineAttester.open({ dir: noTi }),
+    (e: unknown) => codeOf('ERR_ATTESTER_UNAVAILABLE')(e) && /my_target_info/.test((e as Error).message),
+  );
   // Seal keys Gramine has not exposed (an older Gramine): unavailable, not a crash.
   await assert.rejects(att.sealKey('mrsigner'), codeOf('ERR_ATTESTER_UNAVAILABLE'));
 });
@@ -208,7 +257,11 @@ test('real directory: attestation_type and my_target_info are read; a missing di
 test('real directory: size refusals (my_target_info, report, seal keys) and argument refusals before anything is written', async () => {
   for (const n of [0, 511, 513]) {
     const d = await fakeDir(`ti-${n}`, { attestation_type: 'dcap', my_target_info: new Uint8Array(n) });
-    await assert.rejects(GramineAttester.open({ dir: d }), codeOf('ERR_ATTESTER_LENGTH'), `my_target_info of ${n} bytes`);
+    await assert.rejects(
+      GramineAttester.open({ dir: d }),
+      codeOf('ERR_ATTESTER_LENGTH'),
+      `my_target_info of ${n} bytes`,
+    );
   }
   const d = await fakeDir('sizes', {
     attestation_type: 'dcap',
@@ -233,7 +286,10 @@ test('real directory: size refusals (my_target_info, report, seal keys) and argu
   assert.throws(() => att.ereport(new Uint8Array(511), rd), codeOf('ERR_ATTESTER_ARGUMENT'));
   assert.throws(() => att.ereport(ti, new Uint8Array(63)), codeOf('ERR_ATTESTER_ARGUMENT'));
   assert.throws(() => att.quote(new Uint8Array(65)), codeOf('ERR_ATTESTER_ARGUMENT'));
-  assert.ok(equal(new Uint8Array(await readFile(join(d, 'user_report_data'))), new Uint8Array(before)), 'nothing written on a refused argument');
+  assert.ok(
+    equal(new Uint8Array(await readFile(join(d, 'user_report_data'))), new Uint8Array(before)),
+    'nothing written on a refused argument',
+  );
 });
 
 test('real directory: a quote needs attestation_type dcap; unknown types are refused at open', async () => {
@@ -249,20 +305,24 @@ test('real directory: a quote needs attestation_type dcap; unknown types are ref
   }
 });
 
-test('real directory: a pre-filled quote file is read after user_report_data is written; bad quotes are named', { skip: skipWithoutVectors }, async () => {
-  const vq = vector('sgx-v3-phala/quote.dat');
-  const rd = vq.slice(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64);
-  const padded = new Uint8Array(vq.length + 100);
-  padded.set(vq);
-  const d = await fakeDir('quote', { attestation_type: 'dcap', my_target_info: new Uint8Array(512), quote: padded });
-  const att = await GramineAttester.open({ dir: d });
-  const q = await att.quote(rd);
-  assert.ok(equal(q, vq), 'zero padding after the signature data is cut off');
-  assert.ok(equal(new Uint8Array(await readFile(join(d, 'user_report_data'))), rd));
-  await assert.rejects(att.quote(new Uint8Array(64)), codeOf('ERR_ATTESTER_REPORT_DATA'));
+test(
+  'real directory: a pre-filled quote file is read after user_report_data is written; bad quotes are named',
+  { skip: skipWithoutVectors },
+  async () => {
+    const vq = vector('sgx-v3-phala/quote.dat');
+    const rd = vq.slice(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64);
+    const padded = new Uint8Array(vq.length + 100);
+    padded.set(vq);
+    const d = await fakeDir('quote', { attestation_type: 'dcap', my_target_info: new Uint8Array(512), quote: padded });
+    const att = await GramineAttester.open({ dir: d });
+    const q = await att.quote(rd);
+    assert.ok(equal(q, vq), 'zero padding after the signature data is cut off');
+    assert.ok(equal(new Uint8Array(await readFile(join(d, 'user_report_data'))), rd));
+    await assert.rejects(att.quote(new Uint8Array(64)), codeOf('ERR_ATTESTER_REPORT_DATA'));
 
-  await writeFile(join(d, 'quote'), vq.subarray(0, 1000));
-  await assert.rejects(att.quote(rd), codeOf('ERR_ATTESTER_QUOTE_FORMAT'));
-  await rm(join(d, 'quote'));
-  await assert.rejects(att.quote(rd), codeOf('ERR_ATTESTER_UNAVAILABLE'));
-});
+    await writeFile(join(d, 'quote'), vq.subarray(0, 1000));
+    await assert.rejects(att.quote(rd), codeOf('ERR_ATTESTER_QUOTE_FORMAT'));
+    await rm(join(d, 'quote'));
+    await assert.rejects(att.quote(rd), codeOf('ERR_ATTESTER_UNAVAILABLE'));
+  },
+);

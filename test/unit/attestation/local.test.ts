@@ -46,7 +46,12 @@ after(async () => {
   await p2.close();
 });
 
-const expect = (isvProdId: number, extra: Partial<IdentityPolicy> = {}): IdentityPolicy => ({ mrSigner: signer, isvProdId, minIsvSvn: 1, ...extra });
+const expect = (isvProdId: number, extra: Partial<IdentityPolicy> = {}): IdentityPolicy => ({
+  mrSigner: signer,
+  isvProdId,
+  minIsvSvn: 1,
+  ...extra,
+});
 
 async function handshake(i: LocalAttester, r: LocalAttester, iPolicy = expect(2), rPolicy = expect(1)) {
   const ini = new LocalAttestationInitiator(i, iPolicy);
@@ -77,7 +82,12 @@ test('mutual attestation opens a session both ways and each side learns the othe
 });
 
 test('refused: a REPORT MACed for another target (C instead of A)', async () => {
-  const misdirected: LocalAttester = { ...B, selfTargetInfo: () => B.selfTargetInfo(), egetkey: (k) => B.egetkey(k), ereport: (_t, rd) => B.ereport(C.selfTargetInfo(), rd) };
+  const misdirected: LocalAttester = {
+    ...B,
+    selfTargetInfo: () => B.selfTargetInfo(),
+    egetkey: (k) => B.egetkey(k),
+    ereport: (_t, rd) => B.ereport(C.selfTargetInfo(), rd),
+  };
   const ini = new LocalAttestationInitiator(A, expect(2));
   const res = new LocalAttestationResponder(misdirected, expect(1));
   const msg2 = await res.respond(ini.start());
@@ -125,7 +135,10 @@ test('refused: reordered or repeated handshake messages', async () => {
   const res = new LocalAttestationResponder(B, expect(1));
   await refused(res.finish(new Uint8Array(434)), 'ERR_LA_STATE'); // MSG3 before MSG1
   const msg1 = ini.start();
-  assert.throws(() => ini.start(), (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_STATE');
+  assert.throws(
+    () => ini.start(),
+    (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_STATE',
+  );
   const msg2 = await res.respond(msg1);
   await refused(res.respond(msg1), 'ERR_LA_STATE'); // MSG1 replayed
   await refused(ini.finish(msg1), 'ERR_LA_STATE'); // MSG1 where MSG2 is due (wrong type)
@@ -164,14 +177,26 @@ test('session refuses replayed, reordered and altered records', async () => {
   const r0 = si.seal(new Uint8Array([0]));
   const r1 = si.seal(new Uint8Array([1]));
   const r2 = si.seal(new Uint8Array([2]));
-  assert.throws(() => sr.open(r1), (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_SEQUENCE'); // reordered
+  assert.throws(
+    () => sr.open(r1),
+    (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_SEQUENCE',
+  ); // reordered
   assert.deepEqual(sr.open(r0), new Uint8Array([0]));
-  assert.throws(() => sr.open(r0), (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_SEQUENCE'); // replayed
+  assert.throws(
+    () => sr.open(r0),
+    (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_SEQUENCE',
+  ); // replayed
   const bad = r1.slice();
   bad[bad.length - 1] ^= 1;
-  assert.throws(() => sr.open(bad), (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_DECRYPT');
+  assert.throws(
+    () => sr.open(bad),
+    (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_DECRYPT',
+  );
   assert.deepEqual(sr.open(r1), new Uint8Array([1]));
   assert.deepEqual(sr.open(r2), new Uint8Array([2]));
   // A record sealed for one direction does not open in the other.
-  assert.throws(() => si.open(si.seal(new Uint8Array([3]))), (e: unknown) => e instanceof LocalAttestationError);
+  assert.throws(
+    () => si.open(si.seal(new Uint8Array([3]))),
+    (e: unknown) => e instanceof LocalAttestationError,
+  );
 });

@@ -25,7 +25,9 @@ test('under early collateral: UpToDate now, OutOfDate once promoted, short of th
   assert.equal(x.early.tcbStatus, 'OutOfDate');
   assert.ok(x.early.advisoryIds.includes('CATENA-SA-04242'));
   assert.equal(x.early.next?.tcbStatus, 'UpToDate');
-  const expected = early[0].components.flatMap((need, i) => (tcb.components[i] < need ? [{ component: 'sgx', index: i, have: tcb.components[i], need }] : []));
+  const expected = early[0].components.flatMap((need, i) =>
+    tcb.components[i] < need ? [{ component: 'sgx', index: i, have: tcb.components[i], need }] : [],
+  );
   assert.ok(expected.length > 0);
   assert.deepEqual(x.early.next?.shortfalls, expected);
   assert.equal(x.early.upToDate, null, 'the UpToDate level is the next one: not repeated');
@@ -38,10 +40,16 @@ test('a PCESVN shortfall and a TCB below every level', async () => {
   const levels = m.tcbLevels(DEFAULT_FMSPC);
   const parsed = info(m.tcbInfo(DEFAULT_FMSPC).body);
   const low = explainTcb({ components: tcb.components, pceSvn: tcb.pceSvn - 1 }, parsed);
-  const m2 = levels.findIndex((l) => l.pceSvn <= tcb.pceSvn - 1 && l.components.every((c, i) => c <= tcb.components[i]));
+  const m2 = levels.findIndex(
+    (l) => l.pceSvn <= tcb.pceSvn - 1 && l.components.every((c, i) => c <= tcb.components[i]),
+  );
   assert.equal(low.matched?.index, m2);
   assert.equal(low.tcbStatus, levels[m2].status);
-  assert.ok(low.next!.shortfalls.some((s) => s.component === 'pcesvn' && s.have === tcb.pceSvn - 1 && s.need === levels[m2 - 1].pceSvn));
+  assert.ok(
+    low.next!.shortfalls.some(
+      (s) => s.component === 'pcesvn' && s.have === tcb.pceSvn - 1 && s.need === levels[m2 - 1].pceSvn,
+    ),
+  );
   assert.equal(low.upToDate?.index ?? -1, levels[m2 - 1].status === 'UpToDate' ? -1 : 0);
 
   const none = explainTcb({ components: new Array(16).fill(0), pceSvn: 0 }, parsed);

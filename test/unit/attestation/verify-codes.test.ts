@@ -3,7 +3,15 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { alwaysRejectVerifier, directoryCollateral, parsePolicy, pemCertificates, verifyQuote, type Appraisal, type AppraisalPolicy } from '../../../src/attestation/index.ts';
+import {
+  alwaysRejectVerifier,
+  directoryCollateral,
+  parsePolicy,
+  pemCertificates,
+  verifyQuote,
+  type Appraisal,
+  type AppraisalPolicy,
+} from '../../../src/attestation/index.ts';
 import type { CollateralSource } from '../../../src/attestation/collateral/types.ts';
 import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fixtures.ts';
 
@@ -14,16 +22,22 @@ import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fix
  */
 let fx: VariantFixtures;
 let scratch: string;
-before(async () => {
-  fx = await variantFixtures(['good', 'tcb-out-of-date', 'tcb-signing-other-root']);
-  scratch = mkdtempSync(join(tmpdir(), 'catena-verify-codes-'));
-}, { timeout: 300_000 });
+before(
+  async () => {
+    fx = await variantFixtures(['good', 'tcb-out-of-date', 'tcb-signing-other-root']);
+    scratch = mkdtempSync(join(tmpdir(), 'catena-verify-codes-'));
+  },
+  { timeout: 300_000 },
+);
 after(async () => {
   await fx?.cleanup();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-function verify(name: string, o: { quote?: Uint8Array; policy?: AppraisalPolicy; collateral?: CollateralSource; at?: Date } = {}): Promise<Appraisal> {
+function verify(
+  name: string,
+  o: { quote?: Uint8Array; policy?: AppraisalPolicy; collateral?: CollateralSource; at?: Date } = {},
+): Promise<Appraisal> {
   return verifyQuote(o.quote ?? fx.bytes(name, 'quote.dat'), {
     collateral: o.collateral ?? directoryCollateral(fx.path(name, 'collateral')),
     at: o.at ?? fx.at,
@@ -44,18 +58,39 @@ test('policy.advisories: an accepted status with an advisory the policy does not
   const ok = await verify('tcb-out-of-date', { policy: { acceptedTcbStatuses: ['OutOfDate'] } });
   assert.equal(ok.verdict, 'accepted', ok.error?.message);
   assert.ok(ok.advisoryIds.length > 0);
-  rejected(await verify('tcb-out-of-date', { policy: { acceptedTcbStatuses: ['OutOfDate'], acceptedAdvisories: ok.advisoryIds.slice(1) } }), 'ERR_ADVISORY_NOT_ACCEPTED', 'policy.advisories');
-  assert.equal((await verify('tcb-out-of-date', { policy: { acceptedTcbStatuses: ['OutOfDate'], acceptedAdvisories: ok.advisoryIds } })).verdict, 'accepted');
+  rejected(
+    await verify('tcb-out-of-date', {
+      policy: { acceptedTcbStatuses: ['OutOfDate'], acceptedAdvisories: ok.advisoryIds.slice(1) },
+    }),
+    'ERR_ADVISORY_NOT_ACCEPTED',
+    'policy.advisories',
+  );
+  assert.equal(
+    (
+      await verify('tcb-out-of-date', {
+        policy: { acceptedTcbStatuses: ['OutOfDate'], acceptedAdvisories: ok.advisoryIds },
+      })
+    ).verdict,
+    'accepted',
+  );
 });
 
 test('policy.reportData: another REPORTDATA is ERR_REPORT_DATA_MISMATCH', async () => {
   assert.equal((await verify('good', { policy: parsePolicy({ reportData: '00'.repeat(64) }) })).verdict, 'accepted');
-  rejected(await verify('good', { policy: parsePolicy({ reportData: '00'.repeat(63) + '01' }) }), 'ERR_REPORT_DATA_MISMATCH', 'policy.reportData');
+  rejected(
+    await verify('good', { policy: parsePolicy({ reportData: '00'.repeat(63) + '01' }) }),
+    'ERR_REPORT_DATA_MISMATCH',
+    'policy.reportData',
+  );
 });
 
 test('policy.collateralAge: collateral older than maxCollateralAgeSeconds is ERR_COLLATERAL_TOO_OLD', async () => {
   assert.equal((await verify('good', { policy: { maxCollateralAgeSeconds: 86_400 } })).verdict, 'accepted');
-  rejected(await verify('good', { policy: { maxCollateralAgeSeconds: 60 } }), 'ERR_COLLATERAL_TOO_OLD', 'policy.collateralAge');
+  rejected(
+    await verify('good', { policy: { maxCollateralAgeSeconds: 60 } }),
+    'ERR_COLLATERAL_TOO_OLD',
+    'policy.collateralAge',
+  );
 });
 
 test('quote.format: a quote cut short is ERR_SHORT_INPUT; a v3 header with its reserved field set is ERR_QUOTE_FORMAT', async () => {
@@ -80,7 +115,17 @@ test('collateral.source: a collateral directory whose TCB info is not a PCS body
   rejected(a, 'ERR_COLLATERAL_FORMAT', 'collateral.source');
   // Without collateral every check that needs it is skipped, none is failed (nor crashes).
   assert.deepEqual(failing(a), ['collateral.source']);
-  for (const n of ['crl.rootCa', 'crl.pck', 'collateral.tcbSigningChain', 'pck.revocation', 'collateral.tcbInfo', 'pck.fmspcPceId', 'qe.identity', 'tcb.platformLevel', 'tcb.status']) {
+  for (const n of [
+    'crl.rootCa',
+    'crl.pck',
+    'collateral.tcbSigningChain',
+    'pck.revocation',
+    'collateral.tcbInfo',
+    'pck.fmspcPceId',
+    'qe.identity',
+    'tcb.platformLevel',
+    'tcb.status',
+  ]) {
     assert.equal(a.checks.find((c) => c.name === n)?.skipped, true, n);
   }
 });
@@ -101,11 +146,14 @@ test('a collateral source that breaks its contract is reported as ERR_VERIFIER_I
 });
 
 test('alwaysRejectVerifier rejects with ERR_NO_VERIFIER', async () => {
-  const a = await alwaysRejectVerifier('not configured').verify(fx.bytes('good', 'quote.dat'), { collateral: directoryCollateral(fx.path('good', 'collateral')), at: fx.at });
+  const a = await alwaysRejectVerifier('not configured').verify(fx.bytes('good', 'quote.dat'), {
+    collateral: directoryCollateral(fx.path('good', 'collateral')),
+    at: fx.at,
+  });
   rejected(a, 'ERR_NO_VERIFIER', 'verifier');
 });
 
-test('quote.header: a QE vendor ID other than Intel\'s, or certification data other than a PCK chain, is ERR_QUOTE_UNSUPPORTED', async () => {
+test("quote.header: a QE vendor ID other than Intel's, or certification data other than a PCK chain, is ERR_QUOTE_UNSUPPORTED", async () => {
   const q = fx.bytes('good', 'quote.dat');
   const vendor = Uint8Array.from(q);
   vendor[12] ^= 0x01; // qe_vendor_id: header bytes 12..27
@@ -125,7 +173,7 @@ test('quote.signature: an attestation key that is not a P-256 point fails the si
   assert.match(a.checks.find((c) => c.name === 'quote.signature')!.detail!, /not a P-256 point/);
 });
 
-test('collateral.tcbSigningChain: a TCB signing chain to another trusted root than the PCK chain\'s is ERR_TCB_SIGNING_CHAIN', async () => {
+test("collateral.tcbSigningChain: a TCB signing chain to another trusted root than the PCK chain's is ERR_TCB_SIGNING_CHAIN", async () => {
   // Trust both roots: each chain builds, but to different roots.
   const pem = readFileSync(join(fx.path('tcb-signing-other-root', 'collateral'), 'tcb_signing_cert.pem'), 'utf8');
   const otherRoot = pemCertificates(pem).at(-1)!;

@@ -9,13 +9,20 @@ import { variantFixtures, type VariantFixtures } from '../../helpers/variant-fix
  * CRL, collateral and certificate window comparisons (≤ / <) and the span computed from them.
  */
 let fx: VariantFixtures;
-before(async () => {
-  fx = await variantFixtures(['good']);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    fx = await variantFixtures(['good']);
+  },
+  { timeout: 300_000 },
+);
 after(() => fx?.cleanup());
 
 const verify = (at: Date): Promise<Appraisal> =>
-  verifyQuote(fx.bytes('good', 'quote.dat'), { collateral: directoryCollateral(fx.path('good', 'collateral')), at, trustedRoots: [fx.bytes('good', 'root.der')] });
+  verifyQuote(fx.bytes('good', 'quote.dat'), {
+    collateral: directoryCollateral(fx.path('good', 'collateral')),
+    at,
+    trustedRoots: [fx.bytes('good', 'root.der')],
+  });
 
 const TIME_CODES = ['ERR_ROOT_CA_CRL', 'ERR_PCK_CRL', 'ERR_COLLATERAL_EXPIRED', 'ERR_PCK_CHAIN'];
 
@@ -27,7 +34,10 @@ test('the validity span holds at both ends and not a millisecond outside', async
   const until = new Date(a.validity.until);
   assert.ok(from <= fx.at && fx.at <= until);
   // Collateral is valid 30 days from issue (an hour before emulation).
-  assert.ok(until.getTime() - from.getTime() <= 30 * 86_400_000 && until.getTime() - from.getTime() > 29 * 86_400_000, `${a.validity.from} .. ${a.validity.until}`);
+  assert.ok(
+    until.getTime() - from.getTime() <= 30 * 86_400_000 && until.getTime() - from.getTime() > 29 * 86_400_000,
+    `${a.validity.from} .. ${a.validity.until}`,
+  );
   for (const at of [from, until]) {
     const b = await verify(at);
     assert.equal(b.verdict, 'accepted', `${at.toISOString()}: ${b.error?.message}`);
@@ -46,7 +56,7 @@ test('the validity span holds at both ends and not a millisecond outside', async
   assert.match(early.error.message, /not yet valid/);
 });
 
-test('at the CRLs\' boundaries: the first failing check is the root CA CRL, named with ERR_ROOT_CA_CRL', async () => {
+test("at the CRLs' boundaries: the first failing check is the root CA CRL, named with ERR_ROOT_CA_CRL", async () => {
   const a = await verify(fx.at);
   const until = new Date(a.validity!.until);
   // A day past the span every piece of collateral has expired: the root CA CRL (the first
@@ -54,5 +64,6 @@ test('at the CRLs\' boundaries: the first failing check is the root CA CRL, name
   const late = await verify(new Date(until.getTime() + 86_400_000));
   assert.equal(late.error?.code, 'ERR_ROOT_CA_CRL', late.error?.message);
   const failing = late.checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
-  for (const n of ['crl.rootCa', 'crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow']) assert.ok(failing.includes(n), `${n} fails too: ${failing}`);
+  for (const n of ['crl.rootCa', 'crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow'])
+    assert.ok(failing.includes(n), `${n} fails too: ${failing}`);
 });

@@ -10,9 +10,14 @@ import { skipWithoutVectors, VECTORS_DIR } from '../../helpers/vectors.ts';
 
 test('bench cot at sizes 1, 6, 13: the issue-6 JSON shape, link counts that add up, a verifying chain per size', async () => {
   const r = await benchCot({ sizes: [13, 1, 6], clouds: 2, localShare: 0.5 });
-  assert.deepEqual(r.sizes.map((s) => s.size), [1, 6, 13], 'sorted');
+  assert.deepEqual(
+    r.sizes.map((s) => s.size),
+    [1, 6, 13],
+    'sorted',
+  );
   for (const s of r.sizes) {
-    for (const k of ['buildMs', 'verifyMs', 'cpuMs', 'peakRssMb'] as const) assert.ok(typeof s[k] === 'number' && s[k] > 0, `${s.size} ${k}`);
+    for (const k of ['buildMs', 'verifyMs', 'cpuMs', 'peakRssMb'] as const)
+      assert.ok(typeof s[k] === 'number' && s[k] > 0, `${s.size} ${k}`);
     assert.equal(s.links.local + s.links.remote, s.size - 1, 'every element after the first is one link');
     assert.ok(Math.abs(s.links.local - (s.size - 1) * 0.5) <= 1, 'local share honoured');
     assert.ok(s.valid);
@@ -27,7 +32,18 @@ test('bench cot at sizes 1, 6, 13: the issue-6 JSON shape, link counts that add 
   assert.ok(Number.isNaN(r.slope), 'no slope without two sizes ≥ 1000');
   assert.ok(r.startupOffsetMs > 0 && r.machineSetupMs > 0);
   const json = JSON.parse(JSON.stringify(r));
-  for (const k of ['sizes', 'startupOffsetMs', 'marginalUs', 'floorUs', 'ratio', 'slope', 'floorIsolatedUs', 'ratioIsolated', 'floorSamples']) assert.ok(k in json, k);
+  for (const k of [
+    'sizes',
+    'startupOffsetMs',
+    'marginalUs',
+    'floorUs',
+    'ratio',
+    'slope',
+    'floorIsolatedUs',
+    'ratioIsolated',
+    'floorSamples',
+  ])
+    assert.ok(k in json, k);
   assert.match(cotPlotSvg(r), /<svg[\s\S]*CoT size \(elements\)[\s\S]*<\/svg>/);
 });
 
@@ -38,12 +54,19 @@ test('bench cot refuses impossible options', async () => {
 });
 
 test('crypto floor: every part measured, the isolated sums as documented, the link floor from its sampled batches', () => {
-  const inputs = { localLinkBytes: new Uint8Array(1500), remoteLinkBytes: new Uint8Array(11000), quoteSigned: new Uint8Array(432) };
+  const inputs = {
+    localLinkBytes: new Uint8Array(1500),
+    remoteLinkBytes: new Uint8Array(11000),
+    quoteSigned: new Uint8Array(432),
+  };
   const f = measureCryptoFloor({ ...inputs, iterations: 5, batches: 3 });
   const p = f.parts;
   const common = p.keygen + p.signer + 2 * p.cmac + 2 * p.bindingHash;
   assert.ok(Math.abs(f.isolated.local - (common + p.signLink.local + p.verifyRawLink.local)) < 1e-6);
-  assert.ok(Math.abs(f.isolated.remote - (common + p.signQuote + p.verifyQuote + p.signLink.remote + p.verifyRawLink.remote)) < 1e-6);
+  assert.ok(
+    Math.abs(f.isolated.remote - (common + p.signQuote + p.verifyQuote + p.signLink.remote + p.verifyRawLink.remote)) <
+      1e-6,
+  );
   assert.ok(f.local > 0 && f.remote > 0);
   // The link floor is the median of the sampler's batches: batches taken during a run count.
   const sampler = new LinkFloorSampler(inputs);
@@ -54,13 +77,20 @@ test('crypto floor: every part measured, the isolated sums as documented, the li
   assert.equal(g.remote, sampler.remote);
 });
 
-test('bench verify: the documented shape, every contender ran, ratios are quotients', { skip: skipWithoutVectors }, async () => {
-  const r = await benchVerify({ seconds: 0.3, rounds: 1, vectorsDir: VECTORS_DIR });
-  assert.ok(r.counts.cold > 0 && r.counts.warm > 0 && r.counts.dcapQvl > 0);
-  assert.ok(Math.abs(r.ratio.cold - r.catena.cold / r.dcapQvl) <= 0.01 * r.ratio.cold);
-  assert.ok(Math.abs(r.ratio.warm - r.catena.warm / r.dcapQvl) <= 0.01 * r.ratio.warm);
-});
+test(
+  'bench verify: the documented shape, every contender ran, ratios are quotients',
+  { skip: skipWithoutVectors },
+  async () => {
+    const r = await benchVerify({ seconds: 0.3, rounds: 1, vectorsDir: VECTORS_DIR });
+    assert.ok(r.counts.cold > 0 && r.counts.warm > 0 && r.counts.dcapQvl > 0);
+    assert.ok(Math.abs(r.ratio.cold - r.catena.cold / r.dcapQvl) <= 0.01 * r.ratio.cold);
+    assert.ok(Math.abs(r.ratio.warm - r.catena.warm / r.dcapQvl) <= 0.01 * r.ratio.warm);
+  },
+);
 
 test('bench verify: a missing vectors folder is a clear error', async () => {
-  await assert.rejects(benchVerify({ vectorsDir: '/nonexistent/vectors' }), { code: 'ERR_BENCH_VECTORS', message: /\/nonexistent\/vectors/ });
+  await assert.rejects(benchVerify({ vectorsDir: '/nonexistent/vectors' }), {
+    code: 'ERR_BENCH_VECTORS',
+    message: /\/nonexistent\/vectors/,
+  });
 });

@@ -29,9 +29,34 @@ test('log–log SVG: well-formed, labelled axes, a legend entry and a path per s
     yLabel: 'time (ms)',
     note: 'a "note"',
     series: [
-      { name: 'build', color: '#1f77b4', points: [[1, 50], [10, 60], [100, 150], [1000, 1100]] },
-      { name: 'floor', color: '#2ca02c', dashed: true, points: [[10, 5], [100, 50], [1000, 500]] },
-      { name: 'empty', color: 'red', points: [[0, 1], [10, -1]] },
+      {
+        name: 'build',
+        color: '#1f77b4',
+        points: [
+          [1, 50],
+          [10, 60],
+          [100, 150],
+          [1000, 1100],
+        ],
+      },
+      {
+        name: 'floor',
+        color: '#2ca02c',
+        dashed: true,
+        points: [
+          [10, 5],
+          [100, 50],
+          [1000, 500],
+        ],
+      },
+      {
+        name: 'empty',
+        color: 'red',
+        points: [
+          [0, 1],
+          [10, -1],
+        ],
+      },
     ],
   });
   assertWellFormed(svg);

@@ -10,9 +10,15 @@ test('least squares recovers a line from synthetic points (random slope, interce
       fc.double({ min: -1e3, max: 1e3, noNaN: true }),
       fc.uniqueArray(fc.integer({ min: -1e4, max: 1e4 }), { minLength: 2, maxLength: 40 }),
       (a, b, xs) => {
-        const f = leastSquares(xs, xs.map((x) => a + b * x));
+        const f = leastSquares(
+          xs,
+          xs.map((x) => a + b * x),
+        );
         assert.ok(Math.abs(f.slope - b) <= 1e-6 * (1 + Math.abs(b)), `slope ${f.slope} vs ${b}`);
-        assert.ok(Math.abs(f.intercept - a) <= 1e-6 * (1 + Math.abs(a) + Math.abs(b) * 1e4), `intercept ${f.intercept} vs ${a}`);
+        assert.ok(
+          Math.abs(f.intercept - a) <= 1e-6 * (1 + Math.abs(a) + Math.abs(b) * 1e4),
+          `intercept ${f.intercept} vs ${a}`,
+        );
       },
     ),
   );
@@ -33,15 +39,26 @@ test('least squares refuses fewer than two points, mismatched lengths and a sing
 
 test('log–log slope: the exponent of a power law, and a start-up offset bends it below 1', () => {
   fc.assert(
-    fc.property(fc.double({ min: 0.2, max: 3, noNaN: true }), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (k, c) => {
-      const pts = [1e3, 1e4, 1e5].map((n) => [n, c * n ** k] as const);
-      assert.ok(Math.abs(logLogSlope(pts) - k) < 1e-9);
-    }),
+    fc.property(
+      fc.double({ min: 0.2, max: 3, noNaN: true }),
+      fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
+      (k, c) => {
+        const pts = [1e3, 1e4, 1e5].map((n) => [n, c * n ** k] as const);
+        assert.ok(Math.abs(logLogSlope(pts) - k) < 1e-9);
+      },
+    ),
   );
   // offset + linear: sub-linear on a log–log plot (the seed's observation), tending to 1.
   const s = logLogSlope([10, 100, 1000].map((n) => [n, 1000 + n] as const));
   assert.ok(s > 0 && s < 0.5, String(s));
-  assert.throws(() => logLogSlope([[0, 1], [1, 2]]), RangeError);
+  assert.throws(
+    () =>
+      logLogSlope([
+        [0, 1],
+        [1, 2],
+      ]),
+    RangeError,
+  );
 });
 
 test('median of odd and even counts, unsorted input left untouched', () => {

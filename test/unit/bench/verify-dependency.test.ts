@@ -9,7 +9,8 @@ test('bench verify without @phala/dcap-qvl installed: ERR_BENCH_DEPENDENCY namin
   };
   assert.throws(
     () => loadQvl(absent),
-    (e: unknown) => e instanceof BenchError && e.code === 'ERR_BENCH_DEPENDENCY' && e.message.includes('@phala/dcap-qvl'),
+    (e: unknown) =>
+      e instanceof BenchError && e.code === 'ERR_BENCH_DEPENDENCY' && e.message.includes('@phala/dcap-qvl'),
   );
 });
 

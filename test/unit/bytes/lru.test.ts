@@ -11,29 +11,39 @@ test('Lru keeps at most max entries and evicts the least recently used', () => {
   assert.equal(c.size, 2);
   assert.equal(c.get('b'), undefined, 'b was the least recently used');
   assert.equal(c.get('a'), 1);
-  assert.equal(c.getOrSet('c', () => 99), 3);
-  assert.equal(c.getOrSet('d', () => 4), 4);
+  assert.equal(
+    c.getOrSet('c', () => 99),
+    3,
+  );
+  assert.equal(
+    c.getOrSet('d', () => 4),
+    4,
+  );
   assert.equal(c.get('a'), undefined);
   assert.throws(() => new Lru(0), RangeError);
 });
 
 test('Lru behaves as a reference model of recency (property)', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.tuple(fc.boolean(), fc.nat(8)), { maxLength: 60 }), (max, ops) => {
-      const c = new Lru<number, number>(max);
-      let model: number[] = []; // keys, most recent last
-      for (const [isSet, k] of ops) {
-        if (isSet) {
-          c.set(k, k * 10);
-          model = [...model.filter((x) => x !== k), k].slice(-max);
-        } else {
-          const hit = model.includes(k);
-          assert.equal(c.get(k), hit ? k * 10 : undefined);
-          if (hit) model = [...model.filter((x) => x !== k), k];
+    fc.property(
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.tuple(fc.boolean(), fc.nat(8)), { maxLength: 60 }),
+      (max, ops) => {
+        const c = new Lru<number, number>(max);
+        let model: number[] = []; // keys, most recent last
+        for (const [isSet, k] of ops) {
+          if (isSet) {
+            c.set(k, k * 10);
+            model = [...model.filter((x) => x !== k), k].slice(-max);
+          } else {
+            const hit = model.includes(k);
+            assert.equal(c.get(k), hit ? k * 10 : undefined);
+            if (hit) model = [...model.filter((x) => x !== k), k];
+          }
+          assert.equal(c.size, model.length);
         }
-        assert.equal(c.size, model.length);
-      }
-    }),
+      },
+    ),
     { numRuns: 300 },
   );
 });

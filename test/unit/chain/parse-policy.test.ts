@@ -8,18 +8,31 @@ import { parseChainPolicy } from '../../../src/chain/parse-policy.ts';
 import { policyProblem } from '../../../src/chain/policy-shape.ts';
 import { alwaysFailRemoteVerifier } from '../../../src/chain/remote-verifier.ts';
 
-const refused = (e: unknown) => (e as { code?: string; check?: string }).code === 'ERR_CHAIN_POLICY' && (e as { check?: string }).check === 'policy';
+const refused = (e: unknown) =>
+  (e as { code?: string; check?: string }).code === 'ERR_CHAIN_POLICY' && (e as { check?: string }).check === 'policy';
 const signer = 'ab'.repeat(32);
 
 test('byDepth keys must be depths: 1, 2, … in decimal; anything else is ERR_CHAIN_POLICY at parse time', () => {
-  for (const k of ['1', '2', '12', '1000000']) assert.deepEqual(parseChainPolicy({ byDepth: { [k]: { allowDebug: true } } }), { byDepth: { [k]: { allowDebug: true } } }, k);
+  for (const k of ['1', '2', '12', '1000000'])
+    assert.deepEqual(
+      parseChainPolicy({ byDepth: { [k]: { allowDebug: true } } }),
+      { byDepth: { [k]: { allowDebug: true } } },
+      k,
+    );
   for (const k of ['0', '01', '-1', '+1', '1.5', '1e3', ' 1', '1 ', '', 'abc', 'depth1', '١']) {
     assert.throws(() => parseChainPolicy({ byDepth: { [k]: {} } }), refused, JSON.stringify(k));
   }
 });
 
 test('every policy field is checked, nested overrides too; unknown fields and unsafe integers are refused', () => {
-  const good = { identities: [{ mrSigner: signer, isvProdId: 1, minIsvSvn: 2 }], acceptedTcbStatuses: ['UpToDate'], evidenceMaxAgeSeconds: 600, linkTypes: ['local'], maxDepth: 4, byDepth: { '2': { linkTypes: ['remote'] } } };
+  const good = {
+    identities: [{ mrSigner: signer, isvProdId: 1, minIsvSvn: 2 }],
+    acceptedTcbStatuses: ['UpToDate'],
+    evidenceMaxAgeSeconds: 600,
+    linkTypes: ['local'],
+    maxDepth: 4,
+    byDepth: { '2': { linkTypes: ['remote'] } },
+  };
   assert.deepEqual(parseChainPolicy(good), good);
   const bad: unknown[] = [
     null,
@@ -41,14 +54,29 @@ test('every policy field is checked, nested overrides too; unknown fields and un
 });
 
 test('Chain.create refuses a bad policy before anything is signed', () => {
-  const make = (policy: unknown) => Chain.create({ name: 'p', root: new Uint8Array(1), emulatedRoot: true, policy: policy as never, owner: generateP256(), remote: alwaysFailRemoteVerifier, now: new Date() });
+  const make = (policy: unknown) =>
+    Chain.create({
+      name: 'p',
+      root: new Uint8Array(1),
+      emulatedRoot: true,
+      policy: policy as never,
+      owner: generateP256(),
+      remote: alwaysFailRemoteVerifier,
+      now: new Date(),
+    });
   assert.throws(() => make({ byDepth: { '0': {} } }), refused);
   assert.equal(make({ byDepth: { '3': { maxDepth: 5 } } }).header.policy.byDepth?.['3']?.maxDepth, 5);
 });
 
 test('what parse accepts, the proof bundle check accepts: a stored policy cannot break verification (property)', () => {
   const overrides = fc.record({ allowDebug: fc.boolean(), maxDepth: fc.nat(20) }, { requiredKeys: [] });
-  const policy = fc.record({ maxDepth: fc.oneof(fc.nat(20), fc.integer()), byDepth: fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.nat(50).map(String)), overrides, { maxKeys: 4 }) }, { requiredKeys: [] });
+  const policy = fc.record(
+    {
+      maxDepth: fc.oneof(fc.nat(20), fc.integer()),
+      byDepth: fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.nat(50).map(String)), overrides, { maxKeys: 4 }),
+    },
+    { requiredKeys: [] },
+  );
   let accepted = 0;
   fc.assert(
     fc.property(policy, (p) => {
@@ -61,7 +89,25 @@ test('what parse accepts, the proof bundle check accepts: a stored policy cannot
       }
       accepted++;
       assert.equal(policyProblem(parsed, { strict: false }), undefined);
-      const bundle = { format: 'catena-proof-bundle', version: 1, chain: { version: 1, id: 'c', name: 'n', createdAt: 't', rootSha256: '00'.repeat(32), emulatedRoot: true, ownerKey: '00'.repeat(64), policy: parsed, signature: '00'.repeat(64) }, elements: [], links: [], revocations: [], collateral: {} };
+      const bundle = {
+        format: 'catena-proof-bundle',
+        version: 1,
+        chain: {
+          version: 1,
+          id: 'c',
+          name: 'n',
+          createdAt: 't',
+          rootSha256: '00'.repeat(32),
+          emulatedRoot: true,
+          ownerKey: '00'.repeat(64),
+          policy: parsed,
+          signature: '00'.repeat(64),
+        },
+        elements: [],
+        links: [],
+        revocations: [],
+        collateral: {},
+      };
       assert.deepEqual(checkBundleShape(bundle), { ok: true });
     }),
     { numRuns: 300 },

@@ -13,12 +13,30 @@ test('signing bytes are domain-separated by what is signed', () => {
 });
 
 test('signing bytes of a value with no canonical form: ERR_CANONICAL_JSON, never a TypeError', () => {
-  assert.throws(() => signingBytes('link', { n: 2 ** 53 }), (e: { code?: string }) => e.code === 'ERR_CANONICAL_JSON');
+  assert.throws(
+    () => signingBytes('link', { n: 2 ** 53 }),
+    (e: { code?: string }) => e.code === 'ERR_CANONICAL_JSON',
+  );
 });
 
 test('canonicalJson strings: the bytes JSON.stringify gives, for escapes, controls, surrogate pairs and plain hex', () => {
-  const samples = ['', 'ab01', 'a"b', 'a\\b', 'line\nfeed', '\u0000\u001f\u007f', 'é€😀', '\ud83d\ude00', '</script>', 'f'.repeat(9000), '"'.repeat(1500)];
-  for (let i = 0; i < 300; i++) samples.push(String.fromCharCode(...Array.from({ length: 8 }, () => 0x20 + Math.floor(Math.random() * (0xd800 - 0x20)))));
+  const samples = [
+    '',
+    'ab01',
+    'a"b',
+    'a\\b',
+    'line\nfeed',
+    '\u0000\u001f\u007f',
+    'é€😀',
+    '\ud83d\ude00',
+    '</script>',
+    'f'.repeat(9000),
+    '"'.repeat(1500),
+  ];
+  for (let i = 0; i < 300; i++)
+    samples.push(
+      String.fromCharCode(...Array.from({ length: 8 }, () => 0x20 + Math.floor(Math.random() * (0xd800 - 0x20)))),
+    );
   for (const s of samples) {
     assert.equal(canonicalJson(s), JSON.stringify(s), JSON.stringify(s));
     assert.equal(canonicalJson({ [s]: s }), `{${JSON.stringify(s)}:${JSON.stringify(s)}}`);

@@ -23,7 +23,15 @@ before(async () => {
   world = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 2 });
   await world.collateralFor();
   const image = world.elementImage(generateVendorKey());
-  const chain = Chain.create({ name: 'unit', root: world.root, emulatedRoot: true, policy: {}, owner, remote: dcapRemoteVerifier(world.root), now: new Date() });
+  const chain = Chain.create({
+    name: 'unit',
+    root: world.root,
+    emulatedRoot: true,
+    policy: {},
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: new Date(),
+  });
   const b = new CotBuilder(chain, world, world.root);
   const e1 = await b.appendFirst(await world.loadElement(0, image));
   const e2 = await b.appendLocal(e1.id, await world.loadElement(0, image));
@@ -39,7 +47,8 @@ const remote = () => createDcapRemoteVerifier(world.root);
 type Path = (string | number)[];
 function paths(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   if (prefix.length) out.push(prefix);
-  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) paths(x, [...prefix, Array.isArray(v) ? Number(k) : k], out);
+  if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) paths(x, [...prefix, Array.isArray(v) ? Number(k) : k], out);
   return out;
 }
 function at_(v: unknown, p: Path): unknown {
@@ -100,7 +109,9 @@ test('any replaced or removed value in a real bundle: no throw; invalid unless t
       try {
         v = await verifyBundle(b, { root: world.root, at, remote: r });
       } catch (e) {
-        assert.fail(`${p.join('.')} ${remove ? 'removed' : `→ ${JSON.stringify(x)}`}: verifyBundle threw ${(e as Error).message}`);
+        assert.fail(
+          `${p.join('.')} ${remove ? 'removed' : `→ ${JSON.stringify(x)}`}: verifyBundle threw ${(e as Error).message}`,
+        );
       }
       // Removing the only revocation or a whole revoked element's entries legitimately changes the verdict;
       // everything else must leave the bundle at least as invalid as the baseline.
@@ -114,30 +125,47 @@ test('any replaced or removed value in a real bundle: no throw; invalid unless t
 test('a header re-signed by its owner with any policy never makes the verifier throw', async () => {
   const r = remote();
   await fc.assert(
-    fc.asyncProperty(fc.dictionary(fc.constantFrom('identities', 'acceptedTcbStatuses', 'acceptedAdvisories', 'allowDebug', 'evidenceMaxAgeSeconds', 'linkTypes', 'maxDepth', 'byDepth'), fc.jsonValue({ maxDepth: 3 })), async (policy) => {
-      const b = JSON.parse(text) as ProofBundle;
-      b.chain.policy = policy;
-      const { signature: _, ...unsigned } = b.chain;
-      let signable = true;
-      try {
-        b.chain.signature = hex(p256Sign(owner.privateKey, headerSigningBytes(unsigned)));
-      } catch {
-        signable = false; // not canonical JSON (a non-integer number): the old signature stays, and must not verify
-      }
-      const v = await verifyBundle(b, { root: world.root, at, remote: r });
-      assert.equal(typeof v.valid, 'boolean');
-      if (!signable) {
-        assert.equal(v.valid, false);
-        assert.ok(['bundle-format', 'header-signature'].includes(v.failures[0].check), v.failures[0].check);
-      }
-    }),
+    fc.asyncProperty(
+      fc.dictionary(
+        fc.constantFrom(
+          'identities',
+          'acceptedTcbStatuses',
+          'acceptedAdvisories',
+          'allowDebug',
+          'evidenceMaxAgeSeconds',
+          'linkTypes',
+          'maxDepth',
+          'byDepth',
+        ),
+        fc.jsonValue({ maxDepth: 3 }),
+      ),
+      async (policy) => {
+        const b = JSON.parse(text) as ProofBundle;
+        b.chain.policy = policy;
+        const { signature: _, ...unsigned } = b.chain;
+        let signable = true;
+        try {
+          b.chain.signature = hex(p256Sign(owner.privateKey, headerSigningBytes(unsigned)));
+        } catch {
+          signable = false; // not canonical JSON (a non-integer number): the old signature stays, and must not verify
+        }
+        const v = await verifyBundle(b, { root: world.root, at, remote: r });
+        assert.equal(typeof v.valid, 'boolean');
+        if (!signable) {
+          assert.equal(v.valid, false);
+          assert.ok(['bundle-format', 'header-signature'].includes(v.failures[0].check), v.failures[0].check);
+        }
+      },
+    ),
     { numRuns: 150 },
   );
 });
 
 test('a relying party that pins the owner refuses a chain signed by anyone else', async () => {
   const bundle = JSON.parse(text) as ProofBundle;
-  const mine = hex(Buffer.from(owner.publicKey.export({ format: 'jwk' }).x!, 'base64url')) + hex(Buffer.from(owner.publicKey.export({ format: 'jwk' }).y!, 'base64url'));
+  const mine =
+    hex(Buffer.from(owner.publicKey.export({ format: 'jwk' }).x!, 'base64url')) +
+    hex(Buffer.from(owner.publicKey.export({ format: 'jwk' }).y!, 'base64url'));
   const pinned = await verifyBundle(bundle, { root: world.root, at, remote: remote(), expectOwner: mine });
   assert.notEqual(pinned.failures[0]?.check, 'owner', 'the right owner passes the pin');
   const other = hex(Buffer.from(generateP256().publicKey.export({ format: 'jwk' }).x!, 'base64url')).padEnd(128, '0');

@@ -25,7 +25,13 @@ const RFC8949: Array<[CborValue, string]> = [
   [[1, 2, 3], '83010203'],
   [[1, [2, 3], [4, 5]], '8301820203820405'],
   [new CborMap([]), 'a0'],
-  [new CborMap([['a', 1], ['b', [2, 3]]]), 'a26161016162820203'],
+  [
+    new CborMap([
+      ['a', 1],
+      ['b', [2, 3]],
+    ]),
+    'a26161016162820203',
+  ],
   [new CborTag(1, 1363896240), 'c11a514b67b0'],
   [new CborTag(23, fromHx('01020304')), 'd74401020304'],
 ];
@@ -38,7 +44,17 @@ test('encodes the RFC 8949 Appendix A examples byte for byte, and decodes them b
 });
 
 test('refuses indefinite lengths, non-shortest heads, floats, truncation and trailing bytes', () => {
-  for (const h of ['5f42010243030405ff', '1817', '190017', 'f93c00', '44010203', '83010203ff', '0000', '9a000000ff', 'a1']) {
+  for (const h of [
+    '5f42010243030405ff',
+    '1817',
+    '190017',
+    'f93c00',
+    '44010203',
+    '83010203ff',
+    '0000',
+    '9a000000ff',
+    'a1',
+  ]) {
     assert.throws(() => decodeCbor(fromHx(h)), /cbor/, h);
   }
 });

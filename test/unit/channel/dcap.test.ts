@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { hex } from '../../../src/bytes/util.ts';
 import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
 import { parseQuote } from '../../../src/formats/quote.ts';
-import { buildEnclave, Platform, type EnclaveHandle, type EnclaveImage, type RuntimeKind } from '../../../src/sgx/index.ts';
+import {
+  buildEnclave,
+  Platform,
+  type EnclaveHandle,
+  type EnclaveImage,
+  type RuntimeKind,
+} from '../../../src/sgx/index.ts';
 import { startEmulatedDcapIssuer } from '../../../src/sgx/manufacturer/emulated-dcap-issuer.ts';
 import {
   channelAttestation,
@@ -38,7 +44,11 @@ import { rejectsWith, roundTrip } from './helpers.ts';
  */
 const require = createRequire(import.meta.url);
 const { QuoteVerifier } = require('@phala/dcap-qvl') as {
-  QuoteVerifier: { newWithRootCa(root: Buffer): { verify(q: Buffer, c: unknown, now: number): { status: string; advisory_ids: string[]; report: unknown } } };
+  QuoteVerifier: {
+    newWithRootCa(root: Buffer): {
+      verify(q: Buffer, c: unknown, now: number): { status: string; advisory_ids: string[]; report: unknown };
+    };
+  };
 };
 
 const source = readFileSync(new URL('../../../enclaves/ratls/ratls.js', import.meta.url), 'utf8');
@@ -74,10 +84,19 @@ after(async () => {
 const only = (img: EnclaveImage): ChannelPolicy => ({ mrEnclave: [hex(img.mrEnclave)] });
 const rp = () => validatorForRoots([a1.rootDer], a1.collateral!);
 
-async function start(p: Platform, a: ChannelAttestation, img: EnclaveImage, runtime: RuntimeKind, config: { policy?: ChannelPolicy; requireAttestedClient?: boolean } = {}) {
+async function start(
+  p: Platform,
+  a: ChannelAttestation,
+  img: EnclaveImage,
+  runtime: RuntimeKind,
+  config: { policy?: ChannelPolicy; requireAttestedClient?: boolean } = {},
+) {
   const relay = new EnclaveChannelRelay();
   relays.push(relay);
-  const handle: EnclaveHandle = await p.loadEnclave(img, { runtime, ocalls: { ...relay.ocalls(), ...quotingOcalls(a.backend) } });
+  const handle: EnclaveHandle = await p.loadEnclave(img, {
+    runtime,
+    ocalls: { ...relay.ocalls(), ...quotingOcalls(a.backend) },
+  });
   relay.attach(handle);
   const init = (await handle.ecall('channelInit', { attestation: a.spec, ...config })) as { certificate: Uint8Array };
   return { relay, handle, certificate: init.certificate };
@@ -103,7 +122,11 @@ for (const runtime of ['isolated', 'inline'] as const) {
       assert.equal(hex(q.body.report.reportData), hex(ratlsReportData(c.spki)));
     }
     // A DCAP verifier nobody here wrote accepts it under the emulated root with the published collateral.
-    const r = QuoteVerifier.newWithRootCa(Buffer.from(a1.rootDer)).verify(Buffer.from(c.evidence), a1.collateral, Math.floor(Date.now() / 1000));
+    const r = QuoteVerifier.newWithRootCa(Buffer.from(a1.rootDer)).verify(
+      Buffer.from(c.evidence),
+      a1.collateral,
+      Math.floor(Date.now() / 1000),
+    );
     assert.equal(r.status, 'UpToDate');
 
     const { port } = await relay.listen(0);
@@ -125,7 +148,9 @@ test('mutual, enclave to enclave across two platforms with real quotes: each enc
   const server = await start(p1, a1, image, 'isolated', { requireAttestedClient: true, policy: only(other) });
   const { port } = await server.relay.listen(0);
   const client = await start(p2, a2, other, 'inline');
-  const secureOnServer = new Promise<ChannelEvent>((r) => server.relay.once('secure', (_id: number, e: ChannelEvent) => r(e)));
+  const secureOnServer = new Promise<ChannelEvent>((r) =>
+    server.relay.once('secure', (_id: number, e: ChannelEvent) => r(e)),
+  );
   const c = await client.relay.connect('127.0.0.1', port, only(image));
   assert.equal(c.event.type, 'secure', JSON.stringify(c.event));
   if (c.event.type === 'secure') {
@@ -142,7 +167,9 @@ test('mutual, enclave to enclave across two platforms with real quotes: each enc
   const qs = parseQuote(readRatlsCertificate(server.certificate).evidence);
   const qc = parseQuote(readRatlsCertificate(client.certificate).evidence);
   assert.notEqual(hex(qs.signatureData.attestationKey), hex(qc.signatureData.attestationKey));
-  const echoed = new Promise<string>((r) => client.relay.once('data', (_id: number, b: Uint8Array) => r(Buffer.from(b).toString())));
+  const echoed = new Promise<string>((r) =>
+    client.relay.once('data', (_id: number, b: Uint8Array) => r(Buffer.from(b).toString())),
+  );
   await client.handle.ecall('channelWrite', c.id, new TextEncoder().encode('ping'));
   assert.equal(await echoed, 'ping');
 
@@ -151,7 +178,9 @@ test('mutual, enclave to enclave across two platforms with real quotes: each enc
   const aOther = channelAttestation(await startEmulatedDcapIssuer({ platform: pOther, stateDir: otherState }));
   try {
     const stranger = await start(pOther, aOther, other, 'inline');
-    const refused = new Promise<ChannelEvent>((r) => server.relay.once('refused', (_id: number, e: ChannelEvent) => r(e)));
+    const refused = new Promise<ChannelEvent>((r) =>
+      server.relay.once('refused', (_id: number, e: ChannelEvent) => r(e)),
+    );
     await stranger.relay.connect('127.0.0.1', port, only(image));
     const e = await refused;
     assert.ok(e.type === 'refused' && e.code === 'ERR_CHANNEL_EVIDENCE', JSON.stringify(e));
@@ -169,18 +198,42 @@ test('refused with real quotes: untrusted root (another manufacturer, and Intel 
   const aOther = channelAttestation(await startEmulatedDcapIssuer({ platform: pOther, stateDir: otherState }));
   try {
     assert.notDeepEqual(aOther.rootDer, a1.rootDer);
-    const e1 = await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: validatorForRoots([aOther.rootDer], a1.collateral!), policy: only(image) }), 'ERR_CHANNEL_EVIDENCE');
+    const e1 = await rejectsWith(
+      connectAttested({
+        host: '127.0.0.1',
+        port,
+        validator: validatorForRoots([aOther.rootDer], a1.collateral!),
+        policy: only(image),
+      }),
+      'ERR_CHANNEL_EVIDENCE',
+    );
     assert.equal(e1.check, 'pck.chain');
     // No roots given: Intel's pinned key only. The emulated quote does not chain to it.
     const intel = new DcapQuoteValidator({ collateral: a1.collateral! });
-    const e2 = await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: intel, policy: only(image) }), 'ERR_CHANNEL_EVIDENCE');
+    const e2 = await rejectsWith(
+      connectAttested({ host: '127.0.0.1', port, validator: intel, policy: only(image) }),
+      'ERR_CHANNEL_EVIDENCE',
+    );
     assert.equal(e2.check, 'pck.chain');
   } finally {
     await aOther.stop();
     await pOther.close();
   }
-  await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: only(other) }), 'ERR_CHANNEL_IDENTITY', 'identity');
-  await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: { mrSigner: hex(image.mrSigner), isvProdId: 21, minIsvSvn: 4 } }), 'ERR_CHANNEL_IDENTITY', 'identity');
+  await rejectsWith(
+    connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: only(other) }),
+    'ERR_CHANNEL_IDENTITY',
+    'identity',
+  );
+  await rejectsWith(
+    connectAttested({
+      host: '127.0.0.1',
+      port,
+      validator: rp(),
+      policy: { mrSigner: hex(image.mrSigner), isvProdId: 21, minIsvSvn: 4 },
+    }),
+    'ERR_CHANNEL_IDENTITY',
+    'identity',
+  );
   // Past the collateral's nextUpdate the TCB info is no longer current (judged on the quote alone:
   // in a handshake the 1-day certificate validity would refuse first).
   const { certificate } = await start(p1, a1, image, 'inline');
@@ -195,11 +248,27 @@ test('refused with real quotes: untrusted root (another manufacturer, and Intel 
 test('refused: a DEBUG enclave with a real quote, unless the policy allows DEBUG', async () => {
   const { relay, certificate } = await start(p1, a1, debugImage, 'inline');
   const q = parseQuote(readRatlsCertificate(certificate).evidence);
-  assert.ok(q.body.kind === 'sgx' && (q.body.report.attributes.flags & 2n) === 2n, 'the CPU set ATTRIBUTES.DEBUG in the quoted report');
+  assert.ok(
+    q.body.kind === 'sgx' && (q.body.report.attributes.flags & 2n) === 2n,
+    'the CPU set ATTRIBUTES.DEBUG in the quoted report',
+  );
   const { port } = await relay.listen(0);
-  await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: only(debugImage) }), 'ERR_CHANNEL_DEBUG', 'debug');
-  await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: { anyIdentity: true } }), 'ERR_CHANNEL_DEBUG', 'debug');
-  const { socket, peer } = await connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: { ...only(debugImage), allowDebug: true } });
+  await rejectsWith(
+    connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: only(debugImage) }),
+    'ERR_CHANNEL_DEBUG',
+    'debug',
+  );
+  await rejectsWith(
+    connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: { anyIdentity: true } }),
+    'ERR_CHANNEL_DEBUG',
+    'debug',
+  );
+  const { socket, peer } = await connectAttested({
+    host: '127.0.0.1',
+    port,
+    validator: rp(),
+    policy: { ...only(debugImage), allowDebug: true },
+  });
   assert.equal(peer.debug, true);
   socket.destroy();
 });
@@ -213,12 +282,23 @@ test("refused: a certificate carrying another certificate's real quote (key not 
   // … a new key with the same (real, valid) quote does not.
   const forged = await createRatlsCertificate({ issue: async () => stolen });
   assert.notEqual(hex(readRatlsCertificate(forged.certificate).spki), hex(readRatlsCertificate(certificate).spki));
-  await rejectsWith(verifyRatlsCertificate(forged.certificate, { validator: rp(), policy: only(image) }), 'ERR_CHANNEL_KEY_BINDING', 'reportData');
-  const server = createAttestedServer({ credentials: { keyPem: forged.keyPem, certPem: forged.certPem }, onError: () => undefined }, (s) => s.destroy());
+  await rejectsWith(
+    verifyRatlsCertificate(forged.certificate, { validator: rp(), policy: only(image) }),
+    'ERR_CHANNEL_KEY_BINDING',
+    'reportData',
+  );
+  const server = createAttestedServer(
+    { credentials: { keyPem: forged.keyPem, certPem: forged.certPem }, onError: () => undefined },
+    (s) => s.destroy(),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const port = (server.address() as import('node:net').AddressInfo).port;
-    await rejectsWith(connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: only(image) }), 'ERR_CHANNEL_KEY_BINDING', 'reportData');
+    await rejectsWith(
+      connectAttested({ host: '127.0.0.1', port, validator: rp(), policy: only(image) }),
+      'ERR_CHANNEL_KEY_BINDING',
+      'reportData',
+    );
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }
@@ -259,9 +339,19 @@ test('the DCAP validator: exact REPORTDATA, flipped quote bytes, mock evidence, 
   assert.deepEqual([r4.ok, !r4.ok && r4.check], [false, 'policy.tcbStatus']);
   // The spec form (what crosses into an enclave) behaves the same, from an object or its JSON text.
   for (const collateral of [a1.collateral!, JSON.stringify(a1.collateral)] as Array<QvlCollateralJson | string>) {
-    const r = await validatorFromSpec({ kind: 'dcap', roots: [a1.rootDer], collateral }).validate(c.evidence, want, new Date());
+    const r = await validatorFromSpec({ kind: 'dcap', roots: [a1.rootDer], collateral }).validate(
+      c.evidence,
+      want,
+      new Date(),
+    );
     assert.equal(r.ok, true);
   }
-  assert.throws(() => validatorFromSpec({ kind: 'dcap', roots: [], collateral: a1.collateral! }), /ERR_CHANNEL_STATE|root/);
-  assert.throws(() => validatorFromSpec({ kind: 'dcap', roots: [a1.rootDer], collateral: '{"not":"collateral"}' }), (e: Error & { code?: string }) => e.code === 'ERR_CHANNEL_STATE');
+  assert.throws(
+    () => validatorFromSpec({ kind: 'dcap', roots: [], collateral: a1.collateral! }),
+    /ERR_CHANNEL_STATE|root/,
+  );
+  assert.throws(
+    () => validatorFromSpec({ kind: 'dcap', roots: [a1.rootDer], collateral: '{"not":"collateral"}' }),
+    (e: Error & { code?: string }) => e.code === 'ERR_CHANNEL_STATE',
+  );
 });

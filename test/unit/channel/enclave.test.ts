@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { hex } from '../../../src/bytes/util.ts';
 import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
-import { buildEnclave, Platform, type EnclaveHandle, type EnclaveImage, type RuntimeKind } from '../../../src/sgx/index.ts';
+import {
+  buildEnclave,
+  Platform,
+  type EnclaveHandle,
+  type EnclaveImage,
+  type RuntimeKind,
+} from '../../../src/sgx/index.ts';
 import {
   connectAttested,
   createMockAttestationRoot,
@@ -45,10 +51,18 @@ after(async () => {
 const spec = () => ({ kind: 'mock' as const, roots: [root.certificate] });
 const only = (img: EnclaveImage): ChannelPolicy => ({ mrEnclave: [hex(img.mrEnclave)] });
 
-async function start(p: Platform, img: EnclaveImage, runtime: RuntimeKind, config: { policy?: ChannelPolicy; requireAttestedClient?: boolean } = {}) {
+async function start(
+  p: Platform,
+  img: EnclaveImage,
+  runtime: RuntimeKind,
+  config: { policy?: ChannelPolicy; requireAttestedClient?: boolean } = {},
+) {
   const relay = new EnclaveChannelRelay();
   relays.push(relay);
-  const handle: EnclaveHandle = await p.loadEnclave(img, { runtime, ocalls: { ...relay.ocalls(), ...quotingOcalls(new MockQuotingBackend(root.privateKey)) } });
+  const handle: EnclaveHandle = await p.loadEnclave(img, {
+    runtime,
+    ocalls: { ...relay.ocalls(), ...quotingOcalls(new MockQuotingBackend(root.privateKey)) },
+  });
   relay.attach(handle);
   const init = (await handle.ecall('channelInit', { attestation: spec(), ...config })) as { certificate: Uint8Array };
   return { relay, handle, certificate: init.certificate };
@@ -62,14 +76,24 @@ for (const runtime of ['isolated', 'inline'] as const) {
     assert.equal(hex(ev.body.mrEnclave), hex(image.mrEnclave));
     assert.equal(hex(ev.body.mrSigner), hex(image.mrSigner));
     const { port } = await relay.listen(0);
-    const { socket, peer } = await connectAttested({ host: '127.0.0.1', port, validator: new MockQuoteValidator([root.certificate]), policy: only(image) });
+    const { socket, peer } = await connectAttested({
+      host: '127.0.0.1',
+      port,
+      validator: new MockQuoteValidator([root.certificate]),
+      policy: only(image),
+    });
     assert.equal(peer.mrEnclave, hex(image.mrEnclave));
     assert.equal(peer.isvSvn, 3);
     assert.equal(await roundTrip(socket, `echo through the ${runtime} enclave`), `echo through the ${runtime} enclave`);
     socket.destroy();
     // A client expecting another enclave is refused during the handshake.
     await rejectsWith(
-      connectAttested({ host: '127.0.0.1', port, validator: new MockQuoteValidator([root.certificate]), policy: only(other) }),
+      connectAttested({
+        host: '127.0.0.1',
+        port,
+        validator: new MockQuoteValidator([root.certificate]),
+        policy: only(other),
+      }),
       'ERR_CHANNEL_IDENTITY',
       'identity',
     );
@@ -80,13 +104,17 @@ test('mutual, enclave to enclave across two platforms: both verified inside the 
   const server = await start(p1, image, 'isolated', { requireAttestedClient: true, policy: only(other) });
   const { port } = await server.relay.listen(0);
   const client = await start(p2, other, 'inline');
-  const secureOnServer = new Promise<ChannelEvent>((r) => server.relay.once('secure', (_id: number, e: ChannelEvent) => r(e)));
+  const secureOnServer = new Promise<ChannelEvent>((r) =>
+    server.relay.once('secure', (_id: number, e: ChannelEvent) => r(e)),
+  );
   const c = await client.relay.connect('127.0.0.1', port, only(image));
   assert.equal(c.event.type, 'secure', JSON.stringify(c.event));
   if (c.event.type === 'secure') assert.equal(c.event.peer?.mrEnclave, hex(image.mrEnclave));
   const s = await secureOnServer;
   assert.equal(s.type === 'secure' && s.peer?.mrEnclave, hex(other.mrEnclave));
-  const echoed = new Promise<string>((r) => client.relay.once('data', (_id: number, b: Uint8Array) => r(Buffer.from(b).toString())));
+  const echoed = new Promise<string>((r) =>
+    client.relay.once('data', (_id: number, b: Uint8Array) => r(Buffer.from(b).toString())),
+  );
   await client.handle.ecall('channelWrite', c.id, new TextEncoder().encode('ping'));
   assert.equal(await echoed, 'ping');
 
@@ -98,14 +126,26 @@ test('mutual, enclave to enclave across two platforms: both verified inside the 
   // A non-enclave client (no certificate): the server enclave refuses it (the client sees the close).
   const refusals: ChannelEvent[] = [];
   server.relay.on('refused', (_id: number, e: ChannelEvent) => refusals.push(e));
-  const plain = await connectAttested({ host: '127.0.0.1', port, validator: new MockQuoteValidator([root.certificate]), policy: only(image) }).then(
+  const plain = await connectAttested({
+    host: '127.0.0.1',
+    port,
+    validator: new MockQuoteValidator([root.certificate]),
+    policy: only(image),
+  }).then(
     (x) => x.socket,
     () => null,
   );
   if (plain) await new Promise((r) => plain.once('close', r));
-  for (let i = 0; i < 100 && !refusals.some((e) => e.type === 'refused' && e.code === 'ERR_CHANNEL_NO_PEER_CERTIFICATE'); i++) await new Promise((r) => setTimeout(r, 20));
+  for (
+    let i = 0;
+    i < 100 && !refusals.some((e) => e.type === 'refused' && e.code === 'ERR_CHANNEL_NO_PEER_CERTIFICATE');
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 20));
   assert.ok(
-    refusals.some((e) => e.type === 'refused' && e.code === 'ERR_CHANNEL_NO_PEER_CERTIFICATE' && e.check === 'peerCertificate'),
+    refusals.some(
+      (e) => e.type === 'refused' && e.code === 'ERR_CHANNEL_NO_PEER_CERTIFICATE' && e.check === 'peerCertificate',
+    ),
     JSON.stringify(refusals),
   );
 });

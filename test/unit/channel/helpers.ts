@@ -1,5 +1,10 @@
 import type { AddressInfo, Server } from 'node:net';
-import { createAttestedServer, type AttestedServerOptions, type AttestedStream, type ChannelError } from '../../../src/channel/index.ts';
+import {
+  createAttestedServer,
+  type AttestedServerOptions,
+  type AttestedStream,
+  type ChannelError,
+} from '../../../src/channel/index.ts';
 
 /** An RA-TLS echo server on 127.0.0.1; resolves with its port, the streams it accepted and the refusals it made. */
 export async function echoServer(o: Omit<AttestedServerOptions, 'onError'>) {
@@ -40,7 +45,8 @@ export async function rejectsWith(p: Promise<unknown>, code: string, check?: str
   } catch (e) {
     const err = e as ChannelError;
     assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    if (check !== undefined) assert.equal(err.check, check, `expected check ${check}, got ${err.check}: ${err.message}`);
+    if (check !== undefined)
+      assert.equal(err.check, check, `expected check ${check}, got ${err.check}: ${err.message}`);
     return err;
   }
   throw new Error(`expected a refusal with ${code}, but it succeeded`);

@@ -17,14 +17,20 @@ import {
 } from '../../../src/channel/index.ts';
 
 const root = await createMockAttestationRoot();
-const issuer = new MockQuoteIssuer(root.privateKey, { mrEnclave: new Uint8Array(32).fill(0xaa), isvProdId: 21, isvSvn: 3 });
+const issuer = new MockQuoteIssuer(root.privateKey, {
+  mrEnclave: new Uint8Array(32).fill(0xaa),
+  isvProdId: 21,
+  isvSvn: 3,
+});
 const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 
 /** Extensions as asn1js reads them from the DER (independent of @peculiar/x509). */
 function extensions(der: Uint8Array): Map<string, { critical: boolean; value: Uint8Array }> {
   const cert = asn1js.fromBER(der).result as asn1js.Sequence;
   const tbs = cert.valueBlock.value[0] as asn1js.Sequence;
-  const wrapped = tbs.valueBlock.value.find((v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 3) as asn1js.Constructed;
+  const wrapped = tbs.valueBlock.value.find(
+    (v) => v.idBlock.tagClass === 3 && v.idBlock.tagNumber === 3,
+  ) as asn1js.Constructed;
   const seq = wrapped.valueBlock.value[0] as asn1js.Sequence;
   const out = new Map();
   for (const e of seq.valueBlock.value as asn1js.Sequence[]) {
@@ -59,7 +65,12 @@ test('certificate: key made here, evidence REPORTDATA = SHA-256(SPKI) ‖ SHA-25
   const dice = decodeDiceEvidence(d.value);
   assert.deepEqual(dice.evidence, c.evidence);
   // claims = {"pubkey-hash": [1, h'<sha256(spki)>']} spelled out by hand
-  const expectedClaims = Buffer.concat([Buffer.from('a16b', 'hex'), Buffer.from('pubkey-hash'), Buffer.from('82015820', 'hex'), sha(spki)]);
+  const expectedClaims = Buffer.concat([
+    Buffer.from('a16b', 'hex'),
+    Buffer.from('pubkey-hash'),
+    Buffer.from('82015820', 'hex'),
+    sha(spki),
+  ]);
   assert.equal(Buffer.from(dice.claims).toString('hex'), expectedClaims.toString('hex'));
 });
 
@@ -69,10 +80,19 @@ test('readRatlsCertificate returns key and evidence; refuses a certificate witho
   assert.deepEqual(r.evidence, c.evidence);
   assert.deepEqual(r.spki, c.spki);
   const plain = new Uint8Array(new X509Certificate(root.certPem).raw);
-  assert.throws(() => readRatlsCertificate(plain), (e: ChannelError) => e.code === 'ERR_CHANNEL_NO_EVIDENCE');
-  assert.throws(() => readRatlsCertificate(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])), (e: ChannelError) => e.code === 'ERR_CHANNEL_CERTIFICATE');
+  assert.throws(
+    () => readRatlsCertificate(plain),
+    (e: ChannelError) => e.code === 'ERR_CHANNEL_NO_EVIDENCE',
+  );
+  assert.throws(
+    () => readRatlsCertificate(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])),
+    (e: ChannelError) => e.code === 'ERR_CHANNEL_CERTIFICATE',
+  );
 });
 
 test('an issuer failure is ERR_CHANNEL_ISSUER', async () => {
-  await assert.rejects(createRatlsCertificate(new FailingQuoteIssuer()), (e: ChannelError) => e.code === 'ERR_CHANNEL_ISSUER');
+  await assert.rejects(
+    createRatlsCertificate(new FailingQuoteIssuer()),
+    (e: ChannelError) => e.code === 'ERR_CHANNEL_ISSUER',
+  );
 });

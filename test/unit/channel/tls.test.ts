@@ -18,7 +18,13 @@ import { echoServer, rejectsWith, roundTrip } from './helpers.ts';
 const root = await createMockAttestationRoot();
 const otherRoot = await createMockAttestationRoot('someone else');
 const validator = new MockQuoteValidator([root.certificate]);
-const A = { mrEnclave: new Uint8Array(32).fill(0xa1), mrSigner: new Uint8Array(32).fill(0x51), isvProdId: 21, isvSvn: 3, attributes: { flags: ATTR.MODE64BIT, xfrm: 3n } };
+const A = {
+  mrEnclave: new Uint8Array(32).fill(0xa1),
+  mrSigner: new Uint8Array(32).fill(0x51),
+  isvProdId: 21,
+  isvSvn: 3,
+  attributes: { flags: ATTR.MODE64BIT, xfrm: 3n },
+};
 const B = { ...A, mrEnclave: new Uint8Array(32).fill(0xb2) };
 const policyA: ChannelPolicy = { mrEnclave: [hex(A.mrEnclave)] };
 const servers: Array<() => Promise<void>> = [];
@@ -28,7 +34,10 @@ after(async () => {
 
 async function serve(issuer: QuoteIssuer, verifyClient?: ChannelPolicy) {
   const creds = await createRatlsCertificate(issuer);
-  const s = await echoServer({ credentials: creds, ...(verifyClient ? { verifyClient: { validator, policy: verifyClient } } : {}) });
+  const s = await echoServer({
+    credentials: creds,
+    ...(verifyClient ? { verifyClient: { validator, policy: verifyClient } } : {}),
+  });
   servers.push(s.close);
   return s;
 }
@@ -67,14 +76,24 @@ test('refused: evidence from another enclave (MRENCLAVE not the expected one)', 
 
 test('refused: an identity outside the policy (signer right, ISVSVN too low; product wrong)', async () => {
   const s = await serve(new MockQuoteIssuer(root.privateKey, A));
-  await rejectsWith(connect(s.port, { policy: { mrSigner: hex(A.mrSigner), isvProdId: 21, minIsvSvn: 4 } }), 'ERR_CHANNEL_IDENTITY', 'identity');
-  await rejectsWith(connect(s.port, { policy: { mrSigner: hex(A.mrSigner), isvProdId: 22 } }), 'ERR_CHANNEL_IDENTITY', 'identity');
+  await rejectsWith(
+    connect(s.port, { policy: { mrSigner: hex(A.mrSigner), isvProdId: 21, minIsvSvn: 4 } }),
+    'ERR_CHANNEL_IDENTITY',
+    'identity',
+  );
+  await rejectsWith(
+    connect(s.port, { policy: { mrSigner: hex(A.mrSigner), isvProdId: 22 } }),
+    'ERR_CHANNEL_IDENTITY',
+    'identity',
+  );
   const ok = await connect(s.port, { policy: { mrSigner: hex(A.mrSigner), isvProdId: 21, minIsvSvn: 3 } });
   ok.socket.destroy();
 });
 
 test('refused: a DEBUG enclave by default; accepted only with allowDebug', async () => {
-  const s = await serve(new MockQuoteIssuer(root.privateKey, { ...A, attributes: { flags: ATTR.MODE64BIT | ATTR.DEBUG, xfrm: 3n } }));
+  const s = await serve(
+    new MockQuoteIssuer(root.privateKey, { ...A, attributes: { flags: ATTR.MODE64BIT | ATTR.DEBUG, xfrm: 3n } }),
+  );
   await rejectsWith(connect(s.port), 'ERR_CHANNEL_DEBUG', 'debug');
   await rejectsWith(connect(s.port, { policy: { anyIdentity: true } }), 'ERR_CHANNEL_DEBUG', 'debug');
   const { socket, peer } = await connect(s.port, { policy: { ...policyA, allowDebug: true } });
@@ -91,7 +110,11 @@ test('refused: an untrusted root (the validator says no), and the always-fail va
 
 test('refused: a certificate outside its validity window at the verification time', async () => {
   const s = await serve(new MockQuoteIssuer(root.privateKey, A));
-  await rejectsWith(connect(s.port, { at: new Date(Date.now() + 3 * 86_400_000) }), 'ERR_CHANNEL_CERTIFICATE', 'certificateValidity');
+  await rejectsWith(
+    connect(s.port, { at: new Date(Date.now() + 3 * 86_400_000) }),
+    'ERR_CHANNEL_CERTIFICATE',
+    'certificateValidity',
+  );
 });
 
 test('no application byte reaches a client that refused the server', async () => {
@@ -111,7 +134,9 @@ test('TLS 1.2 is refused by the server', async () => {
   const s = await serve(new MockQuoteIssuer(root.privateKey, A));
   await assert.rejects(
     new Promise((resolve, reject) => {
-      const c = tls.connect({ host: '127.0.0.1', port: s.port, maxVersion: 'TLSv1.2', rejectUnauthorized: false }, () => resolve(c));
+      const c = tls.connect({ host: '127.0.0.1', port: s.port, maxVersion: 'TLSv1.2', rejectUnauthorized: false }, () =>
+        resolve(c),
+      );
       c.once('error', reject);
     }),
   );
@@ -138,7 +163,10 @@ test('mutual: the server requires an attested client; a client without evidence 
   // With a client certificate from an enclave outside the server's policy: refused by the server.
   const wrong = await createRatlsCertificate(new MockQuoteIssuer(root.privateKey, A));
   const n = s.refused.length;
-  const c3 = await connect(s.port, { credentials: wrong }).then((r) => r.socket, () => null);
+  const c3 = await connect(s.port, { credentials: wrong }).then(
+    (r) => r.socket,
+    () => null,
+  );
   if (c3) await new Promise((r) => c3.once('close', r));
   for (let i = 0; i < 50 && s.refused.length === n; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(s.refused.at(-1)?.code, 'ERR_CHANNEL_IDENTITY');

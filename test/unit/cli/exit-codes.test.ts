@@ -25,7 +25,11 @@ let cli: Awaited<ReturnType<typeof startCli>>;
 
 async function expectCode(want: number, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const r = await cli.run(...args);
-  assert.equal(r.code, want, `catena ${args.join(' ')} → ${r.code}, want ${want}\nstdout: ${r.out.slice(0, 400)}\nstderr: ${r.err.slice(0, 400)}`);
+  assert.equal(
+    r.code,
+    want,
+    `catena ${args.join(' ')} → ${r.code}, want ${want}\nstdout: ${r.out.slice(0, 400)}\nstderr: ${r.err.slice(0, 400)}`,
+  );
   return r;
 }
 
@@ -61,9 +65,40 @@ test('enclave keygen, enclave build, measure, sigstruct show and sign', async ()
   await expectCode(2, 'enclave', 'keygen');
   const out = join(work, 'hello');
   const hello = join(ROOT, 'enclaves', 'hello');
-  await expectCode(0, 'enclave', 'build', join(hello, 'hello.js'), '--config', join(hello, 'enclave.json'), '--key', key, '--out', out);
-  await expectCode(2, 'enclave', 'build', join(hello, 'hello.js'), '--config', join(hello, 'enclave.json'), '--out', out);
-  await expectCode(2, 'enclave', 'build', join(work, 'missing.js'), '--config', join(hello, 'enclave.json'), '--key', key, '--out', out);
+  await expectCode(
+    0,
+    'enclave',
+    'build',
+    join(hello, 'hello.js'),
+    '--config',
+    join(hello, 'enclave.json'),
+    '--key',
+    key,
+    '--out',
+    out,
+  );
+  await expectCode(
+    2,
+    'enclave',
+    'build',
+    join(hello, 'hello.js'),
+    '--config',
+    join(hello, 'enclave.json'),
+    '--out',
+    out,
+  );
+  await expectCode(
+    2,
+    'enclave',
+    'build',
+    join(work, 'missing.js'),
+    '--config',
+    join(hello, 'enclave.json'),
+    '--key',
+    key,
+    '--out',
+    out,
+  );
 
   await expectCode(0, 'measure', join(out, 'enclave.sgxs'));
   await expectCode(2, 'measure');
@@ -94,7 +129,18 @@ test('emulate quote and quote verify: good, bad usage, bad evidence; --json erro
   await expectCode(0, 'quote', 'verify', join(q, 'quote.dat'), ...args, '--at', 'now');
   await expectCode(0, 'quote', 'verify', join(q, 'quote.dat'), ...args, '--at', new Date().toISOString());
   await expectCode(0, 'quote', 'verify', join(q, 'quote.dat'), ...args, '--at', String(Math.floor(Date.now() / 1000)));
-  const bogus = await expectCode(2, 'quote', 'verify', join(q, 'quote.dat'), ...args, '--at', 'now', '--accept-tcb', 'Bogus', '--json');
+  const bogus = await expectCode(
+    2,
+    'quote',
+    'verify',
+    join(q, 'quote.dat'),
+    ...args,
+    '--at',
+    'now',
+    '--accept-tcb',
+    'Bogus',
+    '--json',
+  );
   const doc = JSON.parse(bogus.out) as { error: { code: string; message: string } };
   assert.equal(doc.error.code, 'ERR_USAGE');
   assert.match(doc.error.message, /UpToDate/);
@@ -111,7 +157,19 @@ test('emulate quote and quote verify: good, bad usage, bad evidence; --json erro
 
 test('chain build and chain verify', { timeout: 180_000 }, async () => {
   const bundle = join(work, 'bundle.json');
-  await expectCode(0, 'chain', 'build', '--clouds', '1', '--platforms-per-cloud', '1', '--enclaves', '2', '--out', bundle);
+  await expectCode(
+    0,
+    'chain',
+    'build',
+    '--clouds',
+    '1',
+    '--platforms-per-cloud',
+    '1',
+    '--enclaves',
+    '2',
+    '--out',
+    bundle,
+  );
   await expectCode(2, 'chain', 'build', '--runtime', 'bogus', '--out', bundle);
   const root = join(work, 'root.der'); // written beside the bundle
   await expectCode(0, 'chain', 'verify', bundle, '--root', root, '--at', 'now');

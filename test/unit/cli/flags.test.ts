@@ -14,28 +14,60 @@ test('time flags: now, RFC 3339, a date, Unix seconds; anything else is a usage 
   assert.equal(timeFlag('at', '2025-07-01 00:00:00Z').toISOString(), '2025-07-01T00:00:00.000Z');
   assert.equal(timeFlag('at', '2025-07-01').toISOString(), '2025-07-01T00:00:00.000Z');
   assert.equal(timeFlag('at', '1751328000').toISOString(), '2025-07-01T00:00:00.000Z');
-  for (const bad of ['yesterday', '', 'Tue, 01 Jul 2025 00:00:00 GMT', '2025-07-01T00:00:00', '2025-13-01T00:00:00Z', '07/01/2025', '-5']) {
-    assert.throws(() => timeFlag('at', bad), (e: unknown) => e instanceof UsageError && /--at: expected now, RFC 3339/.test(e.message), bad);
+  for (const bad of [
+    'yesterday',
+    '',
+    'Tue, 01 Jul 2025 00:00:00 GMT',
+    '2025-07-01T00:00:00',
+    '2025-13-01T00:00:00Z',
+    '07/01/2025',
+    '-5',
+  ]) {
+    assert.throws(
+      () => timeFlag('at', bad),
+      (e: unknown) => e instanceof UsageError && /--at: expected now, RFC 3339/.test(e.message),
+      bad,
+    );
   }
 });
 
 test('enumerated flags: unknown values are usage errors listing the valid ones', () => {
   assert.equal(enumFlag('runtime', 'inline', ['inline', 'isolated']), 'inline');
-  assert.throws(() => enumFlag('runtime', 'Inline', ['inline', 'isolated']), (e: unknown) => e instanceof UsageError && e.message.includes('valid: inline, isolated'));
-  assert.deepEqual(enumListFlag('accept-tcb', 'UpToDate, SWHardeningNeeded', ['UpToDate', 'SWHardeningNeeded', 'OutOfDate']), ['UpToDate', 'SWHardeningNeeded']);
-  assert.throws(() => enumListFlag('accept-tcb', 'UpToDate,Bogus', ['UpToDate']), /unknown value "Bogus"; valid: UpToDate/);
+  assert.throws(
+    () => enumFlag('runtime', 'Inline', ['inline', 'isolated']),
+    (e: unknown) => e instanceof UsageError && e.message.includes('valid: inline, isolated'),
+  );
+  assert.deepEqual(
+    enumListFlag('accept-tcb', 'UpToDate, SWHardeningNeeded', ['UpToDate', 'SWHardeningNeeded', 'OutOfDate']),
+    ['UpToDate', 'SWHardeningNeeded'],
+  );
+  assert.throws(
+    () => enumListFlag('accept-tcb', 'UpToDate,Bogus', ['UpToDate']),
+    /unknown value "Bogus"; valid: UpToDate/,
+  );
   assert.throws(() => enumListFlag('accept-tcb', ' , ', ['UpToDate']), /no value given/);
 });
 
-test("the help table names every command with the description its module registers, and each module registers only that command", async () => {
+test('the help table names every command with the description its module registers, and each module registers only that command', async () => {
   for (const c of COMMANDS) {
     const program = new Command('catena');
     for (const load of c.load) (await load()).register(program);
-    assert.deepEqual(program.commands.map((x) => x.name()), [c.name], `${c.name}: the modules register exactly this command`);
-    assert.equal(program.commands[0].description(), c.description, `${c.name}: the table's description is the module's`);
+    assert.deepEqual(
+      program.commands.map((x) => x.name()),
+      [c.name],
+      `${c.name}: the modules register exactly this command`,
+    );
+    assert.equal(
+      program.commands[0].description(),
+      c.description,
+      `${c.name}: the table's description is the module's`,
+    );
   }
 });
 
 test('COMMAND_NAMES (what bench startup times) are the command table’s names, in order', () => {
-  assert.deepEqual([...COMMAND_NAMES], COMMANDS.map((c) => c.name));
+  assert.deepEqual(
+    [...COMMAND_NAMES],
+    COMMANDS.map((c) => c.name),
+  );
 });

@@ -37,7 +37,10 @@ test('SQLite: a write while another connection holds the write lock past the bus
     const other = new Database(path);
     try {
       other.exec('BEGIN IMMEDIATE');
-      await assert.rejects(store.createChain({ id: 'c', name: 'n', policy: {}, anchor: null, createdAt: new Date() }, who()), (e: Error & { code?: string }) => e.code === 'ERR_STORE_BUSY');
+      await assert.rejects(
+        store.createChain({ id: 'c', name: 'n', policy: {}, anchor: null, createdAt: new Date() }, who()),
+        (e: Error & { code?: string }) => e.code === 'ERR_STORE_BUSY',
+      );
       other.exec('ROLLBACK');
       await store.createChain({ id: 'c', name: 'n', policy: {}, anchor: null, createdAt: new Date() }, who());
     } finally {
@@ -54,12 +57,20 @@ test('manager: an unexpected error in a route is 500 ERR_INTERNAL; a closed stor
     // The same store, but listing chains hits a bug (not a StoreError).
     const buggy = new Proxy(store, {
       get(t, k, r) {
-        if (k === 'listChains') return async () => { throw new TypeError('a bug'); };
+        if (k === 'listChains')
+          return async () => {
+            throw new TypeError('a bug');
+          };
         const v = Reflect.get(t, k, r) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       },
     });
-    const app = await buildManager({ store: buggy, key: generateP256(), checkpointIntervalMs: 0, agentCheckIntervalMs: 0 });
+    const app = await buildManager({
+      store: buggy,
+      key: generateP256(),
+      checkpointIntervalMs: 0,
+      agentCheckIntervalMs: 0,
+    });
     try {
       const headers = { authorization: `Bearer ${admin}` };
       const r500 = await app.inject({ method: 'GET', url: '/v1/chains', headers });
@@ -80,12 +91,23 @@ test('chain: appending an element that is already in the chain is ERR_CHAIN_DUPL
   const world = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 1 });
   try {
     await world.collateralFor();
-    const chain = Chain.create({ name: 'dup', root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote: dcapRemoteVerifier(world.root), now: new Date() });
+    const chain = Chain.create({
+      name: 'dup',
+      root: world.root,
+      emulatedRoot: true,
+      policy: {},
+      owner: generateP256(),
+      remote: dcapRemoteVerifier(world.root),
+      now: new Date(),
+    });
     const b = new CotBuilder(chain, world, world.root);
     const image = world.elementImage(generateVendorKey());
     const e1 = await b.appendFirst(await world.loadElement(0, image));
     const e2 = await b.appendLocal(e1.id, await world.loadElement(0, image));
-    await assert.rejects(chain.append(chain.link(e2.id)!, { at: new Date() }), (e: Error & { code?: string }) => e.code === 'ERR_CHAIN_DUPLICATE');
+    await assert.rejects(
+      chain.append(chain.link(e2.id)!, { at: new Date() }),
+      (e: Error & { code?: string }) => e.code === 'ERR_CHAIN_DUPLICATE',
+    );
   } finally {
     await world.close();
   }
@@ -95,7 +117,7 @@ test('CLI: a missing required flag is a UsageError with ERR_USAGE, and the CLI e
   assert.equal(new UsageError('x').code, 'ERR_USAGE');
   const write = process.stderr.write;
   let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true));
+  process.stderr.write = (s: string) => ((err += s), true);
   let rc: number;
   try {
     rc = await main(['node', 'catena', 'emulate', 'quote']);

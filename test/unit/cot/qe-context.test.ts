@@ -19,7 +19,17 @@ let world: EmulatedWorld;
 let collateral: CollateralBlob;
 const quotes: Uint8Array[] = []; // quotes[0], [1]: platform 0; quotes[2]: platform 1
 const image = buildElementImage(generateVendorKey());
-const POLICY = { acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded'], allowDebug: true };
+const POLICY = {
+  acceptedTcbStatuses: [
+    'UpToDate',
+    'SWHardeningNeeded',
+    'ConfigurationNeeded',
+    'ConfigurationAndSWHardeningNeeded',
+    'OutOfDate',
+    'OutOfDateConfigurationNeeded',
+  ],
+  allowDebug: true,
+};
 
 before(async () => {
   world = await EmulatedWorld.create({ clouds: 2 });
@@ -34,13 +44,23 @@ after(() => world.close());
 /** The full verifier's word on a quote: the reference. */
 const full = new DcapVerifier();
 async function reference(quote: Uint8Array, at: Date): Promise<{ ok: boolean; check?: string }> {
-  const a = await full.verify(quote, { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: POLICY });
+  const a = await full.verify(quote, {
+    collateral: collateralFromQvlJson(collateral),
+    at,
+    trustedRoots: [world.root],
+    policy: POLICY,
+  });
   return a.verdict === 'accepted' ? { ok: true } : { ok: false, check: a.error!.check };
 }
 
 test('an accepted appraisal carries the exact span of instants at which it holds', async () => {
   const at = new Date();
-  const a = await full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: POLICY });
+  const a = await full.verify(quotes[0], {
+    collateral: collateralFromQvlJson(collateral),
+    at,
+    trustedRoots: [world.root],
+    policy: POLICY,
+  });
   assert.equal(a.verdict, 'accepted');
   const from = new Date(a.validity!.from);
   const until = new Date(a.validity!.until);
@@ -50,15 +70,36 @@ test('an accepted appraisal carries the exact span of instants at which it holds
   assert.equal((await reference(quotes[0], new Date(from.getTime() - 1))).ok, false);
   assert.equal((await reference(quotes[0], new Date(until.getTime() + 1))).ok, false);
   // Under a collateral-age policy the span ends when the oldest collateral becomes too old.
-  const aged = await full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at, trustedRoots: [world.root], policy: { ...POLICY, maxCollateralAgeSeconds: 7200 } });
+  const aged = await full.verify(quotes[0], {
+    collateral: collateralFromQvlJson(collateral),
+    at,
+    trustedRoots: [world.root],
+    policy: { ...POLICY, maxCollateralAgeSeconds: 7200 },
+  });
   assert.equal(aged.verdict, 'accepted');
   const agedUntil = new Date(aged.validity!.until);
   assert.ok(agedUntil < until);
-  const agedAt = (t: Date) => full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at: t, trustedRoots: [world.root], policy: { ...POLICY, maxCollateralAgeSeconds: 7200 } });
+  const agedAt = (t: Date) =>
+    full.verify(quotes[0], {
+      collateral: collateralFromQvlJson(collateral),
+      at: t,
+      trustedRoots: [world.root],
+      policy: { ...POLICY, maxCollateralAgeSeconds: 7200 },
+    });
   assert.equal((await agedAt(agedUntil)).verdict, 'accepted');
   assert.equal((await agedAt(new Date(agedUntil.getTime() + 1000))).error?.check, 'policy.collateralAge');
   // A rejected appraisal has none.
-  assert.equal((await full.verify(quotes[0], { collateral: collateralFromQvlJson(collateral), at: new Date(until.getTime() + 1), trustedRoots: [world.root], policy: POLICY })).validity, undefined);
+  assert.equal(
+    (
+      await full.verify(quotes[0], {
+        collateral: collateralFromQvlJson(collateral),
+        at: new Date(until.getTime() + 1),
+        trustedRoots: [world.root],
+        policy: POLICY,
+      })
+    ).validity,
+    undefined,
+  );
 });
 
 test('a second quote from the same QE is answered through its context, with the full result', async () => {
@@ -76,34 +117,41 @@ test('a second quote from the same QE is answered through its context, with the 
   assert.equal(contextHitsOf(v), 1);
 });
 
-test('every byte of a quote altered: the context path agrees with the full verifier', { timeout: 300_000 }, async () => {
-  const v = createDcapRemoteVerifier(world.root);
-  const at = new Date();
-  assert.equal((await v.verify(quotes[0], collateral, at)).ok, true);
-  const q = quotes[1];
-  const disagreements: number[] = [];
-  const accepted: number[] = [];
-  for (let i = 0; i < q.length; i++) {
-    const bad = q.slice();
-    bad[i] ^= 1 << (i % 8);
-    const mine = await v.verify(bad, collateral, at);
-    const ref = await reference(bad, at);
-    if (mine.ok !== ref.ok || (!mine.ok && mine.check !== ref.check)) disagreements.push(i);
-    if (mine.ok) accepted.push(i);
-  }
-  assert.deepEqual(disagreements, []);
-  // Both accept only flips inside the quote's own copy of the root certificate: the chain is anchored
-  // at the pinned root certificate (trustedRoots), not at the copy (docs/verification.md).
-  const lastCert = Buffer.from(q).lastIndexOf('-----BEGIN CERTIFICATE-----');
-  assert.ok(lastCert > 0);
-  assert.deepEqual(accepted.filter((i) => i < lastCert), []);
-  // Trailing and missing bytes.
-  for (const bad of [Uint8Array.from([...q, 0]), q.subarray(0, q.length - 1)]) {
-    assert.equal((await v.verify(bad, collateral, at)).ok, false);
-  }
-});
+test(
+  'every byte of a quote altered: the context path agrees with the full verifier',
+  { timeout: 300_000 },
+  async () => {
+    const v = createDcapRemoteVerifier(world.root);
+    const at = new Date();
+    assert.equal((await v.verify(quotes[0], collateral, at)).ok, true);
+    const q = quotes[1];
+    const disagreements: number[] = [];
+    const accepted: number[] = [];
+    for (let i = 0; i < q.length; i++) {
+      const bad = q.slice();
+      bad[i] ^= 1 << (i % 8);
+      const mine = await v.verify(bad, collateral, at);
+      const ref = await reference(bad, at);
+      if (mine.ok !== ref.ok || (!mine.ok && mine.check !== ref.check)) disagreements.push(i);
+      if (mine.ok) accepted.push(i);
+    }
+    assert.deepEqual(disagreements, []);
+    // Both accept only flips inside the quote's own copy of the root certificate: the chain is anchored
+    // at the pinned root certificate (trustedRoots), not at the copy (docs/verification.md).
+    const lastCert = Buffer.from(q).lastIndexOf('-----BEGIN CERTIFICATE-----');
+    assert.ok(lastCert > 0);
+    assert.deepEqual(
+      accepted.filter((i) => i < lastCert),
+      [],
+    );
+    // Trailing and missing bytes.
+    for (const bad of [Uint8Array.from([...q, 0]), q.subarray(0, q.length - 1)]) {
+      assert.equal((await v.verify(bad, collateral, at)).ok, false);
+    }
+  },
+);
 
-test('property: at any instant, and with collateral altered in place, the verdict is the full verifier\'s', async () => {
+test("property: at any instant, and with collateral altered in place, the verdict is the full verifier's", async () => {
   const v = createDcapRemoteVerifier(world.root);
   const now = Date.now();
   assert.equal((await v.verify(quotes[0], collateral, new Date(now))).ok, true);

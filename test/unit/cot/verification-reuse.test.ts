@@ -3,7 +3,11 @@ import { after, before, test } from 'node:test';
 import { Chain } from '../../../src/chain/chain.ts';
 import type { CollateralBlob } from '../../../src/chain/types.ts';
 import { CotBuilder } from '../../../src/cot/builder.ts';
-import { createDcapRemoteVerifier, dcapRemoteVerifier, verifiedQuotesOf } from '../../../src/cot/dcap-remote-verifier.ts';
+import {
+  createDcapRemoteVerifier,
+  dcapRemoteVerifier,
+  verifiedQuotesOf,
+} from '../../../src/cot/dcap-remote-verifier.ts';
 import { buildElementImage } from '../../../src/cot/element.ts';
 import { EmulatedWorld } from '../../../src/cot/world.ts';
 import { generateP256 } from '../../../src/crypto/ecdsa.ts';
@@ -82,8 +86,12 @@ test('another instant, other bytes, other collateral or collateral altered in pl
   const mutable = { ...collateral };
   assert.equal((await dcapRemoteVerifier(world.root).verify(quote, mutable, at)).ok, true);
   assert.equal((await reader.verify(quote, mutable, at)).ok, true, 'parsed by the reader before the change');
-  const key = Object.keys(mutable).find((k) => /tcb_info$|tcbInfo$/i.test(k) && !/sig|issuer/i.test(k)) ?? Object.keys(mutable)[0];
-  mutable[key] = mutable[key].replace(/"tcbEvaluationDataNumber":\s*\d+/, '"tcbEvaluationDataNumber":999') + (/"tcbEvaluationDataNumber"/.test(mutable[key]) ? '' : ' ');
+  const key =
+    Object.keys(mutable).find((k) => /tcb_info$|tcbInfo$/i.test(k) && !/sig|issuer/i.test(k)) ??
+    Object.keys(mutable)[0];
+  mutable[key] =
+    mutable[key].replace(/"tcbEvaluationDataNumber":\s*\d+/, '"tcbEvaluationDataNumber":999') +
+    (/"tcbEvaluationDataNumber"/.test(mutable[key]) ? '' : ' ');
   const altered = await reader.verify(quote, mutable, at, { reuse: true });
   assert.equal(altered.ok, false, `altered ${key} must be verified (and refused)`);
   assert.equal(memo.hits, hits, 'none of these was answered from the memo');
@@ -96,14 +104,24 @@ test('a memo of another root is refused; a quote of another world is refused by 
   const q = await other.quote(h, await h.evidence(other.qeTargetInfo(h), 'chain', '00'.repeat(32)));
   const oc = await other.collateralFor();
   assert.equal((await dcapRemoteVerifier(other.root).verify(q, oc, at)).ok, true);
-  const r = await createDcapRemoteVerifier(world.root, { reuse: verifiedQuotesOf(world.root) }).verify(q, oc, at, { reuse: true });
+  const r = await createDcapRemoteVerifier(world.root, { reuse: verifiedQuotesOf(world.root) }).verify(q, oc, at, {
+    reuse: true,
+  });
   assert.equal(r.ok, false);
 });
 
 test('a chain built with reuse verifies its remote links once at append, and its bundle verifies in full', async () => {
   const memo = verifiedQuotesOf(world.root);
   const remote = createDcapRemoteVerifier(world.root, { reuse: memo });
-  const chain = Chain.create({ name: 'reuse', root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote, now: new Date() });
+  const chain = Chain.create({
+    name: 'reuse',
+    root: world.root,
+    emulatedRoot: true,
+    policy: {},
+    owner: generateP256(),
+    remote,
+    now: new Date(),
+  });
   const b = new CotBuilder(chain, world, world.root);
   const first = await b.appendFirst(await world.loadElement(0, image));
   const hits = memo.hits;

@@ -7,7 +7,10 @@ import { fromHex, hex } from '../../../src/bytes/util.ts';
 // RFC 4493 §4 test vectors (key 2b7e1516 28aed2a6 abf71588 09cf4f3c).
 const key = fromHex('2b7e151628aed2a6abf7158809cf4f3c');
 const msg = fromHex(
-  '6bc1bee22e409f96e93d7e117393172a' + 'ae2d8a571e03ac9c9eb76fac45af8e51' + '30c81c46a35ce411e5fbc1191a0a52ef' + 'f69f2445df4f9b17ad2b417be66c3710',
+  '6bc1bee22e409f96e93d7e117393172a' +
+    'ae2d8a571e03ac9c9eb76fac45af8e51' +
+    '30c81c46a35ce411e5fbc1191a0a52ef' +
+    'f69f2445df4f9b17ad2b417be66c3710',
 );
 const cases: Array<[string, number, string]> = [
   ['Example 1: len 0', 0, 'bb1d6929e95937287fa37d129b756746'],
@@ -35,9 +38,13 @@ test('AES-CMAC RFC 4493: one instance MACs the four examples in any order, repea
 
 test('property: an instance reused across messages gives the tag of a fresh instance (the CBC chaining value never leaks into a tag)', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 12 }), (k, msgs) => {
-      const reused = new AesCmac(k);
-      for (const m of msgs) assert.equal(hex(reused.mac(m)), hex(new AesCmac(k).mac(m)));
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 12 }),
+      (k, msgs) => {
+        const reused = new AesCmac(k);
+        for (const m of msgs) assert.equal(hex(reused.mac(m)), hex(new AesCmac(k).mac(m)));
+      },
+    ),
   );
 });

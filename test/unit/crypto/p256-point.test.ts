@@ -27,7 +27,12 @@ test('p256PointValid accepts real public keys and agrees with OpenSSL on every s
 });
 
 test('p256PointValid agrees with OpenSSL on random 64-byte strings and refuses wrong lengths and coordinates ≥ p', () => {
-  fc.assert(fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (b) => assert.equal(p256PointValid(b), opensslAccepts(b))), { numRuns: 50 });
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (b) =>
+      assert.equal(p256PointValid(b), opensslAccepts(b)),
+    ),
+    { numRuns: 50 },
+  );
   assert.equal(p256PointValid(new Uint8Array(63)), false);
   assert.equal(p256PointValid(new Uint8Array(64).fill(0xff)), false);
   assert.equal(p256PointValid(new Uint8Array(64)), false, '(0, 0) is not on the curve');

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { test } from 'node:test';
-import { generateP256Scalar, p256PointValid, p256PublicFromRaw, p256PublicRaw, p256Sign, p256SignerFromScalar, p256Verify } from '../../../src/crypto/ecdsa.ts';
+import {
+  generateP256Scalar,
+  p256PointValid,
+  p256PublicFromRaw,
+  p256PublicRaw,
+  p256Sign,
+  p256SignerFromScalar,
+  p256Verify,
+} from '../../../src/crypto/ecdsa.ts';
 
 test('generateP256Scalar: a 32-byte scalar and the X‖Y of its point; its signer signs what that point verifies', () => {
   const seen = new Set<string>();
@@ -22,6 +30,12 @@ test('generateP256Scalar: a 32-byte scalar and the X‖Y of its point; its signe
 
 test('p256SignerFromScalar refuses wrong lengths', () => {
   const k = generateP256Scalar();
-  assert.throws(() => p256SignerFromScalar(k.d.subarray(1), k.publicRaw), { code: 'ERR_ARGUMENT', message: /private key: expected 32 bytes/ });
-  assert.throws(() => p256SignerFromScalar(k.d, k.publicRaw.subarray(1)), { code: 'ERR_ARGUMENT', message: /public key: expected 64 bytes/ });
+  assert.throws(() => p256SignerFromScalar(k.d.subarray(1), k.publicRaw), {
+    code: 'ERR_ARGUMENT',
+    message: /private key: expected 32 bytes/,
+  });
+  assert.throws(() => p256SignerFromScalar(k.d, k.publicRaw.subarray(1)), {
+    code: 'ERR_ARGUMENT',
+    message: /public key: expected 64 bytes/,
+  });
 });

@@ -85,11 +85,23 @@ test('wrong key shapes are ArgumentErrors with a stable code', () => {
   const rsa2048 = freshKeyPair('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
   const e65537 = freshKeyPair('rsa', { modulusLength: 3072 }).privateKey;
   for (const k of [rsa2048, e65537]) {
-    assert.throws(() => rsa3072Sign(k, new Uint8Array(1)), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
-    assert.throws(() => rsaModulusLE(k), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
+    assert.throws(
+      () => rsa3072Sign(k, new Uint8Array(1)),
+      (e: CatenaError) => e.code === 'ERR_RSA_KEY',
+    );
+    assert.throws(
+      () => rsaModulusLE(k),
+      (e: CatenaError) => e.code === 'ERR_RSA_KEY',
+    );
   }
-  assert.throws(() => rsa3072Sign(createPublicKey(key), new Uint8Array(1)), (e: CatenaError) => e.code === 'ERR_RSA_KEY');
-  assert.throws(() => rsa3072Verify(modulus.subarray(1), 3, new Uint8Array(1), new Uint8Array(384)), (e: CatenaError) => e.code === 'ERR_ARGUMENT');
+  assert.throws(
+    () => rsa3072Sign(createPublicKey(key), new Uint8Array(1)),
+    (e: CatenaError) => e.code === 'ERR_RSA_KEY',
+  );
+  assert.throws(
+    () => rsa3072Verify(modulus.subarray(1), 3, new Uint8Array(1), new Uint8Array(384)),
+    (e: CatenaError) => e.code === 'ERR_ARGUMENT',
+  );
 });
 
 test('rsaQ1Q2 matches the SDM formula on small hand-checkable numbers embedded in 384 bytes', () => {
@@ -100,6 +112,11 @@ test('rsaQ1Q2 matches the SDM formula on small hand-checkable numbers embedded i
 });
 
 test('bigint LE helpers round-trip (property) and refuse overflow', () => {
-  fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 3072n) - 1n }), (v) => bigintFromLE(bigintToLE(v, 384)) === v));
-  assert.throws(() => bigintToLE(1n << 3072n, 384), (e: CatenaError) => e.code === 'ERR_ARGUMENT');
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: (1n << 3072n) - 1n }), (v) => bigintFromLE(bigintToLE(v, 384)) === v),
+  );
+  assert.throws(
+    () => bigintToLE(1n << 3072n, 384),
+    (e: CatenaError) => e.code === 'ERR_ARGUMENT',
+  );
 });

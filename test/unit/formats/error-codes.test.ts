@@ -72,7 +72,10 @@ test('DER: a truncated element or a non-minimal length is ERR_DER', () => {
 
 test('CRL: well-formed DER that is not a CRL is ERR_CRL_FORMAT', () => {
   // SEQUENCE { SEQUENCE {}, SEQUENCE {} }: two top-level elements instead of three.
-  throwsCode(() => parseCrl(Uint8Array.of(0x30, 0x04, 0x30, 0x00, 0x30, 0x00), new VerificationCache()), 'ERR_CRL_FORMAT');
+  throwsCode(
+    () => parseCrl(Uint8Array.of(0x30, 0x04, 0x30, 0x00, 0x30, 0x00), new VerificationCache()),
+    'ERR_CRL_FORMAT',
+  );
 });
 
 test('PEM (strict): non-canonical base64 or text between blocks is ERR_PEM', () => {

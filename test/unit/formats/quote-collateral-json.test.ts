@@ -8,7 +8,10 @@ const SIG = 'ab'.repeat(64);
 
 test('slicePcsBody returns the inner object byte for byte, whatever the spacing and member order', () => {
   const inner = '{ "id":"SGX", "note":"braces } { and \\"quotes\\" inside", "a":[1,{"b":2}] }';
-  for (const body of [`{"tcbInfo":${inner},"signature":"${SIG}"}`, `{\n  "signature" : "${SIG}" ,\n  "tcbInfo" :${inner}\n}`]) {
+  for (const body of [
+    `{"tcbInfo":${inner},"signature":"${SIG}"}`,
+    `{\n  "signature" : "${SIG}" ,\n  "tcbInfo" :${inner}\n}`,
+  ]) {
     const s = slicePcsBody(body, 'tcbInfo');
     assert.equal(s.text, inner);
     assert.equal(Buffer.from(s.signature).toString('hex'), SIG);
@@ -31,16 +34,36 @@ const level3 = (svns: number[], pce: number, status: string, adv?: string[]) => 
   ...(adv ? { advisoryIDs: adv } : {}),
 });
 const comps = (first: number) => [first, ...new Array(15).fill(0)];
-const header = { issueDate: '2025-01-01T00:00:00Z', nextUpdate: '2025-02-01T00:00:00Z', fmspc: '00906ED50000', pceId: '0000', tcbType: 0, tcbEvaluationDataNumber: 17 };
+const header = {
+  issueDate: '2025-01-01T00:00:00Z',
+  nextUpdate: '2025-02-01T00:00:00Z',
+  fmspc: '00906ED50000',
+  pceId: '0000',
+  tcbType: 0,
+  tcbEvaluationDataNumber: 17,
+};
 
 test('TCB info v3 (SGX) and v2 parse to the same levels', () => {
-  const v3 = parseTcbInfo(JSON.stringify({ id: 'SGX', version: 3, ...header, tcbLevels: [level3(comps(5), 13, 'UpToDate'), level3(comps(4), 13, 'OutOfDate', ['INTEL-SA-1'])] }));
+  const v3 = parseTcbInfo(
+    JSON.stringify({
+      id: 'SGX',
+      version: 3,
+      ...header,
+      tcbLevels: [level3(comps(5), 13, 'UpToDate'), level3(comps(4), 13, 'OutOfDate', ['INTEL-SA-1'])],
+    }),
+  );
   const v2level = (first: number, status: string, adv?: string[]) => {
     const tcb: Record<string, number> = { pcesvn: 13 };
     comps(first).forEach((svn, i) => (tcb[`sgxtcbcomp${String(i + 1).padStart(2, '0')}svn`] = svn));
     return { tcb, tcbDate: '2024-03-13T00:00:00Z', tcbStatus: status, ...(adv ? { advisoryIDs: adv } : {}) };
   };
-  const v2 = parseTcbInfo(JSON.stringify({ version: 2, ...header, tcbLevels: [v2level(5, 'UpToDate'), v2level(4, 'OutOfDate', ['INTEL-SA-1'])] }));
+  const v2 = parseTcbInfo(
+    JSON.stringify({
+      version: 2,
+      ...header,
+      tcbLevels: [v2level(5, 'UpToDate'), v2level(4, 'OutOfDate', ['INTEL-SA-1'])],
+    }),
+  );
   assert.equal(v3.id, 'SGX');
   assert.equal(v2.id, 'SGX');
   assert.equal(v2.version, 2);

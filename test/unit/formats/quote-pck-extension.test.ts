@@ -46,7 +46,11 @@ interface Fields {
   sgxType: number;
 }
 function encode(f: Fields, opts: { skip?: string; dup?: string; extra?: Uint8Array[] } = {}): Uint8Array {
-  const tcb = seq(...f.comps.map((c, i) => entry(`2.${i + 1}`, int(c))), entry('2.17', int(f.pceSvn)), entry('2.18', octets(f.cpuSvn)));
+  const tcb = seq(
+    ...f.comps.map((c, i) => entry(`2.${i + 1}`, int(c))),
+    entry('2.17', int(f.pceSvn)),
+    entry('2.18', octets(f.cpuSvn)),
+  );
   const all: Array<[string, Uint8Array]> = [
     ['1', entry('1', octets(f.ppid))],
     ['2', entry('2', tcb)],
@@ -97,7 +101,12 @@ test('optional PlatformInstanceID and Configuration (Platform CA certificates) a
 
 test('missing, duplicated, mis-sized or unknown entries and trailing bytes are FormatErrors', () => {
   const [f] = fc.sample(fields, { numRuns: 1, seed: 9 });
-  const bad = (b: Uint8Array, why: string) => assert.throws(() => parsePckExtension(b), (e: unknown) => e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION', why);
+  const bad = (b: Uint8Array, why: string) =>
+    assert.throws(
+      () => parsePckExtension(b),
+      (e: unknown) => e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION',
+      why,
+    );
   for (const arc of ['1', '2', '3', '4', '5']) bad(encode(f, { skip: arc }), `missing .${arc}`);
   bad(encode(f, { dup: '4' }), 'duplicate FMSPC');
   bad(encode({ ...f, fmspc: new Uint8Array(5) }), 'short FMSPC');

@@ -12,7 +12,10 @@ const reportBody: fc.Arbitrary<ReportBody> = fc.record({
   cpuSvn: bytes(16),
   miscSelect: fc.integer({ min: 0, max: 0xffffffff }),
   isvExtProdId: bytes(16),
-  attributes: fc.record({ flags: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), xfrm: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
+  attributes: fc.record({
+    flags: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    xfrm: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  }),
   mrEnclave: bytes(32),
   mrSigner: bytes(32),
   configId: bytes(64),
@@ -31,7 +34,15 @@ const qe = fc.record({
 });
 
 const header = (version: number, teeType: number) =>
-  fc.record({ version: fc.constant(version), attKeyType: u16, teeType: fc.constant(teeType), qeSvn: u16, pceSvn: u16, qeVendorId: bytes(16), userData: bytes(20) });
+  fc.record({
+    version: fc.constant(version),
+    attKeyType: u16,
+    teeType: fc.constant(teeType),
+    qeSvn: u16,
+    pceSvn: u16,
+    qeVendorId: bytes(16),
+    userData: bytes(20),
+  });
 
 const tdReport = fc.record({
   teeTcbSvn: bytes(16),
@@ -61,7 +72,9 @@ const tdxV4 = fc.record({
 
 /** Plain JSON of a structure (fast-check records have a null prototype; bytes as hex, bigints as text). */
 function plain(x: unknown): string {
-  return JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+  return JSON.stringify(x, (_k, v) =>
+    typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+  );
 }
 
 function strip(q: Quote) {
@@ -88,8 +101,12 @@ test('v3 SGX and v4 TDX quotes round-trip: serialize → parse gives the fields 
 test('every truncation of a quote is a FormatError, and so is any trailing byte', () => {
   const [fields] = fc.sample(sgxV3, { numRuns: 1, seed: 7 });
   const full = serializeQuote(fields);
-  for (let n = 0; n < full.length; n++) assert.throws(() => parseQuote(full.subarray(0, n)), FormatError, `length ${n}`);
-  assert.throws(() => parseQuote(Uint8Array.from([...full, 0])), (e: unknown) => e instanceof FormatError && e.code === 'ERR_TRAILING_BYTES');
+  for (let n = 0; n < full.length; n++)
+    assert.throws(() => parseQuote(full.subarray(0, n)), FormatError, `length ${n}`);
+  assert.throws(
+    () => parseQuote(Uint8Array.from([...full, 0])),
+    (e: unknown) => e instanceof FormatError && e.code === 'ERR_TRAILING_BYTES',
+  );
   // Zero padding only when asked for, and only zeros.
   assert.equal(parseQuote(Uint8Array.from([...full, 0, 0, 0]), { allowZeroPadding: true }).paddingLength, 3);
   assert.throws(() => parseQuote(Uint8Array.from([...full, 0, 1]), { allowZeroPadding: true }), FormatError);
@@ -114,7 +131,10 @@ test('unknown versions and TEE types, a non-zero v3 reserved field and a v4 wrap
   for (const version of [0, 2, 5]) {
     const b = new Uint8Array(b3);
     new DataView(b.buffer).setUint16(0, version, true);
-    assert.throws(() => parseQuote(b), (e: unknown) => e instanceof FormatError && e.code === 'ERR_QUOTE_VERSION');
+    assert.throws(
+      () => parseQuote(b),
+      (e: unknown) => e instanceof FormatError && e.code === 'ERR_QUOTE_VERSION',
+    );
   }
   const r = new Uint8Array(b3);
   r[4] = 1;
@@ -122,7 +142,10 @@ test('unknown versions and TEE types, a non-zero v3 reserved field and a v4 wrap
   const b4 = serializeQuote(v4);
   const t = new Uint8Array(b4);
   t[4] = 0x82;
-  assert.throws(() => parseQuote(t), (e: unknown) => e instanceof FormatError && e.code === 'ERR_QUOTE_VERSION');
+  assert.throws(
+    () => parseQuote(t),
+    (e: unknown) => e instanceof FormatError && e.code === 'ERR_QUOTE_VERSION',
+  );
   const w = new Uint8Array(b4);
   new DataView(w.buffer).setUint16(48 + 584 + 4 + 128, 5, true);
   assert.throws(() => parseQuote(w), /type 5, expected 6/);

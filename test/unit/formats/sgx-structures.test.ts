@@ -2,11 +2,36 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CatenaError } from '../../../src/errors.ts';
-import { parseReport, parseReportBody, serializeReport, serializeReportBody, REPORT_SIZE, REPORT_BODY_SIZE, type ReportBody } from '../../../src/formats/report.ts';
-import { parseTargetInfo, serializeTargetInfo, TARGETINFO_SIZE, type TargetInfo } from '../../../src/formats/targetinfo.ts';
-import { parseKeyRequest, serializeKeyRequest, KEYREQUEST_SIZE, type KeyRequest } from '../../../src/formats/keyrequest.ts';
+import {
+  parseReport,
+  parseReportBody,
+  serializeReport,
+  serializeReportBody,
+  REPORT_SIZE,
+  REPORT_BODY_SIZE,
+  type ReportBody,
+} from '../../../src/formats/report.ts';
+import {
+  parseTargetInfo,
+  serializeTargetInfo,
+  TARGETINFO_SIZE,
+  type TargetInfo,
+} from '../../../src/formats/targetinfo.ts';
+import {
+  parseKeyRequest,
+  serializeKeyRequest,
+  KEYREQUEST_SIZE,
+  type KeyRequest,
+} from '../../../src/formats/keyrequest.ts';
 import { parseSecs, serializeSecs, SECS_SIZE, type Secs } from '../../../src/formats/secs.ts';
-import { parseSecinfo, serializeSecinfo, SECINFO_SIZE, SECINFO_FLAGS, describeSecinfoFlags, secinfoPageType } from '../../../src/formats/secinfo.ts';
+import {
+  parseSecinfo,
+  serializeSecinfo,
+  SECINFO_SIZE,
+  SECINFO_FLAGS,
+  describeSecinfoFlags,
+  secinfoPageType,
+} from '../../../src/formats/secinfo.ts';
 import { attributes, bytes, bytesWithZeroed, u16, u32, u64 } from './arbitraries.ts';
 
 /**
@@ -18,16 +43,35 @@ const hasCode = (code: string) => (e: unknown) => e instanceof CatenaError && e.
 
 function lengthErrors(name: string, size: number, parse: (b: Uint8Array) => unknown): void {
   test(`${name}: wrong lengths and trailing bytes are FormatError ERR_LENGTH`, () => {
-    for (const n of [0, 1, size - 1, size + 1, size + 64]) assert.throws(() => parse(new Uint8Array(n)), hasCode('ERR_LENGTH'), `${n} bytes`);
+    for (const n of [0, 1, size - 1, size + 1, size + 64])
+      assert.throws(() => parse(new Uint8Array(n)), hasCode('ERR_LENGTH'), `${n} bytes`);
   });
 }
 
-const reportBody: fc.Arbitrary<ReportBody> = fc.record({
-  cpuSvn: bytes(16), miscSelect: u32, isvExtProdId: bytes(16), attributes, mrEnclave: bytes(32), mrSigner: bytes(32),
-  configId: bytes(64), isvProdId: u16, isvSvn: u16, configSvn: u16, isvFamilyId: bytes(16), reportData: bytes(64),
-}, { noNullPrototype: true });
+const reportBody: fc.Arbitrary<ReportBody> = fc.record(
+  {
+    cpuSvn: bytes(16),
+    miscSelect: u32,
+    isvExtProdId: bytes(16),
+    attributes,
+    mrEnclave: bytes(32),
+    mrSigner: bytes(32),
+    configId: bytes(64),
+    isvProdId: u16,
+    isvSvn: u16,
+    configSvn: u16,
+    isvFamilyId: bytes(16),
+    reportData: bytes(64),
+  },
+  { noNullPrototype: true },
+);
 // REPORT_BODY reserved: 20..32, 96..128, 160..192, 262..304.
-const REPORT_BODY_RESERVED: Array<[number, number]> = [[20, 32], [96, 128], [160, 192], [262, 304]];
+const REPORT_BODY_RESERVED: Array<[number, number]> = [
+  [20, 32],
+  [96, 128],
+  [160, 192],
+  [262, 304],
+];
 
 test('REPORT_BODY / REPORT: parse(serialize(x)) = x (property)', () => {
   fc.assert(
@@ -61,61 +105,112 @@ test('REPORT_BODY / REPORT: serialize(parse(b)) = b when reserved bytes are zero
 lengthErrors('REPORT', REPORT_SIZE, parseReport);
 lengthErrors('REPORT_BODY', REPORT_BODY_SIZE, parseReportBody);
 
-const targetInfo: fc.Arbitrary<TargetInfo> = fc.record({ mrEnclave: bytes(32), attributes, configSvn: u16, miscSelect: u32, configId: bytes(64) }, { noNullPrototype: true });
+const targetInfo: fc.Arbitrary<TargetInfo> = fc.record(
+  { mrEnclave: bytes(32), attributes, configSvn: u16, miscSelect: u32, configId: bytes(64) },
+  { noNullPrototype: true },
+);
 test('TARGETINFO: round trips both ways (property)', () => {
   fc.assert(
-    fc.property(targetInfo, bytesWithZeroed(TARGETINFO_SIZE, [[48, 50], [56, 64], [128, 512]]), (t, b) => {
-      assert.deepEqual(parseTargetInfo(serializeTargetInfo(t)), t);
-      assert.deepEqual(serializeTargetInfo(parseTargetInfo(b)), b);
-      assert.deepEqual(parseTargetInfo(b).mrEnclave, b.subarray(0, 32));
-      assert.equal(parseTargetInfo(b).miscSelect, new DataView(b.buffer).getUint32(52, true));
-    }),
+    fc.property(
+      targetInfo,
+      bytesWithZeroed(TARGETINFO_SIZE, [
+        [48, 50],
+        [56, 64],
+        [128, 512],
+      ]),
+      (t, b) => {
+        assert.deepEqual(parseTargetInfo(serializeTargetInfo(t)), t);
+        assert.deepEqual(serializeTargetInfo(parseTargetInfo(b)), b);
+        assert.deepEqual(parseTargetInfo(b).mrEnclave, b.subarray(0, 32));
+        assert.equal(parseTargetInfo(b).miscSelect, new DataView(b.buffer).getUint32(52, true));
+      },
+    ),
     { numRuns: 50 },
   );
 });
 lengthErrors('TARGETINFO', TARGETINFO_SIZE, parseTargetInfo);
 
-const keyRequest: fc.Arbitrary<KeyRequest> = fc.record({
-  keyName: u16, keyPolicy: u16, isvSvn: u16, cpuSvn: bytes(16), attributeMask: attributes, keyId: bytes(32), miscMask: u32, configSvn: u16,
-}, { noNullPrototype: true });
+const keyRequest: fc.Arbitrary<KeyRequest> = fc.record(
+  {
+    keyName: u16,
+    keyPolicy: u16,
+    isvSvn: u16,
+    cpuSvn: bytes(16),
+    attributeMask: attributes,
+    keyId: bytes(32),
+    miscMask: u32,
+    configSvn: u16,
+  },
+  { noNullPrototype: true },
+);
 test('KEYREQUEST: round trips both ways (property)', () => {
   fc.assert(
-    fc.property(keyRequest, bytesWithZeroed(KEYREQUEST_SIZE, [[6, 8], [78, 512]]), (k, b) => {
-      assert.deepEqual(parseKeyRequest(serializeKeyRequest(k)), k);
-      assert.deepEqual(serializeKeyRequest(parseKeyRequest(b)), b);
-      assert.deepEqual(parseKeyRequest(b).keyId, b.subarray(40, 72));
-    }),
+    fc.property(
+      keyRequest,
+      bytesWithZeroed(KEYREQUEST_SIZE, [
+        [6, 8],
+        [78, 512],
+      ]),
+      (k, b) => {
+        assert.deepEqual(parseKeyRequest(serializeKeyRequest(k)), k);
+        assert.deepEqual(serializeKeyRequest(parseKeyRequest(b)), b);
+        assert.deepEqual(parseKeyRequest(b).keyId, b.subarray(40, 72));
+      },
+    ),
     { numRuns: 50 },
   );
 });
 lengthErrors('KEYREQUEST', KEYREQUEST_SIZE, parseKeyRequest);
 
-const secs: fc.Arbitrary<Secs> = fc.record({
-  size: u64, baseAddr: u64, ssaFrameSize: u32, miscSelect: u32, attributes, mrEnclave: bytes(32), mrSigner: bytes(32),
-  configId: bytes(64), isvProdId: u16, isvSvn: u16, configSvn: u16,
-}, { noNullPrototype: true });
+const secs: fc.Arbitrary<Secs> = fc.record(
+  {
+    size: u64,
+    baseAddr: u64,
+    ssaFrameSize: u32,
+    miscSelect: u32,
+    attributes,
+    mrEnclave: bytes(32),
+    mrSigner: bytes(32),
+    configId: bytes(64),
+    isvProdId: u16,
+    isvSvn: u16,
+    configSvn: u16,
+  },
+  { noNullPrototype: true },
+);
 // SECS reserved: 24..48, 96..128, 160..192, 262..4096.
 test('SECS: round trips both ways; fields at SDM offsets (property)', () => {
   fc.assert(
-    fc.property(secs, bytesWithZeroed(SECS_SIZE, [[24, 48], [96, 128], [160, 192], [262, 4096]]), (s, b) => {
-      assert.deepEqual(parseSecs(serializeSecs(s)), s);
-      const p = parseSecs(b);
-      assert.deepEqual(serializeSecs(p), b);
-      const v = new DataView(b.buffer);
-      assert.equal(p.size, v.getBigUint64(0, true));
-      assert.equal(p.ssaFrameSize, v.getUint32(16, true));
-      assert.equal(p.attributes.flags, v.getBigUint64(48, true));
-      assert.deepEqual(p.mrEnclave, b.subarray(64, 96));
-      assert.deepEqual(p.mrSigner, b.subarray(128, 160));
-      assert.deepEqual(p.configId, b.subarray(192, 256));
-      assert.equal(p.isvSvn, v.getUint16(258, true));
-    }),
+    fc.property(
+      secs,
+      bytesWithZeroed(SECS_SIZE, [
+        [24, 48],
+        [96, 128],
+        [160, 192],
+        [262, 4096],
+      ]),
+      (s, b) => {
+        assert.deepEqual(parseSecs(serializeSecs(s)), s);
+        const p = parseSecs(b);
+        assert.deepEqual(serializeSecs(p), b);
+        const v = new DataView(b.buffer);
+        assert.equal(p.size, v.getBigUint64(0, true));
+        assert.equal(p.ssaFrameSize, v.getUint32(16, true));
+        assert.equal(p.attributes.flags, v.getBigUint64(48, true));
+        assert.deepEqual(p.mrEnclave, b.subarray(64, 96));
+        assert.deepEqual(p.mrSigner, b.subarray(128, 160));
+        assert.deepEqual(p.configId, b.subarray(192, 256));
+        assert.equal(p.isvSvn, v.getUint16(258, true));
+      },
+    ),
     { numRuns: 30 },
   );
 });
 lengthErrors('SECS', SECS_SIZE, parseSecs);
 
-const secinfoFlags = fc.tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 0xff })).map(([p, t]) => BigInt(p) | (BigInt(t) << 8n));
+const secinfoFlags = fc
+  .tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 0xff }))
+  .map(([p, t]) => BigInt(p) | (BigInt(t) << 8n));
 test('SECINFO: round trips both ways (property)', () => {
   fc.assert(
     fc.property(secinfoFlags, (flags) => {

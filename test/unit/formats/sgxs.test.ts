@@ -6,7 +6,9 @@ import { parseSgxs, serializeSgxs, type SgxsRecord } from '../../../src/formats/
 import { bytes, u32, u64 } from './arbitraries.ts';
 
 const hasCode = (code: string) => (e: unknown) => e instanceof CatenaError && e.code === code;
-const flags = fc.tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 0xff })).map(([p, t]) => BigInt(p) | (BigInt(t) << 8n));
+const flags = fc
+  .tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 0xff }))
+  .map(([p, t]) => BigInt(p) | (BigInt(t) << 8n));
 
 const record: fc.Arbitrary<SgxsRecord> = fc.oneof(
   fc.record({ tag: fc.constant('ECREATE' as const), ssaFrameSize: u32, size: u64 }, { noNullPrototype: true }),
@@ -23,7 +25,10 @@ test('SGXS: parse(serialize(records)) = records and the bytes round-trip (proper
       const expectedLength = recs.reduce((n, r) => n + 64 + (r.tag === 'EEXTEND' || r.tag === 'UNMEASRD' ? 256 : 0), 0);
       assert.equal(b.length, expectedLength);
       const back = parseSgxs(b);
-      assert.deepEqual(back.map((r) => ('data' in r ? { ...r, data: r.data.slice() } : r)), recs);
+      assert.deepEqual(
+        back.map((r) => ('data' in r ? { ...r, data: r.data.slice() } : r)),
+        recs,
+      );
       assert.deepEqual(serializeSgxs(back), b);
     }),
     { numRuns: 60 },
@@ -67,6 +72,7 @@ test('SGXS: unknown tag, reserved bytes, reserved SECINFO bits, truncation are t
   assert.throws(() => parseSgxs(at(64 + 30, 1)), hasCode('ERR_SGXS_RESERVED'), 'EADD SECINFO reserved bytes');
   assert.throws(() => parseSgxs(at(64 + 16 + 2, 1)), hasCode('ERR_SGXS_RESERVED'), 'EADD SECINFO flag bit 16');
   assert.throws(() => parseSgxs(at(128 + 20, 1)), hasCode('ERR_SGXS_RESERVED'), 'EEXTEND reserved');
-  for (const cut of [1, 63, 64, 255, 64 + 255]) assert.throws(() => parseSgxs(good.subarray(0, good.length - cut)), hasCode('ERR_SHORT_INPUT'), `cut ${cut}`);
+  for (const cut of [1, 63, 64, 255, 64 + 255])
+    assert.throws(() => parseSgxs(good.subarray(0, good.length - cut)), hasCode('ERR_SHORT_INPUT'), `cut ${cut}`);
   assert.deepEqual(parseSgxs(new Uint8Array(0)), []);
 });

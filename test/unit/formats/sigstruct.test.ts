@@ -42,9 +42,18 @@ const fields: fc.Arbitrary<SigstructFields> = fc.record(
 );
 
 const base: SigstructFields = {
-  vendor: 0, date: 0x20240229, swDefined: 0, miscSelect: 0, miscMask: 0xffffffff, isvFamilyId: new Uint8Array(16),
-  attributes: { flags: 4n, xfrm: 3n }, attributeMask: { flags: 0xfffffffffffffffdn, xfrm: 0xffffffffffffff1bn },
-  enclaveHash: sha256(new TextEncoder().encode('enclave')), isvExtProdId: new Uint8Array(16), isvProdId: 7, isvSvn: 3,
+  vendor: 0,
+  date: 0x20240229,
+  swDefined: 0,
+  miscSelect: 0,
+  miscMask: 0xffffffff,
+  isvFamilyId: new Uint8Array(16),
+  attributes: { flags: 4n, xfrm: 3n },
+  attributeMask: { flags: 0xfffffffffffffffdn, xfrm: 0xffffffffffffff1bn },
+  enclaveHash: sha256(new TextEncoder().encode('enclave')),
+  isvExtProdId: new Uint8Array(16),
+  isvProdId: 7,
+  isvSvn: 3,
 };
 const signed = signSigstruct(base, key);
 
@@ -66,7 +75,14 @@ test('signSigstruct: 1808 bytes, fields at the SDM offsets, verifies; node:crypt
   assert.deepEqual(mrSignerOf(s), sha256(rsaModulusLE(key)));
   const signedBytes = new Uint8Array([...signed.subarray(0, 128), ...signed.subarray(900, 1028)]);
   assert.deepEqual(sigstructSignedBytes(signed), signedBytes);
-  assert.ok(verify('sha256', signedBytes, { key: createPublicKey(key), padding: constants.RSA_PKCS1_PADDING }, Buffer.from(signed.subarray(516, 900)).reverse()));
+  assert.ok(
+    verify(
+      'sha256',
+      signedBytes,
+      { key: createPublicKey(key), padding: constants.RSA_PKCS1_PADDING },
+      Buffer.from(signed.subarray(516, 900)).reverse(),
+    ),
+  );
 });
 
 test('SIGSTRUCT: parse(sign(fields)) carries the fields, and serialize(parse(b)) = b (property)', () => {
@@ -85,17 +101,26 @@ test('SIGSTRUCT: parse(sign(fields)) carries the fields, and serialize(parse(b))
 // Reserved: 44..128, 908..912, 992..1008, 1028..1040. Header constants at 0..16 and 24..40.
 test('SIGSTRUCT: serialize(parse(b)) = b for any bytes with valid headers and zero reserved bytes (property)', () => {
   fc.assert(
-    fc.property(bytesWithZeroed(SIGSTRUCT_SIZE, [[44, 128], [908, 912], [992, 1008], [1028, 1040]]), (b) => {
-      b.set(signed.subarray(0, 16), 0);
-      b.set(signed.subarray(24, 40), 24);
-      assert.deepEqual(serializeSigstruct(parseSigstruct(b)), b);
-    }),
+    fc.property(
+      bytesWithZeroed(SIGSTRUCT_SIZE, [
+        [44, 128],
+        [908, 912],
+        [992, 1008],
+        [1028, 1040],
+      ]),
+      (b) => {
+        b.set(signed.subarray(0, 16), 0);
+        b.set(signed.subarray(24, 40), 24);
+        assert.deepEqual(serializeSigstruct(parseSigstruct(b)), b);
+      },
+    ),
     { numRuns: 30 },
   );
 });
 
 test('SIGSTRUCT: wrong length is ERR_LENGTH, bad header constants ERR_SIGSTRUCT_HEADER', () => {
-  for (const n of [0, 1807, 1809, 2 * 1808]) assert.throws(() => parseSigstruct(new Uint8Array(n)), hasCode('ERR_LENGTH'), `${n}`);
+  for (const n of [0, 1807, 1809, 2 * 1808])
+    assert.throws(() => parseSigstruct(new Uint8Array(n)), hasCode('ERR_LENGTH'), `${n}`);
   for (const at of [0, 4, 10, 12, 24, 28, 36]) {
     const b = signed.slice();
     b[at] ^= 0x01;
@@ -112,17 +137,32 @@ test('verifySigstruct names the failing check: signed bytes, modulus, signature,
   for (const at of [16, 20, 40, 100, 900, 930, 960, 1024, 1026]) {
     const v = flip(at);
     assert.equal(v.ok, false, `byte ${at}`);
-    assert.ok(v.failures.some((f) => f.startsWith('signature')), `byte ${at}: ${v.failures}`);
+    assert.ok(
+      v.failures.some((f) => f.startsWith('signature')),
+      `byte ${at}: ${v.failures}`,
+    );
   }
-  assert.ok(flip(200).failures.some((f) => f.startsWith('signature')), 'modulus');
+  assert.ok(
+    flip(200).failures.some((f) => f.startsWith('signature')),
+    'modulus',
+  );
   const sig = flip(600);
   assert.ok(sig.failures.some((f) => f.startsWith('signature')) && sig.failures.some((f) => f.startsWith('q1')));
-  assert.deepEqual(flip(1100).failures.map((f) => f.split(':')[0]), ['q1']);
-  assert.deepEqual(flip(1500).failures.map((f) => f.split(':')[0]), ['q2']);
+  assert.deepEqual(
+    flip(1100).failures.map((f) => f.split(':')[0]),
+    ['q1'],
+  );
+  assert.deepEqual(
+    flip(1500).failures.map((f) => f.split(':')[0]),
+    ['q2'],
+  );
   assert.ok(flip(512).failures.some((f) => f.startsWith('exponent')));
   // VENDOR is signed: rebuild with an invalid vendor so only the vendor check fails.
   const badVendor = verifySigstruct(parseSigstruct(signSigstruct({ ...base, vendor: 1 }, key)));
-  assert.deepEqual(badVendor.failures.map((f) => f.split(':')[0]), ['vendor']);
+  assert.deepEqual(
+    badVendor.failures.map((f) => f.split(':')[0]),
+    ['vendor'],
+  );
 });
 
 test('verifySigstruct works from the parsed bytes: editing a field afterwards does not make it verify differently', () => {

@@ -11,7 +11,17 @@ import { x509 } from '../../helpers/peculiar-oracle.ts';
 async function samples(): Promise<Uint8Array[]> {
   const ra = await createRatlsCertificate({ issue: async () => new Uint8Array(600).fill(7) });
   const ca = generateP256();
-  const pck = await issueCertificate({ subject: 'PCK', issuer: 'CA', issuerKey: ca.privateKey, publicKey: generateP256().publicKey, notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2051-01-01T00:00:00Z'), crlUrl: 'https://pcs.example/crl', serial: newSerial(), sgxExtension: new Uint8Array([0x30, 0]) });
+  const pck = await issueCertificate({
+    subject: 'PCK',
+    issuer: 'CA',
+    issuerKey: ca.privateKey,
+    publicKey: generateP256().publicKey,
+    notBefore: new Date('2026-01-01T00:00:00Z'),
+    notAfter: new Date('2051-01-01T00:00:00Z'),
+    crlUrl: 'https://pcs.example/crl',
+    serial: newSerial(),
+    sgxExtension: new Uint8Array([0x30, 0]),
+  });
   return [ra.certificate, pck];
 }
 

@@ -30,7 +30,10 @@ async function checkTarget(target: Target, seeds: Seed[], count: number): Promis
   assert.ok(seeds.length > 0, `the emulator gives ${target.name} seeds`);
   const failures: FuzzFailure[] = [];
   const s = await fuzzTarget(target, seeds, { seed: SEED, count, codes }, failures);
-  assert.deepEqual(failures.map((f) => `#${f.index} from ${f.from}: ${f.problem}`), []);
+  assert.deepEqual(
+    failures.map((f) => `#${f.index} from ${f.from}: ${f.problem}`),
+    [],
+  );
   assert.equal(s.inputs, count);
   assert.deepEqual(s.badSeeds, [], 'every unmutated seed parses');
   assert.ok(s.parsed >= seeds.length, 'the seeds parse');
@@ -56,9 +59,17 @@ const badParser: Target = {
 const selfSeeds: Seed[] = [{ name: 'two bytes', data: Uint8Array.of(0x10, 0x20) }];
 
 test('harness self-test: the per-target check above fails on a parser that throws an untyped error', async () => {
-  await assert.rejects(checkTarget(badParser, selfSeeds, PER_TARGET), (e: Error) => /untyped TypeError/.test(e.message));
+  await assert.rejects(checkTarget(badParser, selfSeeds, PER_TARGET), (e: Error) =>
+    /untyped TypeError/.test(e.message),
+  );
   // …and passes on the same parser once its bug is gone (so it is the bug, not the seeds, that fails it).
-  const fixed: Target = { ...badParser, parse: (b: Uint8Array) => { if (b.length !== 2) throw new FormatError('refused', 'ERR_LENGTH'); return b; } };
+  const fixed: Target = {
+    ...badParser,
+    parse: (b: Uint8Array) => {
+      if (b.length !== 2) throw new FormatError('refused', 'ERR_LENGTH');
+      return b;
+    },
+  };
   await checkTarget(fixed, selfSeeds, PER_TARGET);
 });
 
@@ -79,10 +90,26 @@ test('harness self-test: an untyped exception fails the run, with the seed, the 
 });
 
 test('harness self-test: a typed error with an undocumented code, or a non-Catena error with a code, is a failure', async () => {
-  const mk = (e: () => Error): Target => ({ ...badParser, name: 'self-test-code', parse: () => { throw e(); } });
+  const mk = (e: () => Error): Target => ({
+    ...badParser,
+    name: 'self-test-code',
+    parse: () => {
+      throw e();
+    },
+  });
   const failures: FuzzFailure[] = [];
-  await fuzzTarget(mk(() => new FormatError('x', 'ERR_NOT_DOCUMENTED_ANYWHERE')), selfSeeds, { seed: SEED, count: 5, codes, maxFailures: 1 }, failures);
-  await fuzzTarget(mk(() => Object.assign(new Error('node-ish'), { code: 'ERR_OUT_OF_RANGE' })), selfSeeds, { seed: SEED, count: 5, codes, maxFailures: 1 }, failures);
+  await fuzzTarget(
+    mk(() => new FormatError('x', 'ERR_NOT_DOCUMENTED_ANYWHERE')),
+    selfSeeds,
+    { seed: SEED, count: 5, codes, maxFailures: 1 },
+    failures,
+  );
+  await fuzzTarget(
+    mk(() => Object.assign(new Error('node-ish'), { code: 'ERR_OUT_OF_RANGE' })),
+    selfSeeds,
+    { seed: SEED, count: 5, codes, maxFailures: 1 },
+    failures,
+  );
   assert.equal(failures.length, 2);
   assert.match(failures[0].problem, /ERR_NOT_DOCUMENTED_ANYWHERE, which docs\/errors.md does not document/);
   assert.match(failures[1].problem, /^untyped Error \(code ERR_OUT_OF_RANGE\)/);
@@ -98,5 +125,9 @@ test('harness self-test: a well-behaved parser gives a clean run, and inputs are
   const b = Array.from({ length: 50 }, (_, i) => showInput(generateInput(good, selfSeeds, SEED, i).input));
   assert.deepEqual(a, b);
   assert.ok(new Set(a).size > 25, 'mutations differ from input to input');
-  assert.notDeepEqual(a, Array.from({ length: 50 }, (_, i) => showInput(generateInput(good, selfSeeds, SEED + 1, i).input)), 'another seed, other inputs');
+  assert.notDeepEqual(
+    a,
+    Array.from({ length: 50 }, (_, i) => showInput(generateInput(good, selfSeeds, SEED + 1, i).input)),
+    'another seed, other inputs',
+  );
 });

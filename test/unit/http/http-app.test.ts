@@ -14,8 +14,14 @@ function problem(r: Res, status: number, code: string): any {
 }
 
 /** A small app on the shared plumbing: tokens "r", "g", "a" are a reader, an agent and an admin. */
-function app(o: { failures?: { max: number; windowMs: number }; writes?: { max: number; windowMs: number }; limits?: object } = {}): FastifyInstance {
-  const who: Record<string, Principal> = { r: { id: 'r', role: 'reader' }, g: { id: 'g', role: 'agent' }, a: { id: 'a', role: 'admin' } };
+function app(
+  o: { failures?: { max: number; windowMs: number }; writes?: { max: number; windowMs: number }; limits?: object } = {},
+): FastifyInstance {
+  const who: Record<string, Principal> = {
+    r: { id: 'r', role: 'reader' },
+    g: { id: 'g', role: 'agent' },
+    a: { id: 'a', role: 'admin' },
+  };
   const a = createHttpApp({
     service: 'test',
     ...(o.limits ? { limits: o.limits } : {}),
@@ -40,12 +46,16 @@ function app(o: { failures?: { max: number; windowMs: number }; writes?: { max: 
   });
   return a;
 }
-const get = (a: FastifyInstance, url: string, token?: string) => a.inject({ method: 'GET', url, headers: token ? { authorization: `Bearer ${token}` } : {} }) as Promise<Res>;
+const get = (a: FastifyInstance, url: string, token?: string) =>
+  a.inject({ method: 'GET', url, headers: token ? { authorization: `Bearer ${token}` } : {} }) as Promise<Res>;
 
 test('a route without an authorization declaration makes the app fail to build (deny by default)', async () => {
   const a = createHttpApp({ service: 'test' });
   assert.throws(() => a.get('/undeclared', async () => ({})), /declares no authorization/);
-  assert.throws(() => a.get('/wrong', { config: { auth: 'everyone' as 'public' } }, async () => ({})), /declares no authorization/);
+  assert.throws(
+    () => a.get('/wrong', { config: { auth: 'everyone' as 'public' } }, async () => ({})),
+    /declares no authorization/,
+  );
   await a.close();
 });
 
@@ -55,17 +65,35 @@ test('authorization is decided on the matched route: roles rank reader < agent <
   problem(await get(a, '/%761/read'), 401, 'ERR_UNAUTHENTICATED');
   problem(await get(a, '/v%31/read'), 401, 'ERR_UNAUTHENTICATED');
   assert.equal((await get(a, '/v1/read', 'r')).json().who, 'r');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer r' }, payload: {} })), 403, 'ERR_FORBIDDEN');
-  problem((await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer r' }, payload: {} })), 403, 'ERR_FORBIDDEN');
-  assert.equal((await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer g' }, payload: {} })).statusCode, 200);
-  assert.equal((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a' }, payload: { x: 1 } })).json().body.x, 1);
+  problem(
+    await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer r' }, payload: {} }),
+    403,
+    'ERR_FORBIDDEN',
+  );
+  problem(
+    await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer r' }, payload: {} }),
+    403,
+    'ERR_FORBIDDEN',
+  );
+  assert.equal(
+    (await a.inject({ method: 'POST', url: '/v1/agent', headers: { authorization: 'Bearer g' }, payload: {} }))
+      .statusCode,
+    200,
+  );
+  assert.equal(
+    (
+      await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a' }, payload: { x: 1 } })
+    ).json().body.x,
+    1,
+  );
   assert.equal((await get(a, '/open')).statusCode, 200);
   await a.close();
 });
 
 test('request targets: encoded /, \\, . and NUL are 400 ERR_REQUEST_TARGET before routing; too long is 414 ERR_URI_TOO_LONG', async () => {
   const a = app({ limits: { maxUrlLength: 100 } });
-  for (const u of ['/v1%2fread', '/v1%2Fread', '/v1/%2e%2e%2fread', '/v1%5cread', '/v1/read%00', '/open%2E']) problem(await get(a, u, 'a'), 400, 'ERR_REQUEST_TARGET');
+  for (const u of ['/v1%2fread', '/v1%2Fread', '/v1/%2e%2e%2fread', '/v1%5cread', '/v1/read%00', '/open%2E'])
+    problem(await get(a, u, 'a'), 400, 'ERR_REQUEST_TARGET');
   problem(await get(a, `/open?${'x'.repeat(200)}`), 414, 'ERR_URI_TOO_LONG');
   await a.close();
 });
@@ -76,9 +104,36 @@ test('unknown paths 404, other methods 405 with Allow, non-JSON bodies 415, bad 
   const m = (await a.inject({ method: 'DELETE', url: '/v1/write' })) as Res;
   problem(m, 405, 'ERR_METHOD_NOT_ALLOWED');
   assert.equal(m.headers.allow, 'POST');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'text/plain' }, payload: 'hi' })), 415, 'ERR_UNSUPPORTED_MEDIA_TYPE');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"a":' })), 400, 'ERR_MALFORMED');
-  problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' })), 400, 'ERR_MALFORMED');
+  problem(
+    await a.inject({
+      method: 'POST',
+      url: '/v1/write',
+      headers: { authorization: 'Bearer a', 'content-type': 'text/plain' },
+      payload: 'hi',
+    }),
+    415,
+    'ERR_UNSUPPORTED_MEDIA_TYPE',
+  );
+  problem(
+    await a.inject({
+      method: 'POST',
+      url: '/v1/write',
+      headers: { authorization: 'Bearer a', 'content-type': 'application/json' },
+      payload: '{"a":',
+    }),
+    400,
+    'ERR_MALFORMED',
+  );
+  problem(
+    await a.inject({
+      method: 'POST',
+      url: '/v1/write',
+      headers: { authorization: 'Bearer a', 'content-type': 'application/json' },
+      payload: '{"__proto__":{"x":1}}',
+    }),
+    400,
+    'ERR_MALFORMED',
+  );
   const boom = problem(await get(a, '/boom'), 500, 'ERR_INTERNAL');
   assert.doesNotMatch(boom.detail, /a bug/);
   await a.close();
@@ -87,11 +142,28 @@ test('unknown paths 404, other methods 405 with Allow, non-JSON bodies 415, bad 
 test('unsafe integers anywhere in a body are 400 ERR_UNSAFE_INTEGER; safe ones pass', async () => {
   const a = app();
   for (const payload of ['{"n":9007199254740993}', '{"a":[1,{"b":-9007199254740993}]}', '{"n":1e300}', '[1e400]']) {
-    problem((await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload })), 400, 'ERR_UNSAFE_INTEGER');
+    problem(
+      await a.inject({
+        method: 'POST',
+        url: '/v1/write',
+        headers: { authorization: 'Bearer a', 'content-type': 'application/json' },
+        payload,
+      }),
+      400,
+      'ERR_UNSAFE_INTEGER',
+    );
   }
-  const ok = await a.inject({ method: 'POST', url: '/v1/write', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, payload: '{"n":9007199254740991,"f":0.5}' });
+  const ok = await a.inject({
+    method: 'POST',
+    url: '/v1/write',
+    headers: { authorization: 'Bearer a', 'content-type': 'application/json' },
+    payload: '{"n":9007199254740991,"f":0.5}',
+  });
   assert.deepEqual(ok.json().body, { n: 9007199254740991, f: 0.5 });
-  assert.throws(() => parseJsonStrict('{"n":-9007199254740992}'), (e: HttpError) => e.code === 'ERR_UNSAFE_INTEGER');
+  assert.throws(
+    () => parseJsonStrict('{"n":-9007199254740992}'),
+    (e: HttpError) => e.code === 'ERR_UNSAFE_INTEGER',
+  );
   await a.close();
 });
 
@@ -104,14 +176,31 @@ test('failed authentications per client address and writes per principal are lim
   // The address is blocked for authentication until the window ends, even with a good token.
   problem(await get(a, '/v1/read', 'r'), 429, 'ERR_RATE_LIMITED');
   // Writes: counted per principal, from another address.
-  const w = () => a.inject({ method: 'POST', url: '/v1/write', remoteAddress: '10.0.0.9', headers: { authorization: 'Bearer a' }, payload: {} }) as Promise<Res>;
+  const w = () =>
+    a.inject({
+      method: 'POST',
+      url: '/v1/write',
+      remoteAddress: '10.0.0.9',
+      headers: { authorization: 'Bearer a' },
+      payload: {},
+    }) as Promise<Res>;
   assert.equal((await w()).statusCode, 200);
   assert.equal((await w()).statusCode, 200);
   const third = await w();
   problem(third, 429, 'ERR_RATE_LIMITED');
   assert.ok(Number(third.headers['retry-after']) >= 1);
   // Reads are not writes.
-  assert.equal((await a.inject({ method: 'GET', url: '/v1/read', remoteAddress: '10.0.0.9', headers: { authorization: 'Bearer a' } })).statusCode, 200);
+  assert.equal(
+    (
+      await a.inject({
+        method: 'GET',
+        url: '/v1/read',
+        remoteAddress: '10.0.0.9',
+        headers: { authorization: 'Bearer a' },
+      })
+    ).statusCode,
+    200,
+  );
   await a.close();
 });
 
@@ -124,7 +213,11 @@ function raw(port: number, lines: string): Promise<{ status: number; type: strin
       s.on('data', (d) => (text += d.toString('latin1')));
       s.on('end', () => {
         const [head, body = ''] = text.split('\r\n\r\n');
-        resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]), type: /content-type: ([^\r\n]+)/i.exec(head)?.[1] ?? '', body });
+        resolve({
+          status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]),
+          type: /content-type: ([^\r\n]+)/i.exec(head)?.[1] ?? '',
+          body,
+        });
       });
       s.on('error', reject);
     }, reject);
@@ -132,7 +225,15 @@ function raw(port: number, lines: string): Promise<{ status: number; type: strin
 }
 
 test('on a real socket: an absolute-form target is 400 ERR_REQUEST_TARGET, oversized headers 431 ERR_HEADERS_TOO_LARGE, server limits applied', async () => {
-  const a = app({ limits: { headersTimeoutMs: 4000, requestTimeoutMs: 9000, keepAliveTimeoutMs: 1500, maxConnections: 77, maxRequestsPerSocket: 5 } });
+  const a = app({
+    limits: {
+      headersTimeoutMs: 4000,
+      requestTimeoutMs: 9000,
+      keepAliveTimeoutMs: 1500,
+      maxConnections: 77,
+      maxRequestsPerSocket: 5,
+    },
+  });
   await a.listen({ host: '127.0.0.1', port: 0 });
   try {
     assert.equal(a.server.headersTimeout, 4000);
@@ -145,7 +246,10 @@ test('on a real socket: an absolute-form target is 400 ERR_REQUEST_TARGET, overs
     assert.equal(abs.status, 400);
     assert.match(abs.type, /^application\/problem\+json/);
     assert.equal(JSON.parse(abs.body).code, 'ERR_REQUEST_TARGET');
-    const big = await raw(port, `GET /open HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+    const big = await raw(
+      port,
+      `GET /open HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(big.status, 431);
     assert.match(big.type, /^application\/problem\+json/);
     assert.equal(JSON.parse(big.body).code, 'ERR_HEADERS_TOO_LARGE');

@@ -49,7 +49,8 @@ test('RFC 8785 Appendix B: numbers serialise as ECMAScript prints them; NaN and 
       continue;
     }
     assert.equal(canonicalNumber(n), json, ieee);
-    if (Number.isInteger(n) && !Number.isSafeInteger(n)) assert.throws(() => canonicalJson(n), isCode('ERR_CANONICAL_JSON'), ieee);
+    if (Number.isInteger(n) && !Number.isSafeInteger(n))
+      assert.throws(() => canonicalJson(n), isCode('ERR_CANONICAL_JSON'), ieee);
     else assert.equal(canonicalJson({ n }), `{"n":${json}}`, ieee);
   }
 });
@@ -119,7 +120,10 @@ test('RFC 8785 values.json with 1E30: the unsafe integer is refused with ERR_CAN
 
 test('members sort by UTF-16 code units (RFC 8785 §3.2.3), not by code points or locale', () => {
   // U+1F600 is D83D DE00 in UTF-16: it sorts before U+FB33 although its code point is larger.
-  assert.equal(canonicalJson({ '\ufb33': 1, '\ud83d\ude00': 2, '\u00e9': 3, e: 4, E: 5 }), '{"E":5,"e":4,"é":3,"😀":2,"דּ":1}');
+  assert.equal(
+    canonicalJson({ '\ufb33': 1, '\ud83d\ude00': 2, '\u00e9': 3, e: 4, E: 5 }),
+    '{"E":5,"e":4,"é":3,"😀":2,"דּ":1}',
+  );
 });
 
 /** The oracle: JSON.stringify for every leaf, members in sorted order, built by hand (no object re-insertion). */
@@ -127,7 +131,14 @@ function oracle(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(oracle).join(',') + ']';
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return '{' + Object.keys(o).sort().map((k) => JSON.stringify(k) + ':' + oracle(o[k])).join(',') + '}';
+    return (
+      '{' +
+      Object.keys(o)
+        .sort()
+        .map((k) => JSON.stringify(k) + ':' + oracle(o[k]))
+        .join(',') +
+      '}'
+    );
   }
   return JSON.stringify(v);
 }
@@ -165,7 +176,24 @@ test('canonical JSON equals the sorted JSON.stringify oracle and parses back to 
 test('undefined members are dropped; what has no single JSON form is ERR_CANONICAL_JSON, never a TypeError', () => {
   assert.equal(canonicalJson({ b: 1, a: undefined, c: [true, null] }), '{"b":1,"c":[true,null]}');
   assert.equal(canonicalJson(Object.assign(Object.create(null), { z: 1, a: 2 })), '{"a":2,"z":1}');
-  const bad: unknown[] = [NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53), 1e30, 10n, () => 1, Symbol('x'), undefined, new Date(0), new Map(), new Uint8Array(2), '\ud800', 'x\udc00y', '\udc00\ud800'];
+  const bad: unknown[] = [
+    NaN,
+    Infinity,
+    -Infinity,
+    2 ** 53,
+    -(2 ** 53),
+    1e30,
+    10n,
+    () => 1,
+    Symbol('x'),
+    undefined,
+    new Date(0),
+    new Map(),
+    new Uint8Array(2),
+    '\ud800',
+    'x\udc00y',
+    '\udc00\ud800',
+  ];
   for (const b of bad) {
     const label = typeof b === 'symbol' ? 'symbol' : String(b);
     assert.throws(() => canonicalJson({ x: b === undefined ? [b] : b }), isCode('ERR_CANONICAL_JSON'), label);
@@ -178,7 +206,11 @@ test('undefined members are dropped; what has no single JSON form is ERR_CANONIC
 });
 
 test("{ unsafeIntegers: 'allow' } is RFC 8785 over any finite number (the audit log's hashes); the rest is refused alike", () => {
-  assert.equal(canonicalJson({ b: [1e30, -(2 ** 53)], a: 4.5 }, { unsafeIntegers: 'allow' }), '{"a":4.5,"b":[1e+30,-9007199254740992]}');
+  assert.equal(
+    canonicalJson({ b: [1e30, -(2 ** 53)], a: 4.5 }, { unsafeIntegers: 'allow' }),
+    '{"a":4.5,"b":[1e+30,-9007199254740992]}',
+  );
   assert.throws(() => canonicalJson({ b: [1e30] }), isCode('ERR_CANONICAL_JSON'));
-  for (const b of [NaN, Infinity, '\ud800', new Date(0), 1n]) assert.throws(() => canonicalJson([b], { unsafeIntegers: 'allow' }), isCode('ERR_CANONICAL_JSON'));
+  for (const b of [NaN, Infinity, '\ud800', new Date(0), 1n])
+    assert.throws(() => canonicalJson([b], { unsafeIntegers: 'allow' }), isCode('ERR_CANONICAL_JSON'));
 });

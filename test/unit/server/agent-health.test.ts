@@ -16,7 +16,7 @@ before(async () => {
   f = await ManagerFixture.create({ agentCheckTimeoutMs: 300 });
 });
 after(async () => {
-  for (const s of servers) s.closeAllConnections(), s.close();
+  for (const s of servers) (s.closeAllConnections(), s.close());
   await f.close();
 });
 
@@ -25,7 +25,11 @@ test('an agent answering /healthz with a redirect to a healthy service is unreac
   const redirecting = await listen((_q, r) => r.writeHead(302, { location: `${healthy}/healthz` }).end());
   const silent = await listen(() => {});
   // Stored as a manager before schema checks would have kept them (http URLs are refused at registration now).
-  const put = (id: string, url: string) => f.store.putAgent({ id, cloud: 'c', url, status: 'active', info: {}, lastSeen: new Date() }, { actor: 'test', at: new Date() });
+  const put = (id: string, url: string) =>
+    f.store.putAgent(
+      { id, cloud: 'c', url, status: 'active', info: {}, lastSeen: new Date() },
+      { actor: 'test', at: new Date() },
+    );
   await put('a-healthy', healthy);
   await put('a-redirect', redirecting);
   await put('a-silent', silent);

@@ -12,7 +12,12 @@ import { EmulatedWorld } from '../../../src/cot/world.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { buildAgent } from '../../../src/server/agent.ts';
-import { agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, type AgentTlsIdentity } from '../../../src/server/agent-enclave.ts';
+import {
+  agentPeerVerification,
+  buildAgentEnclaveImage,
+  launchAgentEnclave,
+  type AgentTlsIdentity,
+} from '../../../src/server/agent-enclave.ts';
 import { listenAgentTls, type AgentTlsListener } from '../../../src/server/agent-listener.ts';
 import { buildManager } from '../../../src/server/manager.ts';
 import { callManager } from '../../../src/server/manager-client.ts';
@@ -72,31 +77,52 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const body = (id: string, url = 'https://127.0.0.1:1') => ({ id, cloud: 'cloud-t', url, platforms: [{ index: 0, ppid: world.platforms[0].ppid }] });
+const body = (id: string, url = 'https://127.0.0.1:1') => ({
+  id,
+  cloud: 'cloud-t',
+  url,
+  platforms: [{ index: 0, ppid: world.platforms[0].ppid }],
+});
 const tlsOf = (i: AgentTlsIdentity) => ({ keyPem: i.keyPem, certPem: i.certPem });
-const agentsSeen = async () => (await manager.inject({ method: 'GET', url: '/v1/agents', headers: { authorization: `Bearer ${admin}` } })).json().agents.map((a: { id: string }) => a.id) as string[];
+const agentsSeen = async () =>
+  (await manager.inject({ method: 'GET', url: '/v1/agents', headers: { authorization: `Bearer ${admin}` } }))
+    .json()
+    .agents.map((a: { id: string }) => a.id) as string[];
 
 test('registration: an attested agent registers on the agent TLS listener without a token; no certificate, DEBUG, wrong MRSIGNER or a wrong pin are refused', async () => {
   const link = { url: listener.url, managerCert: listener.certificate };
-  const r = await callManager<{ id: string; status: string }>({ ...link, tls: tlsOf(good) }, '/v1/agents', { body: body('agent-ratls') });
+  const r = await callManager<{ id: string; status: string }>({ ...link, tls: tlsOf(good) }, '/v1/agents', {
+    body: body('agent-ratls'),
+  });
   assert.equal(r.status, 'active');
 
-  await assert.rejects(callManager({ ...link }, '/v1/agents', { body: body('agent-anon') }), (e: { httpStatus?: number }) => e.httpStatus === 401);
+  await assert.rejects(
+    callManager({ ...link }, '/v1/agents', { body: body('agent-anon') }),
+    (e: { httpStatus?: number }) => e.httpStatus === 401,
+  );
   for (const [who, check] of [
     [debug, 'debug'],
     [stranger, 'identity'],
   ] as const) {
-    await assert.rejects(callManager({ ...link, tls: tlsOf(who) }, '/v1/agents', { body: body(`agent-${check}`) }), (e: { httpStatus?: number; check?: string; message: string }) => {
-      assert.equal(e.httpStatus, 403, e.message);
-      assert.equal(e.check, check);
-      assert.match(e.message, /ERR_PEER_REFUSED/);
-      return true;
-    });
+    await assert.rejects(
+      callManager({ ...link, tls: tlsOf(who) }, '/v1/agents', { body: body(`agent-${check}`) }),
+      (e: { httpStatus?: number; check?: string; message: string }) => {
+        assert.equal(e.httpStatus, 403, e.message);
+        assert.equal(e.check, check);
+        assert.match(e.message, /ERR_PEER_REFUSED/);
+        return true;
+      },
+    );
   }
   // The agent pins the listener's certificate: another one is refused before the request is sent.
   const other = await listenAgentTls(manager, '127.0.0.1', 0);
   try {
-    await assert.rejects(callManager({ url: other.url, managerCert: listener.certificate, tls: tlsOf(good) }, '/v1/agents', { body: body('agent-unpinned') }), /pinned|certificate/);
+    await assert.rejects(
+      callManager({ url: other.url, managerCert: listener.certificate, tls: tlsOf(good) }, '/v1/agents', {
+        body: body('agent-unpinned'),
+      }),
+      /pinned|certificate/,
+    );
   } finally {
     await other.close();
   }
@@ -105,8 +131,14 @@ test('registration: an attested agent registers on the agent TLS listener withou
   assert.deepEqual((await agentsSeen()).sort(), ['agent-ratls', 'agent-token']);
 
   // whoami: what agents ask to check an operator's token.
-  assert.equal((await callManager<{ role: string }>({ url: managerUrl }, '/v1/auth/whoami', { token: admin })).role, 'admin');
-  await assert.rejects(callManager({ url: managerUrl }, '/v1/auth/whoami', { token: 'catena_admin_nope' }), (e: { httpStatus?: number }) => e.httpStatus === 401);
+  assert.equal(
+    (await callManager<{ role: string }>({ url: managerUrl }, '/v1/auth/whoami', { token: admin })).role,
+    'admin',
+  );
+  await assert.rejects(
+    callManager({ url: managerUrl }, '/v1/auth/whoami', { token: 'catena_admin_nope' }),
+    (e: { httpStatus?: number }) => e.httpStatus === 401,
+  );
 });
 
 test("health checks: the manager verifies an https agent's RA-TLS certificate (a stranger's is unreachable)", async () => {
@@ -120,7 +152,10 @@ test("health checks: the manager verifies an https agent's RA-TLS certificate (a
   await serve(good, 'agent-healthy');
   await serve(stranger, 'agent-stranger');
   await manager.checkAgents();
-  const status = async (id: string) => (await manager.inject({ method: 'GET', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${admin}` } })).json().status;
+  const status = async (id: string) =>
+    (
+      await manager.inject({ method: 'GET', url: `/v1/agents/${id}`, headers: { authorization: `Bearer ${admin}` } })
+    ).json().status;
   assert.equal(await status('agent-healthy'), 'active');
   assert.equal(await status('agent-stranger'), 'unreachable');
 });

@@ -34,8 +34,19 @@ before(async () => {
     privateKey: key.privateKey,
     extensions: [],
   });
-  const tls = { keyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, certPem: new X509Certificate(der).toString() };
-  agent = buildAgent({ world, cloud: 'cloud-t', vendorKey: vendor, id: 'agent-t', tls, checkToken: async (t) => (t === 'op-admin' ? { id: 'op', role: 'admin' } : t === 'op-reader' ? { id: 'r', role: 'reader' } : null) });
+  const tls = {
+    keyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    certPem: new X509Certificate(der).toString(),
+  };
+  agent = buildAgent({
+    world,
+    cloud: 'cloud-t',
+    vendorKey: vendor,
+    id: 'agent-t',
+    tls,
+    checkToken: async (t) =>
+      t === 'op-admin' ? { id: 'op', role: 'admin' } : t === 'op-reader' ? { id: 'r', role: 'reader' } : null,
+  });
 });
 after(async () => {
   await agent?.close();
@@ -54,11 +65,21 @@ async function quoteOfElement(element: string): Promise<{ quote: Uint8Array }> {
 const statusUnder = async (quote: Uint8Array) => {
   world.refreshCollateral();
   const c = collateralFromQvlJson(await world.collateralFor(DEFAULT_FMSPC));
-  return (await verifyQuote(quote, { collateral: c, at: new Date(), trustedRoots: [world.root], policy: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] } })).tcbStatus;
+  return (
+    await verifyQuote(quote, {
+      collateral: c,
+      at: new Date(),
+      trustedRoots: [world.root],
+      policy: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] },
+    })
+  ).tcbStatus;
 };
 
 test('the route is admin-only, validates its body, and names an unknown platform 404', async () => {
-  assert.deepEqual(agent.routeTable.filter((r) => r.url === '/v1/platforms/:id/tcb-update').map((r) => r.auth), ['admin']);
+  assert.deepEqual(
+    agent.routeTable.filter((r) => r.url === '/v1/platforms/:id/tcb-update').map((r) => r.auth),
+    ['admin'],
+  );
   const reader = await call('/v1/platforms/0/tcb-update', {}, 'op-reader');
   assert.equal(reader.statusCode, 403);
   assert.equal(reader.json().code, 'ERR_FORBIDDEN');

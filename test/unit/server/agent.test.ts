@@ -26,7 +26,14 @@ import type { EnclaveHandle } from '../../../src/sgx/enclave.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { buildAgent, type EvidenceResponse } from '../../../src/server/agent.ts';
-import { AGENT_ENCLAVE_PROD_ID, agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, renewAgentCertificate, type AgentTlsIdentity } from '../../../src/server/agent-enclave.ts';
+import {
+  AGENT_ENCLAVE_PROD_ID,
+  agentPeerVerification,
+  buildAgentEnclaveImage,
+  launchAgentEnclave,
+  renewAgentCertificate,
+  type AgentTlsIdentity,
+} from '../../../src/server/agent-enclave.ts';
 import { callJson } from '../../../src/server/http-json.ts';
 import { buildManager } from '../../../src/server/manager.ts';
 import { managerTokenChecker } from '../../../src/server/manager-client.ts';
@@ -57,7 +64,15 @@ const peers = () => agentPeerVerification({ roots: [world.root], collateral, mrS
 
 async function startAgent(name: string, platform: number, id?: AgentTlsIdentity) {
   const tls = id ?? (await launchAgentEnclave(world, platform, buildAgentEnclaveImage(vendor), name));
-  const app = buildAgent({ world, cloud: 'cloud-t', vendorKey: vendor, id: name, tls, peers: peers(), checkToken: managerTokenChecker({ url: managerUrl }) });
+  const app = buildAgent({
+    world,
+    cloud: 'cloud-t',
+    vendorKey: vendor,
+    id: name,
+    tls,
+    peers: peers(),
+    checkToken: managerTokenChecker({ url: managerUrl }),
+  });
   const url = await listenUrl(app, '127.0.0.1', 0);
   const a = { app, url, id: tls };
   agents.push(a);
@@ -92,7 +107,8 @@ after(async () => {
 });
 
 /** An operator's call: the agent's certificate verified, the admin token as bearer. */
-const op = <T>(url: string, body?: unknown, token: string = admin) => callJson<T>(url, { ...(body !== undefined ? { body } : {}), token, ratls: { verify: peers() } });
+const op = <T>(url: string, body?: unknown, token: string = admin) =>
+  callJson<T>(url, { ...(body !== undefined ? { body } : {}), token, ratls: { verify: peers() } });
 
 /** A bare https server presenting `creds` (to see what a verifying client does with its certificate). */
 async function serveCert(creds: { keyPem: string; certPem: string }): Promise<string> {
@@ -131,11 +147,22 @@ async function refusal(url: string): Promise<ChannelError> {
 
 test('agent API over RA-TLS: operator calls with an admin token; local and remote links (agent to agent over RA-TLS) pass the chain checks', async () => {
   const [a, b] = agents as [(typeof agents)[0], (typeof agents)[0]];
-  const chain = Chain.create({ name: 'a', root: world.root, emulatedRoot: true, policy: {}, owner: generateP256(), remote: dcapRemoteVerifier(world.root), now: new Date() });
+  const chain = Chain.create({
+    name: 'a',
+    root: world.root,
+    emulatedRoot: true,
+    policy: {},
+    owner: generateP256(),
+    remote: dcapRemoteVerifier(world.root),
+    now: new Date(),
+  });
   const load = (agent: string, platform: number) => op<{ element: string }>(`${agent}/v1/elements`, { platform });
   const [p, sameP, onB] = [await load(a.url, 0), await load(a.url, 0), await load(b.url, 1)];
   await assert.rejects(load(a.url, 9), (e: { httpStatus?: number }) => e.httpStatus === 404);
-  await assert.rejects(op(`${a.url}/v1/elements`, { platform: 0, isvProdId: AGENT_ENCLAVE_PROD_ID }), (e: { httpStatus?: number }) => e.httpStatus === 400);
+  await assert.rejects(
+    op(`${a.url}/v1/elements`, { platform: 0, isvProdId: AGENT_ENCLAVE_PROD_ID }),
+    (e: { httpStatus?: number }) => e.httpStatus === 400,
+  );
 
   // First link: the chain owner (here: in-process) appraises the agent's quote.
   const nonce = chain.newNonce();
@@ -159,14 +186,23 @@ test('agent API over RA-TLS: operator calls with an admin token; local and remot
 
   type Admitted = { link: Parameters<Chain['append']>[0]; collateral?: CollateralBlob };
   const admit = (child: { element: string; agent?: string }, type: 'local' | 'remote') =>
-    op<Admitted>(`${a.url}/v1/elements/${p.element}/admit`, { chain: { id: chain.id, policy: {} }, root: hex(world.root), depth: 2, type, child });
+    op<Admitted>(`${a.url}/v1/elements/${p.element}/admit`, {
+      chain: { id: chain.id, policy: {} },
+      root: hex(world.root),
+      depth: 2,
+      type,
+      child,
+    });
   const local = await admit({ element: sameP.element }, 'local');
   await chain.append(local.link, { at: new Date() });
   // The child runs on agent B: agent A fetches its quote from B over RA-TLS (both certificates verified).
   const remote = await admit({ element: onB.element, agent: b.url }, 'remote');
   assert.equal(remote.link.appraisal.tcbStatus, 'UpToDate');
   await chain.append(remote.link, { at: new Date(), collateral: remote.collateral! });
-  await assert.rejects(admit({ element: onB.element, agent: b.url.replace('https:', 'http:') }, 'remote'), (e: { httpStatus?: number }) => e.httpStatus === 400);
+  await assert.rejects(
+    admit({ element: onB.element, agent: b.url.replace('https:', 'http:') }, 'remote'),
+    (e: { httpStatus?: number }) => e.httpStatus === 400,
+  );
   const v = await chain.verify(new Date());
   assert.equal(v.valid, true, JSON.stringify(v.failures));
   assert.deepEqual(v.links, { local: 1, remote: 2 });
@@ -196,10 +232,13 @@ test('agent API: unauthenticated, unknown-token, agent-token calls are refused (
   assert.equal(JSON.parse(peer.body).code, 'ERR_FORBIDDEN');
   const evidence = await call('/v1/elements/e-none/evidence', { credentials: agents[1].id });
   assert.equal(evidence.status, 400, evidence.body); // authenticated; then the body (no chain/nonce) is malformed
-  await assert.rejects(fetch(`${a.url.replace('https:', 'http:')}/v1/elements`, { method: 'POST', signal: AbortSignal.timeout(5000) }));
+  await assert.rejects(
+    fetch(`${a.url.replace('https:', 'http:')}/v1/elements`, { method: 'POST', signal: AbortSignal.timeout(5000) }),
+  );
   // Only /healthz is open; every route needs auth, decided on the route matched (an encoded /v1 matches /v1/elements).
   assert.equal((await attestedHttpRequest(`${a.url}/healthz`, { verify: peers() })).status, 200);
-  for (const path of ['/%761/elements', '/v1/status']) assert.equal((await attestedHttpRequest(`${a.url}${path}`, { verify: peers() })).status, 401, path);
+  for (const path of ['/%761/elements', '/v1/status'])
+    assert.equal((await attestedHttpRequest(`${a.url}${path}`, { verify: peers() })).status, 401, path);
   // A path no route matches is 404 problem+json (nothing behind it to protect); an encoded separator is refused before routing.
   const nope = await attestedHttpRequest(`${a.url}/nope`, { verify: peers() });
   assert.equal(nope.status, 404);
@@ -215,7 +254,13 @@ test('RA-TLS peers refused with a typed error: mock evidence, DEBUG agent enclav
   assert.equal((await attestedHttpRequest(`${good}/`, { verify: peers() })).status, 200);
 
   const mockRoot = await createMockAttestationRoot();
-  const mock = await createRatlsCertificate(new MockQuoteIssuer(mockRoot.privateKey, { mrSigner: fromHex(mrSigner), isvProdId: AGENT_ENCLAVE_PROD_ID, isvSvn: 1 }));
+  const mock = await createRatlsCertificate(
+    new MockQuoteIssuer(mockRoot.privateKey, {
+      mrSigner: fromHex(mrSigner),
+      isvProdId: AGENT_ENCLAVE_PROD_ID,
+      isvSvn: 1,
+    }),
+  );
   assert.equal((await refusal(await serveCert(mock))).code, 'ERR_CHANNEL_EVIDENCE');
 
   const debug = await launchAgentEnclave(world, 0, buildAgentEnclaveImage(vendor, { debug: true }));
@@ -243,19 +288,34 @@ test('RA-TLS peers refused with a typed error: mock evidence, DEBUG agent enclav
     [debug, 'debug'],
     [stranger, 'identity'],
   ] as const) {
-    const r = await attestedHttpRequest(`${a.url}/v1/elements/e-x/evidence`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', verify: peers(), credentials: creds });
+    const r = await attestedHttpRequest(`${a.url}/v1/elements/e-x/evidence`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      verify: peers(),
+      credentials: creds,
+    });
     assert.equal(r.status, 403, r.body);
     assert.deepEqual([JSON.parse(r.body).code, JSON.parse(r.body).check], ['ERR_PEER_REFUSED', check]);
   }
 
   // An agent whose enclave has the wrong MRSIGNER: agent A refuses to fetch a child's evidence from it.
   const rogue = await startAgent('agent-rogue', 1, stranger);
-  const onRogue = await op<{ element: string }>(`${rogue.url}/v1/elements`, { platform: 1 }, admin).catch((e: { channelCode?: string }) => e);
+  const onRogue = await op<{ element: string }>(`${rogue.url}/v1/elements`, { platform: 1 }, admin).catch(
+    (e: { channelCode?: string }) => e,
+  );
   assert.equal((onRogue as { channelCode?: string }).channelCode, 'ERR_CHANNEL_IDENTITY'); // the operator refuses it too
   const p = await op<{ element: string }>(`${a.url}/v1/elements`, { platform: 0 });
   await assert.rejects(
-    op(`${a.url}/v1/elements/${p.element}/admit`, { chain: { id: 'c', policy: {} }, root: hex(world.root), depth: 2, type: 'remote', child: { element: 'e-x', agent: rogue.url } }),
-    (e: { httpStatus?: number; problemCode?: string; check?: string }) => e.httpStatus === 502 && e.problemCode === 'ERR_AGENT' && e.check === 'peer.identity',
+    op(`${a.url}/v1/elements/${p.element}/admit`, {
+      chain: { id: 'c', policy: {} },
+      root: hex(world.root),
+      depth: 2,
+      type: 'remote',
+      child: { element: 'e-x', agent: rogue.url },
+    }),
+    (e: { httpStatus?: number; problemCode?: string; check?: string }) =>
+      e.httpStatus === 502 && e.problemCode === 'ERR_AGENT' && e.check === 'peer.identity',
   );
 });
 
@@ -268,6 +328,12 @@ test('certificate renewal: the agent enclave makes a new key and quote; new conn
   const after = (await attestedHttpRequest(`${a.url}/healthz`, { verify: peers() })).peer.certificateSha256;
   assert.ok(before && after && before !== after);
   // A's renewed certificate as a client: B authenticates it (then finds the body malformed: 400, not 401/403).
-  const r = await attestedHttpRequest(`${b.url}/v1/elements/e-x/evidence`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', verify: peers(), credentials: a.id });
+  const r = await attestedHttpRequest(`${b.url}/v1/elements/e-x/evidence`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    verify: peers(),
+    credentials: a.id,
+  });
   assert.equal(r.status, 400, r.body);
 });

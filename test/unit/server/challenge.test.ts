@@ -15,9 +15,15 @@ test('a challenge verifies for its chain until it expires, with the secret of th
   const replica = challengeSecret(key.privateKey); // same key, derived again
   assert.deepEqual(checkChallenge(replica, 'chain-a', c.nonce, now), { ok: true });
   assert.deepEqual(checkChallenge(replica, 'chain-a', c.nonce, new Date('2026-11-27T10:04:59Z')), { ok: true });
-  assert.deepEqual(checkChallenge(replica, 'chain-a', c.nonce, new Date('2026-11-27T10:05:01Z')), { ok: false, reason: 'expired' });
+  assert.deepEqual(checkChallenge(replica, 'chain-a', c.nonce, new Date('2026-11-27T10:05:01Z')), {
+    ok: false,
+    reason: 'expired',
+  });
   assert.deepEqual(checkChallenge(replica, 'chain-b', c.nonce, now), { ok: false, reason: 'forged' });
-  assert.deepEqual(checkChallenge(challengeSecret(generateP256().privateKey), 'chain-a', c.nonce, now), { ok: false, reason: 'forged' });
+  assert.deepEqual(checkChallenge(challengeSecret(generateP256().privateKey), 'chain-a', c.nonce, now), {
+    ok: false,
+    reason: 'forged',
+  });
   assert.deepEqual(checkChallenge(secret, 'chain-a', c.nonce.toUpperCase(), now), { ok: false, reason: 'malformed' });
   assert.deepEqual(checkChallenge(secret, 'chain-a', c.nonce.slice(2), now), { ok: false, reason: 'malformed' });
   assert.notEqual(issueChallenge(secret, 'chain-a', now, 300_000).nonce, c.nonce);

@@ -39,7 +39,14 @@ export class ManagerFixture {
     const dir = await mkdtemp(join(tmpdir(), 'catena-mgr-'));
     const store = await openStore(join(dir, 'm.db'));
     const key = generateP256();
-    const app = await buildManager({ store, key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, checkResponse, ...opts });
+    const app = await buildManager({
+      store,
+      key,
+      checkpointIntervalMs: 0,
+      agentCheckIntervalMs: 0,
+      checkResponse,
+      ...opts,
+    });
     await app.ready();
     const admin = (await createToken(store, 'admin')).token;
     const agent = (await createToken(store, 'agent')).token;
@@ -52,7 +59,14 @@ export class ManagerFixture {
     await this.app.close();
     await this.store.close();
     this.store = await openStore(join(this.dir, 'm.db'));
-    this.app = await buildManager({ store: this.store, key: this.key, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, checkResponse, ...opts });
+    this.app = await buildManager({
+      store: this.store,
+      key: this.key,
+      checkpointIntervalMs: 0,
+      agentCheckIntervalMs: 0,
+      checkResponse,
+      ...opts,
+    });
   }
 
   async close(): Promise<void> {
@@ -63,11 +77,21 @@ export class ManagerFixture {
   }
 
   req(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token: string | null = this.admin) {
-    return this.app.inject({ method, url, ...(body !== undefined ? { payload: body as object } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return this.app.inject({
+      method,
+      url,
+      ...(body !== undefined ? { payload: body as object } : {}),
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
   }
 
   async createChain(policy: ChainPolicy = {}): Promise<string> {
-    const r = await this.req('POST', '/v1/chains', { name: 't', root: hex(this.world.root), emulatedRoot: true, policy });
+    const r = await this.req('POST', '/v1/chains', {
+      name: 't',
+      root: hex(this.world.root),
+      emulatedRoot: true,
+      policy,
+    });
     if (r.statusCode !== 201) throw new Error(`create chain: ${r.statusCode} ${r.body}`);
     return r.json().id as string;
   }
@@ -82,16 +106,34 @@ export class ManagerFixture {
   }
 
   /** The first link, unsigned, answering a manager challenge. */
-  async firstLink(chainId: string, child: ElementHandle, nonce?: string): Promise<{ link: Link; collateral: CollateralBlob }> {
+  async firstLink(
+    chainId: string,
+    child: ElementHandle,
+    nonce?: string,
+  ): Promise<{ link: Link; collateral: CollateralBlob }> {
     if (!nonce) nonce = (await this.req('POST', `/v1/chains/${chainId}/challenge`, {})).json().nonce as string;
     return this.links.first(chainId, child, nonce);
   }
 
-  localLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link }> {
+  localLink(
+    chainId: string,
+    parentId: string,
+    parent: ElementHandle,
+    child: ElementHandle,
+    policy: ChainPolicy,
+    depth: number,
+  ): Promise<{ link: Link }> {
     return this.links.local(chainId, parentId, parent, child, policy, depth);
   }
 
-  remoteLink(chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle, policy: ChainPolicy, depth: number): Promise<{ link: Link; collateral: CollateralBlob }> {
+  remoteLink(
+    chainId: string,
+    parentId: string,
+    parent: ElementHandle,
+    child: ElementHandle,
+    policy: ChainPolicy,
+    depth: number,
+  ): Promise<{ link: Link; collateral: CollateralBlob }> {
     return this.links.remote(chainId, parentId, parent, child, policy, depth);
   }
 }

@@ -10,7 +10,7 @@ import { ManagerFixture } from './fixture.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 async function selfSigned(namedCurve: 'P-256' | 'P-384', ca: boolean): Promise<Uint8Array> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve }, false, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve }, false, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: 'CN=test',
@@ -23,7 +23,11 @@ async function selfSigned(namedCurve: 'P-256' | 'P-384', ca: boolean): Promise<U
   return new Uint8Array(cert.rawData);
 }
 
-function problem(r: { statusCode: number; headers: Record<string, unknown>; json(): any; body: string }, status: number, code: string): any {
+function problem(
+  r: { statusCode: number; headers: Record<string, unknown>; json(): any; body: string },
+  status: number,
+  code: string,
+): any {
   assert.equal(r.statusCode, status, `expected ${status} ${code}, got ${r.statusCode} ${r.body}`);
   assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
   assert.equal(r.json().code, code);
@@ -41,7 +45,11 @@ describe('manager hardening', () => {
   test('reader tokens read and never write; expired and revoked tokens are refused at once', async () => {
     assert.equal((await f.req('GET', '/v1/chains', undefined, f.reader)).statusCode, 200);
     assert.equal((await f.req('GET', '/v1/auth/whoami', undefined, f.reader)).json().role, 'reader');
-    problem(await f.req('POST', '/v1/chains', { name: 'r', root: hex(f.world.root), emulatedRoot: true }, f.reader), 403, 'ERR_FORBIDDEN');
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'r', root: hex(f.world.root), emulatedRoot: true }, f.reader),
+      403,
+      'ERR_FORBIDDEN',
+    );
     problem(await f.req('POST', '/v1/chains/x/challenge', {}, f.reader), 403, 'ERR_FORBIDDEN');
     const t = await createToken(f.store, 'reader', 'test', { ttlMs: 60_000, now });
     assert.equal((await f.req('GET', '/v1/chains', undefined, t.token)).statusCode, 200);
@@ -64,24 +72,63 @@ describe('manager hardening', () => {
 
   test('a chain root must be an X.509 CA certificate with a P-256 key (ERR_BAD_ROOT); odd-length hex is ERR_MALFORMED', async () => {
     problem(await f.req('POST', '/v1/chains', { name: 'e', root: '', emulatedRoot: true }), 400, 'ERR_BAD_ROOT');
-    problem(await f.req('POST', '/v1/chains', { name: 'e', root: '3082'.repeat(60), emulatedRoot: true }), 400, 'ERR_BAD_ROOT');
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'e', root: '3082'.repeat(60), emulatedRoot: true }),
+      400,
+      'ERR_BAD_ROOT',
+    );
     problem(await f.req('POST', '/v1/chains', { name: 'e', root: 'abc', emulatedRoot: true }), 400, 'ERR_MALFORMED');
     // Certificates that parse, refused for what they are: a P-256 leaf (not a CA), a P-384 CA.
     const leaf = await selfSigned('P-256', false);
-    assert.match(problem(await f.req('POST', '/v1/chains', { name: 'e', root: hex(leaf), emulatedRoot: true }), 400, 'ERR_BAD_ROOT').detail, /not a CA/);
+    assert.match(
+      problem(
+        await f.req('POST', '/v1/chains', { name: 'e', root: hex(leaf), emulatedRoot: true }),
+        400,
+        'ERR_BAD_ROOT',
+      ).detail,
+      /not a CA/,
+    );
     const p384 = await selfSigned('P-384', true);
-    assert.match(problem(await f.req('POST', '/v1/chains', { name: 'e', root: hex(p384), emulatedRoot: true }), 400, 'ERR_BAD_ROOT').detail, /not P-256/);
+    assert.match(
+      problem(
+        await f.req('POST', '/v1/chains', { name: 'e', root: hex(p384), emulatedRoot: true }),
+        400,
+        'ERR_BAD_ROOT',
+      ).detail,
+      /not P-256/,
+    );
     // The PCK CA is a P-256 CA: accepted as a root (whether it anchors anything is the chain's business).
-    assert.equal((await f.req('POST', '/v1/chains', { name: 'pck-ca', root: hex(f.world.manufacturer.pckIssuerChain('processor')[0]), emulatedRoot: true })).statusCode, 201);
-    assert.equal((await f.req('POST', '/v1/chains', { name: 'ok', root: hex(f.world.root), emulatedRoot: true })).statusCode, 201);
+    assert.equal(
+      (
+        await f.req('POST', '/v1/chains', {
+          name: 'pck-ca',
+          root: hex(f.world.manufacturer.pckIssuerChain('processor')[0]),
+          emulatedRoot: true,
+        })
+      ).statusCode,
+      201,
+    );
+    assert.equal(
+      (await f.req('POST', '/v1/chains', { name: 'ok', root: hex(f.world.root), emulatedRoot: true })).statusCode,
+      201,
+    );
   });
 
   test('hostile bodies: unsafe integers, odd-length quote hex, unknown policy keys are 4xx problem+json', async () => {
     const id = await f.createChain();
-    const r = await f.app.inject({ method: 'PUT', url: `/v1/chains/${id}/policy`, headers: { authorization: `Bearer ${f.admin}`, 'content-type': 'application/json' }, payload: '{"evidenceMaxAgeSeconds":9007199254740993}' });
+    const r = await f.app.inject({
+      method: 'PUT',
+      url: `/v1/chains/${id}/policy`,
+      headers: { authorization: `Bearer ${f.admin}`, 'content-type': 'application/json' },
+      payload: '{"evidenceMaxAgeSeconds":9007199254740993}',
+    });
     problem(r, 400, 'ERR_UNSAFE_INTEGER');
     problem(await f.req('PUT', `/v1/chains/${id}/policy`, { byDepth: { x: {} } }), 400, 'ERR_MALFORMED');
-    problem(await f.req('PUT', `/v1/chains/${id}/policy`, { byDepth: { '1': { nonsense: true } } }), 400, 'ERR_MALFORMED');
+    problem(
+      await f.req('PUT', `/v1/chains/${id}/policy`, { byDepth: { '1': { nonsense: true } } }),
+      400,
+      'ERR_MALFORMED',
+    );
     const e = await f.load(0);
     const { link, collateral } = await f.firstLink(id, e);
     const odd = { ...link, evidence: { ...link.evidence, quote: 'abc' } };
@@ -89,7 +136,8 @@ describe('manager hardening', () => {
   });
 
   test('agents are who their token says; agent URLs are https on an allowed host (ERR_AGENT_URL)', async () => {
-    const reg = (body: object, token: string) => f.req('POST', '/v1/agents', { cloud: 'c', platforms: [], ...body }, token);
+    const reg = (body: object, token: string) =>
+      f.req('POST', '/v1/agents', { cloud: 'c', platforms: [], ...body }, token);
     const bound = (await createToken(f.store, 'agent', 'test', { agentId: 'agent-b' })).token;
     problem(await reg({ id: 'agent-other', url: 'https://127.0.0.1:9' }, bound), 403, 'ERR_FORBIDDEN');
     assert.equal((await reg({ id: 'agent-b', url: 'https://127.0.0.1:9' }, bound)).statusCode, 201);
@@ -104,8 +152,18 @@ describe('manager hardening', () => {
     assert.equal((await f.req('GET', '/v1/auth/whoami', undefined, free)).json().agentId, 'agent-c');
     // Nor can it take over another agent's registration.
     problem(await reg({ id: 'agent-b', url: 'https://127.0.0.1:10' }, free), 403, 'ERR_FORBIDDEN');
-    for (const url of ['http://127.0.0.1:9', 'https://example.com:9', 'https://10.0.0.1', 'https://u:p@127.0.0.1:9', 'https://127.0.0.1:9/x?y']) {
-      problem(await reg({ id: 'agent-b', url }, f.admin), 400, url.startsWith('http:') ? 'ERR_MALFORMED' : 'ERR_AGENT_URL');
+    for (const url of [
+      'http://127.0.0.1:9',
+      'https://example.com:9',
+      'https://10.0.0.1',
+      'https://u:p@127.0.0.1:9',
+      'https://127.0.0.1:9/x?y',
+    ]) {
+      problem(
+        await reg({ id: 'agent-b', url }, f.admin),
+        400,
+        url.startsWith('http:') ? 'ERR_MALFORMED' : 'ERR_AGENT_URL',
+      );
     }
   });
 

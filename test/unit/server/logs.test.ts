@@ -16,7 +16,10 @@ function breakable(store: Store): { store: Store; set(b: boolean): void } {
   const proxy = new Proxy(store, {
     get(t, k, r) {
       const v = Reflect.get(t, k, r) as unknown;
-      if (broken && (k === 'listChains' || k === 'getAuditHead')) return async () => { throw new Error('disk on fire'); };
+      if (broken && (k === 'listChains' || k === 'getAuditHead'))
+        return async () => {
+          throw new Error('disk on fire');
+        };
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
     },
   });
@@ -28,11 +31,23 @@ test('logs: one JSON line per request (method, route, status, time, request id),
   const real = await openStore(join(dir, 'm.db'));
   const b = breakable(real);
   const lines: Array<Record<string, unknown>> = [];
-  const app = await buildManager({ store: b.store, key: generateP256(), agentCheckIntervalMs: 0, checkpointIntervalMs: 30, logLevel: 'info', logStream: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+  const app = await buildManager({
+    store: b.store,
+    key: generateP256(),
+    agentCheckIntervalMs: 0,
+    checkpointIntervalMs: 30,
+    logLevel: 'info',
+    logStream: { write: (s: string) => void lines.push(JSON.parse(s)) },
+  });
   try {
     const admin = (await createToken(real, 'admin')).token;
     const secret = 'body-secret-7f3a';
-    const r = await app.inject({ method: 'POST', url: '/v1/chains?x=1', headers: { authorization: `Bearer ${admin}` }, payload: { name: secret, root: '', emulatedRoot: true } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/chains?x=1',
+      headers: { authorization: `Bearer ${admin}` },
+      payload: { name: secret, root: '', emulatedRoot: true },
+    });
     assert.equal(r.statusCode, 400);
     await app.inject({ method: 'GET', url: '/v1/chains', headers: { authorization: `Bearer ${admin}` } });
     const reqLines = lines.filter((l) => l.msg === 'request');
@@ -53,15 +68,26 @@ test('logs: one JSON line per request (method, route, status, time, request id),
     const boom = await app.inject({ method: 'GET', url: '/v1/chains', headers: { authorization: `Bearer ${admin}` } });
     assert.equal(boom.statusCode, 500);
     assert.doesNotMatch(boom.body, /disk on fire/);
-    const err = lines.find((l) => l.level === 50 && (l.err as { message?: string } | undefined)?.message === 'disk on fire' && l.msg === 'internal error');
+    const err = lines.find(
+      (l) =>
+        l.level === 50 &&
+        (l.err as { message?: string } | undefined)?.message === 'disk on fire' &&
+        l.msg === 'internal error',
+    );
     assert.ok(err, JSON.stringify(lines.slice(-3)));
     assert.match(String((err.err as { stack: string }).stack), /disk on fire\n\s+at /);
     assert.equal(err.reqId, lines.filter((l) => l.msg === 'request').at(-1)!.reqId);
 
     // A background job that fails (the checkpoint timer): logged with its cause and counted.
-    await app.inject({ method: 'POST', url: '/v1/tokens', headers: { authorization: `Bearer ${admin}` }, payload: { role: 'reader' } });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: { authorization: `Bearer ${admin}` },
+      payload: { role: 'reader' },
+    });
     const deadline = Date.now() + 5000;
-    while (!lines.some((l) => l.job === 'checkpoint') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!lines.some((l) => l.job === 'checkpoint') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const job = lines.find((l) => l.job === 'checkpoint');
     assert.ok(job, 'no log line for the failed checkpoint job');
     assert.equal(job.level, 50);

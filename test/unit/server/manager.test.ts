@@ -11,7 +11,11 @@ import { elementId, ManagerFixture } from './fixture.ts';
 
 const POLICY: ChainPolicy = { acceptedTcbStatuses: ['UpToDate'] };
 
-function problem(r: { statusCode: number; headers: Record<string, unknown>; json(): any }, status: number, code: string): any {
+function problem(
+  r: { statusCode: number; headers: Record<string, unknown>; json(): any },
+  status: number,
+  code: string,
+): any {
   assert.equal(r.statusCode, status, `expected ${status} ${code}, got ${r.statusCode} ${JSON.stringify(r.json())}`);
   assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
   const p = r.json();
@@ -33,16 +37,45 @@ describe('manager API', () => {
   after(() => f.close());
 
   test('refusals are problem+json with stable codes: 401, 403, 400, 413, 404', async () => {
-    problem(await f.req('POST', '/v1/chains', { name: 'x', root: '00', emulatedRoot: true }, null), 401, 'ERR_UNAUTHENTICATED');
-    problem(await f.req('POST', '/v1/chains', { name: 'x', root: '00', emulatedRoot: true }, 'catena_admin_forged'), 401, 'ERR_UNAUTHENTICATED');
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'x', root: '00', emulatedRoot: true }, null),
+      401,
+      'ERR_UNAUTHENTICATED',
+    );
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'x', root: '00', emulatedRoot: true }, 'catena_admin_forged'),
+      401,
+      'ERR_UNAUTHENTICATED',
+    );
     problem(await f.req('GET', '/v1/chains', undefined, null), 401, 'ERR_UNAUTHENTICATED');
-    problem(await f.req('POST', '/v1/chains', { name: 'x', root: '3082', emulatedRoot: true }, f.agent), 403, 'ERR_FORBIDDEN');
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'x', root: '3082', emulatedRoot: true }, f.agent),
+      403,
+      'ERR_FORBIDDEN',
+    );
     problem(await f.req('DELETE', `/v1/chains/${chainId}`, undefined, f.agent), 403, 'ERR_FORBIDDEN');
     problem(await f.req('POST', '/v1/chains', { name: 'x', emulatedRoot: true }), 400, 'ERR_MALFORMED');
     problem(await f.req('POST', '/v1/chains', { name: 'x', root: 'zz', emulatedRoot: true }), 400, 'ERR_MALFORMED');
-    problem(await f.req('POST', '/v1/chains', { name: 'x', root: '00', emulatedRoot: true, policy: { nonsense: 1 } }), 400, 'ERR_MALFORMED');
-    problem(await f.app.inject({ method: 'POST', url: '/v1/chains', headers: { authorization: `Bearer ${f.admin}`, 'content-type': 'application/json' }, payload: '{"name":' }), 400, 'ERR_MALFORMED');
-    problem(await f.req('POST', '/v1/chains', { name: 'x', root: 'ab'.repeat(600_000), emulatedRoot: true }), 413, 'ERR_TOO_LARGE');
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'x', root: '00', emulatedRoot: true, policy: { nonsense: 1 } }),
+      400,
+      'ERR_MALFORMED',
+    );
+    problem(
+      await f.app.inject({
+        method: 'POST',
+        url: '/v1/chains',
+        headers: { authorization: `Bearer ${f.admin}`, 'content-type': 'application/json' },
+        payload: '{"name":',
+      }),
+      400,
+      'ERR_MALFORMED',
+    );
+    problem(
+      await f.req('POST', '/v1/chains', { name: 'x', root: 'ab'.repeat(600_000), emulatedRoot: true }),
+      413,
+      'ERR_TOO_LARGE',
+    );
     problem(await f.req('GET', '/v1/chains/no-such-chain'), 404, 'ERR_NOT_FOUND');
     problem(await f.req('GET', '/v1/nothing-here'), 404, 'ERR_NOT_FOUND');
     problem(await f.req('GET', `/v1/chains/${chainId}/elements/e-000`), 404, 'ERR_NOT_FOUND');
@@ -55,7 +88,12 @@ describe('manager API', () => {
 
   test('appends first, local and remote links; the chain verifies, offline too', async () => {
     const first = await f.firstLink(chainId, e1);
-    const r1 = await f.req('POST', `/v1/chains/${chainId}/elements`, { ...first, agent: 'a1', cloud: 'cloud-a' }, f.agent);
+    const r1 = await f.req(
+      'POST',
+      `/v1/chains/${chainId}/elements`,
+      { ...first, agent: 'a1', cloud: 'cloud-a' },
+      f.agent,
+    );
     assert.equal(r1.statusCode, 201, r1.body);
     assert.equal(r1.json().element.id, elementId(e1));
     assert.equal(r1.json().link.appraisal.tcbStatus, 'UpToDate');
@@ -79,11 +117,18 @@ describe('manager API', () => {
     assert.deepEqual(v.links, { local: 1, remote: 2 });
     // The proof bundle verifies offline with only the root and a time.
     const bundle = (await f.req('GET', `/v1/chains/${chainId}/proof`)).json() as ProofBundle;
-    const off = await verifyBundle(bundle, { root: f.world.root, at: new Date(), remote: dcapRemoteVerifier(f.world.root) });
+    const off = await verifyBundle(bundle, {
+      root: f.world.root,
+      at: new Date(),
+      remote: dcapRemoteVerifier(f.world.root),
+    });
     assert.equal(off.valid, true);
     assert.equal(off.size, 3 + 4); // 3 enclaves, 2 platforms with their QEs
     const els = (await f.req('GET', `/v1/chains/${chainId}/elements`)).json().elements;
-    assert.deepEqual(els.map((e: { id: string }) => e.id), [elementId(e1), elementId(e2), elementId(e3)]);
+    assert.deepEqual(
+      els.map((e: { id: string }) => e.id),
+      [elementId(e1), elementId(e2), elementId(e3)],
+    );
   });
 
   test('the manager re-verifies: altered or mis-signed links are refused and nothing is written', async () => {
@@ -92,21 +137,42 @@ describe('manager API', () => {
     const good = await f.localLink(chainId, elementId(e2), e2, e4, POLICY, 3);
     const sig = good.link.signature;
     const flipped = sig.slice(0, 10) + (sig[10] === '0' ? '1' : '0') + sig.slice(11);
-    const p1 = problem(await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...good.link, signature: flipped } }), 422, 'ERR_LINK_REFUSED');
+    const p1 = problem(
+      await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...good.link, signature: flipped } }),
+      422,
+      'ERR_LINK_REFUSED',
+    );
     assert.equal(p1.check, 'link-signature');
     // Claiming another parent: its key did not sign the link.
-    const p2 = problem(await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...good.link, parent: elementId(e1) } }), 422, 'ERR_LINK_REFUSED');
+    const p2 = problem(
+      await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...good.link, parent: elementId(e1) } }),
+      422,
+      'ERR_LINK_REFUSED',
+    );
     assert.equal(p2.check, 'link-signature');
     // Changed evidence byte inside the REPORT.
     const rep = good.link.evidence.kind === 'sgx-report' ? good.link.evidence.report : '';
     const badRep = rep.slice(0, 100) + (rep[100] === 'a' ? 'b' : 'a') + rep.slice(101);
-    problem(await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...good.link, evidence: { kind: 'sgx-report', report: badRep } } }), 422, 'ERR_LINK_REFUSED');
+    problem(
+      await f.req('POST', `/v1/chains/${chainId}/elements`, {
+        link: { ...good.link, evidence: { kind: 'sgx-report', report: badRep } },
+      }),
+      422,
+      'ERR_LINK_REFUSED',
+    );
     // A remote quote for a debug/other-root situation: a quote altered in its body.
     const e5 = await f.load(1);
     const rem = await f.remoteLink(chainId, elementId(e2), e2, e5, POLICY, 3);
     const q = rem.link.evidence.kind === 'dcap-quote' ? rem.link.evidence.quote : '';
     const badQ = q.slice(0, 200) + (q[200] === 'a' ? 'b' : 'a') + q.slice(201);
-    problem(await f.req('POST', `/v1/chains/${chainId}/elements`, { ...rem, link: { ...rem.link, evidence: { ...rem.link.evidence, quote: badQ } } }), 422, 'ERR_LINK_REFUSED');
+    problem(
+      await f.req('POST', `/v1/chains/${chainId}/elements`, {
+        ...rem,
+        link: { ...rem.link, evidence: { ...rem.link.evidence, quote: badQ } },
+      }),
+      422,
+      'ERR_LINK_REFUSED',
+    );
     assert.equal((await f.store.getAuditHead()).seq, audit0, 'refused appends write no audit record');
     assert.equal((await f.store.listElements(chainId)).length, 3);
     // The genuine link is still accepted afterwards (the refusals left the chain consistent).
@@ -142,7 +208,9 @@ describe('manager API', () => {
     assert.equal(r.json().verification.valid, false);
     assert.match(r.json().verification.failures[0].check, /identity|policy/);
     assert.equal((await f.req('PUT', `/v1/chains/${chainId}/policy`, POLICY)).json().verification.valid, true);
-    const rv = await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(e2)}/revoke`, { reason: 'key compromise' });
+    const rv = await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(e2)}/revoke`, {
+      reason: 'key compromise',
+    });
     assert.equal(rv.statusCode, 200, rv.body);
     const v = (await f.req('GET', `/v1/chains/${chainId}/verify`)).json();
     assert.equal(v.valid, false);
@@ -171,7 +239,7 @@ describe('manager API', () => {
   test('audit: paged over HTTP, signed checkpoints, verifyAuditLog passes; a tampered copy is named', async () => {
     await f.app.checkpoint();
     const records: any[] = [];
-    for (let afterSeq = 0; ; ) {
+    for (let afterSeq = 0; ;) {
       const page = (await f.req('GET', `/v1/audit?afterSeq=${afterSeq}&limit=3`)).json();
       records.push(...page.records);
       if (page.next === null) break;
@@ -182,7 +250,11 @@ describe('manager API', () => {
     assert.ok(cps.length >= 2, 'checkpoints every 5 writes, plus the explicit one');
     const ok = verifyAuditLog(records, cps, checkpointVerifier(f.key.publicKey));
     assert.equal(ok.ok, true, JSON.stringify(ok));
-    assert.ok(records.some((r) => r.action === 'element.append') && records.some((r) => r.action === 'chain.policy') && records.some((r) => r.action === 'element.update'));
+    assert.ok(
+      records.some((r) => r.action === 'element.append') &&
+        records.some((r) => r.action === 'chain.policy') &&
+        records.some((r) => r.action === 'element.update'),
+    );
     const tampered = records.map((r) => ({ ...r }));
     tampered[4].actor = 'mallory';
     const bad = verifyAuditLog(tampered, cps, checkpointVerifier(f.key.publicKey));
@@ -192,7 +264,12 @@ describe('manager API', () => {
 
   test('an agent that stops answering leaves its elements unreachable, not deleted; back again: active', async () => {
     const c2 = await f.createChain(POLICY);
-    const reg = await f.req('POST', '/v1/agents', { id: 'agent-x', cloud: 'cloud-x', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
+    const reg = await f.req(
+      'POST',
+      '/v1/agents',
+      { id: 'agent-x', cloud: 'cloud-x', url: 'https://127.0.0.1:9', platforms: [] },
+      f.agent,
+    );
     assert.equal(reg.statusCode, 201, reg.body);
     const e8 = await f.load(0);
     const first = await f.firstLink(c2, e8);
@@ -203,7 +280,12 @@ describe('manager API', () => {
     assert.equal(el.status, 'unreachable');
     assert.equal((await f.req('GET', `/v1/chains/${c2}/verify`)).json().statuses[elementId(e8)], 'unreachable');
     // Re-registration (the agent came back) restores the elements.
-    await f.req('POST', '/v1/agents', { id: 'agent-x', cloud: 'cloud-x', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
+    await f.req(
+      'POST',
+      '/v1/agents',
+      { id: 'agent-x', cloud: 'cloud-x', url: 'https://127.0.0.1:9', platforms: [] },
+      f.agent,
+    );
     assert.equal((await f.req('GET', `/v1/chains/${c2}/elements/${elementId(e8)}`)).json().status, 'active');
     const del = await f.req('DELETE', `/v1/chains/${c2}`);
     assert.equal(del.statusCode, 204);

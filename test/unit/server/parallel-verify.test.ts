@@ -31,7 +31,11 @@ test('PrefetchingVerifier hands a started verification only to the same quote, c
   const at = new Date(1_000_000);
   const release = p.start(quote, coll, at);
   assert.equal(base.calls, 1);
-  assert.deepEqual(await p.verify(Uint8Array.from([1, 2, 3, 4]), coll, new Date(1_000_000)), { ok: false, check: 'fake', message: 'call 1' });
+  assert.deepEqual(await p.verify(Uint8Array.from([1, 2, 3, 4]), coll, new Date(1_000_000)), {
+    ok: false,
+    check: 'fake',
+    message: 'call 1',
+  });
   assert.equal(base.calls, 1, 'the started verification was used');
   // Another time, another collateral object (even with equal content), other bytes: verified afresh.
   await p.verify(quote, coll, new Date(1_000_001));
@@ -127,21 +131,30 @@ describe('verification off the event loop', () => {
     for (const k of kids) bodies.push(await f.links.remote(chainId, elementId(parent), parent, k, POLICY, 2));
     const rs = await Promise.all(bodies.map((b) => f.req('POST', `/v1/chains/${chainId}/elements`, { link: b.link })));
     for (const r of rs) assert.equal(r.statusCode, 201, r.body);
-    assert.deepEqual(rs.map((r) => r.json().seq).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      rs.map((r) => r.json().seq).sort((a, b) => a - b),
+      [2, 3, 4, 5, 6, 7],
+    );
     // The same body again: refused, and so is the same quote under a link the parent did not sign.
     const again = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: bodies[0].link });
     assert.equal(again.statusCode, 409, again.body);
-    const forged = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...bodies[1].link, child: elementId(child) } });
+    const forged = await f.req('POST', `/v1/chains/${chainId}/elements`, {
+      link: { ...bodies[1].link, child: elementId(child) },
+    });
     assert.equal(forged.statusCode, 422, forged.body);
     // A new link for a new element, its signature flipped: refused on the signature (checked off-thread).
     const k7 = await f.load(1);
     const next = await f.links.remote(chainId, elementId(parent), parent, k7, POLICY, 2);
     const sig = next.link.signature;
-    const bad = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...next.link, signature: sig.slice(0, 20) + (sig[20] === '0' ? '1' : '0') + sig.slice(21) } });
+    const bad = await f.req('POST', `/v1/chains/${chainId}/elements`, {
+      link: { ...next.link, signature: sig.slice(0, 20) + (sig[20] === '0' ? '1' : '0') + sig.slice(21) },
+    });
     assert.equal(bad.statusCode, 422, bad.body);
     assert.equal(bad.json().check, 'link-signature');
     // A signature that is not hex: the same refusal as without a verifier thread (format).
-    const notHex = await f.req('POST', `/v1/chains/${chainId}/elements`, { link: { ...next.link, signature: 'zz' + sig.slice(2) } });
+    const notHex = await f.req('POST', `/v1/chains/${chainId}/elements`, {
+      link: { ...next.link, signature: 'zz' + sig.slice(2) },
+    });
     assert.equal(notHex.statusCode, 422, notHex.body);
     assert.equal(notHex.json().check, 'format');
     assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements`, { link: next.link })).statusCode, 201);
@@ -174,7 +187,10 @@ describe('quote verification outside the chain lock', () => {
   test('concurrent appends to one chain verify their quotes concurrently, each exactly once', async () => {
     const [parent, ...kids] = await Promise.all([f.load(0), f.load(1), f.load(0), f.load(1), f.load(0)]);
     const chainId = await f.createChain(POLICY);
-    assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements`, await f.firstLink(chainId, parent))).statusCode, 201);
+    assert.equal(
+      (await f.req('POST', `/v1/chains/${chainId}/elements`, await f.firstLink(chainId, parent))).statusCode,
+      201,
+    );
     const bodies = [];
     for (const k of kids) bodies.push(await f.links.remote(chainId, elementId(parent), parent, k, POLICY, 2));
     seen.calls = 0;

@@ -15,8 +15,16 @@ import { elementId, ManagerFixture } from './fixture.ts';
 
 const POLICY: ChainPolicy = { acceptedTcbStatuses: ['UpToDate'] };
 
-function problem(r: { statusCode: number; headers: Record<string, unknown>; json(): any }, status: number, code: string): any {
-  assert.equal(r.statusCode, status, `expected ${status} ${code}, got ${r.statusCode} ${r.statusCode === 201 ? '' : JSON.stringify(r.json())}`);
+function problem(
+  r: { statusCode: number; headers: Record<string, unknown>; json(): any },
+  status: number,
+  code: string,
+): any {
+  assert.equal(
+    r.statusCode,
+    status,
+    `expected ${status} ${code}, got ${r.statusCode} ${r.statusCode === 201 ? '' : JSON.stringify(r.json())}`,
+  );
   assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
   const p = r.json();
   assert.equal(p.code, code);
@@ -40,7 +48,9 @@ describe('manager collateral from a PCS', () => {
     f = await ManagerFixture.create();
     pcs = buildPcsServer({ manufacturer: f.world.manufacturer });
     pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
-    served = collateralToQvlJson(await pcsCollateral(pcsUrl).get({ fmspc: hex(DEFAULT_FMSPC), pckCa: 'processor', teeType: 'sgx' }, new Date()));
+    served = collateralToQvlJson(
+      await pcsCollateral(pcsUrl).get({ fmspc: hex(DEFAULT_FMSPC), pckCa: 'processor', teeType: 'sgx' }, new Date()),
+    );
     [e0, e1, e2] = await Promise.all([f.load(0), f.load(1), f.load(1)]);
   });
   after(async () => {
@@ -53,9 +63,14 @@ describe('manager collateral from a PCS', () => {
 
   test('the collateral request comes from the PCK leaf in the quote', async () => {
     const { link } = await f.firstLink(await f.createChain(POLICY), e0);
-    const req = collateralRequestOfQuote(Uint8Array.from(Buffer.from((link.evidence as { quote: string }).quote, 'hex')));
+    const req = collateralRequestOfQuote(
+      Uint8Array.from(Buffer.from((link.evidence as { quote: string }).quote, 'hex')),
+    );
     assert.deepEqual(req, { fmspc: hex(DEFAULT_FMSPC), pckCa: 'processor', teeType: 'sgx' });
-    assert.throws(() => collateralRequestOfQuote(new Uint8Array(100)), (e: any) => e.code === 'ERR_LINK_REFUSED' && e.check === 'collateral-request');
+    assert.throws(
+      () => collateralRequestOfQuote(new Uint8Array(100)),
+      (e: any) => e.code === 'ERR_LINK_REFUSED' && e.check === 'collateral-request',
+    );
   });
 
   test('without a PCS, a first link without collateral is refused with ERR_COLLATERAL_REQUIRED and nothing is written', async () => {
@@ -88,7 +103,11 @@ describe('manager collateral from a PCS', () => {
     const bundle = (await f.req('GET', `/v1/chains/${ids[0]}/proof`)).json() as ProofBundle;
     assert.deepEqual(Object.keys(bundle.collateral), [collateralId(served)]);
     assert.deepEqual(bundle.collateral[collateralId(served)], served);
-    const v = await verifyBundle(bundle, { root: f.world.root, at: new Date(), remote: dcapRemoteVerifier(f.world.root) });
+    const v = await verifyBundle(bundle, {
+      root: f.world.root,
+      at: new Date(),
+      remote: dcapRemoteVerifier(f.world.root),
+    });
     assert.equal(v.valid, true, JSON.stringify(v.failures));
   });
 
@@ -123,7 +142,11 @@ describe('manager collateral from a PCS', () => {
       assert.equal(r2.statusCode, 201, r2.body);
     }
     const bundle = (await f.req('GET', `/v1/chains/${chainId}/proof`)).json() as ProofBundle;
-    const v = await verifyBundle(bundle, { root: f.world.root, at: new Date(), remote: dcapRemoteVerifier(f.world.root) });
+    const v = await verifyBundle(bundle, {
+      root: f.world.root,
+      at: new Date(),
+      remote: dcapRemoteVerifier(f.world.root),
+    });
     assert.equal(v.valid, true, JSON.stringify(v.failures));
   });
 
@@ -147,6 +170,13 @@ describe('manager collateral from a PCS', () => {
 });
 
 /** A remote link whose parent enclave verified the child's quote with `collateral` (as an agent does). */
-async function remoteLinkWith(f: ManagerFixture, collateral: CollateralBlob, chainId: string, parentId: string, parent: ElementHandle, child: ElementHandle): Promise<Link> {
+async function remoteLinkWith(
+  f: ManagerFixture,
+  collateral: CollateralBlob,
+  chainId: string,
+  parentId: string,
+  parent: ElementHandle,
+  child: ElementHandle,
+): Promise<Link> {
   return (await f.links.remote(chainId, parentId, parent, child, POLICY, 1, child.elementKey, collateral)).link;
 }

@@ -11,14 +11,48 @@ after(() => f.close());
 
 test('GET /v1/platforms lists the platforms agents registered, with agent status and the TCB status each chain recorded', async () => {
   const [p0, p1] = f.world.platforms.map((p) => p.ppid) as [string, string];
-  const reg = await f.req('POST', '/v1/agents', { id: 'agent-p', cloud: 'cloud-p', url: 'https://127.0.0.1:9', platforms: [{ index: 0, ppid: p0 }, { index: 1, ppid: p1 }] }, f.agent);
+  const reg = await f.req(
+    'POST',
+    '/v1/agents',
+    {
+      id: 'agent-p',
+      cloud: 'cloud-p',
+      url: 'https://127.0.0.1:9',
+      platforms: [
+        { index: 0, ppid: p0 },
+        { index: 1, ppid: p1 },
+      ],
+    },
+    f.agent,
+  );
   assert.equal(reg.statusCode, 201, reg.body);
   const chainId = await f.createChain();
   const first = await f.load(0);
-  assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements`, { ...(await f.firstLink(chainId, first)), agent: 'agent-p' })).statusCode, 201);
+  assert.equal(
+    (
+      await f.req('POST', `/v1/chains/${chainId}/elements`, {
+        ...(await f.firstLink(chainId, first)),
+        agent: 'agent-p',
+      })
+    ).statusCode,
+    201,
+  );
 
-  const list = (await f.req('GET', '/v1/platforms', undefined, f.agent)).json().platforms as Array<{ ppid: string; agent: string; cloud: string; index: number; status: string; chains: Array<{ chain: string; tcbStatus: string; fmspc: string }> }>;
-  assert.deepEqual(list.map((p) => [p.ppid, p.index, p.agent, p.cloud, p.status]), [[p0, 0, 'agent-p', 'cloud-p', 'active'], [p1, 1, 'agent-p', 'cloud-p', 'active']]);
+  const list = (await f.req('GET', '/v1/platforms', undefined, f.agent)).json().platforms as Array<{
+    ppid: string;
+    agent: string;
+    cloud: string;
+    index: number;
+    status: string;
+    chains: Array<{ chain: string; tcbStatus: string; fmspc: string }>;
+  }>;
+  assert.deepEqual(
+    list.map((p) => [p.ppid, p.index, p.agent, p.cloud, p.status]),
+    [
+      [p0, 0, 'agent-p', 'cloud-p', 'active'],
+      [p1, 1, 'agent-p', 'cloud-p', 'active'],
+    ],
+  );
   // Platform 0 was quoted in the chain (the first enclave's remote link); platform 1 not yet.
   assert.equal(list[0].chains.length, 1);
   assert.equal(list[0].chains[0].chain, chainId);
@@ -37,5 +71,8 @@ test('GET /v1/platforms lists the platforms agents registered, with agent status
   // The agent stops answering: its platforms are unreachable too.
   await f.app.checkAgents();
   const after = (await f.req('GET', '/v1/platforms')).json().platforms as Array<{ status: string }>;
-  assert.deepEqual(after.map((p) => p.status), ['unreachable', 'unreachable']);
+  assert.deepEqual(
+    after.map((p) => p.status),
+    ['unreachable', 'unreachable'],
+  );
 });

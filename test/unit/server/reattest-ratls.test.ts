@@ -14,7 +14,12 @@ import { EmulatedWorld } from '../../../src/cot/world.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { buildAgent } from '../../../src/server/agent.ts';
-import { agentPeerVerification, buildAgentEnclaveImage, launchAgentEnclave, type AgentTlsIdentity } from '../../../src/server/agent-enclave.ts';
+import {
+  agentPeerVerification,
+  buildAgentEnclaveImage,
+  launchAgentEnclave,
+  type AgentTlsIdentity,
+} from '../../../src/server/agent-enclave.ts';
 import { CotDriver } from '../../../src/server/cot-driver.ts';
 import { callJson } from '../../../src/server/http-json.ts';
 import { buildManager } from '../../../src/server/manager.ts';
@@ -41,19 +46,35 @@ let managerUrl: string;
 let admin: string;
 let agent: { app: FastifyInstance; url: string; tls: AgentTlsIdentity };
 
-const peers = () => agentPeerVerification({ roots: [world.root], collateral, mrSigner: hex(buildAgentEnclaveImage(vendor).mrSigner) });
+const peers = () =>
+  agentPeerVerification({ roots: [world.root], collateral, mrSigner: hex(buildAgentEnclaveImage(vendor).mrSigner) });
 
 before(async () => {
   world = await EmulatedWorld.create({ clouds: 1, platformsPerCloud: 2 });
   collateral = await world.collateralFor();
   dir = await mkdtemp(join(tmpdir(), 'catena-reattest-'));
   store = await openStore(join(dir, 'm.db'));
-  manager = await buildManager({ store, key: managerKey, checkpointIntervalMs: 0, agentCheckIntervalMs: 0, agentAttestation: peers() });
+  manager = await buildManager({
+    store,
+    key: managerKey,
+    checkpointIntervalMs: 0,
+    agentCheckIntervalMs: 0,
+    agentAttestation: peers(),
+  });
   managerUrl = await listenUrl(manager, '127.0.0.1', 0);
   admin = (await createToken(store, 'admin')).token;
   const tls = await launchAgentEnclave(world, 0, buildAgentEnclaveImage(vendor), 'agent-r');
   const jwks = await callJson<{ keys: [] }>(`${managerUrl}/.well-known/jwks.json`);
-  const app = buildAgent({ world, cloud: 'cloud-r', vendorKey: vendor, id: 'agent-r', tls, peers: peers(), checkToken: managerTokenChecker({ url: managerUrl }), checkManagerRequest: await managerRequestVerifier(jwks, 'agent-r') });
+  const app = buildAgent({
+    world,
+    cloud: 'cloud-r',
+    vendorKey: vendor,
+    id: 'agent-r',
+    tls,
+    peers: peers(),
+    checkToken: managerTokenChecker({ url: managerUrl }),
+    checkManagerRequest: await managerRequestVerifier(jwks, 'agent-r'),
+  });
   agent = { app, url: await listenUrl(app, '127.0.0.1', 0), tls };
 });
 after(async () => {
@@ -66,15 +87,32 @@ after(async () => {
 });
 
 const reattest = async (chain: string, element: string) => {
-  const r = await manager.inject({ method: 'POST', url: `/v1/chains/${chain}/elements/${element}/reattest`, headers: { authorization: `Bearer ${admin}` } });
+  const r = await manager.inject({
+    method: 'POST',
+    url: `/v1/chains/${chain}/elements/${element}/reattest`,
+    headers: { authorization: `Bearer ${admin}` },
+  });
   return { status: r.statusCode, body: r.json() };
 };
 
 test('the manager re-attests elements on an RA-TLS agent with a request token; a mis-registered agent (other audience) refuses it', async () => {
-  const register = (id: string) => callJson(`${managerUrl}/v1/agents`, { body: { id, cloud: 'cloud-r', url: agent.url, platforms: [] }, token: admin });
+  const register = (id: string) =>
+    callJson(`${managerUrl}/v1/agents`, {
+      body: { id, cloud: 'cloud-r', url: agent.url, platforms: [] },
+      token: admin,
+    });
   await register('agent-r');
-  const driver = await CotDriver.createChain(managerUrl, admin, { name: 'r', root: hex(world.root), emulatedRoot: true, policy: {} }, { ratls: { verify: peers() }, token: admin });
-  const [first, local, remote] = [await driver.load(agent.url, 0), await driver.load(agent.url, 0), await driver.load(agent.url, 1)];
+  const driver = await CotDriver.createChain(
+    managerUrl,
+    admin,
+    { name: 'r', root: hex(world.root), emulatedRoot: true, policy: {} },
+    { ratls: { verify: peers() }, token: admin },
+  );
+  const [first, local, remote] = [
+    await driver.load(agent.url, 0),
+    await driver.load(agent.url, 0),
+    await driver.load(agent.url, 1),
+  ];
   await driver.appendFirst(first);
   await driver.append(first, local, 'local');
   await driver.append(local, remote, 'remote');
@@ -86,10 +124,18 @@ test('the manager re-attests elements on an RA-TLS agent with a request token; a
   }
 
   // The same agent registered under another id: the manager's token names agent-x, the agent is agent-r.
-  await callJson(`${managerUrl}/v1/agents`, { body: { id: 'agent-x', cloud: 'cloud-r', url: agent.url, platforms: [] }, token: admin });
+  await callJson(`${managerUrl}/v1/agents`, {
+    body: { id: 'agent-x', cloud: 'cloud-r', url: agent.url, platforms: [] },
+    token: admin,
+  });
   const rows = await store.listElements(driver.chain.id);
   const row = rows.find((x) => x.id === first.element)!;
-  await store.updateElement(driver.chain.id, first.element, { record: { ...(row.record as object), agent: 'agent-x' } }, { actor: 'test', at: new Date() });
+  await store.updateElement(
+    driver.chain.id,
+    first.element,
+    { record: { ...(row.record as object), agent: 'agent-x' } },
+    { actor: 'test', at: new Date() },
+  );
   manager.chains.evict(driver.chain.id);
   const wrong = await reattest(driver.chain.id, first.element);
   assert.equal(wrong.status, 502, JSON.stringify(wrong.body));
@@ -100,9 +146,19 @@ test('the manager re-attests elements on an RA-TLS agent with a request token; a
 test('a manager request token opens only the evidence route, once, for its audience; other keys, scopes and expired tokens are refused', async () => {
   const kid = managerKeyId(managerKey.publicKey);
   const call = (path: string, token: string, body: object) =>
-    attestedHttpRequest(`${agent.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body), verify: peers(), timeoutMs: 10_000 });
+    attestedHttpRequest(`${agent.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      verify: peers(),
+      timeoutMs: 10_000,
+    });
   // Loading an enclave is not what the token allows.
-  assert.equal((await call('/v1/elements', await signManagerRequest(managerKey.privateKey, kid, 'agent-r'), { platform: 0 })).status, 403);
+  assert.equal(
+    (await call('/v1/elements', await signManagerRequest(managerKey.privateKey, kid, 'agent-r'), { platform: 0 }))
+      .status,
+    403,
+  );
   // Replay: a token works once (the request itself fails on the unknown element: 404, after authentication).
   const t = await signManagerRequest(managerKey.privateKey, kid, 'agent-r');
   const body = { chain: 'c', nonce: '00'.repeat(32) };
@@ -113,16 +169,39 @@ test('a manager request token opens only the evidence route, once, for its audie
   const jwks = { keys: [{ ...(await exportJWK(managerKey.publicKey)), kid }] };
   const verify = await managerRequestVerifier(jwks, 'agent-r');
   assert.equal(await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-r')), true);
-  assert.equal(await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-other')), false, 'another audience');
+  assert.equal(
+    await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-other')),
+    false,
+    'another audience',
+  );
   const stranger = await generateKeyPair('ES256');
-  assert.equal(await verify(await signManagerRequest(stranger.privateKey as never, kid, 'agent-r')), false, 'another key under the same kid');
+  assert.equal(
+    await verify(await signManagerRequest(stranger.privateKey as never, kid, 'agent-r')),
+    false,
+    'another key under the same kid',
+  );
   const now = Math.floor(Date.now() / 1000);
   const forge = (claims: Record<string, unknown>, exp: number) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid }).setIssuer('catena-manager').setAudience('agent:agent-r').setIssuedAt(exp - 60).setExpirationTime(exp).setJti(`j${Math.random()}`).sign(managerKey.privateKey);
-  assert.equal(await verify(await forge({ scope: EVIDENCE_SCOPE }, now + 60)), true, 'control: a well-formed token passes');
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setIssuer('catena-manager')
+      .setAudience('agent:agent-r')
+      .setIssuedAt(exp - 60)
+      .setExpirationTime(exp)
+      .setJti(`j${Math.random()}`)
+      .sign(managerKey.privateKey);
+  assert.equal(
+    await verify(await forge({ scope: EVIDENCE_SCOPE }, now + 60)),
+    true,
+    'control: a well-formed token passes',
+  );
   assert.equal(await verify(await forge({ scope: 'agent:admin' }, now + 60)), false, 'another scope');
   assert.equal(await verify(await forge({ scope: EVIDENCE_SCOPE }, now - 10)), false, 'expired');
-  assert.equal(await verify(await forge({ scope: EVIDENCE_SCOPE }, now + 3600)), false, 'lives longer than a request token may');
+  assert.equal(
+    await verify(await forge({ scope: EVIDENCE_SCOPE }, now + 3600)),
+    false,
+    'lives longer than a request token may',
+  );
 });
 
 test('a manager without agent attestation configured does not call https agents (ERR_AGENT, nothing written)', async () => {
@@ -132,24 +211,77 @@ test('a manager without agent attestation configured does not call https agents 
   try {
     const url2 = await listenUrl(m2, '127.0.0.1', 0);
     const admin2 = (await createToken(store2, 'admin')).token;
-    await callJson(`${url2}/v1/agents`, { body: { id: 'agent-r', cloud: 'cloud-r', url: agent.url, platforms: [] }, token: admin2 });
-    const driver = await CotDriver.createChain(url2, admin2, { name: 'r2', root: hex(world.root), emulatedRoot: true, policy: {} }, { ratls: { verify: peers() }, token: admin2 });
+    await callJson(`${url2}/v1/agents`, {
+      body: { id: 'agent-r', cloud: 'cloud-r', url: agent.url, platforms: [] },
+      token: admin2,
+    });
+    const driver = await CotDriver.createChain(
+      url2,
+      admin2,
+      { name: 'r2', root: hex(world.root), emulatedRoot: true, policy: {} },
+      { ratls: { verify: peers() }, token: admin2 },
+    );
     const el = await driver.load(agent.url, 1).catch(() => undefined);
     // The agent checks the operator token with *its* manager (managerUrl), which does not know admin2.
     assert.equal(el, undefined);
-    const first = await CotDriver.createChain(managerUrl, admin, { name: 'r3', root: hex(world.root), emulatedRoot: true, policy: {} }, { ratls: { verify: peers() }, token: admin }).then((d) => d.load(agent.url, 1));
-    await store2.putAgent({ id: 'agent-r', cloud: 'cloud-r', url: agent.url, status: 'active', info: {}, lastSeen: new Date() }, { actor: 't', at: new Date() });
+    const first = await CotDriver.createChain(
+      managerUrl,
+      admin,
+      { name: 'r3', root: hex(world.root), emulatedRoot: true, policy: {} },
+      { ratls: { verify: peers() }, token: admin },
+    ).then((d) => d.load(agent.url, 1));
+    await store2.putAgent(
+      { id: 'agent-r', cloud: 'cloud-r', url: agent.url, status: 'active', info: {}, lastSeen: new Date() },
+      { actor: 't', at: new Date() },
+    );
     const chain = driver.chain.id;
     // Append through m2 with evidence fetched by the operator of the agent's manager.
-    const { nonce } = await callJson<{ nonce: string }>(`${url2}/v1/chains/${chain}/challenge`, { method: 'POST', body: {}, token: admin2 });
-    const ev = await callJson<{ element: string; elementKey: string; report: string; platform: string; quote: string; collateral: CollateralBlob; agent: string }>(`${agent.url}/v1/elements/${first.element}/evidence`, { body: { chain, nonce }, token: admin, ratls: { verify: peers() } });
+    const { nonce } = await callJson<{ nonce: string }>(`${url2}/v1/chains/${chain}/challenge`, {
+      method: 'POST',
+      body: {},
+      token: admin2,
+    });
+    const ev = await callJson<{
+      element: string;
+      elementKey: string;
+      report: string;
+      platform: string;
+      quote: string;
+      collateral: CollateralBlob;
+      agent: string;
+    }>(`${agent.url}/v1/elements/${first.element}/evidence`, {
+      body: { chain, nonce },
+      token: admin,
+      ratls: { verify: peers() },
+    });
     const { identityOfBody } = await import('../../../src/cot/element-core.ts');
     const { parseReport } = await import('../../../src/formats/report.ts');
     const { fromHex } = await import('../../../src/bytes/util.ts');
-    const link = { version: 1, chain, parent: null, child: ev.element, type: 'remote', nonce, childKey: ev.elementKey, childIdentity: identityOfBody(parseReport(fromHex(ev.report)).body), childPlatform: ev.platform, evidence: { kind: 'dcap-quote', quote: ev.quote, collateral: '' }, appraisal: { verdict: 'accepted' }, at: new Date().toISOString(), signature: '' };
-    await callJson(`${url2}/v1/chains/${chain}/elements`, { body: { link, collateral: ev.collateral, agent: 'agent-r' }, token: admin2 });
+    const link = {
+      version: 1,
+      chain,
+      parent: null,
+      child: ev.element,
+      type: 'remote',
+      nonce,
+      childKey: ev.elementKey,
+      childIdentity: identityOfBody(parseReport(fromHex(ev.report)).body),
+      childPlatform: ev.platform,
+      evidence: { kind: 'dcap-quote', quote: ev.quote, collateral: '' },
+      appraisal: { verdict: 'accepted' },
+      at: new Date().toISOString(),
+      signature: '',
+    };
+    await callJson(`${url2}/v1/chains/${chain}/elements`, {
+      body: { link, collateral: ev.collateral, agent: 'agent-r' },
+      token: admin2,
+    });
     const audit = (await store2.listAudit({ afterSeq: 0, limit: 1000 })).length;
-    const r = await m2.inject({ method: 'POST', url: `/v1/chains/${chain}/elements/${ev.element}/reattest`, headers: { authorization: `Bearer ${admin2}` } });
+    const r = await m2.inject({
+      method: 'POST',
+      url: `/v1/chains/${chain}/elements/${ev.element}/reattest`,
+      headers: { authorization: `Bearer ${admin2}` },
+    });
     assert.equal(r.statusCode, 502, r.body);
     assert.equal(r.json().code, 'ERR_AGENT');
     assert.match(r.json().detail, /agent attestation/);

@@ -14,7 +14,8 @@ import { elementId, ManagerFixture } from './fixture.ts';
 describe('manager re-attestation', () => {
   let f: ManagerFixture;
   const hosted = new Map<string, ElementHandle>();
-  let tamper: ((ev: AgentEvidence, req: { element: string; chain: string; nonce: string }) => Promise<AgentEvidence>) | undefined;
+  let tamper:
+    ((ev: AgentEvidence, req: { element: string; chain: string; nonce: string }) => Promise<AgentEvidence>) | undefined;
   let agentDown = false;
   const calls: string[] = [];
   const fetchEvidence: FetchEvidence = async (agent, element, chain, nonce) => {
@@ -40,7 +41,17 @@ describe('manager re-attestation', () => {
         }
       },
     });
-    assert.equal((await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] }, f.agent)).statusCode, 201);
+    assert.equal(
+      (
+        await f.req(
+          'POST',
+          '/v1/agents',
+          { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] },
+          f.agent,
+        )
+      ).statusCode,
+      201,
+    );
     chainId = await f.createChain();
     [first, local, remote, noAgent] = [await f.load(0), await f.load(0), await f.load(1), await f.load(1)];
     for (const h of [first, local, remote]) hosted.set(elementId(h), h);
@@ -56,8 +67,14 @@ describe('manager re-attestation', () => {
   after(() => f.close());
 
   const reattest = (el: ElementHandle | string, token: string | null = f.admin) =>
-    f.req('POST', `/v1/chains/${chainId}/elements/${typeof el === 'string' ? el : elementId(el)}/reattest`, undefined, token);
-  const status = async (el: ElementHandle) => (await f.req('GET', `/v1/chains/${chainId}/elements/${elementId(el)}`)).json().status as string;
+    f.req(
+      'POST',
+      `/v1/chains/${chainId}/elements/${typeof el === 'string' ? el : elementId(el)}/reattest`,
+      undefined,
+      token,
+    );
+  const status = async (el: ElementHandle) =>
+    (await f.req('GET', `/v1/chains/${chainId}/elements/${elementId(el)}`)).json().status as string;
 
   test('an honest agent: every hosted element (local- or remote-linked) is affirmed with a fresh nonce, audited, EAR signed', async () => {
     const auditBefore = (await f.req('GET', '/v1/audit?limit=1000')).json().records.length as number;
@@ -128,13 +145,23 @@ describe('manager re-attestation', () => {
     assert.equal(ear.submods[`chain:${chainId}`]['ear.status'], 'contraindicated');
 
     // An agent coming back (re-registration) does not clear the flag; a passing re-attestation does.
-    await f.req('POST', '/v1/agents', { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] }, f.agent);
+    await f.req(
+      'POST',
+      '/v1/agents',
+      { id: 'agent-r', cloud: 'c', url: 'https://127.0.0.1:9', platforms: [] },
+      f.agent,
+    );
     assert.equal(await status(remote), 'attestation-failed');
     tamper = undefined;
     for (const h of [first, remote]) assert.equal((await reattest(h)).json().verdict, 'affirmed');
     assert.equal(await status(remote), 'active');
     const v2 = (await f.req('GET', `/v1/chains/${chainId}/verify`)).json();
-    assert.equal((decodeJwt(v2.ear) as { submods: Record<string, { 'ear.status': string }> }).submods[`chain:${chainId}`]['ear.status'], 'warning');
+    assert.equal(
+      (decodeJwt(v2.ear) as { submods: Record<string, { 'ear.status': string }> }).submods[`chain:${chainId}`][
+        'ear.status'
+      ],
+      'warning',
+    );
   });
 
   test('what is not an appraisal is an error: no agent 422, unknown 404, revoked 409, agent down 502, not admin 403/401 — nothing written', async () => {
@@ -152,7 +179,11 @@ describe('manager re-attestation', () => {
     assert.equal(down.json().code, 'ERR_AGENT');
     assert.equal((await f.req('GET', '/v1/audit?limit=1000')).json().records.length, auditBefore);
     assert.equal(await status(first), 'active');
-    assert.equal((await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(remote)}/revoke`, { reason: 'test' })).statusCode, 200);
+    assert.equal(
+      (await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(remote)}/revoke`, { reason: 'test' }))
+        .statusCode,
+      200,
+    );
     const rev = await reattest(remote);
     assert.equal(rev.statusCode, 409);
     assert.equal(await status(remote), 'revoked');
@@ -180,7 +211,9 @@ describe('manager re-attestation', () => {
 
   test('a revocation that lands while the agent answers wins: 409, the element stays revoked with its revocation record', async () => {
     tamper = async (ev) => {
-      const r = await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(local)}/revoke`, { reason: 'revoked during re-attestation' });
+      const r = await f.req('POST', `/v1/chains/${chainId}/elements/${elementId(local)}/revoke`, {
+        reason: 'revoked during re-attestation',
+      });
       assert.equal(r.statusCode, 200, r.body);
       return ev;
     };

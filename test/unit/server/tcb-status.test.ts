@@ -43,7 +43,18 @@ test('tcb-status: UpToDate at the top level; after a promoted recovery, a new qu
   f.world.refreshCollateral();
   await f.world.collateralFor();
   const second = await f.load(1);
-  const r2 = await f.req('POST', `/v1/chains/${chainId}/elements`, await f.remoteLink(chainId, r1.json().id ?? r1.json().element?.id, first, second, { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] }, 2));
+  const r2 = await f.req(
+    'POST',
+    `/v1/chains/${chainId}/elements`,
+    await f.remoteLink(
+      chainId,
+      r1.json().id ?? r1.json().element?.id,
+      first,
+      second,
+      { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] },
+      2,
+    ),
+  );
   assert.equal(r2.statusCode, 201, r2.body);
   const b1 = (await f.req('GET', `/v1/platforms/${p1}/tcb-status`, undefined, f.reader)).json();
   assert.equal(b1.linkTcbStatus, 'OutOfDate');
@@ -52,11 +63,16 @@ test('tcb-status: UpToDate at the top level; after a promoted recovery, a new qu
   assert.equal(b1.tcbExplanation.tcbEvaluationDataNumber, f.world.manufacturer.tcbEvaluationDataNumber);
   const top = f.world.manufacturer.tcbLevels(DEFAULT_FMSPC)[0];
   const have = f.world.platforms[1].platform.identity.tcbComponents;
-  const want = top.components.flatMap((need, i) => (have[i] < need ? [{ component: 'sgx', index: i, have: have[i], need }] : []));
+  const want = top.components.flatMap((need, i) =>
+    have[i] < need ? [{ component: 'sgx', index: i, have: have[i], need }] : [],
+  );
   assert.equal(b1.tcbExplanation.next.tcbStatus, 'UpToDate');
   assert.deepEqual(b1.tcbExplanation.next.shortfalls, want);
   // Platform 0's explanation still rests on the collateral its own link was verified with.
-  assert.equal((await f.req('GET', `/v1/platforms/${p0}/tcb-status`, undefined, f.reader)).json().tcbExplanation.tcbStatus, 'UpToDate');
+  assert.equal(
+    (await f.req('GET', `/v1/platforms/${p0}/tcb-status`, undefined, f.reader)).json().tcbExplanation.tcbStatus,
+    'UpToDate',
+  );
 });
 
 test('catena platform tcb-status ID --manager URL: --json is the route answer; exit 1 when not UpToDate; a reader token suffices', async () => {
@@ -68,8 +84,11 @@ test('catena platform tcb-status ID --manager URL: --json is the route answer; e
   const p1 = f.world.platforms[1].ppid;
   const run = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
-      execFile(process.execPath, [join(root, 'bin', 'catena.js'), 'platform', 'tcb-status', ...args], { cwd: root, env: { ...process.env, CATENA_TOKEN: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [join(root, 'bin', 'catena.js'), 'platform', 'tcb-status', ...args],
+        { cwd: root, env: { ...process.env, CATENA_TOKEN: '', ...env }, timeout: 60_000 },
+        (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       ),
     );
   const j = await run([p1, '--manager', url, '--json'], { CATENA_TOKEN: f.reader });

@@ -24,18 +24,23 @@ function measureLayout(text: Uint8Array, p = params): Uint8Array {
 
 test('MRENCLAVE of a laid-out module = SHA-256 of its SGXS stream = the measurement engine’s replay (property)', () => {
   fc.assert(
-    fc.property(fc.string({ unit: 'binary', maxLength: 9000 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 4 }), (src, tcs, heapPages) => {
-      const text = new TextEncoder().encode(src);
-      const p = { heapSize: heapPages * PAGE_SIZE, stackSize: PAGE_SIZE, tcsCount: tcs, ssaFrameSize: 1 };
-      const sgxs = sgxsOf(layoutEnclave(text, p));
-      const mr = measureLayout(text, p);
-      assert.deepEqual(sha256(sgxs), mr);
-      assert.deepEqual(measureSgxs(sgxs), mr);
-      const back = loadSgxs(sgxs);
-      assert.equal(back.moduleText, src);
-      assert.deepEqual(back.mrEnclave, mr);
-      assert.equal(back.tcsCount, tcs);
-    }),
+    fc.property(
+      fc.string({ unit: 'binary', maxLength: 9000 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 0, max: 4 }),
+      (src, tcs, heapPages) => {
+        const text = new TextEncoder().encode(src);
+        const p = { heapSize: heapPages * PAGE_SIZE, stackSize: PAGE_SIZE, tcsCount: tcs, ssaFrameSize: 1 };
+        const sgxs = sgxsOf(layoutEnclave(text, p));
+        const mr = measureLayout(text, p);
+        assert.deepEqual(sha256(sgxs), mr);
+        assert.deepEqual(measureSgxs(sgxs), mr);
+        const back = loadSgxs(sgxs);
+        assert.equal(back.moduleText, src);
+        assert.deepEqual(back.mrEnclave, mr);
+        assert.equal(back.tcsCount, tcs);
+      },
+    ),
     { numRuns: 40 },
   );
 });
@@ -75,7 +80,9 @@ test('the loader refuses malformed or tampered SGXS streams (ERR_EINIT_IMAGE)', 
   const unknown = new Uint8Array([...sgxs, ...new TextEncoder().encode('UNMEASRD'), ...new Uint8Array(56)]);
   await rejectsWithCode(() => loadSgxs(unknown), 'ERR_EINIT_IMAGE');
   // Flip one byte of the module text inside its EEXTEND data: the header's module hash no longer matches.
-  const moduleChunk = sgxs.findIndex((_, i) => i > 64 && new TextDecoder().decode(sgxs.subarray(i, i + 14)) === 'export default');
+  const moduleChunk = sgxs.findIndex(
+    (_, i) => i > 64 && new TextDecoder().decode(sgxs.subarray(i, i + 14)) === 'export default',
+  );
   assert.ok(moduleChunk > 0);
   const tampered = sgxs.slice();
   tampered[moduleChunk] ^= 1;
@@ -115,7 +122,10 @@ test('enclave configs are checked: unknown fields, sizes not in pages, out-of-ra
   await rejectsWithCode(() => normalizeConfig({ isvProdId: 70000, isvSvn: 1 }), 'ERR_ENCLAVE_CONFIG');
   await rejectsWithCode(() => normalizeConfig({ isvProdId: 1, isvSvn: 1, tcsCount: 0 }), 'ERR_ENCLAVE_CONFIG');
   await rejectsWithCode(() => parseEnclaveConfig({ isvProdId: 1, isvSvn: 1, isvsvn: 2 }), 'ERR_ENCLAVE_CONFIG');
-  await rejectsWithCode(() => parseEnclaveConfig({ isvProdId: 1, isvSvn: 1, attributes: '0400' }), 'ERR_ENCLAVE_CONFIG');
+  await rejectsWithCode(
+    () => parseEnclaveConfig({ isvProdId: 1, isvSvn: 1, attributes: '0400' }),
+    'ERR_ENCLAVE_CONFIG',
+  );
   await rejectsWithCode(() => parseEnclaveConfig([]), 'ERR_ENCLAVE_CONFIG');
   const c = parseEnclaveConfig({ isvProdId: 1, isvSvn: 2, attributes: '00000000000000000700000000000000' });
   assert.deepEqual(c.attributes, { flags: 0n, xfrm: 7n });

@@ -5,7 +5,16 @@ import { aesCmac } from '../../../src/crypto/cmac.ts';
 import { KEY_NAME, KEY_POLICY } from '../../../src/formats/keyrequest.ts';
 import { parseReport } from '../../../src/formats/report.ts';
 import { parseTargetInfo } from '../../../src/formats/targetinfo.ts';
-import { DEBUG, einit, keyRequest, MODE64, newCpu, PROVISIONKEY, rejectsWithCode, reportKeyRequest } from './helpers.ts';
+import {
+  DEBUG,
+  einit,
+  keyRequest,
+  MODE64,
+  newCpu,
+  PROVISIONKEY,
+  rejectsWithCode,
+  reportKeyRequest,
+} from './helpers.ts';
 
 const rd = (b: number) => new Uint8Array(64).fill(b);
 
@@ -99,7 +108,26 @@ test('EREPORT rejects wrong-length TARGETINFO and REPORTDATA', async () => {
 });
 
 /** The documented derivation, written out independently of src/sgx/key-derivation.ts (offsets from docs). */
-function expectedKey(root: Uint8Array, f: { keyName: number; isvProdId?: number; isvSvn?: number; ownerEpoch?: Uint8Array; flags?: bigint; xfrm?: bigint; maskFlags?: bigint; maskXfrm?: bigint; mrEnclave?: Uint8Array; mrSigner?: Uint8Array; keyId?: Uint8Array; cpuSvn?: Uint8Array; miscSelect?: number; miscMask?: number; keyPolicy?: number }): Uint8Array {
+function expectedKey(
+  root: Uint8Array,
+  f: {
+    keyName: number;
+    isvProdId?: number;
+    isvSvn?: number;
+    ownerEpoch?: Uint8Array;
+    flags?: bigint;
+    xfrm?: bigint;
+    maskFlags?: bigint;
+    maskXfrm?: bigint;
+    mrEnclave?: Uint8Array;
+    mrSigner?: Uint8Array;
+    keyId?: Uint8Array;
+    cpuSvn?: Uint8Array;
+    miscSelect?: number;
+    miscMask?: number;
+    keyPolicy?: number;
+  },
+): Uint8Array {
   const b = new Uint8Array(642);
   const v = new DataView(b.buffer);
   v.setUint16(0, f.keyName, true);
@@ -133,18 +161,68 @@ test('key derivation matches the documented KEYDEPENDENCIES layout (SEAL, REPORT
   const e = einit(cpu, { mrEnclave, mrSigner, isvProdId: 9, isvSvn: 4, flags: MODE64 | PROVISIONKEY }, true);
   const keyId = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
   const reqSvn = Uint8Array.from({ length: 16 }, (_, i) => i);
-  const seal = cpu.egetkey(e, keyRequest({ keyName: KEY_NAME.SEAL, keyPolicy: KEY_POLICY.MRENCLAVE, isvSvn: 3, cpuSvn: reqSvn, attributeMask: { flags: 0xff0000000000000bn, xfrm: 0n }, keyId, miscMask: 0xf0000000 }));
+  const seal = cpu.egetkey(
+    e,
+    keyRequest({
+      keyName: KEY_NAME.SEAL,
+      keyPolicy: KEY_POLICY.MRENCLAVE,
+      isvSvn: 3,
+      cpuSvn: reqSvn,
+      attributeMask: { flags: 0xff0000000000000bn, xfrm: 0n },
+      keyId,
+      miscMask: 0xf0000000,
+    }),
+  );
   assert.deepEqual(
     seal,
-    expectedKey(sealRoot, { keyName: 4, isvProdId: 9, isvSvn: 3, ownerEpoch: epoch, flags: 0x1n /* INIT, masked (DEBUG 0) */, maskFlags: 0xff0000000000000bn, mrEnclave, keyId, cpuSvn: reqSvn, miscMask: 0xf0000000, keyPolicy: 1 }),
+    expectedKey(sealRoot, {
+      keyName: 4,
+      isvProdId: 9,
+      isvSvn: 3,
+      ownerEpoch: epoch,
+      flags: 0x1n /* INIT, masked (DEBUG 0) */,
+      maskFlags: 0xff0000000000000bn,
+      mrEnclave,
+      keyId,
+      cpuSvn: reqSvn,
+      miscMask: 0xf0000000,
+      keyPolicy: 1,
+    }),
   );
   const report = cpu.egetkey(e, reportKeyRequest(keyId));
-  assert.deepEqual(report, expectedKey(reportRoot, { keyName: 3, ownerEpoch: epoch, flags: MODE64 | PROVISIONKEY | 1n, xfrm: 3n, mrEnclave, keyId, cpuSvn }));
-  const prov = cpu.egetkey(e, keyRequest({ keyName: KEY_NAME.PROVISION, isvSvn: 4, cpuSvn, attributeMask: { flags: 0xffn, xfrm: 0n } }));
-  assert.deepEqual(prov, expectedKey(provRoot, { keyName: 1, isvProdId: 9, isvSvn: 4, flags: (MODE64 | PROVISIONKEY | 1n) & 0xffn, maskFlags: 0xffn, mrSigner, cpuSvn }));
+  assert.deepEqual(
+    report,
+    expectedKey(reportRoot, {
+      keyName: 3,
+      ownerEpoch: epoch,
+      flags: MODE64 | PROVISIONKEY | 1n,
+      xfrm: 3n,
+      mrEnclave,
+      keyId,
+      cpuSvn,
+    }),
+  );
+  const prov = cpu.egetkey(
+    e,
+    keyRequest({ keyName: KEY_NAME.PROVISION, isvSvn: 4, cpuSvn, attributeMask: { flags: 0xffn, xfrm: 0n } }),
+  );
+  assert.deepEqual(
+    prov,
+    expectedKey(provRoot, {
+      keyName: 1,
+      isvProdId: 9,
+      isvSvn: 4,
+      flags: (MODE64 | PROVISIONKEY | 1n) & 0xffn,
+      maskFlags: 0xffn,
+      mrSigner,
+      cpuSvn,
+    }),
+  );
 });
 
-const sealReq = (o: { policy?: number; isvSvn?: number; cpuSvn?: Uint8Array; keyId?: Uint8Array; maskFlags?: bigint } = {}) =>
+const sealReq = (
+  o: { policy?: number; isvSvn?: number; cpuSvn?: Uint8Array; keyId?: Uint8Array; maskFlags?: bigint } = {},
+) =>
   keyRequest({
     keyName: KEY_NAME.SEAL,
     keyPolicy: o.policy ?? KEY_POLICY.MRENCLAVE,
@@ -183,7 +261,11 @@ test('EGETKEY(SEAL): MRENCLAVE policy separates enclaves; MRSIGNER policy shares
   assert.deepEqual(cpu.egetkey(v1, s), cpu.egetkey(v2, s));
   assert.notDeepEqual(cpu.egetkey(v1, s), cpu.egetkey(other, s));
   assert.notDeepEqual(cpu.egetkey(v1, s), cpu.egetkey(otherProd, s));
-  assert.notDeepEqual(cpu.egetkey(v1, s), cpu.egetkey(v1, sealReq({ policy: KEY_POLICY.MRSIGNER, keyId: new Uint8Array(32) })), 'key id matters');
+  assert.notDeepEqual(
+    cpu.egetkey(v1, s),
+    cpu.egetkey(v1, sealReq({ policy: KEY_POLICY.MRSIGNER, keyId: new Uint8Array(32) })),
+    'key id matters',
+  );
 });
 
 test('EGETKEY: DEBUG is always in the attribute mask, so a debug twin cannot derive production seal keys', () => {
@@ -201,12 +283,18 @@ test('EGETKEY refuses PROVISION keys without PROVISIONKEY, EINITTOKEN keys, KSS 
   const prov = einit(cpu, { flags: MODE64 | PROVISIONKEY }, true);
   const pr = keyRequest({ keyName: KEY_NAME.PROVISION });
   await rejectsWithCode(() => cpu.egetkey(plain, pr), 'ERR_EGETKEY_ATTRIBUTE');
-  await rejectsWithCode(() => cpu.egetkey(plain, keyRequest({ keyName: KEY_NAME.PROVISION_SEAL })), 'ERR_EGETKEY_ATTRIBUTE');
+  await rejectsWithCode(
+    () => cpu.egetkey(plain, keyRequest({ keyName: KEY_NAME.PROVISION_SEAL })),
+    'ERR_EGETKEY_ATTRIBUTE',
+  );
   assert.equal(cpu.egetkey(prov, pr).length, 16);
   assert.equal(cpu.egetkey(prov, keyRequest({ keyName: KEY_NAME.PROVISION_SEAL })).length, 16);
   await rejectsWithCode(() => cpu.egetkey(prov, keyRequest({ keyName: KEY_NAME.EINITTOKEN })), 'ERR_EGETKEY_ATTRIBUTE');
   await rejectsWithCode(() => cpu.egetkey(plain, keyRequest({ keyName: 9 })), 'ERR_EGETKEY_KEYREQUEST');
-  await rejectsWithCode(() => cpu.egetkey(plain, keyRequest({ keyName: KEY_NAME.SEAL, keyPolicy: KEY_POLICY.ISVFAMILYID })), 'ERR_EGETKEY_KEYREQUEST');
+  await rejectsWithCode(
+    () => cpu.egetkey(plain, keyRequest({ keyName: KEY_NAME.SEAL, keyPolicy: KEY_POLICY.ISVFAMILYID })),
+    'ERR_EGETKEY_KEYREQUEST',
+  );
   const reserved = sealReq();
   reserved[300] = 1;
   await rejectsWithCode(() => cpu.egetkey(plain, reserved), 'ERR_EGETKEY_KEYREQUEST');
@@ -220,25 +308,51 @@ test('EINIT refusals (CPU level): signature, ENCLAVEHASH, DEBUG, attributes, MIS
     mrEnclave: mr,
     attributes: { flags: MODE64, xfrm: 3n },
     miscSelect: 0,
-    sigstruct: { enclaveHash: mr, attributes: { flags: MODE64, xfrm: 3n }, attributeMask: { flags: 0xffffffffffffffffn, xfrm: 0xffffffffffffff1bn }, miscSelect: 0, miscMask: 0xffffffff, isvProdId: 1, isvSvn: 1 },
+    sigstruct: {
+      enclaveHash: mr,
+      attributes: { flags: MODE64, xfrm: 3n },
+      attributeMask: { flags: 0xffffffffffffffffn, xfrm: 0xffffffffffffff1bn },
+      miscSelect: 0,
+      miscMask: 0xffffffff,
+      isvProdId: 1,
+      isvSvn: 1,
+    },
     signatureOk: true,
     signatureFailures: [],
     mrSigner: new Uint8Array(32),
   };
   const no = () => false;
   assert.ok(cpu.einit(base, no).ref);
-  await rejectsWithCode(() => cpu.einit({ ...base, signatureOk: false, signatureFailures: ['signature'] }, no), 'ERR_EINIT_SIGNATURE');
-  await rejectsWithCode(() => cpu.einit({ ...base, mrEnclave: new Uint8Array(32).fill(4) }, no), 'ERR_EINIT_ENCLAVEHASH');
-  await rejectsWithCode(() => cpu.einit({ ...base, attributes: { flags: MODE64 | DEBUG, xfrm: 3n } }, no), 'ERR_EINIT_DEBUG');
-  await rejectsWithCode(() => cpu.einit({ ...base, attributes: { flags: MODE64, xfrm: 0x13n } }, no), 'ERR_EINIT_ATTRIBUTES');
-  await rejectsWithCode(() => cpu.einit({ ...base, attributes: { flags: MODE64 | 0x20n, xfrm: 3n } }, no), 'ERR_EINIT_ATTRIBUTES');
+  await rejectsWithCode(
+    () => cpu.einit({ ...base, signatureOk: false, signatureFailures: ['signature'] }, no),
+    'ERR_EINIT_SIGNATURE',
+  );
+  await rejectsWithCode(
+    () => cpu.einit({ ...base, mrEnclave: new Uint8Array(32).fill(4) }, no),
+    'ERR_EINIT_ENCLAVEHASH',
+  );
+  await rejectsWithCode(
+    () => cpu.einit({ ...base, attributes: { flags: MODE64 | DEBUG, xfrm: 3n } }, no),
+    'ERR_EINIT_DEBUG',
+  );
+  await rejectsWithCode(
+    () => cpu.einit({ ...base, attributes: { flags: MODE64, xfrm: 0x13n } }, no),
+    'ERR_EINIT_ATTRIBUTES',
+  );
+  await rejectsWithCode(
+    () => cpu.einit({ ...base, attributes: { flags: MODE64 | 0x20n, xfrm: 3n } }, no),
+    'ERR_EINIT_ATTRIBUTES',
+  );
   await rejectsWithCode(() => cpu.einit({ ...base, miscSelect: 1 }, no), 'ERR_EINIT_MISCSELECT');
   const provSig = { ...base.sigstruct, attributes: { flags: MODE64 | PROVISIONKEY, xfrm: 3n } };
   const provReq = { ...base, attributes: { flags: MODE64 | PROVISIONKEY, xfrm: 3n }, sigstruct: provSig };
   await rejectsWithCode(() => cpu.einit(provReq, no), 'ERR_EINIT_PROVISIONKEY');
   assert.ok(cpu.einit(provReq, () => true).ref);
   // A SIGSTRUCT that masks DEBUG out admits both a debug and a production launch.
-  const loose = { ...base.sigstruct, attributeMask: { flags: ~DEBUG & 0xffffffffffffffffn, xfrm: 0xffffffffffffff1bn } };
+  const loose = {
+    ...base.sigstruct,
+    attributeMask: { flags: ~DEBUG & 0xffffffffffffffffn, xfrm: 0xffffffffffffff1bn },
+  };
   assert.ok(cpu.einit({ ...base, sigstruct: loose, attributes: { flags: MODE64 | DEBUG, xfrm: 3n } }, no).ref);
 });
 

@@ -5,7 +5,14 @@ import { hex } from '../../../src/bytes/util.ts';
 import { generateP256 } from '../../../src/crypto/ecdsa.ts';
 import { children, parseDer } from '../../../src/formats/der-reader.ts';
 import { pckExtensionFromCertificate } from '../../../src/formats/pck-extension.ts';
-import { issueCertificate, KEY_USAGE, keyIdentifier, newSerial, wholeSeconds, type CertificateSpec } from '../../../src/sgx/manufacturer/issue-certificate.ts';
+import {
+  issueCertificate,
+  KEY_USAGE,
+  keyIdentifier,
+  newSerial,
+  wholeSeconds,
+  type CertificateSpec,
+} from '../../../src/sgx/manufacturer/issue-certificate.ts';
 import { SGX_EXTENSION_OID } from '../../../src/sgx/manufacturer/names.ts';
 import { encodeSgxExtension, SGX_TYPE } from '../../../src/sgx/manufacturer/sgx-extension.ts';
 import { dn, ECDSA_SHA256, publicCryptoKey, signingCryptoKey, x509 } from '../../helpers/peculiar-oracle.ts';
@@ -18,9 +25,12 @@ async function reference(spec: CertificateSpec & { serial: Uint8Array }): Promis
     new x509.CRLDistributionPointsExtension([spec.crlUrl]),
     new x509.SubjectKeyIdentifierExtension(hex(keyIdentifier(spec.publicKey))),
     new x509.KeyUsagesExtension(spec.ca ? KEY_USAGE.ca : KEY_USAGE.leaf, true),
-    spec.ca ? new x509.BasicConstraintsExtension(true, spec.ca.pathLength, true) : new x509.BasicConstraintsExtension(false, undefined, true),
+    spec.ca
+      ? new x509.BasicConstraintsExtension(true, spec.ca.pathLength, true)
+      : new x509.BasicConstraintsExtension(false, undefined, true),
   ];
-  if (spec.sgxExtension) extensions.push(new x509.Extension(SGX_EXTENSION_OID, false, Uint8Array.from(spec.sgxExtension)));
+  if (spec.sgxExtension)
+    extensions.push(new x509.Extension(SGX_EXTENSION_OID, false, Uint8Array.from(spec.sgxExtension)));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: hex(spec.serial),
     subject: dn(spec.subject),
@@ -49,10 +59,61 @@ const sgxExtension = encodeSgxExtension({
   sgxType: SGX_TYPE.STANDARD,
 });
 const cases: Array<[string, CertificateSpec & { serial: Uint8Array }]> = [
-  ['self-signed root (CA, path length 1, UTCTime)', { subject: 'Root', issuer: 'Root', issuerKey: ca.privateKey, publicKey: ca.publicKey, notBefore: new Date('2026-01-02T03:04:05.678Z'), notAfter: new Date('2049-12-31T23:59:59Z'), ca: { pathLength: 1 }, crlUrl: 'https://pcs.example/root?encoding=der', serial: newSerial() }],
-  ['intermediate CA, path length 0, GeneralizedTime after 2049', { subject: 'Processor CA', issuer: 'Root', issuerKey: ca.privateKey, publicKey: leaf.publicKey, notBefore: new Date('2026-01-02T00:00:00Z'), notAfter: new Date('2051-06-01T00:00:00Z'), ca: { pathLength: 0 }, crlUrl: 'https://pcs.example/x', serial: newSerial() }],
-  ['PCK leaf with the SGX extension', { subject: 'PCK Certificate', issuer: 'Processor CA', issuerKey: ca.privateKey, publicKey: leaf.publicKey, notBefore: new Date('2026-11-27T10:00:00Z'), notAfter: new Date('2033-11-27T10:00:00Z'), crlUrl: 'https://pcs.example/sgx/certification/v4/pckcrl?ca=processor&encoding=der', sgxExtension, serial: newSerial() }],
-  ['leaf given its private key, long CRL URL (long-form lengths)', { subject: 'TCB Signing', issuer: 'Root', issuerKey: ca.privateKey, publicKey: leaf.privateKey, notBefore: new Date('2026-11-27T10:00:00Z'), notAfter: new Date('2033-11-27T10:00:00Z'), crlUrl: `https://pcs.example/${'a'.repeat(300)}`, serial: newSerial() }],
+  [
+    'self-signed root (CA, path length 1, UTCTime)',
+    {
+      subject: 'Root',
+      issuer: 'Root',
+      issuerKey: ca.privateKey,
+      publicKey: ca.publicKey,
+      notBefore: new Date('2026-01-02T03:04:05.678Z'),
+      notAfter: new Date('2049-12-31T23:59:59Z'),
+      ca: { pathLength: 1 },
+      crlUrl: 'https://pcs.example/root?encoding=der',
+      serial: newSerial(),
+    },
+  ],
+  [
+    'intermediate CA, path length 0, GeneralizedTime after 2049',
+    {
+      subject: 'Processor CA',
+      issuer: 'Root',
+      issuerKey: ca.privateKey,
+      publicKey: leaf.publicKey,
+      notBefore: new Date('2026-01-02T00:00:00Z'),
+      notAfter: new Date('2051-06-01T00:00:00Z'),
+      ca: { pathLength: 0 },
+      crlUrl: 'https://pcs.example/x',
+      serial: newSerial(),
+    },
+  ],
+  [
+    'PCK leaf with the SGX extension',
+    {
+      subject: 'PCK Certificate',
+      issuer: 'Processor CA',
+      issuerKey: ca.privateKey,
+      publicKey: leaf.publicKey,
+      notBefore: new Date('2026-11-27T10:00:00Z'),
+      notAfter: new Date('2033-11-27T10:00:00Z'),
+      crlUrl: 'https://pcs.example/sgx/certification/v4/pckcrl?ca=processor&encoding=der',
+      sgxExtension,
+      serial: newSerial(),
+    },
+  ],
+  [
+    'leaf given its private key, long CRL URL (long-form lengths)',
+    {
+      subject: 'TCB Signing',
+      issuer: 'Root',
+      issuerKey: ca.privateKey,
+      publicKey: leaf.privateKey,
+      notBefore: new Date('2026-11-27T10:00:00Z'),
+      notAfter: new Date('2033-11-27T10:00:00Z'),
+      crlUrl: `https://pcs.example/${'a'.repeat(300)}`,
+      serial: newSerial(),
+    },
+  ],
 ];
 
 for (const [name, spec] of cases) {

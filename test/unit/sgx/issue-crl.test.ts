@@ -15,8 +15,15 @@ async function reference(spec: CrlSpec): Promise<Uint8Array> {
     issuer: dn(spec.issuer),
     thisUpdate: wholeSeconds(spec.thisUpdate),
     nextUpdate: wholeSeconds(spec.nextUpdate),
-    extensions: [new x509.Extension('2.5.29.20', false, crlNumber), new x509.AuthorityKeyIdentifierExtension(hex(keyIdentifier(spec.issuerKey)))],
-    entries: spec.entries.map((e) => ({ serialNumber: e.serial, revocationDate: wholeSeconds(e.date), reason: e.reason })),
+    extensions: [
+      new x509.Extension('2.5.29.20', false, crlNumber),
+      new x509.AuthorityKeyIdentifierExtension(hex(keyIdentifier(spec.issuerKey))),
+    ],
+    entries: spec.entries.map((e) => ({
+      serialNumber: e.serial,
+      revocationDate: wholeSeconds(e.date),
+      reason: e.reason,
+    })),
     signingKey: await signingCryptoKey(spec.issuerKey),
     signingAlgorithm: ECDSA_SHA256,
   });
@@ -35,7 +42,17 @@ const tbsOf = (der: Uint8Array) => hex(children(parseDer(der))[0].raw);
 const ca = generateP256();
 const at = new Date('2026-11-27T10:00:00.456Z');
 const cases: Array<[string, CrlSpec]> = [
-  ['empty root CA CRL', { issuer: 'Root', issuerKey: ca.privateKey, thisUpdate: at, nextUpdate: new Date('2027-11-27T10:00:00Z'), crlNumber: 1, entries: [] }],
+  [
+    'empty root CA CRL',
+    {
+      issuer: 'Root',
+      issuerKey: ca.privateKey,
+      thisUpdate: at,
+      nextUpdate: new Date('2027-11-27T10:00:00Z'),
+      crlNumber: 1,
+      entries: [],
+    },
+  ],
   [
     'PCK CRL with three entries, CRL number 200 (sign padding), GeneralizedTime nextUpdate',
     {

@@ -15,7 +15,11 @@ import { DEFAULT_FMSPC } from '../../../src/sgx/platform.ts';
  */
 const require = createRequire(import.meta.url);
 const { QuoteVerifier, verify: verifyWithIntelRoot } = require('@phala/dcap-qvl') as {
-  QuoteVerifier: { newWithRootCa(root: Buffer): { verify(q: Buffer, c: unknown, now: number): { status: string; advisory_ids: string[] } } };
+  QuoteVerifier: {
+    newWithRootCa(root: Buffer): {
+      verify(q: Buffer, c: unknown, now: number): { status: string; advisory_ids: string[] };
+    };
+  };
   verify(q: Buffer, c: unknown, now: number): unknown;
 };
 
@@ -28,8 +32,14 @@ before(async () => {
   manufacturer = await Manufacturer.create({ clock: () => new Date(Date.now() - 3_600_000) });
   world = await EmulatedWorld.create({ manufacturer });
   const wp = world.platforms[0];
-  const app = await wp.platform.loadEnclave(buildEnclave(APP, { isvProdId: 1, isvSvn: 1 }, generateVendorKey()), { runtime: 'inline' });
-  quote = Buffer.from(await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64).fill(0xab))) as Uint8Array));
+  const app = await wp.platform.loadEnclave(buildEnclave(APP, { isvProdId: 1, isvSvn: 1 }, generateVendorKey()), {
+    runtime: 'inline',
+  });
+  quote = Buffer.from(
+    await wp.quoting.quote(
+      (await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64).fill(0xab))) as Uint8Array,
+    ),
+  );
   await app.destroy();
 });
 after(async () => {
@@ -71,7 +81,9 @@ test('after a TCB recovery the same platform is OutOfDate with the new advisory'
 test('after the PCK is revoked dcap-qvl refuses the quote', async () => {
   const pck = world.platforms[0].quoting.pckChain[0];
   manufacturer.revokePck(pck);
-  assert.ok(manufacturer.revoked('processor').some((e) => e.serial === normalizeSerial(new X509Certificate(pck).serialNumber)));
+  assert.ok(
+    manufacturer.revoked('processor').some((e) => e.serial === normalizeSerial(new X509Certificate(pck).serialNumber)),
+  );
   const c = await collateral();
   assert.throws(() => qvl().verify(quote, c, now()), /revoked/i);
 });

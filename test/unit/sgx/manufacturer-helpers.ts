@@ -14,7 +14,8 @@ function tagName(b: asn1js.BaseBlock): string {
 export function shapeOf(b: asn1js.BaseBlock): Shape {
   if (b instanceof asn1js.ObjectIdentifier) return { tag: 'OID', oid: b.valueBlock.toString() };
   const children = (b.valueBlock as { value?: unknown }).value;
-  if (b.idBlock.isConstructed && Array.isArray(children)) return { tag: tagName(b), children: (children as asn1js.BaseBlock[]).map(shapeOf) };
+  if (b.idBlock.isConstructed && Array.isArray(children))
+    return { tag: tagName(b), children: (children as asn1js.BaseBlock[]).map(shapeOf) };
   return tagName(b);
 }
 
@@ -33,7 +34,9 @@ export function pemBlocks(text: string, label = 'CERTIFICATE'): Uint8Array[] {
 export function certExtensions(der: Uint8Array): Array<{ oid: string; critical: boolean; value: Uint8Array }> {
   const cert = parseBer(der) as asn1js.Sequence;
   const tbs = cert.valueBlock.value[0] as asn1js.Sequence;
-  const wrapper = tbs.valueBlock.value.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 3) as asn1js.Constructed;
+  const wrapper = tbs.valueBlock.value.find(
+    (b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 3,
+  ) as asn1js.Constructed;
   const exts = wrapper.valueBlock.value[0] as asn1js.Sequence;
   return exts.valueBlock.value.map((e) => {
     const parts = (e as asn1js.Sequence).valueBlock.value;
@@ -44,23 +47,33 @@ export function certExtensions(der: Uint8Array): Array<{ oid: string; critical: 
 }
 
 /** The CRL's extensions OIDs in order, and its revoked entries (serial hex, reason code). */
-export function crlContents(der: Uint8Array): { extensions: string[]; revoked: Array<{ serial: string; reason?: number }> } {
+export function crlContents(der: Uint8Array): {
+  extensions: string[];
+  revoked: Array<{ serial: string; reason?: number }>;
+} {
   const crl = parseBer(der) as asn1js.Sequence;
   const tbs = (crl.valueBlock.value[0] as asn1js.Sequence).valueBlock.value;
   const revokedSeq = tbs.find((b, i) => i > 2 && b instanceof asn1js.Sequence) as asn1js.Sequence | undefined;
-  const extWrapper = tbs.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
+  const extWrapper = tbs.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 0) as
+    asn1js.Constructed | undefined;
   const extensions = extWrapper
-    ? (extWrapper.valueBlock.value[0] as asn1js.Sequence).valueBlock.value.map((e) => ((e as asn1js.Sequence).valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString())
+    ? (extWrapper.valueBlock.value[0] as asn1js.Sequence).valueBlock.value.map((e) =>
+        ((e as asn1js.Sequence).valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString(),
+      )
     : [];
   const revoked = (revokedSeq?.valueBlock.value ?? []).map((entry) => {
     const parts = (entry as asn1js.Sequence).valueBlock.value;
-    const serial = Buffer.from((parts[0] as asn1js.Integer).valueBlock.valueHexView).toString('hex').replace(/^(00)+(?=..)/, '');
+    const serial = Buffer.from((parts[0] as asn1js.Integer).valueBlock.valueHexView)
+      .toString('hex')
+      .replace(/^(00)+(?=..)/, '');
     let reason: number | undefined;
     const exts = parts[2] as asn1js.Sequence | undefined;
     for (const e of exts?.valueBlock.value ?? []) {
       const p = (e as asn1js.Sequence).valueBlock.value;
       if ((p[0] as asn1js.ObjectIdentifier).valueBlock.toString() === '2.5.29.21') {
-        const inner = parseBer(new Uint8Array((p[p.length - 1] as asn1js.OctetString).valueBlock.valueHexView)) as asn1js.Enumerated;
+        const inner = parseBer(
+          new Uint8Array((p[p.length - 1] as asn1js.OctetString).valueBlock.valueHexView),
+        ) as asn1js.Enumerated;
         reason = inner.valueBlock.valueDec;
       }
     }
@@ -89,8 +102,13 @@ export function decodeSgxExtension(value: Uint8Array): Record<string, unknown> {
       out.tcbComponents = comps;
     } else if (arc === '5') out.sgxType = (v as asn1js.Enumerated).valueBlock.valueDec;
     else if (arc === '7') {
-      out.configuration = (v as asn1js.Sequence).valueBlock.value.map((c) => ((c as asn1js.Sequence).valueBlock.value[1] as asn1js.Boolean).valueBlock.value);
-    } else out[{ '1': 'ppid', '3': 'pceId', '4': 'fmspc', '6': 'platformInstanceId' }[arc] ?? arc] = Buffer.from((v as asn1js.OctetString).valueBlock.valueHexView).toString('hex');
+      out.configuration = (v as asn1js.Sequence).valueBlock.value.map(
+        (c) => ((c as asn1js.Sequence).valueBlock.value[1] as asn1js.Boolean).valueBlock.value,
+      );
+    } else
+      out[{ '1': 'ppid', '3': 'pceId', '4': 'fmspc', '6': 'platformInstanceId' }[arc] ?? arc] = Buffer.from(
+        (v as asn1js.OctetString).valueBlock.valueHexView,
+      ).toString('hex');
   }
   return out;
 }

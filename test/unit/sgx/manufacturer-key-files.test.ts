@@ -12,8 +12,10 @@ import { Manufacturer } from '../../../src/sgx/manufacturer/manufacturer.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'catena-mfr-keys-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const isKeyError = (code: string, path: string) => (e: unknown) => e instanceof KeyFileError && e.code === code && e.path === path && e.message.includes(path);
-const snapshot = (dir: string) => Object.fromEntries(readdirSync(join(dir, 'keys')).map((f) => [f, readFileSync(join(dir, 'keys', f), 'utf8')]));
+const isKeyError = (code: string, path: string) => (e: unknown) =>
+  e instanceof KeyFileError && e.code === code && e.path === path && e.message.includes(path);
+const snapshot = (dir: string) =>
+  Object.fromEntries(readdirSync(join(dir, 'keys')).map((f) => [f, readFileSync(join(dir, 'keys', f), 'utf8')]));
 
 async function saved(name: string): Promise<{ dir: string; m: Manufacturer }> {
   const dir = join(tmp, name);
@@ -28,7 +30,13 @@ test('save: key files 0600 in a 0700 keys directory, certs directory 0700; savin
   assert.equal(statSync(join(dir, 'keys')).mode & 0o777, 0o700);
   assert.equal(statSync(join(dir, 'certs')).mode & 0o777, 0o700);
   const files = readdirSync(join(dir, 'keys')).sort();
-  assert.deepEqual(files, ['enclave-signing.key.pem', 'platform-ca.key.pem', 'processor-ca.key.pem', 'root.key.pem', 'tcb-signing.key.pem']);
+  assert.deepEqual(files, [
+    'enclave-signing.key.pem',
+    'platform-ca.key.pem',
+    'processor-ca.key.pem',
+    'root.key.pem',
+    'tcb-signing.key.pem',
+  ]);
   for (const f of files) assert.equal(statSync(join(dir, 'keys', f)).mode & 0o777, 0o600, f);
   const before = snapshot(dir);
   const n = await Manufacturer.load(dir);
@@ -38,7 +46,7 @@ test('save: key files 0600 in a 0700 keys directory, certs directory 0700; savin
   assert.deepEqual(snapshot(dir), before);
 });
 
-test('save refuses to overwrite another manufacturer\'s keys (ERR_KEY_FILE_EXISTS) and writes nothing', async () => {
+test("save refuses to overwrite another manufacturer's keys (ERR_KEY_FILE_EXISTS) and writes nothing", async () => {
   const { dir } = await saved('other');
   const keys = snapshot(dir);
   const state = readFileSync(join(dir, 'manufacturer.json'), 'utf8');
@@ -72,7 +80,11 @@ test('load stops on an enclave-signing key that cannot be read, instead of makin
 test('a missing CA key is ERR_MANUFACTURER_DATA naming the file', async () => {
   const { dir } = await saved('missing-ca');
   rmSync(join(dir, 'keys', 'tcb-signing.key.pem'));
-  await assert.rejects(Manufacturer.load(dir), (e: { code?: string; message?: string }) => e.code === 'ERR_MANUFACTURER_DATA' && e.message!.includes('tcb-signing.key.pem'));
+  await assert.rejects(
+    Manufacturer.load(dir),
+    (e: { code?: string; message?: string }) =>
+      e.code === 'ERR_MANUFACTURER_DATA' && e.message!.includes('tcb-signing.key.pem'),
+  );
 });
 
 test('key-file helpers: absent is undefined, the same key is kept, a different one is refused', async () => {

@@ -11,7 +11,12 @@ import { rejectsWithCode } from './helpers.ts';
 
 // loadEnclave remembers the measurement of an image array; these tests show it never reuses it for other bytes.
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const hello = buildEnclave(readFileSync(join(ROOT, 'enclaves', 'hello', 'hello.js'), 'utf8'), { isvProdId: 1, isvSvn: 1 }, generateVendorKey(), { date: '20250101' });
+const hello = buildEnclave(
+  readFileSync(join(ROOT, 'enclaves', 'hello', 'hello.js'), 'utf8'),
+  { isvProdId: 1, isvSvn: 1 },
+  generateVendorKey(),
+  { date: '20250101' },
+);
 
 test('a launch measures the image bytes: repeated launches of one array agree with SHA-256 of the bytes', async () => {
   const p = await Platform.open();

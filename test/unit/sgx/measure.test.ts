@@ -20,13 +20,28 @@ function block(tag: string, fill: (v: DataView) => void): Uint8Array {
 test('Measurement = SHA-256 over the SDM blocks, written here by hand', () => {
   const page = new Uint8Array(PAGE).map((_, i) => (i * 7) & 0xff);
   const h = createHash('sha256');
-  h.update(block('ECREATE\0', (v) => { v.setUint32(8, 2, true); v.setBigUint64(12, 0x10000n, true); }));
-  h.update(block('EADD\0\0\0\0', (v) => { v.setBigUint64(8, 0x2000n, true); v.setBigUint64(16, 0x205n, true); }));
+  h.update(
+    block('ECREATE\0', (v) => {
+      v.setUint32(8, 2, true);
+      v.setBigUint64(12, 0x10000n, true);
+    }),
+  );
+  h.update(
+    block('EADD\0\0\0\0', (v) => {
+      v.setBigUint64(8, 0x2000n, true);
+      v.setBigUint64(16, 0x205n, true);
+    }),
+  );
   for (let i = 0; i < 16; i++) {
     h.update(block('EEXTEND\0', (v) => v.setBigUint64(8, 0x2000n + BigInt(i * 256), true)));
     h.update(page.subarray(i * 256, (i + 1) * 256));
   }
-  h.update(block('EADD\0\0\0\0', (v) => { v.setBigUint64(8, 0x3000n, true); v.setBigUint64(16, 0x203n, true); }));
+  h.update(
+    block('EADD\0\0\0\0', (v) => {
+      v.setBigUint64(8, 0x3000n, true);
+      v.setBigUint64(16, 0x203n, true);
+    }),
+  );
   const m = new Measurement();
   m.ecreate(2, 0x10000n);
   m.addPage(0x2000n, 0x205n, page);
@@ -39,7 +54,15 @@ const enclave = fc
   .record({
     ssa: fc.integer({ min: 1, max: 4 }),
     sizeLog: fc.integer({ min: 13, max: 20 }),
-    pages: fc.array(fc.record({ slot: fc.nat(), flags: fc.constantFrom(0x201n, 0x203n, 0x205n, 0x100n), measured: fc.boolean(), fillByte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 6 }),
+    pages: fc.array(
+      fc.record({
+        slot: fc.nat(),
+        flags: fc.constantFrom(0x201n, 0x203n, 0x205n, 0x100n),
+        measured: fc.boolean(),
+        fillByte: fc.integer({ min: 0, max: 255 }),
+      }),
+      { maxLength: 6 },
+    ),
   })
   .map(({ ssa, sizeLog, pages }) => {
     const slots = 2 ** (sizeLog - 12);
@@ -59,7 +82,13 @@ test('measureSgxs(stream) = Measurement replay = SHA-256(stream) for streams wit
         const data = new Uint8Array(PAGE).fill(p.fillByte);
         m.addPage(offset, p.flags, data, p.measured);
         recs.push({ tag: 'EADD', offset, secinfoFlags: p.flags });
-        if (p.measured) for (let i = 0; i < 16; i++) recs.push({ tag: 'EEXTEND', offset: offset + BigInt(i * 256), data: data.subarray(i * 256, (i + 1) * 256) });
+        if (p.measured)
+          for (let i = 0; i < 16; i++)
+            recs.push({
+              tag: 'EEXTEND',
+              offset: offset + BigInt(i * 256),
+              data: data.subarray(i * 256, (i + 1) * 256),
+            });
       }
       const stream = serializeSgxs(recs);
       const mr = m.finish();
@@ -72,10 +101,22 @@ test('measureSgxs(stream) = Measurement replay = SHA-256(stream) for streams wit
 
 test('UNMEASRD records are skipped; UNSIZED cannot be measured; empty stream refused', () => {
   const data = new Uint8Array(256).fill(9);
-  const base: SgxsRecord[] = [{ tag: 'ECREATE', ssaFrameSize: 1, size: 0x2000n }, { tag: 'EADD', offset: 0n, secinfoFlags: 0x203n }];
-  assert.deepEqual(measureSgxs(serializeSgxs([...base, { tag: 'UNMEASRD', offset: 0n, data }])), measureSgxs(serializeSgxs(base)));
-  assert.notDeepEqual(measureSgxs(serializeSgxs([...base, { tag: 'EEXTEND', offset: 0n, data }])), measureSgxs(serializeSgxs(base)));
-  assert.throws(() => measureSgxs(serializeSgxs([{ tag: 'UNSIZED', ssaFrameSize: 1, sizeOffset: 0x100n }])), hasCode('ERR_SGXS_UNSIZED'));
+  const base: SgxsRecord[] = [
+    { tag: 'ECREATE', ssaFrameSize: 1, size: 0x2000n },
+    { tag: 'EADD', offset: 0n, secinfoFlags: 0x203n },
+  ];
+  assert.deepEqual(
+    measureSgxs(serializeSgxs([...base, { tag: 'UNMEASRD', offset: 0n, data }])),
+    measureSgxs(serializeSgxs(base)),
+  );
+  assert.notDeepEqual(
+    measureSgxs(serializeSgxs([...base, { tag: 'EEXTEND', offset: 0n, data }])),
+    measureSgxs(serializeSgxs(base)),
+  );
+  assert.throws(
+    () => measureSgxs(serializeSgxs([{ tag: 'UNSIZED', ssaFrameSize: 1, sizeOffset: 0x100n }])),
+    hasCode('ERR_SGXS_UNSIZED'),
+  );
   assert.throws(() => measureSgxs(new Uint8Array(0)), hasCode('ERR_SGXS_EMPTY'));
 });
 
@@ -91,8 +132,16 @@ test('the CPU order rules are enforced (ERR_MEASUREMENT_ORDER / ERR_SGXS_VALUE)'
   assert.throws(() => measureSgxs(serializeSgxs([E, A(0x4000n)])), order, 'EADD outside SIZE');
   assert.throws(() => measureSgxs(serializeSgxs([E, A(0n), X(0x80n)])), order, 'unaligned EEXTEND');
   assert.throws(() => measureSgxs(serializeSgxs([E, A(0n), X(0x1000n)])), order, 'EEXTEND in a page not added');
-  assert.throws(() => measureSgxs(serializeSgxs([{ ...E, size: 0x3000n }])), hasCode('ERR_SGXS_VALUE'), 'size not a power of two');
-  assert.throws(() => measureSgxs(serializeSgxs([{ ...E, ssaFrameSize: 0 }])), hasCode('ERR_SGXS_VALUE'), 'SSAFRAMESIZE 0');
+  assert.throws(
+    () => measureSgxs(serializeSgxs([{ ...E, size: 0x3000n }])),
+    hasCode('ERR_SGXS_VALUE'),
+    'size not a power of two',
+  );
+  assert.throws(
+    () => measureSgxs(serializeSgxs([{ ...E, ssaFrameSize: 0 }])),
+    hasCode('ERR_SGXS_VALUE'),
+    'SSAFRAMESIZE 0',
+  );
   const m = new Measurement();
   m.ecreate(1, 0x2000n);
   m.finish();

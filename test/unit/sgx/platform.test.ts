@@ -34,7 +34,16 @@ after(async () => {
 
 const te = new TextEncoder();
 const reportKeyRequest = (keyId: Uint8Array) =>
-  serializeKeyRequest({ keyName: KEY_NAME.REPORT, keyPolicy: 0, isvSvn: 0, cpuSvn: new Uint8Array(16), attributeMask: { flags: 0n, xfrm: 0n }, keyId, miscMask: 0, configSvn: 0 });
+  serializeKeyRequest({
+    keyName: KEY_NAME.REPORT,
+    keyPolicy: 0,
+    isvSvn: 0,
+    cpuSvn: new Uint8Array(16),
+    attributeMask: { flags: 0n, xfrm: 0n },
+    keyId,
+    miscMask: 0,
+    configSvn: 0,
+  });
 
 test('the same image gets the same identity in both runtimes, fixed by the CPU from the measurement and SIGSTRUCT', async () => {
   const p = await open();
@@ -64,7 +73,11 @@ test('the isolated runtime really runs in a worker thread; the inline one on the
   assert.equal(wl.isMainThread, isMainThread);
   assert.equal(wl.threadId, threadId);
   const iso2 = await p.loadEnclave(hello, { runtime: 'isolated' });
-  assert.notEqual(((await iso2.ecall('whereAmI')) as { threadId: number }).threadId, wi.threadId, 'one worker per enclave');
+  assert.notEqual(
+    ((await iso2.ecall('whereAmI')) as { threadId: number }).threadId,
+    wi.threadId,
+    'one worker per enclave',
+  );
   // Per-enclave state: each instance counts its own greetings.
   assert.match((await iso.ecall('hello', 'a')) as string, /greeting 1/);
   assert.match((await iso.ecall('hello', 'b')) as string, /greeting 2/);
@@ -89,7 +102,11 @@ test('EREPORT across runtimes: the target verifies the MAC; a third enclave and 
   const bystander = await p.loadEnclave(hello, { runtime: 'inline' });
   const rd = new Uint8Array(64).fill(0xa5);
   const report = (await reporter.ecall('report', target.targetInfo(), rd)) as Uint8Array;
-  const v = (await target.ecall('verifyReport', report)) as { ok: boolean; mrEnclave: Uint8Array; reportData: Uint8Array };
+  const v = (await target.ecall('verifyReport', report)) as {
+    ok: boolean;
+    mrEnclave: Uint8Array;
+    reportData: Uint8Array;
+  };
   assert.equal(v.ok, true);
   assert.deepEqual(v.mrEnclave, attester.mrEnclave);
   assert.deepEqual(v.reportData, rd);
@@ -150,7 +167,9 @@ test('reopening: FMSPC/PCE-ID are fixed; a TCB update raises CPUSVN, persists, a
   const comps = [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   const p = await Platform.open({ dataDir: dir, tcbComponents: comps });
   assert.deepEqual(p.identity.cpuSvn, Uint8Array.from(comps));
-  const blob = (await (await p.loadEnclave(sealer, { runtime: 'inline' })).ecall('seal', te.encode('v1'), 'mrsigner')) as Uint8Array;
+  const blob = (await (
+    await p.loadEnclave(sealer, { runtime: 'inline' })
+  ).ecall('seal', te.encode('v1'), 'mrsigner')) as Uint8Array;
   await p.close();
   await rejectsWithCode(Platform.open({ dataDir: dir, fmspc: new Uint8Array(6).fill(9) }), 'ERR_PLATFORM_DATA');
   await rejectsWithCode(Platform.open({ dataDir: dir, pceId: 7 }), 'ERR_PLATFORM_DATA');
@@ -177,27 +196,51 @@ test('EINIT refuses: bad signature, ENCLAVEHASH ≠ measurement, DEBUG mismatch,
     badSig[1024] ^= 1; // ISVPRODID, inside the signed bytes
     await rejectsWithCode(p.loadEnclave({ ...hello, sigstruct: badSig }, { runtime }), 'ERR_EINIT_SIGNATURE');
     // A valid SIGSTRUCT for another enclave.
-    await rejectsWithCode(p.loadEnclave({ sgxs: hello.sgxs, sigstruct: sealer.sigstruct }, { runtime }), 'ERR_EINIT_ENCLAVEHASH');
+    await rejectsWithCode(
+      p.loadEnclave({ sgxs: hello.sgxs, sigstruct: sealer.sigstruct }, { runtime }),
+      'ERR_EINIT_ENCLAVEHASH',
+    );
     // Production SIGSTRUCT, debug launch requested — and the converse.
     await rejectsWithCode(p.loadEnclave(hello, { runtime, debug: true }), 'ERR_EINIT_DEBUG');
     const dbg = buildEnclave(src('hello'), { isvProdId: 1, isvSvn: 1, debug: true }, vendorKey);
     await rejectsWithCode(p.loadEnclave(dbg, { runtime, debug: false }), 'ERR_EINIT_DEBUG');
     const h = await p.loadEnclave(dbg, { runtime });
     assert.equal(h.identity.attributes.flags & 0x2n, 0x2n);
-    await rejectsWithCode(p.loadEnclave({ ...hello, sgxs: hello.sgxs.subarray(0, 1000) }, { runtime }), 'ERR_EINIT_IMAGE');
-    await rejectsWithCode(p.loadEnclave({ ...hello, sigstruct: hello.sigstruct.subarray(1) }, { runtime }), 'ERR_EINIT_SIGNATURE');
+    await rejectsWithCode(
+      p.loadEnclave({ ...hello, sgxs: hello.sgxs.subarray(0, 1000) }, { runtime }),
+      'ERR_EINIT_IMAGE',
+    );
+    await rejectsWithCode(
+      p.loadEnclave({ ...hello, sigstruct: hello.sigstruct.subarray(1) }, { runtime }),
+      'ERR_EINIT_SIGNATURE',
+    );
   }
   // Attributes outside the SIGSTRUCT: re-sign the same measurement with other ATTRIBUTES but keep the old ones in the image? The
   // loader requests what SIGSTRUCT says, so an xfrm the mask pins but the CPU refuses is the reachable case: KSS (0x80).
   const s = parseSigstruct(hello.sigstruct);
-  const kss = signSigstruct({ ...s, attributes: { flags: s.attributes.flags | 0x80n, xfrm: s.attributes.xfrm } }, vendorKey);
-  await rejectsWithCode(p.loadEnclave({ sgxs: hello.sgxs, sigstruct: kss }, { runtime: 'inline' }), 'ERR_EINIT_ATTRIBUTES');
+  const kss = signSigstruct(
+    { ...s, attributes: { flags: s.attributes.flags | 0x80n, xfrm: s.attributes.xfrm } },
+    vendorKey,
+  );
+  await rejectsWithCode(
+    p.loadEnclave({ sgxs: hello.sgxs, sigstruct: kss }, { runtime: 'inline' }),
+    'ERR_EINIT_ATTRIBUTES',
+  );
 
   const pce = buildEnclave(src('sealer'), { isvProdId: 5, isvSvn: 1, provisionKey: true }, vendorKey);
   await rejectsWithCode(p.loadEnclave(pce, { runtime: 'inline' }), 'ERR_EINIT_PROVISIONKEY');
   p.allowProvisionKey(pce.mrSigner);
   const e = await p.loadEnclave(pce, { runtime: 'isolated' });
-  const prov = serializeKeyRequest({ keyName: KEY_NAME.PROVISION, keyPolicy: 0, isvSvn: 1, cpuSvn: p.identity.cpuSvn, attributeMask: { flags: 0n, xfrm: 0n }, keyId: new Uint8Array(32), miscMask: 0, configSvn: 0 });
+  const prov = serializeKeyRequest({
+    keyName: KEY_NAME.PROVISION,
+    keyPolicy: 0,
+    isvSvn: 1,
+    cpuSvn: p.identity.cpuSvn,
+    attributeMask: { flags: 0n, xfrm: 0n },
+    keyId: new Uint8Array(32),
+    miscMask: 0,
+    configSvn: 0,
+  });
   assert.equal(((await e.ecall('egetkey', prov)) as Uint8Array).length, 16);
   const plain = await p.loadEnclave(sealer, { runtime: 'isolated' });
   await rejectsWithCode(plain.ecall('egetkey', prov), 'ERR_EGETKEY_ATTRIBUTE');
@@ -208,7 +251,16 @@ test('EGETKEY from enclave code: typed refusals cross the worker boundary with t
   for (const runtime of ['inline', 'isolated'] as const) {
     const e = await p.loadEnclave(sealer, { runtime });
     const req = (isvSvn: number, cpuSvn: Uint8Array) =>
-      serializeKeyRequest({ keyName: KEY_NAME.SEAL, keyPolicy: KEY_POLICY.MRENCLAVE, isvSvn, cpuSvn, attributeMask: { flags: 0n, xfrm: 0n }, keyId: new Uint8Array(32), miscMask: 0, configSvn: 0 });
+      serializeKeyRequest({
+        keyName: KEY_NAME.SEAL,
+        keyPolicy: KEY_POLICY.MRENCLAVE,
+        isvSvn,
+        cpuSvn,
+        attributeMask: { flags: 0n, xfrm: 0n },
+        keyId: new Uint8Array(32),
+        miscMask: 0,
+        configSvn: 0,
+      });
     await rejectsWithCode(e.ecall('egetkey', req(4, p.identity.cpuSvn)), 'ERR_EGETKEY_ISVSVN');
     const above = p.identity.cpuSvn.slice();
     above[3] += 1;
@@ -257,7 +309,11 @@ test('a module without a factory, or one that throws while loading, is refused (
 
 test('an isolated enclave whose module never finishes loading is refused after the launch timeout, not waited for', async () => {
   const p = await open();
-  const stalls = buildEnclave('await new Promise(() => setInterval(() => {}, 1000));\nexport default () => ({});\n', { isvProdId: 1, isvSvn: 1 }, vendorKey);
+  const stalls = buildEnclave(
+    'await new Promise(() => setInterval(() => {}, 1000));\nexport default () => ({});\n',
+    { isvProdId: 1, isvSvn: 1 },
+    vendorKey,
+  );
   const t0 = Date.now();
   await rejectsWithCode(p.loadEnclave(stalls, { runtime: 'isolated', launchTimeoutMs: 1500 }), 'ERR_ENCLAVE_MODULE');
   assert.ok(Date.now() - t0 < 30_000);

@@ -26,7 +26,9 @@ after(async () => {
 });
 
 async function appOn(i: number, debug = false) {
-  return world.platforms[i].platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2, debug }, vendor), { runtime: 'inline' });
+  return world.platforms[i].platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2, debug }, vendor), {
+    runtime: 'inline',
+  });
 }
 
 async function verify(quote: Uint8Array, policy = {}) {
@@ -48,7 +50,10 @@ test('a quote carries the application REPORT body unchanged and verifies under t
   assert.equal(a.verdict, 'accepted', JSON.stringify(a.error));
   assert.equal(a.tcbStatus, 'UpToDate');
   assert.equal(a.platform?.ppid, wp.ppid);
-  const intelOnly = await new DcapVerifier().verify(quote, { collateral: collateralFromQvlJson(await world.collateralFor()), at: new Date() });
+  const intelOnly = await new DcapVerifier().verify(quote, {
+    collateral: collateralFromQvlJson(await world.collateralFor()),
+    at: new Date(),
+  });
   assert.equal(intelOnly.verdict, 'rejected', 'without the emulated root passed explicitly, the quote is refused');
   await app.destroy();
 });
@@ -69,7 +74,9 @@ test('two platforms have different PCK keys and attestation keys; each quote nam
   assert.notDeepEqual(a.quoting.attestationKey, b.quoting.attestationKey);
   assert.notDeepEqual(a.quoting.pckChain[0], b.quoting.pckChain[0]);
   const app1 = await appOn(1);
-  const a1 = await verify(await b.quoting.quote((await app1.ecall('report', b.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array));
+  const a1 = await verify(
+    await b.quoting.quote((await app1.ecall('report', b.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array),
+  );
   assert.equal(a1.verdict, 'accepted');
   assert.equal(a1.platform?.ppid, b.ppid);
   await app1.destroy();
@@ -78,7 +85,9 @@ test('two platforms have different PCK keys and attestation keys; each quote nam
 test('a DEBUG application enclave is quoted, and the default policy refuses it', async () => {
   const wp = world.platforms[0];
   const app = await appOn(0, true);
-  const quote = await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array);
+  const quote = await wp.quoting.quote(
+    (await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array,
+  );
   const refused = await verify(quote);
   assert.equal(refused.verdict, 'rejected');
   assert.equal(refused.error?.check, 'policy.debug');
@@ -114,8 +123,12 @@ test('a platform below the latest TCB level is reported as such (SWHardeningNeed
   const low = await EmulatedWorld.create({ tcbLevel: 1 });
   try {
     const wp = low.platforms[0];
-    const app = await wp.platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2 }, vendor), { runtime: 'inline' });
-    const quote = await wp.quoting.quote((await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array);
+    const app = await wp.platform.loadEnclave(buildEnclave(APP, { isvProdId: 4, isvSvn: 2 }, vendor), {
+      runtime: 'inline',
+    });
+    const quote = await wp.quoting.quote(
+      (await app.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64))) as Uint8Array,
+    );
     const collateral = collateralFromQvlJson(await low.collateralFor());
     const a = await new DcapVerifier().verify(quote, { collateral, at: new Date(), trustedRoots: [low.root] });
     assert.equal(a.tcbStatus, 'SWHardeningNeeded');

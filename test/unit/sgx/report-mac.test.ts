@@ -20,12 +20,16 @@ test('ReportMac: EGETKEY once per KEYID, tags equal to a fresh AES-CMAC under th
   const idA = new Uint8Array(32).fill(1);
   const idB = new Uint8Array(32).fill(2);
   const body = Uint8Array.from({ length: 384 }, (_, i) => i & 0xff);
-  for (const id of [idA, idA, idB, idB, idA]) assert.equal(hex((await rm.for(id)).mac(body)), hex(aesCmac(keyFor(id), body)));
+  for (const id of [idA, idA, idB, idB, idA])
+    assert.equal(hex((await rm.for(id)).mac(body)), hex(aesCmac(keyFor(id), body)));
   assert.deepEqual(asked, [hex(idA), hex(idB), hex(idA)]);
   // The KEYID it keeps is its own copy: the caller's array altered afterwards changes nothing.
   const idC = new Uint8Array(32).fill(3);
   await rm.for(idC);
   idC.fill(4);
-  assert.equal(hex((await rm.for(new Uint8Array(32).fill(3))).mac(body)), hex(aesCmac(keyFor(new Uint8Array(32).fill(3)), body)));
+  assert.equal(
+    hex((await rm.for(new Uint8Array(32).fill(3))).mac(body)),
+    hex(aesCmac(keyFor(new Uint8Array(32).fill(3)), body)),
+  );
   assert.equal(asked.length, 4);
 });

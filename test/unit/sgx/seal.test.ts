@@ -9,11 +9,20 @@ import { einit, newCpu, rejectsWithCode, type FakeEnclave } from './helpers.ts';
 
 /** An enclave's sealing view of the CPU (what EnclaveContext.seal/unseal use). */
 function sealer(cpu: Cpu, ref: EnclaveRef) {
-  return { egetkey: async (kr: Uint8Array) => cpu.egetkey(ref, kr), isvSvn: cpu.identityOf(ref).isvSvn, cpuSvn: cpu.cpuSvn };
+  return {
+    egetkey: async (kr: Uint8Array) => cpu.egetkey(ref, kr),
+    isvSvn: cpu.identityOf(ref).isvSvn,
+    cpuSvn: cpu.cpuSvn,
+  };
 }
 
 const te = new TextEncoder();
-const ID: FakeEnclave = { mrEnclave: new Uint8Array(32).fill(0x10), mrSigner: new Uint8Array(32).fill(0x20), isvProdId: 3, isvSvn: 2 };
+const ID: FakeEnclave = {
+  mrEnclave: new Uint8Array(32).fill(0x10),
+  mrSigner: new Uint8Array(32).fill(0x20),
+  isvProdId: 3,
+  isvSvn: 2,
+};
 
 test('sealed blob layout: sgx_sealed_data_t offsets, SDK masks, random KEYID, AES-GCM with a zero IV', async () => {
   const cpu = newCpu();
@@ -45,11 +54,16 @@ test('seal/unseal round-trips any plaintext and AAD (property)', async () => {
   const cpu = newCpu();
   const s = sealer(cpu, einit(cpu, ID));
   await fc.assert(
-    fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 40 }), fc.constantFrom('mrenclave' as const, 'mrsigner' as const), async (pt, aad, policy) => {
-      const blob = await sealData(s, pt, policy, aad);
-      assert.deepEqual(await unsealData(s, blob, aad), pt);
-      assert.deepEqual(parseSealedData(blob).aad, aad);
-    }),
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.constantFrom('mrenclave' as const, 'mrsigner' as const),
+      async (pt, aad, policy) => {
+        const blob = await sealData(s, pt, policy, aad);
+        assert.deepEqual(await unsealData(s, blob, aad), pt);
+        assert.deepEqual(parseSealedData(blob).aad, aad);
+      },
+    ),
     { numRuns: 60 },
   );
 });

@@ -7,16 +7,38 @@ import { SGX_EXTENSION_OID } from '../../../src/sgx/manufacturer/names.ts';
 
 // The asn1js encoding the DER writer replaced, kept here as the reference for the exact bytes.
 function reference(f: SgxExtensionFields): Uint8Array {
-  const entry = (arc: string, value: asn1js.BaseBlock) => new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: `${SGX_EXTENSION_OID}.${arc}` }), value] });
+  const entry = (arc: string, value: asn1js.BaseBlock) =>
+    new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: `${SGX_EXTENSION_OID}.${arc}` }), value] });
   const octets = (b: Uint8Array) => new asn1js.OctetString({ valueHex: Uint8Array.from(b).buffer });
   const pceId = new Uint8Array(2);
   new DataView(pceId.buffer).setUint16(0, f.pceId, true);
-  const tcb = [...f.tcbComponents.map((svn, i) => entry(`2.${i + 1}`, new asn1js.Integer({ value: svn }))), entry('2.17', new asn1js.Integer({ value: f.pceSvn })), entry('2.18', octets(f.cpuSvn))];
-  const items = [entry('1', octets(f.ppid)), entry('2', new asn1js.Sequence({ value: tcb })), entry('3', octets(pceId)), entry('4', octets(f.fmspc)), entry('5', new asn1js.Enumerated({ value: f.sgxType }))];
+  const tcb = [
+    ...f.tcbComponents.map((svn, i) => entry(`2.${i + 1}`, new asn1js.Integer({ value: svn }))),
+    entry('2.17', new asn1js.Integer({ value: f.pceSvn })),
+    entry('2.18', octets(f.cpuSvn)),
+  ];
+  const items = [
+    entry('1', octets(f.ppid)),
+    entry('2', new asn1js.Sequence({ value: tcb })),
+    entry('3', octets(pceId)),
+    entry('4', octets(f.fmspc)),
+    entry('5', new asn1js.Enumerated({ value: f.sgxType })),
+  ];
   if (f.platformInstanceId) items.push(entry('6', octets(f.platformInstanceId)));
   if (f.configuration) {
     const c = f.configuration;
-    items.push(entry('7', new asn1js.Sequence({ value: [entry('7.1', new asn1js.Boolean({ value: c.dynamicPlatform })), entry('7.2', new asn1js.Boolean({ value: c.cachedKeys })), entry('7.3', new asn1js.Boolean({ value: c.smtEnabled }))] })));
+    items.push(
+      entry(
+        '7',
+        new asn1js.Sequence({
+          value: [
+            entry('7.1', new asn1js.Boolean({ value: c.dynamicPlatform })),
+            entry('7.2', new asn1js.Boolean({ value: c.cachedKeys })),
+            entry('7.3', new asn1js.Boolean({ value: c.smtEnabled })),
+          ],
+        }),
+      ),
+    );
   }
   return new Uint8Array(new asn1js.Sequence({ value: items }).toBER(false));
 }
@@ -37,7 +59,15 @@ const cases: Array<[string, SgxExtensionFields]> = [
   ['PCESVN 255', { ...base, pceSvn: 255 }],
   ['PCESVN 256', { ...base, pceSvn: 256 }],
   ['PCESVN 65535', { ...base, pceSvn: 65535 }],
-  ['platform (scalable) with instance id and configuration', { ...base, sgxType: SGX_TYPE.SCALABLE, platformInstanceId: new Uint8Array(16).fill(0xaa), configuration: { dynamicPlatform: true, cachedKeys: false, smtEnabled: true } }],
+  [
+    'platform (scalable) with instance id and configuration',
+    {
+      ...base,
+      sgxType: SGX_TYPE.SCALABLE,
+      platformInstanceId: new Uint8Array(16).fill(0xaa),
+      configuration: { dynamicPlatform: true, cachedKeys: false, smtEnabled: true },
+    },
+  ],
 ];
 
 for (const [name, f] of cases) {

@@ -23,7 +23,10 @@ test('save/load keeps a staged recovery and the release dates', async () => {
     assert.deepEqual(back.tcbLevels(DEFAULT_FMSPC, 'early'), m.tcbLevels(DEFAULT_FMSPC, 'early'));
     assert.deepEqual(back.tcbLevels(DEFAULT_FMSPC), m.tcbLevels(DEFAULT_FMSPC));
     assert.deepEqual(JSON.parse(back.tcbEvaluationDataNumbers().body).tcbEvaluationDataNumbers.tcbEvalNumbers, list);
-    assert.equal(JSON.parse(back.qeIdentity('early').body).enclaveIdentity.tcbEvaluationDataNumber, m.tcbEvaluationDataNumber + 1);
+    assert.equal(
+      JSON.parse(back.qeIdentity('early').body).enclaveIdentity.tcbEvaluationDataNumber,
+      m.tcbEvaluationDataNumber + 1,
+    );
     back.promoteTcbRecovery();
     assert.equal(back.tcbEvaluationDataNumber, m.tcbEvaluationDataNumber + 1);
     assert.ok(back.tcbLevels(DEFAULT_FMSPC)[1].advisoryIds.includes('CATENA-SA-01234'));

@@ -42,19 +42,32 @@ async function freshQuote(): Promise<Uint8Array> {
   const wp = world.platforms[0];
   const e = await wp.platform.loadEnclave(image, { runtime: 'inline' });
   try {
-    return await wp.quoting.quote((await e.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64).fill(7))) as Uint8Array);
+    return await wp.quoting.quote(
+      (await e.ecall('report', wp.quoting.targetInfo(), new Uint8Array(64).fill(7))) as Uint8Array,
+    );
   } finally {
     await e.destroy();
   }
 }
 
 const verifyAt = (quote: Uint8Array, update?: 'early' | 'standard') =>
-  verifyQuote(quote, { collateral: pcsCollateral(base, update ? { update } : {}), at: new Date(), trustedRoots: [manufacturer.root], policy: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] } });
+  verifyQuote(quote, {
+    collateral: pcsCollateral(base, update ? { update } : {}),
+    at: new Date(),
+    trustedRoots: [manufacturer.root],
+    policy: { acceptedTcbStatuses: ['UpToDate', 'OutOfDate'] },
+  });
 
 const admin = (url: string, body: unknown, token: string | null = TOKEN) =>
-  app.inject({ method: 'POST', url, payload: body as object, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+  app.inject({
+    method: 'POST',
+    url,
+    payload: body as object,
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+  });
 const get = (url: string) => app.inject({ method: 'GET', url });
-const tcbNumberOf = (body: string, key: 'tcbInfo' | 'enclaveIdentity') => (JSON.parse(body) as Record<string, { tcbEvaluationDataNumber: number }>)[key].tcbEvaluationDataNumber;
+const tcbNumberOf = (body: string, key: 'tcbInfo' | 'enclaveIdentity') =>
+  (JSON.parse(body) as Record<string, { tcbEvaluationDataNumber: number }>)[key].tcbEvaluationDataNumber;
 
 test('the admin routes are declared admin, and refuse callers without the right token (401 ERR_UNAUTHENTICATED)', async () => {
   const routes = app.routeTable.filter((r) => r.url.startsWith('/admin/'));
@@ -70,12 +83,25 @@ test('the admin routes are declared admin, and refuse callers without the right 
   assert.equal(manufacturer.earlyTcbEvaluationDataNumber, manufacturer.tcbEvaluationDataNumber, 'nothing was staged');
   // Without an admin token configured there is no admin API at all.
   const plain = buildPcsServer({ manufacturer });
-  assert.equal((await plain.inject({ method: 'POST', url: '/admin/v1/tcb-recovery', payload: { stage: 'early' }, headers: { authorization: `Bearer ${TOKEN}` } })).statusCode, 404);
+  assert.equal(
+    (
+      await plain.inject({
+        method: 'POST',
+        url: '/admin/v1/tcb-recovery',
+        payload: { stage: 'early' },
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).statusCode,
+    404,
+  );
   await plain.close();
 });
 
 test('update and tcbEvaluationDataNumber together are refused (400 ERR_MALFORMED); unknown numbers are 404', async () => {
-  for (const url of [`/sgx/certification/v4/tcb?fmspc=${FMSPC}&update=early&tcbEvaluationDataNumber=1`, '/sgx/certification/v4/qe/identity?update=standard&tcbEvaluationDataNumber=1']) {
+  for (const url of [
+    `/sgx/certification/v4/tcb?fmspc=${FMSPC}&update=early&tcbEvaluationDataNumber=1`,
+    '/sgx/certification/v4/qe/identity?update=standard&tcbEvaluationDataNumber=1',
+  ]) {
     const res = await get(url);
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().code, 'ERR_MALFORMED');
@@ -102,13 +128,34 @@ test('a staged recovery: early serves the next number with raised SVNs, standard
   assert.equal(tcbNumberOf(std.body, 'tcbInfo'), n);
   assert.equal(tcbNumberOf(early.body, 'tcbInfo'), n + 1);
   assert.equal(tcbNumberOf((await get('/sgx/certification/v4/qe/identity')).body, 'enclaveIdentity'), n);
-  assert.equal(tcbNumberOf((await get('/sgx/certification/v4/qe/identity?update=early')).body, 'enclaveIdentity'), n + 1);
-  assert.equal(tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=${n + 1}`)).body, 'tcbInfo'), n + 1);
+  assert.equal(
+    tcbNumberOf((await get('/sgx/certification/v4/qe/identity?update=early')).body, 'enclaveIdentity'),
+    n + 1,
+  );
+  assert.equal(
+    tcbNumberOf(
+      (await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=${n + 1}`)).body,
+      'tcbInfo',
+    ),
+    n + 1,
+  );
   // Raised thresholds: the early top level is above the standard top level.
-  const top = (body: string) => (JSON.parse(body) as { tcbInfo: { tcbLevels: Array<{ tcb: { sgxtcbcomponents: Array<{ svn: number }> }; tcbStatus: string }> } }).tcbInfo.tcbLevels;
+  const top = (body: string) =>
+    (
+      JSON.parse(body) as {
+        tcbInfo: { tcbLevels: Array<{ tcb: { sgxtcbcomponents: Array<{ svn: number }> }; tcbStatus: string }> };
+      }
+    ).tcbInfo.tcbLevels;
   const [eTop, sTop] = [top(early.body)[0], top(std.body)[0]];
-  assert.ok(eTop.tcb.sgxtcbcomponents.every((c, i) => c.svn >= sTop.tcb.sgxtcbcomponents[i].svn) && eTop.tcb.sgxtcbcomponents.some((c, i) => c.svn > sTop.tcb.sgxtcbcomponents[i].svn));
-  assert.equal(top(early.body)[1].tcbStatus, 'OutOfDate', "the former UpToDate level is downgraded in the early release");
+  assert.ok(
+    eTop.tcb.sgxtcbcomponents.every((c, i) => c.svn >= sTop.tcb.sgxtcbcomponents[i].svn) &&
+      eTop.tcb.sgxtcbcomponents.some((c, i) => c.svn > sTop.tcb.sgxtcbcomponents[i].svn),
+  );
+  assert.equal(
+    top(early.body)[1].tcbStatus,
+    'OutOfDate',
+    'the former UpToDate level is downgraded in the early release',
+  );
 
   // Catena's verifier: standard unchanged, early verifies (signatures, chains) and predicts OutOfDate.
   const s = await verifyAt(quote, 'standard');
@@ -133,13 +180,29 @@ test('the signed tcbevaluationdatanumbers list names both numbers with their dat
   assert.deepEqual(chain, [manufacturer.tcbSigningCertificate, manufacturer.root]);
   const text = sliceMember(res.body, 'tcbEvaluationDataNumbers');
   const sig = Buffer.from((JSON.parse(res.body) as { signature: string }).signature, 'hex');
-  assert.ok(nodeVerify('sha256', Buffer.from(text), { key: new X509Certificate(chain[0]).publicKey, dsaEncoding: 'ieee-p1363' }, sig));
-  const list = JSON.parse(text) as { id: string; version: number; issueDate: string; nextUpdate: string; tcbEvalNumbers: Array<{ tcbEvaluationDataNumber: number; tcbRecoveryEventDate: string; tcbDate: string }> };
+  assert.ok(
+    nodeVerify(
+      'sha256',
+      Buffer.from(text),
+      { key: new X509Certificate(chain[0]).publicKey, dsaEncoding: 'ieee-p1363' },
+      sig,
+    ),
+  );
+  const list = JSON.parse(text) as {
+    id: string;
+    version: number;
+    issueDate: string;
+    nextUpdate: string;
+    tcbEvalNumbers: Array<{ tcbEvaluationDataNumber: number; tcbRecoveryEventDate: string; tcbDate: string }>;
+  };
   assert.deepEqual(Object.keys(list), ['id', 'version', 'issueDate', 'nextUpdate', 'tcbEvalNumbers']);
   assert.equal(list.id, 'SGX');
   assert.equal(list.version, 1);
   const n = manufacturer.tcbEvaluationDataNumber;
-  assert.deepEqual(list.tcbEvalNumbers.map((x) => x.tcbEvaluationDataNumber), [n + 1, n]);
+  assert.deepEqual(
+    list.tcbEvalNumbers.map((x) => x.tcbEvaluationDataNumber),
+    [n + 1, n],
+  );
   for (const x of list.tcbEvalNumbers) {
     assert.deepEqual(Object.keys(x), ['tcbEvaluationDataNumber', 'tcbRecoveryEventDate', 'tcbDate']);
     assert.match(x.tcbRecoveryEventDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -157,11 +220,42 @@ test('catena quote verify --collateral PCS --early-collateral PCS: tcbExplanatio
     await writeFile(join(dir, 'quote.dat'), await freshQuote());
     await writeFile(join(dir, 'root.der'), manufacturer.root);
     const root = resolve(import.meta.dirname, '..', '..', '..');
-    const args = ['quote', 'verify', join(dir, 'quote.dat'), '--collateral', base, '--early-collateral', base, '--root', join(dir, 'root.der'), '--at', String(Math.floor(Date.now() / 1000)), '--json'];
+    const args = [
+      'quote',
+      'verify',
+      join(dir, 'quote.dat'),
+      '--collateral',
+      base,
+      '--early-collateral',
+      base,
+      '--root',
+      join(dir, 'root.der'),
+      '--at',
+      String(Math.floor(Date.now() / 1000)),
+      '--json',
+    ];
     const out = await new Promise<string>((ok, fail) =>
-      execFile(process.execPath, [join(root, 'bin', 'catena.js'), ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout))),
+      execFile(
+        process.execPath,
+        [join(root, 'bin', 'catena.js'), ...args],
+        { cwd: root, timeout: 60_000 },
+        (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout)),
+      ),
     );
-    const x = (JSON.parse(out) as { tcbExplanation: { tcbStatus: string; tcbEvaluationDataNumber: number; early: { tcbStatus: string; changed: boolean; tcbEvaluationDataNumber: number; next: { tcbStatus: string; shortfalls: unknown[] } } } }).tcbExplanation;
+    const x = (
+      JSON.parse(out) as {
+        tcbExplanation: {
+          tcbStatus: string;
+          tcbEvaluationDataNumber: number;
+          early: {
+            tcbStatus: string;
+            changed: boolean;
+            tcbEvaluationDataNumber: number;
+            next: { tcbStatus: string; shortfalls: unknown[] };
+          };
+        };
+      }
+    ).tcbExplanation;
     assert.equal(x.tcbStatus, 'UpToDate');
     assert.equal(x.tcbEvaluationDataNumber, manufacturer.tcbEvaluationDataNumber);
     assert.equal(x.early.tcbEvaluationDataNumber, manufacturer.earlyTcbEvaluationDataNumber);
@@ -181,9 +275,15 @@ test('standard promotes: the old TCB is OutOfDate under standard collateral, UpT
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(res.json(), { stage: 'standard', tcbEvaluationDataNumber: n + 1, standard: n + 1, early: n + 1 });
   assert.equal(tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}`)).body, 'tcbInfo'), n + 1);
-  assert.equal(tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&update=early`)).body, 'tcbInfo'), n + 1);
+  assert.equal(
+    tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&update=early`)).body, 'tcbInfo'),
+    n + 1,
+  );
   // The superseded release stays available by number.
-  assert.equal(tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=${n}`)).body, 'tcbInfo'), n);
+  assert.equal(
+    tcbNumberOf((await get(`/sgx/certification/v4/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=${n}`)).body, 'tcbInfo'),
+    n,
+  );
 
   const promoted = await verifyAt(oldQuote);
   assert.equal(promoted.tcbStatus, 'OutOfDate');
@@ -199,7 +299,9 @@ test('standard promotes: the old TCB is OutOfDate under standard collateral, UpT
   assert.equal(fresh.tcbStatus, 'UpToDate');
   assert.deepEqual(fresh.platform?.tcbComponents, upd.tcbComponents);
   // A platform cannot go back down.
-  await assert.rejects(world.updatePlatformTcb(0, { components: new Array(16).fill(0), pceSvn: 0 }), { code: 'ERR_ARGUMENT' });
+  await assert.rejects(world.updatePlatformTcb(0, { components: new Array(16).fill(0), pceSvn: 0 }), {
+    code: 'ERR_ARGUMENT',
+  });
 });
 
 test('revocations through the admin API change the CRLs: a platform, a PCK, a CA', async () => {
@@ -215,8 +317,14 @@ test('revocations through the admin API change the CRLs: a platform, a PCK, a CA
   const serials = (res.json() as { revoked: Array<{ list: string; serial: string }> }).revoked;
   const issued = manufacturer.listPcks().filter((p) => Buffer.from(p.ppid).toString('hex') === ppid);
   assert.deepEqual(serials.map((s) => s.serial).sort(), issued.map((p) => p.serial).sort());
-  const crl = crlContents(new Uint8Array((await get('/sgx/certification/v4/pckcrl?ca=processor&encoding=der')).rawPayload));
-  for (const p of issued) assert.ok(crl.revoked.some((r) => r.serial === p.serial), `serial ${p.serial} in the PCK CRL`);
+  const crl = crlContents(
+    new Uint8Array((await get('/sgx/certification/v4/pckcrl?ca=processor&encoding=der')).rawPayload),
+  );
+  for (const p of issued)
+    assert.ok(
+      crl.revoked.some((r) => r.serial === p.serial),
+      `serial ${p.serial} in the PCK CRL`,
+    );
   const a = await verifyAt(quote);
   assert.equal(a.verdict, 'rejected');
   assert.equal(a.error?.check, 'pck.revocation');

@@ -21,7 +21,8 @@ test('the store refuses what has no single JSON form as ERR_STORE_INVALID (the e
   for (const bad of [NaN, Infinity, 1n, () => 1, Symbol('x'), new Date(0), '\ud800', { a: '\udc00x' }, [undefined]]) {
     assert.throws(
       () => canonicalJson(bad),
-      (e: { code?: string; cause?: { code?: string } }) => e.code === 'ERR_STORE_INVALID' && e.cause?.code === 'ERR_CANONICAL_JSON',
+      (e: { code?: string; cause?: { code?: string } }) =>
+        e.code === 'ERR_STORE_INVALID' && e.cause?.code === 'ERR_CANONICAL_JSON',
       String(typeof bad),
     );
   }
@@ -45,9 +46,18 @@ test('canonicalDocument: one serialisation gives the text stored and the hash of
   // undefined members and functions vanish as JSON.stringify drops them) and hash alike.
   const odd = { at: new Date(0), skip: () => 1, nested: [{ when: new Date(1000), u: undefined }] };
   const d = canonicalDocument(odd, 'odd', canonicalTextSha256);
-  assert.deepEqual(JSON.parse(d.text), { at: '1970-01-01T00:00:00.000Z', nested: [{ when: '1970-01-01T00:00:01.000Z' }] });
+  assert.deepEqual(JSON.parse(d.text), {
+    at: '1970-01-01T00:00:00.000Z',
+    nested: [{ when: '1970-01-01T00:00:01.000Z' }],
+  });
   assert.equal(d.sha256, general(odd));
   assert.notEqual(d.sha256, canonicalDocument({ ...odd, at: new Date(1) }, 'odd', canonicalTextSha256).sha256);
-  assert.throws(() => canonicalDocument(undefined, 'nothing', canonicalTextSha256), (e: { code?: string }) => e.code === 'ERR_STORE_INVALID');
-  assert.throws(() => canonicalDocument({ s: '\ud800' }, 'surrogate', canonicalTextSha256), (e: { code?: string }) => e.code === 'ERR_STORE_INVALID');
+  assert.throws(
+    () => canonicalDocument(undefined, 'nothing', canonicalTextSha256),
+    (e: { code?: string }) => e.code === 'ERR_STORE_INVALID',
+  );
+  assert.throws(
+    () => canonicalDocument({ s: '\ud800' }, 'surrogate', canonicalTextSha256),
+    (e: { code?: string }) => e.code === 'ERR_STORE_INVALID',
+  );
 });

@@ -20,10 +20,22 @@ async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
 test('SQLite runs with WAL (synced by the driver before acknowledging), a busy timeout and foreign keys; in memory: synchronous = FULL', async () => {
   await withTempDir(async (dir) => {
     const d = new SqliteDriver(join(dir, 'x.db'), { busyTimeoutMs: 1234 });
-    assert.deepEqual(d.pragmas(), { journalMode: 'wal', synchronous: 1, busyTimeout: 1234, foreignKeys: 1, walSync: true });
+    assert.deepEqual(d.pragmas(), {
+      journalMode: 'wal',
+      synchronous: 1,
+      busyTimeout: 1234,
+      foreignKeys: 1,
+      walSync: true,
+    });
     await d.close();
     const m = new SqliteDriver(':memory:');
-    assert.deepEqual(m.pragmas(), { journalMode: 'memory', synchronous: 2, busyTimeout: 5000, foreignKeys: 1, walSync: false });
+    assert.deepEqual(m.pragmas(), {
+      journalMode: 'memory',
+      synchronous: 2,
+      busyTimeout: 5000,
+      foreignKeys: 1,
+      walSync: false,
+    });
     await m.close();
   });
 });
@@ -33,11 +45,19 @@ test('SQLite data and the audit chain persist across close and reopen', async ()
     const path = join(dir, 'persist.db');
     const a = await openStore(path);
     await a.createChain({ id: 'c', name: 'n', policy: { p: 1 }, anchor: null, createdAt: who.at }, who);
-    await a.appendElement('c', { id: 'e', parentId: null, kind: 'enclave', status: 'valid', record: { r: 1 }, evidenceHashes: [] }, 'any', who);
+    await a.appendElement(
+      'c',
+      { id: 'e', parentId: null, kind: 'enclave', status: 'valid', record: { r: 1 }, evidenceHashes: [] },
+      'any',
+      who,
+    );
     const head = await a.getAuditHead();
     await a.close();
     const b = await openStore(`sqlite://${path}`);
-    assert.deepEqual((await b.listElements('c')).map((e) => e.id), ['e']);
+    assert.deepEqual(
+      (await b.listElements('c')).map((e) => e.id),
+      ['e'],
+    );
     assert.deepEqual(await b.getAuditHead(), head);
     await b.createChain({ id: 'd', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
     assert.equal((await b.listAudit({ limit: 10 }))[2].prevHash, head.hash);
@@ -54,7 +74,10 @@ test('openStore does not migrate when asked not to, and a file that is not SQLit
     await raw.close();
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not a database, just some text that is long enough to look like a header.......');
-    await assert.rejects(openStore(junk), (e: StoreError) => e instanceof StoreError && ['ERR_STORE_URL', 'ERR_STORE_BACKEND'].includes(e.code));
+    await assert.rejects(
+      openStore(junk),
+      (e: StoreError) => e instanceof StoreError && ['ERR_STORE_URL', 'ERR_STORE_BACKEND'].includes(e.code),
+    );
   });
 });
 
@@ -77,14 +100,25 @@ test('store URLs: SQLite paths and URLs, PostgreSQL with a schema, unknown schem
   assert.deepEqual(parseStoreUrl('sqlite::memory:'), { kind: 'sqlite', path: ':memory:' });
   assert.deepEqual(parseStoreUrl('file:///abs/c.db'), { kind: 'sqlite', path: '/abs/c.db' });
   assert.deepEqual(parseStoreUrl('postgres://u@h:5432/db'), { kind: 'postgres', url: 'postgres://u@h:5432/db' });
-  assert.deepEqual(parseStoreUrl('postgresql://u@h/db?schema=cot&sslmode=disable'), { kind: 'postgres', url: 'postgresql://u@h/db?sslmode=disable', schema: 'cot' });
+  assert.deepEqual(parseStoreUrl('postgresql://u@h/db?schema=cot&sslmode=disable'), {
+    kind: 'postgres',
+    url: 'postgresql://u@h/db?sslmode=disable',
+    schema: 'cot',
+  });
   for (const bad of ['mysql://h/db', 'sqlite:', 'http://x']) {
-    assert.throws(() => parseStoreUrl(bad), (e: StoreError) => e.code === 'ERR_STORE_URL', bad);
+    assert.throws(
+      () => parseStoreUrl(bad),
+      (e: StoreError) => e.code === 'ERR_STORE_URL',
+      bad,
+    );
   }
 });
 
 test('a PostgreSQL schema name that is not a plain identifier is refused before connecting', async () => {
-  await assert.rejects(openStore('postgres://u@127.0.0.1:1/db', { schema: 'x; drop table y' }), (e: StoreError) => e.code === 'ERR_STORE_URL');
+  await assert.rejects(
+    openStore('postgres://u@127.0.0.1:1/db', { schema: 'x; drop table y' }),
+    (e: StoreError) => e.code === 'ERR_STORE_URL',
+  );
 });
 
 test('group commit: concurrent writes share COMMITs; a failing one is rolled back alone', async () => {
@@ -93,11 +127,28 @@ test('group commit: concurrent writes share COMMITs; a failing one is rolled bac
     const store = new SqlStore(driver);
     await store.migrate();
     await store.createChain({ id: 'c', name: 'n', policy: {}, anchor: {}, createdAt: who.at }, who);
-    await store.appendElement('c', { id: 'root', parentId: null, kind: 'enclave', status: 'valid', record: {}, evidenceHashes: [] }, 'any', who);
+    await store.appendElement(
+      'c',
+      { id: 'root', parentId: null, kind: 'enclave', status: 'valid', record: {}, evidenceHashes: [] },
+      'any',
+      who,
+    );
     const before = driver.stats();
     const results = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
-        store.appendElement('c', { id: `e${i}`, parentId: i % 3 === 2 ? 'ghost' : 'root', kind: 'enclave', status: 'valid', record: { i }, evidenceHashes: [] }, 'any', who),
+        store.appendElement(
+          'c',
+          {
+            id: `e${i}`,
+            parentId: i % 3 === 2 ? 'ghost' : 'root',
+            kind: 'enclave',
+            status: 'valid',
+            record: { i },
+            evidenceHashes: [],
+          },
+          'any',
+          who,
+        ),
       ),
     );
     const after = driver.stats();
@@ -106,14 +157,20 @@ test('group commit: concurrent writes share COMMITs; a failing one is rolled bac
       else assert.equal(r.status, 'fulfilled', `append ${i}`);
     });
     assert.equal(after.transactions - before.transactions, 20);
-    assert.ok(after.commits - before.commits < 20, `expected batching, got ${after.commits - before.commits} commits for 20 writes`);
+    assert.ok(
+      after.commits - before.commits < 20,
+      `expected batching, got ${after.commits - before.commits} commits for 20 writes`,
+    );
     const seqs = (await store.listElements('c')).map((e) => e.seq);
-    assert.deepEqual(seqs, Array.from({ length: 21 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 21 }, (_, i) => i + 1),
+    );
     await store.close();
   });
 });
 
-test('group commit: when SQLite abandons the whole transaction, the batch\'s other writes run again', async () => {
+test("group commit: when SQLite abandons the whole transaction, the batch's other writes run again", async () => {
   await withTempDir(async (dir) => {
     const driver = new SqliteDriver(join(dir, 'abort.db'));
     await driver.run('CREATE TABLE t (v INTEGER)');
@@ -128,8 +185,14 @@ test('group commit: when SQLite abandons the whole transaction, the batch\'s oth
       }),
       ok(3),
     ]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY v')).map((r) => r.v), [1, 2, 3]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(
+      (await driver.all('SELECT v FROM t ORDER BY v')).map((r) => r.v),
+      [1, 2, 3],
+    );
     await driver.close();
   });
 });
@@ -137,11 +200,16 @@ test('group commit: when SQLite abandons the whole transaction, the batch\'s oth
 test('group commit: nothing is acknowledged before the WAL fsync after its COMMIT returns; requests arriving meanwhile form the next batch', async () => {
   await withTempDir(async (dir) => {
     const syncs: Array<{ path: string; done: () => void }> = [];
-    const driver = new SqliteDriver(join(dir, 'ack.db'), { syncFile: (path) => new Promise<void>((done) => syncs.push({ path, done })) });
+    const driver = new SqliteDriver(join(dir, 'ack.db'), {
+      syncFile: (path) => new Promise<void>((done) => syncs.push({ path, done })),
+    });
     const created = driver.run('CREATE TABLE t (v INTEGER)');
     await created;
     const settled: number[] = [];
-    const write = (v: number) => driver.transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v)).then((x) => (settled.push(x), x));
+    const write = (v: number) =>
+      driver
+        .transaction(async (tx) => (await tx.run('INSERT INTO t (v) VALUES (?)', [v]), v))
+        .then((x) => (settled.push(x), x));
     const first = [write(1), write(2)];
     while (syncs.length === 0) await new Promise((r) => setTimeout(r, 1));
     assert.equal(syncs[0].path, join(dir, 'ack.db') + '-wal');
@@ -157,7 +225,10 @@ test('group commit: nothing is acknowledged before the WAL fsync after its COMMI
     syncs[1].done();
     assert.deepEqual(await Promise.all(later), [3, 4, 5]);
     assert.deepEqual(driver.stats(), { transactions: 5, commits: 2 });
-    assert.deepEqual((await driver.all('SELECT v FROM t ORDER BY rowid')).map((r) => r.v), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      (await driver.all('SELECT v FROM t ORDER BY rowid')).map((r) => r.v),
+      [1, 2, 3, 4, 5],
+    );
     await driver.close();
   });
 });
@@ -165,12 +236,22 @@ test('group commit: nothing is acknowledged before the WAL fsync after its COMMI
 test('group commit: a failed WAL fsync fails every request of its batch and the driver refuses further use', async () => {
   await withTempDir(async (dir) => {
     let fail = false;
-    const driver = new SqliteDriver(join(dir, 'eio.db'), { syncFile: async () => { if (fail) throw new Error('EIO'); } });
+    const driver = new SqliteDriver(join(dir, 'eio.db'), {
+      syncFile: async () => {
+        if (fail) throw new Error('EIO');
+      },
+    });
     await driver.run('CREATE TABLE t (v INTEGER)');
     fail = true;
-    const results = await Promise.allSettled([1, 2, 3].map((v) => driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (?)', [v]))));
-    for (const r of results) assert.equal(r.status === 'rejected' && (r.reason as StoreError).code, 'ERR_STORE_BACKEND');
-    await assert.rejects(driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (4)')), (e: StoreError) => e.code === 'ERR_STORE_BACKEND' && /fsync/.test(e.message));
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((v) => driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (?)', [v]))),
+    );
+    for (const r of results)
+      assert.equal(r.status === 'rejected' && (r.reason as StoreError).code, 'ERR_STORE_BACKEND');
+    await assert.rejects(
+      driver.transaction(async (tx) => tx.run('INSERT INTO t (v) VALUES (4)')),
+      (e: StoreError) => e.code === 'ERR_STORE_BACKEND' && /fsync/.test(e.message),
+    );
     await assert.rejects(driver.all('SELECT v FROM t'), (e: StoreError) => e.code === 'ERR_STORE_BACKEND');
     await driver.close();
   });
@@ -184,13 +265,18 @@ test('group commit: a COMMIT that fails fails every request in its group and wri
     await driver.run('CREATE TABLE c (v INTEGER, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)');
     await driver.run('INSERT INTO p (id) VALUES (1)');
     const results = await Promise.allSettled(
-      [1, 1, 99, 1].map((parent, i) => driver.transaction(async (tx) => tx.run('INSERT INTO c (v, p) VALUES (?, ?)', [i, parent]))),
+      [1, 1, 99, 1].map((parent, i) =>
+        driver.transaction(async (tx) => tx.run('INSERT INTO c (v, p) VALUES (?, ?)', [i, parent])),
+      ),
     );
     for (const r of results) assert.equal(r.status, 'rejected');
     assert.deepEqual(await driver.all('SELECT v FROM c'), []);
     // The driver goes on: a good batch commits.
     await driver.transaction(async (tx) => tx.run('INSERT INTO c (v, p) VALUES (7, 1)'));
-    assert.deepEqual((await driver.all('SELECT v FROM c')).map((r) => r.v), [7]);
+    assert.deepEqual(
+      (await driver.all('SELECT v FROM c')).map((r) => r.v),
+      [7],
+    );
     await driver.close();
   });
 });
