@@ -42,14 +42,15 @@ export function benchStartup(opts: StartupBenchOptions): StartupBenchResult {
   const runs = opts.runs ?? 7;
   const nodeMs = medianOf(['-e', '0'], runs);
   const helpMs = medianOf([opts.bin, '--help'], runs);
+  // round() keeps significant digits: 4 of them is 0.1 ms resolution for these times.
   const commandHelpMs: Record<string, number> = {};
-  for (const c of opts.commands ?? []) commandHelpMs[c] = round(medianOf([opts.bin, c, '--help'], runs), 1);
+  for (const c of opts.commands ?? []) commandHelpMs[c] = round(medianOf([opts.bin, c, '--help'], runs), 4);
   return {
     runs,
-    nodeMs: round(nodeMs, 1),
-    helpMs: round(helpMs, 1),
-    ratio: round(helpMs / nodeMs, 2),
+    nodeMs: round(nodeMs, 4),
+    helpMs: round(helpMs, 4),
+    ratio: round(helpMs / nodeMs, 3),
     commandHelpMs,
-    maxHelpMs: round(Math.max(helpMs, ...Object.values(commandHelpMs)), 1),
+    maxHelpMs: round(Math.max(helpMs, ...Object.values(commandHelpMs)), 4),
   };
 }
