@@ -16,6 +16,7 @@ import {
   dcapRemoteVerifier,
   EmulatedWorld,
   verifyBundle,
+  type ProofBundle,
 } from 'catena/cot';
 import { generateP256, generateVendorKey, randomBytes } from 'catena/crypto';
 import { buildEnclave } from 'catena/sgx';
@@ -104,7 +105,7 @@ try {
   lap('chain + channel server');
   // ── The third party: verifies the bundle offline, then talks to the element it found valid,
   //    accepting only a peer whose quote (checked during the TLS handshake) shows that element's identity.
-  const bundle = JSON.parse(JSON.stringify(chain.toBundle()));
+  const bundle = JSON.parse(JSON.stringify(chain.toBundle())) as ProofBundle;
   const v = await verifyBundle(bundle, {
     root: world.root,
     at: new Date(),

@@ -148,7 +148,10 @@ export class Chain {
   get linkCounts(): { local: number; remote: number } {
     let local = 0;
     let remote = 0;
-    for (const l of this.links.values()) l.type === 'local' ? local++ : remote++;
+    for (const l of this.links.values()) {
+      if (l.type === 'local') local++;
+      else remote++;
+    }
     return { local, remote };
   }
   element(id: string): Element | undefined {

@@ -49,7 +49,7 @@ export class EnclaveQuoteIssuer implements QuoteIssuer {
 }
 
 /** Host side of EnclaveQuoteIssuer: spread into `loadEnclave(image, { ocalls })`. */
-export function quotingOcalls(backend: QuotingBackend): Record<string, (...args: any[]) => unknown> {
+export function quotingOcalls(backend: QuotingBackend): Record<string, (...args: never[]) => unknown> {
   return {
     [QE_TARGET_INFO_OCALL]: async () => backend.targetInfo(),
     [QE_QUOTE_OCALL]: async (report: unknown) => {

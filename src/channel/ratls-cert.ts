@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { Lru } from '../bytes/lru.ts';
-import { concat, equal, hex } from '../bytes/util.ts';
+import { concat, equal } from '../bytes/util.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { FormatError } from '../errors.ts';
 import { selfSignedCertificate } from '../formats/self-signed-certificate.ts';

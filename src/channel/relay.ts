@@ -24,7 +24,7 @@ export class EnclaveChannelRelay extends EventEmitter {
   #next = 1;
   #server: Server | undefined;
 
-  ocalls(): Record<string, (...args: any[]) => unknown> {
+  ocalls(): Record<string, (...args: never[]) => unknown> {
     return {
       [CHANNEL_OCALL.send]: (id: number, bytes: Uint8Array) => {
         this.#conns.get(id)?.write(bytes);

@@ -90,7 +90,7 @@ export function startAttestedTls(transport: Duplex, opts: AttestedTlsOptions): P
       opts.handshakeTimeoutMs ?? 15_000,
     );
     timer.unref?.();
-    sock.once('error', (e) =>
+    sock.once('error', (e: Error) =>
       fail(new ChannelError('ERR_CHANNEL_HANDSHAKE', 'handshake', `TLS: ${e.message}`, { cause: e })),
     );
     sock.once('close', () =>

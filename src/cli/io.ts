@@ -38,7 +38,8 @@ export function printJson(value: unknown): void {
   process.stdout.write(
     JSON.stringify(
       value,
-      (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v),
+      (_k, v: unknown) =>
+        typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
       2,
     ) + '\n',
   );

@@ -73,7 +73,8 @@ export function installRouteAuth(app: FastifyInstance, opts: RouteAuthOptions): 
   let failLimiter: Limiter | undefined;
   let writeLimiter: Limiter | undefined;
   const limiters = (): { fail: Limiter; write: Limiter } => {
-    const create = (app as unknown as { createRateLimit(o: object): Limiter }).createRateLimit;
+    const rateLimited = app as unknown as { createRateLimit(o: object): Limiter };
+    const create = (o: object) => rateLimited.createRateLimit(o);
     failLimiter ??= create({
       max: failures.max,
       timeWindow: failures.windowMs,

@@ -1,6 +1,7 @@
 import { CanonicalJsonError } from './errors.ts';
 
 // Characters JSON.stringify would escape: '"', '\\', controls, and surrogates (lone ones are refused below).
+// eslint-disable-next-line no-control-regex -- U+0000–U+001F are exactly the controls JSON must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 // Lowercase hex only: a simpler class V8 scans ≈ 2× faster, and what long strings here are (quotes, reports).
 const HEX_ONLY = /^[0-9a-f]*$/;
@@ -65,7 +66,7 @@ function encode(value: unknown, strict: boolean): string {
     return out + ']';
   }
   if (typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value);
+    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
     if (proto !== Object.prototype && proto !== null)
       throw new CanonicalJsonError(`a ${proto?.constructor?.name ?? 'non-plain'} object is not JSON data`);
     const o = value as Record<string, unknown>;

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { fromHex, hex } from '../bytes/util.ts';
 import { enclaveElementId } from '../chain/chain.ts';
 import { ChainError } from '../chain/errors.ts';
-import type { ChainPolicy, CollateralBlob, Link, LinkAppraisal } from '../chain/types.ts';
+import type { ChainPolicy, CollateralBlob, Link } from '../chain/types.ts';
 import { collateralId } from '../chain/verify-bundle.ts';
 import { randomBytes } from '../crypto/random.ts';
 import { identityOfBody } from '../cot/element-core.ts';

@@ -12,9 +12,10 @@ import { reattestElement, type ReattestDeps } from './reattest.ts';
 
 /** The manager's background work: audit checkpoints, agent health checks, periodic re-attestation. */
 export interface ManagerJobs {
-  checkpoint(): Promise<void>;
-  checkAgents(): Promise<void>;
-  reattestAll(): Promise<{ affirmed: number; refused: number; failed: number }>;
+  // Closures, not methods: the manager hands them to the app as decorators.
+  checkpoint(this: void): Promise<void>;
+  checkAgents(this: void): Promise<void>;
+  reattestAll(this: void): Promise<{ affirmed: number; refused: number; failed: number }>;
   stop(): Promise<void>;
 }
 

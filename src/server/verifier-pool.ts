@@ -182,7 +182,7 @@ export class VerifierPool implements RemoteEvidenceVerifier {
       } catch (e) {
         w.calls.delete(msg.id);
         w.sent = w.sent.filter((x) => x !== cid);
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
   }

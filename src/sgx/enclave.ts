@@ -41,9 +41,9 @@ export interface EnclaveContext {
 }
 
 export type RuntimeKind = 'isolated' | 'inline';
-export type EcallTable = Record<string, (...args: any[]) => unknown>;
+export type EcallTable = Record<string, (...args: never[]) => unknown>;
 export type EnclaveFactory = (ctx: EnclaveContext) => EcallTable | Promise<EcallTable>;
-export type OcallTable = Record<string, (...args: any[]) => unknown>;
+export type OcallTable = Record<string, (...args: never[]) => unknown>;
 
 /** The host's handle on a loaded enclave. */
 export interface EnclaveHandle {
@@ -72,14 +72,15 @@ export function makeContext(
   targetInfo: Uint8Array,
   runtime: RuntimeKind,
 ): EnclaveContext {
-  const sealing = { egetkey: ports.egetkey, isvSvn: identity.isvSvn, cpuSvn };
+  const egetkey = (keyRequest: Uint8Array) => ports.egetkey(keyRequest);
+  const sealing = { egetkey, isvSvn: identity.isvSvn, cpuSvn };
   return Object.freeze({
     identity,
     cpuSvn,
     runtime,
     selfTargetInfo: () => targetInfo.slice(),
-    ereport: ports.ereport,
-    egetkey: ports.egetkey,
+    ereport: (target: Uint8Array, reportData: Uint8Array) => ports.ereport(target, reportData),
+    egetkey,
     seal: (plaintext: Uint8Array, policy: SealPolicy, aad?: Uint8Array) => sealData(sealing, plaintext, policy, aad),
     unseal: (blob: Uint8Array, aad?: Uint8Array) => unsealData(sealing, blob, aad),
     ocall: (name: string, ...args: unknown[]) => ports.ocall(name, args),
@@ -90,5 +91,6 @@ export function makeContext(
 export function ecallOf(table: EcallTable, name: string): ((...args: unknown[]) => unknown) | undefined {
   if (typeof name !== 'string' || name in Object.prototype) return undefined;
   const fn = table[name];
-  return typeof fn === 'function' ? fn : undefined;
+  // The caller passes whatever arguments crossed the enclave boundary.
+  return typeof fn === 'function' ? (fn as (...args: unknown[]) => unknown) : undefined;
 }

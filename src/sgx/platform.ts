@@ -78,7 +78,7 @@ function checkComponents(c: unknown): number[] {
   if (!Array.isArray(c) || c.length !== 16 || !c.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) {
     throw new SgxError('ERR_ARGUMENT', 'tcbComponents must be 16 integers in [0, 255]');
   }
-  return [...c];
+  return [...(c as number[])];
 }
 function checkU16(v: unknown, name: string): number {
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffff)

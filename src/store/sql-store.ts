@@ -2,7 +2,7 @@ import { StoreError } from './errors.ts';
 import { auditRecordHash, canonicalTextSha256, documentSha256 } from './audit-hash.ts';
 import { canonicalDocument, canonicalJson, toJsonText } from './canonical.ts';
 import { migrate } from './migrations.ts';
-import type { Driver, Executor, SqlRow } from './driver.ts';
+import type { Driver, Executor, SqlRow, SqlValue } from './driver.ts';
 import type {
   AgentRow,
   AuditAction,
@@ -127,7 +127,7 @@ export class SqlStore implements Store {
         detail: {
           chain: c.id,
           name: c.name,
-          policy: JSON.parse(policy),
+          policy: JSON.parse(policy) as unknown,
           anchor: documentSha256(JSON.parse(anchor)),
           version: 1,
         },
@@ -167,7 +167,7 @@ export class SqlStore implements Store {
         action: 'chain.policy',
         subject: `chain:${id}`,
         evidenceHashes: [],
-        detail: { chain: id, policy: JSON.parse(text), version: version + 1 },
+        detail: { chain: id, policy: JSON.parse(text) as unknown, version: version + 1 },
       });
       return chainRow((await tx.all(`SELECT * FROM chains WHERE id = ?`, [id]))[0]);
     });
@@ -451,9 +451,10 @@ export class SqlStore implements Store {
       if (!row) throw new StoreError('ERR_STORE_NOT_FOUND', `no token ${id}`);
       if (row.role !== 'agent')
         throw new StoreError('ERR_STORE_INVALID', 'only an agent token is bound to an agent id');
-      if (row.agent_id != null) {
-        if (String(row.agent_id) === agentId) return;
-        throw new StoreError('ERR_STORE_CONFLICT', `token ${id} is bound to agent ${String(row.agent_id)}`);
+      const boundTo = nullableText(row.agent_id);
+      if (boundTo !== undefined) {
+        if (boundTo === agentId) return;
+        throw new StoreError('ERR_STORE_CONFLICT', `token ${id} is bound to agent ${boundTo}`);
       }
       await tx.run(`UPDATE tokens SET agent_id = ? WHERE id = ?`, [agentId, id]);
       await audit({
@@ -566,6 +567,12 @@ function parseJson(text: unknown, column: string): unknown {
   }
 }
 
+/** A nullable TEXT column: undefined for NULL, else its text. */
+function nullableText(v: unknown): string | undefined {
+  const value = v as SqlValue | undefined; // what the drivers return for a column
+  return value == null ? undefined : String(value);
+}
+
 function chainRow(r: SqlRow): ChainRow {
   const row: ChainRow = {
     id: String(r.id),
@@ -575,9 +582,10 @@ function chainRow(r: SqlRow): ChainRow {
     createdAt: new Date(String(r.created_at)),
     version: Number(r.version),
   };
-  if (r.deleted_at != null) {
+  const deletedAt = nullableText(r.deleted_at);
+  if (deletedAt !== undefined) {
     row.deleted = true;
-    row.deletedAt = new Date(String(r.deleted_at));
+    row.deletedAt = new Date(deletedAt);
   }
   return row;
 }
@@ -587,7 +595,7 @@ function elementRow(r: SqlRow): ElementRow {
     chainId: String(r.chain_id),
     id: String(r.id),
     seq: Number(r.seq),
-    parentId: r.parent_id == null ? null : String(r.parent_id),
+    parentId: nullableText(r.parent_id) ?? null,
     kind: String(r.kind),
     status: String(r.status),
     record: parseJson(r.record, 'elements.record'),
@@ -616,9 +624,12 @@ function tokenRow(r: SqlRow): TokenRow {
     role: r.role as TokenRow['role'],
     createdAt: new Date(String(r.created_at)),
   };
-  if (r.revoked_at != null) row.revokedAt = new Date(String(r.revoked_at));
-  if (r.expires_at != null) row.expiresAt = new Date(String(r.expires_at));
-  if (r.agent_id != null) row.agentId = String(r.agent_id);
+  const revokedAt = nullableText(r.revoked_at);
+  const expiresAt = nullableText(r.expires_at);
+  const agentId = nullableText(r.agent_id);
+  if (revokedAt !== undefined) row.revokedAt = new Date(revokedAt);
+  if (expiresAt !== undefined) row.expiresAt = new Date(expiresAt);
+  if (agentId !== undefined) row.agentId = agentId;
   return row;
 }
 

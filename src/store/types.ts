@@ -133,7 +133,8 @@ export interface AuditRecord {
   seq: number;
   at: string;
   actor: string;
-  action: AuditAction | string;
+  /** An AuditAction when this store wrote the record; a log read back may hold any string. */
+  action: AuditAction | (string & {});
   subject: string;
   evidenceHashes: string[];
   detail: unknown;

@@ -159,7 +159,7 @@ test('unknown paths are application/problem+json 404', async () => {
 
 test("dcap-qvl's PCCS client fetches a full collateral set from the emulated PCS, and its chains verify under the emulated root", async () => {
   const { getCollateralForFmspc } = require('@phala/dcap-qvl/src/collateral.js') as {
-    getCollateralForFmspc(u: string, fmspc: string, ca: string, sgx: boolean): Promise<Record<string, unknown>>;
+    getCollateralForFmspc: (u: string, fmspc: string, ca: string, sgx: boolean) => Promise<Record<string, unknown>>;
   };
   const { utils } = require('@phala/dcap-qvl') as {
     utils: {

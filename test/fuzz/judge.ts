@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { CatenaError } from '../../src/errors.ts';
 
 /**
@@ -15,7 +16,7 @@ export function whyUntyped(e: unknown, codes?: ReadonlySet<string>): string | un
   if (!(e instanceof CatenaError)) {
     const name = e instanceof Error ? e.constructor.name : typeof e;
     const code = (e as { code?: unknown } | null)?.code;
-    return `untyped ${name}${code !== undefined ? ` (code ${String(code)})` : ''}: ${e instanceof Error ? e.message : String(e)}`;
+    return `untyped ${name}${code !== undefined ? ` (code ${typeof code === 'string' ? code : inspect(code)})` : ''}: ${e instanceof Error ? e.message : String(e)}`;
   }
   if (typeof e.code !== 'string' || !/^ERR_[A-Z0-9_]+$/.test(e.code))
     return `${e.name} with a malformed code ${String(e.code)}`;

@@ -88,11 +88,13 @@ export function storeContract(
   setup: () => Promise<StoreFixture>,
   options: { skip?: string | false } = {},
 ): void {
+  // Registers a test, like test() itself: the runner awaits the test it registers, so this
+  // returns nothing rather than a promise no caller needs (or could usefully) await.
   const withStore = (
     title: string,
     fn: (s: Store, fx: StoreFixture) => Promise<void>,
     opts: { timeout?: number } = {},
-  ) =>
+  ): void => {
     test(title, { timeout: opts.timeout ?? 20_000 }, async () => {
       const fx = await setup();
       const s = await fx.open();
@@ -103,6 +105,7 @@ export function storeContract(
         await fx.cleanup();
       }
     });
+  };
 
   describe(`Store contract: ${name}`, { skip: options.skip ?? false }, () => {
     test('two replicas starting together on an empty database migrate it once', { timeout: 20_000 }, async () => {

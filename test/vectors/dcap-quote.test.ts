@@ -75,7 +75,7 @@ test(
     assert.equal(a.error?.code, 'ERR_PCK_CRL', 'the first expired piece in check order');
     const f = failed(a);
     for (const name of ['crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow'])
-      assert.ok(f.includes(name), `${name} should fail: ${f}`);
+      assert.ok(f.includes(name), `${name} should fail: ${f.join(', ')}`);
     // The status is still reported: it could be computed.
     assert.equal(a.tcbStatus, PHALA_STATUS);
     // One second inside the window (the upstream test time) it holds.
@@ -223,7 +223,7 @@ test('the PCK chain in any order is accepted; an incomplete chain is not', { ski
       at: PHALA_AT,
       policy: accept(PHALA_STATUS),
     });
-    assert.equal(a.verdict, 'accepted', `order ${order}: ${JSON.stringify(a.error)}`);
+    assert.equal(a.verdict, 'accepted', `order ${order.join(',')}: ${JSON.stringify(a.error)}`);
   }
   const noIntermediate = await v.verify(withCertData(quote, blocks[0] + blocks[2]), {
     collateral,

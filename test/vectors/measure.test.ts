@@ -75,7 +75,7 @@ test('any single flipped bit in test_enclave.sgxs changes MRENCLAVE or is refuse
     try {
       assert.notEqual(hex(measureSgxs(b)), MRENCLAVE, `byte ${at}`);
     } catch (e) {
-      assert.ok(e instanceof CatenaError, `byte ${at}: ${e}`);
+      assert.ok(e instanceof CatenaError, `byte ${at}: ${String(e)}`);
     }
   }
 });

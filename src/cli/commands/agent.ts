@@ -112,7 +112,7 @@ export function register(program: Command): void {
           manufacturer,
         });
         const id = o.id ?? `agent-${o.cloud}`;
-        let app;
+        let app: ReturnType<typeof buildAgent> | undefined;
         let agentEnclave;
         let renew: NodeJS.Timeout | undefined;
         try {

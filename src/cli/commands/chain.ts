@@ -33,13 +33,11 @@ export function register(program: Command): void {
         json?: boolean;
       }) => {
         const { Chain } = await import('../../chain/chain.ts');
-        const { verifyBundle } = await import('../../chain/verify-bundle.ts');
         const { CotBuilder } = await import('../../cot/builder.ts');
         const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
         const { EmulatedWorld } = await import('../../cot/world.ts');
         const { generateP256 } = await import('../../crypto/ecdsa.ts');
         const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
-        const { derFromAny } = await import('../../attestation/pem.ts');
         const clouds = intFlag('clouds', opts.clouds, 1, 26);
         const perCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
         const n = intFlag('enclaves', opts.enclaves, 1, 1_000_000);
@@ -141,13 +139,8 @@ export function register(program: Command): void {
     )
     .option('--json', 'print one JSON document')
     .action(async (file: string, opts: { root: string; at: string; owner?: string; json?: boolean }) => {
-      const { Chain } = await import('../../chain/chain.ts');
       const { verifyBundle } = await import('../../chain/verify-bundle.ts');
-      const { CotBuilder } = await import('../../cot/builder.ts');
       const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
-      const { EmulatedWorld } = await import('../../cot/world.ts');
-      const { generateP256 } = await import('../../crypto/ecdsa.ts');
-      const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
       const { derFromAny } = await import('../../attestation/pem.ts');
       const at = timeFlag('at', opts.at);
       let text: string;

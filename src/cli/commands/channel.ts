@@ -1,14 +1,15 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TCB_STATUSES } from '../../formats/json-fields.ts';
 import { enumFlag, enumListFlag, printJson, setExit, EXIT, say, timeFlag, UsageError } from '../io.ts';
 import { defaultStateDir } from '../../server/data-dir.ts';
-import type { ChannelPolicy } from '../../channel/types.ts';
+import type { ChannelPolicy, PeerIdentity } from '../../channel/types.ts';
 import type { AttestationSpec } from '../../channel/attestation-spec.ts';
 import type { ChannelAttestation } from '../../channel/default-attestation.ts';
 import type { CollateralSource } from '../../attestation/collateral/types.ts';
+import type { EnclaveConfig } from '../../sgx/build.ts';
 
 /**
  * `catena channel serve --listen 127.0.0.1:PORT [--require-attested-client]` — an emulated platform
@@ -45,7 +46,7 @@ function readPolicy(
     };
   let j: Record<string, unknown>;
   try {
-    j = JSON.parse(readFileSync(path, 'utf8'));
+    j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new UsageError(`--policy ${path}: ${(e as Error).message}`);
   }
@@ -88,7 +89,7 @@ async function ratlsImage(stateDir: string) {
   const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
   const dir = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../../enclaves/ratls');
   const source = readFileSync(join(dir, 'ratls.js'), 'utf8');
-  const config = JSON.parse(readFileSync(join(dir, 'enclave.json'), 'utf8'));
+  const config = JSON.parse(readFileSync(join(dir, 'enclave.json'), 'utf8')) as EnclaveConfig;
   const keyPath = join(stateDir, 'vendor.pem');
   const { keyDirectory, readPrivateKeyFile, writeNewKeyFile } = await import('../../crypto/key-file.ts');
   // An existing key that cannot be read or parsed stops the command (KeyFileError, exit 2): a new key
@@ -401,9 +402,12 @@ export function register(program: Command): void {
     );
 }
 
-function report(json: boolean | undefined, doc: { peer: unknown; [k: string]: unknown }): void {
+function report(
+  json: boolean | undefined,
+  doc: { peer: PeerIdentity | null; policy: string; reply?: string; [k: string]: unknown },
+): void {
   if (json) return printJson(doc);
-  const p = doc.peer as Record<string, unknown>;
+  const p = doc.peer!;
   say(false, `verified enclave MRENCLAVE ${p.mrEnclave}`);
   say(false, `  MRSIGNER ${p.mrSigner}  ISVPRODID ${p.isvProdId}  ISVSVN ${p.isvSvn}  DEBUG ${p.debug}`);
   say(

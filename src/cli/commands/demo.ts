@@ -190,6 +190,7 @@ export function register(program: Command): void {
       try {
         // 1. The emulated manufacturer and its PCS v4 service.
         progress('starting the emulated PCS (manufacturer root CA, PCK CAs, TCB info, QE identity, CRLs)');
+        // eslint-disable-next-line prefer-const -- the PCS getter reads it before the assignment below (undefined until then; a const would be in its TDZ)
         let manufacturer: Manufacturer | undefined;
         pcs = buildPcsServer({ manufacturer: () => manufacturer });
         const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);

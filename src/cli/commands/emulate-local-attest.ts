@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
 import { CatenaError } from '../../errors.ts';
 import type { EnclaveHandle } from '../../sgx/index.ts';
-import { enumFlag, EXIT, printJson, say, setExit, UsageError } from '../io.ts';
+import { enumFlag, EXIT, printJson, say, setExit } from '../io.ts';
 import { emulateCommand } from './emulate.ts';
 
 const PEER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'enclaves', 'peer');

@@ -31,21 +31,22 @@ async function post(url: string, path: string, token: string, body: unknown): Pr
     throw new UsageError(`POST ${target.href}: ${(e as Error).message}`);
   }
   const text = await res.text();
-  let json: Record<string, unknown> = {};
+  // A refusal is a problem document: code and detail are strings.
+  let json: Record<string, unknown> & { code?: string; detail?: string } = {};
   try {
-    json = JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(text) as typeof json;
   } catch {
     /* reported below with the status */
   }
   if (!res.ok)
     throw new UsageError(
-      `the PCS refused: HTTP ${res.status} ${String(json.code ?? '')}: ${String(json.detail ?? text.slice(0, 200))}`,
+      `the PCS refused: HTTP ${res.status} ${json.code ?? ''}: ${json.detail ?? text.slice(0, 200)}`,
     );
   return json;
 }
 
 // `catena emulate pcs` has its own --json, and commander gives an option known to the parent to the parent.
-const jsonFlag = (cmd: Command): boolean => (cmd.optsWithGlobals() as { json?: boolean }).json === true;
+const jsonFlag = (cmd: Command): boolean => cmd.optsWithGlobals<{ json?: boolean }>().json === true;
 
 export function registerPcsAdmin(pcs: Command): void {
   pcs

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { fromHex } from '../../bytes/util.ts';
-import type { ChainPolicy } from '../../chain/types.ts';
 import { checkRootCertificate } from '../root-check.ts';
 import { ServerError } from '../errors.ts';
 import * as S from '../schemas.ts';

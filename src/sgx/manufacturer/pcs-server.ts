@@ -6,7 +6,7 @@ import { adminPrincipal, registerAdminRoutes } from './admin-routes.ts';
 import { ManufacturerError } from './errors.ts';
 import type { ReleaseSelector } from './tcb-state.ts';
 import { certificatePem, crlPem } from './keys.ts';
-import type { Manufacturer, PckCa } from './manufacturer.ts';
+import type { Manufacturer } from './manufacturer.ts';
 
 /**
  * An Intel PCS v4-compatible collateral service over an emulated manufacturer (Intel "Provisioning

@@ -65,5 +65,5 @@ test("at the CRLs' boundaries: the first failing check is the root CA CRL, named
   assert.equal(late.error?.code, 'ERR_ROOT_CA_CRL', late.error?.message);
   const failing = late.checks.filter((c) => !c.ok && !c.skipped).map((c) => c.name);
   for (const n of ['crl.rootCa', 'crl.pck', 'collateral.tcbInfoWindow', 'collateral.qeIdentityWindow'])
-    assert.ok(failing.includes(n), `${n} fails too: ${failing}`);
+    assert.ok(failing.includes(n), `${n} fails too: ${failing.join(', ')}`);
 });

@@ -13,7 +13,6 @@ import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
 import { buildManager } from '../../../src/server/manager.ts';
 import { createToken } from '../../../src/server/tokens.ts';
 import { openStore } from '../../../src/store/open-store.ts';
-import type { Store } from '../../../src/store/types.ts';
 
 /**
  * Error codes of the store, the manager, the chain and the CLI that no other test provoked
@@ -113,16 +112,15 @@ test('chain: appending an element that is already in the chain is ERR_CHAIN_DUPL
   }
 });
 
-test('CLI: a missing required flag is a UsageError with ERR_USAGE, and the CLI exits 2', async () => {
+test('CLI: a missing required flag is a UsageError with ERR_USAGE, and the CLI exits 2', async (t) => {
   assert.equal(new UsageError('x').code, 'ERR_USAGE');
-  const write = process.stderr.write;
   let err = '';
-  process.stderr.write = (s: string) => ((err += s), true);
+  const write = t.mock.method(process.stderr, 'write', (s: string) => ((err += s), true));
   let rc: number;
   try {
     rc = await main(['node', 'catena', 'emulate', 'quote']);
   } finally {
-    process.stderr.write = write;
+    write.mock.restore();
   }
   assert.equal(rc, 2);
   assert.match(err, /--out <dir> is required/);

@@ -139,7 +139,7 @@ test('verifySigstruct names the failing check: signed bytes, modulus, signature,
     assert.equal(v.ok, false, `byte ${at}`);
     assert.ok(
       v.failures.some((f) => f.startsWith('signature')),
-      `byte ${at}: ${v.failures}`,
+      `byte ${at}: ${v.failures.join(', ')}`,
     );
   }
   assert.ok(

@@ -16,7 +16,10 @@ before(async () => {
   f = await ManagerFixture.create({ agentCheckTimeoutMs: 300 });
 });
 after(async () => {
-  for (const s of servers) (s.closeAllConnections(), s.close());
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
   await f.close();
 });
 

@@ -116,7 +116,7 @@ describe('manager API', () => {
     assert.equal(v.valid, true, JSON.stringify(v.failures));
     assert.deepEqual(v.links, { local: 1, remote: 2 });
     // The proof bundle verifies offline with only the root and a time.
-    const bundle = (await f.req('GET', `/v1/chains/${chainId}/proof`)).json() as ProofBundle;
+    const bundle = (await f.req('GET', `/v1/chains/${chainId}/proof`)).json<ProofBundle>();
     const off = await verifyBundle(bundle, {
       root: f.world.root,
       at: new Date(),

@@ -100,7 +100,7 @@ describe('manager collateral from a PCS', () => {
     assert.equal(counter(m, 'catena_collateral_fetches_total'), 1);
     assert.equal(counter(m, 'catena_collateral_cache_hits_total'), N - 1);
 
-    const bundle = (await f.req('GET', `/v1/chains/${ids[0]}/proof`)).json() as ProofBundle;
+    const bundle = (await f.req('GET', `/v1/chains/${ids[0]}/proof`)).json<ProofBundle>();
     assert.deepEqual(Object.keys(bundle.collateral), [collateralId(served)]);
     assert.deepEqual(bundle.collateral[collateralId(served)], served);
     const v = await verifyBundle(bundle, {
@@ -141,7 +141,7 @@ describe('manager collateral from a PCS', () => {
       const r2 = await append(chainId, { link: viaOwn, collateral: own });
       assert.equal(r2.statusCode, 201, r2.body);
     }
-    const bundle = (await f.req('GET', `/v1/chains/${chainId}/proof`)).json() as ProofBundle;
+    const bundle = (await f.req('GET', `/v1/chains/${chainId}/proof`)).json<ProofBundle>();
     const v = await verifyBundle(bundle, {
       root: f.world.root,
       at: new Date(),

@@ -77,16 +77,16 @@ test('tcb-status: UpToDate at the top level; after a promoted recovery, a new qu
 
 test('catena platform tcb-status ID --manager URL: --json is the route answer; exit 1 when not UpToDate; a reader token suffices', async () => {
   const { execFile } = await import('node:child_process');
-  const { join, resolve } = await import('node:path');
+  const path = await import('node:path');
   const { listenUrl } = await import('../../../src/server/net.ts');
-  const root = resolve(import.meta.dirname, '..', '..', '..');
+  const root = path.resolve(import.meta.dirname, '..', '..', '..');
   const url = await listenUrl(f.app, '127.0.0.1', 0);
   const p1 = f.world.platforms[1].ppid;
   const run = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
       execFile(
         process.execPath,
-        [join(root, 'bin', 'catena.js'), 'platform', 'tcb-status', ...args],
+        [path.join(root, 'bin', 'catena.js'), 'platform', 'tcb-status', ...args],
         { cwd: root, env: { ...process.env, CATENA_TOKEN: '', ...env }, timeout: 60_000 },
         (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       ),

@@ -20,7 +20,7 @@ const { QuoteVerifier, verify: verifyWithIntelRoot } = require('@phala/dcap-qvl'
       verify(q: Buffer, c: unknown, now: number): { status: string; advisory_ids: string[] };
     };
   };
-  verify(q: Buffer, c: unknown, now: number): unknown;
+  verify: (q: Buffer, c: unknown, now: number) => unknown;
 };
 
 const APP = `export default function app(ctx) { return { report: (ti, rd) => ctx.ereport(ti, rd) }; }\n`;

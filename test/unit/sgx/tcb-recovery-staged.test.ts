@@ -214,22 +214,22 @@ test('catena quote verify --collateral PCS --early-collateral PCS: tcbExplanatio
   const { execFile } = await import('node:child_process');
   const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
-  const { join, resolve } = await import('node:path');
-  const dir = await mkdtemp(join(tmpdir(), 'catena-early-'));
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'catena-early-'));
   try {
-    await writeFile(join(dir, 'quote.dat'), await freshQuote());
-    await writeFile(join(dir, 'root.der'), manufacturer.root);
-    const root = resolve(import.meta.dirname, '..', '..', '..');
+    await writeFile(path.join(dir, 'quote.dat'), await freshQuote());
+    await writeFile(path.join(dir, 'root.der'), manufacturer.root);
+    const root = path.resolve(import.meta.dirname, '..', '..', '..');
     const args = [
       'quote',
       'verify',
-      join(dir, 'quote.dat'),
+      path.join(dir, 'quote.dat'),
       '--collateral',
       base,
       '--early-collateral',
       base,
       '--root',
-      join(dir, 'root.der'),
+      path.join(dir, 'root.der'),
       '--at',
       String(Math.floor(Date.now() / 1000)),
       '--json',
@@ -237,7 +237,7 @@ test('catena quote verify --collateral PCS --early-collateral PCS: tcbExplanatio
     const out = await new Promise<string>((ok, fail) =>
       execFile(
         process.execPath,
-        [join(root, 'bin', 'catena.js'), ...args],
+        [path.join(root, 'bin', 'catena.js'), ...args],
         { cwd: root, timeout: 60_000 },
         (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout)),
       ),
@@ -314,7 +314,7 @@ test('revocations through the admin API change the CRLs: a platform, a PCK, a CA
   const quote = await freshQuote();
   const res = await admin('/admin/v1/revocations', { platform: ppid });
   assert.equal(res.statusCode, 200, res.body);
-  const serials = (res.json() as { revoked: Array<{ list: string; serial: string }> }).revoked;
+  const serials = res.json<{ revoked: Array<{ list: string; serial: string }> }>().revoked;
   const issued = manufacturer.listPcks().filter((p) => Buffer.from(p.ppid).toString('hex') === ppid);
   assert.deepEqual(serials.map((s) => s.serial).sort(), issued.map((p) => p.serial).sort());
   const crl = crlContents(
