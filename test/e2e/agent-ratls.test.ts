@@ -31,6 +31,11 @@ function start(args: string[], children: ChildProcess[]): Promise<Record<string,
       out += d.toString();
       try {
         const j = JSON.parse(out);
+        // With --json a failure is one {"error":{code,message}} document on stdout, then a non-zero exit.
+        if (j && typeof j === 'object' && 'error' in j) {
+          err += `\n${out}`;
+          return;
+        }
         clearTimeout(timer);
         resolve(j);
       } catch {
