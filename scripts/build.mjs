@@ -2,7 +2,7 @@
 // Builds dist/: tsc (incremental, tsconfig.build.json) for the TypeScript, then copies the plain .js
 // sources of src/ (enclave modules, worker bootstraps) beside their compiled neighbours.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -24,3 +24,23 @@ const walk = (d) => {
   }
 };
 walk(join(root, 'src'));
+
+// The help texts of `catena --help` and `catena COMMAND --help`, as the CLI itself prints them, so
+// bin/catena.js can answer those without loading the CLI (help is the one thing a user runs to wait
+// for nothing). test/unit/cli/help-cache.test.ts holds them equal to the live output.
+const bin = join(root, 'bin', 'catena.js');
+const helpOf = (args) => {
+  const h = spawnSync(process.execPath, [bin, ...args, '--help'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CATENA_NO_HELP_CACHE: '1' },
+  });
+  if (h.status !== 0) {
+    process.stderr.write(`build: catena ${args.join(' ')} --help exited ${h.status}: ${h.stderr}\n`);
+    process.exit(1);
+  }
+  return h.stdout;
+};
+const { COMMAND_NAMES } = await import(new URL('../dist/cli/commands/names.js', import.meta.url).href);
+const help = { top: helpOf([]), commands: Object.fromEntries(COMMAND_NAMES.map((c) => [c, helpOf([c])])) };
+writeFileSync(join(root, 'dist', 'cli', 'help.json'), JSON.stringify(help));
