@@ -1,3 +1,4 @@
+import { toPem } from '../../src/attestation/pem.ts';
 import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
 import { test } from 'node:test';
@@ -383,16 +384,7 @@ test(
       { fmspc: '00906ed50000', pckCa: 'processor', teeType: 'sgx' },
       ZK_AT,
     );
-    const pem = (ders: Uint8Array[]) =>
-      ders
-        .map(
-          (d) =>
-            `-----BEGIN CERTIFICATE-----\n${Buffer.from(d)
-              .toString('base64')
-              .replace(/(.{64})/g, '$1\n')
-              .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
-        )
-        .join('');
+    const pem = (ders: Uint8Array[]) => ders.map((d) => toPem(d, 'CERTIFICATE')).join('');
     const rootPem = pem([vector('intel_sgx_root_ca.der')]);
     const zkQvl = {
       pck_crl_issuer_chain: '',

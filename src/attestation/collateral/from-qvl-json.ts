@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { FormatError } from '../../errors.ts';
 import { CollateralError } from '../errors.ts';
-import { pemCertificates } from '../pem.ts';
+import { pemCertificates, toPem } from '../pem.ts';
 import type { Collateral, CollateralSource } from './types.ts';
 
 /**
@@ -55,16 +55,7 @@ export function collateralFromQvlJson(x: unknown, origin?: string): Collateral {
 
 /** The inverse, for exporting collateral to dcap-qvl (differential tests, `emulate quote`). */
 export function collateralToQvlJson(c: Collateral): Record<string, string> {
-  const pem = (ders: Uint8Array[]) =>
-    ders
-      .map(
-        (d) =>
-          `-----BEGIN CERTIFICATE-----\n${Buffer.from(d)
-            .toString('base64')
-            .replace(/(.{64})/g, '$1\n')
-            .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
-      )
-      .join('');
+  const pem = (ders: Uint8Array[]) => ders.map((d) => toPem(d, 'CERTIFICATE')).join('');
   return {
     pck_crl_issuer_chain: pem(c.pckCrlIssuerChain ?? []),
     root_ca_crl: Buffer.from(c.rootCaCrl).toString('hex'),

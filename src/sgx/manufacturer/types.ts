@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import type { Attributes } from '../../formats/attributes.ts';
 import type { QeLevelSpec, SignedCollateral } from './sign-collateral.ts';
 
@@ -64,20 +63,8 @@ export interface PckRecord {
   der: Uint8Array;
 }
 
-/** The shape the quoting service (src/sgx/qe) asks of the manufacturer. */
-export interface PckChainIssuer {
-  issuePck(
-    platform: {
-      ppid: Uint8Array;
-      fmspc: Uint8Array;
-      pceId: number;
-      pceSvn: number;
-      cpuSvn: Uint8Array;
-      tcbComponents: number[];
-    },
-    pckPublicKey: KeyObject,
-  ): Promise<{ pck: Uint8Array; chain: Uint8Array[] }>;
-}
+/** The shape the quoting service (src/sgx/qe) asks of the manufacturer: its PckIssuer, one type. */
+export type { PckIssuer as PckChainIssuer } from '../qe/quoting-service.ts';
 
 /** Everything a verifier needs besides the quote, for one FMSPC and PCK CA. */
 export interface CollateralSet {
