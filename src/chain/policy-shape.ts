@@ -22,7 +22,33 @@ const POLICY_FIELDS = [
   'linkTypes',
   'maxDepth',
   'byDepth',
+  'reactions',
 ];
+
+/** What the manager watches for, and what it may do about it (docs/self-management.md). */
+export const REACTION_EVENTS = [
+  'tcb-downgrade',
+  'tcb-predicted-downgrade',
+  'revoked',
+  'evidence-stale',
+  'collateral-stale',
+  'agent-lost',
+] as const;
+export const REACTION_ACTIONS = ['notify', 'reattest', 'quarantine', 'migrate', 'revoke'] as const;
+
+function reactionsProblem(r: unknown, at: string): string | undefined {
+  if (!isObj(r)) return `${at} must be an object keyed by event kind`;
+  for (const [k, list] of Object.entries(r)) {
+    if (!(REACTION_EVENTS as readonly string[]).includes(k))
+      return `${at}.${k} is not an event kind (${REACTION_EVENTS.join(', ')})`;
+    if (!Array.isArray(list) || list.length === 0 || list.length > REACTION_ACTIONS.length * 2)
+      return `${at}.${k} must be a non-empty list of actions`;
+    for (const a of list)
+      if (typeof a !== 'string' || !(REACTION_ACTIONS as readonly string[]).includes(a))
+        return `${at}.${k}: ${JSON.stringify(a)} is not an action (${REACTION_ACTIONS.join(', ')})`;
+  }
+  return undefined;
+}
 
 function identityProblem(i: unknown, at: string, strict: boolean): string | undefined {
   if (!isObj(i)) return `${at} is not an object`;
@@ -74,6 +100,11 @@ export function policyProblem(
       const bad = policyProblem(o, opts, `${at}.byDepth.${k}`, true);
       if (bad) return bad;
     }
+  }
+  if (p.reactions !== undefined) {
+    if (nested) return `${at}.reactions: reactions are set for the whole chain, not by depth`;
+    const bad = reactionsProblem(p.reactions, `${at}.reactions`);
+    if (bad) return bad;
   }
   if (strict) for (const k of Object.keys(p)) if (!POLICY_FIELDS.includes(k)) return `${at}.${k} is not a policy field`;
   return undefined;

@@ -85,6 +85,15 @@ export interface Link {
 }
 
 /** One policy, applying to the whole chain, optionally overridden per depth (1 = the first enclave). */
+export type ReactionEvent =
+  | 'tcb-downgrade'
+  | 'tcb-predicted-downgrade'
+  | 'revoked'
+  | 'evidence-stale'
+  | 'collateral-stale'
+  | 'agent-lost';
+export type ReactionAction = 'notify' | 'reattest' | 'quarantine' | 'migrate' | 'revoke';
+
 export interface ChainPolicy {
   /** The enclave must match at least one of these. Empty or absent: any identity (other checks still apply). */
   identities?: IdentityPolicy[];
@@ -101,7 +110,12 @@ export interface ChainPolicy {
   /** Maximum depth of enclave elements (the first enclave is depth 1). */
   maxDepth?: number;
   /** Overrides by depth. */
-  byDepth?: Record<string, Omit<ChainPolicy, 'byDepth'>>;
+  byDepth?: Record<string, Omit<ChainPolicy, 'byDepth' | 'reactions'>>;
+  /**
+   * What the manager does when an element's state changes (self-management, docs/self-management.md):
+   * per event kind, actions tried in order. Not read by chain verification.
+   */
+  reactions?: Partial<Record<ReactionEvent, ReactionAction[]>>;
 }
 
 export interface ChainHeader {

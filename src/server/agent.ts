@@ -1,4 +1,4 @@
-import { looksLikeJwt } from './manager-request.ts';
+import { EVIDENCE_SCOPE, looksLikeJwt, MIGRATE_SCOPE, type ManagerScope } from './manager-request.ts';
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -48,7 +48,7 @@ export interface AgentOptions {
    * Verifies a manager request token (a JWT the manager signs for this agent: re-attestation asks for
    * an element's evidence; src/server/manager-request.ts). Such a caller may call only the evidence route.
    */
-  checkManagerRequest?: (token: string) => Promise<boolean>;
+  checkManagerRequest?: (token: string) => Promise<ManagerScope | false>;
   clock?: () => Date;
   /** pino level of the JSON logs on stderr; default silent. */
   logLevel?: LogLevel;
@@ -64,8 +64,8 @@ declare module 'fastify' {
     agentCaller?: AgentCaller;
   }
   interface FastifyContextConfig {
-    /** The one route a manager request token (re-attestation) may call. */
-    managerRequest?: boolean;
+    /** The scopes of manager request tokens this route takes (evidence: re-attestation; migrate: migrations). */
+    managerRequest?: readonly ManagerScope[];
   }
 }
 
@@ -163,15 +163,17 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
   async function authenticate(req: FastifyRequest): Promise<Principal | null> {
     const token = bearerOf(req);
     if (token !== undefined && looksLikeJwt(token) && opts.checkManagerRequest) {
-      if (!(await opts.checkManagerRequest(token)))
+      const scope = await opts.checkManagerRequest(token);
+      if (!scope)
         throw new ServerError(
           'ERR_UNAUTHENTICATED',
           'the manager request token does not verify (signature, audience, scope, expiry or replay)',
         );
-      if (req.routeOptions.config.managerRequest !== true)
-        throw new ServerError('ERR_FORBIDDEN', 'a manager request token allows only POST /v1/elements/:id/evidence');
+      if (!req.routeOptions.config.managerRequest?.includes(scope))
+        throw new ServerError('ERR_FORBIDDEN', `a manager request token with scope ${scope} does not allow this route`);
       req.agentCaller = { kind: 'manager' };
-      return { id: 'manager', role: 'agent' };
+      // The route's scope list above is what limits such a token; the role only passes the route's auth level.
+      return { id: 'manager', role: scope === MIGRATE_SCOPE ? 'admin' : 'agent' };
     }
     if (token !== undefined) {
       if (!opts.checkToken)
@@ -218,14 +220,16 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
   };
 
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ ok: true, agent: opts.id, cloud: opts.cloud }));
-  app.get('/v1/status', { config: { auth: 'admin' } }, async () => ({
+  app.get('/v1/status', { config: { auth: 'admin', managerRequest: [MIGRATE_SCOPE] } }, async () => ({
     agent: opts.id,
     cloud: opts.cloud,
     platforms: platforms(),
     elements: elements.size,
   }));
 
-  app.post('/v1/elements', { config: { auth: 'admin' }, schema: { body: ElementBody } }, async (req, reply) => {
+  app.post(
+    '/v1/elements',
+    { config: { auth: 'admin', managerRequest: [MIGRATE_SCOPE] }, schema: { body: ElementBody } }, async (req, reply) => {
     const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
     if (b.platform >= opts.world.platforms.length)
       throw new ServerError(
@@ -284,7 +288,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
 
   app.post(
     '/v1/elements/:id/evidence',
-    { config: { auth: 'agent', managerRequest: true }, schema: { body: EvidenceBody } },
+    { config: { auth: 'agent', managerRequest: [EVIDENCE_SCOPE, MIGRATE_SCOPE] }, schema: { body: EvidenceBody } },
     async (req) => {
       const b = req.body as { chain: string; nonce: string; targetInfo?: string };
       return evidence(
@@ -324,7 +328,7 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
 
   app.post(
     '/v1/elements/:id/admit',
-    { config: { auth: 'agent' }, schema: { body: AdmitBody } },
+    { config: { auth: 'agent', managerRequest: [MIGRATE_SCOPE] }, schema: { body: AdmitBody } },
     async (req): Promise<AdmitResponse> => {
       const parentId = (req.params as { id: string }).id;
       const b = req.body as AdmitRequest;

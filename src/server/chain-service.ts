@@ -24,6 +24,7 @@ import type { ChainRow, ElementPatch, ElementRow, Store } from '../store/types.t
 import { ServerError } from './errors.ts';
 import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
 import type { Reattestation } from './reattestation.ts';
+import type { ElementHealth } from './selfmanage/element-health.ts';
 import { PrefetchingVerifier } from './prefetching-verifier.ts';
 
 /** What the store keeps for a chain (opaque JSON to the store). */
@@ -50,10 +51,12 @@ export interface ElementRecord {
   agent?: string;
   /** The last re-attestation by the manager (src/server/reattest.ts). */
   reattestation?: Reattestation;
+  /** The element's state as the manager last appraised it (src/server/selfmanage/). */
+  health?: ElementHealth;
 }
 
 /** `attestation-failed`: the last re-attestation was refused (the element stays; only the owner revokes). */
-export type ElementStatus = 'active' | 'revoked' | 'unreachable' | 'attestation-failed';
+export type ElementStatus = 'active' | 'revoked' | 'unreachable' | 'attestation-failed' | 'quarantined';
 
 export interface ChainEvent {
   type:
@@ -64,6 +67,15 @@ export interface ChainEvent {
     | 'element.revoked'
     | 'element.status'
     | 'element.reattested'
+    | 'element.state'
+    | 'element.retired'
+    | 'element.quarantined'
+    | 'element.notify'
+    | 'collateral.changed'
+    | 'collateral.refused'
+    | 'collateral.unreachable'
+    | 'collateral.stale'
+    | 'reaction.done'
     | 'agent.status';
   chain?: string;
   element?: string;
@@ -157,7 +169,8 @@ export class ChainService {
     this.events.setMaxListeners(0);
   }
 
-  private emit(ev: Omit<ChainEvent, 'at'>): void {
+  /** Publishes an event on `events` (SSE, webhooks, the self-management loop) stamped with the time. */
+  emit(ev: Omit<ChainEvent, 'at'>): void {
     this.events.emit('event', { ...ev, at: this.clock().toISOString() });
   }
 
@@ -565,6 +578,70 @@ export class ChainService {
       entry.version++;
       return out;
     });
+  }
+
+  /**
+   * Retires elements replaced elsewhere (a migration): removes them from the chain and the store,
+   * children before parents (`ids` must be a whole subtree), with the cause in the event and the audit
+   * trail. Collateral a removed record held for links that stay moves to one of those links' records, so
+   * the stored chain still carries it.
+   */
+  async retire(chainId: string, ids: string[], cause: string, actor: string): Promise<string[]> {
+    const entry = await this.entry(chainId);
+    const done: string[] = [];
+    await this.locked(entry, async () => {
+      const rows = await this.opts.store.listElements(chainId);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const gone = new Set(ids.filter((id) => byId.has(id)));
+      const depthOf = (id: string): number => {
+        const p = byId.get(id)?.parentId;
+        return p && byId.has(p) ? depthOf(p) + 1 : 0;
+      };
+      const order = [...gone].sort((a, b) => depthOf(b) - depthOf(a));
+      const at = this.clock();
+      const keep = rows.filter((r) => !gone.has(r.id));
+      const patched = new Map<string, ElementRecord>();
+      const recOf = (r: ElementRow) => patched.get(r.id) ?? (r.record as ElementRecord);
+      // What only a removed record carried and a remaining link still needs moves to a remaining record:
+      // the collateral its links reference, and the platform/QE elements of its platform.
+      for (const id of order) {
+        const rec = byId.get(id)!.record as ElementRecord;
+        if (rec.collateral) {
+          const cid = collateralId(rec.collateral);
+          const users = keep.filter((r) => {
+            const ev = recOf(r).link.evidence;
+            return ev.kind === 'dcap-quote' && ev.collateral === cid;
+          });
+          const held = keep.some((r) => {
+            const c = recOf(r).collateral;
+            return c !== undefined && collateralId(c) === cid;
+          });
+          // A record holds one collateral: the heir is a user without one, else any remaining record without one.
+          const heir = users.find((r) => !recOf(r).collateral) ?? keep.find((r) => !recOf(r).collateral);
+          if (users.length && !held && heir) patched.set(heir.id, { ...recOf(heir), collateral: rec.collateral });
+        }
+        for (const p of rec.platforms ?? []) {
+          if (keep.some((r) => recOf(r).platforms?.some((q) => q.id === p.id))) continue;
+          const heir = keep
+            .filter(
+              (r) => `platform:${recOf(r).element.platform}` === p.id || `qe:${recOf(r).element.platform}` === p.id,
+            )
+            .pop();
+          if (heir) patched.set(heir.id, { ...recOf(heir), platforms: [...(recOf(heir).platforms ?? []), p] });
+        }
+      }
+      try {
+        for (const [id, record] of patched) await this.opts.store.updateElement(chainId, id, { record }, { actor, at });
+        for (const id of order) {
+          await this.opts.store.removeElement(chainId, id, { actor, at });
+          done.push(id);
+        }
+      } finally {
+        this.evict(chainId); // reloaded from the store as committed
+      }
+    });
+    for (const id of done) this.emit({ type: 'element.retired', chain: chainId, element: id, cause });
+    return done;
   }
 
   /** Replaces the policy (a new owner-signed header) and re-evaluates the chain under it. */

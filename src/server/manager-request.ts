@@ -11,8 +11,11 @@ import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
  */
 
 export const MANAGER_ISSUER = 'catena-manager';
-/** What a manager request token allows: asking for an element's evidence. */
+/** What a manager request token allows: asking for an element's evidence (re-attestation)… */
 export const EVIDENCE_SCOPE = 'agent:evidence';
+/** …or, for a migration, also loading an element enclave and having a parent admit it. */
+export const MIGRATE_SCOPE = 'agent:migrate';
+export type ManagerScope = typeof EVIDENCE_SCOPE | typeof MIGRATE_SCOPE;
 const LIFETIME_S = 60;
 
 export function agentAudience(agentId: string): string {
@@ -24,9 +27,10 @@ export function signManagerRequest(
   kid: string,
   agentId: string,
   now: Date = new Date(),
+  scope: ManagerScope = EVIDENCE_SCOPE,
 ): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
-  return new SignJWT({ scope: EVIDENCE_SCOPE })
+  return new SignJWT({ scope })
     .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
     .setIssuer(MANAGER_ISSUER)
     .setAudience(agentAudience(agentId))
@@ -43,13 +47,14 @@ export function looksLikeJwt(token: string): boolean {
 
 /**
  * The agent side: verifies manager request tokens against the manager's published key(s), for this
- * agent's audience and the evidence scope, each `jti` once. Resolves false on any refusal.
+ * agent's audience and a known scope, each `jti` once. Resolves with the token's scope, or false on
+ * any refusal (the agent then checks the scope against the route's).
  */
 export async function managerRequestVerifier(
   jwks: { keys: JWK[] },
   agentId: string,
   clock: () => Date = () => new Date(),
-): Promise<(token: string) => Promise<boolean>> {
+): Promise<(token: string) => Promise<ManagerScope | false>> {
   const keys = new Map<string, KeyObject | Uint8Array>();
   for (const k of jwks.keys ?? []) {
     if (k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.kid !== 'string') continue;
@@ -74,12 +79,13 @@ export async function managerRequestVerifier(
           requiredClaims: ['jti', 'exp', 'iat'],
         },
       );
-      if (payload.scope !== EVIDENCE_SCOPE) return false;
+      const scope = payload.scope;
+      if (scope !== EVIDENCE_SCOPE && scope !== MIGRATE_SCOPE) return false;
       const now = Math.floor(clock().getTime() / 1000);
       for (const [j, exp] of seen) if (exp < now) seen.delete(j);
       if (seen.has(payload.jti!)) return false; // replayed
       seen.set(payload.jti!, payload.exp!);
-      return true;
+      return scope;
     } catch {
       return false;
     }

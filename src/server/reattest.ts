@@ -153,7 +153,7 @@ async function appraise(
     return refused('collateral-missing', 'no collateral: the agent sent none and the manager has no PCS', {
       evidenceHash,
     });
-  const withEvidence = { evidenceHash, collateral: collateralId(collateral), collateralSource };
+  const withEvidence = { evidenceHash, quote: hex(quote), collateral: collateralId(collateral), collateralSource };
   const r = await deps.remoteVerifier(root).verify(quote, collateral, now);
   if (!r.ok)
     return refused(`quote:${r.check}`, r.message, {

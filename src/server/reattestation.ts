@@ -10,6 +10,8 @@ export interface Reattestation {
   advisoryIds?: string[];
   /** SHA-256 of the quote appraised. */
   evidenceHash?: string;
+  /** The quote itself (hex): the element's newest evidence, re-appraised when collateral changes. */
+  quote?: string;
   /** Id (SHA-256) of the collateral it was appraised with. */
   collateral?: string;
   /** Where the collateral came from. */

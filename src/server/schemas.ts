@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { REACTION_ACTIONS, REACTION_EVENTS } from '../chain/policy-shape.ts';
 
 /** TypeBox schemas of the manager API (they feed request validation and GET /openapi.json). */
 // Whole bytes only: an odd-length hex string is refused here (400), never handed to fromHex.
 const Hex = (description?: string) =>
   Type.String({ pattern: '^([0-9a-f]{2})*$', ...(description ? { description } : {}) });
-
 export const IdentityPolicySchema = Type.Object(
   {
     mrEnclave: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-fA-F]{64}$' }))),
@@ -33,6 +33,19 @@ export const PolicySchema = Type.Object(
         Type.String({ pattern: '^[1-9][0-9]{0,5}$' }),
         Type.Object(policyFields, { additionalProperties: false }),
         { additionalProperties: false },
+      ),
+    ),
+    reactions: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          REACTION_EVENTS.map((e) => [
+            e,
+            Type.Optional(
+              Type.Array(Type.Union(REACTION_ACTIONS.map((a) => Type.Literal(a))), { minItems: 1, maxItems: 10 }),
+            ),
+          ]),
+        ),
+        { additionalProperties: false, description: 'Self-management reactions (docs/self-management.md)' },
       ),
     ),
   },

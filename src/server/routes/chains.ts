@@ -1,3 +1,4 @@
+import type { ElementRecord } from '../chain-service.ts';
 import type { FastifyInstance } from 'fastify';
 import { fromHex } from '../../bytes/util.ts';
 import { checkRootCertificate } from '../root-check.ts';
@@ -76,7 +77,18 @@ export async function chainRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
       const rows = await store.listElements(id);
       const statuses: Record<string, string> = {};
       for (const r of rows) if (r.status !== 'active') statuses[r.id] = r.status;
-      return { chain: id, at: at.toISOString(), ...v, statuses, ear: await ctx.ear.chain(id, v, at, statuses) };
+      // Each element's state as self-management last appraised it (docs/self-management.md), with its cause.
+      const states: Record<string, { state: string; cause?: string; predictedAt?: string }> = {};
+      for (const r of rows) {
+        const h = (r.record as ElementRecord).health;
+        if (h)
+          states[r.id] = {
+            state: h.state,
+            ...(h.cause ? { cause: h.cause } : {}),
+            ...(h.predictedAt ? { predictedAt: h.predictedAt } : {}),
+          };
+      }
+      return { chain: id, at: at.toISOString(), ...v, statuses, states, ear: await ctx.ear.chain(id, v, at, statuses) };
     },
   );
   app.get(

@@ -73,6 +73,10 @@ export const Verified = Open({
   valid: Type.Boolean(),
   size: Type.Integer(),
   statuses: Type.Record(Type.String(), Type.String()),
+  states: Type.Record(
+    Type.String(),
+    Open({ state: Type.String({ description: 'valid, at-risk, degraded, revoked, stale or quarantined' }) }),
+  ),
   ear: Type.String({ description: 'EAR (JWT, ES256)' }),
 });
 export const Proof = Open({

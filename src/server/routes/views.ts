@@ -29,6 +29,7 @@ export function elementView(row: ElementRow) {
     link: r.link,
     ...(r.agent ? { agent: r.agent } : {}),
     ...(r.revocation ? { revocation: r.revocation } : {}),
+    ...(r.health ? { health: r.health } : {}),
     evidenceHashes: row.evidenceHashes,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
