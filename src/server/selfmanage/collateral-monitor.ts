@@ -102,7 +102,7 @@ export class CollateralMonitor {
       {
         type: 'collateral.unreachable' as const,
         kind: 'tcb-info' as const,
-        detectedAt: new Date().toISOString(),
+        detectedAt: this.now().toISOString(),
         reason: 'ERR_VERIFIER_INTERNAL',
         detail: (e as Error)?.message ?? String(e),
       },
@@ -153,13 +153,13 @@ export class CollateralMonitor {
       )
         return undefined;
     }
-    const evals = this.docs.get(evalNumbersDoc(this.base, key).url)?.held;
-    const parts = [set.tcbInfo, set.qeIdentity, set.pckCrl, set.rootCaCrl, evals];
+    const evals = this.docs.get(evalNumbersDoc(this.base, key.teeType).url)?.held;
+    const date =
+      evals?.kind === 'eval-numbers' ? evals.recoveryEventDates.get(set.tcbInfo.tcbEvaluationDataNumber) : undefined;
+    const parts = [set.tcbInfo, set.qeIdentity, set.pckCrl, set.rootCaCrl, date];
     const memoKey = `${keyId(key)}|${update}`;
     const hit = this.heldMemo.get(memoKey);
     if (hit && hit.parts.every((p, i) => p === parts[i])) return hit.value;
-    const date =
-      evals?.kind === 'eval-numbers' ? evals.recoveryEventDates.get(set.tcbInfo.tcbEvaluationDataNumber) : undefined;
     const value = heldCollateral(set, `PCS ${this.base} (update=${update}, monitor)`, date);
     this.heldMemo.set(memoKey, { parts, value });
     return value;
@@ -174,6 +174,14 @@ export class CollateralMonitor {
   }
 
   // ---- internals ----
+
+  private now(): Date {
+    try {
+      return this.clock();
+    } catch {
+      return new Date();
+    }
+  }
 
   private normal(k: CollateralKey): CollateralKey | undefined {
     const fmspc = typeof k?.fmspc === 'string' ? k.fmspc.toLowerCase() : '';
@@ -224,7 +232,10 @@ export class CollateralMonitor {
     for (const [i, st] of states.entries()) {
       const out = outcomes[i];
       const spec = st.spec;
-      if (out.status === 'unchanged') continue;
+      if (out.status === 'unchanged') {
+        st.refused = undefined; // the PCS serves the held copy again: a later refusal is news
+        continue;
+      }
       if (out.status === 'unreachable') {
         unreachable.push({ spec, detail: out.detail });
         continue;
@@ -310,9 +321,7 @@ export class CollateralMonitor {
       ev.previousTcbEvaluationDataNumber = (prev as SignedDocument).tcbEvaluationDataNumber;
       ev.publishedAt = doc.issueDate.toISOString();
       if (spec.kind === 'tcb-info' && spec.update === 'early') {
-        const evals = this.docs.get(
-          evalNumbersDoc(this.base, { teeType: spec.tee, fmspc: spec.fmspc, pckCa: 'processor' }).url,
-        )?.held;
+        const evals = this.docs.get(evalNumbersDoc(this.base, spec.tee).url)?.held;
         const date =
           evals?.kind === 'eval-numbers' ? evals.recoveryEventDates.get(doc.tcbEvaluationDataNumber) : undefined;
         if (date) ev.tcbRecoveryEventDate = date;

@@ -45,18 +45,18 @@ export function rootCaCrlDoc(base: string): DocumentSpec & { kind: 'root-ca-crl'
   return { kind: 'root-ca-crl', url: `${base}/sgx/certification/v4/rootcacrl` };
 }
 
-export function evalNumbersDoc(base: string, k: CollateralKey): DocumentSpec & { kind: 'eval-numbers' } {
+export function evalNumbersDoc(base: string, tee: 'sgx' | 'tdx'): DocumentSpec & { kind: 'eval-numbers' } {
   return {
     kind: 'eval-numbers',
-    url: `${base}/${k.teeType}/certification/v4/tcbevaluationdatanumbers`,
-    tee: k.teeType,
+    url: `${base}/${tee}/certification/v4/tcbevaluationdatanumbers`,
+    tee,
   };
 }
 
 /** Every document of a key, evaluation numbers first (a change event of early TCB info reads them). */
 export function documentsOf(base: string, k: CollateralKey): DocumentSpec[] {
   return [
-    evalNumbersDoc(base, k),
+    evalNumbersDoc(base, k.teeType),
     ...RELEASES.flatMap((u) => [tcbInfoDoc(base, k, u), qeIdentityDoc(base, k, u)]),
     pckCrlDoc(base, k),
     rootCaCrlDoc(base),

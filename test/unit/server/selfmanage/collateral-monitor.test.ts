@@ -44,7 +44,10 @@ let fake: Server;
 let fakeUrl: string;
 /** What the fake PCS serves instead of the real answer for a path, when set. */
 let override:
-  ((path: string) => Promise<{ body: string | Buffer; headers: Record<string, string> } | undefined>) | undefined;
+  | ((
+      path: string,
+    ) => Promise<{ status?: number; body: string | Buffer; headers: Record<string, string> } | 'hang' | undefined>)
+  | undefined;
 
 before(async () => {
   manufacturer = await Manufacturer.create();
@@ -77,8 +80,9 @@ before(async () => {
     void (async () => {
       const path = rq.url ?? '/';
       const replaced = await override?.(path);
+      if (replaced === 'hang') return; // never answers
       if (replaced) {
-        rs.writeHead(200, replaced.headers).end(replaced.body);
+        rs.writeHead(replaced.status ?? 200, replaced.headers).end(replaced.body);
         return;
       }
       const inm = rq.headers['if-none-match'];
@@ -95,6 +99,7 @@ before(async () => {
 
 after(async () => {
   await monitor?.stop();
+  fake?.closeAllConnections();
   await new Promise((r) => fake?.close(r));
   await app?.close();
   await world?.close();
@@ -245,7 +250,8 @@ test('a fake PCS serving bad documents: each is refused with the failing check, 
       reason: 'ERR_TCB_INFO',
       serve: async () => {
         const g = await genuine(tcbUrl());
-        const body = g.body.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === '0' ? '1' : '0'}`);
+        const at = g.body.indexOf('"signature":"') + '"signature":"'.length;
+        const body = g.body.slice(0, at) + (g.body[at] === '0' ? '1' : '0') + g.body.slice(at + 1);
         assert.notEqual(body, g.body);
         return { ...g, body };
       },
@@ -326,6 +332,36 @@ test('a fake PCS serving bad documents: each is refused with the failing check, 
   }
   assert.deepEqual(await m.poll(), [], 'the genuine documents again: the held ones, no change');
   assert.equal(m.held(key, 'standard'), held);
+});
+
+test('each outage is one unreachable event: a 5xx, then (after recovery) a PCS that does not answer in time', async () => {
+  const m = new CollateralMonitor({
+    pcsUrl: fakeUrl,
+    roots: () => [manufacturer.root],
+    clock: monitorNow,
+    timeoutMs: 300,
+  });
+  m.watch(key);
+  assert.deepEqual(await m.poll(), []);
+  const held = m.held(key, 'standard');
+  try {
+    override = async (p) => (p.includes('/pckcrl') ? { status: 503, body: 'busy', headers: {} } : undefined);
+    const down = await m.poll();
+    assert.deepEqual(brief(down), ['collateral.unreachable pck-crl']);
+    assert.equal(down[0].reason, 'ERR_COLLATERAL_UNAVAILABLE');
+    assert.match(down[0].detail!, /HTTP 503/);
+    assert.deepEqual(await m.poll(), [], 'the same outage');
+    override = undefined;
+    assert.deepEqual(await m.poll(), [], 'recovered: nothing changed');
+    override = async (p) => (p.includes('/tcb?') ? 'hang' : undefined);
+    const again = await m.poll();
+    assert.deepEqual(brief(again), ['collateral.unreachable tcb-info standard']);
+    assert.match(again[0].detail!, /no answer within 300 ms/);
+    assert.equal(m.held(key, 'standard'), held, 'the last good set stays');
+  } finally {
+    override = undefined;
+    fake.closeAllConnections();
+  }
 });
 
 test('the PCS gone: one unreachable event per outage, the last good set stays; past its nextUpdate, stale once', async () => {
