@@ -203,7 +203,9 @@ export class CollateralMonitor {
 
   private anchors(): Anchor[] {
     try {
-      return anchorsFrom(this.roots(), this.cache);
+      const roots = this.roots();
+      // anchorsFrom(undefined) would mean Intel's key: here only the roots given are trusted.
+      return Array.isArray(roots) ? anchorsFrom(roots, this.cache) : [];
     } catch {
       return []; // no usable root: every document is refused (its chain ends at no trusted root)
     }
