@@ -3,7 +3,7 @@ import { FormatError } from '../errors.ts';
 
 /**
  * Intel PCS signed JSON bodies: `{"tcbInfo":{...},"signature":"<hex r‖s>"}` and
- * `{"enclaveIdentity":{...},"signature":"..."}`. The ECDSA signature covers the inner object's bytes
+ * `{"enclaveIdentity":{...},"signature":"..."}` (and `{"tcbEvaluationDataNumbers":{...},…}`). The ECDSA signature covers the inner object's bytes
  * exactly as they appear in the body, so the object's text is sliced out, never re-serialised.
  */
 export interface SignedJson {
@@ -43,7 +43,10 @@ function objectEnd(text: string, start: number): number {
  * Slices the exact text of `body[key]` out of a PCS body and decodes its signature. The body must be a
  * JSON object with exactly the keys `key` and `signature`.
  */
-export function slicePcsBody(body: string, key: 'tcbInfo' | 'enclaveIdentity'): SignedJson {
+export function slicePcsBody(
+  body: string,
+  key: 'tcbInfo' | 'enclaveIdentity' | 'tcbEvaluationDataNumbers',
+): SignedJson {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

@@ -91,7 +91,8 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function anchorsFrom(roots: Uint8Array[] | undefined, cache: VerificationCache): Anchor[] {
+/** Trust anchors from DER certificates or raw P-256 keys (default: Intel's root key). ArgumentError for anything else. */
+export function anchorsFrom(roots: Uint8Array[] | undefined, cache: VerificationCache): Anchor[] {
   if (!roots) return [{ publicKeyHex: INTEL_ROOT_PUBLIC_KEY_HEX, isIntel: true }];
   return roots.map((r, i) => {
     if (!(r instanceof Uint8Array)) throw new ArgumentError(`trustedRoots[${i}]: expected Uint8Array`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { fromHex, hex } from '../../bytes/util.ts';
 import { createHttpApp, HttpError, type LogLevel, type ServerLimits } from '../../http/index.ts';
@@ -36,6 +37,10 @@ import type { Manufacturer } from './manufacturer.ts';
  *   GET /sgx/certification/v4/rootcacrl[?encoding=hex|der|pem]
  *       200 the Root CA CRL; hex text by default (as Intel's PCCS serves it), DER with encoding=der
  *       (the form the certificates' CRL distribution points name).
+ *
+ * Every 200 answer to a GET under /sgx/certification/v4 carries a strong ETag (the SHA-256 of the body,
+ * quoted hex); a request whose If-None-Match names it (or `*`) is answered 304 with no body, as
+ * HTTP caches expect of conditional requests (RFC 9110 §13.1.2).
  *
  * Every response carries Request-ID. Errors are application/problem+json (RFC 9457) with a `code`
  * (the shared handler of src/http): 400 ERR_MALFORMED for a malformed parameter, 404 ERR_NOT_FOUND for
@@ -94,6 +99,18 @@ function releaseParam(q: Record<string, string | undefined>): ReleaseSelector {
   throw bad('update must be early or standard');
 }
 
+/** A strong ETag: the SHA-256 of the body, quoted hex. */
+function strongEtag(body: string | Buffer): string {
+  return `"${createHash('sha256').update(body).digest('hex')}"`;
+}
+
+/** Does an If-None-Match header name `tag` (or `*`)? Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored. */
+function etagMatches(header: string | string[] | undefined, tag: string): boolean {
+  if (header === undefined) return false;
+  const list = (Array.isArray(header) ? header.join(',') : header).split(',').map((t) => t.trim());
+  return list.some((t) => t === '*' || t.replace(/^W\//, '') === tag);
+}
+
 const chainHeader = (chain: Uint8Array[]) => encodeURIComponent(chain.map(certificatePem).join(''));
 
 /** Builds the service (not listening): `await app.listen({ host: '127.0.0.1', port })`, or `app.inject()` in tests. */
@@ -125,6 +142,17 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (_req, reply) => {
     reply.header('Request-ID', hex(randomBytes(16)));
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method !== 'GET' || reply.statusCode !== 200 || !req.url.startsWith(`${V4}/`)) return payload;
+    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+    const tag = strongEtag(payload);
+    reply.header('ETag', tag);
+    if (!etagMatches(req.headers['if-none-match'], tag)) return payload;
+    reply.code(304);
+    reply.removeHeader('Content-Type');
+    reply.removeHeader('Content-Length');
+    return '';
   });
 
   app.get(`${V4}/pckcert`, open, async (req, reply) => {
