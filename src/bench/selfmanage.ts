@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hex } from '../bytes/util.ts';
-import type { CollateralRequest } from '../attestation/collateral/types.ts';
+import type { CollateralKey } from '../server/selfmanage/types.ts';
 import type { ChainPolicy, CollateralBlob, Link } from '../chain/types.ts';
 import { dcapRemoteVerifier } from '../cot/dcap-remote-verifier.ts';
 import { EmulatedWorld } from '../cot/world.ts';
@@ -32,8 +32,8 @@ export async function manufacturerHolder(m: Manufacturer): Promise<CollateralHol
     };
   };
   const holder = {
-    held: (_k: CollateralRequest, update: 'standard' | 'early') => sets[update],
-    stale: (_k: CollateralRequest, at: Date) => (sets.standard ? sets.standard.nextUpdate < at : false),
+    held: (_k: CollateralKey, update: 'standard' | 'early') => sets[update],
+    stale: (_k: CollateralKey, at: Date) => (sets.standard ? sets.standard.nextUpdate < at : false),
     async refresh() {
       sets.standard = await read('standard');
       sets.early = await read('early');

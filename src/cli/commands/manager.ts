@@ -20,6 +20,11 @@ export function register(program: Command): void {
       'PCS/PCCS base URL (API v4): the manager fetches and caches collateral for remote appends itself',
     )
     .option(
+      '--watch-interval <duration>',
+      'with --pcs: how often self-management polls the PCS (TCB info and QE identity at standard and early, CRLs) and re-appraises stored evidence: 60s, 5m, or seconds',
+      '60s',
+    )
+    .option(
       '--reattest-every <seconds>',
       're-attest every active element hosted by an agent this often (default: only on request)',
     )
@@ -64,6 +69,7 @@ export function register(program: Command): void {
         agentCheck: string;
         pcs?: string;
         reattestEvery?: string;
+        watchInterval: string;
         verifyThreads?: string;
         agentListen?: string;
         agentMrsigner?: string;
@@ -127,6 +133,7 @@ export function register(program: Command): void {
         if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs))
           throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
         const reattestIntervalMs = o.reattestEvery === undefined ? 0 : reattestMs(o.reattestEvery);
+        const watchIntervalMs = durationMs('watch-interval', o.watchInterval);
         let agentListen;
         try {
           agentListen = o.agentListen ? parseListen(o.agentListen) : undefined;
@@ -170,7 +177,7 @@ export function register(program: Command): void {
           agentHosts,
           agentCheckIntervalMs: Number(o.agentCheck) || 0,
           verifierThreads,
-          ...(o.pcs ? { pcsUrl: o.pcs } : {}),
+          ...(o.pcs ? { pcsUrl: o.pcs, watchIntervalMs } : {}),
           ...(agentAttestation ? { agentAttestation } : {}),
           reattestIntervalMs,
         });
@@ -221,6 +228,15 @@ export function register(program: Command): void {
         }
       },
     );
+}
+
+/** A duration flag: `90`, `90s`, `5m` or `1h` (at least 1 s, at most a day). */
+function durationMs(name: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v);
+  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
+  if (!(ms >= 1000 && ms <= 86_400_000))
+    throw new UsageError(`--${name}: a duration from 1s to 24h (e.g. 60s, 5m), not ${JSON.stringify(v)}`);
+  return Math.round(ms);
 }
 
 function reattestMs(v: string): number {

@@ -1,6 +1,5 @@
 import { fromHex, hex } from '../../bytes/util.ts';
 import { Lru } from '../../bytes/lru.ts';
-import type { CollateralRequest } from '../../attestation/collateral/types.ts';
 import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from '../../chain/policy.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../../chain/remote-verifier.ts';
 import type { ChainPolicy, CollateralBlob } from '../../chain/types.ts';
@@ -10,23 +9,20 @@ import type { ReportBody } from '../../formats/report.ts';
 import type { ElementRow } from '../../store/types.ts';
 import type { ElementRecord } from '../chain-service.ts';
 import { collateralRequestOfQuote } from '../pcs-collateral.ts';
+import type { CollateralKey, HeldCollateral, Release } from './types.ts';
 import { eventOfState, type ElementHealth, type ElementState } from './element-health.ts';
 
 /** Collateral as the monitor holds it (the last good set per key and release). */
-export interface HeldSet {
-  blob: CollateralBlob;
-  nextUpdate: Date;
-  tcbEvaluationDataNumber: number;
-  tcbRecoveryEventDate?: string;
-}
+export type HeldSet = HeldCollateral;
+/** What re-appraisal reads of the monitor (CollateralMonitor; tests and the bench hold collateral directly). */
 export interface CollateralHolder {
-  held(k: CollateralRequest, update: 'standard' | 'early'): HeldSet | undefined;
-  stale(k: CollateralRequest, at: Date): boolean;
+  held(k: CollateralKey, update: Release): HeldCollateral | undefined;
+  stale(k: CollateralKey, at: Date): boolean;
 }
 
 /** What re-appraisal needs of one piece of stored evidence, parsed once and kept (by evidence hash). */
 interface EvidenceFacts {
-  key: CollateralRequest;
+  key: CollateralKey;
   /** Same PCK certificate chain and QE report: the collateral decides the same for every such quote. */
   platformKey: string;
   body: Pick<ReportBody, 'mrEnclave' | 'mrSigner' | 'isvProdId' | 'isvSvn' | 'attributes'>;
@@ -59,8 +55,8 @@ export class Reappraiser {
   ) {}
 
   /** The collateral keys (TEE, FMSPC, PCK CA) the stored evidence of these rows needs. */
-  keysOf(rows: ElementRow[]): CollateralRequest[] {
-    const out = new Map<string, CollateralRequest>();
+  keysOf(rows: ElementRow[]): CollateralKey[] {
+    const out = new Map<string, CollateralKey>();
     for (const row of rows) {
       const q = latestQuote(row.record as ElementRecord);
       const f = q ? this.factsOf(q.quote) : undefined;

@@ -1,21 +1,15 @@
-import type { CollateralRequest } from '../../attestation/collateral/types.ts';
+import type { CollateralKey, MonitorEvent } from './types.ts';
 import type { Store } from '../../store/types.ts';
 import type { ChainEvent, ChainService, ElementRecord } from '../chain-service.ts';
-import type { ElementHealth, ElementState } from './element-health.ts';
+import type { ElementHealth } from './element-health.ts';
+import type { SelfManageMetrics } from './metrics.ts';
 import type { Appraised, CollateralHolder, Reappraiser } from './reappraise.ts';
 import type { ReactionPayload } from './reactions.ts';
 
-/** The collateral monitor as the loop uses it (src/server/selfmanage/collateral-monitor.ts). */
+/** The collateral monitor as the loop uses it (CollateralMonitor). */
 export interface Monitor extends CollateralHolder {
-  watch(k: CollateralRequest): void;
-  poll(): Promise<MonitorEventLike[]>;
-}
-export interface MonitorEventLike {
-  type: string;
-  kind: string;
-  detectedAt: string;
-  publishedAt?: string;
-  [k: string]: unknown;
+  watch(k: CollateralKey): void;
+  poll(): Promise<MonitorEvent[]>;
 }
 
 export interface SelfManagerOptions {
@@ -29,10 +23,7 @@ export interface SelfManagerOptions {
   log: { warn(o: object, msg: string): void; error(o: object, msg: string): void };
   /** Watch interval (ms): monitor poll, then re-appraisal of every chain. 0: only on request (tests). */
   intervalMs: number;
-  metrics?: {
-    detected(seconds: number): void;
-    states(counts: Record<ElementState, number>): void;
-  };
+  metrics?: Pick<SelfManageMetrics, 'detected' | 'states' | 'collateralEvent'>;
 }
 
 /**
@@ -83,7 +74,8 @@ export class SelfManager {
 
   private async poll(): Promise<void> {
     for (const ev of await this.o.monitor.poll()) {
-      this.o.chains.emit({ ...ev, type: ev.type as ChainEvent['type'] });
+      this.o.chains.emit({ ...ev });
+      this.o.metrics?.collateralEvent(ev.type);
       if (ev.type === 'collateral.changed' && ev.publishedAt)
         this.o.metrics?.detected(Math.max(0, (Date.parse(ev.detectedAt) - Date.parse(ev.publishedAt)) / 1000));
     }
@@ -123,6 +115,7 @@ export class SelfManager {
     verdicts = this.o.reappraiser.round(),
   ): Promise<{ appraised: Appraised[]; newKeys: boolean }> {
     const entry = await this.o.chains.entry(chainId);
+    this.rootSet.set(Buffer.from(entry.root).toString('hex'), entry.root);
     const rows = await this.o.store.listElements(chainId);
     const policy = entry.chain.header.policy;
     const keys = this.o.reappraiser.keysOf(rows);
@@ -175,8 +168,14 @@ export class SelfManager {
     return r.appraised.find((a) => a.row.id === elementId)?.health;
   }
 
+  private readonly rootSet = new Map<string, Uint8Array>();
+  /** The roots of the chains seen: the monitor accepts collateral that chains to one of them. */
+  roots(): Uint8Array[] {
+    return [...this.rootSet.values()];
+  }
+
   private readonly watched = new Set<string>();
-  private watch(k: CollateralRequest): boolean {
+  private watch(k: CollateralKey): boolean {
     const id = `${k.teeType}|${k.fmspc}|${k.pckCa}`;
     if (this.watched.has(id)) return false;
     this.watched.add(id);
