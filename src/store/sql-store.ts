@@ -533,11 +533,12 @@ export class SqlStore implements Store {
     if (o.kinds?.length === 0) return [];
     const kinds = o.kinds ? ` AND kind IN (${o.kinds.map(() => '?').join(', ')})` : '';
     const until = new Date(o.now.getTime() + o.leaseMs).toISOString();
+    const dueSql = `SELECT id FROM jobs WHERE ((state = 'pending' AND next_at <= ?) OR (state = 'running' AND lease_until < ?))${kinds} ORDER BY next_at, id LIMIT ?`;
+    const dueParams = [now, now, ...(o.kinds ?? []), limit];
+    // A runner polls: a read first, so an idle poll opens no write transaction (no commit, no fsync).
+    if ((await this.driver.all(dueSql, dueParams)).length === 0) return [];
     return this.driver.transaction(async (tx) => {
-      const due = await tx.all(
-        `SELECT id FROM jobs WHERE ((state = 'pending' AND next_at <= ?) OR (state = 'running' AND lease_until < ?))${kinds} ORDER BY next_at, id LIMIT ?{{SKIP_LOCKED}}`,
-        [now, now, ...(o.kinds ?? []), limit],
-      );
+      const due = await tx.all(`${dueSql}{{SKIP_LOCKED}}`, dueParams);
       const out: JobRow[] = [];
       for (const r of due) {
         await tx.run(

@@ -172,6 +172,11 @@ export class JobRunner {
     return started.length;
   }
 
+  /** Claims at once instead of at the next poll (e.g. after a job was made due again). */
+  wake(): void {
+    this.#wakeUp();
+  }
+
   #wakeUp(): void {
     clearTimeout(this.#timer);
     const w = this.#wake;
