@@ -94,6 +94,7 @@ export class JobRunner {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
+  #woken = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(o: JobRunnerOptions) {
@@ -181,11 +182,14 @@ export class JobRunner {
     clearTimeout(this.#timer);
     const w = this.#wake;
     this.#wake = undefined;
-    w?.();
+    // Nobody waiting (the loop is claiming): it claims again before it sleeps.
+    if (w) w();
+    else this.#woken = true;
   }
 
   async #runLoop(): Promise<void> {
     while (!this.#stopping) {
+      this.#woken = false;
       try {
         // Started, not awaited: the loop claims again as soon as a slot frees (#wakeUp).
         void (await this.#fill());
@@ -193,6 +197,10 @@ export class JobRunner {
         this.#log.error({ err }, 'claiming jobs failed');
       }
       if (this.#stopping) break;
+      if (this.#woken) {
+        this.#woken = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         this.#timer = setTimeout(resolve, this.#pollMs);
