@@ -179,7 +179,7 @@ export function jobStoreContract(
       assert.equal((await s.getJob('job-0001'))?.state, 'running');
       assert.equal((await s.getAuditHead()).seq, before + 1);
 
-      // A failing audit write (bad action) rolls the job change back too.
+      // A step with an action outside job.* or without an actor is refused; nothing is written.
       await rejectsCode(
         s.updateJob('job-0001', { state: 'dead' }, who(4), { action: 'chain.delete', detail: {} }),
         'ERR_STORE_INVALID',
