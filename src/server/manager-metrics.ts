@@ -14,6 +14,9 @@ export interface ManagerMetrics {
   sseClients: Gauge;
   reattests: Counter<'verdict'>;
   jobFailures: Counter<'job'>;
+  /** Durable jobs by state (refreshed from the store when metrics are read). */
+  jobs: Gauge<'state'>;
+  webhookDeliveries: Counter<'outcome'>;
 }
 
 export function createManagerMetrics(registry: Registry, store: Store): ManagerMetrics {
@@ -65,6 +68,18 @@ export function createManagerMetrics(registry: Registry, store: Store): ManagerM
       name: 'catena_background_job_failures_total',
       help: 'failed runs of background jobs (checkpoint, agent health, re-attestation)',
       labelNames: ['job'],
+      registers,
+    }),
+    jobs: new Gauge({
+      name: 'catena_jobs',
+      help: 'durable jobs (webhook deliveries, self-management actions) by state',
+      labelNames: ['state'],
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'catena_webhook_deliveries_total',
+      help: 'webhook delivery attempts by outcome: delivered, failed (retried), dead (given up)',
+      labelNames: ['outcome'],
       registers,
     }),
   };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -38,6 +39,12 @@ import { platformRoutes } from './routes/platforms.ts';
 import { tcbStatusRoutes } from './routes/tcb-status.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { JobRunner, type Backoff } from './jobs/runner.ts';
+import { webhookFanout } from './webhooks/fanout.ts';
+import { WEBHOOK_DELIVER } from './webhooks/deliver.ts';
+import { webhookSigner } from './webhooks/sign.ts';
+import type { ChainEvent } from './chain-service.ts';
 
 export interface ManagerOptions {
   store: Store;
@@ -92,6 +99,14 @@ export interface ManagerOptions {
   limits?: Partial<ServerLimits>;
   /** Failed authentications per client address and writes per token before 429. */
   rateLimits?: Pick<RouteAuthOptions, 'failures' | 'writes'>;
+  /** How often the job runner polls the store for due jobs (ms, default 1000; an enqueue wakes it at once). */
+  jobPollMs?: number;
+  /** Timeout of one webhook delivery attempt (ms, default 5000). */
+  webhookTimeoutMs?: number;
+  /** Attempts per webhook delivery before it becomes a dead letter (default 6). */
+  webhookMaxAttempts?: number;
+  /** Backoff between webhook delivery attempts (default base 1 s, max 5 min; jittered). */
+  webhookBackoff?: Backoff;
   /** Tests: called with every JSON response and its schema (e.g. to validate it). */
   checkResponse?: (schema: unknown, body: unknown, route: { method: string; url: string; status: string }) => void;
 }
@@ -103,6 +118,8 @@ declare module 'fastify' {
     checkAgents(): Promise<void>;
     reattestAll(): Promise<{ affirmed: number; refused: number; failed: number }>;
     metricsRegistry: Registry;
+    /** The manager's durable job runner (webhook deliveries; self-management actions register here). */
+    jobRunner: JobRunner;
     /** The Prometheus text (agent gauges refreshed from the store). */
     metricsText(): Promise<string>;
   }
@@ -210,6 +227,38 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     await Promise.all([...pools.values()].map((p) => p.close()));
   });
 
+  // Durable jobs: started when the app is ready, stopped (running handlers awaited) when it closes,
+  // before the store is closed by the caller. Webhook deliveries are its first kind.
+  const runner = new JobRunner({
+    store,
+    clock,
+    log: app.log,
+    pollMs: opts.jobPollMs ?? 1000,
+    // Webhook jobs use the webhook backoff; other kinds registered later share it.
+    ...(opts.webhookBackoff ? { backoff: opts.webhookBackoff } : {}),
+    onChange: (job) => {
+      if (job.kind === WEBHOOK_DELIVER && job.state === 'dead') metrics.webhookDeliveries.inc({ outcome: 'dead' });
+    },
+  });
+  app.decorate('jobRunner', runner);
+  const fanout = webhookFanout(runner, store, webhookSigner(opts.key.privateKey, kid), {
+    ...(opts.webhookTimeoutMs !== undefined ? { timeoutMs: opts.webhookTimeoutMs } : {}),
+    ...(opts.webhookMaxAttempts !== undefined ? { maxAttempts: opts.webhookMaxAttempts } : {}),
+    onAttempt: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  });
+  // Every event gets a fresh id (unique across restarts: the delivery key is webhook:<id>:<eventId>).
+  const onEvent = (ev: ChainEvent): void => {
+    fanout({ ...ev }, randomUUID()).catch((err: unknown) =>
+      app.log.error({ err, event: ev.type }, 'webhook fanout failed'),
+    );
+  };
+  chains.events.on('event', onEvent);
+  app.addHook('onReady', async () => runner.start());
+  app.addHook('onClose', async () => {
+    chains.events.off('event', onEvent);
+    await runner.stop();
+  });
+
   const ctx: ManagerContext = {
     store,
     chains,
@@ -222,6 +271,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     jobs,
     ear: earSigner(opts.key.privateKey, kid, clock),
     agentHosts: { hosts: opts.agentHosts ?? DEFAULT_AGENT_HOSTS },
+    runner,
   };
   app.decorate('metricsText', () => metricsText(ctx));
   await app.register(swagger, {
@@ -246,6 +296,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   await app.register(tokenRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
   await app.register(eventRoutes, { ctx });
+  await app.register(webhookRoutes, { ctx });
   return app;
 }
 

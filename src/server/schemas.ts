@@ -188,3 +188,22 @@ export const CreateTokenSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const CreateWebhookSchema = Type.Object(
+  {
+    url: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'http: or https: URL the deliveries are POSTed to',
+    }),
+    chain: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'only events of this chain' })),
+    events: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        minItems: 1,
+        maxItems: 50,
+        description: 'only these event types (e.g. element.revoked); default all',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);

@@ -3,7 +3,8 @@
  * the store's logic (sql-store.ts) and its SQL are written once. SQL is written with `?`
  * placeholders; the PostgreSQL driver numbers them ($1, $2, …). `{{FOR_UPDATE}}` in a query becomes
  * ` FOR UPDATE` on PostgreSQL and nothing on SQLite (whose BEGIN IMMEDIATE already holds the
- * database's single write lock).
+ * database's single write lock). `{{SKIP_LOCKED}}` becomes ` FOR UPDATE SKIP LOCKED` on PostgreSQL (a
+ * queue's claim: rows another transaction holds are passed over) and nothing on SQLite.
  */
 export type SqlValue = string | number | null;
 export type SqlRow = Record<string, unknown>;

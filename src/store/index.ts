@@ -16,7 +16,16 @@ export type {
   AuditHead,
   Checkpoint,
   NewCheckpoint,
+  JobState,
+  JobRow,
+  NewJob,
+  JobPatch,
+  JobQuery,
+  JobAuditAction,
+  WebhookRow,
+  NewWebhook,
 } from './types.ts';
+export { JOB_STATES, JOB_AUDIT_ACTIONS } from './types.ts';
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { openStore, parseStoreUrl, type OpenStoreOptions, type StoreLocation } from './open-store.ts';
 export { verifyAuditLog, type AuditVerification } from './verify-audit-log.ts';

@@ -128,6 +128,45 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE tokens_v2 RENAME TO tokens`,
     ],
   },
+  {
+    version: 3,
+    name: 'durable jobs, webhooks',
+    statements: (d) => {
+      const int = d === 'postgres' ? 'BIGINT' : 'INTEGER';
+      return [
+        // progress, payload and result are JSON text ('null' when there is none); job_key is the
+        // idempotency key (unique: enqueueing it twice finds the first job).
+        `CREATE TABLE jobs (
+           id TEXT PRIMARY KEY,
+           kind TEXT NOT NULL,
+           job_key TEXT NOT NULL UNIQUE,
+           chain_id TEXT,
+           state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead')),
+           attempts ${int} NOT NULL,
+           max_attempts ${int} NOT NULL,
+           next_at TEXT NOT NULL,
+           lease_owner TEXT,
+           lease_until TEXT,
+           payload TEXT NOT NULL,
+           progress TEXT NOT NULL,
+           result TEXT NOT NULL,
+           last_error TEXT,
+           created_at TEXT NOT NULL,
+           updated_at TEXT NOT NULL
+         )`,
+        `CREATE INDEX jobs_due ON jobs (state, next_at)`,
+        `CREATE INDEX jobs_chain ON jobs (chain_id)`,
+        `CREATE INDEX jobs_kind ON jobs (kind, state)`,
+        `CREATE TABLE webhooks (
+           id TEXT PRIMARY KEY,
+           url TEXT NOT NULL,
+           chain_id TEXT,
+           events TEXT,
+           created_at TEXT NOT NULL
+         )`,
+      ];
+    },
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -52,7 +52,10 @@ export class PostgresDriver implements Driver {
     let t = this.#sql.get(sql);
     if (t === undefined) {
       let n = 0;
-      t = sql.replaceAll('{{FOR_UPDATE}}', ' FOR UPDATE').replace(/\?/g, () => `$${++n}`);
+      t = sql
+        .replaceAll('{{FOR_UPDATE}}', ' FOR UPDATE')
+        .replaceAll('{{SKIP_LOCKED}}', ' FOR UPDATE SKIP LOCKED')
+        .replace(/\?/g, () => `$${++n}`);
       this.#sql.set(sql, t);
     }
     return t;

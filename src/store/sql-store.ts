@@ -3,6 +3,17 @@ import { auditRecordHash, canonicalTextSha256, documentSha256 } from './audit-ha
 import { canonicalDocument, canonicalJson, toJsonText } from './canonical.ts';
 import { migrate } from './migrations.ts';
 import type { Driver, Executor, SqlRow, SqlValue } from './driver.ts';
+import {
+  checkJobId,
+  checkNewJob,
+  checkNewWebhook,
+  checkState,
+  checkWebhookId,
+  jobRow,
+  patchColumns,
+  stepDetail,
+  webhookRow,
+} from './job-rows.ts';
 import type {
   AgentRow,
   AuditAction,
@@ -13,15 +24,23 @@ import type {
   Checkpoint,
   ElementPatch,
   ElementRow,
+  JobAuditAction,
+  JobPatch,
+  JobQuery,
+  JobRow,
+  JobState,
   NewAgent,
+  NewJob,
+  NewWebhook,
   NewChain,
   NewCheckpoint,
   NewElement,
   NewToken,
   Store,
   TokenRow,
+  WebhookRow,
 } from './types.ts';
-import { TOKEN_ROLES } from './types.ts';
+import { JOB_AUDIT_ACTIONS, JOB_STATES, TOKEN_ROLES } from './types.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 const MAX_ID = 256;
@@ -463,6 +482,189 @@ export class SqlStore implements Store {
         evidenceHashes: [],
         detail: { token: id, agent: agentId },
       });
+    });
+  }
+
+  // ---- jobs ----
+
+  async enqueueJob(j: NewJob, who: AuditActor): Promise<{ job: JobRow; created: boolean }> {
+    const n = checkNewJob(j);
+    const at = checkActor(who);
+    return this.#audited(who, async (tx, audit) => {
+      const old = (await tx.all(`SELECT * FROM jobs WHERE job_key = ?`, [n.key]))[0];
+      if (old) return { job: jobRow(old), created: false };
+      const inserted = await tx.run(
+        `INSERT INTO jobs (id, kind, job_key, chain_id, state, attempts, max_attempts, next_at, lease_owner, lease_until, payload, progress, result, last_error, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, NULL, NULL, ?, '{}', 'null', NULL, ?, ?) ON CONFLICT DO NOTHING`,
+        [n.id, n.kind, n.key, n.chainId, n.maxAttempts, n.nextAt, n.payload, at, at],
+      );
+      if (inserted === 0) {
+        // Another transaction (PostgreSQL) committed the same key meanwhile: that job is the one.
+        const raced = (await tx.all(`SELECT * FROM jobs WHERE job_key = ?`, [n.key]))[0];
+        if (raced) return { job: jobRow(raced), created: false };
+        throw new StoreError('ERR_STORE_DUPLICATE', `job ${n.id} already exists`);
+      }
+      const job = jobRow((await tx.all(`SELECT * FROM jobs WHERE id = ?`, [n.id]))[0]);
+      await audit({
+        action: 'job.enqueue',
+        subject: `job:${job.id}`,
+        evidenceHashes: [],
+        detail: { job: job.id, kind: job.kind, key: job.key, chain: job.chainId, maxAttempts: job.maxAttempts },
+      });
+      return { job, created: true };
+    });
+  }
+
+  async claimJobs(o: {
+    now: Date;
+    limit: number;
+    owner: string;
+    leaseMs: number;
+    kinds?: string[];
+  }): Promise<JobRow[]> {
+    if (o === null || typeof o !== 'object') throw new StoreError('ERR_STORE_INVALID', 'claim options required');
+    const now = checkDate(o.now, 'now');
+    const limit = checkLimit(o.limit);
+    checkText(o.owner, 'owner');
+    if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1)
+      throw new StoreError('ERR_STORE_INVALID', 'leaseMs must be a positive integer');
+    if (o.kinds !== undefined && (!Array.isArray(o.kinds) || !o.kinds.every((k) => typeof k === 'string')))
+      throw new StoreError('ERR_STORE_INVALID', 'kinds must be an array of strings');
+    if (o.kinds?.length === 0) return [];
+    const kinds = o.kinds ? ` AND kind IN (${o.kinds.map(() => '?').join(', ')})` : '';
+    const until = new Date(o.now.getTime() + o.leaseMs).toISOString();
+    const dueSql = `SELECT id FROM jobs WHERE ((state = 'pending' AND next_at <= ?) OR (state = 'running' AND lease_until < ?))${kinds} ORDER BY next_at, id LIMIT ?`;
+    const dueParams = [now, now, ...(o.kinds ?? []), limit];
+    // A runner polls: a read first, so an idle poll opens no write transaction (no commit, no fsync).
+    if ((await this.driver.all(dueSql, dueParams)).length === 0) return [];
+    return this.driver.transaction(async (tx) => {
+      const due = await tx.all(`${dueSql}{{SKIP_LOCKED}}`, dueParams);
+      const out: JobRow[] = [];
+      for (const r of due) {
+        await tx.run(
+          `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?`,
+          [o.owner, until, now, String(r.id)],
+        );
+        out.push(jobRow((await tx.all(`SELECT * FROM jobs WHERE id = ?`, [String(r.id)]))[0]));
+      }
+      return out;
+    });
+  }
+
+  async updateJob(
+    id: string,
+    patch: JobPatch,
+    who: AuditActor | null,
+    step?: { action: string; detail: unknown },
+  ): Promise<JobRow> {
+    checkJobId(id);
+    const { columns, params } = patchColumns(patch);
+    if (step !== undefined) {
+      if (!JOB_AUDIT_ACTIONS.includes(step?.action as JobAuditAction))
+        throw new StoreError('ERR_STORE_INVALID', `step action must be one of ${JOB_AUDIT_ACTIONS.join(', ')}`);
+      if (who === null) throw new StoreError('ERR_STORE_INVALID', 'an audited job step needs an audit actor');
+    }
+    const at = who ? checkActor(who) : new Date().toISOString();
+    const write = async (tx: Executor, audit?: AuditFn): Promise<JobRow> => {
+      const old = (await tx.all(`SELECT * FROM jobs WHERE id = ?{{FOR_UPDATE}}`, [id]))[0];
+      if (!old) throw new StoreError('ERR_STORE_NOT_FOUND', `no job ${id}`);
+      if (patch.ifLeaseOwner !== undefined && old.lease_owner !== patch.ifLeaseOwner)
+        throw new StoreError(
+          'ERR_STORE_CONFLICT',
+          `job ${id} is no longer leased by ${patch.ifLeaseOwner} (now: ${nullableText(old.lease_owner) ?? 'nobody'})`,
+        );
+      await tx.run(`UPDATE jobs SET ${[...columns, 'updated_at = ?'].join(', ')} WHERE id = ?`, [...params, at, id]);
+      const job = jobRow((await tx.all(`SELECT * FROM jobs WHERE id = ?`, [id]))[0]);
+      if (audit && step)
+        await audit({
+          action: step.action as JobAuditAction,
+          subject: `job:${id}`,
+          evidenceHashes: [],
+          detail: stepDetail(job, step.detail),
+        });
+      return job;
+    };
+    if (step !== undefined && who !== null) return this.#audited(who, write);
+    return this.driver.transaction((tx) => write(tx));
+  }
+
+  async getJob(id: string): Promise<JobRow | undefined> {
+    checkJobId(id);
+    const row = (await this.driver.all(`SELECT * FROM jobs WHERE id = ?`, [id]))[0];
+    return row ? jobRow(row) : undefined;
+  }
+
+  async listJobs(q: JobQuery): Promise<JobRow[]> {
+    const limit = checkLimit(q?.limit);
+    const where = ['id > ?'];
+    const params: SqlValue[] = [q.after ?? ''];
+    if (q.after !== undefined && typeof q.after !== 'string')
+      throw new StoreError('ERR_STORE_INVALID', 'after must be a job id');
+    if (q.state !== undefined) {
+      where.push('state = ?');
+      params.push(checkState(q.state));
+    }
+    if (q.kind !== undefined) {
+      checkText(q.kind, 'kind');
+      where.push('kind = ?');
+      params.push(q.kind);
+    }
+    if (q.chainId !== undefined) {
+      checkId(q.chainId, 'chain id');
+      where.push('chain_id = ?');
+      params.push(q.chainId);
+    }
+    const rows = await this.driver.all(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, [
+      ...params,
+      limit,
+    ]);
+    return rows.map(jobRow);
+  }
+
+  async countJobs(): Promise<Record<JobState, number>> {
+    const out = Object.fromEntries(JOB_STATES.map((st) => [st, 0])) as Record<JobState, number>;
+    for (const r of await this.driver.all(`SELECT state, COUNT(*) AS n FROM jobs GROUP BY state`))
+      out[String(r.state) as JobState] = Number(r.n);
+    return out;
+  }
+
+  // ---- webhooks ----
+
+  async createWebhook(w: NewWebhook, who: AuditActor): Promise<WebhookRow> {
+    const n = checkNewWebhook(w);
+    return this.#audited(who, async (tx, audit) => {
+      const inserted = await tx.run(
+        `INSERT INTO webhooks (id, url, chain_id, events, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [n.id, n.url, n.chainId, n.events, n.createdAt],
+      );
+      if (inserted === 0) throw new StoreError('ERR_STORE_DUPLICATE', `webhook ${n.id} already exists`);
+      const row = webhookRow((await tx.all(`SELECT * FROM webhooks WHERE id = ?`, [n.id]))[0]);
+      await audit({
+        action: 'webhook.create',
+        subject: `webhook:${row.id}`,
+        evidenceHashes: [],
+        detail: { webhook: row.id, url: row.url, chain: row.chainId, events: row.events },
+      });
+      return row;
+    });
+  }
+
+  async listWebhooks(): Promise<WebhookRow[]> {
+    return (await this.driver.all(`SELECT * FROM webhooks ORDER BY id`)).map(webhookRow);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRow | undefined> {
+    checkWebhookId(id);
+    const row = (await this.driver.all(`SELECT * FROM webhooks WHERE id = ?`, [id]))[0];
+    return row ? webhookRow(row) : undefined;
+  }
+
+  async deleteWebhook(id: string, who: AuditActor): Promise<void> {
+    checkWebhookId(id);
+    await this.#audited(who, async (tx, audit) => {
+      const n = await tx.run(`DELETE FROM webhooks WHERE id = ?`, [id]);
+      if (n === 0) throw new StoreError('ERR_STORE_NOT_FOUND', `no webhook ${id}`);
+      await audit({ action: 'webhook.delete', subject: `webhook:${id}`, evidenceHashes: [], detail: { webhook: id } });
     });
   }
 

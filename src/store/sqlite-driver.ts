@@ -132,7 +132,7 @@ export class SqliteDriver implements Driver {
   #stmt(sql: string): Database.Statement {
     let s = this.#statements.get(sql);
     if (!s) {
-      s = this.#open().prepare(sql.replaceAll('{{FOR_UPDATE}}', ''));
+      s = this.#open().prepare(sql.replaceAll('{{FOR_UPDATE}}', '').replaceAll('{{SKIP_LOCKED}}', ''));
       this.#statements.set(sql, s);
     }
     return s;

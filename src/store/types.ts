@@ -122,7 +122,101 @@ export type AuditAction =
   | 'agent.update'
   | 'token.create'
   | 'token.revoke'
-  | 'token.bind';
+  | 'token.bind'
+  | 'job.enqueue'
+  | 'job.step'
+  | 'job.done'
+  | 'job.dead'
+  | 'webhook.create'
+  | 'webhook.delete';
+
+/** The audit actions a job write may record (updateJob's `step.action`). */
+export type JobAuditAction = 'job.enqueue' | 'job.step' | 'job.done' | 'job.dead';
+export const JOB_AUDIT_ACTIONS: readonly JobAuditAction[] = ['job.enqueue', 'job.step', 'job.done', 'job.dead'];
+
+/**
+ * A durable job: pending → running (claimed under a lease) → done, or back to pending (a failed
+ * attempt, retried at nextAt), or dead (attempts exhausted, or a permanent failure). A running job
+ * whose lease expired (its runner died) is claimed again.
+ */
+export type JobState = 'pending' | 'running' | 'done' | 'dead';
+export const JOB_STATES: readonly JobState[] = ['pending', 'running', 'done', 'dead'];
+
+export interface JobRow {
+  id: string;
+  kind: string;
+  /** Idempotency key, unique over all jobs: enqueueing the same key again returns this job. */
+  key: string;
+  chainId: string | null;
+  state: JobState;
+  /** Failed attempts so far. */
+  attempts: number;
+  maxAttempts: number;
+  /** When a pending job is due. */
+  nextAt: Date;
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+  payload: unknown;
+  /** What the handler recorded so far ({} for a new job): a resumed handler skips the steps it names. */
+  progress: unknown;
+  /** The handler's result once done (null before). */
+  result: unknown;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewJob {
+  id: string;
+  kind: string;
+  key: string;
+  chainId?: string | null;
+  payload: unknown;
+  maxAttempts: number;
+  nextAt: Date;
+}
+
+export interface JobPatch {
+  state?: JobState;
+  attempts?: number;
+  nextAt?: Date;
+  progress?: unknown;
+  result?: unknown;
+  lastError?: string | null;
+  leaseUntil?: Date | null;
+  leaseOwner?: string | null;
+  /**
+   * Only if the job's lease is still held by this owner (else ERR_STORE_CONFLICT, nothing written):
+   * a runner whose lease expired and was taken over must not overwrite the new runner's work.
+   */
+  ifLeaseOwner?: string;
+}
+
+export interface JobQuery {
+  state?: JobState;
+  kind?: string;
+  chainId?: string;
+  limit: number;
+  /** The last id of the previous page (jobs are ordered by id). */
+  after?: string;
+}
+
+/** A webhook subscription: events of one chain (or all: null), of some types (or all: null). */
+export interface WebhookRow {
+  id: string;
+  url: string;
+  chainId: string | null;
+  events: string[] | null;
+  createdAt: Date;
+}
+
+export interface NewWebhook {
+  id: string;
+  url: string;
+  chainId: string | null;
+  events: string[] | null;
+  createdAt: Date;
+}
 
 /**
  * One record of the append-only audit log.
@@ -214,6 +308,45 @@ export interface Store {
   revokeToken(id: string, audit: AuditActor): Promise<void>;
   /** Binds an unbound agent token to an agent id; ERR_STORE_CONFLICT if it is bound to another one. */
   bindTokenAgent(id: string, agentId: string, audit: AuditActor): Promise<void>;
+
+  /**
+   * Idempotent on `key`: when a job with that key exists it is returned with created = false and
+   * nothing is written; else the job is inserted (state pending, attempts 0, progress {}) and audited
+   * as job.enqueue, in one transaction.
+   */
+  enqueueJob(j: NewJob, audit: AuditActor): Promise<{ job: JobRow; created: boolean }>;
+  /**
+   * Atomically takes up to `limit` due jobs — pending with nextAt <= now, or running with an expired
+   * lease (leaseUntil < now: their runner died) — and marks them running, owned by `owner`, leased
+   * until now + leaseMs. A job is never handed to two claimers (PostgreSQL: FOR UPDATE SKIP LOCKED;
+   * SQLite: one writer at a time). Ordered by nextAt. Not audited (a claim changes no outcome).
+   * `kinds`: only jobs of these kinds (a runner claims what it has handlers for).
+   */
+  claimJobs(o: { now: Date; limit: number; owner: string; leaseMs: number; kinds?: string[] }): Promise<JobRow[]>;
+  /**
+   * Changes a job; with `step`, also writes one audit record (action step.action, one of
+   * JOB_AUDIT_ACTIONS, subject job:<id>, detail {job, kind, …step.detail}) in the same transaction
+   * (then `audit` is required). ERR_STORE_NOT_FOUND for an unknown id.
+   */
+  updateJob(
+    id: string,
+    patch: JobPatch,
+    audit: AuditActor | null,
+    step?: { action: string; detail: unknown },
+  ): Promise<JobRow>;
+  getJob(id: string): Promise<JobRow | undefined>;
+  /** Ordered by id. */
+  listJobs(q: JobQuery): Promise<JobRow[]>;
+  /** How many jobs are in each state (every state present, 0 when none). */
+  countJobs(): Promise<Record<JobState, number>>;
+
+  /** Audited as webhook.create. ERR_STORE_DUPLICATE when the id exists. */
+  createWebhook(w: NewWebhook, audit: AuditActor): Promise<WebhookRow>;
+  /** Ordered by id. */
+  listWebhooks(): Promise<WebhookRow[]>;
+  getWebhook(id: string): Promise<WebhookRow | undefined>;
+  /** Audited as webhook.delete. ERR_STORE_NOT_FOUND for an unknown id. */
+  deleteWebhook(id: string, audit: AuditActor): Promise<void>;
 
   /** Ordered by seq, starting after afterSeq (default 0). */
   listAudit(page: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;

@@ -7,6 +7,7 @@ import type { ManagerMetrics } from '../manager-metrics.ts';
 import type { ManagerJobs } from '../manager-jobs.ts';
 import type { EarSigner } from '../ear.ts';
 import type { AgentHostPolicy } from '../agent-url.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 
 /** What the manager's route plugins share (made once by buildManager). */
 export interface ManagerContext {
@@ -21,4 +22,6 @@ export interface ManagerContext {
   jobs: ManagerJobs;
   ear: EarSigner;
   agentHosts: AgentHostPolicy;
+  /** Durable jobs (webhook deliveries, self-management actions). */
+  runner: JobRunner;
 }

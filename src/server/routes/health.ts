@@ -52,10 +52,11 @@ export async function healthRoutes(
   );
 }
 
-/** The Prometheus text, agent gauges refreshed from the store. */
+/** The Prometheus text, agent and job gauges refreshed from the store. */
 export async function metricsText(ctx: ManagerContext): Promise<string> {
   const agents = await ctx.store.listAgents();
   ctx.metrics.agents.reset();
   for (const a of agents) ctx.metrics.agents.inc({ status: a.status });
+  for (const [state, n] of Object.entries(await ctx.store.countJobs())) ctx.metrics.jobs.set({ state }, n);
   return ctx.registry.metrics();
 }

@@ -157,3 +157,29 @@ export const EventStream = Type.String({
   description: 'text/event-stream: one event per chain, element or agent change',
 });
 export const NoContent = Type.Null({ description: 'no content' });
+export const WebhookView = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  chain: Type.Union([Type.String(), Type.Null()]),
+  events: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  createdAt: Time,
+});
+export const WebhookList = Type.Object({ webhooks: Type.Array(WebhookView) });
+export const DeadLetter = Type.Object({
+  id: Type.String({ description: 'the delivery job id' }),
+  webhook: Type.String(),
+  event: Open({ type: Type.String(), at: Time }, 'the event that was not delivered'),
+  attempts: Type.Integer(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  at: Time,
+});
+export const DeadLetterList = Type.Object({
+  deadLetters: Type.Array(DeadLetter),
+  next: Type.Union([Type.String(), Type.Null()]),
+});
+export const DeliveryRequeued = Type.Object({
+  id: Type.String(),
+  webhook: Type.String(),
+  state: Type.String(),
+  nextAt: Time,
+});
