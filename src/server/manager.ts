@@ -25,7 +25,13 @@ import { managerAuthenticator } from './manager-auth.ts';
 import { startManagerJobs } from './manager-jobs.ts';
 import { managerKeyId } from './manager-key.ts';
 import { createManagerMetrics } from './manager-metrics.ts';
-import { PcsCollateralProvider } from './pcs-collateral.ts';
+import { collateralRequestOfQuote, PcsCollateralProvider } from './pcs-collateral.ts';
+import { agentCaller } from './selfmanage/agent-call.ts';
+import { CollateralMonitor } from './selfmanage/collateral-monitor.ts';
+import { createSelfManageMetrics } from './selfmanage/metrics.ts';
+import { reactionHandler } from './selfmanage/reactions.ts';
+import { Reappraiser } from './selfmanage/reappraise.ts';
+import { SelfManager, type Monitor } from './selfmanage/self-manager.ts';
 import type { FetchEvidence, ReattestDeps } from './reattest.ts';
 import { VerifierPool } from './verifier-pool.ts';
 import type { ManagerContext } from './routes/context.ts';
@@ -107,6 +113,13 @@ export interface ManagerOptions {
   webhookMaxAttempts?: number;
   /** Backoff between webhook delivery attempts (default base 1 s, max 5 min; jittered). */
   webhookBackoff?: Backoff;
+  /**
+   * Self-management with `pcsUrl`: how often the collateral monitor polls the PCS and every chain's
+   * stored evidence is re-appraised (ms, default 60 s; 0: only when called, e.g. in tests).
+   */
+  watchIntervalMs?: number;
+  /** Backoff between attempts of reaction jobs (and every other job kind but webhooks when both are set). */
+  reactionBackoff?: Backoff;
   /** Tests: called with every JSON response and its schema (e.g. to validate it). */
   checkResponse?: (schema: unknown, body: unknown, route: { method: string; url: string; status: string }) => void;
 }
@@ -122,8 +135,18 @@ declare module 'fastify' {
     jobRunner: JobRunner;
     /** The Prometheus text (agent gauges refreshed from the store). */
     metricsText(): Promise<string>;
+    /** Self-management: monitor → analyse → plan → execute (docs/self-management.md). */
+    selfManager: SelfManager;
   }
 }
+
+/** No PCS: nothing watched, nothing held (re-appraisal then only ages evidence). */
+const noMonitor: Monitor = {
+  watch() {},
+  poll: async () => [],
+  held: () => undefined,
+  stale: () => false,
+};
 
 /** The manager's domain errors as problems: store and chain refusals, an unavailable store. */
 function mapManagerError(e: unknown): HttpError | undefined {
@@ -185,7 +208,25 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     if (!p) pools.set(k, (p = new VerifierPool(root, threads, dcapRemoteVerifier(root))));
     return p;
   };
-  const collateralFor = pcs ? { collateralFor: (quote: Uint8Array, at: Date) => pcs.blobFor(quote, at) } : {};
+  // Self-management's collateral monitor (with a PCS): the collateral it holds is the one every check
+  // uses — appends, re-attestations, re-appraisals — and the provider's only until it holds one.
+  let selfManager: SelfManager | undefined;
+  const monitor = opts.pcsUrl
+    ? new CollateralMonitor({ pcsUrl: opts.pcsUrl, roots: () => selfManager?.roots() ?? [], clock })
+    : undefined;
+  const heldFor = (quote: Uint8Array, at: Date) => {
+    if (!monitor) return undefined;
+    try {
+      const k = collateralRequestOfQuote(quote);
+      const h = monitor.held(k, 'standard');
+      return h && !monitor.stale(k, at) ? h.blob : undefined;
+    } catch {
+      return undefined; // the provider names what is wrong with the quote
+    }
+  };
+  const collateralFor = pcs
+    ? { collateralFor: async (quote: Uint8Array, at: Date) => heldFor(quote, at) ?? pcs.blobFor(quote, at) }
+    : {};
   const chains = new ChainService({
     store,
     key: opts.key,
@@ -234,8 +275,8 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     clock,
     log: app.log,
     pollMs: opts.jobPollMs ?? 1000,
-    // Webhook jobs use the webhook backoff; other kinds registered later share it.
-    ...(opts.webhookBackoff ? { backoff: opts.webhookBackoff } : {}),
+    // One backoff for every job kind (reaction jobs and webhook deliveries).
+    ...(opts.reactionBackoff || opts.webhookBackoff ? { backoff: (opts.reactionBackoff ?? opts.webhookBackoff)! } : {}),
     onChange: (job) => {
       if (job.kind === WEBHOOK_DELIVER && job.state === 'dead') metrics.webhookDeliveries.inc({ outcome: 'dead' });
     },
@@ -253,9 +294,43 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     );
   };
   chains.events.on('event', onEvent);
-  app.addHook('onReady', async () => runner.start());
+
+  // Self-management: without a PCS it only reacts to lost agents; with one, it also polls the PCS
+  // and re-appraises stored evidence every watch interval.
+  const smMetrics = createSelfManageMetrics(registry);
+  const sm = new SelfManager({
+    store,
+    chains,
+    monitor: monitor ?? noMonitor,
+    reappraiser: new Reappraiser(opts.remoteVerifier ?? dcapRemoteVerifier, monitor ?? noMonitor),
+    enqueue: (j) => runner.enqueue({ ...j, maxAttempts: 10 }, 'manager'),
+    clock,
+    log: app.log,
+    intervalMs: monitor ? (opts.watchIntervalMs ?? 60_000) : 0,
+    metrics: smMetrics,
+  });
+  selfManager = sm;
+  app.decorate('selfManager', sm);
+  runner.register(
+    'reaction',
+    reactionHandler({
+      chains,
+      store,
+      reattest: reattestDeps,
+      migrate: { chains, store, callAgent: agentCaller(opts.key.privateKey, kid, opts.agentAttestation, clock) },
+      reassess: (c, e) => sm.reassess(c, e),
+      badPlatforms: () => sm.badPlatforms(),
+      clock,
+      healed: (s) => smMetrics.healed(s),
+    }),
+  );
+  app.addHook('onReady', async () => {
+    runner.start();
+    sm.start();
+  });
   app.addHook('onClose', async () => {
     chains.events.off('event', onEvent);
+    await sm.stop();
     await runner.stop();
   });
 

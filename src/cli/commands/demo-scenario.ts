@@ -188,9 +188,18 @@ export async function runScenario(name: Scenario, w: ScenarioWorld, timeoutMs = 
         // The platform of the last cloud's first enclave: its subtree moves to a good platform.
         const last = w.agents[w.agents.length - 1];
         const victim = w.placements.find((p) => p.agentId === last.id && p.platform === 0)!;
+        // Its PCK certificate, as the quote in the chain carries it (the agent's world issued it).
+        const el = await callJson<{ link: { evidence: { quote?: string } } }>(
+          `${w.managerUrl}/v1/chains/${w.chainId}/elements/${victim.element}`,
+          { token: w.adminToken },
+        );
+        const { parseQuote } = await import('../../formats/quote.ts');
+        const { pemCertificates } = await import('../../attestation/pem.ts');
+        const q = parseQuote(Buffer.from(el.link.evidence.quote!, 'hex'), { allowZeroPadding: true });
+        const [pck] = pemCertificates(Buffer.from(q.signatureData.qe.certification.data).toString('latin1'));
         tEvent = performance.now();
-        await pcsAdmin('/admin/v1/revocations', { platform: victim.ppid });
-        mark(`Intel (emulated) revokes platform ${victim.ppid.slice(0, 12)}… (${victim.cloud}): its PCK on the CRL`);
+        await pcsAdmin('/admin/v1/revocations', { pckCertificate: Buffer.from(pck).toString('hex') });
+        mark(`Intel (emulated) revokes the PCK certificate of platform ${victim.ppid.slice(0, 12)}… (${victim.cloud})`);
         await until('the PCK CRL change is detected', () =>
           Boolean(firstAfter(tEvent, 'collateral.changed', (e) => e.kind === 'pck-crl')),
         );

@@ -3,6 +3,7 @@ import type { Store } from '../../store/types.ts';
 import type { ChainService, ElementRecord } from '../chain-service.ts';
 import { reattestElement, type ReattestDeps } from '../reattest.ts';
 import type { ElementHealth } from './element-health.ts';
+import { NotHealedError } from './errors.ts';
 import { migrateSubtree, type Migration, type MigrateDeps } from './migrate.ts';
 
 /** A reaction job: the actions a chain's policy lists for an event, for one element. */
@@ -106,12 +107,17 @@ async function react(deps: ReactionDeps, ctx: ReactionContext, p: ReactionPayloa
         case 'reattest': {
           const x = await reattestElement(deps.reattest, p.chain, p.element, 'manager');
           const h = x.result.verdict === 'affirmed' ? await deps.reassess(p.chain, p.element) : undefined;
+          // Recorded as done only when it healed: a retry of the reaction re-attests again.
+          const healed = h?.state === 'valid';
           await ctx.step(
             'reattest',
             { verdict: x.result.verdict, check: x.result.check, state: h?.state },
-            { [key]: 'done' },
+            healed ? { [key]: 'done' } : {},
           );
-          if (h?.state === 'valid') return done({ ...base, outcome: 'healed', by: 'reattest' });
+          if (healed) return done({ ...base, outcome: 'healed', by: 'reattest' });
+          lastError = new NotHealedError(
+            `re-attestation of ${p.element} gave ${x.result.verdict}${x.result.check ? ` (${x.result.check})` : ''}, state ${h?.state ?? 'unknown'}`,
+          );
           continue;
         }
         case 'migrate': {
@@ -156,6 +162,7 @@ async function react(deps: ReactionDeps, ctx: ReactionContext, p: ReactionPayloa
       lastError = e; // the next action may still heal or contain it
     }
   }
+  // Nothing healed or contained it: retried with backoff (the platform may take its update meanwhile).
   if (lastError) throw lastError;
   return done({ ...base, outcome: 'notified' });
 }

@@ -45,14 +45,16 @@ export class SelfManager {
   start(): void {
     this.o.chains.events.on('event', this.onEvent);
     if (this.o.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
+    const round = () => {
       this.running ??= this.tick()
         .catch((err: unknown) => this.o.log.error({ err, job: 'selfmanage' }, 'self-management round failed'))
         .finally(() => {
           this.running = undefined;
         });
-    }, this.o.intervalMs);
+    };
+    this.timer = setInterval(round, this.o.intervalMs);
     this.timer.unref();
+    round(); // the baseline at once
   }
 
   async stop(): Promise<void> {

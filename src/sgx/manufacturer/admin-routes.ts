@@ -14,7 +14,7 @@ import { normalizeSerial } from './pki.ts';
  *   POST /admin/v1/tcb-recovery  {"fmspc"?: hex12, "stage": "early" | "standard"}
  *        200 {stage, tcbEvaluationDataNumber, standard, early}
  *        409 ERR_CONFLICT: `early` while a recovery is already staged
- *   POST /admin/v1/revocations   {"pck": serialHex} | {"platform": ppidHex} | {"ca": "processor" | "platform"}
+ *   POST /admin/v1/revocations   {"pck": serialHex} | {"platform": ppidHex} | {"pckCertificate": derHex} | {"ca": "processor" | "platform"}
  *        200 {revoked: [{list, serial}]} — the PCK CRL or Root CA CRL is reissued with the next CRL number
  */
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -38,6 +38,11 @@ const RecoveryBody = Type.Object(
 const RevocationBody = Type.Union([
   Type.Object({ pck: Type.String({ pattern: '^[0-9a-fA-F]{1,64}$' }) }, { additionalProperties: false }),
   Type.Object({ platform: Type.String({ pattern: '^[0-9a-fA-F]{32}$' }) }, { additionalProperties: false }),
+  // A PCK certificate (DER, hex) issued by this manufacturer, also by a copy of it in another process.
+  Type.Object(
+    { pckCertificate: Type.String({ pattern: '^([0-9a-fA-F]{2}){16,8192}$' }) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     { ca: Type.Union([Type.Literal('processor'), Type.Literal('platform')]) },
     { additionalProperties: false },
@@ -52,8 +57,18 @@ export function registerAdminRoutes(app: FastifyInstance, manufacturer: () => Ma
   });
 
   app.post('/admin/v1/revocations', { config: admin, schema: { body: RevocationBody } }, async (req) => {
-    const b = req.body as { pck?: string; platform?: string; ca?: 'processor' | 'platform' };
+    const b = req.body as { pck?: string; platform?: string; pckCertificate?: string; ca?: 'processor' | 'platform' };
     const m = manufacturer();
+    if (b.pckCertificate !== undefined) {
+      const der = Buffer.from(b.pckCertificate, 'hex');
+      m.revokePck(der);
+      const x = new X509Certificate(der);
+      return {
+        revoked: [
+          { list: /platform/i.test(x.issuer) ? 'platform' : 'processor', serial: normalizeSerial(x.serialNumber) },
+        ],
+      };
+    }
     if (b.pck !== undefined) {
       const serial = normalizeSerial(b.pck);
       const rec = m.listPcks().find((p) => p.serial === serial);

@@ -422,8 +422,20 @@ export class Manufacturer {
   revokePck(pck: string | Uint8Array, reason: number = CRL_REASON.keyCompromise): void {
     assertCrlReason(reason);
     const serial = normalizeSerial(typeof pck === 'string' ? pck : new X509Certificate(pck).serialNumber);
-    const rec = this.pki.pckBySerial(serial);
-    this.revoke(rec.ca, serial, reason);
+    const known = this.pki.pcks.find((p) => p.serial === serial);
+    // A certificate this process did not record (issued by a copy of this manufacturer, e.g. an agent's
+    // world) is revoked when one of our PCK CAs signed it.
+    const ca = known?.ca ?? (typeof pck === 'string' ? this.pki.pckBySerial(serial).ca : this.pckCaOf(pck));
+    this.revoke(ca, serial, reason);
+  }
+
+  private pckCaOf(der: Uint8Array): PckCa {
+    const cert = new X509Certificate(der);
+    for (const ca of ['processor', 'platform'] as const) if (cert.verify(this.publicKey(ca))) return ca;
+    throw new ManufacturerError(
+      'ERR_MANUFACTURER_UNKNOWN',
+      `certificate ${cert.serialNumber} is no PCK certificate of this manufacturer`,
+    );
   }
 
   /** Revokes every PCK certificate issued to a platform (its PPID, hex); returns their serials. ERR_MANUFACTURER_UNKNOWN if none was issued. */
