@@ -210,9 +210,10 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   };
   // Self-management's collateral monitor (with a PCS): the collateral it holds is the one every check
   // uses — appends, re-attestations, re-appraisals — and the provider's only until it holds one.
-  let selfManager: SelfManager | undefined;
+  // The monitor trusts the roots of the chains the loop has seen (the loop is made below).
+  const loop: { sm?: SelfManager } = {};
   const monitor = opts.pcsUrl
-    ? new CollateralMonitor({ pcsUrl: opts.pcsUrl, roots: () => selfManager?.roots() ?? [], clock })
+    ? new CollateralMonitor({ pcsUrl: opts.pcsUrl, roots: () => loop.sm?.roots() ?? [], clock })
     : undefined;
   const heldFor = (quote: Uint8Array, at: Date) => {
     if (!monitor) return undefined;
@@ -309,7 +310,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     intervalMs: monitor ? (opts.watchIntervalMs ?? 60_000) : 0,
     metrics: smMetrics,
   });
-  selfManager = sm;
+  loop.sm = sm;
   app.decorate('selfManager', sm);
   runner.register(
     'reaction',

@@ -94,7 +94,11 @@ export async function reattestElement(
   const written = await deps.chains.updateElementUnderLock(chainId, elementId, actor, (fresh) =>
     fresh.status === 'revoked'
       ? undefined
-      : { status, record: { ...(fresh.record as ElementRecord), reattestation: result } },
+      : {
+          // A quarantined element stays quarantined (only an operator lifts it); the evidence is kept.
+          status: fresh.status === 'quarantined' ? fresh.status : status,
+          record: { ...(fresh.record as ElementRecord), reattestation: result },
+        },
   );
   if (!written)
     throw new ServerError(

@@ -69,7 +69,14 @@ export interface EnqueueRequest {
 }
 
 const silent: JobLogger = { warn() {}, error() {} };
-const message = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+/** How a failure is recorded (lastError, audit): the error's class, its stable code when it has one, its message. */
+const message = (e: unknown): string => {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('ERR_')
+    ? `${e.name} (${code}): ${e.message}`
+    : `${e.name}: ${e.message}`;
+};
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**

@@ -82,13 +82,18 @@ async function react(deps: ReactionDeps, ctx: ReactionContext, p: ReactionPayloa
   if (migratedBefore) return { ...base, outcome: 'healed', by: 'migrate', migrated: migratedBefore };
   if (!row && !ctx.progress.placed)
     return { ...base, outcome: 'skipped', reason: 'no longer in the chain (moved or retired with an ancestor)' };
-  if (row?.status === 'revoked') return { ...base, outcome: 'skipped', reason: 'revoked' };
+  if (row?.status === 'revoked' || row?.status === 'quarantined')
+    return { ...base, outcome: 'skipped', reason: row.status };
+  // A reaction to a state is moot once the element left it (a newer state has its own reaction).
+  const health = (row?.record as ElementRecord | undefined)?.health;
+  if (row && p.event !== 'agent-lost' && health?.event !== p.event)
+    return { ...base, outcome: 'skipped', reason: `the element is ${health?.state ?? 'unappraised'} now` };
   const done = (r: ReactionResult): ReactionResult => {
     if (r.outcome === 'healed') deps.healed?.((deps.clock().getTime() - Date.parse(p.since)) / 1000);
     deps.chains.emit({ type: 'reaction.done', chain: p.chain, element: p.element, reaction: r });
     return r;
   };
-  let lastError: unknown;
+  let lastError: Error | undefined;
   for (const [i, action] of p.actions.entries()) {
     const key = `action${i}`;
     if (ctx.progress[key]) continue;
@@ -159,7 +164,7 @@ async function react(deps: ReactionDeps, ctx: ReactionContext, p: ReactionPayloa
           return done({ ...base, outcome: 'revoked', by: 'revoke' });
       }
     } catch (e) {
-      lastError = e; // the next action may still heal or contain it
+      lastError = e instanceof Error ? e : new Error(String(e)); // the next action may still heal or contain it
     }
   }
   // Nothing healed or contained it: retried with backoff (the platform may take its update meanwhile).

@@ -2,7 +2,7 @@ import { fromHex, hex } from '../../bytes/util.ts';
 import { Lru } from '../../bytes/lru.ts';
 import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from '../../chain/policy.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../../chain/remote-verifier.ts';
-import type { ChainPolicy, CollateralBlob } from '../../chain/types.ts';
+import type { ChainPolicy } from '../../chain/types.ts';
 import { sha256 } from '../../crypto/sha256.ts';
 import { parseQuote } from '../../formats/quote.ts';
 import type { ReportBody } from '../../formats/report.ts';
@@ -129,7 +129,14 @@ export class Reappraiser {
           };
       }
       byId.set(row.id, { depth, ...(tcb ? { tcb } : {}) });
-      const changed = previous?.state !== health.state || previous?.cause !== health.cause;
+      // Nothing known yet (no collateral held, nothing recorded): no change to record.
+      const unknown = !previous && !tcb && health.state === 'valid';
+      const changed =
+        !unknown &&
+        (previous?.state !== health.state ||
+          previous?.cause !== health.cause ||
+          previous?.tcbStatus !== health.tcbStatus ||
+          previous?.predictedTcbStatus !== health.predictedTcbStatus);
       out.push({
         row,
         health: { ...health, since: changed ? at.toISOString() : (previous?.since ?? at.toISOString()) },

@@ -114,3 +114,26 @@ test('what parse accepts, the proof bundle check accepts: a stored policy cannot
   );
   assert.ok(accepted > 20, `${accepted} accepted policies: the property was exercised`);
 });
+
+test('reactions: known event kinds to non-empty lists of known actions, top level only; anything else is ERR_CHAIN_POLICY', () => {
+  const good = {
+    reactions: {
+      'tcb-downgrade': ['reattest', 'migrate', 'quarantine'],
+      'agent-lost': ['migrate'],
+      revoked: ['revoke'],
+    },
+  };
+  assert.deepEqual(parseChainPolicy(good), good);
+  for (const bad of [
+    { reactions: [] },
+    { reactions: { 'tcb-upgrade': ['notify'] } },
+    { reactions: { revoked: [] } },
+    { reactions: { revoked: 'revoke' } },
+    { reactions: { revoked: ['reboot'] } },
+    { reactions: { revoked: [1] } },
+    { reactions: { revoked: Array(11).fill('notify') } },
+    { byDepth: { '1': { reactions: { revoked: ['revoke'] } } } },
+  ])
+    assert.throws(() => parseChainPolicy(bad), refused, JSON.stringify(bad));
+  assert.match(policyProblem({ reactions: { revoked: ['reboot'] } }, { strict: true })!, /"reboot" is not an action/);
+});

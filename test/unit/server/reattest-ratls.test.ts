@@ -25,7 +25,12 @@ import { callJson } from '../../../src/server/http-json.ts';
 import { buildManager } from '../../../src/server/manager.ts';
 import { managerTokenChecker } from '../../../src/server/manager-client.ts';
 import { managerKeyId } from '../../../src/server/manager-key.ts';
-import { EVIDENCE_SCOPE, managerRequestVerifier, signManagerRequest } from '../../../src/server/manager-request.ts';
+import {
+  EVIDENCE_SCOPE,
+  managerRequestVerifier,
+  MIGRATE_SCOPE,
+  signManagerRequest,
+} from '../../../src/server/manager-request.ts';
 import { listenUrl } from '../../../src/server/net.ts';
 import { createToken } from '../../../src/server/tokens.ts';
 
@@ -143,7 +148,7 @@ test('the manager re-attests elements on an RA-TLS agent with a request token; a
   assert.match(wrong.body.detail, /401/);
 });
 
-test('a manager request token opens only the evidence route, once, for its audience; other keys, scopes and expired tokens are refused', async () => {
+test('a manager request token opens only the routes of its scope (evidence; migrate: load, admit, status), once, for its audience; other keys, scopes and expired tokens are refused', async () => {
   const kid = managerKeyId(managerKey.publicKey);
   const call = (path: string, token: string, body: object) =>
     attestedHttpRequest(`${agent.url}${path}`, {
@@ -153,12 +158,17 @@ test('a manager request token opens only the evidence route, once, for its audie
       verify: peers(),
       timeoutMs: 10_000,
     });
-  // Loading an enclave is not what the token allows.
+  // Loading an enclave is not what the evidence scope allows…
   assert.equal(
     (await call('/v1/elements', await signManagerRequest(managerKey.privateKey, kid, 'agent-r'), { platform: 0 }))
       .status,
     403,
   );
+  // …but the migrate scope does (a migration launches the enclave elsewhere)…
+  const migrate = () => signManagerRequest(managerKey.privateKey, kid, 'agent-r', new Date(), MIGRATE_SCOPE);
+  assert.equal((await call('/v1/elements', await migrate(), { platform: 0 })).status, 201);
+  // …and nothing beyond a migration: no platform TCB update.
+  assert.equal((await call('/v1/platforms/0/tcb-update', await migrate(), {})).status, 403);
   // Replay: a token works once (the request itself fails on the unknown element: 404, after authentication).
   const t = await signManagerRequest(managerKey.privateKey, kid, 'agent-r');
   const body = { chain: 'c', nonce: '00'.repeat(32) };
@@ -168,7 +178,11 @@ test('a manager request token opens only the evidence route, once, for its audie
   // The verifier itself.
   const jwks = { keys: [{ ...(await exportJWK(managerKey.publicKey)), kid }] };
   const verify = await managerRequestVerifier(jwks, 'agent-r');
-  assert.equal(await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-r')), true);
+  assert.equal(await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-r')), EVIDENCE_SCOPE);
+  assert.equal(
+    await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-r', new Date(), MIGRATE_SCOPE)),
+    MIGRATE_SCOPE,
+  );
   assert.equal(
     await verify(await signManagerRequest(managerKey.privateKey, kid, 'agent-other')),
     false,
@@ -192,7 +206,7 @@ test('a manager request token opens only the evidence route, once, for its audie
       .sign(managerKey.privateKey);
   assert.equal(
     await verify(await forge({ scope: EVIDENCE_SCOPE }, now + 60)),
-    true,
+    EVIDENCE_SCOPE,
     'control: a well-formed token passes',
   );
   assert.equal(await verify(await forge({ scope: 'agent:admin' }, now + 60)), false, 'another scope');

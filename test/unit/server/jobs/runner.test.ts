@@ -141,7 +141,7 @@ test('PermanentJobError (ERR_JOB_PERMANENT) sends a job to dead at once', async 
       job: job.id,
       kind: 'doomed',
       attempts: 1,
-      error: 'PermanentJobError: the target is gone',
+      error: 'PermanentJobError (ERR_JOB_PERMANENT): the target is gone',
       permanent: true,
     });
   } finally {
