@@ -69,6 +69,14 @@ export interface EnqueueRequest {
 }
 
 const silent: JobLogger = { warn() {}, error() {} };
+/**
+ * Crash tests (test/e2e/selfmanage-crash.test.ts): with CATENA_FAILPOINT=step:NAME the process kills
+ * itself (SIGKILL, nothing flushed) right after the step NAME is committed — a manager dying mid-job.
+ */
+function crashAt(point: string): void {
+  if (process.env.CATENA_FAILPOINT === point) process.kill(process.pid, 'SIGKILL');
+}
+
 /** How a failure is recorded (lastError, audit): the error's class, its stable code when it has one, its message. */
 const message = (e: unknown): string => {
   if (!(e instanceof Error)) return String(e);
@@ -279,6 +287,7 @@ export class JobRunner {
           detail: { name, detail: detail ?? null },
         });
         progress = next;
+        crashAt(`step:${name}`);
       },
     };
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };

@@ -129,6 +129,7 @@ export class SelfManager {
       this.o.clock(),
       verdicts,
     );
+    const raised = new Map(appraised.filter((a) => a.changed).map((a) => [a.row.id, a.health.event]));
     for (const a of appraised) {
       if (!a.changed) continue;
       const previous = (a.row.record as ElementRecord).health;
@@ -146,7 +147,10 @@ export class SelfManager {
         ...(a.health.predictedAt ? { predictedAt: a.health.predictedAt } : {}),
       });
       const actions = a.health.event ? policy.reactions?.[a.health.event] : undefined;
-      if (a.health.event && actions?.length)
+      // A child that raised the same event as its parent moves with the parent's subtree.
+      const withParent =
+        a.row.parentId !== null && raised.get(a.row.parentId) === a.health.event && movesSubtree(actions ?? []);
+      if (a.health.event && actions?.length && !withParent)
         await this.o.enqueue({
           kind: 'reaction',
           key: `reaction:${chainId}:${a.row.id}:${a.health.event}:${a.health.since}`,
@@ -212,9 +216,14 @@ export class SelfManager {
         const entry = await this.o.chains.entry(c.id);
         const actions = entry.chain.header.policy.reactions?.['agent-lost'];
         if (!actions?.length) continue;
-        for (const r of await this.o.store.listElements(c.id)) {
-          if ((r.record as ElementRecord).agent !== agent || r.status === 'revoked' || r.status === 'quarantined')
-            continue;
+        const rows = await this.o.store.listElements(c.id);
+        const hostedHere = new Set(
+          rows.filter((r) => (r.record as ElementRecord).agent === agent && r.status !== 'revoked').map((r) => r.id),
+        );
+        for (const r of rows) {
+          if (!hostedHere.has(r.id) || r.status === 'quarantined') continue;
+          // A child whose parent was on the same agent moves with the parent's subtree.
+          if (r.parentId && hostedHere.has(r.parentId) && movesSubtree(actions)) continue;
           await this.o.enqueue({
             kind: 'reaction',
             key: `reaction:${c.id}:${r.id}:agent-lost:${at}`,
@@ -234,4 +243,9 @@ export class SelfManager {
       after = page[page.length - 1].id;
     }
   }
+}
+
+/** The reaction's first action that changes anything is a migration (which moves the whole subtree). */
+function movesSubtree(actions: readonly string[]): boolean {
+  return actions.find((x) => x !== 'notify') === 'migrate';
 }
