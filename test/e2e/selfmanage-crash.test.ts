@@ -30,12 +30,12 @@ function start(
     env: { ...process.env, CATENA_AGENT_TOKEN: '', ...env },
   });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const exited = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit', (code, sig) => r(sig ?? code)));
   const ready = new Promise<Record<string, any>>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no JSON within 90 s: ${err.slice(-500)}`)), 90_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       try {
         const j = JSON.parse(out) as Record<string, any>;
