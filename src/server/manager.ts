@@ -347,6 +347,18 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     jobs,
     ear: earSigner(opts.key.privateKey, kid, clock),
     agentHosts: { hosts: opts.agentHosts ?? DEFAULT_AGENT_HOSTS },
+    ...(monitor
+      ? {
+          heldCollateral: (quote: Uint8Array) => {
+            try {
+              const k = collateralRequestOfQuote(quote);
+              return { standard: monitor.held(k, 'standard')?.blob, early: monitor.held(k, 'early')?.blob };
+            } catch {
+              return {};
+            }
+          },
+        }
+      : {}),
     runner,
   };
   app.decorate('metricsText', () => metricsText(ctx));

@@ -8,6 +8,7 @@ import type { ManagerJobs } from '../manager-jobs.ts';
 import type { EarSigner } from '../ear.ts';
 import type { AgentHostPolicy } from '../agent-url.ts';
 import type { JobRunner } from '../jobs/runner.ts';
+import type { CollateralBlob } from '../../chain/types.ts';
 
 /** What the manager's route plugins share (made once by buildManager). */
 export interface ManagerContext {
@@ -24,4 +25,6 @@ export interface ManagerContext {
   agentHosts: AgentHostPolicy;
   /** Durable jobs (webhook deliveries, self-management actions). */
   runner: JobRunner;
+  /** With a PCS: the collateral the monitor holds now for a quote's platform (standard, and early when staged). */
+  heldCollateral?(quote: Uint8Array): { standard?: CollateralBlob; early?: CollateralBlob };
 }

@@ -4,7 +4,7 @@ import { explainTcb, type TcbExplanation } from '../../attestation/dcap/tcb-expl
 import { pemCertificates } from '../../attestation/pem.ts';
 import { fromHex } from '../../bytes/util.ts';
 import type { Chain } from '../../chain/chain.ts';
-import type { Link } from '../../chain/types.ts';
+import type { CollateralBlob, Link } from '../../chain/types.ts';
 import { pckExtensionFromCertificate } from '../../formats/pck-extension.ts';
 import { parseQuote } from '../../formats/quote.ts';
 import { parseTcbInfo } from '../../formats/tcb-info.ts';
@@ -15,8 +15,8 @@ import type { ManagerContext } from './context.ts';
 /**
  * GET /v1/platforms/:id/tcb-status (reader): why a platform has its TCB status. From the newest
  * remote link of any chain admitting an enclave on the platform (its DCAP quote, and the collateral
- * the link was verified with when it was appended): the PCK certificate's TCB and explainTcb over that
- * TCB info. Nothing here fetches collateral: `early` is absent until the manager watches a PCS.
+ * the link was verified with when it was appended, or what the manager's monitor holds now): the PCK
+ * certificate's TCB and explainTcb over that TCB info, and the early release when one is staged.
  */
 const Shortfall = Type.Object({
   component: Type.Union([Type.Literal('sgx'), Type.Literal('pcesvn'), Type.Literal('tdx')]),
@@ -60,10 +60,17 @@ export const PlatformTcbStatus = Type.Object({
   tcbExplanation: TcbExplanationSchema,
 });
 
-/** The explanation of a remote link's evidence, with the collateral its chain holds for it. */
-export function explainLink(chain: Chain, link: Link): TcbExplanation {
+/**
+ * The explanation of a remote link's evidence: over the collateral the manager's monitor holds now
+ * (and the early release when one is staged), else the collateral its chain verified it with.
+ */
+export function explainLink(
+  chain: Chain,
+  link: Link,
+  held?: { standard?: CollateralBlob; early?: CollateralBlob },
+): TcbExplanation {
   if (link.evidence.kind !== 'dcap-quote') throw new ServerError('ERR_INTERNAL', 'not a remote link');
-  const blob = chain.heldCollateral(link.evidence.collateral);
+  const blob = held?.standard ?? chain.heldCollateral(link.evidence.collateral);
   if (!blob)
     throw new ServerError('ERR_NOT_FOUND', `chain ${chain.id} holds no collateral ${link.evidence.collateral}`);
   const q = parseQuote(fromHex(link.evidence.quote), { allowZeroPadding: true });
@@ -77,6 +84,7 @@ export function explainLink(chain: Chain, link: Link): TcbExplanation {
       ...(q.body.kind === 'td10' ? { teeTcbSvn: q.body.report.teeTcbSvn } : {}),
     },
     parseTcbInfo((blob as { tcb_info: string }).tcb_info),
+    held?.early ? parseTcbInfo((held.early as { tcb_info: string }).tcb_info) : undefined,
   );
 }
 
@@ -111,7 +119,13 @@ export async function tcbStatusRoutes(app: FastifyInstance, { ctx }: { ctx: Mana
         element: best.link.child,
         at: best.link.at,
         linkTcbStatus: best.link.appraisal.tcbStatus ?? null,
-        tcbExplanation: explainLink(best.chain, best.link),
+        tcbExplanation: explainLink(
+          best.chain,
+          best.link,
+          best.link.evidence.kind === 'dcap-quote'
+            ? ctx.heldCollateral?.(fromHex(best.link.evidence.quote))
+            : undefined,
+        ),
       };
     },
   );

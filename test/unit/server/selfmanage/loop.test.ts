@@ -134,6 +134,12 @@ describe('self-management loop (monitor → analyse → plan → execute)', () =
       ['valid', 'valid'],
       'OutOfDate is accepted by chain B',
     );
+    // The platform's TCB status is explained over the collateral the monitor holds, early release included.
+    const why = (await f.req('GET', `/v1/platforms/${revokedPlatform}/tcb-status`)).json<{
+      tcbExplanation: { tcbStatus: string; early?: { tcbStatus: string; changed: boolean } };
+    }>();
+    assert.equal(why.tcbExplanation.tcbStatus, 'UpToDate');
+    assert.deepEqual(why.tcbExplanation.early, { ...why.tcbExplanation.early, tcbStatus: 'OutOfDate', changed: true });
     // The reaction notifies, re-attests (the platform still has its old TCB: still at-risk), and is retried.
     await settle((js) => js.length === 2 && js.every((j) => j.attempts >= 2));
     const js = await jobs();
