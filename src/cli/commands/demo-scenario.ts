@@ -155,9 +155,10 @@ export async function runScenario(name: Scenario, w: ScenarioWorld, timeoutMs = 
         const risk = states(tEvent, 'at-risk');
         predicted = risk.size;
         affected = risk;
-        const at = since(tEvent).find((e) => e.type === 'element.state' && e.predictedAt)?.predictedAt;
+        const at = since(tEvent).find((e) => e.type === 'element.state' && typeof e.predictedAt === 'string')
+          ?.predictedAt as string | undefined;
         mark(
-          `re-appraised from stored evidence: ${predicted} elements at-risk${at ? ` (the release takes effect ${String(at)})` : ''}`,
+          `re-appraised from stored evidence: ${predicted} elements at-risk${at ? ` (the release takes effect ${at})` : ''}`,
         );
         // The operator answers the notification: each platform takes the microcode/PCE update.
         const level = w.manufacturer.tcbLevels(w.fmspc, 'early')[0];

@@ -144,6 +144,7 @@ describe('self-management loop (monitor → analyse → plan → execute)', () =
     await settle((js) => js.length === 2 && js.every((j) => j.attempts >= 2));
     const js = await jobs();
     for (const j of js) {
+      assert.equal(/^\w+ \((ERR_[A-Z_]+)\)/.exec(j.lastError!)?.[1], 'ERR_NOT_HEALED');
       assert.match(
         j.lastError!,
         /^NotHealedError \(ERR_NOT_HEALED\): re-attestation of .* gave affirmed, state at-risk/,
