@@ -153,9 +153,7 @@ export async function benchSelfmanage(o: {
     const reappraiseMs = performance.now() - t0;
     const changed = after.filter((a) => a.changed).length;
     // The floor: full verification of a sample of the quotes, scaled.
-    const sample = rows
-      .filter((x) => (x.record as ElementRecord).link.evidence.kind === 'dcap-quote')
-      .slice(0, 200);
+    const sample = rows.filter((x) => (x.record as ElementRecord).link.evidence.kind === 'dcap-quote').slice(0, 200);
     const fresh = dcapRemoteVerifier(root);
     const blob = holder.held({ teeType: 'sgx', fmspc: hex(DEFAULT_FMSPC), pckCa: 'processor' }, 'standard')!.blob;
     const t1 = performance.now();

@@ -86,12 +86,7 @@ export interface Link {
 
 /** One policy, applying to the whole chain, optionally overridden per depth (1 = the first enclave). */
 export type ReactionEvent =
-  | 'tcb-downgrade'
-  | 'tcb-predicted-downgrade'
-  | 'revoked'
-  | 'evidence-stale'
-  | 'collateral-stale'
-  | 'agent-lost';
+  'tcb-downgrade' | 'tcb-predicted-downgrade' | 'revoked' | 'evidence-stale' | 'collateral-stale' | 'agent-lost';
 export type ReactionAction = 'notify' | 'reattest' | 'quarantine' | 'migrate' | 'revoke';
 
 export interface ChainPolicy {

@@ -229,34 +229,36 @@ export function buildAgent(opts: AgentOptions): FastifyInstance {
 
   app.post(
     '/v1/elements',
-    { config: { auth: 'admin', managerRequest: [MIGRATE_SCOPE] }, schema: { body: ElementBody } }, async (req, reply) => {
-    const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
-    if (b.platform >= opts.world.platforms.length)
-      throw new ServerError(
-        'ERR_NOT_FOUND',
-        `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`,
-      );
-    if (b.isvProdId === AGENT_ENCLAVE_PROD_ID)
-      throw new ServerError(
-        'ERR_MALFORMED',
-        `ISVPRODID ${AGENT_ENCLAVE_PROD_ID} is the agent enclave's: an element cannot take it`,
-      );
-    const k = `${b.isvProdId ?? 1}/${b.isvSvn ?? 1}`;
-    let img = image.get(k);
-    if (!img) image.set(k, (img = opts.world.elementImage(opts.vendorKey, b.isvProdId ?? 1, b.isvSvn ?? 1)));
-    const handle = await opts.world.loadElement(b.platform, img);
-    const id = enclaveElementId(handle.elementKey);
-    elements.set(id, { handle, platform: b.platform });
-    return reply.code(201).send({
-      element: id,
-      elementKey: hex(handle.elementKey),
-      platform: handle.platformPpid,
-      cloud: opts.cloud,
-      agent: opts.id,
-      mrEnclave: hex(img.mrEnclave),
-      mrSigner: hex(img.mrSigner),
-    });
-  });
+    { config: { auth: 'admin', managerRequest: [MIGRATE_SCOPE] }, schema: { body: ElementBody } },
+    async (req, reply) => {
+      const b = req.body as { platform: number; isvProdId?: number; isvSvn?: number };
+      if (b.platform >= opts.world.platforms.length)
+        throw new ServerError(
+          'ERR_NOT_FOUND',
+          `no platform ${b.platform} (this agent hosts ${opts.world.platforms.length})`,
+        );
+      if (b.isvProdId === AGENT_ENCLAVE_PROD_ID)
+        throw new ServerError(
+          'ERR_MALFORMED',
+          `ISVPRODID ${AGENT_ENCLAVE_PROD_ID} is the agent enclave's: an element cannot take it`,
+        );
+      const k = `${b.isvProdId ?? 1}/${b.isvSvn ?? 1}`;
+      let img = image.get(k);
+      if (!img) image.set(k, (img = opts.world.elementImage(opts.vendorKey, b.isvProdId ?? 1, b.isvSvn ?? 1)));
+      const handle = await opts.world.loadElement(b.platform, img);
+      const id = enclaveElementId(handle.elementKey);
+      elements.set(id, { handle, platform: b.platform });
+      return reply.code(201).send({
+        element: id,
+        elementKey: hex(handle.elementKey),
+        platform: handle.platformPpid,
+        cloud: opts.cloud,
+        agent: opts.id,
+        mrEnclave: hex(img.mrEnclave),
+        mrSigner: hex(img.mrSigner),
+      });
+    },
+  );
 
   app.get('/v1/elements', { config: { auth: 'admin' } }, async () => ({
     elements: [...elements.entries()].map(([id, e]) => ({

@@ -29,6 +29,9 @@ export function register(program: Command): void {
         `  re-appraised in ${r.reappraiseMs} ms (${r.perElementUs} µs/element, ${r.verifications} DCAP verifications); ${r.changed} changed state`,
       );
       say(false, `  floor (every quote verified in full): ${r.naiveMs} ms — ${r.speedup}× slower`);
-      say(false, `  target: ${r.target.elements} elements in ≤ ${r.target.ms} ms — ${r.meetsTarget ? 'met' : 'MISSED'}`);
+      say(
+        false,
+        `  target: ${r.target.elements} elements in ≤ ${r.target.ms} ms — ${r.meetsTarget ? 'met' : 'MISSED'}`,
+      );
     });
 }

@@ -128,7 +128,10 @@ test('a receiver that does not answer in time fails the attempt (ERR_WEBHOOK_DEL
     await runner.runDue();
     const slow = (await store.getJob(jobs.find((j) => j.key === 'webhook:slow:e2')!.id))!;
     assert.equal(slow.state, 'dead');
-    assert.match(slow.lastError!, /^WebhookDeliveryError \(ERR_WEBHOOK_DELIVERY\): delivery to webhook slow failed: no answer within 100 ms/);
+    assert.match(
+      slow.lastError!,
+      /^WebhookDeliveryError \(ERR_WEBHOOK_DELIVERY\): delivery to webhook slow failed: no answer within 100 ms/,
+    );
     assert.equal(hanging.length, 1);
     const gone = (await store.getJob(jobs.find((j) => j.key === 'webhook:gone:e2')!.id))!;
     assert.deepEqual([gone.state, gone.result], ['done', { skipped: 'webhook deleted' }]);
