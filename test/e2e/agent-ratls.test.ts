@@ -9,10 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { hex } from '../../src/bytes/util.ts';
 import { generateVendorKey } from '../../src/crypto/rsa3072.ts';
 import { buildAgentEnclaveImage } from '../../src/server/agent-enclave.ts';
-import { listenUrl } from '../../src/server/net.ts';
-import { Manufacturer } from '../../src/sgx/manufacturer/manufacturer.ts';
-import { buildPcsServer } from '../../src/sgx/manufacturer/pcs-server.ts';
-import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../src/sgx/platform.ts';
+import { startEmulatedPcs } from '../helpers/emulated-pcs.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
 
@@ -58,19 +55,8 @@ test(
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'catena-e2e-agent-'));
     const children: ChildProcess[] = [];
-    let manufacturer: Manufacturer | undefined;
-    const pcs = buildPcsServer({ manufacturer: () => manufacturer });
+    const { pcs, pcsUrl } = await startEmulatedPcs(dir);
     try {
-      const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
-      manufacturer = await Manufacturer.create({ pcsUrl });
-      manufacturer.ensureFmspc(
-        DEFAULT_FMSPC,
-        { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN },
-        DEFAULT_PCE_ID,
-      );
-      void manufacturer.enclaveSigningKey; // saved with it: the agents' QEs match the PCS's QE identity
-      await manufacturer.save(join(dir, 'mfr'));
-      await writeFile(join(dir, 'root.der'), manufacturer.root);
       const vendor = generateVendorKey();
       const stranger = generateVendorKey();
       await writeFile(join(dir, 'vendor.pem'), vendor.export({ format: 'pem', type: 'pkcs8' }) as string, {

@@ -13,10 +13,7 @@ import { generateVendorKey } from '../../src/crypto/rsa3072.ts';
 import { agentPeerVerification, buildAgentEnclaveImage } from '../../src/server/agent-enclave.ts';
 import { CotDriver } from '../../src/server/cot-driver.ts';
 import { callJson } from '../../src/server/http-json.ts';
-import { listenUrl } from '../../src/server/net.ts';
-import { Manufacturer } from '../../src/sgx/manufacturer/manufacturer.ts';
-import { buildPcsServer } from '../../src/sgx/manufacturer/pcs-server.ts';
-import { DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../src/sgx/platform.ts';
+import { startEmulatedPcs } from '../helpers/emulated-pcs.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
 
@@ -77,20 +74,8 @@ test(
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'catena-e2e-smcrash-'));
     const children: ChildProcess[] = [];
-    let manufacturer: Manufacturer | undefined;
-    const pcs = buildPcsServer({ manufacturer: () => manufacturer });
+    const { pcs, pcsUrl, root } = await startEmulatedPcs(dir);
     try {
-      const pcsUrl = await listenUrl(pcs, '127.0.0.1', 0);
-      manufacturer = await Manufacturer.create({ pcsUrl });
-      manufacturer.ensureFmspc(
-        DEFAULT_FMSPC,
-        { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN },
-        DEFAULT_PCE_ID,
-      );
-      void manufacturer.enclaveSigningKey;
-      await manufacturer.save(join(dir, 'mfr'));
-      const root = manufacturer.root;
-      await writeFile(join(dir, 'root.der'), root);
       const vendor = generateVendorKey();
       await writeFile(join(dir, 'vendor.pem'), vendor.export({ format: 'pem', type: 'pkcs8' }) as string, {
         mode: 0o600,

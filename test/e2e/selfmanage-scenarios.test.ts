@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ScenarioSummary } from '../../src/cli/commands/demo-scenario.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/catena.js', import.meta.url));
 
@@ -22,20 +23,7 @@ function demo(scenario: string): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-interface Summary {
-  scenario: string;
-  affected: number;
-  predicted: number;
-  reattested: number;
-  migrated: number;
-  quarantined: number;
-  revoked: number;
-  detectedMs: number;
-  healedMs: number;
-  valid: boolean;
-  timeline: { ms: number; what: string }[];
-  failures: unknown[];
-}
+type Summary = ScenarioSummary;
 
 /**
  * The three self-management scenarios from a fresh start, as an operator runs them: each causes its
