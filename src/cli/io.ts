@@ -96,3 +96,12 @@ export function enumListFlag<T extends string>(name: string, v: string, valid: r
 export function printJsonError(code: string, message: string): void {
   process.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
 }
+
+/** A duration flag: `90`, `90s`, `5m` or `1h` (seconds without a unit), from 1 s to 24 h; milliseconds out. */
+export function durationFlag(name: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v);
+  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
+  if (!(ms >= 1000 && ms <= 86_400_000))
+    throw new UsageError(`--${name}: a duration from 1s to 24h (e.g. 60s, 5m), not ${JSON.stringify(v)}`);
+  return Math.round(ms);
+}

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AgentTlsListener } from '../../server/agent-listener.ts';
-import { intFlag, printJson, say, UsageError } from '../io.ts';
+import { durationFlag, intFlag, printJson, say, UsageError } from '../io.ts';
 import { availableParallelism } from 'node:os';
 
 /** `catena manager`: the CoT manager service (REST API under /v1, docs/api.md) until SIGINT/SIGTERM. */
@@ -133,7 +133,7 @@ export function register(program: Command): void {
         if (o.pcs !== undefined && !/^https?:\/\/[^/]/.test(o.pcs))
           throw new UsageError(`--pcs: not an http(s) URL: ${o.pcs}`);
         const reattestIntervalMs = o.reattestEvery === undefined ? 0 : reattestMs(o.reattestEvery);
-        const watchIntervalMs = durationMs('watch-interval', o.watchInterval);
+        const watchIntervalMs = durationFlag('watch-interval', o.watchInterval);
         let agentListen;
         try {
           agentListen = o.agentListen ? parseListen(o.agentListen) : undefined;
@@ -228,15 +228,6 @@ export function register(program: Command): void {
         }
       },
     );
-}
-
-/** A duration flag: `90`, `90s`, `5m` or `1h` (at least 1 s, at most a day). */
-function durationMs(name: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v);
-  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
-  if (!(ms >= 1000 && ms <= 86_400_000))
-    throw new UsageError(`--${name}: a duration from 1s to 24h (e.g. 60s, 5m), not ${JSON.stringify(v)}`);
-  return Math.round(ms);
 }
 
 function reattestMs(v: string): number {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import { enumFlag, enumListFlag, timeFlag, UsageError } from '../../../src/cli/io.ts';
+import { durationFlag, enumFlag, enumListFlag, timeFlag, UsageError } from '../../../src/cli/io.ts';
 import { COMMANDS } from '../../../src/cli/commands/index.ts';
 import { COMMAND_NAMES } from '../../../src/cli/commands/names.ts';
 
@@ -70,4 +70,18 @@ test('COMMAND_NAMES (what bench startup times) are the command table’s names, 
     [...COMMAND_NAMES],
     COMMANDS.map((c) => c.name),
   );
+});
+
+test('duration flags (--watch-interval): seconds, s, m, h from 1 s to 24 h; anything else is a usage error', () => {
+  assert.equal(durationFlag('watch-interval', '60'), 60_000);
+  assert.equal(durationFlag('watch-interval', '1s'), 1000);
+  assert.equal(durationFlag('watch-interval', '1.5s'), 1500);
+  assert.equal(durationFlag('watch-interval', '5m'), 300_000);
+  assert.equal(durationFlag('watch-interval', '24h'), 86_400_000);
+  for (const bad of ['0', '0.5s', '25h', '-1s', '1d', 's', '', '1 s', '1e3'])
+    assert.throws(
+      () => durationFlag('watch-interval', bad),
+      (e: unknown) => e instanceof UsageError && /--watch-interval: a duration from 1s to 24h/.test(e.message),
+      bad,
+    );
 });
