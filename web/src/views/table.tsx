@@ -1,0 +1,118 @@
+// The accessible table of a chain's elements: one row per element (data-element-id), state as text,
+// sortable by any column (buttons in the headers, aria-sort), arrow keys move between rows, Enter opens.
+import { useState } from 'preact/hooks';
+import { short, type ElementRow } from '../api.ts';
+
+type Col = 'seq' | 'id' | 'cloud' | 'platform' | 'link' | 'status' | 'state';
+const COLS: { key: Col; label: string }[] = [
+  { key: 'seq', label: '#' },
+  { key: 'id', label: 'Element' },
+  { key: 'cloud', label: 'Cloud' },
+  { key: 'platform', label: 'Platform' },
+  { key: 'link', label: 'Link' },
+  { key: 'status', label: 'Status' },
+  { key: 'state', label: 'State' },
+];
+
+export interface TableProps {
+  rows: ElementRow[];
+  states: Map<string, string>;
+  cloudOf: (r: ElementRow) => string;
+  selected: string | undefined;
+  onPick: (id: string) => void;
+}
+
+export function ElementTable({ rows, states, cloudOf, selected, onPick }: TableProps) {
+  const [sort, setSort] = useState<{ col: Col; asc: boolean }>({ col: 'seq', asc: true });
+  const value = (r: ElementRow, c: Col): string | number => {
+    switch (c) {
+      case 'seq':
+        return r.seq ?? 0;
+      case 'id':
+        return r.id;
+      case 'cloud':
+        return cloudOf(r);
+      case 'platform':
+        return r.element.platform;
+      case 'link':
+        return r.linkType ?? '';
+      case 'status':
+        return r.status;
+      case 'state':
+        return states.get(r.id) ?? '';
+    }
+  };
+  const sorted = [...rows].sort((a, b) => {
+    const x = value(a, sort.col);
+    const y = value(b, sort.col);
+    const d = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return sort.asc ? d : -d;
+  });
+  const onKey = (e: KeyboardEvent, id: string) => {
+    const tr = e.currentTarget as HTMLTableRowElement;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const next = (e.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling) as HTMLElement | null;
+      next?.focus();
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      onPick(id);
+    }
+  };
+  return (
+    <div class="table-wrap">
+      <table class="elements">
+        <caption>Elements of the chain ({rows.length}); arrow keys move between rows, Enter shows details</caption>
+        <thead>
+          <tr>
+            {COLS.map((c) => (
+              <th
+                key={c.key}
+                scope="col"
+                aria-sort={sort.col === c.key ? (sort.asc ? 'ascending' : 'descending') : 'none'}
+              >
+                <button
+                  type="button"
+                  class="sort"
+                  onClick={() => setSort({ col: c.key, asc: sort.col === c.key ? !sort.asc : true })}
+                >
+                  {c.label}
+                  <span aria-hidden="true">{sort.col === c.key ? (sort.asc ? ' ▲' : ' ▼') : ''}</span>
+                </button>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((r) => {
+            const st = states.get(r.id) ?? 'valid';
+            return (
+              <tr
+                key={r.id}
+                data-element-id={r.id}
+                tabIndex={0}
+                class={selected === r.id ? 'selected' : undefined}
+                onClick={() => onPick(r.id)}
+                onKeyDown={(e) => onKey(e, r.id)}
+              >
+                <td>{r.seq ?? ''}</td>
+                <td class="mono" title={r.id}>
+                  {short(r.id, 16)}
+                </td>
+                <td>{cloudOf(r)}</td>
+                <td class="mono" title={r.element.platform}>
+                  {short(r.element.platform, 10)}
+                </td>
+                <td>{r.linkType ?? '—'}</td>
+                <td>{r.status}</td>
+                <td>
+                  <span class={`badge s-${st}`}>{st}</span>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
