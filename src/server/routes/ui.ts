@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -50,6 +50,9 @@ export async function uiRoutes(app: FastifyInstance, { root }: { root: string | 
         .code(404)
         .type('text/plain; charset=utf-8')
         .send('The dashboard is not built (npm run build writes dist/web).\n');
+    const path = resolve(root, file);
+    if (!path.startsWith(resolve(root) + sep) || !existsSync(path))
+      return reply.code(404).type('text/plain; charset=utf-8').send('Not found.\n');
     return reply.sendFile(file, root);
   };
   const opts = { config: { auth: 'public' as const }, schema: { hide: true } };
