@@ -1,6 +1,10 @@
 // The accessible table of a chain's elements: one row per element (data-element-id), state as text,
 // sortable by any column (buttons in the headers, aria-sort), arrow keys move between rows, Enter opens.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+
+/** Rows drawn at once; the rest follow in chunks so a 10,000-element chain shows at once and stays responsive. */
+const FIRST_ROWS = 300;
+const CHUNK = 1000;
 import { short, type ElementRow } from '../api.ts';
 
 type Col = 'seq' | 'id' | 'cloud' | 'platform' | 'link' | 'status' | 'state';
@@ -42,27 +46,43 @@ export function ElementTable({ rows, states, cloudOf, selected, onPick }: TableP
         return states.get(r.id) ?? '';
     }
   };
+  const [limit, setLimit] = useState(FIRST_ROWS);
+  useEffect(() => {
+    if (limit >= rows.length) return;
+    const t = setTimeout(() => setLimit((l) => l + CHUNK), 0);
+    return () => clearTimeout(t);
+  }, [limit, rows.length]);
   const sorted = [...rows].sort((a, b) => {
     const x = value(a, sort.col);
     const y = value(b, sort.col);
     const d = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
     return sort.asc ? d : -d;
   });
-  const onKey = (e: KeyboardEvent, id: string) => {
-    const tr = e.currentTarget as HTMLTableRowElement;
+  // One handler for the whole body (thousands of rows: no closure per row).
+  const rowOf = (e: Event) => (e.target as HTMLElement).closest<HTMLTableRowElement>('tr[data-element-id]');
+  const onKey = (e: KeyboardEvent) => {
+    const tr = rowOf(e);
+    if (!tr) return;
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
       const next = (e.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling) as HTMLElement | null;
       next?.focus();
     } else if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
-      onPick(id);
+      onPick(tr.dataset.elementId!);
     }
+  };
+  const onClick = (e: MouseEvent) => {
+    const tr = rowOf(e);
+    if (tr) onPick(tr.dataset.elementId!);
   };
   return (
     <div class="table-wrap">
       <table class="elements">
-        <caption>Elements of the chain ({rows.length}); arrow keys move between rows, Enter shows details</caption>
+        <caption>
+          Elements of the chain ({limit < rows.length ? `${limit} of ${rows.length} shown, more coming` : rows.length});
+          arrow keys move between rows, Enter shows details
+        </caption>
         <thead>
           <tr>
             {COLS.map((c) => (
@@ -83,18 +103,11 @@ export function ElementTable({ rows, states, cloudOf, selected, onPick }: TableP
             ))}
           </tr>
         </thead>
-        <tbody>
-          {sorted.map((r) => {
+        <tbody onClick={onClick} onKeyDown={onKey}>
+          {sorted.slice(0, limit).map((r) => {
             const st = states.get(r.id) ?? 'valid';
             return (
-              <tr
-                key={r.id}
-                data-element-id={r.id}
-                tabIndex={0}
-                class={selected === r.id ? 'selected' : undefined}
-                onClick={() => onPick(r.id)}
-                onKeyDown={(e) => onKey(e, r.id)}
-              >
+              <tr key={r.id} data-element-id={r.id} tabIndex={0} class={selected === r.id ? 'selected' : undefined}>
                 <td>{r.seq ?? ''}</td>
                 <td class="mono" title={r.id}>
                   {short(r.id, 16)}
