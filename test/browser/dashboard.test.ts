@@ -115,11 +115,17 @@ test('the link signs in: the token leaves the address bar, rows and graph nodes 
   );
   assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the page reloaded');
 
-  // Every other view renders, passes axe, and the timeline shows the revocation.
+  // Self-management appraises the chain's stored evidence: its element.state events reach the timeline.
+  await f.app.selfManager.analyseChain(chainId);
+
+  // Every other view renders, passes axe, and the timeline shows the revocation and the appraisal.
   for (const view of ['Overview', 'Platforms', 'Events', 'Audit']) {
     await page.getByRole('button', { name: view, exact: true }).click();
     await page.locator(`h2:text-is("${view}")`).waitFor();
-    if (view === 'Events') await page.locator('[data-event-type="element.revoked"]').first().waitFor();
+    if (view === 'Events') {
+      await page.locator('[data-event-type="element.revoked"]').first().waitFor();
+      await page.locator('[data-event-type="element.state"]').first().waitFor();
+    }
     if (view === 'Overview') await page.locator('.card').first().waitFor();
     await page.screenshot({ path: join(OUT, `${view.toLowerCase()}.png`), fullPage: true });
     assert.deepEqual(await seriousViolations(page), [], `${view} view`);
