@@ -119,7 +119,7 @@ test('the link signs in: the token leaves the address bar, rows and graph nodes 
   await f.app.selfManager.analyseChain(chainId);
 
   // Every other view renders, passes axe, and the timeline shows the revocation and the appraisal.
-  for (const view of ['Overview', 'Platforms', 'Events', 'Audit']) {
+  for (const view of ['Overview', 'Platforms', 'Events', 'Audit', 'Benchmarks']) {
     await page.getByRole('button', { name: view, exact: true }).click();
     await page.locator(`h2:text-is("${view}")`).waitFor();
     if (view === 'Events') {
@@ -127,6 +127,10 @@ test('the link signs in: the token leaves the address bar, rows and graph nodes 
       await page.locator('[data-event-type="element.state"]').first().waitFor();
     }
     if (view === 'Overview') await page.locator('.card').first().waitFor();
+    if (view === 'Benchmarks')
+      assert.ok(
+        await page.locator('img.plot').evaluate((i: HTMLImageElement) => i.decode().then(() => i.naturalWidth > 0)),
+      );
     await page.screenshot({ path: join(OUT, `${view.toLowerCase()}.png`), fullPage: true });
     assert.deepEqual(await seriousViolations(page), [], `${view} view`);
   }

@@ -5,15 +5,17 @@ import { api, ApiError, type Chain } from './api.ts';
 import { openEvents, type LiveEvent } from './events.ts';
 import { clearToken, getToken, setToken } from './token.ts';
 import { ChainView } from './views/chain.tsx';
+import { Benchmarks } from './views/benchmarks.tsx';
 import { Audit, Events, Overview, Platforms } from './views/others.tsx';
 
-type View = 'chain' | 'overview' | 'platforms' | 'events' | 'audit';
+type View = 'chain' | 'overview' | 'platforms' | 'events' | 'audit' | 'benchmarks';
 const VIEWS: { key: View; label: string }[] = [
   { key: 'chain', label: 'Chain' },
   { key: 'overview', label: 'Overview' },
   { key: 'platforms', label: 'Platforms' },
   { key: 'events', label: 'Events' },
   { key: 'audit', label: 'Audit' },
+  { key: 'benchmarks', label: 'Benchmarks' },
 ];
 
 function SignIn({ message, onToken }: { message: string | undefined; onToken: (t: string) => void }) {
@@ -174,6 +176,7 @@ export function App() {
         {view === 'platforms' ? <Platforms /> : null}
         {view === 'events' ? <Events events={events} /> : null}
         {view === 'audit' ? <Audit /> : null}
+        {view === 'benchmarks' ? <Benchmarks /> : null}
       </main>
     </>
   );
