@@ -1,10 +1,11 @@
 // The accessible table of a chain's elements: one row per element (data-element-id), state as text,
 // sortable by any column (buttons in the headers, aria-sort), arrow keys move between rows, Enter opens.
+import { Component } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
 /** Rows drawn at once; the rest follow in chunks so a 10,000-element chain shows at once and stays responsive. */
 const FIRST_ROWS = 300;
-const CHUNK = 1000;
+const CHUNK = 2000;
 import { short, type ElementRow } from '../api.ts';
 
 type Col = 'seq' | 'id' | 'cloud' | 'platform' | 'link' | 'status' | 'state';
@@ -104,28 +105,51 @@ export function ElementTable({ rows, states, cloudOf, selected, onPick }: TableP
           </tr>
         </thead>
         <tbody onClick={onClick} onKeyDown={onKey}>
-          {sorted.slice(0, limit).map((r) => {
-            const st = states.get(r.id) ?? 'valid';
-            return (
-              <tr key={r.id} data-element-id={r.id} tabIndex={0} class={selected === r.id ? 'selected' : undefined}>
-                <td>{r.seq ?? ''}</td>
-                <td class="mono" title={r.id}>
-                  {short(r.id, 16)}
-                </td>
-                <td>{cloudOf(r)}</td>
-                <td class="mono" title={r.element.platform}>
-                  {short(r.element.platform, 10)}
-                </td>
-                <td>{r.linkType ?? '—'}</td>
-                <td>{r.status}</td>
-                <td>
-                  <span class={`badge s-${st}`}>{st}</span>
-                </td>
-              </tr>
-            );
-          })}
+          {sorted.slice(0, limit).map((r) => (
+            <Row
+              key={r.id}
+              row={r}
+              state={states.get(r.id) ?? 'valid'}
+              cloud={cloudOf(r)}
+              selected={selected === r.id}
+            />
+          ))}
         </tbody>
       </table>
     </div>
   );
+}
+
+interface RowProps {
+  row: ElementRow;
+  state: string;
+  cloud: string;
+  selected: boolean;
+}
+
+/** One element's row; drawn again only when what it shows changed (a 10,000-row table re-renders in chunks). */
+class Row extends Component<RowProps> {
+  override shouldComponentUpdate(n: RowProps): boolean {
+    const p = this.props;
+    return n.row !== p.row || n.state !== p.state || n.cloud !== p.cloud || n.selected !== p.selected;
+  }
+  override render({ row: r, state, cloud, selected }: RowProps) {
+    return (
+      <tr data-element-id={r.id} tabIndex={0} class={selected ? 'selected' : undefined}>
+        <td>{r.seq ?? ''}</td>
+        <td class="mono" title={r.id}>
+          {short(r.id, 16)}
+        </td>
+        <td>{cloud}</td>
+        <td class="mono" title={r.element.platform}>
+          {short(r.element.platform, 10)}
+        </td>
+        <td>{r.linkType ?? '—'}</td>
+        <td>{r.status}</td>
+        <td>
+          <span class={`badge s-${state}`}>{state}</span>
+        </td>
+      </tr>
+    );
+  }
 }
