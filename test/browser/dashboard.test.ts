@@ -183,3 +183,26 @@ test('an admin revokes an element from its details after confirming; a reader is
   assert.equal(await reader.page.getByRole('button', { name: 'Revoke…' }).count(), 0);
   await reader.ctx.close();
 });
+
+test('a lost event stream shows a banner, reconnects by itself and catches up with what happened meanwhile', async () => {
+  const { ctx, page } = await open();
+  await page.goto(`${url}/ui/#token=${f.reader}`);
+  await page.waitForFunction((n) => document.querySelectorAll('tr[data-element-id]').length === n, ids.length);
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+  // Offline emulation refuses new requests but keeps open ones: the manager's side drops the stream.
+  await ctx.setOffline(true);
+  f.app.server.closeAllConnections();
+  await page.getByText('Connection to the live event stream lost').waitFor();
+  const target = ids[0];
+  const r = await f.req('POST', `/v1/chains/${chainId}/elements/${target}/revoke`, { reason: 'while offline' });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.doesNotMatch((await page.locator(`tr[data-element-id="${target}"]`).innerText()).toLowerCase(), /revoked/);
+  await ctx.setOffline(false);
+  await page.getByText('Connection to the live event stream lost').waitFor({ state: 'detached' });
+  await page.waitForFunction(
+    (id) => /revoked/.test(document.querySelector<HTMLElement>(`tr[data-element-id="${id}"]`)?.innerText ?? ''),
+    target,
+  );
+  assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 7, 'the page reloaded');
+  await ctx.close();
+});

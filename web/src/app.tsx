@@ -57,6 +57,7 @@ export function App() {
   const [view, setView] = useState<View>('chain');
   const [events, setEvents] = useState<LiveEvent[]>([]);
   const [connected, setConnected] = useState(true);
+  const [generation, setGeneration] = useState(0);
   const [error, setError] = useState<string | undefined>();
 
   const signIn = async () => {
@@ -89,7 +90,12 @@ export function App() {
         if (e.type === 'chain.created' || e.type === 'chain.deleted')
           void api<{ chains: Chain[] }>('/v1/chains?limit=100').then((r) => setChains(r.chains));
       },
-      onState: setConnected,
+      onState: (up) => {
+        setConnected((was) => {
+          if (up && !was) setGeneration((g) => g + 1);
+          return up;
+        });
+      },
     });
     return () => s.stop();
   }, [who]);
@@ -159,7 +165,7 @@ export function App() {
       <main>
         {view === 'chain' ? (
           chain ? (
-            <ChainView chain={chain} admin={admin} lastEvent={events[events.length - 1]} onError={setError} />
+            <ChainView chain={chain} admin={admin} events={events} generation={generation} onError={setError} />
           ) : (
             <p>No chains yet.</p>
           )

@@ -12,11 +12,14 @@ import { ElementTable } from './table.tsx';
 export interface ChainViewProps {
   chain: string;
   admin: boolean;
-  lastEvent: LiveEvent | undefined;
+  /** The live events since the page opened (every new one is applied once). */
+  events: LiveEvent[];
+  /** Bumped when the event stream reconnects: the view re-reads everything (catch-up). */
+  generation: number;
   onError: (msg: string) => void;
 }
 
-export function ChainView({ chain, admin, lastEvent, onError }: ChainViewProps) {
+export function ChainView({ chain, admin, events, generation, onError }: ChainViewProps) {
   const [rows, setRows] = useState<ElementRow[] | undefined>();
   const [verify, setVerify] = useState<Verify | undefined>();
   const [agents, setAgents] = useState<Map<string, Agent>>(new Map());
@@ -46,23 +49,33 @@ export function ChainView({ chain, admin, lastEvent, onError }: ChainViewProps) 
     void load();
   }, [chain]);
 
+  const seen = useRef(events.length ? events[events.length - 1].id : 0);
   useEffect(() => {
-    const e = lastEvent;
-    if (!e || e.data.chain !== chain) return;
-    const el = e.data.element;
-    if (e.type === 'element.revoked' && el)
-      setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, status: 'revoked' } : r)));
-    if (e.type === 'element.status' && el && typeof e.data.status === 'string') {
-      const status = e.data.status;
-      setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, status } : r)));
+    let mine = false;
+    for (const e of events) {
+      if (!(e.id > seen.current)) continue;
+      seen.current = e.id;
+      if (e.data.chain !== chain) continue;
+      mine = true;
+      const el = e.data.element;
+      if (e.type === 'element.revoked' && el)
+        setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, status: 'revoked' } : r)));
+      if (e.type === 'element.status' && el && typeof e.data.status === 'string') {
+        const status = e.data.status;
+        setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, status } : r)));
+      }
+      if (e.type === 'element.state' && el && typeof e.data.state === 'string') {
+        const state = e.data.state;
+        setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, health: { ...(r.health ?? {}), state } } : r)));
+      }
     }
-    if (e.type === 'element.state' && el && typeof e.data.state === 'string') {
-      const state = e.data.state;
-      setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, health: { ...(r.health ?? {}), state } } : r)));
-    }
+    if (!mine) return;
     clearTimeout(reloadTimer.current);
     reloadTimer.current = setTimeout(() => void load(), 250);
-  }, [lastEvent]);
+  }, [events]);
+  useEffect(() => {
+    if (generation > 0) void load();
+  }, [generation]);
   useEffect(() => () => clearTimeout(reloadTimer.current), []);
 
   const cloudOf = useMemo(
