@@ -25,6 +25,17 @@ const walk = (d) => {
 };
 walk(join(root, 'src'));
 
+// The dashboard (web/, Vite + Preact + Cytoscape) → dist/web/, served by the manager at /ui/.
+const vite = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(root, 'web', 'vite.config.ts')],
+  { stdio: 'inherit', cwd: root },
+);
+if (vite.status !== 0) {
+  process.stderr.write(`build: the dashboard's Vite build exited ${vite.status}\n`);
+  process.exit(vite.status ?? 1);
+}
+
 // The help texts of `catena --help` and `catena COMMAND --help`, as the CLI itself prints them, so
 // bin/catena.js can answer those without loading the CLI (help is the one thing a user runs to wait
 // for nothing). test/unit/cli/help-cache.test.ts holds them equal to the live output.

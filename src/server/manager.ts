@@ -46,6 +46,7 @@ import { tcbStatusRoutes } from './routes/tcb-status.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { defaultUiRoot, uiRoutes } from './routes/ui.ts';
 import { JobRunner, type Backoff } from './jobs/runner.ts';
 import { webhookFanout } from './webhooks/fanout.ts';
 import { WEBHOOK_DELIVER } from './webhooks/deliver.ts';
@@ -120,6 +121,8 @@ export interface ManagerOptions {
   watchIntervalMs?: number;
   /** Backoff between attempts of reaction jobs (and every other job kind but webhooks when both are set). */
   reactionBackoff?: Backoff;
+  /** The built dashboard served at /ui/ (default: dist/web when built; '' serves none). */
+  uiRoot?: string;
   /** Tests: called with every JSON response and its schema (e.g. to validate it). */
   checkResponse?: (schema: unknown, body: unknown, route: { method: string; url: string; status: string }) => void;
 }
@@ -385,6 +388,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   await app.register(auditRoutes, { ctx });
   await app.register(eventRoutes, { ctx });
   await app.register(webhookRoutes, { ctx });
+  await app.register(uiRoutes, { root: opts.uiRoot === undefined ? defaultUiRoot() : opts.uiRoot || undefined });
   return app;
 }
 

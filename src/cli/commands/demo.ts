@@ -140,7 +140,7 @@ export function register(program: Command): void {
     .option('--platforms <n>', 'platforms per cloud', '2')
     .option('--data <dir>', 'keep the manager data (SQLite, keys) here instead of a temporary directory')
     .option('--keep', 'leave everything running and print the URLs (Ctrl-C stops)')
-    .option('--json', 'print {clouds, platforms, elements, links, valid, managerUrl}')
+    .option('--json', 'print {clouds, platforms, elements, links, valid, managerUrl, dashboardUrl}')
     .option(
       '--scenario <name>',
       `then cause an event and let self-management heal the chain (${SCENARIOS.join(', ')}); --json prints {scenario, affected, predicted, reattested, migrated, quarantined, revoked, detectedMs, healedMs, valid}`,
@@ -368,6 +368,8 @@ export function register(program: Command): void {
             if (r.verdict === 'refused') progress(`  ${e.id}: re-attestation refused (${r.check}: ${r.message})`);
           }
           const platforms = bundle.elements.filter((e) => e.kind === 'platform');
+          // The dashboard link: a reader token in the fragment (never sent to the server; the page moves it to sessionStorage).
+          const dashboardUrl = `${managerUrl}/ui/#token=${encodeURIComponent((await createToken(store, 'reader', 'dashboard')).token)}`;
           const summary = {
             clouds: agents.length,
             platforms: agents.length * perCloud,
@@ -376,6 +378,7 @@ export function register(program: Command): void {
             valid: v.valid && reattested.refused === 0,
             reattested,
             managerUrl,
+            dashboardUrl,
             chain: driver.chain.id,
             size: v.size,
             emulatedRoot: v.emulatedRoot,
@@ -472,6 +475,7 @@ export function register(program: Command): void {
             w(
               `  manager     ${managerUrl}   (OpenAPI ${managerUrl}/openapi.json, metrics ${managerUrl}/metrics, events ${managerUrl}/v1/events)`,
             );
+            w(`  dashboard   ${dashboardUrl}`);
             w(`  admin token ${admin.token}`);
             w(`  PCS         ${pcsUrl}/sgx/certification/v4/`);
             w(`  agent TLS   ${agentListener.url}  (RA-TLS client authentication; certificate ${managerCertFile})`);

@@ -4,10 +4,26 @@ import type { ChainEvent } from '../chain-service.ts';
 import type { ManagerContext } from './context.ts';
 import * as R from './responses.ts';
 
-/** Server-sent events: every chain, element and agent change. The open streams end when the app closes. */
+/** Events kept for catch-up: a client reconnecting with `Last-Event-ID` gets the ones it missed from these. */
+export const EVENT_REPLAY = 1000;
+
+/**
+ * Server-sent events: every chain, element and agent change. The open streams end when the app closes.
+ * Each event has one id for every stream; the last EVENT_REPLAY are kept, and a client reconnecting
+ * with `Last-Event-ID: n` first gets those after n (all kept ones when n is older than the buffer).
+ */
 export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerContext }): Promise<void> {
   const streams = new Set<ServerResponse>();
   let eventId = 0;
+  const recent: string[] = [];
+  const listeners = new Set<(frame: string) => void>();
+  const onEvent = (ev: ChainEvent) => {
+    const frame = `id: ${++eventId}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
+    recent.push(frame);
+    if (recent.length > EVENT_REPLAY) recent.shift();
+    for (const l of listeners) l(frame);
+  };
+  ctx.chains.events.on('event', onEvent);
   app.get(
     '/v1/events',
     {
@@ -29,16 +45,20 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
         'x-accel-buffering': 'no',
       });
       raw.write(': catena events\n\n');
-      const send = (ev: ChainEvent) =>
-        raw.write(`id: ${++eventId}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
-      ctx.chains.events.on('event', send);
+      const last = Number(req.headers['last-event-id']);
+      if (Number.isInteger(last) && last >= 0) {
+        const first = eventId - recent.length + 1; // the id of recent[0]
+        for (const frame of recent.slice(Math.max(0, last + 1 - first))) raw.write(frame);
+      }
+      const send = (frame: string) => raw.write(frame);
+      listeners.add(send);
       const beat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
       beat.unref();
       streams.add(raw);
       ctx.metrics.sseClients.set(streams.size);
       const done = () => {
         clearInterval(beat);
-        ctx.chains.events.off('event', send);
+        listeners.delete(send);
         streams.delete(raw);
         ctx.metrics.sseClients.set(streams.size);
       };
@@ -47,6 +67,7 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
     },
   );
   app.addHook('onClose', async () => {
+    ctx.chains.events.off('event', onEvent);
     for (const s of streams) s.end();
   });
 }

@@ -1,0 +1,100 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { ManagerFixture } from '../unit/server/fixture.ts';
+
+/**
+ * A 10,000-element chain in the dashboard: the table lists every element and the graph groups them by
+ * platform. The chain's API answers are synthetic (page.route) — the thing measured is the page's first
+ * render, not the appends; the time is written to test-results/large-chain.json for docs/benchmarks.md,
+ * never asserted.
+ */
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const OUT = join(process.cwd(), 'test-results');
+const N = 10_000;
+const PLATFORMS = 20;
+const CLOUDS = ['cloud-a', 'cloud-b', 'cloud-c'];
+
+let f: ManagerFixture;
+let url: string;
+let browser: Browser;
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (Debian: apt-get install -y chromium)`);
+  mkdirSync(OUT, { recursive: true });
+  f = await ManagerFixture.create();
+  url = await f.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await f?.close();
+});
+
+function synthetic() {
+  const id = (i: number) => `e-${i.toString(16).padStart(24, '0')}`;
+  const platform = (i: number) => `p${(i % PLATFORMS).toString(16).padStart(31, '0')}`;
+  const elements = Array.from({ length: N }, (_, i) => {
+    const parent = i === 0 ? null : Math.floor((i - 1) / 2);
+    return {
+      id: id(i),
+      seq: i + 1,
+      parent: parent === null ? null : id(parent),
+      status: i % 997 === 5 ? 'revoked' : 'active',
+      linkType: parent === null || platform(parent) !== platform(i) ? 'remote' : 'local',
+      element: {
+        id: id(i),
+        kind: 'enclave',
+        parent: parent === null ? null : id(parent),
+        platform: platform(i),
+        cloud: CLOUDS[(i % PLATFORMS) % CLOUDS.length],
+      },
+      createdAt: new Date().toISOString(),
+    };
+  });
+  return elements;
+}
+
+test('a 10,000-element chain: every row in the table, the graph grouped by platform; first render recorded', async () => {
+  const elements = synthetic();
+  const chain = { id: 'big', name: 'big', createdAt: new Date().toISOString(), emulatedRoot: true };
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await ctx.newPage();
+  const json = (body: unknown) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  await page.route(/\/v1\/chains(\?|$)/, (r) => r.fulfill(json({ chains: [chain], next: null })));
+  await page.route(/\/v1\/chains\/big\/elements/, (r) => r.fulfill(json({ elements })));
+  await page.route(/\/v1\/chains\/big\/verify/, (r) =>
+    r.fulfill(
+      json({ valid: false, size: N, links: { local: 0, remote: 0 }, failures: [], elements: {}, statuses: {} }),
+    ),
+  );
+  const t0 = Date.now();
+  await page.goto(`${url}/ui/#token=${f.reader}`);
+  // First render: the graph and the first rows of the table; then every row (drawn in chunks).
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('tr[data-element-id]').length > 0 &&
+      document.querySelector('.graph')?.getAttribute('data-element-nodes') !== null,
+    undefined,
+    { timeout: 120_000 },
+  );
+  const firstRenderMs = Date.now() - t0;
+  await page.waitForFunction((n) => document.querySelectorAll('tr[data-element-id]').length === n, N, {
+    timeout: 120_000,
+  });
+  const allRowsMs = Date.now() - t0;
+  const graphMs = Number(await page.locator('.graph').getAttribute('data-render-ms'));
+  // Grouped: no element node until a platform is expanded.
+  assert.equal(await page.locator('.graph').getAttribute('data-element-nodes'), '0');
+  assert.match(await page.locator('.verdict').innerText(), /platforms grouped/);
+  await page.screenshot({ path: join(OUT, 'large-chain.png') });
+  const result = { elements: N, platforms: PLATFORMS, firstRenderMs, allRowsMs, graphMs, at: new Date().toISOString() };
+  writeFileSync(join(OUT, 'large-chain.json'), JSON.stringify(result, null, 1));
+  process.stdout.write(`# large chain: ${JSON.stringify(result)}\n`);
+  await ctx.close();
+});

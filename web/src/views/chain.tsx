@@ -1,0 +1,167 @@
+// The chain view: the graph (clouds ⊃ platforms ⊃ enclaves) beside the accessible table of the same
+// elements, a legend, details on click. Live events of this chain patch the picture at once and
+// trigger a re-read of the elements and the verdict.
+import type cytoscape from 'cytoscape';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, enc, listElements, stateOf, STATES, type Agent, type ElementRow, type Verify } from '../api.ts';
+import type { LiveEvent } from '../events.ts';
+import { drawGraph, GROUP_ABOVE, recolour } from '../graph.ts';
+import { Details } from './details.tsx';
+import { ElementTable } from './table.tsx';
+
+export interface ChainViewProps {
+  chain: string;
+  admin: boolean;
+  /** The live events since the page opened (every new one is applied once). */
+  events: LiveEvent[];
+  /** Bumped when the event stream reconnects: the view re-reads everything (catch-up). */
+  generation: number;
+  onError: (msg: string) => void;
+}
+
+export function ChainView({ chain, admin, events, generation, onError }: ChainViewProps) {
+  const [rows, setRows] = useState<ElementRow[] | undefined>();
+  const [verify, setVerify] = useState<Verify | undefined>();
+  const [agents, setAgents] = useState<Map<string, Agent>>(new Map());
+  const [selected, setSelected] = useState<string | undefined>();
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const graphBox = useRef<HTMLDivElement>(null);
+  const cy = useRef<cytoscape.Core | null>(null);
+  const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  const load = async () => {
+    try {
+      const [r, v, a] = await Promise.all([
+        listElements(chain),
+        api<Verify>(`/v1/chains/${enc(chain)}/verify`).catch(() => undefined),
+        api<Agent[] | { agents: Agent[] }>('/v1/agents').catch(() => [] as Agent[]),
+      ]);
+      setRows(r);
+      setVerify(v);
+      setAgents(new Map((Array.isArray(a) ? a : a.agents).map((x) => [x.id, x])));
+    } catch (e) {
+      onError(`Could not read chain ${chain}: ${(e as Error).message}`);
+    }
+  };
+  useEffect(() => {
+    setRows(undefined);
+    setSelected(undefined);
+    void load();
+  }, [chain]);
+
+  const seen = useRef(events.length ? events[events.length - 1].id : 0);
+  useEffect(() => {
+    let mine = false;
+    for (const e of events) {
+      if (!(e.id > seen.current)) continue;
+      seen.current = e.id;
+      if (e.data.chain !== chain) continue;
+      mine = true;
+      const el = e.data.element;
+      if (e.type === 'element.revoked' && el)
+        setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, status: 'revoked' } : r)));
+      if (e.type === 'element.status' && el && typeof e.data.status === 'string') {
+        const status = e.data.status;
+        setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, status } : r)));
+      }
+      if (e.type === 'element.state' && el && typeof e.data.state === 'string') {
+        const state = e.data.state;
+        setRows((rs) => rs?.map((r) => (r.id === el ? { ...r, health: { ...(r.health ?? {}), state } } : r)));
+      }
+    }
+    if (!mine) return;
+    clearTimeout(reloadTimer.current);
+    reloadTimer.current = setTimeout(() => void load(), 250);
+  }, [events]);
+  useEffect(() => {
+    if (generation > 0) void load();
+  }, [generation]);
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
+
+  const cloudOf = useMemo(
+    () => (r: ElementRow) => r.element.cloud ?? (r.agent ? agents.get(r.agent)?.cloud : undefined) ?? 'unknown cloud',
+    [agents],
+  );
+  const states = useMemo(() => new Map((rows ?? []).map((r) => [r.id, stateOf(r, verify)])), [rows, verify]);
+  const grouped = (rows?.length ?? 0) > GROUP_ABOVE;
+  // The graph is laid out again only when the set of elements (or what is expanded) changes.
+  const shape = useMemo(
+    () => (rows ?? []).map((r) => `${r.id}>${r.parent ?? ''}@${cloudOf(r)}`).join(',') + `|${[...expanded].join(',')}`,
+    [rows, expanded, cloudOf],
+  );
+  useEffect(() => {
+    if (!rows || !graphBox.current) return;
+    cy.current?.destroy();
+    const t0 = performance.now();
+    cy.current = drawGraph(graphBox.current, { rows, states, cloudOf, expanded, grouped }, (kind, id) => {
+      if (kind === 'element') setSelected(id);
+      else
+        setExpanded((s) => {
+          const n = new Set(s);
+          if (n.has(id)) n.delete(id);
+          else n.add(id);
+          return n;
+        });
+    });
+    graphBox.current.dataset.elementNodes = String(cy.current.nodes('.element').length);
+    graphBox.current.dataset.renderMs = String(Math.round(performance.now() - t0));
+  }, [shape]);
+  useEffect(() => {
+    if (cy.current) recolour(cy.current, states);
+  }, [states]);
+  useEffect(() => () => cy.current?.destroy(), []);
+
+  if (!rows) return <p role="status">Loading chain {chain}…</p>;
+  const counts = STATES.map((s) => [s, [...states.values()].filter((x) => x === s).length] as const);
+  const row = selected ? rows.find((r) => r.id === selected) : undefined;
+  return (
+    <section aria-labelledby="chain-title">
+      <h2 id="chain-title">
+        Chain <span class="mono">{chain}</span>
+      </h2>
+      <p class="verdict">
+        Verdict:{' '}
+        <strong class={verify?.valid ? 'ok' : 'bad'}>
+          {verify ? (verify.valid ? 'valid' : 'not valid') : 'unknown'}
+        </strong>
+        {verify
+          ? ` — ${verify.size} elements, ${verify.links.local} local and ${verify.links.remote} remote links`
+          : ''}
+        {grouped ? ` — more than ${GROUP_ABOVE} elements: platforms grouped (click one to expand it)` : ''}
+      </p>
+      <ul class="legend" aria-label="Legend">
+        {counts.map(([s, n]) => (
+          <li key={s}>
+            <span class={`swatch s-${s}`} aria-hidden="true"></span>
+            {s} ({n})
+          </li>
+        ))}
+        <li>
+          <span class="line local" aria-hidden="true"></span>local link
+        </li>
+        <li>
+          <span class="line remote" aria-hidden="true"></span>remote link
+        </li>
+      </ul>
+      <div class="chain-layout">
+        <div
+          class="graph"
+          ref={graphBox}
+          role="img"
+          aria-label={`Graph of the chain: ${rows.length} elements in their platforms and clouds; the table lists the same elements`}
+        ></div>
+        <ElementTable rows={rows} states={states} cloudOf={cloudOf} selected={selected} onPick={setSelected} />
+      </div>
+      {row ? (
+        <Details
+          chain={chain}
+          row={row}
+          state={states.get(row.id) ?? 'valid'}
+          verify={verify}
+          admin={admin}
+          onClose={() => setSelected(undefined)}
+        />
+      ) : null}
+    </section>
+  );
+}
