@@ -76,7 +76,11 @@ export default {
   packageManager: 'npm',
   testRunner: 'tap',
   plugins: ['@stryker-mutator/tap-runner'],
-  tap: { testFiles, nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  tap: {
+    testFiles,
+    nodeArgs: ['--conditions=catena-src', '--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'],
+    forceBail: true,
+  },
   coverageAnalysis: 'perTest',
   mutate,
   mutator: { excludedMutations },
