@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { hex } from '../../src/bytes/util.ts';
 import { generateP256, p256PublicRaw, p256Sign } from '../../src/crypto/ecdsa.ts';
 import { sha256Parts } from '../../src/crypto/sha256.ts';
@@ -12,10 +13,20 @@ import {
 } from '../../src/formats/quote.ts';
 import { serializeReportBody, type ReportBody } from '../../src/formats/report.ts';
 import type { Collateral } from '../../src/attestation/collateral/types.ts';
+import { context, oid, seq, smallInteger, time, unsignedInteger, bitString } from '../../src/formats/der-writer.ts';
+import {
+  basicConstraints,
+  extension,
+  KEY_USAGE,
+  keyUsageBits,
+  signedX509,
+  spkiP256,
+  tbsCertificate,
+} from '../../src/formats/x509-writer.ts';
 import { certificatePem } from '../../src/sgx/manufacturer/keys.ts';
 import { issueCertificate } from '../../src/sgx/manufacturer/issue-certificate.ts';
 import { issueCrl, type RevokedEntry } from '../../src/sgx/manufacturer/issue-crl.ts';
-import { CERT_NAMES } from '../../src/sgx/manufacturer/names.ts';
+import { CERT_NAMES, nameDer, SGX_EXTENSION_OID } from '../../src/sgx/manufacturer/names.ts';
 import { encodeSgxExtension, SGX_TYPE } from '../../src/sgx/manufacturer/sgx-extension.ts';
 
 /**
@@ -45,6 +56,61 @@ export interface SyntheticOptions {
   qeReport?: Partial<ReportBody>;
   /** Validity windows other than the defaults (certificates: at − 30 d to at + 365 d; CRLs: at − 1 d to at + 29 d). */
   windows?: { pck?: [Date, Date]; rootCrl?: [Date, Date]; pckCrl?: [Date, Date] };
+  /**
+   * The PCK CA holds an Ed25519 key (signed by the root, signing the PCK leaf with Ed25519): a chain
+   * X.509 allows, whose CRL signature a P-256 / SHA-256 check cannot even be run with.
+   */
+  pckCaEd25519?: boolean;
+  /** The issuer name the PCK CRL states (it is signed by the PCK CA's key all the same). */
+  pckCrlIssuer?: string;
+}
+
+const ED25519 = seq(oid('1.3.101.112'));
+
+/** A PCK CA with an Ed25519 key under the P-256 root, and a PCK leaf it signs (Ed25519). */
+function ed25519Ca(o: {
+  rootKey: { privateKey: KeyObject };
+  leafKey: { publicKey: KeyObject };
+  serials: [Uint8Array, Uint8Array];
+  notBefore: Date;
+  notAfter: Date;
+  sgxExtension: Uint8Array;
+}): { ca: Uint8Array; leaf: Uint8Array } {
+  const ed = generateKeyPairSync('ed25519');
+  const spki = (k: KeyObject) => new Uint8Array(k.export({ type: 'spki', format: 'der' }));
+  const caTbs = tbsCertificate({
+    serial: o.serials[0],
+    issuer: nameDer(CERT_NAMES.root),
+    subject: nameDer(CERT_NAMES.processor),
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    spki: spki(ed.publicKey),
+    extensions: [
+      extension('2.5.29.15', true, keyUsageBits(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign)),
+      extension('2.5.29.19', true, basicConstraints(true, 0)),
+    ],
+  });
+  const ca = signedX509(caTbs, new Uint8Array(sign('sha256', caTbs, o.rootKey.privateKey)));
+  const leafTbs = seq(
+    context(0, true, smallInteger(2)),
+    unsignedInteger(o.serials[1]),
+    ED25519,
+    nameDer(CERT_NAMES.processor),
+    seq(time(o.notBefore), time(o.notAfter)),
+    nameDer(CERT_NAMES.pck),
+    spkiP256(p256PublicRaw(o.leafKey.publicKey)),
+    context(
+      3,
+      true,
+      seq(
+        extension('2.5.29.15', true, keyUsageBits(KEY_USAGE.digitalSignature)),
+        extension('2.5.29.19', true, basicConstraints(false)),
+        extension(SGX_EXTENSION_OID, false, o.sgxExtension),
+      ),
+    ),
+  );
+  const leaf = seq(leafTbs, ED25519, bitString(new Uint8Array(sign(null, leafTbs, ed.privateKey))));
+  return { ca, leaf };
 }
 
 export interface SyntheticEvidence {
@@ -209,25 +275,31 @@ export async function syntheticEvidence(opts: SyntheticOptions = {}): Promise<Sy
     notAfter,
     crlUrl,
   });
-  const pck = await issueCertificate({
-    serial: pckSerial,
-    subject: CERT_NAMES.pck,
-    issuer: CERT_NAMES.processor,
-    issuerKey: caKey.privateKey,
-    publicKey: pckKey.publicKey,
-    notBefore: opts.windows?.pck?.[0] ?? notBefore,
-    notAfter: opts.windows?.pck?.[1] ?? notAfter,
-    crlUrl,
-    sgxExtension: encodeSgxExtension({
-      ppid: new Uint8Array(16).fill(0x44),
-      tcbComponents: COMPONENTS,
-      pceSvn: PCE_SVN,
-      cpuSvn: Uint8Array.from(COMPONENTS),
-      pceId: 0,
-      fmspc: FMSPC,
-      sgxType: SGX_TYPE.STANDARD,
-    }),
+  const sgxExtension = encodeSgxExtension({
+    ppid: new Uint8Array(16).fill(0x44),
+    tcbComponents: COMPONENTS,
+    pceSvn: PCE_SVN,
+    cpuSvn: Uint8Array.from(COMPONENTS),
+    pceId: 0,
+    fmspc: FMSPC,
+    sgxType: SGX_TYPE.STANDARD,
   });
+  const ed = opts.pckCaEd25519
+    ? ed25519Ca({ rootKey, leafKey: pckKey, serials: [caSerial, pckSerial], notBefore, notAfter, sgxExtension })
+    : undefined;
+  const pck =
+    ed?.leaf ??
+    (await issueCertificate({
+      serial: pckSerial,
+      subject: CERT_NAMES.pck,
+      issuer: CERT_NAMES.processor,
+      issuerKey: caKey.privateKey,
+      publicKey: pckKey.publicKey,
+      notBefore: opts.windows?.pck?.[0] ?? notBefore,
+      notAfter: opts.windows?.pck?.[1] ?? notAfter,
+      crlUrl,
+      sgxExtension,
+    }));
   const crl = (issuer: string, key: typeof rootKey, window?: [Date, Date], revoked: string[] = []) =>
     issueCrl({
       issuer,
@@ -261,7 +333,7 @@ export async function syntheticEvidence(opts: SyntheticOptions = {}): Promise<Sy
     ...opts.qeReport,
     reportData: Uint8Array.from([...sha256Parts(attestationKey, qeAuthData), ...new Uint8Array(32)]),
   });
-  const pemText = [pck, pckCa, root].map(certificatePem).join('');
+  const pemText = [pck, ed?.ca ?? pckCa, root].map(certificatePem).join('');
   const pem = opts.pem ? opts.pem(pemText) : pemText;
   const quote = serializeQuote({
     header,
@@ -295,7 +367,7 @@ export async function syntheticEvidence(opts: SyntheticOptions = {}): Promise<Sy
       qeIdentity: signed(qeIdentity),
       tcbSigningChain: [tcbSigning, root],
       rootCaCrl: await crl(CERT_NAMES.root, rootKey, opts.windows?.rootCrl, opts.rootCrlRevoked),
-      pckCrl: await crl(CERT_NAMES.processor, caKey, opts.windows?.pckCrl),
+      pckCrl: await crl(opts.pckCrlIssuer ?? CERT_NAMES.processor, caKey, opts.windows?.pckCrl),
       origin: 'synthetic',
     },
     root,

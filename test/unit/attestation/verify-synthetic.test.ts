@@ -304,3 +304,16 @@ test('the validity span is the narrowest window: the PCK certificate, the Root C
     );
   }
 });
+
+test('crl.pck: a PCK CA whose key cannot check a P-256 signature (Ed25519) fails its CRL with ERR_PCK_CRL', async () => {
+  const [, a] = await make({ pckCaEd25519: true });
+  assert.equal(check(a, 'pck.chain')?.ok, true, check(a, 'pck.chain')?.detail);
+  rejected(a, 'ERR_PCK_CRL', 'crl.pck');
+  assert.match(a.error!.message, /signature does not verify/);
+});
+
+test("crl.pck: a CRL signed with the PCK CA's key under another issuer name is ERR_PCK_CRL", async () => {
+  const [, a] = await make({ pckCrlIssuer: 'Catena Emulated SGX PCK Platform CA' });
+  rejected(a, 'ERR_PCK_CRL', 'crl.pck');
+  assert.match(a.error!.message, /issued by someone other than/);
+});
