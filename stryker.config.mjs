@@ -20,7 +20,7 @@ const SCOPES = {
     'src/attestation/dcap/verify-quote.ts:337-350',
     'src/attestation/dcap/verify-quote.ts:401-443',
     'src/attestation/dcap/verify-quote.ts:467-499',
-    'src/attestation/dcap/verify-quote.ts:504-729',
+    'src/attestation/dcap/verify-quote.ts:504-732',
     'src/attestation/dcap/crl.ts:86-100',
   ],
 };

@@ -704,8 +704,11 @@ export class DcapVerifier implements QuoteVerifier {
     // 20. tcb.status — Intel's merge of the platform and QE statuses; Revoked fails.
     let final: StatusWithAdvisories | undefined;
     if (platformStatus && qeStatus) final = convergeStatus(platformStatus, qeStatus);
-    // Stryker disable next-line ConditionalExpression: `true` copies an undefined platformStatus into `final`, which is undefined already
-    else if (platformStatus) final = platformStatus;
+    else if (
+      // Stryker disable next-line ConditionalExpression: `true` copies an undefined platformStatus into `final`, which is undefined already
+      platformStatus
+    )
+      final = platformStatus;
     if (final) {
       out.tcbStatus = final.status;
       out.advisoryIds = final.advisoryIds;
