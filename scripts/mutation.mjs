@@ -22,7 +22,16 @@ const run = (cmd, args) => {
 };
 const t0 = Date.now();
 // Writes (or reuses) the variant cache, and proves the unmutated suite passes on it.
-run(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', 'test/unit/attestation/variants.test.ts']);
+// catena-src: `catena/...` self-imports (the emulated QE's enclave modules) resolve to src/, as in
+// scripts/run-tests.mjs, never to a dist/ that may be absent or stale.
+run(process.execPath, [
+  '--conditions=catena-src',
+  '--import',
+  'tsx',
+  '--test',
+  '--test-force-exit',
+  'test/unit/attestation/variants.test.ts',
+]);
 run(process.execPath, [
   join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'),
   'run',
