@@ -17,10 +17,10 @@ const SCOPES = {
   // comment moves the lines below it).
   checks: [
     'src/attestation/dcap/verify-quote.ts:283-316',
-    'src/attestation/dcap/verify-quote.ts:337-350',
-    'src/attestation/dcap/verify-quote.ts:401-443',
-    'src/attestation/dcap/verify-quote.ts:467-499',
-    'src/attestation/dcap/verify-quote.ts:504-732',
+    'src/attestation/dcap/verify-quote.ts:337-356',
+    'src/attestation/dcap/verify-quote.ts:407-449',
+    'src/attestation/dcap/verify-quote.ts:473-505',
+    'src/attestation/dcap/verify-quote.ts:510-738',
     'src/attestation/dcap/crl.ts:86-100',
   ],
 };

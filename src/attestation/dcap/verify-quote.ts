@@ -337,7 +337,10 @@ export class DcapVerifier implements QuoteVerifier {
     const anchorCerts = anchors.flatMap((a) => (a.cert ? [a.cert] : []));
     if (pck) {
       const res = buildChain(pck.leaf, [...pck.certs, ...anchorCerts], anchors, at, cache);
-      if (res.ok) {
+      // Every certificate the quote carries is on the chain: one passed over (an altered copy of the
+      // root, say, for which the trusted one stood in) is refused, not ignored.
+      const stray = res.ok ? pck.certs.find((c) => !res.chain.includes(c)) : undefined;
+      if (res.ok && !stray) {
         pckChain = res.chain;
         out.rootIsIntel = res.anchor.isIntel;
         run.pass(
@@ -345,8 +348,11 @@ export class DcapVerifier implements QuoteVerifier {
           `${res.chain.map(commonName).join(' → ')}${res.anchor.isIntel ? ' (Intel root key)' : ' (caller-supplied root, not Intel)'}`,
         );
       } else {
-        pckProblem = res.reason;
-        run.fail('pck.chain', res.reason);
+        const reason = res.ok
+          ? `the certification data holds "${commonName(stray!)}", which is not on the chain to the trusted root`
+          : res.reason;
+        pckProblem = reason;
+        run.fail('pck.chain', reason);
       }
     } else run.fail('pck.chain', pckProblem!);
 
