@@ -4,7 +4,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
 import { ManagerFixture, elementId } from '../unit/server/fixture.ts';
+import { listenUrl } from '../../src/server/net.ts';
+import { buildPcsServer } from '../../src/sgx/manufacturer/pcs-server.ts';
 import { defaultUiRoot } from '../../src/server/routes/ui.ts';
 
 /**
@@ -20,6 +23,7 @@ let f: ManagerFixture;
 let url: string;
 let chainId: string;
 let browser: Browser;
+let pcs: FastifyInstance | undefined;
 const ids: string[] = [];
 
 before(async () => {
@@ -27,6 +31,9 @@ before(async () => {
   assert.ok(defaultUiRoot(), 'the dashboard is not built (npm run build writes dist/web)');
   mkdirSync(OUT, { recursive: true });
   f = await ManagerFixture.create();
+  // The manager watches the emulated PCS of its world (self-management; rounds run by the test).
+  pcs = buildPcsServer({ manufacturer: f.world.manufacturer });
+  await f.restart({ pcsUrl: await listenUrl(pcs, '127.0.0.1', 0), watchIntervalMs: 0 });
   chainId = await f.createChain(POLICY);
   const [e1, e2, e3, e4] = [await f.load(0), await f.load(0), await f.load(1), await f.load(1)];
   const append = async (body: object, cloud: string) => {
@@ -49,6 +56,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await f?.close();
+  await pcs?.close();
 });
 
 /** A fresh context (own sessionStorage), with console errors and page errors collected. */
@@ -116,7 +124,7 @@ test('the link signs in: the token leaves the address bar, rows and graph nodes 
   assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the page reloaded');
 
   // Self-management appraises the chain's stored evidence: its element.state events reach the timeline.
-  await f.app.selfManager.analyseChain(chainId);
+  await f.app.selfManager.tick();
 
   // Every other view renders, passes axe, and the timeline shows the revocation and the appraisal.
   for (const view of ['Overview', 'Platforms', 'Events', 'Audit', 'Benchmarks']) {
