@@ -218,18 +218,27 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   const monitor = opts.pcsUrl
     ? new CollateralMonitor({ pcsUrl: opts.pcsUrl, roots: () => loop.sm?.roots() ?? [], clock })
     : undefined;
-  const heldFor = (quote: Uint8Array, at: Date) => {
+  /** What the monitor holds for a quote's platform: standard and early sets, and whether standard is stale. */
+  const heldFor = (quote: Uint8Array) => {
     if (!monitor) return undefined;
     try {
       const k = collateralRequestOfQuote(quote);
-      const h = monitor.held(k, 'standard');
-      return h && !monitor.stale(k, at) ? h.blob : undefined;
+      return {
+        standard: monitor.held(k, 'standard'),
+        early: monitor.held(k, 'early'),
+        stale: (at: Date) => monitor.stale(k, at),
+      };
     } catch {
       return undefined; // the provider names what is wrong with the quote
     }
   };
   const collateralFor = pcs
-    ? { collateralFor: async (quote: Uint8Array, at: Date) => heldFor(quote, at) ?? pcs.blobFor(quote, at) }
+    ? {
+        collateralFor: async (quote: Uint8Array, at: Date) => {
+          const h = heldFor(quote);
+          return h?.standard && !h.stale(at) ? h.standard.blob : pcs.blobFor(quote, at);
+        },
+      }
     : {};
   const chains = new ChainService({
     store,
@@ -353,12 +362,8 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     ...(monitor
       ? {
           heldCollateral: (quote: Uint8Array) => {
-            try {
-              const k = collateralRequestOfQuote(quote);
-              return { standard: monitor.held(k, 'standard')?.blob, early: monitor.held(k, 'early')?.blob };
-            } catch {
-              return {};
-            }
+            const h = heldFor(quote);
+            return { standard: h?.standard?.blob, early: h?.early?.blob };
           },
         }
       : {}),

@@ -89,10 +89,7 @@ export class SelfManager {
     let changed = 0;
     let newKeys = false;
     const verdicts = this.o.reappraiser.round();
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.o.store.listChains({ limit: 100, ...(after ? { after } : {}) });
-      if (page.length === 0) break;
+    for await (const page of this.chainPages()) {
       for (const c of page) {
         try {
           const r = await this.analyseChain(c.id, verdicts);
@@ -105,7 +102,6 @@ export class SelfManager {
           this.o.log.warn({ err, chain: c.id, job: 'selfmanage' }, 're-appraisal of a chain failed');
         }
       }
-      after = page[page.length - 1].id;
     }
     this.o.metrics?.states(counts);
     return { changed, newKeys };
@@ -168,6 +164,17 @@ export class SelfManager {
     return { appraised, newKeys };
   }
 
+  /** The live chains, a page at a time. */
+  private async *chainPages() {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.o.store.listChains({ limit: 100, ...(after ? { after } : {}) });
+      if (page.length === 0) return;
+      yield page;
+      after = page[page.length - 1].id;
+    }
+  }
+
   /** One element's health now (after a re-attestation). */
   async reassess(chainId: string, elementId: string): Promise<ElementHealth | undefined> {
     const r = await this.analyseChain(chainId);
@@ -192,26 +199,19 @@ export class SelfManager {
   /** PPIDs of platforms whose elements are revoked or degraded: no migration goes there. */
   async badPlatforms(): Promise<Set<string>> {
     const out = new Set<string>();
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.o.store.listChains({ limit: 100, ...(after ? { after } : {}) });
-      if (page.length === 0) break;
+    for await (const page of this.chainPages()) {
       for (const c of page)
         for (const r of await this.o.store.listElements(c.id)) {
           const rec = r.record as ElementRecord;
           if (rec.health?.state === 'revoked' || rec.health?.state === 'degraded') out.add(rec.element.platform);
         }
-      after = page[page.length - 1].id;
     }
     return out;
   }
 
   /** An agent stopped answering: the agent-lost reaction of every element it hosts. */
   private async agentLost(agent: string, at: string): Promise<void> {
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.o.store.listChains({ limit: 100, ...(after ? { after } : {}) });
-      if (page.length === 0) break;
+    for await (const page of this.chainPages()) {
       for (const c of page) {
         const entry = await this.o.chains.entry(c.id);
         const actions = entry.chain.header.policy.reactions?.['agent-lost'];
@@ -240,7 +240,6 @@ export class SelfManager {
           });
         }
       }
-      after = page[page.length - 1].id;
     }
   }
 }
