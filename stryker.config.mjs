@@ -17,10 +17,10 @@ const SCOPES = {
   // comment moves the lines below it).
   checks: [
     'src/attestation/dcap/verify-quote.ts:283-316',
-    'src/attestation/dcap/verify-quote.ts:337-356',
-    'src/attestation/dcap/verify-quote.ts:407-449',
-    'src/attestation/dcap/verify-quote.ts:473-505',
-    'src/attestation/dcap/verify-quote.ts:510-738',
+    'src/attestation/dcap/verify-quote.ts:337-357',
+    'src/attestation/dcap/verify-quote.ts:408-450',
+    'src/attestation/dcap/verify-quote.ts:474-506',
+    'src/attestation/dcap/verify-quote.ts:511-739',
     'src/attestation/dcap/crl.ts:86-100',
   ],
 };
