@@ -3,6 +3,29 @@
 // core (src/attestation, src/chain, src/crypto, src/formats, src/bytes); `ci` only src/attestation/dcap and
 // src/chain; anything else is a comma-separated list of globs. Each test file is one "test" for the tap
 // runner: a mutant runs only the files that cover it, and stops at the first failing one.
+import { readFileSync } from 'node:fs';
+
+/** `file:from-to` for each begin/end marker pair in `files` (the lines strictly between them). */
+function markedRanges(files) {
+  return files.flatMap((file) => {
+    const ranges = [];
+    let from;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const mark = /\[mutation scope `checks`\] (begin|end)/.exec(line)?.[1];
+        if (mark === 'begin' && from === undefined) from = i + 2;
+        else if (mark === 'end' && from !== undefined) {
+          ranges.push(`${file}:${from}-${i}`);
+          from = undefined;
+        } else if (mark) throw new Error(`${file}:${i + 1}: unpaired mutation scope marker`);
+      });
+    if (from !== undefined || ranges.length === 0)
+      throw new Error(`${file}: mutation scope markers unpaired or absent`);
+    return ranges;
+  });
+}
+
 const SCOPES = {
   full: [
     'src/attestation/**/*.ts',
@@ -13,16 +36,9 @@ const SCOPES = {
   ],
   ci: ['src/attestation/dcap/**/*.ts', 'src/chain/**/*.ts'],
   // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check): small
-  // enough for every CI run. Line ranges: keep them in step with verify-quote.ts (a `Stryker disable`
-  // comment moves the lines below it).
-  checks: [
-    'src/attestation/dcap/verify-quote.ts:283-316',
-    'src/attestation/dcap/verify-quote.ts:337-357',
-    'src/attestation/dcap/verify-quote.ts:408-450',
-    'src/attestation/dcap/verify-quote.ts:474-506',
-    'src/attestation/dcap/verify-quote.ts:511-739',
-    'src/attestation/dcap/crl.ts:86-100',
-  ],
+  // enough for every CI run. They lie between `[mutation scope \`checks\`] begin` / `end` comments in
+  // the source, read here, so the ranges move with the code.
+  checks: markedRanges(['src/attestation/dcap/verify-quote.ts', 'src/attestation/dcap/crl.ts']),
 };
 const scope = process.env.CATENA_MUTATION_SCOPE || 'full';
 const mutate = [...(SCOPES[scope] ?? scope.split(',')), '!src/**/index.ts', '!src/**/types.ts'];

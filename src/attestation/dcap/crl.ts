@@ -83,6 +83,7 @@ export function parseCrl(der: Uint8Array, cache: VerificationCache): Crl {
 }
 
 /** Checks issuer name, signature by `issuer`'s key, and thisUpdate ≤ at ≤ nextUpdate. Returns a reason or undefined. */
+// [mutation scope `checks`] begin
 export function checkCrl(crl: Crl, issuer: Cert, at: Date, cache: VerificationCache): string | undefined {
   if (!equal(crl.issuer, issuer.subject)) return `issued by someone other than "${issuer.subjectText}"`;
   const ok = cache.memo('crlsig', `${crl.id}|${issuer.id}`, () => {
@@ -97,3 +98,4 @@ export function checkCrl(crl: Crl, issuer: Cert, at: Date, cache: VerificationCa
   if (at > crl.nextUpdate) return `stale at ${at.toISOString()} (nextUpdate ${crl.nextUpdate.toISOString()})`;
   return undefined;
 }
+// [mutation scope `checks`] end

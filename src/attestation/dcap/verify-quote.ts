@@ -281,6 +281,7 @@ export class DcapVerifier implements QuoteVerifier {
   ): Promise<Appraisal> {
     const at = opts.at;
 
+    // [mutation scope `checks`] begin
     // 1. quote.format — exact layout, sizes consistent with sig_data_len; zero padding only after a TDX v4 quote.
     let q: Quote | undefined;
     try {
@@ -314,6 +315,7 @@ export class DcapVerifier implements QuoteVerifier {
     else
       run.pass(
         'quote.header',
+        // [mutation scope `checks`] end
         `ECDSA P-256, Intel QE, certification data type 5${q.signatureData.outerCertType ? ' inside type 6' : ''}`,
       );
 
@@ -334,6 +336,7 @@ export class DcapVerifier implements QuoteVerifier {
     } catch (e) {
       pckProblem = `PCK certificates unreadable: ${message(e)}`;
     }
+    // [mutation scope `checks`] begin
     // Stryker disable next-line ArrayDeclaration: `['Stryker was here']` for an anchor with no certificate (a bare key) puts a string in the pool, which matches no issuer: the chain is the same
     const anchorCerts = anchors.flatMap((a) => (a.cert ? [a.cert] : []));
     if (pck) {
@@ -355,6 +358,7 @@ export class DcapVerifier implements QuoteVerifier {
         pckProblem = reason;
         run.fail('pck.chain', reason);
       }
+      // [mutation scope `checks`] end
     } else run.fail('pck.chain', pckProblem!);
 
     // 4. pck.extension — Intel's SGX extension in the PCK leaf (FMSPC, PCE-ID, TCB components).
@@ -406,6 +410,7 @@ export class DcapVerifier implements QuoteVerifier {
     const root = pckChain?.[pckChain.length - 1];
     const pckIssuer = pckChain?.[1];
 
+    // [mutation scope `checks`] begin
     // 6. crl.rootCa — root CA CRL: issuer, signature by the root, thisUpdate ≤ at ≤ nextUpdate. Fail closed.
     let rootCrl: Crl | undefined;
     if (!col) run.skip('crl.rootCa', 'no collateral');
@@ -448,6 +453,7 @@ export class DcapVerifier implements QuoteVerifier {
         run.fail('crl.pck', `PCK CRL unreadable: ${message(e)}`);
         pckCrl = undefined;
       }
+      // [mutation scope `checks`] end
     }
 
     // 8. collateral.tcbSigningChain — the TCB signing certificate to the same pinned root (root may come from the quote).
@@ -472,6 +478,7 @@ export class DcapVerifier implements QuoteVerifier {
         if (!res.ok) return `${what}: ${res.reason}`;
         return { leaf, chain: res.chain };
       };
+      // [mutation scope `checks`] begin
       const tcb = chainFor(col.tcbSigningChain, 'TCB signing chain');
       const qeid = col.qeIdentitySigningChain ? chainFor(col.qeIdentitySigningChain, 'QE identity signing chain') : tcb;
       if (typeof tcb === 'string') signerProblem = tcb;
@@ -504,8 +511,10 @@ export class DcapVerifier implements QuoteVerifier {
         revoked.length === 0,
         revoked.length ? `revoked: ${[...new Set(revoked)].join(', ')}` : 'no certificate on the path is revoked',
       );
+      // [mutation scope `checks`] end
     }
 
+    // [mutation scope `checks`] begin
     // 10–13. collateral.tcbInfo / .qeIdentity — signatures over their exact text, then their validity windows at `at`.
     let tcbInfo: TcbInfo | undefined;
     let qeIdentity: EnclaveIdentity | undefined;
@@ -738,6 +747,7 @@ export class DcapVerifier implements QuoteVerifier {
     for (const crl of [rootCrl, pckCrl]) if (crl) windows.push([crl.thisUpdate, crl.nextUpdate]);
     if (tcbInfo) windows.push([tcbInfo.issueDate, tcbInfo.nextUpdate]);
     if (qeIdentity) windows.push([qeIdentity.issueDate, qeIdentity.nextUpdate]);
+    // [mutation scope `checks`] end
     return this.finish(out, run, opts, out.quote, issueDates, windows);
   }
 
