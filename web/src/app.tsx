@@ -6,7 +6,9 @@ import { openEvents, type LiveEvent } from './events.ts';
 import { clearToken, getToken, setToken } from './token.ts';
 import { ChainView } from './views/chain.tsx';
 import { Benchmarks } from './views/benchmarks.tsx';
-import { Audit, Events, Overview, Platforms } from './views/others.tsx';
+import { Events } from './views/events.tsx';
+import { Audit, Overview } from './views/others.tsx';
+import { Platforms } from './views/platforms.tsx';
 
 type View = 'chain' | 'overview' | 'platforms' | 'events' | 'audit' | 'benchmarks';
 const VIEWS: { key: View; label: string }[] = [
@@ -180,7 +182,7 @@ export function App() {
           />
         ) : null}
         {view === 'platforms' ? <Platforms /> : null}
-        {view === 'events' ? <Events events={events} /> : null}
+        {view === 'events' ? <Events events={events} admin={admin} /> : null}
         {view === 'audit' ? <Audit /> : null}
         {view === 'benchmarks' ? <Benchmarks /> : null}
       </main>
