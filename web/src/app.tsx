@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type Chain } from './api.ts';
 import { openEvents, type LiveEvent } from './events.ts';
+import { markOnce } from './marks.ts';
 import { clearToken, getToken, setToken } from './token.ts';
 import { ChainView } from './views/chain.tsx';
 import { Benchmarks } from './views/benchmarks.tsx';
@@ -65,8 +66,11 @@ export function App() {
   const signIn = async () => {
     if (!getToken()) return setChecking(false);
     try {
-      const w = await api<{ id: string; role: string }>('/v1/auth/whoami');
-      const list = await api<{ chains: Chain[] }>('/v1/chains?limit=100');
+      const [w, list] = await Promise.all([
+        api<{ id: string; role: string }>('/v1/auth/whoami'),
+        api<{ chains: Chain[] }>('/v1/chains?limit=100'),
+      ]);
+      markOnce('catena:signed-in');
       setChains(list.chains);
       setChain((c) => c ?? list.chains[list.chains.length - 1]?.id);
       setWho(w);
