@@ -193,7 +193,7 @@ export function drawGraph(
     elements,
     style,
     layout: positions
-      ? { name: 'preset', positions: (n: cytoscape.NodeSingular) => positions.get(n.id()) ?? { x: 0, y: 0 }, fit: true }
+      ? { name: 'preset', positions: Object.fromEntries(positions), fit: true }
       : { name: 'cose', animate: false },
     wheelSensitivity: 0.3,
     boxSelectionEnabled: false,
