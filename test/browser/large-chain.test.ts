@@ -121,12 +121,26 @@ test('a 10,000-element chain: every row in the table, the graph grouped by platf
   assert.equal(await page.locator('.graph').getAttribute('data-element-nodes'), '0');
   assert.match(await page.locator('.verdict').innerText(), /platforms grouped/);
   await page.screenshot({ path: join(OUT, 'large-chain.png') });
+  // Expanding a platform (its button: the keyboard's way in) draws its 500 elements in its box.
+  const perPlatform = N / PLATFORMS;
+  const expand = page.locator('.groups button').first();
+  assert.equal(await page.locator('.groups button').count(), PLATFORMS);
+  assert.match(await expand.innerText(), new RegExp(`\\(${perPlatform}\\)`));
+  await expand.click();
+  await page.waitForFunction(
+    (n) => document.querySelector('.graph')?.getAttribute('data-element-nodes') === String(n),
+    perPlatform,
+  );
+  assert.equal(await expand.getAttribute('aria-pressed'), 'true');
+  const expandMs = Number(await page.locator('.graph').getAttribute('data-render-ms'));
+  await page.screenshot({ path: join(OUT, 'large-chain-expanded.png') });
   const result = {
     elements: N,
     platforms: PLATFORMS,
     firstRenderMs,
     allRowsMs,
     graphMs,
+    expandMs,
     marks,
     at: new Date().toISOString(),
   };

@@ -3,7 +3,7 @@
 // trigger a re-read of the elements and the verdict.
 import type cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, enc, listElements, stateOf, STATES, type Agent, type ElementRow, type Verify } from '../api.ts';
+import { api, enc, listElements, short, stateOf, STATES, type Agent, type ElementRow, type Verify } from '../api.ts';
 import type { LiveEvent } from '../events.ts';
 import { GROUP_ABOVE, loadGraph } from '../graph-loader.ts';
 import { markOnce } from '../marks.ts';
@@ -86,6 +86,19 @@ export function ChainView({ chain, admin, events, generation, onError }: ChainVi
   );
   const states = useMemo(() => new Map((rows ?? []).map((r) => [r.id, stateOf(r, verify)])), [rows, verify]);
   const grouped = (rows?.length ?? 0) > GROUP_ABOVE;
+  // The grouped platforms with their element counts: the keyboard's way to expand one (the graph is a canvas).
+  const groups = useMemo(() => {
+    const n = new Map<string, number>();
+    if (grouped) for (const r of rows ?? []) n.set(r.element.platform, (n.get(r.element.platform) ?? 0) + 1);
+    return [...n];
+  }, [rows, grouped]);
+  const toggle = (p: string) =>
+    setExpanded((s) => {
+      const n = new Set(s);
+      if (n.has(p)) n.delete(p);
+      else n.add(p);
+      return n;
+    });
   // The graph is laid out again only when the set of elements (or what is expanded) changes.
   const shape = useMemo(
     () => (rows ?? []).map((r) => `${r.id}>${r.parent ?? ''}@${cloudOf(r)}`).join(',') + `|${[...expanded].join(',')}`,
@@ -104,13 +117,7 @@ export function ChainView({ chain, admin, events, generation, onError }: ChainVi
       const t0 = performance.now();
       cy.current = drawGraph(box, { rows, states, cloudOf, expanded, grouped }, (kind, id) => {
         if (kind === 'element') setSelected(id);
-        else
-          setExpanded((s) => {
-            const n = new Set(s);
-            if (n.has(id)) n.delete(id);
-            else n.add(id);
-            return n;
-          });
+        else toggle(id);
       });
       if (statesNow.current !== states) recolour(cy.current, statesNow.current);
       box.dataset.elementNodes = String(cy.current.nodes('.element').length);
@@ -161,6 +168,21 @@ export function ChainView({ chain, admin, events, generation, onError }: ChainVi
           <span class="line remote" aria-hidden="true"></span>remote link
         </li>
       </ul>
+      {grouped ? (
+        <div class="groups" role="group" aria-label="Grouped platforms: expand or collapse one in the graph">
+          {groups.map(([p, n]) => (
+            <button
+              key={p}
+              type="button"
+              title={p}
+              aria-pressed={expanded.has(p) ? 'true' : 'false'}
+              onClick={() => toggle(p)}
+            >
+              <span class="mono">{short(p, 10)}</span> ({n})
+            </button>
+          ))}
+        </div>
+      ) : null}
       <div class="chain-layout">
         <div
           class="graph"
