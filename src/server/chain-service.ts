@@ -76,7 +76,8 @@ export interface ChainEvent {
     | 'collateral.unreachable'
     | 'collateral.stale'
     | 'reaction.done'
-    | 'agent.status';
+    | 'agent.status'
+    | 'event.acknowledged';
   chain?: string;
   element?: string;
   status?: string;

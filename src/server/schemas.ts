@@ -148,6 +148,14 @@ export const RegisterAgentSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const EventIdParams = Type.Object({
+  id: Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'an event id of /v1/events' }),
+});
+export const AckEventSchema = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { additionalProperties: false },
+);
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
 export const ElementParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 256 }),

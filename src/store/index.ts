@@ -24,6 +24,8 @@ export type {
   JobAuditAction,
   WebhookRow,
   NewWebhook,
+  EventAckRow,
+  NewEventAck,
 } from './types.ts';
 export { JOB_STATES, JOB_AUDIT_ACTIONS } from './types.ts';
 export { StoreError, type StoreErrorCode } from './errors.ts';

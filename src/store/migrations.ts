@@ -167,6 +167,22 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    version: 4,
+    name: 'event acknowledgements',
+    // One row per acknowledged manager event (its SSE id), with the event as it was sent (JSON text):
+    // the acknowledgement stays meaningful after the manager restarted and its replay buffer is gone.
+    statements: (d) => [
+      `CREATE TABLE event_acks (
+         event_id ${d === 'postgres' ? 'BIGINT' : 'INTEGER'} PRIMARY KEY,
+         type TEXT NOT NULL,
+         event TEXT NOT NULL,
+         actor TEXT NOT NULL,
+         note TEXT,
+         at TEXT NOT NULL
+       )`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -14,6 +14,7 @@ import {
   stepDetail,
   webhookRow,
 } from './job-rows.ts';
+import { checkEventId, checkNewEventAck, eventAckRow } from './event-ack-rows.ts';
 import type {
   AgentRow,
   AuditAction,
@@ -24,12 +25,14 @@ import type {
   Checkpoint,
   ElementPatch,
   ElementRow,
+  EventAckRow,
   JobAuditAction,
   JobPatch,
   JobQuery,
   JobRow,
   JobState,
   NewAgent,
+  NewEventAck,
   NewJob,
   NewWebhook,
   NewChain,
@@ -666,6 +669,44 @@ export class SqlStore implements Store {
       if (n === 0) throw new StoreError('ERR_STORE_NOT_FOUND', `no webhook ${id}`);
       await audit({ action: 'webhook.delete', subject: `webhook:${id}`, evidenceHashes: [], detail: { webhook: id } });
     });
+  }
+
+  // ---- event acknowledgements ----
+
+  async ackEvent(a: NewEventAck, who: AuditActor): Promise<{ ack: EventAckRow; created: boolean }> {
+    const n = checkNewEventAck(a);
+    return this.#audited(who, async (tx, audit) => {
+      const inserted = await tx.run(
+        `INSERT INTO event_acks (event_id, type, event, actor, note, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [n.eventId, n.type, n.event, who.actor, n.note, who.at.toISOString()],
+      );
+      const ack = eventAckRow((await tx.all(`SELECT * FROM event_acks WHERE event_id = ?`, [n.eventId]))[0]);
+      if (inserted === 0) return { ack, created: false };
+      const ev = ack.event as { chain?: unknown; element?: unknown } | null;
+      await audit({
+        action: 'event.ack',
+        subject: `event:${n.eventId}`,
+        evidenceHashes: [],
+        detail: {
+          event: n.eventId,
+          type: n.type,
+          ...(typeof ev?.chain === 'string' ? { chain: ev.chain } : {}),
+          ...(typeof ev?.element === 'string' ? { element: ev.element } : {}),
+          note: n.note,
+        },
+      });
+      return { ack, created: true };
+    });
+  }
+
+  async getEventAck(eventId: number): Promise<EventAckRow | undefined> {
+    const row = (await this.driver.all(`SELECT * FROM event_acks WHERE event_id = ?`, [checkEventId(eventId)]))[0];
+    return row ? eventAckRow(row) : undefined;
+  }
+
+  async lastAckedEventId(): Promise<number> {
+    const row = (await this.driver.all(`SELECT MAX(event_id) AS n FROM event_acks`))[0];
+    return row?.n == null ? 0 : Number(row.n);
   }
 
   // ---- audit ----

@@ -128,7 +128,8 @@ export type AuditAction =
   | 'job.done'
   | 'job.dead'
   | 'webhook.create'
-  | 'webhook.delete';
+  | 'webhook.delete'
+  | 'event.ack';
 
 /** The audit actions a job write may record (updateJob's `step.action`). */
 export type JobAuditAction = 'job.enqueue' | 'job.step' | 'job.done' | 'job.dead';
@@ -216,6 +217,26 @@ export interface NewWebhook {
   chainId: string | null;
   events: string[] | null;
   createdAt: Date;
+}
+
+/** An operator's acknowledgement of one manager event (the event's SSE id), with the event as sent. */
+export interface EventAckRow {
+  eventId: number;
+  /** The event's type (e.g. `collateral.stale`). */
+  type: string;
+  /** The event's data as it was sent on /v1/events. */
+  event: unknown;
+  /** Who acknowledged it (the token id), and when. */
+  actor: string;
+  note: string | null;
+  at: Date;
+}
+
+export interface NewEventAck {
+  eventId: number;
+  type: string;
+  event: unknown;
+  note: string | null;
 }
 
 /**
@@ -347,6 +368,16 @@ export interface Store {
   getWebhook(id: string): Promise<WebhookRow | undefined>;
   /** Audited as webhook.delete. ERR_STORE_NOT_FOUND for an unknown id. */
   deleteWebhook(id: string, audit: AuditActor): Promise<void>;
+
+  /**
+   * Idempotent on eventId: when the event is acknowledged already, that acknowledgement is returned
+   * with created = false and nothing is written; else it is inserted (actor and time from `audit`)
+   * and audited as event.ack (subject event:<id>), in one transaction.
+   */
+  ackEvent(a: NewEventAck, audit: AuditActor): Promise<{ ack: EventAckRow; created: boolean }>;
+  getEventAck(eventId: number): Promise<EventAckRow | undefined>;
+  /** The highest acknowledged event id, 0 when none: a manager numbers its events above it. */
+  lastAckedEventId(): Promise<number>;
 
   /** Ordered by seq, starting after afterSeq (default 0). */
   listAudit(page: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;

@@ -9,6 +9,8 @@ import { ManagerFixture, elementId } from '../unit/server/fixture.ts';
 import { listenUrl } from '../../src/server/net.ts';
 import { buildPcsServer } from '../../src/sgx/manufacturer/pcs-server.ts';
 import { defaultUiRoot } from '../../src/server/routes/ui.ts';
+import { DEFAULT_FMSPC } from '../../src/sgx/platform.ts';
+import { hex } from '../../src/bytes/util.ts';
 
 /**
  * The dashboard in Debian's Chromium (playwright-core over CDP), against an in-process manager with a
@@ -192,6 +194,68 @@ test('an admin revokes an element from its details after confirming; a reader is
   await reader.ctx.close();
 });
 
+test('an admin acknowledges an event after confirming: both dashboards show who and when; a refusal shows the problem', async () => {
+  // Two admin dashboards; the second one's token is revoked later, so its acknowledgement is refused.
+  const made = await f.req('POST', '/v1/tokens', { role: 'admin' });
+  assert.equal(made.statusCode, 201, made.body);
+  const second = made.json<{ id: string; token: string }>();
+  const a = await open();
+  const b = await open();
+  for (const [p, token] of [
+    [a.page, f.admin],
+    [b.page, second.token],
+  ] as const) {
+    await p.goto(`${url}/ui/#token=${token}`);
+    await p.waitForFunction((n) => document.querySelectorAll('tr[data-element-id]').length >= n, ids.length);
+    await p.getByRole('button', { name: 'Events', exact: true }).click();
+    await p.locator('h2:text-is("Events")').waitFor();
+  }
+  const x1 = await f.createChain(POLICY);
+  const x2 = await f.createChain(POLICY);
+  const item = (p: Page, chain: string) =>
+    p.locator('li[data-event-type="chain.created"]').filter({ hasText: chain.slice(0, 10) });
+  for (const p of [a.page, b.page]) for (const c of [x1, x2]) await item(p, c).waitFor();
+
+  await item(a.page, x1)
+    .getByRole('button', { name: /Acknowledge/ })
+    .click();
+  await item(a.page, x1).getByLabel('Note').fill('expected: browser test');
+  await item(a.page, x1).getByRole('button', { name: 'Confirm acknowledgement' }).click();
+  const adminId = (await f.req('GET', '/v1/auth/whoami')).json().id as string;
+  for (const p of [a.page, b.page]) {
+    const acked = item(p, x1).locator('.acked');
+    await acked.waitFor();
+    assert.match(await acked.innerText(), new RegExp(`Acknowledged by ${adminId} at \\d{4}-.*expected: browser test`));
+    assert.equal(
+      await item(p, x1)
+        .getByRole('button', { name: /Acknowledge/ })
+        .count(),
+      0,
+    );
+  }
+  const eventId = Number(await item(a.page, x1).getAttribute('data-event-id'));
+  const audit = (await f.req('GET', '/v1/audit?limit=1000')).json().records as { action: string; subject: string }[];
+  assert.ok(audit.some((r) => r.action === 'event.ack' && r.subject === `event:${eventId}`));
+  await a.page.screenshot({ path: join(OUT, 'events-acknowledged.png'), fullPage: true });
+  assert.deepEqual(await seriousViolations(a.page), [], 'events view with an acknowledgement');
+
+  // The second token is revoked: its dashboard's attempt is refused and the problem shown.
+  assert.equal((await f.req('DELETE', `/v1/tokens/${second.id}`)).statusCode, 204);
+  await item(b.page, x2)
+    .getByRole('button', { name: /Acknowledge/ })
+    .click();
+  await item(b.page, x2).getByRole('button', { name: 'Confirm acknowledgement' }).click();
+  const problem = item(b.page, x2).getByRole('alert');
+  await problem.waitFor();
+  assert.match(await problem.innerText(), /"status": 401[\s\S]*ERR_UNAUTHENTICATED/);
+  assert.equal(await item(b.page, x2).locator('.acked').count(), 0);
+  assert.deepEqual(a.errors, []);
+  await a.ctx.close();
+  await b.ctx.close();
+  // The later tests open the newest live chain: the built one again.
+  for (const c of [x1, x2]) assert.equal((await f.req('DELETE', `/v1/chains/${c}`)).statusCode, 204);
+});
+
 test('a lost event stream shows a banner, reconnects by itself and catches up with what happened meanwhile', async () => {
   const { ctx, page } = await open();
   await page.goto(`${url}/ui/#token=${f.reader}`);
@@ -212,5 +276,68 @@ test('a lost event stream shows a banner, reconnects by itself and catches up wi
     target,
   );
   assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 7, 'the page reloaded');
+  await ctx.close();
+});
+
+test('platforms: FMSPC, CA, status, advisories, short components and the status predicted under early collateral', async () => {
+  // The agent hosting the world's platforms registers them (the platform list is the agents').
+  const reg = await f.req(
+    'POST',
+    '/v1/agents',
+    {
+      id: 'agent-browser',
+      cloud: 'cloud-a',
+      url: 'https://127.0.0.1:9',
+      platforms: f.world.platforms.map((p, index) => ({ index, ppid: p.ppid })),
+    },
+    f.agent,
+  );
+  assert.equal(reg.statusCode, 201, reg.body);
+  // Intel stages a TCB recovery early; a self-management round fetches it (the manager watches the PCS).
+  f.world.manufacturer.stageTcbRecovery(DEFAULT_FMSPC);
+  await f.app.selfManager.tick();
+  const { ctx, page, errors } = await open();
+  await page.goto(`${url}/ui/#token=${f.reader}`);
+  await page.waitForFunction((n) => document.querySelectorAll('tr[data-element-id]').length >= n, ids.length);
+  await page.getByRole('button', { name: 'Platforms', exact: true }).click();
+  await page.locator('h2:text-is("Platforms")').waitFor();
+  const headers = await page.locator('table.platforms thead th').allInnerTexts();
+  assert.deepEqual(headers, [
+    'PPID',
+    'Cloud',
+    'Agent status',
+    'FMSPC',
+    'CA',
+    'TCB status',
+    'Advisories',
+    'Components',
+    'Predicted (early)',
+    'Why',
+  ]);
+  for (const [i, p] of f.world.platforms.entries()) {
+    const api = (await f.req('GET', `/v1/platforms/${p.ppid}/tcb-status`, undefined, f.reader)).json();
+    assert.equal(api.tcbExplanation.early?.tcbStatus, 'OutOfDate', 'the staged recovery downgrades the platform');
+    const row = page.locator(`tr[data-ppid="${p.ppid}"]`);
+    await row.locator('td').nth(6).filter({ hasText: /^SGX / }).waitFor();
+    const cells = await row.locator('td').allInnerTexts();
+    const comps = p.platform.identity.tcbComponents;
+    let n = comps.length;
+    while (n > 0 && comps[n - 1] === 0) n--;
+    assert.equal(cells[2].toLowerCase(), hex(DEFAULT_FMSPC).toLowerCase(), `platform ${i} FMSPC`);
+    assert.equal(cells[3], 'processor');
+    assert.equal(cells[4], api.tcbExplanation.tcbStatus);
+    assert.equal(cells[5], api.tcbExplanation.advisoryIds.join(', ') || 'none');
+    assert.match(cells[6], new RegExp(`^SGX ${comps.slice(0, n).join('\\.')}( \\+${comps.length - n}×0)?, PCE \\d+$`));
+    assert.equal(cells[7], 'OutOfDate (changes)');
+    await row.getByRole('button', { name: /Why/ }).click();
+    const why = await row.locator('.explain').innerText();
+    assert.match(why, /matches level \d+ \(UpToDate/);
+    assert.match(why, /under early collateral \(TCB evaluation \d+\): OutOfDate — changes/);
+    assert.match(why, /short of level 0 \(UpToDate[^)]*\): (SGX #\d+|PCESVN)[^\n]* → /);
+    assert.doesNotMatch(why, /[{}"]/, 'words, not JSON');
+  }
+  await page.screenshot({ path: join(OUT, 'platforms-early.png'), fullPage: true });
+  assert.deepEqual(await seriousViolations(page), [], 'platforms view with explanations');
+  assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -117,7 +117,7 @@ export function storeContract(
         const rows = await fx.query('SELECT version FROM catena_migrations');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1, 2, 3],
+          [1, 2, 3, 4],
         );
         await newChain(stores[0], 'c');
         assert.equal((await stores[2].getChain('c'))?.version, 1);
@@ -139,7 +139,7 @@ export function storeContract(
         const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1, 2, 3],
+          [1, 2, 3, 4],
         );
         assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
       },
@@ -709,6 +709,54 @@ export function storeContract(
       } finally {
         await other.close();
       }
+    });
+
+    withStore('ackEvent: idempotent on the event id, audited once, kept verbatim', async (s) => {
+      assert.equal(await s.lastAckedEventId(), 0);
+      assert.equal(await s.getEventAck(7), undefined);
+      const event = { type: 'collateral.stale', chain: 'c1', element: 'e1', at: '2025-01-01T00:00:00.000Z', n: [1] };
+      const first = who('alice');
+      const a = await s.ackEvent({ eventId: 7, type: 'collateral.stale', event, note: 'seen, PCS outage' }, first);
+      assert.equal(a.created, true);
+      assert.deepEqual(a.ack, {
+        eventId: 7,
+        type: 'collateral.stale',
+        event,
+        actor: 'alice',
+        note: 'seen, PCS outage',
+        at: first.at,
+      });
+      // Again, by someone else, with another note: the first acknowledgement stands, nothing written.
+      const again = await s.ackEvent({ eventId: 7, type: 'collateral.stale', event, note: null }, who('bob'));
+      assert.equal(again.created, false);
+      assert.deepEqual(again.ack, a.ack);
+      await s.ackEvent({ eventId: 3, type: 'element.state', event: { type: 'element.state' }, note: null }, who('bob'));
+      assert.equal(await s.lastAckedEventId(), 7);
+      assert.equal((await s.getEventAck(3))?.note, null);
+      assert.equal((await s.getEventAck(3))?.actor, 'bob');
+      await rejectsCode(s.ackEvent({ eventId: 0, type: 'x', event: {}, note: null }, who()), 'ERR_STORE_INVALID');
+      await rejectsCode(s.ackEvent({ eventId: 1.5, type: 'x', event: {}, note: null }, who()), 'ERR_STORE_INVALID');
+      await rejectsCode(s.ackEvent({ eventId: 2, type: '', event: {}, note: null }, who()), 'ERR_STORE_INVALID');
+      await rejectsCode(
+        s.ackEvent({ eventId: 2, type: 'x', event: {}, note: 'n'.repeat(1001) }, who()),
+        'ERR_STORE_INVALID',
+      );
+      const audit = await allAudit(s);
+      assert.deepEqual(
+        audit.map((r) => [r.action, r.subject, r.actor]),
+        [
+          ['event.ack', 'event:7', 'alice'],
+          ['event.ack', 'event:3', 'bob'],
+        ],
+      );
+      assert.deepEqual(audit[0].detail, {
+        event: 7,
+        type: 'collateral.stale',
+        chain: 'c1',
+        element: 'e1',
+        note: 'seen, PCS outage',
+      });
+      assert.equal(verifyAuditLog(audit, [], () => true).ok, true);
     });
 
     withStore('a closed store refuses work with ERR_STORE_CLOSED', async (s) => {

@@ -3,10 +3,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type Chain } from './api.ts';
 import { openEvents, type LiveEvent } from './events.ts';
+import { markOnce } from './marks.ts';
 import { clearToken, getToken, setToken } from './token.ts';
 import { ChainView } from './views/chain.tsx';
 import { Benchmarks } from './views/benchmarks.tsx';
-import { Audit, Events, Overview, Platforms } from './views/others.tsx';
+import { Events } from './views/events.tsx';
+import { Audit, Overview } from './views/others.tsx';
+import { Platforms } from './views/platforms.tsx';
 
 type View = 'chain' | 'overview' | 'platforms' | 'events' | 'audit' | 'benchmarks';
 const VIEWS: { key: View; label: string }[] = [
@@ -63,8 +66,11 @@ export function App() {
   const signIn = async () => {
     if (!getToken()) return setChecking(false);
     try {
-      const w = await api<{ id: string; role: string }>('/v1/auth/whoami');
-      const list = await api<{ chains: Chain[] }>('/v1/chains?limit=100');
+      const [w, list] = await Promise.all([
+        api<{ id: string; role: string }>('/v1/auth/whoami'),
+        api<{ chains: Chain[] }>('/v1/chains?limit=100'),
+      ]);
+      markOnce('catena:signed-in');
       setChains(list.chains);
       setChain((c) => c ?? list.chains[list.chains.length - 1]?.id);
       setWho(w);
@@ -180,7 +186,7 @@ export function App() {
           />
         ) : null}
         {view === 'platforms' ? <Platforms /> : null}
-        {view === 'events' ? <Events events={events} /> : null}
+        {view === 'events' ? <Events events={events} admin={admin} /> : null}
         {view === 'audit' ? <Audit /> : null}
         {view === 'benchmarks' ? <Benchmarks /> : null}
       </main>

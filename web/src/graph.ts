@@ -1,10 +1,9 @@
 // The chain as a Cytoscape graph: clouds are boxes containing their platforms, platforms contain their
 // enclaves; local links solid, remote links dashed; each element coloured by its state. Above
-// GROUP_ABOVE elements, platforms start collapsed (one node with a count) and expand on click.
+// GROUP_ABOVE (graph-loader.ts) elements, platforms start collapsed (one node with a count) and expand
+// on click. Loaded on demand (graph-loader.ts).
 import cytoscape from 'cytoscape';
 import type { ElementRow } from './api.ts';
-
-export const GROUP_ABOVE = 500;
 
 export const STATE_COLOURS: Record<string, string> = {
   valid: '#2e7d32',
@@ -131,6 +130,54 @@ const style: cytoscape.StylesheetJson = [
   },
 ];
 
+const STEP = 44; // px between element nodes
+const GAP = 70; // px between platform boxes (twice that between clouds)
+const LABEL = 200; // px a platform's label takes ("platform 0123456789… (500 elements)")
+
+/**
+ * Positions without a force-directed layout (cose costs ~150 ms even on 20 grouped platforms, and
+ * seconds on expanded ones): clouds side by side, each cloud's platforms in a square-ish grid of
+ * boxes, each expanded platform's elements in a grid inside its box. O(elements); compound boxes
+ * (clouds, platforms) size themselves around their children.
+ */
+export function boxPositions(elements: cytoscape.ElementDefinition[]): Map<string, { x: number; y: number }> {
+  const out = new Map<string, { x: number; y: number }>();
+  const inPlatform = new Map<string, string[]>(); // platform node → its element nodes
+  const platformsOf = new Map<string, string[]>(); // cloud node → its platform nodes
+  for (const e of elements) {
+    const d = e.data as { id?: string; parent?: string; source?: string; platform?: string };
+    if (d.source !== undefined || !d.id || !d.parent) continue;
+    const into = e.classes?.includes('element') ? inPlatform : d.platform !== undefined ? platformsOf : undefined;
+    if (!into) continue;
+    const list = into.get(d.parent) ?? [];
+    list.push(d.id);
+    into.set(d.parent, list);
+  }
+  let cloudX = 0;
+  for (const platforms of platformsOf.values()) {
+    const perRow = Math.ceil(Math.sqrt(platforms.length));
+    let y = 0;
+    let widest = 0;
+    for (let r = 0; r * perRow < platforms.length; r++) {
+      let x = cloudX;
+      let tallest = 0;
+      for (const p of platforms.slice(r * perRow, (r + 1) * perRow)) {
+        const kids = inPlatform.get(p) ?? [];
+        const cols = Math.max(1, Math.ceil(Math.sqrt(kids.length)));
+        const rows = Math.max(1, Math.ceil(kids.length / cols));
+        if (kids.length === 0) out.set(p, { x, y });
+        kids.forEach((k, i) => out.set(k, { x: x + (i % cols) * STEP, y: y + Math.floor(i / cols) * STEP }));
+        x += Math.max((cols - 1) * STEP, LABEL) + GAP;
+        tallest = Math.max(tallest, (rows - 1) * STEP);
+      }
+      widest = Math.max(widest, x - cloudX);
+      y += tallest + GAP + 40;
+    }
+    cloudX += widest + 2 * GAP;
+  }
+  return out;
+}
+
 /** Draws the graph in `container`; `onPick` gets an element id (or a platform id for a group). */
 export function drawGraph(
   container: HTMLElement,
@@ -138,12 +185,16 @@ export function drawGraph(
   onPick: (kind: 'element' | 'group', id: string) => void,
 ): cytoscape.Core {
   const elements = graphElements(g);
-  const nodes = elements.filter((e) => e.data.source === undefined).length;
+  // A small ungrouped chain gets the force-directed layout; a grouped or large one, the boxes.
+  const small = !g.grouped && elements.length <= 400;
+  const positions = small ? undefined : boxPositions(elements);
   const cy = cytoscape({
     container,
     elements,
     style,
-    layout: nodes + elements.length > 400 ? { name: 'grid', avoidOverlap: true } : { name: 'cose', animate: false },
+    layout: positions
+      ? { name: 'preset', positions: Object.fromEntries(positions), fit: true }
+      : { name: 'cose', animate: false },
     wheelSensitivity: 0.3,
     boxSelectionEnabled: false,
   });

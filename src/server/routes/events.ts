@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ChainEvent } from '../chain-service.ts';
 import type { ManagerContext } from './context.ts';
+import { eventAckRoute } from './event-ack.ts';
 import * as R from './responses.ts';
 
 /** Events kept for catch-up: a client reconnecting with `Last-Event-ID` gets the ones it missed from these. */
@@ -11,15 +12,18 @@ export const EVENT_REPLAY = 1000;
  * Server-sent events: every chain, element and agent change. The open streams end when the app closes.
  * Each event has one id for every stream; the last EVENT_REPLAY are kept, and a client reconnecting
  * with `Last-Event-ID: n` first gets those after n (all kept ones when n is older than the buffer).
+ * Ids continue above the highest acknowledged one (the store keeps acknowledgements by event id), so
+ * an id acknowledged before a restart never names a new event.
  */
 export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerContext }): Promise<void> {
   const streams = new Set<ServerResponse>();
-  let eventId = 0;
-  const recent: string[] = [];
+  let eventId = await ctx.store.lastAckedEventId();
+  const recent: { id: number; event: ChainEvent; frame: string }[] = [];
   const listeners = new Set<(frame: string) => void>();
   const onEvent = (ev: ChainEvent) => {
-    const frame = `id: ${++eventId}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
-    recent.push(frame);
+    const id = ++eventId;
+    const frame = `id: ${id}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
+    recent.push({ id, event: ev, frame });
     if (recent.length > EVENT_REPLAY) recent.shift();
     for (const l of listeners) l(frame);
   };
@@ -46,10 +50,7 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
       });
       raw.write(': catena events\n\n');
       const last = Number(req.headers['last-event-id']);
-      if (Number.isInteger(last) && last >= 0) {
-        const first = eventId - recent.length + 1; // the id of recent[0]
-        for (const frame of recent.slice(Math.max(0, last + 1 - first))) raw.write(frame);
-      }
+      if (Number.isInteger(last) && last >= 0) for (const r of recent) if (r.id > last) raw.write(r.frame);
       const send = (frame: string) => raw.write(frame);
       listeners.add(send);
       const beat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
@@ -66,6 +67,7 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
       raw.on('close', done);
     },
   );
+  eventAckRoute(app, ctx, (id) => recent.find((r) => r.id === id)?.event);
   app.addHook('onClose', async () => {
     ctx.chains.events.off('event', onEvent);
     for (const s of streams) s.end();

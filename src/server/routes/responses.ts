@@ -156,6 +156,14 @@ export const Metrics = Type.String({ description: 'Prometheus text exposition' }
 export const EventStream = Type.String({
   description: 'text/event-stream: one event per chain, element or agent change',
 });
+export const EventAck = Type.Object({
+  event: Type.Integer({ description: 'the acknowledged event id' }),
+  type: Type.String({ description: 'its type' }),
+  by: Type.String({ description: 'the token id that acknowledged it' }),
+  note: Type.Union([Type.String(), Type.Null()]),
+  at: Time,
+  created: Type.Boolean({ description: 'false: it was acknowledged already (this is that acknowledgement)' }),
+});
 export const NoContent = Type.Null({ description: 'no content' });
 export const WebhookView = Type.Object({
   id: Type.String(),

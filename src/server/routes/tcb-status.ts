@@ -9,6 +9,7 @@ import { pckExtensionFromCertificate } from '../../formats/pck-extension.ts';
 import { parseQuote } from '../../formats/quote.ts';
 import { parseTcbInfo } from '../../formats/tcb-info.ts';
 import { ServerError } from '../errors.ts';
+import { collateralRequestOfQuote } from '../pcs-collateral.ts';
 import * as S from '../schemas.ts';
 import type { ManagerContext } from './context.ts';
 
@@ -57,6 +58,9 @@ export const PlatformTcbStatus = Type.Object({
   element: Type.String(),
   at: Type.String({ description: 'RFC 3339 time of the link whose evidence is explained' }),
   linkTcbStatus: Type.Union([Type.String(), Type.Null()]),
+  pckCa: Type.Union([Type.Literal('processor'), Type.Literal('platform')], {
+    description: "the PCK certificate's issuing CA (Intel SGX PCK Processor CA or Platform CA)",
+  }),
   tcbExplanation: TcbExplanationSchema,
 });
 
@@ -113,19 +117,15 @@ export async function tcbStatusRoutes(app: FastifyInstance, { ctx }: { ctx: Mana
         after = page[page.length - 1].id;
       }
       if (!best) throw new ServerError('ERR_NOT_FOUND', `no chain holds a quote from platform ${ppid}`);
+      const quote = best.link.evidence.kind === 'dcap-quote' ? fromHex(best.link.evidence.quote) : undefined;
       return {
         platform: ppid,
         chain: best.chain.id,
         element: best.link.child,
         at: best.link.at,
         linkTcbStatus: best.link.appraisal.tcbStatus ?? null,
-        tcbExplanation: explainLink(
-          best.chain,
-          best.link,
-          best.link.evidence.kind === 'dcap-quote'
-            ? ctx.heldCollateral?.(fromHex(best.link.evidence.quote))
-            : undefined,
-        ),
+        pckCa: collateralRequestOfQuote(quote!).pckCa,
+        tcbExplanation: explainLink(best.chain, best.link, quote ? ctx.heldCollateral?.(quote) : undefined),
       };
     },
   );

@@ -33,6 +33,7 @@ test('tcb-status: UpToDate at the top level; after a promoted recovery, a new qu
   assert.equal(b0.platform, p0);
   assert.equal(b0.chain, chainId);
   assert.equal(b0.linkTcbStatus, 'UpToDate');
+  assert.equal(b0.pckCa, 'processor', "the emulated world's PCK certificates come from its Processor CA");
   assert.equal(b0.tcbExplanation.tcbStatus, 'UpToDate');
   assert.equal(b0.tcbExplanation.matched.index, 0);
   assert.equal(b0.tcbExplanation.next, null);

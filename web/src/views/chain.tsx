@@ -3,9 +3,10 @@
 // trigger a re-read of the elements and the verdict.
 import type cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, enc, listElements, stateOf, STATES, type Agent, type ElementRow, type Verify } from '../api.ts';
+import { api, enc, listElements, short, stateOf, STATES, type Agent, type ElementRow, type Verify } from '../api.ts';
 import type { LiveEvent } from '../events.ts';
-import { drawGraph, GROUP_ABOVE, recolour } from '../graph.ts';
+import { GROUP_ABOVE, loadGraph } from '../graph-loader.ts';
+import { markOnce } from '../marks.ts';
 import { Details } from './details.tsx';
 import { ElementTable } from './table.tsx';
 
@@ -29,16 +30,17 @@ export function ChainView({ chain, admin, events, generation, onError }: ChainVi
   const cy = useRef<cytoscape.Core | null>(null);
   const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
+  // The rows show as soon as the elements arrive; the verdict (a whole-chain verification, slow on a
+  // large chain) and the agents fill in when they answer.
   const load = async () => {
+    const v = api<Verify>(`/v1/chains/${enc(chain)}/verify`).catch(() => undefined);
+    const a = api<Agent[] | { agents: Agent[] }>('/v1/agents').catch(() => [] as Agent[]);
+    void a.then((x) => setAgents(new Map((Array.isArray(x) ? x : x.agents).map((g) => [g.id, g]))));
+    void v.then(setVerify);
     try {
-      const [r, v, a] = await Promise.all([
-        listElements(chain),
-        api<Verify>(`/v1/chains/${enc(chain)}/verify`).catch(() => undefined),
-        api<Agent[] | { agents: Agent[] }>('/v1/agents').catch(() => [] as Agent[]),
-      ]);
+      const r = await listElements(chain);
+      markOnce('catena:elements-read');
       setRows(r);
-      setVerify(v);
-      setAgents(new Map((Array.isArray(a) ? a : a.agents).map((x) => [x.id, x])));
     } catch (e) {
       onError(`Could not read chain ${chain}: ${(e as Error).message}`);
     }
@@ -84,35 +86,58 @@ export function ChainView({ chain, admin, events, generation, onError }: ChainVi
   );
   const states = useMemo(() => new Map((rows ?? []).map((r) => [r.id, stateOf(r, verify)])), [rows, verify]);
   const grouped = (rows?.length ?? 0) > GROUP_ABOVE;
+  // The grouped platforms with their element counts: the keyboard's way to expand one (the graph is a canvas).
+  const groups = useMemo(() => {
+    const n = new Map<string, number>();
+    if (grouped) for (const r of rows ?? []) n.set(r.element.platform, (n.get(r.element.platform) ?? 0) + 1);
+    return [...n];
+  }, [rows, grouped]);
+  const toggle = (p: string) =>
+    setExpanded((s) => {
+      const n = new Set(s);
+      if (n.has(p)) n.delete(p);
+      else n.add(p);
+      return n;
+    });
   // The graph is laid out again only when the set of elements (or what is expanded) changes.
   const shape = useMemo(
     () => (rows ?? []).map((r) => `${r.id}>${r.parent ?? ''}@${cloudOf(r)}`).join(',') + `|${[...expanded].join(',')}`,
     [rows, expanded, cloudOf],
   );
+  // The states the graph must show when it is drawn (the draw is asynchronous: the module may still load).
+  const statesNow = useRef(states);
+  statesNow.current = states;
   useEffect(() => {
     if (!rows || !graphBox.current) return;
-    cy.current?.destroy();
-    const t0 = performance.now();
-    cy.current = drawGraph(graphBox.current, { rows, states, cloudOf, expanded, grouped }, (kind, id) => {
-      if (kind === 'element') setSelected(id);
-      else
-        setExpanded((s) => {
-          const n = new Set(s);
-          if (n.has(id)) n.delete(id);
-          else n.add(id);
-          return n;
-        });
+    let current = true;
+    void loadGraph().then(({ drawGraph, recolour }) => {
+      const box = graphBox.current;
+      if (!current || !box) return;
+      cy.current?.destroy();
+      const t0 = performance.now();
+      cy.current = drawGraph(box, { rows, states, cloudOf, expanded, grouped }, (kind, id) => {
+        if (kind === 'element') setSelected(id);
+        else toggle(id);
+      });
+      if (statesNow.current !== states) recolour(cy.current, statesNow.current);
+      box.dataset.elementNodes = String(cy.current.nodes('.element').length);
+      box.dataset.renderMs = String(Math.round(performance.now() - t0));
+      markOnce('catena:graph-drawn');
     });
-    graphBox.current.dataset.elementNodes = String(cy.current.nodes('.element').length);
-    graphBox.current.dataset.renderMs = String(Math.round(performance.now() - t0));
+    return () => {
+      current = false;
+    };
   }, [shape]);
   useEffect(() => {
-    if (cy.current) recolour(cy.current, states);
+    const c = cy.current;
+    if (c) void loadGraph().then(({ recolour }) => recolour(c, states));
   }, [states]);
   useEffect(() => () => cy.current?.destroy(), []);
 
   if (!rows) return <p role="status">Loading chain {chain}…</p>;
-  const counts = STATES.map((s) => [s, [...states.values()].filter((x) => x === s).length] as const);
+  const tally = new Map<string, number>();
+  for (const s of states.values()) tally.set(s, (tally.get(s) ?? 0) + 1);
+  const counts = STATES.map((s) => [s, tally.get(s) ?? 0] as const);
   const row = selected ? rows.find((r) => r.id === selected) : undefined;
   return (
     <section aria-labelledby="chain-title">
@@ -143,6 +168,21 @@ export function ChainView({ chain, admin, events, generation, onError }: ChainVi
           <span class="line remote" aria-hidden="true"></span>remote link
         </li>
       </ul>
+      {grouped ? (
+        <div class="groups" role="group" aria-label="Grouped platforms: expand or collapse one in the graph">
+          {groups.map(([p, n]) => (
+            <button
+              key={p}
+              type="button"
+              title={p}
+              aria-pressed={expanded.has(p) ? 'true' : 'false'}
+              onClick={() => toggle(p)}
+            >
+              <span class="mono">{short(p, 10)}</span> ({n})
+            </button>
+          ))}
+        </div>
+      ) : null}
       <div class="chain-layout">
         <div
           class="graph"

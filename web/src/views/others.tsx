@@ -1,4 +1,4 @@
-// Overview, Platforms, Events and Audit views.
+// Overview and Audit views.
 import { useEffect, useState } from 'preact/hooks';
 import {
   api,
@@ -12,7 +12,6 @@ import {
   type Chain,
   type Verify,
 } from '../api.ts';
-import type { LiveEvent } from '../events.ts';
 
 interface ChainSummary {
   chain: Chain;
@@ -86,107 +85,6 @@ export function Overview({ chains, onOpen }: { chains: Chain[]; onOpen: (id: str
           </ul>
         </article>
       ))}
-    </section>
-  );
-}
-
-interface Platform {
-  ppid: string;
-  agent?: string;
-  cloud?: string;
-  status?: string;
-  chains?: { chain: string; fmspc?: string; tcbStatus?: string; advisoryIds?: string[] }[];
-}
-
-/** TCB per platform, with the explanation on request. */
-export function Platforms() {
-  const [list, setList] = useState<Platform[] | undefined>();
-  const [why, setWhy] = useState<Record<string, string>>({});
-  useEffect(() => {
-    void api<{ platforms: Platform[] } | Platform[]>('/v1/platforms')
-      .then((r) => setList(Array.isArray(r) ? r : r.platforms))
-      .catch((e: Error) => {
-        setList([]);
-        setWhy({ '': e.message });
-      });
-  }, []);
-  const explain = async (ppid: string) => {
-    try {
-      const r = await api<unknown>(`/v1/platforms/${enc(ppid)}/tcb-status`);
-      setWhy((w) => ({ ...w, [ppid]: JSON.stringify(r, null, 1) }));
-    } catch (e) {
-      setWhy((w) => ({ ...w, [ppid]: e instanceof ApiError ? JSON.stringify(e.problem) : String(e) }));
-    }
-  };
-  if (!list) return <p role="status">Loading platforms…</p>;
-  return (
-    <section aria-labelledby="platforms-title">
-      <h2 id="platforms-title">Platforms</h2>
-      <table>
-        <caption>Registered platforms and the TCB status each chain recorded for them</caption>
-        <thead>
-          <tr>
-            <th scope="col">PPID</th>
-            <th scope="col">Cloud</th>
-            <th scope="col">Status</th>
-            <th scope="col">FMSPC</th>
-            <th scope="col">TCB status</th>
-            <th scope="col">Advisories</th>
-            <th scope="col">Why</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((p) => (
-            <tr key={p.ppid}>
-              <td class="mono">{short(p.ppid, 16)}</td>
-              <td>{p.cloud ?? '—'}</td>
-              <td>{p.status ?? '—'}</td>
-              <td class="mono">{p.chains?.map((c) => c.fmspc ?? '—').join(', ') || '—'}</td>
-              <td>{p.chains?.map((c) => c.tcbStatus ?? '—').join(', ') || '—'}</td>
-              <td>{p.chains?.flatMap((c) => c.advisoryIds ?? []).join(', ') || '—'}</td>
-              <td>
-                <button type="button" onClick={() => void explain(p.ppid)}>
-                  Explain <span class="sr-only">TCB status of {short(p.ppid, 16)}</span>
-                </button>
-                {why[p.ppid] ? <pre class="explain">{why[p.ppid]}</pre> : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
-  );
-}
-
-/** The live timeline of /v1/events, newest first. */
-export function Events({ events }: { events: LiveEvent[] }) {
-  return (
-    <section aria-labelledby="events-title">
-      <h2 id="events-title">Events</h2>
-      <p>Live from the manager's event stream (newest first; {events.length} since this page opened).</p>
-      <ol class="timeline" aria-live="polite">
-        {[...events].reverse().map((e) => (
-          <li key={e.id} data-event-type={e.type}>
-            <time>{e.data.at ?? ''}</time> <strong>{e.type}</strong>
-            {e.data.chain ? (
-              <>
-                {' '}
-                chain <span class="mono">{short(e.data.chain, 10)}</span>
-              </>
-            ) : null}
-            {e.data.element ? (
-              <>
-                {' '}
-                element <span class="mono">{short(e.data.element, 10)}</span>
-              </>
-            ) : null}
-            {typeof e.data.ms === 'number' ? ` (${e.data.ms} ms)` : ''}
-            {typeof e.data.state === 'string' ? ` → ${e.data.state}` : ''}
-            {typeof e.data.status === 'string' ? ` → ${e.data.status}` : ''}
-            {typeof e.data.reason === 'string' ? ` — ${e.data.reason}` : ''}
-          </li>
-        ))}
-      </ol>
     </section>
   );
 }

@@ -3,10 +3,14 @@
 import { Component } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
-/** Rows drawn at once; the rest follow in chunks so a 10,000-element chain shows at once and stays responsive. */
-const FIRST_ROWS = 300;
-const CHUNK = 2000;
+/**
+ * Rows drawn at once (more than a screen holds); the rest follow in chunks, one per task, so a
+ * 10,000-element chain shows at once and the page answers input between chunks.
+ */
+const FIRST_ROWS = 100;
+const CHUNK = 1000;
 import { short, type ElementRow } from '../api.ts';
+import { markOnce } from '../marks.ts';
 
 type Col = 'seq' | 'id' | 'cloud' | 'platform' | 'link' | 'status' | 'state';
 const COLS: { key: Col; label: string }[] = [
@@ -48,6 +52,7 @@ export function ElementTable({ rows, states, cloudOf, selected, onPick }: TableP
     }
   };
   const [limit, setLimit] = useState(FIRST_ROWS);
+  useEffect(() => markOnce('catena:first-rows'), []);
   useEffect(() => {
     if (limit >= rows.length) return;
     const t = setTimeout(() => setLimit((l) => l + CHUNK), 0);
