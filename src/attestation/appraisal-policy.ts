@@ -1,3 +1,5 @@
+import type { TdPolicy } from './td-policy.ts';
+
 /**
  * The relying party's appraisal policy, applied after the DCAP checks. Everything optional; the defaults
  * are strict: DEBUG refused, only `UpToDate` accepted, any advisory accepted only through its status.
@@ -18,4 +20,6 @@ export interface AppraisalPolicy {
   acceptedAdvisories?: string[];
   /** Refuse collateral (TCB info, QE identity) issued longer than this before the verification time. */
   maxCollateralAgeSeconds?: number;
+  /** The TD fields (td-policy.ts): for TDX quotes only; never together with mrEnclave/mrSigner/isvProdId/minIsvSvn. */
+  td?: TdPolicy;
 }

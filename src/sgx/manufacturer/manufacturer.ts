@@ -11,7 +11,13 @@ import { CERT_NAMES } from './names.ts';
 import { readManufacturerState, writeManufacturerState } from './persistence.ts';
 import { caKeyName, normalizeSerial, Pki, type KeyName } from './pki.ts';
 import { Revocations } from './revocation.ts';
-import { signQeIdentity, signTcbEvaluationDataNumbers, signTcbInfo, type SignedCollateral } from './sign-collateral.ts';
+import {
+  sign,
+  signQeIdentity,
+  signTcbEvaluationDataNumbers,
+  signTcbInfo,
+  type SignedCollateral,
+} from './sign-collateral.ts';
 import { SignedArtefacts } from './signed-artefacts.ts';
 import type { PlatformTcb, TcbLevelSpec, TcbRecoveryOptions } from './tcb-levels.ts';
 import { fmspcKey, TcbState, type ReleaseSelector } from './tcb-state.ts';
@@ -396,6 +402,23 @@ export class Manufacturer {
         },
         this.pki.keys['tcb-signing'].privateKey,
       ),
+    );
+  }
+
+  /**
+   * Signs collateral text another layer writes (TDX TCB info and the TD_QE identity, src/tdx/collateral.ts)
+   * with the TCB Signing key, dated by this manufacturer's clock and validity.
+   */
+  signTcbCollateral(
+    member: 'tcbInfo' | 'enclaveIdentity',
+    text: (issueDate: Date, nextUpdate: Date, tcbEvaluationDataNumber: number) => string,
+  ): SignedCollateral {
+    const now = this.clock();
+    const release = this.tcb.release('standard');
+    return sign(
+      member,
+      text(now, this.artefacts.nextUpdate(now), release.evaluationNumber),
+      this.pki.keys['tcb-signing'].privateKey,
     );
   }
 

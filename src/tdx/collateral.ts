@@ -1,0 +1,163 @@
+import { hex } from '../bytes/util.ts';
+import { ATTR } from '../formats/attributes.ts';
+import { pceIdHex, qeIdentityText, type QeLevelSpec } from '../sgx/manufacturer/sign-collateral.ts';
+import { isoDay, isoSeconds, type TcbLevelSpec, type TcbStatus } from '../sgx/manufacturer/tcb-levels.ts';
+import type { Manufacturer, CollateralSet } from '../sgx/manufacturer/index.ts';
+
+/**
+ * TDX collateral as Intel's PCS v4 serves it (GET /tdx/certification/v4/tcb and /tdx/certification/v4/qe/identity;
+ * the shared tdx-v4-phala vector shows the shape): TCB info v3 with id "TDX", tcbType 0, tdxModule,
+ * tdxModuleIdentities (TDX_<major version>, levels by the module's ISVSVN) and per level tdxtcbcomponents
+ * (16 svns compared with the quote's TEE_TCB_SVN); the enclave identity of the TD quoting enclave, id "TD_QE".
+ * Signed by the emulated manufacturer's TCB Signing key like the SGX ones.
+ */
+export interface TdxLevelSpec extends TcbLevelSpec {
+  /** The 16 TEE_TCB_SVN components this level needs. */
+  tdxComponents: number[];
+}
+
+export interface TdxModuleIdentitySpec {
+  /** "TDX_01" for a major version 1 module. */
+  id: string;
+  mrSigner: Uint8Array; // 48
+  attributes: Uint8Array; // 8
+  attributesMask: Uint8Array; // 8
+  levels: Array<{ isvSvn: number; tcbDate: string; status: TcbStatus; advisoryIds: string[] }>;
+}
+
+export interface TdxTcbInfoFields {
+  fmspc: Uint8Array;
+  pceId: number;
+  issueDate: Date;
+  nextUpdate: Date;
+  tcbEvaluationDataNumber: number;
+  levels: readonly TdxLevelSpec[];
+  /** The module of major version 0 (and the attributes every module must have). */
+  tdxModule: { mrSigner: Uint8Array; attributes: Uint8Array; attributesMask: Uint8Array };
+  tdxModuleIdentities: readonly TdxModuleIdentitySpec[];
+}
+
+const HEX = (b: Uint8Array) => hex(b).toUpperCase();
+const advisories = (a: string[]) => (a.length ? { advisoryIDs: [...a] } : {});
+
+export function tdxTcbInfoText(f: TdxTcbInfoFields): string {
+  return JSON.stringify({
+    id: 'TDX',
+    version: 3,
+    issueDate: isoSeconds(f.issueDate),
+    nextUpdate: isoSeconds(f.nextUpdate),
+    fmspc: HEX(f.fmspc),
+    pceId: pceIdHex(f.pceId),
+    tcbType: 0,
+    tcbEvaluationDataNumber: f.tcbEvaluationDataNumber,
+    tdxModule: {
+      mrsigner: HEX(f.tdxModule.mrSigner),
+      attributes: HEX(f.tdxModule.attributes),
+      attributesMask: HEX(f.tdxModule.attributesMask),
+    },
+    tdxModuleIdentities: f.tdxModuleIdentities.map((m) => ({
+      id: m.id,
+      mrsigner: HEX(m.mrSigner),
+      attributes: HEX(m.attributes),
+      attributesMask: HEX(m.attributesMask),
+      tcbLevels: m.levels.map((l) => ({
+        tcb: { isvsvn: l.isvSvn },
+        tcbDate: l.tcbDate,
+        tcbStatus: l.status,
+        ...advisories(l.advisoryIds),
+      })),
+    })),
+    tcbLevels: f.levels.map((l) => ({
+      tcb: {
+        sgxtcbcomponents: l.components.map((svn) => ({ svn })),
+        pcesvn: l.pceSvn,
+        tdxtcbcomponents: l.tdxComponents.map((svn) => ({ svn })),
+      },
+      tcbDate: l.tcbDate,
+      tcbStatus: l.status,
+      ...advisories(l.advisoryIds),
+    })),
+  });
+}
+
+/** The emulated TD QE: ISVPRODID 2 as Intel's, ISVSVN 4. */
+export const TD_QE_ISVPRODID = 2;
+export const TD_QE_ISVSVN = 4;
+/** TEE_TCB_SVN components of the current emulated TDX TCB ([0] module ISVSVN, [1] major version, [2] late microcode). */
+export const TDX_TCB_CURRENT = [4, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const TDX_TCB_OLD = [2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+export interface TdxCollateralOptions {
+  /** The TDX module identities to publish (default: TDX_01 with the all-zero MRSIGNER_SEAM). */
+  moduleIdentities?: TdxModuleIdentitySpec[];
+}
+
+/** The default TDX_01 module identity: ISVSVN ≥ 4 UpToDate, ≥ 2 OutOfDate. */
+export function defaultModuleIdentities(now: Date): TdxModuleIdentitySpec[] {
+  return [
+    {
+      id: 'TDX_01',
+      mrSigner: new Uint8Array(48),
+      attributes: new Uint8Array(8),
+      attributesMask: new Uint8Array(8).fill(0xff),
+      levels: [
+        { isvSvn: 4, tcbDate: isoDay(now), status: 'UpToDate', advisoryIds: [] },
+        {
+          isvSvn: 2,
+          tcbDate: isoDay(new Date(now.getTime() - 180 * 86_400_000)),
+          status: 'OutOfDate',
+          advisoryIds: [],
+        },
+      ],
+    },
+  ];
+}
+
+/**
+ * The TDX collateral of an FMSPC: the manufacturer's SGX collateral set with TCB info id TDX (its SGX
+ * levels, each with TDX components) and the TD_QE identity in place of the SGX ones.
+ */
+export async function tdxCollateral(
+  m: Manufacturer,
+  fmspc: Uint8Array,
+  sgxLevels: readonly TcbLevelSpec[],
+  opts: TdxCollateralOptions = {},
+): Promise<CollateralSet> {
+  const set = await m.collateral(fmspc, 'processor');
+  const now = new Date();
+  set.tcbInfo = m.signTcbCollateral('tcbInfo', (issueDate, nextUpdate, n) =>
+    tdxTcbInfoText({
+      fmspc,
+      pceId: 0,
+      issueDate,
+      nextUpdate,
+      tcbEvaluationDataNumber: n,
+      levels: sgxLevels.map((l, i) => ({ ...l, tdxComponents: i === 0 ? TDX_TCB_CURRENT : TDX_TCB_OLD })),
+      tdxModule: {
+        mrSigner: new Uint8Array(48),
+        attributes: new Uint8Array(8),
+        attributesMask: new Uint8Array(8).fill(0xff),
+      },
+      tdxModuleIdentities: opts.moduleIdentities ?? defaultModuleIdentities(now),
+    }),
+  );
+  const levels: QeLevelSpec[] = [{ isvSvn: TD_QE_ISVSVN, tcbDate: isoDay(now), status: 'UpToDate', advisoryIds: [] }];
+  const attrs = new Uint8Array(16);
+  new DataView(attrs.buffer).setBigUint64(0, ATTR.INIT | ATTR.MODE64BIT | ATTR.PROVISIONKEY, true);
+  set.qeIdentity = m.signTcbCollateral('enclaveIdentity', (issueDate, nextUpdate, n) =>
+    qeIdentityText({
+      id: 'TD_QE',
+      issueDate,
+      nextUpdate,
+      tcbEvaluationDataNumber: n,
+      miscSelect: new Uint8Array(4),
+      miscSelectMask: new Uint8Array(4).fill(0xff),
+      attributes: attrs,
+      attributesMask: Uint8Array.from(Buffer.from('FBFFFFFFFFFFFFFF0000000000000000', 'hex')),
+      mrSigner: m.enclaveSignerMeasurement,
+      isvProdId: TD_QE_ISVPRODID,
+      levels,
+    }),
+  );
+  return set;
+}
