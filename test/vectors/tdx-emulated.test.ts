@@ -26,7 +26,11 @@ const qvl = require('@phala/dcap-qvl') as {
   };
 };
 
-async function catena(ev: EmulatedTdEvidence, policy: unknown = ev.policy, cache?: VerificationCache): Promise<Appraisal> {
+async function catena(
+  ev: EmulatedTdEvidence,
+  policy: unknown = ev.policy,
+  cache?: VerificationCache,
+): Promise<Appraisal> {
   return verifyQuote(ev.quote!, {
     collateral: collateralFromQvlJson(collateralJson(ev.collateral)),
     at: new Date(),
@@ -56,20 +60,31 @@ for (const version of [4, 5] as const) {
     assert.equal(a.tcbStatus, 'UpToDate');
     assert.equal(a.quote?.version, version);
     assert.equal(a.checks.find((c) => c.name === 'td.eventLog')?.ok, true);
-    for (const n of ['policy.td.mrTd', 'policy.td.rtmr', 'policy.td.attributes', 'policy.td.xfam', 'policy.td.owner', 'tdx.module'])
+    for (const n of [
+      'policy.td.mrTd',
+      'policy.td.rtmr',
+      'policy.td.attributes',
+      'policy.td.xfam',
+      'policy.td.owner',
+      'tdx.module',
+    ])
       assert.equal(a.checks.find((c) => c.name === n)?.ok, true, n);
   });
 }
 
-test('the real TDX vector tdx-v4-phala is still accepted (UpToDate, no advisories)', { skip: skipWithoutVectors }, async () => {
-  const a = await verifyQuote(vector('tdx-v4-phala/quote.dat'), {
-    collateral: await openCollateral(vectorPath('tdx-v4-phala/collateral.json')),
-    at: new Date(1751328000 * 1000),
-  });
-  assert.equal(a.verdict, 'accepted', a.error?.message);
-  assert.equal(a.tcbStatus, 'UpToDate');
-  assert.deepEqual(a.advisoryIds, []);
-});
+test(
+  'the real TDX vector tdx-v4-phala is still accepted (UpToDate, no advisories)',
+  { skip: skipWithoutVectors },
+  async () => {
+    const a = await verifyQuote(vector('tdx-v4-phala/quote.dat'), {
+      collateral: await openCollateral(vectorPath('tdx-v4-phala/collateral.json')),
+      at: new Date(1751328000 * 1000),
+    });
+    assert.equal(a.verdict, 'accepted', a.error?.message);
+    assert.equal(a.tcbStatus, 'UpToDate');
+    assert.deepEqual(a.advisoryIds, []);
+  },
+);
 
 for (const v of TD_EVIDENCE_VARIANTS) {
   test(`TD variant ${v.name}: rejected with ${v.check} (${v.code})`, async () => {
@@ -94,7 +109,10 @@ test('a TD bound to a service TD is accepted when the policy sets allowServiceTd
 });
 
 test('a policy mixing SGX enclave and TD fields is refused; a TD policy on an SGX quote fails policy.kind', async () => {
-  assert.throws(() => parsePolicy({ mrEnclave: ['00'.repeat(32)], mrTd: ['00'.repeat(48)] }), /SGX enclave field.*TD field/);
+  assert.throws(
+    () => parsePolicy({ mrEnclave: ['00'.repeat(32)], mrTd: ['00'.repeat(48)] }),
+    /SGX enclave field.*TD field/,
+  );
   assert.throws(() => parsePolicy({ mrSigner: '00'.repeat(32), rtmr0: '00'.repeat(48) }), /one kind/);
   assert.throws(() => parsePolicy({ mrTd: ['00'] }), /policy\.mrTd\[0\]: expected 48 bytes/);
   const { emulateEvidence } = await import('../../src/sgx/manufacturer/variants.ts');

@@ -34,11 +34,16 @@ test('an event log round-trips and replays to RTMR = SHA-384(RTMR ‖ digest) pe
   );
   assert.deepEqual(replayRtmrs(parsed.events), want);
   // RTMR3 holds the two workloads only.
-  assert.deepEqual(want[3], sha384(sha384(new Uint8Array(48), sha384(Buffer.from('sha256:aa'))), sha384(Buffer.from('sha256:bb'))));
+  assert.deepEqual(
+    want[3],
+    sha384(sha384(new Uint8Array(48), sha384(Buffer.from('sha256:aa'))), sha384(Buffer.from('sha256:bb'))),
+  );
 });
 
 test('the header layout: TCG_PCR_EVENT with EV_NO_ACTION and "Spec ID Event03", then TCG_PCR_EVENT2 records', () => {
-  const log = writeEventLog([{ mrIndex: 2, eventType: EV.IPL, digest: new Uint8Array(48).fill(7), data: Uint8Array.of(1, 2) }]);
+  const log = writeEventLog([
+    { mrIndex: 2, eventType: EV.IPL, digest: new Uint8Array(48).fill(7), data: Uint8Array.of(1, 2) },
+  ]);
   const dv = new DataView(log.buffer, log.byteOffset);
   assert.equal(dv.getUint32(4, true), 3);
   assert.equal(Buffer.from(log.subarray(32, 48)).toString('latin1'), 'Spec ID Event03\0');
@@ -51,18 +56,40 @@ test('the header layout: TCG_PCR_EVENT with EV_NO_ACTION and "Spec ID Event03", 
 
 test('short, long and trailing bytes, and bad fields, are typed errors', () => {
   const log = writeEventLog(bootEvents());
-  assert.equal(code(() => parseEventLog(log.subarray(0, 20))), 'ERR_SHORT_INPUT');
-  assert.equal(code(() => parseEventLog(log.subarray(0, log.length - 1))), 'ERR_SHORT_INPUT');
+  assert.equal(
+    code(() => parseEventLog(log.subarray(0, 20))),
+    'ERR_SHORT_INPUT',
+  );
+  assert.equal(
+    code(() => parseEventLog(log.subarray(0, log.length - 1))),
+    'ERR_SHORT_INPUT',
+  );
   const trailing = new Uint8Array(log.length + 5);
   trailing.set(log);
-  assert.equal(code(() => parseEventLog(trailing)), 'ERR_TRAILING_BYTES');
+  assert.equal(
+    code(() => parseEventLog(trailing)),
+    'ERR_TRAILING_BYTES',
+  );
   // a length field past the end (an event claiming more data than there is)
-  const long = writeEventLog([{ mrIndex: 1, eventType: EV.IPL, digest: new Uint8Array(48), data: Uint8Array.of(1, 2) }]);
+  const long = writeEventLog([
+    { mrIndex: 1, eventType: EV.IPL, digest: new Uint8Array(48), data: Uint8Array.of(1, 2) },
+  ]);
   new DataView(long.buffer).setUint32(long.length - 2 - 4, 0xffff, true);
-  assert.equal(code(() => parseEventLog(long)), 'ERR_SHORT_INPUT');
+  assert.equal(
+    code(() => parseEventLog(long)),
+    'ERR_SHORT_INPUT',
+  );
   const badSig = Uint8Array.from(log);
   badSig[32] ^= 1;
-  assert.equal(code(() => parseEventLog(badSig)), 'ERR_EVENT_LOG');
-  const badIndex = writeEventLog([{ mrIndex: 5, eventType: EV.IPL, digest: new Uint8Array(48), data: new Uint8Array(0) }]);
-  assert.equal(code(() => parseEventLog(badIndex)), 'ERR_EVENT_LOG');
+  assert.equal(
+    code(() => parseEventLog(badSig)),
+    'ERR_EVENT_LOG',
+  );
+  const badIndex = writeEventLog([
+    { mrIndex: 5, eventType: EV.IPL, digest: new Uint8Array(48), data: new Uint8Array(0) },
+  ]);
+  assert.equal(
+    code(() => parseEventLog(badIndex)),
+    'ERR_EVENT_LOG',
+  );
 });

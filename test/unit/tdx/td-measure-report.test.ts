@@ -29,7 +29,8 @@ test('MRTD: SHA-384 over 128-byte MEM.PAGE.ADD blocks and MR.EXTEND blocks each 
   for (const p of image.pages) {
     parts.push(blk('MEM.PAGE.ADD', p.gpa));
     if (p.extend)
-      for (let o = 0; o < 4096; o += 256) parts.push(blk('MR.EXTEND', p.gpa + BigInt(o)), Buffer.from(p.data.subarray(o, o + 256)));
+      for (let o = 0; o < 4096; o += 256)
+        parts.push(blk('MR.EXTEND', p.gpa + BigInt(o)), Buffer.from(p.data.subarray(o, o + 256)));
   }
   const want = createHash('sha384').update(Buffer.concat(parts)).digest();
   assert.deepEqual(Buffer.from(measureMrtd(image)), want);
@@ -42,12 +43,24 @@ test('MRTD: SHA-384 over 128-byte MEM.PAGE.ADD blocks and MR.EXTEND blocks each 
 });
 
 test('TDREPORT: wrong length, unknown REPORTTYPE and a bad MAC are typed errors', () => {
-  assert.equal(code(() => parseTdReport(new Uint8Array(TDREPORT_SIZE - 1))), 'ERR_SHORT_INPUT');
-  assert.equal(code(() => parseTdReport(new Uint8Array(TDREPORT_SIZE + 1))), 'ERR_TRAILING_BYTES');
-  assert.equal(code(() => parseTdReport(new Uint8Array(TDREPORT_SIZE))), 'ERR_TDREPORT_FORMAT');
+  assert.equal(
+    code(() => parseTdReport(new Uint8Array(TDREPORT_SIZE - 1))),
+    'ERR_SHORT_INPUT',
+  );
+  assert.equal(
+    code(() => parseTdReport(new Uint8Array(TDREPORT_SIZE + 1))),
+    'ERR_TRAILING_BYTES',
+  );
+  assert.equal(
+    code(() => parseTdReport(new Uint8Array(TDREPORT_SIZE))),
+    'ERR_TDREPORT_FORMAT',
+  );
   const r = new Uint8Array(TDREPORT_SIZE);
   r[0] = 0x81;
-  assert.equal(code(() => checkTdReport(r, new Uint8Array(16))), 'ERR_TDREPORT_MAC');
+  assert.equal(
+    code(() => checkTdReport(r, new Uint8Array(16))),
+    'ERR_TDREPORT_MAC',
+  );
 });
 
 test('the TD variants name their checks and codes', () => {
