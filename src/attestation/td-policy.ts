@@ -3,33 +3,8 @@ import { CatenaError } from '../errors.ts';
 import { EV, type TdEvent } from '../formats/tdx-event-log.ts';
 import { parseEventLog } from '../formats/parse-tdx-event-log.ts';
 import { replayRtmrs } from '../formats/replay-rtmrs.ts';
+import type { TdPolicy } from './appraisal-policy.ts';
 import type { Check, QuoteSummary } from './dcap/types.ts';
-
-/**
- * The TD part of an appraisal policy (issue 16): which TDs are acceptable, beyond the DCAP checks.
- * All fields optional; hex strings. A policy holds either these or the SGX enclave fields (mrEnclave,
- * mrSigner, isvProdId, minIsvSvn), never both (parsePolicy refuses the mix).
- */
-export interface TdPolicy {
-  /** Accepted MRTDs (48 bytes each). */
-  mrTd?: string[];
-  /** Expected RTMR0..2 (48 bytes each; RTMR3 holds workloads, judged by eventDigests). */
-  rtmr0?: string;
-  rtmr1?: string;
-  rtmr2?: string;
-  /** Allow-list of event digests: every measured event of the (replayed) event log must be listed. */
-  eventDigests?: string[];
-  /** TD_ATTRIBUTES under tdAttributesMask (8 bytes each; mask default all ones). */
-  tdAttributes?: string;
-  tdAttributesMask?: string;
-  xfam?: string;
-  xfamMask?: string;
-  mrConfigId?: string;
-  mrOwner?: string;
-  mrOwnerConfig?: string;
-  /** Accept a TD bound to service TDs (non-zero MR_SERVICETD in a v5 TD report 1.5). Default false. */
-  allowServiceTd?: boolean;
-}
 
 export const TD_POLICY_FIELDS = [
   'mrTd',

@@ -2,10 +2,8 @@ import { sha384 } from '../crypto/sha384.ts';
 import { writeEventLog } from '../formats/write-tdx-event-log.ts';
 import { replayRtmrs } from '../formats/replay-rtmrs.ts';
 import { Manufacturer, type CollateralSet } from '../sgx/manufacturer/index.ts';
-import { defaultTcbLevels } from '../sgx/manufacturer/tcb-levels.ts';
 import { DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS, Platform } from '../sgx/platform.ts';
 import { QuotingService } from '../sgx/qe/quoting-service.ts';
-import { defaultModuleIdentities, tdxCollateral } from './collateral.ts';
 import { bootEvents } from './measured-boot.ts';
 import { measureMrtd } from './mrtd.ts';
 import { buildTdImage } from './td-image.ts';
@@ -36,6 +34,8 @@ export interface EmulateTdOptions {
   reportData?: Uint8Array;
   /** Workload image digests measured into RTMR3. */
   workloads?: string[];
+  /** Quote on a platform of this manufacturer (its DEFAULT_FMSPC levels must exist), e.g. one behind a PCS; default a fresh one. */
+  manufacturer?: Manufacturer;
 }
 
 const BACKDATE_MS = 3_600_000;
@@ -49,10 +49,12 @@ export async function emulateTdEvidence(opts: EmulateTdOptions = {}): Promise<Em
   const variant = opts.variant === undefined ? undefined : tdEvidenceVariant(opts.variant).name;
   const v = (n: string) => variant === n;
   const version = v('service-td-bound') ? 5 : (opts.version ?? 4);
-  const m = await Manufacturer.create({ clock: () => new Date(Date.now() - BACKDATE_MS) });
   const current = { components: [...DEFAULT_TCB_COMPONENTS], pceSvn: DEFAULT_PCE_SVN };
-  const levels = defaultTcbLevels(current, new Date());
-  m.ensureFmspc(DEFAULT_FMSPC, current);
+  let m = opts.manufacturer;
+  if (!m) {
+    m = await Manufacturer.create({ clock: () => new Date(Date.now() - BACKDATE_MS) });
+    m.ensureFmspc(DEFAULT_FMSPC, current);
+  }
 
   const goodImage = buildTdImage();
   const image = buildTdImage({
@@ -110,9 +112,7 @@ export async function emulateTdEvidence(opts: EmulateTdOptions = {}): Promise<Em
     events[i] = { ...events[i], digest: sha384(new TextEncoder().encode('vmlinuz-6.8-evil')) };
   }
   const goodRtmrs = replayRtmrs(bootEvents({ workloads }));
-  const collateral = await tdxCollateral(m, DEFAULT_FMSPC, levels, {
-    moduleIdentities: defaultModuleIdentities(new Date()),
-  });
+  const collateral = await m.tdxCollateral(DEFAULT_FMSPC);
   const policy = tdPolicyOf(v('wrong-mrtd') ? measureMrtd(goodImage) : mrTd, goodImage.config, goodRtmrs);
   return {
     ...(variant ? { variant } : {}),

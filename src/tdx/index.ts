@@ -14,7 +14,6 @@ export { TdxModule, TrustDomain, defaultTdxModule, type TdxModuleIdentity } from
 export { bootEvents, measuredBoot, type BootComponents } from './measured-boot.ts';
 export { buildTdQuote, checkTdReport, tdQuoteBody } from './td-quote-builder.ts';
 export { buildTdQuotingImages } from './td-quoting.ts';
-export { tdxCollateral, tdxTcbInfoText, defaultModuleIdentities, TD_QE_ISVPRODID, TD_QE_ISVSVN } from './collateral.ts';
 export { TD_EVIDENCE_VARIANTS, tdEvidenceVariant, type TdEvidenceVariant } from './td-variants.ts';
 export { emulateTdEvidence, type EmulatedTdEvidence, type EmulateTdOptions } from './emulate-td-evidence.ts';
 export { tdPolicyOf } from './td-policy-of.ts';

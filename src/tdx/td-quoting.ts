@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { buildEnclave } from '../sgx/build.ts';
 import { buildQuotingImages, type QuotingImages } from '../sgx/qe/quoting-service.ts';
-import { TD_QE_ISVPRODID, TD_QE_ISVSVN } from './collateral.ts';
+import { TD_QE_ISVPRODID, TD_QE_ISVSVN } from '../sgx/manufacturer/tdx-collateral.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TD_QE_SOURCE = readFileSync(join(HERE, 'td-qe-enclave.js'), 'utf8');

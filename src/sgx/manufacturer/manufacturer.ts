@@ -11,7 +11,9 @@ import { CERT_NAMES } from './names.ts';
 import { readManufacturerState, writeManufacturerState } from './persistence.ts';
 import { caKeyName, normalizeSerial, Pki, type KeyName } from './pki.ts';
 import { Revocations } from './revocation.ts';
+import { tdQeIdentityFields, tdxTcbInfoFields, tdxTcbInfoText } from './tdx-collateral.ts';
 import {
+  qeIdentityText,
   sign,
   signQeIdentity,
   signTcbEvaluationDataNumbers,
@@ -406,20 +408,50 @@ export class Manufacturer {
   }
 
   /**
-   * Signs collateral text another layer writes (TDX TCB info and the TD_QE identity, src/tdx/collateral.ts)
-   * with the TCB Signing key, dated by this manufacturer's clock and validity.
+   * The signed TDX TCB info v3 (id TDX) of an FMSPC: its SGX levels, each with tdxtcbcomponents, the
+   * tdxModule and tdxModuleIdentities (tdx-collateral.ts; PCS GET /tdx/certification/v4/tcb).
    */
-  signTcbCollateral(
-    member: 'tcbInfo' | 'enclaveIdentity',
-    text: (issueDate: Date, nextUpdate: Date, tcbEvaluationDataNumber: number) => string,
-  ): SignedCollateral {
-    const now = this.clock();
+  tdxTcbInfo(fmspc: Uint8Array | string): SignedCollateral {
+    const key = fmspcKey(fmspc);
     const release = this.tcb.release('standard');
-    return sign(
-      member,
-      text(now, this.artefacts.nextUpdate(now), release.evaluationNumber),
-      this.pki.keys['tcb-signing'].privateKey,
+    const state = release.fmspcs.get(key);
+    if (!state) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${key.toUpperCase()}`);
+    return this.artefacts.get(`tdx-tcb:${key}:${release.evaluationNumber}`, (now) =>
+      sign(
+        'tcbInfo',
+        tdxTcbInfoText(
+          tdxTcbInfoFields(fromHex(key), state.pceId, state.levels, {
+            issueDate: now,
+            nextUpdate: this.artefacts.nextUpdate(now),
+            tcbEvaluationDataNumber: release.evaluationNumber,
+          }),
+        ),
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
     );
+  }
+
+  /** The signed TD_QE identity of the TD quoting enclave signed with enclaveSigningKey (PCS GET /tdx/certification/v4/qe/identity). */
+  tdQeIdentity(): SignedCollateral {
+    const release = this.tcb.release('standard');
+    return this.artefacts.get(`td-qe:${release.evaluationNumber}`, (now) =>
+      sign(
+        'enclaveIdentity',
+        qeIdentityText(
+          tdQeIdentityFields(this.enclaveSignerMeasurement, {
+            issueDate: now,
+            nextUpdate: this.artefacts.nextUpdate(now),
+            tcbEvaluationDataNumber: release.evaluationNumber,
+          }),
+        ),
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
+    );
+  }
+
+  /** The TDX collateral of an FMSPC and PCK CA: collateral() with the TDX TCB info and the TD_QE identity. */
+  async tdxCollateral(fmspc: Uint8Array | string, ca: PckCa = 'processor'): Promise<CollateralSet> {
+    return { ...(await this.collateral(fmspc, ca)), tcbInfo: this.tdxTcbInfo(fmspc), qeIdentity: this.tdQeIdentity() };
   }
 
   // ---- CRLs and revocation ----

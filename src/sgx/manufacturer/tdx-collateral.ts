@@ -1,15 +1,15 @@
-import { hex } from '../bytes/util.ts';
-import { ATTR } from '../formats/attributes.ts';
-import { pceIdHex, qeIdentityText, type QeLevelSpec } from '../sgx/manufacturer/sign-collateral.ts';
-import { isoDay, isoSeconds, type TcbLevelSpec, type TcbStatus } from '../sgx/manufacturer/tcb-levels.ts';
-import type { Manufacturer, CollateralSet } from '../sgx/manufacturer/index.ts';
+import { hex } from '../../bytes/util.ts';
+import { ATTR } from '../../formats/attributes.ts';
+import { pceIdHex, type QeIdentityFields } from './sign-collateral.ts';
+import { isoDay, isoSeconds, type TcbLevelSpec, type TcbStatus } from './tcb-levels.ts';
 
 /**
  * TDX collateral as Intel's PCS v4 serves it (GET /tdx/certification/v4/tcb and /tdx/certification/v4/qe/identity;
  * the shared tdx-v4-phala vector shows the shape): TCB info v3 with id "TDX", tcbType 0, tdxModule,
  * tdxModuleIdentities (TDX_<major version>, levels by the module's ISVSVN) and per level tdxtcbcomponents
  * (16 svns compared with the quote's TEE_TCB_SVN); the enclave identity of the TD quoting enclave, id "TD_QE".
- * Signed by the emulated manufacturer's TCB Signing key like the SGX ones.
+ * Signed by the emulated manufacturer's TCB Signing key like the SGX ones (Manufacturer.tdxTcbInfo,
+ * tdQeIdentity, tdxCollateral; the PCS serves them under /tdx/certification/v4).
  */
 export interface TdxLevelSpec extends TcbLevelSpec {
   /** The 16 TEE_TCB_SVN components this level needs. */
@@ -87,11 +87,6 @@ export const TD_QE_ISVSVN = 4;
 export const TDX_TCB_CURRENT = [4, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const TDX_TCB_OLD = [2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-export interface TdxCollateralOptions {
-  /** The TDX module identities to publish (default: TDX_01 with the all-zero MRSIGNER_SEAM). */
-  moduleIdentities?: TdxModuleIdentitySpec[];
-}
-
 /** The default TDX_01 module identity: ISVSVN ≥ 4 UpToDate, ≥ 2 OutOfDate. */
 export function defaultModuleIdentities(now: Date): TdxModuleIdentitySpec[] {
   return [
@@ -113,51 +108,43 @@ export function defaultModuleIdentities(now: Date): TdxModuleIdentitySpec[] {
   ];
 }
 
-/**
- * The TDX collateral of an FMSPC: the manufacturer's SGX collateral set with TCB info id TDX (its SGX
- * levels, each with TDX components) and the TD_QE identity in place of the SGX ones.
- */
-export async function tdxCollateral(
-  m: Manufacturer,
+/** TDX TCB info fields from an FMSPC's SGX levels: the first level needs the current TDX TCB, the others an older one. */
+export function tdxTcbInfoFields(
   fmspc: Uint8Array,
+  pceId: number,
   sgxLevels: readonly TcbLevelSpec[],
-  opts: TdxCollateralOptions = {},
-): Promise<CollateralSet> {
-  const set = await m.collateral(fmspc, 'processor');
-  const now = new Date();
-  set.tcbInfo = m.signTcbCollateral('tcbInfo', (issueDate, nextUpdate, n) =>
-    tdxTcbInfoText({
-      fmspc,
-      pceId: 0,
-      issueDate,
-      nextUpdate,
-      tcbEvaluationDataNumber: n,
-      levels: sgxLevels.map((l, i) => ({ ...l, tdxComponents: i === 0 ? TDX_TCB_CURRENT : TDX_TCB_OLD })),
-      tdxModule: {
-        mrSigner: new Uint8Array(48),
-        attributes: new Uint8Array(8),
-        attributesMask: new Uint8Array(8).fill(0xff),
-      },
-      tdxModuleIdentities: opts.moduleIdentities ?? defaultModuleIdentities(now),
-    }),
-  );
-  const levels: QeLevelSpec[] = [{ isvSvn: TD_QE_ISVSVN, tcbDate: isoDay(now), status: 'UpToDate', advisoryIds: [] }];
+  dates: { issueDate: Date; nextUpdate: Date; tcbEvaluationDataNumber: number },
+): TdxTcbInfoFields {
+  return {
+    fmspc,
+    pceId,
+    ...dates,
+    levels: sgxLevels.map((l, i) => ({ ...l, tdxComponents: i === 0 ? TDX_TCB_CURRENT : TDX_TCB_OLD })),
+    tdxModule: {
+      mrSigner: new Uint8Array(48),
+      attributes: new Uint8Array(8),
+      attributesMask: new Uint8Array(8).fill(0xff),
+    },
+    tdxModuleIdentities: defaultModuleIdentities(dates.issueDate),
+  };
+}
+
+/** The TD_QE identity of the emulated TD QE (ISVPRODID 2, ISVSVN ≥ 4 UpToDate), signed by `mrSigner`. */
+export function tdQeIdentityFields(
+  mrSigner: Uint8Array,
+  dates: { issueDate: Date; nextUpdate: Date; tcbEvaluationDataNumber: number },
+): QeIdentityFields {
   const attrs = new Uint8Array(16);
   new DataView(attrs.buffer).setBigUint64(0, ATTR.INIT | ATTR.MODE64BIT | ATTR.PROVISIONKEY, true);
-  set.qeIdentity = m.signTcbCollateral('enclaveIdentity', (issueDate, nextUpdate, n) =>
-    qeIdentityText({
-      id: 'TD_QE',
-      issueDate,
-      nextUpdate,
-      tcbEvaluationDataNumber: n,
-      miscSelect: new Uint8Array(4),
-      miscSelectMask: new Uint8Array(4).fill(0xff),
-      attributes: attrs,
-      attributesMask: Uint8Array.from(Buffer.from('FBFFFFFFFFFFFFFF0000000000000000', 'hex')),
-      mrSigner: m.enclaveSignerMeasurement,
-      isvProdId: TD_QE_ISVPRODID,
-      levels,
-    }),
-  );
-  return set;
+  return {
+    id: 'TD_QE',
+    ...dates,
+    miscSelect: new Uint8Array(4),
+    miscSelectMask: new Uint8Array(4).fill(0xff),
+    attributes: attrs,
+    attributesMask: Uint8Array.from(Buffer.from('FBFFFFFFFFFFFFFF0000000000000000', 'hex')),
+    mrSigner,
+    isvProdId: TD_QE_ISVPRODID,
+    levels: [{ isvSvn: TD_QE_ISVSVN, tcbDate: isoDay(dates.issueDate), status: 'UpToDate', advisoryIds: [] }],
+  };
 }
