@@ -148,6 +148,43 @@ function expectedFlipCode(i: number): string {
   return 'ERR_QUOTE_SIGNATURE'; // reserved svns, user data, the TD report
 }
 
+/**
+ * The signed parts of the signature data of an emulated v4 TD quote (sig_data_len at 632): the quote
+ * signature, the attestation key and the QE auth data (bound by the QE report), the QE report and its
+ * PCK signature; the type-6 header (type, size) between them is layout, not signed content.
+ */
+const SIG_DATA_REGIONS: Array<[from: number, to: number, code: string]> = [
+  [636, 700, 'ERR_QUOTE_SIGNATURE'],
+  [700, 764, 'ERR_QE_KEY_BINDING'],
+  [770, 1154, 'ERR_QE_REPORT_SIGNATURE'],
+  [1154, 1218, 'ERR_QE_REPORT_SIGNATURE'],
+  [1220, 1252, 'ERR_QE_KEY_BINDING'],
+];
+
+test('every 1-bit flip of the signed parts of the signature data (signature, attestation key, QE report, its signature, auth data) is rejected with its code', async () => {
+  const ev = await emulateTdEvidence();
+  const quote = ev.quote!;
+  assert.equal(
+    new DataView(quote.buffer, quote.byteOffset).getUint16(1218, true),
+    32,
+    'QE auth data of 32 bytes at 1220',
+  );
+  const cache = new VerificationCache();
+  const collateral = collateralFromQvlJson(collateralJson(ev.collateral));
+  const at = new Date();
+  let n = 0;
+  for (const [from, to, want] of SIG_DATA_REGIONS)
+    for (let i = from; i < to; i++)
+      for (let b = 0; b < 8; b++) {
+        const q = Uint8Array.from(quote);
+        q[i] ^= 1 << b;
+        const a = await verifyQuote(q, { collateral, at, trustedRoots: [ev.root], cache });
+        assert.equal(a.error?.code, want, `byte ${i} bit ${b}: ${a.error?.message}`);
+        n++;
+      }
+  assert.equal(n, 608 * 8);
+});
+
 test('every 1-bit flip in the signed part (header ‖ TD report body) of an emulated TD quote is rejected with its code', async () => {
   const ev = await emulateTdEvidence();
   const quote = ev.quote!;
