@@ -92,3 +92,17 @@ test('a policy mixing SGX and TD fields is a usage error naming both (exit 2)', 
   assert.equal(e.code, 'ERR_USAGE');
   assert.match(e.message, /mrSigner is an SGX enclave field and .*mrTd.* TD fields; a policy is for one kind/);
 });
+
+test('--version 5 writes a v5 TD quote (its own option, not catena --version) that verifies', () => {
+  const v5 = join(dir, 'v5');
+  const w = cli('emulate', 'td-quote', '--out', v5, '--version', '5', '--json');
+  assert.equal(w.status, 0, w.stderr);
+  assert.equal((JSON.parse(w.stdout) as { version: number }).version, 5);
+  const q = readFileSync(join(v5, 'quote.dat'));
+  assert.equal(q.readUInt16LE(0), 5);
+  assert.equal(q[4], 0x81);
+  const g = verify(v5);
+  assert.equal(g.status, 0, g.stdout + g.stderr);
+  assert.equal(cli('emulate', 'td-quote', '--out', v5, '--version', '6').status, 2);
+  assert.match(cli('--version').stdout, /^\d+\.\d+\.\d+/);
+});
