@@ -1,7 +1,7 @@
 export * from './dcap/index.ts';
 export * from './collateral/index.ts';
 export { applyPolicy, parsePolicy, DEFAULT_ACCEPTED_TCB_STATUSES, type PolicyFacts } from './policy.ts';
-export type { AppraisalPolicy } from './appraisal-policy.ts';
+export type { AppraisalPolicy, TdPolicy } from './appraisal-policy.ts';
 export {
   issueEar,
   publicJwks,

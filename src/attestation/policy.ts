@@ -1,6 +1,7 @@
 import { hex } from '../bytes/util.ts';
 import type { AppraisalPolicy } from './appraisal-policy.ts';
 import type { Check, QuoteSummary } from './dcap/types.ts';
+import { parseTdPolicy, SGX_POLICY_FIELDS, TD_POLICY_FIELDS } from './td-policy.ts';
 
 export const DEFAULT_ACCEPTED_TCB_STATUSES = ['UpToDate'] as const;
 
@@ -39,9 +40,17 @@ export function parsePolicy(x: unknown): AppraisalPolicy {
     'acceptedTcbStatuses',
     'acceptedAdvisories',
     'maxCollateralAgeSeconds',
+    ...TD_POLICY_FIELDS,
   ];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new TypeError(`policy: unknown field ${k}`);
-  const p: AppraisalPolicy = {};
+  // A policy is for one kind of element: an SGX enclave's fields and a TD's never mix.
+  const sgx = SGX_POLICY_FIELDS.filter((k) => o[k] !== undefined);
+  const td = TD_POLICY_FIELDS.filter((k) => o[k] !== undefined);
+  if (sgx.length && td.length)
+    throw new TypeError(
+      `policy: ${sgx.join(', ')} ${sgx.length > 1 ? 'are SGX enclave fields' : 'is an SGX enclave field'} and ${td.join(', ')} ${td.length > 1 ? 'are TD fields' : 'is a TD field'}; a policy is for one kind`,
+    );
+  const p: AppraisalPolicy = td.length ? { td: parseTdPolicy(o) } : {};
   const hexStr = (v: unknown, n: number | undefined, k: string) => {
     if (typeof v !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(v) || (n !== undefined && v.length !== 2 * n))
       throw new TypeError(`policy.${k}: expected ${n ?? 'some'} bytes of hex`);

@@ -27,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('catena')
     .description('Chains of trust between Intel SGX enclaves across clouds')
     .version(version(), '-V, --version', 'print the version')
+    // catena's own options only before the command: a command's `--version` (emulate td-quote's quote version) is its own.
+    .enablePositionalOptions()
     .exitOverride()
     // With --json a usage error becomes the JSON document below, not text on stderr.
     .configureOutput({

@@ -1,4 +1,5 @@
 export { sha256, sha256Parts } from './sha256.ts';
+export { sha384 } from './sha384.ts';
 export { aesCmac, AesCmac } from './cmac.ts';
 export {
   generateP256,

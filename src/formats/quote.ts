@@ -4,7 +4,9 @@ import { FormatError } from '../errors.ts';
 import { readReportBody, writeReportBody, REPORT_BODY_SIZE, type ReportBody } from './report.ts';
 
 /**
- * Intel DCAP ECDSA quotes, version 3 (`sgx_quote_3_t`, SGX) and version 4 (`sgx_quote_4_t`, SGX or TDX),
+ * Intel DCAP ECDSA quotes, version 3 (`sgx_quote_3_t`, SGX), version 4 (`sgx_quote_4_t`, SGX or TDX) and
+ * version 5 (`sgx_quote_5_t`: a body descriptor u16 type ‖ u32 size before the body; type 2 = TD report 1.0,
+ * 3 = TD report 1.5 = TD report 1.0 ‖ tee_tcb_svn2 (16) ‖ mr_servicetd (48); signed with the descriptor),
  * from Intel's "SGX ECDSA Quote Library API" (appendix A) and "TDX DCAP Quoting Library API" (appendix A.3).
  * All integers little-endian.
  *
@@ -44,6 +46,12 @@ import { readReportBody, writeReportBody, REPORT_BODY_SIZE, type ReportBody } fr
  */
 export const QUOTE_HEADER_SIZE = 48;
 export const TD_REPORT10_SIZE = 584;
+/** TD report 1.5 (TDX 1.5): TD report 1.0 ‖ tee_tcb_svn2 (16) ‖ mr_servicetd (48). */
+export const TD_REPORT15_SIZE = 648;
+/** Quote v5 body descriptor types. */
+export const BODY_SGX_ENCLAVE = 1;
+export const BODY_TD_REPORT10 = 2;
+export const BODY_TD_REPORT15 = 3;
 export const TEE_TYPE_SGX = 0x00000000;
 export const TEE_TYPE_TDX = 0x00000081;
 export const ATT_KEY_TYPE_ECDSA_P256 = 2;
@@ -75,6 +83,10 @@ export interface TdReport10 {
   mrOwnerConfig: Uint8Array;
   rtmr: [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   reportData: Uint8Array;
+  /** TD report 1.5 only (quote v5 body type 3). */
+  teeTcbSvn2?: Uint8Array;
+  /** TD report 1.5 only: SHA-384 of the service TDs bound to this TD (zero when none). */
+  mrServiceTd?: Uint8Array;
 }
 
 export type QuoteBody = { kind: 'sgx'; report: ReportBody } | { kind: 'td10'; report: TdReport10 };
@@ -152,6 +164,34 @@ function readTdReport10(r: Reader): TdReport10 {
   };
 }
 
+/** Quote v5: u16 body type ‖ u32 body size ‖ body; the type fits the TEE type and the size the type. */
+function readV5Body(r: Reader, header: QuoteHeader): QuoteBody {
+  const type = r.u16('body.type');
+  const size = r.u32('body.size');
+  const want =
+    type === BODY_SGX_ENCLAVE
+      ? REPORT_BODY_SIZE
+      : type === BODY_TD_REPORT10
+        ? TD_REPORT10_SIZE
+        : type === BODY_TD_REPORT15
+          ? TD_REPORT15_SIZE
+          : -1;
+  if (want < 0) fail(`v5 body type ${type} is not 1, 2 or 3`, 'ERR_QUOTE_VERSION');
+  if (size !== want) fail(`v5 body type ${type} has size ${size}, expected ${want}`);
+  if (
+    (type === BODY_SGX_ENCLAVE) !== (header.teeType === TEE_TYPE_SGX) ||
+    (type !== BODY_SGX_ENCLAVE && header.teeType !== TEE_TYPE_TDX)
+  )
+    fail(`v5 body type ${type} does not fit tee_type 0x${header.teeType.toString(16)}`, 'ERR_QUOTE_VERSION');
+  if (type === BODY_SGX_ENCLAVE) return { kind: 'sgx', report: readReportBody(r) };
+  const report = readTdReport10(r);
+  if (type === BODY_TD_REPORT15) {
+    report.teeTcbSvn2 = r.bytesOf(16, 'td_report.tee_tcb_svn2');
+    report.mrServiceTd = r.bytesOf(48, 'td_report.mr_servicetd');
+  }
+  return { kind: 'td10', report };
+}
+
 function readCertificationData(r: Reader, field: string): CertificationData {
   const type = r.u16(`${field}.type`);
   const size = r.u32(`${field}.size`);
@@ -177,9 +217,11 @@ function readQeReportCertData(r: Reader): QeReportCertificationData {
 export function parseQuote(bytes: Uint8Array, opts: ParseQuoteOptions = {}): Quote {
   const r = new Reader(bytes, 'quote');
   const header = readHeader(r);
-  if (header.version !== 3 && header.version !== 4) fail(`unsupported version ${header.version}`, 'ERR_QUOTE_VERSION');
+  if (header.version !== 3 && header.version !== 4 && header.version !== 5)
+    fail(`unsupported version ${header.version}`, 'ERR_QUOTE_VERSION');
   let body: QuoteBody;
-  if (header.version === 3) {
+  if (header.version === 5) body = readV5Body(r, header);
+  else if (header.version === 3) {
     if (header.teeType !== 0) fail(`v3 header reserved field (offset 4) is 0x${header.teeType.toString(16)}, not 0`);
     body = { kind: 'sgx', report: readReportBody(r) };
   } else if (header.teeType === TEE_TYPE_SGX) {
@@ -232,6 +274,10 @@ function writeTdReport10(w: Writer, t: TdReport10): void {
   f(t.mrOwnerConfig, 48, 'mr_owner_config');
   t.rtmr.forEach((m, i) => f(m, 48, `rtmr${i}`));
   f(t.reportData, 64, 'report_data');
+  if (t.mrServiceTd) {
+    f(t.teeTcbSvn2 ?? new Uint8Array(16), 16, 'tee_tcb_svn2');
+    f(t.mrServiceTd, 48, 'mr_servicetd');
+  }
 }
 
 /** header ‖ body: the bytes the attestation key signs. */
@@ -244,6 +290,12 @@ export function serializeQuoteSignedPart(header: QuoteHeader, body: QuoteBody): 
     .u16(header.pceSvn)
     .bytes(abytes(header.qeVendorId, 16, 'qe_vendor_id'))
     .bytes(abytes(header.userData, 20, 'user_data'));
+  if (header.version === 5) {
+    // v5 body descriptor: SGX report (1), TD report 1.0 (2) or 1.5 (3, when it carries MR_SERVICETD).
+    if (body.kind === 'sgx') w.u16(BODY_SGX_ENCLAVE).u32(REPORT_BODY_SIZE);
+    else if (body.report.mrServiceTd) w.u16(BODY_TD_REPORT15).u32(TD_REPORT15_SIZE);
+    else w.u16(BODY_TD_REPORT10).u32(TD_REPORT10_SIZE);
+  }
   if (body.kind === 'sgx') writeReportBody(w, body.report);
   else writeTdReport10(w, body.report);
   return w.finish();

@@ -1,4 +1,5 @@
 import { abytes, equal, hex, isZero } from '../bytes/util.ts';
+import { createHmac } from 'node:crypto';
 import { AesCmac } from '../crypto/cmac.ts';
 import { randomBytes } from '../crypto/random.ts';
 import { ATTR, type Attributes } from '../formats/attributes.ts';
@@ -277,6 +278,23 @@ export class Cpu {
     const raw = w.finish();
     const mac = this.#reportKey(ti.mrEnclave, ti.attributes, ti.miscSelect, this.#reportKeyId).cmac.mac(raw);
     return serializeReport(raw, this.#reportKeyId, mac);
+  }
+
+  /**
+   * The MAC of a TDREPORT's REPORTMACSTRUCT, made by the emulated TDX module (SEAM) on this CPU for the
+   * enclave that will check it: HMAC-SHA-256 under that enclave's REPORT key (current KEYID). Real hardware
+   * MACs with a platform key only EVERIFYREPORT2 uses; the emulation targets the TD quoting enclave instead,
+   * so it checks the MAC with its own EGETKEY REPORT key (docs/formats-tdx.md).
+   */
+  seamReportMac(targetInfo: Uint8Array, maced: Uint8Array): { mac: Uint8Array; keyId: Uint8Array } {
+    if (!(targetInfo instanceof Uint8Array) || targetInfo.length !== TARGETINFO_SIZE)
+      throw new SgxError('ERR_EREPORT_INPUT', `TARGETINFO must be ${TARGETINFO_SIZE} bytes`);
+    const ti = parseTargetInfo(targetInfo);
+    const key = this.#reportKey(ti.mrEnclave, ti.attributes, ti.miscSelect, this.#reportKeyId).key;
+    return {
+      mac: new Uint8Array(createHmac('sha256', key).update(maced).digest()),
+      keyId: this.#reportKeyId.slice(),
+    };
   }
 
   /** EGETKEY: a 128-bit key for the calling enclave (see docs/emulated-platform.md for which fields each key binds). */

@@ -293,6 +293,11 @@ export class Platform {
     this.#provisionSigners.add(hex(checkBytes(mrSigner, 32, 'mrSigner')));
   }
 
+  /** The emulated TDX module's REPORTMACSTRUCT MAC for a target enclave on this platform (see Cpu.seamReportMac). */
+  seamReportMac(targetInfo: Uint8Array, maced: Uint8Array): { mac: Uint8Array; keyId: Uint8Array } {
+    return this.#cpu.seamReportMac(targetInfo, maced);
+  }
+
   /** Live enclaves on this platform. */
   get enclaveCount(): number {
     return this.#handles.size;

@@ -14,6 +14,9 @@ import { encodeSgxExtension } from '../../src/sgx/manufacturer/sgx-extension.ts'
 import { serializeSecinfo } from '../../src/formats/secinfo.ts';
 import { serializeSecs } from '../../src/formats/secs.ts';
 import { sealData } from '../../src/sgx/seal.ts';
+import { assembleTdReport, macedPart, writeTdInfo, writeTeeTcbInfo } from '../../src/formats/tdreport.ts';
+import { writeEventLog } from '../../src/formats/write-tdx-event-log.ts';
+import { bootEvents } from '../../src/tdx/measured-boot.ts';
 import { addSeed, type Corpus } from './corpus.ts';
 import { FUZZ_SEAL_AAD, FUZZ_SEALING_ENCLAVE } from './targets.ts';
 
@@ -187,6 +190,40 @@ export async function emulatedCorpus(): Promise<Corpus> {
     );
     addSeed(c, 'ratls-cert', 'RA-TLS certificate with mock evidence', mockCert.certificate);
     addSeed(c, 'mock-evidence', 'mock evidence of the RA-TLS certificate', mockCert.evidence);
+
+    // A TD's event log (measured boot with a workload) and a TDREPORT (TDX 1.5 layout, zero MAC).
+    addSeed(
+      c,
+      'tdx-event-log',
+      'TD measured boot, one workload',
+      writeEventLog(bootEvents({ workloads: ['sha256:00'] })),
+    );
+    addSeed(c, 'tdx-event-log', 'TD event log, header only', writeEventLog([]));
+    const z = (n: number, fill = 0) => new Uint8Array(n).fill(fill);
+    const tcbInfo = writeTeeTcbInfo({
+      valid: z(8, 0xff),
+      teeTcbSvn: z(16, 2),
+      mrSeam: z(48, 1),
+      mrSignerSeam: z(48),
+      attributes: z(8),
+      teeTcbSvn2: z(16, 2),
+    });
+    const tdInfo = writeTdInfo({
+      attributes: Uint8Array.of(0, 0, 0, 0x10, 0, 0, 0, 0),
+      xfam: Uint8Array.of(0xe7, 0x02, 0, 0, 0, 0, 0, 0),
+      mrTd: z(48, 3),
+      mrConfigId: z(48),
+      mrOwner: z(48),
+      mrOwnerConfig: z(48),
+      rtmr: [z(48, 4), z(48, 5), z(48, 6), z(48, 7)],
+      servTdHash: z(48),
+    });
+    addSeed(
+      c,
+      'tdreport',
+      'TDREPORT (TDX 1.5)',
+      assembleTdReport(macedPart(1, z(16, 2), tcbInfo, tdInfo, z(64, 9)), z(32), tcbInfo, tdInfo),
+    );
 
     // SECINFO, SECS, sealed blobs.
     addSeed(c, 'secinfo', 'SECINFO REG R|W', serializeSecinfo({ flags: 0x203n }));

@@ -31,6 +31,9 @@ import { parseSgxs } from '../../src/formats/sgxs.ts';
 import { parseSigstruct, verifySigstruct } from '../../src/formats/sigstruct.ts';
 import { parseTargetInfo } from '../../src/formats/targetinfo.ts';
 import { parseTcbInfo } from '../../src/formats/tcb-info.ts';
+import { parseEventLog } from '../../src/formats/parse-tdx-event-log.ts';
+import { replayRtmrs } from '../../src/formats/replay-rtmrs.ts';
+import { parseTdReport } from '../../src/formats/tdreport.ts';
 import { measureSgxs } from '../../src/sgx/measure.ts';
 import type { Corpus } from './corpus.ts';
 import { cborFields, derFields, quoteFields, sgxsFields, type Field } from './fields.ts';
@@ -396,6 +399,19 @@ export const TARGETS: Target[] = [
     ],
     parse: (b: Uint8Array, r: Rng) =>
       r.chance(0.5) ? parseSealedData(b) : unsealData(FUZZ_SEALING_ENCLAVE, b, FUZZ_SEAL_AAD),
+  },
+  {
+    name: 'tdx-event-log',
+    kind: 'bytes',
+    drives: 'parseEventLog (a TD CCEL event log), then replayRtmrs on what parses',
+    dictionary: [u32(3), u32(0x000c), u16(0x000c), u16(48), u32(0xffffffff), ascii('Spec ID Event03\0')],
+    parse: (b: Uint8Array) => replayRtmrs(parseEventLog(b).events),
+  },
+  {
+    name: 'tdreport',
+    kind: 'bytes',
+    drives: 'parseTdReport (TDREPORT_STRUCT, 1024 bytes)',
+    parse: (b: Uint8Array) => parseTdReport(b),
   },
   {
     name: 'mock-evidence',

@@ -22,6 +22,7 @@ export const LAYERS = [
   'crypto',
   'formats',
   'sgx',
+  'tdx',
   'attestation',
   'channel',
   'chain',
@@ -36,6 +37,9 @@ export const LAYERS = [
 /** Imports the order alone would allow but the design forbids: [from prefix, to prefix, why]. */
 export const FORBIDDEN: Array<[from: string, to: string, why: string]> = [
   ['src/attestation/', 'src/sgx/', 'verification never depends on the emulator (DESIGN §2)'],
+  ['src/attestation/', 'src/tdx/', 'verification never depends on the emulator (DESIGN §2)'],
+  ['src/channel/', 'src/tdx/', 'the channel receives the (emulated) issuer by injection'],
+  ['src/chain/', 'src/tdx/', 'the chain model is pure and hardware-neutral'],
   ['src/channel/', 'src/sgx/', 'the channel receives the (emulated) issuer by injection'],
   ['src/chain/', 'src/sgx/', 'the chain model is pure and hardware-neutral'],
 ];

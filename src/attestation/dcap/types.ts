@@ -12,6 +12,8 @@ export interface VerifyOptions {
    */
   trustedRoots?: Uint8Array[];
   policy?: AppraisalPolicy;
+  /** A TD's measured-boot event log (CCEL): replayed against the quoted RTMRs (check td.eventLog). */
+  eventLog?: Uint8Array;
   /** Reuse verified certificates, CRLs and collateral signatures across calls (a warm verifier). */
   cache?: VerificationCache;
 }
@@ -51,6 +53,9 @@ export interface QuoteSummary {
     mrOwner: string;
     mrOwnerConfig: string;
     rtmr: string[];
+    /** Quote v5 TD report 1.5 only. */
+    mrServiceTd?: string;
+    teeTcbSvn2?: string;
   };
 }
 

@@ -17,6 +17,7 @@ import { parseTcbInfo, type TcbInfo } from '../../formats/tcb-info.ts';
 import type { SignedJson } from '../../formats/pcs-body.ts';
 import { isCollateralSource, type Collateral } from '../collateral/types.ts';
 import { applyPolicy } from '../policy.ts';
+import { applyTdPolicy, eventLogCheck } from '../td-policy.ts';
 import { pemCertificates } from '../pem.ts';
 import { VerificationCache } from './cache.ts';
 import { buildChain, commonName, findLeaf, loadCert, type Anchor, type Cert } from './certs.ts';
@@ -153,6 +154,9 @@ function summarize(q: Quote): QuoteSummary {
       mrOwner: hex(t.mrOwner),
       mrOwnerConfig: hex(t.mrOwnerConfig),
       rtmr: t.rtmr.map(hex),
+      ...(t.mrServiceTd
+        ? { mrServiceTd: hex(t.mrServiceTd), teeTcbSvn2: hex(t.teeTcbSvn2 ?? new Uint8Array(16)) }
+        : {}),
     },
   };
 }
@@ -287,7 +291,7 @@ export class DcapVerifier implements QuoteVerifier {
     try {
       q = parseQuote(quoteBytes, { allowZeroPadding: true });
       // Stryker disable next-line ConditionalExpression: a v3 header's tee type is 0 (parseQuote refuses any other), so `version === 4` → true changes nothing
-      if (q.paddingLength > 0 && !(q.header.version === 4 && q.header.teeType === TEE_TYPE_TDX)) {
+      if (q.paddingLength > 0 && !(q.header.version >= 4 && q.header.teeType === TEE_TYPE_TDX)) {
         run.fail('quote.format', `${q.paddingLength} trailing bytes after the signature data`, 'ERR_TRAILING_BYTES');
         q = undefined;
       } else
@@ -768,6 +772,12 @@ export class DcapVerifier implements QuoteVerifier {
         at: opts.at,
       }),
     );
+    // A TD's event log and TD policy (td-policy.ts): replay, then what the policy asks of the TD.
+    if (quote) {
+      const log = opts.eventLog ? eventLogCheck(quote, opts.eventLog) : undefined;
+      if (log) run.checks.push(log.check);
+      run.checks.push(...applyTdPolicy(opts.policy?.td, quote, log?.events));
+    }
     const first = run.checks.find((c) => !c.ok);
     if (first) {
       out.verdict = 'rejected';

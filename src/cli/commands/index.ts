@@ -46,6 +46,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       () => import('./emulate-local-attest.ts'),
       () => import('./emulate-pcs.ts'),
       () => import('./emulate-quote.ts'),
+      () => import('./emulate-td-quote.ts'),
     ],
   },
   {

@@ -29,6 +29,7 @@ interface VerifyFlags {
   earIssuer: string;
   json?: boolean;
   earlyCollateral?: string;
+  eventLog?: string;
 }
 
 export function register(program: Command): void {
@@ -50,7 +51,11 @@ export function register(program: Command): void {
     .option('--accept-tcb <statuses>', 'accepted TCB statuses, comma-separated (default: UpToDate)')
     .option(
       '--policy <file>',
-      'appraisal policy JSON (mrEnclave[], mrSigner, isvProdId, minIsvSvn, allowDebug, reportData, acceptedTcbStatuses, acceptedAdvisories, maxCollateralAgeSeconds)',
+      'appraisal policy JSON (SGX: mrEnclave[], mrSigner, isvProdId, minIsvSvn; TD: mrTd[], rtmr0..2, eventDigests[], tdAttributes(+Mask), xfam(+Mask), mrConfigId, mrOwner, mrOwnerConfig, allowServiceTd; both: allowDebug, reportData, acceptedTcbStatuses, acceptedAdvisories, maxCollateralAgeSeconds)',
+    )
+    .option(
+      '--event-log <file>',
+      "a TD's measured-boot event log (CCEL, event-log.bin): replayed against the quoted RTMRs",
     )
     .option(
       '--early-collateral <dir|file|url>',
@@ -65,6 +70,7 @@ export function register(program: Command): void {
         await import('../../attestation/index.ts');
       const at = timeFlag('at', o.at);
       const quoteBytes = readBytes(quotePath, 'quote');
+      const eventLog = o.eventLog === undefined ? undefined : readBytes(o.eventLog, 'event log');
       let policy = {};
       if (o.policy) {
         try {
@@ -110,6 +116,7 @@ export function register(program: Command): void {
           at,
           policy,
           ...(trustedRoots ? { trustedRoots } : {}),
+          ...(eventLog ? { eventLog } : {}),
         });
       } catch (e) {
         // Evidence the verifier could not even appraise is a rejection (exit 1), not a usage error.

@@ -11,7 +11,15 @@ import { CERT_NAMES } from './names.ts';
 import { readManufacturerState, writeManufacturerState } from './persistence.ts';
 import { caKeyName, normalizeSerial, Pki, type KeyName } from './pki.ts';
 import { Revocations } from './revocation.ts';
-import { signQeIdentity, signTcbEvaluationDataNumbers, signTcbInfo, type SignedCollateral } from './sign-collateral.ts';
+import { tdQeIdentityFields, tdxTcbInfoFields, tdxTcbInfoText } from './tdx-collateral.ts';
+import {
+  qeIdentityText,
+  sign,
+  signQeIdentity,
+  signTcbEvaluationDataNumbers,
+  signTcbInfo,
+  type SignedCollateral,
+} from './sign-collateral.ts';
 import { SignedArtefacts } from './signed-artefacts.ts';
 import type { PlatformTcb, TcbLevelSpec, TcbRecoveryOptions } from './tcb-levels.ts';
 import { fmspcKey, TcbState, type ReleaseSelector } from './tcb-state.ts';
@@ -397,6 +405,53 @@ export class Manufacturer {
         this.pki.keys['tcb-signing'].privateKey,
       ),
     );
+  }
+
+  /**
+   * The signed TDX TCB info v3 (id TDX) of an FMSPC: its SGX levels, each with tdxtcbcomponents, the
+   * tdxModule and tdxModuleIdentities (tdx-collateral.ts; PCS GET /tdx/certification/v4/tcb).
+   */
+  tdxTcbInfo(fmspc: Uint8Array | string): SignedCollateral {
+    const key = fmspcKey(fmspc);
+    const release = this.tcb.release('standard');
+    const state = release.fmspcs.get(key);
+    if (!state) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${key.toUpperCase()}`);
+    return this.artefacts.get(`tdx-tcb:${key}:${release.evaluationNumber}`, (now) =>
+      sign(
+        'tcbInfo',
+        tdxTcbInfoText(
+          tdxTcbInfoFields(fromHex(key), state.pceId, state.levels, {
+            issueDate: now,
+            nextUpdate: this.artefacts.nextUpdate(now),
+            tcbEvaluationDataNumber: release.evaluationNumber,
+          }),
+        ),
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
+    );
+  }
+
+  /** The signed TD_QE identity of the TD quoting enclave signed with enclaveSigningKey (PCS GET /tdx/certification/v4/qe/identity). */
+  tdQeIdentity(): SignedCollateral {
+    const release = this.tcb.release('standard');
+    return this.artefacts.get(`td-qe:${release.evaluationNumber}`, (now) =>
+      sign(
+        'enclaveIdentity',
+        qeIdentityText(
+          tdQeIdentityFields(this.enclaveSignerMeasurement, {
+            issueDate: now,
+            nextUpdate: this.artefacts.nextUpdate(now),
+            tcbEvaluationDataNumber: release.evaluationNumber,
+          }),
+        ),
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
+    );
+  }
+
+  /** The TDX collateral of an FMSPC and PCK CA: collateral() with the TDX TCB info and the TD_QE identity. */
+  async tdxCollateral(fmspc: Uint8Array | string, ca: PckCa = 'processor'): Promise<CollateralSet> {
+    return { ...(await this.collateral(fmspc, ca)), tcbInfo: this.tdxTcbInfo(fmspc), qeIdentity: this.tdQeIdentity() };
   }
 
   // ---- CRLs and revocation ----

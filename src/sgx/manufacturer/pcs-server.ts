@@ -37,8 +37,11 @@ import type { Manufacturer } from './manufacturer.ts';
  *   GET /sgx/certification/v4/rootcacrl[?encoding=hex|der|pem]
  *       200 the Root CA CRL; hex text by default (as Intel's PCCS serves it), DER with encoding=der
  *       (the form the certificates' CRL distribution points name).
+ *   GET /tdx/certification/v4/tcb?fmspc=     the TDX TCB info (id TDX, tdxModule, tdxModuleIdentities,
+ *       tdxtcbcomponents), headers as /sgx/…/tcb (standard release only)
+ *   GET /tdx/certification/v4/qe/identity    the TD_QE identity, header SGX-Enclave-Identity-Issuer-Chain
  *
- * Every 200 answer to a GET under /sgx/certification/v4 carries a strong ETag (the SHA-256 of the body,
+ * Every 200 answer to a GET under /sgx/certification/v4 or /tdx/certification/v4 carries a strong ETag (the SHA-256 of the body,
  * quoted hex); a request whose If-None-Match names it (or `*`) is answered 304 with no body, as
  * HTTP caches expect of conditional requests (RFC 9110 §13.1.2).
  *
@@ -61,6 +64,7 @@ export interface PcsServerOptions {
 }
 
 const V4 = '/sgx/certification/v4';
+const TDX_V4 = '/tdx/certification/v4';
 
 const bad = (detail: string) => new HttpError(400, 'ERR_MALFORMED', detail);
 const notFound = (detail: string) => new HttpError(404, 'ERR_NOT_FOUND', detail);
@@ -144,7 +148,12 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
     reply.header('Request-ID', hex(randomBytes(16)));
   });
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.method !== 'GET' || reply.statusCode !== 200 || !req.url.startsWith(`${V4}/`)) return payload;
+    if (
+      req.method !== 'GET' ||
+      reply.statusCode !== 200 ||
+      !(req.url.startsWith(`${V4}/`) || req.url.startsWith(`${TDX_V4}/`))
+    )
+      return payload;
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
     const tag = strongEtag(payload);
     reply.header('ETag', tag);
@@ -196,6 +205,25 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
       .header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain()))
       .type('application/json')
       .send(signed.body);
+  });
+
+  app.get(`${TDX_V4}/tcb`, open, async (req, reply) => {
+    const fmspc = hexParam(req.query as Record<string, string | undefined>, 'fmspc', 6, true)!;
+    const m = manufacturer();
+    const chain = chainHeader(m.tcbSigningChain());
+    return reply
+      .header('TCB-Info-Issuer-Chain', chain)
+      .header('SGX-TCB-Info-Issuer-Chain', chain)
+      .type('application/json')
+      .send(m.tdxTcbInfo(fmspc).body);
+  });
+
+  app.get(`${TDX_V4}/qe/identity`, open, async (_req, reply) => {
+    const m = manufacturer();
+    return reply
+      .header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain()))
+      .type('application/json')
+      .send(m.tdQeIdentity().body);
   });
 
   app.get(`${V4}/tcbevaluationdatanumbers`, open, async (_req, reply) => {

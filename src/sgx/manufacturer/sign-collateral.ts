@@ -47,6 +47,8 @@ export interface QeLevelSpec {
 }
 
 export interface QeIdentityFields {
+  /** Default 'QE' (SGX QE3); 'TD_QE' for the TD quoting enclave. */
+  id?: 'QE' | 'TD_QE';
   issueDate: Date;
   nextUpdate: Date;
   tcbEvaluationDataNumber: number;
@@ -88,7 +90,7 @@ export function tcbInfoText(f: TcbInfoFields): string {
 
 export function qeIdentityText(f: QeIdentityFields): string {
   return JSON.stringify({
-    id: 'QE',
+    id: f.id ?? 'QE',
     version: 2,
     issueDate: isoSeconds(f.issueDate),
     nextUpdate: isoSeconds(f.nextUpdate),
@@ -146,7 +148,8 @@ export function signTcbEvaluationDataNumbers(
   return sign('tcbEvaluationDataNumbers', tcbEvaluationDataNumbersText(f), signingKey);
 }
 
-function sign(
+/** Signs the exact text of a collateral object and wraps it in its PCS body. */
+export function sign(
   key: 'tcbInfo' | 'enclaveIdentity' | 'tcbEvaluationDataNumbers',
   text: string,
   signingKey: KeyObject,

@@ -128,6 +128,11 @@ export class QuotingService {
     return (await this.qe.ecall('quote', appReport)) as Uint8Array;
   }
 
+  /** Turns a TDREPORT into a DCAP v4/v5 TD quote: for a service started with the TD QE image (src/tdx/td-quoting.ts). */
+  async quoteTd(tdReport: Uint8Array, version: 4 | 5): Promise<Uint8Array> {
+    return (await this.qe.ecall('quoteTd', tdReport, version)) as Uint8Array;
+  }
+
   async stop(): Promise<void> {
     await this.qe.destroy();
     await this.pce.destroy();
