@@ -84,22 +84,24 @@ export function createManagerMetrics(registry: Registry, store: Store): ManagerM
     }),
   };
   const sqlite = store instanceof SqlStore && store.driver instanceof SqliteDriver ? store.driver : undefined;
-  if (sqlite) {
+  const pgBatches = store instanceof SqlStore && store.appendBatchStats() ? store : undefined;
+  const stats = sqlite ? () => sqlite.stats() : pgBatches ? () => pgBatches.appendBatchStats()! : undefined;
+  if (stats) {
     // Group commit at work: transactions / commits is the mean batch size.
     new Gauge({
       name: 'catena_store_write_transactions',
-      help: 'SQLite write transactions committed since start',
+      help: 'SQLite write transactions, or PostgreSQL batched appends, committed since start',
       registers,
       collect() {
-        this.set(sqlite.stats().transactions);
+        this.set(stats().transactions);
       },
     });
     new Gauge({
       name: 'catena_store_commits',
-      help: 'SQLite COMMITs (each followed by one WAL fsync) since start',
+      help: 'SQLite COMMITs (each followed by one WAL fsync), or PostgreSQL catena_append_batch calls, since start',
       registers,
       collect() {
-        this.set(sqlite.stats().commits);
+        this.set(stats().commits);
       },
     });
   }

@@ -1,6 +1,7 @@
 import { StoreError } from './errors.ts';
 import type { Driver } from './driver.ts';
 import { ZERO_HASH } from './audit-hash.ts';
+import { APPEND_BATCH_FUNCTION } from './pg-append-batch.ts';
 
 type Dialect = Driver['dialect'];
 
@@ -166,6 +167,12 @@ export const MIGRATIONS: Migration[] = [
          )`,
       ];
     },
+  },
+  {
+    version: 4,
+    name: 'PostgreSQL: catena_append_batch (appends in one round trip, group commit)',
+    // SQLite needs nothing: its driver batches transactions in-process (sqlite-driver.ts).
+    statements: (d) => (d === 'postgres' ? [APPEND_BATCH_FUNCTION] : []),
   },
 ];
 

@@ -23,7 +23,7 @@ export class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const;
   readonly schema: string;
   #pool: pg.Pool | undefined;
-  readonly #sql = new Map<string, string>();
+  readonly #sql = new Map<string, { name?: string; text: string }>();
 
   constructor(url: string, opts: PostgresOptions = {}) {
     const schema = opts.schema ?? 'public';
@@ -48,14 +48,22 @@ export class PostgresDriver implements Driver {
     return this.#pool;
   }
 
-  #text(sql: string): string {
+  /**
+   * The PostgreSQL text of a statement, and a name for the queries and DML among them: node-postgres
+   * then prepares each once per connection (Parse once, Bind/Execute after) instead of parsing and
+   * planning it at every call. Utility statements (migrations) stay unnamed.
+   */
+  #text(sql: string): { name?: string; text: string } {
     let t = this.#sql.get(sql);
     if (t === undefined) {
       let n = 0;
-      t = sql
+      const text = sql
         .replaceAll('{{FOR_UPDATE}}', ' FOR UPDATE')
         .replaceAll('{{SKIP_LOCKED}}', ' FOR UPDATE SKIP LOCKED')
         .replace(/\?/g, () => `$${++n}`);
+      t = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i.test(text)
+        ? { name: `catena_${this.#sql.size}`, text }
+        : { text };
       this.#sql.set(sql, t);
     }
     return t;
@@ -63,9 +71,21 @@ export class PostgresDriver implements Driver {
 
   #executor(q: pg.Pool | pg.PoolClient): Executor {
     return {
-      all: async (sql, params = []) => (await q.query(this.#text(sql), params)).rows as SqlRow[],
-      run: async (sql, params = []) => (await q.query(this.#text(sql), params)).rowCount ?? 0,
+      all: async (sql, params = []) => (await q.query({ ...this.#text(sql), values: params })).rows as SqlRow[],
+      run: async (sql, params = []) => (await q.query({ ...this.#text(sql), values: params })).rowCount ?? 0,
     };
+  }
+
+  /**
+   * A named (prepared once per connection) statement with any values node-postgres can send
+   * (arrays included), outside a transaction: one round trip, committed when it resolves.
+   */
+  async prepared(name: string, text: string, values: unknown[]): Promise<SqlRow[]> {
+    try {
+      return (await this.#open().query({ name, text, values })).rows as SqlRow[];
+    } catch (e) {
+      throw asStoreError(e);
+    }
   }
 
   async all(sql: string, params: SqlValue[] = []): Promise<SqlRow[]> {
