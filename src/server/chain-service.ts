@@ -20,6 +20,7 @@ import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.t
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
+import { canonicalJson } from '../store/canonical.ts';
 import type { ChainRow, ElementPatch, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
@@ -505,8 +506,9 @@ export class ChainService {
         { actor, at: now },
       );
     } catch (e) {
-      // The in-memory chain holds an element the store refused: rebuild it from the store.
-      this.evict(chainId);
+      // The in-memory chain holds an element the store refused: rebuild it from the store — unless
+      // another replica stored this very link meanwhile (the store holds what memory holds).
+      if (!(await this.storedAsIs(chainId, checked.link, e))) this.evict(chainId);
       throw storeToServerError(e);
     } finally {
       entry.pending--;
@@ -522,6 +524,13 @@ export class ChainService {
       seq: result.element.seq,
     });
     return { element: checked.el, row: result.element, link: checked.link };
+  }
+
+  /** A duplicate refusal for exactly this link, already stored (by another replica). */
+  private async storedAsIs(chainId: string, link: Link, e: unknown): Promise<boolean> {
+    if (!(e instanceof StoreError) || e.code !== 'ERR_STORE_DUPLICATE') return false;
+    const row = await this.opts.store.getElement(chainId, link.child).catch(() => undefined);
+    return row !== undefined && canonicalJson((row.record as ElementRecord).link) === canonicalJson(link);
   }
 
   /**
@@ -737,12 +746,28 @@ export class ChainService {
   }
 
   async verify(chainId: string, at: Date = this.clock()): Promise<ChainVerification> {
-    const e = await this.entry(chainId);
+    const e = await this.current(chainId);
     return e.chain.verify(at);
   }
 
   async bundle(chainId: string): Promise<ProofBundle> {
-    return (await this.entry(chainId)).chain.toBundle();
+    return (await this.current(chainId)).chain.toBundle();
+  }
+
+  /**
+   * The loaded chain as the store holds it now: with a shared store (replicas), the other replicas'
+   * appends are caught up with first (or the chain is reloaded); otherwise the cached entry.
+   */
+  private async current(chainId: string): Promise<Entry> {
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.entry(chainId);
+      if (!this.opts.sharedStore) return entry;
+      const tail = await this.opts.store.elementsAfter(chainId, entry.lastSeq).catch((e: unknown) => {
+        throw storeToServerError(e);
+      });
+      if ((await this.locked(entry, () => this.catchUp(entry, tail))) || attempt >= 3) return entry;
+      this.evict(chainId);
+    }
   }
 
   /**

@@ -25,7 +25,10 @@ export class PostgresDriver implements Driver {
   #pool: pg.Pool | undefined;
   readonly #sql = new Map<string, { name?: string; text: string }>();
 
+  readonly #url: string;
+
   constructor(url: string, opts: PostgresOptions = {}) {
+    this.#url = url;
     const schema = opts.schema ?? 'public';
     if (!IDENT.test(schema))
       throw new StoreError(
@@ -141,6 +144,48 @@ export class PostgresDriver implements Driver {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [0x43415445, k2]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
     });
+  }
+
+  /**
+   * LISTEN on a channel over a connection of its own (reconnected after a loss, every second until it
+   * is back): onPayload gets each notification's payload. Resolves once listening; the returned
+   * function stops.
+   */
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    if (!IDENT.test(channel)) throw new StoreError('ERR_STORE_INVALID', `bad channel name ${channel}`);
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 10_000 });
+      c.on('notification', (n) => {
+        if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
+      });
+      const lost = () => {
+        if (stopped || client !== c) return;
+        client = undefined;
+        c.end().catch(() => {});
+        retry = setTimeout(() => void connect().catch(lost), 1000);
+        retry.unref();
+      };
+      c.on('error', lost);
+      c.on('end', lost);
+      client = c;
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+    };
+    try {
+      await connect();
+    } catch (e) {
+      stopped = true;
+      await client?.end().catch(() => {});
+      throw asStoreError(e);
+    }
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    };
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ChainEvent } from '../chain-service.ts';
 import type { ManagerContext } from './context.ts';
+import { REPLICA_EVENT } from '../replica-events.ts';
 import * as R from './responses.ts';
 
 /** Events kept for catch-up: a client reconnecting with `Last-Event-ID` gets the ones it missed from these. */
@@ -24,6 +25,8 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
     for (const l of listeners) l(frame);
   };
   ctx.chains.events.on('event', onEvent);
+  // Other replicas' events (PostgreSQL LISTEN/NOTIFY, replica-events.ts): streamed like this one's.
+  ctx.chains.events.on(REPLICA_EVENT, onEvent);
   app.get(
     '/v1/events',
     {
@@ -68,6 +71,7 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
   );
   app.addHook('onClose', async () => {
     ctx.chains.events.off('event', onEvent);
+    ctx.chains.events.off(REPLICA_EVENT, onEvent);
     for (const s of streams) s.end();
   });
 }
