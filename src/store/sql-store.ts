@@ -462,6 +462,24 @@ export class SqlStore implements Store {
     });
   }
 
+  async touchAgents(ids: string[], lastSeen: Date): Promise<number> {
+    if (!Array.isArray(ids)) throw new StoreError('ERR_STORE_INVALID', 'ids must be an array of agent ids');
+    for (const id of ids) checkId(id, 'agent id');
+    const at = checkDate(lastSeen, 'lastSeen');
+    if (ids.length === 0) return 0;
+    return this.driver.transaction(async (tx) => {
+      let n = 0;
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        n += await tx.run(`UPDATE agents SET last_seen = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
+          at,
+          ...chunk,
+        ]);
+      }
+      return n;
+    });
+  }
+
   async getAgent(id: string): Promise<AgentRow | undefined> {
     checkId(id, 'agent id');
     const row = (await this.driver.all(`SELECT * FROM agents WHERE id = ?`, [id]))[0];

@@ -306,6 +306,12 @@ export interface Store {
   /** Insert or update. Audited when the agent is new or its cloud/url/status/info changed; a
    * heartbeat that only moves lastSeen is not a state change and writes no audit record. */
   putAgent(a: NewAgent, audit: AuditActor): Promise<void>;
+  /**
+   * Heartbeats: moves lastSeen of these agents (the ones that exist) to `lastSeen` in one write
+   * transaction; nothing else changes, so nothing is audited (as putAgent's heartbeat). Resolves to
+   * the number of agents updated.
+   */
+  touchAgents(ids: string[], lastSeen: Date): Promise<number>;
   getAgent(id: string): Promise<AgentRow | undefined>;
   listAgents(): Promise<AgentRow[]>;
 
