@@ -423,7 +423,7 @@ export class ChainService {
     mayReload: boolean,
   ): Promise<{ element: Element; row: ElementRow; link: Link } | 'reload'> {
     // Replicas: the store's rows after ours, read concurrently with other appends' reads; applied under the lock.
-    const tail = this.opts.sharedStore ? this.opts.store.elementsAfter(chainId, entry.lastSeq) : undefined;
+    const tail = this.opts.sharedStore ? this.tailFromNow(chainId, entry) : undefined;
     tail?.catch(() => {});
     const now = this.clock();
     const ev = req.link.evidence;
@@ -524,6 +524,30 @@ export class ChainService {
       seq: result.element.seq,
     });
     return { element: checked.el, row: result.element, link: checked.link };
+  }
+
+  readonly #tails = new WeakMap<Entry, Promise<{ version: number; deleted: boolean; elements: ElementRow[] }>>();
+
+  /**
+   * elementsAfter(chain, entry.lastSeq), read once per turn of the event loop for all the appends to
+   * the chain that arrived in that turn. A read is shared only by requests that arrived before it
+   * starts, so each still sees every append committed before it arrived.
+   */
+  private tailFromNow(
+    chainId: string,
+    entry: Entry,
+  ): Promise<{ version: number; deleted: boolean; elements: ElementRow[] }> {
+    let p = this.#tails.get(entry);
+    if (!p) {
+      p = new Promise((resolve, reject) =>
+        setImmediate(() => {
+          this.#tails.delete(entry);
+          this.opts.store.elementsAfter(chainId, entry.lastSeq).then(resolve, reject);
+        }),
+      );
+      this.#tails.set(entry, p);
+    }
+    return p;
   }
 
   /** A duplicate refusal for exactly this link, already stored (by another replica). */
