@@ -20,6 +20,7 @@ import { collateralId, type PrefetchedSignature } from '../chain/verify-bundle.t
 import { p256PublicRaw, p256Sign, type P256KeyPair } from '../crypto/ecdsa.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import { StoreError } from '../store/errors.ts';
+import { canonicalJson } from '../store/canonical.ts';
 import type { ChainRow, ElementPatch, ElementRow, Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import { challengeSecret, checkChallenge, issueChallenge, type ChallengeSecret } from './challenge.ts';
@@ -89,8 +90,13 @@ export interface ChainEvent {
 interface Entry {
   chain: Chain;
   root: Uint8Array;
-  /** Store version the in-memory chain reflects (own acknowledged writes included). */
+  /**
+   * Store version the in-memory chain reflects. Shared store: set from the store's own reads (own
+   * appends are counted when a read shows them committed), plus own non-append writes.
+   */
   version: number;
+  /** Highest element seq the in-memory chain reflects (shared store: rows after it are caught up). */
+  lastSeq: number;
   pending: number;
   lock: Promise<unknown>;
   /** Collateral ids already kept in some element record of this chain. */
@@ -260,6 +266,7 @@ export class ChainService {
         chain,
         root: req.root,
         version: row.version,
+        lastSeq: 0,
         pending: 0,
         lock: Promise.resolve(),
         collateral: new Set(),
@@ -277,7 +284,8 @@ export class ChainService {
 
   private async load(id: string): Promise<Entry> {
     const row = await this.row(id);
-    const rows = await this.opts.store.listElements(id);
+    // Version and rows from one statement: a replica's later catch-up counts from exactly these.
+    const { version, elements: rows } = await this.opts.store.elementsAfter(id, 0);
     const anchor = row.anchor as StoredAnchor;
     const pol = row.policy as StoredPolicy;
     const root = fromHex(anchor.root);
@@ -313,11 +321,50 @@ export class ChainService {
     return {
       chain,
       root,
-      version: row.version,
+      version,
+      lastSeq: rows.reduce((m, r) => Math.max(m, r.seq), 0),
       pending: 0,
       lock: Promise.resolve(),
       collateral: new Set(Object.keys(collateral)),
     };
+  }
+
+  /**
+   * Shared store (replicas on one PostgreSQL), under the chain's lock: brings the in-memory chain up to
+   * a read of the store's rows after entry.lastSeq. When the read's version is exactly the reflected
+   * version plus its new rows, every change since was an append: the other replicas' elements are
+   * re-checked and added here (their links at their own append time), ours are already here. Anything
+   * else — an update, a revocation, a removal, a policy change, a link that does not pass here —
+   * answers false: the caller reloads the whole chain from the store. A read older than what is
+   * reflected (it was started before another append's read) changes nothing.
+   */
+  private async catchUp(
+    entry: Entry,
+    tail: { version: number; deleted: boolean; elements: ElementRow[] },
+  ): Promise<boolean> {
+    if (tail.deleted) throw new ServerError('ERR_NOT_FOUND', `no chain ${entry.chain.id}`);
+    const fresh = tail.elements.filter((r) => r.seq > entry.lastSeq);
+    if (tail.version === entry.version + fresh.length) {
+      for (const r of fresh) {
+        if (entry.chain.element(r.id)) continue; // our own append, committed
+        const rec = r.record as ElementRecord;
+        if (rec.revocation || r.status !== 'active') return false;
+        try {
+          await entry.chain.append(rec.link, {
+            at: r.createdAt,
+            ...(rec.collateral ? { collateral: rec.collateral } : {}),
+            ...(rec.element.cloud ? { cloud: rec.element.cloud } : {}),
+          });
+        } catch {
+          return false;
+        }
+        if (rec.collateral) entry.collateral.add(collateralId(rec.collateral));
+      }
+      entry.version = tail.version;
+      entry.lastSeq = fresh.reduce((m, r) => Math.max(m, r.seq), entry.lastSeq);
+      return true;
+    }
+    return tail.version < entry.version && fresh.length === 0;
   }
 
   /** The loaded chain (from cache, or the store). */
@@ -360,14 +407,25 @@ export class ChainService {
     req: AppendRequest,
     actor: string,
   ): Promise<{ element: Element; row: ElementRow; link: Link }> {
-    let entry = await this.entry(chainId);
-    if (this.opts.sharedStore) {
-      const row = await this.row(chainId);
-      if (row.version > entry.version + entry.pending) {
-        this.evict(chainId);
-        entry = await this.entry(chainId);
-      }
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.entry(chainId);
+      const r = await this.appendTo(chainId, entry, req, actor, attempt < 3);
+      if (r !== 'reload') return r;
+      // Another replica changed the chain other than by appending: rebuild it from the store.
+      this.evict(chainId);
     }
+  }
+
+  private async appendTo(
+    chainId: string,
+    entry: Entry,
+    req: AppendRequest,
+    actor: string,
+    mayReload: boolean,
+  ): Promise<{ element: Element; row: ElementRow; link: Link } | 'reload'> {
+    // Replicas: the store's rows after ours, read concurrently with other appends' reads; applied under the lock.
+    const tail = this.opts.sharedStore ? this.tailFromNow(chainId, entry) : undefined;
+    tail?.catch(() => {});
     const now = this.clock();
     const ev = req.link.evidence;
     // The manager's own collateral (fetched outside the chain lock: the PCS may be slow).
@@ -379,6 +437,12 @@ export class ChainService {
     // time, but their (costly, independent) quote verifications need not wait for each other.
     const release = this.prefetch(entry, req, own, now);
     const checked = await this.locked(entry, async () => {
+      if (tail) {
+        const fresh = await tail.catch((e: unknown) => {
+          throw storeToServerError(e);
+        });
+        if (!(await this.catchUp(entry, fresh)) && mayReload) return 'reload' as const;
+      }
       let link = req.link;
       const collateral = await this.resolveCollateral(entry, link, req.collateral, own, now);
       if (link.parent === null) link = await this.ownerLink(chainId, entry.chain, link, collateral, now);
@@ -426,6 +490,7 @@ export class ChainService {
       entry.pending++;
       return { el, link, record };
     }).finally(release);
+    if (checked === 'reload') return checked;
     let result: { element: ElementRow; chain: ChainRow };
     try {
       result = await this.opts.store.appendElement(
@@ -442,13 +507,15 @@ export class ChainService {
         { actor, at: now },
       );
     } catch (e) {
-      // The in-memory chain holds an element the store refused: rebuild it from the store.
-      this.evict(chainId);
+      // The in-memory chain holds an element the store refused: rebuild it from the store — unless
+      // another replica stored this very link meanwhile (the store holds what memory holds).
+      if (!(await this.storedAsIs(chainId, checked.link, e))) this.evict(chainId);
       throw storeToServerError(e);
     } finally {
       entry.pending--;
     }
-    entry.version++;
+    // entry.version is not advanced here: a shared store's next read counts this append (catchUp).
+    if (!this.opts.sharedStore) entry.version++;
     this.emit({
       type: 'element.appended',
       chain: chainId,
@@ -458,6 +525,37 @@ export class ChainService {
       seq: result.element.seq,
     });
     return { element: checked.el, row: result.element, link: checked.link };
+  }
+
+  readonly #tails = new WeakMap<Entry, Promise<{ version: number; deleted: boolean; elements: ElementRow[] }>>();
+
+  /**
+   * elementsAfter(chain, entry.lastSeq), read once per turn of the event loop for all the appends to
+   * the chain that arrived in that turn. A read is shared only by requests that arrived before it
+   * starts, so each still sees every append committed before it arrived.
+   */
+  private tailFromNow(
+    chainId: string,
+    entry: Entry,
+  ): Promise<{ version: number; deleted: boolean; elements: ElementRow[] }> {
+    let p = this.#tails.get(entry);
+    if (!p) {
+      p = new Promise((resolve, reject) =>
+        setImmediate(() => {
+          this.#tails.delete(entry);
+          this.opts.store.elementsAfter(chainId, entry.lastSeq).then(resolve, reject);
+        }),
+      );
+      this.#tails.set(entry, p);
+    }
+    return p;
+  }
+
+  /** A duplicate refusal for exactly this link, already stored (by another replica). */
+  private async storedAsIs(chainId: string, link: Link, e: unknown): Promise<boolean> {
+    if (!(e instanceof StoreError) || e.code !== 'ERR_STORE_DUPLICATE') return false;
+    const row = await this.opts.store.getElement(chainId, link.child).catch(() => undefined);
+    return row !== undefined && canonicalJson((row.record as ElementRecord).link) === canonicalJson(link);
   }
 
   /**
@@ -673,12 +771,28 @@ export class ChainService {
   }
 
   async verify(chainId: string, at: Date = this.clock()): Promise<ChainVerification> {
-    const e = await this.entry(chainId);
+    const e = await this.current(chainId);
     return e.chain.verify(at);
   }
 
   async bundle(chainId: string): Promise<ProofBundle> {
-    return (await this.entry(chainId)).chain.toBundle();
+    return (await this.current(chainId)).chain.toBundle();
+  }
+
+  /**
+   * The loaded chain as the store holds it now: with a shared store (replicas), the other replicas'
+   * appends are caught up with first (or the chain is reloaded); otherwise the cached entry.
+   */
+  private async current(chainId: string): Promise<Entry> {
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.entry(chainId);
+      if (!this.opts.sharedStore) return entry;
+      const tail = await this.opts.store.elementsAfter(chainId, entry.lastSeq).catch((e: unknown) => {
+        throw storeToServerError(e);
+      });
+      if ((await this.locked(entry, () => this.catchUp(entry, tail))) || attempt >= 3) return entry;
+      this.evict(chainId);
+    }
   }
 
   /**

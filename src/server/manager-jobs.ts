@@ -10,6 +10,9 @@ import type { ChainEvent, ChainService } from './chain-service.ts';
 import type { ManagerMetrics } from './manager-metrics.ts';
 import { reattestElement, type ReattestDeps } from './reattest.ts';
 
+/** Agent health checks in flight at once (each a TLS handshake and a request). */
+const AGENT_CHECKS_IN_FLIGHT = 32;
+
 /** The manager's background work: audit checkpoints, agent health checks, periodic re-attestation. */
 export interface ManagerJobs {
   // Closures, not methods: the manager hands them to the app as decorators.
@@ -81,44 +84,49 @@ export function startManagerJobs(o: ManagerJobOptions): ManagerJobs {
 
   async function checkAgents(): Promise<void> {
     const agents = await store.listAgents();
+    // Healthy agents whose status did not change: their lastSeen moves in one write at the end.
+    const alive: string[] = [];
+    const check = async (a: (typeof agents)[number]): Promise<void> => {
+      let ok = false;
+      const timeoutMs = o.agentCheckTimeoutMs;
+      try {
+        const url = new URL('/healthz', a.url);
+        // Never a redirect: a 3xx is not a healthy agent, and the manager goes nowhere else.
+        if (url.protocol !== 'https:')
+          ok = (await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })).status === 200;
+        // An RA-TLS agent: its certificate is verified when the manager was given how to (a refused one is unreachable).
+        else if (o.agentAttestation)
+          ok = (await attestedHttpRequest(url, { verify: o.agentAttestation, timeoutMs })).status === 200;
+        else ok = await httpsLiveness(url, timeoutMs);
+      } catch {
+        ok = false;
+      }
+      const status = ok ? 'active' : 'unreachable';
+      if (status === a.status) {
+        if (ok) alive.push(a.id);
+        return;
+      }
+      await store.putAgent(
+        { id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: ok ? clock() : a.lastSeen },
+        { actor: 'manager', at: clock() },
+      );
+      chains.events.emit('event', {
+        type: 'agent.status',
+        agent: a.id,
+        status,
+        at: clock().toISOString(),
+      } satisfies ChainEvent);
+      await chains.markAgentElements(a.id, status, 'manager');
+    };
+    // At most AGENT_CHECKS_IN_FLIGHT at once: a thousand TLS handshakes started together would hold
+    // the event loop for their whole CPU cost in a few turns (issue 15: 1,000 agents, loop delay).
+    let next = 0;
     await Promise.all(
-      agents.map(async (a) => {
-        let ok = false;
-        const timeoutMs = o.agentCheckTimeoutMs;
-        try {
-          const url = new URL('/healthz', a.url);
-          // Never a redirect: a 3xx is not a healthy agent, and the manager goes nowhere else.
-          if (url.protocol !== 'https:')
-            ok = (await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })).status === 200;
-          // An RA-TLS agent: its certificate is verified when the manager was given how to (a refused one is unreachable).
-          else if (o.agentAttestation)
-            ok = (await attestedHttpRequest(url, { verify: o.agentAttestation, timeoutMs })).status === 200;
-          else ok = await httpsLiveness(url, timeoutMs);
-        } catch {
-          ok = false;
-        }
-        const status = ok ? 'active' : 'unreachable';
-        if (status === a.status) {
-          if (ok)
-            await store.putAgent(
-              { id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: clock() },
-              { actor: 'manager', at: clock() },
-            );
-          return;
-        }
-        await store.putAgent(
-          { id: a.id, cloud: a.cloud, url: a.url, status, info: a.info, lastSeen: ok ? clock() : a.lastSeen },
-          { actor: 'manager', at: clock() },
-        );
-        chains.events.emit('event', {
-          type: 'agent.status',
-          agent: a.id,
-          status,
-          at: clock().toISOString(),
-        } satisfies ChainEvent);
-        await chains.markAgentElements(a.id, status, 'manager');
+      Array.from({ length: Math.min(AGENT_CHECKS_IN_FLIGHT, agents.length) }, async () => {
+        while (next < agents.length) await check(agents[next++]);
       }),
     );
+    await store.touchAgents(alive, clock());
   }
   const agentJob = periodic(o.agentCheckIntervalMs, checkAgents, failed('agent-health'));
 

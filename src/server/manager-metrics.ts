@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../store/types.ts';
 import { SqlStore } from '../store/sql-store.ts';
@@ -83,23 +84,54 @@ export function createManagerMetrics(registry: Registry, store: Store): ManagerM
       registers,
     }),
   };
+  // The event loop's delay (perf_hooks, 10 ms resolution) over the window since the previous read of
+  // /metrics: each read reports that window and starts the next (catena bench agents reads it twice).
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let loopWindow: { p99: number; max: number } | undefined;
+  const loopRead = () => {
+    if (!loopWindow) {
+      loopWindow = { p99: loop.percentile(99) / 1e9, max: loop.max / 1e9 };
+      loop.reset();
+      setImmediate(() => (loopWindow = undefined));
+    }
+    return loopWindow;
+  };
+  new Gauge({
+    name: 'catena_event_loop_delay_p99_seconds',
+    help: "99th percentile of the event loop's delay since the previous read of the metrics",
+    registers,
+    collect() {
+      this.set(loopRead().p99);
+    },
+  });
+  new Gauge({
+    name: 'catena_event_loop_delay_max_seconds',
+    help: 'largest delay of the event loop since the previous read of the metrics',
+    registers,
+    collect() {
+      this.set(loopRead().max);
+    },
+  });
   const sqlite = store instanceof SqlStore && store.driver instanceof SqliteDriver ? store.driver : undefined;
-  if (sqlite) {
+  const pgBatches = store instanceof SqlStore && store.appendBatchStats() ? store : undefined;
+  const stats = sqlite ? () => sqlite.stats() : pgBatches ? () => pgBatches.appendBatchStats()! : undefined;
+  if (stats) {
     // Group commit at work: transactions / commits is the mean batch size.
     new Gauge({
       name: 'catena_store_write_transactions',
-      help: 'SQLite write transactions committed since start',
+      help: 'SQLite write transactions, or PostgreSQL batched appends, committed since start',
       registers,
       collect() {
-        this.set(sqlite.stats().transactions);
+        this.set(stats().transactions);
       },
     });
     new Gauge({
       name: 'catena_store_commits',
-      help: 'SQLite COMMITs (each followed by one WAL fsync) since start',
+      help: 'SQLite COMMITs (each followed by one WAL fsync), or PostgreSQL catena_append_batch calls, since start',
       registers,
       collect() {
-        this.set(sqlite.stats().commits);
+        this.set(stats().commits);
       },
     });
   }

@@ -16,6 +16,9 @@ import type { RouteAuthOptions } from '../http/route-auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/types.ts';
+import { SqlStore } from '../store/sql-store.ts';
+import { PostgresDriver } from '../store/postgres-driver.ts';
+import { replicateEvents } from './replica-events.ts';
 import { DEFAULT_AGENT_HOSTS } from './agent-url.ts';
 import { agentEvidenceFetcher } from './agent-evidence-fetcher.ts';
 import { ChainService, storeToServerError } from './chain-service.ts';
@@ -249,6 +252,11 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
     ...collateralFor,
   });
   app.decorate('chains', chains);
+  // Replicas on one PostgreSQL: SSE clients of any replica see every replica's events.
+  if (opts.sharedStore && store instanceof SqlStore && store.driver instanceof PostgresDriver) {
+    const stop = await replicateEvents(store.driver, chains.events, app.log);
+    app.addHook('onClose', stop);
+  }
   const reattestDeps: ReattestDeps = {
     chains,
     store,

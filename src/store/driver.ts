@@ -23,4 +23,9 @@ export interface Driver extends Executor {
   /** Runs fn in one transaction that also holds the migration lock (excludes other replicas' migrations). */
   migrationTransaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: a named prepared statement taking any values (arrays too), run on its own in
+   * autocommit — one round trip, durable when it resolves (see pg-append-batch.ts).
+   */
+  prepared?(name: string, text: string, values: unknown[]): Promise<SqlRow[]>;
 }

@@ -1,6 +1,7 @@
 import { StoreError } from './errors.ts';
 import type { Driver } from './driver.ts';
 import { ZERO_HASH } from './audit-hash.ts';
+import { APPEND_BATCH_FUNCTION } from './pg-append-batch.ts';
 
 type Dialect = Driver['dialect'];
 
@@ -182,6 +183,21 @@ export const MIGRATIONS: Migration[] = [
          at TEXT NOT NULL
        )`,
     ],
+  },
+  {
+    version: 5,
+    name: 'PostgreSQL: catena_append_batch (appends in one round trip, group commit)',
+    // SQLite needs nothing: its driver batches transactions in-process (sqlite-driver.ts).
+    statements: (d) =>
+      d === 'postgres'
+        ? [
+            APPEND_BATCH_FUNCTION,
+            // Element records (~10 KB of JSON each) are TOASTed: LZ4 costs the server far less CPU per
+            // append than the default pglz. A server built without LZ4 keeps pglz.
+            `DO $$ BEGIN ALTER TABLE elements ALTER COLUMN record SET COMPRESSION lz4;
+             EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$`,
+          ]
+        : [],
   },
 ];
 

@@ -23,9 +23,12 @@ export class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const;
   readonly schema: string;
   #pool: pg.Pool | undefined;
-  readonly #sql = new Map<string, string>();
+  readonly #sql = new Map<string, { name?: string; text: string }>();
+
+  readonly #url: string;
 
   constructor(url: string, opts: PostgresOptions = {}) {
+    this.#url = url;
     const schema = opts.schema ?? 'public';
     if (!IDENT.test(schema))
       throw new StoreError(
@@ -48,14 +51,22 @@ export class PostgresDriver implements Driver {
     return this.#pool;
   }
 
-  #text(sql: string): string {
+  /**
+   * The PostgreSQL text of a statement, and a name for the queries and DML among them: node-postgres
+   * then prepares each once per connection (Parse once, Bind/Execute after) instead of parsing and
+   * planning it at every call. Utility statements (migrations) stay unnamed.
+   */
+  #text(sql: string): { name?: string; text: string } {
     let t = this.#sql.get(sql);
     if (t === undefined) {
       let n = 0;
-      t = sql
+      const text = sql
         .replaceAll('{{FOR_UPDATE}}', ' FOR UPDATE')
         .replaceAll('{{SKIP_LOCKED}}', ' FOR UPDATE SKIP LOCKED')
         .replace(/\?/g, () => `$${++n}`);
+      t = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i.test(text)
+        ? { name: `catena_${this.#sql.size}`, text }
+        : { text };
       this.#sql.set(sql, t);
     }
     return t;
@@ -63,9 +74,21 @@ export class PostgresDriver implements Driver {
 
   #executor(q: pg.Pool | pg.PoolClient): Executor {
     return {
-      all: async (sql, params = []) => (await q.query(this.#text(sql), params)).rows as SqlRow[],
-      run: async (sql, params = []) => (await q.query(this.#text(sql), params)).rowCount ?? 0,
+      all: async (sql, params = []) => (await q.query({ ...this.#text(sql), values: params })).rows as SqlRow[],
+      run: async (sql, params = []) => (await q.query({ ...this.#text(sql), values: params })).rowCount ?? 0,
     };
+  }
+
+  /**
+   * A named (prepared once per connection) statement with any values node-postgres can send
+   * (arrays included), outside a transaction: one round trip, committed when it resolves.
+   */
+  async prepared(name: string, text: string, values: unknown[]): Promise<SqlRow[]> {
+    try {
+      return (await this.#open().query({ name, text, values })).rows as SqlRow[];
+    } catch (e) {
+      throw asStoreError(e);
+    }
   }
 
   async all(sql: string, params: SqlValue[] = []): Promise<SqlRow[]> {
@@ -121,6 +144,48 @@ export class PostgresDriver implements Driver {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [0x43415445, k2]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
     });
+  }
+
+  /**
+   * LISTEN on a channel over a connection of its own (reconnected after a loss, every second until it
+   * is back): onPayload gets each notification's payload. Resolves once listening; the returned
+   * function stops.
+   */
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    if (!IDENT.test(channel)) throw new StoreError('ERR_STORE_INVALID', `bad channel name ${channel}`);
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 10_000 });
+      c.on('notification', (n) => {
+        if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
+      });
+      const lost = () => {
+        if (stopped || client !== c) return;
+        client = undefined;
+        c.end().catch(() => {});
+        retry = setTimeout(() => void connect().catch(lost), 1000);
+        retry.unref();
+      };
+      c.on('error', lost);
+      c.on('end', lost);
+      client = c;
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+    };
+    try {
+      await connect();
+    } catch (e) {
+      stopped = true;
+      await client?.end().catch(() => {});
+      throw asStoreError(e);
+    }
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    };
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { StoreError } from './errors.ts';
 import { auditRecordHash, canonicalTextSha256, documentSha256 } from './audit-hash.ts';
 import { canonicalDocument, canonicalJson, toJsonText } from './canonical.ts';
 import { migrate } from './migrations.ts';
+import { PgAppendBatcher } from './pg-append-batch.ts';
 import type { Driver, Executor, SqlRow, SqlValue } from './driver.ts';
 import {
   checkJobId,
@@ -69,9 +70,18 @@ type AuditFn = (entry: AuditEntry) => Promise<AuditRecord>;
  */
 export class SqlStore implements Store {
   readonly driver: Driver;
+  /** PostgreSQL: appends grouped into one call of catena_append_batch (pg-append-batch.ts). */
+  readonly #batcher: PgAppendBatcher | undefined;
 
   constructor(driver: Driver) {
     this.driver = driver;
+    const prepared = driver.prepared?.bind(driver);
+    this.#batcher = prepared ? new PgAppendBatcher(prepared) : undefined;
+  }
+
+  /** Appends committed and the commits that carried them (PostgreSQL batches; undefined on SQLite). */
+  appendBatchStats(): { transactions: number; commits: number } | undefined {
+    return this.#batcher?.stats();
   }
 
   async migrate(): Promise<void> {
@@ -228,6 +238,43 @@ export class SqlStore implements Store {
     // One serialisation gives both the stored text and the record hash the audit record carries.
     const { text: record, sha256: recordHash } = canonicalDocument(e.record, 'record', canonicalTextSha256);
     const now = checkActor(who);
+    if (this.#batcher) {
+      const r = await this.#batcher.append({
+        chainId,
+        id: e.id,
+        parentId: e.parentId,
+        kind: e.kind,
+        status: e.status,
+        record,
+        recordHash,
+        evidenceHashes: [...e.evidenceHashes],
+        at: now,
+        actor: who.actor,
+        expectedVersion: expectedVersion === 'any' ? null : expectedVersion,
+      });
+      const element = elementRow({
+        chain_id: chainId,
+        id: e.id,
+        seq: r.seq,
+        parent_id: e.parentId,
+        kind: e.kind,
+        status: e.status,
+        record,
+        evidence_hashes: JSON.stringify(e.evidenceHashes),
+        created_at: now,
+        updated_at: now,
+      });
+      const chain = chainRow({
+        id: chainId,
+        name: r.chain.name,
+        policy: r.chain.policy,
+        anchor: r.chain.anchor,
+        created_at: r.chain.createdAt,
+        version: r.version,
+        deleted_at: null,
+      });
+      return { element, chain };
+    }
     return this.#audited(who, async (tx, audit) => {
       const row = await this.#lockChain(tx, chainId);
       const version = Number(row.version);
@@ -295,6 +342,25 @@ export class SqlStore implements Store {
       throw new StoreError('ERR_STORE_NOT_FOUND', `no chain ${chainId}`);
     }
     return (await this.driver.all(`SELECT * FROM elements WHERE chain_id = ? ORDER BY seq`, [chainId])).map(elementRow);
+  }
+
+  async elementsAfter(
+    chainId: string,
+    afterSeq: number,
+  ): Promise<{ version: number; deleted: boolean; elements: ElementRow[] }> {
+    checkId(chainId, 'chain id');
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0)
+      throw new StoreError('ERR_STORE_INVALID', 'afterSeq must be a non-negative integer');
+    const rows = await this.driver.all(
+      `SELECT c.version AS chain_version, c.deleted_at AS chain_deleted_at, e.* FROM chains c LEFT JOIN elements e ON e.chain_id = c.id AND e.seq > ? WHERE c.id = ? ORDER BY e.seq`,
+      [afterSeq, chainId],
+    );
+    if (rows.length === 0) throw new StoreError('ERR_STORE_NOT_FOUND', `no chain ${chainId}`);
+    return {
+      version: Number(rows[0].chain_version),
+      deleted: rows[0].chain_deleted_at != null,
+      elements: rows.filter((r) => r.id != null).map(elementRow),
+    };
   }
 
   async updateElement(chainId: string, id: string, patch: ElementPatch, who: AuditActor): Promise<ElementRow> {
@@ -396,6 +462,24 @@ export class SqlStore implements Store {
         old.status !== a.status ||
         documentSha256(parseJson(old.info, 'agents.info')) !== infoHash;
       if (changed) await audit({ action: 'agent.update', subject: `agent:${a.id}`, evidenceHashes: [], detail });
+    });
+  }
+
+  async touchAgents(ids: string[], lastSeen: Date): Promise<number> {
+    if (!Array.isArray(ids)) throw new StoreError('ERR_STORE_INVALID', 'ids must be an array of agent ids');
+    for (const id of ids) checkId(id, 'agent id');
+    const at = checkDate(lastSeen, 'lastSeen');
+    if (ids.length === 0) return 0;
+    return this.driver.transaction(async (tx) => {
+      let n = 0;
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        n += await tx.run(`UPDATE agents SET last_seen = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
+          at,
+          ...chunk,
+        ]);
+      }
+      return n;
     });
   }
 

@@ -311,6 +311,15 @@ export interface Store {
   getElement(chainId: string, id: string): Promise<ElementRow | undefined>;
   /** Ordered by seq. ERR_STORE_NOT_FOUND when the chain never existed. */
   listElements(chainId: string): Promise<ElementRow[]>;
+  /**
+   * The chain's version and its elements with seq > afterSeq, ordered by seq, read in ONE statement
+   * (one snapshot: the rows are exactly those the version counts). A replica catching up with
+   * another replica's appends (chain-service.ts). ERR_STORE_NOT_FOUND when the chain does not exist.
+   */
+  elementsAfter(
+    chainId: string,
+    afterSeq: number,
+  ): Promise<{ version: number; deleted: boolean; elements: ElementRow[] }>;
   updateElement(chainId: string, id: string, patch: ElementPatch, audit: AuditActor): Promise<ElementRow>;
   /** Only leaves: ERR_STORE_NOT_LEAF otherwise. */
   removeElement(chainId: string, id: string, audit: AuditActor): Promise<void>;
@@ -318,6 +327,12 @@ export interface Store {
   /** Insert or update. Audited when the agent is new or its cloud/url/status/info changed; a
    * heartbeat that only moves lastSeen is not a state change and writes no audit record. */
   putAgent(a: NewAgent, audit: AuditActor): Promise<void>;
+  /**
+   * Heartbeats: moves lastSeen of these agents (the ones that exist) to `lastSeen` in one write
+   * transaction; nothing else changes, so nothing is audited (as putAgent's heartbeat). Resolves to
+   * the number of agents updated.
+   */
+  touchAgents(ids: string[], lastSeen: Date): Promise<number>;
   getAgent(id: string): Promise<AgentRow | undefined>;
   listAgents(): Promise<AgentRow[]>;
 

@@ -325,6 +325,45 @@ export function storeContract(
       assert.deepEqual(audit[3].evidenceHashes, [h(7)]);
     });
 
+    withStore('touchAgents moves lastSeen of the named agents only, in one write, unaudited', async (s) => {
+      const base = { cloud: 'aws', url: 'https://127.0.0.1:9001', status: 'up', info: {}, lastSeen: new Date(T0) };
+      await s.putAgent({ ...base, id: 'a1' }, who());
+      await s.putAgent({ ...base, id: 'a2' }, who());
+      const audit = (await allAudit(s)).length;
+      assert.equal(await s.touchAgents(['a1', 'nobody'], new Date(T0 + 5000)), 1);
+      assert.deepEqual((await s.getAgent('a1'))?.lastSeen, new Date(T0 + 5000));
+      assert.deepEqual((await s.getAgent('a2'))?.lastSeen, new Date(T0));
+      assert.equal(await s.touchAgents([], new Date(T0)), 0);
+      assert.equal((await allAudit(s)).length, audit);
+      await rejectsCode(s.touchAgents([''], new Date(T0)), 'ERR_STORE_INVALID');
+    });
+
+    withStore('elementsAfter: the version and the rows after a seq, from one read', async (s) => {
+      await newChain(s, 'c');
+      await s.appendElement('c', el('a', null), 'any', who());
+      await s.appendElement('c', el('b', 'a'), 'any', who());
+      await s.updateElement('c', 'a', { status: 'x' }, who());
+      const all = await s.elementsAfter('c', 0);
+      assert.equal(all.version, 4);
+      assert.equal(all.deleted, false);
+      assert.deepEqual(
+        all.elements.map((e) => [e.id, e.seq]),
+        [
+          ['a', 1],
+          ['b', 2],
+        ],
+      );
+      assert.deepEqual(
+        (await s.elementsAfter('c', 1)).elements.map((e) => e.id),
+        ['b'],
+      );
+      assert.deepEqual((await s.elementsAfter('c', 2)).elements, []);
+      await s.deleteChain('c', who());
+      assert.equal((await s.elementsAfter('c', 2)).deleted, true);
+      await rejectsCode(s.elementsAfter('nope', 0), 'ERR_STORE_NOT_FOUND');
+      await rejectsCode(s.elementsAfter('c', -1), 'ERR_STORE_INVALID');
+    });
+
     withStore('removeElement removes leaves only; seqs are never reused', async (s) => {
       await newChain(s, 'c');
       await s.appendElement('c', el('a', null), 'any', who());

@@ -7,6 +7,8 @@ export interface PostResult {
   status: number;
   /** The response body, kept only for failures (to report them). */
   detail?: string;
+  /** The connection closed before any byte of a response arrived. */
+  idleClose?: boolean;
 }
 
 /**
@@ -38,10 +40,15 @@ export class BenchClient {
   }
 
   async send(request: Buffer): Promise<PostResult> {
-    const c = this.idle.pop() ?? (await this.connect());
+    const reused = this.idle.pop();
+    const c = reused ?? (await this.connect());
     const r = await c.exchange(request);
     if (c.open) this.idle.push(c);
     else this.all.delete(c);
+    // A kept-alive connection the server closed as idle just as the request went out (no byte of an
+    // answer came back): sent again once, on a new connection — what HTTP clients do for this race.
+    // A request that reached a live server is never answered by a bare close, so nothing runs twice.
+    if (reused && r.status === 0 && r.idleClose) return this.send(request);
     return r;
   }
 
@@ -78,7 +85,7 @@ class Connection {
     });
     const gone = (why: string) => {
       this.open = false;
-      this.finish({ ok: false, status: 0, detail: why });
+      this.finish({ ok: false, status: 0, detail: why, idleClose: this.buf.length === 0 });
     };
     socket.on('error', (e) => gone(e.message));
     socket.on('close', () => gone('connection closed'));

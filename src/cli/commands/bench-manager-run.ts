@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { hex } from '../../bytes/util.ts';
 import type { ChainPolicy } from '../../chain/types.ts';
 import { generateVendorKey } from '../../crypto/rsa3072.ts';
@@ -15,70 +14,10 @@ import { onStopSignal, SIGNAL_EXIT } from '../signals.ts';
 import { stopChild } from '../stop-child.ts';
 import { enumFlag, intFlag, printJson, say, UsageError } from '../io.ts';
 import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driver.ts';
+import { startManager } from './bench-manager-spawn.ts';
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/catena.js');
-
-function startManager(
-  db: string,
-  key: string,
-  profileDir?: string,
-  verifyThreads?: number,
-): Promise<{ child: ChildProcess; url: string }> {
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const extra = verifyThreads !== undefined ? ['--verify-threads', String(verifyThreads)] : [];
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      BIN,
-      'manager',
-      '--db',
-      db,
-      '--key',
-      key,
-      '--data',
-      dirname(key),
-      '--listen',
-      '127.0.0.1:0',
-      '--agent-check',
-      '0',
-      '--json',
-      '--log-level',
-      'warn',
-      '--writes-per-minute',
-      '1000000000',
-      ...extra,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // The manager stops by itself if this process dies without stopping it.
-      env: { ...process.env, CATENA_EXIT_WITH_PARENT: '1' },
-    },
-  );
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`manager did not start: ${err.slice(-300)}`)), 120_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      try {
-        const j = JSON.parse(out) as { url: string };
-        clearTimeout(timer);
-        resolveUrl({ child, url: j.url });
-      } catch {
-        /* incomplete */
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      reject(new Error(`manager exited (${c}): ${err.slice(-300)}`));
-    });
-  });
-}
-
-/** The manager's SQLite group-commit counters (GET /metrics), when it runs on SQLite. */
-async function storeCommits(
+/** The manager's group-commit counters (GET /metrics): SQLite commits, or PostgreSQL append batches. */
+export async function storeCommits(
   url: string,
   token: string,
 ): Promise<{ transactions: number; commits: number } | undefined> {
@@ -97,7 +36,7 @@ async function storeCommits(
   }
 }
 
-const pct = (sorted: number[], p: number) =>
+export const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 export interface BenchManagerFlags {
@@ -111,6 +50,7 @@ export interface BenchManagerFlags {
   sendCollateral?: boolean;
   verifyThreads?: string;
   profile?: string;
+  replicas?: string;
   json?: boolean;
 }
 
@@ -154,12 +94,10 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
       admin = (await createToken(store, 'admin', 'bench')).token;
       await store.close();
       log(`starting the manager (${o.db})`);
-      const started = await startManager(
-        db,
-        join(tmp, 'manager-key.pem'),
-        o.profile ? resolve(o.profile) : undefined,
-        o.verifyThreads !== undefined ? intFlag('verify-threads', o.verifyThreads, 0, 64) : undefined,
-      );
+      const started = await startManager(db, join(tmp, 'manager-key.pem'), tmp, {
+        ...(o.profile ? { profileDir: resolve(o.profile) } : {}),
+        ...(o.verifyThreads !== undefined ? { verifyThreads: intFlag('verify-threads', o.verifyThreads, 0, 64) } : {}),
+      });
       manager = started.child;
       m = started;
     }

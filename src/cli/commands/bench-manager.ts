@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { benchCommand } from './bench.ts';
 import type { BenchManagerFlags } from './bench-manager-run.ts';
+import { intFlag, UsageError } from '../io.ts';
 
 /**
  * `catena bench manager`: sustained appends with remote evidence over HTTP on loopback. The manager
@@ -25,9 +26,21 @@ export function register(program: Command): void {
       'send the collateral with every append (default: by reference, the chain already holds it)',
     )
     .option('--verify-threads <n>', "the manager's quote-verifier threads (default: catena manager's, cores − 1)")
+    .option(
+      '--replicas <n>',
+      'PostgreSQL only: N manager processes on one schema serve one chain; reports lost and forks (read back)',
+      '1',
+    )
     .option('--profile <dir>', 'run the manager under node --cpu-prof, writing its .cpuprofile into <dir>')
     .option('--json', 'print {db, appends, appendsPerSec, p50Ms, p99Ms, …} (docs/benchmarks.md)')
     .action(async (o: BenchManagerFlags) => {
+      const replicas = intFlag('replicas', o.replicas, 1, 8);
+      if (replicas > 1) {
+        if (o.db !== 'postgres') throw new UsageError('--replicas needs --db postgres');
+        const { runBenchReplicas } = await import('./bench-manager-replicas.ts');
+        await runBenchReplicas(o, replicas);
+        return;
+      }
       const { runBenchManager } = await import('./bench-manager-run.ts');
       await runBenchManager(o);
     });

@@ -81,6 +81,7 @@ export const COMMANDS: readonly CommandEntry[] = [
       () => import('./bench-cot.ts'),
       () => import('./bench-channel.ts'),
       () => import('./bench-manager.ts'),
+      () => import('./bench-agents.ts'),
       () => import('./bench-startup.ts'),
       () => import('./bench-selfmanage.ts'),
     ],

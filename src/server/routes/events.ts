@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ChainEvent } from '../chain-service.ts';
 import type { ManagerContext } from './context.ts';
+import { REPLICA_EVENT } from '../replica-events.ts';
 import { eventAckRoute } from './event-ack.ts';
 import * as R from './responses.ts';
 
@@ -28,6 +29,8 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
     for (const l of listeners) l(frame);
   };
   ctx.chains.events.on('event', onEvent);
+  // Other replicas' events (PostgreSQL LISTEN/NOTIFY, replica-events.ts): streamed like this one's.
+  ctx.chains.events.on(REPLICA_EVENT, onEvent);
   app.get(
     '/v1/events',
     {
@@ -70,6 +73,7 @@ export async function eventRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
   eventAckRoute(app, ctx, (id) => recent.find((r) => r.id === id)?.event);
   app.addHook('onClose', async () => {
     ctx.chains.events.off('event', onEvent);
+    ctx.chains.events.off(REPLICA_EVENT, onEvent);
     for (const s of streams) s.end();
   });
 }

@@ -34,9 +34,20 @@ export function webhookFanout(
   o: FanoutOptions = {},
 ): (event: WebhookEvent, eventId: string) => Promise<JobRow[]> {
   runner.register(WEBHOOK_DELIVER, webhookDeliverHandler(store, sign, o));
+  // The webhooks are read once per turn of the event loop for every event of that turn (a batch of
+  // appends acknowledged together: one query, not one per event). A read is shared only by events
+  // emitted before it starts, so each event still sees every webhook created before it.
+  let next: Promise<WebhookRow[]> | undefined;
+  const webhooksFromNow = (): Promise<WebhookRow[]> =>
+    (next ??= new Promise<WebhookRow[]>((resolve, reject) =>
+      setImmediate(() => {
+        next = undefined;
+        store.listWebhooks().then(resolve, reject);
+      }),
+    ));
   return async (event, eventId) => {
     const jobs: JobRow[] = [];
-    for (const w of await store.listWebhooks()) {
+    for (const w of await webhooksFromNow()) {
       if (!webhookMatches(w, event)) continue;
       const payload: DeliveryPayload = { webhook: w.id, eventId, event };
       const { job } = await runner.enqueue(
