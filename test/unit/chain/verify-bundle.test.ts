@@ -77,6 +77,10 @@ test('the untouched bundle verifies (the baseline the mutations below depart fro
   assert.equal(v.valid, false, 'one element is revoked');
   assert.equal(v.failures.length, 1);
   assert.equal(v.failures[0].check, 'revoked');
+  const revoked = v.failures[0].link;
+  assert.equal(v.elements[revoked].valid, false, 'the revoked element is invalid');
+  assert.ok(v.elements[revoked].cause);
+  for (const [id, e] of Object.entries(v.elements)) if (id !== revoked) assert.deepEqual(e, { valid: true }, id);
   const { revocations: _, ...rest } = JSON.parse(text) as ProofBundle;
   const unrevoked = await verifyBundle({ ...rest, revocations: [] }, { root: world.root, at, remote: remote() });
   assert.equal(unrevoked.valid, true, JSON.stringify(unrevoked.failures));
@@ -120,6 +124,42 @@ test('any replaced or removed value in a real bundle: no throw; invalid unless t
     }),
     { numRuns: 250, includeErrorInReport: true },
   );
+});
+
+/** A value of the same kind as `v` that differs from it: a flipped last character, a number + 1, a negation. */
+function tweak(v: unknown): unknown {
+  if (typeof v === 'string') return v.length ? v.slice(0, -1) + (v.endsWith('0') ? '1' : '0') : 'x';
+  if (typeof v === 'number') return v + 1;
+  if (typeof v === 'boolean') return !v;
+  return Array.isArray(v) ? [] : {};
+}
+
+// Exhaustive where the property above samples: every value of a valid bundle, removed, set to null, or
+// changed, makes it invalid and never throws — the
+// verdict's every input is covered, whatever seed the property draws.
+test('every value of a valid bundle, removed, nulled or changed: invalid with a failure named, no throw', async () => {
+  const { revocations: _, ...rest } = JSON.parse(text) as ProofBundle;
+  const valid = JSON.stringify({ ...rest, revocations: [] });
+  const base = JSON.parse(valid) as ProofBundle;
+  const r = remote();
+  const still: string[] = [];
+  for (const p of paths(base)) {
+    if (informational(p, base) || p[0] === 'revocations') continue;
+    const before = at_(base, p);
+    for (const change of ['removed', 'null', 'changed'] as const) {
+      const b = JSON.parse(valid) as ProofBundle;
+      const x = change === 'null' ? null : tweak(before);
+      if (change !== 'removed' && JSON.stringify(x) === JSON.stringify(before)) continue;
+      // Platform and QE elements carry no signature: the verifier recomputes them from the quotes, so one
+      // left out (or its optional FMSPC) loses information, not trust.
+      const el = p[0] === 'elements' ? base.elements[p[1] as number] : undefined;
+      if (change === 'removed' && el && el.kind !== 'enclave' && (p.length === 2 || p[2] === 'fmspc')) continue;
+      setAt(b, p, x, change === 'removed');
+      const v = await verifyBundle(b, { root: world.root, at, remote: r });
+      if (v.valid || v.failures.length === 0) still.push(`${p.join('.')} ${change}`);
+    }
+  }
+  assert.deepEqual(still, [], 'these changes left the bundle valid');
 });
 
 test('a header re-signed by its owner with any policy never makes the verifier throw', async () => {
