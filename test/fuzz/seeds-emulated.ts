@@ -3,7 +3,7 @@ import { generateVendorKey } from '../../src/crypto/rsa3072.ts';
 import { pemCertificates } from '../../src/attestation/pem.ts';
 import { Chain } from '../../src/chain/chain.ts';
 import { createMockAttestationRoot, MockQuoteIssuer } from '../../src/channel/index.ts';
-import { CborMap, CborTag, encodeCbor } from '../../src/channel/cbor.ts';
+import { CborMap, CborTag, encodeCbor } from '../../src/formats/cbor.ts';
 import { createRatlsCertificate, diceClaims, encodeDiceEvidence } from '../../src/channel/ratls-cert.ts';
 import { CotBuilder, dcapRemoteVerifier, EmulatedWorld } from '../../src/cot/index.ts';
 import { KEY_NAME, KEY_POLICY, reportKeyRequest, serializeKeyRequest } from '../../src/formats/keyrequest.ts';

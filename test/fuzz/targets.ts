@@ -9,7 +9,7 @@ import { TCB_STATUSES } from '../../src/formats/json-fields.ts';
 import { verifyQuote } from '../../src/attestation/dcap/verify-quote.ts';
 import { checkBundleShape } from '../../src/chain/bundle-shape.ts';
 import { verifyBundle } from '../../src/chain/verify-bundle.ts';
-import { decodeCbor } from '../../src/channel/cbor.ts';
+import { decodeCbor } from '../../src/formats/cbor.ts';
 import { decodeDiceEvidence, readRatlsCertificate } from '../../src/channel/ratls-cert.ts';
 import { createDcapRemoteVerifier } from '../../src/cot/dcap-remote-verifier.ts';
 import { parseKeyRequest } from '../../src/formats/keyrequest.ts';

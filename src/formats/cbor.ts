@@ -1,12 +1,13 @@
 import { FormatError } from '../errors.ts';
 
 /**
- * The few CBOR (RFC 8949) items the TCG DICE evidence extension needs: unsigned integers, byte and
- * text strings, arrays, maps and tags — definite lengths only, shortest-form heads on output.
- * The decoder is strict: indefinite lengths, non-shortest heads, floats/simple values and
- * trailing bytes are errors.
+ * The few CBOR (RFC 8949) items Catena needs: unsigned integers, byte and text strings, arrays, maps
+ * and tags (the TCG DICE evidence extension), and the simple values false, true and null (the proof
+ * bundle v2, docs/chain.md) — definite lengths only, shortest-form heads on output.
+ * The decoder is strict: indefinite lengths, non-shortest heads, floats and trailing bytes are
+ * errors; simple values too unless the caller asks for them (`{ simple: true }`).
  */
-export type CborValue = number | Uint8Array | string | CborValue[] | CborMap | CborTag;
+export type CborValue = number | Uint8Array | string | boolean | null | CborValue[] | CborMap | CborTag;
 export class CborMap {
   constructor(readonly entries: Array<[CborValue, CborValue]>) {}
   get(key: string): CborValue | undefined {
@@ -42,6 +43,11 @@ function head(major: number, n: number): number[] {
   ];
 }
 
+/** The head of a CBOR item (major type, argument), shortest form: e.g. the length prefix of a byte string. */
+export function encodeCborHead(major: number, n: number): Uint8Array {
+  return Uint8Array.from(head(major, n));
+}
+
 export function encodeCbor(v: CborValue): Uint8Array {
   const out: number[] = [];
   const chunks: Uint8Array[] = [];
@@ -50,6 +56,7 @@ export function encodeCbor(v: CborValue): Uint8Array {
   };
   const put = (x: CborValue): void => {
     if (typeof x === 'number') out.push(...head(0, x));
+    else if (x === false || x === true || x === null) out.push(x === null ? 0xf6 : x ? 0xf5 : 0xf4);
     else if (x instanceof Uint8Array) {
       out.push(...head(2, x.length));
       flush();
@@ -88,7 +95,7 @@ export function encodeCbor(v: CborValue): Uint8Array {
 const MAX_DEPTH = 16;
 
 /** Decodes exactly one CBOR item; anything after it is an error. */
-export function decodeCbor(bytes: Uint8Array): CborValue {
+export function decodeCbor(bytes: Uint8Array, opts: { simple?: boolean } = {}): CborValue {
   let pos = 0;
   const need = (n: number) => {
     if (pos + n > bytes.length) throw new FormatError('cbor: input ended inside an item', 'ERR_SHORT_INPUT');
@@ -111,6 +118,7 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
     need(1);
     const ib = bytes[pos++];
     const major = ib >> 5;
+    if (major === 7 && opts.simple && ib >= 0xf4 && ib <= 0xf6) return ib === 0xf6 ? null : ib === 0xf5;
     const n = readArg(ib & 0x1f);
     switch (major) {
       case 0:
