@@ -26,6 +26,8 @@ interface PoolWorker {
 export class LinkCryptoPool implements LinkCryptoPrefetcher {
   private readonly workers: PoolWorker[] = [];
   private nextId = 1;
+  /** Verdicts the workers computed (signatures and quotes), for tests and benchmarks. */
+  answered = 0;
 
   constructor(root: Uint8Array, threads = availableParallelism()) {
     for (let i = 0; i < Math.max(1, threads); i++) {
@@ -41,6 +43,7 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
         const c = w.calls.get(m.id);
         w.calls.delete(m.id);
         w.busy--;
+        for (const r of m.results) this.answered += (r.signature != null ? 1 : 0) + (r.remote != null ? 1 : 0);
         c?.(m.results);
       });
       const fail = (e: Error) => {
