@@ -1,7 +1,14 @@
 import { Chain } from '../chain/chain.ts';
 import { linkSigningBytes } from '../chain/signing.ts';
 import type { Link } from '../chain/types.ts';
-import { verifyBundle } from '../chain/verify-bundle.ts';
+import { verifyBundleV2 } from '../chain/verify-bundle-v2.ts';
+import { BundleWriter } from '../chain/write-bundle-v2.ts';
+import type { CollateralBlob } from '../chain/types.ts';
+import { bundleFileSink, fileChunks } from '../cot/bundle-file.ts';
+import { LinkCryptoPool } from '../cot/link-crypto-pool.ts';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CotBuilder } from '../cot/builder.ts';
 import { createDcapRemoteVerifier, verifiedQuotesOf } from '../cot/dcap-remote-verifier.ts';
 import { buildElementImage } from '../cot/element.ts';
@@ -75,7 +82,24 @@ export interface CotSizeResult {
   linkCpuMs: { local: number; remote: number };
   /** Mean enclave launch (load + element key) per element after the first (µs). */
   launchUs: number;
+  /** Size of the proof bundle v2 written while the chain grew (bytes). */
+  bundleBytes: number;
+  /** Worker threads that checked link signatures and quotes during verification (besides the main thread). */
+  verifyThreads: number;
   valid: boolean;
+}
+
+/** Captures the first local and remote link as they stream into the bundle (the crypto floor's real inputs). */
+class SamplingWriter extends BundleWriter {
+  first?: Link;
+  local?: Link;
+  remote?: Link;
+  override link(l: Link, collateral?: CollateralBlob, cloud?: string): void {
+    if (l.parent === null) this.first ??= l;
+    else if (l.type === 'local') this.local ??= l;
+    else this.remote ??= l;
+    super.link(l, collateral, cloud);
+  }
 }
 
 export interface CotBenchResult {
@@ -193,7 +217,12 @@ async function buildOne(
     // A cold DCAP verifier of its own that may reuse, at append, the accepted verification of the very
     // same quote, collateral and instant the parent enclave just made (docs/chain.md, "Verification reuse").
     const remote = createDcapRemoteVerifier(world.root, { reuse: verifiedQuotesOf(world.root) });
+    // Streaming build: every accepted link goes to the v2 bundle file right away; the chain keeps none.
+    const bundlePath = join(tmpdir(), `catena-bench-cot-${process.pid}-${size}.bundle`);
+    const sink = bundleFileSink(bundlePath);
+    const writer = new SamplingWriter(sink.write);
     const chain = Chain.create({
+      stream: writer,
       name: `bench-${size}`,
       root: world.root,
       emulatedRoot: true,
@@ -239,25 +268,38 @@ async function buildOne(
       links[local ? 'local' : 'remote']++;
       ids.push(el.id);
       platformOf.push(childPlatform);
-      if (local && !sampleLocal) sampleLocal = chain.link(el.id);
-      if (!local && !sampleRemote) sampleRemote = chain.link(el.id);
       if (i % every === 0) {
         rss.sample();
         progress?.({ size, phase: 'build', done: i + 1, total: size });
       }
     }
+    const written = chain.finishStream();
+    sink.close();
     const buildMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     rss.sample();
+    sampleLocal = writer.local;
+    sampleRemote = writer.remote;
     progress?.({ size, phase: 'verify', done: size, total: size });
     const tv = performance.now();
     const cv = process.cpuUsage();
-    const bundle = chain.toBundle();
-    const v = await verifyBundle(bundle, {
-      root: world.root,
-      at: new Date(),
-      remote: createDcapRemoteVerifier(world.root),
-    });
+    // Offline verification of the file, streamed, with link signatures and quotes checked ahead on
+    // every core (worker start-up included in the time) and decided in order on this thread.
+    const sampler = setInterval(() => rss.sample(), 50);
+    const pool = new LinkCryptoPool(world.root);
+    let v;
+    try {
+      v = await verifyBundleV2(fileChunks(bundlePath), {
+        root: world.root,
+        at: new Date(),
+        remote: createDcapRemoteVerifier(world.root),
+        prefetch: pool,
+      });
+    } finally {
+      clearInterval(sampler);
+      await pool.close();
+      await rm(bundlePath, { force: true });
+    }
     const verifyMs = performance.now() - tv;
     const verifyCpuMs = cpuMsSince(cv);
     rss.sample();
@@ -267,7 +309,7 @@ async function buildOne(
         `the chain of ${size} does not verify: ${JSON.stringify(v.failures.slice(0, 3))}`,
       );
     }
-    const firstLink = chain.link(first.id)!;
+    const firstLink = writer.first!;
     const quote =
       firstLink.evidence.kind === 'dcap-quote'
         ? Uint8Array.from(Buffer.from(firstLink.evidence.quote, 'hex'))
@@ -286,6 +328,8 @@ async function buildOne(
         linkMs: { local: round(linkMs.local, 5), remote: round(linkMs.remote, 5) },
         linkCpuMs: { local: round(linkCpuMs.local, 5), remote: round(linkCpuMs.remote, 5) },
         launchUs: size > 1 ? round((launchMs * 1000) / (size - 1), 4) : 0,
+        bundleBytes: written.bytes,
+        verifyThreads: pool.threads,
         valid: v.valid,
       },
       samples: { local: sampleLocal, remote: sampleRemote, quote },

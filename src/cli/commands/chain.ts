@@ -38,7 +38,7 @@ export function register(program: Command): void {
         const { generateP256 } = await import('../../crypto/ecdsa.ts');
         const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
         const { BundleWriter } = await import('../../chain/write-bundle-v2.ts');
-        const { bundleFileSink } = await import('../bundle-file.ts');
+        const { bundleFileSink } = await import('../../cot/bundle-file.ts');
         const clouds = intFlag('clouds', opts.clouds, 1, 26);
         const perCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
         const n = intFlag('enclaves', opts.enclaves, 1, 1_000_000);
@@ -149,7 +149,7 @@ export function register(program: Command): void {
       const { verifyBundleV2 } = await import('../../chain/verify-bundle-v2.ts');
       const { isBundleV2 } = await import('../../chain/read-bundle-v2.ts');
       const { LinkCryptoPool } = await import('../../cot/link-crypto-pool.ts');
-      const { fileChunks, fileHead } = await import('../bundle-file.ts');
+      const { fileChunks, fileHead } = await import('../../cot/bundle-file.ts');
       const at = timeFlag('at', opts.at);
       let root: Uint8Array;
       try {
