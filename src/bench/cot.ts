@@ -61,6 +61,13 @@ export interface CotBenchOptions {
   platformsPerCloud?: number;
   /** Seed of the tree shape (parents, interleaving). */
   seed?: number;
+  /**
+   * Live elements: a new element's parent is drawn among the `live` most recent ones, and older ones
+   * admit no more children (their enclaves are unloaded). Default 1,000: chains up to that size are
+   * the plain random recursive tree. Why: a loaded enclave costs ≈ 12 KB of RSS, so a chain where
+   * every element may still admit a child cannot stay under 1 GB at 100,000 elements.
+   */
+  live?: number;
   /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
   isolatedMaxSize?: number;
   onProgress?: (p: { size: number; phase: 'start' | 'build' | 'verify' | 'done'; done: number; total: number }) => void;
@@ -72,6 +79,8 @@ export interface CotSizeResult {
   verifyMs: number;
   cpuMs: number;
   peakRssMb: number;
+  /** The same over the build alone (verification's worker threads add their own heaps). */
+  buildPeakRssMb: number;
   /** Start-up (everything before the second element), wall and CPU ms. */
   startupMs: number;
   startupCpuMs: number;
@@ -130,6 +139,8 @@ export interface CotBenchResult {
   clouds: number;
   platforms: number;
   localShare: number;
+  /** Live elements (see CotBenchOptions.live). */
+  live: number;
   /** One-time manufacturer/vendor setup (ms): not part of any chain. */
   machineSetupMs: number;
   /** The first chain start-up of the process (module loading and JIT included), ms: not in the median. */
@@ -191,7 +202,7 @@ interface OneChain {
 async function buildOne(
   m: Machine,
   size: number,
-  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed'>>,
+  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live'>>,
   progress: CotBenchOptions['onProgress'],
   floor?: LinkFloorSampler,
 ): Promise<OneChain> {
@@ -251,7 +262,10 @@ async function buildOne(
     for (let i = 1; i < size; i++) {
       if (floor && i % floorEvery === 0) floor.sample();
       const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
-      const p = Math.floor(rand() * ids.length);
+      // A parent drawn uniformly among the live elements: the `live` most recent (all of them while
+      // the chain is smaller): a random recursive tree over a sliding window.
+      const lo = Math.max(0, ids.length - o.live);
+      const p = lo + Math.floor(rand() * (ids.length - lo));
       const parent = ids[p];
       const childPlatform = local
         ? platformOf[p]
@@ -268,6 +282,13 @@ async function buildOne(
       links[local ? 'local' : 'remote']++;
       ids.push(el.id);
       platformOf.push(childPlatform);
+      // The element leaving the window admits no more children: its enclave is unloaded (outside
+      // the elements' timing, as the floor's batches are) and the chain lets go of its decoded key.
+      if (ids.length > o.live) {
+        const gone = ids[ids.length - o.live - 1];
+        await builder.detach(gone).destroy();
+        chain.retire(gone);
+      }
       if (i % every === 0) {
         rss.sample();
         progress?.({ size, phase: 'build', done: i + 1, total: size });
@@ -278,6 +299,7 @@ async function buildOne(
     const buildMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     rss.sample();
+    const buildPeak = rss.peak;
     sampleLocal = writer.local;
     sampleRemote = writer.remote;
     progress?.({ size, phase: 'verify', done: size, total: size });
@@ -321,6 +343,7 @@ async function buildOne(
         verifyMs: round(verifyMs, 5),
         cpuMs: round((cpu.user + cpu.system) / 1000, 5),
         peakRssMb: round(rss.peak / 2 ** 20, 4),
+        buildPeakRssMb: round(buildPeak / 2 ** 20, 4),
         startupMs: round(startupMs, 4),
         startupCpuMs: round(startupCpuMs, 4),
         verifyCpuMs: round(verifyCpuMs, 5),
@@ -346,12 +369,15 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     clouds: opts.clouds ?? 3,
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
+    live: opts.live ?? 1000,
   };
   const isolatedMax = opts.isolatedMaxSize ?? 50;
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
   if (!(o.localShare >= 0 && o.localShare <= 1))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
+  if (!Number.isSafeInteger(o.live) || o.live < 1)
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'live must be a positive integer');
   if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64)
     throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
   if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1)
@@ -448,6 +474,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     clouds: o.clouds,
     platforms: o.clouds * o.platformsPerCloud,
     localShare: o.localShare,
+    live: o.live,
     machineSetupMs: round(machineSetupMs, 4),
     coldStartMs: round(coldStartMs, 4),
     launchUs: totalLaunched ? round(launched.reduce((a, r) => a + r.launchUs * (r.size - 1), 0) / totalLaunched, 4) : 0,

@@ -110,6 +110,16 @@ export class Chain {
       throw new ChainError('ERR_CHAIN_STREAMING', `${what}: this chain streams its links to a bundle and keeps none`);
   }
 
+  /**
+   * The element will admit no more children (its enclave is gone): the chain lets go of the decoded key
+   * it kept for checking its children's links. Its key bytes stay, so a late child is still checked
+   * exactly (the key is decoded again).
+   */
+  retire(id: string): void {
+    const s = this.checker.state.get(id);
+    if (s) delete s.key;
+  }
+
   /** Streaming build: writes the platform records and the trailer; returns what the writer reports. */
   finishStream(): { records: number; bytes: number; hash: string } {
     const w = this.stream;

@@ -160,12 +160,13 @@ export class LinkChecker {
       if (el.platform !== l.childPlatform) throw new Fail('link-structure', 'element platform differs from its link');
       if (this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       const depth = parentState ? parentState.depth + 1 : 1;
-      const signer = l.parent === null ? this.owner : signerKey(parentState!);
       const early = parentState && this.prefetched ? await this.prefetched(l, parentState.keyRaw) : undefined;
+      // The parent's key is decoded only when this thread verifies the signature itself (a decoded key
+      // costs more than a verification, and its KeyObject stays with the parent's state).
       const signed =
         early ??
         p256Verify(
-          signer,
+          l.parent === null ? this.owner : signerKey(parentState!),
           canonical(() => linkSigningBytes(l), 'link'),
           bytes(l.signature, 64, 'link signature'),
         );
