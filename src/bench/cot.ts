@@ -253,8 +253,6 @@ async function buildOne(
     const linkCpuMs = { local: 0, remote: 0 };
     const links = { local: 0, remote: 0 };
     let launchMs = 0;
-    let sampleLocal: Link | undefined;
-    let sampleRemote: Link | undefined;
     const every = Math.max(1, Math.floor(size / 200));
     // Crypto-floor batches between elements (outside their timing), about one per 250 elements.
     const floorEvery = Math.max(250, Math.floor(size / 100));
@@ -300,8 +298,8 @@ async function buildOne(
     const cpu = process.cpuUsage(cpu0);
     rss.sample();
     const buildPeak = rss.peak;
-    sampleLocal = writer.local;
-    sampleRemote = writer.remote;
+    const sampleLocal = writer.local;
+    const sampleRemote = writer.remote;
     progress?.({ size, phase: 'verify', done: size, total: size });
     const tv = performance.now();
     const cv = process.cpuUsage();

@@ -147,7 +147,7 @@ export function recordFromValue(v: CborValue, index: number): BundleRecord {
   switch (v[0]) {
     case KIND.header: {
       const r = arr(v, 10, 'header');
-      if (r[1] !== 2) bad(`unsupported bundle version ${String(r[1])}`);
+      if (r[1] !== 2) bad(`unsupported bundle version ${typeof r[1] === 'number' ? r[1] : typeof r[1]}`);
       return {
         kind: 'header',
         header: {
@@ -165,8 +165,9 @@ export function recordFromValue(v: CborValue, index: number): BundleRecord {
     }
     case KIND.blob: {
       const r = arr(v, 3, 'blob');
-      const kind = BLOB_NAMES[uint(r[1], 'blob kind')];
-      if (!kind) bad(`unknown blob kind ${String(r[1])}`);
+      const k = uint(r[1], 'blob kind');
+      const kind = BLOB_NAMES[k];
+      if (!kind) bad(`unknown blob kind ${k}`);
       return { kind: 'blob', blob: kind, content: bytes(r[2], 'blob content') };
     }
     case KIND.revocation: {

@@ -227,7 +227,7 @@ export class BundleReader {
             quote.set(q.content, ev.quoteHead.length);
           }
           link = { ...s, chain: h.id, evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: ev.collateral } };
-        } else link = { ...s, chain: h.id, evidence: s.evidence as Link['evidence'] };
+        } else link = { ...s, chain: h.id, evidence: s.evidence };
         this.counts[link.type]++;
         const element: Element = {
           id: link.child,

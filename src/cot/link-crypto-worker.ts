@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fromHex } from '../bytes/util.ts';
 import { linkSigningBytes } from '../chain/signing.ts';
-import type { RemoteEvidenceResult } from '../chain/remote-verifier.ts';
+import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import type { CollateralBlob, Link } from '../chain/types.ts';
 import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
@@ -25,13 +25,15 @@ export interface LinkCryptoReply {
   }>;
 }
 
-// This thread's warm DCAP verifier (QE contexts, certificate and CRL caches), trusting exactly `root`.
-const verifier = createDcapRemoteVerifier((workerData as { root: Uint8Array }).root);
-const collateral = new Map<string, CollateralBlob>();
-/** Parents' keys decoded once (a parent signs several links): bounded, cleared when full. */
-const keys = new Map<string, KeyObject>();
+/** What one worker thread keeps: its warm DCAP verifier, the collateral it was sent, decoded parent keys. */
+interface WorkerState {
+  verifier: RemoteEvidenceVerifier;
+  collateral: Map<string, CollateralBlob>;
+  /** Parents' keys decoded once (a parent signs several links): bounded, cleared when full. */
+  keys: Map<string, KeyObject>;
+}
 
-function signature(link: Link, key: Uint8Array): boolean | null {
+function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean | null {
   try {
     const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
     let pk = keys.get(k);
@@ -47,6 +49,7 @@ function signature(link: Link, key: Uint8Array): boolean | null {
 }
 
 async function remote(
+  { verifier, collateral }: WorkerState,
   link: Link,
   id: string | undefined,
   at: Date,
@@ -70,14 +73,21 @@ async function remote(
   }
 }
 
+// This thread's warm DCAP verifier (QE contexts, certificate and CRL caches), trusting exactly `root`.
+const state: WorkerState = {
+  verifier: createDcapRemoteVerifier((workerData as { root: Uint8Array }).root),
+  collateral: new Map(),
+  keys: new Map(),
+};
+
 parentPort!.on('message', (m: LinkCryptoRequest) => {
-  for (const [id, c] of Object.entries(m.collateral ?? {})) collateral.set(id, c);
+  for (const [id, c] of Object.entries(m.collateral ?? {})) state.collateral.set(id, c);
   const at = new Date(m.at);
   void Promise.all(
     m.jobs.map(async (j) => {
       const out: LinkCryptoReply['results'][number] = {};
-      if (j.key) out.signature = signature(j.link, j.key);
-      const r = await remote(j.link, j.collateralId, at);
+      if (j.key) out.signature = signature(state, j.link, j.key);
+      const r = await remote(state, j.link, j.collateralId, at);
       if (r !== undefined) out.remote = r;
       return out;
     }),

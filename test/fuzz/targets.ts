@@ -315,7 +315,8 @@ export const TARGETS: Target[] = [
   {
     name: 'bundle-v2',
     kind: 'bytes',
-    drives: 'readBundleV2Sync (the streaming proof bundle v2 reader: frames, chain hashes, records, references, trailer)',
+    drives:
+      'readBundleV2Sync (the streaming proof bundle v2 reader: frames, chain hashes, records, references, trailer)',
     dictionary: [BUNDLE_V2_MAGIC, h('5a'), h('59'), h('f6'), h('f5'), h('83'), h('8d')],
     parse: (b: Uint8Array) => readBundleV2Sync(b, { maxRecordBytes: 1 << 16 }),
   },
