@@ -26,6 +26,8 @@ export class BundleWriter {
   private prev = sha256(BUNDLE_V2_MAGIC);
   private records = 0;
   private readonly blobs = new Set<string>();
+  /** The QE contexts written last, with their ids: found by memcmp instead of hashing 4 KB per remote link. */
+  private readonly contexts: Array<{ bytes: Buffer; id: string }> = [];
   private readonly counts = { local: 0, remote: 0 };
   private phase: 'start' | 'revocations' | 'links' | 'platforms' | 'done' = 'start';
   bytes = 0;
@@ -66,6 +68,16 @@ export class BundleWriter {
     return id;
   }
 
+  private context(tail: Uint8Array): string {
+    const t = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
+    const known = this.contexts.find((c) => c.bytes.equals(t));
+    if (known) return known.id;
+    const id = this.blob('qe-context', tail);
+    this.contexts.unshift({ bytes: Buffer.from(tail), id });
+    if (this.contexts.length > 64) this.contexts.pop();
+    return id;
+  }
+
   header(h: ChainHeader): void {
     if (this.phase !== 'start') throw new ChainError('ERR_CHAIN_BUNDLE', 'bundle v2: one header, first');
     const policy = enc.encode(canonicalJson(h.policy));
@@ -100,7 +112,7 @@ export class BundleWriter {
       evidence = {
         kind: 'dcap-quote',
         quoteHead: split ? q.subarray(0, QUOTE_HEAD_BYTES) : q,
-        context: split ? this.blob('qe-context', q.subarray(QUOTE_HEAD_BYTES)) : null,
+        context: split ? this.context(q.subarray(QUOTE_HEAD_BYTES)) : null,
         collateral: l.evidence.collateral,
       };
     }
