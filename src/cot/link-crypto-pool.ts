@@ -61,12 +61,32 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
     return this.workers.length;
   }
 
+  /**
+   * Links go to a worker chosen by their parent's key, so each parent's key is decoded by one thread
+   * only (a decode costs about half a verification); the first link (no key) goes to the first worker.
+   */
   start(batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>, at: Date): PrefetchedLinkCrypto[] {
     const live = this.workers.filter((w) => !w.failed);
     if (!live.length) return batch.map(() => ({}));
-    const w = live.reduce((a, x) => (x.busy < a.busy ? x : a));
+    const groups = live.map(() => [] as number[]);
+    batch.forEach((j, i) => groups[j.key ? (j.key[0] * 256 + j.key[1]) % live.length : 0].push(i));
+    const out: PrefetchedLinkCrypto[] = batch.map(() => ({}));
+    groups.forEach((idx, g) => {
+      if (idx.length) this.send(live[g], idx, batch, at, out);
+    });
+    return out;
+  }
+
+  private send(
+    w: PoolWorker,
+    idx: number[],
+    batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>,
+    at: Date,
+    out: PrefetchedLinkCrypto[],
+  ): void {
     const collateral: Record<string, CollateralBlob> = {};
-    const jobs = batch.map(({ link, key, collateral: c }) => {
+    const jobs = idx.map((i) => {
+      const { link, key, collateral: c } = batch[i];
       const id = link.evidence.kind === 'dcap-quote' && c ? link.evidence.collateral : undefined;
       if (id !== undefined && c && !w.sentCollateral.has(id)) {
         w.sentCollateral.add(id);
@@ -92,12 +112,14 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
         resolve([]);
       }
     });
-    return jobs.map((j, i) => ({
-      ...(j.key ? { signature: results.then((r) => r[i]?.signature ?? null) } : {}),
-      ...(j.collateralId !== undefined
-        ? { remote: results.then((r) => (r[i]?.remote ?? null) as RemoteEvidenceResult | null) }
-        : {}),
-    }));
+    jobs.forEach((j, k) => {
+      out[idx[k]] = {
+        ...(j.key ? { signature: results.then((r) => r[k]?.signature ?? null) } : {}),
+        ...(j.collateralId !== undefined
+          ? { remote: results.then((r) => (r[k]?.remote ?? null) as RemoteEvidenceResult | null) }
+          : {}),
+      };
+    });
   }
 
   async close(): Promise<void> {
