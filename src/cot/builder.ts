@@ -231,7 +231,7 @@ export class CotBuilder {
   detach(id: string): ElementHandle {
     const h = this.handleOf(id);
     this.handles.delete(id);
-    this.depths.delete(id);
+    // Its depth stays memoised: its descendants' depths are found from it without walking the path.
     return h;
   }
 
