@@ -168,6 +168,11 @@ export const AuditQuery = Type.Object({
   afterSeq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })),
   limit: Type.Optional(Limit),
 });
+export const EventAcksQuery = Type.Object({
+  before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'only event ids below this' })),
+  limit: Type.Optional(Limit),
+});
+
 export const VerifyQuery = Type.Object({
   at: Type.Optional(Type.String({ description: 'ISO 8601 time; default now' })),
 });

@@ -788,6 +788,16 @@ export class SqlStore implements Store {
     return row ? eventAckRow(row) : undefined;
   }
 
+  async listEventAcks(page: { beforeId?: number; limit: number }): Promise<EventAckRow[]> {
+    const limit = checkLimit(page?.limit);
+    const before = page.beforeId === undefined ? Number.MAX_SAFE_INTEGER : checkEventId(page.beforeId);
+    const rows = await this.driver.all(`SELECT * FROM event_acks WHERE event_id < ? ORDER BY event_id DESC LIMIT ?`, [
+      before,
+      limit,
+    ]);
+    return rows.map(eventAckRow);
+  }
+
   async lastAckedEventId(): Promise<number> {
     const row = (await this.driver.all(`SELECT MAX(event_id) AS n FROM event_acks`))[0];
     return row?.n == null ? 0 : Number(row.n);

@@ -391,6 +391,8 @@ export interface Store {
    */
   ackEvent(a: NewEventAck, audit: AuditActor): Promise<{ ack: EventAckRow; created: boolean }>;
   getEventAck(eventId: number): Promise<EventAckRow | undefined>;
+  /** Newest first: those with an event id below `beforeId` (default: all), at most `limit`. */
+  listEventAcks(page: { beforeId?: number; limit: number }): Promise<EventAckRow[]>;
   /** The highest acknowledged event id, 0 when none: a manager numbers its events above it. */
   lastAckedEventId(): Promise<number>;
 

@@ -250,6 +250,19 @@ test('an admin acknowledges an event after confirming: both dashboards show who 
   assert.match(await problem.innerText(), /"status": 401[\s\S]*ERR_UNAUTHENTICATED/);
   assert.equal(await item(b.page, x2).locator('.acked').count(), 0);
   assert.deepEqual(a.errors, []);
+  // A dashboard opened afterwards (a reader's) lists the acknowledgement made before it opened.
+  const c = await open();
+  await c.page.goto(`${url}/ui/#token=${f.reader}`);
+  await c.page.getByRole('button', { name: 'Events', exact: true }).click();
+  const earlier = c.page.locator(`li[data-acked-event-id="${eventId}"]`);
+  await earlier.waitFor();
+  assert.match(
+    await earlier.innerText(),
+    new RegExp(`event ${eventId} chain\\.created acknowledged by ${adminId} at \\d{4}-.*expected: browser test`),
+  );
+  assert.deepEqual(await seriousViolations(c.page), [], 'events view with earlier acknowledgements');
+  assert.deepEqual(c.errors, []);
+  await c.ctx.close();
   await a.ctx.close();
   await b.ctx.close();
   // The later tests open the newest live chain: the built one again.

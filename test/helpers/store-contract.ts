@@ -773,6 +773,24 @@ export function storeContract(
       assert.equal(await s.lastAckedEventId(), 7);
       assert.equal((await s.getEventAck(3))?.note, null);
       assert.equal((await s.getEventAck(3))?.actor, 'bob');
+      // Listed newest first, paged by event id.
+      assert.deepEqual(
+        (await s.listEventAcks({ limit: 10 })).map((r) => [r.eventId, r.actor]),
+        [
+          [7, 'alice'],
+          [3, 'bob'],
+        ],
+      );
+      assert.deepEqual(
+        (await s.listEventAcks({ limit: 1 })).map((r) => r.eventId),
+        [7],
+      );
+      assert.deepEqual(
+        (await s.listEventAcks({ beforeId: 7, limit: 10 })).map((r) => r.eventId),
+        [3],
+      );
+      assert.deepEqual(await s.listEventAcks({ beforeId: 3, limit: 10 }), []);
+      await rejectsCode(s.listEventAcks({ beforeId: 0, limit: 10 }), 'ERR_STORE_INVALID');
       await rejectsCode(s.ackEvent({ eventId: 0, type: 'x', event: {}, note: null }, who()), 'ERR_STORE_INVALID');
       await rejectsCode(s.ackEvent({ eventId: 1.5, type: 'x', event: {}, note: null }, who()), 'ERR_STORE_INVALID');
       await rejectsCode(s.ackEvent({ eventId: 2, type: '', event: {}, note: null }, who()), 'ERR_STORE_INVALID');

@@ -6,13 +6,12 @@ import * as S from '../schemas.ts';
 import type { ManagerContext } from './context.ts';
 import * as R from './responses.ts';
 
-const ackView = (a: EventAckRow, created: boolean) => ({
+const ackView = (a: EventAckRow) => ({
   event: a.eventId,
   type: a.type,
   by: a.actor,
   note: a.note,
   at: a.at.toISOString(),
-  created,
 });
 
 /**
@@ -41,7 +40,7 @@ export function eventAckRoute(
       const id = Number((req.params as { id: string }).id);
       const note = (req.body as { note?: string }).note ?? null;
       const done = await ctx.store.getEventAck(id);
-      if (done) return ackView(done, false);
+      if (done) return { ...ackView(done), created: false };
       const event = kept(id);
       if (!event) throw new ServerError('ERR_NOT_FOUND', `no event ${id} among the events the manager keeps`);
       const { ack, created } = await ctx.store.ackEvent(
@@ -59,7 +58,22 @@ export function eventAckRoute(
           note: ack.note,
           acknowledgedAt: ack.at.toISOString(),
         });
-      return ackView(ack, created);
+      return { ...ackView(ack), created };
+    },
+  );
+  // The acknowledgements kept, newest first: a dashboard opened after them shows them too (the stream
+  // carries only those made while it listens).
+  app.get(
+    '/v1/events/acks',
+    {
+      config: { auth: 'reader' },
+      schema: { tags: ['events'], querystring: S.EventAcksQuery, response: { 200: R.EventAckPage } },
+    },
+    async (req) => {
+      const q = req.query as { before?: string; limit?: string };
+      const limit = q.limit ? Number(q.limit) : 100;
+      const rows = await ctx.store.listEventAcks({ beforeId: q.before ? Number(q.before) : undefined, limit });
+      return { acks: rows.map(ackView), next: rows.length === limit ? rows[rows.length - 1].eventId : null };
     },
   );
 }

@@ -164,6 +164,10 @@ export const EventAck = Type.Object({
   at: Time,
   created: Type.Boolean({ description: 'false: it was acknowledged already (this is that acknowledgement)' }),
 });
+export const EventAckPage = Type.Object({
+  acks: Type.Array(Type.Omit(EventAck, ['created'])),
+  next: Type.Union([Type.Integer(), Type.Null()], { description: 'the `before` of the next page; null: no more' }),
+});
 export const NoContent = Type.Null({ description: 'no content' });
 export const WebhookView = Type.Object({
   id: Type.String(),

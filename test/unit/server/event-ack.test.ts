@@ -130,4 +130,26 @@ test('after a restart the acknowledgement is still there, and new events are num
   // An id of the previous run that nobody acknowledged is not among the kept events any more.
   const gone = await f.req('POST', `/v1/events/${id - 1}/ack`, {});
   assert.equal(gone.statusCode, 404, gone.body);
+
+  // A dashboard opened now lists it (the stream of this run never carried it): a reader may, newest first.
+  assert.equal((await f.req('GET', '/v1/events/acks', undefined, null)).statusCode, 401);
+  const listed = await f.req('GET', '/v1/events/acks', undefined, f.reader);
+  assert.equal(listed.statusCode, 200, listed.body);
+  const { acks, next: more } = listed.json<{ acks: { event: number }[]; next: number | null }>();
+  const { created: _, ...view } = ack.json<Record<string, unknown>>();
+  assert.deepEqual(acks[0], view);
+  assert.deepEqual(
+    acks.map((a) => a.event),
+    [...acks.map((a) => a.event)].sort((a, b) => b - a),
+  );
+  assert.equal(more, null);
+  // Paged by event id.
+  const page = await f.req('GET', `/v1/events/acks?limit=1`, undefined, f.reader);
+  assert.deepEqual([page.json().acks.length, page.json().next], [1, id]);
+  const rest = (await f.req('GET', `/v1/events/acks?before=${id}`, undefined, f.reader)).json();
+  assert.deepEqual(rest.acks, acks.slice(1));
+  for (const bad of ['before=0', 'before=x', 'limit=0']) {
+    const r = await f.req('GET', `/v1/events/acks?${bad}`, undefined, f.reader);
+    assert.equal(r.statusCode, 400, bad);
+  }
 });

@@ -1,11 +1,12 @@
 // The live timeline of /v1/events, newest first; an admin acknowledges an event (with an optional note)
 // after confirming, and every dashboard shows who acknowledged it when (the `event.acknowledged` event).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, short } from '../api.ts';
 import type { LiveEvent } from '../events.ts';
 
 export interface EventAck {
   event: number;
+  type?: string;
   by: string;
   note: string | null;
   at: string;
@@ -69,14 +70,26 @@ function Acknowledge({ id, onDone }: { id: number; onDone: (a: EventAck) => void
 }
 
 export function Events({ events, admin }: { events: LiveEvent[]; admin: boolean }) {
-  // Answers of this dashboard's own acknowledgements show at once; the stream brings everyone's.
+  // Answers of this dashboard's own acknowledgements show at once; the stream brings everyone's made
+  // while it listens, and /v1/events/acks those made before it opened.
   const [mine, setMine] = useState<Map<number, EventAck>>(new Map());
+  const [earlier, setEarlier] = useState<EventAck[]>([]);
+  const [listProblem, setListProblem] = useState<string | undefined>();
+  useEffect(() => {
+    api<{ acks: EventAck[] }>('/v1/events/acks?limit=1000')
+      .then((r) => setEarlier(r.acks))
+      .catch((e: unknown) => setListProblem(e instanceof Error ? e.message : String(e)));
+  }, []);
   const acks = acksOf(events);
   for (const [k, v] of mine) if (!acks.has(k)) acks.set(k, v);
+  for (const a of earlier) if (!acks.has(a.event)) acks.set(a.event, a);
+  const shown = new Set(events.map((e) => e.id));
+  const before = earlier.filter((a) => !shown.has(a.event));
   return (
     <section aria-labelledby="events-title">
       <h2 id="events-title">Events</h2>
       <p>Live from the manager's event stream (newest first; {events.length} since this page opened).</p>
+      {listProblem ? <p role="alert">Earlier acknowledgements could not be read: {listProblem}</p> : null}
       <ol class="timeline" aria-live="polite">
         {[...events].reverse().map((e) => {
           const ack = acks.get(e.id);
@@ -116,6 +129,22 @@ export function Events({ events, admin }: { events: LiveEvent[]; admin: boolean 
           );
         })}
       </ol>
+      {before.length ? (
+        <>
+          <h3>Acknowledged before this page opened</h3>
+          <ul class="timeline">
+            {before.map((a) => (
+              <li key={a.event} data-acked-event-id={a.event}>
+                event {a.event} <strong>{a.type}</strong>{' '}
+                <span class="acked">
+                  acknowledged by <span class="mono">{a.by}</span> at <time>{a.at}</time>
+                  {a.note ? ` — ${a.note}` : ''}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
     </section>
   );
 }
