@@ -1,7 +1,14 @@
 import { Chain } from '../chain/chain.ts';
 import { linkSigningBytes } from '../chain/signing.ts';
 import type { Link } from '../chain/types.ts';
-import { verifyBundle } from '../chain/verify-bundle.ts';
+import { verifyBundleV2 } from '../chain/verify-bundle-v2.ts';
+import { BundleWriter } from '../chain/write-bundle-v2.ts';
+import type { CollateralBlob } from '../chain/types.ts';
+import { bundleFileSink, fileChunks } from '../cot/bundle-file.ts';
+import { LinkCryptoPool } from '../cot/link-crypto-pool.ts';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CotBuilder } from '../cot/builder.ts';
 import { createDcapRemoteVerifier, verifiedQuotesOf } from '../cot/dcap-remote-verifier.ts';
 import { buildElementImage } from '../cot/element.ts';
@@ -54,6 +61,13 @@ export interface CotBenchOptions {
   platformsPerCloud?: number;
   /** Seed of the tree shape (parents, interleaving). */
   seed?: number;
+  /**
+   * Live elements: a new element's parent is drawn among the `live` most recent ones, and older ones
+   * admit no more children (their enclaves are unloaded). Default 1,000: chains up to that size are
+   * the plain random recursive tree. Why: a loaded enclave costs ≈ 12 KB of RSS, so a chain where
+   * every element may still admit a child cannot stay under 1 GB at 100,000 elements.
+   */
+  live?: number;
   /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
   isolatedMaxSize?: number;
   onProgress?: (p: { size: number; phase: 'start' | 'build' | 'verify' | 'done'; done: number; total: number }) => void;
@@ -65,6 +79,8 @@ export interface CotSizeResult {
   verifyMs: number;
   cpuMs: number;
   peakRssMb: number;
+  /** The same over the build alone (verification's worker threads add their own heaps). */
+  buildPeakRssMb: number;
   /** Start-up (everything before the second element), wall and CPU ms. */
   startupMs: number;
   startupCpuMs: number;
@@ -75,7 +91,24 @@ export interface CotSizeResult {
   linkCpuMs: { local: number; remote: number };
   /** Mean enclave launch (load + element key) per element after the first (µs). */
   launchUs: number;
+  /** Size of the proof bundle v2 written while the chain grew (bytes). */
+  bundleBytes: number;
+  /** Worker threads that checked link signatures and quotes during verification (besides the main thread). */
+  verifyThreads: number;
   valid: boolean;
+}
+
+/** Captures the first local and remote link as they stream into the bundle (the crypto floor's real inputs). */
+class SamplingWriter extends BundleWriter {
+  first?: Link;
+  local?: Link;
+  remote?: Link;
+  override link(l: Link, collateral?: CollateralBlob, cloud?: string): void {
+    if (l.parent === null) this.first ??= l;
+    else if (l.type === 'local') this.local ??= l;
+    else this.remote ??= l;
+    super.link(l, collateral, cloud);
+  }
 }
 
 export interface CotBenchResult {
@@ -106,6 +139,8 @@ export interface CotBenchResult {
   clouds: number;
   platforms: number;
   localShare: number;
+  /** Live elements (see CotBenchOptions.live). */
+  live: number;
   /** One-time manufacturer/vendor setup (ms): not part of any chain. */
   machineSetupMs: number;
   /** The first chain start-up of the process (module loading and JIT included), ms: not in the median. */
@@ -167,7 +202,7 @@ interface OneChain {
 async function buildOne(
   m: Machine,
   size: number,
-  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed'>>,
+  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live'>>,
   progress: CotBenchOptions['onProgress'],
   floor?: LinkFloorSampler,
 ): Promise<OneChain> {
@@ -193,7 +228,12 @@ async function buildOne(
     // A cold DCAP verifier of its own that may reuse, at append, the accepted verification of the very
     // same quote, collateral and instant the parent enclave just made (docs/chain.md, "Verification reuse").
     const remote = createDcapRemoteVerifier(world.root, { reuse: verifiedQuotesOf(world.root) });
+    // Streaming build: every accepted link goes to the v2 bundle file right away; the chain keeps none.
+    const bundlePath = join(tmpdir(), `catena-bench-cot-${process.pid}-${size}.bundle`);
+    const sink = bundleFileSink(bundlePath);
+    const writer = new SamplingWriter(sink.write);
     const chain = Chain.create({
+      stream: writer,
       name: `bench-${size}`,
       root: world.root,
       emulatedRoot: true,
@@ -213,8 +253,6 @@ async function buildOne(
     const linkCpuMs = { local: 0, remote: 0 };
     const links = { local: 0, remote: 0 };
     let launchMs = 0;
-    let sampleLocal: Link | undefined;
-    let sampleRemote: Link | undefined;
     const every = Math.max(1, Math.floor(size / 200));
     // Crypto-floor batches between elements (outside their timing), about one per 250 elements.
     const floorEvery = Math.max(250, Math.floor(size / 100));
@@ -222,7 +260,10 @@ async function buildOne(
     for (let i = 1; i < size; i++) {
       if (floor && i % floorEvery === 0) floor.sample();
       const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
-      const p = Math.floor(rand() * ids.length);
+      // A parent drawn uniformly among the live elements: the `live` most recent (all of them while
+      // the chain is smaller): a random recursive tree over a sliding window.
+      const lo = Math.max(0, ids.length - o.live);
+      const p = lo + Math.floor(rand() * (ids.length - lo));
       const parent = ids[p];
       const childPlatform = local
         ? platformOf[p]
@@ -239,25 +280,46 @@ async function buildOne(
       links[local ? 'local' : 'remote']++;
       ids.push(el.id);
       platformOf.push(childPlatform);
-      if (local && !sampleLocal) sampleLocal = chain.link(el.id);
-      if (!local && !sampleRemote) sampleRemote = chain.link(el.id);
+      // The element leaving the window admits no more children: its enclave is unloaded (outside
+      // the elements' timing, as the floor's batches are) and the chain lets go of its decoded key.
+      if (ids.length > o.live) {
+        const gone = ids[ids.length - o.live - 1];
+        await builder.detach(gone).destroy();
+        chain.retire(gone);
+      }
       if (i % every === 0) {
         rss.sample();
         progress?.({ size, phase: 'build', done: i + 1, total: size });
       }
     }
+    const written = chain.finishStream();
+    sink.close();
     const buildMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     rss.sample();
+    const buildPeak = rss.peak;
+    const sampleLocal = writer.local;
+    const sampleRemote = writer.remote;
     progress?.({ size, phase: 'verify', done: size, total: size });
     const tv = performance.now();
     const cv = process.cpuUsage();
-    const bundle = chain.toBundle();
-    const v = await verifyBundle(bundle, {
-      root: world.root,
-      at: new Date(),
-      remote: createDcapRemoteVerifier(world.root),
-    });
+    // Offline verification of the file, streamed, with link signatures and quotes checked ahead on
+    // every core (worker start-up included in the time) and decided in order on this thread.
+    const sampler = setInterval(() => rss.sample(), 50);
+    const pool = new LinkCryptoPool(world.root);
+    let v;
+    try {
+      v = await verifyBundleV2(fileChunks(bundlePath), {
+        root: world.root,
+        at: new Date(),
+        remote: createDcapRemoteVerifier(world.root),
+        prefetch: pool,
+      });
+    } finally {
+      clearInterval(sampler);
+      await pool.close();
+      await rm(bundlePath, { force: true });
+    }
     const verifyMs = performance.now() - tv;
     const verifyCpuMs = cpuMsSince(cv);
     rss.sample();
@@ -267,7 +329,7 @@ async function buildOne(
         `the chain of ${size} does not verify: ${JSON.stringify(v.failures.slice(0, 3))}`,
       );
     }
-    const firstLink = chain.link(first.id)!;
+    const firstLink = writer.first!;
     const quote =
       firstLink.evidence.kind === 'dcap-quote'
         ? Uint8Array.from(Buffer.from(firstLink.evidence.quote, 'hex'))
@@ -279,6 +341,7 @@ async function buildOne(
         verifyMs: round(verifyMs, 5),
         cpuMs: round((cpu.user + cpu.system) / 1000, 5),
         peakRssMb: round(rss.peak / 2 ** 20, 4),
+        buildPeakRssMb: round(buildPeak / 2 ** 20, 4),
         startupMs: round(startupMs, 4),
         startupCpuMs: round(startupCpuMs, 4),
         verifyCpuMs: round(verifyCpuMs, 5),
@@ -286,6 +349,8 @@ async function buildOne(
         linkMs: { local: round(linkMs.local, 5), remote: round(linkMs.remote, 5) },
         linkCpuMs: { local: round(linkCpuMs.local, 5), remote: round(linkCpuMs.remote, 5) },
         launchUs: size > 1 ? round((launchMs * 1000) / (size - 1), 4) : 0,
+        bundleBytes: written.bytes,
+        verifyThreads: pool.threads,
         valid: v.valid,
       },
       samples: { local: sampleLocal, remote: sampleRemote, quote },
@@ -302,12 +367,15 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     clouds: opts.clouds ?? 3,
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
+    live: opts.live ?? 1000,
   };
   const isolatedMax = opts.isolatedMaxSize ?? 50;
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
   if (!(o.localShare >= 0 && o.localShare <= 1))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
+  if (!Number.isSafeInteger(o.live) || o.live < 1)
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'live must be a positive integer');
   if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64)
     throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
   if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1)
@@ -404,6 +472,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     clouds: o.clouds,
     platforms: o.clouds * o.platformsPerCloud,
     localShare: o.localShare,
+    live: o.live,
     machineSetupMs: round(machineSetupMs, 4),
     coldStartMs: round(coldStartMs, 4),
     launchUs: totalLaunched ? round(launched.reduce((a, r) => a + r.launchUs * (r.size - 1), 0) / totalLaunched, 4) : 0,

@@ -19,6 +19,7 @@ import type {
   Revocation,
 } from './types.ts';
 import { checkHeader, collateralId, LinkChecker, verifyBundle, type PrefetchedSignature } from './verify-bundle.ts';
+import type { BundleWriter } from './write-bundle-v2.ts';
 
 /** Element id of an enclave: derived from its element key, so it cannot be chosen freely. */
 export function enclaveElementId(elementKey: Uint8Array): string {
@@ -36,6 +37,9 @@ export class Chain {
   private readonly revocations: Revocation[] = [];
   private readonly collateral: Record<string, CollateralBlob> = {};
   private checker: LinkChecker;
+  /** Streaming (see `create`'s `stream`): accepted links go to this writer and are not kept. */
+  private stream?: BundleWriter;
+  private readonly streamed = { local: 0, remote: 0, first: false };
 
   private constructor(
     readonly header: ChainHeader,
@@ -70,6 +74,14 @@ export class Chain {
     now: Date;
     /** Link signature verdicts computed ahead (a server's worker threads); see PrefetchedSignature. */
     prefetched?: PrefetchedSignature;
+    /**
+     * Streaming build: the header goes to this proof bundle v2 writer now, every accepted link right
+     * after its append, and `finishStream` writes the platforms and the trailer. The chain then keeps
+     * no link and, per enclave, only what appends need (id, parent, platform): memory no longer grows
+     * with the links' evidence. Append-only: revoke, re-attest, removeLeaf, toBundle and verify are
+     * refused (ERR_CHAIN_STREAMING); verify the bundle written instead.
+     */
+    stream?: BundleWriter;
   }): Chain {
     const unsigned: Omit<ChainHeader, 'signature'> = {
       version: 1,
@@ -85,7 +97,35 @@ export class Chain {
       ...unsigned,
       signature: hex(p256Sign(opts.owner.privateKey, headerSigningBytes(unsigned))),
     };
-    return new Chain(header, opts.root, opts.remote, opts.owner, opts.prefetched);
+    const c = new Chain(header, opts.root, opts.remote, opts.owner, opts.prefetched);
+    if (opts.stream) {
+      opts.stream.header(header);
+      c.stream = opts.stream;
+    }
+    return c;
+  }
+
+  private notStreaming(what: string): void {
+    if (this.stream)
+      throw new ChainError('ERR_CHAIN_STREAMING', `${what}: this chain streams its links to a bundle and keeps none`);
+  }
+
+  /**
+   * The element will admit no more children (its enclave is gone): the chain lets go of the decoded key
+   * it kept for checking its children's links. Its key bytes stay, so a late child is still checked
+   * exactly (the key is decoded again).
+   */
+  retire(id: string): void {
+    const s = this.checker.state.get(id);
+    if (s) delete s.key;
+  }
+
+  /** Streaming build: writes the platform records and the trailer; returns what the writer reports. */
+  finishStream(): { records: number; bytes: number; hash: string } {
+    const w = this.stream;
+    if (!w) throw new ChainError('ERR_CHAIN_STREAMING', 'this chain does not stream its links');
+    for (const e of this.elements.values()) if (e.kind === 'platform') w.platform(e);
+    return w.finish();
   }
 
   /** Imports a bundle after verifying it fully at `at`; refuses one that does not verify. */
@@ -146,6 +186,7 @@ export class Chain {
     return this.elements.size;
   }
   get linkCounts(): { local: number; remote: number } {
+    if (this.stream) return { local: this.streamed.local, remote: this.streamed.remote };
     let local = 0;
     let remote = 0;
     for (const l of this.links.values()) {
@@ -210,7 +251,7 @@ export class Chain {
       throw new ChainError('ERR_CHAIN_DUPLICATE', `element ${link.child} is already in the chain`);
     if (link.parent !== null && !this.elements.has(link.parent))
       throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `parent ${link.parent} is not in the chain`);
-    if (link.parent === null && this.childrenOf(null).length > 0)
+    if (link.parent === null && (this.stream ? this.streamed.first : this.childrenOf(null).length > 0))
       throw new ChainError('ERR_CHAIN_LINK_REFUSED', 'the chain already has its first enclave', 'link-structure');
     const el: Element = {
       id: link.child,
@@ -240,8 +281,21 @@ export class Chain {
       if (addedCollateral) delete this.collateral[addedCollateral];
       throw new ChainError('ERR_CHAIN_LINK_REFUSED', `${failure.check}: ${failure.message}`, failure.check);
     }
-    this.links.set(link.child, link);
     if (link.type === 'remote') this.addPlatform(link.childPlatform, opts.cloud);
+    if (this.stream) {
+      this.stream.link(
+        link,
+        link.evidence.kind === 'dcap-quote' ? this.collateral[link.evidence.collateral] : undefined,
+        opts.cloud,
+      );
+      this.streamed[link.type]++;
+      if (link.parent === null) this.streamed.first = true;
+      // What later appends read of an element (its parent and platform); the rest went to the bundle.
+      const slim: Element = { id: el.id, kind: 'enclave', parent: el.parent, platform: el.platform };
+      this.elements.set(el.id, slim);
+      return el;
+    }
+    this.links.set(link.child, link);
     return el;
   }
 
@@ -265,6 +319,7 @@ export class Chain {
 
   /** Revokes an element (owner-signed); every descendant becomes invalid with it as the cause. */
   revoke(elementId: string, reason: string, at: Date): Revocation {
+    this.notStreaming('revoke');
     if (!this.elements.has(elementId)) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${elementId}`);
     if (!this.owner) throw new ChainError('ERR_CHAIN_NO_OWNER_KEY', 'this chain instance does not hold the owner key');
     const unsigned = { element: elementId, reason, at: at.toISOString() };
@@ -289,6 +344,7 @@ export class Chain {
    * The new link must pass every check; the old one stays if it does not.
    */
   async reattest(link: Link, opts: { at: Date; collateral?: CollateralBlob }): Promise<void> {
+    this.notStreaming('reattest');
     const old = this.links.get(link.child);
     if (!old) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no element ${link.child}`);
     if (link.childKey !== old.childKey || link.parent !== old.parent)
@@ -322,6 +378,7 @@ export class Chain {
 
   /** Removes a leaf enclave (one no other element was admitted by). */
   removeLeaf(id: string): void {
+    this.notStreaming('removeLeaf');
     const el = this.elements.get(id);
     if (!el || el.kind !== 'enclave') throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${id}`);
     if (this.childrenOf(id).length > 0) throw new ChainError('ERR_CHAIN_NOT_LEAF', `${id} has children`);
@@ -349,8 +406,27 @@ export class Chain {
     }
   }
 
+  /**
+   * Writes the chain as a proof bundle v2 (docs/chain.md) into `writer`: header, revocations, links in
+   * append order (parents before children), platform records, trailer.
+   */
+  writeBundle(writer: BundleWriter): { records: number; bytes: number; hash: string } {
+    this.notStreaming('writeBundle');
+    writer.header(this.header);
+    for (const r of this.revocations) writer.revocation(r);
+    for (const l of this.links.values())
+      writer.link(
+        l,
+        l.evidence.kind === 'dcap-quote' ? this.collateral[l.evidence.collateral] : undefined,
+        this.elements.get(l.child)?.cloud,
+      );
+    for (const e of this.elements.values()) if (e.kind === 'platform') writer.platform(e);
+    return writer.finish();
+  }
+
   /** The self-contained proof bundle (schema: docs/chain.md). Only referenced collateral is included. */
   toBundle(): ProofBundle {
+    this.notStreaming('toBundle');
     const used = new Set<string>();
     for (const l of this.links.values()) if (l.evidence.kind === 'dcap-quote') used.add(l.evidence.collateral);
     const collateral: Record<string, CollateralBlob> = {};
@@ -368,6 +444,7 @@ export class Chain {
 
   /** Verifies the whole chain at `at`, exactly as an offline verifier would verify its bundle. */
   verify(at: Date): Promise<ChainVerification> {
+    this.notStreaming('verify');
     return verifyBundle(this.toBundle(), { root: this.root, at, remote: this.remote });
   }
 }

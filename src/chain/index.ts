@@ -7,3 +7,7 @@ export { parseChainPolicy } from './parse-policy.ts';
 export { alwaysFailRemoteVerifier, type RemoteEvidenceVerifier, type RemoteEvidenceResult } from './remote-verifier.ts';
 export { ChainError } from './errors.ts';
 export type * from './types.ts';
+export { BundleWriter } from './write-bundle-v2.ts';
+export { BundleReader, readBundleV2, readBundleV2Sync, isBundleV2, type BundleItem } from './read-bundle-v2.ts';
+export { verifyBundleV2, type LinkCryptoPrefetcher, type VerifyStreamOptions } from './verify-bundle-v2.ts';
+export { BundleError } from './errors.ts';

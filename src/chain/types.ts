@@ -157,6 +157,10 @@ export interface ChainFailure {
   link: string;
   check: string;
   message: string;
+  /** Proof bundle v2: the index of the record that failed. */
+  record?: number;
+  /** Proof bundle v2: the reader's error code when the bundle itself cannot be read (ERR_BUNDLE_…). */
+  code?: string;
 }
 
 export interface ChainVerification {

@@ -16,6 +16,7 @@ import type {
   Element,
   Link,
   ProofBundle,
+  Revocation,
 } from './types.ts';
 import { canonicalJson } from '../json/canonical-json.ts';
 import { checkBundleShape } from './bundle-shape.ts';
@@ -115,8 +116,8 @@ export class LinkChecker {
     }
   >();
   constructor(
-    private readonly header: ChainHeader,
-    private readonly owner: KeyObject,
+    readonly header: ChainHeader,
+    readonly owner: KeyObject,
     private readonly elements: ReadonlyMap<string, Element>,
     private readonly collateral: Readonly<Record<string, CollateralBlob>>,
     private readonly remote: RemoteEvidenceVerifier,
@@ -159,12 +160,13 @@ export class LinkChecker {
       if (el.platform !== l.childPlatform) throw new Fail('link-structure', 'element platform differs from its link');
       if (this.nonces.has(l.nonce)) throw new Fail('nonce-reuse', 'the challenge nonce was already used in this chain');
       const depth = parentState ? parentState.depth + 1 : 1;
-      const signer = l.parent === null ? this.owner : signerKey(parentState!);
       const early = parentState && this.prefetched ? await this.prefetched(l, parentState.keyRaw) : undefined;
+      // The parent's key is decoded only when this thread verifies the signature itself (a decoded key
+      // costs more than a verification, and its KeyObject stays with the parent's state).
       const signed =
         early ??
         p256Verify(
-          signer,
+          l.parent === null ? this.owner : signerKey(parentState!),
           canonical(() => linkSigningBytes(l), 'link'),
           bytes(l.signature, 64, 'link signature'),
         );
@@ -276,6 +278,49 @@ export function checkHeader(
   }
 }
 
+/** Checks a revocation's owner signature; a valid one is recorded in `checker`, else the failure. */
+export function applyRevocation(
+  checker: LinkChecker,
+  h: ChainHeader,
+  owner: KeyObject,
+  r: Revocation,
+): ChainFailure | undefined {
+  const sig = /^[0-9a-f]{128}$/.test(r.signature) ? fromHex(r.signature) : new Uint8Array(0);
+  let signed: Uint8Array | undefined;
+  try {
+    signed = revocationSigningBytes(h.id, r);
+  } catch {
+    // not canonical JSON (e.g. a non-integer number): it cannot carry a valid signature
+  }
+  if (!signed || !p256Verify(owner, signed, sig))
+    return { link: r.element, check: 'revocation-signature', message: 'revocation is not signed by the chain owner' };
+  checker.revoked.set(r.element, r.reason);
+  return undefined;
+}
+
+/**
+ * Platform and QE elements carry no signature of their own: they must be the places the enclaves run
+ * on (as the verified quotes say), named as Chain names them.
+ */
+export function platformElementFailure(
+  el: Element,
+  enclavePlatforms: ReadonlySet<string>,
+  checker: LinkChecker,
+): ChainFailure | undefined {
+  const expected =
+    el.kind === 'platform'
+      ? { id: `platform:${el.platform}`, parent: null }
+      : { id: `qe:${el.platform}`, parent: `platform:${el.platform}` };
+  const seen = checker.platforms.get(el.platform);
+  let problem: string | undefined;
+  if (el.id !== expected.id || el.parent !== expected.parent)
+    problem = `a ${el.kind} element must be ${expected.id} with parent ${String(expected.parent)}`;
+  else if (!enclavePlatforms.has(el.platform)) problem = `no enclave element runs on platform ${el.platform}`;
+  else if (el.kind === 'platform' && seen && el.fmspc !== undefined && el.fmspc !== seen.fmspc)
+    problem = `FMSPC ${String(el.fmspc)} differs from the quotes' ${seen.fmspc}`;
+  return problem ? { link: el.id, check: 'link-structure', message: problem } : undefined;
+}
+
 /** SHA-256 (hex) of a collateral blob's canonical JSON: its key in the bundle. */
 const collateralIds = new WeakMap<CollateralBlob, { fields: CollateralSnapshot; id: string }>();
 
@@ -347,20 +392,8 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
   }
   const checker = new LinkChecker(h, head.owner, elements, failures.length ? {} : b.collateral, opts.remote);
   for (const r of b.revocations) {
-    const sig = /^[0-9a-f]{128}$/.test(r.signature) ? fromHex(r.signature) : new Uint8Array(0);
-    let signed: Uint8Array | undefined;
-    try {
-      signed = revocationSigningBytes(h.id, r);
-    } catch {
-      // not canonical JSON (e.g. a non-integer number): it cannot carry a valid signature
-    }
-    if (!signed || !p256Verify(head.owner, signed, sig))
-      failures.push({
-        link: r.element,
-        check: 'revocation-signature',
-        message: 'revocation is not signed by the chain owner',
-      });
-    else checker.revoked.set(r.element, r.reason);
+    const f = applyRevocation(checker, h, head.owner, r);
+    if (f) failures.push(f);
   }
   const linkByChild = new Map<string, Link>();
   const children = new Map<string | null, Link[]>();
@@ -383,23 +416,11 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
     const f = await checker.check(l, opts.at);
     if (f && f.check !== 'ancestor') failures.push(f);
   }
-  // Platform and QE elements carry no signature of their own: they must be the places the enclaves run on
-  // (as the verified quotes say), named as Chain names them.
   const enclavePlatforms = new Set(b.elements.filter((e) => e.kind === 'enclave').map((e) => e.platform));
   for (const el of b.elements) {
     if (el.kind === 'enclave') continue;
-    const expected =
-      el.kind === 'platform'
-        ? { id: `platform:${el.platform}`, parent: null }
-        : { id: `qe:${el.platform}`, parent: `platform:${el.platform}` };
-    const seen = checker.platforms.get(el.platform);
-    let problem: string | undefined;
-    if (el.id !== expected.id || el.parent !== expected.parent)
-      problem = `a ${el.kind} element must be ${expected.id} with parent ${String(expected.parent)}`;
-    else if (!enclavePlatforms.has(el.platform)) problem = `no enclave element runs on platform ${el.platform}`;
-    else if (el.kind === 'platform' && seen && el.fmspc !== undefined && el.fmspc !== seen.fmspc)
-      problem = `FMSPC ${String(el.fmspc)} differs from the quotes' ${seen.fmspc}`;
-    if (problem) failures.push({ link: el.id, check: 'link-structure', message: problem });
+    const f = platformElementFailure(el, enclavePlatforms, checker);
+    if (f) failures.push(f);
   }
   const elementsOut: ChainVerification['elements'] = {};
   for (const el of b.elements) {

@@ -87,4 +87,4 @@ export {
   type DcapIssuer,
 } from './default-attestation.ts';
 export { DcapQuoteValidator, type DcapQuoteValidatorOptions, type QvlCollateralJson } from './dcap-validator.ts';
-export { encodeCbor, decodeCbor, CborMap, CborTag, type CborValue } from './cbor.ts';
+export { encodeCbor, decodeCbor, CborMap, CborTag, type CborValue } from '../formats/cbor.ts';

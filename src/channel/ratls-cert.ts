@@ -9,7 +9,7 @@ import { readCertificateParts, type CertificateParts } from '../formats/x509-rea
 import { expectTag, parseDer, TAG } from '../formats/der-reader.ts';
 
 const BASIC_CONSTRAINTS_OID = '2.5.29.19';
-import { CborMap, CborTag, decodeCbor, encodeCbor } from './cbor.ts';
+import { CborMap, CborTag, decodeCbor, encodeCbor } from '../formats/cbor.ts';
 import { ChannelError } from './errors.ts';
 import { CHECK, type QuoteIssuer } from './types.ts';
 

@@ -224,6 +224,23 @@ export class CotBuilder {
     return base + path.length;
   }
 
+  /**
+   * Takes an element's enclave out of the builder (it will admit no more children through it): the
+   * caller destroys it. A streaming build lets go of enclaves so memory follows the live ones.
+   */
+  detach(id: string): ElementHandle {
+    const h = this.handleOf(id);
+    this.handles.delete(id);
+    // Its depth stays memoised: its descendants' depths are found from it without walking the path.
+    return h;
+  }
+
+  /** Destroys every enclave the builder still holds. */
+  async destroyAll(): Promise<void> {
+    for (const h of this.handles.values()) await h.destroy();
+    this.handles.clear();
+  }
+
   handleOf(id: string): ElementHandle {
     const h = this.handles.get(id);
     if (!h)

@@ -6,9 +6,13 @@ export { EmulatedWorld, type EmulatedWorldOptions, type WorldPlatform } from './
 export { CotBuilder, type QuoteSource } from './builder.ts';
 export { ElementHandle, buildElementImage } from './element.ts';
 export { dcapRemoteVerifier, createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
+export { LinkCryptoPool } from './link-crypto-pool.ts';
+export { bundleFileSink, fileChunks } from './bundle-file.ts';
 export {
   Chain,
   verifyBundle,
+  verifyBundleV2,
+  BundleWriter,
   ChainError,
   type ProofBundle,
   type ChainPolicy,

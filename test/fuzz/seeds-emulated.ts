@@ -3,7 +3,8 @@ import { generateVendorKey } from '../../src/crypto/rsa3072.ts';
 import { pemCertificates } from '../../src/attestation/pem.ts';
 import { Chain } from '../../src/chain/chain.ts';
 import { createMockAttestationRoot, MockQuoteIssuer } from '../../src/channel/index.ts';
-import { CborMap, CborTag, encodeCbor } from '../../src/channel/cbor.ts';
+import { CborMap, CborTag, encodeCbor } from '../../src/formats/cbor.ts';
+import { BundleWriter } from '../../src/chain/write-bundle-v2.ts';
 import { createRatlsCertificate, diceClaims, encodeDiceEvidence } from '../../src/channel/ratls-cert.ts';
 import { CotBuilder, dcapRemoteVerifier, EmulatedWorld } from '../../src/cot/index.ts';
 import { KEY_NAME, KEY_POLICY, reportKeyRequest, serializeKeyRequest } from '../../src/formats/keyrequest.ts';
@@ -63,6 +64,9 @@ export async function emulatedCorpus(): Promise<Corpus> {
       'emulated bundle (4 elements, local and remote links, a revocation)',
       JSON.parse(JSON.stringify(chain.toBundle())),
     );
+    const v2parts: Uint8Array[] = [];
+    chain.writeBundle(new BundleWriter((part) => v2parts.push(part.slice())));
+    addSeed(c, 'bundle-v2', 'emulated bundle v2 (the same chain)', new Uint8Array(Buffer.concat(v2parts)));
 
     // TARGETINFO, REPORT, quote.
     const qeTi = world.qeTargetInfo(e0);

@@ -9,7 +9,9 @@ import { TCB_STATUSES } from '../../src/formats/json-fields.ts';
 import { verifyQuote } from '../../src/attestation/dcap/verify-quote.ts';
 import { checkBundleShape } from '../../src/chain/bundle-shape.ts';
 import { verifyBundle } from '../../src/chain/verify-bundle.ts';
-import { decodeCbor } from '../../src/channel/cbor.ts';
+import { decodeCbor } from '../../src/formats/cbor.ts';
+import { BUNDLE_V2_MAGIC } from '../../src/chain/bundle-v2-records.ts';
+import { readBundleV2Sync } from '../../src/chain/read-bundle-v2.ts';
 import { decodeDiceEvidence, readRatlsCertificate } from '../../src/channel/ratls-cert.ts';
 import { createDcapRemoteVerifier } from '../../src/cot/dcap-remote-verifier.ts';
 import { parseKeyRequest } from '../../src/formats/keyrequest.ts';
@@ -312,6 +314,14 @@ export const TARGETS: Target[] = [
       const internal = failures.find((f) => /(^|:)internal$/.test(f.check));
       return internal ? `verifyBundle reported an internal error: ${internal.check}: ${internal.message}` : undefined;
     },
+  },
+  {
+    name: 'bundle-v2',
+    kind: 'bytes',
+    drives:
+      'readBundleV2Sync (the streaming proof bundle v2 reader: frames, chain hashes, records, references, trailer)',
+    dictionary: [BUNDLE_V2_MAGIC, h('5a'), h('59'), h('f6'), h('f5'), h('83'), h('8d')],
+    parse: (b: Uint8Array) => readBundleV2Sync(b, { maxRecordBytes: 1 << 16 }),
   },
   {
     name: 'quote-verify',

@@ -24,6 +24,11 @@ export function register(program: Command): void {
       'largest size run with the isolated runtime (a worker per enclave, ~20 MB each)',
       '50',
     )
+    .option(
+      '--live <n>',
+      'live elements: parents are drawn among the n most recent, older enclaves are unloaded',
+      '1000',
+    )
     .option('--plot <file.svg>', 'write a log–log SVG plot')
     .option('--json', 'print one JSON document')
     .action(
@@ -34,6 +39,7 @@ export function register(program: Command): void {
         clouds: string;
         platformsPerCloud: string;
         isolatedMax: string;
+        live: string;
         plot?: string;
         json?: boolean;
       }) => {
@@ -45,6 +51,7 @@ export function register(program: Command): void {
         const clouds = intFlag('clouds', opts.clouds, 1, 64);
         const platformsPerCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
         const isolatedMaxSize = intFlag('isolated-max', opts.isolatedMax, 1, 100_000);
+        const live = intFlag('live', opts.live, 1, 1_000_000);
         const { SingleBar } = await import('cli-progress');
         const { benchCot } = await import('../../bench/cot.ts');
         const { cotPlotSvg } = await import('../../bench/cot-plot.ts');
@@ -60,6 +67,7 @@ export function register(program: Command): void {
             clouds,
             platformsPerCloud,
             isolatedMaxSize,
+            live,
             onProgress: (p) => {
               if (!tty || p.size < 1000) return;
               if (p.phase === 'start') {

@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { hex } from '../../bytes/util.ts';
 import type { ChainPolicy } from '../../chain/types.ts';
-import type { ElementHandle } from '../../cot/element.ts';
 import { enumFlag, EXIT, intFlag, printJson, say, setExit, timeFlag, UsageError } from '../io.ts';
 
 /**
@@ -21,7 +20,7 @@ export function register(program: Command): void {
     .option('--platforms-per-cloud <n>', 'emulated platforms per cloud', '2')
     .option('--enclaves <n>', 'enclave elements to append', '20')
     .option('--runtime <kind>', 'inline or isolated', 'inline')
-    .requiredOption('--out <file>', 'where to write the proof bundle (JSON)')
+    .requiredOption('--out <file>', 'where to write the proof bundle (v2, streamed as the chain grows)')
     .option('--json', 'print one JSON document')
     .action(
       async (opts: {
@@ -38,6 +37,8 @@ export function register(program: Command): void {
         const { EmulatedWorld } = await import('../../cot/world.ts');
         const { generateP256 } = await import('../../crypto/ecdsa.ts');
         const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
+        const { BundleWriter } = await import('../../chain/write-bundle-v2.ts');
+        const { bundleFileSink } = await import('../../cot/bundle-file.ts');
         const clouds = intFlag('clouds', opts.clouds, 1, 26);
         const perCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
         const n = intFlag('enclaves', opts.enclaves, 1, 1_000_000);
@@ -50,7 +51,10 @@ export function register(program: Command): void {
           const vendor = generateVendorKey();
           const image = world.elementImage(vendor);
           const policy: ChainPolicy = { identities: [{ mrSigner: hex(image.mrSigner), isvProdId: 1, minIsvSvn: 1 }] };
+          await mkdir(dirname(opts.out), { recursive: true });
+          const sink = bundleFileSink(opts.out);
           const c = Chain.create({
+            stream: new BundleWriter(sink.write),
             name: 'catena chain build',
             root: world.root,
             emulatedRoot: true,
@@ -63,7 +67,6 @@ export function register(program: Command): void {
           const platforms = world.platforms.length;
           const ids: string[] = [];
           const platformOf: number[] = [];
-          const handles: ElementHandle[] = [];
           const { default: cliProgress } = await import('cli-progress');
           const bar =
             !opts.json && process.stderr.isTTY && n >= 100
@@ -80,7 +83,6 @@ export function register(program: Command): void {
             if (i === 0) {
               p = 0;
               const h = await world.loadElement(p, image);
-              handles.push(h);
               el = await builder.appendFirst(h);
             } else {
               const parent = (i - 1) >> 1;
@@ -88,17 +90,17 @@ export function register(program: Command): void {
               p = local ? platformOf[parent] : (platformOf[parent] + nextRemote++) % platforms;
               if (!local && p === platformOf[parent]) p = (p + 1) % platforms;
               const h = await world.loadElement(p, image);
-              handles.push(h);
               el = local ? await builder.appendLocal(ids[parent], h) : await builder.appendRemote(ids[parent], h);
+              // The binary tree's parent has admitted both its children: its enclave is no longer needed.
+              if (i % 2 === 0) await builder.detach(ids[parent]).destroy();
             }
             ids.push(el.id);
             platformOf.push(p);
             bar?.increment();
           }
           bar?.stop();
-          const bundle = c.toBundle();
-          await mkdir(dirname(opts.out), { recursive: true });
-          await writeFile(opts.out, JSON.stringify(bundle));
+          const written = c.finishStream();
+          sink.close();
           const rootPath = join(dirname(opts.out), 'root.der');
           await writeFile(rootPath, world.root);
           const out = {
@@ -107,6 +109,8 @@ export function register(program: Command): void {
             links: c.linkCounts,
             root: rootPath,
             bundle: opts.out,
+            bundleBytes: written.bytes,
+            bundleHash: written.hash,
             chain: c.id,
             clouds,
             platforms,
@@ -120,7 +124,7 @@ export function register(program: Command): void {
             );
             say(false, `bundle: ${opts.out}   root: ${rootPath} (emulated root: trust it explicitly)`);
           }
-          for (const h of handles) await h.destroy();
+          await builder.destroyAll();
         } finally {
           await world.close();
         }
@@ -130,7 +134,7 @@ export function register(program: Command): void {
   chain
     .command('verify')
     .description('verify a proof bundle offline with only the root certificate and a time')
-    .argument('<bundle>', 'proof bundle (JSON)')
+    .argument('<bundle>', 'proof bundle (v2, or v1 JSON)')
     .requiredOption('--root <cert>', 'the root certificate (DER or PEM) the chain must be anchored at')
     .requiredOption('--at <time>', 'verification time: now, RFC 3339 (2025-07-01T00:00:00Z) or Unix seconds')
     .option(
@@ -142,32 +146,50 @@ export function register(program: Command): void {
       const { verifyBundle } = await import('../../chain/verify-bundle.ts');
       const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
       const { derFromAny } = await import('../../attestation/pem.ts');
+      const { verifyBundleV2 } = await import('../../chain/verify-bundle-v2.ts');
+      const { isBundleV2 } = await import('../../chain/read-bundle-v2.ts');
+      const { LinkCryptoPool } = await import('../../cot/link-crypto-pool.ts');
+      const { fileChunks, fileHead } = await import('../../cot/bundle-file.ts');
       const at = timeFlag('at', opts.at);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (e) {
-        throw new UsageError(`${file}: ${(e as Error).message}`);
-      }
-      // A bundle that is not JSON is evidence that does not parse: verifyBundle rejects it (exit 1).
-      let bundle: unknown;
-      try {
-        bundle = JSON.parse(text);
-      } catch {
-        bundle = text;
-      }
       let root: Uint8Array;
       try {
         root = derFromAny(new Uint8Array(await readFile(opts.root)), 'CERTIFICATE');
       } catch (e) {
         throw new UsageError(`--root ${opts.root}: ${(e as Error).message}`);
       }
-      const v = await verifyBundle(bundle, {
-        root,
-        at,
-        remote: dcapRemoteVerifier(root),
-        ...(opts.owner ? { expectOwner: opts.owner } : {}),
-      });
+      let head: Uint8Array;
+      try {
+        head = await fileHead(file, 8);
+      } catch (e) {
+        throw new UsageError(`${file}: ${(e as Error).message}`);
+      }
+      const expect = opts.owner ? { expectOwner: opts.owner } : {};
+      let v;
+      if (isBundleV2(head)) {
+        // Streamed: link signatures and quotes checked ahead on every core, decided in order here.
+        const pool = new LinkCryptoPool(root);
+        try {
+          v = await verifyBundleV2(fileChunks(file), {
+            root,
+            at,
+            remote: dcapRemoteVerifier(root),
+            prefetch: pool,
+            ...expect,
+          });
+        } finally {
+          await pool.close();
+        }
+      } else {
+        const text = await readFile(file, 'utf8');
+        // A bundle that is not JSON is evidence that does not parse: verifyBundle rejects it (exit 1).
+        let bundle: unknown;
+        try {
+          bundle = JSON.parse(text);
+        } catch {
+          bundle = text;
+        }
+        v = await verifyBundle(bundle, { root, at, remote: dcapRemoteVerifier(root), ...expect });
+      }
       const out = {
         valid: v.valid,
         size: v.size,
@@ -183,7 +205,8 @@ export function register(program: Command): void {
           `${v.valid ? 'VALID' : 'INVALID'}  ${v.size} elements, ${v.links.local} local and ${v.links.remote} remote links verified at ${out.at}`,
         );
         if (v.emulatedRoot) say(false, 'note: the chain is anchored at an emulated root, not Intel');
-        for (const f of v.failures.slice(0, 20)) say(false, `  ✗ ${f.link}  ${f.check}: ${f.message}`);
+        for (const f of v.failures.slice(0, 20))
+          say(false, `  ✗ ${f.link}  ${f.check}${f.code ? ` (${f.code})` : ''}: ${f.message}`);
         if (v.failures.length > 20) say(false, `  … ${v.failures.length - 20} more`);
       }
       setExit(v.valid ? EXIT.OK : EXIT.NEGATIVE);

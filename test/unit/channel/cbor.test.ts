@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CborMap, CborTag, decodeCbor, encodeCbor, type CborValue } from '../../../src/channel/cbor.ts';
+import { CborMap, CborTag, decodeCbor, encodeCbor, type CborValue } from '../../../src/formats/cbor.ts';
 
 const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHx = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -4,7 +4,7 @@ import { VerificationCache } from '../../../src/attestation/dcap/cache.ts';
 import { parseCrl } from '../../../src/attestation/dcap/crl.ts';
 import { pemCertificates } from '../../../src/attestation/pem.ts';
 import { Writer } from '../../../src/bytes/cursor.ts';
-import { decodeCbor } from '../../../src/channel/cbor.ts';
+import { decodeCbor } from '../../../src/formats/cbor.ts';
 import { aesGcmOpen, aesGcmSeal } from '../../../src/crypto/aes-gcm.ts';
 import { parseDer } from '../../../src/formats/der-reader.ts';
 import { slicePcsBody } from '../../../src/formats/pcs-body.ts';

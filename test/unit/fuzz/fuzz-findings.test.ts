@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { VerificationCache } from '../../../src/attestation/dcap/cache.ts';
 import { loadCert } from '../../../src/attestation/dcap/certs.ts';
 import { parseCrl } from '../../../src/attestation/dcap/crl.ts';
-import { decodeCbor } from '../../../src/channel/cbor.ts';
+import { decodeCbor } from '../../../src/formats/cbor.ts';
 import {
   ChannelError,
   createMockAttestationRoot,

@@ -1,12 +1,13 @@
 import { FormatError } from '../errors.ts';
 
 /**
- * The few CBOR (RFC 8949) items the TCG DICE evidence extension needs: unsigned integers, byte and
- * text strings, arrays, maps and tags — definite lengths only, shortest-form heads on output.
- * The decoder is strict: indefinite lengths, non-shortest heads, floats/simple values and
- * trailing bytes are errors.
+ * The few CBOR (RFC 8949) items Catena needs: unsigned integers, byte and text strings, arrays, maps
+ * and tags (the TCG DICE evidence extension), and the simple values false, true and null (the proof
+ * bundle v2, docs/chain.md) — definite lengths only, shortest-form heads on output.
+ * The decoder is strict: indefinite lengths, non-shortest heads, floats and trailing bytes are
+ * errors; simple values too unless the caller asks for them (`{ simple: true }`).
  */
-export type CborValue = number | Uint8Array | string | CborValue[] | CborMap | CborTag;
+export type CborValue = number | Uint8Array | string | boolean | null | CborValue[] | CborMap | CborTag;
 export class CborMap {
   constructor(readonly entries: Array<[CborValue, CborValue]>) {}
   get(key: string): CborValue | undefined {
@@ -42,53 +43,80 @@ function head(major: number, n: number): number[] {
   ];
 }
 
+/** The head of a CBOR item (major type, argument), shortest form: e.g. the length prefix of a byte string. */
+export function encodeCborHead(major: number, n: number): Uint8Array {
+  return Uint8Array.from(head(major, n));
+}
+
+/**
+ * Encodes into one growing buffer: heads written in place, strings encoded straight into it (a proof
+ * bundle v2 encodes a record per link: the encoder is on the build's path).
+ */
 export function encodeCbor(v: CborValue): Uint8Array {
-  const out: number[] = [];
-  const chunks: Uint8Array[] = [];
-  const flush = () => {
-    if (out.length) chunks.push(Uint8Array.from(out.splice(0)));
+  let buf = Buffer.allocUnsafe(1024);
+  let pos = 0;
+  const ensure = (n: number) => {
+    if (pos + n <= buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
+    buf.copy(b, 0, 0, pos);
+    buf = b;
+  };
+  const putHead = (major: number, n: number) => {
+    if (n < 0x10000 && Number.isSafeInteger(n) && n >= 0) {
+      ensure(3);
+      const m = major << 5;
+      if (n < 24) buf[pos++] = m | n;
+      else if (n < 0x100) {
+        buf[pos++] = m | 24;
+        buf[pos++] = n;
+      } else {
+        buf[pos++] = m | 25;
+        buf[pos++] = n >> 8;
+        buf[pos++] = n & 0xff;
+      }
+      return;
+    }
+    const h = head(major, n);
+    ensure(h.length);
+    for (const x of h) buf[pos++] = x;
   };
   const put = (x: CborValue): void => {
-    if (typeof x === 'number') out.push(...head(0, x));
-    else if (x instanceof Uint8Array) {
-      out.push(...head(2, x.length));
-      flush();
-      chunks.push(x);
+    if (typeof x === 'number') putHead(0, x);
+    else if (x === false || x === true || x === null) {
+      ensure(1);
+      buf[pos++] = x === null ? 0xf6 : x ? 0xf5 : 0xf4;
+    } else if (x instanceof Uint8Array) {
+      putHead(2, x.length);
+      ensure(x.length);
+      buf.set(x, pos);
+      pos += x.length;
     } else if (typeof x === 'string') {
-      const b = new TextEncoder().encode(x);
-      out.push(...head(3, b.length));
-      flush();
-      chunks.push(b);
+      const len = Buffer.byteLength(x, 'utf8');
+      putHead(3, len);
+      ensure(len);
+      pos += buf.write(x, pos, len, 'utf8');
     } else if (Array.isArray(x)) {
-      out.push(...head(4, x.length));
-      x.forEach(put);
+      putHead(4, x.length);
+      for (const e of x) put(e);
     } else if (x instanceof CborMap) {
-      out.push(...head(5, x.entries.length));
+      putHead(5, x.entries.length);
       for (const [k, val] of x.entries) {
         put(k);
         put(val);
       }
     } else if (x instanceof CborTag) {
-      out.push(...head(6, x.tag));
+      putHead(6, x.tag);
       put(x.value);
     } else throw new FormatError('cbor: unsupported value');
   };
   put(v);
-  flush();
-  const len = chunks.reduce((n, c) => n + c.length, 0);
-  const r = new Uint8Array(len);
-  let o = 0;
-  for (const c of chunks) {
-    r.set(c, o);
-    o += c.length;
-  }
-  return r;
+  return new Uint8Array(buf.buffer, buf.byteOffset, pos).slice();
 }
 
 const MAX_DEPTH = 16;
 
 /** Decodes exactly one CBOR item; anything after it is an error. */
-export function decodeCbor(bytes: Uint8Array): CborValue {
+export function decodeCbor(bytes: Uint8Array, opts: { simple?: boolean } = {}): CborValue {
   let pos = 0;
   const need = (n: number) => {
     if (pos + n > bytes.length) throw new FormatError('cbor: input ended inside an item', 'ERR_SHORT_INPUT');
@@ -111,6 +139,7 @@ export function decodeCbor(bytes: Uint8Array): CborValue {
     need(1);
     const ib = bytes[pos++];
     const major = ib >> 5;
+    if (major === 7 && opts.simple && ib >= 0xf4 && ib <= 0xf6) return ib === 0xf6 ? null : ib === 0xf5;
     const n = readArg(ib & 0x1f);
     switch (major) {
       case 0:

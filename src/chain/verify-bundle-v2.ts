@@ -1,0 +1,253 @@
+import { equal, fromHex } from '../bytes/util.ts';
+import { parseReportBody } from '../formats/report.ts';
+import { checkBundleShape } from './bundle-shape.ts';
+import { BundleError } from './errors.ts';
+import { readBundleV2, type BundleItem } from './read-bundle-v2.ts';
+import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from './remote-verifier.ts';
+import type { ChainFailure, ChainVerification, CollateralBlob, Element, Link } from './types.ts';
+import {
+  applyRevocation,
+  checkHeader,
+  LinkChecker,
+  platformElementFailure,
+  type VerifyChainOptions,
+} from './verify-bundle.ts';
+
+/** One link's crypto started ahead of its turn (on other threads): what the in-thread computation gives. */
+export interface PrefetchedLinkCrypto {
+  /** p256Verify(parent key, linkSigningBytes(link), signature), or null where that throws (checked in-thread then). */
+  signature?: Promise<boolean | null>;
+  /** The remote verifier's result for the link's quote and collateral at the verification time, without its report. */
+  remote?: Promise<RemoteEvidenceResult | null>;
+}
+
+/**
+ * Starts the crypto of a batch of links (in stream order) elsewhere. `key` is the parent's element key
+ * as its own link carries it (absent for the first link, signed by the owner).
+ */
+export interface LinkCryptoPrefetcher {
+  start(batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>, at: Date): PrefetchedLinkCrypto[];
+}
+
+export interface VerifyStreamOptions extends VerifyChainOptions {
+  prefetch?: LinkCryptoPrefetcher;
+  /** Links read ahead of the one being checked (default 512 with a prefetcher). */
+  window?: number;
+  maxRecordBytes?: number;
+}
+
+const WINDOW = 512;
+const BATCH = 64;
+
+/**
+ * Verifies a proof bundle v2 as it streams in (docs/chain.md): the same checks as verifyBundle, link by
+ * link in append order (parents come first in a v2 bundle), never holding the links — memory is the
+ * blobs, a window of links read ahead, and per enclave element what a child's check needs (its key,
+ * depth and platform, as LinkChecker keeps it) and its verdict. A bundle that cannot be read (truncated,
+ * reordered, altered, a missing reference) fails `bundle-format` naming the record and the ERR_BUNDLE_ code.
+ * With `prefetch`, link signatures and quotes are checked ahead on other threads; LinkChecker still
+ * decides every check in order, so the result is the single-threaded one, element by element.
+ */
+export async function verifyBundleV2(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: VerifyStreamOptions,
+): Promise<ChainVerification> {
+  const failures: ChainFailure[] = [];
+  const elementsOut: ChainVerification['elements'] = {};
+  const out = (valid: boolean, size: number, links: ChainVerification['links'], emulatedRoot: boolean) => ({
+    valid,
+    size,
+    links,
+    failures,
+    elements: elementsOut,
+    emulatedRoot,
+  });
+  let checker: LinkChecker | undefined;
+  let emulatedRoot = false;
+  let size = 0;
+  const admitted = new Set<string>();
+  const enclavePlatforms = new Set<string>();
+  const platformElements: Element[] = [];
+  const current = new Map<string, Element>();
+  const collateral: Record<string, CollateralBlob> = {};
+  let trailer = false;
+
+  // Prefetched crypto of the link being checked, handed to LinkChecker through its two hooks.
+  let pending: { link: Link; key?: Uint8Array; crypto: PrefetchedLinkCrypto } | undefined;
+  const fallback = opts.remote;
+  const remote: RemoteEvidenceVerifier = {
+    async verify(quote, blob, at, o) {
+      const p = pending?.crypto.remote;
+      if (p) {
+        pending!.crypto.remote = undefined;
+        const r = await p;
+        if (r) return r.ok ? { ...r, report: parseReportBody(quote.subarray(48, 432)) } : r;
+      }
+      return fallback.verify(quote, blob, at, o);
+    },
+  };
+  const prefetched = (link: Link, key: Uint8Array) => {
+    const p = pending;
+    if (!p || p.link !== link || !p.crypto.signature || !p.key || !equal(p.key, key)) return undefined;
+    return p.crypto.signature.then((v) => (v === null ? undefined : v));
+  };
+
+  const window = opts.prefetch ? (opts.window ?? WINDOW) : 1;
+  const ahead: Array<{
+    item: Extract<BundleItem, { kind: 'link' }>;
+    crypto?: PrefetchedLinkCrypto;
+    key?: Uint8Array;
+  }> = [];
+  let unsent = 0;
+  const keyOf = (id: string | null): Uint8Array | undefined => {
+    if (id === null) return undefined;
+    const s = checker?.state.get(id);
+    if (s) return s.keyRaw;
+    for (let i = ahead.length - 1; i >= 0; i--)
+      if (ahead[i].item.link.child === id) return safeHex(ahead[i].item.link.childKey);
+    return undefined;
+  };
+  const send = () => {
+    if (!opts.prefetch || unsent === 0) return;
+    const batch = ahead.slice(ahead.length - unsent);
+    for (const b of batch) {
+      const k = keyOf(b.item.link.parent);
+      if (k) b.key = k;
+    }
+    const started = opts.prefetch.start(
+      batch.map(({ item, key }) => ({
+        link: item.link,
+        ...(key ? { key } : {}),
+        ...(item.collateral ? { collateral: item.collateral } : {}),
+      })),
+      opts.at,
+    );
+    batch.forEach((b, i) => (b.crypto = started[i]));
+    unsent = 0;
+  };
+
+  const checkLink = async (
+    it: Extract<BundleItem, { kind: 'link' }>,
+    crypto?: PrefetchedLinkCrypto,
+    usedKey?: Uint8Array,
+  ) => {
+    const l = it.link;
+    size++;
+    enclavePlatforms.add(l.childPlatform);
+    if (l.evidence.kind === 'dcap-quote' && it.collateral) collateral[l.evidence.collateral] = it.collateral;
+    if (admitted.has(l.child)) {
+      failures.push({
+        link: l.child,
+        check: 'link-duplicate',
+        message: 'two links admit the same element',
+        record: it.index,
+      });
+      return;
+    }
+    admitted.add(l.child);
+    let cause: string | undefined;
+    if (l.parent !== null && !admitted.has(l.parent)) {
+      cause = 'not reachable from the first enclave';
+      failures.push({ link: l.child, check: 'link-structure', message: cause, record: it.index });
+      checker!.invalid.set(l.child, cause);
+    } else {
+      current.set(l.child, it.element);
+      // The prefetched signature was computed with `usedKey`; it is used only if LinkChecker holds
+      // that very key for the parent (the hook compares them).
+      pending = crypto ? { link: l, crypto, ...(usedKey ? { key: usedKey } : {}) } : undefined;
+      const f = await checker!.check(l, opts.at);
+      pending = undefined;
+      current.delete(l.child);
+      if (f && f.check !== 'ancestor') failures.push({ ...f, record: it.index });
+      cause = checker!.invalid.get(l.child);
+    }
+    elementsOut[l.child] = cause === undefined ? { valid: true } : { valid: false, cause };
+  };
+
+  try {
+    for await (const it of readBundleV2(chunks, opts.maxRecordBytes ? { maxRecordBytes: opts.maxRecordBytes } : {})) {
+      if (it.kind === 'link') {
+        ahead.push({ item: it });
+        unsent++;
+        if (unsent >= BATCH) send();
+        if (ahead.length >= window) {
+          if (!ahead[0].crypto) send();
+          const a = ahead.shift()!;
+          await checkLink(a.item, a.crypto, a.key);
+        }
+        continue;
+      }
+      send();
+      while (ahead.length) {
+        const a = ahead.shift()!;
+        await checkLink(a.item, a.crypto, a.key);
+      }
+      switch (it.kind) {
+        case 'header': {
+          const h = it.header;
+          emulatedRoot = h.emulatedRoot;
+          const shape = checkBundleShape({
+            format: 'catena-proof-bundle',
+            version: 1,
+            chain: h,
+            elements: [],
+            links: [],
+            revocations: [],
+            collateral: {},
+          });
+          if (!shape.ok) {
+            failures.push({ link: '-', check: 'bundle-format', message: shape.message, record: it.index });
+            return out(false, 0, { local: 0, remote: 0 }, false);
+          }
+          const head =
+            opts.expectOwner !== undefined && opts.expectOwner.toLowerCase() !== h.ownerKey
+              ? ({
+                  ok: false,
+                  failure: {
+                    link: '-',
+                    check: 'owner',
+                    message: `the chain is owned by ${h.ownerKey.slice(0, 16)}…, not the expected owner`,
+                  },
+                } as const)
+              : checkHeader(h, opts.root);
+          if (!head.ok) {
+            failures.push(head.failure);
+            return out(false, 0, { local: 0, remote: 0 }, h.emulatedRoot);
+          }
+          checker = new LinkChecker(h, head.owner, current, collateral, remote, prefetched);
+          break;
+        }
+        case 'revocation': {
+          const f = applyRevocation(checker!, checker!.header, checker!.owner, it.revocation);
+          if (f) failures.push({ ...f, record: it.index });
+          break;
+        }
+        case 'platform':
+          platformElements.push(...it.elements);
+          size += 2;
+          break;
+        case 'trailer':
+          trailer = true;
+          break;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof BundleError)) throw e;
+    failures.push({ link: '-', check: 'bundle-format', message: e.message, record: e.record, code: e.code });
+    return out(false, size, checker ? { ...checker.counts } : { local: 0, remote: 0 }, emulatedRoot);
+  }
+  if (!checker || !trailer) throw new Error('unreachable: the reader ends with a trailer after a header');
+  for (const el of platformElements) {
+    const f = platformElementFailure(el, enclavePlatforms, checker);
+    if (f) failures.push(f);
+  }
+  return out(failures.length === 0 && checker.invalid.size === 0, size, { ...checker.counts }, emulatedRoot);
+}
+
+function safeHex(h: string): Uint8Array | undefined {
+  try {
+    return fromHex(h, 64);
+  } catch {
+    return undefined;
+  }
+}

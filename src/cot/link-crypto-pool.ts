@@ -1,0 +1,128 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { RemoteEvidenceResult } from '../chain/remote-verifier.ts';
+import type { CollateralBlob, Link } from '../chain/types.ts';
+import type { LinkCryptoPrefetcher, PrefetchedLinkCrypto } from '../chain/verify-bundle-v2.ts';
+import { workerExecArgv } from '../sgx/runtime/worker-exec-argv.ts';
+import type { LinkCryptoReply, LinkCryptoRequest } from './link-crypto-worker.ts';
+
+const BOOTSTRAP = new URL('./link-crypto-worker-bootstrap.js', import.meta.url);
+
+interface PoolWorker {
+  worker: Worker;
+  busy: number;
+  sentCollateral: Set<string>;
+  calls: Map<number, (r: LinkCryptoReply['results']) => void>;
+  failed?: Error;
+}
+
+/**
+ * Worker threads (one per core by default) that check link signatures and DCAP quotes for the
+ * streaming verifier of proof bundles v2 (`verifyBundleV2`'s prefetcher). Each runs the same code on
+ * the same inputs as the verifier's own thread (p256Verify over linkSigningBytes; Catena's DCAP
+ * verifier trusting exactly `root`, warm per thread); a job a worker could not answer comes back
+ * null and the verifier computes it itself, so the verdicts are the single-threaded ones.
+ */
+export class LinkCryptoPool implements LinkCryptoPrefetcher {
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 1;
+  /** Verdicts the workers computed (signatures and quotes), for tests and benchmarks. */
+  answered = 0;
+
+  constructor(root: Uint8Array, threads = availableParallelism()) {
+    for (let i = 0; i < Math.max(1, threads); i++) {
+      let worker: Worker;
+      try {
+        worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: workerExecArgv() });
+      } catch {
+        worker = new Worker(BOOTSTRAP, { workerData: { root }, execArgv: [] });
+      }
+      const w: PoolWorker = { worker, busy: 0, sentCollateral: new Set(), calls: new Map() };
+      worker.on('message', (m: LinkCryptoReply | { ready: true }) => {
+        if ('ready' in m) return;
+        const c = w.calls.get(m.id);
+        w.calls.delete(m.id);
+        w.busy--;
+        for (const r of m.results) this.answered += (r.signature != null ? 1 : 0) + (r.remote != null ? 1 : 0);
+        c?.(m.results);
+      });
+      const fail = (e: Error) => {
+        w.failed = e;
+        for (const c of w.calls.values()) c([]);
+        w.calls.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`link-crypto worker exited (${code})`)));
+      this.workers.push(w);
+    }
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Links go to a worker chosen by their parent's key, so each parent's key is decoded by one thread
+   * only (a decode costs about half a verification); the first link (no key) goes to the first worker.
+   */
+  start(batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>, at: Date): PrefetchedLinkCrypto[] {
+    const live = this.workers.filter((w) => !w.failed);
+    if (!live.length) return batch.map(() => ({}));
+    const groups = live.map(() => [] as number[]);
+    batch.forEach((j, i) => groups[j.key ? (j.key[0] * 256 + j.key[1]) % live.length : 0].push(i));
+    const out: PrefetchedLinkCrypto[] = batch.map(() => ({}));
+    groups.forEach((idx, g) => {
+      if (idx.length) this.send(live[g], idx, batch, at, out);
+    });
+    return out;
+  }
+
+  private send(
+    w: PoolWorker,
+    idx: number[],
+    batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>,
+    at: Date,
+    out: PrefetchedLinkCrypto[],
+  ): void {
+    const collateral: Record<string, CollateralBlob> = {};
+    const jobs = idx.map((i) => {
+      const { link, key, collateral: c } = batch[i];
+      const id = link.evidence.kind === 'dcap-quote' && c ? link.evidence.collateral : undefined;
+      if (id !== undefined && c && !w.sentCollateral.has(id)) {
+        w.sentCollateral.add(id);
+        collateral[id] = c;
+      }
+      return { link, ...(key ? { key } : {}), ...(id !== undefined ? { collateralId: id } : {}) };
+    });
+    const id = this.nextId++;
+    const msg: LinkCryptoRequest = {
+      id,
+      at: at.getTime(),
+      jobs,
+      ...(Object.keys(collateral).length ? { collateral } : {}),
+    };
+    const results = new Promise<LinkCryptoReply['results']>((resolve) => {
+      w.calls.set(id, resolve);
+      w.busy++;
+      try {
+        w.worker.postMessage(msg);
+      } catch {
+        w.calls.delete(id);
+        w.busy--;
+        resolve([]);
+      }
+    });
+    jobs.forEach((j, k) => {
+      out[idx[k]] = {
+        ...(j.key ? { signature: results.then((r) => r[k]?.signature ?? null) } : {}),
+        ...(j.collateralId !== undefined
+          ? { remote: results.then((r) => (r[k]?.remote ?? null) as RemoteEvidenceResult | null) }
+          : {}),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
