@@ -135,6 +135,11 @@ export async function runScenario(name: Scenario, w: ScenarioWorld, timeoutMs = 
   const firstAfter = (t: number, type: string, pred: (e: ChainEvent) => boolean = () => true) =>
     events.find((e) => e.t >= t && e.ev.type === type && pred(e.ev));
 
+  // The monitor's baseline first: it learns the chain's platforms in a round's analysis and fetches their
+  // collateral then. An event caused before that would already be in its first copy, never seen as a change
+  // (on a fast machine the scenario could start before the first round had registered them).
+  await w.manager.selfManager?.tick();
+
   let affected: Set<string>;
   let predicted = 0;
   let detectedMs: number;
