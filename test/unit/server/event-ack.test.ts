@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyAuditLog } from '../../../src/store/index.ts';
 import { ManagerFixture } from './fixture.ts';
+import { readEventsUntil } from '../../helpers/read-events.ts';
 
 /** POST /v1/events/:id/ack: admin only, kept in the store, audited, idempotent, announced on /v1/events. */
 let f: ManagerFixture;
@@ -13,28 +14,7 @@ before(async () => {
 after(() => f.close());
 
 /** The stream from the start of the replay buffer until `needle` shows (or 10 s pass). */
-async function readUntil(needle: string): Promise<string> {
-  const ac = new AbortController();
-  const res = await fetch(`${url}/v1/events`, {
-    headers: { authorization: `Bearer ${f.reader}`, 'last-event-id': '0' },
-    signal: ac.signal,
-  });
-  const reader = res.body!.getReader();
-  const guard = setTimeout(() => ac.abort(), 10_000);
-  let text = '';
-  try {
-    while (!text.includes(needle)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-  } catch {
-    // aborted by the guard: the assertions then fail
-  }
-  clearTimeout(guard);
-  ac.abort();
-  return text;
-}
+const readUntil = (needle: string) => readEventsUntil(url, f.reader, { 'last-event-id': '0' }, needle);
 
 const idOf = (stream: string, type: string, chain: string): number => {
   const m = new RegExp(`id: (\\d+)\\nevent: ${type.replace('.', '\\.')}\\ndata: [^\\n]*"chain":"${chain}"`).exec(

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManagerFixture } from './fixture.ts';
+import { readEventsUntil } from '../../helpers/read-events.ts';
 
 /** /v1/events: one id sequence for every stream, and `Last-Event-ID` replays what a reconnecting client missed. */
 let f: ManagerFixture;
@@ -11,29 +12,7 @@ before(async () => {
 });
 after(() => f.close());
 
-async function readUntil(headers: Record<string, string>, needle: string): Promise<string> {
-  const ac = new AbortController();
-  const res = await fetch(`${url}/v1/events`, {
-    headers: { authorization: `Bearer ${f.reader}`, ...headers },
-    signal: ac.signal,
-  });
-  const reader = res.body!.getReader();
-  // Without a replay nothing more comes: stop waiting (the assertions then fail) rather than hang.
-  const guard = setTimeout(() => ac.abort(), 10_000);
-  let text = '';
-  try {
-    while (!text.includes(needle)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-  } catch {
-    // aborted by the guard
-  }
-  clearTimeout(guard);
-  ac.abort();
-  return text;
-}
+const readUntil = (headers: Record<string, string>, needle: string) => readEventsUntil(url, f.reader, headers, needle);
 
 test('a client reconnecting with Last-Event-ID gets the events after that id, and not the ones before', async () => {
   const c1 = await f.createChain();
