@@ -3,7 +3,30 @@
 // core (src/attestation, src/chain, src/crypto, src/formats, src/bytes); `ci` only src/attestation/dcap and
 // src/chain; anything else is a comma-separated list of globs. Each test file is one "test" for the tap
 // runner: a mutant runs only the files that cover it, and stops at the first failing one.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The files (relative, `/`-separated) matching a glob of `*`, `**` and literal parts. */
+function expand(glob) {
+  const parts = glob.split('/');
+  const source = parts
+    .map((part, i) => {
+      if (part === '**') return '(?:[^/]+/)*';
+      const literal = part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+      return i === parts.length - 1 ? literal : `${literal}/`;
+    })
+    .join('');
+  const re = new RegExp(`^${source}$`);
+  const base = parts.findIndex((p) => p.includes('*'));
+  const root = parts.slice(0, base < 0 ? -1 : base).join('/') || '.';
+  const walk = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name).split('\\').join('/')],
+    );
+  return walk(root)
+    .filter((f) => re.test(f))
+    .sort();
+}
 
 /** `file:from-to` for each begin/end marker pair in `files` (the lines strictly between them). */
 function markedRanges(files) {
@@ -69,6 +92,14 @@ const FULL_TESTS = [
   'test/unit/formats/*.test.ts',
   'test/unit/attestation/gramine.test.ts',
   'test/unit/attestation/local.test.ts',
+  'test/unit/attestation/tcb-explanation.test.ts',
+  'test/unit/tdx/*.test.ts',
+  'test/unit/fuzz/fuzz-findings.test.ts',
+  'test/unit/channel/ratls-cert.test.ts',
+  'test/unit/codes/runtime-codes.test.ts',
+  'test/vectors/measure.test.ts',
+  'test/vectors/sigstruct.test.ts',
+  'test/vectors/tcb-explanation.test.ts',
   'test/unit/bytes/*.test.ts',
   'test/unit/crypto/*.test.ts',
   'test/unit/channel/cbor.test.ts',
@@ -93,11 +124,33 @@ const excludedMutations = process.env.CATENA_MUTATION_EXCLUDE
     ? ['StringLiteral']
     : [];
 
+// The runner: `catena-inproc` (scripts/stryker/inproc-runner.mjs: the test files run inside long-lived
+// workers, each test() one Stryker test) unless CATENA_MUTATION_RUNNER=tap (one node process per test
+// file per mutant: slower, kept to cross-check a run).
+const runner = process.env.CATENA_MUTATION_RUNNER || 'catena-inproc';
+const files = (globs) => [...new Set(globs.flatMap(expand))];
+// The modules under test, imported before the dry run's first test so their module-level code is
+// static coverage (scripts/stryker/inproc-runner.mjs).
+const preload = files(mutate.filter((m) => !m.startsWith('!')).map((m) => m.replace(/:\d+-\d+$/, ''))).filter(
+  (f) => !/\/(index|types)\.ts$/.test(f),
+);
+
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
   packageManager: 'npm',
-  testRunner: 'tap',
-  plugins: ['@stryker-mutator/tap-runner'],
+  testRunner: runner,
+  plugins: [
+    '@stryker-mutator/tap-runner',
+    './scripts/stryker/inproc-runner.mjs',
+    './scripts/stryker/error-message-ignorer.mjs',
+  ],
+  // An error's message text is not mutated (scripts/stryker/error-message-ignorer.mjs): tests assert codes.
+  ignorers: ['catena-error-message'],
+  testRunnerNodeArgs: ['--conditions=catena-src', '--import', 'tsx'],
+  catenaInproc: { testFiles: files(testFiles), preload },
+  // A worker's memory grows with every fresh import of the test files: replace it now and then.
+  maxTestRunnerReuse: runner === 'catena-inproc' ? 150 : 0,
+  warnings: { unknownOptions: false },
   tap: {
     testFiles,
     nodeArgs: ['--conditions=catena-src', '--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'],
