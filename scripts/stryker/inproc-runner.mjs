@@ -1,14 +1,20 @@
 // A StrykerJS test runner that runs the node:test files of the mutation set inside its own long-lived
 // process (one per Stryker worker), instead of one new node process per test file per mutant as the tap
-// runner does: a mutant costs the tests that cover it, not ~1 s of start-up and TypeScript loading per file.
+// runner does. Each test() is one Stryker test; code run by a file's top level and hooks (its "setup")
+// counts for all its tests.
 //
 // How a run stays faithful to a fresh process:
-// - every run imports each test file anew (`?catena-run=N`, and its test/ helpers with it: hooks.mjs), so
-//   the file's top-level code and its before/after hooks run under the active mutant;
-// - the modules under test are loaded once per process; their module-level code runs before any test
+// - The modules under test are loaded once per process; their module-level code runs before any test
 //   (the dry run imports every mutated file first), so Stryker sees it as static coverage and runs those
 //   mutants in a new worker (capabilities: no reload), where the mutant is active before the first import.
-// Each test() is one Stryker test; code run by a file's top level and hooks counts for all its tests.
+// - A file's setup (its top level, its test/ helpers and before hooks: hooks.mjs imports them anew with
+//   `?catena-run=N`) is re-done under the mutant when the dry run saw the setup reach the mutant.
+//   Otherwise the setup would run exactly as without the mutant, so the worker reuses the one it made
+//   before (for most mutants the setup — emulated platforms, chains — costs far more than the tests).
+// - Tests may change what they share, so a failure seen on a reused setup counts only if the same tests
+//   pass on that setup without the mutant right after (a control run); if not, the setup is dropped and
+//   the file is set up anew under the mutant, and that run decides.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +28,10 @@ import {
 
 const NS = '__stryker__';
 const COLLECTION = Symbol.for('catena.mutation.collection');
+// Written by the dry run (one worker), read by every worker: which mutants each file's setup reaches.
+const SETUP_COVERAGE = '.catena-inproc-setup-coverage.json';
+// CATENA_MUTATION_TRACE=FILE appends a line per file run: mutant, file, kept/fresh, tests, ms.
+const TRACE = process.env.CATENA_MUTATION_TRACE;
 let runNumber = 0;
 
 export class InprocTestRunner {
@@ -33,6 +43,10 @@ export class InprocTestRunner {
     this.preload = options.catenaInproc.preload;
     this.loaded = false;
     this.failures = [];
+    /** file → a setup made without a mutant reaching it, kept for the runs it cannot differ in */
+    this.setups = new Map();
+    /** file → Set of the mutant ids its setup reaches (from the dry run) */
+    this.setupCoverage = undefined;
   }
 
   capabilities() {
@@ -56,43 +70,53 @@ export class InprocTestRunner {
       this.loaded = true;
     }
     const tests = [];
-    for (const file of this.testFiles) tests.push(...(await this.runFile(file, { dryRun: true })));
-    // Coverage of a file's top level and hooks is every one of its tests' coverage.
+    const setupCoverage = {};
+    for (const file of this.testFiles) {
+      const setup = await this.setUp(file, setupId(file));
+      tests.push(...(await this.runTests(file, setup, { perTestCoverage: true })));
+      setupCoverage[file] = Object.keys(ns.mutantCoverage.perTest[setupId(file)] ?? {});
+      if (!setup.error) this.setups.set(file, setup);
+    }
+    writeFileSync(SETUP_COVERAGE, JSON.stringify(setupCoverage));
+    // Coverage of a file's setup is every one of its tests' coverage.
     const perTest = {};
     for (const t of tests) {
-      perTest[t.id] = { ...ns.mutantCoverage.perTest[t.fileSetup], ...ns.mutantCoverage.perTest[t.id] };
-      delete t.fileSetup;
+      const file = t.fileName;
+      perTest[t.id] = { ...ns.mutantCoverage.perTest[setupId(file)], ...ns.mutantCoverage.perTest[t.id] };
     }
-    const result = {
+    ns.currentTestId = undefined;
+    return {
       status: DryRunStatus.Complete,
       tests,
       mutantCoverage: { static: ns.mutantCoverage.static, perTest },
     };
-    ns.currentTestId = undefined;
-    return result;
   }
 
   async mutantRun(options) {
     const ns = globalThis[NS];
     this.loaded = true; // a worker's first run may be a mutant's: no preload, the mutant must be active first
-    ns.activeMutant = options.activeMutant.id;
+    this.setupCoverage ??= new Map(
+      Object.entries(JSON.parse(readFileSync(SETUP_COVERAGE, 'utf8'))).map(([f, ids]) => [f, new Set(ids)]),
+    );
+    const id = options.activeMutant.id;
+    ns.activeMutant = id;
     ns.hitLimit = options.hitLimit;
     ns.hitCount = options.hitLimit === undefined ? undefined : 0;
     ns.mutantCoverage = { static: {}, perTest: {} };
     try {
       const wanted = options.testFilter ? new Set(options.testFilter) : undefined;
       const files = wanted
-        ? this.testFiles.filter((f) => options.testFilter.some((id) => id.startsWith(`${f} > `)))
+        ? this.testFiles.filter((f) => options.testFilter.some((t) => t.startsWith(`${f} > `)))
         : this.testFiles;
+      const bail = !options.disableBail;
       const tests = [];
       for (const file of files) {
-        const results = await this.runFile(file, { wanted, bail: !options.disableBail });
+        const results = await this.runFileUnder(file, id, { wanted, bail });
         tests.push(...results);
-        if (!options.disableBail && results.some((t) => t.status === TestStatus.Failed)) break;
+        if (bail && results.some((t) => t.status === TestStatus.Failed)) break;
       }
       const hit = determineHitLimitReached(ns.hitCount, ns.hitLimit);
       if (hit) return toMutantRunResult(hit);
-      for (const t of tests) delete t.fileSetup;
       return toMutantRunResult({ status: DryRunStatus.Complete, tests });
     } finally {
       ns.activeMutant = undefined;
@@ -102,41 +126,79 @@ export class InprocTestRunner {
     }
   }
 
-  /** Imports `file` anew and runs its tests (those in `wanted`, if given) between its hooks. */
-  async runFile(file, { dryRun = false, wanted, bail = false }) {
+  /** Runs `file`'s wanted tests under mutant `id`, on a kept setup where the mutant cannot change it. */
+  async runFileUnder(file, id, opts) {
+    const reaches = this.setupCoverage.get(file)?.has(id) ?? true;
+    const kept = reaches ? undefined : this.setups.get(file);
+    const t0 = Date.now();
+    const trace = (how, results) => {
+      if (TRACE) {
+        const failed = results.some((t) => t.status === TestStatus.Failed);
+        const line = `${id}\t${file}\t${how}\t${results.length}\t${failed ? 'fail' : 'pass'}\t${Date.now() - t0}\n`;
+        appendFileSync(TRACE, line);
+      }
+    };
+    if (kept) {
+      const results = await this.runTests(file, kept, opts);
+      trace('kept', results);
+      if (!results.some((t) => t.status === TestStatus.Failed)) return results;
+      // A failure on a kept setup is a kill only if the same tests, on the same setup, pass without
+      // the mutant right after; otherwise what earlier runs left there may be the cause: the setup is
+      // dropped, and a fresh one decides.
+      const ns = globalThis[NS];
+      ns.activeMutant = undefined;
+      const control = await this.runTests(file, kept, { wanted: new Set(results.map((t) => t.id)) });
+      ns.activeMutant = id;
+      trace('control', control);
+      if (!control.some((t) => t.status === TestStatus.Failed)) return results;
+      this.setups.delete(file);
+    }
+    const fresh = await this.setUp(file, undefined);
+    const results = await this.runTests(file, fresh, opts);
+    trace(reaches ? 'fresh' : 'fresh-after-kept', results);
+    if (reaches || fresh.error) await runAll(fresh.after);
+    else if (!results.some((t) => t.status === TestStatus.Failed)) this.setups.set(file, fresh);
+    return results;
+  }
+
+  /** Imports `file` anew (with its test/ helpers) and runs its before hooks. */
+  async setUp(file, coverageId) {
     const ns = globalThis[NS];
-    const setupId = `${file} (top level and hooks)`;
     const collected = { tests: [], before: [], after: [], prefix: [] };
     const started = Date.now();
-    ns.currentTestId = setupId;
-    this.failures = [];
-    let setupError;
+    ns.currentTestId = coverageId;
+    let error;
     globalThis[COLLECTION] = collected;
     try {
       await import(`${pathToFileURL(resolve(file)).href}?catena-run=${++runNumber}`);
     } catch (e) {
-      setupError = e;
+      error = e ?? new Error('import threw a nullish value');
     } finally {
       globalThis[COLLECTION] = undefined;
     }
-    if (!setupError) setupError = await runAll(collected.before);
-    const setupMs = Date.now() - started;
+    this.failures = [];
+    if (!error) error = await runAll(collected.before);
+    return { ...collected, error, setupMs: Date.now() - started };
+  }
+
+  /** Runs the set-up file's tests (those in `wanted`, if given) in order. */
+  async runTests(file, setup, { wanted, bail = false, perTestCoverage = false }) {
+    const ns = globalThis[NS];
     const results = [];
-    for (const t of collected.tests) {
+    for (const t of setup.tests) {
       const id = `${file} > ${t.name}`;
       if (wanted && !wanted.has(id)) continue;
-      const base = { id, name: id, fileName: file, fileSetup: setupId };
+      const base = { id, name: id, fileName: file };
       if (t.skip) {
         results.push({ ...base, status: TestStatus.Skipped, timeSpentMs: 0 });
         continue;
       }
-      ns.currentTestId = dryRun ? id : setupId;
+      ns.currentTestId = perTestCoverage ? id : undefined;
+      this.failures = [];
       const t0 = Date.now();
-      const error = setupError ?? (await runOne(t));
-      const late = this.failures.shift();
-      const failure = error ?? late;
-      // The mutant's timeout is derived from these times: a run also imports the file and runs its hooks.
-      const timeSpentMs = Date.now() - t0 + setupMs;
+      const failure = setup.error ?? (await runOne(t)) ?? this.failures.shift();
+      // The mutant's timeout is derived from these times: a run may also set the file up.
+      const timeSpentMs = Date.now() - t0 + setup.setupMs;
       results.push(
         failure === undefined
           ? { ...base, status: TestStatus.Success, timeSpentMs }
@@ -144,11 +206,12 @@ export class InprocTestRunner {
       );
       if (failure !== undefined && bail) break;
     }
-    ns.currentTestId = setupId;
-    await runAll(collected.after);
+    ns.currentTestId = undefined;
     return results;
   }
 }
+
+const setupId = (file) => `${file} (setup)`;
 
 async function runOne(t) {
   let timer;
