@@ -14,7 +14,7 @@ import { normalizeSerial } from './pki.ts';
  *   POST /admin/v1/tcb-recovery  {"fmspc"?: hex12, "stage": "early" | "standard",
  *                                 "tee"?: "sgx" | "tdx", "tdxComponent"?: "module" | "tee-tcb-svn",
  *                                 "downgradeTo"?: "OutOfDate" | "Revoked"}
- *        200 {stage, tee, tcbEvaluationDataNumber, standard, early}
+ *        200 {stage, tcbEvaluationDataNumber, standard, early} (and tee: "tdx" for a TDX recovery)
  *        409 ERR_CONFLICT: `early` while a recovery is already staged
  *        `tee: "tdx"` stages (or promotes) a TDX TCB recovery: the TDX TCB of every FMSPC raised
  *        (`module`, the default: TDX_01 ISVSVN; `tee-tcb-svn`: the TDX late microcode SVN), SGX levels kept.
@@ -73,7 +73,7 @@ export function registerAdminRoutes(app: FastifyInstance, manufacturer: () => Ma
       ...(b.downgradeTo ? { downgradeTo: b.downgradeTo } : {}),
       ...(tee === 'tdx' ? { tdx: { component: b.tdxComponent ?? 'module' } } : {}),
     });
-    return { ...r, tee };
+    return tee === 'tdx' ? { ...r, tee } : r;
   });
 
   app.post('/admin/v1/revocations', { config: admin, schema: { body: RevocationBody } }, async (req) => {
