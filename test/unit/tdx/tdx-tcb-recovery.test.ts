@@ -110,7 +110,10 @@ test('a TEE_TCB_SVN recovery to Revoked: the late microcode SVN raised, the form
     assert.deepEqual(early.tcbLevels[0].tdxComponents!.slice(0, 3), [4, 0, 3]);
     assert.deepEqual(early.tcbLevels[1].tdxComponents!.slice(0, 3), [4, 0, 2]);
     assert.equal(early.tcbLevels[1].tcbStatus, 'Revoked');
-    assert.deepEqual(early.tcbLevels[0].tdxComponentNames?.[2], { category: 'OS/VMM', type: 'TDX Late Microcode Update' });
+    assert.deepEqual(early.tcbLevels[0].tdxComponentNames?.[2], {
+      category: 'OS/VMM',
+      type: 'TDX Late Microcode Update',
+    });
     const a = await w.verify('early');
     assert.equal(a.verdict, 'rejected');
     assert.equal(a.error?.check, 'tcb.status');
