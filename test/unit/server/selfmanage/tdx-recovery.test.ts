@@ -14,6 +14,10 @@ import {
   type MonitorEvent,
 } from '../../../../src/server/selfmanage/collateral-monitor.ts';
 import { Reappraiser, type Appraised } from '../../../../src/server/selfmanage/reappraise.ts';
+import { explainLink, TcbExplanationSchema } from '../../../../src/server/routes/tcb-status.ts';
+import type { Chain } from '../../../../src/chain/chain.ts';
+import type { Link } from '../../../../src/chain/types.ts';
+import Fastify from 'fastify';
 import { buildPcsServer, Manufacturer } from '../../../../src/sgx/manufacturer/index.ts';
 import { DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_TCB_COMPONENTS } from '../../../../src/sgx/platform.ts';
 import type { ElementRow } from '../../../../src/store/types.ts';
@@ -134,6 +138,23 @@ describe('TDX TCB recovery: watched, re-appraised, explained', () => {
       /^under the early TCB release \(evaluation data number \d+\): TCB status OutOfDate is not accepted .* — TDX TCB info \d+: TDX module TDX_01 at ISVSVN 4 UpToDate → OutOfDate \(UpToDate needs ISVSVN 5\)$/,
     );
     assert.match(a.health.explanation!, /^under the early release: TDX TCB info \d+: TDX module TDX_01/);
+    // The platform status API's explanation of the TD's quote, over what the monitor holds.
+    const link = { evidence: (td.record as ElementRecord).link.evidence } as Link;
+    const x = explainLink({} as Chain, link, {
+      standard: monitor.held(key, 'standard')!.blob,
+      early: monitor.held(key, 'early')!.blob,
+    });
+    // Serialized by the route's response schema, as GET /v1/platforms/:id/tcb-status answers it.
+    const http = Fastify();
+    http.get('/x', { schema: { response: { 200: TcbExplanationSchema } } }, async () => x);
+    const served = (await http.inject({ method: 'GET', url: '/x' })).json<typeof x>();
+    await http.close();
+    assert.deepEqual(served.tdxModule, x.tdxModule, 'the response schema keeps the module judgement');
+    assert.deepEqual(served.early?.tdxModule, x.early?.tdxModule);
+    assert.equal(served.tdxModule?.matched?.tcbStatus, 'UpToDate');
+    assert.equal(x.early?.tdxModule?.matched?.tcbStatus, 'OutOfDate');
+    assert.equal(x.early?.tdxModule?.upToDate?.isvSvn, 5);
+    assert.equal(x.early?.changed, true);
   });
 
   test('promoted: the TD degraded (OutOfDate), old → new status in words', async () => {
