@@ -35,6 +35,8 @@ export interface TcbLevel {
   tdxComponents?: number[];
   /** v3: each SGX component's `category` and `type` (e.g. "BIOS", "Early Microcode Update") where the TCB info names them. */
   sgxComponentNames?: Array<{ category?: string; type?: string }>;
+  /** v3 TDX: each TEE_TCB_SVN component's `category` and `type` (e.g. "TDX Module") where the TCB info names them. */
+  tdxComponentNames?: Array<{ category?: string; type?: string }>;
   tcbDate: Date;
   tcbStatus: TcbStatus;
   advisoryIds: string[];
@@ -151,6 +153,7 @@ export function parseTcbInfo(text: string): TcbInfo {
     let sgxComponents: number[];
     let tdxComponents: number[] | undefined;
     let names: Array<{ category?: string; type?: string }> | undefined;
+    let tdxNames: Array<{ category?: string; type?: string }> | undefined;
     if (version === 2) {
       sgxComponents = [];
       for (let c = 1; c <= 16; c++)
@@ -158,7 +161,10 @@ export function parseTcbInfo(text: string): TcbInfo {
     } else {
       sgxComponents = components(tcb.sgxtcbcomponents, `tcbLevels[${i}].sgxtcbcomponents`);
       names = componentNames(tcb.sgxtcbcomponents, `tcbLevels[${i}].sgxtcbcomponents`);
-      if (id === 'TDX') tdxComponents = components(tcb.tdxtcbcomponents, `tcbLevels[${i}].tdxtcbcomponents`);
+      if (id === 'TDX') {
+        tdxComponents = components(tcb.tdxtcbcomponents, `tcbLevels[${i}].tdxtcbcomponents`);
+        tdxNames = componentNames(tcb.tdxtcbcomponents, `tcbLevels[${i}].tdxtcbcomponents`);
+      }
     }
     const level: TcbLevel = {
       sgxComponents,
@@ -169,6 +175,8 @@ export function parseTcbInfo(text: string): TcbInfo {
     };
     if (tdxComponents) level.tdxComponents = tdxComponents;
     if (names && names.some((n) => n.category !== undefined || n.type !== undefined)) level.sgxComponentNames = names;
+    if (tdxNames && tdxNames.some((n) => n.category !== undefined || n.type !== undefined))
+      level.tdxComponentNames = tdxNames;
     return level;
   });
   return info;

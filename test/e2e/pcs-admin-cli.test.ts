@@ -106,6 +106,52 @@ test('emulate pcs --json prints adminToken; recover early/standard and revoke th
     assert.match(std.stdout, /promoted/);
     assert.equal(await tcbNumber('standard'), n + 1);
 
+    // A TDX TCB recovery: the TDX module identity gains a level at update=early; SGX levels stay.
+    const tdx = await run(
+      ['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'early', '--tee', 'tdx', '--json'],
+      { CATENA_PCS_ADMIN_TOKEN: info.adminToken },
+    );
+    assert.equal(tdx.code, 0, tdx.stderr);
+    assert.deepEqual(JSON.parse(tdx.stdout), {
+      stage: 'early',
+      tee: 'tdx',
+      tcbEvaluationDataNumber: n + 2,
+      standard: n + 1,
+      early: n + 2,
+    });
+    const moduleLevels = async (update: string) =>
+      (
+        (await (
+          await fetch(`${info.url}/tdx/certification/v4/tcb?fmspc=${info.fmspcs[0]}&update=${update}`)
+        ).json()) as { tcbInfo: { tdxModuleIdentities: Array<{ tcbLevels: Array<{ tcb: { isvsvn: number } }> }> } }
+      ).tcbInfo.tdxModuleIdentities[0].tcbLevels.map((l) => l.tcb.isvsvn);
+    assert.deepEqual(await moduleLevels('early'), [5, 4, 2]);
+    assert.deepEqual(await moduleLevels('standard'), [4, 2]);
+    const tdxFmspc = await run(
+      [
+        'emulate',
+        'pcs',
+        'recover',
+        '--url',
+        info.url,
+        '--stage',
+        'standard',
+        '--tee',
+        'tdx',
+        '--fmspc',
+        info.fmspcs[0],
+      ],
+      { CATENA_PCS_ADMIN_TOKEN: info.adminToken },
+    );
+    assert.equal(tdxFmspc.code, 2, 'a TDX recovery is for every FMSPC');
+    const promoted = await run(
+      ['emulate', 'pcs', 'recover', '--url', info.url, '--stage', 'standard', '--tee', 'tdx'],
+      { CATENA_PCS_ADMIN_TOKEN: info.adminToken },
+    );
+    assert.equal(promoted.code, 0, promoted.stderr);
+    assert.match(promoted.stdout, /^TDX TCB recovery promoted/);
+    assert.deepEqual(await moduleLevels('standard'), [5, 4, 2]);
+
     const revoke = await run([
       'emulate',
       'pcs',

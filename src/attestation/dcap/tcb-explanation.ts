@@ -33,6 +33,19 @@ export interface TcbTarget extends TcbLevelRef {
   shortfalls: TcbShortfall[];
 }
 
+/**
+ * TDX: the TDX module's level in the TCB info's tdxModuleIdentities (TEE_TCB_SVN[1] the major version
+ * naming `TDX_<version>`, TEE_TCB_SVN[0] its ISVSVN), which the verifier merges into the platform status.
+ */
+export interface TdxModuleJudgement {
+  id: string;
+  isvSvn: number;
+  /** The first module level the ISVSVN reaches; null when it reaches none (or the identity is absent). */
+  matched: { isvSvn: number; tcbStatus: TcbStatus; tcbDate: string; advisoryIds: string[] } | null;
+  /** The first UpToDate module level, when the module is below it: the ISVSVN it needs. */
+  upToDate: { isvSvn: number; tcbDate: string } | null;
+}
+
 export interface TcbExplanation {
   fmspc: string;
   tcbEvaluationDataNumber: number;
@@ -46,6 +59,8 @@ export interface TcbExplanation {
   next: TcbTarget | null;
   /** The first UpToDate level, when the platform is below it; null when it is at or above it, or there is none. */
   upToDate: TcbTarget | null;
+  /** TDX with a module of major version ≥ 1: its module identity level. */
+  tdxModule?: TdxModuleJudgement;
   /** The same judgement under early collateral (a staged TCB recovery), when given; `changed`: the status differs. */
   early?: Omit<TcbExplanation, 'early'> & { changed: boolean };
 }
@@ -94,7 +109,16 @@ function shortfalls(p: PlatformTcbInput, l: TcbLevel): TcbShortfall[] {
   if (p.teeTcbSvn && l.tdxComponents) {
     l.tdxComponents.forEach((need, i) => {
       const have = p.teeTcbSvn![i] ?? 0;
-      if (have < need) out.push({ component: 'tdx', index: i, have, need });
+      if (have >= need) return;
+      const n = l.tdxComponentNames?.[i];
+      out.push({
+        component: 'tdx',
+        index: i,
+        ...(n?.category !== undefined ? { category: n.category } : {}),
+        ...(n?.type !== undefined ? { type: n.type } : {}),
+        have,
+        need,
+      });
     });
   }
   return out;
@@ -120,6 +144,30 @@ function judge(p: PlatformTcbInput, info: TcbInfo): Omit<TcbExplanation, 'early'
     next: nextIndex >= 0 ? target(nextIndex) : null,
     // Only when the UpToDate level is above the match (or nothing matched) and is not already `next`.
     upToDate: up >= 0 && (m < 0 || up < m) && up !== nextIndex ? target(up) : null,
+    ...tdxModuleOf(p, info),
+  };
+}
+
+const day = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+
+function tdxModuleOf(p: PlatformTcbInput, info: TcbInfo): { tdxModule?: TdxModuleJudgement } {
+  const svn = p.teeTcbSvn;
+  if (!svn || (svn[1] ?? 0) === 0) return {};
+  const id = `TDX_${svn[1].toString(16).toUpperCase().padStart(2, '0')}`;
+  const isvSvn = svn[0] ?? 0;
+  const levels = info.tdxModuleIdentities?.find((x) => x.id === id)?.tcbLevels ?? [];
+  const m = levels.findIndex((l) => isvSvn >= l.isvSvn);
+  const up = levels.findIndex((l) => l.tcbStatus === 'UpToDate');
+  const l = m < 0 ? undefined : levels[m];
+  return {
+    tdxModule: {
+      id,
+      isvSvn,
+      matched: l
+        ? { isvSvn: l.isvSvn, tcbStatus: l.tcbStatus, tcbDate: day(l.tcbDate), advisoryIds: [...l.advisoryIds] }
+        : null,
+      upToDate: up >= 0 && (m < 0 || up < m) ? { isvSvn: levels[up].isvSvn, tcbDate: day(levels[up].tcbDate) } : null,
+    },
   };
 }
 
@@ -129,5 +177,14 @@ export function explainTcb(platform: PlatformTcbInput, info: TcbInfo, early?: Tc
   if (!early) return base;
   const e = judge(platform, early);
   // Level indexes shift when a release adds levels on top: the status is what changes for the platform.
-  return { ...base, early: { ...e, changed: e.tcbStatus !== base.tcbStatus } };
+  const changed =
+    e.tcbStatus !== base.tcbStatus || e.tdxModule?.matched?.tcbStatus !== base.tdxModule?.matched?.tcbStatus;
+  return { ...base, early: { ...e, changed } };
+}
+
+/** "TDX module TDX_01 at ISVSVN 4: OutOfDate (UpToDate needs ISVSVN 5)", or undefined without a module judgement. */
+export function tdxModuleWords(m: TdxModuleJudgement | undefined): string | undefined {
+  if (!m) return undefined;
+  const status = m.matched ? m.matched.tcbStatus : `below every ${m.id} level`;
+  return `TDX module ${m.id} at ISVSVN ${m.isvSvn}: ${status}${m.upToDate ? ` (UpToDate needs ISVSVN ${m.upToDate.isvSvn})` : ''}`;
 }

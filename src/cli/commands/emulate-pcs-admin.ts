@@ -54,25 +54,51 @@ export function registerPcsAdmin(pcs: Command): void {
     .description('stage (early) or promote (standard) a TCB recovery on a running emulated PCS')
     .requiredOption('--url <url>', 'the emulated PCS base URL (as `catena emulate pcs` printed it)')
     .requiredOption('--stage <stage>', 'early (publish at update=early only) or standard (promote)')
-    .option('--fmspc <hex>', 'only this FMSPC gets a new TCB level (default: every FMSPC)')
+    .option('--fmspc <hex>', 'only this FMSPC gets a new TCB level (default: every FMSPC; SGX only)')
+    .option('--tee <tee>', 'sgx (default) or tdx: a TDX TCB recovery raises the TDX TCB, SGX levels stay', 'sgx')
+    .option('--tdx-component <name>', 'with --tee tdx: module (TDX_01 ISVSVN, default) or tee-tcb-svn (late microcode)')
+    .option('--downgrade-to <status>', 'what the superseded levels become: OutOfDate (default) or Revoked')
     .option('--token <token>', 'admin token (default $CATENA_PCS_ADMIN_TOKEN)')
     .option('--json', 'print the PCS answer as JSON')
-    .action(async (o: { url: string; stage: string; fmspc?: string; token?: string; json?: boolean }, cmd: Command) => {
-      o.json = jsonFlag(cmd);
-      if (o.stage !== 'early' && o.stage !== 'standard')
-        throw new UsageError(`--stage: early or standard, got ${o.stage}`);
-      if (o.fmspc !== undefined && !/^[0-9a-fA-F]{12}$/.test(o.fmspc))
-        throw new UsageError(`--fmspc: 12 hex digits, got ${o.fmspc}`);
-      const r = await post(o.url, 'admin/v1/tcb-recovery', tokenOf(o.token), {
-        stage: o.stage,
-        ...(o.fmspc ? { fmspc: o.fmspc } : {}),
-      });
-      if (o.json) return printJson(r);
-      say(
-        false,
-        `TCB recovery ${o.stage === 'early' ? 'staged at update=early' : 'promoted to update=standard'}: tcbEvaluationDataNumber standard ${String(r.standard)}, early ${String(r.early)}`,
-      );
-    });
+    .action(
+      async (
+        o: {
+          url: string;
+          stage: string;
+          fmspc?: string;
+          tee: string;
+          tdxComponent?: string;
+          downgradeTo?: string;
+          token?: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        o.json = jsonFlag(cmd);
+        if (o.stage !== 'early' && o.stage !== 'standard')
+          throw new UsageError(`--stage: early or standard, got ${o.stage}`);
+        if (o.fmspc !== undefined && !/^[0-9a-fA-F]{12}$/.test(o.fmspc))
+          throw new UsageError(`--fmspc: 12 hex digits, got ${o.fmspc}`);
+        if (o.tee !== 'sgx' && o.tee !== 'tdx') throw new UsageError(`--tee: sgx or tdx, got ${o.tee}`);
+        if (o.tdxComponent !== undefined && (o.tee !== 'tdx' || !['module', 'tee-tcb-svn'].includes(o.tdxComponent)))
+          throw new UsageError(`--tdx-component: module or tee-tcb-svn, with --tee tdx`);
+        if (o.fmspc !== undefined && o.tee === 'tdx')
+          throw new UsageError('--fmspc: a TDX recovery raises the TDX TCB of every FMSPC');
+        if (o.downgradeTo !== undefined && o.downgradeTo !== 'OutOfDate' && o.downgradeTo !== 'Revoked')
+          throw new UsageError(`--downgrade-to: OutOfDate or Revoked, got ${o.downgradeTo}`);
+        const r = await post(o.url, 'admin/v1/tcb-recovery', tokenOf(o.token), {
+          stage: o.stage,
+          ...(o.fmspc ? { fmspc: o.fmspc } : {}),
+          ...(o.tee === 'tdx' ? { tee: 'tdx', tdxComponent: o.tdxComponent ?? 'module' } : {}),
+          ...(o.downgradeTo ? { downgradeTo: o.downgradeTo } : {}),
+        });
+        if (o.json) return printJson(r);
+        say(
+          false,
+          `${o.tee === 'tdx' ? 'TDX ' : ''}TCB recovery ${o.stage === 'early' ? 'staged at update=early' : 'promoted to update=standard'}: tcbEvaluationDataNumber standard ${String(r.standard)}, early ${String(r.early)}`,
+        );
+      },
+    );
 
   pcs
     .command('revoke')

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TdxModuleJudgement } from '../../attestation/dcap/tcb-explanation.ts';
 import { EXIT, printJson, say, setExit, UsageError } from '../io.ts';
 
 /**
@@ -28,6 +29,7 @@ interface Explanation {
   advisoryIds: string[];
   next: Target | null;
   upToDate: Target | null;
+  tdxModule?: TdxModuleJudgement;
   early?: Explanation & { changed: boolean };
 }
 
@@ -94,6 +96,9 @@ export function register(program: Command): void {
         );
       printTarget('next', x.next);
       printTarget('UpToDate', x.upToDate);
+      const { tdxModuleWords } = await import('../../attestation/dcap/tcb-explanation.ts');
+      const module = tdxModuleWords(x.tdxModule);
+      if (module) say(false, `  ${module}`);
       if (x.early)
         say(
           false,

@@ -1,4 +1,5 @@
 import type { Appraisal, CollateralSource, TcbExplanation } from '../../attestation/index.ts';
+import { tdxModuleWords } from '../../attestation/dcap/tcb-explanation.ts';
 
 /**
  * The `tcbExplanation` of `catena quote verify --json`: explainTcb over the TCB info the verifier
@@ -60,6 +61,8 @@ export function explanationLines(x: TcbExplanation | null): string[] {
   ];
   if (x.next) out.push(`  next level ${x.next.index} (${x.next.tcbStatus}) needs ${need(x.next)}`);
   if (x.upToDate) out.push(`  UpToDate level ${x.upToDate.index} needs ${need(x.upToDate)}`);
+  const module = tdxModuleWords(x.tdxModule);
+  if (module) out.push(`  ${module}`);
   if (x.early)
     out.push(
       `  under early TCB info ${x.early.tcbEvaluationDataNumber}: ${x.early.tcbStatus ?? 'no level reached'}${x.early.changed ? ' (changes when promoted)' : ''}`,

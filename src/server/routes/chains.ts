@@ -78,7 +78,7 @@ export async function chainRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
       const statuses: Record<string, string> = {};
       for (const r of rows) if (r.status !== 'active') statuses[r.id] = r.status;
       // Each element's state as self-management last appraised it (docs/self-management.md), with its cause.
-      const states: Record<string, { state: string; cause?: string; predictedAt?: string }> = {};
+      const states: Record<string, { state: string; cause?: string; predictedAt?: string; explanation?: string }> = {};
       for (const r of rows) {
         const h = (r.record as ElementRecord).health;
         if (h)
@@ -86,6 +86,7 @@ export async function chainRoutes(app: FastifyInstance, { ctx }: { ctx: ManagerC
             state: h.state,
             ...(h.cause ? { cause: h.cause } : {}),
             ...(h.predictedAt ? { predictedAt: h.predictedAt } : {}),
+            ...(h.explanation ? { explanation: h.explanation } : {}),
           };
       }
       return { chain: id, at: at.toISOString(), ...v, statuses, states, ear: await ctx.ear.chain(id, v, at, statuses) };

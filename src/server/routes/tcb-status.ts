@@ -47,6 +47,25 @@ const judgement: Record<string, TSchema> = {
   advisoryIds: Type.Array(Type.String()),
   next: Type.Union([Target, Type.Null()]),
   upToDate: Type.Union([Target, Type.Null()]),
+  tdxModule: Type.Optional(
+    Type.Object(
+      {
+        id: Type.String(),
+        isvSvn: Type.Integer(),
+        matched: Type.Union([
+          Type.Object({
+            isvSvn: Type.Integer(),
+            tcbStatus: Type.String(),
+            tcbDate: Type.String(),
+            advisoryIds: Type.Array(Type.String()),
+          }),
+          Type.Null(),
+        ]),
+        upToDate: Type.Union([Type.Object({ isvSvn: Type.Integer(), tcbDate: Type.String() }), Type.Null()]),
+      },
+      { description: "TDX: the TDX module's level in tdxModuleIdentities (merged into the platform status)" },
+    ),
+  ),
 };
 export const TcbExplanationSchema = Type.Object({
   ...judgement,

@@ -33,6 +33,11 @@ export interface ElementHealth {
   /** at-risk: the status under the early collateral, and when that release takes effect. */
   predictedTcbStatus?: string;
   predictedAt?: string;
+  /**
+   * TD evidence: its TDX TCB in words — which TDX module or TEE_TCB_SVN component moved, old → new
+   * status, what the UpToDate level needs (src/server/selfmanage/td-words.ts).
+   */
+  explanation?: string;
 }
 
 /** The reaction event a state raises; valid and quarantined raise none. */

@@ -11,6 +11,13 @@ import type { ElementRecord } from '../chain-service.ts';
 import { collateralRequestOfQuote } from '../pcs-collateral.ts';
 import type { CollateralKey, HeldCollateral, Release } from './types.ts';
 import { eventOfState, type ElementHealth, type ElementState } from './element-health.ts';
+import { pemCertificates } from '../../attestation/pem.ts';
+import { explainTcb, type TcbExplanation } from '../../attestation/dcap/tcb-explanation.ts';
+import { pckExtensionFromCertificate } from '../../formats/pck-extension.ts';
+import { parseTcbInfo, type TcbInfo } from '../../formats/tcb-info.ts';
+import type { CollateralBlob } from '../../chain/types.ts';
+import { checkTdTcbPolicy, tdEvidenceVerifier, type TdEvidenceVerifier, type TdVerdict } from './td-evidence.ts';
+import { judgedOf, tdxWords, type TdxJudged } from './td-words.ts';
 
 /** Collateral as the monitor holds it (the last good set per key and release). */
 export type HeldSet = HeldCollateral;
@@ -21,12 +28,15 @@ export interface CollateralHolder {
 }
 
 /** What re-appraisal needs of one piece of stored evidence, parsed once and kept (by evidence hash). */
-interface EvidenceFacts {
+type EvidenceFacts = {
   key: CollateralKey;
   /** Same PCK certificate chain and QE report: the collateral decides the same for every such quote. */
   platformKey: string;
-  body: Pick<ReportBody, 'mrEnclave' | 'mrSigner' | 'isvProdId' | 'isvSvn' | 'attributes'>;
-}
+} & (
+  | { tee: 'sgx'; body: Pick<ReportBody, 'mrEnclave' | 'mrSigner' | 'isvProdId' | 'isvSvn' | 'attributes'> }
+  /** A TD (TDX quote): the PCK certificate's TCB and the TD report's TEE_TCB_SVN, for explanations. */
+  | { tee: 'tdx'; pck: { components: number[]; pceSvn: number }; teeTcbSvn: Uint8Array }
+);
 
 export interface Appraised {
   row: ElementRow;
@@ -36,7 +46,7 @@ export interface Appraised {
 }
 
 /** Verdicts of one round, shared by every element whose evidence has the same platform key. */
-type Verdicts = Map<string, Promise<RemoteEvidenceResult>>;
+type Verdicts = Map<string, Promise<RemoteEvidenceResult | TdVerdict>>;
 
 const STALE_CHECKS = new Set(['collateral.tcbInfoWindow', 'collateral.qeIdentityWindow']);
 
@@ -49,9 +59,18 @@ const STALE_CHECKS = new Set(['collateral.tcbInfoWindow', 'collateral.qeIdentity
  */
 export class Reappraiser {
   private readonly facts = new Lru<string, EvidenceFacts | Error>(200_000);
+  /** TDX TCB infos parsed once per held blob. */
+  private readonly tdxInfos = new WeakMap<CollateralBlob, TcbInfo>();
+  /** Per TD platform evidence: how its TDX TCB was judged under the newest standard release, and the one before. */
+  private readonly tdxSeen = new Map<string, { now: TdxJudged; before?: TdxJudged }>();
+  /**
+   * `tdVerifier`: how TD evidence (TDX quotes) is re-judged against TDX collateral (td-evidence.ts);
+   * the chain's remote verifier admits SGX enclaves only.
+   */
   constructor(
     private readonly verifier: (root: Uint8Array) => RemoteEvidenceVerifier,
     private readonly collateral: CollateralHolder,
+    private readonly tdVerifier: (root: Uint8Array) => TdEvidenceVerifier = tdEvidenceVerifier,
   ) {}
 
   /** The collateral keys (TEE, FMSPC, PCK CA) the stored evidence of these rows needs. */
@@ -76,11 +95,22 @@ export class Reappraiser {
       try {
         const quote = fromHex(quoteHex);
         const q = parseQuote(quote, { allowZeroPadding: true });
-        if (q.body.kind !== 'sgx') return new Error('not an SGX quote');
         const qe = q.signatureData.qe;
         const platformKey = hex(sha256(Buffer.concat([qe.qeReportRaw, qe.certification.data])));
-        const key = collateralRequestOfQuote(quote);
-        return { key: { ...key, fmspc: key.fmspc.toLowerCase() }, platformKey, body: q.body.report };
+        const r = collateralRequestOfQuote(quote);
+        const key = { ...r, fmspc: r.fmspc.toLowerCase() };
+        if (q.body.kind === 'sgx') return { key, platformKey, tee: 'sgx', body: q.body.report };
+        // A TD: its TDX collateral key (TDX TCB info, TD_QE identity) and what explains its TCB.
+        const leaf = pemCertificates(Buffer.from(qe.certification.data).toString('latin1'))[0];
+        const tcb = pckExtensionFromCertificate(leaf).tcb;
+        return {
+          key,
+          // TEE_TCB_SVN and the TDX module's signer and attributes are judged by the collateral too.
+          platformKey: `${platformKey}|${hex(q.body.report.teeTcbSvn)}|${hex(q.body.report.mrSignerSeam)}|${hex(q.body.report.seamAttributes)}`,
+          tee: 'tdx',
+          pck: { components: [...tcb.components], pceSvn: tcb.pceSvn },
+          teeTcbSvn: q.body.report.teeTcbSvn,
+        };
       } catch (e) {
         return e as Error;
       }
@@ -170,41 +200,101 @@ export class Reappraiser {
     const judge = (set: HeldSet, update: string) => {
       const k = `${hex(chain.root)}|${f.platformKey}|${update}|${set.tcbEvaluationDataNumber}|${set.nextUpdate.getTime()}`;
       let v = verdicts.get(k);
-      if (!v) verdicts.set(k, (v = this.verifier(chain.root).verify(fromHex(quoteHex), set.blob, at)));
+      if (!v) {
+        const verifier = f.tee === 'tdx' ? this.tdVerifier(chain.root) : this.verifier(chain.root);
+        verdicts.set(k, (v = verifier.verify(fromHex(quoteHex), set.blob, at)));
+      }
       return v;
     };
     const r = await judge(standard, 'standard');
-    const outcome = (x: RemoteEvidenceResult): { state: ElementState; check: string; cause: string } | undefined => {
+    const outcome = (
+      x: RemoteEvidenceResult | TdVerdict,
+    ): { state: ElementState; check: string; cause: string } | undefined => {
       if (!x.ok) {
         const revoked = x.check === 'pck.revocation' || (x.check === 'tcb.status' && x.tcbStatus === 'Revoked');
         const state: ElementState = revoked ? 'revoked' : STALE_CHECKS.has(x.check) ? 'stale' : 'degraded';
         return { state, check: x.check, cause: x.message };
       }
-      const pol = checkElementPolicy(chain.policy, depth, linkType, f.body, {
-        status: x.tcbStatus,
-        advisoryIds: x.advisoryIds,
-      });
+      const tcb = { status: x.tcbStatus, advisoryIds: x.advisoryIds };
+      const pol =
+        f.tee === 'tdx'
+          ? checkTdTcbPolicy(chain.policy, depth, linkType, tcb)
+          : checkElementPolicy(chain.policy, depth, linkType, f.body, tcb);
       return pol.ok ? undefined : { state: 'degraded', check: pol.check, cause: pol.message };
     };
+    const early = this.collateral.held(f.key, 'early');
+    const staged = early && early.tcbEvaluationDataNumber > standard.tcbEvaluationDataNumber ? early : undefined;
+    // A TD: its TDX TCB in words (which module or TEE_TCB_SVN component moved, old → new status).
+    const words = f.tee === 'tdx' ? this.tdxExplanation(f, standard, staged) : undefined;
     const now = outcome(r);
     const tcbStatus = r.tcbStatus ? { tcbStatus: r.tcbStatus } : {};
-    if (now) return { ...now, event: eventOfState(now.state, 'collateral'), ...tcbStatus };
-    const early = this.collateral.held(f.key, 'early');
-    if (early && early.tcbEvaluationDataNumber > standard.tcbEvaluationDataNumber) {
-      const e = await judge(early, 'early');
+    if (now)
+      return {
+        ...now,
+        ...(words ? { cause: `${now.cause} — ${words.now}`, explanation: words.moved } : {}),
+        event: eventOfState(now.state, 'collateral'),
+        ...tcbStatus,
+      };
+    if (staged) {
+      const e = await judge(staged, 'early');
       const later = outcome(e);
       if (later)
         return {
           state: 'at-risk',
           event: 'tcb-predicted-downgrade',
           check: later.check,
-          cause: `under the early TCB release (evaluation data number ${early.tcbEvaluationDataNumber}): ${later.cause}`,
+          cause: `under the early TCB release (evaluation data number ${staged.tcbEvaluationDataNumber}): ${later.cause}${words?.early ? ` — ${words.early}` : ''}`,
+          ...(words?.early ? { explanation: `under the early release: ${words.early}` } : {}),
           ...tcbStatus,
           ...(e.tcbStatus ? { predictedTcbStatus: e.tcbStatus } : {}),
-          ...(early.tcbRecoveryEventDate ? { predictedAt: early.tcbRecoveryEventDate } : {}),
+          ...(staged.tcbRecoveryEventDate ? { predictedAt: staged.tcbRecoveryEventDate } : {}),
         };
     }
-    return { state: 'valid', ...tcbStatus };
+    return { state: 'valid', ...tcbStatus, ...(words ? { explanation: words.moved } : {}) };
+  }
+
+  /**
+   * A TD's TDX TCB in words under the held standard release — `now` (from the collateral alone, part of
+   * the cause), `moved` (old → new against the release judged before, when this process saw it) — and
+   * under a staged early release (`early`: standard → early). Undefined when a TCB info does not parse.
+   */
+  private tdxExplanation(
+    f: EvidenceFacts & { tee: 'tdx' },
+    standard: HeldSet,
+    early: HeldSet | undefined,
+  ): { now: string; moved: string; early?: string } | undefined {
+    const std = this.tdxInfo(standard.blob);
+    const ear = early ? this.tdxInfo(early.blob) : undefined;
+    if (!std || std.id !== 'TDX') return undefined;
+    const x: TcbExplanation = explainTcb(
+      { components: f.pck.components, pceSvn: f.pck.pceSvn, teeTcbSvn: f.teeTcbSvn },
+      std,
+      ear?.id === 'TDX' ? ear : undefined,
+    );
+    const j = judgedOf(x);
+    let seen = this.tdxSeen.get(f.platformKey);
+    if (!seen || seen.now.tcbEvaluationDataNumber < j.tcbEvaluationDataNumber)
+      this.tdxSeen.set(f.platformKey, (seen = { now: j, ...(seen ? { before: seen.now } : {}) }));
+    const before = seen.now.tcbEvaluationDataNumber === j.tcbEvaluationDataNumber ? seen.before : undefined;
+    const { early: e, ...base } = x;
+    return {
+      now: tdxWords(base),
+      moved: tdxWords(base, before),
+      ...(e ? { early: tdxWords(e, j) } : {}),
+    };
+  }
+
+  private tdxInfo(blob: CollateralBlob): TcbInfo | undefined {
+    let info = this.tdxInfos.get(blob);
+    if (!info) {
+      try {
+        info = parseTcbInfo((blob as { tcb_info: string }).tcb_info);
+      } catch {
+        return undefined;
+      }
+      this.tdxInfos.set(blob, info);
+    }
+    return info;
   }
 }
 

@@ -141,6 +141,7 @@ export class SelfManager {
         ...(previous ? { previous: previous.state } : {}),
         ...(a.health.cause ? { cause: a.health.cause } : {}),
         ...(a.health.predictedAt ? { predictedAt: a.health.predictedAt } : {}),
+        ...(a.health.explanation ? { explanation: a.health.explanation } : {}),
       });
       const actions = a.health.event ? policy.reactions?.[a.health.event] : undefined;
       // A child that raised the same event as its parent moves with the parent's subtree.

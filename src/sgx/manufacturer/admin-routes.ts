@@ -11,9 +11,13 @@ import { normalizeSerial } from './pki.ts';
  * presents `Authorization: Bearer <adminToken>` (compared in constant time, over SHA-256 digests so
  * the lengths never differ).
  *
- *   POST /admin/v1/tcb-recovery  {"fmspc"?: hex12, "stage": "early" | "standard"}
- *        200 {stage, tcbEvaluationDataNumber, standard, early}
+ *   POST /admin/v1/tcb-recovery  {"fmspc"?: hex12, "stage": "early" | "standard",
+ *                                 "tee"?: "sgx" | "tdx", "tdxComponent"?: "module" | "tee-tcb-svn",
+ *                                 "downgradeTo"?: "OutOfDate" | "Revoked"}
+ *        200 {stage, tcbEvaluationDataNumber, standard, early} (and tee: "tdx" for a TDX recovery)
  *        409 ERR_CONFLICT: `early` while a recovery is already staged
+ *        `tee: "tdx"` stages (or promotes) a TDX TCB recovery: the TDX TCB of every FMSPC raised
+ *        (`module`, the default: TDX_01 ISVSVN; `tee-tcb-svn`: the TDX late microcode SVN), SGX levels kept.
  *   POST /admin/v1/revocations   {"pck": serialHex} | {"platform": ppidHex} | {"pckCertificate": derHex} | {"ca": "processor" | "platform"}
  *        200 {revoked: [{list, serial}]} — the PCK CRL or Root CA CRL is reissued with the next CRL number
  */
@@ -32,6 +36,9 @@ const RecoveryBody = Type.Object(
   {
     fmspc: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{12}$' })),
     stage: Type.Union([Type.Literal('early'), Type.Literal('standard')]),
+    tee: Type.Optional(Type.Union([Type.Literal('sgx'), Type.Literal('tdx')])),
+    tdxComponent: Type.Optional(Type.Union([Type.Literal('module'), Type.Literal('tee-tcb-svn')])),
+    downgradeTo: Type.Optional(Type.Union([Type.Literal('OutOfDate'), Type.Literal('Revoked')])),
   },
   { additionalProperties: false },
 );
@@ -52,8 +59,21 @@ const RevocationBody = Type.Union([
 export function registerAdminRoutes(app: FastifyInstance, manufacturer: () => Manufacturer): void {
   const admin = { auth: 'admin' as const };
   app.post('/admin/v1/tcb-recovery', { config: admin, schema: { body: RecoveryBody } }, async (req) => {
-    const b = req.body as { fmspc?: string; stage: 'early' | 'standard' };
-    return manufacturer().tcbRecovery(b.stage, b.fmspc?.toLowerCase());
+    const b = req.body as {
+      fmspc?: string;
+      stage: 'early' | 'standard';
+      tee?: 'sgx' | 'tdx';
+      tdxComponent?: 'module' | 'tee-tcb-svn';
+      downgradeTo?: 'OutOfDate' | 'Revoked';
+    };
+    const tee = b.tee ?? 'sgx';
+    if (tee === 'sgx' && b.tdxComponent !== undefined)
+      throw new HttpError(400, 'ERR_MALFORMED', 'tdxComponent is for a TDX recovery (tee: "tdx")');
+    const r = manufacturer().tcbRecovery(b.stage, tee === 'tdx' ? undefined : b.fmspc?.toLowerCase(), {
+      ...(b.downgradeTo ? { downgradeTo: b.downgradeTo } : {}),
+      ...(tee === 'tdx' ? { tdx: { component: b.tdxComponent ?? 'module' } } : {}),
+    });
+    return tee === 'tdx' ? { ...r, tee } : r;
   });
 
   app.post('/admin/v1/revocations', { config: admin, schema: { body: RevocationBody } }, async (req) => {

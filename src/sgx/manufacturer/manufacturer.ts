@@ -22,6 +22,8 @@ import {
 } from './sign-collateral.ts';
 import { SignedArtefacts } from './signed-artefacts.ts';
 import type { PlatformTcb, TcbLevelSpec, TcbRecoveryOptions } from './tcb-levels.ts';
+import type { TdxRecoveryOptions } from './tcb-state.ts';
+import type { TdxRecoveryComponent } from './tdx-tcb-state.ts';
 import { fmspcKey, TcbState, type ReleaseSelector } from './tcb-state.ts';
 import type {
   CollateralSet,
@@ -125,6 +127,7 @@ export class Manufacturer {
       m.tcb.tcbDate = s.release.tcbDate;
     }
     m.tcb.early = s.early;
+    if (s.tdx) m.tcb.tdx = s.tdx;
     for (const list of ['root', 'processor', 'platform'] as const) {
       m.revocations.lists[list] = s.revoked[list];
       m.revocations.crlNumbers[list] = s.crlNumbers[list];
@@ -148,6 +151,7 @@ export class Manufacturer {
       crlNumbers: this.revocations.crlNumbers,
       release: { recoveryEventDate: this.tcb.recoveryEventDate, tcbDate: this.tcb.tcbDate },
       ...(this.tcb.early ? { early: this.tcb.early } : {}),
+      tdx: this.tcb.tdx,
     });
   }
 
@@ -274,13 +278,27 @@ export class Manufacturer {
    */
   stageTcbRecovery(
     fmspc?: Uint8Array | string,
-    opts: TcbRecoveryOptions = {},
+    opts: TcbRecoveryOptions & { tdx?: TdxRecoveryOptions } = {},
   ): { tcbEvaluationDataNumber: number; fmspcs: string[] } {
     const r = this.tcb.stageRecovery(fmspc, opts);
     return {
       tcbEvaluationDataNumber: r.evaluationNumber,
-      fmspcs: fmspc === undefined ? [...r.fmspcs.keys()] : [fmspcKey(fmspc)],
+      fmspcs: fmspc === undefined || opts.tdx ? [...r.fmspcs.keys()] : [fmspcKey(fmspc)],
     };
+  }
+
+  /**
+   * Stages a TDX TCB recovery at `update=early`: the next tcbEvaluationDataNumber (SGX and TDX
+   * collateral alike), the TDX TCB of every FMSPC raised — `module`: a new UpToDate TDX_01 level one
+   * ISVSVN up, the former UpToDate module levels `downgradeTo` (OutOfDate by default, or Revoked);
+   * `tee-tcb-svn`: the UpToDate TDX level needs the next TDX late microcode SVN (TEE_TCB_SVN[2]), the
+   * former requirement a `downgradeTo` level —, the SGX levels unchanged. promoteTcbRecovery() promotes it.
+   */
+  stageTdxTcbRecovery(
+    component: TdxRecoveryComponent = 'module',
+    opts: Pick<TcbRecoveryOptions, 'advisoryId' | 'downgradeTo' | 'tcbDate'> = {},
+  ): { tcbEvaluationDataNumber: number; fmspcs: string[] } {
+    return this.stageTcbRecovery(undefined, { ...opts, tdx: { component } });
   }
 
   /** Promotes the staged recovery to `update=standard`. ERR_MANUFACTURER_STATE when none is staged. */
@@ -295,7 +313,7 @@ export class Manufacturer {
   tcbRecovery(
     stage: 'early' | 'standard',
     fmspc?: string,
-    opts: TcbRecoveryOptions = {},
+    opts: TcbRecoveryOptions & { tdx?: TdxRecoveryOptions } = {},
   ): { stage: 'early' | 'standard'; tcbEvaluationDataNumber: number; standard: number; early: number } {
     if (stage === 'early') this.stageTcbRecovery(fmspc, opts);
     else {
@@ -409,31 +427,43 @@ export class Manufacturer {
 
   /**
    * The signed TDX TCB info v3 (id TDX) of an FMSPC: its SGX levels, each with tdxtcbcomponents, the
-   * tdxModule and tdxModuleIdentities (tdx-collateral.ts; PCS GET /tdx/certification/v4/tcb).
+   * tdxModule and tdxModuleIdentities (tdx-collateral.ts; PCS GET /tdx/certification/v4/tcb), of the
+   * release asked for: `standard` (default), `early`, or a tcbEvaluationDataNumber.
    */
-  tdxTcbInfo(fmspc: Uint8Array | string): SignedCollateral {
+  tdxTcbInfo(fmspc: Uint8Array | string, update: ReleaseSelector = 'standard'): SignedCollateral {
     const key = fmspcKey(fmspc);
-    const release = this.tcb.release('standard');
+    const release = this.tcb.release(update);
     const state = release.fmspcs.get(key);
-    if (!state) throw new ManufacturerError('ERR_MANUFACTURER_UNKNOWN', `no TCB info for FMSPC ${key.toUpperCase()}`);
+    if (!state)
+      throw new ManufacturerError(
+        'ERR_MANUFACTURER_UNKNOWN',
+        `no TCB info for FMSPC ${key.toUpperCase()} with tcbEvaluationDataNumber ${release.evaluationNumber}`,
+      );
+    const tdx = this.tcb.tdxOf(release);
     return this.artefacts.get(`tdx-tcb:${key}:${release.evaluationNumber}`, (now) =>
       sign(
         'tcbInfo',
         tdxTcbInfoText(
-          tdxTcbInfoFields(fromHex(key), state.pceId, state.levels, {
-            issueDate: now,
-            nextUpdate: this.artefacts.nextUpdate(now),
-            tcbEvaluationDataNumber: release.evaluationNumber,
-          }),
+          tdxTcbInfoFields(
+            fromHex(key),
+            state.pceId,
+            state.levels,
+            {
+              issueDate: now,
+              nextUpdate: this.artefacts.nextUpdate(now),
+              tcbEvaluationDataNumber: release.evaluationNumber,
+            },
+            tdx,
+          ),
         ),
         this.pki.keys['tcb-signing'].privateKey,
       ),
     );
   }
 
-  /** The signed TD_QE identity of the TD quoting enclave signed with enclaveSigningKey (PCS GET /tdx/certification/v4/qe/identity). */
-  tdQeIdentity(): SignedCollateral {
-    const release = this.tcb.release('standard');
+  /** The signed TD_QE identity of the TD quoting enclave signed with enclaveSigningKey (PCS GET /tdx/certification/v4/qe/identity), of a release. */
+  tdQeIdentity(update: ReleaseSelector = 'standard'): SignedCollateral {
+    const release = this.tcb.release(update);
     return this.artefacts.get(`td-qe:${release.evaluationNumber}`, (now) =>
       sign(
         'enclaveIdentity',
@@ -449,9 +479,36 @@ export class Manufacturer {
     );
   }
 
-  /** The TDX collateral of an FMSPC and PCK CA: collateral() with the TDX TCB info and the TD_QE identity. */
-  async tdxCollateral(fmspc: Uint8Array | string, ca: PckCa = 'processor'): Promise<CollateralSet> {
-    return { ...(await this.collateral(fmspc, ca)), tcbInfo: this.tdxTcbInfo(fmspc), qeIdentity: this.tdQeIdentity() };
+  /** The TDX collateral of an FMSPC and PCK CA (of a release): collateral() with the TDX TCB info and the TD_QE identity. */
+  async tdxCollateral(
+    fmspc: Uint8Array | string,
+    ca: PckCa = 'processor',
+    update: ReleaseSelector = 'standard',
+  ): Promise<CollateralSet> {
+    return {
+      ...(await this.collateral(fmspc, ca, update)),
+      tcbInfo: this.tdxTcbInfo(fmspc, update),
+      qeIdentity: this.tdQeIdentity(update),
+    };
+  }
+
+  /** The signed TCB evaluation data numbers list of TDX (id TDX; PCS v4 /tdx/…/tcbevaluationdatanumbers), newest first. */
+  tdxTcbEvaluationDataNumbers(): SignedCollateral {
+    return this.artefacts.get('tdx-tcb-eval-numbers', (now) =>
+      signTcbEvaluationDataNumbers(
+        {
+          id: 'TDX',
+          issueDate: now,
+          nextUpdate: this.artefacts.nextUpdate(now),
+          numbers: this.tcb.releases().map((r) => ({
+            tcbEvaluationDataNumber: r.evaluationNumber,
+            tcbRecoveryEventDate: r.recoveryEventDate,
+            tcbDate: r.tcbDate,
+          })),
+        },
+        this.pki.keys['tcb-signing'].privateKey,
+      ),
+    );
   }
 
   // ---- CRLs and revocation ----

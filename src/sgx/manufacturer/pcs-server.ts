@@ -37,9 +37,11 @@ import type { Manufacturer } from './manufacturer.ts';
  *   GET /sgx/certification/v4/rootcacrl[?encoding=hex|der|pem]
  *       200 the Root CA CRL; hex text by default (as Intel's PCCS serves it), DER with encoding=der
  *       (the form the certificates' CRL distribution points name).
- *   GET /tdx/certification/v4/tcb?fmspc=     the TDX TCB info (id TDX, tdxModule, tdxModuleIdentities,
- *       tdxtcbcomponents), headers as /sgx/…/tcb (standard release only)
- *   GET /tdx/certification/v4/qe/identity    the TD_QE identity, header SGX-Enclave-Identity-Issuer-Chain
+ *   GET /tdx/certification/v4/tcb?fmspc=[&update=… | &tcbEvaluationDataNumber=N]   the TDX TCB info (id
+ *       TDX, tdxModule, tdxModuleIdentities, tdxtcbcomponents), headers and releases as /sgx/…/tcb
+ *   GET /tdx/certification/v4/qe/identity[?update=… | ?tcbEvaluationDataNumber=N]   the TD_QE identity,
+ *       header SGX-Enclave-Identity-Issuer-Chain
+ *   GET /tdx/certification/v4/tcbevaluationdatanumbers   as the SGX list, id TDX
  *
  * Every 200 answer to a GET under /sgx/certification/v4 or /tdx/certification/v4 carries a strong ETag (the SHA-256 of the body,
  * quoted hex); a request whose If-None-Match names it (or `*`) is answered 304 with no body, as
@@ -208,22 +210,33 @@ export function buildPcsServer(opts: PcsServerOptions): FastifyInstance {
   });
 
   app.get(`${TDX_V4}/tcb`, open, async (req, reply) => {
-    const fmspc = hexParam(req.query as Record<string, string | undefined>, 'fmspc', 6, true)!;
+    const q = req.query as Record<string, string | undefined>;
+    const fmspc = hexParam(q, 'fmspc', 6, true)!;
+    const which = releaseParam(q);
     const m = manufacturer();
     const chain = chainHeader(m.tcbSigningChain());
     return reply
       .header('TCB-Info-Issuer-Chain', chain)
       .header('SGX-TCB-Info-Issuer-Chain', chain)
       .type('application/json')
-      .send(m.tdxTcbInfo(fmspc).body);
+      .send(m.tdxTcbInfo(fmspc, which).body);
   });
 
-  app.get(`${TDX_V4}/qe/identity`, open, async (_req, reply) => {
+  app.get(`${TDX_V4}/qe/identity`, open, async (req, reply) => {
+    const which = releaseParam(req.query as Record<string, string | undefined>);
     const m = manufacturer();
     return reply
       .header('SGX-Enclave-Identity-Issuer-Chain', chainHeader(m.tcbSigningChain()))
       .type('application/json')
-      .send(m.tdQeIdentity().body);
+      .send(m.tdQeIdentity(which).body);
+  });
+
+  app.get(`${TDX_V4}/tcbevaluationdatanumbers`, open, async (_req, reply) => {
+    const m = manufacturer();
+    return reply
+      .header('TCB-Evaluation-Data-Numbers-Issuer-Chain', chainHeader(m.tcbSigningChain()))
+      .type('application/json')
+      .send(m.tdxTcbEvaluationDataNumbers().body);
   });
 
   app.get(`${V4}/tcbevaluationdatanumbers`, open, async (_req, reply) => {

@@ -1,3 +1,4 @@
+import type { TdxTcbState } from './tdx-tcb-state.ts';
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ export interface ManufacturerState {
   release?: { recoveryEventDate: string; tcbDate: string };
   /** A TCB recovery staged at update=early, not yet promoted. */
   early?: TcbRelease;
+  /** The TDX TCB of the standard release (absent in files written before TDX recoveries existed). */
+  tdx?: TdxTcbState;
 }
 
 const STATE_FILE = 'manufacturer.json';
@@ -77,7 +80,9 @@ interface PersistedState {
     tcbDate: string;
     fmspcs: Record<string, { pceId: number; levels: TcbLevelSpec[] }>;
     qe?: PersistedQe;
+    tdx?: TdxTcbState;
   };
+  tdx?: TdxTcbState;
 }
 
 type PersistedQe = {
@@ -158,6 +163,7 @@ export async function readManufacturerState(dir: string): Promise<ManufacturerSt
     tcbDate: state.early.tcbDate,
     fmspcs: fmspcsFromJson(state.early.fmspcs),
     qe: state.early.qe && qeFromJson(state.early.qe),
+    ...(state.early.tdx ? { tdx: state.early.tdx } : {}),
   };
   const pcks: PckRecord[] = state.pcks.map((p) => {
     const der = pemCertificates(p.pem)[0];
@@ -195,6 +201,7 @@ export async function readManufacturerState(dir: string): Promise<ManufacturerSt
     crlNumbers: Object.fromEntries(lists.map((l) => [l, state.crlNumbers[l] ?? 1])) as Record<CrlList, number>,
     ...(state.release ? { release: state.release } : {}),
     ...(early ? { early } : {}),
+    ...(state.tdx ? { tdx: state.tdx } : {}),
   };
 }
 
@@ -256,9 +263,11 @@ export async function writeManufacturerState(dir: string, m: ManufacturerState):
             tcbDate: m.early.tcbDate,
             fmspcs: Object.fromEntries([...m.early.fmspcs].map(([k, v]) => [k, { pceId: v.pceId, levels: v.levels }])),
             ...(m.early.qe ? { qe: qeToJson(m.early.qe) } : {}),
+            ...(m.early.tdx ? { tdx: m.early.tdx } : {}),
           },
         }
       : {}),
+    ...(m.tdx ? { tdx: m.tdx } : {}),
   };
   const tmp = join(dir, `${STATE_FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });

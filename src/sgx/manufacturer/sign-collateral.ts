@@ -124,12 +124,14 @@ export interface TcbEvalNumberSpec {
  * tcbRecoveryEventDate, tcbDate}]}, newest first, signed by the TCB Signing key like TCB info.
  */
 export function tcbEvaluationDataNumbersText(f: {
+  /** SGX (default) or TDX: the list of /sgx/… or of /tdx/certification/v4/tcbevaluationdatanumbers. */
+  id?: 'SGX' | 'TDX';
   issueDate: Date;
   nextUpdate: Date;
   numbers: readonly TcbEvalNumberSpec[];
 }): string {
   return JSON.stringify({
-    id: 'SGX',
+    id: f.id ?? 'SGX',
     version: 1,
     issueDate: isoSeconds(f.issueDate),
     nextUpdate: isoSeconds(f.nextUpdate),
@@ -142,7 +144,7 @@ export function tcbEvaluationDataNumbersText(f: {
 }
 
 export function signTcbEvaluationDataNumbers(
-  f: { issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] },
+  f: { id?: 'SGX' | 'TDX'; issueDate: Date; nextUpdate: Date; numbers: readonly TcbEvalNumberSpec[] },
   signingKey: KeyObject,
 ): SignedCollateral {
   return sign('tcbEvaluationDataNumbers', tcbEvaluationDataNumbersText(f), signingKey);

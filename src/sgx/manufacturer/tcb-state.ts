@@ -15,6 +15,18 @@ import {
   type TcbRecoveryOptions,
 } from './tcb-levels.ts';
 import type { QeDescription } from './types.ts';
+import {
+  copyTdxTcbState,
+  defaultTdxTcbState,
+  recoverTdxTcb,
+  type TdxRecoveryComponent,
+  type TdxTcbState,
+} from './tdx-tcb-state.ts';
+
+/** A TDX TCB recovery: which part of the TDX TCB it raises (tdx-tcb-state.ts); the SGX levels stay. */
+export interface TdxRecoveryOptions {
+  component: TdxRecoveryComponent;
+}
 
 /**
  * The manufacturer's TCB knowledge: each FMSPC's TCB levels (what its TCB info says), the QE
@@ -82,6 +94,8 @@ export interface TcbRelease {
   tcbDate: string;
   fmspcs: Map<string, FmspcState>;
   qe: QeState | undefined;
+  /** The TDX TCB of the release (absent in a release saved before TDX recoveries existed: the default). */
+  tdx?: TdxTcbState;
 }
 
 /** Which release a request asks for: Intel's `update=standard|early`, or `tcbEvaluationDataNumber=N`. */
@@ -92,6 +106,8 @@ export const stateError = (message: string) => new ManufacturerError('ERR_MANUFA
 export class TcbState {
   readonly fmspcs = new Map<string, FmspcState>();
   qe: QeState | undefined;
+  /** The TDX TCB of the standard release. */
+  tdx: TdxTcbState;
   evaluationNumber: number;
   /** Dates of the standard release (its entry in the evaluation data numbers list). */
   recoveryEventDate: string;
@@ -109,6 +125,7 @@ export class TcbState {
     this.changed = changed;
     this.recoveryEventDate = isoSeconds(clock());
     this.tcbDate = isoDay(clock());
+    this.tdx = defaultTdxTcbState(clock());
   }
 
   /** The current standard release, as a release (live maps, not copies). */
@@ -119,7 +136,13 @@ export class TcbState {
       tcbDate: this.tcbDate,
       fmspcs: this.fmspcs,
       qe: this.qe,
+      tdx: this.tdx,
     };
+  }
+
+  /** The TDX TCB of a release (the default for a release saved without one). */
+  tdxOf(r: TcbRelease): TdxTcbState {
+    return r.tdx ?? this.tdx;
   }
 
   /**
@@ -153,13 +176,17 @@ export class TcbState {
    * levels are kept (the emulated QE's ISVSVN is fixed in its image: raising it would leave every
    * platform OutOfDate with no update to take). ERR_MANUFACTURER_STATE while another is staged.
    */
-  stageRecovery(fmspc: Uint8Array | string | undefined, opts: TcbRecoveryOptions): TcbRelease {
+  stageRecovery(
+    fmspc: Uint8Array | string | undefined,
+    opts: TcbRecoveryOptions & { tdx?: TdxRecoveryOptions },
+  ): TcbRelease {
     if (this.early)
       throw stateError(
         `a TCB recovery (tcbEvaluationDataNumber ${this.early.evaluationNumber}) is already staged at update=early: promote it first`,
       );
     if (opts.upToDate && fmspc === undefined)
       throw argumentError('a recovery TCB (upToDate) needs the FMSPC it applies to');
+    if (opts.upToDate && opts.tdx) throw argumentError('a recovery TCB (upToDate) is for SGX recoveries only');
     const targets = fmspc === undefined ? [...this.fmspcs.keys()] : [fmspcKey(fmspc)];
     for (const k of targets) this.fmspc(k);
     if (targets.length === 0)
@@ -167,7 +194,17 @@ export class TcbState {
     const next = this.evaluationNumber + 1;
     const now = this.clock();
     const fmspcs = copyFmspcs(this.fmspcs);
-    for (const k of targets) {
+    const advisoryId = opts.advisoryId ?? `CATENA-SA-${String(next).padStart(5, '0')}`;
+    // A TDX recovery raises the TDX TCB of every FMSPC and leaves the SGX levels as they are.
+    const tdx = opts.tdx
+      ? recoverTdxTcb(this.tdx, {
+          component: opts.tdx.component,
+          downgradeTo: opts.downgradeTo ?? 'OutOfDate',
+          advisoryId,
+          tcbDate: opts.tcbDate ?? now,
+        })
+      : copyTdxTcbState(this.tdx);
+    for (const k of opts.tdx ? [] : targets) {
       const state = fmspcs.get(k)!;
       const top = state.levels[0];
       state.levels = recoverTcb(state.levels, {
@@ -175,7 +212,7 @@ export class TcbState {
           components: top.components.map((c, i) => (i < 2 ? Math.min(c + 1, 255) : c)),
           pceSvn: top.pceSvn,
         },
-        advisoryId: opts.advisoryId ?? `CATENA-SA-${String(next).padStart(5, '0')}`,
+        advisoryId,
         downgradeTo: opts.downgradeTo ?? 'OutOfDate',
         tcbDate: opts.tcbDate ?? now,
       });
@@ -186,6 +223,7 @@ export class TcbState {
       tcbDate: isoDay(opts.tcbDate ?? now),
       fmspcs,
       qe: this.qe && { ...this.qe, levels: this.qe.levels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })) },
+      tdx,
     };
     this.changed();
     return this.early;
@@ -195,10 +233,11 @@ export class TcbState {
   promote(): TcbRelease {
     const e = this.early;
     if (!e) throw stateError('no TCB recovery is staged at update=early: nothing to promote');
-    this.past.push({ ...this.standard(), fmspcs: copyFmspcs(this.fmspcs) });
+    this.past.push({ ...this.standard(), fmspcs: copyFmspcs(this.fmspcs), tdx: copyTdxTcbState(this.tdx) });
     this.fmspcs.clear();
     for (const [k, v] of e.fmspcs) this.fmspcs.set(k, v);
     this.qe = e.qe;
+    this.tdx = this.tdxOf(e);
     this.evaluationNumber = e.evaluationNumber;
     this.recoveryEventDate = e.recoveryEventDate;
     this.tcbDate = e.tcbDate;

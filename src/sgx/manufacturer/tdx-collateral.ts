@@ -2,6 +2,13 @@ import { hex } from '../../bytes/util.ts';
 import { ATTR } from '../../formats/attributes.ts';
 import { pceIdHex, type QeIdentityFields } from './sign-collateral.ts';
 import { isoDay, isoSeconds, type TcbLevelSpec, type TcbStatus } from './tcb-levels.ts';
+import {
+  defaultTdxTcbState,
+  TDX_COMPONENT_NAMES,
+  tdxLevelsOf,
+  type TdxLevelSpec,
+  type TdxTcbState,
+} from './tdx-tcb-state.ts';
 
 /**
  * TDX collateral as Intel's PCS v4 serves it (GET /tdx/certification/v4/tcb and /tdx/certification/v4/qe/identity;
@@ -11,10 +18,8 @@ import { isoDay, isoSeconds, type TcbLevelSpec, type TcbStatus } from './tcb-lev
  * Signed by the emulated manufacturer's TCB Signing key like the SGX ones (Manufacturer.tdxTcbInfo,
  * tdQeIdentity, tdxCollateral; the PCS serves them under /tdx/certification/v4).
  */
-export interface TdxLevelSpec extends TcbLevelSpec {
-  /** The 16 TEE_TCB_SVN components this level needs. */
-  tdxComponents: number[];
-}
+export type { TdxLevelSpec };
+export { TDX_TCB_CURRENT } from './tdx-tcb-state.ts';
 
 export interface TdxModuleIdentitySpec {
   /** "TDX_01" for a major version 1 module. */
@@ -71,7 +76,7 @@ export function tdxTcbInfoText(f: TdxTcbInfoFields): string {
       tcb: {
         sgxtcbcomponents: l.components.map((svn) => ({ svn })),
         pcesvn: l.pceSvn,
-        tdxtcbcomponents: l.tdxComponents.map((svn) => ({ svn })),
+        tdxtcbcomponents: l.tdxComponents.map((svn, i) => ({ svn, ...TDX_COMPONENT_NAMES[i] })),
       },
       tcbDate: l.tcbDate,
       tcbStatus: l.status,
@@ -83,49 +88,33 @@ export function tdxTcbInfoText(f: TdxTcbInfoFields): string {
 /** The emulated TD QE: ISVPRODID 2 as Intel's, ISVSVN 4. */
 export const TD_QE_ISVPRODID = 2;
 export const TD_QE_ISVSVN = 4;
-/** TEE_TCB_SVN components of the current emulated TDX TCB ([0] module ISVSVN, [1] major version, [2] late microcode). */
-export const TDX_TCB_CURRENT = [4, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-const TDX_TCB_OLD = [2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-
-/** The default TDX_01 module identity: ISVSVN ≥ 4 UpToDate, ≥ 2 OutOfDate. */
-export function defaultModuleIdentities(now: Date): TdxModuleIdentitySpec[] {
-  return [
-    {
-      id: 'TDX_01',
-      mrSigner: new Uint8Array(48),
-      attributes: new Uint8Array(8),
-      attributesMask: new Uint8Array(8).fill(0xff),
-      levels: [
-        { isvSvn: 4, tcbDate: isoDay(now), status: 'UpToDate', advisoryIds: [] },
-        {
-          isvSvn: 2,
-          tcbDate: isoDay(new Date(now.getTime() - 180 * 86_400_000)),
-          status: 'OutOfDate',
-          advisoryIds: [],
-        },
-      ],
-    },
-  ];
-}
-
-/** TDX TCB info fields from an FMSPC's SGX levels: the first level needs the current TDX TCB, the others an older one. */
+/** TDX TCB info fields from an FMSPC's SGX levels and the release's TDX TCB state (tdx-tcb-state.ts). */
 export function tdxTcbInfoFields(
   fmspc: Uint8Array,
   pceId: number,
   sgxLevels: readonly TcbLevelSpec[],
   dates: { issueDate: Date; nextUpdate: Date; tcbEvaluationDataNumber: number },
+  tdx: TdxTcbState = defaultTdxTcbState(dates.issueDate),
 ): TdxTcbInfoFields {
   return {
     fmspc,
     pceId,
     ...dates,
-    levels: sgxLevels.map((l, i) => ({ ...l, tdxComponents: i === 0 ? TDX_TCB_CURRENT : TDX_TCB_OLD })),
+    levels: tdxLevelsOf(sgxLevels, tdx),
     tdxModule: {
       mrSigner: new Uint8Array(48),
       attributes: new Uint8Array(8),
       attributesMask: new Uint8Array(8).fill(0xff),
     },
-    tdxModuleIdentities: defaultModuleIdentities(dates.issueDate),
+    tdxModuleIdentities: [
+      {
+        id: 'TDX_01',
+        mrSigner: new Uint8Array(48),
+        attributes: new Uint8Array(8),
+        attributesMask: new Uint8Array(8).fill(0xff),
+        levels: tdx.moduleLevels.map((l) => ({ ...l, advisoryIds: [...l.advisoryIds] })),
+      },
+    ],
   };
 }
 

@@ -1,0 +1,109 @@
+import { collateralFromQvlJson } from '../../attestation/collateral/from-qvl-json.ts';
+import type { Collateral } from '../../attestation/collateral/types.ts';
+import { DcapVerifier } from '../../attestation/dcap/verify-quote.ts';
+import { hex } from '../../bytes/util.ts';
+import { policyAtDepth } from '../../chain/policy.ts';
+import type { ChainPolicy, CollateralBlob } from '../../chain/types.ts';
+
+/**
+ * TD evidence in the self-management loop (issue 16, item 1): a TDX quote (tee_type 0x81, v4 or v5)
+ * the manager holds as an element's evidence, re-judged against the TDX collateral the monitor holds
+ * (TDX TCB info with tdxtcbcomponents and tdxModuleIdentities, the TD_QE identity, the CRLs). The chain
+ * layer's remote verifier admits SGX enclaves only; this is the collateral side of a TD's appraisal —
+ * what a TCB recovery can change — and nothing else: the TD's identity (MRTD, RTMRs, attributes) is
+ * fixed in its quote and was judged when it was admitted.
+ */
+export type TdVerdict =
+  | { ok: true; tcbStatus: string; advisoryIds: string[] }
+  | { ok: false; check: string; message: string; tcbStatus?: string; advisoryIds?: string[] };
+
+export interface TdEvidenceVerifier {
+  verify(quote: Uint8Array, collateral: CollateralBlob, at: Date): Promise<TdVerdict>;
+}
+
+/** Every status but Revoked passes the DCAP step: the chain policy decides (as for SGX evidence). */
+const ALL_BUT_REVOKED = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+];
+
+const verifiers = new Map<string, TdEvidenceVerifier>();
+
+/** The TD evidence verifier trusting exactly `root` (one warm instance per root per process). */
+export function tdEvidenceVerifier(root: Uint8Array): TdEvidenceVerifier {
+  const k = hex(root);
+  let v = verifiers.get(k);
+  if (!v) {
+    if (verifiers.size > 16) verifiers.clear();
+    verifiers.set(k, (v = makeTdVerifier(root)));
+  }
+  return v;
+}
+
+function makeTdVerifier(root: Uint8Array): TdEvidenceVerifier {
+  const dcap = new DcapVerifier();
+  const parsed = new WeakMap<CollateralBlob, Collateral>();
+  return {
+    async verify(quote, blob, at) {
+      let collateral = parsed.get(blob);
+      if (!collateral) {
+        try {
+          collateral = collateralFromQvlJson(blob);
+        } catch (e) {
+          return { ok: false, check: 'collateral.format', message: (e as Error).message };
+        }
+        parsed.set(blob, collateral);
+      }
+      const a = await dcap.verify(quote, {
+        collateral,
+        at,
+        trustedRoots: [root],
+        policy: { acceptedTcbStatuses: ALL_BUT_REVOKED, allowDebug: true },
+      });
+      if (a.quote?.teeType !== 'tdx') return { ok: false, check: 'quote.teeType', message: 'not a TDX quote' };
+      if (a.verdict !== 'accepted' || !a.tcbStatus)
+        return {
+          ok: false,
+          check: a.error?.check ?? 'dcap',
+          message: a.error?.message ?? 'quote rejected',
+          ...(a.tcbStatus ? { tcbStatus: a.tcbStatus, advisoryIds: a.advisoryIds } : {}),
+        };
+      return { ok: true, tcbStatus: a.tcbStatus, advisoryIds: a.advisoryIds };
+    },
+  };
+}
+
+/**
+ * The chain policy's collateral-dependent part for a TD at a depth: depth, link type, accepted TCB
+ * statuses and advisories (an enclave's identity fields do not apply to a TD).
+ */
+export function checkTdTcbPolicy(
+  policy: ChainPolicy,
+  depth: number,
+  linkType: 'local' | 'remote',
+  tcb: { status: string; advisoryIds: string[] },
+): { ok: true } | { ok: false; check: string; message: string } {
+  const p = policyAtDepth(policy, depth);
+  if (p.maxDepth !== undefined && depth > p.maxDepth)
+    return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
+  const types = p.linkTypes ?? ['local', 'remote'];
+  if (!types.includes(linkType))
+    return { ok: false, check: 'policy-link-type', message: `${linkType} links are not allowed at depth ${depth}` };
+  const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
+  if (!accepted.includes(tcb.status))
+    return {
+      ok: false,
+      check: 'policy-tcb-status',
+      message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
+    };
+  if (p.acceptedAdvisories) {
+    const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
+    if (bad.length)
+      return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
+  }
+  return { ok: true };
+}
