@@ -28,8 +28,9 @@ import {
 
 const NS = '__stryker__';
 const COLLECTION = Symbol.for('catena.mutation.collection');
-// Written by the dry run (one worker), read by every worker: which mutants each file's setup reaches.
-const SETUP_COVERAGE = '.catena-inproc-setup-coverage.json';
+// Written by the dry run (one worker), read by every worker: per test file, the mutants its setup
+// reaches, what the setup cost and what each test cost (to run the cheapest files first).
+const PROFILE = '.catena-inproc-profile.json';
 // CATENA_MUTATION_TRACE=FILE appends a line per file run: mutant, file, kept/fresh, tests, ms.
 const TRACE = process.env.CATENA_MUTATION_TRACE;
 let runNumber = 0;
@@ -45,8 +46,8 @@ export class InprocTestRunner {
     this.failures = [];
     /** file → a setup made without a mutant reaching it, kept for the runs it cannot differ in */
     this.setups = new Map();
-    /** file → Set of the mutant ids its setup reaches (from the dry run) */
-    this.setupCoverage = undefined;
+    /** file → { reaches: Set of mutant ids its setup reaches, setupMs, testMs: { id → ms } } (dry run) */
+    this.profile = undefined;
   }
 
   capabilities() {
@@ -70,14 +71,19 @@ export class InprocTestRunner {
       this.loaded = true;
     }
     const tests = [];
-    const setupCoverage = {};
+    const profile = {};
     for (const file of this.testFiles) {
       const setup = await this.setUp(file, setupId(file));
-      tests.push(...(await this.runTests(file, setup, { perTestCoverage: true })));
-      setupCoverage[file] = Object.keys(ns.mutantCoverage.perTest[setupId(file)] ?? {});
+      const results = await this.runTests(file, setup, { perTestCoverage: true });
+      tests.push(...results);
+      profile[file] = {
+        reaches: Object.keys(ns.mutantCoverage.perTest[setupId(file)] ?? {}),
+        setupMs: setup.setupMs,
+        testMs: Object.fromEntries(results.map((t) => [t.id, t.timeSpentMs - setup.setupMs])),
+      };
       if (!setup.error) this.setups.set(file, setup);
     }
-    writeFileSync(SETUP_COVERAGE, JSON.stringify(setupCoverage));
+    writeFileSync(PROFILE, JSON.stringify(profile));
     // Coverage of a file's setup is every one of its tests' coverage.
     const perTest = {};
     for (const t of tests) {
@@ -95,8 +101,11 @@ export class InprocTestRunner {
   async mutantRun(options) {
     const ns = globalThis[NS];
     this.loaded = true; // a worker's first run may be a mutant's: no preload, the mutant must be active first
-    this.setupCoverage ??= new Map(
-      Object.entries(JSON.parse(readFileSync(SETUP_COVERAGE, 'utf8'))).map(([f, ids]) => [f, new Set(ids)]),
+    this.profile ??= new Map(
+      Object.entries(JSON.parse(readFileSync(PROFILE, 'utf8'))).map(([f, p]) => [
+        f,
+        { ...p, reaches: new Set(p.reaches) },
+      ]),
     );
     const id = options.activeMutant.id;
     ns.activeMutant = id;
@@ -105,9 +114,11 @@ export class InprocTestRunner {
     ns.mutantCoverage = { static: {}, perTest: {} };
     try {
       const wanted = options.testFilter ? new Set(options.testFilter) : undefined;
-      const files = wanted
-        ? this.testFiles.filter((f) => options.testFilter.some((t) => t.startsWith(`${f} > `)))
-        : this.testFiles;
+      const files = this.cheapestFirst(
+        wanted ? this.testFiles.filter((f) => options.testFilter.some((t) => t.startsWith(`${f} > `))) : this.testFiles,
+        id,
+        wanted,
+      );
       const bail = !options.disableBail;
       const tests = [];
       for (const file of files) {
@@ -126,9 +137,24 @@ export class InprocTestRunner {
     }
   }
 
+  /** The files in the order of what running them under mutant `id` should cost: the first kill ends a run. */
+  cheapestFirst(files, id, wanted) {
+    const cost = (file) => {
+      const p = this.profile.get(file);
+      if (!p) return Infinity;
+      const setup = p.reaches.has(id) || !this.setups.has(file) ? p.setupMs : 0;
+      const tests = Object.entries(p.testMs).reduce((sum, [t, ms]) => sum + (!wanted || wanted.has(t) ? ms : 0), 0);
+      return setup + tests;
+    };
+    return files
+      .map((file) => ({ file, cost: cost(file) }))
+      .sort((a, b) => a.cost - b.cost)
+      .map((f) => f.file);
+  }
+
   /** Runs `file`'s wanted tests under mutant `id`, on a kept setup where the mutant cannot change it. */
   async runFileUnder(file, id, opts) {
-    const reaches = this.setupCoverage.get(file)?.has(id) ?? true;
+    const reaches = this.profile.get(file)?.reaches.has(id) ?? true;
     const kept = reaches ? undefined : this.setups.get(file);
     const t0 = Date.now();
     const trace = (how, results) => {
