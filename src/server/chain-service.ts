@@ -128,7 +128,15 @@ export interface AppendRequest {
 }
 
 const evidenceHash = (l: Link): string =>
-  hex(sha256(fromHex(l.evidence.kind === 'dcap-quote' ? l.evidence.quote : l.evidence.report)));
+  hex(
+    sha256(
+      l.evidence.kind === 'dcap-quote'
+        ? fromHex(l.evidence.quote)
+        : l.evidence.kind === 'sgx-report'
+          ? fromHex(l.evidence.report)
+          : new TextEncoder().encode(`td-event ${l.evidence.event} ${l.evidence.digest}`),
+    ),
+  );
 
 export function storeToServerError(e: unknown): unknown {
   if (e instanceof StoreError) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { isEnclaveIdentity } from '../../chain/layers.ts';
 import type { FastifyInstance } from 'fastify';
 import { hex } from '../../bytes/util.ts';
 import type { ChainVerification, Element, ProofBundle } from '../../chain/types.ts';
@@ -438,11 +439,10 @@ export function register(program: Command): void {
             out('');
             out('  Element identities:');
             const ids = new Map<string, number>();
-            for (const e of enclaves)
-              ids.set(
-                `${e.identity?.mrEnclave}/${e.identity?.isvSvn}`,
-                (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1,
-              );
+            for (const e of enclaves) {
+              const i = e.identity && isEnclaveIdentity(e.identity) ? e.identity : undefined;
+              ids.set(`${i?.mrEnclave}/${i?.isvSvn}`, (ids.get(`${i?.mrEnclave}/${i?.isvSvn}`) ?? 0) + 1);
+            }
             for (const [k, n] of ids)
               out(
                 `    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`,
