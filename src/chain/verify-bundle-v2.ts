@@ -176,7 +176,8 @@ export async function verifyBundleV2(
     elementsOut[l.child] = cause === undefined ? { valid: true } : { valid: false, cause };
     const k = identityKind(l.childIdentity);
     kinds[k] = (kinds[k] ?? 0) + 1;
-    if (k !== 'sgx-enclave')
+    // SGX enclaves get their checks listed once the chain has shown a TD or workload (the others get their kind at the end).
+    if (k !== 'sgx-enclave' || kinds['tdx-td'] !== undefined || kinds['td-workload'] !== undefined)
       elementsOut[l.child] = { ...elementsOut[l.child], kind: k, checks: checksFor(k, l.type, checker!.header.policy) };
   };
 
