@@ -24,6 +24,11 @@ const isEnclave = (m: Member): m is ElementHandle => 'enclave' in m;
  */
 export class LayerBuilder {
   private readonly members = new Map<string, { member: Member; depth: number }>();
+  /**
+   * Called with every link the chain accepted, in order, with the collateral it references and the
+   * element's cloud (e.g. to send it on to a manager: `demo --layers`).
+   */
+  onCommit?: (link: Link, collateral: CollateralBlob | undefined, cloud: string | undefined) => Promise<void>;
   constructor(
     readonly chain: Chain,
     private readonly sgxQuotes: QuoteSource,
@@ -32,8 +37,8 @@ export class LayerBuilder {
   ) {}
 
   /** The first element, admitted by the chain owner from its quote (an SGX enclave or a TD). */
-  async first(child: ElementHandle | TdElement): Promise<Element> {
-    const e = await this.remoteEvidence(child);
+  async first(child: ElementHandle | TdElement, opts: { nonce?: string } = {}): Promise<Element> {
+    const e = await this.remoteEvidence(child, opts.nonce);
     const at = this.clock();
     const draft = this.draft(null, child, 'remote', e.nonce, e.identity, e.evidence, at);
     const appraisal = await this.chain.appraiseRemote(e.quote, e.collateral, at);
@@ -118,14 +123,17 @@ export class LayerBuilder {
     return m;
   }
 
-  private async remoteEvidence(child: ElementHandle | TdElement): Promise<{
+  private async remoteEvidence(
+    child: ElementHandle | TdElement,
+    given?: string,
+  ): Promise<{
     nonce: string;
     quote: Uint8Array;
     collateral: CollateralBlob;
     identity: ElementIdentity;
     evidence: Link['evidence'];
   }> {
-    const nonce = this.chain.newNonce();
+    const nonce = given ?? this.chain.newNonce();
     if (isTd(child)) {
       const { quote, eventLog } = await child.evidence(this.chain.id, nonce);
       const body = parseQuote(quote).body;
@@ -194,6 +202,7 @@ export class LayerBuilder {
       ...(child.cloud ? { cloud: child.cloud } : {}),
     });
     this.members.set(el.id, { member: child, depth });
+    await this.onCommit?.(link, collateral, child.cloud);
     return el;
   }
 

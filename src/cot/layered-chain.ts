@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { hex } from '../bytes/util.ts';
 import { Chain } from '../chain/chain.ts';
 import type { ChainPolicy, Element } from '../chain/types.ts';
@@ -86,6 +87,13 @@ export interface LayeredChainOptions {
   onElement?: (el: Element, ms: number) => void;
   /** Policy change (tests: a policy the good chain fails). */
   policy?: (p: ChainPolicy) => ChainPolicy;
+  /** The chain's id (a manager's chain the links are sent on to), and the nonce its first link answers. */
+  chainId?: string;
+  firstNonce?: string;
+  /** The SGX enclaves' vendor (signing key of their image); default a fresh one. */
+  vendor?: KeyObject;
+  /** See LayerBuilder.onCommit. */
+  onCommit?: LayerBuilder['onCommit'];
 }
 
 /**
@@ -106,7 +114,7 @@ export async function buildLayeredChain(
   const clouds = hosts.length;
   const perTd = Math.max(1, opts.workloadsPerTd ?? 1);
   const perWorkload = Math.max(1, opts.enclavesPerWorkload ?? 2);
-  const vendor = generateVendorKey();
+  const vendor = opts.vendor ?? generateVendorKey();
   const image = world.elementImage(vendor);
   const images = Array.from({ length: clouds }, (_, c) => workloadsOf(c, perTd)).flat();
   const base = layeredPolicy(hex(image.mrSigner), images);
@@ -116,10 +124,12 @@ export async function buildLayeredChain(
     emulatedRoot: true,
     policy: opts.policy ? opts.policy(base) : base,
     owner: opts.owner ?? generateP256(),
+    ...(opts.chainId ? { id: opts.chainId } : {}),
     remote: dcapRemoteVerifier(world.root),
     now: new Date(),
   });
   const b = new LayerBuilder(chain, world, world.root);
+  if (opts.onCommit) b.onCommit = opts.onCommit;
   const timed = async (f: () => Promise<Element>) => {
     const t0 = performance.now();
     const el = await f();
@@ -133,7 +143,7 @@ export async function buildLayeredChain(
   for (let c = 0; c < clouds; c++) {
     const td = hosts[c].launchTd({ workloads: workloadsOf(c, perTd) });
     tds.push(td);
-    if (c === 0) tdId = (await timed(() => b.first(td))).id;
+    if (c === 0) tdId = (await timed(() => b.first(td, opts.firstNonce ? { nonce: opts.firstNonce } : {}))).id;
     else {
       // Cloud c's TD: admitted by an SGX enclave on cloud c (the first one cloud c-1's workload admitted).
       const admitter = firstSgx;

@@ -157,7 +157,8 @@ export function storeToServerError(e: unknown): unknown {
     }
   }
   if (e instanceof ChainError) {
-    if (e.code === 'ERR_CHAIN_POLICY') return new ServerError('ERR_MALFORMED', e.message, e.check);
+    if (e.code === 'ERR_CHAIN_POLICY' || e.code === 'ERR_CHAIN_POLICY_KIND')
+      return new ServerError('ERR_MALFORMED', e.message, e.check);
     if (e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT') return new ServerError('ERR_NOT_FOUND', e.message);
     if (e.code === 'ERR_CHAIN_DUPLICATE') return new ServerError('ERR_CONFLICT', e.message);
     if (e.code === 'ERR_CHAIN_NOT_LEAF') return new ServerError('ERR_CONFLICT', e.message);
@@ -506,7 +507,7 @@ export class ChainService {
         {
           id: checked.el.id,
           parentId: checked.link.parent,
-          kind: 'enclave',
+          kind: checked.el.kind,
           status: 'active',
           record: checked.record,
           evidenceHashes: [evidenceHash(checked.link)],
