@@ -20,12 +20,12 @@ import type {
 export const LAYER_KINDS: readonly LayerKind[] = ['sgx-enclave', 'tdx-td', 'td-workload'];
 
 /** Whether an element of this stored kind is admitted by a link (a chain member). */
-export function isMemberKind(kind: ElementKind | string): boolean {
+export function isMemberKind(kind: string): boolean {
   return kind === 'enclave' || kind === 'tdx-td' || kind === 'td-workload';
 }
 
 /** The reported kind of a member element; undefined for platforms and QEs. */
-export function layerOf(kind: ElementKind | string): LayerKind | undefined {
+export function layerOf(kind: string): LayerKind | undefined {
   return kind === 'enclave' ? 'sgx-enclave' : kind === 'tdx-td' || kind === 'td-workload' ? kind : undefined;
 }
 

@@ -119,7 +119,7 @@ function tdxProblem(t: unknown, at: string, strict: boolean): string | undefined
 
 function workloadsProblem(w: unknown, at: string, strict: boolean): string | undefined {
   if (!isObj(w)) return `${at} must be an object`;
-  if (w.imageDigests !== undefined && !(isStrList(w.imageDigests) && (w.imageDigests as string[]).length > 0))
+  if (w.imageDigests !== undefined && !(isStrList(w.imageDigests) && w.imageDigests.length > 0))
     return `${at}.imageDigests must be a non-empty list of strings`;
   if (strict)
     for (const k of Object.keys(w)) if (!WORKLOAD_POLICY_FIELDS.includes(k)) return `${at}.${k} is not a policy field`;

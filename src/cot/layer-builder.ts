@@ -12,7 +12,6 @@ import type { Admitter, TdElement, WorkloadElement } from './td-element.ts';
 
 type Member = ElementHandle | TdElement | WorkloadElement;
 const isTd = (m: Member): m is TdElement => 'td' in m && 'host' in m;
-const isWorkload = (m: Member): m is WorkloadElement => 'imageDigest' in m;
 const isEnclave = (m: Member): m is ElementHandle => 'enclave' in m;
 
 /**

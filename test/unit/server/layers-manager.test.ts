@@ -87,8 +87,8 @@ test('a mixed chain appended link by link: the manager checks each, reports kind
     policy,
   });
   assert.equal(created.statusCode, 201, created.body);
-  const id = (created.json() as { id: string }).id;
-  const { nonce } = (await req('POST', `/v1/chains/${id}/challenge`)).json() as { nonce: string };
+  const id = created.json<{ id: string }>().id;
+  const { nonce } = (await req('POST', `/v1/chains/${id}/challenge`)).json<{ nonce: string }>();
   const posted: Link[] = [];
   const { builder, tds } = await buildLayeredChain(lw, {
     vendor,
@@ -103,18 +103,18 @@ test('a mixed chain appended link by link: the manager checks each, reports kind
   await builder.destroyAll();
   assert.deepEqual([...new Set(posted.map((l) => l.type))].sort(), ['local', 'measured', 'remote']);
 
-  const v = (await req('GET', `/v1/chains/${id}/verify`)).json() as {
+  const v = (await req('GET', `/v1/chains/${id}/verify`)).json<{
     valid: boolean;
     kinds: Record<string, number>;
     links: { measured?: number };
     elements: Record<string, { kind: string; checks: string[] }>;
-  };
+  }>();
   assert.equal(v.valid, true, JSON.stringify(v));
   assert.deepEqual(v.kinds, { 'tdx-td': 3, 'td-workload': 2, 'sgx-enclave': 4 });
   assert.equal(v.links.measured, 2);
   const td = Object.values(v.elements).find((e) => e.kind === 'tdx-td')!;
   assert.ok(td.checks.includes('td-event-log'));
-  const proof = (await req('GET', `/v1/chains/${id}/proof`)).json() as ProofBundle;
+  const proof = (await req('GET', `/v1/chains/${id}/proof`)).json<ProofBundle>();
   const offline = await verifyBundle(proof, {
     root: lw.world.root,
     at: new Date(),
