@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'where to write the proof bundle (v2, streamed as the chain grows)')
     .option(
       '--layers <list>',
-      'element kinds: sgx (default), or tdx,sgx for a mixed chain — one TD per cloud, its workloads admitting SGX enclaves across clouds',
+      'element kinds: sgx (default), or tdx,sgx for a mixed chain — one TD per cloud, its workloads admitting SGX enclaves across clouds (--enclaves and --platforms-per-cloud do not apply)',
     )
     .option('--workloads-per-td <n>', 'with --layers tdx,sgx: workloads each TD measures and admits', '1')
     .option('--json', 'print one JSON document')
