@@ -21,7 +21,8 @@ test('bench cot --layers: every kind and link type measured, counts that add up,
   assert.ok(f.tdEventLogEvents >= 8, 'a TD log holds its measured boot');
   for (const e of Object.values(r.elements)) {
     assert.ok(e.admitUs > 0 && e.verifyUs > 0 && e.floorUs > 0);
-    assert.ok(Math.abs(e.verifyOverFloor - e.verifyUs / e.floorUs) <= 0.01 * e.verifyOverFloor + 0.01);
+    // verifyOverFloor is rounded to 2 significant digits.
+    assert.ok(Math.abs(e.verifyOverFloor - e.verifyUs / e.floorUs) <= 0.05 * e.verifyOverFloor + 0.01);
   }
   // A TD's link does strictly more crypto than an SGX enclave's remote link: the event-log replay.
   assert.ok(r.elements['tdx-td/remote'].floorUs > r.elements['sgx-enclave/remote'].floorUs);
