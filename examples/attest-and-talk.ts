@@ -16,6 +16,7 @@ import {
   dcapRemoteVerifier,
   EmulatedWorld,
   verifyBundle,
+  type EnclaveIdentity,
   type ProofBundle,
 } from 'catena/cot';
 import { generateP256, generateVendorKey, randomBytes } from 'catena/crypto';
@@ -112,7 +113,7 @@ try {
     remote: createDcapRemoteVerifier(world.root),
   });
   if (!v.valid || !v.elements[serviceElement.id]?.valid) throw new Error('chain does not verify');
-  const identity = chain.element(serviceElement.id)!.identity!;
+  const identity = chain.element(serviceElement.id)!.identity as EnclaveIdentity;
   const { socket, peer: server } = await connectAttested({
     host: '127.0.0.1',
     port,

@@ -24,6 +24,56 @@ function identityOk(v: unknown): boolean {
   );
 }
 
+/** A TD's or a workload's identity (issue 16), as a link or element records it. */
+export function layerIdentityOk(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  if (v.kind === 'tdx-td') {
+    const keys = [
+      'kind',
+      'mrTd',
+      'rtmr',
+      'tdAttributes',
+      'xfam',
+      'mrConfigId',
+      'mrOwner',
+      'mrOwnerConfig',
+      'mrSeam',
+      'debug',
+    ];
+    return (
+      Object.keys(v).length === keys.length &&
+      keys.every((k) => k in v) &&
+      isHex(v.mrTd, 48) &&
+      Array.isArray(v.rtmr) &&
+      v.rtmr.length === 4 &&
+      v.rtmr.every((r) => isHex(r, 48)) &&
+      isHex(v.tdAttributes, 8) &&
+      isHex(v.xfam, 8) &&
+      isHex(v.mrConfigId, 48) &&
+      isHex(v.mrOwner, 48) &&
+      isHex(v.mrOwnerConfig, 48) &&
+      isHex(v.mrSeam, 48) &&
+      typeof v.debug === 'boolean'
+    );
+  }
+  if (v.kind === 'td-workload')
+    return (
+      Object.keys(v).length === 3 &&
+      typeof v.imageDigest === 'string' &&
+      v.imageDigest.length > 0 &&
+      v.imageDigest.length <= 1024 &&
+      isInt(v.event)
+    );
+  return false;
+}
+
+/** Any member's identity: an SGX enclave's (no kind), a TD's or a workload's. */
+export function memberIdentityOk(v: unknown): boolean {
+  return isObj(v) && v.kind !== undefined ? layerIdentityOk(v) : identityOk(v);
+}
+
+const KIND_OF_IDENTITY: Record<string, string> = { 'tdx-td': 'tdx-td', 'td-workload': 'td-workload' };
+
 export function checkBundleShape(b: unknown): Check {
   const no = (message: string): Check => ({ ok: false, message });
   if (!isObj(b)) return no('bundle is not a JSON object');
@@ -52,13 +102,20 @@ export function checkBundleShape(b: unknown): Check {
     if (
       !isObj(e) ||
       !isStr(e.id) ||
-      !['platform', 'qe', 'enclave'].includes(e.kind as string) ||
+      !['platform', 'qe', 'enclave', 'tdx-td', 'td-workload'].includes(e.kind as string) ||
       !(e.parent === null || isStr(e.parent)) ||
       !isStr(e.platform)
     )
       return no(`element ${i} is malformed`);
     if (e.kind === 'enclave' && (!identityOk(e.identity) || !isHex(e.elementKey, 64)))
       return no(`enclave element ${String(e.id)} is malformed`);
+    if (
+      (e.kind === 'tdx-td' || e.kind === 'td-workload') &&
+      (!layerIdentityOk(e.identity) ||
+        KIND_OF_IDENTITY[(e.identity as { kind: string }).kind] !== e.kind ||
+        !isHex(e.elementKey, 64))
+    )
+      return no(`${e.kind} element ${String(e.id)} is malformed`);
   }
   for (const [i, l] of b.links.entries()) {
     if (
@@ -67,13 +124,13 @@ export function checkBundleShape(b: unknown): Check {
       !isStr(l.chain) ||
       !(l.parent === null || isStr(l.parent)) ||
       !isStr(l.child) ||
-      !['local', 'remote'].includes(l.type as string)
+      !['local', 'remote', 'measured'].includes(l.type as string)
     )
       return no(`link ${i} is malformed`);
     if (
       !isHex(l.nonce, 32) ||
       !isHex(l.childKey, 64) ||
-      !identityOk(l.childIdentity) ||
+      !memberIdentityOk(l.childIdentity) ||
       !isStr(l.childPlatform) ||
       !isStr(l.at) ||
       !isHex(l.signature, 64)
@@ -84,7 +141,11 @@ export function checkBundleShape(b: unknown): Check {
       !isObj(ev) ||
       !(
         (ev.kind === 'sgx-report' && isHex(ev.report)) ||
-        (ev.kind === 'dcap-quote' && isHex(ev.quote) && isHex(ev.collateral, 32))
+        (ev.kind === 'dcap-quote' &&
+          isHex(ev.quote) &&
+          isHex(ev.collateral, 32) &&
+          (ev.eventLog === undefined || isHex(ev.eventLog))) ||
+        (ev.kind === 'td-event' && isInt(ev.event) && isHex(ev.digest, 48))
       )
     )
       return no(`link ${i} (${String(l.child)}) evidence is malformed`);

@@ -1,7 +1,10 @@
 import { fromHex, hex } from '../bytes/util.ts';
 import { CborMap, CborTag, type CborValue } from '../formats/cbor.ts';
 import { BundleError, ChainError } from './errors.ts';
-import type { ChainHeader, EnclaveIdentity, Link, LinkAppraisal, Revocation } from './types.ts';
+import type { ChainHeader, ElementIdentity, EnclaveIdentity, Link, LinkAppraisal, Revocation } from './types.ts';
+import { canonicalJson } from '../json/canonical-json.ts';
+import { isEnclaveIdentity } from './layers.ts';
+import { layerIdentityOk } from './bundle-shape.ts';
 
 /**
  * The records of the proof bundle v2 (docs/chain.md, "Proof bundle (version 2)") and their CBOR
@@ -28,6 +31,8 @@ export interface StoredRemoteEvidence {
   quoteHead: Uint8Array;
   context: string | null;
   collateral: string;
+  /** A TD's event log (hex), issue 16. */
+  eventLog?: string;
 }
 export type StoredLink = Omit<Link, 'evidence'> & { evidence: Link['evidence'] | StoredRemoteEvidence };
 
@@ -37,7 +42,12 @@ export type BundleRecord =
   | { kind: 'revocation'; revocation: Revocation }
   | { kind: 'link'; link: StoredLink; cloud?: string }
   | { kind: 'platform'; platform: string; cloud?: string; fmspc?: string; tcbStatus?: string; advisoryIds?: string[] }
-  | { kind: 'trailer'; records: number; links: { local: number; remote: number }; blobs: number };
+  | {
+      kind: 'trailer';
+      records: number;
+      links: { local: number; remote: number; measured?: number };
+      blobs: number;
+    };
 
 /** Bytes of a lowercase hex field; anything else could not be rebuilt byte for byte from v2. */
 function b(h: string, what: string): Uint8Array {
@@ -82,32 +92,41 @@ export function recordValue(r: BundleRecord): CborValue {
       const l = r.link;
       const i = l.childIdentity;
       const ev = l.evidence;
+      // A TD's event log travels as a fourth item of its remote evidence (issue 16).
+      const log = ev.kind === 'dcap-quote' && ev.eventLog !== undefined ? [b(ev.eventLog, 'event log')] : [];
       const evidence: CborValue =
         ev.kind === 'sgx-report'
           ? b(ev.report, 'report')
-          : 'quoteHead' in ev
-            ? [
-                ev.quoteHead,
-                ev.context === null ? null : b(ev.context, 'context id'),
-                b(ev.collateral, 'collateral id'),
-              ]
-            : [b(ev.quote, 'quote'), null, b(ev.collateral, 'collateral id')];
+          : ev.kind === 'td-event'
+            ? [ev.event, b(ev.digest, 'event digest')]
+            : 'quoteHead' in ev
+              ? [
+                  ev.quoteHead,
+                  ev.context === null ? null : b(ev.context, 'context id'),
+                  b(ev.collateral, 'collateral id'),
+                  ...log,
+                ]
+              : [b(ev.quote, 'quote'), null, b(ev.collateral, 'collateral id'), ...log];
+      // An SGX enclave's identity as before; a TD's or workload's as its canonical JSON (text).
+      const identity: CborValue = isEnclaveIdentity(i)
+        ? [
+            b(i.mrEnclave, 'mrEnclave'),
+            b(i.mrSigner, 'mrSigner'),
+            i.isvProdId,
+            i.isvSvn,
+            b(i.attributes, 'attributes'),
+            i.debug,
+          ]
+        : canonicalJson(i);
       const a = l.appraisal;
       return [
         KIND.link,
         l.child,
         l.parent,
-        l.type === 'local' ? 0 : 1,
+        l.type === 'local' ? 0 : l.type === 'remote' ? 1 : 2,
         b(l.nonce, 'nonce'),
         b(l.childKey, 'child key'),
-        [
-          b(i.mrEnclave, 'mrEnclave'),
-          b(i.mrSigner, 'mrSigner'),
-          i.isvProdId,
-          i.isvSvn,
-          b(i.attributes, 'attributes'),
-          i.debug,
-        ],
+        identity,
         b(l.childPlatform, 'child platform'),
         evidence,
         [opt(a.tcbStatus), a.advisoryIds ? [...a.advisoryIds] : null],
@@ -126,7 +145,14 @@ export function recordValue(r: BundleRecord): CborValue {
         r.advisoryIds ? [...r.advisoryIds] : null,
       ];
     case 'trailer':
-      return [KIND.trailer, r.records, r.links.local, r.links.remote, r.blobs];
+      return [
+        KIND.trailer,
+        r.records,
+        r.links.local,
+        r.links.remote,
+        r.blobs,
+        ...(r.links.measured ? [r.links.measured] : []),
+      ];
   }
 }
 
@@ -192,25 +218,42 @@ export function recordFromValue(v: CborValue, index: number): BundleRecord {
     }
     case KIND.link: {
       const r = arr(v, 13, 'link');
-      const id = arr(r[6], 6, 'identity');
-      const identity: EnclaveIdentity = {
-        mrEnclave: hx(id[0], 'mrEnclave', 32),
-        mrSigner: hx(id[1], 'mrSigner', 32),
-        isvProdId: uint(id[2], 'isvProdId'),
-        isvSvn: uint(id[3], 'isvSvn'),
-        attributes: hx(id[4], 'attributes', 16),
-        debug: bool(id[5], 'debug'),
-      };
-      const type = r[3] === 0 ? 'local' : r[3] === 1 ? 'remote' : bad('link type: expected 0 or 1');
+      let identity: ElementIdentity;
+      if (typeof r[6] === 'string') {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(r[6]);
+        } catch {
+          parsed = undefined;
+        }
+        if (!layerIdentityOk(parsed)) bad('identity: not a TD or workload identity');
+        identity = parsed as ElementIdentity;
+      } else {
+        const id = arr(r[6], 6, 'identity');
+        identity = {
+          mrEnclave: hx(id[0], 'mrEnclave', 32),
+          mrSigner: hx(id[1], 'mrSigner', 32),
+          isvProdId: uint(id[2], 'isvProdId'),
+          isvSvn: uint(id[3], 'isvSvn'),
+          attributes: hx(id[4], 'attributes', 16),
+          debug: bool(id[5], 'debug'),
+        } satisfies EnclaveIdentity;
+      }
+      const type =
+        r[3] === 0 ? 'local' : r[3] === 1 ? 'remote' : r[3] === 2 ? 'measured' : bad('link type: expected 0, 1 or 2');
       let evidence: StoredLink['evidence'];
       if (type === 'local') evidence = { kind: 'sgx-report', report: hx(r[8], 'report') };
-      else {
-        const e = arr(r[8], 3, 'remote evidence');
+      else if (type === 'measured') {
+        const e = arr(r[8], 2, 'measured evidence');
+        evidence = { kind: 'td-event', event: uint(e[0], 'event index'), digest: hx(e[1], 'event digest', 48) };
+      } else {
+        const e = Array.isArray(r[8]) && r[8].length === 4 ? r[8] : arr(r[8], 3, 'remote evidence');
         evidence = {
           kind: 'dcap-quote',
           quoteHead: bytes(e[0], 'quote head'),
           context: e[1] === null ? null : hx(e[1], 'context id', 32),
           collateral: hx(e[2], 'collateral id', 32),
+          ...(e.length === 4 ? { eventLog: hx(e[3], 'event log') } : {}),
         };
       }
       const ap = arr(r[9], 2, 'appraisal');
@@ -246,11 +289,15 @@ export function recordFromValue(v: CborValue, index: number): BundleRecord {
       };
     }
     case KIND.trailer: {
-      const r = arr(v, 5, 'trailer');
+      const r = Array.isArray(v) && v.length === 6 ? v : arr(v, 5, 'trailer');
       return {
         kind: 'trailer',
         records: uint(r[1], 'records'),
-        links: { local: uint(r[2], 'local links'), remote: uint(r[3], 'remote links') },
+        links: {
+          local: uint(r[2], 'local links'),
+          remote: uint(r[3], 'remote links'),
+          ...(r.length === 6 ? { measured: uint(r[5], 'measured links') } : {}),
+        },
         blobs: uint(r[4], 'blobs'),
       };
     }

@@ -20,6 +20,7 @@ import type {
 } from './types.ts';
 import { checkHeader, collateralId, LinkChecker, verifyBundle, type PrefetchedSignature } from './verify-bundle.ts';
 import type { BundleWriter } from './write-bundle-v2.ts';
+import { elementKindOf, identityKind, isMemberKind } from './layers.ts';
 
 /** Element id of an enclave: derived from its element key, so it cannot be chosen freely. */
 export function enclaveElementId(elementKey: Uint8Array): string {
@@ -39,7 +40,7 @@ export class Chain {
   private checker: LinkChecker;
   /** Streaming (see `create`'s `stream`): accepted links go to this writer and are not kept. */
   private stream?: BundleWriter;
-  private readonly streamed = { local: 0, remote: 0, first: false };
+  private readonly streamed = { local: 0, remote: 0, measured: 0, first: false };
 
   private constructor(
     readonly header: ChainHeader,
@@ -185,15 +186,11 @@ export class Chain {
   get size(): number {
     return this.elements.size;
   }
-  get linkCounts(): { local: number; remote: number } {
-    if (this.stream) return { local: this.streamed.local, remote: this.streamed.remote };
-    let local = 0;
-    let remote = 0;
-    for (const l of this.links.values()) {
-      if (l.type === 'local') local++;
-      else remote++;
-    }
-    return { local, remote };
+  /** Links by type; `measured` only when the chain has measured links (TD workloads). */
+  get linkCounts(): { local: number; remote: number; measured?: number } {
+    const n = this.stream ? { ...this.streamed } : { local: 0, remote: 0, measured: 0 };
+    if (!this.stream) for (const l of this.links.values()) n[l.type]++;
+    return { local: n.local, remote: n.remote, ...(n.measured ? { measured: n.measured } : {}) };
   }
   element(id: string): Element | undefined {
     return this.elements.get(id);
@@ -255,7 +252,7 @@ export class Chain {
       throw new ChainError('ERR_CHAIN_LINK_REFUSED', 'the chain already has its first enclave', 'link-structure');
     const el: Element = {
       id: link.child,
-      kind: 'enclave',
+      kind: elementKindOf(identityKind(link.childIdentity)),
       parent: link.parent,
       platform: link.childPlatform,
       identity: link.childIdentity,
@@ -291,7 +288,7 @@ export class Chain {
       this.streamed[link.type]++;
       if (link.parent === null) this.streamed.first = true;
       // What later appends read of an element (its parent and platform); the rest went to the bundle.
-      const slim: Element = { id: el.id, kind: 'enclave', parent: el.parent, platform: el.platform };
+      const slim: Element = { id: el.id, kind: el.kind, parent: el.parent, platform: el.platform };
       this.elements.set(el.id, slim);
       return el;
     }
@@ -380,13 +377,13 @@ export class Chain {
   removeLeaf(id: string): void {
     this.notStreaming('removeLeaf');
     const el = this.elements.get(id);
-    if (!el || el.kind !== 'enclave') throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${id}`);
+    if (!el || !isMemberKind(el.kind)) throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `no enclave element ${id}`);
     if (this.childrenOf(id).length > 0) throw new ChainError('ERR_CHAIN_NOT_LEAF', `${id} has children`);
     this.elements.delete(id);
     this.links.delete(id);
     this.checker.state.delete(id);
     // The platform stays in the tree only while an enclave of the chain runs on it.
-    if (![...this.elements.values()].some((e) => e.kind === 'enclave' && e.platform === el.platform)) {
+    if (![...this.elements.values()].some((e) => isMemberKind(e.kind) && e.platform === el.platform)) {
       this.elements.delete(`platform:${el.platform}`);
       this.elements.delete(`qe:${el.platform}`);
     }

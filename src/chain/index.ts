@@ -11,3 +11,14 @@ export { BundleWriter } from './write-bundle-v2.ts';
 export { BundleReader, readBundleV2, readBundleV2Sync, isBundleV2, type BundleItem } from './read-bundle-v2.ts';
 export { verifyBundleV2, type LinkCryptoPrefetcher, type VerifyStreamOptions } from './verify-bundle-v2.ts';
 export { BundleError } from './errors.ts';
+export {
+  checksFor,
+  identityKind,
+  isEnclaveIdentity,
+  isMemberKind,
+  layerOf,
+  LAYER_KINDS,
+  tdIdentityOf,
+  workloadDigest,
+} from './layers.ts';
+export { appraiseTd, appraiseWorkload, replayTdEventLog } from './appraise-layers.ts';

@@ -23,7 +23,108 @@ const POLICY_FIELDS = [
   'maxDepth',
   'byDepth',
   'reactions',
+  'tdx',
+  'workloads',
 ];
+
+/** The fields of each kind's section (issue 16); a field of one kind named in another's is a kind error. */
+export const TDX_POLICY_FIELDS = [
+  'mrTd',
+  'rtmr0',
+  'rtmr1',
+  'rtmr2',
+  'eventDigests',
+  'allowDebug',
+  'tdAttributes',
+  'tdAttributesMask',
+  'xfam',
+  'xfamMask',
+  'mrConfigId',
+  'mrOwner',
+  'mrOwnerConfig',
+  'allowServiceTd',
+];
+export const WORKLOAD_POLICY_FIELDS = ['imageDigests'];
+const KIND_OF_FIELD: Record<string, string> = {
+  ...Object.fromEntries(IDENTITY_FIELDS.filter((f) => f !== 'allowDebug').map((f) => [f, 'sgx-enclave'])),
+  ...Object.fromEntries(TDX_POLICY_FIELDS.filter((f) => f !== 'allowDebug').map((f) => [f, 'tdx-td'])),
+  imageDigests: 'td-workload',
+};
+
+/**
+ * A field of another element kind named where a kind's checks are set: an SGX identity field (mrEnclave,
+ * mrSigner, isvProdId, minIsvSvn) in `tdx` or `workloads` or at the top level, a TD field (mrTd, rtmr0, …)
+ * in `identities`, `workloads` or at the top level, a workload's imageDigests anywhere but `workloads`.
+ * Returns the problem naming the field and both kinds, or undefined.
+ */
+export function policyKindProblem(p: unknown, at = 'policy', nested = false): string | undefined {
+  if (!isObj(p)) return undefined;
+  const misplaced = (o: unknown, where: string, kind: string, allowed: readonly string[]) => {
+    if (!isObj(o)) return undefined;
+    for (const k of Object.keys(o)) {
+      const owner = KIND_OF_FIELD[k];
+      if (owner && owner !== kind && !allowed.includes(k))
+        return `${where}.${k} is a field of ${owner} elements; ${where} sets the checks of ${kind} elements`;
+    }
+    return undefined;
+  };
+  for (const k of Object.keys(p)) {
+    const owner = KIND_OF_FIELD[k];
+    if (owner && !POLICY_FIELDS.includes(k))
+      return `${at}.${k} is a field of ${owner} elements: set it in ${owner === 'sgx-enclave' ? `${at}.identities[]` : owner === 'tdx-td' ? `${at}.tdx` : `${at}.workloads`}`;
+  }
+  if (Array.isArray(p.identities))
+    for (const [n, i] of p.identities.entries()) {
+      const bad = misplaced(i, `${at}.identities[${n}]`, 'sgx-enclave', IDENTITY_FIELDS);
+      if (bad) return bad;
+    }
+  const td = misplaced(p.tdx, `${at}.tdx`, 'tdx-td', TDX_POLICY_FIELDS);
+  if (td) return td;
+  const w = misplaced(p.workloads, `${at}.workloads`, 'td-workload', WORKLOAD_POLICY_FIELDS);
+  if (w) return w;
+  if (!nested && isObj(p.byDepth))
+    for (const [k, o] of Object.entries(p.byDepth)) {
+      const bad = policyKindProblem(o, `${at}.byDepth.${k}`, true);
+      if (bad) return bad;
+    }
+  return undefined;
+}
+
+const HEX_SIZES: Record<string, number> = {
+  rtmr0: 48,
+  rtmr1: 48,
+  rtmr2: 48,
+  tdAttributes: 8,
+  tdAttributesMask: 8,
+  xfam: 8,
+  xfamMask: 8,
+  mrConfigId: 48,
+  mrOwner: 48,
+  mrOwnerConfig: 48,
+};
+
+function tdxProblem(t: unknown, at: string, strict: boolean): string | undefined {
+  if (!isObj(t)) return `${at} must be an object`;
+  for (const k of ['mrTd', 'eventDigests'])
+    if (t[k] !== undefined && !(Array.isArray(t[k]) && (t[k] as unknown[]).every((m) => isHex(m, 48))))
+      return `${at}.${k} must be a list of 48-byte lowercase hex values`;
+  for (const [k, n] of Object.entries(HEX_SIZES))
+    if (t[k] !== undefined && !isHex(t[k], n)) return `${at}.${k} must be ${n} bytes of lowercase hex`;
+  for (const k of ['allowDebug', 'allowServiceTd'])
+    if (t[k] !== undefined && typeof t[k] !== 'boolean') return `${at}.${k} must be a boolean`;
+  if (strict)
+    for (const k of Object.keys(t)) if (!TDX_POLICY_FIELDS.includes(k)) return `${at}.${k} is not a policy field`;
+  return undefined;
+}
+
+function workloadsProblem(w: unknown, at: string, strict: boolean): string | undefined {
+  if (!isObj(w)) return `${at} must be an object`;
+  if (w.imageDigests !== undefined && !(isStrList(w.imageDigests) && w.imageDigests.length > 0))
+    return `${at}.imageDigests must be a non-empty list of strings`;
+  if (strict)
+    for (const k of Object.keys(w)) if (!WORKLOAD_POLICY_FIELDS.includes(k)) return `${at}.${k} is not a policy field`;
+  return undefined;
+}
 
 /** What the manager watches for, and what it may do about it (docs/self-management.md). */
 export const REACTION_EVENTS = [
@@ -87,9 +188,17 @@ export function policyProblem(
     return `${at}.evidenceMaxAgeSeconds must be a non-negative integer`;
   if (
     p.linkTypes !== undefined &&
-    !(Array.isArray(p.linkTypes) && p.linkTypes.every((t) => t === 'local' || t === 'remote'))
+    !(Array.isArray(p.linkTypes) && p.linkTypes.every((t) => t === 'local' || t === 'remote' || t === 'measured'))
   )
-    return `${at}.linkTypes must list 'local' and/or 'remote'`;
+    return `${at}.linkTypes must list 'local', 'remote' and/or 'measured'`;
+  if (p.tdx !== undefined) {
+    const bad = tdxProblem(p.tdx, `${at}.tdx`, strict);
+    if (bad) return bad;
+  }
+  if (p.workloads !== undefined) {
+    const bad = workloadsProblem(p.workloads, `${at}.workloads`, strict);
+    if (bad) return bad;
+  }
   if (p.maxDepth !== undefined && !isInt(p.maxDepth)) return `${at}.maxDepth must be a non-negative integer`;
   if (p.byDepth !== undefined) {
     if (nested) return `${at}.byDepth: overrides do not nest`;

@@ -12,6 +12,8 @@ export function policyAtDepth(p: ChainPolicy, depth: number): Omit<ChainPolicy, 
   return o ? { ...base, ...o } : base;
 }
 
+const ALL_LINK_TYPES: readonly LinkType[] = ['local', 'remote', 'measured'];
+
 export type PolicyOutcome = { ok: true } | { ok: false; check: string; message: string };
 
 /** Checks one element's evidence against the policy at its depth. */
@@ -25,7 +27,7 @@ export function checkElementPolicy(
   const p = policyAtDepth(policy, depth);
   if (p.maxDepth !== undefined && depth > p.maxDepth)
     return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
-  const types = p.linkTypes ?? ['local', 'remote'];
+  const types = p.linkTypes ?? ALL_LINK_TYPES;
   if (!types.includes(type))
     return { ok: false, check: 'policy-link-type', message: `${type} links are not allowed at depth ${depth}` };
   if (isDebug(body.attributes) && !p.allowDebug)
@@ -39,6 +41,40 @@ export function checkElementPolicy(
     });
     if (!ok) return { ok: false, check: 'policy-identity', message: reasons.join('; ') };
   }
+  if (tcb) {
+    const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
+    if (!accepted.includes(tcb.status))
+      return {
+        ok: false,
+        check: 'policy-tcb-status',
+        message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
+      };
+    if (p.acceptedAdvisories) {
+      const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
+      if (bad.length)
+        return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * The policy checks that apply to every kind of member (TDs and workloads; SGX enclaves get them inside
+ * checkElementPolicy): depth, link type, and for remote evidence its TCB status and advisories. The
+ * SGX fields (identities, allowDebug) do not apply to a TD or a workload: `tdx` and `workloads` do.
+ */
+export function checkMemberPolicy(
+  policy: ChainPolicy,
+  depth: number,
+  type: LinkType,
+  tcb?: { status: string; advisoryIds: string[] },
+): PolicyOutcome {
+  const p = policyAtDepth(policy, depth);
+  if (p.maxDepth !== undefined && depth > p.maxDepth)
+    return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
+  const types = p.linkTypes ?? ALL_LINK_TYPES;
+  if (!types.includes(type))
+    return { ok: false, check: 'policy-link-type', message: `${type} links are not allowed at depth ${depth}` };
   if (tcb) {
     const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
     if (!accepted.includes(tcb.status))

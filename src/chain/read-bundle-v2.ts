@@ -5,6 +5,7 @@ import { FormatError } from '../errors.ts';
 import { canonicalJson } from '../json/canonical-json.ts';
 import { BUNDLE_V2_MAGIC, MAX_RECORD_BYTES, recordFromValue, type BlobKind } from './bundle-v2-records.ts';
 import { BundleError } from './errors.ts';
+import { elementKindOf, identityKind } from './layers.ts';
 import type { ChainHeader, ChainPolicy, CollateralBlob, Element, Link, Revocation } from './types.ts';
 
 /** What the reader gives, in stream order: blobs are resolved into the links that reference them. */
@@ -58,7 +59,7 @@ export class BundleReader {
   private pendingHeader?: { header: Omit<ChainHeader, 'policy'>; policyHash: string };
   private phase: 'revocations' | 'links' | 'platforms' | 'done' = 'revocations';
   private readonly blobs = new Map<string, { kind: BlobKind; content: Uint8Array; collateral?: CollateralBlob }>();
-  private readonly counts = { local: 0, remote: 0 };
+  private readonly counts = { local: 0, remote: 0, measured: 0 };
   readonly maxRecordBytes: number;
 
   constructor(opts: { maxRecordBytes?: number } = {}) {
@@ -226,12 +227,21 @@ export class BundleReader {
             quote.set(ev.quoteHead);
             quote.set(q.content, ev.quoteHead.length);
           }
-          link = { ...s, chain: h.id, evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: ev.collateral } };
+          link = {
+            ...s,
+            chain: h.id,
+            evidence: {
+              kind: 'dcap-quote',
+              quote: hex(quote),
+              collateral: ev.collateral,
+              ...(ev.eventLog !== undefined ? { eventLog: ev.eventLog } : {}),
+            },
+          };
         } else link = { ...s, chain: h.id, evidence: s.evidence };
         this.counts[link.type]++;
         const element: Element = {
           id: link.child,
-          kind: 'enclave',
+          kind: elementKindOf(identityKind(link.childIdentity)),
           parent: link.parent,
           platform: link.childPlatform,
           identity: link.childIdentity,
@@ -263,6 +273,7 @@ export class BundleReader {
           r.records !== index ||
           r.links.local !== this.counts.local ||
           r.links.remote !== this.counts.remote ||
+          (r.links.measured ?? 0) !== this.counts.measured ||
           r.blobs !== blobs
         )
           throw new BundleError(

@@ -1,3 +1,4 @@
+import type { TdReport10 } from '../formats/quote.ts';
 import type { ReportBody } from '../formats/report.ts';
 import type { CollateralBlob } from './types.ts';
 
@@ -20,18 +21,29 @@ export interface RemoteEvidenceVerifier {
   ): Promise<RemoteEvidenceResult>;
 }
 
+interface AcceptedCommon {
+  ok: true;
+  tcbStatus: string;
+  advisoryIds: string[];
+  /** Platform id derived from the PCK certificate (hex PPID). */
+  platform: string;
+  fmspc: string;
+  /** The quoting enclave: the SGX QE, or the TD QE for a TD quote. */
+  qe: { mrEnclave: string; mrSigner: string; isvProdId: number; isvSvn: number };
+}
+
+/** An accepted SGX quote (tee absent) carries the enclave's report body; a TDX quote its TD report. */
 export type RemoteEvidenceResult =
-  | {
-      ok: true;
-      tcbStatus: string;
-      advisoryIds: string[];
-      report: ReportBody;
-      /** Platform id derived from the PCK certificate (hex PPID). */
-      platform: string;
-      fmspc: string;
-      qe: { mrEnclave: string; mrSigner: string; isvProdId: number; isvSvn: number };
-    }
+  | (AcceptedCommon & { tee?: 'sgx'; report: ReportBody })
+  | (AcceptedCommon & { tee: 'tdx'; td: TdReport10 })
   | { ok: false; check: string; message: string; tcbStatus?: string; advisoryIds?: string[] };
+
+/** Refusal of a TD quote where only SGX enclaves can be admitted (re-attestation of an enclave, an SGX-only path). */
+export const NOT_SGX = {
+  ok: false,
+  check: 'quote.teeType',
+  message: 'the quote is of a TD, not an SGX enclave',
+} as const;
 
 /** Refuses everything: for tests and for a verifier with no trusted root configured. */
 export const alwaysFailRemoteVerifier: RemoteEvidenceVerifier = {

@@ -10,8 +10,15 @@ import type { IdentityPolicy } from '../attestation/identity-policy.ts';
  * report inside each DCAP quote); enclaves enter through links signed by their parent enclave.
  */
 
-export type LinkType = 'local' | 'remote';
-export type ElementKind = 'platform' | 'qe' | 'enclave';
+export type LinkType = 'local' | 'remote' | 'measured';
+/**
+ * Stored element kinds. `enclave` is an SGX enclave (the kind every bundle before issue 16 holds; reported
+ * as `sgx-enclave`), `tdx-td` an Intel TDX trust domain, `td-workload` a component measured into a TD's
+ * RTMR3 (docs/chain.md, "Element kinds and link types").
+ */
+export type ElementKind = 'platform' | 'qe' | 'enclave' | 'tdx-td' | 'td-workload';
+/** The kinds of chain members, as reported: an `enclave` element is an `sgx-enclave`. */
+export type LayerKind = 'sgx-enclave' | 'tdx-td' | 'td-workload';
 
 export interface EnclaveIdentity {
   mrEnclave: string;
@@ -23,6 +30,32 @@ export interface EnclaveIdentity {
   debug: boolean;
 }
 
+/** A TD's identity as a chain records it, from its quote's TD report (hex). */
+export interface TdIdentity {
+  kind: 'tdx-td';
+  mrTd: string;
+  /** RTMR0..3. */
+  rtmr: string[];
+  tdAttributes: string;
+  xfam: string;
+  mrConfigId: string;
+  mrOwner: string;
+  mrOwnerConfig: string;
+  mrSeam: string;
+  debug: boolean;
+}
+
+/** A workload measured into its TD's RTMR3: its image digest (as the event names it) and the event's index in the TD's log. */
+export interface WorkloadIdentity {
+  kind: 'td-workload';
+  imageDigest: string;
+  /** Index of the measuring event in the parent TD's event log (the log its remote link carries). */
+  event: number;
+}
+
+/** What a link says the child is. An identity without `kind` is an SGX enclave's (bundles before issue 16). */
+export type ElementIdentity = EnclaveIdentity | TdIdentity | WorkloadIdentity;
+
 export interface Element {
   id: string;
   kind: ElementKind;
@@ -32,7 +65,7 @@ export interface Element {
   /** The platform the element runs on (for platforms: their own id, derived from the PPID). */
   platform: string;
   cloud?: string;
-  identity?: EnclaveIdentity;
+  identity?: ElementIdentity;
   /** Enclaves: the element key (P-256, 64-byte X‖Y hex) created inside the enclave and bound to its evidence. */
   elementKey?: string;
   /** Platforms: FMSPC hex; QEs and platforms: informational TCB status from the last appraisal. */
@@ -52,6 +85,20 @@ export interface RemoteEvidence {
   kind: 'dcap-quote';
   quote: string;
   collateral: string;
+  /** A TD's measured-boot event log (CCEL, hex): replayed against the quoted RTMR0..3. TDX quotes only. */
+  eventLog?: string;
+}
+
+/**
+ * Evidence of a measured link: the child workload is the event at `event` of its parent TD's event log
+ * (the log on the TD's own link, replayed to its quoted RTMRs), an RTMR3 event whose digest is SHA-384 of
+ * the image digest.
+ */
+export interface MeasuredEvidence {
+  kind: 'td-event';
+  event: number;
+  /** SHA-384 (hex) the event extended into RTMR3. */
+  digest: string;
 }
 
 /** What the admitting side found, recorded and signed with the link. */
@@ -74,9 +121,10 @@ export interface Link {
   /** The parent's fresh challenge (32 bytes hex); the child's REPORTDATA binds it with the child's key. */
   nonce: string;
   childKey: string;
-  childIdentity: EnclaveIdentity;
+  /** Absent for an SGX enclave (so links before issue 16 are unchanged); a TD's or workload's carries its kind. */
+  childIdentity: ElementIdentity;
   childPlatform: string;
-  evidence: LocalEvidence | RemoteEvidence;
+  evidence: LocalEvidence | RemoteEvidence | MeasuredEvidence;
   appraisal: LinkAppraisal;
   /** When the parent appraised the evidence. */
   at: string;
@@ -107,10 +155,40 @@ export interface ChainPolicy {
   /** Overrides by depth. */
   byDepth?: Record<string, Omit<ChainPolicy, 'byDepth' | 'reactions'>>;
   /**
+   * TDX trust domains (kind tdx-td): MRTD allow-list, RTMR0..2 or event digests, DEBUG, attribute and
+   * XFAM masks, MRCONFIGID/MROWNER/MROWNERCONFIG (the fields of src/attestation/td-policy.ts). The
+   * chain-wide allowDebug does not apply to TDs: a DEBUG TD is refused unless `tdx.allowDebug`.
+   */
+  tdx?: TdChainPolicy;
+  /** Workloads measured into a TD (kind td-workload). */
+  workloads?: WorkloadChainPolicy;
+  /**
    * What the manager does when an element's state changes (self-management, docs/self-management.md):
    * per event kind, actions tried in order. Not read by chain verification.
    */
   reactions?: Partial<Record<ReactionEvent, ReactionAction[]>>;
+}
+
+export interface TdChainPolicy {
+  mrTd?: string[];
+  rtmr0?: string;
+  rtmr1?: string;
+  rtmr2?: string;
+  eventDigests?: string[];
+  allowDebug?: boolean;
+  tdAttributes?: string;
+  tdAttributesMask?: string;
+  xfam?: string;
+  xfamMask?: string;
+  mrConfigId?: string;
+  mrOwner?: string;
+  mrOwnerConfig?: string;
+  allowServiceTd?: boolean;
+}
+
+export interface WorkloadChainPolicy {
+  /** Accepted image digests (as measured, e.g. "sha256:…"). Absent: any workload the TD measured. */
+  imageDigests?: string[];
 }
 
 export interface ChainHeader {
@@ -152,6 +230,13 @@ export interface ProofBundle {
   collateral: Record<string, CollateralBlob>;
 }
 
+export interface ElementVerdict {
+  valid: boolean;
+  cause?: string;
+  kind?: LayerKind;
+  checks?: string[];
+}
+
 export interface ChainFailure {
   /** The child element id of the failing link, or the element for element-level failures. */
   link: string;
@@ -166,9 +251,15 @@ export interface ChainFailure {
 export interface ChainVerification {
   valid: boolean;
   size: number;
-  links: { local: number; remote: number };
+  /** `measured` only when the chain has measured links. */
+  links: { local: number; remote: number; measured?: number };
   failures: ChainFailure[];
-  /** Per enclave element: valid, or the first cause (its own or an ancestor's). */
-  elements: Record<string, { valid: boolean; cause?: string }>;
+  /**
+   * Per member element: valid, or the first cause (its own or an ancestor's); `kind` and the checks
+   * that apply to an element of that kind (and its link type) only for chains with more than SGX enclaves.
+   */
+  elements: Record<string, ElementVerdict>;
+  /** Members by kind, only for chains with TDs or workloads. */
+  kinds?: Partial<Record<LayerKind, number>>;
   emulatedRoot: boolean;
 }

@@ -1,3 +1,5 @@
+import { checksFor, identityKind } from './layers.ts';
+import type { LayerKind } from './types.ts';
 import { equal, fromHex } from '../bytes/util.ts';
 import { parseReportBody } from '../formats/report.ts';
 import { checkBundleShape } from './bundle-shape.ts';
@@ -54,14 +56,22 @@ export async function verifyBundleV2(
 ): Promise<ChainVerification> {
   const failures: ChainFailure[] = [];
   const elementsOut: ChainVerification['elements'] = {};
-  const out = (valid: boolean, size: number, links: ChainVerification['links'], emulatedRoot: boolean) => ({
-    valid,
-    size,
-    links,
-    failures,
-    elements: elementsOut,
-    emulatedRoot,
-  });
+  // Members by kind; chains with TDs or workloads report them, and each member's kind (issue 16).
+  const kinds: Partial<Record<LayerKind, number>> = {};
+  const out = (valid: boolean, size: number, links: ChainVerification['links'], emulatedRoot: boolean) => {
+    const layered = kinds['tdx-td'] !== undefined || kinds['td-workload'] !== undefined;
+    if (layered) for (const e of Object.values(elementsOut)) e.kind ??= 'sgx-enclave';
+    const measured = checker?.measured ?? 0;
+    return {
+      valid,
+      size,
+      links: { ...links, ...(measured ? { measured } : {}) },
+      failures,
+      elements: elementsOut,
+      ...(layered ? { kinds } : {}),
+      emulatedRoot,
+    };
+  };
   let checker: LinkChecker | undefined;
   let emulatedRoot = false;
   let size = 0;
@@ -81,7 +91,9 @@ export async function verifyBundleV2(
       if (p) {
         pending!.crypto.remote = undefined;
         const r = await p;
-        if (r) return r.ok ? { ...r, report: parseReportBody(quote.subarray(48, 432)) } : r;
+        // A TD quote's prefetched verdict lacks its TD report: verified again here (issue 16).
+        if (r && !(r.ok && r.tee === 'tdx'))
+          return r.ok ? { ...r, tee: 'sgx', report: parseReportBody(quote.subarray(48, 432)) } : r;
       }
       return fallback.verify(quote, blob, at, o);
     },
@@ -162,6 +174,11 @@ export async function verifyBundleV2(
       cause = checker!.invalid.get(l.child);
     }
     elementsOut[l.child] = cause === undefined ? { valid: true } : { valid: false, cause };
+    const k = identityKind(l.childIdentity);
+    kinds[k] = (kinds[k] ?? 0) + 1;
+    // SGX enclaves get their checks listed once the chain has shown a TD or workload (the others get their kind at the end).
+    if (k !== 'sgx-enclave' || kinds['tdx-td'] !== undefined || kinds['td-workload'] !== undefined)
+      elementsOut[l.child] = { ...elementsOut[l.child], kind: k, checks: checksFor(k, l.type, checker!.header.policy) };
   };
 
   try {

@@ -20,6 +20,20 @@ import type {
 } from './types.ts';
 import { canonicalJson } from '../json/canonical-json.ts';
 import { checkBundleShape } from './bundle-shape.ts';
+import type { TdEvent } from '../formats/tdx-event-log.ts';
+import { appraiseTd, appraiseWorkload } from './appraise-layers.ts';
+import {
+  checksFor,
+  elementKindOf,
+  identityKind,
+  isEnclaveIdentity,
+  isMemberKind,
+  layerOf,
+  LINK_TYPES_BY_KIND,
+  sameElementIdentity,
+} from './layers.ts';
+import { checkMemberPolicy } from './policy.ts';
+import type { LayerKind } from './types.ts';
 
 /** Clock skew tolerated for link times in the future. */
 const MAX_SKEW_MS = 5 * 60 * 1000;
@@ -81,6 +95,10 @@ interface ElementState {
   platform: string;
   keyRaw: Uint8Array;
   key?: KeyObject;
+  /** Absent: an SGX enclave. */
+  kind?: LayerKind;
+  /** A TD: its event log, replayed to its quoted RTMRs (the evidence of its workloads' measured links). */
+  events?: TdEvent[];
 }
 
 function signerKey(s: ElementState): KeyObject {
@@ -104,6 +122,8 @@ export class LinkChecker {
   readonly invalid = new Map<string, string>();
   readonly nonces = new Set<string>();
   readonly counts = { local: 0, remote: 0 };
+  /** Measured links (TD workloads), counted apart so SGX-only chains report exactly { local, remote }. */
+  measured = 0;
   readonly revoked = new Map<string, string>();
   /** Platforms seen in remote evidence, by platform id (hex PPID). */
   readonly platforms = new Map<
@@ -153,8 +173,13 @@ export class LinkChecker {
     }
     try {
       const el = this.elements.get(l.child);
-      if (!el || el.kind !== 'enclave')
+      if (!el || !isMemberKind(el.kind))
         throw new Fail('link-structure', `link admits unknown enclave element ${l.child}`);
+      const kind = identityKind(l.childIdentity);
+      if (el.kind !== elementKindOf(kind))
+        throw new Fail('link-structure', `element kind ${el.kind} differs from its link's ${kind}`);
+      if (!LINK_TYPES_BY_KIND[kind].includes(l.type))
+        throw new Fail('link-type', `a ${kind} cannot be admitted by a ${l.type} link`);
       if (l.chain !== h.id) throw new Fail('link-structure', `link belongs to chain ${l.chain}`);
       if (el.parent !== l.parent) throw new Fail('link-structure', 'element parent differs from its link parent');
       if (el.platform !== l.childPlatform) throw new Fail('link-structure', 'element platform differs from its link');
@@ -186,7 +211,12 @@ export class LinkChecker {
       if (!p256PointValid(childKeyBytes)) throw new Fail('key-format', 'child key: not a point of P-256');
       if (el.elementKey !== l.childKey)
         throw new Fail('link-structure', 'element key differs from the key its link binds');
-      if (!el.identity || !sameIdentity(el.identity, l.childIdentity))
+      if (
+        !el.identity ||
+        !(isEnclaveIdentity(el.identity) && isEnclaveIdentity(l.childIdentity)
+          ? sameIdentity(el.identity, l.childIdentity)
+          : sameElementIdentity(el.identity, l.childIdentity))
+      )
         throw new Fail('link-structure', 'element identity differs from its link');
       const nonce = bytes(l.nonce, 32, 'nonce');
       const t = Date.parse(l.at);
@@ -195,13 +225,19 @@ export class LinkChecker {
       const maxAge = (policyAtDepth(h.policy, depth).evidenceMaxAgeSeconds ?? DEFAULT_EVIDENCE_MAX_AGE_SECONDS) * 1000;
       if (at - t > maxAge) throw new Fail('evidence-age', `evidence from ${l.at} is older than ${maxAge / 1000} s`);
 
-      let body: ReportBody;
+      let body: ReportBody | undefined;
       let platform: string;
       let tcb: { status: string; advisoryIds: string[] } | undefined;
+      let events: TdEvent[] | undefined;
       if (l.type === 'local') {
         if (l.parent === null || !parentState)
           throw new Fail('link-type', 'the first enclave must be admitted with remote evidence');
         if (l.evidence.kind !== 'sgx-report') throw new Fail('evidence-format', 'a local link carries an SGX REPORT');
+        if (parentState.kind !== undefined)
+          throw new Fail(
+            'link-type',
+            `a local link (SGX REPORT) has an SGX enclave as parent, not a ${parentState.kind}`,
+          );
         try {
           body = parseReport(bytes(l.evidence.report, undefined, 'report')).body;
         } catch (e) {
@@ -210,6 +246,19 @@ export class LinkChecker {
         platform = parentState.platform;
         if (l.childPlatform !== platform)
           throw new Fail('local-same-platform', `local link between platforms ${platform} and ${l.childPlatform}`);
+      } else if (l.type === 'measured') {
+        if (l.evidence.kind !== 'td-event') throw new Fail('evidence-format', 'a measured link carries a TD event');
+        if (!parentState) throw new Fail('link-type', "a measured link's parent is a TD");
+        const w = appraiseWorkload({
+          identity: l.childIdentity,
+          evidence: l.evidence,
+          parentEvents: parentState.kind === 'tdx-td' ? parentState.events : undefined,
+          policy: h.policy.workloads,
+        });
+        if (w) throw new Fail(w.check, w.message);
+        platform = parentState.platform;
+        if (l.childPlatform !== platform)
+          throw new Fail('link-structure', `a workload runs on its TD's platform ${platform}, not ${l.childPlatform}`);
       } else {
         if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
         const coll = this.collateral[l.evidence.collateral];
@@ -221,7 +270,6 @@ export class LinkChecker {
           opts.reuseVerification ? { reuse: true } : undefined,
         );
         if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);
-        body = r.report;
         platform = r.platform;
         tcb = { status: r.tcbStatus, advisoryIds: r.advisoryIds };
         this.platforms.set(r.platform, {
@@ -232,19 +280,48 @@ export class LinkChecker {
         });
         if (l.childPlatform !== platform)
           throw new Fail('link-structure', `remote link names platform ${l.childPlatform}, the quote's is ${platform}`);
+        if (r.tee === 'tdx') {
+          const td = appraiseTd({
+            chainId: h.id,
+            childKey: childKeyBytes,
+            nonce,
+            identity: l.childIdentity,
+            td: r.td,
+            eventLog: l.evidence.eventLog,
+            policy: h.policy.tdx,
+          });
+          if (!td.ok) throw new Fail(td.check, td.message);
+          events = td.events;
+        } else {
+          if (kind !== 'sgx-enclave')
+            throw new Fail('evidence-kind', `an SGX quote admits an sgx-enclave element, not a ${kind}`);
+          body = r.report;
+        }
       }
-      if (!equal(body.reportData, elementReportData(h.id, childKeyBytes, nonce)))
-        throw new Fail('key-binding', 'REPORTDATA does not bind the element key and the parent nonce');
-      if (!sameIdentity(identityOfBody(body), l.childIdentity))
-        throw new Fail('link-structure', 'link identity differs from the evidence');
-      const pol = checkElementPolicy(h.policy, depth, l.type, body, tcb);
-      if (!pol.ok) throw new Fail(pol.check, pol.message);
+      if (body) {
+        if (!equal(body.reportData, elementReportData(h.id, childKeyBytes, nonce)))
+          throw new Fail('key-binding', 'REPORTDATA does not bind the element key and the parent nonce');
+        if (!isEnclaveIdentity(l.childIdentity) || !sameIdentity(identityOfBody(body), l.childIdentity))
+          throw new Fail('link-structure', 'link identity differs from the evidence');
+        const pol = checkElementPolicy(h.policy, depth, l.type, body, tcb);
+        if (!pol.ok) throw new Fail(pol.check, pol.message);
+      } else {
+        const pol = checkMemberPolicy(h.policy, depth, l.type, tcb);
+        if (!pol.ok) throw new Fail(pol.check, pol.message);
+      }
       const rv = this.revoked.get(l.child);
       if (rv !== undefined) throw new Fail('revoked', `element revoked: ${rv}`);
       const prv = this.platformRevocation(platform);
       if (prv !== undefined) throw new Fail('revoked', prv);
-      this.counts[l.type]++;
-      this.state.set(l.child, { depth, platform, keyRaw: childKeyBytes });
+      if (l.type === 'measured') this.measured++;
+      else this.counts[l.type]++;
+      this.state.set(l.child, {
+        depth,
+        platform,
+        keyRaw: childKeyBytes,
+        ...(kind !== 'sgx-enclave' ? { kind } : {}),
+        ...(events ? { events } : {}),
+      });
       return undefined;
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
@@ -416,15 +493,18 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
     const f = await checker.check(l, opts.at);
     if (f && f.check !== 'ancestor') failures.push(f);
   }
-  const enclavePlatforms = new Set(b.elements.filter((e) => e.kind === 'enclave').map((e) => e.platform));
+  const enclavePlatforms = new Set(b.elements.filter((e) => isMemberKind(e.kind)).map((e) => e.platform));
   for (const el of b.elements) {
-    if (el.kind === 'enclave') continue;
+    if (isMemberKind(el.kind)) continue;
     const f = platformElementFailure(el, enclavePlatforms, checker);
     if (f) failures.push(f);
   }
   const elementsOut: ChainVerification['elements'] = {};
+  // Chains with TDs or workloads report each member's kind and the checks that apply to it.
+  const layered = b.elements.some((e) => e.kind === 'tdx-td' || e.kind === 'td-workload');
+  const kinds: Partial<Record<LayerKind, number>> = {};
   for (const el of b.elements) {
-    if (el.kind !== 'enclave') continue;
+    if (!isMemberKind(el.kind)) continue;
     if (!visited.has(el.id)) {
       const cause = linkByChild.has(el.id) ? 'not reachable from the first enclave' : 'no link admits this element';
       failures.push({ link: el.id, check: 'link-structure', message: cause });
@@ -432,13 +512,20 @@ export async function verifyBundle(bundle: unknown, opts: VerifyChainOptions): P
     }
     const cause = checker.invalid.get(el.id);
     elementsOut[el.id] = cause === undefined ? { valid: true } : { valid: false, cause };
+    if (layered) {
+      const k = layerOf(el.kind)!;
+      kinds[k] = (kinds[k] ?? 0) + 1;
+      const type = linkByChild.get(el.id)?.type ?? LINK_TYPES_BY_KIND[k][0];
+      elementsOut[el.id] = { ...elementsOut[el.id], kind: k, checks: checksFor(k, type, h.policy) };
+    }
   }
   return {
     valid: failures.length === 0 && checker.invalid.size === 0,
     size: b.elements.length,
-    links: { ...checker.counts },
+    links: { ...checker.counts, ...(checker.measured ? { measured: checker.measured } : {}) },
     failures,
     elements: elementsOut,
+    ...(layered ? { kinds } : {}),
     emulatedRoot: h.emulatedRoot,
   };
 }

@@ -28,7 +28,7 @@ export class BundleWriter {
   private readonly blobs = new Set<string>();
   /** The QE contexts written last, with their ids: found by memcmp instead of hashing 4 KB per remote link. */
   private readonly contexts: Array<{ bytes: Buffer; id: string }> = [];
-  private readonly counts = { local: 0, remote: 0 };
+  private readonly counts = { local: 0, remote: 0, measured: 0 };
   private phase: 'start' | 'revocations' | 'links' | 'platforms' | 'done' = 'start';
   bytes = 0;
 
@@ -114,6 +114,7 @@ export class BundleWriter {
         quoteHead: split ? q.subarray(0, QUOTE_HEAD_BYTES) : q,
         context: split ? this.context(q.subarray(QUOTE_HEAD_BYTES)) : null,
         collateral: l.evidence.collateral,
+        ...(l.evidence.eventLog !== undefined ? { eventLog: l.evidence.eventLog } : {}),
       };
     }
     this.write({ kind: 'link', link: { ...l, evidence }, ...(cloud !== undefined ? { cloud } : {}) });
@@ -138,7 +139,13 @@ export class BundleWriter {
   finish(): { records: number; bytes: number; hash: string } {
     if (this.phase === 'start' || this.phase === 'done')
       throw new ChainError('ERR_CHAIN_BUNDLE', 'bundle v2: no header, or finished');
-    this.write({ kind: 'trailer', records: this.records, links: { ...this.counts }, blobs: this.blobs.size });
+    const { measured, ...links } = this.counts;
+    this.write({
+      kind: 'trailer',
+      records: this.records,
+      links: { ...links, ...(measured ? { measured } : {}) },
+      blobs: this.blobs.size,
+    });
     this.phase = 'done';
     return { records: this.records, bytes: this.bytes, hash: hex(this.prev) };
   }

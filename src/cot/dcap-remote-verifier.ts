@@ -25,7 +25,7 @@ const ALL_BUT_REVOKED = [
   'OutOfDateConfigurationNeeded',
 ];
 
-type Accepted = Extract<RemoteEvidenceResult, { ok: true }>;
+type Accepted = Extract<RemoteEvidenceResult, { ok: true; report: unknown }>;
 
 /**
  * Accepted verifications of this module's DCAP verifier for one root, by exact input: the quote's
@@ -305,8 +305,19 @@ function makeVerifier(root: Uint8Array, verified?: VerifiedQuotes): RemoteEviden
         };
       }
       const q = parseQuote(quote, { allowZeroPadding: true });
+      const qe = { mrEnclave: a.qe.mrEnclave, mrSigner: a.qe.mrSigner, isvProdId: a.qe.isvProdId, isvSvn: a.qe.isvSvn };
+      // A TD quote (issue 16): verified in full every time (no memo, no QE context), its TD report returned.
       if (q.body.kind !== 'sgx')
-        return { ok: false, check: 'quote.teeType', message: 'chains admit SGX enclaves only' };
+        return {
+          ok: true,
+          tee: 'tdx',
+          tcbStatus: a.tcbStatus,
+          advisoryIds: a.advisoryIds,
+          td: q.body.report,
+          platform: a.platform.ppid,
+          fmspc: a.platform.fmspc,
+          qe,
+        };
       const result: Accepted = {
         ok: true,
         tcbStatus: a.tcbStatus,
@@ -314,7 +325,7 @@ function makeVerifier(root: Uint8Array, verified?: VerifiedQuotes): RemoteEviden
         report: q.body.report,
         platform: a.platform.ppid,
         fmspc: a.platform.fmspc,
-        qe: { mrEnclave: a.qe.mrEnclave, mrSigner: a.qe.mrSigner, isvProdId: a.qe.isvProdId, isvSvn: a.qe.isvSvn },
+        qe,
       };
       verified?.set(quote, blob, at, { ...result, advisoryIds: [...result.advisoryIds], qe: { ...result.qe } });
       if (q.paddingLength === 0) contexts.remember(q, blob, a.validity, result);

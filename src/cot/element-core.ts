@@ -12,6 +12,10 @@ import { checkElementPolicy } from '../chain/policy.ts';
 import { elementReportData, linkSigningBytes } from '../chain/signing.ts';
 import type { ChainPolicy, CollateralBlob, Link, LinkAppraisal } from '../chain/types.ts';
 import { dcapRemoteVerifier } from './dcap-remote-verifier.ts';
+import { appraiseTd, appraiseWorkload } from '../chain/appraise-layers.ts';
+import { identityKind, isEnclaveIdentity } from '../chain/layers.ts';
+import { checkMemberPolicy } from '../chain/policy.ts';
+import type { TdEvent } from '../formats/tdx-event-log.ts';
 
 /**
  * The element key, held as bytes: the public half X‖Y and the private scalar, made into a signing
@@ -56,6 +60,7 @@ function checkBindingAndIdentity(draft: Omit<Link, 'signature' | 'appraisal'>, b
   const id = identityOfBody(body);
   const d = draft.childIdentity;
   if (
+    !isEnclaveIdentity(d) ||
     id.mrEnclave !== d.mrEnclave ||
     id.mrSigner !== d.mrSigner ||
     id.isvProdId !== d.isvProdId ||
@@ -106,6 +111,29 @@ export async function admitRemote(
   if (!r.ok) throw refuse(`quote:${r.check}`, r.message);
   if (r.platform !== draft.childPlatform)
     throw refuse('link-structure', 'the draft names another platform than the quote');
+  const tcb = { status: r.tcbStatus, advisoryIds: r.advisoryIds };
+  if (r.tee === 'tdx') {
+    // A TD child (issue 16): its event log replays, REPORTDATA binds its key, the TD policy holds.
+    const td = appraiseTd({
+      chainId: draft.chain,
+      childKey: fromHex(draft.childKey, 64, 'child key'),
+      nonce: fromHex(draft.nonce, 32, 'nonce'),
+      identity: draft.childIdentity,
+      td: r.td,
+      eventLog: draft.evidence.eventLog,
+      policy: policy.tdx,
+    });
+    if (!td.ok) throw refuse(td.check, td.message);
+    const pol = checkMemberPolicy(policy, depth, 'remote', tcb);
+    if (!pol.ok) throw refuse(pol.check, pol.message);
+    const appraisal: LinkAppraisal = { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
+    return { appraisal, signature: hex(signWithElementKey(key, linkSigningBytes({ ...draft, appraisal }))) };
+  }
+  if (identityKind(draft.childIdentity) !== 'sgx-enclave')
+    throw refuse(
+      'evidence-kind',
+      `an SGX quote admits an sgx-enclave element, not a ${identityKind(draft.childIdentity)}`,
+    );
   checkBindingAndIdentity(draft, r.report);
   const pol = checkElementPolicy(policy, depth, 'remote', r.report, {
     status: r.tcbStatus,
@@ -114,6 +142,30 @@ export async function admitRemote(
   if (!pol.ok) throw refuse(pol.check, pol.message);
   const appraisal: LinkAppraisal = { verdict: 'accepted', tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
   return { appraisal, signature: hex(signWithElementKey(key, linkSigningBytes({ ...draft, appraisal }))) };
+}
+
+/**
+ * Parent side of a measured link (a TD admitting a workload it measured into RTMR3): `events` is the TD's
+ * own event log, as its remote link carries it. The TD signs the link binding the workload's key.
+ */
+export function admitMeasured(
+  key: ElementKey,
+  draft: Omit<Link, 'signature'>,
+  events: readonly TdEvent[],
+  policy: ChainPolicy,
+  depth: number,
+): string {
+  if (draft.type !== 'measured' || draft.evidence.kind !== 'td-event') throw refuse('link-type', 'not a measured link');
+  const w = appraiseWorkload({
+    identity: draft.childIdentity,
+    evidence: draft.evidence,
+    parentEvents: events,
+    policy: policy.workloads,
+  });
+  if (w) throw refuse(w.check, w.message);
+  const pol = checkMemberPolicy(policy, depth, 'measured');
+  if (!pol.ok) throw refuse(pol.check, pol.message);
+  return hex(signWithElementKey(key, linkSigningBytes(draft)));
 }
 
 /**

@@ -66,6 +66,10 @@ async function remote(
   try {
     const r = await verifier.verify(quote, blob, at);
     if (!r.ok) return r;
+    if (r.tee === 'tdx') {
+      const { td: _t, ...rest } = r;
+      return rest;
+    }
     const { report: _r, ...rest } = r;
     return rest;
   } catch {

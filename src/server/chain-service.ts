@@ -128,7 +128,15 @@ export interface AppendRequest {
 }
 
 const evidenceHash = (l: Link): string =>
-  hex(sha256(fromHex(l.evidence.kind === 'dcap-quote' ? l.evidence.quote : l.evidence.report)));
+  hex(
+    sha256(
+      l.evidence.kind === 'dcap-quote'
+        ? fromHex(l.evidence.quote)
+        : l.evidence.kind === 'sgx-report'
+          ? fromHex(l.evidence.report)
+          : new TextEncoder().encode(`td-event ${l.evidence.event} ${l.evidence.digest}`),
+    ),
+  );
 
 export function storeToServerError(e: unknown): unknown {
   if (e instanceof StoreError) {
@@ -149,7 +157,8 @@ export function storeToServerError(e: unknown): unknown {
     }
   }
   if (e instanceof ChainError) {
-    if (e.code === 'ERR_CHAIN_POLICY') return new ServerError('ERR_MALFORMED', e.message, e.check);
+    if (e.code === 'ERR_CHAIN_POLICY' || e.code === 'ERR_CHAIN_POLICY_KIND')
+      return new ServerError('ERR_MALFORMED', e.message, e.check);
     if (e.code === 'ERR_CHAIN_UNKNOWN_ELEMENT') return new ServerError('ERR_NOT_FOUND', e.message);
     if (e.code === 'ERR_CHAIN_DUPLICATE') return new ServerError('ERR_CONFLICT', e.message);
     if (e.code === 'ERR_CHAIN_NOT_LEAF') return new ServerError('ERR_CONFLICT', e.message);
@@ -498,7 +507,7 @@ export class ChainService {
         {
           id: checked.el.id,
           parentId: checked.link.parent,
-          kind: 'enclave',
+          kind: checked.el.kind,
           status: 'active',
           record: checked.record,
           evidenceHashes: [evidenceHash(checked.link)],

@@ -3,7 +3,8 @@ import { ctEqual, fromHex, hex } from '../bytes/util.ts';
 import { checkElementPolicy } from '../chain/policy.ts';
 import type { RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import { elementReportData } from '../chain/signing.ts';
-import type { CollateralBlob, Element } from '../chain/types.ts';
+import type { CollateralBlob, Element, LinkType } from '../chain/types.ts';
+import { isEnclaveIdentity } from '../chain/layers.ts';
 import { collateralId } from '../chain/verify-bundle.ts';
 import { identityOfBody, sameIdentity } from '../chain/identity.ts';
 import { sha256 } from '../crypto/sha256.ts';
@@ -122,7 +123,7 @@ async function appraise(
   root: Uint8Array,
   policy: Parameters<typeof checkElementPolicy>[0],
   depth: number,
-  linkType: 'local' | 'remote',
+  linkType: LinkType,
   chainId: string,
   el: Element,
   nonce: string,
@@ -166,6 +167,12 @@ async function appraise(
       ...(r.advisoryIds ? { advisoryIds: r.advisoryIds } : {}),
     });
   const tcb = { tcbStatus: r.tcbStatus, advisoryIds: r.advisoryIds };
+  // Re-attestation by the manager's agents is of SGX enclaves (a TD is re-admitted through its parent).
+  if (r.tee === 'tdx')
+    return refused('quote:quote.teeType', 'the quote is of a TD, not the SGX enclave admitted', {
+      ...withEvidence,
+      ...tcb,
+    });
   if (r.platform !== el.platform)
     return refused('platform', `the quote comes from platform ${r.platform}, the element runs on ${el.platform}`, {
       ...withEvidence,
@@ -179,7 +186,7 @@ async function appraise(
       ...withEvidence,
       ...tcb,
     });
-  if (!el.identity || !sameIdentity(identityOfBody(r.report), el.identity)) {
+  if (!el.identity || !isEnclaveIdentity(el.identity) || !sameIdentity(identityOfBody(r.report), el.identity)) {
     return refused('identity', 'the enclave identity differs from the one admitted', { ...withEvidence, ...tcb });
   }
   const pol = checkElementPolicy(policy, depth, linkType, r.report, {

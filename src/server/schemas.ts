@@ -22,8 +22,16 @@ const policyFields = {
   acceptedAdvisories: Type.Optional(Type.Array(Type.String())),
   allowDebug: Type.Optional(Type.Boolean()),
   evidenceMaxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-  linkTypes: Type.Optional(Type.Array(Type.Union([Type.Literal('local'), Type.Literal('remote')]))),
+  linkTypes: Type.Optional(
+    Type.Array(Type.Union([Type.Literal('local'), Type.Literal('remote'), Type.Literal('measured')])),
+  ),
   maxDepth: Type.Optional(Type.Integer({ minimum: 1 })),
+  // The TD and workload sections (docs/chain.md): checked field by field by parseChainPolicy, which
+  // names a field of another element kind (ERR_MALFORMED, check policy-kind).
+  tdx: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'checks of tdx-td elements' })),
+  workloads: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'checks of td-workload elements' }),
+  ),
 };
 export const PolicySchema = Type.Object(
   {
@@ -75,21 +83,49 @@ const IdentitySchema = Type.Object(
   { additionalProperties: false },
 );
 
+const TdIdentitySchema = Type.Object(
+  {
+    kind: Type.Literal('tdx-td'),
+    mrTd: Hex(),
+    rtmr: Type.Array(Hex(), { minItems: 4, maxItems: 4 }),
+    tdAttributes: Hex(),
+    xfam: Hex(),
+    mrConfigId: Hex(),
+    mrOwner: Hex(),
+    mrOwnerConfig: Hex(),
+    mrSeam: Hex(),
+    debug: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+const WorkloadIdentitySchema = Type.Object(
+  {
+    kind: Type.Literal('td-workload'),
+    imageDigest: Type.String({ minLength: 1, maxLength: 1024 }),
+    event: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
 export const LinkSchema = Type.Object(
   {
     version: Type.Literal(1),
     chain: Type.String(),
     parent: Type.Union([Type.String(), Type.Null()]),
     child: Type.String(),
-    type: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
+    type: Type.Union([Type.Literal('local'), Type.Literal('remote'), Type.Literal('measured')]),
     nonce: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     childKey: Type.String({ pattern: '^[0-9a-f]{128}$' }),
-    childIdentity: IdentitySchema,
+    childIdentity: Type.Union([IdentitySchema, TdIdentitySchema, WorkloadIdentitySchema]),
     childPlatform: Hex(),
     evidence: Type.Union([
       Type.Object({ kind: Type.Literal('sgx-report'), report: Hex() }, { additionalProperties: false }),
       Type.Object(
-        { kind: Type.Literal('dcap-quote'), quote: Hex(), collateral: Type.String() },
+        { kind: Type.Literal('dcap-quote'), quote: Hex(), collateral: Type.String(), eventLog: Type.Optional(Hex()) },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        { kind: Type.Literal('td-event'), event: Type.Integer({ minimum: 0 }), digest: Hex() },
         { additionalProperties: false },
       ),
     ]),

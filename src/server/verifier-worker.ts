@@ -102,7 +102,7 @@ parentPort!.on('message', (m: VerifyRequest) => {
       parentPort!.postMessage({
         id: m.id,
         ok: true,
-        result: result.ok ? { ...result, report: detached(result.report) } : result,
+        result: result.ok && result.tee !== 'tdx' ? { ...result, report: detached(result.report) } : result,
         ...(signature !== undefined ? { signature } : {}),
       } satisfies VerifyReply),
     (e: unknown) =>

@@ -554,7 +554,7 @@ test('a DEBUG enclave is refused by the default policy: by the parent enclave, b
     now: clock(),
   });
   const el = await new CotBuilder(open, world, world.root, clock).appendFirst(dbg);
-  assert.equal(el.identity!.debug, true);
+  assert.equal((el.identity as { debug: boolean }).debug, true);
   assert.equal((await verifyOffline(open.toBundle())).valid, true);
 });
 

@@ -30,6 +30,11 @@ export function register(program: Command): void {
       '1000',
     )
     .option('--plot <file.svg>', 'write a log–log SVG plot')
+    .option(
+      '--layers <list>',
+      'tdx,sgx: cost of TD, workload and SGX enclave elements in mixed chains against their crypto floor (issue 16)',
+    )
+    .option('--rounds <n>', 'with --layers: mixed chains built and verified', '5')
     .option('--json', 'print one JSON document')
     .action(
       async (opts: {
@@ -41,8 +46,34 @@ export function register(program: Command): void {
         isolatedMax: string;
         live: string;
         plot?: string;
+        layers?: string;
+        rounds: string;
         json?: boolean;
       }) => {
+        if (opts.layers !== undefined) {
+          const { parseLayers } = await import('./chain.ts');
+          if (parseLayers(opts.layers).includes('tdx')) {
+            const { benchCotLayers } = await import('../../bench/cot-layers.ts');
+            const r = await benchCotLayers({
+              clouds: Math.max(2, intFlag('clouds', opts.clouds, 1, 26)),
+              rounds: intFlag('rounds', opts.rounds, 1, 1000),
+            });
+            if (opts.json) return printJson(r);
+            say(false, `mixed chains (TDX + SGX) over ${r.clouds} clouds, ${r.rounds} rounds; per element, median µs`);
+            say(false, '  kind/link type            n    admit µs   verify µs    floor µs  verify÷floor');
+            for (const [k, e] of Object.entries(r.elements))
+              say(
+                false,
+                `  ${k.padEnd(22)} ${String(e.n).padStart(4)} ${e.admitUs.toFixed(1).padStart(11)} ${e.verifyUs.toFixed(1).padStart(11)} ${e.floorUs.toFixed(1).padStart(11)} ${String(e.verifyOverFloor).padStart(13)}`,
+              );
+            say(
+              false,
+              `floor parts: P-256 verify ${r.floor.p256VerifyUs} µs, SHA-256 ${r.floor.sha256Us} µs, SHA-384 extend ${r.floor.sha384ExtendUs} µs × ${r.floor.tdEventLogEvents} events = ${r.floor.eventLogReplayUs} µs per TD replay`,
+            );
+            say(false, `TD link ÷ SGX remote link (offline check): ${r.tdOverSgxRemote}`);
+            return;
+          }
+        }
         const sizes = opts.sizes.split(',').map((s) => intFlag('sizes', s.trim(), 1, 1_000_000));
         const runtime = enumFlag('runtime', opts.runtime, ['inline', 'isolated'] as const);
         const localShare = Number(opts.localShare);

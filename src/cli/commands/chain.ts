@@ -21,6 +21,11 @@ export function register(program: Command): void {
     .option('--enclaves <n>', 'enclave elements to append', '20')
     .option('--runtime <kind>', 'inline or isolated', 'inline')
     .requiredOption('--out <file>', 'where to write the proof bundle (v2, streamed as the chain grows)')
+    .option(
+      '--layers <list>',
+      'element kinds: sgx (default), or tdx,sgx for a mixed chain — one TD per cloud, its workloads admitting SGX enclaves across clouds (--enclaves and --platforms-per-cloud do not apply)',
+    )
+    .option('--workloads-per-td <n>', 'with --layers tdx,sgx: workloads each TD measures and admits', '1')
     .option('--json', 'print one JSON document')
     .action(
       async (opts: {
@@ -29,8 +34,11 @@ export function register(program: Command): void {
         enclaves: string;
         runtime: string;
         out: string;
+        layers?: string;
+        workloadsPerTd: string;
         json?: boolean;
       }) => {
+        if (opts.layers !== undefined && parseLayers(opts.layers).includes('tdx')) return buildLayered(opts);
         const { Chain } = await import('../../chain/chain.ts');
         const { CotBuilder } = await import('../../cot/builder.ts');
         const { dcapRemoteVerifier } = await import('../../cot/dcap-remote-verifier.ts');
@@ -195,6 +203,8 @@ export function register(program: Command): void {
         size: v.size,
         links: v.links,
         failures: v.failures,
+        // A chain with TDs or workloads: members by kind, and each member's kind and the checks that apply.
+        ...(v.kinds ? { kinds: v.kinds, elements: v.elements } : {}),
         emulatedRoot: v.emulatedRoot,
         at: at.toISOString(),
       };
@@ -204,6 +214,13 @@ export function register(program: Command): void {
           false,
           `${v.valid ? 'VALID' : 'INVALID'}  ${v.size} elements, ${v.links.local} local and ${v.links.remote} remote links verified at ${out.at}`,
         );
+        if (v.kinds)
+          say(
+            false,
+            `  kinds: ${Object.entries(v.kinds)
+              .map(([k, n]) => `${n} ${k}`)
+              .join(', ')}${v.links.measured ? `; ${v.links.measured} measured links` : ''}`,
+          );
         if (v.emulatedRoot) say(false, 'note: the chain is anchored at an emulated root, not Intel');
         for (const f of v.failures.slice(0, 20))
           say(false, `  ✗ ${f.link}  ${f.check}${f.code ? ` (${f.code})` : ''}: ${f.message}`);
@@ -211,4 +228,75 @@ export function register(program: Command): void {
       }
       setExit(v.valid ? EXIT.OK : EXIT.NEGATIVE);
     });
+}
+
+/** The layers of `--layers`: sgx and/or tdx (tdx needs sgx: a TD's workloads admit SGX enclaves). */
+export function parseLayers(v: string): ('sgx' | 'tdx')[] {
+  const list = v.split(',').map((x) => x.trim().toLowerCase());
+  const bad = list.find((x) => x !== 'sgx' && x !== 'tdx');
+  if (bad !== undefined || list.length === 0) throw new UsageError(`--layers: ${v} (expected sgx, or tdx,sgx)`);
+  if (list.includes('tdx') && !list.includes('sgx'))
+    throw new UsageError('--layers tdx: a mixed chain needs sgx too (tdx,sgx): TD workloads admit SGX enclaves');
+  return [...new Set(list)] as ('sgx' | 'tdx')[];
+}
+
+/** `chain build --layers tdx,sgx`: the mixed chain of buildLayeredChain, written as a proof bundle v2. */
+async function buildLayered(opts: {
+  clouds: string;
+  workloadsPerTd: string;
+  enclaves: string;
+  out: string;
+  json?: boolean;
+}) {
+  const { openLayeredWorld, buildLayeredChain } = await import('../../cot/layered-chain.ts');
+  const { BundleWriter } = await import('../../chain/write-bundle-v2.ts');
+  const { bundleFileSink } = await import('../../cot/bundle-file.ts');
+  const clouds = intFlag('clouds', opts.clouds, 1, 26);
+  const perTd = intFlag('workloads-per-td', opts.workloadsPerTd, 1, 64);
+  const t0 = performance.now();
+  const lw = await openLayeredWorld(clouds);
+  try {
+    const kinds: Record<string, number> = {};
+    const { chain, builder } = await buildLayeredChain(lw, {
+      workloadsPerTd: perTd,
+      name: 'catena chain build --layers tdx,sgx',
+      onElement: (el) => {
+        const k = el.kind === 'enclave' ? 'sgx-enclave' : el.kind;
+        kinds[k] = (kinds[k] ?? 0) + 1;
+      },
+    });
+    await mkdir(dirname(opts.out), { recursive: true });
+    const sink = bundleFileSink(opts.out);
+    const written = chain.writeBundle(new BundleWriter(sink.write));
+    sink.close();
+    const rootPath = join(dirname(opts.out), 'root.der');
+    await writeFile(rootPath, lw.world.root);
+    const out = {
+      size: chain.size,
+      kinds,
+      links: chain.linkCounts,
+      root: rootPath,
+      bundle: opts.out,
+      bundleBytes: written.bytes,
+      bundleHash: written.hash,
+      chain: chain.id,
+      clouds,
+      buildMs: Math.round(performance.now() - t0),
+    };
+    if (opts.json) printJson(out);
+    else {
+      say(
+        false,
+        `built mixed-layer chain ${chain.id}: ${chain.size} elements (${Object.entries(kinds)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(
+            ', ',
+          )}) in ${clouds} clouds; ${out.links.local} local, ${out.links.remote} remote, ${out.links.measured ?? 0} measured links, in ${out.buildMs} ms`,
+      );
+      say(false, `bundle: ${opts.out}   root: ${rootPath} (emulated root: trust it explicitly)`);
+    }
+    await builder.destroyAll();
+  } finally {
+    await lw.close();
+  }
 }

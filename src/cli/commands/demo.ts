@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { isEnclaveIdentity } from '../../chain/layers.ts';
 import type { FastifyInstance } from 'fastify';
 import { hex } from '../../bytes/util.ts';
 import type { ChainVerification, Element, ProofBundle } from '../../chain/types.ts';
@@ -142,6 +143,10 @@ export function register(program: Command): void {
     .option('--keep', 'leave everything running and print the URLs (Ctrl-C stops)')
     .option('--json', 'print {clouds, platforms, elements, links, valid, managerUrl, dashboardUrl}')
     .option(
+      '--layers',
+      'cross-layer demo: one TDX trust domain per cloud, its workloads (RTMR3) admitting SGX enclaves across clouds; links sent to a manager on loopback; --json prints {layers, clouds, elements, kinds, links, valid, manager, offline}',
+    )
+    .option(
       '--scenario <name>',
       `then cause an event and let self-management heal the chain (${SCENARIOS.join(', ')}); --json prints {scenario, affected, predicted, reattested, migrated, quarantined, revoked, detectedMs, healedMs, valid}`,
     )
@@ -153,7 +158,14 @@ export function register(program: Command): void {
         keep?: boolean;
         json?: boolean;
         scenario?: string;
+        layers?: boolean;
       }) => {
+        if (o.layers) {
+          if (o.scenario || o.keep || o.data)
+            throw new UsageError('--layers runs alone (no --scenario, --keep, --data)');
+          const { runLayersDemo } = await import('./demo-layers.ts');
+          return runLayersDemo({ clouds: intFlag('clouds', o.clouds, 2, CLOUDS.length), json: o.json === true });
+        }
         const { generateVendorKey } = await import('../../crypto/rsa3072.ts');
         const { sha256 } = await import('../../crypto/sha256.ts');
         const { buildElementImage } = await import('../../cot/element.ts');
@@ -438,11 +450,10 @@ export function register(program: Command): void {
             out('');
             out('  Element identities:');
             const ids = new Map<string, number>();
-            for (const e of enclaves)
-              ids.set(
-                `${e.identity?.mrEnclave}/${e.identity?.isvSvn}`,
-                (ids.get(`${e.identity?.mrEnclave}/${e.identity?.isvSvn}`) ?? 0) + 1,
-              );
+            for (const e of enclaves) {
+              const i = e.identity && isEnclaveIdentity(e.identity) ? e.identity : undefined;
+              ids.set(`${i?.mrEnclave}/${i?.isvSvn}`, (ids.get(`${i?.mrEnclave}/${i?.isvSvn}`) ?? 0) + 1);
+            }
             for (const [k, n] of ids)
               out(
                 `    MRENCLAVE ${short(k.split('/')[0], 16)}…  MRSIGNER ${short(mrSigner, 16)}…  ISVSVN ${k.split('/')[1]}  × ${n}`,

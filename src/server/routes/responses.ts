@@ -78,6 +78,12 @@ export const Verified = Open({
     Open({ state: Type.String({ description: 'valid, at-risk, degraded, revoked, stale or quarantined' }) }),
   ),
   ear: Type.String({ description: 'EAR (JWT, ES256)' }),
+  kinds: Type.Optional(
+    Type.Record(Type.String(), Type.Integer(), {
+      description:
+        'chains with TDs or workloads: members by kind (sgx-enclave, tdx-td, td-workload); each element then has kind and checks',
+    }),
+  ),
 });
 export const Proof = Open({
   format: Type.Literal('catena-proof-bundle'),

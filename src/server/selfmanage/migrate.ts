@@ -1,5 +1,6 @@
 import { hex } from '../../bytes/util.ts';
 import type { Link } from '../../chain/types.ts';
+import { isEnclaveIdentity } from '../../chain/layers.ts';
 import type { AgentRow, ElementRow, Store } from '../../store/types.ts';
 import type { AdmitResponse } from '../agent.ts';
 import type { ChainService, ElementRecord } from '../chain-service.ts';
@@ -87,7 +88,7 @@ export async function migrateSubtree(
       ? { element: newParent.element, agent: newParent.agent, url: newParent.url, platform: newParent.ppid }
       : parentOf(byId.get(parentOld), agents);
     if (!parent) throw new ServerError('ERR_NOT_REATTESTABLE', `the parent ${parentOld} of ${row.id} has no agent`);
-    const identity = rec.element.identity;
+    const identity = rec.element.identity && isEnclaveIdentity(rec.element.identity) ? rec.element.identity : undefined;
     const image = { isvProdId: identity?.isvProdId ?? 1, isvSvn: identity?.isvSvn ?? 1 };
     // Where it may run: a local child with its parent; otherwise its own platform when that is still
     // good (descendants of the moved element), else the candidates, the same cloud first.

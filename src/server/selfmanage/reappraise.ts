@@ -2,7 +2,7 @@ import { fromHex, hex } from '../../bytes/util.ts';
 import { Lru } from '../../bytes/lru.ts';
 import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from '../../chain/policy.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../../chain/remote-verifier.ts';
-import type { ChainPolicy } from '../../chain/types.ts';
+import type { ChainPolicy, LinkType } from '../../chain/types.ts';
 import { sha256 } from '../../crypto/sha256.ts';
 import { parseQuote } from '../../formats/quote.ts';
 import type { ReportBody } from '../../formats/report.ts';
@@ -180,7 +180,7 @@ export class Reappraiser {
   private async appraiseQuote(
     chain: { root: Uint8Array; policy: ChainPolicy },
     depth: number,
-    linkType: 'local' | 'remote',
+    linkType: LinkType,
     quoteHex: string,
     at: Date,
     verdicts: Verdicts,
