@@ -3,7 +3,7 @@ import type { Collateral } from '../../attestation/collateral/types.ts';
 import { DcapVerifier } from '../../attestation/dcap/verify-quote.ts';
 import { hex } from '../../bytes/util.ts';
 import { policyAtDepth } from '../../chain/policy.ts';
-import type { ChainPolicy, CollateralBlob } from '../../chain/types.ts';
+import type { ChainPolicy, CollateralBlob, LinkType } from '../../chain/types.ts';
 
 /**
  * TD evidence in the self-management loop (issue 16, item 1): a TDX quote (tee_type 0x81, v4 or v5)
@@ -84,7 +84,7 @@ function makeTdVerifier(root: Uint8Array): TdEvidenceVerifier {
 export function checkTdTcbPolicy(
   policy: ChainPolicy,
   depth: number,
-  linkType: 'local' | 'remote',
+  linkType: LinkType,
   tcb: { status: string; advisoryIds: string[] },
 ): { ok: true } | { ok: false; check: string; message: string } {
   const p = policyAtDepth(policy, depth);
