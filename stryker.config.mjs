@@ -148,7 +148,14 @@ export default {
   // An error's message text is not mutated (scripts/stryker/error-message-ignorer.mjs): tests assert codes.
   ignorers: ['catena-error-message'],
   testRunnerNodeArgs: ['--conditions=catena-src', '--import', 'tsx'],
-  catenaInproc: { testFiles: files(testFiles), preload },
+  catenaInproc: {
+    testFiles: files(testFiles),
+    preload,
+    // The chain tests build emulated chains in their setup (≈ 3–8 s), which verifies quotes: every
+    // verifier mutant they do not kill would re-run that setup. They are the chain's tests, not the
+    // verifier's: not run for mutants under src/attestation/ (fewer kills, never more).
+    notFor: { 'test/unit/chain/': ['src/attestation/'] },
+  },
   // A worker's memory grows with every fresh import of the test files: replace it now and then.
   maxTestRunnerReuse: runner === 'catena-inproc' ? 150 : 0,
   warnings: { unknownOptions: false },

@@ -42,6 +42,8 @@ export class InprocTestRunner {
     this.log = log;
     this.testFiles = options.catenaInproc.testFiles;
     this.preload = options.catenaInproc.preload;
+    /** [test file prefix, [mutated file prefixes it is not run for]] (stryker.config.mjs says why) */
+    this.notFor = Object.entries(options.catenaInproc.notFor ?? {});
     this.loaded = false;
     this.failures = [];
     /** file → a setup made without a mutant reaching it, kept for the runs it cannot differ in */
@@ -114,8 +116,14 @@ export class InprocTestRunner {
     ns.mutantCoverage = { static: {}, perTest: {} };
     try {
       const wanted = options.testFilter ? new Set(options.testFilter) : undefined;
+      const mutated = options.activeMutant.fileName.replaceAll('\\', '/');
+      const excluded = (f) =>
+        this.notFor.some(([tests, srcs]) => f.startsWith(tests) && srcs.some((s) => mutated.includes(`/${s}`)));
       const files = this.cheapestFirst(
-        wanted ? this.testFiles.filter((f) => options.testFilter.some((t) => t.startsWith(`${f} > `))) : this.testFiles,
+        (wanted
+          ? this.testFiles.filter((f) => options.testFilter.some((t) => t.startsWith(`${f} > `)))
+          : this.testFiles
+        ).filter((f) => !excluded(f)),
         id,
         wanted,
       );
