@@ -69,7 +69,8 @@ END $$`;
  * catena_append_batch as migration 6 replaces it: the same steps, plus the element's link nonce
  * (p_nonce, NULL for none) — refused with ERR_STORE_NONCE_USED when an element of the chain already
  * holds it (checked under the chain row's lock; the unique index elements_nonce is the backstop),
- * and stored in elements.nonce.
+ * and stored in elements.nonce. Consecutive appends of a batch to one chain share one lock and read
+ * of its row and one update of it, written back when the batch moves to another chain or ends.
  */
 export const APPEND_BATCH_FUNCTION_6 = `CREATE FUNCTION catena_append_batch(
   p_chain text[], p_id text[], p_parent text[], p_kind text[], p_status text[], p_record text[],
@@ -80,18 +81,27 @@ RETURNS TABLE (o_code text, o_seq bigint, o_version bigint, o_audit_seq bigint, 
 LANGUAGE plpgsql AS $$
 DECLARE
   h_seq bigint; h_hash text; c record; e_seq bigint; v bigint; d text; body text; hh text; k int;
+  cur text := NULL; live boolean := false; c_v bigint; c_next bigint; dirty boolean := false;
 BEGIN
   SELECT a.seq, a.hash INTO h_seq, h_hash FROM audit_head a WHERE a.id = 1 FOR UPDATE;
   IF NOT FOUND THEN RAISE EXCEPTION 'catena: audit_head row missing'; END IF;
   FOR k IN 1 .. coalesce(array_length(p_chain, 1), 0) LOOP
     o_code := NULL; o_seq := NULL; o_version := NULL; o_audit_seq := NULL; o_audit_hash := NULL;
     o_name := NULL; o_policy := NULL; o_anchor := NULL; o_created_at := NULL;
-    SELECT ch.id, ch.name, ch.policy, ch.anchor, ch.created_at, ch.version, ch.next_seq, ch.deleted_at INTO c
-      FROM chains ch WHERE ch.id = p_chain[k] FOR UPDATE;
-    IF NOT FOUND OR c.deleted_at IS NOT NULL THEN
+    -- The chain row is locked and read when the batch reaches its chain, and written back once when
+    -- the batch leaves it (consecutive appends to one chain share one lock, read and update).
+    IF cur IS DISTINCT FROM p_chain[k] THEN
+      IF dirty THEN UPDATE chains SET version = c_v, next_seq = c_next WHERE id = cur; dirty := false; END IF;
+      SELECT ch.id, ch.name, ch.policy, ch.anchor, ch.created_at, ch.version, ch.next_seq, ch.deleted_at INTO c
+        FROM chains ch WHERE ch.id = p_chain[k] FOR UPDATE;
+      live := FOUND AND c.deleted_at IS NULL;
+      cur := p_chain[k];
+      IF live THEN c_v := c.version; c_next := c.next_seq; END IF;
+    END IF;
+    IF NOT live THEN
       o_code := 'ERR_STORE_NOT_FOUND';
-    ELSIF p_expected[k] IS NOT NULL AND c.version <> p_expected[k] THEN
-      o_code := 'ERR_STORE_CONFLICT'; o_version := c.version;
+    ELSIF p_expected[k] IS NOT NULL AND c_v <> p_expected[k] THEN
+      o_code := 'ERR_STORE_CONFLICT'; o_version := c_v;
     ELSIF EXISTS (SELECT 1 FROM elements el WHERE el.chain_id = p_chain[k] AND el.id = p_id[k]) THEN
       o_code := 'ERR_STORE_DUPLICATE';
     ELSIF p_parent[k] IS NOT NULL
@@ -101,14 +111,14 @@ BEGIN
       AND EXISTS (SELECT 1 FROM elements el WHERE el.chain_id = p_chain[k] AND el.nonce = p_nonce[k]) THEN
       o_code := 'ERR_STORE_NONCE_USED';
     ELSE
-      e_seq := c.next_seq;
-      v := c.version + 1;
+      e_seq := c_next;
+      v := c_v + 1;
       d := p_da[k] || e_seq::text || p_db[k] || v::text || '}';
       body := p_ha[k] || d || p_hb[k] || '"' || h_hash || '","seq":' || (h_seq + 1)::text || p_hd[k];
       hh := encode(sha256(convert_to(body, 'UTF8')), 'hex');
       INSERT INTO elements (chain_id, id, seq, parent_id, kind, status, record, evidence_hashes, created_at, updated_at, nonce)
         VALUES (p_chain[k], p_id[k], e_seq, p_parent[k], p_kind[k], p_status[k], p_record[k], p_evidence[k], p_at[k], p_at[k], p_nonce[k]);
-      UPDATE chains SET version = v, next_seq = e_seq + 1 WHERE id = p_chain[k];
+      c_v := v; c_next := e_seq + 1; dirty := true;
       INSERT INTO audit (seq, at, actor, action, subject, evidence_hashes, detail, prev_hash, hash)
         VALUES (h_seq + 1, p_at[k], p_actor[k], 'element.append', 'element:' || p_chain[k] || '/' || p_id[k],
                 p_evidence[k], d, h_hash, hh);
@@ -119,6 +129,7 @@ BEGIN
     END IF;
     RETURN NEXT;
   END LOOP;
+  IF dirty THEN UPDATE chains SET version = c_v, next_seq = c_next WHERE id = cur; END IF;
   UPDATE audit_head SET seq = h_seq, hash = h_hash WHERE id = 1;
 END $$`;
 

@@ -334,6 +334,39 @@ export function storeContract(
     );
 
     withStore(
+      'appends to several chains at once, interleaved: each chain counts its own seqs and versions',
+      async (s) => {
+        await newChain(s, 'c');
+        await newChain(s, 'd');
+        const order = ['c', 'd', 'd', 'c', 'c', 'd', 'c', 'x', 'c', 'd'];
+        // PostgreSQL groups these into one call of catena_append_batch: one commit carries them all.
+        const batches = (s as { appendBatchStats?: () => { commits: number } | undefined }).appendBatchStats;
+        const commits0 = batches?.call(s)?.commits;
+        const res = await Promise.allSettled(
+          order.map((chain, i) => s.appendElement(chain, el(`e${i}`, null), 'any', who())),
+        );
+        const seqs: Record<string, number[]> = { c: [], d: [] };
+        const versions: Record<string, number[]> = { c: [], d: [] };
+        res.forEach((r, i) => {
+          if (order[i] === 'x') return;
+          assert.equal(r.status, 'fulfilled');
+          if (r.status !== 'fulfilled') return;
+          seqs[order[i]].push(r.value.element.seq);
+          versions[order[i]].push(r.value.chain.version);
+        });
+        assert.equal(res[7].status === 'rejected' && (res[7].reason as { code?: string }).code, 'ERR_STORE_NOT_FOUND');
+        if (commits0 !== undefined) assert.equal(batches?.call(s)?.commits, commits0 + 1, 'one batch');
+        assert.deepEqual(seqs, { c: [1, 2, 3, 4, 5], d: [1, 2, 3, 4] });
+        assert.deepEqual(versions, { c: [2, 3, 4, 5, 6], d: [2, 3, 4, 5] });
+        assert.equal((await s.getChain('c'))?.version, 6);
+        assert.equal((await s.getChain('d'))?.version, 5);
+        const next = await s.appendElement('d', el('later', null), 5, who());
+        assert.equal(next.element.seq, 5);
+        assert.equal(verifyAuditLog(await allAudit(s), [], () => true).ok, true);
+      },
+    );
+
+    withStore(
       'listElements is ordered by seq; getElement finds one; an unknown chain is ERR_STORE_NOT_FOUND',
       async (s) => {
         await newChain(s, 'c');
