@@ -149,6 +149,13 @@ export function storeToServerError(e: unknown): unknown {
         return new ServerError('ERR_CONFLICT', e.message);
       case 'ERR_STORE_NO_PARENT':
         return new ServerError('ERR_LINK_REFUSED', e.message, 'link-structure');
+      case 'ERR_STORE_NONCE_USED':
+        // What the chain's own check answers (a replay another replica committed first).
+        return new ServerError(
+          'ERR_LINK_REFUSED',
+          'nonce-reuse: the challenge nonce was already used in this chain',
+          'nonce-reuse',
+        );
       case 'ERR_STORE_INVALID':
         return new ServerError('ERR_MALFORMED', e.message);
       case 'ERR_STORE_BUSY':
@@ -511,6 +518,7 @@ export class ChainService {
           status: 'active',
           record: checked.record,
           evidenceHashes: [evidenceHash(checked.link)],
+          nonce: checked.link.nonce,
         },
         'any',
         { actor, at: now },
@@ -523,8 +531,13 @@ export class ChainService {
     } finally {
       entry.pending--;
     }
-    // entry.version is not advanced here: a shared store's next read counts this append (catchUp).
     if (!this.opts.sharedStore) entry.version++;
+    else if (result.element.seq === entry.lastSeq + 1 && result.chain.version === entry.version + 1) {
+      // Nothing else was written to the chain since what memory reflects: the next catch-up read
+      // starts after this element instead of reading it (10 KB) back.
+      entry.lastSeq = result.element.seq;
+      entry.version = result.chain.version;
+    }
     this.emit({
       type: 'element.appended',
       chain: chainId,

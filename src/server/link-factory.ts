@@ -78,7 +78,8 @@ export class LinkFactory {
 
   /**
    * A remote link: `parent` verifies the child's quote inside its enclave and signs. `collateral`
-   * overrides the quote source's (an agent that verified with its own copy).
+   * overrides the quote source's (an agent that verified with its own copy); `nonce` (hex, 32 bytes)
+   * replaces the fresh random one (tests replay a nonce with it).
    */
   async remote(
     chainId: string,
@@ -89,8 +90,8 @@ export class LinkFactory {
     depth: number,
     childKey: Uint8Array = child.elementKey,
     collateralOverride?: CollateralBlob,
+    nonce: string = hex(randomBytes(32)),
   ): Promise<{ link: Link; collateral: CollateralBlob }> {
-    const nonce = hex(randomBytes(32));
     const report = await child.evidence(this.quotes.qeTargetInfo(child), chainId, nonce);
     const quote = await this.quotes.quote(child, report);
     const collateral = collateralOverride ?? this.quotes.collateral(child);

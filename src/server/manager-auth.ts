@@ -6,6 +6,7 @@ import type { PeerVerification } from '../channel/verify-peer.ts';
 import type { Store } from '../store/types.ts';
 import { ServerError } from './errors.ts';
 import { findActiveToken } from './tokens.ts';
+import { shareLookupsPerTurn } from './share-lookups.ts';
 
 /** The bearer secret of an Authorization header, or undefined. */
 export function bearerOf(req: FastifyRequest): string | undefined {
@@ -24,10 +25,12 @@ export function managerAuthenticator(
   clock: () => Date,
   agentAttestation?: PeerVerification,
 ): (req: FastifyRequest) => Promise<Principal | null> {
+  // Requests with the same token in one turn of the event loop share one query (share-lookups.ts).
+  const tokens = { findTokenByHash: shareLookupsPerTurn((hash) => store.findTokenByHash(hash)) };
   return async (req) => {
     const token = bearerOf(req);
     if (token !== undefined) {
-      const row = await findActiveToken(store, token, clock());
+      const row = await findActiveToken(tokens, token, clock());
       if (!row) throw new ServerError('ERR_UNAUTHENTICATED', 'unknown, expired or revoked token');
       return { id: row.id, role: row.role, ...(row.agentId ? { agentId: row.agentId } : {}) };
     }

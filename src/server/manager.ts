@@ -19,6 +19,7 @@ import type { Store } from '../store/types.ts';
 import { SqlStore } from '../store/sql-store.ts';
 import { PostgresDriver } from '../store/postgres-driver.ts';
 import { replicateEvents } from './replica-events.ts';
+import { pollReplicaEvents } from './replica-event-poll.ts';
 import { DEFAULT_AGENT_HOSTS } from './agent-url.ts';
 import { agentEvidenceFetcher } from './agent-evidence-fetcher.ts';
 import { ChainService, storeToServerError } from './chain-service.ts';
@@ -256,6 +257,9 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   if (opts.sharedStore && store instanceof SqlStore && store.driver instanceof PostgresDriver) {
     const stop = await replicateEvents(store.driver, chains.events, app.log);
     app.addHook('onClose', stop);
+    // What NOTIFY lost (a replica that died between COMMIT and NOTIFY), from the audit log.
+    const stopPoll = await pollReplicaEvents(store, chains.events, app.log);
+    app.addHook('onClose', stopPoll);
   }
   const reattestDeps: ReattestDeps = {
     chains,

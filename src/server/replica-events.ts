@@ -16,8 +16,8 @@ export const REPLICA_EVENT = 'replica-event';
  * REPLICA_EVENT, which the SSE route streams like its own. Only SSE: webhooks and self-management
  * react at the replica where the change happened (else each delivery would be made once per
  * replica). Published after the write is acknowledged, batched per turn of the event loop into one
- * statement. Known gap: an event whose replica dies between its COMMIT and the NOTIFY is not seen
- * by the other replicas' streams (the change itself is in the store).
+ * statement. An event whose replica dies between its COMMIT and the NOTIFY is recovered by the
+ * other replicas from the audit log (replica-event-poll.ts; appends, chain creation and deletion).
  */
 export async function replicateEvents(
   driver: PostgresDriver,

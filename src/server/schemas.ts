@@ -4,7 +4,7 @@ import { REACTION_ACTIONS, REACTION_EVENTS } from '../chain/policy-shape.ts';
 /** TypeBox schemas of the manager API (they feed request validation and GET /openapi.json). */
 // Whole bytes only: an odd-length hex string is refused here (400), never handed to fromHex.
 const Hex = (description?: string) =>
-  Type.String({ pattern: '^([0-9a-f]{2})*$', ...(description ? { description } : {}) });
+  Type.String({ pattern: '^(?:[0-9a-f]{2})*$', ...(description ? { description } : {}) });
 export const IdentityPolicySchema = Type.Object(
   {
     mrEnclave: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-fA-F]{64}$' }))),

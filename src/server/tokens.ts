@@ -79,7 +79,11 @@ export async function createToken(
  * The active token a bearer secret names, or null. The row is found by the secret's hash and the
  * hashes are then compared in constant time; revoked tokens are not found, expired ones are refused.
  */
-export async function findActiveToken(store: Store, token: string, now: Date): Promise<TokenRow | null> {
+export async function findActiveToken(
+  store: Pick<Store, 'findTokenByHash'>,
+  token: string,
+  now: Date,
+): Promise<TokenRow | null> {
   if (token.length > 512) return null;
   const h = tokenHash(token);
   const row = await store.findTokenByHash(h);

@@ -8,6 +8,7 @@ import { CatenaError } from '../errors.ts';
  * - ERR_STORE_NO_PARENT   appendElement named a parent that is not in the chain
  * - ERR_STORE_NOT_LEAF    removeElement on an element that still has children
  * - ERR_STORE_DUPLICATE   an id (or token hash, or checkpoint seq) that already exists
+ * - ERR_STORE_NONCE_USED  appendElement with a link nonce another element of the chain already holds
  * - ERR_STORE_INVALID     an argument of the wrong shape (empty id, bad hex hash, non-JSON value…)
  * - ERR_STORE_CHECKPOINT  a checkpoint that does not match the audit record at its seq
  * - ERR_STORE_SCHEMA      the database was migrated by a newer Catena (unknown schema version)
@@ -22,6 +23,7 @@ export type StoreErrorCode =
   | 'ERR_STORE_NO_PARENT'
   | 'ERR_STORE_NOT_LEAF'
   | 'ERR_STORE_DUPLICATE'
+  | 'ERR_STORE_NONCE_USED'
   | 'ERR_STORE_INVALID'
   | 'ERR_STORE_CHECKPOINT'
   | 'ERR_STORE_SCHEMA'
@@ -43,6 +45,12 @@ export function asStoreError(e: unknown): CatenaError {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? err.code : '';
   const message = typeof err?.message === 'string' ? err.message : String(e);
+  // The unique index on (chain, nonce) (migration 6), should a nonce get past the explicit check.
+  if (
+    (code === '23505' && (e as { constraint?: unknown }).constraint === 'elements_nonce') ||
+    (code === 'SQLITE_CONSTRAINT_UNIQUE' && message.includes('elements.nonce'))
+  )
+    return new StoreError('ERR_STORE_NONCE_USED', 'the link nonce is already used in this chain', { cause: e });
   // SQLite: SQLITE_BUSY / SQLITE_LOCKED; PostgreSQL: 40001 serialization_failure, 40P01 deadlock, 55P03 lock_not_available.
   if (
     code.startsWith('SQLITE_BUSY') ||

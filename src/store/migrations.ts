@@ -1,7 +1,7 @@
 import { StoreError } from './errors.ts';
 import type { Driver } from './driver.ts';
 import { ZERO_HASH } from './audit-hash.ts';
-import { APPEND_BATCH_FUNCTION } from './pg-append-batch.ts';
+import { APPEND_BATCH_FUNCTION, APPEND_BATCH_FUNCTION_6 } from './pg-append-batch.ts';
 
 type Dialect = Driver['dialect'];
 
@@ -198,6 +198,31 @@ export const MIGRATIONS: Migration[] = [
              EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$`,
           ]
         : [],
+  },
+  {
+    version: 6,
+    name: 'link nonces unique per chain (elements.nonce, unique index elements_nonce)',
+    // The database, not each replica's memory, refuses a replayed link nonce. Existing elements get
+    // their link's nonce (the first element of a chain holding it, should an older replica have let a
+    // replay through: the index must build). PostgreSQL: catena_append_batch takes and checks it.
+    statements: (d) => {
+      const first = (nonceOf: string) =>
+        `UPDATE elements SET nonce = ${nonceOf} WHERE (chain_id, seq) IN (
+           SELECT chain_id, MIN(seq) FROM elements WHERE ${nonceOf} IS NOT NULL GROUP BY chain_id, ${nonceOf})`;
+      return d === 'postgres'
+        ? [
+            `ALTER TABLE elements ADD COLUMN nonce TEXT`,
+            first(`(record::jsonb #>> '{link,nonce}')`),
+            `CREATE UNIQUE INDEX elements_nonce ON elements (chain_id, nonce)`,
+            `DROP FUNCTION catena_append_batch(text[], text[], text[], text[], text[], text[], text[], text[], text[], bigint[], text[], text[], text[], text[], text[])`,
+            APPEND_BATCH_FUNCTION_6,
+          ]
+        : [
+            `ALTER TABLE elements ADD COLUMN nonce TEXT`,
+            first(`(CASE json_type(record, '$.link.nonce') WHEN 'text' THEN json_extract(record, '$.link.nonce') END)`),
+            `CREATE UNIQUE INDEX elements_nonce ON elements (chain_id, nonce)`,
+          ];
+    },
   },
 ];
 

@@ -47,6 +47,7 @@ import type {
 import { JOB_AUDIT_ACTIONS, JOB_STATES, TOKEN_ROLES } from './types.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
+const NONCE = /^[0-9a-f]{1,128}$/;
 const MAX_ID = 256;
 const MAX_PAGE = 10_000;
 
@@ -234,6 +235,9 @@ export class SqlStore implements Store {
     checkText(e.kind, 'kind');
     checkText(e.status, 'status');
     checkHashes(e.evidenceHashes);
+    const nonce = e.nonce ?? null;
+    if (nonce !== null && (typeof nonce !== 'string' || !NONCE.test(nonce)))
+      throw new StoreError('ERR_STORE_INVALID', 'nonce must be lowercase hex, 1 to 128 digits');
     if (expectedVersion !== 'any') checkVersion(expectedVersion);
     // One serialisation gives both the stored text and the record hash the audit record carries.
     const { text: record, sha256: recordHash } = canonicalDocument(e.record, 'record', canonicalTextSha256);
@@ -251,6 +255,7 @@ export class SqlStore implements Store {
         at: now,
         actor: who.actor,
         expectedVersion: expectedVersion === 'any' ? null : expectedVersion,
+        nonce,
       });
       const element = elementRow({
         chain_id: chainId,
@@ -290,10 +295,16 @@ export class SqlStore implements Store {
       ) {
         throw new StoreError('ERR_STORE_NO_PARENT', `parent ${e.parentId} is not in chain ${chainId}`);
       }
+      if (
+        nonce !== null &&
+        (await tx.all(`SELECT 1 AS x FROM elements WHERE chain_id = ? AND nonce = ?`, [chainId, nonce])).length > 0
+      ) {
+        throw new StoreError('ERR_STORE_NONCE_USED', `nonce ${nonce} is already used in chain ${chainId}`);
+      }
       const seq = Number(row.next_seq);
       await tx.run(
-        `INSERT INTO elements (chain_id, id, seq, parent_id, kind, status, record, evidence_hashes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [chainId, e.id, seq, e.parentId, e.kind, e.status, record, JSON.stringify(e.evidenceHashes), now, now],
+        `INSERT INTO elements (chain_id, id, seq, parent_id, kind, status, record, evidence_hashes, created_at, updated_at, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [chainId, e.id, seq, e.parentId, e.kind, e.status, record, JSON.stringify(e.evidenceHashes), now, now, nonce],
       );
       await tx.run(`UPDATE chains SET version = ?, next_seq = ? WHERE id = ?`, [version + 1, seq + 1, chainId]);
       await audit({

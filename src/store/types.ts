@@ -56,6 +56,12 @@ export interface NewElement {
   status: string;
   record: unknown;
   evidenceHashes: string[];
+  /**
+   * The challenge nonce of the link that admits the element (hex, ≤ 128 characters), unique per chain:
+   * an append with a nonce another element of the chain holds is ERR_STORE_NONCE_USED (migration 6).
+   * Absent or null: none (platform elements).
+   */
+  nonce?: string | null;
 }
 
 export interface ElementPatch {

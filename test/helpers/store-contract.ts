@@ -117,7 +117,7 @@ export function storeContract(
         const rows = await fx.query('SELECT version FROM catena_migrations');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1, 2, 3, 4, 5],
+          [1, 2, 3, 4, 5, 6],
         );
         await newChain(stores[0], 'c');
         assert.equal((await stores[2].getChain('c'))?.version, 1);
@@ -139,7 +139,7 @@ export function storeContract(
         const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1, 2, 3, 4, 5],
+          [1, 2, 3, 4, 5, 6],
         );
         assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
       },
@@ -278,6 +278,91 @@ export function storeContract(
             record: undefined,
           },
         );
+      },
+    );
+
+    withStore(
+      'a link nonce is unique per chain: a second element with it is ERR_STORE_NONCE_USED and writes nothing',
+      async (s) => {
+        await newChain(s, 'c');
+        await newChain(s, 'd');
+        const n1 = 'ab'.repeat(32);
+        await s.appendElement('c', { ...el('a', null), nonce: n1 }, 'any', who());
+        // Elements without a nonce (platforms) never collide; the same nonce in another chain is free.
+        await s.appendElement('c', { ...el('p1', null), nonce: null }, 'any', who());
+        await s.appendElement('c', el('p2', null), 'any', who());
+        await s.appendElement('d', { ...el('a', null), nonce: n1 }, 'any', who());
+        const before = { chain: await s.getChain('c'), audit: (await allAudit(s)).length };
+        await rejectsCode(s.appendElement('c', { ...el('b', 'a'), nonce: n1 }, 'any', who()), 'ERR_STORE_NONCE_USED');
+        await rejectsCode(s.appendElement('c', { ...el('b', 'a'), nonce: 'AB' }, 'any', who()), 'ERR_STORE_INVALID');
+        await rejectsCode(
+          s.appendElement('c', { ...el('b', 'a'), nonce: 'a'.repeat(130) }, 'any', who()),
+          'ERR_STORE_INVALID',
+        );
+        assert.deepEqual(await s.getChain('c'), before.chain);
+        assert.equal((await allAudit(s)).length, before.audit);
+        assert.equal(await s.getElement('c', 'b'), undefined);
+        const ok = await s.appendElement('c', { ...el('b', 'a'), nonce: 'cd'.repeat(32) }, 'any', who());
+        assert.equal(ok.element.seq, 4);
+      },
+    );
+
+    withStore(
+      'two store instances appending the same nonce at once: exactly one element holds it, the others are ERR_STORE_NONCE_USED',
+      async (s, fx) => {
+        const other = await fx.open();
+        try {
+          await newChain(s, 'c');
+          await s.appendElement('c', el('root', null), 'any', who());
+          for (let round = 0; round < 6; round++) {
+            const nonce = h(100 + round);
+            const res = await Promise.allSettled(
+              [s, other, s, other].map((st, i) =>
+                st.appendElement('c', { ...el(`r${round}-${i}`, 'root'), nonce }, 'any', who()),
+              ),
+            );
+            assert.equal(res.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
+            for (const r of res)
+              if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'ERR_STORE_NONCE_USED');
+          }
+          assert.equal((await other.listElements('c')).length, 7);
+          assert.equal(verifyAuditLog(await allAudit(other), [], () => true).ok, true);
+        } finally {
+          await other.close();
+        }
+      },
+    );
+
+    withStore(
+      'appends to several chains at once, interleaved: each chain counts its own seqs and versions',
+      async (s) => {
+        await newChain(s, 'c');
+        await newChain(s, 'd');
+        const order = ['c', 'd', 'd', 'c', 'c', 'd', 'c', 'x', 'c', 'd'];
+        // PostgreSQL groups these into one call of catena_append_batch: one commit carries them all.
+        const batches = (s as { appendBatchStats?: () => { commits: number } | undefined }).appendBatchStats;
+        const commits0 = batches?.call(s)?.commits;
+        const res = await Promise.allSettled(
+          order.map((chain, i) => s.appendElement(chain, el(`e${i}`, null), 'any', who())),
+        );
+        const seqs: Record<string, number[]> = { c: [], d: [] };
+        const versions: Record<string, number[]> = { c: [], d: [] };
+        res.forEach((r, i) => {
+          if (order[i] === 'x') return;
+          assert.equal(r.status, 'fulfilled');
+          if (r.status !== 'fulfilled') return;
+          seqs[order[i]].push(r.value.element.seq);
+          versions[order[i]].push(r.value.chain.version);
+        });
+        assert.equal(res[7].status === 'rejected' && (res[7].reason as { code?: string }).code, 'ERR_STORE_NOT_FOUND');
+        if (commits0 !== undefined) assert.equal(batches?.call(s)?.commits, commits0 + 1, 'one batch');
+        assert.deepEqual(seqs, { c: [1, 2, 3, 4, 5], d: [1, 2, 3, 4] });
+        assert.deepEqual(versions, { c: [2, 3, 4, 5, 6], d: [2, 3, 4, 5] });
+        assert.equal((await s.getChain('c'))?.version, 6);
+        assert.equal((await s.getChain('d'))?.version, 5);
+        const next = await s.appendElement('d', el('later', null), 5, who());
+        assert.equal(next.element.seq, 5);
+        assert.equal(verifyAuditLog(await allAudit(s), [], () => true).ok, true);
       },
     );
 

@@ -1,6 +1,8 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openStore } from '../../src/store/index.ts';
+import { MIGRATIONS, openStore } from '../../src/store/index.ts';
 import { storeContract, type StoreFixture } from '../helpers/store-contract.ts';
 
 /**
@@ -49,4 +51,66 @@ storeContract(
     };
   },
   { skip: unavailable },
+);
+
+test(
+  'PostgreSQL: migration 6 gives existing elements their link nonce (the first holder of a replayed one), then the batch refuses it (ERR_STORE_NONCE_USED)',
+  { skip: unavailable },
+  async () => {
+    const schema = `catena_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const raw = new pg.Client({ connectionString: URL });
+    await raw.connect();
+    try {
+      // A schema as Catena left it at version 5.
+      await raw.query(`CREATE SCHEMA ${schema}; SET search_path = ${schema}`);
+      await raw.query(
+        `CREATE TABLE catena_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+        for (const s of m.statements('postgres')) await raw.query(s);
+        await raw.query(`INSERT INTO catena_migrations VALUES ($1, $2, 'x')`, [m.version, m.name]);
+      }
+      const n1 = 'aa'.repeat(32);
+      const n2 = 'bb'.repeat(32);
+      await raw.query(`INSERT INTO chains VALUES ('c', 'n', '{}', '{}', 'x', 5, 5, NULL)`);
+      const rows: Array<[string, number, unknown]> = [
+        ['e1', 1, { link: { nonce: n1 } }],
+        ['e2', 2, { link: { nonce: n2 } }],
+        ['p', 3, { element: { id: 'p' } }],
+        ['e3', 4, { link: { nonce: n1 } }], // a replay an older replica let through
+      ];
+      for (const [id, seq, record] of rows)
+        await raw.query(`INSERT INTO elements VALUES ('c', $1, $2, NULL, 'enclave', 'active', $3, '[]', 'x', 'x')`, [
+          id,
+          seq,
+          JSON.stringify(record),
+        ]);
+      const store = await openStore(URL, { schema, maxConnections: 2 });
+      try {
+        assert.deepEqual(
+          (await raw.query(`SELECT id, nonce FROM elements ORDER BY seq`)).rows.map((r) => [r.id, r.nonce]),
+          [
+            ['e1', n1],
+            ['e2', n2],
+            ['p', null],
+            ['e3', null],
+          ],
+        );
+        const add = (id: string, nonce: string) =>
+          store.appendElement(
+            'c',
+            { id, parentId: null, kind: 'enclave', status: 'active', record: {}, evidenceHashes: [], nonce },
+            'any',
+            { actor: 't', at: new Date() },
+          );
+        await assert.rejects(add('e4', n2), (e: { code?: string }) => e.code === 'ERR_STORE_NONCE_USED');
+        assert.equal((await add('e5', 'cc'.repeat(32))).element.seq, 5);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await raw.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await raw.end();
+    }
+  },
 );

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, parseStoreUrl, SqliteDriver, SqlStore, StoreError } from '../../../src/store/index.ts';
+import { MIGRATIONS, openStore, parseStoreUrl, SqliteDriver, SqlStore, StoreError } from '../../../src/store/index.ts';
 
 const who = { actor: 'test', at: new Date('2025-01-01T00:00:00Z') };
 
@@ -278,5 +278,62 @@ test('group commit: a COMMIT that fails fails every request in its group and wri
       [7],
     );
     await driver.close();
+  });
+});
+
+test('migration 6 gives existing elements their link nonce (the first holder of a replayed one) and then refuses it (ERR_STORE_NONCE_USED)', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'v5.db');
+    // A database as Catena left it at schema version 5.
+    const d = new SqliteDriver(path);
+    await d.run(
+      `CREATE TABLE catena_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+    );
+    for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+      for (const s of m.statements('sqlite')) await d.run(s);
+      await d.run(`INSERT INTO catena_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
+        m.version,
+        m.name,
+        'x',
+      ]);
+    }
+    const n1 = 'aa'.repeat(32);
+    const n2 = 'bb'.repeat(32);
+    await d.run(`INSERT INTO chains VALUES ('c', 'n', '{}', '{}', 'x', 5, 5, NULL)`);
+    const rows: Array<[string, number, unknown]> = [
+      ['e1', 1, { link: { nonce: n1 } }],
+      ['e2', 2, { link: { nonce: n2 } }],
+      ['p', 3, { element: { id: 'p' } }],
+      ['e3', 4, { link: { nonce: n1 } }], // a replay an older replica let through
+    ];
+    for (const [id, seq, record] of rows)
+      await d.run(`INSERT INTO elements VALUES ('c', ?, ?, NULL, 'enclave', 'active', ?, '[]', 'x', 'x')`, [
+        id,
+        seq,
+        JSON.stringify(record),
+      ]);
+    await d.close();
+    const store = await openStore(path);
+    const check = new SqliteDriver(path);
+    assert.deepEqual(
+      (await check.all(`SELECT id, nonce FROM elements ORDER BY seq`)).map((r) => [r.id, r.nonce]),
+      [
+        ['e1', n1],
+        ['e2', n2],
+        ['p', null],
+        ['e3', null],
+      ],
+    );
+    await check.close();
+    await assert.rejects(
+      store.appendElement(
+        'c',
+        { id: 'e4', parentId: null, kind: 'enclave', status: 'active', record: {}, evidenceHashes: [], nonce: n2 },
+        'any',
+        who,
+      ),
+      (e: StoreError) => e.code === 'ERR_STORE_NONCE_USED',
+    );
+    await store.close();
   });
 });
