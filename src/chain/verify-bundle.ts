@@ -83,6 +83,27 @@ interface ElementState {
   key?: KeyObject;
 }
 
+/**
+ * Element keys (64 bytes each) copied into shared 64 KiB slabs: a key kept as its own small Uint8Array
+ * gets an ArrayBuffer of its own (≈ 200 bytes more, off the V8 heap) the first time its `.buffer` is
+ * read — hex, a subarray, postMessage all do — and a verifier keeps one per element. A slab key is a
+ * view: `.buffer` is the whole slab, so it must be copied (`slice`) before it is sent anywhere.
+ */
+class KeySlabs {
+  private slab = new Uint8Array(0);
+  private used = 0;
+  store(key: Uint8Array): Uint8Array {
+    if (this.used + key.length > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(1 << 16, key.length));
+      this.used = 0;
+    }
+    const out = this.slab.subarray(this.used, this.used + key.length);
+    out.set(key);
+    this.used += key.length;
+    return out;
+  }
+}
+
 function signerKey(s: ElementState): KeyObject {
   s.key ??= key(hex(s.keyRaw), 'parent key');
   return s.key;
@@ -105,6 +126,9 @@ export class LinkChecker {
   readonly nonces = new Set<string>();
   readonly counts = { local: 0, remote: 0 };
   readonly revoked = new Map<string, string>();
+  private readonly keys = new KeySlabs();
+  /** The last quote this checker decoded, as hex and bytes (a streaming chain hands the bytes to its writer). */
+  lastQuote?: { hex: string; bytes: Uint8Array };
   /** Platforms seen in remote evidence, by platform id (hex PPID). */
   readonly platforms = new Map<
     string,
@@ -214,12 +238,9 @@ export class LinkChecker {
         if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
         const coll = this.collateral[l.evidence.collateral];
         if (!coll) throw new Fail('collateral-missing', `collateral ${l.evidence.collateral} is not in the bundle`);
-        const r = await this.remote.verify(
-          bytes(l.evidence.quote, undefined, 'quote'),
-          coll,
-          atDate,
-          opts.reuseVerification ? { reuse: true } : undefined,
-        );
+        const quote = bytes(l.evidence.quote, undefined, 'quote');
+        this.lastQuote = { hex: l.evidence.quote, bytes: quote };
+        const r = await this.remote.verify(quote, coll, atDate, opts.reuseVerification ? { reuse: true } : undefined);
         if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);
         body = r.report;
         platform = r.platform;
@@ -244,7 +265,7 @@ export class LinkChecker {
       const prv = this.platformRevocation(platform);
       if (prv !== undefined) throw new Fail('revoked', prv);
       this.counts[l.type]++;
-      this.state.set(l.child, { depth, platform, keyRaw: childKeyBytes });
+      this.state.set(l.child, { depth, platform, keyRaw: this.keys.store(childKeyBytes) });
       return undefined;
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
