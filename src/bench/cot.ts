@@ -63,9 +63,11 @@ export interface CotBenchOptions {
   seed?: number;
   /**
    * Live elements: a new element's parent is drawn among the `live` most recent ones, and older ones
-   * admit no more children (their enclaves are unloaded). Default 1,000: chains up to that size are
-   * the plain random recursive tree. Why: a loaded enclave costs ≈ 12 KB of RSS, so a chain where
-   * every element may still admit a child cannot stay under 1 GB at 100,000 elements.
+   * admit no more children (their enclaves are unloaded, the streaming chain forgets them). Default
+   * 10,000: chains up to that size are the plain random recursive tree the seed's experiment defines
+   * (the sizes `catena bench cot` runs by default), larger ones a random tree over a sliding window.
+   * Why a window: a loaded enclave costs ≈ 12 KB of RSS, so a chain where every element may still
+   * admit a child cannot stay under 1 GB at 100,000 elements (nor 2 GB at 1,000,000).
    */
   live?: number;
   /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
@@ -410,7 +412,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     clouds: opts.clouds ?? 3,
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
-    live: opts.live ?? 1000,
+    live: opts.live ?? 10_000,
   };
   const isolatedMax = opts.isolatedMaxSize ?? 50;
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))
