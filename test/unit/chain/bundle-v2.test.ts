@@ -328,3 +328,18 @@ test('a streaming chain forgets a retired element: a child of it is refused, its
   );
   await b.destroyAll();
 });
+
+test('the writer refuses a hex field it could not rebuild byte for byte: upper case, a 0x prefix, odd length', () => {
+  const l = chain.allLinks().find((x) => x.type === 'local')!;
+  for (const nonce of [l.nonce.toUpperCase(), '0x' + l.nonce.slice(2), l.nonce.slice(1)]) {
+    const w = new BundleWriter(() => {});
+    w.header(chain.header);
+    assert.throws(
+      () => w.link({ ...l, nonce }),
+      (e: unknown) => e instanceof ChainError && e.code === 'ERR_CHAIN_BUNDLE' && /nonce/.test(e.message),
+    );
+  }
+  const w = new BundleWriter(() => {});
+  w.header(chain.header);
+  w.link(l); // the link as it is: written
+});
