@@ -63,9 +63,11 @@ export interface CotBenchOptions {
   seed?: number;
   /**
    * Live elements: a new element's parent is drawn among the `live` most recent ones, and older ones
-   * admit no more children (their enclaves are unloaded). Default 1,000: chains up to that size are
-   * the plain random recursive tree. Why: a loaded enclave costs ≈ 12 KB of RSS, so a chain where
-   * every element may still admit a child cannot stay under 1 GB at 100,000 elements.
+   * admit no more children (their enclaves are unloaded, the streaming chain forgets them). Default
+   * 10,000: chains up to that size are the plain random recursive tree the seed's experiment defines
+   * (the sizes `catena bench cot` runs by default), larger ones a random tree over a sliding window.
+   * Why a window: a loaded enclave costs ≈ 12 KB of RSS, so a chain where every element may still
+   * admit a child cannot stay under 1 GB at 100,000 elements (nor 2 GB at 1,000,000).
    */
   live?: number;
   /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
@@ -103,11 +105,11 @@ class SamplingWriter extends BundleWriter {
   first?: Link;
   local?: Link;
   remote?: Link;
-  override link(l: Link, collateral?: CollateralBlob, cloud?: string): void {
+  override link(l: Link, collateral?: CollateralBlob, cloud?: string, quote?: Uint8Array): void {
     if (l.parent === null) this.first ??= l;
     else if (l.type === 'local') this.local ??= l;
     else this.remote ??= l;
-    super.link(l, collateral, cloud);
+    super.link(l, collateral, cloud, quote);
   }
 }
 
@@ -222,7 +224,9 @@ async function buildOne(
     manufacturer: m.manufacturer,
     quotingImages: m.quotingImages,
   });
-  try {
+  // The build runs in a function of its own: once it returns, nothing of the chain, the builder or
+  // the writer is reachable (an async function's frame would keep them through verification).
+  const grow = async () => {
     const collateral = await world.collateralFor();
     void collateral;
     // A cold DCAP verifier of its own that may reuse, at append, the accepted verification of the very
@@ -247,8 +251,11 @@ async function buildOne(
     const first = await builder.appendFirst(await world.loadElement(0, m.image));
     const startupMs = performance.now() - t0;
     const startupCpuMs = cpuMsSince(cpu0);
-    const ids: string[] = [first.id];
-    const platformOf: number[] = [0];
+    // The live elements (the `live` most recent: parents are drawn among them) and their platforms,
+    // as a window sliding over the elements: ids[k] is element base + k.
+    let ids: string[] = [first.id];
+    let platformOf: number[] = [0];
+    let base = 0;
     const linkMs = { local: 0, remote: 0 };
     const linkCpuMs = { local: 0, remote: 0 };
     const links = { local: 0, remote: 0 };
@@ -262,8 +269,8 @@ async function buildOne(
       const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
       // A parent drawn uniformly among the live elements: the `live` most recent (all of them while
       // the chain is smaller): a random recursive tree over a sliding window.
-      const lo = Math.max(0, ids.length - o.live);
-      const p = lo + Math.floor(rand() * (ids.length - lo));
+      const lo = Math.max(0, i - o.live);
+      const p = lo + Math.floor(rand() * (i - lo)) - base;
       const parent = ids[p];
       const childPlatform = local
         ? platformOf[p]
@@ -281,11 +288,18 @@ async function buildOne(
       ids.push(el.id);
       platformOf.push(childPlatform);
       // The element leaving the window admits no more children: its enclave is unloaded (outside
-      // the elements' timing, as the floor's batches are) and the chain lets go of its decoded key.
-      if (ids.length > o.live) {
-        const gone = ids[ids.length - o.live - 1];
+      // the elements' timing, as the floor's batches are) and the chain lets go of it.
+      if (i + 1 > o.live) {
+        const gone = ids[i - o.live - base];
         await builder.detach(gone).destroy();
         chain.retire(gone);
+      }
+      // Drop what left the window (in steps, so that the arrays are not copied per element).
+      if (ids.length > 2 * o.live + 1024) {
+        const drop = i + 1 - o.live - base;
+        ids = ids.slice(drop);
+        platformOf = platformOf.slice(drop);
+        base += drop;
       }
       if (i % every === 0) {
         rss.sample();
@@ -297,9 +311,41 @@ async function buildOne(
     const buildMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     rss.sample();
+    // The live enclaves are unloaded before verification (outside the build's time).
+    await builder.destroyAll();
+    return {
+      bundlePath,
+      written,
+      buildMs,
+      cpu,
+      startupMs,
+      startupCpuMs,
+      links,
+      linkMs,
+      linkCpuMs,
+      launchMs,
+      sampleLocal: writer.local,
+      sampleRemote: writer.remote,
+      firstLink: writer.first!,
+    };
+  };
+  try {
+    const {
+      bundlePath,
+      written,
+      buildMs,
+      cpu,
+      startupMs,
+      startupCpuMs,
+      links,
+      linkMs,
+      linkCpuMs,
+      launchMs,
+      sampleLocal,
+      sampleRemote,
+      firstLink,
+    } = await grow();
     const buildPeak = rss.peak;
-    const sampleLocal = writer.local;
-    const sampleRemote = writer.remote;
     progress?.({ size, phase: 'verify', done: size, total: size });
     const tv = performance.now();
     const cv = process.cpuUsage();
@@ -329,7 +375,6 @@ async function buildOne(
         `the chain of ${size} does not verify: ${JSON.stringify(v.failures.slice(0, 3))}`,
       );
     }
-    const firstLink = writer.first!;
     const quote =
       firstLink.evidence.kind === 'dcap-quote'
         ? Uint8Array.from(Buffer.from(firstLink.evidence.quote, 'hex'))
@@ -367,7 +412,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     clouds: opts.clouds ?? 3,
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
-    live: opts.live ?? 1000,
+    live: opts.live ?? 10_000,
   };
   const isolatedMax = opts.isolatedMaxSize ?? 50;
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))

@@ -41,6 +41,8 @@ export class Chain {
   /** Streaming (see `create`'s `stream`): accepted links go to this writer and are not kept. */
   private stream?: BundleWriter;
   private readonly streamed = { local: 0, remote: 0, measured: 0, first: false };
+  /** Streaming: the ids of retired elements (see `retire`), kept to refuse a second link for one of them. */
+  private readonly retired = new Set<string>();
 
   private constructor(
     readonly header: ChainHeader,
@@ -114,9 +116,19 @@ export class Chain {
   /**
    * The element will admit no more children (its enclave is gone): the chain lets go of the decoded key
    * it kept for checking its children's links. Its key bytes stay, so a late child is still checked
-   * exactly (the key is decoded again).
+   * exactly (the key is decoded again) — except in a streaming chain, which keeps nothing of a retired
+   * element but its id, so that its memory follows the elements that may still admit children: a link
+   * naming a retired element as parent is refused there (ERR_CHAIN_LINK_REFUSED, check link-structure).
    */
   retire(id: string): void {
+    if (this.stream) {
+      const el = this.elements.get(id);
+      if (!el || el.kind !== 'enclave') return;
+      this.elements.delete(id);
+      this.checker.state.delete(id);
+      this.retired.add(id);
+      return;
+    }
     const s = this.checker.state.get(id);
     if (s) delete s.key;
   }
@@ -184,7 +196,7 @@ export class Chain {
     return this.header.id;
   }
   get size(): number {
-    return this.elements.size;
+    return this.elements.size + this.retired.size;
   }
   /** Links by type; `measured` only when the chain has measured links (TD workloads). */
   get linkCounts(): { local: number; remote: number; measured?: number } {
@@ -244,8 +256,14 @@ export class Chain {
    * verified with (stored once by hash; the link must reference it). Checked at `at`.
    */
   async append(link: Link, opts: { at: Date; collateral?: CollateralBlob; cloud?: string }): Promise<Element> {
-    if (this.elements.has(link.child))
+    if (this.elements.has(link.child) || this.retired.has(link.child))
       throw new ChainError('ERR_CHAIN_DUPLICATE', `element ${link.child} is already in the chain`);
+    if (link.parent !== null && this.retired.has(link.parent))
+      throw new ChainError(
+        'ERR_CHAIN_LINK_REFUSED',
+        `link-structure: parent ${link.parent} is retired: it admits no more children`,
+        'link-structure',
+      );
     if (link.parent !== null && !this.elements.has(link.parent))
       throw new ChainError('ERR_CHAIN_UNKNOWN_ELEMENT', `parent ${link.parent} is not in the chain`);
     if (link.parent === null && (this.stream ? this.streamed.first : this.childrenOf(null).length > 0))
@@ -280,10 +298,15 @@ export class Chain {
     }
     if (link.type === 'remote') this.addPlatform(link.childPlatform, opts.cloud);
     if (this.stream) {
+      const q = this.checker.lastQuote;
+      this.checker.lastQuote = undefined;
+      const ev = link.evidence;
       this.stream.link(
         link,
-        link.evidence.kind === 'dcap-quote' ? this.collateral[link.evidence.collateral] : undefined,
+        ev.kind === 'dcap-quote' ? this.collateral[ev.collateral] : undefined,
         opts.cloud,
+        // The quote's bytes the check just decoded from this very hex: the writer need not decode it again.
+        ev.kind === 'dcap-quote' && q && q.hex === ev.quote ? q.bytes : undefined,
       );
       this.streamed[link.type]++;
       if (link.parent === null) this.streamed.first = true;

@@ -4,6 +4,7 @@ import { signingBytes } from './signing-bytes.ts';
 import type { ChainHeader, Link, Revocation } from './types.ts';
 
 const ELEMENT_BINDING = new TextEncoder().encode('catena/element-binding/v1');
+const utf8 = new TextEncoder();
 
 /**
  * The REPORTDATA an element presents when it joins a chain:
@@ -12,7 +13,7 @@ const ELEMENT_BINDING = new TextEncoder().encode('catena/element-binding/v1');
  */
 export function elementReportData(chainId: string, elementKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return concat(
-    sha256Parts(ELEMENT_BINDING, new TextEncoder().encode(chainId), new Uint8Array(1), elementKey, nonce),
+    sha256Parts(ELEMENT_BINDING, utf8.encode(chainId), new Uint8Array(1), elementKey, nonce),
     new Uint8Array(32),
   );
 }

@@ -39,6 +39,8 @@ export interface VerifyStreamOptions extends VerifyChainOptions {
 }
 
 const WINDOW = 512;
+/** The verdict of every valid element: one shared frozen object (a million-element result holds a million). */
+const VALID: { valid: true } = Object.freeze({ valid: true as const });
 const BATCH = 64;
 
 /**
@@ -114,7 +116,8 @@ export async function verifyBundleV2(
   const keyOf = (id: string | null): Uint8Array | undefined => {
     if (id === null) return undefined;
     const s = checker?.state.get(id);
-    if (s) return s.keyRaw;
+    // A copy: the checker keeps keys as views into shared slabs, and this one is posted to a worker.
+    if (s) return s.keyRaw.slice();
     for (let i = ahead.length - 1; i >= 0; i--)
       if (ahead[i].item.link.child === id) return safeHex(ahead[i].item.link.childKey);
     return undefined;
@@ -173,7 +176,7 @@ export async function verifyBundleV2(
       if (f && f.check !== 'ancestor') failures.push({ ...f, record: it.index });
       cause = checker!.invalid.get(l.child);
     }
-    elementsOut[l.child] = cause === undefined ? { valid: true } : { valid: false, cause };
+    elementsOut[l.child] = cause === undefined ? VALID : { valid: false, cause };
     const k = identityKind(l.childIdentity);
     kinds[k] = (kinds[k] ?? 0) + 1;
     // SGX enclaves get their checks listed once the chain has shown a TD or workload (the others get their kind at the end).

@@ -101,6 +101,27 @@ interface ElementState {
   events?: TdEvent[];
 }
 
+/**
+ * Element keys (64 bytes each) copied into shared 64 KiB slabs: a key kept as its own small Uint8Array
+ * gets an ArrayBuffer of its own (≈ 200 bytes more, off the V8 heap) the first time its `.buffer` is
+ * read — hex, a subarray, postMessage all do — and a verifier keeps one per element. A slab key is a
+ * view: `.buffer` is the whole slab, so it must be copied (`slice`) before it is sent anywhere.
+ */
+class KeySlabs {
+  private slab = new Uint8Array(0);
+  private used = 0;
+  store(key: Uint8Array): Uint8Array {
+    if (this.used + key.length > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(1 << 16, key.length));
+      this.used = 0;
+    }
+    const out = this.slab.subarray(this.used, this.used + key.length);
+    out.set(key);
+    this.used += key.length;
+    return out;
+  }
+}
+
 function signerKey(s: ElementState): KeyObject {
   s.key ??= key(hex(s.keyRaw), 'parent key');
   return s.key;
@@ -125,6 +146,9 @@ export class LinkChecker {
   /** Measured links (TD workloads), counted apart so SGX-only chains report exactly { local, remote }. */
   measured = 0;
   readonly revoked = new Map<string, string>();
+  private readonly keys = new KeySlabs();
+  /** The last quote this checker decoded, as hex and bytes (a streaming chain hands the bytes to its writer). */
+  lastQuote?: { hex: string; bytes: Uint8Array };
   /** Platforms seen in remote evidence, by platform id (hex PPID). */
   readonly platforms = new Map<
     string,
@@ -263,12 +287,9 @@ export class LinkChecker {
         if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
         const coll = this.collateral[l.evidence.collateral];
         if (!coll) throw new Fail('collateral-missing', `collateral ${l.evidence.collateral} is not in the bundle`);
-        const r = await this.remote.verify(
-          bytes(l.evidence.quote, undefined, 'quote'),
-          coll,
-          atDate,
-          opts.reuseVerification ? { reuse: true } : undefined,
-        );
+        const quote = bytes(l.evidence.quote, undefined, 'quote');
+        this.lastQuote = { hex: l.evidence.quote, bytes: quote };
+        const r = await this.remote.verify(quote, coll, atDate, opts.reuseVerification ? { reuse: true } : undefined);
         if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);
         platform = r.platform;
         tcb = { status: r.tcbStatus, advisoryIds: r.advisoryIds };
@@ -318,7 +339,7 @@ export class LinkChecker {
       this.state.set(l.child, {
         depth,
         platform,
-        keyRaw: childKeyBytes,
+        keyRaw: this.keys.store(childKeyBytes),
         ...(kind !== 'sgx-enclave' ? { kind } : {}),
         ...(events ? { events } : {}),
       });

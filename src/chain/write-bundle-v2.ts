@@ -92,8 +92,11 @@ export class BundleWriter {
     this.write({ kind: 'revocation', revocation: r });
   }
 
-  /** A link, with the collateral its quote references (a remote link) and the element's cloud. */
-  link(l: Link, collateral?: CollateralBlob, cloud?: string): void {
+  /**
+   * A link, with the collateral its quote references (a remote link) and the element's cloud.
+   * `quote`: the bytes of the link's quote when the caller already holds them (exactly the hex's bytes).
+   */
+  link(l: Link, collateral?: CollateralBlob, cloud?: string, quote?: Uint8Array): void {
     this.order('links');
     let evidence: Extract<BundleRecord, { kind: 'link' }>['link']['evidence'] = l.evidence;
     if (l.evidence.kind === 'dcap-quote') {
@@ -104,7 +107,7 @@ export class BundleWriter {
           `remote link ${l.child}: the collateral given is not the one it references`,
         );
       if (!this.blobs.has(l.evidence.collateral)) this.blob('collateral', enc.encode(canonicalJson(collateral)));
-      const q = fromHex(l.evidence.quote);
+      const q = quote ?? fromHex(l.evidence.quote);
       // Split a well-formed quote where the QE's shared part (attestation key, QE report, its signature,
       // QE auth data, certification data with the PCK chain) begins; anything else travels whole.
       const sigLen = q.length >= QUOTE_HEAD_BYTES ? new DataView(q.buffer, q.byteOffset).getUint32(432, true) : -1;

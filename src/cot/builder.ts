@@ -195,6 +195,10 @@ export class CotBuilder {
       ...(child.cloud ? { cloud: child.cloud } : {}),
     });
     this.handles.set(el.id, child);
+    // Memoised now, while its parent is known to the chain: a streaming chain forgets retired elements,
+    // and the depth of a later child of this one is found from this entry alone.
+    if (el.kind === 'enclave')
+      this.depths.set(el.id, { parent: el.parent, depth: el.parent === null ? 1 : this.depthOf(el.parent) + 1 });
     return el;
   }
 
@@ -231,7 +235,8 @@ export class CotBuilder {
   detach(id: string): ElementHandle {
     const h = this.handleOf(id);
     this.handles.delete(id);
-    // Its depth stays memoised: its descendants' depths are found from it without walking the path.
+    // Its children's depths were memoised when they were appended: its own is not needed any more.
+    this.depths.delete(id);
     return h;
   }
 

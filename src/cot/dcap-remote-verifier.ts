@@ -47,13 +47,22 @@ export class VerifiedQuotes {
   hits = 0;
   constructor(readonly rootHex: string) {}
 
-  /** The remembered result for exactly this input, or undefined. */
+  /**
+   * The remembered result for exactly this input, or undefined. A hit is taken out of the memo: the
+   * reuse it serves is one admission followed by one append, and an entry read early dies young
+   * (kept until 64 later instants pushed it out, each quote copy outlived the young generation).
+   * Asked again, the same input is a miss and is verified in full: the same result.
+   */
   get(quote: Uint8Array, collateral: CollateralBlob, at: Date): Accepted | undefined {
-    const list = this.entries.get(at.getTime());
+    const t = at.getTime();
+    const list = this.entries.get(t);
     if (!list) return undefined;
     const bytes = Buffer.from(quote.buffer, quote.byteOffset, quote.byteLength);
-    const e = list.find((x) => x.collateral === collateral && x.quote.equals(bytes));
+    const i = list.findIndex((x) => x.collateral === collateral && x.quote.equals(bytes));
+    const e = i >= 0 ? list[i] : undefined;
     if (!e || !unchangedSince(e.fields, collateral)) return undefined;
+    list.splice(i, 1);
+    if (list.length === 0) this.entries.delete(t);
     this.hits++;
     return e.result;
   }

@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .option(
       '--live <n>',
       'live elements: parents are drawn among the n most recent, older enclaves are unloaded',
-      '1000',
+      '10000',
     )
     .option('--plot <file.svg>', 'write a log–log SVG plot')
     .option(

@@ -11,7 +11,7 @@ import { readBundleV2Sync } from '../../../src/chain/read-bundle-v2.ts';
 import { verifyBundle } from '../../../src/chain/verify-bundle.ts';
 import { verifyBundleV2 } from '../../../src/chain/verify-bundle-v2.ts';
 import { BundleWriter } from '../../../src/chain/write-bundle-v2.ts';
-import type { ChainVerification } from '../../../src/chain/types.ts';
+import type { ChainVerification, Link } from '../../../src/chain/types.ts';
 import { CotBuilder, createDcapRemoteVerifier, dcapRemoteVerifier, EmulatedWorld } from '../../../src/cot/index.ts';
 import { LinkCryptoPool } from '../../../src/cot/link-crypto-pool.ts';
 import { generateP256 } from '../../../src/crypto/ecdsa.ts';
@@ -279,4 +279,67 @@ test('a streaming chain keeps no links: what needs them is ERR_CHAIN_STREAMING',
   assert.equal(v.size, c.size);
   assert.equal(done.bytes, Buffer.concat(parts).length);
   await b.destroyAll();
+});
+
+test('a streaming chain forgets a retired element: a child of it is refused, its id stays taken, the bundle verifies', async () => {
+  const parts: Uint8Array[] = [];
+  const c = Chain.create({
+    name: 'r',
+    root: world.root,
+    emulatedRoot: true,
+    policy: {},
+    owner,
+    remote: dcapRemoteVerifier(world.root),
+    now: new Date(),
+    stream: new BundleWriter((b) => parts.push(b.slice())),
+  });
+  const image = world.elementImage(generateVendorKey());
+  const b = new CotBuilder(c, world, world.root);
+  const e1 = await b.appendFirst(await world.loadElement(0, image));
+  const e2 = await b.appendLocal(e1.id, await world.loadElement(0, image));
+  // A grandchild after its parent's parent retired: its depth is known without the retired element.
+  const e3 = await b.appendRemote(e2.id, await world.loadElement(1, image));
+  const h1 = b.detach(e1.id);
+  c.retire(e1.id);
+  assert.equal(c.element(e1.id), undefined);
+  assert.equal(c.size, 3 + 2 * 2); // three enclaves, two platforms with their QE elements
+  await h1.destroy();
+  // A link naming the retired element as parent is refused before any check of its evidence; one
+  // admitting the retired element again is a duplicate.
+  const like = { ...({} as Link), chain: c.id, type: 'local' as const, nonce: '00'.repeat(32) };
+  await assert.rejects(
+    c.append({ ...like, parent: e1.id, child: 'e-000000000000000000000000' }, { at: new Date() }),
+    (e: unknown) => e instanceof ChainError && e.code === 'ERR_CHAIN_LINK_REFUSED' && e.check === 'link-structure',
+  );
+  await assert.rejects(
+    c.append({ ...like, parent: e3.id, child: e1.id }, { at: new Date() }),
+    (e: unknown) => e instanceof ChainError && e.code === 'ERR_CHAIN_DUPLICATE',
+  );
+  const e4 = await b.appendLocal(e3.id, await world.loadElement(1, image));
+  assert.equal(c.element(e4.id)?.parent, e3.id);
+  c.finishStream();
+  const v = await verifyBundleV2([Buffer.concat(parts)], opts());
+  assert.equal(v.valid, true, JSON.stringify(v.failures));
+  assert.deepEqual(
+    Object.keys(v.elements)
+      .filter((k) => k.startsWith('e-'))
+      .sort(),
+    [e1.id, e2.id, e3.id, e4.id].sort(),
+  );
+  await b.destroyAll();
+});
+
+test('the writer refuses a hex field it could not rebuild byte for byte: upper case, a 0x prefix, odd length', () => {
+  const l = chain.allLinks().find((x) => x.type === 'local')!;
+  for (const nonce of [l.nonce.toUpperCase(), '0x' + l.nonce.slice(2), l.nonce.slice(1)]) {
+    const w = new BundleWriter(() => {});
+    w.header(chain.header);
+    assert.throws(
+      () => w.link({ ...l, nonce }),
+      (e: unknown) => e instanceof ChainError && e.code === 'ERR_CHAIN_BUNDLE' && /nonce/.test(e.message),
+    );
+  }
+  const w = new BundleWriter(() => {});
+  w.header(chain.header);
+  w.link(l); // the link as it is: written
 });

@@ -52,6 +52,8 @@ test('the same quote, collateral and instant is answered from the memo, only whe
     again.qe.isvSvn = 9999;
   }
   const third = await reader.verify(quote, collateral, at, { reuse: true });
+  // A hit is taken out of the memo (one admission, one append): asked again, verified in full, same result.
+  assert.equal(memo.hits, hits + 1);
   assert.deepEqual(third.ok && third.advisoryIds, first.ok && first.advisoryIds);
   assert.deepEqual(third.ok && third.qe, first.ok && first.qe);
   // No reuse asked (bundle verification): verified in full.

@@ -214,3 +214,17 @@ test("{ unsafeIntegers: 'allow' } is RFC 8785 over any finite number (the audit 
   for (const b of [NaN, Infinity, '\ud800', new Date(0), 1n])
     assert.throws(() => canonicalJson([b], { unsafeIntegers: 'allow' }), isCode('ERR_CANONICAL_JSON'));
 });
+
+test('long strings: one that needs no escaping is remembered, and a string of the same length that does is still escaped or refused', () => {
+  const safe = 'ab'.repeat(2048);
+  assert.equal(canonicalJson({ q: safe }), `{"q":"${safe}"}`);
+  assert.equal(canonicalJson({ q: safe }), `{"q":"${safe}"}`);
+  const quoted = safe.slice(0, -1) + '"';
+  assert.equal(canonicalJson(quoted), JSON.stringify(quoted));
+  const control = safe.slice(0, -1) + '\n';
+  assert.equal(canonicalJson(control), JSON.stringify(control));
+  assert.throws(
+    () => canonicalJson(safe.slice(0, -1) + '\ud800'),
+    (e: unknown) => (e as { code?: string }).code === 'ERR_CANONICAL_JSON',
+  );
+});
