@@ -135,7 +135,7 @@ describe('self-management loop: a TDX TCB recovery on a mixed TD / workload / SG
           cloud,
         });
         assert.equal(r.statusCode, 201, r.body);
-        kindOf.set(link.child, (link.childIdentity.kind ?? 'sgx-enclave') as Kind);
+        kindOf.set(link.child, 'kind' in link.childIdentity ? link.childIdentity.kind : 'sgx-enclave');
       },
     });
     await builder.destroyAll();
