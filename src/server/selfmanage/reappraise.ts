@@ -64,8 +64,8 @@ export class Reappraiser {
   /** Per TD platform evidence: how its TDX TCB was judged under the newest standard release, and the one before. */
   private readonly tdxSeen = new Map<string, { now: TdxJudged; before?: TdxJudged }>();
   /**
-   * `tdVerifier`: how TD evidence (TDX quotes) is re-judged against TDX collateral (td-evidence.ts);
-   * the chain's remote verifier admits SGX enclaves only.
+   * `tdVerifier`: how TD evidence (TDX quotes) is re-judged against TDX collateral (td-evidence.ts):
+   * the collateral-dependent checks only, the TD's identity having been judged at admission.
    */
   constructor(
     private readonly verifier: (root: Uint8Array) => RemoteEvidenceVerifier,
