@@ -29,7 +29,7 @@ function expand(glob) {
 }
 
 /** `file:from-to` for each begin/end marker pair in `files` (the lines strictly between them). */
-function markedRanges(files) {
+export function markedRanges(files) {
   return files.flatMap((file) => {
     const ranges = [];
     let from;
@@ -49,6 +49,9 @@ function markedRanges(files) {
   });
 }
 
+/** The files whose marked lines decide a verification check's outcome (scripts/mutation-gate.mjs). */
+export const CHECK_FILES = ['src/attestation/dcap/verify-quote.ts', 'src/attestation/dcap/crl.ts'];
+
 const SCOPES = {
   full: [
     'src/attestation/**/*.ts',
@@ -61,7 +64,7 @@ const SCOPES = {
   // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check): small
   // enough for every CI run. They lie between `[mutation scope \`checks\`] begin` / `end` comments in
   // the source, read here, so the ranges move with the code.
-  checks: markedRanges(['src/attestation/dcap/verify-quote.ts', 'src/attestation/dcap/crl.ts']),
+  checks: markedRanges(CHECK_FILES),
 };
 const scope = process.env.CATENA_MUTATION_SCOPE || 'full';
 const mutate = [...(SCOPES[scope] ?? scope.split(',')), '!src/**/index.ts', '!src/**/types.ts'];
