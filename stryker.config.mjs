@@ -89,13 +89,14 @@ const CI_TESTS = [
   'test/unit/attestation/dcap-*.test.ts',
   'test/unit/chain/*.test.ts',
   'test/vectors/dcap-collateral.test.ts',
+  'test/unit/attestation/tcb-explanation.test.ts',
+  'test/vectors/tcb-explanation.test.ts',
 ];
 const FULL_TESTS = [
   ...CI_TESTS,
   'test/unit/formats/*.test.ts',
   'test/unit/attestation/gramine.test.ts',
   'test/unit/attestation/local.test.ts',
-  'test/unit/attestation/tcb-explanation.test.ts',
   'test/unit/tdx/event-log.test.ts',
   'test/unit/tdx/td-measure-report.test.ts',
   'test/unit/fuzz/fuzz-findings.test.ts',
@@ -103,7 +104,6 @@ const FULL_TESTS = [
   'test/unit/codes/runtime-codes.test.ts',
   'test/vectors/measure.test.ts',
   'test/vectors/sigstruct.test.ts',
-  'test/vectors/tcb-explanation.test.ts',
   'test/unit/bytes/*.test.ts',
   'test/unit/crypto/*.test.ts',
   'test/unit/channel/cbor.test.ts',
