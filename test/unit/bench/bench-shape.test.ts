@@ -28,7 +28,9 @@ test('bench cot at sizes 1, 6, 13: the issue-6 JSON shape, link counts that add 
     // At three tiny sizes the least-squares marginal can come out negative on a noisy machine: compare magnitudes.
     assert.ok(Math.abs(r.ratio[k] - r.marginalUs[k] / r.floorUs[k]) <= 0.01 * Math.abs(r.ratio[k]) + 0.001);
   }
-  assert.ok(r.floorUs.remote > r.floorUs.local, 'a remote link does strictly more crypto');
+  // A remote link's floor is a local link's parts plus signing and verifying the quote. Compared as parts,
+  // not as the two sampled medians: those are timings, and on a loaded machine their order can flip.
+  assert.ok(r.floorParts.signQuote > 0 && r.floorParts.verifyQuote > 0, 'a remote link does strictly more crypto');
   assert.ok(Number.isNaN(r.slope), 'no slope without two sizes ≥ 1000');
   assert.ok(r.startupOffsetMs > 0 && r.machineSetupMs > 0);
   const json = JSON.parse(JSON.stringify(r));
