@@ -12,27 +12,13 @@ import { buildManager } from '../../src/server/manager.ts';
 import { checkpointVerifier } from '../../src/server/manager-key.ts';
 import { LinkFactory, rekey } from '../../src/server/link-factory.ts';
 import { createToken } from '../../src/server/tokens.ts';
+import { PG_URL as URL, pgUnavailable as unavailable } from '../helpers/pg.ts';
 
 /**
  * Two managers (replicas) on one PostgreSQL schema append to the same chain concurrently over HTTP
  * (app.inject): no acknowledged link is lost, none is stored twice, seqs have no holes, the audit
  * chain does not fork, and both replicas end with the same valid chain.
  */
-const URL = process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function probe(): Promise<string | false> {
-  const c = new pg.Client({ connectionString: URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return false;
-  } catch (e) {
-    return `PostgreSQL not reachable at ${URL} (${(e as Error).message})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const unavailable = await probe();
-if (unavailable && process.env.CATENA_REQUIRE_PG === '1') throw new Error(`CATENA_REQUIRE_PG=1: ${unavailable}`);
 
 test(
   'two managers on one PostgreSQL append to one chain concurrently without losing or forking a link',

@@ -12,27 +12,13 @@ import { buildManager } from '../../src/server/manager.ts';
 import { LinkFactory } from '../../src/server/link-factory.ts';
 import { createToken } from '../../src/server/tokens.ts';
 import { readEventsUntil } from '../helpers/read-events.ts';
+import { PG_URL as URL, pgUnavailable as unavailable } from '../helpers/pg.ts';
 
 /**
  * A replica that dies between its COMMIT and its NOTIFY: the other replicas' SSE streams still carry
  * the event, recovered from the audit log (src/server/replica-event-poll.ts), and an event that did
  * arrive by NOTIFY is not streamed a second time.
  */
-const URL = process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function probe(): Promise<string | false> {
-  const c = new pg.Client({ connectionString: URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return false;
-  } catch (e) {
-    return `PostgreSQL not reachable at ${URL} (${(e as Error).message})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const unavailable = await probe();
-if (unavailable && process.env.CATENA_REQUIRE_PG === '1') throw new Error(`CATENA_REQUIRE_PG=1: ${unavailable}`);
 
 test(
   'an append committed without its NOTIFY reaches the other replicas\u2019 SSE streams from the audit log, once',

@@ -11,27 +11,13 @@ import { openStore, type Store } from '../../src/store/index.ts';
 import { buildManager } from '../../src/server/manager.ts';
 import { LinkFactory, rekey } from '../../src/server/link-factory.ts';
 import { createToken } from '../../src/server/tokens.ts';
+import { PG_URL as URL, pgUnavailable as unavailable } from '../helpers/pg.ts';
 
 /**
  * Link nonces are unique per chain in the database (store migration 6), not only in each replica's
  * memory: a link replaying a nonce that another replica committed is refused even by a replica whose
  * in-memory chain has not seen that link yet, with the same problem+json as a replay it knew of.
  */
-const URL = process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function probe(): Promise<string | false> {
-  const c = new pg.Client({ connectionString: URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return false;
-  } catch (e) {
-    return `PostgreSQL not reachable at ${URL} (${(e as Error).message})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const unavailable = await probe();
-if (unavailable && process.env.CATENA_REQUIRE_PG === '1') throw new Error(`CATENA_REQUIRE_PG=1: ${unavailable}`);
 
 /** The store as a lagging replica sees it: while `lag` is set, its catch-up reads answer what they answered last. */
 function lagging(store: Store): { store: Store; lag: (on: boolean) => void } {

@@ -17,6 +17,7 @@ import { createToken } from '../../src/server/tokens.ts';
 import { startManager } from '../../src/cli/commands/bench-manager-spawn.ts';
 import { readBack } from '../../src/cli/commands/bench-manager-readback.ts';
 import { AppendedEvents } from '../../src/cli/commands/bench-manager-sse.ts';
+import { PG_URL as URL, pgUnavailable as unavailable } from '../helpers/pg.ts';
 
 /**
  * Two `catena manager` processes (dist/, as `npm run test:pg` builds it) on one PostgreSQL schema
@@ -25,21 +26,6 @@ import { AppendedEvents } from '../../src/cli/commands/bench-manager-sse.ts';
  * the replicas' signed checkpoints) verifies, the surviving replica's chain verifies and holds the
  * dead replica's appends, and while both ran, each one's SSE stream carried the other's appends.
  */
-const URL = process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function probe(): Promise<string | false> {
-  const c = new pg.Client({ connectionString: URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return false;
-  } catch (e) {
-    return `PostgreSQL not reachable at ${URL} (${(e as Error).message})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const unavailable = await probe();
-if (unavailable && process.env.CATENA_REQUIRE_PG === '1') throw new Error(`CATENA_REQUIRE_PG=1: ${unavailable}`);
 
 /** POST one append; undefined when the replica did not answer (killed, refused the connection). */
 async function post(url: string, token: string, path: string, body: unknown): Promise<number | undefined> {
