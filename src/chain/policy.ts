@@ -25,11 +25,8 @@ export function checkElementPolicy(
   tcb?: { status: string; advisoryIds: string[] },
 ): PolicyOutcome {
   const p = policyAtDepth(policy, depth);
-  if (p.maxDepth !== undefined && depth > p.maxDepth)
-    return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
-  const types = p.linkTypes ?? ALL_LINK_TYPES;
-  if (!types.includes(type))
-    return { ok: false, check: 'policy-link-type', message: `${type} links are not allowed at depth ${depth}` };
+  const placed = placement(p, depth, type);
+  if (placed) return placed;
   if (isDebug(body.attributes) && !p.allowDebug)
     return { ok: false, check: 'policy-debug', message: 'DEBUG enclave refused by the chain policy' };
   if (p.identities && p.identities.length > 0) {
@@ -41,21 +38,7 @@ export function checkElementPolicy(
     });
     if (!ok) return { ok: false, check: 'policy-identity', message: reasons.join('; ') };
   }
-  if (tcb) {
-    const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
-    if (!accepted.includes(tcb.status))
-      return {
-        ok: false,
-        check: 'policy-tcb-status',
-        message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
-      };
-    if (p.acceptedAdvisories) {
-      const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
-      if (bad.length)
-        return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
-    }
-  }
-  return { ok: true };
+  return (tcb && tcbOutcome(p, tcb)) || { ok: true };
 }
 
 /**
@@ -70,24 +53,34 @@ export function checkMemberPolicy(
   tcb?: { status: string; advisoryIds: string[] },
 ): PolicyOutcome {
   const p = policyAtDepth(policy, depth);
+  return placement(p, depth, type) || (tcb && tcbOutcome(p, tcb)) || { ok: true };
+}
+
+type DepthPolicy = ReturnType<typeof policyAtDepth>;
+
+/** Depth and link type: a refusal, or undefined. */
+function placement(p: DepthPolicy, depth: number, type: LinkType): PolicyOutcome | undefined {
   if (p.maxDepth !== undefined && depth > p.maxDepth)
     return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
   const types = p.linkTypes ?? ALL_LINK_TYPES;
   if (!types.includes(type))
     return { ok: false, check: 'policy-link-type', message: `${type} links are not allowed at depth ${depth}` };
-  if (tcb) {
-    const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
-    if (!accepted.includes(tcb.status))
-      return {
-        ok: false,
-        check: 'policy-tcb-status',
-        message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
-      };
-    if (p.acceptedAdvisories) {
-      const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
-      if (bad.length)
-        return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
-    }
+  return undefined;
+}
+
+/** Remote evidence's TCB status and advisories: a refusal, or undefined. */
+function tcbOutcome(p: DepthPolicy, tcb: { status: string; advisoryIds: string[] }): PolicyOutcome | undefined {
+  const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
+  if (!accepted.includes(tcb.status))
+    return {
+      ok: false,
+      check: 'policy-tcb-status',
+      message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
+    };
+  if (p.acceptedAdvisories) {
+    const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
+    if (bad.length)
+      return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
   }
-  return { ok: true };
+  return undefined;
 }

@@ -1,6 +1,11 @@
 import { fromHex, hex } from '../../bytes/util.ts';
 import { Lru } from '../../bytes/lru.ts';
-import { checkElementPolicy, DEFAULT_EVIDENCE_MAX_AGE_SECONDS, policyAtDepth } from '../../chain/policy.ts';
+import {
+  checkElementPolicy,
+  checkMemberPolicy,
+  DEFAULT_EVIDENCE_MAX_AGE_SECONDS,
+  policyAtDepth,
+} from '../../chain/policy.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../../chain/remote-verifier.ts';
 import type { ChainPolicy, LinkType } from '../../chain/types.ts';
 import { sha256 } from '../../crypto/sha256.ts';
@@ -16,7 +21,7 @@ import { explainTcb, type TcbExplanation } from '../../attestation/dcap/tcb-expl
 import { pckExtensionFromCertificate } from '../../formats/pck-extension.ts';
 import { parseTcbInfo, type TcbInfo } from '../../formats/tcb-info.ts';
 import type { CollateralBlob } from '../../chain/types.ts';
-import { checkTdTcbPolicy, tdEvidenceVerifier, type TdEvidenceVerifier, type TdVerdict } from './td-evidence.ts';
+import { tdEvidenceVerifier, type TdEvidenceVerifier, type TdVerdict } from './td-evidence.ts';
 import { judgedOf, tdxWords, type TdxJudged } from './td-words.ts';
 
 /** Collateral as the monitor holds it (the last good set per key and release). */
@@ -218,7 +223,7 @@ export class Reappraiser {
       const tcb = { status: x.tcbStatus, advisoryIds: x.advisoryIds };
       const pol =
         f.tee === 'tdx'
-          ? checkTdTcbPolicy(chain.policy, depth, linkType, tcb)
+          ? checkMemberPolicy(chain.policy, depth, linkType, tcb)
           : checkElementPolicy(chain.policy, depth, linkType, f.body, tcb);
       return pol.ok ? undefined : { state: 'degraded', check: pol.check, cause: pol.message };
     };

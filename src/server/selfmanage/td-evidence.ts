@@ -2,15 +2,14 @@ import { collateralFromQvlJson } from '../../attestation/collateral/from-qvl-jso
 import type { Collateral } from '../../attestation/collateral/types.ts';
 import { DcapVerifier } from '../../attestation/dcap/verify-quote.ts';
 import { hex } from '../../bytes/util.ts';
-import { policyAtDepth } from '../../chain/policy.ts';
-import type { ChainPolicy, CollateralBlob, LinkType } from '../../chain/types.ts';
+import type { CollateralBlob } from '../../chain/types.ts';
 
 /**
  * TD evidence in the self-management loop (issue 16, item 1): a TDX quote (tee_type 0x81, v4 or v5)
  * the manager holds as an element's evidence, re-judged against the TDX collateral the monitor holds
- * (TDX TCB info with tdxtcbcomponents and tdxModuleIdentities, the TD_QE identity, the CRLs). The chain
- * layer's remote verifier admits SGX enclaves only; this is the collateral side of a TD's appraisal —
- * what a TCB recovery can change — and nothing else: the TD's identity (MRTD, RTMRs, attributes) is
+ * (TDX TCB info with tdxtcbcomponents and tdxModuleIdentities, the TD_QE identity, the CRLs). This is
+ * the collateral side of a TD's appraisal — what a TCB recovery can change — and nothing else (its
+ * policy side is checkMemberPolicy, src/chain/policy.ts): the TD's identity (MRTD, RTMRs, attributes) is
  * fixed in its quote and was judged when it was admitted.
  */
 export type TdVerdict =
@@ -75,35 +74,4 @@ function makeTdVerifier(root: Uint8Array): TdEvidenceVerifier {
       return { ok: true, tcbStatus: a.tcbStatus, advisoryIds: a.advisoryIds };
     },
   };
-}
-
-/**
- * The chain policy's collateral-dependent part for a TD at a depth: depth, link type, accepted TCB
- * statuses and advisories (an enclave's identity fields do not apply to a TD).
- */
-export function checkTdTcbPolicy(
-  policy: ChainPolicy,
-  depth: number,
-  linkType: LinkType,
-  tcb: { status: string; advisoryIds: string[] },
-): { ok: true } | { ok: false; check: string; message: string } {
-  const p = policyAtDepth(policy, depth);
-  if (p.maxDepth !== undefined && depth > p.maxDepth)
-    return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
-  const types = p.linkTypes ?? ['local', 'remote'];
-  if (!types.includes(linkType))
-    return { ok: false, check: 'policy-link-type', message: `${linkType} links are not allowed at depth ${depth}` };
-  const accepted = p.acceptedTcbStatuses ?? ['UpToDate'];
-  if (!accepted.includes(tcb.status))
-    return {
-      ok: false,
-      check: 'policy-tcb-status',
-      message: `TCB status ${tcb.status} is not accepted (${accepted.join(', ')})`,
-    };
-  if (p.acceptedAdvisories) {
-    const bad = tcb.advisoryIds.filter((a) => !p.acceptedAdvisories!.includes(a));
-    if (bad.length)
-      return { ok: false, check: 'policy-advisories', message: `advisories not accepted: ${bad.join(', ')}` };
-  }
-  return { ok: true };
 }
