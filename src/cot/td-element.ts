@@ -117,17 +117,8 @@ export class TdElement implements Admitter {
     return { quote: await this.host.quoting.quoteTd(report, 4), eventLog: writeEventLog(this.events) };
   }
 
-  admitRemote(
-    draft: Omit<Link, 'signature' | 'appraisal'>,
-    quote: Uint8Array,
-    collateral: CollateralBlob,
-    at: string,
-    root: Uint8Array,
-    policy: ChainPolicy,
-    depth: number,
-  ): Promise<{ appraisal: LinkAppraisal; signature: string }> {
-    return admitRemote(this.key, draft, quote, collateral, at, root, policy, depth);
-  }
+  /** As parent: checks a remote child's quote with the DCAP verifier and signs the link with its key. */
+  readonly admitRemote: Admitter['admitRemote'] = (...args) => admitRemote(this.key, ...args);
 
   /** Signs the measured link of one of its workloads (checked against its own event log). */
   admitMeasured(draft: Omit<Link, 'signature'>, policy: ChainPolicy, depth: number): string {
@@ -159,15 +150,6 @@ export class WorkloadElement implements Admitter {
   get cloud(): string {
     return this.td.cloud;
   }
-  admitRemote(
-    draft: Omit<Link, 'signature' | 'appraisal'>,
-    quote: Uint8Array,
-    collateral: CollateralBlob,
-    at: string,
-    root: Uint8Array,
-    policy: ChainPolicy,
-    depth: number,
-  ): Promise<{ appraisal: LinkAppraisal; signature: string }> {
-    return admitRemote(this.key, draft, quote, collateral, at, root, policy, depth);
-  }
+  /** As parent: checks a remote child's quote with the DCAP verifier and signs the link with its key. */
+  readonly admitRemote: Admitter['admitRemote'] = (...args) => admitRemote(this.key, ...args);
 }
