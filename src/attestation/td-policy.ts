@@ -23,7 +23,8 @@ export const TD_POLICY_FIELDS = [
 ] as const;
 export const SGX_POLICY_FIELDS = ['mrEnclave', 'mrSigner', 'isvProdId', 'minIsvSvn'] as const;
 
-const SIZES: Record<string, number> = {
+/** The byte size of each hex field of a TD policy (the chain's policy shape checks them too). */
+export const TD_POLICY_HEX_SIZES: Readonly<Record<string, number>> = {
   rtmr0: 48,
   rtmr1: 48,
   rtmr2: 48,
@@ -52,7 +53,7 @@ export function parseTdPolicy(o: Record<string, unknown>): TdPolicy {
   };
   if (o.mrTd !== undefined) p.mrTd = list('mrTd');
   if (o.eventDigests !== undefined) p.eventDigests = list('eventDigests');
-  for (const [k, n] of Object.entries(SIZES))
+  for (const [k, n] of Object.entries(TD_POLICY_HEX_SIZES))
     if (o[k] !== undefined) (p as Record<string, string>)[k] = hexOf(o[k], n, k);
   if (o.allowServiceTd !== undefined) {
     if (typeof o.allowServiceTd !== 'boolean') throw new TypeError('policy.allowServiceTd: expected a boolean');

@@ -1,3 +1,4 @@
+import { TD_POLICY_HEX_SIZES } from '../attestation/td-policy.ts';
 /**
  * The shape of a ChainPolicy (types.ts) as JSON data: every known field with its documented type,
  * `byDepth` keyed by depths. Returns the first problem, naming the field; undefined when the policy
@@ -90,25 +91,12 @@ export function policyKindProblem(p: unknown, at = 'policy', nested = false): st
   return undefined;
 }
 
-const HEX_SIZES: Record<string, number> = {
-  rtmr0: 48,
-  rtmr1: 48,
-  rtmr2: 48,
-  tdAttributes: 8,
-  tdAttributesMask: 8,
-  xfam: 8,
-  xfamMask: 8,
-  mrConfigId: 48,
-  mrOwner: 48,
-  mrOwnerConfig: 48,
-};
-
 function tdxProblem(t: unknown, at: string, strict: boolean): string | undefined {
   if (!isObj(t)) return `${at} must be an object`;
   for (const k of ['mrTd', 'eventDigests'])
     if (t[k] !== undefined && !(Array.isArray(t[k]) && (t[k] as unknown[]).every((m) => isHex(m, 48))))
       return `${at}.${k} must be a list of 48-byte lowercase hex values`;
-  for (const [k, n] of Object.entries(HEX_SIZES))
+  for (const [k, n] of Object.entries(TD_POLICY_HEX_SIZES))
     if (t[k] !== undefined && !isHex(t[k], n)) return `${at}.${k} must be ${n} bytes of lowercase hex`;
   for (const k of ['allowDebug', 'allowServiceTd'])
     if (t[k] !== undefined && typeof t[k] !== 'boolean') return `${at}.${k} must be a boolean`;
