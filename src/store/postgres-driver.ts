@@ -14,6 +14,9 @@ export interface PostgresOptions {
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** The application_name of a store's connections to PostgreSQL (pg_stat_activity). */
+export const applicationName = (schema: string): string => `catena ${schema}`;
+
 /**
  * PostgreSQL through a pg pool. Every write transaction runs on one pooled client at READ
  * COMMITTED and serialises itself with row locks (see sql-store.ts); migrations run under a
@@ -41,6 +44,8 @@ export class PostgresDriver implements Driver {
       max: opts.maxConnections ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       options: `-c search_path=${schema}`,
+      // Names the schema in pg_stat_activity: an operator (or the bench) tells replicas' backends apart.
+      application_name: applicationName(schema),
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.#pool.on('error', () => {});
@@ -157,7 +162,11 @@ export class PostgresDriver implements Driver {
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 10_000 });
+      const c = new pg.Client({
+        connectionString: this.#url,
+        connectionTimeoutMillis: 10_000,
+        application_name: applicationName(this.schema),
+      });
       c.on('notification', (n) => {
         if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
       });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { readBack } from './bench-manager-readback.ts';
 import { pct, storeCommits, type BenchManagerFlags } from './bench-manager-run.ts';
 import { startManager } from './bench-manager-spawn.ts';
 import { AppendedEvents } from './bench-manager-sse.ts';
+import { benchPgUrl, pgBaseUrl } from './bench-manager-pg.ts';
 
 /** Every DUPLICATE_EVERY-th link is sent to two replicas at once: exactly one may store it. */
 const DUPLICATE_EVERY = 10;
@@ -39,8 +41,8 @@ export async function runBenchReplicas(o: BenchManagerFlags, replicas: number): 
   const warmup = intFlag('warmup', o.warmup, 0, 10_000);
   const log = (m: string) => process.stderr.write(`[bench manager --replicas ${replicas}] ${m}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'catena-bench-rep-'));
-  const base = o.pgUrl ?? process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const db = `${base}${base.includes('?') ? '&' : '?'}schema=bench_rep_${Date.now().toString(36)}`;
+  const schema = `bench_rep_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const { url: db } = await benchPgUrl(pgBaseUrl(o.pgUrl), schema, { tcp: o.pgTcp === true });
   const managers: ChildProcess[] = [];
   const offSignal = onStopSignal((sig) => {
     log(`${sig}: stopping the managers`);

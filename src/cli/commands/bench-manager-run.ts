@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { stopChild } from '../stop-child.ts';
 import { enumFlag, intFlag, printJson, say, UsageError } from '../io.ts';
 import { BenchClient, mainThreadCpuMs, processCpuMs } from './bench-manager-driver.ts';
 import { startManager } from './bench-manager-spawn.ts';
+import { benchPgUrl, cpuBetween, dropBenchSchema, pgBackendsCpuMs, pgBaseUrl } from './bench-manager-pg.ts';
 
 /** The manager's group-commit counters (GET /metrics): SQLite commits, or PostgreSQL append batches. */
 export async function storeCommits(
@@ -51,6 +53,7 @@ export interface BenchManagerFlags {
   verifyThreads?: string;
   profile?: string;
   replicas?: string;
+  pgTcp?: boolean;
   json?: boolean;
 }
 
@@ -68,11 +71,11 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
   const conc = intFlag('concurrency', o.concurrency, 1, 256);
   const log = (m: string) => process.stderr.write(`[bench manager] ${m}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'catena-bench-mgr-'));
-  const schema = `bench_${Date.now().toString(36)}`;
-  const db =
-    o.db === 'sqlite'
-      ? join(tmp, 'bench.db')
-      : `${o.pgUrl ?? process.env.CATENA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}${(o.pgUrl ?? '').includes('?') ? '&' : '?'}schema=${schema}`;
+  // A schema of its own per run (time and random: benches of several users on one server never meet).
+  const schema = `bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const pgTarget =
+    o.db === 'postgres' ? await benchPgUrl(pgBaseUrl(o.pgUrl), schema, { tcp: o.pgTcp === true }) : undefined;
+  const db = pgTarget?.url ?? join(tmp, 'bench.db');
   let manager: ChildProcess | undefined;
   // Ctrl-C, SIGTERM or SIGHUP: stop the manager we started and remove the temporary files, then exit 128 + n.
   const offSignal = onStopSignal((sig) => {
@@ -162,6 +165,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
     const commits0 = await storeCommits(m.url, admin);
     const managerCpu0 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
     const loopCpu0 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
+    const pgCpu0 = pgTarget && manager ? await pgBackendsCpuMs(db, schema) : undefined;
     const driverCpu0 = process.cpuUsage();
     const t0 = performance.now();
     deadline = t0 + 120_000;
@@ -170,6 +174,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
     const driverCpu = process.cpuUsage(driverCpu0);
     const managerCpu1 = manager?.pid !== undefined ? processCpuMs(manager.pid) : undefined;
     const loopCpu1 = manager?.pid !== undefined ? mainThreadCpuMs(manager.pid) : undefined;
+    const pgCpu1 = pgCpu0 ? await pgBackendsCpuMs(db, schema) : undefined;
     client.close();
     const commits1 = await storeCommits(m.url, admin);
     const secs = ms / 1000;
@@ -205,6 +210,8 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
             ),
           }
         : {}),
+      ...(pgCpu0 && pgCpu1 ? { pgBackendCpuMsPerAppend: Number((cpuBetween(pgCpu0, pgCpu1) / done).toFixed(3)) } : {}),
+      ...(pgTarget ? { pgTransport: pgTarget.transport } : {}),
       driverCpuMsPerAppend: Number(((driverCpu.user + driverCpu.system) / 1000 / done).toFixed(3)),
       cores: availableParallelism(),
       loadAvg1: Number(loadavg()[0].toFixed(2)),
@@ -225,6 +232,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
       await done;
     }
     await world.close();
+    if (pgTarget && !o.managerUrl) await dropBenchSchema(db, schema);
     await rm(tmp, { recursive: true, force: true });
   }
 }
