@@ -193,14 +193,25 @@ interface Pending {
 /** Most appends in one call. */
 const MAX_BATCH = 256;
 
+/** `grown` runs when this process's committed appends reach GROWN_FIRST, then each 4 times more. */
+export const GROWN_FIRST = 64;
+const isMilestone = (n: number): boolean => {
+  let m = GROWN_FIRST;
+  while (m < n) m *= 4;
+  return m === n;
+};
+
 export class PgAppendBatcher {
   readonly #call: BatchCall;
+  readonly #grown: (() => Promise<void>) | undefined;
   readonly #pending: Pending[] = [];
   #running = false;
   readonly #stats = { transactions: 0, commits: 0 };
 
-  constructor(call: BatchCall) {
+  /** `grown`: called, not awaited, when the appends committed reach GROWN_FIRST × 4ⁿ (see SqlStore). */
+  constructor(call: BatchCall, grown?: () => Promise<void>) {
     this.#call = call;
+    this.#grown = grown;
   }
 
   /** Appends committed and the calls (transactions) that carried them. */
@@ -250,6 +261,7 @@ export class PgAppendBatcher {
       return;
     }
     this.#stats.commits++;
+    const before = this.#stats.transactions;
     batch.forEach((p, i) => {
       const r = rows[i];
       const code = String(r.o_code);
@@ -269,6 +281,8 @@ export class PgAppendBatcher {
         });
       } else p.reject(refusal(code, p.a, r));
     });
+    for (let n = before + 1; n <= this.#stats.transactions; n++)
+      if (this.#grown && isMilestone(n)) void this.#grown().catch(() => {});
   }
 }
 

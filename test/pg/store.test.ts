@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { MIGRATIONS, openStore } from '../../src/store/index.ts';
+import { GROWN_FIRST } from '../../src/store/pg-append-batch.ts';
 import { storeContract, type StoreFixture } from '../helpers/store-contract.ts';
 import { PG_URL as URL, pgUnavailable as unavailable } from '../helpers/pg.ts';
 
@@ -93,6 +94,68 @@ test(
         await store.close();
       }
     } finally {
+      await raw.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await raw.end();
+    }
+  },
+);
+
+test(
+  'PostgreSQL: at GROWN_FIRST appends, then 4 times more, the store analyzes the tables autovacuum has not',
+  { skip: unavailable },
+  async () => {
+    const schema = `catena_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const raw = new pg.Client({ connectionString: URL });
+    await raw.connect();
+    const store = await openStore(URL, { schema, maxConnections: 4 });
+    try {
+      // Only an explicit ANALYZE counts (autovacuum's are counted apart, in autoanalyze_count).
+      const analyses = async () =>
+        (
+          await raw.query<{ relname: string; n: string }>(
+            `SELECT relname, analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname IN ('elements', 'audit', 'chains') ORDER BY relname`,
+            [schema],
+          )
+        ).rows.map((r) => `${r.relname}:${r.n}`);
+      const waitFor = async (n: number) => {
+        // ANALYZE runs after the append that reaches the mark, not awaited by it.
+        for (let i = 0; i < 300 && (await analyses()).some((x) => !x.endsWith(`:${n}`)); i++)
+          await new Promise((r) => setTimeout(r, 100));
+        return analyses();
+      };
+      const who = { actor: 't', at: new Date() };
+      await store.createChain({ id: 'c', name: 'c', policy: {}, anchor: {}, createdAt: new Date() }, who);
+      let added = 0;
+      const addUpTo = (n: number) =>
+        Promise.all(
+          Array.from({ length: n - added }, () => {
+            const id = `e${added++}`;
+            return store.appendElement(
+              'c',
+              {
+                id,
+                parentId: null,
+                kind: 'enclave',
+                status: 'active',
+                record: { id },
+                evidenceHashes: [],
+                nonce: null,
+              },
+              'any',
+              who,
+            );
+          }),
+        );
+      await addUpTo(GROWN_FIRST - 1);
+      assert.deepEqual(await analyses(), ['audit:0', 'chains:0', 'elements:0']);
+      await addUpTo(GROWN_FIRST);
+      assert.deepEqual(await waitFor(1), ['audit:1', 'chains:1', 'elements:1']);
+      await addUpTo(4 * GROWN_FIRST - 1);
+      assert.deepEqual(await analyses(), ['audit:1', 'chains:1', 'elements:1']);
+      await addUpTo(4 * GROWN_FIRST);
+      assert.deepEqual(await waitFor(2), ['audit:2', 'chains:2', 'elements:2']);
+    } finally {
+      await store.close();
       await raw.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await raw.end();
     }
