@@ -42,7 +42,7 @@ export async function runBenchReplicas(o: BenchManagerFlags, replicas: number): 
   const log = (m: string) => process.stderr.write(`[bench manager --replicas ${replicas}] ${m}\n`);
   const tmp = await mkdtemp(join(tmpdir(), 'catena-bench-rep-'));
   const schema = `bench_rep_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const { url: db } = await benchPgUrl(pgBaseUrl(o.pgUrl), schema, { tcp: o.pgTcp === true });
+  const { url: db } = benchPgUrl(pgBaseUrl(o.pgUrl), schema);
   const managers: ChildProcess[] = [];
   const offSignal = onStopSignal((sig) => {
     log(`${sig}: stopping the managers`);

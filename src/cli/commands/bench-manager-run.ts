@@ -53,7 +53,6 @@ export interface BenchManagerFlags {
   verifyThreads?: string;
   profile?: string;
   replicas?: string;
-  pgTcp?: boolean;
   json?: boolean;
 }
 
@@ -73,8 +72,7 @@ export async function runBenchManager(o: BenchManagerFlags): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'catena-bench-mgr-'));
   // A schema of its own per run (time and random: benches of several users on one server never meet).
   const schema = `bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const pgTarget =
-    o.db === 'postgres' ? await benchPgUrl(pgBaseUrl(o.pgUrl), schema, { tcp: o.pgTcp === true }) : undefined;
+  const pgTarget = o.db === 'postgres' ? benchPgUrl(pgBaseUrl(o.pgUrl), schema) : undefined;
   const db = pgTarget?.url ?? join(tmp, 'bench.db');
   let manager: ChildProcess | undefined;
   // Ctrl-C, SIGTERM or SIGHUP: stop the manager we started and remove the temporary files, then exit 128 + n.

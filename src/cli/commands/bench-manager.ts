@@ -15,10 +15,9 @@ export function register(program: Command): void {
     .command('manager')
     .description('appends per second and latency of the CoT manager (remote evidence, HTTP on loopback)')
     .option('--db <kind>', 'sqlite or postgres', 'sqlite')
-    .option('--pg-url <url>', 'PostgreSQL URL (default $CATENA_PG_URL or postgres://postgres@127.0.0.1:5432/test)')
     .option(
-      '--pg-tcp',
-      'PostgreSQL: keep a loopback TCP URL as given (default: the same local server over its Unix socket)',
+      '--pg-url <url>',
+      'PostgreSQL URL (default $CATENA_PG_URL or postgres://postgres@127.0.0.1:5432/test; a Unix socket: …/test?host=/var/run/postgresql)',
     )
     .option('--appends <n>', 'appends to drive', '1000')
     .option('--concurrency <n>', 'requests in flight', '16')
