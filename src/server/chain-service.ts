@@ -192,9 +192,18 @@ export class ChainService {
     this.events.setMaxListeners(0);
   }
 
-  /** Publishes an event on `events` (SSE, webhooks, the self-management loop) stamped with the time. */
-  emit(ev: Omit<ChainEvent, 'at'>): void {
-    this.events.emit('event', { ...ev, at: this.clock().toISOString() });
+  /**
+   * Set by replicateEvents (replicas on one PostgreSQL): the NOTIFY that publishes an append's event
+   * (its `seq` −1, filled in by the database) in the append's own transaction.
+   */
+  announce: ((ev: ChainEvent) => { channel: string; before: string; after: string } | undefined) | undefined;
+
+  /**
+   * Publishes an event on `events` (SSE, webhooks, the self-management loop) stamped with the time;
+   * `published`: the store already published it to the other replicas (listeners' second argument).
+   */
+  emit(ev: Omit<ChainEvent, 'at'>, published = false): void {
+    this.events.emit('event', { ...ev, at: this.clock().toISOString() }, published);
   }
 
   /** The remote-evidence verifier of chains anchored at `root` (one per root, shared by its chains). */
@@ -507,6 +516,14 @@ export class ChainService {
       return { el, link, record };
     }).finally(release);
     if (checked === 'reload') return checked;
+    const appended = {
+      type: 'element.appended' as const,
+      chain: chainId,
+      element: checked.el.id,
+      parent: checked.link.parent,
+      linkType: checked.link.type,
+    };
+    const announce = this.announce?.({ ...appended, seq: -1, at: this.clock().toISOString() });
     let result: { element: ElementRow; chain: ChainRow };
     try {
       result = await this.opts.store.appendElement(
@@ -519,6 +536,7 @@ export class ChainService {
           record: checked.record,
           evidenceHashes: [evidenceHash(checked.link)],
           nonce: checked.link.nonce,
+          ...(announce ? { announce } : {}),
         },
         'any',
         { actor, at: now },
@@ -538,14 +556,7 @@ export class ChainService {
       entry.lastSeq = result.element.seq;
       entry.version = result.chain.version;
     }
-    this.emit({
-      type: 'element.appended',
-      chain: chainId,
-      element: checked.el.id,
-      parent: checked.link.parent,
-      linkType: checked.link.type,
-      seq: result.element.seq,
-    });
+    this.emit({ ...appended, seq: result.element.seq }, announce !== undefined);
     return { element: checked.el, row: result.element, link: checked.link };
   }
 

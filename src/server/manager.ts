@@ -255,7 +255,7 @@ export async function buildManager(opts: ManagerOptions): Promise<FastifyInstanc
   app.decorate('chains', chains);
   // Replicas on one PostgreSQL: SSE clients of any replica see every replica's events.
   if (opts.sharedStore && store instanceof SqlStore && store.driver instanceof PostgresDriver) {
-    const stop = await replicateEvents(store.driver, chains.events, app.log);
+    const stop = await replicateEvents(store.driver, chains, app.log);
     app.addHook('onClose', stop);
     // What NOTIFY lost (a replica that died between COMMIT and NOTIFY), from the audit log.
     const stopPoll = await pollReplicaEvents(store, chains.events, app.log);

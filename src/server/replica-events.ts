@@ -1,8 +1,7 @@
-import type { EventEmitter } from 'node:events';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { PostgresDriver } from '../store/postgres-driver.ts';
-import type { ChainEvent } from './chain-service.ts';
+import type { ChainEvent, ChainService } from './chain-service.ts';
 
 /** NOTIFY's payload limit is 8000 bytes; events are far smaller (ids, a status, a reason). */
 const MAX_PAYLOAD = 7900;
@@ -15,15 +14,17 @@ export const REPLICA_EVENT = 'replica-event';
  * named after the schema, and every event another replica published arrives here as a
  * REPLICA_EVENT, which the SSE route streams like its own. Only SSE: webhooks and self-management
  * react at the replica where the change happened (else each delivery would be made once per
- * replica). Published after the write is acknowledged, batched per turn of the event loop into one
- * statement. An event whose replica dies between its COMMIT and the NOTIFY is recovered by the
+ * replica). An append's event is published by the database in the append's own transaction
+ * (ChainService.announce); other events after the write is acknowledged, batched per turn of the
+ * event loop into one statement. An event whose replica dies between its COMMIT and the NOTIFY is recovered by the
  * other replicas from the audit log (replica-event-poll.ts; appends, chain creation and deletion).
  */
 export async function replicateEvents(
   driver: PostgresDriver,
-  events: EventEmitter,
+  chains: Pick<ChainService, 'events' | 'announce'>,
   log: FastifyBaseLogger,
 ): Promise<() => Promise<void>> {
+  const events = chains.events;
   const origin = randomUUID();
   const channel = `catena_ev_${createHash('sha256').update(driver.schema).digest('hex').slice(0, 24)}`;
   const stopListening = await driver.listen(channel, (payload) => {
@@ -50,7 +51,17 @@ export async function replicateEvents(
       log.warn({ err, events: batch.length }, 'events not published to the other replicas');
     }
   };
-  const onEvent = (ev: ChainEvent): void => {
+  // An append's event goes out with the append itself (catena_append_batch, migration 7): its payload
+  // cut where the database writes the element's seq.
+  chains.announce = (ev) => {
+    const payload = JSON.stringify({ o: origin, e: ev });
+    const at = payload.lastIndexOf('"seq":-1,');
+    return at < 0 || payload.length > MAX_PAYLOAD - 20
+      ? undefined
+      : { channel, before: payload.slice(0, at + 6), after: payload.slice(at + 8) };
+  };
+  const onEvent = (ev: ChainEvent, published?: boolean): void => {
+    if (published === true) return;
     const payload = JSON.stringify({ o: origin, e: ev });
     if (payload.length > MAX_PAYLOAD) {
       log.warn({ event: ev.type }, 'event too large for NOTIFY: not published to the other replicas');
@@ -64,6 +75,7 @@ export async function replicateEvents(
   };
   events.on('event', onEvent);
   return async () => {
+    chains.announce = undefined;
     events.off('event', onEvent);
     await flushing;
     await stopListening();

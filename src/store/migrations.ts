@@ -1,7 +1,7 @@
 import { StoreError } from './errors.ts';
 import type { Driver } from './driver.ts';
 import { ZERO_HASH } from './audit-hash.ts';
-import { APPEND_BATCH_FUNCTION, APPEND_BATCH_FUNCTION_6 } from './pg-append-batch.ts';
+import { APPEND_BATCH_FUNCTION, APPEND_BATCH_FUNCTION_6, APPEND_BATCH_FUNCTION_7 } from './pg-append-batch.ts';
 
 type Dialect = Driver['dialect'];
 
@@ -223,6 +223,17 @@ export const MIGRATIONS: Migration[] = [
             `CREATE UNIQUE INDEX elements_nonce ON elements (chain_id, nonce)`,
           ];
     },
+  },
+  {
+    version: 7,
+    name: 'PostgreSQL: catena_append_batch publishes each append event (NOTIFY) in its own call',
+    statements: (d) =>
+      d === 'postgres'
+        ? [
+            `DROP FUNCTION catena_append_batch(text[], text[], text[], text[], text[], text[], text[], text[], text[], bigint[], text[], text[], text[], text[], text[], text[])`,
+            APPEND_BATCH_FUNCTION_7,
+          ]
+        : [],
   },
 ];
 

@@ -133,9 +133,81 @@ BEGIN
   UPDATE audit_head SET seq = h_seq, hash = h_hash WHERE id = 1;
 END $$`;
 
-const CALL = `SELECT * FROM catena_append_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])`;
-/** The prepared statement's name (the call of migration 6's function: a name of its own). */
-const CALL_NAME = 'catena_append_batch_6';
+/**
+ * catena_append_batch as migration 7 replaces it: the same steps, plus each stored append's event
+ * published with NOTIFY inside the call (p_ev_channel NULL for none; payload p_ev_a ‖ element seq ‖
+ * p_ev_b), instead of in a transaction of its own after it: a NOTIFY takes a transaction id, so it
+ * cost a commit record, a WAL flush and a round trip per group (replica-events.ts).
+ */
+export const APPEND_BATCH_FUNCTION_7 = `CREATE FUNCTION catena_append_batch(
+  p_chain text[], p_id text[], p_parent text[], p_kind text[], p_status text[], p_record text[],
+  p_evidence text[], p_at text[], p_actor text[], p_expected bigint[],
+  p_da text[], p_db text[], p_ha text[], p_hb text[], p_hd text[], p_nonce text[],
+  p_ev_channel text[], p_ev_a text[], p_ev_b text[])
+RETURNS TABLE (o_code text, o_seq bigint, o_version bigint, o_audit_seq bigint, o_audit_hash text,
+  o_name text, o_policy text, o_anchor text, o_created_at text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  h_seq bigint; h_hash text; c record; e_seq bigint; v bigint; d text; body text; hh text; k int;
+  cur text := NULL; live boolean := false; c_v bigint; c_next bigint; dirty boolean := false;
+BEGIN
+  SELECT a.seq, a.hash INTO h_seq, h_hash FROM audit_head a WHERE a.id = 1 FOR UPDATE;
+  IF NOT FOUND THEN RAISE EXCEPTION 'catena: audit_head row missing'; END IF;
+  FOR k IN 1 .. coalesce(array_length(p_chain, 1), 0) LOOP
+    o_code := NULL; o_seq := NULL; o_version := NULL; o_audit_seq := NULL; o_audit_hash := NULL;
+    o_name := NULL; o_policy := NULL; o_anchor := NULL; o_created_at := NULL;
+    -- The chain row is locked and read when the batch reaches its chain, and written back once when
+    -- the batch leaves it (consecutive appends to one chain share one lock, read and update).
+    IF cur IS DISTINCT FROM p_chain[k] THEN
+      IF dirty THEN UPDATE chains SET version = c_v, next_seq = c_next WHERE id = cur; dirty := false; END IF;
+      SELECT ch.id, ch.name, ch.policy, ch.anchor, ch.created_at, ch.version, ch.next_seq, ch.deleted_at INTO c
+        FROM chains ch WHERE ch.id = p_chain[k] FOR UPDATE;
+      live := FOUND AND c.deleted_at IS NULL;
+      cur := p_chain[k];
+      IF live THEN c_v := c.version; c_next := c.next_seq; END IF;
+    END IF;
+    IF NOT live THEN
+      o_code := 'ERR_STORE_NOT_FOUND';
+    ELSIF p_expected[k] IS NOT NULL AND c_v <> p_expected[k] THEN
+      o_code := 'ERR_STORE_CONFLICT'; o_version := c_v;
+    ELSIF EXISTS (SELECT 1 FROM elements el WHERE el.chain_id = p_chain[k] AND el.id = p_id[k]) THEN
+      o_code := 'ERR_STORE_DUPLICATE';
+    ELSIF p_parent[k] IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM elements el WHERE el.chain_id = p_chain[k] AND el.id = p_parent[k]) THEN
+      o_code := 'ERR_STORE_NO_PARENT';
+    ELSIF p_nonce[k] IS NOT NULL
+      AND EXISTS (SELECT 1 FROM elements el WHERE el.chain_id = p_chain[k] AND el.nonce = p_nonce[k]) THEN
+      o_code := 'ERR_STORE_NONCE_USED';
+    ELSE
+      e_seq := c_next;
+      v := c_v + 1;
+      d := p_da[k] || e_seq::text || p_db[k] || v::text || '}';
+      body := p_ha[k] || d || p_hb[k] || '"' || h_hash || '","seq":' || (h_seq + 1)::text || p_hd[k];
+      hh := encode(sha256(convert_to(body, 'UTF8')), 'hex');
+      INSERT INTO elements (chain_id, id, seq, parent_id, kind, status, record, evidence_hashes, created_at, updated_at, nonce)
+        VALUES (p_chain[k], p_id[k], e_seq, p_parent[k], p_kind[k], p_status[k], p_record[k], p_evidence[k], p_at[k], p_at[k], p_nonce[k]);
+      c_v := v; c_next := e_seq + 1; dirty := true;
+      INSERT INTO audit (seq, at, actor, action, subject, evidence_hashes, detail, prev_hash, hash)
+        VALUES (h_seq + 1, p_at[k], p_actor[k], 'element.append', 'element:' || p_chain[k] || '/' || p_id[k],
+                p_evidence[k], d, h_hash, hh);
+      -- The append's event for the other replicas, delivered when (and only if) this commits.
+      IF p_ev_channel[k] IS NOT NULL THEN
+        PERFORM pg_notify(p_ev_channel[k], p_ev_a[k] || e_seq::text || p_ev_b[k]);
+      END IF;
+      h_seq := h_seq + 1;
+      h_hash := hh;
+      o_code := 'ok'; o_seq := e_seq; o_version := v; o_audit_seq := h_seq; o_audit_hash := hh;
+      o_name := c.name; o_policy := c.policy; o_anchor := c.anchor; o_created_at := c.created_at;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  IF dirty THEN UPDATE chains SET version = c_v, next_seq = c_next WHERE id = cur; END IF;
+  UPDATE audit_head SET seq = h_seq, hash = h_hash WHERE id = 1;
+END $$`;
+
+const CALL = `SELECT * FROM catena_append_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])`;
+/** The prepared statement's name (the call of migration 7's function: a name of its own). */
+const CALL_NAME = 'catena_append_batch_7';
 
 /** One append as the store hands it to the batch (already validated and serialised). */
 export interface BatchAppend {
@@ -153,6 +225,8 @@ export interface BatchAppend {
   expectedVersion: number | null;
   /** The link's challenge nonce (hex), unique per chain; null when the element has none. */
   nonce: string | null;
+  /** Published with NOTIFY on `channel` when the append commits: before ‖ element seq ‖ after. */
+  announce?: { channel: string; before: string; after: string };
 }
 
 /** What the database made of one append. */
@@ -318,5 +392,8 @@ function columns(items: BatchAppend[]): unknown[] {
     pieces.map((p) => p.hb),
     pieces.map((p) => p.hd),
     items.map((a) => a.nonce),
+    items.map((a) => a.announce?.channel ?? null),
+    items.map((a) => a.announce?.before ?? null),
+    items.map((a) => a.announce?.after ?? null),
   ];
 }

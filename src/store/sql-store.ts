@@ -276,6 +276,7 @@ export class SqlStore implements Store {
         actor: who.actor,
         expectedVersion: expectedVersion === 'any' ? null : expectedVersion,
         nonce,
+        ...(e.announce ? { announce: e.announce } : {}),
       });
       const element = elementRow({
         chain_id: chainId,

@@ -62,6 +62,12 @@ export interface NewElement {
    * Absent or null: none (platform elements).
    */
   nonce?: string | null;
+  /**
+   * PostgreSQL: published with NOTIFY on `channel` in the append's own transaction (delivered iff it
+   * commits), payload `before` ‖ the element's seq ‖ `after` — the append's event for the other
+   * replicas (replica-events.ts). Ignored by SQLite.
+   */
+  announce?: { channel: string; before: string; after: string };
 }
 
 export interface ElementPatch {

@@ -117,7 +117,7 @@ export function storeContract(
         const rows = await fx.query('SELECT version FROM catena_migrations');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1, 2, 3, 4, 5, 6],
+          [1, 2, 3, 4, 5, 6, 7],
         );
         await newChain(stores[0], 'c');
         assert.equal((await stores[2].getChain('c'))?.version, 1);
@@ -139,7 +139,7 @@ export function storeContract(
         const rows = await fx.query('SELECT version FROM catena_migrations ORDER BY version');
         assert.deepEqual(
           rows.map((r) => Number(r.version)),
-          [1, 2, 3, 4, 5, 6],
+          [1, 2, 3, 4, 5, 6, 7],
         );
         assert.deepEqual(await s.getAuditHead(), { seq: 0, hash: ZERO_HASH });
       },

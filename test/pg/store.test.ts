@@ -161,3 +161,55 @@ test(
     }
   },
 );
+
+test(
+  'PostgreSQL: an append announced with NOTIFY is published by its own transaction, with its seq; a refused one is not',
+  { skip: unavailable },
+  async () => {
+    const schema = `catena_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const channel = `catena_test_${randomBytes(6).toString('hex')}`;
+    const listener = new pg.Client({ connectionString: URL });
+    await listener.connect();
+    const got: string[] = [];
+    listener.on('notification', (n) => got.push(String(n.payload)));
+    await listener.query(`LISTEN ${channel}`);
+    const store = await openStore(URL, { schema, maxConnections: 4 });
+    try {
+      const who = { actor: 't', at: new Date() };
+      await store.createChain({ id: 'c', name: 'c', policy: {}, anchor: {}, createdAt: new Date() }, who);
+      const add = (id: string) =>
+        store.appendElement(
+          'c',
+          {
+            id,
+            parentId: null,
+            kind: 'enclave',
+            status: 'active',
+            record: { id },
+            evidenceHashes: [],
+            nonce: null,
+            announce: { channel, before: `{"id":"${id}","seq":`, after: '}' },
+          },
+          'any',
+          who,
+        );
+      const [a, b] = await Promise.all([add('a'), add('b')]);
+      await assert.rejects(add('a'), (e: { code?: string }) => e.code === 'ERR_STORE_DUPLICATE');
+      await listener.query('SELECT 1'); // notifications sent before this round trip have arrived
+      assert.deepEqual(
+        got.map((p) => JSON.parse(p) as unknown),
+        [
+          { id: 'a', seq: a.element.seq },
+          { id: 'b', seq: b.element.seq },
+        ],
+      );
+    } finally {
+      await store.close();
+      await listener.end();
+      const raw = new pg.Client({ connectionString: URL });
+      await raw.connect();
+      await raw.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await raw.end();
+    }
+  },
+);
