@@ -20,7 +20,7 @@ import { readBack } from './bench-manager-readback.ts';
 import { pct, storeCommits, type BenchManagerFlags } from './bench-manager-run.ts';
 import { startManager } from './bench-manager-spawn.ts';
 import { AppendedEvents } from './bench-manager-sse.ts';
-import { benchPgUrl, pgBaseUrl } from './bench-manager-pg.ts';
+import { benchPgUrl, dropBenchSchema, pgBaseUrl } from './bench-manager-pg.ts';
 
 /** Every DUPLICATE_EVERY-th link is sent to two replicas at once: exactly one may store it. */
 const DUPLICATE_EVERY = 10;
@@ -196,6 +196,7 @@ export async function runBenchReplicas(o: BenchManagerFlags, replicas: number): 
     );
     await store.close();
     await world.close();
+    await dropBenchSchema(db, schema);
     await rm(tmp, { recursive: true, force: true });
   }
 }
