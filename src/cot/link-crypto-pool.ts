@@ -6,6 +6,8 @@ import type { LinkCryptoPrefetcher, PrefetchedLinkCrypto } from '../chain/verify
 import { workerExecArgv } from '../sgx/runtime/worker-exec-argv.ts';
 import type { LinkCryptoReply, LinkCryptoRequest } from './link-crypto-worker.ts';
 
+type Job = { link: Link; key?: Uint8Array; collateral?: CollateralBlob; quote?: Uint8Array };
+
 const BOOTSTRAP = new URL('./link-crypto-worker-bootstrap.js', import.meta.url);
 
 interface PoolWorker {
@@ -65,7 +67,7 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
    * Links go to a worker chosen by their parent's key, so each parent's key is decoded by one thread
    * only (a decode costs about half a verification); the first link (no key) goes to the first worker.
    */
-  start(batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>, at: Date): PrefetchedLinkCrypto[] {
+  start(batch: Job[], at: Date): PrefetchedLinkCrypto[] {
     const live = this.workers.filter((w) => !w.failed);
     if (!live.length) return batch.map(() => ({}));
     const groups = live.map(() => [] as number[]);
@@ -77,27 +79,37 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
     return out;
   }
 
-  private send(
-    w: PoolWorker,
-    idx: number[],
-    batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>,
-    at: Date,
-    out: PrefetchedLinkCrypto[],
-  ): void {
+  private send(w: PoolWorker, idx: number[], batch: Job[], at: Date, out: PrefetchedLinkCrypto[]): void {
     const collateral: Record<string, CollateralBlob> = {};
+    // Keys and quotes travel as bytes in one buffer handed over to the worker (no copy per array, and
+    // the worker does not decode the quote's hex again).
+    let size = 0;
+    for (const i of idx) size += (batch[i].key?.length ?? 0) + (batch[i].quote?.length ?? 0);
+    const bytes = new Uint8Array(size);
+    let at0 = 0;
+    const put = (b: Uint8Array): [number, number] => {
+      bytes.set(b, at0);
+      at0 += b.length;
+      return [at0 - b.length, b.length];
+    };
     const jobs = idx.map((i) => {
-      const { link, key, collateral: c } = batch[i];
+      const { link, key, collateral: c, quote } = batch[i];
       const id = link.evidence.kind === 'dcap-quote' && c ? link.evidence.collateral : undefined;
       if (id !== undefined && c && !w.sentCollateral.has(id)) {
         w.sentCollateral.add(id);
         collateral[id] = c;
       }
-      return { link, ...(key ? { key } : {}), ...(id !== undefined ? { collateralId: id } : {}) };
+      return {
+        link,
+        ...(key ? { key: put(key) } : {}),
+        ...(id !== undefined ? { collateralId: id, ...(quote ? { quote: put(quote) } : {}) } : {}),
+      };
     });
     const id = this.nextId++;
     const msg: LinkCryptoRequest = {
       id,
       at: at.getTime(),
+      bytes: bytes.buffer,
       jobs,
       ...(Object.keys(collateral).length ? { collateral } : {}),
     };
@@ -105,7 +117,7 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
       w.calls.set(id, resolve);
       w.busy++;
       try {
-        w.worker.postMessage(msg);
+        w.worker.postMessage(msg, [msg.bytes]);
       } catch {
         w.calls.delete(id);
         w.busy--;

@@ -7,13 +7,21 @@ import type { CollateralBlob, Link } from '../chain/types.ts';
 import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
 
-/** Host → worker: a batch of links whose signature (with `key`) and quote (with collateral `collateralId`) to check at `at`. */
+/** Where in a request's `bytes` a job's key or quote is: [offset, length]. */
+type Span = [number, number];
+
+/**
+ * Host → worker: a batch of links whose signature (with `key`) and quote (with collateral `collateralId`)
+ * to check at `at`. `key` and `quote` point into `bytes`: the parent key (64 bytes) and the quote whose
+ * hex is the link's (without it the quote is decoded from the link).
+ */
 export interface LinkCryptoRequest {
   id: number;
   at: number;
   /** Collateral sent along the first time a worker needs it, by id (the bundle's collateral hash). */
   collateral?: Record<string, CollateralBlob>;
-  jobs: Array<{ link: Link; key?: Uint8Array; collateralId?: string }>;
+  bytes: ArrayBuffer;
+  jobs: Array<{ link: Link; key?: Span; quote?: Span; collateralId?: string }>;
 }
 /** Per job: the signature verdict (null: it throws; undefined: not asked) and the quote's result without its report. */
 export interface LinkCryptoReply {
@@ -29,7 +37,7 @@ export interface LinkCryptoReply {
 interface WorkerState {
   verifier: RemoteEvidenceVerifier;
   collateral: Map<string, CollateralBlob>;
-  /** Parents' keys decoded once (a parent signs several links): bounded, cleared when full. */
+  /** Parents' keys decoded once (a parent signs several links): the 4,096 used last. */
   keys: Map<string, KeyObject>;
 }
 
@@ -37,11 +45,12 @@ function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean 
   try {
     const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
     let pk = keys.get(k);
-    if (!pk) {
+    if (pk) keys.delete(k);
+    else {
       pk = p256PublicFromRaw(key);
-      if (keys.size >= 4096) keys.clear();
-      keys.set(k, pk);
+      if (keys.size >= 4096) keys.delete(keys.keys().next().value!);
     }
+    keys.set(k, pk);
     return p256Verify(pk, linkSigningBytes(link), fromHex(link.signature, 64, 'signature'));
   } catch {
     return null;
@@ -52,6 +61,7 @@ async function remote(
   { verifier, collateral }: WorkerState,
   link: Link,
   id: string | undefined,
+  bytes: Uint8Array | undefined,
   at: Date,
 ): Promise<LinkCryptoReply['results'][number]['remote']> {
   if (link.evidence.kind !== 'dcap-quote' || id === undefined) return undefined;
@@ -59,7 +69,7 @@ async function remote(
   if (!blob) return null;
   let quote: Uint8Array;
   try {
-    quote = fromHex(link.evidence.quote);
+    quote = bytes ?? fromHex(link.evidence.quote);
   } catch {
     return null;
   }
@@ -87,11 +97,12 @@ const state: WorkerState = {
 parentPort!.on('message', (m: LinkCryptoRequest) => {
   for (const [id, c] of Object.entries(m.collateral ?? {})) state.collateral.set(id, c);
   const at = new Date(m.at);
+  const span = (s: Span | undefined) => (s ? new Uint8Array(m.bytes, s[0], s[1]) : undefined);
   void Promise.all(
     m.jobs.map(async (j) => {
       const out: LinkCryptoReply['results'][number] = {};
-      if (j.key) out.signature = signature(state, j.link, j.key);
-      const r = await remote(state, j.link, j.collateralId, at);
+      if (j.key) out.signature = signature(state, j.link, span(j.key)!);
+      const r = await remote(state, j.link, j.collateralId, span(j.quote), at);
       if (r !== undefined) out.remote = r;
       return out;
     }),
