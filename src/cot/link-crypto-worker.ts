@@ -1,9 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { fromHex } from '../bytes/util.ts';
-import { linkSigningBytes } from '../chain/signing.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
-import type { CollateralBlob, Link } from '../chain/types.ts';
+import type { CollateralBlob } from '../chain/types.ts';
 import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
 
@@ -11,9 +9,9 @@ import { createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
 type Span = [number, number];
 
 /**
- * Host → worker: a batch of links whose signature (with `key`) and quote (with collateral `collateralId`)
- * to check at `at`. `key` and `quote` point into `bytes`: the parent key (64 bytes) and the quote whose
- * hex is the link's (without it the quote is decoded from the link).
+ * Host → worker: a batch of links whose signature and quote to check at `at`, as spans of `bytes`:
+ * `sign`, the parent key (64) ‖ the signature (64) ‖ the link's signing bytes; `quote`, the quote to
+ * verify against the collateral `collateralId`.
  */
 export interface LinkCryptoRequest {
   id: number;
@@ -21,7 +19,7 @@ export interface LinkCryptoRequest {
   /** Collateral sent along the first time a worker needs it, by id (the bundle's collateral hash). */
   collateral?: Record<string, CollateralBlob>;
   bytes: ArrayBuffer;
-  jobs: Array<{ link: Link; key?: Span; quote?: Span; collateralId?: string }>;
+  jobs: Array<{ sign?: Span; quote?: Span; collateralId?: string }>;
 }
 /** Per job: the signature verdict (null: it throws; undefined: not asked) and the quote's result without its report. */
 export interface LinkCryptoReply {
@@ -41,7 +39,8 @@ interface WorkerState {
   keys: Map<string, KeyObject>;
 }
 
-function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean | null {
+function signature({ keys }: WorkerState, sign: Uint8Array): boolean | null {
+  const key = sign.subarray(0, 64);
   try {
     const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
     let pk = keys.get(k);
@@ -51,7 +50,7 @@ function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean 
       if (keys.size >= 4096) keys.delete(keys.keys().next().value!);
     }
     keys.set(k, pk);
-    return p256Verify(pk, linkSigningBytes(link), fromHex(link.signature, 64, 'signature'));
+    return p256Verify(pk, sign.subarray(128), sign.subarray(64, 128));
   } catch {
     return null;
   }
@@ -59,20 +58,13 @@ function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean 
 
 async function remote(
   { verifier, collateral }: WorkerState,
-  link: Link,
   id: string | undefined,
-  bytes: Uint8Array | undefined,
+  quote: Uint8Array | undefined,
   at: Date,
 ): Promise<LinkCryptoReply['results'][number]['remote']> {
-  if (link.evidence.kind !== 'dcap-quote' || id === undefined) return undefined;
+  if (id === undefined || !quote) return undefined;
   const blob = collateral.get(id);
   if (!blob) return null;
-  let quote: Uint8Array;
-  try {
-    quote = bytes ?? fromHex(link.evidence.quote);
-  } catch {
-    return null;
-  }
   try {
     const r = await verifier.verify(quote, blob, at);
     if (!r.ok) return r;
@@ -101,8 +93,8 @@ parentPort!.on('message', (m: LinkCryptoRequest) => {
   void Promise.all(
     m.jobs.map(async (j) => {
       const out: LinkCryptoReply['results'][number] = {};
-      if (j.key) out.signature = signature(state, j.link, span(j.key)!);
-      const r = await remote(state, j.link, j.collateralId, span(j.quote), at);
+      if (j.sign) out.signature = signature(state, span(j.sign)!);
+      const r = await remote(state, j.collateralId, span(j.quote), at);
       if (r !== undefined) out.remote = r;
       return out;
     }),
