@@ -12,7 +12,15 @@ import type { ChainHeader, ChainPolicy, CollateralBlob, Element, Link, Revocatio
 export type BundleItem =
   | { index: number; kind: 'header'; header: ChainHeader }
   | { index: number; kind: 'revocation'; revocation: Revocation }
-  | { index: number; kind: 'link'; link: Link; element: Element; collateral?: CollateralBlob }
+  | {
+      index: number;
+      kind: 'link';
+      link: Link;
+      element: Element;
+      collateral?: CollateralBlob;
+      /** A remote link's quote as bytes: `link.evidence.quote` is their hex (the verifier need not decode it back). */
+      quote?: Uint8Array;
+    }
   | { index: number; kind: 'platform'; elements: [Element, Element] }
   | { index: number; kind: 'trailer'; records: number; links: { local: number; remote: number }; hash: string };
 
@@ -204,6 +212,7 @@ export class BundleReader {
         const s = r.link;
         let link: Link;
         let collateral: CollateralBlob | undefined;
+        let quoteBytes: Uint8Array | undefined;
         if (s.evidence.kind === 'dcap-quote' && 'quoteHead' in s.evidence) {
           const ev = s.evidence;
           const c = this.blobs.get(ev.collateral);
@@ -227,6 +236,7 @@ export class BundleReader {
             quote.set(ev.quoteHead);
             quote.set(q.content, ev.quoteHead.length);
           }
+          quoteBytes = quote;
           link = {
             ...s,
             chain: h.id,
@@ -248,7 +258,14 @@ export class BundleReader {
           elementKey: link.childKey,
           ...(r.cloud !== undefined ? { cloud: r.cloud } : {}),
         };
-        return { index, kind: 'link', link, element, ...(collateral ? { collateral } : {}) };
+        return {
+          index,
+          kind: 'link',
+          link,
+          element,
+          ...(collateral ? { collateral } : {}),
+          ...(quoteBytes ? { quote: quoteBytes } : {}),
+        };
       }
       case 'platform': {
         if (this.phase === 'done') return out('platform');

@@ -25,10 +25,14 @@ export interface PrefetchedLinkCrypto {
 
 /**
  * Starts the crypto of a batch of links (in stream order) elsewhere. `key` is the parent's element key
- * as its own link carries it (absent for the first link, signed by the owner).
+ * as its own link carries it (absent for the first link, signed by the owner); `quote`, a remote link's
+ * quote as the bytes whose hex `link.evidence.quote` is. Both are read during the call only (copied).
  */
 export interface LinkCryptoPrefetcher {
-  start(batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>, at: Date): PrefetchedLinkCrypto[];
+  start(
+    batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob; quote?: Uint8Array }>,
+    at: Date,
+  ): PrefetchedLinkCrypto[];
 }
 
 export interface VerifyStreamOptions extends VerifyChainOptions {
@@ -116,8 +120,8 @@ export async function verifyBundleV2(
   const keyOf = (id: string | null): Uint8Array | undefined => {
     if (id === null) return undefined;
     const s = checker?.state.get(id);
-    // A copy: the checker keeps keys as views into shared slabs, and this one is posted to a worker.
-    if (s) return s.keyRaw.slice();
+    // A view into the checker's key slabs (never overwritten): the prefetcher copies what it sends.
+    if (s) return s.keyRaw;
     for (let i = ahead.length - 1; i >= 0; i--)
       if (ahead[i].item.link.child === id) return safeHex(ahead[i].item.link.childKey);
     return undefined;
@@ -134,6 +138,7 @@ export async function verifyBundleV2(
         link: item.link,
         ...(key ? { key } : {}),
         ...(item.collateral ? { collateral: item.collateral } : {}),
+        ...(item.quote ? { quote: item.quote } : {}),
       })),
       opts.at,
     );
@@ -170,7 +175,7 @@ export async function verifyBundleV2(
       // The prefetched signature was computed with `usedKey`; it is used only if LinkChecker holds
       // that very key for the parent (the hook compares them).
       pending = crypto ? { link: l, crypto, ...(usedKey ? { key: usedKey } : {}) } : undefined;
-      const f = await checker!.check(l, opts.at);
+      const f = await checker!.check(l, opts.at, it.quote ? { quote: it.quote } : {});
       pending = undefined;
       current.delete(l.child);
       if (f && f.check !== 'ancestor') failures.push({ ...f, record: it.index });

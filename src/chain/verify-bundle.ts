@@ -181,8 +181,13 @@ export class LinkChecker {
   /**
    * `opts.reuseVerification`: a remote link's quote may be answered from the remote verifier's memo of
    * the very same input (Chain.append only; see docs/chain.md, "Verification reuse").
+   * `opts.quote`: the bytes whose hex is `l.evidence.quote`, when the caller has them (the v2 reader).
    */
-  async check(l: Link, atDate: Date, opts: { reuseVerification?: boolean } = {}): Promise<ChainFailure | undefined> {
+  async check(
+    l: Link,
+    atDate: Date,
+    opts: { reuseVerification?: boolean; quote?: Uint8Array } = {},
+  ): Promise<ChainFailure | undefined> {
     const h = this.header;
     const at = atDate.getTime();
     const parentState = l.parent === null ? undefined : this.state.get(l.parent);
@@ -287,7 +292,7 @@ export class LinkChecker {
         if (l.evidence.kind !== 'dcap-quote') throw new Fail('evidence-format', 'a remote link carries a DCAP quote');
         const coll = this.collateral[l.evidence.collateral];
         if (!coll) throw new Fail('collateral-missing', `collateral ${l.evidence.collateral} is not in the bundle`);
-        const quote = bytes(l.evidence.quote, undefined, 'quote');
+        const quote = opts.quote ?? bytes(l.evidence.quote, undefined, 'quote');
         this.lastQuote = { hex: l.evidence.quote, bytes: quote };
         const r = await this.remote.verify(quote, coll, atDate, opts.reuseVerification ? { reuse: true } : undefined);
         if (!r.ok) throw new Fail(`quote:${r.check}`, r.message);

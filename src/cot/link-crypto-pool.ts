@@ -3,8 +3,28 @@ import { Worker } from 'node:worker_threads';
 import type { RemoteEvidenceResult } from '../chain/remote-verifier.ts';
 import type { CollateralBlob, Link } from '../chain/types.ts';
 import type { LinkCryptoPrefetcher, PrefetchedLinkCrypto } from '../chain/verify-bundle-v2.ts';
+import { fromHex } from '../bytes/util.ts';
+import { linkSigningBytes } from '../chain/signing.ts';
 import { workerExecArgv } from '../sgx/runtime/worker-exec-argv.ts';
 import type { LinkCryptoReply, LinkCryptoRequest } from './link-crypto-worker.ts';
+
+type Job = { link: Link; key?: Uint8Array; collateral?: CollateralBlob; quote?: Uint8Array };
+
+const maybe = <T>(f: () => T): T | undefined => {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+};
+
+/** Parent key (64), signature (64) and signing bytes of a link, or undefined where they cannot be made. */
+function signParts(link: Link, key: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] | undefined {
+  if (key.length !== 64) return undefined;
+  const sig = maybe(() => fromHex(link.signature, 64));
+  const data = sig && maybe(() => linkSigningBytes(link));
+  return sig && data ? [key, sig, data] : undefined;
+}
 
 const BOOTSTRAP = new URL('./link-crypto-worker-bootstrap.js', import.meta.url);
 
@@ -19,7 +39,8 @@ interface PoolWorker {
 /**
  * Worker threads (one per core by default) that check link signatures and DCAP quotes for the
  * streaming verifier of proof bundles v2 (`verifyBundleV2`'s prefetcher). Each runs the same code on
- * the same inputs as the verifier's own thread (p256Verify over linkSigningBytes; Catena's DCAP
+ * the same inputs as the verifier's own thread (p256Verify over linkSigningBytes, made on that thread from
+ * the link it checks; Catena's DCAP
  * verifier trusting exactly `root`, warm per thread); a job a worker could not answer comes back
  * null and the verifier computes it itself, so the verdicts are the single-threaded ones.
  */
@@ -65,7 +86,7 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
    * Links go to a worker chosen by their parent's key, so each parent's key is decoded by one thread
    * only (a decode costs about half a verification); the first link (no key) goes to the first worker.
    */
-  start(batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>, at: Date): PrefetchedLinkCrypto[] {
+  start(batch: Job[], at: Date): PrefetchedLinkCrypto[] {
     const live = this.workers.filter((w) => !w.failed);
     if (!live.length) return batch.map(() => ({}));
     const groups = live.map(() => [] as number[]);
@@ -77,27 +98,45 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
     return out;
   }
 
-  private send(
-    w: PoolWorker,
-    idx: number[],
-    batch: Array<{ link: Link; key?: Uint8Array; collateral?: CollateralBlob }>,
-    at: Date,
-    out: PrefetchedLinkCrypto[],
-  ): void {
+  private send(w: PoolWorker, idx: number[], batch: Job[], at: Date, out: PrefetchedLinkCrypto[]): void {
     const collateral: Record<string, CollateralBlob> = {};
-    const jobs = idx.map((i) => {
-      const { link, key, collateral: c } = batch[i];
+    // A worker gets bytes only, in one buffer handed over (not copied): per link the parent key, the
+    // signature and the signing bytes (computed here, from the very link this thread checks), and the
+    // quote. A link whose bytes cannot be made here (not canonical JSON, bad hex) gets no job: the
+    // checker computes it itself and names the failure.
+    const parts = idx.map((i) => {
+      const { link, key, collateral: c, quote } = batch[i];
+      const sign = key ? signParts(link, key) : undefined;
       const id = link.evidence.kind === 'dcap-quote' && c ? link.evidence.collateral : undefined;
-      if (id !== undefined && c && !w.sentCollateral.has(id)) {
+      const q =
+        id !== undefined ? (quote ?? maybe(() => fromHex((link.evidence as { quote: string }).quote))) : undefined;
+      if (id !== undefined && q && !w.sentCollateral.has(id)) {
         w.sentCollateral.add(id);
-        collateral[id] = c;
+        collateral[id] = c!;
       }
-      return { link, ...(key ? { key } : {}), ...(id !== undefined ? { collateralId: id } : {}) };
+      return { sign, id: q ? id : undefined, q };
     });
+    let size = 0;
+    for (const p of parts) size += (p.sign ? 128 + p.sign[2].length : 0) + (p.q?.length ?? 0);
+    const bytes = new Uint8Array(size);
+    let at0 = 0;
+    const put = (...bs: Uint8Array[]): [number, number] => {
+      const from = at0;
+      for (const b of bs) {
+        bytes.set(b, at0);
+        at0 += b.length;
+      }
+      return [from, at0 - from];
+    };
+    const jobs = parts.map((p) => ({
+      ...(p.sign ? { sign: put(...p.sign) } : {}),
+      ...(p.id !== undefined ? { collateralId: p.id, quote: put(p.q!) } : {}),
+    }));
     const id = this.nextId++;
     const msg: LinkCryptoRequest = {
       id,
       at: at.getTime(),
+      bytes: bytes.buffer,
       jobs,
       ...(Object.keys(collateral).length ? { collateral } : {}),
     };
@@ -105,7 +144,7 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
       w.calls.set(id, resolve);
       w.busy++;
       try {
-        w.worker.postMessage(msg);
+        w.worker.postMessage(msg, [msg.bytes]);
       } catch {
         w.calls.delete(id);
         w.busy--;
@@ -114,7 +153,7 @@ export class LinkCryptoPool implements LinkCryptoPrefetcher {
     });
     jobs.forEach((j, k) => {
       out[idx[k]] = {
-        ...(j.key ? { signature: results.then((r) => r[k]?.signature ?? null) } : {}),
+        ...(j.sign ? { signature: results.then((r) => r[k]?.signature ?? null) } : {}),
         ...(j.collateralId !== undefined
           ? { remote: results.then((r) => (r[k]?.remote ?? null) as RemoteEvidenceResult | null) }
           : {}),

@@ -1,19 +1,25 @@
 import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { fromHex } from '../bytes/util.ts';
-import { linkSigningBytes } from '../chain/signing.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
-import type { CollateralBlob, Link } from '../chain/types.ts';
+import type { CollateralBlob } from '../chain/types.ts';
 import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
 
-/** Host → worker: a batch of links whose signature (with `key`) and quote (with collateral `collateralId`) to check at `at`. */
+/** Where in a request's `bytes` a job's key or quote is: [offset, length]. */
+type Span = [number, number];
+
+/**
+ * Host → worker: a batch of links whose signature and quote to check at `at`, as spans of `bytes`:
+ * `sign`, the parent key (64) ‖ the signature (64) ‖ the link's signing bytes; `quote`, the quote to
+ * verify against the collateral `collateralId`.
+ */
 export interface LinkCryptoRequest {
   id: number;
   at: number;
   /** Collateral sent along the first time a worker needs it, by id (the bundle's collateral hash). */
   collateral?: Record<string, CollateralBlob>;
-  jobs: Array<{ link: Link; key?: Uint8Array; collateralId?: string }>;
+  bytes: ArrayBuffer;
+  jobs: Array<{ sign?: Span; quote?: Span; collateralId?: string }>;
 }
 /** Per job: the signature verdict (null: it throws; undefined: not asked) and the quote's result without its report. */
 export interface LinkCryptoReply {
@@ -29,20 +35,22 @@ export interface LinkCryptoReply {
 interface WorkerState {
   verifier: RemoteEvidenceVerifier;
   collateral: Map<string, CollateralBlob>;
-  /** Parents' keys decoded once (a parent signs several links): bounded, cleared when full. */
+  /** Parents' keys decoded once (a parent signs several links): the 4,096 used last. */
   keys: Map<string, KeyObject>;
 }
 
-function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean | null {
+function signature({ keys }: WorkerState, sign: Uint8Array): boolean | null {
+  const key = sign.subarray(0, 64);
   try {
     const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
     let pk = keys.get(k);
-    if (!pk) {
+    if (pk) keys.delete(k);
+    else {
       pk = p256PublicFromRaw(key);
-      if (keys.size >= 4096) keys.clear();
-      keys.set(k, pk);
+      if (keys.size >= 4096) keys.delete(keys.keys().next().value!);
     }
-    return p256Verify(pk, linkSigningBytes(link), fromHex(link.signature, 64, 'signature'));
+    keys.set(k, pk);
+    return p256Verify(pk, sign.subarray(128), sign.subarray(64, 128));
   } catch {
     return null;
   }
@@ -50,19 +58,13 @@ function signature({ keys }: WorkerState, link: Link, key: Uint8Array): boolean 
 
 async function remote(
   { verifier, collateral }: WorkerState,
-  link: Link,
   id: string | undefined,
+  quote: Uint8Array | undefined,
   at: Date,
 ): Promise<LinkCryptoReply['results'][number]['remote']> {
-  if (link.evidence.kind !== 'dcap-quote' || id === undefined) return undefined;
+  if (id === undefined || !quote) return undefined;
   const blob = collateral.get(id);
   if (!blob) return null;
-  let quote: Uint8Array;
-  try {
-    quote = fromHex(link.evidence.quote);
-  } catch {
-    return null;
-  }
   try {
     const r = await verifier.verify(quote, blob, at);
     if (!r.ok) return r;
@@ -87,11 +89,12 @@ const state: WorkerState = {
 parentPort!.on('message', (m: LinkCryptoRequest) => {
   for (const [id, c] of Object.entries(m.collateral ?? {})) state.collateral.set(id, c);
   const at = new Date(m.at);
+  const span = (s: Span | undefined) => (s ? new Uint8Array(m.bytes, s[0], s[1]) : undefined);
   void Promise.all(
     m.jobs.map(async (j) => {
       const out: LinkCryptoReply['results'][number] = {};
-      if (j.key) out.signature = signature(state, j.link, j.key);
-      const r = await remote(state, j.link, j.collateralId, at);
+      if (j.sign) out.signature = signature(state, span(j.sign)!);
+      const r = await remote(state, j.collateralId, span(j.quote), at);
       if (r !== undefined) out.remote = r;
       return out;
     }),

@@ -172,6 +172,30 @@ test('the worker pool gives exactly the single-threaded result, element by eleme
   assert.deepEqual(parallel, single);
 });
 
+test("the pool checks the key and quote bytes it is handed for each link, not its neighbours' or the hex", async () => {
+  const items = readBundleV2Sync(bytes).flatMap((it) => (it.kind === 'link' ? [it] : []));
+  const keyOf = new Map(items.map((it) => [it.link.child, Uint8Array.from(Buffer.from(it.link.childKey, 'hex'))]));
+  const remote = items.filter((it) => it.quote && it.link.parent !== null).slice(0, 4);
+  assert.equal(remote.length, 4);
+  const jobs = remote.map((it) => ({
+    link: it.link,
+    key: keyOf.get(it.link.parent!)!,
+    collateral: it.collateral!,
+    quote: it.quote!.slice(),
+  }));
+  // Job 1: a bit of its quote's signed body flipped (its link's hex untouched); job 2: its child's key, not its parent's.
+  jobs[1].quote[100] ^= 1;
+  jobs[2].key = keyOf.get(remote[2].link.child)!;
+  const started = pool.start(jobs, new Date());
+  const sigs = await Promise.all(started.map((p) => p.signature ?? Promise.reject(new Error('no signature job'))));
+  const quotes = await Promise.all(started.map((p) => p.remote ?? Promise.reject(new Error('no quote job'))));
+  assert.deepEqual(sigs, [true, true, false, true]);
+  assert.deepEqual(
+    quotes.map((r) => r?.ok),
+    [true, false, true, true],
+  );
+});
+
 test('v2 is compact: shared quote parts, collateral and policy stored once', () => {
   const items = readBundleV2Sync(bytes);
   assert.equal(items.at(-1)!.kind, 'trailer');
