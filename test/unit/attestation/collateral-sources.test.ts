@@ -141,6 +141,7 @@ test(
     assert.equal(collateralToQvlJson(collateralFromQvlJson(noIssuer)).pck_crl_issuer_chain, '');
     const noQe = { ...c, qeIdentitySigningChain: undefined };
     assert.equal(collateralToQvlJson(noQe).qe_identity_issuer_chain, j.tcb_info_issuer_chain.replace(/\n?$/, '\n'));
+    assert.deepEqual([...collateralFromQvlJson({ ...j, pck_crl: [0, 255] }).pckCrl], [0, 255]);
     const arrays = collateralFromQvlJson({
       ...j,
       pck_crl: [...Buffer.from(j.pck_crl, 'hex')],
@@ -196,6 +197,7 @@ test(
     assert.equal(await src.get(REQ, AT), first, 'read once, on first use');
     const opened = await openCollateral(path);
     await assert.rejects(opened.get(REQ, AT), { code: 'ERR_COLLATERAL_FORMAT', message: new RegExp(`^${path}: `) });
+    await assert.rejects(opened.get(REQ, AT), (e: Error) => e.cause instanceof SyntaxError);
     writeFileSync(path, '{"tcb_info": 1}');
     await assert.rejects(qvlJsonFileCollateral(path).get(REQ, AT), {
       code: 'ERR_COLLATERAL_FORMAT',
@@ -226,3 +228,27 @@ test('memory, always-fail, and a PCS URL by openCollateral', async () => {
     assert.equal('fetches' in s, true, `${url}: a PCS source`);
   }
 });
+
+test(
+  'directory: a PEM root CA CRL; a malformed file keeps its cause; a path that merely contains a URL is a path',
+  { skip: skipWithoutVectors },
+  async () => {
+    const d = mkdtempSync(join(tmp, 'pem-'));
+    for (const f of ['tcb_info.json', 'qe_identity.json', 'tcb_signing_cert.pem', 'pck_processor_crl.der'])
+      writeFileSync(join(d, f), readFileSync(vectorPath(`sgx-v3-zkdcap/${f}`)));
+    const root = vector('sgx-v3-zkdcap/root_ca_crl.der');
+    writeFileSync(join(d, 'root_ca_crl.pem'), toPem(root, 'X509 CRL'));
+    assert.deepEqual((await directoryCollateral(d).get(REQ, AT)).rootCaCrl, root);
+    writeFileSync(join(d, 'root_ca_crl.pem'), toPem(root, 'CERTIFICATE'));
+    await assert.rejects(directoryCollateral(d).get(REQ, AT), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_COLLATERAL_FORMAT');
+      assert.equal((e.cause as { code?: string }).code, 'ERR_PEM');
+      return true;
+    });
+    const notUrl = join(tmp, 'see http:');
+    await assert.rejects(openCollateral(notUrl), {
+      code: 'ERR_COLLATERAL_UNAVAILABLE',
+      message: new RegExp(`^collateral ${notUrl}: ENOENT`),
+    });
+  },
+);

@@ -95,7 +95,7 @@ test('applyPolicy: every check with its exact detail and code', () => {
     applyPolicy(
       {
         acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
-        acceptedAdvisories: ['SA-2'],
+        acceptedAdvisories: ['SA-3'],
         mrEnclave: ['cc'.repeat(32)],
         mrSigner: 'CC'.repeat(32),
         isvProdId: 3,
@@ -115,7 +115,7 @@ test('applyPolicy: every check with its exact detail and code', () => {
       {
         name: 'policy.advisories',
         ok: false,
-        detail: 'advisories not accepted: SA-1',
+        detail: 'advisories not accepted: SA-1, SA-2',
         code: 'ERR_ADVISORY_NOT_ACCEPTED',
       },
       {
@@ -158,6 +158,10 @@ test('applyPolicy: every check with its exact detail and code', () => {
       advisoryIds: ['SA-1'],
       collateralIssueDates: [at, new Date('2025-01-01T00:00:00Z')],
     },
+  );
+  assert.deepEqual(
+    ok.map((c) => c.ok),
+    [true, true, true, true, true, true],
   );
   assert.deepEqual(
     ok.map((c) => c.detail),
@@ -259,6 +263,9 @@ test('parsePolicy: bounds and messages field by field', () => {
     [{ mrEnclave: ['aa', 1] }, 'policy.mrEnclave: expected an array of strings'],
     [{ mrEnclave: ['a'] }, 'policy.mrEnclave: expected some bytes of hex'],
     [{ mrEnclave: [''] }, 'policy.mrEnclave: expected some bytes of hex'],
+    [{ mrEnclave: ['abc'] }, 'policy.mrEnclave: expected some bytes of hex'],
+    [{ mrSigner: 'zz' + 'bb'.repeat(31) }, 'policy.mrSigner: expected 32 bytes of hex'],
+    [{ mrSigner: 'bb'.repeat(31) + 'zz' }, 'policy.mrSigner: expected 32 bytes of hex'],
     [{ mrSigner: 'bb'.repeat(31) }, 'policy.mrSigner: expected 32 bytes of hex'],
     [{ mrSigner: 'bb'.repeat(33) }, 'policy.mrSigner: expected 32 bytes of hex'],
     [{ mrSigner: 32 }, 'policy.mrSigner: expected 32 bytes of hex'],

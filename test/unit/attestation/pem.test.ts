@@ -36,6 +36,7 @@ test('pemBlocks: strict allows only CR/LF between blocks, lines of base64 each e
   const two = block(der1) + block(der2);
   assert.deepEqual(pemCertificates(two, { strict: true }), [der1, der2]);
   assert.deepEqual(pemCertificates(`${two}\0`, { strict: true }), [der1, der2]);
+  assert.deepEqual(pemCertificates(`${two}\n\r\n\0`, { strict: true }), [der1, der2], 'line ends, then one NUL');
   assert.deepEqual(pemCertificates(two.replace(/\n/g, '\r\n'), { strict: true }), [der1, der2]);
   assert.deepEqual(pemCertificates(`\n${block(der1)}\n\n${block(der2)}`, { strict: true }), [der1, der2]);
   const refused: Array<[string, string, string]> = [
@@ -94,6 +95,10 @@ test('derFromAny: DER as is, one PEM block, hex text; anything else unchanged', 
     const b = bytes(other);
     assert.equal(derFromAny(b, 'X'), b, JSON.stringify(other));
   }
+  // Bytes that start with 0x30 are DER even when they read as hex text ("0a" is 0x30 0x61).
+  const zeroA = bytes('0a');
+  assert.equal(derFromAny(zeroA, 'X'), zeroA);
+  assert.deepEqual(certificatesFromAny(zeroA), [zeroA]);
   const empty = new Uint8Array(0);
   assert.equal(derFromAny(empty, 'X'), empty);
 });

@@ -59,6 +59,10 @@ test('applyTdPolicy: an SGX quote fails policy.kind under a TD policy, and gets 
     applyTdPolicy({}, { ...quote, td: undefined }, undefined).map((c) => c.name),
     ['policy.kind'],
   );
+  assert.deepEqual(
+    applyTdPolicy({}, { ...quote, teeType: 'sgx' }, undefined).map((c) => c.name),
+    ['policy.kind'],
+  );
 });
 
 test('applyTdPolicy: policy.serviceTd always, for a TD', () => {
@@ -164,6 +168,7 @@ test('applyTdPolicy: every field, missed', () => {
   ]);
   // The XFAM mask leaves the differing bit out: met.
   assert.equal(applyTdPolicy({ xfam: 'e702060000000001', xfamMask: 'fffffffffffffff0' }, quote, undefined)[1].ok, true);
+  assert.equal(applyTdPolicy({ xfam: 'e702060000000001' }, quote, undefined)[1].ok, false, 'no XFAM mask: all bits');
   // Event digests without a replayed log.
   assert.deepEqual(applyTdPolicy({ eventDigests: [] }, quote, undefined)[1], {
     name: 'policy.td.eventDigests',
@@ -192,6 +197,10 @@ test('eventLogCheck: only for a TD; a log that does not parse fails with its own
       code: 'ERR_EVENT_LOG_MISMATCH',
     },
   });
+  // The quote kind is read from teeType and the TD report both (a hand-made summary holding one only).
+  const sgxWords = 'an event log was given for an SGX enclave quote';
+  assert.equal(eventLogCheck({ ...quote, td: undefined }, new Uint8Array(0)).check.detail, sgxWords);
+  assert.equal(eventLogCheck({ ...quote, teeType: 'sgx' }, new Uint8Array(0)).check.detail, sgxWords);
   const bad = eventLogCheck(quote, new Uint8Array([1, 2, 3]));
   assert.equal(bad.check.ok, false);
   assert.equal(bad.events, undefined);
@@ -218,6 +227,8 @@ test('parseTdPolicy / parsePolicy: TD fields checked one by one; SGX and TD fiel
     [{ tdAttributes: h('00', 9) }, 'policy.tdAttributes: expected 8 bytes of hex'],
     [{ mrConfigId: 5 }, 'policy.mrConfigId: expected 48 bytes of hex'],
     [{ rtmr2: h('0g', 48) }, 'policy.rtmr2: expected 48 bytes of hex'],
+    [{ rtmr1: 'zz' + h('ab', 47) }, 'policy.rtmr1: expected 48 bytes of hex'],
+    [{ rtmr1: h('ab', 47) + 'zz' }, 'policy.rtmr1: expected 48 bytes of hex'],
     [{ allowServiceTd: 'yes' }, 'policy.allowServiceTd: expected a boolean'],
   ];
   for (const [o, message] of refused) assert.throws(() => parseTdPolicy(o), { name: 'TypeError', message }, message);
