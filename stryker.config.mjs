@@ -105,6 +105,7 @@ const FULL_TESTS = [
   'test/unit/attestation/collateral-sources.test.ts',
   'test/unit/attestation/identity-policy.test.ts',
   'test/unit/attestation/ear-vector.test.ts',
+  'test/unit/attestation/collateral-pcs.test.ts',
   'test/unit/attestation/local.test.ts',
   'test/unit/tdx/event-log.test.ts',
   'test/unit/tdx/td-measure-report.test.ts',
