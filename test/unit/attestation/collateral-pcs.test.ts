@@ -22,7 +22,7 @@ function server(
     calls.push({ url, headers: init?.headers });
     const u = new URL(url);
     const h = new Headers();
-    let body: string | Uint8Array = '';
+    let body: string | Buffer = '';
     if (u.pathname.endsWith('/tcb')) {
       h.set(o.headerNames?.tcb ?? 'TCB-Info-Issuer-Chain', encodeURIComponent(j.tcb_info_issuer_chain));
       body = o.tcbBody ?? `{"tcbInfo":${j.tcb_info},"signature":"${j.tcb_info_signature}"}`;
@@ -33,7 +33,10 @@ function server(
       h.set(o.headerNames?.crl ?? 'SGX-PCK-CRL-Issuer-Chain', encodeURIComponent(j.pck_crl_issuer_chain));
       body = Buffer.from(j.pck_crl, 'hex');
     } else body = j.root_ca_crl;
-    return new Response(body, { status: o.status ?? 200, headers: h });
+    return new Response(typeof body === 'string' ? body : new Uint8Array(body), {
+      status: o.status ?? 200,
+      headers: h,
+    });
   }) as unknown as typeof globalThis.fetch;
   // The earliest nextUpdate of the four, read independently (JSON fields; @peculiar/x509 for the CRLs).
   const nextUpdates = [
