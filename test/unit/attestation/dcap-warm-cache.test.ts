@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import { collateralFromQvlJson } from '../../../src/attestation/collateral/from-qvl-json.ts';
 import { DcapVerifier } from '../../../src/attestation/dcap/verify-quote.ts';
+import { pemCertificates, toPem } from '../../../src/attestation/pem.ts';
 import { skipWithoutVectors, vector, vectorText } from '../../helpers/vectors.ts';
 
 /**
@@ -89,5 +91,37 @@ test(
       trustedRoots: [new Uint8Array(64).fill(7)],
     });
     assert.equal(other.error?.check, 'pck.chain');
+  },
+);
+
+/** The quote with its embedded root certificate's key changed in one bit (same length, same PEM layout). */
+function alterEmbeddedRoot(q: Uint8Array): Uint8Array {
+  const text = Buffer.from(q).toString('latin1');
+  const begin = text.lastIndexOf('-----BEGIN CERTIFICATE-----');
+  const end = text.indexOf('-----END CERTIFICATE-----', begin) + '-----END CERTIFICATE-----'.length;
+  const block = text.slice(begin, end);
+  const [der] = pemCertificates(block);
+  const point = new X509Certificate(der).publicKey.export({ format: 'der', type: 'spki' }).subarray(-65);
+  const altered = Buffer.from(der);
+  altered[altered.indexOf(point) + 10] ^= 0x01;
+  const pem = toPem(altered, 'CERTIFICATE').trimEnd();
+  assert.equal(pem.length, block.length);
+  const out = Buffer.from(q);
+  out.write(pem, begin, 'latin1');
+  return new Uint8Array(out);
+}
+
+test(
+  'a warm verifier reads the PCK chain of each quote: one it saw before does not stand in for another',
+  { skip: skipWithoutVectors },
+  async () => {
+    const json = JSON.parse(vectorText('sgx-v3-phala/collateral.json')) as Record<string, string>;
+    const quote = vector('sgx-v3-phala/quote.dat');
+    const v = new DcapVerifier();
+    const verify = (q: Uint8Array) => v.verify(q, { collateral: collateralFromQvlJson(json), at: AT, policy });
+    assert.equal((await verify(quote)).verdict, 'accepted');
+    const bad = await verify(alterEmbeddedRoot(quote));
+    assert.equal(bad.error?.check, 'pck.chain');
+    assert.equal((await verify(quote)).verdict, 'accepted');
   },
 );
