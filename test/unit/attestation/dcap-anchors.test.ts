@@ -124,3 +124,34 @@ test('malformed arguments: ERR_ARGUMENT naming the argument', { skip: skipWithou
   ];
   for (const [what, call, message] of cases) await assert.rejects(call, { code: 'ERR_ARGUMENT', message }, what);
 });
+
+test(
+  'validity under a collateral-age policy ends when the oldest collateral becomes too old',
+  { skip: skipWithoutVectors },
+  async () => {
+    const json = JSON.parse(vectorText('sgx-v3-phala/collateral.json')) as Record<string, string>;
+    const quote = vector('sgx-v3-phala/quote.dat');
+    const issued = [json.tcb_info, json.qe_identity].map((t) =>
+      Date.parse((JSON.parse(t) as { issueDate: string }).issueDate),
+    );
+    const oldest = Math.min(...issued);
+    // An age limit that runs out one hour after AT, well before any nextUpdate of this collateral.
+    const maxCollateralAgeSeconds = (AT.getTime() - oldest) / 1000 + 3600;
+    const verify = (p: object) =>
+      new DcapVerifier().verify(quote, {
+        collateral: collateralFromQvlJson(json),
+        at: AT,
+        policy: { ...policy, ...p },
+      });
+    const a = await verify({ maxCollateralAgeSeconds });
+    assert.equal(a.verdict, 'accepted');
+    assert.equal(a.validity?.until, new Date(AT.getTime() + 3600_000).toISOString());
+    const plain = await verify({});
+    assert.ok(
+      plain.validity && Date.parse(plain.validity.until) > AT.getTime() + 3600_000,
+      'without the policy: a later end',
+    );
+    assert.equal(a.validity?.from, plain.validity?.from);
+    assert.ok(Date.parse(plain.validity.from) <= AT.getTime());
+  },
+);
