@@ -173,3 +173,18 @@ test(
     }
   },
 );
+
+test(
+  'PCS: only a trailing API path is cut from the base URL; fetched exactly at nextUpdate, still cached',
+  { skip: skipWithoutVectors },
+  async () => {
+    const w = server();
+    await pcsCollateral('http://h/sgx/certification/v4/more', { fetch: w.fetch }).get(REQ, w.until);
+    assert.equal(w.calls[3].url, 'http://h/sgx/certification/v4/more/sgx/certification/v4/rootcacrl');
+    const edge = server();
+    const src = pcsCollateral('http://h', { fetch: edge.fetch });
+    await src.get(REQ, edge.until);
+    await src.get(REQ, edge.until);
+    assert.equal(src.fetches, 4);
+  },
+);

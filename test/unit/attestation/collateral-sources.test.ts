@@ -245,10 +245,18 @@ test(
       assert.equal((e.cause as { code?: string }).code, 'ERR_PEM');
       return true;
     });
-    const notUrl = join(tmp, 'see http:');
+    const notUrl = `${tmp}/x http://y`;
     await assert.rejects(openCollateral(notUrl), {
       code: 'ERR_COLLATERAL_UNAVAILABLE',
-      message: new RegExp(`^collateral ${notUrl}: ENOENT`),
+      message: /^collateral .*x http:\/\/y: ENOENT/,
     });
   },
 );
+
+test('dcap-qvl JSON file: an unreadable file keeps its cause', async () => {
+  const absent = join(tmp, 'absent-too.json');
+  await assert.rejects(
+    qvlJsonFileCollateral(absent).get(REQ, AT),
+    (e: Error) => (e.cause as { code?: string }).code === 'ENOENT',
+  );
+});
