@@ -90,6 +90,7 @@ const CI_TESTS = [
   'test/unit/chain/*.test.ts',
   'test/vectors/dcap-collateral.test.ts',
   'test/unit/attestation/tcb-explanation.test.ts',
+  'test/unit/attestation/tcb-explanation-exact.test.ts',
   'test/vectors/tcb-explanation.test.ts',
   // In-process despite its folder (one test spawns the CLI): the chain verifier's named refusals —
   // root-anchor, nonce-reuse, revocation-signature, evidence-age, revoked — on a built two-cloud chain.
@@ -99,6 +100,12 @@ const FULL_TESTS = [
   ...CI_TESTS,
   'test/unit/formats/*.test.ts',
   'test/unit/attestation/gramine.test.ts',
+  'test/unit/attestation/pem.test.ts',
+  'test/unit/attestation/td-policy.test.ts',
+  'test/unit/attestation/collateral-sources.test.ts',
+  'test/unit/attestation/identity-policy.test.ts',
+  'test/unit/attestation/ear-vector.test.ts',
+  'test/unit/attestation/collateral-pcs.test.ts',
   'test/unit/attestation/local.test.ts',
   'test/unit/tdx/event-log.test.ts',
   'test/unit/tdx/td-measure-report.test.ts',

@@ -51,7 +51,7 @@ export function toPem(der: Uint8Array, label: string): string {
  * Garbage stays garbage: the DER parser rejects it later, so CRL checks still fail closed.
  */
 export function derFromAny(bytes: Uint8Array, label: string): Uint8Array {
-  if (bytes.length > 0 && bytes[0] === 0x30) return bytes;
+  if (bytes[0] === 0x30) return bytes; // (undefined for no bytes)
   const text = Buffer.from(bytes).toString('latin1').trim();
   if (text.startsWith('-----BEGIN')) {
     const blocks = pemBlocks(text, label);
@@ -64,6 +64,6 @@ export function derFromAny(bytes: Uint8Array, label: string): Uint8Array {
 
 /** Certificates from DER (one) or PEM (one or more). */
 export function certificatesFromAny(bytes: Uint8Array): Uint8Array[] {
-  if (bytes.length > 0 && bytes[0] === 0x30) return [bytes];
+  if (bytes[0] === 0x30) return [bytes];
   return pemCertificates(Buffer.from(bytes).toString('latin1'));
 }

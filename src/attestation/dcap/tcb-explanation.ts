@@ -155,9 +155,11 @@ function tdxModuleOf(p: PlatformTcbInput, info: TcbInfo): { tdxModule?: TdxModul
   if (!svn || (svn[1] ?? 0) === 0) return {};
   const id = `TDX_${svn[1].toString(16).toUpperCase().padStart(2, '0')}`;
   const isvSvn = svn[0] ?? 0;
+  // Stryker disable next-line ArrayDeclaration: a stand-in entry without isvSvn or tcbStatus matches no test below, as [] does
   const levels = info.tdxModuleIdentities?.find((x) => x.id === id)?.tcbLevels ?? [];
   const m = levels.findIndex((l) => isvSvn >= l.isvSvn);
   const up = levels.findIndex((l) => l.tcbStatus === 'UpToDate');
+  // Stryker disable next-line ConditionalExpression: levels[-1] is undefined too
   const l = m < 0 ? undefined : levels[m];
   return {
     tdxModule: {
