@@ -337,3 +337,25 @@ test('QE identity: the three ids and the bounds pass; every refusal as ERR_QE_ID
   assert.throws(() => parseQeIdentity('[1]'), code(F));
   assert.throws(() => parseQeIdentity('not json'), code(F));
 });
+
+test('slicePcsBody: escapes inside strings, members in either order without spaces, and each malformed member refused', () => {
+  const SIG = 'cd'.repeat(64);
+  const inner = '{"a":"\\"}","b":[{"c":"]"}]}';
+  assert.equal(slicePcsBody(`{"signature":"${SIG}","tcbInfo":${inner}}`, 'tcbInfo').text, inner);
+  assert.equal(slicePcsBody(`{"tcbInfo":${inner},"signature":"${SIG}"}`, 'tcbInfo').text, inner);
+  assert.equal(slicePcsBody(`{"enclaveIdentity":{},"signature":"${SIG}"}`, 'enclaveIdentity').text, '{}');
+  const P = 'ERR_PCS_BODY';
+  for (const body of [
+    'null',
+    '"x"',
+    `{"tcbInfo":"{}","signature":"${SIG}"}`,
+    `{"tcbInfo":1,"signature":"${SIG}"}`,
+    `{"tcbInfo":{},"signature":1}`,
+    `{"signature":1,"tcbInfo":{}}`,
+    `{"tcbInfo":{}}`,
+  ])
+    assert.throws(() => slicePcsBody(body, 'tcbInfo'), code(P), body);
+  // The signature is read as a string, escapes and all, before it is decoded: a bad one is bad hex.
+  assert.throws(() => slicePcsBody(`{"signature":"ab\\"cd","tcbInfo":{}}`, 'tcbInfo'), code('ERR_HEX'));
+  assert.throws(() => slicePcsBody(`{"tcbInfo":{},"signature":"abcd"}`, 'tcbInfo'), code('ERR_HEX'));
+});
