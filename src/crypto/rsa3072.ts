@@ -55,6 +55,7 @@ function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
 
 function assertVendorKey(key: KeyObject, name: string): void {
   const d = key?.asymmetricKeyDetails;
+  // Stryker disable next-line OptionalChaining: d is read only once the key type is 'rsa', whose keys have details
   if (key?.asymmetricKeyType !== 'rsa' || d?.modulusLength !== 3072 || d.publicExponent !== 3n) {
     throw new ArgumentError(`${name}: expected an RSA-3072 key with public exponent 3`, 'ERR_RSA_KEY');
   }
