@@ -2,9 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { x509 } from '../../helpers/peculiar-oracle.ts';
 import { parseDer, children, TAG } from '../../../src/formats/der-reader.ts';
-import { oid, octetString, seq } from '../../../src/formats/der-writer.ts';
+import {
+  bitString,
+  boolean,
+  context,
+  oid,
+  octetString,
+  seq,
+  smallInteger,
+  time,
+} from '../../../src/formats/der-writer.ts';
+import { readCertificateParts } from '../../../src/formats/x509-reader.ts';
 import {
   basicConstraints,
+  ECDSA_WITH_SHA256,
   extension,
   keyUsageBits,
   simpleName,
@@ -74,4 +85,68 @@ test('spkiP256, simpleName, tbsCertificate: read back by @peculiar/x509', () => 
   assert.equal(noExt.length, 7);
   assert.equal(wholeSeconds(new Date(1999)).getTime(), 1000);
   assert.equal(wholeSeconds(new Date(1_700_000_000_999)).getTime(), 1_700_000_000_000);
+});
+
+/** A certificate skeleton for readCertificateParts: only the shape it walks (no signature is checked). */
+function skeleton(o: { version?: boolean; validity?: Uint8Array[]; extra?: Uint8Array[]; top?: Uint8Array[] } = {}) {
+  const validity = o.validity ?? [time(new Date('2026-01-01T00:00:00Z')), time(new Date('2027-01-01T00:00:00Z'))];
+  const tbs = seq(
+    ...(o.version === false ? [] : [context(0, true, smallInteger(2))]),
+    smallInteger(7),
+    ECDSA_WITH_SHA256,
+    simpleName('i', 'o'),
+    seq(...validity),
+    simpleName('s', 'o'),
+    spkiP256(new Uint8Array(64).fill(1)),
+    ...(o.extra ?? []),
+  );
+  return seq(tbs, ...(o.top ?? [ECDSA_WITH_SHA256, bitString(Uint8Array.of(0))]));
+}
+
+test('readCertificateParts: with and without the version field, unique IDs skipped, extensions with their critical flag', () => {
+  const ext = context(
+    3,
+    true,
+    seq(extension('1.2.3', true, Uint8Array.of(1)), extension('1.2.4', false, Uint8Array.of(2))),
+  );
+  for (const version of [true, false]) {
+    const p = readCertificateParts(skeleton({ version, extra: [context(1, false, Uint8Array.of(0)), ext] }));
+    assert.equal(p.notBefore.toISOString(), '2026-01-01T00:00:00.000Z');
+    assert.equal(p.notAfter.toISOString(), '2027-01-01T00:00:00.000Z');
+    assert.deepEqual(p.spki, spkiP256(new Uint8Array(64).fill(1)));
+    assert.deepEqual(
+      p.extensions.map((e) => [e.oid, e.critical, h(e.value)]),
+      [
+        ['1.2.3', true, '01'],
+        ['1.2.4', false, '02'],
+      ],
+    );
+  }
+  const explicitFalse = context(3, true, seq(seq(oid('1.2.5'), boolean(false), octetString(Uint8Array.of(3)))));
+  assert.equal(readCertificateParts(skeleton({ extra: [explicitFalse] })).extensions[0].critical, false);
+  assert.deepEqual(readCertificateParts(skeleton()).extensions, []);
+});
+
+test('readCertificateParts: each structural fault is ERR_DER', () => {
+  const der = (e: unknown) => (e as { code?: string }).code === 'ERR_DER';
+  const t0 = time(new Date('2026-01-01T00:00:00Z'));
+  for (const [why, cert] of [
+    ['two top-level fields', skeleton({ top: [ECDSA_WITH_SHA256] })],
+    ['four top-level fields', skeleton({ top: [ECDSA_WITH_SHA256, bitString(Uint8Array.of(0)), seq()] })],
+    ['one validity time', skeleton({ validity: [t0] })],
+    ['three validity times', skeleton({ validity: [t0, t0, t0] })],
+    ['[3] holding two SEQUENCEs', skeleton({ extra: [context(3, true, seq(), seq())] })],
+    ['an extension of one field', skeleton({ extra: [context(3, true, seq(seq(oid('1.2.3'))))] })],
+    [
+      'an extension of four fields',
+      skeleton({
+        extra: [context(3, true, seq(seq(oid('1.2.3'), boolean(true), octetString(Uint8Array.of(1)), seq())))],
+      }),
+    ],
+    [
+      'critical not a BOOLEAN',
+      skeleton({ extra: [context(3, true, seq(seq(oid('1.2.3'), smallInteger(1), octetString(Uint8Array.of(1)))))] }),
+    ],
+  ] as const)
+    assert.throws(() => readCertificateParts(cert), der, why);
 });
