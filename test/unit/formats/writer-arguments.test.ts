@@ -203,3 +203,13 @@ test('bcdDate: real dates of exactly eight digits only; dateFromBcd: decimal nib
   assert.equal(dateFromBcd(0x00000001), '00000001');
   for (const bad of [0x2016010a, 0xa0160109, 0x201f0109]) assert.throws(() => dateFromBcd(bad), date, bad.toString(16));
 });
+
+test('SGXS: each record starts with its 8-byte tag text (FTX doc/SGXS.md), the enhanced ones too', () => {
+  const data = new Uint8Array(256);
+  const text = (r: SgxsRecord) => Buffer.from(serializeSgxs([r]).subarray(0, 8)).toString('latin1');
+  assert.equal(text({ tag: 'ECREATE', ssaFrameSize: 1, size: 0n }), 'ECREATE\0');
+  assert.equal(text({ tag: 'UNSIZED', ssaFrameSize: 1, sizeOffset: 0n }), 'UNSIZED\0');
+  assert.equal(text({ tag: 'EADD', offset: 0n, secinfoFlags: 0n }), 'EADD\0\0\0\0');
+  assert.equal(text({ tag: 'EEXTEND', offset: 0n, data }), 'EEXTEND\0');
+  assert.equal(text({ tag: 'UNMEASRD', offset: 0n, data }), 'UNMEASRD');
+});
