@@ -140,9 +140,16 @@ test('readCertificateParts: each structural fault is ERR_DER', () => {
     [
       'an extension of four fields',
       skeleton({
-        extra: [context(3, true, seq(seq(oid('1.2.3'), boolean(true), octetString(Uint8Array.of(1)), seq())))],
+        extra: [
+          context(
+            3,
+            true,
+            seq(seq(oid('1.2.3'), boolean(true), octetString(Uint8Array.of(1)), octetString(Uint8Array.of(2)))),
+          ),
+        ],
       }),
     ],
+    ['an empty tbsCertificate', seq(seq(), ECDSA_WITH_SHA256, bitString(Uint8Array.of(0)))],
     [
       'critical not a BOOLEAN',
       skeleton({ extra: [context(3, true, seq(seq(oid('1.2.3'), smallInteger(1), octetString(Uint8Array.of(1)))))] }),
