@@ -240,6 +240,20 @@ export class InprocTestRunner {
       );
       if (failure !== undefined && bail) break;
     }
+    // An import that throws before any test() is registered leaves no test to fail: the mutant broke the
+    // file's setup, which is a kill (as the tap runner, which sees the file fail, counts it).
+    if (setup.error && setup.tests.length === 0) {
+      const own = wanted ? [...wanted].filter((w) => w.startsWith(`${file} > `)) : [];
+      for (const id of own.length ? own : [setupId(file)])
+        results.push({
+          id,
+          name: id,
+          fileName: file,
+          status: TestStatus.Failed,
+          timeSpentMs: setup.setupMs,
+          failureMessage: describe(setup.error),
+        });
+    }
     ns.currentTestId = undefined;
     return results;
   }

@@ -9,14 +9,15 @@ export function hex(b: Uint8Array): string {
 /** Bytes from hex; rejects odd length and non-hex characters (Buffer.from silently truncates). */
 export function fromHex(s: string, expectedLength?: number, name = 'hex'): Uint8Array {
   const t = s.startsWith('0x') ? s.slice(2) : s;
-  if (t.length % 2 !== 0) throw new FormatError(`${name}: not a hex string`, 'ERR_HEX');
-  // Buffer stops decoding at the first pair that is not hex: a short result means a bad character.
+  // Buffer stops decoding at the first pair that is not hex (or at a lone last digit): a short result
+  // means a bad character or an odd length.
   // (One pass instead of a regex scan first; quotes in chains are ~9 KB of hex.)
   const buf = Buffer.from(t, 'hex');
   if (buf.length * 2 !== t.length) throw new FormatError(`${name}: not a hex string`, 'ERR_HEX');
   // Buffer.from pools results under 4 KB (copied out, so nothing pins or exposes the pool); a larger one
   // owns its memory and is handed over as a plain Uint8Array without a second copy (a quote: ≈ 4.6 KB).
   const out =
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: copying a result that owns its memory gives equal bytes (only a copy's cost); the pooled case is tested
     buf.byteLength < Buffer.poolSize >>> 1
       ? new Uint8Array(buf)
       : new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
@@ -41,6 +42,7 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 /** Plain equality, for public values. */
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
+  // Stryker disable next-line EqualityOperator: at i = length both a[i] and b[i] are undefined
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -21,6 +21,7 @@ function fail(message: string): never {
 function objectEnd(text: string, start: number): number {
   let depth = 0;
   let inString = false;
+  // Stryker disable next-line EqualityOperator: JSON.parse has accepted the body, so the object ends before the text does
   for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -86,6 +87,7 @@ export function slicePcsBody(
 }
 
 function stringEnd(text: string, start: number): number {
+  // Stryker disable next-line EqualityOperator: JSON.parse has accepted the body, so the string ends before the text does
   for (let i = start + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x5c) i++;

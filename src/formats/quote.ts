@@ -176,6 +176,7 @@ function readV5Body(r: Reader, header: QuoteHeader): QuoteBody {
         : type === BODY_TD_REPORT15
           ? TD_REPORT15_SIZE
           : -1;
+  // Stryker disable next-line EqualityOperator: want is a body size or −1, never 0
   if (want < 0) fail(`v5 body type ${type} is not 1, 2 or 3`, 'ERR_QUOTE_VERSION');
   if (size !== want) fail(`v5 body type ${type} has size ${size}, expected ${want}`);
   if (

@@ -107,7 +107,8 @@ function u64(v: bigint, name: string): bigint {
 
 /** Writes one record (and its data). */
 export function writeSgxsRecord(w: Writer, rec: SgxsRecord): void {
-  const tag = SGXS_TAGS[rec?.tag];
+  // Own keys only: an inherited name ("toString") is no tag.
+  const tag = Object.hasOwn(SGXS_TAGS, String(rec?.tag)) ? SGXS_TAGS[rec.tag] : undefined;
   if (!tag) throw new ArgumentError(`sgxs: unknown record tag ${String(rec?.tag)}`);
   w.bytes(tag);
   switch (rec.tag) {

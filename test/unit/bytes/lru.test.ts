@@ -47,3 +47,15 @@ test('Lru behaves as a reference model of recency (property)', () => {
     { numRuns: 300 },
   );
 });
+
+test('Lru.delete removes one key and says whether it was there; clear empties the map', () => {
+  const l = new Lru<string, number>(3).set('a', 1).set('b', 2);
+  assert.equal(l.delete('a'), true);
+  assert.equal(l.delete('a'), false);
+  assert.equal(l.get('a'), undefined);
+  assert.equal(l.get('b'), 2);
+  assert.equal(l.size, 1);
+  l.clear();
+  assert.equal(l.size, 0);
+  assert.equal(l.get('b'), undefined);
+});

@@ -48,3 +48,11 @@ test('property: an instance reused across messages gives the tag of a fresh inst
     ),
   );
 });
+
+test('AES-CMAC: a key other than 16 bytes is ERR_ARGUMENT naming it; a caller changing a returned tag changes no later tag', () => {
+  assert.throws(() => new AesCmac(new Uint8Array(15)), { code: 'ERR_ARGUMENT', message: /^cmac key: / });
+  const mac = new AesCmac(key);
+  const first = mac.mac(msg.subarray(0, 16));
+  first.fill(0);
+  assert.equal(hex(mac.mac(msg.subarray(0, 40))), 'dfa66747de9ae63030ca32611497c827');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, verify, constants } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify, constants, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import {
   bigintFromLE,
@@ -119,4 +119,108 @@ test('bigint LE helpers round-trip (property) and refuse overflow', () => {
     () => bigintToLE(1n << 3072n, 384),
     (e: CatenaError) => e.code === 'ERR_ARGUMENT',
   );
+});
+
+test('generateVendorKey: each call is a fresh private RSA-3072 key with exponent 3', () => {
+  const k = generateVendorKey();
+  assert.equal(k.type, 'private');
+  assert.equal(k.asymmetricKeyType, 'rsa');
+  assert.equal(k.asymmetricKeyDetails!.modulusLength, 3072);
+  assert.equal(k.asymmetricKeyDetails!.publicExponent, 3n);
+  assert.notDeepEqual(rsaModulusLE(k), modulus);
+});
+
+test('refusals name the function and the field: negative bigints, wrong lengths, a message that is not bytes', () => {
+  const fails = (code: string, message: RegExp) => (e: unknown) => {
+    assert.equal((e as CatenaError).code, code);
+    assert.match((e as Error).message, message);
+    return true;
+  };
+  assert.throws(() => bigintToLE(-1n, 4), fails('ERR_ARGUMENT', /negative value/));
+  assert.deepEqual(bigintToLE(0n, 4), new Uint8Array(4));
+  assert.throws(() => rsaQ1Q2(new Uint8Array(383), modulus), fails('ERR_ARGUMENT', /^signature: /));
+  assert.throws(() => rsaQ1Q2(new Uint8Array(384), modulus.subarray(1)), fails('ERR_ARGUMENT', /^modulus: /));
+  assert.throws(
+    () => rsa3072Verify(modulus.subarray(1), 3, new Uint8Array(1), new Uint8Array(384)),
+    fails('ERR_ARGUMENT', /^modulus: /),
+  );
+  assert.throws(
+    () => rsa3072Verify(modulus, 3, new Uint8Array(1), new Uint8Array(383)),
+    fails('ERR_ARGUMENT', /^signature: /),
+  );
+  const notBytes = 'text' as unknown as Uint8Array;
+  assert.throws(() => rsa3072Verify(modulus, 3, notBytes, new Uint8Array(384)), fails('ERR_ARGUMENT', /^message: /));
+  assert.throws(() => rsa3072Sign(key, notBytes), fails('ERR_ARGUMENT', /^message: /));
+  // A 2048-bit key with exponent 3 is refused by the key check itself, before any length is looked at.
+  const rsa2048 = freshKeyPair('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
+  assert.throws(() => rsaModulusLE(rsa2048), fails('ERR_RSA_KEY', /^rsaModulusLE: expected an RSA-3072 key/));
+  assert.throws(
+    () => rsa3072Sign(rsa2048, new Uint8Array(1)),
+    fails('ERR_RSA_KEY', /^rsa3072Sign: expected an RSA-3072 key/),
+  );
+  assert.throws(() => rsaModulusLE(undefined as unknown as KeyObject), fails('ERR_RSA_KEY', /^rsaModulusLE: /));
+});
+
+test('an RSA-PSS key of 3072 bits and exponent 3 is not a SIGSTRUCT key', () => {
+  const pss = generateKeyPairSync('rsa-pss', { modulusLength: 3072, publicExponent: 3 }).privateKey;
+  assert.throws(
+    () => rsaModulusLE(pss),
+    (e: CatenaError) => e.code === 'ERR_RSA_KEY',
+  );
+});
+
+/**
+ * The verifier is arithmetic on (n, e, s): s^e mod n must be the EMSA-PKCS1-v1_5 encoding. Moduli made
+ * here as n = s^e − EM (so that s^e mod n = EM) check each guard on n, e and s by itself.
+ */
+const message = new TextEncoder().encode('forged on purpose');
+const EM = (() => {
+  const digest = createHash('sha256').update(message).digest();
+  const digestInfo = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+  const em = Buffer.concat([
+    Buffer.from([0, 1]),
+    Buffer.alloc(384 - 3 - 51, 0xff),
+    Buffer.from([0]),
+    digestInfo,
+    digest,
+  ]);
+  assert.equal(em.length, 384);
+  return BigInt('0x' + em.toString('hex'));
+})();
+function iroot(v: bigint, e: bigint): bigint {
+  let lo = 0n;
+  let hi = 1n << (BigInt(v.toString(2).length) / e + 1n);
+  while (lo < hi) {
+    const mid = (lo + hi + 1n) / 2n;
+    if (mid ** e <= v) lo = mid;
+    else hi = mid - 1n;
+  }
+  return lo;
+}
+/** s and n = s^e − EM with n ≥ `floor` and n odd or even as asked. */
+function forge(e: bigint, floor: bigint, odd: boolean): { n: bigint; s: bigint } {
+  let s = iroot(floor + EM, e) + 1n;
+  if (((s ** e - EM) & 1n) !== (odd ? 1n : 0n)) s += 1n;
+  const n = s ** e - EM;
+  assert.ok(n > EM && s < n && n >= floor && (n & 1n) === (odd ? 1n : 0n));
+  return { n, s };
+}
+const le = (v: bigint) => bigintToLE(v, 384);
+
+test('verify: s^e mod n = EM is accepted for odd e ≥ 3 under a 3072-bit odd n; every guard refuses by itself', () => {
+  const top = (1n << 3071n) + (1n << 3000n);
+  const good = forge(3n, top, true);
+  assert.equal(rsa3072Verify(le(good.n), 3, message, le(good.s)), true);
+  assert.equal(rsa3072Verify(le(good.n), 3, message, le(good.s + good.n)), false, 's ≥ n');
+  const five = forge(5n, top, true);
+  assert.equal(rsa3072Verify(le(five.n), 5, message, le(five.s)), true, 'e = 5');
+  const even = forge(3n, top, false);
+  assert.equal(rsa3072Verify(le(even.n), 3, message, le(even.s)), false, 'even modulus');
+  const short = forge(3n, 1n << 3060n, true);
+  assert.ok(short.n < 1n << 3071n);
+  assert.equal(rsa3072Verify(le(short.n), 3, message, le(short.s)), false, 'modulus under 3072 bits');
+  const four = forge(4n, top, true);
+  assert.equal(rsa3072Verify(le(four.n), 4, message, le(four.s)), false, 'even exponent');
+  assert.equal(rsa3072Verify(modulus, 1, message, le(EM)), false, 'exponent 1');
+  assert.equal(rsa3072Verify(modulus, 3.5, message, le(EM)), false, 'exponent not an integer');
 });

@@ -19,7 +19,9 @@ import {
 } from '../../../src/formats/targetinfo.ts';
 import {
   parseKeyRequest,
+  reportKeyRequest,
   serializeKeyRequest,
+  KEY_NAME,
   KEYREQUEST_SIZE,
   type KeyRequest,
 } from '../../../src/formats/keyrequest.ts';
@@ -32,6 +34,7 @@ import {
   describeSecinfoFlags,
   secinfoPageType,
 } from '../../../src/formats/secinfo.ts';
+import { ATTR, attributesBytes, attributesFromBytes, isDebug } from '../../../src/formats/attributes.ts';
 import { attributes, bytes, bytesWithZeroed, u16, u32, u64 } from './arbitraries.ts';
 
 /**
@@ -242,4 +245,35 @@ test('SECINFO flag constants are the SDM values', () => {
   assert.equal(SECINFO_FLAGS.R | SECINFO_FLAGS.W | SECINFO_FLAGS.PT_REG, 0x203n);
   assert.equal(secinfoPageType(0x100n), 1);
   assert.equal(describeSecinfoFlags(0x205n), 'R|X|PT_REG');
+});
+
+test('attributes: bytes ↔ fields, DEBUG bit, trailing bytes refused', () => {
+  const b = attributesBytes({ flags: 0x0102030405060702n, xfrm: 3n });
+  assert.deepEqual([...b.subarray(0, 8)], [2, 7, 6, 5, 4, 3, 2, 1]);
+  assert.deepEqual(attributesFromBytes(b), { flags: 0x0102030405060702n, xfrm: 3n });
+  assert.throws(() => attributesFromBytes(new Uint8Array(17)), hasCode('ERR_TRAILING_BYTES'));
+  assert.throws(() => attributesFromBytes(new Uint8Array(15)), hasCode('ERR_SHORT_INPUT'));
+  assert.equal(isDebug({ flags: ATTR.DEBUG, xfrm: 0n }), true);
+  assert.equal(isDebug({ flags: ATTR.INIT | ATTR.MODE64BIT, xfrm: 2n }), false);
+});
+
+test('reportKeyRequest: EGETKEY(REPORT) with only the KEYID set', () => {
+  const keyId = new Uint8Array(32).fill(5);
+  const k = reportKeyRequest(keyId);
+  assert.equal(k.length, KEYREQUEST_SIZE);
+  assert.deepEqual(parseKeyRequest(k), {
+    keyName: KEY_NAME.REPORT,
+    keyPolicy: 0,
+    isvSvn: 0,
+    cpuSvn: new Uint8Array(16),
+    attributeMask: { flags: 0n, xfrm: 0n },
+    keyId,
+    miscMask: 0,
+    configSvn: 0,
+  });
+});
+
+test('SECINFO: flags that are not a non-negative bigint are ERR_ARGUMENT', () => {
+  for (const flags of [-1n, 1 as unknown as bigint, undefined as unknown as bigint])
+    assert.throws(() => serializeSecinfo({ flags }), hasCode('ERR_ARGUMENT'), String(flags));
 });
