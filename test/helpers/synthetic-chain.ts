@@ -18,7 +18,12 @@ import { writeEventLog } from '../../src/formats/write-tdx-event-log.ts';
 import { identityOfBody } from '../../src/chain/identity.ts';
 import { tdIdentityOf, workloadDigest, workloadEventData } from '../../src/chain/layers.ts';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../../src/chain/remote-verifier.ts';
-import { elementReportData, headerSigningBytes, linkSigningBytes, revocationSigningBytes } from '../../src/chain/signing.ts';
+import {
+  elementReportData,
+  headerSigningBytes,
+  linkSigningBytes,
+  revocationSigningBytes,
+} from '../../src/chain/signing.ts';
 import type {
   ChainHeader,
   ChainPolicy,
@@ -71,9 +76,7 @@ export class SynthChain {
   readonly remote: RemoteEvidenceVerifier = {
     verify: async (quote) => {
       this.verified++;
-      return (
-        this.results.get(hex(quote)) ?? { ok: false, check: 'synthetic', message: 'no answer for this quote' }
-      );
+      return this.results.get(hex(quote)) ?? { ok: false, check: 'synthetic', message: 'no answer for this quote' };
     },
   };
 
@@ -115,8 +118,21 @@ export class SynthChain {
     );
   }
 
-  private member(id: string, kind: Element['kind'], parent: string | null, platform: string, l: Omit<Link, 'signature'>) {
-    this.elements.push({ id, kind, parent, platform, identity: structuredClone(l.childIdentity), elementKey: l.childKey });
+  private member(
+    id: string,
+    kind: Element['kind'],
+    parent: string | null,
+    platform: string,
+    l: Omit<Link, 'signature'>,
+  ) {
+    this.elements.push({
+      id,
+      kind,
+      parent,
+      platform,
+      identity: structuredClone(l.childIdentity),
+      elementKey: l.childKey,
+    });
     const link = this.sign({ ...l, signature: '' });
     this.links.push(link);
     return link;
@@ -155,7 +171,12 @@ export class SynthChain {
     const sigData = rnd(300, 9);
     const len = new Uint8Array(4);
     new DataView(len.buffer).setUint32(0, sigData.length, true);
-    const quote = Uint8Array.from([...rnd(48, this.links.length + 3), ...rnd(384, this.links.length + 40), ...len, ...sigData]);
+    const quote = Uint8Array.from([
+      ...rnd(48, this.links.length + 3),
+      ...rnd(384, this.links.length + 40),
+      ...len,
+      ...sigData,
+    ]);
     const fmspc = o.fmspc ?? '00906ed50000';
     this.results.set(hex(quote), {
       ok: true,
@@ -254,7 +275,12 @@ export class SynthChain {
       childKey: hex(childKey),
       childIdentity: tdIdentityOf(td),
       childPlatform: platform,
-      evidence: { kind: 'dcap-quote', quote: hex(quote), collateral: COLLATERAL_ID, eventLog: hex(writeEventLog(events)) },
+      evidence: {
+        kind: 'dcap-quote',
+        quote: hex(quote),
+        collateral: COLLATERAL_ID,
+        eventLog: hex(writeEventLog(events)),
+      },
       appraisal: { verdict: 'accepted', tcbStatus: 'UpToDate', advisoryIds: [] },
       at: this.now.toISOString(),
     });
@@ -320,4 +346,3 @@ export class SynthChain {
     return { root: ROOT, at: new Date(this.now.getTime() + ms), remote: this.remote };
   }
 }
-

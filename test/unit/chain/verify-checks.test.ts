@@ -12,7 +12,8 @@ import { headerSigningBytes } from '../../../src/chain/signing.ts';
 import { LinkChecker, verifyBundle } from '../../../src/chain/verify-bundle.ts';
 import { verifyBundleV2 } from '../../../src/chain/verify-bundle-v2.ts';
 import type { ChainPolicy, ChainVerification, Link, ProofBundle } from '../../../src/chain/types.ts';
-import { COLLATERAL, COLLATERAL_ID, ROOT, SynthChain } from '../../helpers/synthetic-chain.ts';
+import type { RemoteEvidenceResult } from '../../../src/chain/remote-verifier.ts';
+import { COLLATERAL, COLLATERAL_ID, SynthChain } from '../../helpers/synthetic-chain.ts';
 import { sha384 } from '../../../src/crypto/sha384.ts';
 import { EV } from '../../../src/formats/tdx-event-log.ts';
 import { writeEventLog } from '../../../src/formats/write-tdx-event-log.ts';
@@ -86,8 +87,16 @@ test('a chain with a TD and workloads verifies: kinds, measured links and the ch
           'revoked',
         ],
       },
-      w1: { valid: true, kind: 'td-workload', checks: [...common, 'workload-measured', 'policy-workload-image', 'revoked'] },
-      w2: { valid: true, kind: 'td-workload', checks: [...common, 'workload-measured', 'policy-workload-image', 'revoked'] },
+      w1: {
+        valid: true,
+        kind: 'td-workload',
+        checks: [...common, 'workload-measured', 'policy-workload-image', 'revoked'],
+      },
+      w2: {
+        valid: true,
+        kind: 'td-workload',
+        checks: [...common, 'workload-measured', 'policy-workload-image', 'revoked'],
+      },
     },
     kinds: { 'sgx-enclave': 1, 'tdx-td': 1, 'td-workload': 2 },
     emulatedRoot: true,
@@ -109,6 +118,8 @@ type Case = {
   valid?: string[];
   /** Verification time after the chain's `now`, ms. */
   ms?: number;
+  /** The first failure's message. */
+  message?: RegExp;
   /** The tamper cannot be written as v2 (an element field v2 derives from its link, …). */
   v1only?: boolean;
 };
@@ -122,6 +133,7 @@ const CASES: Case[] = [
     name: 'first link signature',
     tamper: (b) => (L(b, 'e1').signature = 'ff' + L(b, 'e1').signature.slice(2)),
     failures: ['e1:link-signature'],
+    message: /^first link is not signed by the chain owner$/,
     invalid: ['e2', 'e3'],
   },
   {
@@ -131,18 +143,24 @@ const CASES: Case[] = [
       l.signature = hex(p256Sign(s.owner.privateKey, new Uint8Array(1)));
     },
     failures: ['e2:link-signature'],
+    message: /^link is not signed by the parent element key$/,
     invalid: ['e3'],
   },
   {
     name: 'link of another chain',
     tamper: (b, s) => resign(s, Object.assign(L(b, 'e2'), { chain: 'other' })),
     failures: ['e2:link-structure'],
+    message: /^link belongs to chain other$/,
     invalid: ['e3'],
     v1only: true,
   },
   {
     name: 'a link whose element is missing',
-    tamper: (b) => b.elements.splice(b.elements.findIndex((e) => e.id === 'e3'), 1),
+    tamper: (b) =>
+      b.elements.splice(
+        b.elements.findIndex((e) => e.id === 'e3'),
+        1,
+      ),
     failures: ['e3:link-structure', 'platform:a2:link-structure', 'qe:a2:link-structure'],
     v1only: true,
   },
@@ -150,12 +168,14 @@ const CASES: Case[] = [
     name: 'element parent differs from its link',
     tamper: (b) => (E(b, 'e3').parent = 'e1'),
     failures: ['e3:link-structure'],
+    message: /^element parent differs from its link parent$/,
     v1only: true,
   },
   {
     name: 'element platform differs from its link',
     tamper: (b) => (E(b, 'e2').platform = 'a2'),
     failures: ['e2:link-structure'],
+    message: /^element platform differs from its link$/,
     invalid: ['e3'],
     v1only: true,
   },
@@ -163,6 +183,7 @@ const CASES: Case[] = [
     name: 'element key differs from its link',
     tamper: (b) => (E(b, 'e2').elementKey = otherKey()),
     failures: ['e2:link-structure'],
+    message: /^element key differs from the key its link binds$/,
     invalid: ['e3'],
     v1only: true,
   },
@@ -173,6 +194,7 @@ const CASES: Case[] = [
       i.isvSvn++;
     },
     failures: ['e2:link-structure'],
+    message: /^element identity differs from its link$/,
     invalid: ['e3'],
     v1only: true,
   },
@@ -188,6 +210,7 @@ const CASES: Case[] = [
     name: 'a nonce used twice',
     tamper: (b, s) => resign(s, Object.assign(L(b, 'e3'), { nonce: L(b, 'e2').nonce })),
     failures: ['e3:nonce-reuse'],
+    message: /^the challenge nonce was already used in this chain$/,
   },
   {
     name: 'a child key off the curve',
@@ -196,11 +219,13 @@ const CASES: Case[] = [
       E(b, 'e3').elementKey = '00'.repeat(64);
     },
     failures: ['e3:key-format'],
+    message: /^child key: not a point of P-256$/,
   },
   {
     name: 'a link time that is not a date',
     tamper: (b, s) => resign(s, Object.assign(L(b, 'e3'), { at: 'yesterday' })),
     failures: ['e3:format'],
+    message: /^link time is not a date$/,
   },
   {
     name: 'a link time 5 min in the future: tolerated',
@@ -211,6 +236,7 @@ const CASES: Case[] = [
     name: 'a link time 5 min + 1 ms in the future',
     tamper: (b, s) => resign(s, Object.assign(L(b, 'e3'), { at: new Date(s.now.getTime() + 300_001).toISOString() })),
     failures: ['e3:evidence-age'],
+    message: /^link time 2026-12-04T12:05:00.001Z is in the future$/,
   },
   { name: 'evidence exactly 24 h old', tamper: () => {}, ms: 24 * 3600_000, failures: [] },
   {
@@ -218,6 +244,7 @@ const CASES: Case[] = [
     tamper: () => {},
     ms: 24 * 3600_000 + 1,
     failures: ['e1:evidence-age'],
+    message: /^evidence from 2026-12-04T12:00:00.000Z is older than 86400 s$/,
     invalid: ['e2', 'e3'],
   },
   {
@@ -243,16 +270,24 @@ const CASES: Case[] = [
     },
     tamper: (b, s) => {
       const e2 = structuredClone(L(b, 'e1'));
-      resign(s, Object.assign(L(b, 'e1'), { type: 'local', evidence: { kind: 'sgx-report', report: '00'.repeat(432) } }));
+      resign(
+        s,
+        Object.assign(L(b, 'e1'), { type: 'local', evidence: { kind: 'sgx-report', report: '00'.repeat(432) } }),
+      );
       void e2;
     },
     failures: ['e1:link-type'],
+    message: /^the first enclave must be admitted with remote evidence$/,
   },
   {
     name: 'a local link carrying a quote',
     tamper: (b, s) =>
-      resign(s, Object.assign(L(b, 'e2'), { evidence: { kind: 'dcap-quote', quote: '00', collateral: COLLATERAL_ID } })),
+      resign(
+        s,
+        Object.assign(L(b, 'e2'), { evidence: { kind: 'dcap-quote', quote: '00', collateral: COLLATERAL_ID } }),
+      ),
     failures: ['e2:evidence-format'],
+    message: /^a local link carries an SGX REPORT$/,
     v1only: true,
     invalid: ['e3'],
   },
@@ -264,6 +299,7 @@ const CASES: Case[] = [
       resign(s, L(b, 'e2'));
     },
     failures: ['e2:evidence-format'],
+    message: /^report: expected 432 bytes, got 431$/,
     invalid: ['e3'],
   },
   {
@@ -273,12 +309,14 @@ const CASES: Case[] = [
       E(b, 'e2').platform = 'a9';
     },
     failures: ['e2:local-same-platform'],
+    message: /^local link between platforms a1 and a9$/,
     invalid: ['e3'],
   },
   {
     name: 'an SGX enclave admitted by a measured link',
     tamper: (b, s) => resign(s, Object.assign(L(b, 'e2'), { type: 'measured' })),
     failures: ['e2:link-type'],
+    message: /^a sgx-enclave cannot be admitted by a measured link$/,
     v1only: true,
     invalid: ['e3'],
   },
@@ -290,6 +328,7 @@ const CASES: Case[] = [
       resign(s, L(b, 'e2'));
     },
     failures: ['e2:key-binding'],
+    message: /^REPORTDATA does not bind the element key and the parent nonce$/,
     invalid: ['e3'],
   },
   {
@@ -299,12 +338,15 @@ const CASES: Case[] = [
       resign(s, L(b, 'e2'));
     },
     failures: ['e2:link-structure'],
+    message: /^link identity differs from the evidence$/,
     invalid: ['e3'],
   },
   {
     name: 'a remote link carrying a REPORT',
-    tamper: (b, s) => resign(s, Object.assign(L(b, 'e3'), { evidence: { kind: 'sgx-report', report: '00'.repeat(432) } })),
+    tamper: (b, s) =>
+      resign(s, Object.assign(L(b, 'e3'), { evidence: { kind: 'sgx-report', report: '00'.repeat(432) } })),
     failures: ['e3:evidence-format'],
+    message: /^a remote link carries a DCAP quote$/,
     v1only: true,
   },
   {
@@ -312,6 +354,7 @@ const CASES: Case[] = [
     tamper: (b, s) =>
       resign(s, Object.assign(L(b, 'e3'), { evidence: { ...L(b, 'e3').evidence, collateral: '00'.repeat(32) } })),
     failures: ['e3:collateral-missing'],
+    message: /^collateral 0{64} is not in the bundle$/,
     v1only: true,
   },
   {
@@ -327,12 +370,14 @@ const CASES: Case[] = [
       E(b, 'e3').platform = 'a1';
     },
     failures: ['e3:link-structure', 'platform:a2:link-structure', 'qe:a2:link-structure'],
+    message: /^remote link names platform a1, the quote's is a2$/,
     v1only: true,
   },
   {
     name: 'collateral that does not hash to its id',
     tamper: (b) => (b.collateral[COLLATERAL_ID] = { ...COLLATERAL, tcbInfo: 'x' }),
     failures: ['-:collateral-hash', 'e1:collateral-missing'],
+    message: /^collateral [0-9a-f]{64} does not hash to its id$/,
     invalid: ['e2', 'e3'],
     v1only: true,
   },
@@ -341,6 +386,7 @@ const CASES: Case[] = [
     tamper: (b) => b.elements.push(structuredClone(E(b, 'e3'))),
     // A failure before the links: the checker is given no collateral, so no quote is verified.
     failures: ['e3:link-structure', 'e1:collateral-missing'],
+    message: /^two elements have this id$/,
     invalid: ['e2'],
     v1only: true,
   },
@@ -348,12 +394,18 @@ const CASES: Case[] = [
     name: 'two links admitting one element',
     tamper: (b) => b.links.push(structuredClone(L(b, 'e3'))),
     failures: ['e3:link-duplicate'],
+    message: /^two links admit the same element$/,
     valid: ['e3'],
   },
   {
     name: 'an element no link admits',
-    tamper: (b) => b.links.splice(b.links.findIndex((l) => l.child === 'e3'), 1),
+    tamper: (b) =>
+      b.links.splice(
+        b.links.findIndex((l) => l.child === 'e3'),
+        1,
+      ),
     failures: ['e3:link-structure'],
+    message: /^no link admits this element$/,
     v1only: true,
   },
   {
@@ -364,17 +416,20 @@ const CASES: Case[] = [
       E(b, 'e3').parent = 'ghost';
     },
     failures: ['e3:link-structure'],
+    message: /^not reachable from the first enclave$/,
   },
   {
     name: 'a platform element named wrongly',
     tamper: (b) => (E(b, 'qe:a2').parent = 'platform:a1'),
     failures: ['qe:a2:link-structure'],
+    message: /^a qe element must be qe:a2 with parent platform:a2$/,
     v1only: true,
   },
   {
     name: 'a platform with an FMSPC other than its quotes',
     tamper: (b) => (E(b, 'platform:a2').fmspc = '000000000000'),
     failures: ['platform:a2:link-structure'],
+    message: /^FMSPC 000000000000 differs from the quotes' 00906ed50000$/,
   },
   {
     name: 'a platform no enclave runs on',
@@ -384,6 +439,7 @@ const CASES: Case[] = [
         { id: 'qe:a7', kind: 'qe', parent: 'platform:a7', platform: 'a7' },
       ),
     failures: ['platform:a7:link-structure', 'qe:a7:link-structure'],
+    message: /^no enclave element runs on platform a7$/,
   },
   {
     name: 'a revoked element',
@@ -394,6 +450,7 @@ const CASES: Case[] = [
     },
     tamper: () => {},
     failures: ['e2:revoked'],
+    message: /^element revoked: test$/,
     invalid: ['e3'],
   },
   {
@@ -405,6 +462,7 @@ const CASES: Case[] = [
     },
     tamper: () => {},
     failures: ['e3:revoked'],
+    message: /^platform a2 revoked: test$/,
   },
   {
     name: 'a revoked quoting enclave',
@@ -415,6 +473,7 @@ const CASES: Case[] = [
     },
     tamper: () => {},
     failures: ['e1:revoked'],
+    message: /^quoting enclave of platform a1 revoked: test$/,
     invalid: ['e2', 'e3'],
   },
   {
@@ -426,6 +485,7 @@ const CASES: Case[] = [
     },
     tamper: (b) => (b.revocations[0].reason = 'other'),
     failures: ['e2:revocation-signature'],
+    message: /^revocation is not signed by the chain owner$/,
     valid: ['e2'],
   },
   {
@@ -470,7 +530,13 @@ const CASES: Case[] = [
   },
   {
     name: 'an identity the policy lists',
-    chain: () => sgx({ identities: [{ mrEnclave: ['00'.repeat(32)] }, { minIsvSvn: 2, mrSigner: hex(Uint8Array.from({ length: 32 }, (_, i) => (2 * 131 + i * 7) & 0xff)) }] }),
+    chain: () =>
+      sgx({
+        identities: [
+          { mrEnclave: ['00'.repeat(32)] },
+          { minIsvSvn: 2, mrSigner: hex(Uint8Array.from({ length: 32 }, (_, i) => (2 * 131 + i * 7) & 0xff)) },
+        ],
+      }),
     tamper: () => {},
     failures: [],
   },
@@ -512,6 +578,7 @@ const CASES: Case[] = [
       Object.assign(E(b, 'td1'), { kind: 'enclave', identity: sgxId });
     },
     failures: ['td1:evidence-kind'],
+    message: /^a TD quote admits a tdx-td element, not a sgx-enclave$/,
     v1only: true,
     invalid: ['w1', 'w2'],
   },
@@ -519,10 +586,16 @@ const CASES: Case[] = [
     name: 'an SGX quote for a TD identity',
     chain: layered,
     tamper: (b, s) => {
-      resign(s, Object.assign(L(b, 'td1'), { evidence: { ...L(b, 'e1').evidence } }));
+      // The SGX enclave's accepted quote, as if from the TD's platform.
+      const quote = '5a'.repeat(600);
+      s.results.set(quote, {
+        ...s.results.get((L(b, 'e1').evidence as { quote: string }).quote)!,
+        platform: 'a3',
+      } as RemoteEvidenceResult);
+      resign(s, Object.assign(L(b, 'td1'), { evidence: { ...L(b, 'td1').evidence, quote } }));
     },
-    failures: ['td1:link-structure'],
-    v1only: true,
+    failures: ['td1:evidence-kind', 'platform:a3:link-structure'],
+    message: /^an SGX quote admits an sgx-enclave element, not a tdx-td$/,
     invalid: ['w1', 'w2'],
   },
   {
@@ -533,6 +606,7 @@ const CASES: Case[] = [
       resign(s, L(b, 'td1'));
     },
     failures: ['td1:td-event-log'],
+    message: /^a TD's remote link carries its event log$/,
     invalid: ['w1', 'w2'],
   },
   {
@@ -540,7 +614,10 @@ const CASES: Case[] = [
     chain: layered,
     tamper: (b, s) => {
       const { events } = s.tds.get('td1')!;
-      const log = writeEventLog([...events, { mrIndex: 2, eventType: EV.IPL, digest: sha384(new Uint8Array(1)), data: new Uint8Array(0) }]);
+      const log = writeEventLog([
+        ...events,
+        { mrIndex: 2, eventType: EV.IPL, digest: sha384(new Uint8Array(1)), data: new Uint8Array(0) },
+      ]);
       (L(b, 'td1').evidence as { eventLog?: string }).eventLog = hex(log);
       resign(s, L(b, 'td1'));
     },
@@ -552,6 +629,7 @@ const CASES: Case[] = [
     chain: layered,
     tamper: (b, s) => resign(s, Object.assign(L(b, 'td1'), { nonce: '00'.repeat(32) })),
     failures: ['td1:key-binding'],
+    message: /^REPORTDATA does not bind the element key and the parent nonce$/,
     invalid: ['w1', 'w2'],
   },
   {
@@ -584,6 +662,7 @@ const CASES: Case[] = [
     chain: layered,
     tamper: (b, s) => resign(s, Object.assign(L(b, 'td1'), { type: 'local' })),
     failures: ['td1:link-type'],
+    message: /^a tdx-td cannot be admitted by a local link$/,
     v1only: true,
     invalid: ['w1', 'w2'],
   },
@@ -603,7 +682,13 @@ const CASES: Case[] = [
     name: 'a workload naming an event its TD log does not have',
     chain: layered,
     tamper: (b, s) => {
-      resign(s, Object.assign(L(b, 'w2'), { childIdentity: { kind: 'td-workload', imageDigest: 'sha256:bb', event: 3 }, evidence: { ...L(b, 'w2').evidence, event: 3 } }));
+      resign(
+        s,
+        Object.assign(L(b, 'w2'), {
+          childIdentity: { kind: 'td-workload', imageDigest: 'sha256:bb', event: 3 },
+          evidence: { ...L(b, 'w2').evidence, event: 3 },
+        }),
+      );
       E(b, 'w2').identity = L(b, 'w2').childIdentity;
     },
     failures: ['w2:workload-measured'],
@@ -618,7 +703,13 @@ const CASES: Case[] = [
     name: 'a workload measured by another event (RTMR0)',
     chain: layered,
     tamper: (b, s) => {
-      resign(s, Object.assign(L(b, 'w2'), { childIdentity: { kind: 'td-workload', imageDigest: 'sha256:bb', event: 0 }, evidence: { ...L(b, 'w2').evidence, event: 0 } }));
+      resign(
+        s,
+        Object.assign(L(b, 'w2'), {
+          childIdentity: { kind: 'td-workload', imageDigest: 'sha256:bb', event: 0 },
+          evidence: { ...L(b, 'w2').evidence, event: 0 },
+        }),
+      );
       E(b, 'w2').identity = L(b, 'w2').childIdentity;
     },
     failures: ['w2:workload-measured'],
@@ -627,7 +718,13 @@ const CASES: Case[] = [
     name: "a workload claiming another workload's event",
     chain: layered,
     tamper: (b, s) => {
-      resign(s, Object.assign(L(b, 'w2'), { childIdentity: { kind: 'td-workload', imageDigest: 'sha256:bb', event: 1 }, evidence: { ...L(b, 'w2').evidence, event: 1 } }));
+      resign(
+        s,
+        Object.assign(L(b, 'w2'), {
+          childIdentity: { kind: 'td-workload', imageDigest: 'sha256:bb', event: 1 },
+          evidence: { ...L(b, 'w2').evidence, event: 1 },
+        }),
+      );
       E(b, 'w2').identity = L(b, 'w2').childIdentity;
     },
     failures: ['w2:workload-measured'],
@@ -635,8 +732,10 @@ const CASES: Case[] = [
   {
     name: 'a workload carrying a REPORT',
     chain: layered,
-    tamper: (b, s) => resign(s, Object.assign(L(b, 'w2'), { evidence: { kind: 'sgx-report', report: '00'.repeat(432) } })),
+    tamper: (b, s) =>
+      resign(s, Object.assign(L(b, 'w2'), { evidence: { kind: 'sgx-report', report: '00'.repeat(432) } })),
     failures: ['w2:evidence-format'],
+    message: /^a measured link carries a TD event$/,
     v1only: true,
   },
   {
@@ -661,6 +760,123 @@ const CASES: Case[] = [
       E(b, 'w2').platform = 'a1';
     },
     failures: ['w2:link-structure'],
+    message: /^a workload runs on its TD's platform a3, not a1$/,
+  },
+  {
+    name: 'a platform element with an id Chain would not give it',
+    tamper: (b) => (E(b, 'qe:a2').id = 'quoting:a2'),
+    failures: ['quoting:a2:link-structure'],
+    message: /^a qe element must be qe:a2 with parent platform:a2$/,
+    v1only: true,
+  },
+  {
+    name: 'a QE element carrying an FMSPC: informational, not compared',
+    tamper: (b) => (E(b, 'qe:a2').fmspc = '000000000000'),
+    failures: [],
+    v1only: true,
+  },
+  {
+    name: 'a platform element without its FMSPC',
+    tamper: (b) => delete E(b, 'platform:a2').fmspc,
+    failures: [],
+  },
+  {
+    name: "an element identity with a field no check reads (the link's is the signed one)",
+    tamper: (b) => ((E(b, 'e2').identity as unknown as { note: string }).note = 'informational'),
+    failures: [],
+    v1only: true,
+  },
+  {
+    name: 'an SGX enclave admitted by a local link under a TD',
+    chain: () => {
+      const s = layered();
+      s.localSgx('x', 'td1');
+      return s;
+    },
+    tamper: () => {},
+    failures: ['x:link-type'],
+    message: /^a local link \(SGX REPORT\) has an SGX enclave as parent, not a tdx-td$/,
+  },
+  {
+    name: 'a workload admitted by the owner',
+    chain: layered,
+    tamper: (b, s) => {
+      resign(s, Object.assign(L(b, 'w2'), { parent: null }));
+      E(b, 'w2').parent = null;
+    },
+    failures: ['w2:link-type'],
+    message: /^a measured link's parent is a TD$/,
+  },
+  {
+    name: 'a TD whose link and element claim another MRTD than its quote',
+    chain: layered,
+    tamper: (b, s) => {
+      const mrTd = '00'.repeat(48);
+      (L(b, 'td1').childIdentity as { mrTd: string }).mrTd = mrTd;
+      (E(b, 'td1').identity as { mrTd: string }).mrTd = mrTd;
+      resign(s, L(b, 'td1'));
+    },
+    failures: ['td1:link-structure'],
+    message: /^link identity differs from the evidence$/,
+    invalid: ['w1', 'w2'],
+  },
+  {
+    name: 'a TD event log that does not parse',
+    chain: layered,
+    tamper: (b, s) => {
+      (L(b, 'td1').evidence as { eventLog?: string }).eventLog = 'ff';
+      resign(s, L(b, 'td1'));
+    },
+    failures: ['td1:td-event-log'],
+    message: /^the event log does not parse: /,
+    invalid: ['w1', 'w2'],
+  },
+  {
+    name: 'a TD element without its link: its workloads are ancestors-failed, kinds still reported',
+    chain: layered,
+    tamper: (b) =>
+      b.links.splice(
+        b.links.findIndex((l) => l.child === 'td1'),
+        1,
+      ),
+    failures: ['td1:link-structure', 'w1:link-structure', 'w2:link-structure'],
+    message: /^no link admits this element$/,
+    v1only: true,
+  },
+  {
+    name: 'a workload with no link in a layered chain',
+    chain: layered,
+    tamper: (b) =>
+      b.links.splice(
+        b.links.findIndex((l) => l.child === 'w2'),
+        1,
+      ),
+    failures: ['w2:link-structure'],
+    v1only: true,
+  },
+  {
+    name: 'a revocation signature with a byte too many',
+    chain: () => {
+      const s = sgx();
+      s.revoke('e2');
+      return s;
+    },
+    tamper: (b) => (b.revocations[0].signature += '00'),
+    failures: ['e2:revocation-signature'],
+    valid: ['e2'],
+    v1only: true,
+  },
+  {
+    name: 'a revocation signature after a prefix',
+    chain: () => {
+      const s = sgx();
+      s.revoke('e2');
+      return s;
+    },
+    tamper: (b) => (b.revocations[0].signature = '00' + b.revocations[0].signature),
+    failures: ['e2:revocation-signature'],
+    valid: ['e2'],
+    v1only: true,
   },
 ];
 
@@ -685,6 +901,13 @@ for (const c of CASES) {
     c.tamper(b, s);
     const r = await verifyBundle(b, s.opts(c.ms));
     assert.deepEqual(named(r), c.failures);
+    if (c.message) assert.match(r.failures[0].message, c.message);
+    // Every failure says what failed; an invalid element's cause is its (or its ancestor's) failure.
+    for (const f of r.failures) assert.notEqual(f.message, '');
+    for (const f of r.failures) {
+      const cause = r.elements[f.link]?.cause;
+      if (cause?.startsWith('ancestor ') === false) assert.ok(cause.endsWith(f.message) && cause.length > 0, cause);
+    }
     const failed = new Set([...c.failures.map((f) => f.split(':')[0]), ...(c.invalid ?? [])]);
     for (const v of c.valid ?? []) failed.delete(v);
     const members = b.elements.filter((e) => e.kind !== 'platform' && e.kind !== 'qe');
@@ -703,7 +926,10 @@ test('the header: another root, a bad signature, another owner; an owner pinned 
   const run = async (b: ProofBundle, o: Partial<ReturnType<SynthChain['opts']> & { expectOwner: string }> = {}) => {
     const v1 = await verifyBundle(b, { ...s.opts(), ...o });
     const v2 = await verifyBundleV2([s.v2(b)], { ...s.opts(), ...o });
-    assert.deepEqual(v2.failures.map((f) => f.check), v1.failures.map((f) => f.check));
+    assert.deepEqual(
+      v2.failures.map((f) => f.check),
+      v1.failures.map((f) => f.check),
+    );
     assert.equal(v2.valid, v1.valid);
     return v1;
   };
@@ -732,7 +958,10 @@ test('a header signed by the owner with a key that is not a P-256 point: key-for
   const b = s.bundle();
   b.chain.ownerKey = '00'.repeat(64);
   b.chain.signature = hex(p256Sign(s.owner.privateKey, headerSigningBytes(b.chain)));
-  assert.deepEqual((await verifyBundle(b, s.opts())).failures.map((f) => f.check), ['key-format']);
+  assert.deepEqual(
+    (await verifyBundle(b, s.opts())).failures.map((f) => f.check),
+    ['key-format'],
+  );
 });
 
 test('LinkChecker: a parent on a platform (or QE) revoked after it was admitted fails its children as ancestor', async () => {
@@ -786,4 +1015,126 @@ test('a service-TD-bound TD is refused unless the policy allows it', async () =>
   assert.deepEqual(named(await verifyBundle(refused.bundle(), refused.opts())), ['td1:policy-serviceTd']);
   const allowed = make({ tdx: { allowServiceTd: true } });
   assert.deepEqual(named(await verifyBundle(allowed.bundle(), allowed.opts())), []);
+});
+
+async function checkerOf(
+  s: SynthChain,
+  b: ProofBundle,
+  o: { prefetched?: ConstructorParameters<typeof LinkChecker>[5] } = {},
+) {
+  const { p256PublicFromRaw } = await import('../../../src/crypto/ecdsa.ts');
+  const owner = p256PublicFromRaw(Buffer.from(s.ownerKey, 'hex'));
+  return new LinkChecker(
+    b.chain,
+    owner,
+    new Map(b.elements.map((e) => [e.id, e])),
+    b.collateral,
+    s.remote,
+    o.prefetched,
+  );
+}
+
+test('LinkChecker: a prefetched signature verdict is the verdict (never asked for the first link)', async () => {
+  const s = sgx();
+  const b = s.bundle();
+  const asked: string[] = [];
+  const checker = await checkerOf(s, b, {
+    prefetched: (l, key) => {
+      asked.push(`${l.child}:${hex(key) === L(b, l.parent!).childKey}`);
+      return Promise.resolve(false);
+    },
+  });
+  assert.equal(await checker.check(L(b, 'e1'), s.now), undefined);
+  assert.deepEqual(await checker.check(L(b, 'e2'), s.now), {
+    link: 'e2',
+    check: 'link-signature',
+    message: 'link is not signed by the parent element key',
+  });
+  assert.deepEqual(asked, ['e2:true']);
+  // undefined: no verdict, the checker verifies itself.
+  const self = await checkerOf(s, b, { prefetched: () => undefined });
+  for (const id of ['e1', 'e2', 'e3']) assert.equal(await self.check(L(b, id), s.now), undefined, id);
+});
+
+test('LinkChecker: a nonce taken while a prefetched verdict was awaited is reuse', async () => {
+  const s = new SynthChain();
+  s.remoteSgx('e1', null, 'a1');
+  s.localSgx('e2', 'e1');
+  s.localSgx('e3', 'e1');
+  const b = s.bundle();
+  resign(s, Object.assign(L(b, 'e3'), { nonce: L(b, 'e2').nonce }));
+  const checker = await checkerOf(s, b, { prefetched: () => Promise.resolve(true) });
+  assert.equal(await checker.check(L(b, 'e1'), s.now), undefined);
+  const [r2, r3] = await Promise.all([checker.check(L(b, 'e2'), s.now), checker.check(L(b, 'e3'), s.now)]);
+  assert.equal(r2, undefined);
+  assert.deepEqual(r3, {
+    link: 'e3',
+    check: 'nonce-reuse',
+    message: 'the challenge nonce was already used in this chain',
+  });
+});
+
+test('LinkChecker: keeps the last quote it decoded; passes reuse to the remote verifier only when asked', async () => {
+  const s = sgx();
+  const b = s.bundle();
+  const seen: unknown[] = [];
+  const checker = await checkerOf(s, b);
+  const remote = s.remote;
+  (checker as unknown as { remote: typeof remote }).remote = {
+    verify: (q, c, at, o) => {
+      seen.push(o);
+      return remote.verify(q, c, at, o);
+    },
+  };
+  const last = () => checker.lastQuote;
+  assert.equal(last(), undefined);
+  assert.equal(await checker.check(L(b, 'e1'), s.now, { reuseVerification: true }), undefined);
+  const q1 = (L(b, 'e1').evidence as { quote: string }).quote;
+  assert.deepEqual(last(), { hex: q1, bytes: Uint8Array.from(Buffer.from(q1, 'hex')) });
+  assert.equal(await checker.check(L(b, 'e2'), s.now), undefined);
+  assert.equal(await checker.check(L(b, 'e3'), s.now), undefined);
+  assert.equal(last()?.hex, (L(b, 'e3').evidence as { quote: string }).quote);
+  assert.deepEqual(seen, [{ reuse: true }, undefined]);
+  assert.deepEqual(checker.counts, { local: 1, remote: 2 });
+  assert.equal(checker.measured, 0);
+  assert.deepEqual([...checker.platforms.keys()], ['a1', 'a2']);
+  assert.equal(checker.platforms.get('a2')?.fmspc, '00906ed50000');
+});
+
+test('a remote verifier that throws: the error propagates, it is not turned into a failure', async () => {
+  const s = sgx();
+  const boom = new Error('verifier crashed');
+  await assert.rejects(
+    verifyBundle(s.bundle(), {
+      ...s.opts(),
+      remote: {
+        verify: () => {
+          throw boom;
+        },
+      },
+    }),
+    (e) => e === boom,
+  );
+  const { checkHeader } = await import('../../../src/chain/verify-bundle.ts');
+  assert.throws(() => checkHeader(s.bundle().chain, undefined as unknown as Uint8Array), TypeError);
+});
+
+test('chains with a TD report kinds (with no workload too; with the TD element gone too)', async () => {
+  const s = new SynthChain();
+  s.remoteSgx('e1', null, 'a1');
+  s.td('td1', 'e1', 'a3');
+  const r = await verifyBundle(s.bundle(), s.opts());
+  assert.equal(r.valid, true);
+  assert.deepEqual(r.kinds, { 'sgx-enclave': 1, 'tdx-td': 1 });
+  assert.equal(r.elements.td1.kind, 'tdx-td');
+  const l = layered();
+  const b = l.bundle();
+  b.elements.splice(
+    b.elements.findIndex((e) => e.id === 'td1'),
+    1,
+  );
+  const r2 = await verifyBundle(b, l.opts());
+  assert.deepEqual(r2.kinds, { 'sgx-enclave': 1, 'td-workload': 2 });
+  assert.deepEqual(named(r2), ['td1:link-structure']);
+  assert.equal(r2.elements.w1.kind, 'td-workload');
 });
