@@ -238,7 +238,7 @@ const td = (o: Partial<TdReport10> = {}): TdReport10 => ({
 test('replayTdEventLog: absent, unparsable, or replaying to other RTMRs, each named', () => {
   const log = hex(writeEventLog(events));
   const r = replayTdEventLog(log, td());
-  assert.ok(Array.isArray(r));
+  assert.ok(Array.isArray(r), 'the log replays');
   assert.equal(r.length, events.length);
   const fails: Array<[string | undefined, TdReport10, RegExp]> = [
     [undefined, td(), /^a TD's remote link carries its event log$/],
@@ -256,7 +256,7 @@ test('replayTdEventLog: absent, unparsable, or replaying to other RTMRs, each na
   ];
   for (const [l, t, message] of fails) {
     const f = replayTdEventLog(l, t);
-    assert.ok(!Array.isArray(f));
+    assert.ok(!Array.isArray(f), String(message));
     assert.equal(f.check, 'td-event-log');
     assert.match(f.message, message);
   }
