@@ -855,13 +855,13 @@ const CASES: Case[] = [
     v1only: true,
   },
   {
-    name: 'a revocation signature with a byte too many',
+    name: 'a revocation signature followed by more text',
     chain: () => {
       const s = sgx();
       s.revoke('e2');
       return s;
     },
-    tamper: (b) => (b.revocations[0].signature += '00'),
+    tamper: (b) => (b.revocations[0].signature += 'zz'),
     failures: ['e2:revocation-signature'],
     valid: ['e2'],
     v1only: true,
@@ -873,9 +873,27 @@ const CASES: Case[] = [
       s.revoke('e2');
       return s;
     },
-    tamper: (b) => (b.revocations[0].signature = '00' + b.revocations[0].signature),
+    tamper: (b) => (b.revocations[0].signature = 'zz' + b.revocations[0].signature),
     failures: ['e2:revocation-signature'],
     valid: ['e2'],
+    v1only: true,
+  },
+  {
+    name: 'no link admitted by the owner',
+    tamper: (b) =>
+      b.links.splice(
+        b.links.findIndex((l) => l.child === 'e1'),
+        1,
+      ),
+    failures: ['e1:link-structure', 'e2:link-structure', 'e3:link-structure'],
+    message: /^no link admits this element$/,
+    v1only: true,
+  },
+  {
+    name: 'a link field with no canonical form (a lone surrogate)',
+    tamper: (b) => (L(b, 'e3').at = '\ud800'),
+    failures: ['e3:format'],
+    message: /^link is not canonical JSON: ./,
     v1only: true,
   },
 ];
@@ -953,9 +971,21 @@ test('the header: another root, a bad signature, another owner; an owner pinned 
   });
   const strip = (r: ChainVerification) => ({ ...r, failures: r.failures.map(({ link, check }) => ({ link, check })) });
   assert.deepEqual(strip(await run(s.bundle(), { root: new Uint8Array(3) })), refused('root-anchor', 7));
+  assert.equal(
+    (await verifyBundle(s.bundle(), { ...s.opts(), root: new Uint8Array(3) })).failures[0].message,
+    'the chain is anchored at another root certificate',
+  );
   const b = s.bundle();
   b.chain.name = 'renamed';
   assert.deepEqual(strip(await run(b)), refused('header-signature', 7));
+  assert.equal((await verifyBundle(b, s.opts())).failures[0].message, 'chain header signature does not verify');
+  // A header field with no canonical form: header-signature, named so.
+  const u = s.bundle();
+  u.chain.name = '\ud800';
+  assert.deepEqual(
+    (await verifyBundle(u, s.opts())).failures.map((f) => [f.check, f.message.replace(/: .*/, '')]),
+    [['header-signature', 'chain header is not canonical JSON']],
+  );
   assert.deepEqual(strip(await run(s.bundle(), { expectOwner: otherKey() })), refused('owner', 7));
   assert.equal((await run(s.bundle(), { expectOwner: s.ownerKey.toUpperCase() })).valid, true);
   assert.equal((await run(s.bundle(), { expectOwner: s.ownerKey })).valid, true);
@@ -969,8 +999,8 @@ test('a header signed by the owner with a key that is not a P-256 point: key-for
   b.chain.ownerKey = '00'.repeat(64);
   b.chain.signature = hex(p256Sign(s.owner.privateKey, headerSigningBytes(b.chain)));
   assert.deepEqual(
-    (await verifyBundle(b, s.opts())).failures.map((f) => f.check),
-    ['key-format'],
+    (await verifyBundle(b, s.opts())).failures.map((f) => [f.check, f.message.slice(0, 11)]),
+    [['key-format', 'owner key: ']],
   );
 });
 
@@ -1011,7 +1041,11 @@ test('LinkChecker: a link whose parent was never admitted is an ancestor failure
   els.set('e1', { ...els.get('e1')!, kind: 'platform' });
   assert.equal((await checker.check(L(b, 'e1'), s.now))?.check, 'link-structure');
   els.set('e1', { ...els.get('e1')!, kind: 'tdx-td' });
-  assert.equal((await checker.check(L(b, 'e1'), s.now))?.check, 'link-structure');
+  assert.deepEqual(await checker.check(L(b, 'e1'), s.now), {
+    link: 'e1',
+    check: 'link-structure',
+    message: "element kind tdx-td differs from its link's sgx-enclave",
+  });
 });
 
 test('a service-TD-bound TD is refused unless the policy allows it', async () => {
