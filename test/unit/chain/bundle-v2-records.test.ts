@@ -264,10 +264,15 @@ function otherType(v: CborValue): CborValue[] {
   return ['x', 1];
 }
 
+// The message names the record, then what is wrong, led by the item's name ("chain id: expected text").
 const refused = (v: CborValue, index: number, what: string) =>
   assert.throws(
     () => recordFromValue(v, index),
-    (e) => e instanceof BundleError && e.code === 'ERR_BUNDLE_FORMAT' && e.record === index,
+    (e) =>
+      e instanceof BundleError &&
+      e.code === 'ERR_BUNDLE_FORMAT' &&
+      e.record === index &&
+      new RegExp(`^record ${index}: [a-zA-Z]`).test(e.message),
     what,
   );
 
@@ -414,4 +419,33 @@ test('records that are not records: ERR_BUNDLE_FORMAT at their index', () => {
     },
   );
   assert.throws(() => recordFromValue([0, new CborMap([])], 0), { message: 'record 0: no maps or tags in a record' });
+});
+
+test('the writer names the hex field it cannot rebuild, for every hex field of every record kind', () => {
+  const hexPaths = (v: unknown, path: string[] = []): string[][] =>
+    typeof v === 'string'
+      ? /^([0-9a-f]{2})+$/.test(v) && /[a-f]/.test(v)
+        ? [path]
+        : []
+      : v && typeof v === 'object' && !(v instanceof Uint8Array)
+        ? Object.entries(v).flatMap(([k, x]) => hexPaths(x, [...path, k]))
+        : [];
+  let n = 0;
+  for (const r of [header, records[4], local, remote, tdRemote, measured, platformFull]) {
+    // A TD's or workload's identity travels as its JSON text, not as bytes.
+    const paths = hexPaths(r).filter((p) => !(p[1] === 'childIdentity' && r !== local && r !== remote));
+    for (const p of paths) {
+      const x = structuredClone(r) as unknown as Record<string, Record<string, unknown>>;
+      const parent = p.slice(0, -1).reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, x);
+      parent[p.at(-1)!] = (parent[p.at(-1)!] as string).toUpperCase();
+      assert.throws(
+        () => recordValue(x as unknown as BundleRecord),
+        (e) =>
+          e instanceof ChainError && /^[a-zA-Z][\w ]* is not lowercase hex: cannot be written as v2$/.test(e.message),
+        p.join('.'),
+      );
+      n++;
+    }
+  }
+  assert.equal(n, 35);
 });

@@ -39,6 +39,7 @@ function chain(): { s: SynthChain; b: ProofBundle } {
     b.elements.find((e) => e.id === 'platform:a1')!,
     { tcbStatus: 'UpToDate', advisoryIds: ['INTEL-SA-1'] },
   );
+  delete b.elements.find((e) => e.id === 'platform:a3')!.fmspc;
   return { s, b };
 }
 
@@ -245,6 +246,7 @@ const linkRec = (l: Link, quoteHead?: Uint8Array, context: string | null = null,
   });
 };
 const L = (id: string) => bundle.links.find((l) => l.child === id)!;
+const utf8Bad = Uint8Array.from([...enc.encode('{"a":"'), 0xff, ...enc.encode('"}')]);
 const collateralBlob = blob('collateral', enc.encode(JSON.stringify(COLLATERAL, Object.keys(COLLATERAL).sort())));
 
 test('a minimal stream of hand-framed records reads (the frame helper is the writer)', () => {
@@ -311,6 +313,41 @@ test('records out of place, references no earlier record holds, blobs that are n
       'ERR_BUNDLE_FORMAT',
       1,
       /not JSON$/,
+    ],
+    [
+      'a policy with a string not UTF-8',
+      [headerRec(utf8Bad), blob('policy', utf8Bad)],
+      'ERR_BUNDLE_FORMAT',
+      1,
+      /policy blob is not JSON$/,
+    ],
+    [
+      'a policy that is a number',
+      [headerRec(enc.encode('1')), blob('policy', enc.encode('1'))],
+      'ERR_BUNDLE_FORMAT',
+      1,
+      /policy blob is not a JSON object$/,
+    ],
+    [
+      'a policy that is a string',
+      [headerRec(enc.encode('"x"')), blob('policy', enc.encode('"x"'))],
+      'ERR_BUNDLE_FORMAT',
+      1,
+      /policy blob is not a JSON object$/,
+    ],
+    [
+      'a policy with a lone surrogate',
+      [headerRec(enc.encode('{"a":"\\ud800"}')), blob('policy', enc.encode('{"a":"\\ud800"}'))],
+      'ERR_BUNDLE_FORMAT',
+      1,
+      /policy blob is not canonical JSON$/,
+    ],
+    [
+      'collateral with one field not text',
+      [h, policyBlob, blob('collateral', enc.encode('{"a":"x","b":1}'))],
+      'ERR_BUNDLE_FORMAT',
+      2,
+      /collateral blob has a field that is not a string$/,
     ],
     ['a header twice', [h, policyBlob, h], 'ERR_BUNDLE_FORMAT', 2, /a header record cannot be here$/],
     [
@@ -389,7 +426,7 @@ test('records out of place, references no earlier record holds, blobs that are n
       3,
       /a revocation record cannot be here$/,
     ],
-    ['a body that is not CBOR', [h, policyBlob, Uint8Array.from([0xff])], 'ERR_BUNDLE_FORMAT', 2, /./],
+    ['a body that is not CBOR', [h, policyBlob, Uint8Array.from([0xff])], 'ERR_BUNDLE_FORMAT', 2, /^record 2: cbor: /],
   ];
   for (const [name, values, code, record, message] of cases) {
     const x = frame(values, { raw: name === 'a body that is not CBOR' });
@@ -458,6 +495,8 @@ test('record heads: a byte string, shortest length, a length within the limit an
     0,
     /shorter than its chain hash$/,
   );
+  refused(Uint8Array.from([...BUNDLE_V2_MAGIC, 0x40]), 'ERR_BUNDLE_FORMAT', 0, /shorter than its chain hash$/);
+  refused(Uint8Array.from([...BUNDLE_V2_MAGIC, 0x58]), 'ERR_BUNDLE_TRUNCATED', 0, /the input ends inside this record$/);
   // 33 bytes: a chain hash and a one-byte body, read (and refused by its hash).
   refused(Uint8Array.from([...BUNDLE_V2_MAGIC, 0x58, 33, ...new Uint8Array(33)]), 'ERR_BUNDLE_SEQUENCE', 0);
   const len = x[first[0] + 1] * 256 + x[first[0] + 2];
@@ -564,4 +603,24 @@ test('a QE context shared by remote links is written once; a new one after 64 ot
     quotes,
     order.map((i) => hex(ctx(i))),
   );
+});
+
+test("the async reader refuses a truncated stream; a blob read earlier is a copy, not a view of the caller's chunk", async () => {
+  await assert.rejects(
+    (async () => {
+      for await (const it of readBundleV2([bytes.slice(0, spans[5][1] + 3)])) void it;
+    })(),
+    (e) => e instanceof BundleError && e.code === 'ERR_BUNDLE_TRUNCATED' && e.record === 6,
+  );
+  // The QE context blob (record 4) arrives in a chunk the caller then overwrites.
+  const r = new BundleReader();
+  const first = bytes.slice(0, spans[4][1]);
+  r.push(first);
+  assert.equal(r.next()?.kind, 'header');
+  assert.equal(r.next()?.kind, 'revocation');
+  assert.equal(r.next(), undefined);
+  first.fill(0);
+  r.push(bytes.slice(spans[4][1]));
+  const link = r.next() as Extract<BundleItem, { kind: 'link' }>;
+  assert.deepEqual(link.link, bundle.links[0]);
 });
