@@ -213,6 +213,14 @@ const CASES: Case[] = [
     message: /^the challenge nonce was already used in this chain$/,
   },
   {
+    name: 'a nonce used twice, on a link with a bad signature: the nonce is named (checked first)',
+    tamper: (b, s) => {
+      resign(s, Object.assign(L(b, 'e3'), { nonce: L(b, 'e2').nonce }));
+      L(b, 'e3').signature = 'ff' + L(b, 'e3').signature.slice(2);
+    },
+    failures: ['e3:nonce-reuse'],
+  },
+  {
     name: 'a child key off the curve',
     tamper: (b, s) => {
       resign(s, Object.assign(L(b, 'e3'), { childKey: '00'.repeat(64) }));
