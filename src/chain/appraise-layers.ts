@@ -50,9 +50,11 @@ function summaryOf(td: TdReport10): QuoteSummary {
     version: 4,
     teeType: 'tdx',
     mrEnclave: hex(td.mrTd),
+    // Stryker disable next-line StringLiteral: applyTdPolicy reads no MRSIGNER of a TD
     mrSigner: '',
     isvProdId: 0,
     isvSvn: 0,
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: applyTdPolicy does not read it (checkTdPolicy judges DEBUG first)
     debug: (td.tdAttributes[0] & 1) === 1,
     reportData: hex(td.reportData),
     attributes: hex(td.tdAttributes),

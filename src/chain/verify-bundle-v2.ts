@@ -66,7 +66,10 @@ export async function verifyBundleV2(
   const kinds: Partial<Record<LayerKind, number>> = {};
   const out = (valid: boolean, size: number, links: ChainVerification['links'], emulatedRoot: boolean) => {
     const layered = kinds['tdx-td'] !== undefined || kinds['td-workload'] !== undefined;
-    if (layered) for (const e of Object.values(elementsOut)) e.kind ??= 'sgx-enclave';
+    // A new object: a valid enclave's verdict may be the shared frozen VALID.
+    if (layered)
+      for (const [id, e] of Object.entries(elementsOut))
+        if (e.kind === undefined) elementsOut[id] = { ...e, kind: 'sgx-enclave' };
     const measured = checker?.measured ?? 0;
     return {
       valid,
