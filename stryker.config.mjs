@@ -157,9 +157,11 @@ export default {
     '@stryker-mutator/tap-runner',
     './scripts/stryker/inproc-runner.mjs',
     './scripts/stryker/error-message-ignorer.mjs',
+    './scripts/stryker/field-label-ignorer.mjs',
   ],
   // An error's message text is not mutated (scripts/stryker/error-message-ignorer.mjs): tests assert codes.
-  ignorers: ['catena-error-message'],
+  // So are the field names parsers give the byte cursor and `abytes` (scripts/stryker/field-label-ignorer.mjs).
+  ignorers: ['catena-error-message', 'catena-field-label'],
   testRunnerNodeArgs: ['--conditions=catena-src', '--import', 'tsx'],
   catenaInproc: {
     testFiles: files(testFiles),

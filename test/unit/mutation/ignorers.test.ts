@@ -1,0 +1,50 @@
+// The two Stryker ignorers decide which mutants are not counted: each must ignore exactly the string
+// literals it names (message text, a parse field's name) and nothing a check reads.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseSync, traverse, type NodePath } from '@babel/core';
+import { errorMessageIgnorer } from '../../../scripts/stryker/error-message-ignorer.mjs';
+import { fieldLabelIgnorer } from '../../../scripts/stryker/field-label-ignorer.mjs';
+
+/** The source of each node of `code` that `ignorer` ignores (Stryker then ignores its whole subtree). */
+function ignored(ignorer: { shouldIgnore(path: NodePath): string | undefined }, code: string): string[] {
+  const ast = parseSync(code, { filename: 'x.ts', presets: [], plugins: [], parserOpts: { plugins: ['typescript'] } });
+  assert.ok(ast, 'parsed');
+  const out: string[] = [];
+  traverse(ast, {
+    enter(path) {
+      if (ignorer.shouldIgnore(path) === undefined) return;
+      out.push(code.slice(path.node.start ?? 0, path.node.end ?? 0));
+      path.skip();
+    },
+  });
+  return out;
+}
+
+test('field labels: the cursor reads, new Reader and abytes, at their label position only', () => {
+  const code = `
+    const r = new Reader(b, 'sgxs');
+    r.u8('a'); r.u16('b'); r.u32('c'); r.u64('d');
+    r.bytesOf(64, 'e'); r.skip(12, 'f');
+    abytes(x, 32, 'g');
+    trace.skip('pck.revocation', 'no CRL');
+    r.bytesOf('h', 'i');
+    abytes('j', 32, k);
+    other(x, 32, 'l');
+    new Other(b, 'm');
+    obj['u16']('n');
+    r.u16(v === 'o' ? 1 : 2);
+    fields.get('p');`;
+  assert.deepEqual(ignored(fieldLabelIgnorer, code), ["'sgxs'", "'a'", "'b'", "'c'", "'d'", "'e'", "'f'", "'g'"]);
+});
+
+test('error messages: the first argument of new …Error, not its code, not other calls', () => {
+  const code = `
+    throw new FormatError('too short', 'ERR_SHORT_INPUT');
+    throw new ChainError('ERR_CHAIN_LINK', 'x');
+    throw new Error(\`at \${'q'}\`);
+    new Reader(b, 'r');
+    fail('s');
+    throw new Oops('t');`;
+  assert.deepEqual(ignored(errorMessageIgnorer, code), ["'too short'", "`at ${'q'}`"]);
+});
