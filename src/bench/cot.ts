@@ -72,6 +72,14 @@ export interface CotBenchOptions {
    * admit a child cannot stay under 1 GB at 100,000 elements (nor 2 GB at 1,000,000).
    */
   live?: number;
+  /**
+   * Chains of at least this many elements are built on two threads (LinkPipeline with a SignatureLane:
+   * the chain's link-signature checks run on a worker while the next links are made; links in runs of
+   * one type). Smaller ones are built on one thread, link types alternating, as before. Default 20,000:
+   * the sizes `check bench` measures the CPU ratio at stay single-threaded (the lane's CPU overhead was
+   * not measured on a quiet machine), the 100,000-element build uses the second core.
+   */
+  pipelineFrom?: number;
   /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
   isolatedMaxSize?: number;
   onProgress?: (p: { size: number; phase: 'start' | 'build' | 'verify' | 'done'; done: number; total: number }) => void;
@@ -191,9 +199,9 @@ async function machineSetup(): Promise<Machine> {
 }
 
 /**
- * Links are interleaved by blocks of RUN: in each, a share `localShare` of local links, then remote ones
- * (128 and 128 by default), so that the pipeline runs within a type (see buildOne). Chains under 1,000
- * elements alternate link by link (blocks of 2), as every chain did before the pipeline.
+ * Chains built on two threads interleave links by blocks of RUN: in each, a share `localShare` of local
+ * links, then remote ones (128 and 128 by default), so that the pipeline runs within a type (see
+ * buildOne). Single-threaded chains alternate link by link (blocks of 2), as every chain did before.
  */
 const RUN = 256;
 
@@ -213,9 +221,11 @@ interface OneChain {
 async function buildOne(
   m: Machine,
   size: number,
-  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live'>>,
+  o: Required<
+    Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live' | 'pipelineFrom'>
+  >,
   progress: CotBenchOptions['onProgress'],
-  lane: SignatureLane,
+  lane: SignatureLane | undefined,
   floor?: LinkFloorSampler,
 ): Promise<OneChain> {
   const rand = prng(o.seed + size);
@@ -256,7 +266,7 @@ async function buildOne(
       remote,
       now: new Date(),
       // The lane's verdicts on link signatures, computed while the next link was made (LinkPipeline).
-      prefetched: lane.prefetched,
+      ...(lane ? { prefetched: lane.prefetched } : {}),
     });
     const builder = new CotBuilder(chain, world, world.root);
     const nPlatforms = world.platforms.length;
@@ -282,8 +292,9 @@ async function buildOne(
     // above) the pipeline is flushed first, and so it is before anything done outside the elements'
     // timing (floor batches, unloading the enclaves that left the window): no thread's work on a link
     // goes uncharged or to the other type.
-    const pipe = new LinkPipeline(builder, lane, 8);
-    const run = size >= 1000 ? RUN : 2;
+    // Single-threaded (no lane): every link appended as soon as it is made, link types alternating.
+    const pipe = new LinkPipeline(builder, lane, lane ? 8 : 0);
+    const run = lane ? RUN : 2;
     let pending: 'local' | 'remote' | undefined;
     let mark = process.cpuUsage();
     let markT = performance.now();
@@ -466,6 +477,7 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
     live: opts.live ?? 10_000,
+    pipelineFrom: opts.pipelineFrom ?? 20_000,
   };
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
@@ -473,6 +485,8 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
   if (!Number.isSafeInteger(o.live) || o.live < 1)
     throw new BenchError('ERR_BENCH_ARGUMENT', 'live must be a positive integer');
+  if (!Number.isSafeInteger(o.pipelineFrom) || o.pipelineFrom < 1)
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'pipelineFrom must be a positive integer');
   if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64)
     throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
   if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1)
@@ -481,12 +495,12 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
       'remote links need at least two platforms (more clouds, or localShare 1)',
     );
   const sizes = [...new Set(opts.sizes)].sort((a, b) => a - b);
-  // One lane for the whole run: its worker's start-up belongs to no chain.
-  const lane = await SignatureLane.open({ batch: 2 });
+  // One lane for the whole run (if a size is built on two threads): its worker's start-up belongs to no chain.
+  const lane = sizes.some((n) => n >= o.pipelineFrom) ? await SignatureLane.open({ batch: 2 }) : undefined;
   try {
     return await runSizes(opts, o, sizes, lane);
   } finally {
-    await lane.close();
+    await lane?.close();
   }
 }
 
@@ -494,7 +508,7 @@ async function runSizes(
   opts: CotBenchOptions,
   o: Parameters<typeof buildOne>[2],
   sizes: number[],
-  lane: SignatureLane,
+  lane: SignatureLane | undefined,
 ): Promise<CotBenchResult> {
   const ts = performance.now();
   const machine = await machineSetup();
@@ -502,7 +516,13 @@ async function runSizes(
   const isolatedMax = opts.isolatedMaxSize ?? 50;
   // The process's first chain pays module loading and JIT warm-up: measured, reported, kept out of the
   // median start-up; its links give the floor its real inputs.
-  const warm = await buildOne(machine, 3, { ...o, localShare: 0.5, clouds: Math.max(2, o.clouds) }, undefined, lane);
+  const warm = await buildOne(
+    machine,
+    3,
+    { ...o, localShare: 0.5, clouds: Math.max(2, o.clouds) },
+    undefined,
+    undefined,
+  );
   const coldStartMs = warm.result.startupCpuMs;
   const { local: ll, remote: rl, quote } = warm.samples;
   if (!ll || !rl || !quote) throw new BenchError('ERR_BENCH_RESULT', 'the warm-up chain lacks a local or remote link');
@@ -523,7 +543,14 @@ async function runSizes(
       continue;
     }
     opts.onProgress?.({ size, phase: 'start', done: 0, total: size });
-    const r = await buildOne(machine, size, o, opts.onProgress, lane, floorSampler);
+    const r = await buildOne(
+      machine,
+      size,
+      o,
+      opts.onProgress,
+      size >= o.pipelineFrom ? lane : undefined,
+      floorSampler,
+    );
     results.push(r.result);
     opts.onProgress?.({ size, phase: 'done', done: size, total: size });
     (globalThis as { gc?: () => void }).gc?.();
