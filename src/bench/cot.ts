@@ -225,9 +225,11 @@ async function buildOne(
     Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live' | 'pipelineFrom'>
   >,
   progress: CotBenchOptions['onProgress'],
-  lane: SignatureLane | undefined,
   floor?: LinkFloorSampler,
 ): Promise<OneChain> {
+  // Two threads for large chains: the lane is opened before the chain's timing (its worker's start-up
+  // belongs to no chain) and closed after the build, so verification does not carry its memory.
+  const lane = size >= o.pipelineFrom ? await SignatureLane.open({ batch: 2 }) : undefined;
   const rand = prng(o.seed + size);
   const rss = new RssSampler();
   rss.sample();
@@ -393,6 +395,12 @@ async function buildOne(
       firstLink: writer.first!,
     };
   };
+  let grown: Awaited<ReturnType<typeof grow>>;
+  try {
+    grown = await grow();
+  } finally {
+    await lane?.close();
+  }
   try {
     const {
       bundlePath,
@@ -408,7 +416,7 @@ async function buildOne(
       sampleLocal,
       sampleRemote,
       firstLink,
-    } = await grow();
+    } = grown;
     const buildPeak = rss.peak;
     progress?.({ size, phase: 'verify', done: size, total: size });
     const tv = performance.now();
@@ -495,20 +503,13 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
       'remote links need at least two platforms (more clouds, or localShare 1)',
     );
   const sizes = [...new Set(opts.sizes)].sort((a, b) => a - b);
-  // One lane for the whole run (if a size is built on two threads): its worker's start-up belongs to no chain.
-  const lane = sizes.some((n) => n >= o.pipelineFrom) ? await SignatureLane.open({ batch: 2 }) : undefined;
-  try {
-    return await runSizes(opts, o, sizes, lane);
-  } finally {
-    await lane?.close();
-  }
+  return runSizes(opts, o, sizes);
 }
 
 async function runSizes(
   opts: CotBenchOptions,
   o: Parameters<typeof buildOne>[2],
   sizes: number[],
-  lane: SignatureLane | undefined,
 ): Promise<CotBenchResult> {
   const ts = performance.now();
   const machine = await machineSetup();
@@ -516,13 +517,7 @@ async function runSizes(
   const isolatedMax = opts.isolatedMaxSize ?? 50;
   // The process's first chain pays module loading and JIT warm-up: measured, reported, kept out of the
   // median start-up; its links give the floor its real inputs.
-  const warm = await buildOne(
-    machine,
-    3,
-    { ...o, localShare: 0.5, clouds: Math.max(2, o.clouds) },
-    undefined,
-    undefined,
-  );
+  const warm = await buildOne(machine, 3, { ...o, localShare: 0.5, clouds: Math.max(2, o.clouds) }, undefined);
   const coldStartMs = warm.result.startupCpuMs;
   const { local: ll, remote: rl, quote } = warm.samples;
   if (!ll || !rl || !quote) throw new BenchError('ERR_BENCH_RESULT', 'the warm-up chain lacks a local or remote link');
@@ -543,14 +538,7 @@ async function runSizes(
       continue;
     }
     opts.onProgress?.({ size, phase: 'start', done: 0, total: size });
-    const r = await buildOne(
-      machine,
-      size,
-      o,
-      opts.onProgress,
-      size >= o.pipelineFrom ? lane : undefined,
-      floorSampler,
-    );
+    const r = await buildOne(machine, size, o, opts.onProgress, floorSampler);
     results.push(r.result);
     opts.onProgress?.({ size, phase: 'done', done: size, total: size });
     (globalThis as { gc?: () => void }).gc?.();

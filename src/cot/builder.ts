@@ -58,7 +58,7 @@ export class CotBuilder {
 
   /**
    * The first half of appendLocal / appendRemote: the parent enclave admits the child and signs the
-   * link, which is not appended yet (`commit` does). The parent must be in the chain already.
+   * link, which is not appended yet (`append` does). The parent must be in the chain already.
    */
   async make(type: 'local' | 'remote', parentId: string, child: ElementHandle): Promise<MadeLink> {
     const made = type === 'local' ? await this.localLink(parentId, child) : await this.remoteLink(parentId, child);
