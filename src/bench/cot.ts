@@ -6,6 +6,8 @@ import { BundleWriter } from '../chain/write-bundle-v2.ts';
 import type { CollateralBlob } from '../chain/types.ts';
 import { bundleFileSink, fileChunks } from '../cot/bundle-file.ts';
 import { LinkCryptoPool } from '../cot/link-crypto-pool.ts';
+import { LinkPipeline } from '../cot/link-pipeline.ts';
+import { SignatureLane } from '../cot/signature-lane.ts';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +72,14 @@ export interface CotBenchOptions {
    * admit a child cannot stay under 1 GB at 100,000 elements (nor 2 GB at 1,000,000).
    */
   live?: number;
+  /**
+   * Chains of at least this many elements are built on two threads (LinkPipeline with a SignatureLane:
+   * the chain's link-signature checks run on a worker while the next links are made; links in runs of
+   * one type). Smaller ones are built on one thread, link types alternating, as before. Default 20,000:
+   * the sizes `check bench` measures the CPU ratio at stay single-threaded (the lane's CPU overhead was
+   * not measured on a quiet machine), the 100,000-element build uses the second core.
+   */
+  pipelineFrom?: number;
   /** The isolated runtime launches a worker per enclave: sizes above this are skipped (reported). */
   isolatedMaxSize?: number;
   onProgress?: (p: { size: number; phase: 'start' | 'build' | 'verify' | 'done'; done: number; total: number }) => void;
@@ -188,6 +198,13 @@ async function machineSetup(): Promise<Machine> {
   return { manufacturer, quotingImages, image };
 }
 
+/**
+ * Chains built on two threads interleave links by blocks of RUN: in each, a share `localShare` of local
+ * links, then remote ones (128 and 128 by default), so that the pipeline runs within a type (see
+ * buildOne). Single-threaded chains alternate link by link (blocks of 2), as every chain did before.
+ */
+const RUN = 256;
+
 class RssSampler {
   peak = 0;
   sample(): void {
@@ -204,10 +221,15 @@ interface OneChain {
 async function buildOne(
   m: Machine,
   size: number,
-  o: Required<Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live'>>,
+  o: Required<
+    Pick<CotBenchOptions, 'runtime' | 'localShare' | 'clouds' | 'platformsPerCloud' | 'seed' | 'live' | 'pipelineFrom'>
+  >,
   progress: CotBenchOptions['onProgress'],
   floor?: LinkFloorSampler,
 ): Promise<OneChain> {
+  // Two threads for large chains: the lane is opened before the chain's timing (its worker's start-up
+  // belongs to no chain) and closed after the build, so verification does not carry its memory.
+  const lane = size >= o.pipelineFrom ? await SignatureLane.open({ batch: 2 }) : undefined;
   const rand = prng(o.seed + size);
   const rss = new RssSampler();
   rss.sample();
@@ -245,6 +267,8 @@ async function buildOne(
       owner: generateP256(),
       remote,
       now: new Date(),
+      // The lane's verdicts on link signatures, computed while the next link was made (LinkPipeline).
+      ...(lane ? { prefetched: lane.prefetched } : {}),
     });
     const builder = new CotBuilder(chain, world, world.root);
     const nPlatforms = world.platforms.length;
@@ -263,10 +287,50 @@ async function buildOne(
     const every = Math.max(1, Math.floor(size / 200));
     // Crypto-floor batches between elements (outside their timing), about one per 250 elements.
     const floorEvery = Math.max(250, Math.floor(size / 100));
+    // Links are appended up to 8 behind (LinkPipeline): the chain's check of a link's signature runs
+    // on the lane's thread while the next links are made. CPU and wall time are charged in consecutive
+    // windows, each to one link type: a window holds making link k, maybe appending an earlier link and
+    // the lane's work on earlier links, all of one type — at a change of type (links come in runs, RUN
+    // above) the pipeline is flushed first, and so it is before anything done outside the elements'
+    // timing (floor batches, unloading the enclaves that left the window): no thread's work on a link
+    // goes uncharged or to the other type.
+    // Single-threaded (no lane): every link appended as soon as it is made, link types alternating.
+    const pipe = new LinkPipeline(builder, lane, lane ? 8 : 0);
+    const run = lane ? RUN : 2;
+    let pending: 'local' | 'remote' | undefined;
+    let mark = process.cpuUsage();
+    let markT = performance.now();
+    const charge = (t: 'local' | 'remote') => {
+      const c = process.cpuUsage();
+      const n = performance.now();
+      linkCpuMs[t] += (c.user - mark.user + c.system - mark.system) / 1000;
+      linkMs[t] += n - markT;
+      mark = c;
+      markT = n;
+    };
+    const settle = async () => {
+      if (!pending) return;
+      await pipe.flush();
+      charge(pending);
+      pending = undefined;
+    };
+    // Elements that left the window, unloaded once their children's links are appended.
+    const leaving: string[] = [];
+    const untimed = async (i: number) => {
+      for (const gone of leaving) {
+        await builder.detach(gone).destroy();
+        chain.retire(gone);
+      }
+      leaving.length = 0;
+      if (floor && i < size && i % floorEvery === 0) floor.sample();
+      mark = process.cpuUsage();
+      markT = performance.now();
+    };
     floor?.sample();
+    await untimed(1);
     for (let i = 1; i < size; i++) {
-      if (floor && i % floorEvery === 0) floor.sample();
-      const local = nPlatforms < 2 || links.local < Math.round(i * o.localShare);
+      const local = nPlatforms < 2 || links.local < Math.round(Math.ceil(i / run) * run * o.localShare);
+      const type = local ? 'local' : 'remote';
       // A parent drawn uniformly among the live elements: the `live` most recent (all of them while
       // the chain is smaller): a random recursive tree over a sliding window.
       const lo = Math.max(0, i - o.live);
@@ -275,25 +339,24 @@ async function buildOne(
       const childPlatform = local
         ? platformOf[p]
         : (platformOf[p] + 1 + Math.floor(rand() * (nPlatforms - 1))) % nPlatforms;
-      const cs = process.cpuUsage();
+      const due = floor !== undefined && i % floorEvery === 0;
+      if (pending && (pending !== type || pipe.holds(parent) || due)) {
+        await settle();
+        await untimed(i);
+      }
       const ts = performance.now();
       const handle = await world.loadElement(childPlatform, m.image);
-      const tl = performance.now();
-      const el = local ? await builder.appendLocal(parent, handle) : await builder.appendRemote(parent, handle);
-      const te = performance.now();
-      launchMs += tl - ts;
-      linkMs[local ? 'local' : 'remote'] += te - ts;
-      linkCpuMs[local ? 'local' : 'remote'] += cpuMsSince(cs);
-      links[local ? 'local' : 'remote']++;
-      ids.push(el.id);
+      launchMs += performance.now() - ts;
+      const made = await builder.make(type, parent, handle);
+      await pipe.submit(made);
+      charge(type);
+      pending = type;
+      links[type]++;
+      ids.push(made.link.child);
       platformOf.push(childPlatform);
       // The element leaving the window admits no more children: its enclave is unloaded (outside
       // the elements' timing, as the floor's batches are) and the chain lets go of it.
-      if (i + 1 > o.live) {
-        const gone = ids[i - o.live - base];
-        await builder.detach(gone).destroy();
-        chain.retire(gone);
-      }
+      if (i + 1 > o.live) leaving.push(ids[i - o.live - base]);
       // Drop what left the window (in steps, so that the arrays are not copied per element).
       if (ids.length > 2 * o.live + 1024) {
         const drop = i + 1 - o.live - base;
@@ -301,11 +364,14 @@ async function buildOne(
         platformOf = platformOf.slice(drop);
         base += drop;
       }
+      // In the next element's window (a few µs every `every` elements).
       if (i % every === 0) {
         rss.sample();
         progress?.({ size, phase: 'build', done: i + 1, total: size });
       }
     }
+    await settle();
+    await untimed(size);
     const written = chain.finishStream();
     sink.close();
     const buildMs = performance.now() - t0;
@@ -329,6 +395,12 @@ async function buildOne(
       firstLink: writer.first!,
     };
   };
+  let grown: Awaited<ReturnType<typeof grow>>;
+  try {
+    grown = await grow();
+  } finally {
+    await lane?.close();
+  }
   try {
     const {
       bundlePath,
@@ -344,7 +416,7 @@ async function buildOne(
       sampleLocal,
       sampleRemote,
       firstLink,
-    } = await grow();
+    } = grown;
     const buildPeak = rss.peak;
     progress?.({ size, phase: 'verify', done: size, total: size });
     const tv = performance.now();
@@ -413,14 +485,16 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
     platformsPerCloud: opts.platformsPerCloud ?? 1,
     seed: opts.seed ?? 1,
     live: opts.live ?? 10_000,
+    pipelineFrom: opts.pipelineFrom ?? 20_000,
   };
-  const isolatedMax = opts.isolatedMaxSize ?? 50;
   if (!opts.sizes.length || opts.sizes.some((s) => !Number.isSafeInteger(s) || s < 1 || s > 1_000_000))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'sizes must be integers in [1, 1000000]');
   if (!(o.localShare >= 0 && o.localShare <= 1))
     throw new BenchError('ERR_BENCH_ARGUMENT', 'localShare must be in [0, 1]');
   if (!Number.isSafeInteger(o.live) || o.live < 1)
     throw new BenchError('ERR_BENCH_ARGUMENT', 'live must be a positive integer');
+  if (!Number.isSafeInteger(o.pipelineFrom) || o.pipelineFrom < 1)
+    throw new BenchError('ERR_BENCH_ARGUMENT', 'pipelineFrom must be a positive integer');
   if (!Number.isSafeInteger(o.clouds) || o.clouds < 1 || o.clouds > 64)
     throw new BenchError('ERR_BENCH_ARGUMENT', 'clouds must be in [1, 64]');
   if (o.clouds * o.platformsPerCloud < 2 && o.localShare < 1)
@@ -429,11 +503,18 @@ export async function benchCot(opts: CotBenchOptions): Promise<CotBenchResult> {
       'remote links need at least two platforms (more clouds, or localShare 1)',
     );
   const sizes = [...new Set(opts.sizes)].sort((a, b) => a - b);
+  return runSizes(opts, o, sizes);
+}
 
+async function runSizes(
+  opts: CotBenchOptions,
+  o: Parameters<typeof buildOne>[2],
+  sizes: number[],
+): Promise<CotBenchResult> {
   const ts = performance.now();
   const machine = await machineSetup();
   const machineSetupMs = performance.now() - ts;
-
+  const isolatedMax = opts.isolatedMaxSize ?? 50;
   // The process's first chain pays module loading and JIT warm-up: measured, reported, kept out of the
   // median start-up; its links give the floor its real inputs.
   const warm = await buildOne(machine, 3, { ...o, localShare: 0.5, clouds: Math.max(2, o.clouds) }, undefined);

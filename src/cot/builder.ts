@@ -57,6 +57,20 @@ export class CotBuilder {
   }
 
   /**
+   * The first half of appendLocal / appendRemote: the parent enclave admits the child and signs the
+   * link, which is not appended yet (`append` does). The parent must be in the chain already.
+   */
+  async make(type: 'local' | 'remote', parentId: string, child: ElementHandle): Promise<MadeLink> {
+    const made = type === 'local' ? await this.localLink(parentId, child) : await this.remoteLink(parentId, child);
+    return { ...made, child };
+  }
+
+  /** The second half: the chain checks and appends a link `make` returned. */
+  append(made: MadeLink): Promise<Element> {
+    return this.commit(made, made.child);
+  }
+
+  /**
    * Re-attests an element: its parent (or the owner, for the first enclave) challenges it again with a
    * fresh nonce and signs a new link of the same type; the chain checks it and replaces the stale one.
    * The element keeps its key, so its children's links stay valid. Returns the new link.
@@ -276,4 +290,9 @@ interface Made {
   link: Link;
   at: Date;
   collateral?: CollateralBlob;
+}
+
+/** A link its parent signed, not appended yet, and the child's enclave. */
+export interface MadeLink extends Made {
+  child: ElementHandle;
 }

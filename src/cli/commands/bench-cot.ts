@@ -29,6 +29,11 @@ export function register(program: Command): void {
       'live elements: parents are drawn among the n most recent, older enclaves are unloaded',
       '10000',
     )
+    .option(
+      '--pipeline-from <n>',
+      'chains of at least n elements are built on two threads (link signatures checked on a worker)',
+      '20000',
+    )
     .option('--plot <file.svg>', 'write a log–log SVG plot')
     .option(
       '--layers <list>',
@@ -45,6 +50,7 @@ export function register(program: Command): void {
         platformsPerCloud: string;
         isolatedMax: string;
         live: string;
+        pipelineFrom: string;
         plot?: string;
         layers?: string;
         rounds: string;
@@ -83,6 +89,7 @@ export function register(program: Command): void {
         const platformsPerCloud = intFlag('platforms-per-cloud', opts.platformsPerCloud, 1, 64);
         const isolatedMaxSize = intFlag('isolated-max', opts.isolatedMax, 1, 100_000);
         const live = intFlag('live', opts.live, 1, 1_000_000);
+        const pipelineFrom = intFlag('pipeline-from', opts.pipelineFrom, 1, 10_000_000);
         const { SingleBar } = await import('cli-progress');
         const { benchCot } = await import('../../bench/cot.ts');
         const { cotPlotSvg } = await import('../../bench/cot-plot.ts');
@@ -99,6 +106,7 @@ export function register(program: Command): void {
             platformsPerCloud,
             isolatedMaxSize,
             live,
+            pipelineFrom,
             onProgress: (p) => {
               if (!tty || p.size < 1000) return;
               if (p.phase === 'start') {

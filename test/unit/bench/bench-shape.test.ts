@@ -49,10 +49,20 @@ test('bench cot at sizes 1, 6, 13: the issue-6 JSON shape, link counts that add 
   assert.match(cotPlotSvg(r), /<svg[\s\S]*CoT size \(elements\)[\s\S]*<\/svg>/);
 });
 
+test('bench cot on two threads (pipelineFrom): links in runs of 128 per type, every link counted once, a verifying chain', async () => {
+  const r = await benchCot({ sizes: [300], clouds: 2, localShare: 0.5, pipelineFrom: 300 });
+  const [s] = r.sizes;
+  // Runs of 128 local then 128 remote links: 1–128 local, 129–256 remote, 257–299 local.
+  assert.deepEqual(s.links, { local: 171, remote: 128 });
+  assert.ok(s.valid);
+  assert.ok(s.linkCpuMs.local > 0 && s.linkCpuMs.remote > 0);
+});
+
 test('bench cot refuses impossible options', async () => {
   await assert.rejects(benchCot({ sizes: [] }), { code: 'ERR_BENCH_ARGUMENT' });
   await assert.rejects(benchCot({ sizes: [5], clouds: 1, localShare: 0.5 }), { code: 'ERR_BENCH_ARGUMENT' });
   await assert.rejects(benchCot({ sizes: [5], localShare: 2 }), { code: 'ERR_BENCH_ARGUMENT' });
+  await assert.rejects(benchCot({ sizes: [5], pipelineFrom: 0 }), { code: 'ERR_BENCH_ARGUMENT' });
 });
 
 test('crypto floor: every part measured, the isolated sums as documented, the link floor from its sampled batches', () => {
