@@ -16,6 +16,8 @@ const ALLOWED: Record<string, string> = {
     'the isolated enclave worker itself: one module instance per worker thread',
   'src/sgx/runtime/worker-main.ts: waiting = new Map': 'the isolated enclave worker itself: its pending OCALLs',
   'src/sgx/runtime/worker-main.ts: let table': 'the isolated enclave worker itself: its ECALL table',
+  'src/cot/signature-lane-worker.ts: keys = new Map':
+    "the signature lane's worker itself (one module instance per worker thread, one lane per chain): parents' keys, at most 4,096",
   'src/sgx/runtime/inline.ts: modules = new Map':
     "mirrors Node's ESM registry, which is process-wide and never unloads a module",
   'src/store/sqlite-driver.ts: queues = new Map':
