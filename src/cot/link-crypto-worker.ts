@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RemoteEvidenceResult, RemoteEvidenceVerifier } from '../chain/remote-verifier.ts';
 import type { CollateralBlob } from '../chain/types.ts';
+import { Lru } from '../bytes/lru.ts';
 import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
 import { createDcapRemoteVerifier } from './dcap-remote-verifier.ts';
 
@@ -36,20 +37,14 @@ interface WorkerState {
   verifier: RemoteEvidenceVerifier;
   collateral: Map<string, CollateralBlob>;
   /** Parents' keys decoded once (a parent signs several links): the 4,096 used last. */
-  keys: Map<string, KeyObject>;
+  keys: Lru<string, KeyObject>;
 }
 
 function signature({ keys }: WorkerState, sign: Uint8Array): boolean | null {
   const key = sign.subarray(0, 64);
   try {
     const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-    let pk = keys.get(k);
-    if (pk) keys.delete(k);
-    else {
-      pk = p256PublicFromRaw(key);
-      if (keys.size >= 4096) keys.delete(keys.keys().next().value!);
-    }
-    keys.set(k, pk);
+    const pk = keys.getOrSet(k, () => p256PublicFromRaw(key));
     return p256Verify(pk, sign.subarray(128), sign.subarray(64, 128));
   } catch {
     return null;
@@ -83,7 +78,7 @@ async function remote(
 const state: WorkerState = {
   verifier: createDcapRemoteVerifier((workerData as { root: Uint8Array }).root),
   collateral: new Map(),
-  keys: new Map(),
+  keys: new Lru(4096),
 };
 
 parentPort!.on('message', (m: LinkCryptoRequest) => {

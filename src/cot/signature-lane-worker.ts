@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { p256PublicFromRaw, p256Verify } from '../crypto/ecdsa.ts';
+import { Lru } from '../bytes/lru.ts';
 import { LANE, type LaneLayout } from './signature-lane.ts';
 
 // The worker of a SignatureLane: takes the jobs posted in shared memory in order, verifies each link
@@ -11,20 +12,12 @@ const ctrl = new Int32Array(sab, 0, LANE.ctrlBytes(layout) / 4);
 const data = new Uint8Array(sab, LANE.ctrlBytes(layout));
 
 /** Parents' keys decoded once (a parent signs several links), least recently used dropped past the bound. */
-const keys = new Map<string, KeyObject>();
 // ≈ 5 KB of OpenSSL key each once used: 4,096 keys ≈ 20 MB (a miss costs a decode, ≈ 75 µs, on this thread).
-const KEYS_MAX = 4096;
+const keys = new Lru<string, KeyObject>(4096);
 
 function keyOf(raw: Uint8Array): KeyObject {
   const k = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
-  let pk = keys.get(k);
-  if (pk) keys.delete(k);
-  else {
-    pk = p256PublicFromRaw(raw);
-    if (keys.size >= KEYS_MAX) keys.delete(keys.keys().next().value!);
-  }
-  keys.set(k, pk);
-  return pk;
+  return keys.getOrSet(k, () => p256PublicFromRaw(raw));
 }
 
 function verdict(at: number): number {

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, string> = {
     'the isolated enclave worker itself: one module instance per worker thread',
   'src/sgx/runtime/worker-main.ts: waiting = new Map': 'the isolated enclave worker itself: its pending OCALLs',
   'src/sgx/runtime/worker-main.ts: let table': 'the isolated enclave worker itself: its ECALL table',
-  'src/cot/signature-lane-worker.ts: keys = new Map':
+  'src/cot/signature-lane-worker.ts: keys = new Lru':
     "the signature lane's worker itself (one module instance per worker thread, one lane per chain): parents' keys, at most 4,096",
   'src/sgx/runtime/inline.ts: modules = new Map':
     "mirrors Node's ESM registry, which is process-wide and never unloads a module",
