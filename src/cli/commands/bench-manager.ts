@@ -19,9 +19,9 @@ export function register(program: Command): void {
       '--pg-url <url>',
       'PostgreSQL URL (default $CATENA_PG_URL or postgres://postgres@127.0.0.1:5432/test; a Unix socket: …/test?host=/var/run/postgresql)',
     )
-    .option('--appends <n>', 'appends to drive', '1000')
+    .option('--appends <n>', 'appends in the timed phase (a run of 1,000 lasts about a second: mostly warm-up)', '5000')
     .option('--concurrency <n>', 'requests in flight', '16')
-    .option('--warmup <n>', 'appends sent before the timed phase (not measured)', '50')
+    .option('--warmup <n>', 'appends sent before the timed phase (not measured: JIT, caches, connections)', '500')
     .option('--manager-url <url>', 'drive a manager that is already running (with --token) instead of starting one')
     .option('--token <token>', 'admin token for --manager-url')
     .option(
