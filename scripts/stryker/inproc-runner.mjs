@@ -81,7 +81,7 @@ export class InprocTestRunner {
       profile[file] = {
         reaches: Object.keys(ns.mutantCoverage.perTest[setupId(file)] ?? {}),
         setupMs: setup.setupMs,
-        testMs: Object.fromEntries(results.map((t) => [t.id, t.timeSpentMs - setup.setupMs])),
+        testMs: Object.fromEntries(results.map((t) => [t.id, t.timeSpentMs - setupShareOf(setup)])),
       };
       if (!setup.error) this.setups.set(file, setup);
     }
@@ -219,6 +219,7 @@ export class InprocTestRunner {
   async runTests(file, setup, { wanted, bail = false, perTestCoverage = false }) {
     const ns = globalThis[NS];
     const results = [];
+    const setupShare = setupShareOf(setup);
     for (const t of setup.tests) {
       const id = `${file} > ${t.name}`;
       if (wanted && !wanted.has(id)) continue;
@@ -231,8 +232,12 @@ export class InprocTestRunner {
       this.failures = [];
       const t0 = Date.now();
       const failure = setup.error ?? (await runOne(t)) ?? this.failures.shift();
-      // The mutant's timeout is derived from these times: a run may also set the file up.
-      const timeSpentMs = Date.now() - t0 + setup.setupMs;
+      // The mutant's timeout is derived from these times (Stryker sums them over the tests that cover
+      // the mutant): a run may also set the file up, once, so each test carries an equal share of the
+      // setup. Charging every test the whole setup made a mutant covered by all 158 tests of a file with
+      // a 0.5 s setup wait 80 s longer before timing out, and one covered by a chain file's 21 tests
+      // (8 s setup) over 6 minutes.
+      const timeSpentMs = Date.now() - t0 + setupShare;
       results.push(
         failure === undefined
           ? { ...base, status: TestStatus.Success, timeSpentMs }
@@ -260,6 +265,8 @@ export class InprocTestRunner {
 }
 
 const setupId = (file) => `${file} (setup)`;
+/** Each test's share of its file's setup time (see runTests). */
+const setupShareOf = (setup) => setup.setupMs / Math.max(1, setup.tests.length);
 
 async function runOne(t) {
   let timer;
