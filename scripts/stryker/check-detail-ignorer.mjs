@@ -32,6 +32,23 @@ function inDetailArgument(path) {
   return false;
 }
 
+/**
+ * The expression Stryker's instrumenter replaced, if it did: by the time a later statement is visited, an
+ * earlier `const problems = []` reads `stryMutAct_…(id) ? ['Stryker was here'] : (stryCov_…(id), [])`.
+ */
+function uninstrumented(node) {
+  while (
+    node?.type === 'ConditionalExpression' &&
+    node.test.type === 'CallExpression' &&
+    node.test.callee.type === 'Identifier' &&
+    node.test.callee.name.startsWith('stryMutAct_')
+  ) {
+    node = node.alternate;
+    if (node.type === 'SequenceExpression') node = node.expressions.at(-1);
+  }
+  return node;
+}
+
 /** Whether `path` is an argument of `x.push(…)` where `x` is a local array only pushed to, counted, or put in a detail. */
 function pushedToDetailArray(path) {
   for (let p = path; p?.parentPath; p = p.parentPath) {
@@ -50,7 +67,7 @@ function pushedToDetailArray(path) {
       const binding = call.scope.getBinding(callee.object.name);
       if (!binding || binding.kind === 'param' || binding.kind === 'module' || binding.constantViolations.length)
         return false;
-      const init = binding.path.isVariableDeclarator() ? binding.path.node.init : undefined;
+      const init = binding.path.isVariableDeclarator() ? uninstrumented(binding.path.node.init) : undefined;
       if (init?.type !== 'ArrayExpression' || init.elements.length) return false;
       return binding.referencePaths.every((ref) => {
         const member = ref.parentPath;

@@ -50,7 +50,7 @@ test('error messages: the first argument of new …Error, not its code, not othe
   assert.deepEqual(ignored(errorMessageIgnorer, code), ["'too short'", "`at ${'q'}`"]);
 });
 
-test("check details: the detail argument of run.pass/fail/skip/record, and strings pushed to an array that only becomes one", () => {
+test('check details: the detail argument of run.pass/fail/skip/record, and strings pushed to an array that only becomes one', () => {
   const code = `
     run.pass('a.name', 'a detail');
     run.pass('b.name');
@@ -68,6 +68,12 @@ test("check details: the detail argument of run.pass/fail/skip/record, and strin
       const reasons = [];
       reasons.push('s');
       if (reasons.includes('t')) run.fail('u.name', reasons.join());
+    }
+    function i() {
+      // As Stryker's instrumenter has rewritten the declaration by the time it visits the push.
+      const revoked = stryMutAct_9fa48('1') ? ['Stryker was here'] : (stryCov_9fa48('1'), []);
+      revoked.push('ff');
+      run.record('gg.name', revoked.length === 0, revoked.join());
     }
     function h(list) {
       list.push('v');
@@ -90,6 +96,7 @@ test("check details: the detail argument of run.pass/fail/skip/record, and strin
     '`o ${p}`',
     "'; '",
     "'r'",
+    "'ff'",
     "'aa'",
     "'cc'",
   ]);
