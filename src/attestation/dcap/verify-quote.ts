@@ -815,9 +815,10 @@ function validityOf(
     until = Math.min(until, b.getTime());
   }
   const maxAge = opts.policy?.maxCollateralAgeSeconds;
-  // The age check floors (at − oldest) to whole seconds: it still holds below oldest + (max + 1) s.
+  // The age check floors (at − oldest) to whole seconds: it still holds below oldest + (max + 1) s,
+  // i.e. up to and including the millisecond before.
   if (maxAge !== undefined && issueDates.length)
-    until = Math.min(until, Math.min(...issueDates.map((d) => d.getTime())) + maxAge * 1000);
+    until = Math.min(until, Math.min(...issueDates.map((d) => d.getTime())) + (maxAge + 1) * 1000 - 1);
   const at = opts.at.getTime();
   if (!(from <= at && at <= until)) return undefined;
   return { from: new Date(from).toISOString(), until: new Date(until).toISOString() };

@@ -317,3 +317,19 @@ test("crl.pck: a CRL signed with the PCK CA's key under another issuer name is E
   rejected(a, 'ERR_PCK_CRL', 'crl.pck');
   assert.match(a.error!.message, /issued by someone other than/);
 });
+
+test('validity under a collateral-age policy ends at the last millisecond the age check still holds (it floors to seconds)', async () => {
+  // The collateral is issued one day before e.at: a one-day limit holds until e.at + 999 ms.
+  const [e] = await make();
+  const policy = { maxCollateralAgeSeconds: 86_400 };
+  const t = e.at.getTime();
+  for (const at of [new Date(t), new Date(t + 500), new Date(t + 999)]) {
+    const a = await verify(e, { at, policy });
+    accepted(a);
+    assert.deepEqual(a.validity, {
+      from: new Date(t - 86_400_000).toISOString(),
+      until: new Date(t + 999).toISOString(),
+    });
+  }
+  rejected(await verify(e, { at: new Date(t + 1000), policy }), 'ERR_COLLATERAL_TOO_OLD', 'policy.collateralAge');
+});
