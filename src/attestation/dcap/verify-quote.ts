@@ -211,8 +211,9 @@ function signedCollateral<T>(
     run.skip(name, signerProblem ?? 'no signing certificate');
     return parsed;
   }
-  // Stryker disable next-line StringLiteral: `${name}.sig` only names a cache map; '' and 'utf8' → '' are the same (no other kind is '', and Buffer.from reads an empty encoding as UTF-8)
+  // Stryker disable next-line StringLiteral: `${name}.sig` only names a cache map; '' is no other memo kind
   const ok = cache.memo(`${name}.sig`, `${cache.textId(signed.text)}|${hex(signed.signature)}|${signer.id}`, () =>
+    // Stryker disable next-line StringLiteral: Buffer.from reads an empty encoding name as UTF-8
     verifyRaw(signer.publicKey, Buffer.from(signed.text, 'utf8'), signed.signature),
   );
   if (!ok)
@@ -409,7 +410,8 @@ export class DcapVerifier implements QuoteVerifier {
           run.fail(
             'collateral.source',
             message(e),
-            e instanceof CatenaError ? e.code : CHECK_CODES['collateral.source'],
+            // Otherwise fail()'s default: CHECK_CODES['collateral.source'].
+            e instanceof CatenaError ? e.code : undefined,
           );
         }
       }
@@ -794,7 +796,9 @@ export class DcapVerifier implements QuoteVerifier {
     if (first) {
       out.verdict = 'rejected';
       out.error = {
+        // Stryker disable next-line StringLiteral: every failed or skipped check (Run, applyPolicy, td-policy) carries a code
         code: first.code ?? 'ERR_VERIFICATION',
+        // Stryker disable next-line StringLiteral: every failed or skipped check carries a detail
         message: `${first.name}: ${first.detail ?? 'failed'}`,
         check: first.name,
       };

@@ -200,8 +200,8 @@ test('a skipped check is not ok, says why it was not evaluated, and carries its 
     detail: 'not evaluated: the PCK certificate is not verified (pck.chain failed)',
     code: 'ERR_QE_REPORT_SIGNATURE',
   });
-  // A rejected appraisal names no advisory.
-  assert.deepEqual(a.advisoryIds, []);
+  // What needs the verified chain is skipped, by name.
+  for (const n of ['crl.rootCa', 'crl.pck', 'pck.revocation']) assert.equal(check(a, n)?.skipped, true, n);
 });
 
 test('collateral.source: a source is asked for this FMSPC, PCK CA and TEE; its failure is its code, or ERR_COLLATERAL_UNAVAILABLE', async () => {
@@ -227,6 +227,9 @@ test('collateral.source: a source is asked for this FMSPC, PCK CA and TEE; its f
       trustedRoots: [e.root],
     });
   rejected(await failingWith(new Error('offline')), 'ERR_COLLATERAL_UNAVAILABLE', 'collateral.source');
+  // A Node system error has a code of its own: not a Catena code.
+  const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  rejected(await failingWith(refused), 'ERR_COLLATERAL_UNAVAILABLE', 'collateral.source');
   const a = await failingWith(new CatenaError('ERR_COLLATERAL_FORMAT', 'not a PCS body'));
   rejected(a, 'ERR_COLLATERAL_FORMAT', 'collateral.source');
   // Without collateral, every check that needs it is skipped.
@@ -262,6 +265,7 @@ test('collateral.source: without a readable PCK certificate and its extension no
   const c = await verifyQuote(f.quote, { collateral: never, at: f.at, trustedRoots: [f.root] });
   rejected(c, 'ERR_PCK_CHAIN', 'pck.chain');
   assert.equal(check(c, 'collateral.source')?.skipped, true);
+  assert.equal(check(c, 'pck.extension')?.skipped, true);
 });
 
 /** A certificate that neither issues nor is issued by any of the synthetic ones (a second leaf). */
@@ -363,6 +367,8 @@ test('a malformed quote under a collateral-age policy is refused by quote.format
   const a = await verify(e, { quote: e.quote.subarray(0, 100), policy: { maxCollateralAgeSeconds: 86_400 } });
   rejected(a, 'ERR_SHORT_INPUT', 'quote.format');
   assert.equal(check(a, 'policy.collateralAge')?.skipped, true);
+  // No TCB level was judged: no advisory either.
+  assert.deepEqual(a.advisoryIds, []);
 });
 
 test('pck.chain: certification data that holds no readable certificate is ERR_PCK_CHAIN', async () => {
