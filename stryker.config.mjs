@@ -158,10 +158,12 @@ export default {
     './scripts/stryker/inproc-runner.mjs',
     './scripts/stryker/error-message-ignorer.mjs',
     './scripts/stryker/field-label-ignorer.mjs',
+    './scripts/stryker/check-detail-ignorer.mjs',
   ],
   // An error's message text is not mutated (scripts/stryker/error-message-ignorer.mjs): tests assert codes.
-  // So are the field names parsers give the byte cursor and `abytes` (scripts/stryker/field-label-ignorer.mjs).
-  ignorers: ['catena-error-message', 'catena-field-label'],
+  // So are the field names parsers give the byte cursor and `abytes` (scripts/stryker/field-label-ignorer.mjs),
+  // and the verifier checks' detail text (scripts/stryker/check-detail-ignorer.mjs).
+  ignorers: ['catena-error-message', 'catena-field-label', 'catena-check-detail'],
   testRunnerNodeArgs: ['--conditions=catena-src', '--import', 'tsx'],
   catenaInproc: {
     testFiles: files(testFiles),

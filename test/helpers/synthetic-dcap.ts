@@ -38,8 +38,8 @@ import { encodeSgxExtension, SGX_TYPE } from '../../src/sgx/manufacturer/sgx-ext
  */
 export interface SyntheticOptions {
   tee?: 'sgx' | 'tdx';
-  /** SGX only (TDX quotes are v4): default 3. */
-  version?: 3 | 4;
+  /** SGX: 3 (default) or 4; TDX: 4 (default) or 5 (a TD report 1.5 body when `td` has an MR_SERVICETD). */
+  version?: 3 | 4 | 5;
   /** Zero bytes after the signature data. */
   padding?: number;
   /** Edits the TCB info object before it is signed. */
@@ -63,6 +63,11 @@ export interface SyntheticOptions {
   pckCaEd25519?: boolean;
   /** The issuer name the PCK CRL states (it is signed by the PCK CA's key all the same). */
   pckCrlIssuer?: string;
+  /**
+   * The PCK leaf holds an Ed25519 key (the P-256 PCK CA signs it with ECDSA, as always): a chain that
+   * builds, whose leaf key cannot check the QE report's P-256 signature at all.
+   */
+  pckLeafEd25519?: boolean;
 }
 
 const ED25519 = seq(oid('1.3.101.112'));
@@ -111,6 +116,36 @@ function ed25519Ca(o: {
   );
   const leaf = seq(leafTbs, ED25519, bitString(new Uint8Array(sign(null, leafTbs, ed.privateKey))));
   return { ca, leaf };
+}
+
+/** A PCK leaf with an Ed25519 key, signed by the P-256 PCK CA (ECDSA with SHA-256). */
+function ed25519Leaf(o: {
+  caKey: { privateKey: KeyObject };
+  serial: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  sgxExtension: Uint8Array;
+}): Uint8Array {
+  const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
+  const tbs = seq(
+    context(0, true, smallInteger(2)),
+    unsignedInteger(o.serial),
+    ECDSA_SHA256,
+    nameDer(CERT_NAMES.processor),
+    seq(time(o.notBefore), time(o.notAfter)),
+    nameDer(CERT_NAMES.pck),
+    new Uint8Array(generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' })),
+    context(
+      3,
+      true,
+      seq(
+        extension('2.5.29.15', true, keyUsageBits(KEY_USAGE.digitalSignature)),
+        extension('2.5.29.19', true, basicConstraints(false)),
+        extension(SGX_EXTENSION_OID, false, o.sgxExtension),
+      ),
+    ),
+  );
+  return seq(tbs, ECDSA_SHA256, bitString(new Uint8Array(sign('sha256', tbs, o.caKey.privateKey))));
 }
 
 export interface SyntheticEvidence {
@@ -232,7 +267,7 @@ function qeIdentityObject(tdx: boolean, issue: Date, next: Date): Record<string,
 
 export async function syntheticEvidence(opts: SyntheticOptions = {}): Promise<SyntheticEvidence> {
   const tdx = opts.tee === 'tdx';
-  const version = tdx ? 4 : (opts.version ?? 3);
+  const version = tdx ? (opts.version === 5 ? 5 : 4) : (opts.version ?? 3);
   const at = SYNTHETIC_AT;
   const notBefore = new Date(at.getTime() - 30 * DAY);
   const notAfter = new Date(at.getTime() + 365 * DAY);
@@ -287,8 +322,12 @@ export async function syntheticEvidence(opts: SyntheticOptions = {}): Promise<Sy
   const ed = opts.pckCaEd25519
     ? ed25519Ca({ rootKey, leafKey: pckKey, serials: [caSerial, pckSerial], notBefore, notAfter, sgxExtension })
     : undefined;
+  const edLeaf = opts.pckLeafEd25519
+    ? ed25519Leaf({ caKey, serial: pckSerial, notBefore, notAfter, sgxExtension })
+    : undefined;
   const pck =
     ed?.leaf ??
+    edLeaf ??
     (await issueCertificate({
       serial: pckSerial,
       subject: CERT_NAMES.pck,

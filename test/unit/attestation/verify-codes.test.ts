@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   alwaysRejectVerifier,
+  CHECK_CODES,
   directoryCollateral,
   parsePolicy,
   pemCertificates,
@@ -141,8 +142,10 @@ test('a collateral source that breaks its contract is reported as ERR_VERIFIER_I
         },
       }),
   };
-  const a = await verify('good', { collateral: broken });
+  const a = await verify('good', { collateral: broken, policy: { maxCollateralAgeSeconds: 86_400 } });
   rejected(a, 'ERR_VERIFIER_INTERNAL', 'internal');
+  // The policy still runs, on no collateral dates: the age check is not evaluated.
+  assert.equal(a.checks.find((c) => c.name === 'policy.collateralAge')?.skipped, true);
 });
 
 test('alwaysRejectVerifier rejects with ERR_NO_VERIFIER', async () => {
@@ -151,6 +154,50 @@ test('alwaysRejectVerifier rejects with ERR_NO_VERIFIER', async () => {
     at: fx.at,
   });
   rejected(a, 'ERR_NO_VERIFIER', 'verifier');
+});
+
+test('alwaysRejectVerifier: the whole appraisal, its default reason, and `at` only when it is a valid Date', async () => {
+  const collateral = directoryCollateral(fx.path('good', 'collateral'));
+  const q = fx.bytes('good', 'quote.dat');
+  assert.deepEqual(await alwaysRejectVerifier().verify(q, { collateral, at: fx.at }), {
+    verdict: 'rejected',
+    advisoryIds: [],
+    checks: [{ name: 'verifier', ok: false, detail: 'no quote verifier configured', code: 'ERR_NO_VERIFIER' }],
+    error: { code: 'ERR_NO_VERIFIER', message: 'verifier: no quote verifier configured', check: 'verifier' },
+    rootIsIntel: false,
+    at: fx.at.toISOString(),
+  });
+  for (const at of [new Date(Number.NaN), undefined]) {
+    const a = await alwaysRejectVerifier('x').verify(q, { collateral, at: at as Date });
+    assert.equal(a.at, '');
+    assert.equal(a.error?.message, 'verifier: x');
+  }
+});
+
+test('CHECK_CODES: the stable code of each DCAP check (docs/verification.md)', () => {
+  assert.deepEqual(CHECK_CODES, {
+    'quote.format': 'ERR_QUOTE_FORMAT',
+    'quote.header': 'ERR_QUOTE_UNSUPPORTED',
+    'pck.chain': 'ERR_PCK_CHAIN',
+    'pck.extension': 'ERR_PCK_EXTENSION',
+    'collateral.source': 'ERR_COLLATERAL_UNAVAILABLE',
+    'crl.rootCa': 'ERR_ROOT_CA_CRL',
+    'crl.pck': 'ERR_PCK_CRL',
+    'pck.revocation': 'ERR_CERT_REVOKED',
+    'collateral.tcbSigningChain': 'ERR_TCB_SIGNING_CHAIN',
+    'collateral.tcbInfo': 'ERR_TCB_INFO',
+    'collateral.tcbInfoWindow': 'ERR_COLLATERAL_EXPIRED',
+    'collateral.qeIdentity': 'ERR_QE_IDENTITY',
+    'collateral.qeIdentityWindow': 'ERR_COLLATERAL_EXPIRED',
+    'pck.fmspcPceId': 'ERR_FMSPC_MISMATCH',
+    'qe.reportSignature': 'ERR_QE_REPORT_SIGNATURE',
+    'qe.keyBinding': 'ERR_QE_KEY_BINDING',
+    'qe.identity': 'ERR_QE_IDENTITY_MISMATCH',
+    'quote.signature': 'ERR_QUOTE_SIGNATURE',
+    'tcb.platformLevel': 'ERR_TCB_LEVEL_NOT_FOUND',
+    'tdx.module': 'ERR_TDX_MODULE',
+    'tcb.status': 'ERR_TCB_REVOKED',
+  });
 });
 
 test("quote.header: a QE vendor ID other than Intel's, or certification data other than a PCK chain, is ERR_QUOTE_UNSUPPORTED", async () => {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import { DcapVerifier, verifyQuote, type Appraisal, type AppraisalPolicy } from '../../../src/attestation/index.ts';
-import type { Collateral } from '../../../src/attestation/collateral/types.ts';
+import type { Collateral, CollateralSource } from '../../../src/attestation/collateral/types.ts';
+import { generateP256 } from '../../../src/crypto/ecdsa.ts';
+import { CatenaError } from '../../../src/errors.ts';
+import { issueCertificate } from '../../../src/sgx/manufacturer/issue-certificate.ts';
+import { certificatePem } from '../../../src/sgx/manufacturer/keys.ts';
 import { syntheticEvidence, type SyntheticEvidence, type SyntheticOptions } from '../../helpers/synthetic-dcap.ts';
 
 /**
@@ -85,7 +90,270 @@ test('the good synthetic evidence is accepted: v3 SGX, v4 SGX, v4 TDX, and the a
     assert.equal(check(a, 'tcb.platformLevel')?.detail, 'level of 2026-01-01: UpToDate');
     assert.equal(check(a, 'pck.fmspcPceId')?.detail, 'FMSPC 00906ed50000, PCE-ID 0000');
     assert.equal(check(a, 'pck.revocation')?.detail, 'no certificate on the path is revoked');
+    // Every check, by name and in order; the caller's own root; the collateral's origin as its source.
+    assert.deepEqual(
+      a.checks.map((c) => c.name),
+      [...ACCEPTED_CHECKS, ...(tdx ? ['policy.serviceTd'] : [])].filter((n) => tdx || n !== 'tdx.module'),
+    );
+    assert.equal(a.rootIsIntel, false);
+    assert.equal(check(a, 'collateral.source')?.detail, 'synthetic');
+    // The quote summary: header fields, and ATTRIBUTES as the REPORT holds them (flags, then XFRM, little-endian).
+    const { version, qeSvn, pceSvn, teeType, mrSigner, isvProdId, debug, attributes } = a.quote!;
+    assert.deepEqual(
+      { version, qeSvn, pceSvn, teeType, mrSigner, isvProdId, debug, attributes },
+      tdx
+        ? {
+            version: 4,
+            qeSvn: 8,
+            pceSvn: 13,
+            teeType: 'tdx',
+            mrSigner: '',
+            isvProdId: 0,
+            debug: false,
+            attributes: '00'.repeat(8),
+          }
+        : {
+            version: o.version ?? 3,
+            qeSvn: 8,
+            pceSvn: 13,
+            teeType: 'sgx',
+            mrSigner: '22'.repeat(32),
+            isvProdId: 1,
+            debug: false,
+            attributes: '0500000000000000' + '0300000000000000',
+          },
+    );
   }
+});
+
+const ACCEPTED_CHECKS = [
+  'quote.format',
+  'quote.header',
+  'pck.chain',
+  'pck.extension',
+  'collateral.source',
+  'crl.rootCa',
+  'crl.pck',
+  'collateral.tcbSigningChain',
+  'pck.revocation',
+  'collateral.tcbInfo',
+  'collateral.tcbInfoWindow',
+  'collateral.qeIdentity',
+  'collateral.qeIdentityWindow',
+  'pck.fmspcPceId',
+  'qe.reportSignature',
+  'qe.keyBinding',
+  'qe.identity',
+  'quote.signature',
+  'tcb.platformLevel',
+  'tdx.module',
+  'tcb.status',
+  'policy.tcbStatus',
+  'policy.advisories',
+  'policy.debug',
+  'policy.identity',
+  'policy.reportData',
+];
+
+test('the quote summary: a TD with TD_ATTRIBUTES bit 0 (TUD.DEBUG) set is reported as debug', async () => {
+  const tdAttributes = Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  const [, a] = await make({ tee: 'tdx', td: { tdAttributes } });
+  assert.equal(a.quote?.debug, true);
+  assert.equal(a.quote?.attributes, '0100000000000000');
+});
+
+test('the quote summary of a v5 TD report 1.5 body carries MR_SERVICETD and TEE_TCB_SVN2', async () => {
+  const teeTcbSvn2 = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+  const [, a] = await make({ tee: 'tdx', version: 5, td: { mrServiceTd: new Uint8Array(48), teeTcbSvn2 } });
+  accepted(a);
+  assert.equal(a.quote?.version, 5);
+  assert.equal(a.quote?.td?.mrServiceTd, '00'.repeat(48));
+  assert.equal(a.quote?.td?.teeTcbSvn2, '0102030405060708090a0b0c0d0e0f10');
+  const [, b] = await make({ tee: 'tdx', version: 5 });
+  accepted(b);
+  assert.ok(
+    b.quote?.td && !('mrServiceTd' in b.quote.td) && !('teeTcbSvn2' in b.quote.td),
+    'a TD report 1.0 body has neither',
+  );
+});
+
+test('trusted roots: the root as a raw key (64 or 65 bytes) is not Intel; 66 bytes from 0x04 are neither a key nor a certificate', async () => {
+  const [e] = await make();
+  const spki = new X509Certificate(e.root).publicKey.export({ type: 'spki', format: 'der' });
+  const point = new Uint8Array(spki.subarray(spki.length - 65));
+  for (const raw of [point, point.subarray(1)]) {
+    const a = await verify(e, { roots: [raw] });
+    accepted(a);
+    assert.equal(a.rootIsIntel, false, `${raw.length} bytes`);
+  }
+  await assert.rejects(verify(e, { roots: [Uint8Array.from([...point, 0])] }), { code: 'ERR_ARGUMENT' });
+});
+
+test('a skipped check is not ok, says why it was not evaluated, and carries its code', async () => {
+  const [e] = await make();
+  const [other] = await make();
+  const a = await verify(e, { roots: [other.root] });
+  assert.deepEqual(check(a, 'qe.reportSignature'), {
+    name: 'qe.reportSignature',
+    ok: false,
+    skipped: true,
+    detail: 'not evaluated: the PCK certificate is not verified (pck.chain failed)',
+    code: 'ERR_QE_REPORT_SIGNATURE',
+  });
+  // What needs the verified chain is skipped, by name.
+  for (const n of ['crl.rootCa', 'crl.pck', 'pck.revocation']) assert.equal(check(a, n)?.skipped, true, n);
+});
+
+test('collateral.source: a source is asked for this FMSPC, PCK CA and TEE; its failure is its code, or ERR_COLLATERAL_UNAVAILABLE', async () => {
+  for (const tee of ['sgx', 'tdx'] as const) {
+    const e = await syntheticEvidence({ tee });
+    const asked: unknown[] = [];
+    const source: CollateralSource = {
+      get: async (req, at) => {
+        asked.push([req, at]);
+        return e.collateral;
+      },
+    };
+    const a = await verifyQuote(e.quote, { collateral: source, at: e.at, trustedRoots: [e.root] });
+    accepted(a);
+    assert.deepEqual(asked, [[{ fmspc: '00906ed50000', pckCa: 'processor', teeType: tee }, e.at]]);
+    assert.equal(check(a, 'collateral.source')?.detail, 'synthetic');
+  }
+  const e = await syntheticEvidence();
+  const failingWith = (err: Error) =>
+    verifyQuote(e.quote, {
+      collateral: { get: () => Promise.reject(err) },
+      at: e.at,
+      trustedRoots: [e.root],
+    });
+  rejected(await failingWith(new Error('offline')), 'ERR_COLLATERAL_UNAVAILABLE', 'collateral.source');
+  // A Node system error has a code of its own: not a Catena code.
+  const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  rejected(await failingWith(refused), 'ERR_COLLATERAL_UNAVAILABLE', 'collateral.source');
+  const a = await failingWith(new CatenaError('ERR_COLLATERAL_FORMAT', 'not a PCS body'));
+  rejected(a, 'ERR_COLLATERAL_FORMAT', 'collateral.source');
+  // Without collateral, every check that needs it is skipped.
+  assert.deepEqual(
+    a.checks.filter((c) => c.skipped).map((c) => c.name),
+    [
+      'crl.rootCa',
+      'crl.pck',
+      'collateral.tcbSigningChain',
+      'pck.revocation',
+      'collateral.tcbInfo',
+      'collateral.tcbInfoWindow',
+      'collateral.qeIdentity',
+      'collateral.qeIdentityWindow',
+      'pck.fmspcPceId',
+      'qe.identity',
+      'tcb.platformLevel',
+      'tcb.status',
+      'policy.tcbStatus',
+    ],
+  );
+});
+
+test('collateral.source: without a readable PCK certificate and its extension no source is asked', async () => {
+  const never: CollateralSource = { get: () => Promise.reject(new Error('asked')) };
+  // The PCK CA and the root only: a chain, but its leaf (the CA) has no SGX extension.
+  const [e, a] = await make({ pem: (p) => p.slice(p.indexOf('-----BEGIN', 1)) });
+  rejected(a, 'ERR_PCK_EXTENSION', 'pck.extension', ['crl.pck', 'qe.reportSignature']);
+  const b = await verifyQuote(e.quote, { collateral: never, at: e.at, trustedRoots: [e.root] });
+  rejected(b, 'ERR_PCK_EXTENSION', 'pck.extension', ['qe.reportSignature']);
+  assert.equal(check(b, 'collateral.source')?.skipped, true);
+  const [f] = await make({ pem: () => '' });
+  const c = await verifyQuote(f.quote, { collateral: never, at: f.at, trustedRoots: [f.root] });
+  rejected(c, 'ERR_PCK_CHAIN', 'pck.chain');
+  assert.equal(check(c, 'collateral.source')?.skipped, true);
+  assert.equal(check(c, 'pck.extension')?.skipped, true);
+});
+
+/** A certificate that neither issues nor is issued by any of the synthetic ones (a second leaf). */
+async function strayLeafPem(): Promise<string> {
+  const k = generateP256();
+  return certificatePem(
+    await issueCertificate({
+      subject: 'Stray leaf',
+      issuer: 'Stray CA',
+      issuerKey: k.privateKey,
+      publicKey: k.publicKey,
+      notBefore: new Date('2026-01-01T00:00:00Z'),
+      notAfter: new Date('2027-01-01T00:00:00Z'),
+      crlUrl: 'https://pcs.invalid/crl',
+    }),
+  );
+}
+
+test('pck.chain: the PEM is read strictly, and certificates with two leaves are refused', async () => {
+  // A space between two PEM blocks: a lenient reader would skip it.
+  const [, a] = await make({ pem: (p) => p.replace('-----END CERTIFICATE-----\n', '-----END CERTIFICATE-----\n \n') });
+  rejected(a, 'ERR_PCK_CHAIN', 'pck.chain');
+  assert.match(a.error!.message, /PCK certificates unreadable/);
+  const stray = await strayLeafPem();
+  const [, b] = await make({ pem: (p) => stray + p });
+  rejected(b, 'ERR_PCK_CHAIN', 'pck.chain');
+  assert.match(b.error!.message, /cannot tell the PCK leaf/);
+});
+
+test('qe.reportSignature: a PCK leaf whose key is Ed25519 (its chain builds) cannot have signed the QE report', async () => {
+  const [, a] = await make({ pckLeafEd25519: true });
+  assert.equal(check(a, 'pck.chain')?.ok, true, check(a, 'pck.chain')?.detail);
+  rejected(a, 'ERR_QE_REPORT_SIGNATURE', 'qe.reportSignature');
+});
+
+test('collateral.tcbSigningChain: an unreadable certificate, or two leaves, is ERR_TCB_SIGNING_CHAIN', async () => {
+  const [e] = await make();
+  const junk = Uint8Array.from([0x30, 0x03, 0x02, 0x01, 0x00]);
+  const a = await verify(e, {
+    collateral: { ...e.collateral, tcbSigningChain: [junk, ...e.collateral.tcbSigningChain] },
+  });
+  rejected(a, 'ERR_TCB_SIGNING_CHAIN', 'collateral.tcbSigningChain');
+  assert.match(a.error!.message, /^collateral\.tcbSigningChain: TCB signing chain unreadable: /);
+  const stray = (await strayLeafPem()).replace(/-----[A-Z ]+-----|\s/g, '');
+  const two = [Uint8Array.from(Buffer.from(stray, 'base64')), ...e.collateral.tcbSigningChain];
+  const b = await verify(e, { collateral: { ...e.collateral, tcbSigningChain: two } });
+  rejected(b, 'ERR_TCB_SIGNING_CHAIN', 'collateral.tcbSigningChain');
+  assert.match(
+    b.error!.message,
+    /^collateral\.tcbSigningChain: TCB signing chain: cannot tell the signing certificate/,
+  );
+});
+
+test('collateral.tcbInfoWindow / .qeIdentityWindow: collateral issued after the verification time is ERR_COLLATERAL_EXPIRED', async () => {
+  const later = (x: Record<string, unknown>) => void (x.issueDate = '2026-06-01T01:00:00Z');
+  const [, a] = await make({ tcbInfo: later });
+  rejected(a, 'ERR_COLLATERAL_EXPIRED', 'collateral.tcbInfoWindow');
+  assert.match(a.error!.message, /: TCB info issued 2026-06-01T01:00:00.000Z, after /);
+  const [, b] = await make({ qeIdentity: later });
+  rejected(b, 'ERR_COLLATERAL_EXPIRED', 'collateral.qeIdentityWindow');
+  assert.match(b.error!.message, /: QE identity issued 2026-06-01T01:00:00.000Z, after /);
+});
+
+test('validity under a collateral-age policy ends at the last millisecond the age check still holds (it floors to seconds)', async () => {
+  // The collateral is issued one day before e.at: a one-day limit holds until e.at + 999 ms.
+  const [e] = await make();
+  const policy = { maxCollateralAgeSeconds: 86_400 };
+  const t = e.at.getTime();
+  for (const at of [new Date(t), new Date(t + 500), new Date(t + 999)]) {
+    const a = await verify(e, { at, policy });
+    accepted(a);
+    assert.deepEqual(a.validity, {
+      from: new Date(t - 86_400_000).toISOString(),
+      until: new Date(t + 999).toISOString(),
+    });
+  }
+  rejected(await verify(e, { at: new Date(t + 1000), policy }), 'ERR_COLLATERAL_TOO_OLD', 'policy.collateralAge');
+});
+
+test("td.eventLog: an event log given for an SGX enclave's quote is refused", async () => {
+  const e = await syntheticEvidence();
+  const a = await verifyQuote(e.quote, {
+    collateral: e.collateral,
+    at: e.at,
+    trustedRoots: [e.root],
+    eventLog: new Uint8Array(8),
+  });
+  rejected(a, 'ERR_EVENT_LOG_MISMATCH', 'td.eventLog');
 });
 
 test('quote.format: zero padding is accepted after a v4 TDX quote only; after a v4 or v3 SGX quote it is ERR_TRAILING_BYTES', async () => {
@@ -99,6 +367,8 @@ test('a malformed quote under a collateral-age policy is refused by quote.format
   const a = await verify(e, { quote: e.quote.subarray(0, 100), policy: { maxCollateralAgeSeconds: 86_400 } });
   rejected(a, 'ERR_SHORT_INPUT', 'quote.format');
   assert.equal(check(a, 'policy.collateralAge')?.skipped, true);
+  // No TCB level was judged: no advisory either.
+  assert.deepEqual(a.advisoryIds, []);
 });
 
 test('pck.chain: certification data that holds no readable certificate is ERR_PCK_CHAIN', async () => {
@@ -139,6 +409,11 @@ test('collateral.tcbSigningChain: a bad TCB signing chain, or a bad separate QE 
     assert.equal(a.error?.code, 'ERR_TCB_SIGNING_CHAIN', a.error?.message);
     assert.equal(a.error?.check, 'collateral.tcbSigningChain');
     noInternal(a);
+    // Which chain failed, and the signed collateral it would have checked is skipped for that reason.
+    const which = collateral.tcbSigningChain === bad ? 'TCB signing chain' : 'QE identity signing chain';
+    const detail = check(a, 'collateral.tcbSigningChain')!.detail!;
+    assert.ok(detail.startsWith(`${which}: `), detail);
+    assert.equal(check(a, 'collateral.tcbInfo')?.detail, `not evaluated: ${detail}`);
   }
 });
 

@@ -1,10 +1,11 @@
-// The two Stryker ignorers decide which mutants are not counted: each must ignore exactly the string
+// The Stryker ignorers decide which mutants are not counted: each must ignore exactly the string
 // literals it names (message text, a parse field's name) and nothing a check reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSync, traverse, type NodePath } from '@babel/core';
 import { errorMessageIgnorer } from '../../../scripts/stryker/error-message-ignorer.mjs';
 import { fieldLabelIgnorer } from '../../../scripts/stryker/field-label-ignorer.mjs';
+import { checkDetailIgnorer } from '../../../scripts/stryker/check-detail-ignorer.mjs';
 
 /** The source of each node of `code` that `ignorer` ignores (Stryker then ignores its whole subtree). */
 function ignored(ignorer: { shouldIgnore(path: NodePath): string | undefined }, code: string): string[] {
@@ -47,4 +48,56 @@ test('error messages: the first argument of new …Error, not its code, not othe
     fail('s');
     throw new Oops('t');`;
   assert.deepEqual(ignored(errorMessageIgnorer, code), ["'too short'", "`at ${'q'}`"]);
+});
+
+test('check details: the detail argument of run.pass/fail/skip/record, and strings pushed to an array that only becomes one', () => {
+  const code = `
+    run.pass('a.name', 'a detail');
+    run.pass('b.name');
+    run.fail('c.name', \`d \${cache.iso(x, 'e')}\`, 'ERR_F');
+    run.skip(n, signerProblem ?? 'g');
+    run.record('h.name', ok, ok ? 'i' : 'j');
+    run.record('k.name', x === 'l', m);
+    function f() {
+      const problems = [];
+      if (a) problems.push('n');
+      if (b) problems.push(\`o \${p}\`);
+      run.record('q.name', problems.length === 0, problems.length ? problems.join('; ') : 'r');
+    }
+    function g() {
+      const reasons = [];
+      reasons.push('s');
+      if (reasons.includes('t')) run.fail('u.name', reasons.join());
+    }
+    function i() {
+      // As Stryker's instrumenter has rewritten the declaration by the time it visits the push.
+      const revoked = stryMutAct_9fa48('1') ? ['Stryker was here'] : (stryCov_9fa48('1'), []);
+      revoked.push('ff');
+      run.record('gg.name', revoked.length === 0, revoked.join());
+    }
+    function h(list) {
+      list.push('v');
+      const sent = [];
+      sent.push('w');
+      send(sent);
+    }
+    other.pass('x.name', 'y');
+    run.pass(\`z\`, 'aa');
+    const names = ['bb.name'];
+    for (const n of names) run.skip(n, 'cc');
+    this.checks.push({ name, ok: false, detail: 'dd', code: 'ERR_EE' });`;
+  assert.deepEqual(ignored(checkDetailIgnorer, code), [
+    "'a detail'",
+    "`d ${cache.iso(x, 'e')}`",
+    "'g'",
+    "'i'",
+    "'j'",
+    "'n'",
+    '`o ${p}`',
+    "'; '",
+    "'r'",
+    "'ff'",
+    "'aa'",
+    "'cc'",
+  ]);
 });

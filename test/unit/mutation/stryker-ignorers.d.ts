@@ -1,5 +1,5 @@
 // Types for what test/unit/mutation/ignorers.test.ts uses: the Babel that Stryker itself parses with
-// (no @types package in the tree) and the two ignorer plugins (plain .mjs, loaded by Stryker).
+// (no @types package in the tree) and the ignorer plugins (plain .mjs, loaded by Stryker).
 declare module '@babel/core' {
   export interface Node {
     type: string;
@@ -20,4 +20,8 @@ declare module '*/stryker/error-message-ignorer.mjs' {
 declare module '*/stryker/field-label-ignorer.mjs' {
   import type { NodePath } from '@babel/core';
   export const fieldLabelIgnorer: { shouldIgnore(path: NodePath): string | undefined };
+}
+declare module '*/stryker/check-detail-ignorer.mjs' {
+  import type { NodePath } from '@babel/core';
+  export const checkDetailIgnorer: { shouldIgnore(path: NodePath): string | undefined };
 }
