@@ -137,7 +137,17 @@ export function derTime(node: DerNode | undefined, what: string): Date {
   } else {
     throw derError(what, `not a DER UTCTime/GeneralizedTime: ${JSON.stringify(s)}`);
   }
-  const t = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  if (Number.isNaN(t)) throw derError(what, `bad time ${s}`);
-  return new Date(t);
+  const [month, day, hour, minute, second] = m.slice(2, 7).map(Number);
+  const d = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls over (month 13 is January of the next year, 24:00 the next day): a time whose fields
+  // do not come back as written names no instant (X.690 §11.7/§11.8; RFC 5280 §4.1.2.5).
+  if (
+    d.getUTCMonth() !== month - 1 ||
+    d.getUTCDate() !== day ||
+    d.getUTCHours() !== hour ||
+    d.getUTCMinutes() !== minute ||
+    d.getUTCSeconds() !== second
+  )
+    throw derError(what, `bad time ${s}`);
+  return d;
 }

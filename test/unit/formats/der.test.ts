@@ -243,3 +243,28 @@ test('derTime: UTCTime years 50–99 are 19xx and 00–49 are 20xx; GeneralizedT
     assert.throws(() => d(bad), derError, bad);
   assert.throws(() => derTime(undefined, 'when'), derError);
 });
+
+test('derTime: a field out of its range is ERR_DER, not rolled over into the next month, day or minute', () => {
+  const d = (hex: string) => derTime(parseDer(b(hex)), 'when').toISOString();
+  const utc = (s: string) => '17' + s.length.toString(16).padStart(2, '0') + Buffer.from(s).toString('hex');
+  const gen = (s: string) => '18' + s.length.toString(16).padStart(2, '0') + Buffer.from(s).toString('hex');
+  // The largest value of each field reads as written.
+  assert.equal(d(utc('491231235959Z')), '2049-12-31T23:59:59.000Z');
+  assert.equal(d(utc('480229000000Z')), '2048-02-29T00:00:00.000Z');
+  assert.equal(d(gen('20000229000000Z')), '2000-02-29T00:00:00.000Z');
+  assert.equal(d(utc('250430000000Z')), '2025-04-30T00:00:00.000Z');
+  for (const bad of [
+    utc('491301000000Z'), // month 13 (Date.UTC: 2050-01-01)
+    utc('490001000000Z'), // month 0
+    utc('490100000000Z'), // day 0
+    utc('490132000000Z'), // day 32
+    utc('250431000000Z'), // 31 April
+    utc('250229000000Z'), // 29 February of a common year
+    gen('21000229000000Z'), // 2100 is not a leap year
+    utc('491231240000Z'), // hour 24
+    utc('491231236000Z'), // minute 60
+    utc('491231235960Z'), // second 60
+    gen('20501301000000Z'),
+  ])
+    assert.throws(() => d(bad), derError, bad);
+});
