@@ -76,15 +76,21 @@ function need(m: Map<string, DerNode>, arc: string, what: string): DerNode {
   return n;
 }
 
-/** Parses the extension value (the contents of the extnValue OCTET STRING). */
+/**
+ * Parses the extension value (the contents of the extnValue OCTET STRING). Every refusal is
+ * ERR_PCK_EXTENSION, the DER reader's too (a wrong tag or malformed DER inside an entry).
+ */
 export function parsePckExtension(extValue: Uint8Array): PckExtension {
-  let top: Map<string, DerNode>;
   try {
-    top = entries(parseDer(extValue, 'SGX extension'), SGX_EXTENSION_OID, 'SGX extension');
+    return readPckExtension(extValue);
   } catch (e) {
-    if (e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION') throw e;
-    fail((e as Error).message);
+    if (e instanceof FormatError && e.code === 'ERR_DER') fail(e.message);
+    throw e;
   }
+}
+
+function readPckExtension(extValue: Uint8Array): PckExtension {
+  const top = entries(parseDer(extValue, 'SGX extension'), SGX_EXTENSION_OID, 'SGX extension');
   for (const arc of top.keys())
     if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) fail(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
   const ppid = octets(need(top, '1', 'PPID'), 16, 'PPID');
