@@ -129,6 +129,7 @@ export function parseTdReport(bytes: Uint8Array): TdReport {
   if (bytes.length !== TDREPORT_SIZE)
     throw new FormatError(
       `TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`,
+      // Stryker disable next-line EqualityOperator: the length is not TDREPORT_SIZE here
       bytes.length < TDREPORT_SIZE ? 'ERR_SHORT_INPUT' : 'ERR_TRAILING_BYTES',
     );
   const r = new Reader(bytes, 'TDREPORT');
