@@ -176,7 +176,22 @@ test('bcdDate / dateFromBcd', () => {
   assert.equal(bcdDate('20160109'), 0x20160109);
   assert.equal(bcdDate(20161214), 0x20161214);
   assert.equal(dateFromBcd(0x20240229), '20240229');
-  for (const bad of ['2016019', '201601090', '20161301', '20160230', '20230229', 'abcdefgh', '2016-01-09', 1.5, -1]) {
+  for (const bad of [
+    '2016019',
+    '201601090',
+    '20161301',
+    '20160001',
+    '20160100',
+    '20160132',
+    '20160230',
+    '20230229',
+    'abcdefgh',
+    '2016-01-09',
+    1.5,
+    -1,
+    -20160109,
+    20160109.5,
+  ]) {
     assert.throws(() => bcdDate(bad), hasCode('ERR_SIGSTRUCT_DATE'), String(bad));
   }
   assert.throws(() => dateFromBcd(0x2016010a), hasCode('ERR_SIGSTRUCT_DATE'));

@@ -136,14 +136,22 @@ function zeroReport(version: number): Uint8Array {
     rtmr: [z(48), z(48), z(48), z(48)],
     servTdHash: z(48),
   };
-  const t: TeeTcbInfo = { valid: z(8), teeTcbSvn: z(16), mrSeam: z(48), mrSignerSeam: z(48), attributes: z(8), teeTcbSvn2: z(16) };
+  const t: TeeTcbInfo = {
+    valid: z(8),
+    teeTcbSvn: z(16),
+    mrSeam: z(48),
+    mrSignerSeam: z(48),
+    attributes: z(8),
+    teeTcbSvn2: z(16),
+  };
   return build(t, d, version, z(16), z(64), z(32));
 }
 
 test('TDREPORT: REPORTTYPE 0x81 with version 0 (TDX 1.0) or 1 (TDX 1.5) only; any other type or version is ERR_TDREPORT_FORMAT', () => {
   assert.equal(parseTdReport(zeroReport(0)).version, 0);
   assert.equal(parseTdReport(zeroReport(1)).version, 1);
-  for (const v of [2, 3, 0xff]) assert.throws(() => parseTdReport(zeroReport(v)), code('ERR_TDREPORT_FORMAT'), `version ${v}`);
+  for (const v of [2, 3, 0xff])
+    assert.throws(() => parseTdReport(zeroReport(v)), code('ERR_TDREPORT_FORMAT'), `version ${v}`);
   for (const type of [0x00, 0x80, 0x82, 0x01]) {
     const b = zeroReport(0);
     b[0] = type;
