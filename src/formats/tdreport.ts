@@ -158,16 +158,15 @@ export function parseTdReport(bytes: Uint8Array): TdReport {
     teeTcbSvn2: t.bytesOf(16, 'TEE_TCB_SVN2'),
   };
   const i = new Reader(tdInfoBytes, 'TDINFO');
-  const b = (f: string) => i.bytesOf(48, f);
   const tdInfo: TdInfo = {
     attributes: i.bytesOf(8, 'ATTRIBUTES'),
     xfam: i.bytesOf(8, 'XFAM'),
-    mrTd: b('MRTD'),
-    mrConfigId: b('MRCONFIGID'),
-    mrOwner: b('MROWNER'),
-    mrOwnerConfig: b('MROWNERCONFIG'),
-    rtmr: [b('RTMR0'), b('RTMR1'), b('RTMR2'), b('RTMR3')],
-    servTdHash: b('SERVTD_HASH'),
+    mrTd: i.bytesOf(48, 'MRTD'),
+    mrConfigId: i.bytesOf(48, 'MRCONFIGID'),
+    mrOwner: i.bytesOf(48, 'MROWNER'),
+    mrOwnerConfig: i.bytesOf(48, 'MROWNERCONFIG'),
+    rtmr: [i.bytesOf(48, 'RTMR0'), i.bytesOf(48, 'RTMR1'), i.bytesOf(48, 'RTMR2'), i.bytesOf(48, 'RTMR3')],
+    servTdHash: i.bytesOf(48, 'SERVTD_HASH'),
   };
   if (!isZero(i.rest()) || !isZero(t.rest()))
     throw new FormatError('TDREPORT: reserved bytes are not zero', 'ERR_TDREPORT_FORMAT');
