@@ -37,10 +37,6 @@ export interface PckExtension {
   configuration?: { dynamicPlatform?: boolean; cachedKeys?: boolean; smtEnabled?: boolean };
 }
 
-function fail(message: string): never {
-  throw new FormatError(`SGX PCK extension: ${message}`, 'ERR_PCK_EXTENSION');
-}
-
 /** A refusal inside parsePckExtension, which names the extension and gives the code to all of them. */
 function refuse(message: string): never {
   throw new FormatError(message, 'ERR_PCK_EXTENSION');
@@ -156,6 +152,6 @@ export function certificateExtension(certDer: Uint8Array, oid: string): Uint8Arr
 export function pckExtensionFromCertificate(certDer: Uint8Array): PckExtension {
   const v = certificateExtension(certDer, SGX_EXTENSION_OID);
   // Stryker disable next-line ConditionalExpression: parsePckExtension(undefined) is refused too, with the same code
-  if (!v) fail('the certificate has no SGX extension');
+  if (!v) throw new FormatError('SGX PCK extension: the certificate has no SGX extension', 'ERR_PCK_EXTENSION');
   return parsePckExtension(v);
 }

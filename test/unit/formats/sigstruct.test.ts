@@ -208,3 +208,12 @@ test('signSigstruct refuses out-of-range fields with ArgumentError', () => {
   assert.throws(() => signSigstruct({ ...base, enclaveHash: new Uint8Array(31) }, key), hasCode('ERR_ARGUMENT'));
   assert.throws(() => signSigstruct({ ...base, moduleType: 1 }, key), hasCode('ERR_ARGUMENT'));
 });
+
+test('signSigstruct: the u64 bounds of ATTRIBUTES and ATTRIBUTEMASK, 0 and 2⁶⁴ − 1, are written and read back', () => {
+  const max = 0xffffffffffffffffn;
+  const s = parseSigstruct(
+    signSigstruct({ ...base, attributes: { flags: 0n, xfrm: 0n }, attributeMask: { flags: max, xfrm: max } }, key),
+  );
+  assert.deepEqual(s.attributes, { flags: 0n, xfrm: 0n });
+  assert.deepEqual(s.attributeMask, { flags: max, xfrm: max });
+});
