@@ -58,13 +58,14 @@ export function encodeCbor(v: CborValue): Uint8Array {
   const ensure = (n: number) => {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: growing when the bytes already fit only copies early
     if (pos + n <= buf.length) return;
-    // Stryker disable next-line ArithmeticOperator: halving the old size still allocates pos + n (the max): growth speed only
-    const b = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
+    // Stryker disable next-line ArithmeticOperator: halving the old size still allocates pos + n (the max below): growth speed only
+    const doubled = buf.length * 2;
+    const b = Buffer.allocUnsafe(Math.max(doubled, pos + n));
     buf.copy(b, 0, 0, pos);
     buf = b;
   };
   const putHead = (major: number, n: number) => {
-    // Stryker disable next-line BlockStatement,ConditionalExpression,EqualityOperator: the fast path writes what head() below gives; skipping it (or sending 0 to head()) only costs time
+    // Stryker disable next-line BlockStatement: the fast path writes what head() below gives; skipping it only costs time
     if (n < 0x10000 && Number.isSafeInteger(n) && n >= 0) {
       ensure(3);
       const m = major << 5;

@@ -109,9 +109,8 @@ export function oidText(node: DerNode, what = 'OID'): string {
 }
 
 /** A non-negative INTEGER or ENUMERATED that fits a JS number (SVNs, versions, types). */
-export function smallUint(node: DerNode, tag: number, what: string): number {
-  expectTag(node, tag, what);
-  const v = node.value;
+export function smallUint(node: DerNode | undefined, tag: number, what: string): number {
+  const v = expectTag(node, tag, what).value;
   if (v.length === 0 || v.length > 6) throw derError(what, `integer of ${v.length} bytes`);
   if (v[0] & 0x80) throw derError(what, 'negative integer');
   if (v.length > 1 && v[0] === 0 && (v[1] & 0x80) === 0) throw derError(what, 'non-minimal integer');

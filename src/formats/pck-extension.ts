@@ -42,10 +42,11 @@ function refuse(message: string): never {
   throw new FormatError(message, 'ERR_PCK_EXTENSION');
 }
 
-function octets(node: DerNode, len: number, what: string): Uint8Array {
-  expectTag(node, TAG.OCTET_STRING, what);
-  if (node.value.length !== len) refuse(`${what}: expected ${len} bytes, got ${node.value.length}`);
-  return node.value;
+/** An absent entry (undefined) is refused by expectTag as missing. */
+function octets(node: DerNode | undefined, len: number, what: string): Uint8Array {
+  const { value } = expectTag(node, TAG.OCTET_STRING, what);
+  if (value.length !== len) refuse(`${what}: expected ${len} bytes, got ${value.length}`);
+  return value;
 }
 
 function boolean(node: DerNode, what: string): boolean {
@@ -55,10 +56,9 @@ function boolean(node: DerNode, what: string): boolean {
 }
 
 /** Splits SEQUENCE OF SEQUENCE { OID, value } into a map, rejecting duplicates and malformed pairs. */
-function entries(node: DerNode, prefix: string, what: string): Map<string, DerNode> {
-  expectTag(node, TAG.SEQUENCE, what);
+function entries(node: DerNode | undefined, prefix: string, what: string): Map<string, DerNode> {
   const out = new Map<string, DerNode>();
-  for (const item of children(node, what)) {
+  for (const item of children(expectTag(node, TAG.SEQUENCE, what), what)) {
     expectTag(item, TAG.SEQUENCE, what);
     const parts = children(item, what);
     if (parts.length !== 2) refuse(`${what}: entry with ${parts.length} elements`);
@@ -69,13 +69,6 @@ function entries(node: DerNode, prefix: string, what: string): Map<string, DerNo
     out.set(arc, parts[1]);
   }
   return out;
-}
-
-function need(m: Map<string, DerNode>, arc: string, what: string): DerNode {
-  const n = m.get(arc);
-  // Stryker disable next-line ConditionalExpression: an absent entry reaches expectTag as undefined, refused as missing (ERR_PCK_EXTENSION all the same)
-  if (!n) refuse(`missing ${what} (${SGX_EXTENSION_OID}.${arc})`);
-  return n;
 }
 
 /**
@@ -94,22 +87,22 @@ function readPckExtension(extValue: Uint8Array): PckExtension {
   const top = entries(parseDer(extValue, 'SGX extension'), SGX_EXTENSION_OID, 'SGX extension');
   for (const arc of top.keys())
     if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) refuse(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
-  const ppid = octets(need(top, '1', 'PPID'), 16, 'PPID');
+  const ppid = octets(top.get('1'), 16, 'PPID');
   const tcbPrefix = `${SGX_EXTENSION_OID}.2`;
-  const tcbMap = entries(need(top, '2', 'TCB'), tcbPrefix, 'TCB');
+  const tcbMap = entries(top.get('2'), tcbPrefix, 'TCB');
   const components: number[] = [];
   for (let i = 1; i <= 16; i++) {
-    const v = smallUint(need(tcbMap, String(i), `TCB component ${i}`), TAG.INTEGER, `TCB component ${i}`);
+    const v = smallUint(tcbMap.get(String(i)), TAG.INTEGER, `TCB component ${i}`);
     if (v > 255) refuse(`TCB component ${i} = ${v} is out of range`);
     components.push(v);
   }
-  const pceSvn = smallUint(need(tcbMap, '17', 'PCESVN'), TAG.INTEGER, 'PCESVN');
+  const pceSvn = smallUint(tcbMap.get('17'), TAG.INTEGER, 'PCESVN');
   if (pceSvn > 0xffff) refuse(`PCESVN ${pceSvn} out of range`);
-  const cpuSvn = octets(need(tcbMap, '18', 'CPUSVN'), 16, 'CPUSVN');
+  const cpuSvn = octets(tcbMap.get('18'), 16, 'CPUSVN');
   if (tcbMap.size !== 18) refuse(`TCB has ${tcbMap.size} entries, expected 18`);
-  const pceId = octets(need(top, '3', 'PCE-ID'), 2, 'PCE-ID');
-  const fmspc = octets(need(top, '4', 'FMSPC'), 6, 'FMSPC');
-  const sgxType = smallUint(need(top, '5', 'SGX type'), TAG.ENUMERATED, 'SGX type');
+  const pceId = octets(top.get('3'), 2, 'PCE-ID');
+  const fmspc = octets(top.get('4'), 6, 'FMSPC');
+  const sgxType = smallUint(top.get('5'), TAG.ENUMERATED, 'SGX type');
   const ext: PckExtension = { ppid, tcb: { components, pceSvn, cpuSvn }, pceId, fmspc, sgxType };
   const pii = top.get('6');
   if (pii) ext.platformInstanceId = octets(pii, 16, 'PlatformInstanceID');

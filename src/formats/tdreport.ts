@@ -126,12 +126,10 @@ export function assembleTdReport(
 
 /** Parses a TDREPORT (exactly 1024 bytes; REPORTTYPE 0x81; reserved bytes zero). FormatError otherwise. */
 export function parseTdReport(bytes: Uint8Array): TdReport {
-  if (bytes.length !== TDREPORT_SIZE)
-    throw new FormatError(
-      `TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`,
-      // Stryker disable next-line EqualityOperator: the length is not TDREPORT_SIZE here
-      bytes.length < TDREPORT_SIZE ? 'ERR_SHORT_INPUT' : 'ERR_TRAILING_BYTES',
-    );
+  if (bytes.length < TDREPORT_SIZE)
+    throw new FormatError(`TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`, 'ERR_SHORT_INPUT');
+  if (bytes.length > TDREPORT_SIZE)
+    throw new FormatError(`TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`, 'ERR_TRAILING_BYTES');
   const r = new Reader(bytes, 'TDREPORT');
   const type = r.u8('REPORTTYPE.TYPE');
   r.u8('REPORTTYPE.SUBTYPE');
