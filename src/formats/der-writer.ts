@@ -40,8 +40,8 @@ export const context = (n: number, constructed: boolean, ...parts: Uint8Array[])
 /** DER INTEGER of an unsigned big-endian magnitude (leading zeros stripped, 0x00 added for a high bit). */
 export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
   let i = 0;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: stripping the last zero too leaves an empty magnitude, written as 0 below all the same
-  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  // Past the end magnitude[i] is undefined: an all-zero magnitude strips to empty, written as 0 below.
+  while (magnitude[i] === 0) i++;
   const m = magnitude.subarray(i);
   return m.length && m[0] & 0x80 ? tlv(0x02, new Uint8Array([0]), m) : tlv(0x02, m.length ? m : new Uint8Array([0]));
 }

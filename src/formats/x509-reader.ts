@@ -41,8 +41,8 @@ export function readCertificateParts(der: Uint8Array): CertificateParts {
 
 function extension(e: DerNode): CertificateParts['extensions'][number] {
   const parts = children(expectTag(e, TAG.SEQUENCE, 'extension'), 'extension');
-  // Stryker disable next-line ConditionalExpression: one field is read as both the OID and the OCTET STRING value (ERR_DER), none is missing (ERR_DER)
-  if (parts.length < 2) throw bad(`extension: expected 2 or 3 fields, got ${parts.length}`);
+  // Fewer than two fields: the one field is read below as both the OID and the OCTET STRING (ERR_DER), or
+  // none is there (ERR_DER, missing).
   if (parts.length > 3) throw bad(`extension: expected 2 or 3 fields, got ${parts.length}`);
   const oid = oidText(parts[0], 'extension id');
   const critical = parts.length === 3 ? expectTag(parts[1], TAG.BOOLEAN, 'extension critical').value[0] !== 0 : false;
