@@ -42,8 +42,11 @@ export function readTlv(buf: Uint8Array, offset: number, what = 'DER'): { node: 
   let p = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
+    // Stryker disable next-line ConditionalExpression: n = 0 reads a length of 0, refused below as non-minimal (ERR_DER all the same)
     if (n === 0) throw derError(what, 'indefinite length');
+    // Stryker disable next-line ConditionalExpression: 5 or more length octets, the first non-zero, give a length ≥ 2³² that overruns any input (ERR_DER)
     if (n > 4) throw derError(what, 'length too large');
+    // Stryker disable next-line EqualityOperator: length octets ending exactly at the input's end give a length ≥ 0x80 with no value bytes left: refused as an overrun (ERR_DER)
     if (p + n > buf.length) throw derError(what, 'truncated length');
     if (buf[p] === 0) throw derError(what, 'non-minimal length');
     len = 0;
@@ -51,14 +54,18 @@ export function readTlv(buf: Uint8Array, offset: number, what = 'DER'): { node: 
     if (len < 0x80) throw derError(what, 'non-minimal length');
     p += n;
   }
-  if (p + len > buf.length) throw derError(what, `value overruns input (${len} bytes at ${p}, have ${buf.length - p})`);
+  if (p + len > buf.length)
+    // Stryker disable next-line ArithmeticOperator: the count in the message text only
+    throw derError(what, `value overruns input (${len} bytes at ${p}, have ${buf.length - p})`);
   return { node: { tag, raw: buf.subarray(offset, p + len), value: buf.subarray(p, p + len) }, next: p + len };
 }
 
 /** Parses exactly one TLV covering all of `buf`. */
 export function parseDer(buf: Uint8Array, what = 'DER'): DerNode {
   const { node, next } = readTlv(buf, 0, what);
-  if (next !== buf.length) throw derError(what, `${buf.length - next} trailing bytes`);
+  if (next !== buf.length)
+    // Stryker disable next-line ArithmeticOperator: the count in the message text only
+    throw derError(what, `${buf.length - next} trailing bytes`);
   return node;
 }
 
@@ -102,9 +109,8 @@ export function oidText(node: DerNode, what = 'OID'): string {
 }
 
 /** A non-negative INTEGER or ENUMERATED that fits a JS number (SVNs, versions, types). */
-export function smallUint(node: DerNode, tag: number, what: string): number {
-  expectTag(node, tag, what);
-  const v = node.value;
+export function smallUint(node: DerNode | undefined, tag: number, what: string): number {
+  const v = expectTag(node, tag, what).value;
   if (v.length === 0 || v.length > 6) throw derError(what, `integer of ${v.length} bytes`);
   if (v[0] & 0x80) throw derError(what, 'negative integer');
   if (v.length > 1 && v[0] === 0 && (v[1] & 0x80) === 0) throw derError(what, 'non-minimal integer');
@@ -137,7 +143,9 @@ export function derTime(node: DerNode | undefined, what: string): Date {
   } else {
     throw derError(what, `not a DER UTCTime/GeneralizedTime: ${JSON.stringify(s)}`);
   }
-  const t = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  if (Number.isNaN(t)) throw derError(what, `bad time ${s}`);
-  return new Date(t);
+  const d = new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  // Date.UTC rolls a field over (month 13 is January of the next year, 24:00 the next day): a time whose
+  // month to second do not read back as written names no instant (X.690 §11.7/§11.8; RFC 5280 §4.1.2.5).
+  if (d.toISOString().slice(5, 19) !== `${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`) throw derError(what, `bad time ${s}`);
+  return d;
 }

@@ -40,7 +40,8 @@ export const context = (n: number, constructed: boolean, ...parts: Uint8Array[])
 /** DER INTEGER of an unsigned big-endian magnitude (leading zeros stripped, 0x00 added for a high bit). */
 export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
   let i = 0;
-  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  // Past the end magnitude[i] is undefined: an all-zero magnitude strips to empty, written as 0 below.
+  while (magnitude[i] === 0) i++;
   const m = magnitude.subarray(i);
   return m.length && m[0] & 0x80 ? tlv(0x02, new Uint8Array([0]), m) : tlv(0x02, m.length ? m : new Uint8Array([0]));
 }
@@ -49,6 +50,7 @@ export function smallInteger(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`DER INTEGER: ${n} is not a non-negative integer`);
   const bytes: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  // Stryker disable next-line ArrayDeclaration: an empty magnitude is written as the INTEGER 0, as [0] is
   return unsignedInteger(new Uint8Array(bytes.length ? bytes : [0]));
 }
 

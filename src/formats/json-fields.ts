@@ -12,7 +12,7 @@ export function parseJsonObject(text: string, what: string, code: string): Json 
   let v: unknown;
   try {
     v = JSON.parse(text);
-  } catch (e) {
+  } catch (e) /* Stryker disable next-line BlockStatement: an empty catch leaves v undefined, which obj() below refuses with the same code */ {
     jsonFail(what, `not JSON (${(e as Error).message})`, code);
   }
   return obj(v, what, code);
@@ -36,9 +36,10 @@ export function str(o: Json, k: string, what: string, code: string): string {
 
 export function uint(o: Json, k: string, what: string, code: string, max = 0xffffffff): number {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+  // Number.isInteger is false for anything that is not a number.
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max)
     jsonFail(what, `${k}: expected an integer in [0, ${max}]`, code);
-  return v;
+  return v as number;
 }
 
 export function hexField(o: Json, k: string, len: number, what: string, code: string): Uint8Array {

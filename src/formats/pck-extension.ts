@@ -37,72 +37,72 @@ export interface PckExtension {
   configuration?: { dynamicPlatform?: boolean; cachedKeys?: boolean; smtEnabled?: boolean };
 }
 
-function fail(message: string): never {
-  throw new FormatError(`SGX PCK extension: ${message}`, 'ERR_PCK_EXTENSION');
+/** A refusal inside parsePckExtension, which names the extension and gives the code to all of them. */
+function refuse(message: string): never {
+  throw new FormatError(message, 'ERR_PCK_EXTENSION');
 }
 
-function octets(node: DerNode, len: number, what: string): Uint8Array {
-  expectTag(node, TAG.OCTET_STRING, what);
-  if (node.value.length !== len) fail(`${what}: expected ${len} bytes, got ${node.value.length}`);
-  return node.value;
+/** An absent entry (undefined) is refused by expectTag as missing. */
+function octets(node: DerNode | undefined, len: number, what: string): Uint8Array {
+  const { value } = expectTag(node, TAG.OCTET_STRING, what);
+  if (value.length !== len) refuse(`${what}: expected ${len} bytes, got ${value.length}`);
+  return value;
 }
 
 function boolean(node: DerNode, what: string): boolean {
   expectTag(node, TAG.BOOLEAN, what);
-  if (node.value.length !== 1 || (node.value[0] !== 0 && node.value[0] !== 0xff)) fail(`${what}: not a DER BOOLEAN`);
+  if (node.value.length !== 1 || (node.value[0] !== 0 && node.value[0] !== 0xff)) refuse(`${what}: not a DER BOOLEAN`);
   return node.value[0] === 0xff;
 }
 
 /** Splits SEQUENCE OF SEQUENCE { OID, value } into a map, rejecting duplicates and malformed pairs. */
-function entries(node: DerNode, prefix: string, what: string): Map<string, DerNode> {
-  expectTag(node, TAG.SEQUENCE, what);
+function entries(node: DerNode | undefined, prefix: string, what: string): Map<string, DerNode> {
   const out = new Map<string, DerNode>();
-  for (const item of children(node, what)) {
+  for (const item of children(expectTag(node, TAG.SEQUENCE, what), what)) {
     expectTag(item, TAG.SEQUENCE, what);
     const parts = children(item, what);
-    if (parts.length !== 2) fail(`${what}: entry with ${parts.length} elements`);
+    if (parts.length !== 2) refuse(`${what}: entry with ${parts.length} elements`);
     const oid = oidText(parts[0], what);
-    if (!oid.startsWith(prefix + '.')) fail(`${what}: unexpected OID ${oid}`);
+    if (!oid.startsWith(prefix + '.')) refuse(`${what}: unexpected OID ${oid}`);
     const arc = oid.slice(prefix.length + 1);
-    if (out.has(arc)) fail(`${what}: duplicate ${oid}`);
+    if (out.has(arc)) refuse(`${what}: duplicate ${oid}`);
     out.set(arc, parts[1]);
   }
   return out;
 }
 
-function need(m: Map<string, DerNode>, arc: string, what: string): DerNode {
-  const n = m.get(arc);
-  if (!n) fail(`missing ${what} (${SGX_EXTENSION_OID}.${arc})`);
-  return n;
+/**
+ * Parses the extension value (the contents of the extnValue OCTET STRING). Every refusal is
+ * ERR_PCK_EXTENSION, the DER reader's too (a wrong tag or malformed DER inside an entry).
+ */
+export function parsePckExtension(extValue: Uint8Array): PckExtension {
+  try {
+    return readPckExtension(extValue);
+  } catch (e) {
+    throw new FormatError(`SGX PCK extension: ${(e as Error).message}`, 'ERR_PCK_EXTENSION');
+  }
 }
 
-/** Parses the extension value (the contents of the extnValue OCTET STRING). */
-export function parsePckExtension(extValue: Uint8Array): PckExtension {
-  let top: Map<string, DerNode>;
-  try {
-    top = entries(parseDer(extValue, 'SGX extension'), SGX_EXTENSION_OID, 'SGX extension');
-  } catch (e) {
-    if (e instanceof FormatError && e.code === 'ERR_PCK_EXTENSION') throw e;
-    fail((e as Error).message);
-  }
+function readPckExtension(extValue: Uint8Array): PckExtension {
+  const top = entries(parseDer(extValue, 'SGX extension'), SGX_EXTENSION_OID, 'SGX extension');
   for (const arc of top.keys())
-    if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) fail(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
-  const ppid = octets(need(top, '1', 'PPID'), 16, 'PPID');
+    if (!['1', '2', '3', '4', '5', '6', '7'].includes(arc)) refuse(`unknown entry ${SGX_EXTENSION_OID}.${arc}`);
+  const ppid = octets(top.get('1'), 16, 'PPID');
   const tcbPrefix = `${SGX_EXTENSION_OID}.2`;
-  const tcbMap = entries(need(top, '2', 'TCB'), tcbPrefix, 'TCB');
+  const tcbMap = entries(top.get('2'), tcbPrefix, 'TCB');
   const components: number[] = [];
   for (let i = 1; i <= 16; i++) {
-    const v = smallUint(need(tcbMap, String(i), `TCB component ${i}`), TAG.INTEGER, `TCB component ${i}`);
-    if (v > 255) fail(`TCB component ${i} = ${v} is out of range`);
+    const v = smallUint(tcbMap.get(String(i)), TAG.INTEGER, `TCB component ${i}`);
+    if (v > 255) refuse(`TCB component ${i} = ${v} is out of range`);
     components.push(v);
   }
-  const pceSvn = smallUint(need(tcbMap, '17', 'PCESVN'), TAG.INTEGER, 'PCESVN');
-  if (pceSvn > 0xffff) fail(`PCESVN ${pceSvn} out of range`);
-  const cpuSvn = octets(need(tcbMap, '18', 'CPUSVN'), 16, 'CPUSVN');
-  if (tcbMap.size !== 18) fail(`TCB has ${tcbMap.size} entries, expected 18`);
-  const pceId = octets(need(top, '3', 'PCE-ID'), 2, 'PCE-ID');
-  const fmspc = octets(need(top, '4', 'FMSPC'), 6, 'FMSPC');
-  const sgxType = smallUint(need(top, '5', 'SGX type'), TAG.ENUMERATED, 'SGX type');
+  const pceSvn = smallUint(tcbMap.get('17'), TAG.INTEGER, 'PCESVN');
+  if (pceSvn > 0xffff) refuse(`PCESVN ${pceSvn} out of range`);
+  const cpuSvn = octets(tcbMap.get('18'), 16, 'CPUSVN');
+  if (tcbMap.size !== 18) refuse(`TCB has ${tcbMap.size} entries, expected 18`);
+  const pceId = octets(top.get('3'), 2, 'PCE-ID');
+  const fmspc = octets(top.get('4'), 6, 'FMSPC');
+  const sgxType = smallUint(top.get('5'), TAG.ENUMERATED, 'SGX type');
   const ext: PckExtension = { ppid, tcb: { components, pceSvn, cpuSvn }, pceId, fmspc, sgxType };
   const pii = top.get('6');
   if (pii) ext.platformInstanceId = octets(pii, 16, 'PlatformInstanceID');
@@ -113,7 +113,7 @@ export function parsePckExtension(extValue: Uint8Array): PckExtension {
     const c: NonNullable<PckExtension['configuration']> = {};
     for (const [arc, node] of m) {
       const name = names[arc as keyof typeof names];
-      if (!name) fail(`unknown Configuration entry .7.${arc}`);
+      if (!name) refuse(`unknown Configuration entry .7.${arc}`);
       c[name] = boolean(node, `Configuration.${name}`);
     }
     ext.configuration = c;
@@ -144,6 +144,7 @@ export function certificateExtension(certDer: Uint8Array, oid: string): Uint8Arr
 /** The SGX extension of a PCK certificate (DER). */
 export function pckExtensionFromCertificate(certDer: Uint8Array): PckExtension {
   const v = certificateExtension(certDer, SGX_EXTENSION_OID);
-  if (!v) fail('the certificate has no SGX extension');
+  // Stryker disable next-line ConditionalExpression: parsePckExtension(undefined) is refused too, with the same code
+  if (!v) throw new FormatError('SGX PCK extension: the certificate has no SGX extension', 'ERR_PCK_EXTENSION');
   return parsePckExtension(v);
 }

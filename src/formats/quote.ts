@@ -147,20 +147,24 @@ function readHeader(r: Reader): QuoteHeader {
 }
 
 function readTdReport10(r: Reader): TdReport10 {
-  const b = (n: number, f: string) => r.bytesOf(n, `td_report.${f}`);
   return {
-    teeTcbSvn: b(16, 'tee_tcb_svn'),
-    mrSeam: b(48, 'mr_seam'),
-    mrSignerSeam: b(48, 'mr_signer_seam'),
-    seamAttributes: b(8, 'seam_attributes'),
-    tdAttributes: b(8, 'td_attributes'),
-    xfam: b(8, 'xfam'),
-    mrTd: b(48, 'mr_td'),
-    mrConfigId: b(48, 'mr_config_id'),
-    mrOwner: b(48, 'mr_owner'),
-    mrOwnerConfig: b(48, 'mr_owner_config'),
-    rtmr: [b(48, 'rtmr0'), b(48, 'rtmr1'), b(48, 'rtmr2'), b(48, 'rtmr3')],
-    reportData: b(64, 'report_data'),
+    teeTcbSvn: r.bytesOf(16, 'td_report.tee_tcb_svn'),
+    mrSeam: r.bytesOf(48, 'td_report.mr_seam'),
+    mrSignerSeam: r.bytesOf(48, 'td_report.mr_signer_seam'),
+    seamAttributes: r.bytesOf(8, 'td_report.seam_attributes'),
+    tdAttributes: r.bytesOf(8, 'td_report.td_attributes'),
+    xfam: r.bytesOf(8, 'td_report.xfam'),
+    mrTd: r.bytesOf(48, 'td_report.mr_td'),
+    mrConfigId: r.bytesOf(48, 'td_report.mr_config_id'),
+    mrOwner: r.bytesOf(48, 'td_report.mr_owner'),
+    mrOwnerConfig: r.bytesOf(48, 'td_report.mr_owner_config'),
+    rtmr: [
+      r.bytesOf(48, 'td_report.rtmr0'),
+      r.bytesOf(48, 'td_report.rtmr1'),
+      r.bytesOf(48, 'td_report.rtmr2'),
+      r.bytesOf(48, 'td_report.rtmr3'),
+    ],
+    reportData: r.bytesOf(64, 'td_report.report_data'),
   };
 }
 

@@ -171,7 +171,11 @@ function u64(v: bigint, name: string): bigint {
   return v;
 }
 function attrs(a: Attributes, name: string): Attributes {
-  return { flags: u64(a?.flags, `${name}.flags`), xfrm: u64(a?.xfrm, `${name}.xfrm`) };
+  return {
+    flags: u64(a?.flags, `${name}.flags`),
+    // Stryker disable next-line OptionalChaining: when a is missing, a?.flags above has already thrown the ArgumentError
+    xfrm: u64(a?.xfrm, `${name}.xfrm`),
+  };
 }
 
 /** Writes the 1808 bytes with the given key material (used by signing and by serializeSigstruct). */
@@ -286,20 +290,21 @@ export function mrSignerOf(s: Pick<Sigstruct, 'modulus'>): Uint8Array {
  * FormatError ERR_SIGSTRUCT_DATE for anything that is not a real date with eight digits.
  */
 export function bcdDate(yyyymmdd: string | number): number {
-  const s =
-    typeof yyyymmdd === 'number' ? (Number.isInteger(yyyymmdd) && yyyymmdd >= 0 ? String(yyyymmdd) : '') : yyyymmdd;
+  // A negative or fractional number spells no eight digits ("-2016…", "2016….5"): refused by the pattern.
+  const s = String(yyyymmdd);
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
-  const bad = () => new FormatError(`date: expected YYYYMMDD, got ${String(yyyymmdd)}`, 'ERR_SIGSTRUCT_DATE');
+  const bad = () => new FormatError(`date: expected YYYYMMDD, got ${s}`, 'ERR_SIGSTRUCT_DATE');
   if (!m) throw bad();
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = new Date(Date.UTC(y, mo - 1, d));
-  if (mo < 1 || mo > 12 || d < 1 || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) throw bad();
+  // Date.UTC rolls month 13 or day 32 over: a date whose month and day do not read back as written is none.
+  const t = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  if (t.toISOString().slice(5, 10) !== `${m[2]}-${m[3]}`) throw bad();
   return parseInt(s, 16);
 }
 
 /** The inverse of bcdDate: 0x20160109 → "20160109". FormatError ERR_SIGSTRUCT_DATE when a nibble is not a decimal digit. */
 export function dateFromBcd(bcd: number): string {
   const s = (bcd >>> 0).toString(16).padStart(8, '0');
+  // Stryker disable next-line Regex: s has exactly 8 characters (a u32 in hex, padded), so either anchor alone is enough
   if (!/^\d{8}$/.test(s)) throw new FormatError(`date: 0x${s} is not BCD`, 'ERR_SIGSTRUCT_DATE');
   return s;
 }

@@ -126,11 +126,10 @@ export function assembleTdReport(
 
 /** Parses a TDREPORT (exactly 1024 bytes; REPORTTYPE 0x81; reserved bytes zero). FormatError otherwise. */
 export function parseTdReport(bytes: Uint8Array): TdReport {
-  if (bytes.length !== TDREPORT_SIZE)
-    throw new FormatError(
-      `TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`,
-      bytes.length < TDREPORT_SIZE ? 'ERR_SHORT_INPUT' : 'ERR_TRAILING_BYTES',
-    );
+  if (bytes.length < TDREPORT_SIZE)
+    throw new FormatError(`TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`, 'ERR_SHORT_INPUT');
+  if (bytes.length > TDREPORT_SIZE)
+    throw new FormatError(`TDREPORT: ${bytes.length} bytes, not ${TDREPORT_SIZE}`, 'ERR_TRAILING_BYTES');
   const r = new Reader(bytes, 'TDREPORT');
   const type = r.u8('REPORTTYPE.TYPE');
   r.u8('REPORTTYPE.SUBTYPE');
@@ -157,16 +156,15 @@ export function parseTdReport(bytes: Uint8Array): TdReport {
     teeTcbSvn2: t.bytesOf(16, 'TEE_TCB_SVN2'),
   };
   const i = new Reader(tdInfoBytes, 'TDINFO');
-  const b = (f: string) => i.bytesOf(48, f);
   const tdInfo: TdInfo = {
     attributes: i.bytesOf(8, 'ATTRIBUTES'),
     xfam: i.bytesOf(8, 'XFAM'),
-    mrTd: b('MRTD'),
-    mrConfigId: b('MRCONFIGID'),
-    mrOwner: b('MROWNER'),
-    mrOwnerConfig: b('MROWNERCONFIG'),
-    rtmr: [b('RTMR0'), b('RTMR1'), b('RTMR2'), b('RTMR3')],
-    servTdHash: b('SERVTD_HASH'),
+    mrTd: i.bytesOf(48, 'MRTD'),
+    mrConfigId: i.bytesOf(48, 'MRCONFIGID'),
+    mrOwner: i.bytesOf(48, 'MROWNER'),
+    mrOwnerConfig: i.bytesOf(48, 'MROWNERCONFIG'),
+    rtmr: [i.bytesOf(48, 'RTMR0'), i.bytesOf(48, 'RTMR1'), i.bytesOf(48, 'RTMR2'), i.bytesOf(48, 'RTMR3')],
+    servTdHash: i.bytesOf(48, 'SERVTD_HASH'),
   };
   if (!isZero(i.rest()) || !isZero(t.rest()))
     throw new FormatError('TDREPORT: reserved bytes are not zero', 'ERR_TDREPORT_FORMAT');

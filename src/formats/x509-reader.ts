@@ -41,7 +41,9 @@ export function readCertificateParts(der: Uint8Array): CertificateParts {
 
 function extension(e: DerNode): CertificateParts['extensions'][number] {
   const parts = children(expectTag(e, TAG.SEQUENCE, 'extension'), 'extension');
-  if (parts.length < 2 || parts.length > 3) throw bad(`extension: expected 2 or 3 fields, got ${parts.length}`);
+  // Fewer than two fields: the one field is read below as both the OID and the OCTET STRING (ERR_DER), or
+  // none is there (ERR_DER, missing).
+  if (parts.length > 3) throw bad(`extension: expected 2 or 3 fields, got ${parts.length}`);
   const oid = oidText(parts[0], 'extension id');
   const critical = parts.length === 3 ? expectTag(parts[1], TAG.BOOLEAN, 'extension critical').value[0] !== 0 : false;
   const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extension value').value;

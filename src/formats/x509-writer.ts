@@ -50,7 +50,7 @@ export function extension(id: string | Uint8Array, critical: boolean, value: Uin
 export function keyUsageBits(flags: number): Uint8Array {
   let last = -1;
   for (let i = 0; i < 9; i++) if (flags & (1 << i)) last = i;
-  if (last < 0) return bitString(new Uint8Array(0));
+  // No bit set (last = −1): no bytes, 0 unused bits.
   const bytes = new Uint8Array((last >> 3) + 1);
   for (let i = 0; i <= last; i++) if (flags & (1 << i)) bytes[i >> 3] |= 0x80 >> (i & 7);
   return bitString(bytes, 7 - (last & 7));

@@ -169,6 +169,8 @@ test('TCB info: bounds that pass, and every refusal as ERR_TCB_INFO_FORMAT (or _
     ['issueDate absent', without(sgx, 'issueDate')],
     ['issueDate with offset', { ...sgx, issueDate: '2025-01-01T00:00:00+00:00' }],
     ['issueDate with 4 decimals', { ...sgx, issueDate: '2025-01-01T00:00:00.1234Z' }],
+    // An ISO 8601 expanded year: Date reads it (the same instant), Intel's format has none.
+    ['issueDate with an expanded year', { ...sgx, issueDate: '+002025-01-01T00:00:00Z' }],
     ['issueDate month 13', { ...sgx, issueDate: '2025-13-01T00:00:00Z' }],
     ['issueDate a number', { ...sgx, issueDate: 1 }],
     ['fmspc of 5 bytes', { ...sgx, fmspc: '00906ED500' }],
@@ -285,6 +287,23 @@ test('TCB info: bounds that pass, and every refusal as ERR_TCB_INFO_FORMAT (or _
       }),
     code(F),
   );
+});
+
+test('TCB info v3: tdxComponents only in a TDX level; component names only where a component has a category or a type', () => {
+  const keys = (o: object) => Object.keys(o).sort();
+  const base = ['advisoryIds', 'pceSvn', 'sgxComponents', 'tcbDate', 'tcbStatus'];
+  assert.deepEqual(keys(tcb(sgx).tcbLevels[0]), base);
+  assert.deepEqual(keys(tcb(tdx).tcbLevels[0]), [...base, 'tdxComponents'].sort());
+  const named = (i: number, extra: J) => comps().map((c, j) => (j === i ? { ...c, ...extra } : c));
+  const expect = (i: number, name: J) => Array.from({ length: 16 }, (_, j) => (j === i ? name : {}));
+  for (const name of [{ category: 'BIOS' }, { type: 'Early Microcode Update' }]) {
+    const l = tcb({ ...sgx, tcbLevels: [level({ sgxtcbcomponents: named(3, name) })] }).tcbLevels[0];
+    assert.deepEqual(l.sgxComponentNames, expect(3, name), JSON.stringify(name));
+    assert.deepEqual(keys(l), [...base, 'sgxComponentNames'].sort());
+    const t = tcb({ ...tdx, tcbLevels: [level({ tdxtcbcomponents: named(0, name) })] }).tcbLevels[0];
+    assert.deepEqual(t.tdxComponentNames, expect(0, name), JSON.stringify(name));
+    assert.deepEqual(keys(t), [...base, 'tdxComponents', 'tdxComponentNames'].sort());
+  }
 });
 
 const qe: J = {

@@ -243,3 +243,67 @@ test('derTime: UTCTime years 50–99 are 19xx and 00–49 are 20xx; GeneralizedT
     assert.throws(() => d(bad), derError, bad);
   assert.throws(() => derTime(undefined, 'when'), derError);
 });
+
+test('derTime: a field out of its range is ERR_DER, not rolled over into the next month, day or minute', () => {
+  const d = (hex: string) => derTime(parseDer(b(hex)), 'when').toISOString();
+  const utc = (s: string) => '17' + s.length.toString(16).padStart(2, '0') + Buffer.from(s).toString('hex');
+  const gen = (s: string) => '18' + s.length.toString(16).padStart(2, '0') + Buffer.from(s).toString('hex');
+  // The largest value of each field reads as written.
+  assert.equal(d(utc('491231235959Z')), '2049-12-31T23:59:59.000Z');
+  assert.equal(d(utc('480229000000Z')), '2048-02-29T00:00:00.000Z');
+  assert.equal(d(gen('20000229000000Z')), '2000-02-29T00:00:00.000Z');
+  assert.equal(d(utc('250430000000Z')), '2025-04-30T00:00:00.000Z');
+  for (const bad of [
+    utc('491301000000Z'), // month 13 (Date.UTC: 2050-01-01)
+    utc('490001000000Z'), // month 0
+    utc('490100000000Z'), // day 0
+    utc('490132000000Z'), // day 32
+    utc('250431000000Z'), // 31 April
+    utc('250229000000Z'), // 29 February of a common year
+    gen('21000229000000Z'), // 2100 is not a leap year
+    utc('491231240000Z'), // hour 24
+    utc('491231236000Z'), // minute 60
+    utc('491231235960Z'), // second 60
+    gen('20501301000000Z'),
+  ])
+    assert.throws(() => d(bad), derError, bad);
+});
+
+test('readTlv inside a constructed value: length octets cut by the end of the parent are ERR_DER, also for its last child', () => {
+  // SEQUENCE (3) { OCTET STRING with a two-octet length of which one octet is there }.
+  assert.throws(() => children(parseDer(b('3003 048201'))), derError);
+  assert.throws(() => children(parseDer(b('3005 0400 048201'))), derError);
+  assert.throws(() => readTlv(b('048201'), 0), derError);
+  // Whole, the children are read.
+  assert.equal(children(parseDer(b('3004 0400 0400'))).length, 2);
+});
+
+test('children: a primitive node has none, even when its value would read as DER (ERR_DER)', () => {
+  // OCTET STRING { 05 00 } and INTEGER { 30 00 }: values that are themselves well-formed TLVs.
+  assert.throws(() => children(parseDer(b('0402 0500'))), derError);
+  assert.throws(() => children(parseDer(b('0202 3000'))), derError);
+  assert.equal(children(parseDer(b('3002 0500'))).length, 1);
+  assert.equal(children(parseDer(b('a002 0500'))).length, 1, 'a constructed context tag');
+});
+
+test('smallUint: up to 6 value octets; 7 or more are ERR_DER even when the value would fit a double', () => {
+  const i = (hex: string) => smallUint(parseDer(b(hex)), TAG.INTEGER, 'n');
+  assert.equal(i('0206 7fffffffffff'), 0x7fffffffffff);
+  assert.throws(() => i('0207 01000000000000'), derError);
+  assert.throws(() => i('0207 00ffffffffffff'), derError);
+});
+
+test('derTime: the pattern is anchored at both ends (a longer string is no time)', () => {
+  const d = (hex: string) => derTime(parseDer(b(hex)), 'when');
+  const utc = (s: string) => '17' + s.length.toString(16).padStart(2, '0') + Buffer.from(s).toString('hex');
+  const gen = (s: string) => '18' + s.length.toString(16).padStart(2, '0') + Buffer.from(s).toString('hex');
+  for (const bad of [
+    utc('491231235959Z0'),
+    utc('491231235959ZZ'),
+    utc('1491231235959Z'),
+    gen('20500102030405Z0'),
+    gen('120500102030405Z'),
+    gen('+20500102030405Z'),
+  ])
+    assert.throws(() => d(bad), derError, bad);
+});

@@ -121,12 +121,25 @@ test('parsePckExtension: the boundaries of each field, and each malformed piece 
   bad(extension({ top: [entry('7', seq(entry('7.4', tlv(0x01, Uint8Array.of(0)))))] }), 'unknown Configuration entry');
   bad(extension({ top: [entry('7', seq(entry('7.1', tlv(0x01, Uint8Array.of(1)))))] }), 'BOOLEAN 01');
   bad(extension({ top: [entry('7', seq(entry('7.1', tlv(0x01, Uint8Array.of(0, 0)))))] }), 'BOOLEAN of 2 bytes');
-  // A wrong tag inside an entry is the DER reader's refusal (ERR_DER), past the top level's wrapping.
-  assert.throws(
-    () => parsePckExtension(extension({ top: [entry('7', seq(entry('7.1', tlv(0x02, Uint8Array.of(0)))))] })),
-    code('ERR_DER'),
+  // A wrong tag inside an entry: the DER reader's refusal, reported as the extension's (ERR_PCK_EXTENSION).
+  bad(
+    extension({ top: [entry('7', seq(entry('7.1', tlv(0x02, Uint8Array.of(0)))))] }),
+    'Configuration BOOLEAN as INTEGER',
   );
+  bad(extension({ top: [entry('6', tlv(0x02, new Uint8Array(16)))] }), 'PlatformInstanceID as INTEGER');
+  bad(extension({ top: [entry('7', octetString(new Uint8Array(2)))] }), 'Configuration as OCTET STRING');
+  bad(extension({ comp16: octetString(Uint8Array.of(1)) }), 'a TCB component as OCTET STRING');
+  bad(extension({ pceSvn: int(300, 0x0a) }), 'PCESVN as ENUMERATED');
+  bad(extension({ tcbExtra: [seq(oid(`${SGX_EXTENSION_OID}.2.19`))] }), 'a TCB entry of one element');
   bad(extension({ top: [seq(oid('1.2.3.4'), int(1))] }), 'an OID outside the extension');
+  // …13.166 begins with the extension's OID text (…13.1) but is not under it: its "arc" would read as 6.
+  bad(extension({ top: [seq(oid('1.2.840.113741.1.13.166'), octetString(new Uint8Array(16)))] }), 'OID …13.166');
+  // A known entry with a third element (PlatformInstanceID, whose first two elements are right).
+  bad(extension({ top: [seq(oid(`${SGX_EXTENSION_OID}.6`), octetString(new Uint8Array(16)), int(1))] }), '.6 of three');
+  assert.equal(
+    parsePckExtension(extension({ top: [entry('6', octetString(new Uint8Array(16)))] })).platformInstanceId?.length,
+    16,
+  );
   bad(extension({ top: [seq(oid(`${SGX_EXTENSION_OID}.8`), int(1), int(2))] }), 'an entry of three elements');
   bad(extension({ top: [int(5)] }), 'an entry that is not a SEQUENCE');
   bad(seq(), 'empty');

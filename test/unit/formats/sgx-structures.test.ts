@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CatenaError } from '../../../src/errors.ts';
 import {
+  emptyReportBody,
   parseReport,
   parseReportBody,
   serializeReport,
@@ -104,6 +105,24 @@ test('REPORT_BODY / REPORT: serialize(parse(b)) = b when reserved bytes are zero
     }),
     { numRuns: 50 },
   );
+});
+test('REPORT: serializeReport keeps a raw 384-byte body as it is (reserved bytes too); another length is ERR_FIELD_LENGTH', () => {
+  fc.assert(
+    fc.property(bytes(REPORT_SIZE), (b) => {
+      assert.deepEqual(serializeReport(b.subarray(0, 384), b.subarray(384, 416), b.subarray(416, 432)), b);
+    }),
+    { numRuns: 20 },
+  );
+  for (const n of [383, 385])
+    assert.throws(
+      () => serializeReport(new Uint8Array(n), new Uint8Array(32), new Uint8Array(16)),
+      hasCode('ERR_FIELD_LENGTH'),
+    );
+});
+
+test('REPORT_BODY: emptyReportBody is the all-zero body', () => {
+  assert.deepEqual(serializeReportBody(emptyReportBody()), new Uint8Array(REPORT_BODY_SIZE));
+  assert.deepEqual(emptyReportBody(), parseReportBody(new Uint8Array(REPORT_BODY_SIZE)));
 });
 lengthErrors('REPORT', REPORT_SIZE, parseReport);
 lengthErrors('REPORT_BODY', REPORT_BODY_SIZE, parseReportBody);

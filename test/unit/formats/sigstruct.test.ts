@@ -176,7 +176,22 @@ test('bcdDate / dateFromBcd', () => {
   assert.equal(bcdDate('20160109'), 0x20160109);
   assert.equal(bcdDate(20161214), 0x20161214);
   assert.equal(dateFromBcd(0x20240229), '20240229');
-  for (const bad of ['2016019', '201601090', '20161301', '20160230', '20230229', 'abcdefgh', '2016-01-09', 1.5, -1]) {
+  for (const bad of [
+    '2016019',
+    '201601090',
+    '20161301',
+    '20160001',
+    '20160100',
+    '20160132',
+    '20160230',
+    '20230229',
+    'abcdefgh',
+    '2016-01-09',
+    1.5,
+    -1,
+    -20160109,
+    20160109.5,
+  ]) {
     assert.throws(() => bcdDate(bad), hasCode('ERR_SIGSTRUCT_DATE'), String(bad));
   }
   assert.throws(() => dateFromBcd(0x2016010a), hasCode('ERR_SIGSTRUCT_DATE'));
@@ -192,4 +207,13 @@ test('signSigstruct refuses out-of-range fields with ArgumentError', () => {
   assert.throws(() => signSigstruct({ ...base, isvSvn: 0x10000 }, key), hasCode('ERR_ARGUMENT'));
   assert.throws(() => signSigstruct({ ...base, enclaveHash: new Uint8Array(31) }, key), hasCode('ERR_ARGUMENT'));
   assert.throws(() => signSigstruct({ ...base, moduleType: 1 }, key), hasCode('ERR_ARGUMENT'));
+});
+
+test('signSigstruct: the u64 bounds of ATTRIBUTES and ATTRIBUTEMASK, 0 and 2⁶⁴ − 1, are written and read back', () => {
+  const max = 0xffffffffffffffffn;
+  const s = parseSigstruct(
+    signSigstruct({ ...base, attributes: { flags: 0n, xfrm: 0n }, attributeMask: { flags: max, xfrm: max } }, key),
+  );
+  assert.deepEqual(s.attributes, { flags: 0n, xfrm: 0n });
+  assert.deepEqual(s.attributeMask, { flags: max, xfrm: max });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as asn1js from 'asn1js';
 import { x509 } from '../../helpers/peculiar-oracle.ts';
 import { parseDer, children, TAG } from '../../../src/formats/der-reader.ts';
 import {
@@ -156,4 +157,28 @@ test('readCertificateParts: each structural fault is ERR_DER', () => {
     ],
   ] as const)
     assert.throws(() => readCertificateParts(cert), der, why);
+});
+
+test('time: UTCTime 1950–2049, GeneralizedTime otherwise with a four-digit year (0999 too), read back by asn1js', () => {
+  for (const iso of [
+    '1950-01-01T00:00:00.000Z',
+    '2049-12-31T23:59:59.000Z',
+    '1949-12-31T23:59:59.000Z',
+    '2050-01-01T00:00:00.000Z',
+    '0999-03-04T05:06:07.000Z',
+    '9999-12-31T23:59:59.000Z',
+  ]) {
+    const d = new Date(iso);
+    const der = time(d);
+    const { offset, result } = asn1js.fromBER(new Uint8Array(der).buffer);
+    assert.equal(offset, der.length, iso);
+    const utc = d.getUTCFullYear() >= 1950 && d.getUTCFullYear() < 2050;
+    assert.ok(result instanceof (utc ? asn1js.UTCTime : asn1js.GeneralizedTime), `${iso}: ${result.constructor.name}`);
+    // asn1js: GeneralizedTime extends UTCTime.
+    assert.equal((result as asn1js.UTCTime).toDate().toISOString(), iso);
+  }
+});
+
+test('spkiP256: a point that is not 64 bytes (x‖y) is a RangeError', () => {
+  for (const n of [0, 63, 65]) assert.throws(() => spkiP256(new Uint8Array(n)), RangeError, `${n} bytes`);
 });
