@@ -125,6 +125,7 @@ class KeySlabs {
 }
 
 function signerKey(s: ElementState): KeyObject {
+  // Stryker disable next-line StringLiteral: keyRaw passed p256PointValid when its link was checked: key() cannot fail here
   s.key ??= key(hex(s.keyRaw), 'parent key');
   return s.key;
 }

@@ -13,7 +13,7 @@ import { LinkChecker, verifyBundle } from '../../../src/chain/verify-bundle.ts';
 import { verifyBundleV2 } from '../../../src/chain/verify-bundle-v2.ts';
 import type { ChainPolicy, ChainVerification, Link, ProofBundle } from '../../../src/chain/types.ts';
 import type { RemoteEvidenceResult } from '../../../src/chain/remote-verifier.ts';
-import { COLLATERAL, COLLATERAL_ID, SynthChain } from '../../helpers/synthetic-chain.ts';
+import { COLLATERAL, COLLATERAL_ID, ROOT, SynthChain } from '../../helpers/synthetic-chain.ts';
 import { sha384 } from '../../../src/crypto/sha384.ts';
 import { EV } from '../../../src/formats/tdx-event-log.ts';
 import { writeEventLog } from '../../../src/formats/write-tdx-event-log.ts';
@@ -1189,4 +1189,54 @@ test('chains with a TD report kinds (with no workload too; with the TD element g
   assert.deepEqual(r2.kinds, { 'sgx-enclave': 1, 'td-workload': 2 });
   assert.deepEqual(named(r2), ['td1:link-structure']);
   assert.equal(r2.elements.w1.kind, 'td-workload');
+});
+
+test('LinkChecker: a hex field that does not decode fails `format`, naming the field (never a TypeError)', async () => {
+  const cases: Array<[string, (b: ProofBundle, s: SynthChain) => Link, string]> = [
+    [
+      'link signature',
+      (b) => Object.assign(L(b, 'e1'), { signature: 'zz'.repeat(64) }),
+      'link signature: not a hex string',
+    ],
+    [
+      'child key',
+      (b, s) => resign(s, Object.assign(L(b, 'e1'), { childKey: 'zz'.repeat(64) })),
+      'child key: not a hex string',
+    ],
+    ['nonce', (b, s) => resign(s, Object.assign(L(b, 'e1'), { nonce: 'zz'.repeat(32) })), 'nonce: not a hex string'],
+    [
+      'quote',
+      (b, s) => resign(s, Object.assign(L(b, 'e1'), { evidence: { ...L(b, 'e1').evidence, quote: 'zz' } })),
+      'quote: not a hex string',
+    ],
+  ];
+  for (const [what, tamper, message] of cases) {
+    const s = sgx();
+    const b = s.bundle();
+    const l = tamper(b, s);
+    const checker = await checkerOf(s, b);
+    assert.deepEqual(await checker.check(l, s.now), { link: 'e1', check: 'format', message }, what);
+    assert.equal(checker.invalid.get('e1'), `format: ${message}`, what);
+  }
+  // A local link's REPORT: `format` too (a Fail is passed on as it is, not re-wrapped as evidence-format).
+  const s = sgx();
+  const b = s.bundle();
+  const checker = await checkerOf(s, b);
+  assert.equal(await checker.check(L(b, 'e1'), s.now), undefined);
+  const l2 = resign(s, Object.assign(L(b, 'e2'), { evidence: { kind: 'sgx-report', report: 'zz' } }));
+  assert.deepEqual(await checker.check(l2, s.now), {
+    link: 'e2',
+    check: 'format',
+    message: 'report: not a hex string',
+  });
+});
+
+test('checkHeader: a header signature that does not decode fails `format`, naming it', async () => {
+  const { checkHeader } = await import('../../../src/chain/verify-bundle.ts');
+  const s = sgx();
+  const h = { ...s.bundle().chain, signature: 'zz'.repeat(64) };
+  assert.deepEqual(checkHeader(h, ROOT), {
+    ok: false,
+    failure: { link: '-', check: 'format', message: 'header signature: not a hex string' },
+  });
 });
