@@ -534,7 +534,30 @@ const CASES: Case[] = [
     chain: () => sgx({ identities: [{ mrEnclave: ['00'.repeat(32)] }, { minIsvSvn: 3 }] }),
     tamper: () => {},
     failures: ['e1:policy-identity'],
+    // Every identity's reason, in order.
+    message: new RegExp(
+      `^MRENCLAVE ${hex(Uint8Array.from({ length: 32 }, (_, i) => (131 + i * 7) & 0xff))} is not in the policy; ` +
+        'ISVSVN 2 is below the minimum 3$',
+    ),
     invalid: ['e2', 'e3'],
+  },
+  {
+    name: 'an empty identity list: no identity check',
+    chain: () => sgx({ identities: [] }),
+    tamper: () => {},
+    failures: [],
+  },
+  {
+    name: 'a DEBUG enclave the policy allows, checked against an identity that does not say',
+    chain: () => dbg({ allowDebug: true, identities: [{ mrSigner: MRSIGNER }] }),
+    tamper: () => {},
+    failures: [],
+  },
+  {
+    name: 'a DEBUG enclave the policy allows, an identity that refuses DEBUG: the policy-wide allowDebug wins',
+    chain: () => dbg({ allowDebug: true, identities: [{ mrSigner: MRSIGNER, allowDebug: false }] }),
+    tamper: () => {},
+    failures: [],
   },
   {
     name: 'an identity the policy lists',
@@ -562,12 +585,36 @@ const CASES: Case[] = [
     chain: () => tcb({}),
     tamper: () => {},
     failures: ['e2:policy-tcb-status'],
+    message: /^TCB status SWHardeningNeeded is not accepted \(UpToDate\)$/,
+  },
+  {
+    name: 'a TCB status refused by the policy at its depth, with the statuses accepted there',
+    chain: () => tcb({ byDepth: { '2': { acceptedTcbStatuses: ['OutOfDate', 'ConfigurationNeeded'] } } }),
+    tamper: () => {},
+    failures: ['e2:policy-tcb-status'],
+    message: /^TCB status SWHardeningNeeded is not accepted \(OutOfDate, ConfigurationNeeded\)$/,
+  },
+  {
+    name: 'a TD whose TCB status the policy at its depth refuses',
+    chain: () => layered({ byDepth: { '2': { acceptedTcbStatuses: ['OutOfDate'] } } }),
+    tamper: () => {},
+    failures: ['td1:policy-tcb-status'],
+    message: /^TCB status UpToDate is not accepted \(OutOfDate\)$/,
+    invalid: ['w1', 'w2'],
   },
   {
     name: 'a TCB status the policy accepts, with advisories it does not list',
     chain: () => tcb({ acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'], acceptedAdvisories: ['INTEL-SA-1'] }),
     tamper: () => {},
     failures: ['e2:policy-advisories'],
+    message: /^advisories not accepted: INTEL-SA-2$/,
+  },
+  {
+    name: 'advisories none of which the policy lists: each named',
+    chain: () => tcb({ acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'], acceptedAdvisories: [] }),
+    tamper: () => {},
+    failures: ['e2:policy-advisories'],
+    message: /^advisories not accepted: INTEL-SA-1, INTEL-SA-2$/,
   },
   {
     name: 'a TCB status and advisories the policy accepts',
@@ -905,6 +952,9 @@ const CASES: Case[] = [
     v1only: true,
   },
 ];
+
+/** The MRSIGNER of every synthetic enclave (test/helpers/synthetic-chain.ts). */
+const MRSIGNER = hex(Uint8Array.from({ length: 32 }, (_, i) => (2 * 131 + i * 7) & 0xff));
 
 function dbg(policy: ChainPolicy): SynthChain {
   const s = new SynthChain(policy);
