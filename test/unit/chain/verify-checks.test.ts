@@ -1002,6 +1002,7 @@ for (const c of CASES.filter((c) => !c.v1only)) {
     const { s, b, failed, members } = prepare(c);
     const r2 = await verifyBundleV2([s.v2(b)], s.opts(c.ms));
     assert.deepEqual(named(r2), c.failures);
+    assert.match(r2.failures[0]?.message ?? '', c.message ?? /^/);
     for (const e of members) assert.equal(r2.elements[e.id]?.valid, !failed.has(e.id), `v2 ${e.id}`);
     assert.equal(r2.valid, c.failures.length === 0);
   });
@@ -1217,6 +1218,17 @@ test('a remote verifier that throws: the error propagates, it is not turned into
     }),
     (e) => e === boom,
   );
+  await assert.rejects(
+    verifyBundleV2([s.v2()], {
+      ...s.opts(),
+      remote: {
+        verify: () => {
+          throw boom;
+        },
+      },
+    }),
+    (e) => e === boom,
+  );
   const { checkHeader } = await import('../../../src/chain/verify-bundle.ts');
   assert.throws(() => checkHeader(s.bundle().chain, undefined as unknown as Uint8Array), TypeError);
 });
@@ -1289,4 +1301,151 @@ test('checkHeader: a header signature that does not decode fails `format`, namin
     ok: false,
     failure: { link: '-', check: 'format', message: 'header signature: not a hex string' },
   });
+});
+
+test('v2: a bundle that cannot be read, or whose header is malformed or refused: bundle-format (or the header check), exactly this result', async () => {
+  const s = sgx();
+  const bytes = s.v2();
+  const none = { local: 0, remote: 0 };
+  // Not a v2 bundle: nothing read, not even the header's emulatedRoot.
+  assert.deepEqual(await verifyBundleV2([new TextEncoder().encode('{"format":1}')], s.opts()), {
+    valid: false,
+    size: 0,
+    links: none,
+    failures: [
+      {
+        link: '-',
+        check: 'bundle-format',
+        message: 'record 0: not a proof bundle v2 (magic)',
+        record: 0,
+        code: 'ERR_BUNDLE_FORMAT',
+      },
+    ],
+    elements: {},
+    emulatedRoot: false,
+  });
+  // Cut inside its last record (the trailer): every link was checked, the counts are the checker's.
+  const cut = await verifyBundleV2([bytes.subarray(0, bytes.length - 1)], s.opts());
+  assert.deepEqual(
+    cut.failures.map(({ link, check, code }) => ({ link, check, code })),
+    [{ link: '-', check: 'bundle-format', code: 'ERR_BUNDLE_TRUNCATED' }],
+  );
+  assert.equal(cut.valid, false);
+  assert.deepEqual(cut.links, { local: 1, remote: 2 });
+  assert.equal(cut.emulatedRoot, true);
+  // Cut inside e3's link record: the links before it were checked as they were read (window 1).
+  const sig = Buffer.from(L(s.bundle(), 'e3').signature, 'hex');
+  const inE3 = Buffer.from(bytes).indexOf(sig) + 10;
+  assert.ok(inE3 > 10, "e3's signature is in the bundle");
+  const mid = await verifyBundleV2([bytes.subarray(0, inE3)], s.opts());
+  assert.deepEqual(
+    mid.failures.map(({ link, check, code }) => ({ link, check, code })),
+    [{ link: '-', check: 'bundle-format', code: 'ERR_BUNDLE_TRUNCATED' }],
+  );
+  assert.deepEqual([mid.size, mid.links, Object.keys(mid.elements)], [2, { local: 1, remote: 1 }, ['e1', 'e2']]);
+  // A header whose policy is malformed: refused before any link, the record named.
+  const bad = new SynthChain({ maxDepth: -1 });
+  bad.remoteSgx('e1', null, 'a1');
+  assert.deepEqual(await verifyBundleV2([bad.v2()], bad.opts()), {
+    valid: false,
+    size: 0,
+    links: none,
+    failures: [
+      {
+        link: '-',
+        check: 'bundle-format',
+        message: 'chain policy is malformed: policy.maxDepth must be a non-negative integer',
+        record: 1,
+      },
+    ],
+    elements: {},
+    emulatedRoot: false,
+  });
+  // A header the root refuses: the header's failure, nothing else.
+  assert.deepEqual(await verifyBundleV2([bytes], { ...s.opts(), root: new Uint8Array(3) }), {
+    valid: false,
+    size: 0,
+    links: none,
+    failures: [{ link: '-', check: 'root-anchor', message: 'the chain is anchored at another root certificate' }],
+    elements: {},
+    emulatedRoot: true,
+  });
+});
+
+test('v2: the kinds of a chain with a TD and no workload, an SGX enclave a TD admits, workloads whose TD has no link', async () => {
+  const common = ['link-signature', 'nonce-reuse', 'evidence-age', 'policy-depth', 'policy-link-type'];
+  const sgxChecks = [...common, 'quote', 'key-binding', 'policy-tcb-status', 'policy-debug', 'revoked'];
+  const s = new SynthChain();
+  s.remoteSgx('e1', null, 'a1');
+  s.td('td1', 'e1', 'a3');
+  s.remoteSgx('e2', 'td1', 'a2');
+  const r = await verifyBundleV2([s.v2()], s.opts());
+  assert.deepEqual(named(r), []);
+  assert.deepEqual(r.kinds, { 'sgx-enclave': 2, 'tdx-td': 1 });
+  // Listed before the TD was seen: its kind only; after: its checks too.
+  assert.deepEqual(r.elements.e1, { valid: true, kind: 'sgx-enclave' });
+  assert.equal(r.elements.td1.kind, 'tdx-td');
+  assert.deepEqual(r.elements.e2, { valid: true, kind: 'sgx-enclave', checks: sgxChecks });
+  const l = layered();
+  l.remoteSgx('e9', 'e1', 'a2');
+  const b2 = l.bundle();
+  b2.links.splice(
+    b2.links.findIndex((x) => x.child === 'td1'),
+    1,
+  );
+  const r2 = await verifyBundleV2([l.v2(b2)], l.opts());
+  assert.deepEqual(named(r2), ['w1:link-structure', 'w2:link-structure']);
+  assert.deepEqual(r2.kinds, { 'sgx-enclave': 2, 'td-workload': 2 });
+  assert.deepEqual(r2.elements.e1, { valid: true, kind: 'sgx-enclave' });
+  // After workloads (no TD admitted): its checks are listed.
+  assert.deepEqual(r2.elements.e9, { valid: true, kind: 'sgx-enclave', checks: sgxChecks });
+  assert.deepEqual(r2.elements.w1.checks, [...common, 'workload-measured', 'revoked']);
+});
+
+test('v2 with a prefetcher: its signature verdicts and remote results are used, each link sent with its parent key, collateral and quote', async () => {
+  const s = sgx();
+  const q = (id: string) => (L(s.bundle(), id).evidence as { quote: string }).quote;
+  const sent: string[] = [];
+  const refused: RemoteEvidenceResult = { ok: false, check: 'prefetched', message: 'refused ahead' };
+  const prefetcher = (mode: 'signature' | 'remote') => ({
+    start: (batch: Array<{ link: Link; key?: Uint8Array; collateral?: unknown; quote?: Uint8Array }>) =>
+      batch.map(({ link, key, collateral, quote }) => {
+        sent.push(
+          `${link.child} key:${key ? hex(key) === L(s.bundle(), link.parent!).childKey : '-'} ` +
+            `collateral:${collateral === undefined ? '-' : collateral !== null} quote:${quote ? hex(quote) === q(link.child) : '-'}`,
+        );
+        return {
+          // A verdict of its own for e3's signature (valid in fact), or a result of its own for e3's quote.
+          signature: Promise.resolve(mode === 'remote' || link.child !== 'e3'),
+          ...(mode === 'remote' && link.child === 'e3' ? { remote: Promise.resolve(refused) } : {}),
+        };
+      }),
+  });
+  for (const window of [undefined, 1, 2])
+    for (const [mode, failures, verified] of [
+      ['signature', ['e3:link-signature'], 1],
+      ['remote', ['e3:quote:prefetched'], 1],
+    ] as const) {
+      sent.length = 0;
+      s.verified = 0;
+      const at = `window ${window}, ${mode}`;
+      const r = await verifyBundleV2([s.v2()], {
+        ...s.opts(),
+        prefetch: prefetcher(mode),
+        ...(window ? { window } : {}),
+      });
+      assert.deepEqual(named(r), failures, at);
+      assert.deepEqual(r.links, { local: 1, remote: 1 }, at);
+      assert.deepEqual(
+        sent,
+        [
+          'e1 key:- collateral:true quote:true',
+          'e2 key:true collateral:- quote:-',
+          'e3 key:true collateral:true quote:true',
+        ],
+        at,
+      );
+      // Only e1's quote went to the remote verifier (e3's was refused ahead, or its link before).
+      assert.equal(s.verified, verified, at);
+    }
 });
