@@ -1449,3 +1449,22 @@ test('v2 with a prefetcher: its signature verdicts and remote results are used, 
       assert.equal(s.verified, verified, at);
     }
 });
+
+test('v2 with a prefetcher: a TD quote accepted ahead is verified again here (the prefetched result carries no TD report)', async () => {
+  const s = layered();
+  const tdQuote = (L(s.bundle(), 'td1').evidence as { quote: string }).quote;
+  const prefetch = {
+    start: (batch: Array<{ link: Link; quote?: Uint8Array }>) =>
+      batch.map(({ quote }) => {
+        if (!quote || hex(quote) !== tdQuote) return {};
+        const { td: _td, ...rest } = s.results.get(tdQuote) as RemoteEvidenceResult & { td: unknown };
+        return { remote: Promise.resolve(rest as RemoteEvidenceResult) };
+      }),
+  };
+  s.verified = 0;
+  const r = await verifyBundleV2([s.v2()], { ...s.opts(), prefetch });
+  assert.deepEqual(named(r), []);
+  assert.equal(r.valid, true);
+  // e1's quote and td1's again.
+  assert.equal(s.verified, 2);
+});
