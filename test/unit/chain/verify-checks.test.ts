@@ -1468,3 +1468,13 @@ test('v2 with a prefetcher: a TD quote accepted ahead is verified again here (th
   // e1's quote and td1's again.
   assert.equal(s.verified, 2);
 });
+
+test('v2: maxRecordBytes is the reader limit (a quote record above it: bundle-format ERR_BUNDLE_TOO_LARGE)', async () => {
+  const s = sgx();
+  const r = await verifyBundleV2([s.v2()], { ...s.opts(), maxRecordBytes: 200 });
+  assert.deepEqual(
+    r.failures.map(({ link, check, code }) => ({ link, check, code })),
+    [{ link: '-', check: 'bundle-format', code: 'ERR_BUNDLE_TOO_LARGE' }],
+  );
+  assert.equal(r.valid, false);
+});
