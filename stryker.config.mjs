@@ -50,7 +50,11 @@ export function markedRanges(files) {
 }
 
 /** The files whose marked lines decide a verification check's outcome (scripts/mutation-gate.mjs). */
-export const CHECK_FILES = ['src/attestation/dcap/verify-quote.ts', 'src/attestation/dcap/crl.ts'];
+export const CHECK_FILES = [
+  'src/attestation/dcap/verify-quote.ts',
+  'src/attestation/dcap/crl.ts',
+  'src/chain/verify-bundle.ts',
+];
 
 const SCOPES = {
   full: [
@@ -61,7 +65,8 @@ const SCOPES = {
     'src/bytes/**/*.ts',
   ],
   ci: ['src/attestation/dcap/**/*.ts', 'src/chain/**/*.ts'],
-  // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check): small
+  // The lines of the DCAP verifier that decide a check's outcome (and the CRL window check), and the
+  // chain verifier's (LinkChecker.check, the header, revocation and platform-element checks): small
   // enough for every CI run. They lie between `[mutation scope \`checks\`] begin` / `end` comments in
   // the source, read here, so the ranges move with the code.
   checks: markedRanges(CHECK_FILES),
@@ -86,6 +91,9 @@ const CI_TESTS = [
   'test/unit/attestation/verify-synthetic.test.ts',
   'test/vectors/dcap-tee-mismatch.test.ts',
   'test/vectors/dcap-tdx-module.test.ts',
+  // The chain verifier's checks on synthetic chains (milliseconds each, no emulated world): the `checks`
+  // scope's test set for the marked lines of src/chain/verify-bundle.ts.
+  'test/unit/chain/verify-checks.test.ts',
   'test/unit/attestation/dcap-*.test.ts',
   'test/unit/chain/*.test.ts',
   'test/vectors/dcap-collateral.test.ts',
@@ -124,7 +132,7 @@ const FULL_TESTS = [
   'test/vectors/report-body.test.ts',
 ];
 // CATENA_MUTATION_TESTS (comma-separated globs) overrides the test set, e.g. for a focused re-run.
-const CHECKS_COUNT = 8;
+const CHECKS_COUNT = 9;
 const CHECKS_TESTS = CI_TESTS.slice(0, CHECKS_COUNT);
 const testFiles = process.env.CATENA_MUTATION_TESTS
   ? process.env.CATENA_MUTATION_TESTS.split(',')

@@ -56,7 +56,7 @@ function b(h: string, what: string): Uint8Array {
   let out: Uint8Array | undefined;
   try {
     out = fromHex(h);
-  } catch {
+  } catch /* Stryker disable next-line BlockStatement: out is still undefined when fromHex throws */ {
     out = undefined;
   }
   // A short field (keys, nonces, ids, a REPORT): a regex scan allocates nothing. A long one (a 9.5 KB
@@ -226,7 +226,7 @@ export function recordFromValue(v: CborValue, index: number): BundleRecord {
         let parsed: unknown;
         try {
           parsed = JSON.parse(r[6]);
-        } catch {
+        } catch /* Stryker disable next-line BlockStatement: parsed is still undefined when JSON.parse throws */ {
           parsed = undefined;
         }
         if (!layerIdentityOk(parsed)) bad('identity: not a TD or workload identity');

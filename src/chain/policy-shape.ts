@@ -7,7 +7,8 @@ import { TD_POLICY_HEX_SIZES } from '../attestation/td-policy.ts';
  */
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isHex = (v: unknown, len: number) => typeof v === 'string' && v.length === len * 2 && /^([0-9a-f]{2})*$/.test(v);
-const isInt = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+// Number.isSafeInteger does not coerce: false for every non-number.
+const isInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isStrList = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 /** A depth as a byDepth key: 1, 2, … in decimal, no sign, no leading zero (depth 1 is the first enclave). */

@@ -33,8 +33,9 @@ export function checkElementPolicy(
     const reasons: string[] = [];
     const ok = p.identities.some((idp) => {
       const r = checkIdentity(body, { ...idp, allowDebug: p.allowDebug ?? idp.allowDebug });
-      if (!r.ok) reasons.push(r.reason);
-      return r.ok;
+      if (r.ok) return true;
+      reasons.push(r.reason);
+      return false;
     });
     if (!ok) return { ok: false, check: 'policy-identity', message: reasons.join('; ') };
   }
@@ -60,7 +61,7 @@ type DepthPolicy = ReturnType<typeof policyAtDepth>;
 
 /** Depth and link type: a refusal, or undefined. */
 function placement(p: DepthPolicy, depth: number, type: LinkType): PolicyOutcome | undefined {
-  if (p.maxDepth !== undefined && depth > p.maxDepth)
+  if (depth > (p.maxDepth ?? Infinity))
     return { ok: false, check: 'policy-depth', message: `depth ${depth} exceeds maxDepth ${p.maxDepth}` };
   const types = p.linkTypes ?? ALL_LINK_TYPES;
   if (!types.includes(type))

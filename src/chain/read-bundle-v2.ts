@@ -41,7 +41,7 @@ function jsonBlob(content: Uint8Array, kind: BlobKind, index: number): Record<st
   let canonical: string | undefined;
   try {
     canonical = canonicalJson(v);
-  } catch {
+  } catch /* Stryker disable next-line BlockStatement: canonical is still undefined when canonicalJson throws */ {
     canonical = undefined;
   }
   // Stryker disable next-line ConditionalExpression: an undefined canonical form encodes as no bytes, never equal to a blob JSON.parse accepted

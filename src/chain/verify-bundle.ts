@@ -125,6 +125,7 @@ class KeySlabs {
 }
 
 function signerKey(s: ElementState): KeyObject {
+  // Stryker disable next-line StringLiteral: keyRaw passed p256PointValid when its link was checked: key() cannot fail here
   s.key ??= key(hex(s.keyRaw), 'parent key');
   return s.key;
 }
@@ -179,6 +180,8 @@ export class LinkChecker {
     return undefined;
   }
 
+  // The chain verifier's checks, link by link (mutation gate, docs/testing.md): through the end of check().
+  // [mutation scope `checks`] begin
   /** Checks the link admitting `l.child`; returns undefined when valid, else the failure. */
   /**
    * `opts.reuseVerification`: a remote link's quote may be answered from the remote verifier's memo of
@@ -360,8 +363,11 @@ export class LinkChecker {
       return { link: l.child, check: e.check, message: e.message };
     }
   }
+  // [mutation scope `checks`] end
 }
 
+// The header, revocation and platform-element checks (mutation gate).
+// [mutation scope `checks`] begin
 /** Checks the anchor (root hash) and the owner's header signature; returns the owner key or the failure. */
 export function checkHeader(
   h: ChainHeader,
@@ -428,6 +434,7 @@ export function platformElementFailure(
     problem = `FMSPC ${String(el.fmspc)} differs from the quotes' ${seen.fmspc}`;
   return problem ? { link: el.id, check: 'link-structure', message: problem } : undefined;
 }
+// [mutation scope `checks`] end
 
 /** SHA-256 (hex) of a collateral blob's canonical JSON: its key in the bundle. */
 const collateralIds = new WeakMap<CollateralBlob, { fields: CollateralSnapshot; id: string }>();

@@ -391,6 +391,13 @@ test('records that are not records: ERR_BUNDLE_FORMAT at their index', () => {
   refused([5, 1, 2, 3, 4, '5'], 6, 'trailer measured as text');
   // The message names the record and what is wrong.
   assert.throws(() => recordFromValue([9], 12), { message: 'record 12: unknown record kind 9' });
+  // Led by something else than a number: refused as such, not as an unknown kind.
+  for (const v of [['3'], [null, 1], [], 'x'])
+    assert.throws(
+      () => recordFromValue(v, 4),
+      { message: 'record 4: a record is an array led by its kind' },
+      JSON.stringify(v),
+    );
   assert.throws(() => recordFromValue([1, 3, new Uint8Array(0)], 2), { message: 'record 2: unknown blob kind 3' });
   assert.throws(() => recordFromValue([0, 3, ...v.slice(2)], 1), { message: 'record 1: unsupported bundle version 3' });
   assert.throws(() => recordFromValue([0, '2', ...v.slice(2)], 1), {

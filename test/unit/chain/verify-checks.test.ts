@@ -13,7 +13,7 @@ import { LinkChecker, verifyBundle } from '../../../src/chain/verify-bundle.ts';
 import { verifyBundleV2 } from '../../../src/chain/verify-bundle-v2.ts';
 import type { ChainPolicy, ChainVerification, Link, ProofBundle } from '../../../src/chain/types.ts';
 import type { RemoteEvidenceResult } from '../../../src/chain/remote-verifier.ts';
-import { COLLATERAL, COLLATERAL_ID, SynthChain } from '../../helpers/synthetic-chain.ts';
+import { COLLATERAL, COLLATERAL_ID, ROOT, SynthChain } from '../../helpers/synthetic-chain.ts';
 import { sha384 } from '../../../src/crypto/sha384.ts';
 import { EV } from '../../../src/formats/tdx-event-log.ts';
 import { writeEventLog } from '../../../src/formats/write-tdx-event-log.ts';
@@ -534,7 +534,30 @@ const CASES: Case[] = [
     chain: () => sgx({ identities: [{ mrEnclave: ['00'.repeat(32)] }, { minIsvSvn: 3 }] }),
     tamper: () => {},
     failures: ['e1:policy-identity'],
+    // Every identity's reason, in order.
+    message: new RegExp(
+      `^MRENCLAVE ${hex(Uint8Array.from({ length: 32 }, (_, i) => (131 + i * 7) & 0xff))} is not in the policy; ` +
+        'ISVSVN 2 is below the minimum 3$',
+    ),
     invalid: ['e2', 'e3'],
+  },
+  {
+    name: 'an empty identity list: no identity check',
+    chain: () => sgx({ identities: [] }),
+    tamper: () => {},
+    failures: [],
+  },
+  {
+    name: 'a DEBUG enclave the policy allows, checked against an identity that does not say',
+    chain: () => dbg({ allowDebug: true, identities: [{ mrSigner: MRSIGNER }] }),
+    tamper: () => {},
+    failures: [],
+  },
+  {
+    name: 'a DEBUG enclave the policy allows, an identity that refuses DEBUG: the policy-wide allowDebug wins',
+    chain: () => dbg({ allowDebug: true, identities: [{ mrSigner: MRSIGNER, allowDebug: false }] }),
+    tamper: () => {},
+    failures: [],
   },
   {
     name: 'an identity the policy lists',
@@ -562,12 +585,36 @@ const CASES: Case[] = [
     chain: () => tcb({}),
     tamper: () => {},
     failures: ['e2:policy-tcb-status'],
+    message: /^TCB status SWHardeningNeeded is not accepted \(UpToDate\)$/,
+  },
+  {
+    name: 'a TCB status refused by the policy at its depth, with the statuses accepted there',
+    chain: () => tcb({ byDepth: { '2': { acceptedTcbStatuses: ['OutOfDate', 'ConfigurationNeeded'] } } }),
+    tamper: () => {},
+    failures: ['e2:policy-tcb-status'],
+    message: /^TCB status SWHardeningNeeded is not accepted \(OutOfDate, ConfigurationNeeded\)$/,
+  },
+  {
+    name: 'a TD whose TCB status the policy at its depth refuses',
+    chain: () => layered({ byDepth: { '2': { acceptedTcbStatuses: ['OutOfDate'] } } }),
+    tamper: () => {},
+    failures: ['td1:policy-tcb-status'],
+    message: /^TCB status UpToDate is not accepted \(OutOfDate\)$/,
+    invalid: ['w1', 'w2'],
   },
   {
     name: 'a TCB status the policy accepts, with advisories it does not list',
     chain: () => tcb({ acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'], acceptedAdvisories: ['INTEL-SA-1'] }),
     tamper: () => {},
     failures: ['e2:policy-advisories'],
+    message: /^advisories not accepted: INTEL-SA-2$/,
+  },
+  {
+    name: 'advisories none of which the policy lists: each named',
+    chain: () => tcb({ acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded'], acceptedAdvisories: [] }),
+    tamper: () => {},
+    failures: ['e2:policy-advisories'],
+    message: /^advisories not accepted: INTEL-SA-1, INTEL-SA-2$/,
   },
   {
     name: 'a TCB status and advisories the policy accepts',
@@ -906,6 +953,9 @@ const CASES: Case[] = [
   },
 ];
 
+/** The MRSIGNER of every synthetic enclave (test/helpers/synthetic-chain.ts). */
+const MRSIGNER = hex(Uint8Array.from({ length: 32 }, (_, i) => (2 * 131 + i * 7) & 0xff));
+
 function dbg(policy: ChainPolicy): SynthChain {
   const s = new SynthChain(policy);
   s.remoteSgx('e1', null, 'a1');
@@ -952,6 +1002,7 @@ for (const c of CASES.filter((c) => !c.v1only)) {
     const { s, b, failed, members } = prepare(c);
     const r2 = await verifyBundleV2([s.v2(b)], s.opts(c.ms));
     assert.deepEqual(named(r2), c.failures);
+    assert.match(r2.failures[0]?.message ?? '', c.message ?? /^/);
     for (const e of members) assert.equal(r2.elements[e.id]?.valid, !failed.has(e.id), `v2 ${e.id}`);
     assert.equal(r2.valid, c.failures.length === 0);
   });
@@ -1167,6 +1218,17 @@ test('a remote verifier that throws: the error propagates, it is not turned into
     }),
     (e) => e === boom,
   );
+  await assert.rejects(
+    verifyBundleV2([s.v2()], {
+      ...s.opts(),
+      remote: {
+        verify: () => {
+          throw boom;
+        },
+      },
+    }),
+    (e) => e === boom,
+  );
   const { checkHeader } = await import('../../../src/chain/verify-bundle.ts');
   assert.throws(() => checkHeader(s.bundle().chain, undefined as unknown as Uint8Array), TypeError);
 });
@@ -1189,4 +1251,230 @@ test('chains with a TD report kinds (with no workload too; with the TD element g
   assert.deepEqual(r2.kinds, { 'sgx-enclave': 1, 'td-workload': 2 });
   assert.deepEqual(named(r2), ['td1:link-structure']);
   assert.equal(r2.elements.w1.kind, 'td-workload');
+});
+
+test('LinkChecker: a hex field that does not decode fails `format`, naming the field (never a TypeError)', async () => {
+  const cases: Array<[string, (b: ProofBundle, s: SynthChain) => Link, string]> = [
+    [
+      'link signature',
+      (b) => Object.assign(L(b, 'e1'), { signature: 'zz'.repeat(64) }),
+      'link signature: not a hex string',
+    ],
+    [
+      'child key',
+      (b, s) => resign(s, Object.assign(L(b, 'e1'), { childKey: 'zz'.repeat(64) })),
+      'child key: not a hex string',
+    ],
+    ['nonce', (b, s) => resign(s, Object.assign(L(b, 'e1'), { nonce: 'zz'.repeat(32) })), 'nonce: not a hex string'],
+    [
+      'quote',
+      (b, s) => resign(s, Object.assign(L(b, 'e1'), { evidence: { ...L(b, 'e1').evidence, quote: 'zz' } })),
+      'quote: not a hex string',
+    ],
+  ];
+  for (const [what, tamper, message] of cases) {
+    const s = sgx();
+    const b = s.bundle();
+    const l = tamper(b, s);
+    const checker = await checkerOf(s, b);
+    assert.deepEqual(await checker.check(l, s.now), { link: 'e1', check: 'format', message }, what);
+    assert.equal(checker.invalid.get('e1'), `format: ${message}`, what);
+  }
+  // A local link's REPORT: `format` too (a Fail is passed on as it is, not re-wrapped as evidence-format).
+  const s = sgx();
+  const b = s.bundle();
+  const checker = await checkerOf(s, b);
+  assert.equal(await checker.check(L(b, 'e1'), s.now), undefined);
+  const l2 = resign(s, Object.assign(L(b, 'e2'), { evidence: { kind: 'sgx-report', report: 'zz' } }));
+  assert.deepEqual(await checker.check(l2, s.now), {
+    link: 'e2',
+    check: 'format',
+    message: 'report: not a hex string',
+  });
+});
+
+test('checkHeader: a header signature that does not decode fails `format`, naming it', async () => {
+  const { checkHeader } = await import('../../../src/chain/verify-bundle.ts');
+  const s = sgx();
+  const h = { ...s.bundle().chain, signature: 'zz'.repeat(64) };
+  assert.deepEqual(checkHeader(h, ROOT), {
+    ok: false,
+    failure: { link: '-', check: 'format', message: 'header signature: not a hex string' },
+  });
+});
+
+test('v2: a bundle that cannot be read, or whose header is malformed or refused: bundle-format (or the header check), exactly this result', async () => {
+  const s = sgx();
+  const bytes = s.v2();
+  const none = { local: 0, remote: 0 };
+  // Not a v2 bundle: nothing read, not even the header's emulatedRoot.
+  assert.deepEqual(await verifyBundleV2([new TextEncoder().encode('{"format":1}')], s.opts()), {
+    valid: false,
+    size: 0,
+    links: none,
+    failures: [
+      {
+        link: '-',
+        check: 'bundle-format',
+        message: 'record 0: not a proof bundle v2 (magic)',
+        record: 0,
+        code: 'ERR_BUNDLE_FORMAT',
+      },
+    ],
+    elements: {},
+    emulatedRoot: false,
+  });
+  // Cut inside its last record (the trailer): every link was checked, the counts are the checker's.
+  const cut = await verifyBundleV2([bytes.subarray(0, bytes.length - 1)], s.opts());
+  assert.deepEqual(
+    cut.failures.map(({ link, check, code }) => ({ link, check, code })),
+    [{ link: '-', check: 'bundle-format', code: 'ERR_BUNDLE_TRUNCATED' }],
+  );
+  assert.equal(cut.valid, false);
+  assert.deepEqual(cut.links, { local: 1, remote: 2 });
+  assert.equal(cut.emulatedRoot, true);
+  // Cut inside e3's link record: the links before it were checked as they were read (window 1).
+  const sig = Buffer.from(L(s.bundle(), 'e3').signature, 'hex');
+  const inE3 = Buffer.from(bytes).indexOf(sig) + 10;
+  assert.ok(inE3 > 10, "e3's signature is in the bundle");
+  const mid = await verifyBundleV2([bytes.subarray(0, inE3)], s.opts());
+  assert.deepEqual(
+    mid.failures.map(({ link, check, code }) => ({ link, check, code })),
+    [{ link: '-', check: 'bundle-format', code: 'ERR_BUNDLE_TRUNCATED' }],
+  );
+  assert.deepEqual([mid.size, mid.links, Object.keys(mid.elements)], [2, { local: 1, remote: 1 }, ['e1', 'e2']]);
+  // A header whose policy is malformed: refused before any link, the record named.
+  const bad = new SynthChain({ maxDepth: -1 });
+  bad.remoteSgx('e1', null, 'a1');
+  assert.deepEqual(await verifyBundleV2([bad.v2()], bad.opts()), {
+    valid: false,
+    size: 0,
+    links: none,
+    failures: [
+      {
+        link: '-',
+        check: 'bundle-format',
+        message: 'chain policy is malformed: policy.maxDepth must be a non-negative integer',
+        record: 1,
+      },
+    ],
+    elements: {},
+    emulatedRoot: false,
+  });
+  // A header the root refuses: the header's failure, nothing else.
+  assert.deepEqual(await verifyBundleV2([bytes], { ...s.opts(), root: new Uint8Array(3) }), {
+    valid: false,
+    size: 0,
+    links: none,
+    failures: [{ link: '-', check: 'root-anchor', message: 'the chain is anchored at another root certificate' }],
+    elements: {},
+    emulatedRoot: true,
+  });
+});
+
+test('v2: the kinds of a chain with a TD and no workload, an SGX enclave a TD admits, workloads whose TD has no link', async () => {
+  const common = ['link-signature', 'nonce-reuse', 'evidence-age', 'policy-depth', 'policy-link-type'];
+  const sgxChecks = [...common, 'quote', 'key-binding', 'policy-tcb-status', 'policy-debug', 'revoked'];
+  const s = new SynthChain();
+  s.remoteSgx('e1', null, 'a1');
+  s.td('td1', 'e1', 'a3');
+  s.remoteSgx('e2', 'td1', 'a2');
+  const r = await verifyBundleV2([s.v2()], s.opts());
+  assert.deepEqual(named(r), []);
+  assert.deepEqual(r.kinds, { 'sgx-enclave': 2, 'tdx-td': 1 });
+  // Listed before the TD was seen: its kind only; after: its checks too.
+  assert.deepEqual(r.elements.e1, { valid: true, kind: 'sgx-enclave' });
+  assert.equal(r.elements.td1.kind, 'tdx-td');
+  assert.deepEqual(r.elements.e2, { valid: true, kind: 'sgx-enclave', checks: sgxChecks });
+  const l = layered();
+  l.remoteSgx('e9', 'e1', 'a2');
+  const b2 = l.bundle();
+  b2.links.splice(
+    b2.links.findIndex((x) => x.child === 'td1'),
+    1,
+  );
+  const r2 = await verifyBundleV2([l.v2(b2)], l.opts());
+  assert.deepEqual(named(r2), ['w1:link-structure', 'w2:link-structure']);
+  assert.deepEqual(r2.kinds, { 'sgx-enclave': 2, 'td-workload': 2 });
+  assert.deepEqual(r2.elements.e1, { valid: true, kind: 'sgx-enclave' });
+  // After workloads (no TD admitted): its checks are listed.
+  assert.deepEqual(r2.elements.e9, { valid: true, kind: 'sgx-enclave', checks: sgxChecks });
+  assert.deepEqual(r2.elements.w1.checks, [...common, 'workload-measured', 'revoked']);
+});
+
+test('v2 with a prefetcher: its signature verdicts and remote results are used, each link sent with its parent key, collateral and quote', async () => {
+  const s = sgx();
+  const q = (id: string) => (L(s.bundle(), id).evidence as { quote: string }).quote;
+  const sent: string[] = [];
+  const refused: RemoteEvidenceResult = { ok: false, check: 'prefetched', message: 'refused ahead' };
+  const prefetcher = (mode: 'signature' | 'remote') => ({
+    start: (batch: Array<{ link: Link; key?: Uint8Array; collateral?: unknown; quote?: Uint8Array }>) =>
+      batch.map(({ link, key, collateral, quote }) => {
+        sent.push(
+          `${link.child} key:${key ? hex(key) === L(s.bundle(), link.parent!).childKey : '-'} ` +
+            `collateral:${collateral === undefined ? '-' : collateral !== null} quote:${quote ? hex(quote) === q(link.child) : '-'}`,
+        );
+        return {
+          // A verdict of its own for e3's signature (valid in fact), or a result of its own for e3's quote.
+          signature: Promise.resolve(mode === 'remote' || link.child !== 'e3'),
+          ...(mode === 'remote' && link.child === 'e3' ? { remote: Promise.resolve(refused) } : {}),
+        };
+      }),
+  });
+  for (const window of [undefined, 1, 2])
+    for (const [mode, failures, verified] of [
+      ['signature', ['e3:link-signature'], 1],
+      ['remote', ['e3:quote:prefetched'], 1],
+    ] as const) {
+      sent.length = 0;
+      s.verified = 0;
+      const at = `window ${window}, ${mode}`;
+      const r = await verifyBundleV2([s.v2()], {
+        ...s.opts(),
+        prefetch: prefetcher(mode),
+        ...(window ? { window } : {}),
+      });
+      assert.deepEqual(named(r), failures, at);
+      assert.deepEqual(r.links, { local: 1, remote: 1 }, at);
+      assert.deepEqual(
+        sent,
+        [
+          'e1 key:- collateral:true quote:true',
+          'e2 key:true collateral:- quote:-',
+          'e3 key:true collateral:true quote:true',
+        ],
+        at,
+      );
+      // Only e1's quote went to the remote verifier (e3's was refused ahead, or its link before).
+      assert.equal(s.verified, verified, at);
+    }
+});
+
+test('v2 with a prefetcher: a TD quote accepted ahead is verified again here (the prefetched result carries no TD report)', async () => {
+  const s = layered();
+  const tdQuote = (L(s.bundle(), 'td1').evidence as { quote: string }).quote;
+  const prefetch = {
+    start: (batch: Array<{ link: Link; quote?: Uint8Array }>) =>
+      batch.map(({ quote }) => {
+        if (!quote || hex(quote) !== tdQuote) return {};
+        const { td: _td, ...rest } = s.results.get(tdQuote) as RemoteEvidenceResult & { td: unknown };
+        return { remote: Promise.resolve(rest as RemoteEvidenceResult) };
+      }),
+  };
+  s.verified = 0;
+  const r = await verifyBundleV2([s.v2()], { ...s.opts(), prefetch });
+  assert.deepEqual(named(r), []);
+  assert.equal(r.valid, true);
+  // e1's quote and td1's again.
+  assert.equal(s.verified, 2);
+});
+
+test('v2: maxRecordBytes is the reader limit (a quote record above it: bundle-format ERR_BUNDLE_TOO_LARGE)', async () => {
+  const s = sgx();
+  const r = await verifyBundleV2([s.v2()], { ...s.opts(), maxRecordBytes: 200 });
+  assert.deepEqual(
+    r.failures.map(({ link, check, code }) => ({ link, check, code })),
+    [{ link: '-', check: 'bundle-format', code: 'ERR_BUNDLE_TOO_LARGE' }],
+  );
+  assert.equal(r.valid, false);
 });
