@@ -4,6 +4,9 @@
 // the code and the offsets, never the wording — the same rule as error-message-ignorer.mjs. Only a
 // string literal in exactly those argument positions is ignored; the sizes, the reads and everything
 // else stay mutated. (`skip(name, because)` of the verifier's trace takes a literal first: not matched.)
+// Likewise the kind a VerificationCache lookup is filed under (`cache.memo('certsig', key, …)`,
+// `cache.memoRecent('qereport', parts, …)`, src/attestation/dcap/cache.ts): it only names the map; a
+// mutant makes it '' (or a template without its text), which is no other kind, so the lookup behaves the same.
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
 // Reader method → index of its field-name argument.
@@ -21,9 +24,26 @@ function labelPosition(call) {
   return at;
 }
 
+const CACHE_KIND = new Set(['memo', 'memoRecent']);
+
+function isCacheKind(path) {
+  if (path.key !== 0 || !(path.isStringLiteral() || path.isTemplateLiteral())) return false;
+  const call = path.parentPath;
+  const callee = call?.node.callee;
+  return (
+    call.isCallExpression() &&
+    callee.type === 'MemberExpression' &&
+    !callee.computed &&
+    callee.property.type === 'Identifier' &&
+    CACHE_KIND.has(callee.property.name)
+  );
+}
+
 export const fieldLabelIgnorer = {
   shouldIgnore(path) {
-    if (path.listKey !== 'arguments' || !path.isStringLiteral()) return undefined;
+    if (path.listKey !== 'arguments') return undefined;
+    if (isCacheKind(path)) return 'a cache kind only names the map a lookup is filed under; no other kind is empty';
+    if (!path.isStringLiteral()) return undefined;
     const call = path.parentPath;
     if (!call || labelPosition(call) !== path.key) return undefined;
     return 'a field name that only words a parse error: tests assert the code, not the wording';

@@ -121,9 +121,7 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
 
 /** Does `issuer`'s key verify `child`'s signature? (cached by the pair) */
 export function signedBy(child: Cert, issuer: Cert, cache: VerificationCache): boolean {
-  const pair = `${child.id}|${issuer.id}`;
-  // Stryker disable next-line StringLiteral: the kind only names a cache map; '' is no other memo kind
-  return cache.memo('certsig', pair, () => {
+  return cache.memo('certsig', `${child.id}|${issuer.id}`, () => {
     try {
       return child.x509.verify(issuer.publicKey);
     } catch /* Stryker disable next-line BlockStatement: an empty catch returns undefined, which every caller reads as false */ {

@@ -211,7 +211,6 @@ function signedCollateral<T>(
     run.skip(name, signerProblem ?? 'no signing certificate');
     return parsed;
   }
-  // Stryker disable next-line StringLiteral: `${name}.sig` only names a cache map; '' is no other memo kind
   const ok = cache.memo(`${name}.sig`, `${cache.textId(signed.text)}|${hex(signed.signature)}|${signer.id}`, () =>
     // Stryker disable next-line StringLiteral: Buffer.from reads an empty encoding name as UTF-8
     verifyRaw(signer.publicKey, Buffer.from(signed.text, 'utf8'), signed.signature),
@@ -334,7 +333,6 @@ export class DcapVerifier implements QuoteVerifier {
     let pckChain: Cert[] | undefined;
     let pckProblem: string | undefined;
     try {
-      // Stryker disable next-line StringLiteral: the kind only names a cache map; '' is no other memoRecent kind ('qereport')
       pck = cache.memoRecent('pckcerts', [cert.data], () => {
         const certs = pemCertificates(Buffer.from(cert.data).toString('latin1'), { strict: true }).map((d) =>
           loadCert(d, cache),
@@ -377,7 +375,6 @@ export class DcapVerifier implements QuoteVerifier {
     let ext: PckExtension | undefined;
     if (pck) {
       try {
-        // Stryker disable next-line StringLiteral: the kind only names a cache map; '' is no other memo kind
         ext = cache.memo('pckext', pck.leaf.id, () => pckExtensionFromCertificate(pck.leaf.der));
         run.pass('pck.extension', `FMSPC ${hex(ext.fmspc)}, PCE-ID ${hex(ext.pceId)}, PCESVN ${ext.tcb.pceSvn}`);
         out.platform = {
@@ -621,7 +618,6 @@ export class DcapVerifier implements QuoteVerifier {
     if (!pck || !pckChain) run.skip('qe.reportSignature', 'the PCK certificate is not verified (pck.chain failed)');
     else {
       const leafId = new TextEncoder().encode(pck.leaf.id);
-      // Stryker disable next-line StringLiteral: the kind only names a cache map; '' is no other memoRecent kind ('pckcerts')
       const ok = cache.memoRecent('qereport', [sd.qe.qeReportRaw, sd.qe.qeReportSignature, leafId], () =>
         verifyRaw(pck.leaf.publicKey, sd.qe.qeReportRaw, sd.qe.qeReportSignature),
       );
@@ -695,7 +691,6 @@ export class DcapVerifier implements QuoteVerifier {
       // Stryker disable next-line StringLiteral: only the detail text of quote.signature
       let detail = 'the quote signature does not verify with the attestation key';
       try {
-        // Stryker disable next-line StringLiteral: the kind only names a cache map; '' is no other memo kind
         const key = cache.memo('attkey', hex(sd.attestationKey), () => p256Key(sd.attestationKey));
         ok = verifyRaw(key, q.signedBytes, sd.signature);
       } catch {

@@ -39,6 +39,17 @@ test('field labels: the cursor reads, new Reader and abytes, at their label posi
   assert.deepEqual(ignored(fieldLabelIgnorer, code), ["'sgxs'", "'a'", "'b'", "'c'", "'d'", "'e'", "'f'", "'g'"]);
 });
 
+test('field labels: the kind of a cache lookup (memo, memoRecent), first argument only', () => {
+  const code = `
+    cache.memo('certsig', 'k1', () => 1);
+    cache.memoRecent('qereport', ['k2'], () => 2);
+    cache.memo(\`\${name}.sig\`, 'k3', () => 3);
+    memo('q', 'k4');
+    cache['memo']('r', 'k5');
+    cache.get('s');`;
+  assert.deepEqual(ignored(fieldLabelIgnorer, code), ["'certsig'", "'qereport'", '`${name}.sig`']);
+});
+
 test('error messages: the first argument of new …Error, not its code, not other calls', () => {
   const code = `
     throw new FormatError('too short', 'ERR_SHORT_INPUT');
