@@ -2,17 +2,24 @@
 // literals it names (message text, a parse field's name) and nothing a check reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSync, traverse, type NodePath } from '@babel/core';
+import { File, parseSync, traverse, type NodePath } from '@babel/core';
+import { fileURLToPath } from 'node:url';
 import { errorMessageIgnorer } from '../../../scripts/stryker/error-message-ignorer.mjs';
 import { fieldLabelIgnorer } from '../../../scripts/stryker/field-label-ignorer.mjs';
 import { checkDetailIgnorer } from '../../../scripts/stryker/check-detail-ignorer.mjs';
 
 /** The source of each node of `code` that `ignorer` ignores (Stryker then ignores its whole subtree). */
-function ignored(ignorer: { shouldIgnore(path: NodePath): string | undefined }, code: string): string[] {
+function ignored(
+  ignorer: { shouldIgnore(path: NodePath): string | undefined },
+  code: string,
+  filename?: string,
+): string[] {
   const ast = parseSync(code, { filename: 'x.ts', presets: [], plugins: [], parserOpts: { plugins: ['typescript'] } });
   assert.ok(ast, 'parsed');
+  // As Stryker's instrumenter does: the AST inside a babel File, so a path knows its file name.
+  const root = filename ? new File({ filename }, { code, ast }).ast : ast;
   const out: string[] = [];
-  traverse(ast, {
+  traverse(root, {
     enter(path) {
       if (ignorer.shouldIgnore(path) === undefined) return;
       out.push(code.slice(path.node.start ?? 0, path.node.end ?? 0));
@@ -59,6 +66,50 @@ test('error messages: the first argument of new …Error, not its code, not othe
     fail('s');
     throw new Oops('t');`;
   assert.deepEqual(ignored(errorMessageIgnorer, code), ["'too short'", "`at ${'q'}`"]);
+});
+
+test('error messages: the arguments of a message wrapper that word only its message', () => {
+  const code = `
+    function derError(what, message) { return new FormatError(\`\${what}: \${message}\`, 'ERR_DER'); }
+    function refuse(message) { throw new FormatError(message, 'ERR_PCK_EXTENSION'); }
+    const bad = (m, code) => new FormatError(m, code);
+    function twice(what) { return new FormatError(what, what); }
+    function logged(m) { log(m); return new FormatError(m, 'ERR_X'); }
+    function notError(m) { return new Thing(m, 'ERR_Y'); }
+    throw derError('a', \`b \${n}\`);
+    refuse(x ? 'c' : 'd');
+    throw bad('e', 'ERR_F');
+    throw twice('g');
+    throw logged('h');
+    notError('i');
+    unknown('j');`;
+  assert.deepEqual(ignored(errorMessageIgnorer, code), [
+    // The wrappers' own message arguments (the `new …Error` rule), then the calls' message arguments:
+    // not twice's 'g' (its parameter is also the code), logged's 'h' (also logged), nor 'i', 'j'.
+    '`${what}: ${message}`',
+    'message',
+    'm',
+    'what',
+    'm',
+    "'a'",
+    '`b ${n}`',
+    "x ? 'c' : 'd'",
+    "'e'",
+  ]);
+});
+
+test('error messages: a wrapper imported from a relative module is read from that file (jsonFail)', () => {
+  const code = `
+    import { jsonFail } from './json-fields.ts';
+    import { other } from 'node:x';
+    jsonFail('a', \`b \${c}\`, 'ERR_D');
+    other('e');`;
+  const filename = fileURLToPath(new URL('../../../src/formats/x.ts', import.meta.url));
+  assert.deepEqual(ignored(errorMessageIgnorer, code, filename), ["'a'", '`b ${c}`']);
+  // Unresolvable (no such module, or no file name known): nothing is ignored.
+  const missing = code.replace('./json-fields.ts', './no-such-module.ts');
+  assert.deepEqual(ignored(errorMessageIgnorer, missing, filename), []);
+  assert.deepEqual(ignored(errorMessageIgnorer, code), []);
 });
 
 test('check details: the detail argument of run.pass/fail/skip/record, and strings pushed to an array that only becomes one', () => {
