@@ -2,70 +2,59 @@
 // is for people, not a check's outcome: the tests assert the error's class and stable `code`, never
 // its wording (docs/testing.md). Mutants inside that argument are ignored, not counted; the code
 // argument and everything else stays mutated.
-// The same holds for the arguments of a *message wrapper* — a function whose whole body builds such an
-// error (`function derError(what, message) { return new FormatError(`${what}: ${message}`, 'ERR_DER') }`,
-// `jsonFail(what, message, code)`, `refuse(message)`): an argument whose parameter appears in the
-// message and nowhere else in the function words the message only. The wrapper is found through the
-// callee's binding: declared in the same file, or imported by name from a relative module (read once).
+//
+// The same holds for an argument that reaches nothing but such a message. A function's parameter is
+// *message-only* when every use of it in the function's body lies inside a message (the first argument
+// of `new …Error`) or is passed whole or inside a larger argument at a message-only position of another
+// top-level function: `derError(what, message)` (→ `new FormatError(\`${what}: ${message}\`, 'ERR_DER')`),
+// `jsonFail(what, message, code)` (not `code`), `refuse(message)`, and, through them, the `what` label of
+// `expectTag(node, tag, what)`, `children(node, what)`, `octets(node, len, what)`. A field name handed to
+// the byte cursor or `abytes` (field-label-ignorer.mjs) counts as message too. An argument at a
+// message-only position, and the default value of a message-only parameter, are ignored. Functions are
+// found by name: a function declaration or `const` function in the call's scope, a top-level one of the
+// module, or one imported by name from a relative module (read once). Anything unresolved counts as a use
+// that is not message-only, so the rule errs towards mutating.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import babel from '@babel/core';
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
+import { labelPosition } from './field-label-ignorer.mjs';
 
-/** `new XError(…)`, the expression a message wrapper consists of, or undefined. */
-function builtError(fn) {
-  let expr;
-  if (fn.body.type !== 'BlockStatement') expr = fn.body;
-  else if (fn.body.body.length === 1 && ['ReturnStatement', 'ThrowStatement'].includes(fn.body.body[0].type))
-    expr = fn.body.body[0].argument;
-  const callee = expr?.type === 'NewExpression' ? expr.callee : undefined;
-  return callee?.type === 'Identifier' && callee.name.endsWith('Error') && expr.arguments.length > 0 ? expr : undefined;
-}
+const SKIP_KEYS = new Set(['loc', 'start', 'end', 'leadingComments', 'trailingComments', 'innerComments', 'extra']);
+const isFunction = (n) =>
+  n?.type === 'FunctionDeclaration' || n?.type === 'FunctionExpression' || n?.type === 'ArrowFunctionExpression';
+const isErrorNew = (n) =>
+  n.type === 'NewExpression' && n.callee.type === 'Identifier' && n.callee.name.endsWith('Error');
+const paramName = (p) => (p.type === 'Identifier' ? p.name : p.type === 'AssignmentPattern' ? p.left.name : undefined);
 
-/** How often an identifier named `name` occurs in the subtree `node` (any position: conservative). */
-function occurrences(node, name) {
-  if (!node || typeof node !== 'object') return 0;
-  if (Array.isArray(node)) return node.reduce((n, c) => n + occurrences(c, name), 0);
-  let n = node.type === 'Identifier' && node.name === name ? 1 : 0;
-  for (const [k, v] of Object.entries(node))
-    if (!['loc', 'start', 'end', 'leadingComments', 'trailingComments', 'innerComments', 'extra'].includes(k))
-      n += occurrences(v, name);
-  return n;
-}
-
-/** The parameter positions of `fn` that only word the message of the error it builds. */
-export function messageOnlyParams(fn) {
-  const made = fn && builtError(fn);
-  if (!made) return new Set();
-  const out = new Set();
-  fn.params.forEach((p, i) => {
-    if (p.type !== 'Identifier') return;
-    const inMessage = occurrences(made.arguments[0], p.name);
-    if (inMessage > 0 && occurrences(fn.body, p.name) === inMessage) out.add(i);
-  });
-  return out;
-}
-
-const parsedModules = new Map();
-
-/** The top-level function `name` (declared, or a const arrow/function) of the module at `file`. */
-function functionIn(program, name) {
-  for (let s of program.body) {
-    if (s.type === 'ExportNamedDeclaration' && s.declaration) s = s.declaration;
-    if (s.type === 'FunctionDeclaration' && s.id?.name === name) return s;
-    if (s.type === 'VariableDeclaration' && s.kind === 'const')
-      for (const d of s.declarations)
-        if (d.id.type === 'Identifier' && d.id.name === name && /Function/.test(d.init?.type ?? '')) return d.init;
+/** A module's top-level functions and named imports, from its Program node. */
+const modules = new WeakMap();
+function moduleOf(program, file) {
+  if (!modules.has(program)) {
+    const functions = new Map();
+    const imports = new Map();
+    for (let s of program.body) {
+      if (s.type === 'ExportNamedDeclaration' && s.declaration) s = s.declaration;
+      if (s.type === 'FunctionDeclaration' && s.id) functions.set(s.id.name, s);
+      if (s.type === 'VariableDeclaration' && s.kind === 'const')
+        for (const d of s.declarations)
+          if (d.id.type === 'Identifier' && isFunction(d.init)) functions.set(d.id.name, d.init);
+      if (s.type === 'ImportDeclaration' && s.source.value.startsWith('.') && file)
+        for (const sp of s.specifiers)
+          if (sp.type === 'ImportSpecifier')
+            imports.set(sp.local.name, {
+              file: resolve(dirname(file), s.source.value),
+              name: sp.imported.type === 'Identifier' ? sp.imported.name : sp.imported.value,
+            });
+    }
+    modules.set(program, { file, functions, imports });
   }
-  return undefined;
+  return modules.get(program);
 }
 
-function importedFunction(binding, fromFile) {
-  const spec = binding.path.node;
-  const decl = binding.path.parent;
-  if (spec.type !== 'ImportSpecifier' || !fromFile || !decl.source.value.startsWith('.')) return undefined;
-  const file = resolve(dirname(fromFile), decl.source.value);
-  if (!parsedModules.has(file)) {
+const programs = new Map();
+function programOf(file) {
+  if (!programs.has(file)) {
     let program;
     try {
       const code = readFileSync(file, 'utf8');
@@ -76,36 +65,124 @@ function importedFunction(binding, fromFile) {
         parserOpts: { plugins: ['typescript'] },
       })?.program;
     } catch {
-      program = undefined; // unreadable: its wrappers are not recognised, so nothing more is ignored
+      program = undefined; // unreadable: nothing in it is message-only
     }
-    parsedModules.set(file, program);
+    programs.set(file, program);
   }
-  const program = parsedModules.get(file);
-  const name = spec.imported.type === 'Identifier' ? spec.imported.name : spec.imported.value;
-  return program && functionIn(program, name);
+  return programs.get(file);
 }
 
-/** The wrapper function a call's callee names, if its binding leads to one. */
+/** The function `name` refers to at module level of `mod` (top-level, or imported): [fn, its module]. */
+function resolveName(mod, name) {
+  const fn = mod.functions.get(name);
+  if (fn) return [fn, mod];
+  const imp = mod.imports.get(name);
+  const program = imp && programOf(imp.file);
+  if (!program) return undefined;
+  const other = moduleOf(program, imp.file);
+  const target = other.functions.get(imp.name);
+  return target ? [target, other] : undefined;
+}
+
+const results = new WeakMap();
+/** The positions of `fn`'s parameters that are message-only (see the head comment); `mod` resolves callees. */
+export function messageOnlyParams(fn, mod) {
+  if (results.has(fn)) return results.get(fn);
+  results.set(fn, new Set()); // in progress: a recursive use is not message-only
+  const names = fn.params.map(paramName);
+  const uses = new Map(names.filter(Boolean).map((n) => [n, { all: 0, message: 0 }]));
+  const own = new Set(names);
+  const walk = (node, inMessage) => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach((c) => walk(c, inMessage));
+    if (node.type === 'Identifier' && uses.has(node.name)) {
+      const u = uses.get(node.name);
+      u.all++;
+      if (inMessage) u.message++;
+    }
+    if (!inMessage && isErrorNew(node)) {
+      walk(node.callee, false);
+      node.arguments.forEach((a, i) => walk(a, i === 0));
+      return;
+    }
+    if (
+      !inMessage &&
+      node.type === 'CallExpression' &&
+      node.callee.type === 'Identifier' &&
+      !own.has(node.callee.name)
+    ) {
+      const target = resolveName(mod, node.callee.name);
+      const positions = target ? messageOnlyParams(...target) : new Set();
+      walk(node.callee, false);
+      node.arguments.forEach((a, i) => walk(a, positions.has(i)));
+      return;
+    }
+    if (!inMessage && (node.type === 'CallExpression' || node.type === 'NewExpression')) {
+      const at = labelPosition({
+        node,
+        isNewExpression: () => node.type === 'NewExpression',
+        isCallExpression: () => node.type === 'CallExpression',
+      });
+      if (at !== undefined) {
+        walk(node.callee, false);
+        node.arguments.forEach((a, i) => walk(a, i === at));
+        return;
+      }
+    }
+    for (const [k, v] of Object.entries(node)) if (!SKIP_KEYS.has(k)) walk(v, inMessage);
+  };
+  walk(fn.body, false);
+  fn.params.forEach((p) => p.type === 'AssignmentPattern' && walk(p.right, false));
+  const out = new Set();
+  names.forEach((n, i) => {
+    const u = n && uses.get(n);
+    if (u && u.all > 0 && u.all === u.message) out.add(i);
+  });
+  results.set(fn, out);
+  return out;
+}
+
+/**
+ * The module a path lies in. Read afresh from its file when the path knows it (Stryker's instrumenter:
+ * by the time a call is visited, the functions above it are already rewritten with mutant switches);
+ * otherwise the path's own program (a test's snippet).
+ */
+function moduleAt(path) {
+  const file = path.hub?.file?.opts?.filename;
+  const program = (file && programOf(resolve(file))) || path.scope.getProgramParent().path.node;
+  return moduleOf(program, file && resolve(file));
+}
+
+/** The top-level or imported function a call's callee names, with its module; nested ones are not resolved. */
 function calledFunction(call) {
   const callee = call.node.callee;
   if (callee.type !== 'Identifier') return undefined;
   const binding = call.scope.getBinding(callee.name);
-  if (!binding) return undefined;
-  const p = binding.path;
-  if (p.isFunctionDeclaration()) return p.node;
-  if (p.isVariableDeclarator() && binding.kind === 'const' && /Function/.test(p.node.init?.type ?? ''))
-    return p.node.init;
-  if (binding.kind === 'module') return importedFunction(binding, call.hub?.file?.opts?.filename);
-  return undefined;
+  if (!binding || binding.scope !== call.scope.getProgramParent()) return undefined;
+  return resolveName(moduleAt(call), callee.name);
+}
+
+/** The default value of a message-only parameter of a top-level function (`what = 'DER'`). */
+function isMessageOnlyDefault(path) {
+  const param = path.parentPath;
+  if (path.key !== 'right' || !param?.isAssignmentPattern() || param.listKey !== 'params') return false;
+  const fn = param.parentPath;
+  const owner = fn.isFunctionDeclaration() ? fn : fn.parentPath?.isVariableDeclarator() ? fn.parentPath : undefined;
+  const name = owner?.node.id?.name;
+  if (!name || owner.scope.getProgramParent() !== owner.parentPath.scope) return false;
+  const target = resolveName(moduleAt(path), name);
+  return target !== undefined && messageOnlyParams(...target).has(param.key);
 }
 
 export const errorMessageIgnorer = {
   shouldIgnore(path) {
+    if (isMessageOnlyDefault(path)) return 'the default of a parameter that only words an error message';
     if (path.listKey !== 'arguments') return undefined;
     const call = path.parentPath;
     if (call?.isCallExpression()) {
-      return messageOnlyParams(calledFunction(call)).has(path.key)
-        ? 'an argument of a message wrapper that only words the error message'
+      const target = calledFunction(call);
+      return target && messageOnlyParams(...target).has(path.key)
+        ? 'an argument that only words an error message'
         : undefined;
     }
     if (path.key !== 0 || !call?.isNewExpression()) return undefined;

@@ -2,7 +2,8 @@
 // literals it names (message text, a parse field's name) and nothing a check reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { File, parseSync, traverse, type NodePath } from '@babel/core';
+import * as babel from '@babel/core';
+import { parseSync, traverse, type NodePath } from '@babel/core';
 import { fileURLToPath } from 'node:url';
 import { errorMessageIgnorer } from '../../../scripts/stryker/error-message-ignorer.mjs';
 import { fieldLabelIgnorer } from '../../../scripts/stryker/field-label-ignorer.mjs';
@@ -17,6 +18,10 @@ function ignored(
   const ast = parseSync(code, { filename: 'x.ts', presets: [], plugins: [], parserOpts: { plugins: ['typescript'] } });
   assert.ok(ast, 'parsed');
   // As Stryker's instrumenter does: the AST inside a babel File, so a path knows its file name.
+  // (@babel/core exports File; its type declarations do not.)
+  const { File } = babel as unknown as {
+    File: new (o: { filename: string }, i: { code: string; ast: object }) => { ast: NonNullable<typeof ast> };
+  };
   const root = filename ? new File({ filename }, { code, ast }).ast : ast;
   const out: string[] = [];
   traverse(root, {
@@ -110,6 +115,48 @@ test('error messages: a wrapper imported from a relative module is read from tha
   const missing = code.replace('./json-fields.ts', './no-such-module.ts');
   assert.deepEqual(ignored(errorMessageIgnorer, missing, filename), []);
   assert.deepEqual(ignored(errorMessageIgnorer, code), []);
+});
+
+test('error messages: message-only through other functions, cursor labels and defaults; nested functions not', () => {
+  const code = `
+    function derError(what, message) { return new FormatError(\`\${what}: \${message}\`, 'ERR_DER'); }
+    function expectTag(node, tag, what = 'DER') {
+      if (node.tag !== tag) throw derError(what, 'wrong tag');
+      return node;
+    }
+    function octets(node, len, what) {
+      const v = expectTag(node, 4, \`\${what} octets\`).value;
+      if (v.length !== len) throw derError(what, 'length');
+      return v;
+    }
+    function read(r, what) { return r.u16(\`\${what}.size\`); }
+    function keyed(what) { cache.set(what, 1); throw derError(what, 'x'); }
+    function outer() {
+      function inner(m) { return new FormatError(m, 'ERR_Z'); }
+      inner('a');
+    }
+    octets(n, 16, 'cpusvn');
+    expectTag(n, 48);
+    read(r, 'b');
+    keyed('c');
+    r.u32(\`field\${i}\`);`;
+  assert.deepEqual(ignored(errorMessageIgnorer, code), [
+    '`${what}: ${message}`',
+    "'DER'",
+    'what',
+    "'wrong tag'",
+    '`${what} octets`',
+    'what',
+    "'length'",
+    'what',
+    "'x'",
+    'm',
+    // Not keyed's 'c' (its parameter is also a cache key), nor inner's 'a' (a nested function).
+    "'cpusvn'",
+    "'b'",
+  ]);
+  // The cursor's label is the field-label ignorer's, a template literal as a string.
+  assert.deepEqual(ignored(fieldLabelIgnorer, code), ['`${what}.size`', '`field${i}`']);
 });
 
 test('check details: the detail argument of run.pass/fail/skip/record, and strings pushed to an array that only becomes one', () => {
