@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dateField } from '../../../src/formats/json-fields.ts';
-import { serializeSecinfo, SECINFO_SIZE } from '../../../src/formats/secinfo.ts';
+import { describeSecinfoFlags, serializeSecinfo, SECINFO_SIZE } from '../../../src/formats/secinfo.ts';
 
 const code = (f: () => unknown) => {
   try {
@@ -34,4 +34,14 @@ test('an Intel timestamp ends at its Z: V8 would parse a trailing NUL, the field
     code(() => dateField({ t: `${at}\0` }, 't', 'test', 'ERR_TEST')),
     'ERR_TEST',
   );
+});
+
+test('SECINFO flags described with the SDM names: R W X PENDING MODIFIED PR (bits 0..5), PT_<PAGE_TYPE> (bits 8..15)', () => {
+  const bits = ['R', 'W', 'X', 'PENDING', 'MODIFIED', 'PR'];
+  bits.forEach((name, i) => assert.equal(describeSecinfoFlags(1n << BigInt(i)), `${name}|PT_SECS`));
+  assert.equal(describeSecinfoFlags(0x3fn), `${bits.join('|')}|PT_SECS`);
+  const types = ['SECS', 'TCS', 'REG', 'VA', 'TRIM', 'SS_FIRST', 'SS_REST'];
+  types.forEach((name, t) => assert.equal(describeSecinfoFlags(BigInt(t) << 8n), `PT_${name}`));
+  // A page type the SDM does not name is shown by number.
+  assert.equal(describeSecinfoFlags((0x17n << 8n) | 1n), 'R|PT_0x17');
 });
