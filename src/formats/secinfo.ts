@@ -54,7 +54,8 @@ export function describeSecinfoFlags(flags: bigint): string {
 }
 
 function checkFlags(flags: bigint): bigint {
-  if (typeof flags !== 'bigint' || flags < 0n || (flags & ~SECINFO_DEFINED_FLAGS) !== 0n) {
+  // A negative bigint has every bit above the defined ones set (two's complement): the mask refuses it.
+  if (typeof flags !== 'bigint' || (flags & ~SECINFO_DEFINED_FLAGS) !== 0n) {
     throw new ArgumentError('secinfo flags: expected a bigint using only R/W/X/PENDING/MODIFIED/PR and PAGE_TYPE bits');
   }
   return flags;

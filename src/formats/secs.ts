@@ -101,6 +101,7 @@ export function serializeSecs(s: Secs): Uint8Array {
     .zeros(24);
   writeAttributes(w, {
     flags: u64(s.attributes?.flags, 'attributes.flags'),
+    // Stryker disable next-line OptionalChaining: a missing attributes is refused on the line above (attributes.flags) first
     xfrm: u64(s.attributes?.xfrm, 'attributes.xfrm'),
   });
   w.bytes(abytes(s.mrEnclave, 32, 'mrEnclave'))
