@@ -42,7 +42,7 @@ function objectEnd(text: string, start: number): number {
 
 /**
  * Slices the exact text of `body[key]` out of a PCS body and decodes its signature. The body must be a
- * JSON object with exactly the keys `key` and `signature`.
+ * JSON object with exactly two members, `key` (an object) and `signature` (a hex string), each once.
  */
 export function slicePcsBody(
   body: string,
@@ -57,40 +57,46 @@ export function slicePcsBody(
   // Stryker disable next-line ConditionalExpression: a string, number or boolean has no key "signature" (Object.keys gives indices at most): refused below with the same code
   if (typeof parsed !== 'object') fail('not a JSON object');
   if (parsed === null || Array.isArray(parsed)) fail('not a JSON object');
-  const keys = Object.keys(parsed);
-  if (keys.length !== 2 || !keys.includes('signature') || !keys.includes(key))
-    fail(`expected keys ${key} and signature, got ${keys.join(', ')}`);
   const sig = (parsed as Record<string, unknown>).signature;
   if (typeof sig !== 'string') fail('signature is not a string');
-  // Locate "key" as a top-level member: scan the top-level object, skipping nested values.
+  // Scan the top-level members, skipping nested values: exactly two (a repeated member is refused: JSON.parse
+  // keeps the last of each, the slice would be the first), one named `key` as written (not escaped), whose
+  // object text is sliced as it stands, the other `signature` (JSON.parse found it, a string). An array or a
+  // scalar other than a string is no member value either may have.
   let i = body.indexOf('{');
   const re = /\s*"((?:[^"\\]|\\.)*)"\s*:\s*/y;
+  const sep = /\s*([,}])/y;
   i++;
+  let members = 0;
+  let text: string | undefined;
   for (;;) {
     re.lastIndex = i;
     const m = re.exec(body);
-    // Stryker disable next-line ConditionalExpression: unreachable: JSON.parse accepted an object whose keys are key and signature only, so a quoted key starts every member the scan reaches before key
+    // Stryker disable next-line ConditionalExpression: unreachable: JSON.parse accepted an object, so a quoted key starts every member the scan reaches
     if (!m) fail('cannot locate members');
+    members++;
     const valueStart = re.lastIndex;
     let valueEnd: number;
     const first = body[valueStart];
-    if (first === '{' || first === '[') valueEnd = objectEnd(body, valueStart);
+    if (first === '{') valueEnd = objectEnd(body, valueStart);
     else if (
-      // Stryker disable next-line ConditionalExpression: a scalar (number, true, false, null) is refused either way: stringEnd stops at the next key's opening quote, which no `,` follows, and key's text would not be an object
+      // Stryker disable next-line ConditionalExpression: a scalar (number, true, false, null) is refused either way: stringEnd stops at the next key's opening quote, which no `,` or `}` follows, and key's text would not be an object
       first === '"'
     )
       valueEnd = stringEnd(body, valueStart);
     else fail('unexpected member value');
-    if (m[1] === key) {
-      const text = body.slice(valueStart, valueEnd);
-      if (text[0] !== '{') fail(`${key} is not an object`);
-      return { text, signature: fromHex(sig, 64, 'signature') };
-    }
-    const after = /\s*,/y;
-    after.lastIndex = valueEnd;
-    if (!after.exec(body)) fail(`member ${key} not found`);
-    i = after.lastIndex;
+    if (m[1] === key) text = body.slice(valueStart, valueEnd);
+    sep.lastIndex = valueEnd;
+    const end = sep.exec(body);
+    // Stryker disable next-line ConditionalExpression: unreachable: JSON.parse accepted the object, so a `,` or `}` follows every member value
+    if (!end) fail('expected , or } after a member');
+    if (end[1] === '}') break;
+    i = sep.lastIndex;
   }
+  if (members !== 2) fail(`expected 2 members (${key}, signature), got ${members}`);
+  if (text === undefined) fail(`member ${key} not found`);
+  if (text[0] !== '{') fail(`${key} is not an object`);
+  return { text, signature: fromHex(sig, 64, 'signature') };
 }
 
 function stringEnd(text: string, start: number): number {

@@ -30,15 +30,28 @@ test('whitespace before the body and between the tokens is kept out of the signe
   assert.ok(s.signature.every((b) => b === 0xab));
 });
 
-test('a member whose value is an array is skipped whole, brackets inside its strings included', () => {
-  // JSON.parse keeps the last of duplicated members: the signature is the string; the array before it
-  // is a member the splitter walks past to reach tcbInfo.
+test('exactly two members, each once: a repeated one is refused (JSON.parse keeps the last, the slice would be the first)', () => {
   const inner = '{"a":"[{"}';
-  const body = `{"signature":["]", {"k": "}"}, [1]],"signature":"${sig}","tcbInfo":${inner}}`;
-  assert.equal(slicePcsBody(body, 'tcbInfo').text, inner);
-  // The key's own value must be an object.
-  assert.equal(
-    code(() => slicePcsBody(`{"tcbInfo":[{}],"signature":"${sig}"}`, 'tcbInfo')),
-    'ERR_PCS_BODY',
-  );
+  const refused = (body: string, why: string) =>
+    assert.equal(
+      code(() => slicePcsBody(body, 'tcbInfo')),
+      'ERR_PCS_BODY',
+      why,
+    );
+  refused(`{"signature":"${sig}","signature":"${sig}","tcbInfo":${inner}}`, 'signature twice');
+  refused(`{"tcbInfo":${inner},"tcbInfo":{},"signature":"${sig}"}`, 'tcbInfo twice, the signed one first');
+  refused(`{"tcbInfo":{},"tcbInfo":${inner},"signature":"${sig}"}`, 'tcbInfo twice, the signed one last');
+  refused(`{"tcbInfo":${inner},"signature":"${sig}","x":1}`, 'a third member');
+  refused(`{"tcbInfo":${inner}}`, 'no signature');
+  refused(`{"signature":"${sig}"}`, 'no tcbInfo');
+  // The key as JSON.parse reads it but not as written: not the member the signature is checked over.
+  refused(`{"tcb\\u0049nfo":${inner},"signature":"${sig}"}`, 'an escaped key name');
+  // What each member's value must be: the key's an object, the signature a string.
+  refused(`{"tcbInfo":[{}],"signature":"${sig}"}`, 'tcbInfo an array');
+  refused(`{"tcbInfo":"{}","signature":"${sig}"}`, 'tcbInfo a string');
+  refused(`{"tcbInfo":${inner},"signature":{"r":"${sig}"}}`, 'signature an object');
+  refused(`{"tcbInfo":${inner},"signature":["${sig}"]}`, 'signature an array');
+  // The same members once each, in either order and spacing: accepted, the slice exact.
+  assert.equal(slicePcsBody(`{"signature":"${sig}" , "tcbInfo":${inner} }`, 'tcbInfo').text, inner);
+  assert.equal(slicePcsBody(`{ "tcbInfo" : ${inner},"signature":"${sig}"}`, 'tcbInfo').text, inner);
 });
