@@ -86,6 +86,7 @@ export class GramineAttester implements Pick<LocalAttester, 'selfTargetInfo' | '
   static async open(opts: GramineAttesterOptions = {}): Promise<GramineAttester> {
     const dir = opts.dir ?? GRAMINE_DEFAULT_DIR;
     const files = opts.files ?? nodeFileOps;
+    // Stryker disable next-line ObjectLiteral: { fatal: false } is TextDecoder's default, spelled out (the `true` variant is tested)
     const typeText = new TextDecoder('utf-8', { fatal: false })
       .decode(await read(files, dir, GRAMINE_FILES.attestationType))
       .trim();

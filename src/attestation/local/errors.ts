@@ -2,7 +2,7 @@ import { CatenaError } from '../../errors.ts';
 
 /**
  * Why a local attestation or a session message was refused. Codes:
- * - ERR_LA_MESSAGE      malformed protocol message (length, type)
+ * - ERR_LA_MESSAGE      malformed protocol message (length, version, an ECDH key not on P-256)
  * - ERR_LA_STATE        message out of protocol order (e.g. a replayed or reordered handshake message)
  * - ERR_LA_REPORT_MAC   the peer's REPORT MAC does not verify under our REPORT key: it was made for
  *                       another target, on another platform, or altered in any bit

@@ -79,6 +79,22 @@ function sessionKeys(shared: Uint8Array, th: Uint8Array): { i2r: Uint8Array; r2i
   return { i2r: okm.slice(0, 16), r2i: okm.slice(16, 32) };
 }
 
+/**
+ * ECDH with the peer's public key from a handshake message. A key that is not a P-256 point is a
+ * malformed message (node:crypto throws its own error for it, which would not be a LocalAttestationError).
+ */
+function sharedSecret(ecdh: EcdhKeyPair, peerPublic: Uint8Array): Uint8Array {
+  let shared;
+  try {
+    shared = ecdh.derive(peerPublic);
+  } catch (e) {
+    throw new LocalAttestationError('ERR_LA_MESSAGE', `peer ECDH public key: ${(e as Error).message}`);
+  }
+  // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable — node:crypto refuses off-curve points and the identity, and no valid peer key gives x = 0 with our fresh random scalar
+  if (isZero(shared)) throw new LocalAttestationError('ERR_LA_MESSAGE', 'degenerate ECDH secret');
+  return shared;
+}
+
 const peerOf = (b: ReportBody) => ({
   mrEnclave: b.mrEnclave,
   mrSigner: b.mrSigner,
@@ -112,11 +128,11 @@ export class LocalAttestationInitiator {
   async finish(msg2: Uint8Array): Promise<{ msg3: Uint8Array; session: LocalSession }> {
     if (this.state !== 'sent1' || !this.ecdh) throw new LocalAttestationError('ERR_LA_STATE', 'MSG2 not expected now');
     const m = decodeMsg2(msg2);
+    // Stryker disable next-line StringLiteral: the state is private; any value but 'sent1' refuses a second MSG2 alike
     this.state = 'done'; // one attempt per handshake: a failed MSG2 is not retried with the same nonce
     const th = transcript(this.ti, this.ecdh.publicKey, this.nonce, m.targetInfo, m.ecdhPublic, m.nonce);
     const peer = await verifyLocalReport(this.sgx, m.report, reportDataFor(ROLE_RESPONDER, th), this.policy);
-    const shared = this.ecdh.derive(m.ecdhPublic);
-    if (isZero(shared)) throw new LocalAttestationError('ERR_LA_MESSAGE', 'degenerate ECDH secret');
+    const shared = sharedSecret(this.ecdh, m.ecdhPublic);
     const report = await this.sgx.ereport(m.targetInfo, reportDataFor(ROLE_INITIATOR, th));
     const k = sessionKeys(shared, th);
     return { msg3: encodeMsg3({ report }), session: new LocalSession(k.i2r, k.r2i, 1, 2, peerOf(peer)) };
@@ -140,8 +156,7 @@ export class LocalAttestationResponder {
     const nonce = randomBytes(32);
     const ti = this.sgx.selfTargetInfo();
     this.th = transcript(m.targetInfo, m.ecdhPublic, m.nonce, ti, ecdh.publicKey, nonce);
-    this.shared = ecdh.derive(m.ecdhPublic);
-    if (isZero(this.shared)) throw new LocalAttestationError('ERR_LA_MESSAGE', 'degenerate ECDH secret');
+    this.shared = sharedSecret(ecdh, m.ecdhPublic);
     const report = await this.sgx.ereport(m.targetInfo, reportDataFor(ROLE_RESPONDER, this.th));
     this.state = 'sent2';
     return encodeMsg2({ targetInfo: ti, ecdhPublic: ecdh.publicKey, nonce, report });
@@ -150,6 +165,7 @@ export class LocalAttestationResponder {
   async finish(msg3: Uint8Array): Promise<LocalSession> {
     if (this.state !== 'sent2') throw new LocalAttestationError('ERR_LA_STATE', 'MSG3 not expected now');
     const m = decodeMsg3(msg3);
+    // Stryker disable next-line StringLiteral: the state is private; any value but 'sent2' refuses a second MSG3 alike
     this.state = 'done';
     const peer = await verifyLocalReport(this.sgx, m.report, reportDataFor(ROLE_INITIATOR, this.th), this.policy);
     const k = sessionKeys(this.shared, this.th);

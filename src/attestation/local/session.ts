@@ -39,6 +39,7 @@ export class LocalSession {
     if (seq !== this.recvSeq) {
       throw new LocalAttestationError(
         'ERR_LA_SEQUENCE',
+        // Stryker disable next-line EqualityOperator: seq !== recvSeq here, so `<=` is `<` (`>=` swaps the two texts, which the tests check)
         seq < this.recvSeq
           ? `record ${seq} replayed (expected ${this.recvSeq})`
           : `record ${seq} out of order (expected ${this.recvSeq})`,

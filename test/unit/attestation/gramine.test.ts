@@ -326,3 +326,145 @@ test(
     await assert.rejects(att.quote(rd), codeOf('ERR_ATTESTER_UNAVAILABLE'));
   },
 );
+
+// ---- arguments, attestation_type text, I/O failures, the REPORT read back ----
+
+/** File operations over a map of names (relative to the dir) that record every path asked for. */
+function mapFiles(content: Record<string, Uint8Array | string>, fail: { read?: unknown; write?: unknown } = {}) {
+  const paths: string[] = [];
+  const files: FileOps = {
+    async readFile(path) {
+      paths.push(path);
+      const name = Object.keys(content).find((n) => path.endsWith(`/${n}`));
+      if (name === undefined) {
+        if ('read' in fail) throw fail.read;
+        throw enoent(path);
+      }
+      const v = content[name];
+      return typeof v === 'string' ? new TextEncoder().encode(v) : v.slice();
+    },
+    async writeFile(path, data) {
+      paths.push(path);
+      if ('write' in fail) throw fail.write;
+      const name = Object.keys(content).find((n) => path.endsWith(`/${n}`)) ?? basename(path);
+      content[name] = data.slice();
+    },
+  };
+  return { files, paths };
+}
+
+test('the default directory is Gramine’s /dev/attestation', async () => {
+  const { files, paths } = mapFiles({ attestation_type: 'none', my_target_info: new Uint8Array(512) });
+  const att = await GramineAttester.open({ files });
+  assert.equal(att.dir, '/dev/attestation');
+  assert.deepEqual(paths, ['/dev/attestation/attestation_type', '/dev/attestation/my_target_info']);
+});
+
+test('arguments: not a Uint8Array, or the wrong size, is refused before anything is written; the refusal names the argument', async () => {
+  const { files, paths } = mapFiles({ attestation_type: 'dcap', my_target_info: new Uint8Array(512) });
+  const att = await GramineAttester.open({ dir: '/g', files });
+  const n = paths.length;
+  const ti = new Uint8Array(512);
+  const rd = new Uint8Array(64);
+  const named = (arg: string) => (e: unknown) =>
+    codeOf('ERR_ATTESTER_ARGUMENT')(e) && (e as Error).message.startsWith(`${arg}:`);
+  // Array-likes of the right length are not bytes.
+  assert.throws(() => att.ereport(Array.from(ti) as unknown as Uint8Array, rd), named('targetInfo'));
+  assert.throws(() => att.ereport(ti, Array.from(rd) as unknown as Uint8Array), named('reportData'));
+  assert.throws(() => att.quote(Array.from(rd) as unknown as Uint8Array), named('reportData'));
+  assert.throws(() => att.ereport(new Uint8Array(511), rd), named('targetInfo'));
+  assert.throws(() => att.ereport(ti, new Uint8Array(65)), named('reportData'));
+  assert.throws(() => att.quote(new Uint8Array(63)), named('reportData'));
+  assert.equal(paths.length, n, 'no file touched');
+});
+
+test('attestation_type that is not UTF-8, or long, is ERR_ATTESTER_TYPE; the message quotes at most 32 characters of it', async () => {
+  const bad = mapFiles({ attestation_type: new Uint8Array([0xff, 0xfe, 0x64]), my_target_info: new Uint8Array(512) });
+  await assert.rejects(GramineAttester.open({ dir: '/g', files: bad.files }), codeOf('ERR_ATTESTER_TYPE'));
+  const long = mapFiles({ attestation_type: 'x'.repeat(1000), my_target_info: new Uint8Array(512) });
+  await assert.rejects(
+    GramineAttester.open({ dir: '/g', files: long.files }),
+    (e: unknown) =>
+      codeOf('ERR_ATTESTER_TYPE')(e) &&
+      (e as Error).message.includes(JSON.stringify('x'.repeat(32))) &&
+      !(e as Error).message.includes('x'.repeat(33)),
+  );
+});
+
+test('I/O failures: ENOTDIR is unavailable, anything else ERR_ATTESTER_IO naming the verb; the cause is kept', async () => {
+  // A path through a plain file: ENOTDIR from the real file system.
+  const plain = join(dir, 'plain-file');
+  await writeFile(plain, 'x');
+  await assert.rejects(GramineAttester.open({ dir: plain }), (e: unknown) => {
+    assert.ok(codeOf('ERR_ATTESTER_UNAVAILABLE')(e), String(e));
+    assert.equal(((e as Error).cause as NodeJS.ErrnoException).code, 'ENOTDIR');
+    return true;
+  });
+  const eio = Object.assign(new Error('device busy'), { code: 'EIO' });
+  const r = mapFiles({ attestation_type: 'dcap', my_target_info: new Uint8Array(512) }, { read: eio });
+  const att = await GramineAttester.open({ dir: '/g', files: r.files });
+  await assert.rejects(att.sealKey('mrenclave'), (e: unknown) => {
+    assert.ok(codeOf('ERR_ATTESTER_IO')(e), String(e));
+    assert.equal((e as Error).message, 'keys/_sgx_mrenclave: read failed: device busy');
+    assert.equal((e as Error).cause, eio);
+    return true;
+  });
+  const w = mapFiles({ attestation_type: 'dcap', my_target_info: new Uint8Array(512) }, { write: eio });
+  const attW = await GramineAttester.open({ dir: '/g', files: w.files });
+  await assert.rejects(attW.quote(new Uint8Array(64)), (e: unknown) => {
+    assert.ok(codeOf('ERR_ATTESTER_IO')(e), String(e));
+    assert.equal((e as Error).message, 'user_report_data: write failed: device busy');
+    assert.equal((e as Error).cause, eio);
+    return true;
+  });
+  // Something thrown that is not an Error at all (undefined, a string): still ERR_ATTESTER_IO.
+  for (const thrown of [undefined, 'refused']) {
+    const u = mapFiles({ attestation_type: 'dcap', my_target_info: new Uint8Array(512) }, { read: thrown });
+    const attU = await GramineAttester.open({ dir: '/g', files: u.files });
+    await assert.rejects(attU.sealKey('mrsigner'), (e: unknown) => {
+      assert.ok(codeOf('ERR_ATTESTER_IO')(e), String(e));
+      assert.equal((e as Error).message, `keys/_sgx_mrsigner: read failed: ${String(thrown)}`);
+      return true;
+    });
+  }
+  // Unavailable keeps its cause too.
+  const missing = mapFiles({ attestation_type: 'dcap' });
+  await assert.rejects(GramineAttester.open({ dir: '/g', files: missing.files }), (e: unknown) => {
+    assert.ok(codeOf('ERR_ATTESTER_UNAVAILABLE')(e), String(e));
+    assert.equal(((e as Error).cause as NodeJS.ErrnoException).code, 'ENOENT');
+    return true;
+  });
+});
+
+test('ereport: a REPORT read back that does not carry the REPORTDATA written is refused', async () => {
+  const rd = new Uint8Array(64).fill(2);
+  const stale = new Uint8Array(432);
+  stale.set(new Uint8Array(64).fill(1), 320); // REPORTDATA at offset 320 of the REPORT body
+  const s = mapFiles({ attestation_type: 'none', my_target_info: new Uint8Array(512), report: stale });
+  const att = await GramineAttester.open({ dir: '/g', files: s.files });
+  await assert.rejects(att.ereport(new Uint8Array(512), rd), codeOf('ERR_ATTESTER_REPORT_DATA'));
+  const fresh = stale.slice();
+  fresh.set(rd, 320);
+  const f = mapFiles({ attestation_type: 'none', my_target_info: new Uint8Array(512), report: fresh });
+  const attF = await GramineAttester.open({ dir: '/g', files: f.files });
+  assert.ok(equal(await attF.ereport(new Uint8Array(512), rd), fresh), 'the matching REPORT is returned as read');
+});
+
+test(
+  'quote: a TDX quote read back is not an SGX enclave quote; an unparsable one keeps the parser error as its cause',
+  { skip: skipWithoutVectors },
+  async () => {
+    const tdx = vector('tdx-v4-phala/quote.dat');
+    const t = mapFiles({ attestation_type: 'dcap', my_target_info: new Uint8Array(512), quote: tdx });
+    const att = await GramineAttester.open({ dir: '/g', files: t.files });
+    await assert.rejects(att.quote(new Uint8Array(64)), codeOf('ERR_ATTESTER_QUOTE_FORMAT'));
+    const b = mapFiles({ attestation_type: 'dcap', my_target_info: new Uint8Array(512), quote: new Uint8Array(100) });
+    const attB = await GramineAttester.open({ dir: '/g', files: b.files });
+    await assert.rejects(attB.quote(new Uint8Array(64)), (e: unknown) => {
+      assert.ok(codeOf('ERR_ATTESTER_QUOTE_FORMAT')(e), String(e));
+      assert.ok((e as Error).cause instanceof Error, 'the parser error is the cause');
+      assert.equal((e as Error).message, `quote: ${((e as Error).cause as Error).message}`);
+      return true;
+    });
+  },
+);

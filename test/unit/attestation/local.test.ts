@@ -1,6 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  type ECDH,
+} from 'node:crypto';
 import { hex } from '../../../src/bytes/util.ts';
 import { generateVendorKey } from '../../../src/crypto/rsa3072.ts';
 import { buildEnclave, Platform, type EnclaveContext } from '../../../src/sgx/index.ts';
@@ -8,6 +17,7 @@ import {
   LocalAttestationInitiator,
   LocalAttestationResponder,
   LocalAttestationError,
+  LocalSession,
   verifyLocalReport,
   type LocalAttester,
 } from '../../../src/attestation/local/index.ts';
@@ -199,4 +209,213 @@ test('session refuses replayed, reordered and altered records', async () => {
     () => si.open(si.seal(new Uint8Array([3]))),
     (e: unknown) => e instanceof LocalAttestationError,
   );
+});
+
+// An independent implementation of the wire format and key schedule of docs/local-attestation.md with
+// node:crypto alone: it must interoperate with the real responder and initiator, byte for byte.
+const spec = {
+  enc: (s: string) => new TextEncoder().encode(s),
+  sha256: (...parts: Uint8Array[]) => {
+    const h = createHash('sha256');
+    for (const p of parts) h.update(p);
+    return new Uint8Array(h.digest());
+  },
+  transcript(tiI: Uint8Array, gI: Uint8Array, nI: Uint8Array, tiR: Uint8Array, gR: Uint8Array, nR: Uint8Array) {
+    return spec.sha256(spec.enc('catena local-attestation v1'), tiI, gI, nI, tiR, gR, nR);
+  },
+  reportData: (role: string, t: Uint8Array) =>
+    new Uint8Array([...spec.sha256(spec.enc(role), t), ...new Uint8Array(32)]),
+  keys(ecdh: ECDH, peer: Uint8Array, t: Uint8Array) {
+    const shared = ecdh.computeSecret(new Uint8Array([4, ...peer]));
+    const k = new Uint8Array(hkdfSync('sha256', shared, t, spec.enc('catena local-attestation v1 session keys'), 32));
+    return { i2r: k.slice(0, 16), r2i: k.slice(16, 32) };
+  },
+  le64: (seq: bigint) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, seq, true);
+    return b;
+  },
+  seal(key: Uint8Array, dir: number, seq: bigint, pt: Uint8Array) {
+    const c = createCipheriv('aes-128-gcm', key, new Uint8Array([0, 0, 0, 0, ...spec.le64(seq)]));
+    c.setAAD(new Uint8Array([dir, ...spec.le64(seq)]));
+    return new Uint8Array([...spec.le64(seq), ...c.update(pt), ...c.final(), ...c.getAuthTag()]);
+  },
+  open(key: Uint8Array, dir: number, record: Uint8Array) {
+    const seqBytes = record.subarray(0, 8);
+    const d = createDecipheriv('aes-128-gcm', key, new Uint8Array([0, 0, 0, 0, ...seqBytes]));
+    d.setAAD(new Uint8Array([dir, ...seqBytes]));
+    d.setAuthTag(record.subarray(record.length - 16));
+    return new Uint8Array([...d.update(record.subarray(8, record.length - 16)), ...d.final()]);
+  },
+};
+
+test('spec: a hand-written initiator (node:crypto, docs/local-attestation.md) interoperates with the responder', async () => {
+  const ecdh = createECDH('prime256v1');
+  const gI = new Uint8Array(ecdh.generateKeys()).subarray(1);
+  const nI = new Uint8Array(randomBytes(32));
+  const tiI = A.selfTargetInfo();
+  const res = new LocalAttestationResponder(B, expect(1));
+  const msg2 = await res.respond(new Uint8Array([1, 1, ...tiI, ...gI, ...nI]));
+  assert.equal(msg2.length, 2 + 512 + 64 + 32 + 432);
+  assert.deepEqual([...msg2.subarray(0, 2)], [2, 1]);
+  const tiR = msg2.subarray(2, 514);
+  const gR = msg2.subarray(514, 578);
+  const nR = msg2.subarray(578, 610);
+  assert.deepEqual(tiR, B.selfTargetInfo());
+  const t = spec.transcript(tiI, gI, nI, tiR, gR, nR);
+  // The responder's REPORT carries SHA-256("responder" ‖ T) ‖ 0^32 and verifies under A's REPORT key.
+  await verifyLocalReport(A, msg2.subarray(610), spec.reportData('responder', t), expect(2));
+  const reportI = await A.ereport(tiR, spec.reportData('initiator', t));
+  const sr = await res.finish(new Uint8Array([3, 1, ...reportI]));
+  assert.equal(sr.peer.isvProdId, 1);
+  const k = spec.keys(ecdh, gR, t);
+  for (let seq = 0n; seq < 3n; seq++) {
+    const m = spec.enc(`to responder ${seq}`);
+    assert.deepEqual(sr.open(spec.seal(k.i2r, 1, seq, m)), m);
+    const back = spec.enc(`to initiator ${seq}`);
+    const rec = sr.seal(back);
+    assert.deepEqual(rec.subarray(0, 8), spec.le64(seq));
+    assert.deepEqual(spec.open(k.r2i, 2, rec), back);
+  }
+});
+
+test('spec: a hand-written responder (node:crypto, docs/local-attestation.md) interoperates with the initiator', async () => {
+  const ini = new LocalAttestationInitiator(A, expect(2));
+  const msg1 = ini.start();
+  assert.equal(msg1.length, 2 + 512 + 64 + 32);
+  assert.deepEqual([...msg1.subarray(0, 2)], [1, 1]);
+  const tiI = msg1.subarray(2, 514);
+  const gI = msg1.subarray(514, 578);
+  const nI = msg1.subarray(578, 610);
+  assert.deepEqual(tiI, A.selfTargetInfo());
+  const ecdh = createECDH('prime256v1');
+  const gR = new Uint8Array(ecdh.generateKeys()).subarray(1);
+  const nR = new Uint8Array(randomBytes(32));
+  const tiR = B.selfTargetInfo();
+  const t = spec.transcript(tiI, gI, nI, tiR, gR, nR);
+  const reportR = await B.ereport(tiI, spec.reportData('responder', t));
+  const { msg3, session: si } = await ini.finish(new Uint8Array([2, 1, ...tiR, ...gR, ...nR, ...reportR]));
+  assert.equal(msg3.length, 2 + 432);
+  assert.deepEqual([...msg3.subarray(0, 2)], [3, 1]);
+  await verifyLocalReport(B, msg3.subarray(2), spec.reportData('initiator', t), expect(1));
+  const k = spec.keys(ecdh, gI, t);
+  for (let seq = 0n; seq < 3n; seq++) {
+    const m = spec.enc(`to initiator ${seq}`);
+    assert.deepEqual(si.open(spec.seal(k.r2i, 2, seq, m)), m);
+    const out = spec.enc(`to responder ${seq}`);
+    const rec = si.seal(out);
+    assert.deepEqual(rec.subarray(0, 8), spec.le64(seq));
+    assert.deepEqual(spec.open(k.i2r, 1, rec), out);
+  }
+});
+
+test('refused: a handshake message of another protocol version (ERR_LA_MESSAGE), the real one still completes', async () => {
+  const ini = new LocalAttestationInitiator(A, expect(2));
+  const res = new LocalAttestationResponder(B, expect(1));
+  const msg1 = ini.start();
+  for (const v of [0, 2, 255]) {
+    const bad = msg1.slice();
+    bad[1] = v;
+    await refused(res.respond(bad), 'ERR_LA_MESSAGE');
+  }
+  const msg2 = await res.respond(msg1);
+  for (const v of [0, 2]) {
+    const bad = msg2.slice();
+    bad[1] = v;
+    await refused(ini.finish(bad), 'ERR_LA_MESSAGE');
+  }
+  const { msg3 } = await ini.finish(msg2);
+  for (const v of [0, 2]) {
+    const bad = msg3.slice();
+    bad[1] = v;
+    await refused(res.finish(bad), 'ERR_LA_MESSAGE');
+  }
+  await res.finish(msg3);
+});
+
+test('a malformed handshake message is named in the refusal (MSG1, MSG2, MSG3)', async () => {
+  const ini = new LocalAttestationInitiator(A, expect(2));
+  const res = new LocalAttestationResponder(B, expect(1));
+  const msg1 = ini.start();
+  const named = (n: string) => (e: unknown) =>
+    e instanceof LocalAttestationError && e.code === 'ERR_LA_MESSAGE' && e.message.includes(`local attestation ${n}`);
+  await assert.rejects(res.respond(msg1.subarray(0, 100)), named('MSG1'));
+  const msg2 = await res.respond(msg1);
+  await assert.rejects(ini.finish(msg2.subarray(0, 100)), named('MSG2'));
+  const { msg3 } = await ini.finish(msg2);
+  await assert.rejects(res.finish(msg3.subarray(0, 100)), named('MSG3'));
+});
+
+test('refused: an ECDH public key that is not a P-256 point is a malformed message, on either side', async () => {
+  const ini = new LocalAttestationInitiator(A, expect(2));
+  const msg1 = ini.start();
+  const bad1 = msg1.slice();
+  bad1.fill(0, 514, 578); // g_i = (0, 0), not on the curve
+  await refused(new LocalAttestationResponder(B, expect(1)).respond(bad1), 'ERR_LA_MESSAGE');
+  // The initiator meets a bad g_r only after the REPORT binding it verified: a responder enclave that
+  // reports over a transcript with g_r = (1, 1) (off the curve).
+  const tiR = B.selfTargetInfo();
+  const gR = new Uint8Array(64);
+  gR[31] = 1;
+  gR[63] = 1;
+  const nR = new Uint8Array(32).fill(9);
+  const t = spec.transcript(msg1.subarray(2, 514), msg1.subarray(514, 578), msg1.subarray(578, 610), tiR, gR, nR);
+  const reportR = await B.ereport(msg1.subarray(2, 514), spec.reportData('responder', t));
+  await refused(ini.finish(new Uint8Array([2, 1, ...tiR, ...gR, ...nR, ...reportR])), 'ERR_LA_MESSAGE');
+});
+
+test('session records: an empty plaintext makes a 24-byte record that opens; shorter records are malformed', async () => {
+  const { si, sr } = await handshake(A, B);
+  const empty = si.seal(new Uint8Array(0));
+  assert.equal(empty.length, 8 + 16);
+  assert.deepEqual(sr.open(empty), new Uint8Array(0));
+  for (const n of [0, 7, 8, 23]) {
+    assert.throws(
+      () => sr.open(new Uint8Array(n)),
+      (e: unknown) => e instanceof LocalAttestationError && e.code === 'ERR_LA_MESSAGE',
+      `${n} bytes`,
+    );
+  }
+  // The short records did not advance the sequence: the next record still opens.
+  assert.deepEqual(sr.open(si.seal(new Uint8Array([5]))), new Uint8Array([5]));
+});
+
+test('session sequence refusals say which: a replayed record, or one out of order', async () => {
+  const { si, sr } = await handshake(A, B);
+  const r0 = si.seal(new Uint8Array([0]));
+  const r1 = si.seal(new Uint8Array([1]));
+  const r2 = si.seal(new Uint8Array([2]));
+  sr.open(r0);
+  const says = (re: RegExp) => (e: unknown) =>
+    e instanceof LocalAttestationError && e.code === 'ERR_LA_SEQUENCE' && re.test(e.message);
+  assert.throws(() => sr.open(r0), says(/replayed/));
+  assert.throws(() => sr.open(r2), says(/out of order/));
+  sr.open(r1);
+  assert.throws(() => sr.open(r1), says(/replayed/));
+});
+
+test('session: a failure that is not an authentication failure is not reported as ERR_LA_DECRYPT', () => {
+  // A session built (by hand) with a receive key of the wrong size: node:crypto refuses the key; that is a
+  // programming error, not a forged record, and must not pass for one.
+  const s = new LocalSession(new Uint8Array(16), new Uint8Array(15), 1, 2, {
+    mrEnclave: new Uint8Array(32),
+    mrSigner: new Uint8Array(32),
+    isvProdId: 0,
+    isvSvn: 0,
+  });
+  assert.throws(
+    () => s.open(new Uint8Array(24)),
+    (e: unknown) => !(e instanceof LocalAttestationError) && e instanceof Error,
+  );
+});
+
+test('refused: a REPORT of the wrong size is a malformed message, before any key is asked for', async () => {
+  const rd = new Uint8Array(64).fill(7);
+  const report = await B.ereport(A.selfTargetInfo(), rd);
+  let keys = 0;
+  const counting: LocalAttester = { ...A, egetkey: (k) => (keys++, A.egetkey(k)) };
+  for (const bad of [report.subarray(0, report.length - 1), new Uint8Array([...report, 0])]) {
+    await refused(verifyLocalReport(counting, bad, rd, expect(2)), 'ERR_LA_MESSAGE');
+  }
+  assert.equal(keys, 0);
 });
