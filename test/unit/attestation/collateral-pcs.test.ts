@@ -165,6 +165,19 @@ test(
       code: 'ERR_COLLATERAL_FORMAT',
       message: 'GET http://h/sgx/certification/v4/pckcrl?ca=processor&encoding=der: no SGX-PCK-CRL-Issuer-Chain header',
     });
+    // CRLs served as PEM (X509 CRL blocks) are read as the same DER.
+    const pem = server();
+    const pemOf = (hexDer: string) =>
+      `-----BEGIN X509 CRL-----\n${Buffer.from(hexDer, 'hex').toString('base64')}\n-----END X509 CRL-----\n`;
+    const pemFetch = (async (url: string, init?: { headers?: unknown }) => {
+      const r = await pem.fetch(url, init as RequestInit);
+      const path = new URL(url).pathname;
+      if (!path.endsWith('/pckcrl') && !path.endsWith('/rootcacrl')) return r;
+      return new Response(pemOf(path.endsWith('/pckcrl') ? pem.j.pck_crl : pem.j.root_ca_crl), { headers: r.headers });
+    }) as unknown as typeof globalThis.fetch;
+    const fromPem = await pcsCollateral('http://h', { fetch: pemFetch }).get(REQ, pem.until);
+    assert.equal(Buffer.from(fromPem.pckCrl).toString('hex'), pem.j.pck_crl.toLowerCase());
+    assert.equal(Buffer.from(fromPem.rootCaCrl).toString('hex'), pem.j.root_ca_crl.toLowerCase());
     // A chain header that is there but holds no PEM certificate is refused as such (not skipped as absent).
     const garbled = server();
     const garbledFetch = (async (url: string, init?: { headers?: unknown }) => {
