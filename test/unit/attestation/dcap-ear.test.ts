@@ -139,3 +139,23 @@ test('issueEar / publicJwks: an issuer is required; only a P-256 key signs', asy
     await assert.rejects(issueEar(base, k, { issuer: 'v' }), wrongKey);
   }
 });
+
+test('issueEar: the header, the profile and policy id of the EAR draft and docs, and the submodule name', async () => {
+  const key = freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
+  const jwt = await issueEar(base, key, { issuer: 'v' });
+  const header = decodeProtectedHeader(jwt);
+  assert.equal(header.alg, 'ES256');
+  assert.equal(header.typ, 'JWT');
+  // draft-fv-rats-ear's profile tag, and the policy id docs/verification.md gives.
+  assert.equal(EAR_PROFILE, 'tag:github.com,2023:veraison/ear');
+  const docs = readFileSync(new URL('../../../docs/verification.md', import.meta.url), 'utf8');
+  const policyId = /`ear\.appraisal-policy-id`: `([^`]+)`/.exec(docs)?.[1];
+  assert.ok(policyId);
+  const subs = (c: Record<string, unknown>) => c.submods as Record<string, Record<string, unknown>>;
+  assert.equal(subs(decodeJwt(jwt)).SGX['ear.appraisal-policy-id'], policyId);
+  const names = async (a: Appraisal, submod?: string) =>
+    Object.keys(subs(decodeJwt(await issueEar(a, key, { issuer: 'v', submod }))));
+  assert.deepEqual(await names({ ...base, quote: undefined }), ['DCAP']);
+  assert.deepEqual(await names({ ...base, quote: { ...base.quote!, teeType: 'tdx' } }), ['TDX']);
+  assert.deepEqual(await names(base, 'enclave-a'), ['enclave-a']);
+});
