@@ -62,6 +62,7 @@ export function parsePolicy(x: unknown): AppraisalPolicy {
     return v as string[];
   };
   const int = (v: unknown, k: string, max: number) => {
+    // Stryker disable next-line ConditionalExpression: Number.isInteger is false for every non-number, with the same error
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
       throw new TypeError(`policy.${k}: expected an integer in [0, ${max}]`);
     return v;
@@ -204,6 +205,7 @@ function identityCheck(policy: AppraisalPolicy, q: QuoteSummary): Check {
       fails.push(`MRSIGNER ${q.mrSigner} is not ${policy.mrSigner.toLowerCase()}`);
     if (policy.isvProdId !== undefined && policy.isvProdId !== q.isvProdId)
       fails.push(`ISVPRODID ${q.isvProdId} is not ${policy.isvProdId}`);
+    // Stryker disable next-line ConditionalExpression: without a minimum, `q.isvSvn < undefined` is false as well
     if (policy.minIsvSvn !== undefined && q.isvSvn < policy.minIsvSvn)
       fails.push(`ISVSVN ${q.isvSvn} is below ${policy.minIsvSvn}`);
   }

@@ -38,6 +38,7 @@ export const TD_POLICY_HEX_SIZES: Readonly<Record<string, number>> = {
 };
 
 function hexOf(v: unknown, n: number, k: string): string {
+  // Stryker disable next-line Regex: the length check asks for 2n characters, so hex pairs and hex digits accept the same strings
   if (typeof v !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(v) || v.length !== 2 * n)
     throw new TypeError(`policy.${k}: expected ${n} bytes of hex`);
   return v.toLowerCase();

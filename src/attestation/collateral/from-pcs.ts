@@ -101,8 +101,9 @@ export function pcsCollateral(baseUrl: string, opts: PcsOptions = {}): Collatera
       ];
       return new Date(Math.min(...t.map((d) => d.getTime())));
     } catch {
-      return undefined;
+      // Something does not parse: no expiry.
     }
+    return undefined;
   }
 
   return {
@@ -110,6 +111,7 @@ export function pcsCollateral(baseUrl: string, opts: PcsOptions = {}): Collatera
       return fetches;
     },
     async get(req, at) {
+      // Stryker disable next-line MethodExpression: lower case folds the (hex) FMSPC into one key just as well
       const key = `${req.teeType}|${req.fmspc.toUpperCase()}|${req.pckCa}`;
       const hit = cache.get(key);
       if (hit && at <= hit.until) return hit.collateral;

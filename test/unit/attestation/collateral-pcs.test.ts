@@ -165,6 +165,39 @@ test(
       code: 'ERR_COLLATERAL_FORMAT',
       message: 'GET http://h/sgx/certification/v4/pckcrl?ca=processor&encoding=der: no SGX-PCK-CRL-Issuer-Chain header',
     });
+    // CRLs served as PEM (X509 CRL blocks) are read as the same DER.
+    const pem = server();
+    const pemOf = (hexDer: string) =>
+      `-----BEGIN X509 CRL-----\n${Buffer.from(hexDer, 'hex').toString('base64')}\n-----END X509 CRL-----\n`;
+    const pemFetch = (async (url: string, init?: { headers?: unknown }) => {
+      const r = await pem.fetch(url, init as RequestInit);
+      const path = new URL(url).pathname;
+      if (!path.endsWith('/pckcrl') && !path.endsWith('/rootcacrl')) return r;
+      return new Response(pemOf(path.endsWith('/pckcrl') ? pem.j.pck_crl : pem.j.root_ca_crl), { headers: r.headers });
+    }) as unknown as typeof globalThis.fetch;
+    const fromPem = await pcsCollateral('http://h', { fetch: pemFetch }).get(REQ, pem.until);
+    assert.equal(Buffer.from(fromPem.pckCrl).toString('hex'), pem.j.pck_crl.toLowerCase());
+    assert.equal(Buffer.from(fromPem.rootCaCrl).toString('hex'), pem.j.root_ca_crl.toLowerCase());
+    // A chain header that is there but holds no PEM certificate is refused as such (not skipped as absent).
+    const garbled = server();
+    const garbledFetch = (async (url: string, init?: { headers?: unknown }) => {
+      const r = await garbled.fetch(url, init as RequestInit);
+      if (!new URL(url).pathname.endsWith('/tcb')) return r;
+      const h = new Headers(r.headers);
+      h.set('TCB-Info-Issuer-Chain', 'no certificate here');
+      return new Response(await r.arrayBuffer(), { status: 200, headers: h });
+    }) as unknown as typeof globalThis.fetch;
+    await assert.rejects(
+      pcsCollateral('http://h', { fetch: garbledFetch }).get(REQ, garbled.until),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_COLLATERAL_FORMAT');
+        assert.match(
+          e.message,
+          /^GET http:\/\/h\/sgx\/certification\/v4\/tcb\?fmspc=00a067110000: header TCB-Info-Issuer-Chain: /i,
+        );
+        return true;
+      },
+    );
     for (const fmspc of ['00A06711000', '00A0671100000', 'G0A067110000', 'x00A067110000', '00A067110000x']) {
       await assert.rejects(pcsCollateral('http://h', { fetch: boom }).get({ ...REQ, fmspc }, down.until), {
         code: 'ERR_ARGUMENT',

@@ -86,4 +86,18 @@ test('trustworthinessVector: executables, instance identity and runtime from the
   assert.equal(rd({}), 2);
   assert.equal(rd({ detail: 'no REPORTDATA required by policy' }), undefined);
   assert.equal(v([{ name: 'policy.identity', ok: false }])['instance-identity'], undefined);
+  // Each claim reads its own check: another passed check (first in the list) counts for neither.
+  const other = { name: 'quote.signature', ok: true, detail: 'the quote verifies' };
+  assert.equal(v([other]).executables, undefined);
+  assert.equal(v([other])['instance-identity'], undefined);
+  assert.equal(
+    v([other, { name: 'policy.identity', ok: true, detail: 'no enclave identity required by policy' }]).executables,
+    undefined,
+  );
+  assert.equal(
+    v([other, { name: 'policy.reportData', ok: true, detail: 'no REPORTDATA required by policy' }])[
+      'instance-identity'
+    ],
+    undefined,
+  );
 });

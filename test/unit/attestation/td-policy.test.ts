@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { QuoteSummary } from '../../../src/attestation/dcap/types.ts';
 import { applyTdPolicy, eventLogCheck, parseTdPolicy } from '../../../src/attestation/td-policy.ts';
 import { parsePolicy } from '../../../src/attestation/policy.ts';
 import { EV, type TdEvent } from '../../../src/formats/tdx-event-log.ts';
+import { writeEventLog } from '../../../src/formats/write-tdx-event-log.ts';
 
 /**
  * The TD policy (td-policy.ts), exact: parsing field by field, and each policy.td.* check with its
@@ -240,5 +242,50 @@ test('parseTdPolicy / parsePolicy: TD fields checked one by one; SGX and TD fiel
     name: 'TypeError',
     message:
       'policy: mrEnclave, isvProdId are SGX enclave fields and rtmr0, xfam are TD fields; a policy is for one kind',
+  });
+});
+
+test('eventLogCheck: a log that replays to the quoted RTMR0..3 passes with its events; one RTMR off fails naming it', () => {
+  // RTMR0 and RTMR2 get one event each (RTMR = SHA-384(48 zero bytes ‖ digest), by node:crypto); RTMR1, RTMR3 none.
+  const events = [ev(0x11, 0x80000001, 1), ev(0x22, 0x80000001, 3)];
+  const extend = (d: number) =>
+    createHash('sha384').update(new Uint8Array(48)).update(new Uint8Array(48).fill(d)).digest('hex');
+  const rtmr = [extend(0x11), h('00', 48), extend(0x22), h('00', 48)];
+  const log = writeEventLog(events);
+  const good = eventLogCheck({ ...quote, td: { ...td, rtmr } }, log);
+  assert.deepEqual(good.check, { name: 'td.eventLog', ok: true, detail: '2 events replay to the quoted RTMR0..3' });
+  assert.deepEqual(
+    good.events?.map((e) => [e.mrIndex, e.digest[0]]),
+    [
+      [1, 0x11],
+      [3, 0x22],
+    ],
+  );
+  const off = eventLogCheck({ ...quote, td: { ...td, rtmr: [rtmr[0], rtmr[1], h('00', 48), rtmr[3]] } }, log);
+  assert.deepEqual(off, {
+    check: {
+      name: 'td.eventLog',
+      ok: false,
+      detail: 'the event log (2 events) does not replay to the quoted RTMR2',
+      code: 'ERR_EVENT_LOG_MISMATCH',
+    },
+  });
+  // The quote's own RTMRs (0xa0.. bytes) match no replay.
+  assert.equal(
+    eventLogCheck(quote, log).check.detail,
+    'the event log (2 events) does not replay to the quoted RTMR0, RTMR1, RTMR2, RTMR3',
+  );
+});
+
+test('parseTdPolicy / parsePolicy: a hex field must be a string, not an object that only prints as hex', () => {
+  // A JavaScript caller's object with the right length and hex text is still refused, naming the field.
+  const fake = (n: number) => ({ length: 2 * n, toString: () => h('ab', n) });
+  assert.throws(() => parseTdPolicy({ rtmr0: fake(48) }), {
+    name: 'TypeError',
+    message: 'policy.rtmr0: expected 48 bytes of hex',
+  });
+  assert.throws(() => parsePolicy({ mrSigner: fake(32) }), {
+    name: 'TypeError',
+    message: 'policy.mrSigner: expected 32 bytes of hex',
   });
 });

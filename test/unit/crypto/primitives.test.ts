@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createECDH, generateKeyPairSync } from 'node:crypto';
+import { createECDH, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { fromHex, hex } from '../../../src/bytes/util.ts';
 import { aesGcmOpen, aesGcmSeal } from '../../../src/crypto/aes-gcm.ts';
@@ -142,6 +142,20 @@ test('p256PointValid: a coordinate given as itself plus p is refused, though it 
   }
   assert.equal(p256PointValid(Uint8Array.from([...be32(x), ...be32(y)])), true);
   assert.equal(p256PointValid(Uint8Array.from([...be32(x + P), ...be32(y)])), false);
+});
+
+test('p256PointValid: a y coordinate given as itself plus p is refused, though it satisfies the equation mod p', () => {
+  const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+  const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+  const be32 = (v: bigint) => fromHex(v.toString(16).padStart(64, '0'));
+  // A point with y = 5 (found offline as the root of x³ − 3x + b − 25 mod p), so y + p still fits 32 bytes.
+  const x = 0xd7325d7646cd60d80a92738ceb345f844cffaf35841022cab176f692de8de1d7n;
+  const y = 5n;
+  assert.equal((((y * y - (x * x * x - 3n * x + B)) % P) + P) % P, 0n, 'on the curve');
+  const b64 = (v: bigint) => Buffer.from(be32(v)).toString('base64url');
+  assert.doesNotThrow(() => createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64(x), y: b64(y) }, format: 'jwk' }));
+  assert.equal(p256PointValid(Uint8Array.from([...be32(x), ...be32(y)])), true);
+  assert.equal(p256PointValid(Uint8Array.from([...be32(x), ...be32(y + P)])), false);
 });
 
 test('p256Verify: a signature of another length, or a key of another type, is false and never a throw', () => {
