@@ -66,7 +66,8 @@ export function policyKindProblem(p: unknown, at = 'policy', nested = false): st
     if (!isObj(o)) return undefined;
     for (const k of Object.keys(o)) {
       const owner = KIND_OF_FIELD[k];
-      if (owner && owner !== kind && !allowed.includes(k))
+      // A field of this very kind is always among its allowed ones: only another kind's can be misplaced.
+      if (owner && !allowed.includes(k))
         return `${where}.${k} is a field of ${owner} elements; ${where} sets the checks of ${kind} elements`;
     }
     return undefined;
