@@ -6,7 +6,8 @@ import { TD_POLICY_HEX_SIZES } from '../attestation/td-policy.ts';
  * leniently (unknown fields ignored by every check), so bundles written by later versions still read.
  */
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isHex = (v: unknown, len: number) => typeof v === 'string' && v.length === len * 2 && /^([0-9a-f]{2})*$/.test(v);
+// An even length is checked first: the pattern need not count pairs.
+const isHex = (v: unknown, len: number) => typeof v === 'string' && v.length === len * 2 && /^[0-9a-f]*$/.test(v);
 // Number.isSafeInteger does not coerce: false for every non-number.
 const isInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isStrList = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
@@ -65,7 +66,8 @@ export function policyKindProblem(p: unknown, at = 'policy', nested = false): st
     if (!isObj(o)) return undefined;
     for (const k of Object.keys(o)) {
       const owner = KIND_OF_FIELD[k];
-      if (owner && owner !== kind && !allowed.includes(k))
+      // A field of this very kind is always among its allowed ones: only another kind's can be misplaced.
+      if (owner && !allowed.includes(k))
         return `${where}.${k} is a field of ${owner} elements; ${where} sets the checks of ${kind} elements`;
     }
     return undefined;
@@ -134,7 +136,7 @@ function reactionsProblem(r: unknown, at: string): string | undefined {
     if (!Array.isArray(list) || list.length === 0 || list.length > REACTION_ACTIONS.length * 2)
       return `${at}.${k} must be a non-empty list of actions`;
     for (const a of list)
-      if (typeof a !== 'string' || !(REACTION_ACTIONS as readonly string[]).includes(a))
+      if (!(REACTION_ACTIONS as readonly unknown[]).includes(a))
         return `${at}.${k}: ${JSON.stringify(a)} is not an action (${REACTION_ACTIONS.join(', ')})`;
   }
   return undefined;

@@ -11,7 +11,7 @@ import { sha256 } from '../../src/crypto/sha256.ts';
 import { sha384 } from '../../src/crypto/sha384.ts';
 import { ATTR } from '../../src/formats/attributes.ts';
 import type { TdReport10 } from '../../src/formats/quote.ts';
-import { emptyReportBody, serializeReport, type ReportBody } from '../../src/formats/report.ts';
+import { emptyReportBody, serializeReport, serializeReportBody, type ReportBody } from '../../src/formats/report.ts';
 import { EV, type TdEvent } from '../../src/formats/tdx-event-log.ts';
 import { replayRtmrs } from '../../src/formats/replay-rtmrs.ts';
 import { writeEventLog } from '../../src/formats/write-tdx-event-log.ts';
@@ -49,6 +49,8 @@ export interface SgxOptions {
   mrEnclave?: Uint8Array;
   /** REPORTDATA; default: the binding of the element key and the link nonce. */
   reportData?: Uint8Array;
+  /** A remote link's quote carries the enclave's serialized report body (default: arbitrary bytes). */
+  realBody?: boolean;
 }
 
 export interface TdOptions {
@@ -173,7 +175,7 @@ export class SynthChain {
     new DataView(len.buffer).setUint32(0, sigData.length, true);
     const quote = Uint8Array.from([
       ...rnd(48, this.links.length + 3),
-      ...rnd(384, this.links.length + 40),
+      ...(o.realBody ? serializeReportBody(body) : rnd(384, this.links.length + 40)),
       ...len,
       ...sigData,
     ]);

@@ -456,3 +456,24 @@ test('the writer names the hex field it cannot rebuild, for every hex field of e
   }
   assert.equal(n, 35);
 });
+
+test('a remote link whose quote travels whole (too short to split): the writer names its quote or collateral id', () => {
+  const whole = (quote: string, collateral: string): BundleRecord => {
+    const r = structuredClone<Extract<BundleRecord, { kind: 'link' }>>(remote);
+    r.link.evidence = { kind: 'dcap-quote', quote, collateral };
+    return r;
+  };
+  assert.deepEqual((recordValue(whole(h('e6', 100), h('e4', 32))) as CborValue[])[8], [
+    B('e6', 100),
+    null,
+    B('e4', 32),
+  ]);
+  for (const [r, name] of [
+    [whole(h('E6', 100), h('e4', 32)), 'quote'],
+    [whole(h('e6', 100), h('E4', 32)), 'collateral id'],
+  ] as const)
+    assert.throws(
+      () => recordValue(r),
+      (e) => e instanceof ChainError && e.message === `${name} is not lowercase hex: cannot be written as v2`,
+    );
+});

@@ -30,3 +30,14 @@ test('collateralId of a blob with a non-string field is never remembered', () =>
   assert.notEqual(collateralId(blob), id);
   assert.equal(collateralId(blob), direct(blob));
 });
+
+test('collateralId after the same object renames its fields (same values, same order): the new id', () => {
+  const blob: Record<string, string> = { a: '1', b: '2' };
+  const id = collateralId(blob);
+  delete blob.a;
+  delete blob.b;
+  blob.c = '1';
+  blob.d = '2';
+  assert.equal(collateralId(blob), direct(blob));
+  assert.notEqual(collateralId(blob), id);
+});

@@ -195,3 +195,13 @@ test('policyKindProblem: a field of another element kind, where it is set, namin
       e.code === 'ERR_CHAIN_POLICY_KIND' && e.check === 'policy-kind' && e.message!.startsWith('policy.tdx.mrEnclave '),
   );
 });
+
+test('policyKindProblem: a field of no element kind (unknown, or allowDebug) is no kind problem, wherever it is', () => {
+  for (const p of [
+    { tdx: { future: 1 } },
+    { workloads: { future: 1, allowDebug: true } },
+    { identities: [{ future: 1 }] },
+    { byDepth: { 2: { tdx: { future: 1 } } } },
+  ])
+    assert.equal(policyKindProblem(p), undefined, JSON.stringify(p));
+});
