@@ -201,7 +201,8 @@ export class BundleReader {
         if (this.blobs.has(id)) throw new BundleError('ERR_BUNDLE_FORMAT', `blob ${id} is stored twice`, index);
         this.blobs.set(id, {
           kind: r.blob,
-          content: r.content.slice(),
+          // decodeCbor copies byte strings out of the input: the caller's chunk may be reused once pushed.
+          content: r.content,
           ...(r.blob === 'collateral'
             ? { collateral: jsonBlob(r.content, 'collateral', index) as CollateralBlob }
             : {}),
