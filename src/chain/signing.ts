@@ -1,4 +1,4 @@
-import { concat, fromHex } from '../bytes/util.ts';
+import { concat } from '../bytes/util.ts';
 import { sha256Parts } from '../crypto/sha256.ts';
 import { signingBytes } from './signing-bytes.ts';
 import type { ChainHeader, Link, Revocation } from './types.ts';
@@ -35,5 +35,3 @@ export function revocationSigningBytes(
   const { signature: _s, ...rest } = r;
   return signingBytes('revocation', { chain: chainId, ...rest });
 }
-
-export const hexBytes = (h: string, len: number, name: string) => fromHex(h, len, name);

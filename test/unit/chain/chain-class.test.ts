@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hex } from '../../../src/bytes/util.ts';
 import { sha256 } from '../../../src/crypto/sha256.ts';
-import { Chain } from '../../../src/chain/chain.ts';
+import { createHash } from 'node:crypto';
+import { Chain, enclaveElementId } from '../../../src/chain/chain.ts';
 import { ChainError } from '../../../src/chain/errors.ts';
 import { elementReportData } from '../../../src/chain/signing.ts';
 import { parseReport, serializeReport } from '../../../src/formats/report.ts';
@@ -468,4 +469,11 @@ test('re-attesting a local link stores no collateral offered with it', async () 
   assert.deepEqual(c.link('e2'), fresh);
   assert.equal(c.heldCollateral(COLL2_ID), undefined);
   assert.equal((await c.verify(s.now)).valid, true);
+});
+
+test("an enclave's element id is e- and the first 12 bytes of SHA-256(element key), hex (docs/chain.md)", () => {
+  for (const key of [new Uint8Array(65).fill(4), Uint8Array.from({ length: 65 }, (_, i) => i)]) {
+    const expected = 'e-' + createHash('sha256').update(key).digest().subarray(0, 12).toString('hex');
+    assert.equal(enclaveElementId(key), expected);
+  }
 });

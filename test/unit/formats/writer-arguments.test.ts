@@ -54,6 +54,9 @@ test('SECS: every integer field at its maximum round-trips; out of range or mist
     configSvn: 0xffff,
   };
   assert.deepEqual(parseSecs(serializeSecs(max)), max);
+  // And at its minimum, 0 (a u64 is unsigned: 0 is in range).
+  const min: Secs = { ...max, size: 0n, baseAddr: 0n, attributes: { flags: 0n, xfrm: 0n } };
+  assert.deepEqual(parseSecs(serializeSecs(min)), min);
   for (const k of ['size', 'baseAddr'] as const)
     for (const v of badU64) assert.throws(() => serializeSecs({ ...secs, [k]: v }), argument, `${k} ${v}`);
   for (const k of ['ssaFrameSize', 'miscSelect'] as const)
