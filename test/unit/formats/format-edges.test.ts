@@ -2,15 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dateField } from '../../../src/formats/json-fields.ts';
 import { describeSecinfoFlags, serializeSecinfo, SECINFO_SIZE } from '../../../src/formats/secinfo.ts';
+import { thrownCode } from '../../helpers/error-code.ts';
 
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code ?? `untyped ${String(e)}`;
-  }
-  return 'no error';
-};
+const code = thrownCode;
 
 test('SECINFO flags: zero (no permissions, PT_SECS) serialises; a negative bigint is an ArgumentError', () => {
   assert.deepEqual(serializeSecinfo({ flags: 0n }), new Uint8Array(SECINFO_SIZE));

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { slicePcsBody } from '../../../src/formats/pcs-body.ts';
+import { thrownCode } from '../../helpers/error-code.ts';
 
 const sig = 'ab'.repeat(64);
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code ?? `untyped ${String(e)}`;
-  }
-  return 'no error';
-};
+const code = thrownCode;
 
 test('a JSON value that is not an object (null, an array, a string) is ERR_PCS_BODY', () => {
   for (const body of ['null', '[1,2]', '"ab"', '12'])

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parseEventLog } from '../../../src/formats/parse-tdx-event-log.ts';
 import { replayRtmrs } from '../../../src/formats/replay-rtmrs.ts';
 import { EV } from '../../../src/formats/tdx-event-log.ts';
+import { thrownCode } from '../../helpers/error-code.ts';
 
 // The CCEL log built by hand from the TCG PC Client PFP layout (TCG_PCR_EVENT header with the
 // TCG_EfiSpecIDEventStruct, then TCG_PCR_EVENT2 records, all little-endian), not by writeEventLog, so
@@ -70,14 +71,7 @@ function event(
 const d48 = (fill: number) => new Uint8Array(48).fill(fill);
 const d32 = (fill: number) => new Uint8Array(32).fill(fill);
 
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code ?? `untyped ${String(e)}`;
-  }
-  return 'no error';
-};
+const code = thrownCode;
 
 test('the control: a hand-built SHA-384 log parses', () => {
   const log = parseEventLog(cat(header(), event(1, IPL, [[SHA384, d48(7)]])));
