@@ -86,7 +86,7 @@ function resolveName(mod, name) {
 
 const results = new WeakMap();
 /** The positions of `fn`'s parameters that are message-only (see the head comment); `mod` resolves callees. */
-export function messageOnlyParams(fn, mod) {
+function messageOnlyParams(fn, mod) {
   if (results.has(fn)) return results.get(fn);
   results.set(fn, new Set()); // in progress: a recursive use is not message-only
   const names = fn.params.map(paramName);
@@ -185,10 +185,7 @@ export const errorMessageIgnorer = {
         ? 'an argument that only words an error message'
         : undefined;
     }
-    if (path.key !== 0 || !call?.isNewExpression()) return undefined;
-    const callee = call.node.callee;
-    const name = callee.type === 'Identifier' ? callee.name : undefined;
-    if (!name || !name.endsWith('Error')) return undefined;
+    if (path.key !== 0 || !call || !isErrorNew(call.node)) return undefined;
     if (path.isStringLiteral() && /^ERR_[A-Z0-9_]+$/.test(path.node.value)) return undefined;
     return 'an error message text: tests assert the code, not the wording';
   },

@@ -51,24 +51,13 @@ const PRIME256V1 = '1.2.840.10045.3.1.7';
 
 /** X‖Y hex of an uncompressed P-256 SubjectPublicKeyInfo, '' for anything else. */
 function spkiP256Hex(spki: DerNode[]): string {
-  const alg = children(
-    expectTag(
-      spki[0],
-      TAG.SEQUENCE,
-      // Stryker disable next-line StringLiteral: OpenSSL (loadCert) refuses a certificate whose element here is not a SEQUENCE first: the label names no error Catena can raise
-      'algorithm',
-    ),
-    'algorithm',
-  );
+  const alg = children(expectTag(spki[0], TAG.SEQUENCE, 'algorithm'), 'algorithm');
   if (
-    // Stryker disable next-line StringLiteral: OpenSSL (loadCert) refuses a malformed OID here first: the label names no error Catena can raise
     oidText(alg[0], 'algorithm') !== EC_PUBLIC_KEY ||
     alg[1]?.tag !== TAG.OID ||
-    // Stryker disable next-line StringLiteral: OpenSSL (loadCert) refuses a malformed OID here first: the label names no error Catena can raise
     oidText(alg[1], 'curve') !== PRIME256V1
   )
     return '';
-  // Stryker disable next-line StringLiteral: OpenSSL (loadCert) refuses a key that is not a BIT STRING first: the label names no error Catena can raise
   const bits = expectTag(spki[1], TAG.BIT_STRING, 'subjectPublicKey').value;
   if (bits.length !== 66 || bits[0] !== 0 || bits[1] !== 4) return '';
   return Buffer.from(bits.subarray(2)).toString('hex');
@@ -88,40 +77,16 @@ export function loadCert(der: Uint8Array, cache: VerificationCache): Cert {
       throw new FormatError(`certificate: unreadable (${(e as Error).message})`, 'ERR_DER');
     }
     const tbs = children(
-      expectTag(
-        children(parseDer(der, 'certificate'), 'certificate')[0],
-        TAG.SEQUENCE,
-        // Stryker disable next-line StringLiteral: OpenSSL (above) refuses a certificate whose element here is not a SEQUENCE first: the label names no error Catena can raise
-        'tbsCertificate',
-      ),
+      expectTag(children(parseDer(der, 'certificate'), 'certificate')[0], TAG.SEQUENCE, 'tbsCertificate'),
       'tbsCertificate',
     );
     // Stryker disable next-line OptionalChaining: OpenSSL (above) refused a certificate with an empty tbsCertificate
     const o = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
-    // Stryker disable next-line StringLiteral: OpenSSL (above) refuses a certificate malformed here first: the label names no error Catena can raise
     const serial = integerHex(tbs[o], 'serialNumber');
-    // Stryker disable next-line StringLiteral: OpenSSL (above) refuses a certificate malformed here first: the label names no error Catena can raise
     const issuer = expectTag(tbs[o + 2], TAG.SEQUENCE, 'issuer').raw;
-    const validity = children(
-      expectTag(
-        tbs[o + 3],
-        TAG.SEQUENCE,
-        // Stryker disable next-line StringLiteral: OpenSSL (above) refuses a certificate whose element here is not a SEQUENCE first: the label names no error Catena can raise
-        'validity',
-      ),
-      'validity',
-    );
-    // Stryker disable next-line StringLiteral: OpenSSL (above) refuses a certificate malformed here first: the label names no error Catena can raise
+    const validity = children(expectTag(tbs[o + 3], TAG.SEQUENCE, 'validity'), 'validity');
     const subject = expectTag(tbs[o + 4], TAG.SEQUENCE, 'subject').raw;
-    const spki = children(
-      expectTag(
-        tbs[o + 5],
-        TAG.SEQUENCE,
-        // Stryker disable next-line StringLiteral: OpenSSL (above) refuses a certificate whose element here is not a SEQUENCE first: the label names no error Catena can raise
-        'subjectPublicKeyInfo',
-      ),
-      'subjectPublicKeyInfo',
-    );
+    const spki = children(expectTag(tbs[o + 5], TAG.SEQUENCE, 'subjectPublicKeyInfo'), 'subjectPublicKeyInfo');
     let keyObject: KeyObject | undefined;
     const subjectText = x509.subject.replace(/\n/g, ', ');
     return {
