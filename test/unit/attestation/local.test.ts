@@ -247,6 +247,24 @@ const spec = {
     d.setAuthTag(record.subarray(record.length - 16));
     return new Uint8Array([...d.update(record.subarray(8, record.length - 16)), ...d.final()]);
   },
+  /**
+   * Three records each way between the real `session` and the hand-written peer: the peer seals with
+   * `inbound` (key, direction byte) what the session opens, and opens with `outbound` what it seals.
+   */
+  exchange(
+    session: { open(r: Uint8Array): Uint8Array; seal(p: Uint8Array): Uint8Array },
+    inbound: [Uint8Array, number],
+    outbound: [Uint8Array, number],
+  ) {
+    for (let seq = 0n; seq < 3n; seq++) {
+      const m = spec.enc(`in ${seq}`);
+      assert.deepEqual(session.open(spec.seal(inbound[0], inbound[1], seq, m)), m);
+      const back = spec.enc(`out ${seq}`);
+      const rec = session.seal(back);
+      assert.deepEqual(rec.subarray(0, 8), spec.le64(seq));
+      assert.deepEqual(spec.open(outbound[0], outbound[1], rec), back);
+    }
+  },
 };
 
 test('spec: a hand-written initiator (node:crypto, docs/local-attestation.md) interoperates with the responder', async () => {
@@ -269,14 +287,7 @@ test('spec: a hand-written initiator (node:crypto, docs/local-attestation.md) in
   const sr = await res.finish(new Uint8Array([3, 1, ...reportI]));
   assert.equal(sr.peer.isvProdId, 1);
   const k = spec.keys(ecdh, gR, t);
-  for (let seq = 0n; seq < 3n; seq++) {
-    const m = spec.enc(`to responder ${seq}`);
-    assert.deepEqual(sr.open(spec.seal(k.i2r, 1, seq, m)), m);
-    const back = spec.enc(`to initiator ${seq}`);
-    const rec = sr.seal(back);
-    assert.deepEqual(rec.subarray(0, 8), spec.le64(seq));
-    assert.deepEqual(spec.open(k.r2i, 2, rec), back);
-  }
+  spec.exchange(sr, [k.i2r, 1], [k.r2i, 2]);
 });
 
 test('spec: a hand-written responder (node:crypto, docs/local-attestation.md) interoperates with the initiator', async () => {
@@ -299,14 +310,7 @@ test('spec: a hand-written responder (node:crypto, docs/local-attestation.md) in
   assert.deepEqual([...msg3.subarray(0, 2)], [3, 1]);
   await verifyLocalReport(B, msg3.subarray(2), spec.reportData('initiator', t), expect(1));
   const k = spec.keys(ecdh, gI, t);
-  for (let seq = 0n; seq < 3n; seq++) {
-    const m = spec.enc(`to initiator ${seq}`);
-    assert.deepEqual(si.open(spec.seal(k.r2i, 2, seq, m)), m);
-    const out = spec.enc(`to responder ${seq}`);
-    const rec = si.seal(out);
-    assert.deepEqual(rec.subarray(0, 8), spec.le64(seq));
-    assert.deepEqual(spec.open(k.i2r, 1, rec), out);
-  }
+  spec.exchange(si, [k.r2i, 2], [k.i2r, 1]);
 });
 
 test('refused: a handshake message of another protocol version (ERR_LA_MESSAGE), the real one still completes', async () => {
